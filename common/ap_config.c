@@ -1,0 +1,459 @@
+/* ap_config.c -- strict YAML configuration loader (see ap_config.h).
+ *
+ * libyaml's document API gives us a node tree with line numbers. We walk it
+ * against a flat schema of dotted keys ("nats.url"), so every key has one
+ * line in one table: its type, its range and where it lands in ap_config.
+ * `platforms.<name>.*` is the one dynamic section; it has its own table. */
+#include "ap_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "ap_log.h"
+#include "ap_platforms.h"
+#include "ap_time.h"
+
+typedef enum { T_STRING, T_INT, T_BOOL, T_DURATION } key_type;
+
+typedef struct key_spec {
+    const char *key;
+    key_type type;
+    size_t offset;
+    int64_t min, max; /* for T_INT and T_DURATION (ms) */
+} key_spec;
+
+#define F(field) offsetof(ap_config, field)
+static const key_spec config_keys[] = {
+    {"service.instance", T_STRING, F(instance), 0, 0},
+    {"service.shutdown_grace", T_DURATION, F(shutdown_grace_ms), 0, 3600000},
+    {"log.level", T_STRING, F(log_level), 0, 0},
+    {"nats.url", T_STRING, F(nats_url), 0, 0},
+    {"nats.connect_timeout", T_DURATION, F(nats_connect_timeout_ms), 100, 600000},
+    {"nats.stream_replicas", T_INT, F(stream_replicas), 1, 5},
+    {"nats.duplicate_window", T_DURATION, F(duplicate_window_ms), 1000, 7 * 86400000LL},
+    {"nats.ack_wait", T_DURATION, F(ack_wait_ms), 1000, 3600000},
+    {"nats.max_deliver", T_INT, F(max_deliver), 2, 1000},
+    {"postgres.dsn", T_STRING, F(pg_dsn), 0, 0},
+    {"credentials.key_file", T_STRING, F(credentials_key_file), 0, 0},
+    {"scheduler.tick", T_DURATION, F(scheduler_tick_ms), 10, 60000},
+    {"scheduler.batch_size", T_INT, F(scheduler_batch_size), 1, 10000},
+    {"publisher.fetch_batch", T_INT, F(publisher_fetch_batch), 1, 4096},
+    {"publisher.drain_grace", T_DURATION, F(publisher_drain_grace_ms), 0, 3600000},
+    {"dispatcher.batch_size", T_INT, F(dispatcher_batch_size), 1, 10000},
+    {"dispatcher.flush_interval", T_DURATION, F(dispatcher_flush_ms), 1, 60000},
+};
+#undef F
+
+#define P(field) offsetof(ap_platform_config, field)
+static const key_spec platform_keys[] = {
+    {"enabled", T_BOOL, P(enabled), 0, 0},
+    {"base_url", T_STRING, P(base_url), 0, 0},
+    {"api_version", T_STRING, P(api_version), 0, 0},
+    {"timeout", T_DURATION, P(timeout_ms), 100, 600000},
+    {"connect_timeout", T_DURATION, P(connect_timeout_ms), 100, 120000},
+    {"concurrency", T_INT, P(concurrency), 1, 10000},
+    {"max_ack_pending", T_INT, P(max_ack_pending), 1, 100000},
+    {"max_attempts", T_INT, P(max_attempts), 1, 100},
+    {"backoff_base", T_DURATION, P(backoff_base_ms), 1, 3600000},
+    {"backoff_max", T_DURATION, P(backoff_max_ms), 1, 86400000},
+    {"tls_verify", T_BOOL, P(tls_verify), 0, 0},
+};
+#undef P
+
+#define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
+
+void ap_config_init(ap_config *cfg) {
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->log_level = strdup("info");
+    cfg->nats_connect_timeout_ms = 5000;
+    cfg->stream_replicas = 1;
+    cfg->duplicate_window_ms = 2 * 3600 * 1000; /* >= 1 h: covers a long outage */
+    cfg->ack_wait_ms = 60 * 1000;
+    cfg->max_deliver = 20;
+    cfg->scheduler_tick_ms = 200;
+    cfg->scheduler_batch_size = 500;
+    cfg->publisher_fetch_batch = 64;
+    cfg->publisher_drain_grace_ms = 20000;
+    cfg->dispatcher_batch_size = 500;
+    cfg->dispatcher_flush_ms = 20;
+    cfg->shutdown_grace_ms = 25000;
+}
+
+static void platform_free(ap_platform_config *p) {
+    free(p->base_url);
+    free(p->api_version);
+}
+
+void ap_config_free(ap_config *cfg) {
+    if (cfg == NULL) return;
+    free(cfg->path);
+    free(cfg->instance);
+    free(cfg->log_level);
+    free(cfg->nats_url);
+    free(cfg->pg_dsn);
+    free(cfg->credentials_key_file);
+    if (cfg->credentials_key_hex) {
+        explicit_bzero(cfg->credentials_key_hex, strlen(cfg->credentials_key_hex));
+        free(cfg->credentials_key_hex);
+    }
+    for (int i = 0; i < cfg->nplatforms; i++) platform_free(&cfg->platforms[i]);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+static ap_platform_config *platform_add(ap_config *cfg, const char *name) {
+    for (int i = 0; i < cfg->nplatforms; i++)
+        if (strcmp(cfg->platforms[i].name, name) == 0) return &cfg->platforms[i];
+    const ap_platform_info *info = ap_platform_info_find(name);
+    if (info == NULL || cfg->nplatforms == AP_MAX_PLATFORMS) return NULL;
+    ap_platform_config *p = &cfg->platforms[cfg->nplatforms++];
+    memset(p, 0, sizeof(*p));
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->enabled = true;
+    p->base_url = strdup(info->default_base_url);
+    p->api_version = strdup(info->default_api_version);
+    p->timeout_ms = 30000;
+    p->connect_timeout_ms = 5000;
+    p->concurrency = 64;
+    p->max_ack_pending = 1024;
+    p->max_attempts = 8;
+    p->backoff_base_ms = 1000;
+    p->backoff_max_ms = 5 * 60 * 1000;
+    p->tls_verify = true;
+    return p;
+}
+
+/* ---- YAML walking ------------------------------------------------------- */
+
+typedef struct load_ctx {
+    ap_config *cfg;
+    const char *file;
+    yaml_document_t *doc;
+    char *err;
+    size_t errlen;
+} load_ctx;
+
+static ap_status fail(load_ctx *c, yaml_node_t *node, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static ap_status fail(load_ctx *c, yaml_node_t *node, const char *key, const char *fmt, ...) {
+    char reason[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s:%lu: %s: %s", c->file,
+             node ? (unsigned long)node->start_mark.line + 1 : 0UL, key, reason);
+    return AP_EINVAL;
+}
+
+static const char *scalar(yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+static ap_status set_value(load_ctx *c, const key_spec *spec, void *base, const char *key,
+                           yaml_node_t *node) {
+    if (node->type != YAML_SCALAR_NODE)
+        return fail(c, node, key, "expected a scalar value, found a %s",
+                    node->type == YAML_MAPPING_NODE ? "mapping" : "sequence");
+    const char *v = scalar(node);
+    bool quoted = node->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                  node->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    char *field = (char *)base + spec->offset;
+    switch (spec->type) {
+    case T_STRING: {
+        if (!quoted && (strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || *v == '\0'))
+            return fail(c, node, key, "expected a string, found null");
+        char **dst = (char **)field;
+        free(*dst);
+        *dst = strdup(v);
+        return *dst ? AP_OK : AP_ENOMEM;
+    }
+    case T_INT: {
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (quoted || errno || end == v || *end != '\0')
+            return fail(c, node, key, "expected an integer, found \"%s\"", v);
+        if (n < spec->min || n > spec->max)
+            return fail(c, node, key, "%lld is out of range [%lld, %lld]", n, (long long)spec->min,
+                        (long long)spec->max);
+        *(int *)field = (int)n;
+        return AP_OK;
+    }
+    case T_BOOL:
+        if (!quoted && (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "on") == 0))
+            *(bool *)field = true;
+        else if (!quoted &&
+                 (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0))
+            *(bool *)field = false;
+        else
+            return fail(c, node, key, "expected true or false, found \"%s\"", v);
+        return AP_OK;
+    case T_DURATION: {
+        int64_t ms;
+        if (ap_duration_parse(v, &ms) != 0)
+            return fail(c, node, key, "expected a duration like 500ms, 2s, 5m or 1h, found \"%s\"",
+                        v);
+        if (ms < spec->min || ms > spec->max)
+            return fail(c, node, key, "%s is out of range [%lldms, %lldms]", v,
+                        (long long)spec->min, (long long)spec->max);
+        *(int64_t *)field = ms;
+        return AP_OK;
+    }
+    }
+    return AP_EINVAL;
+}
+
+static const key_spec *find_spec(const key_spec *table, size_t n, const char *key) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i].key, key) == 0) return &table[i];
+    return NULL;
+}
+
+/* Is some schema key below this prefix? ("nats" for "nats.url") */
+static bool is_section(const char *prefix) {
+    size_t n = strlen(prefix);
+    for (size_t i = 0; i < NKEYS(config_keys); i++)
+        if (strncmp(config_keys[i].key, prefix, n) == 0 && config_keys[i].key[n] == '.') return true;
+    return false;
+}
+
+static ap_status walk_platform(load_ctx *c, const char *name, yaml_node_t *map) {
+    char key[256];
+    ap_platform_config *p = platform_add(c->cfg, name);
+    if (p == NULL) {
+        if (ap_platform_info_find(name) == NULL) {
+            char known[256] = "";
+            for (size_t i = 0; ap_platform_info_at(i); i++) {
+                if (i) strncat(known, ", ", sizeof(known) - strlen(known) - 1);
+                strncat(known, ap_platform_info_at(i)->name, sizeof(known) - strlen(known) - 1);
+            }
+            snprintf(key, sizeof(key), "platforms.%s", name);
+            return fail(c, map, key, "unknown platform (known: %s)", known);
+        }
+        return fail(c, map, "platforms", "too many platforms");
+    }
+    if (map->type == YAML_SCALAR_NODE && *scalar(map) == '\0') return AP_OK; /* "facebook:" */
+    if (map->type != YAML_MAPPING_NODE) {
+        snprintf(key, sizeof(key), "platforms.%s", name);
+        return fail(c, map, key, "expected a mapping");
+    }
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+         pair++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+        snprintf(key, sizeof(key), "platforms.%s.%s", name,
+                 k->type == YAML_SCALAR_NODE ? scalar(k) : "?");
+        const key_spec *spec =
+            k->type == YAML_SCALAR_NODE ? find_spec(platform_keys, NKEYS(platform_keys), scalar(k))
+                                        : NULL;
+        if (spec == NULL) return fail(c, k, key, "unknown key");
+        ap_status s = set_value(c, spec, p, key, v);
+        if (s != AP_OK) return s;
+    }
+    return AP_OK;
+}
+
+static ap_status walk_mapping(load_ctx *c, const char *prefix, yaml_node_t *map) {
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(c, map, *prefix ? prefix : "(top level)", "expected a mapping");
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+         pair++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+        char key[256];
+        if (k->type != YAML_SCALAR_NODE) return fail(c, k, prefix, "keys must be plain strings");
+        snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", scalar(k));
+
+        if (strcmp(key, "platforms") == 0) {
+            if (v->type != YAML_MAPPING_NODE) return fail(c, v, key, "expected a mapping");
+            for (yaml_node_pair_t *pp = v->data.mapping.pairs.start; pp < v->data.mapping.pairs.top;
+                 pp++) {
+                yaml_node_t *pk = yaml_document_get_node(c->doc, pp->key);
+                yaml_node_t *pv = yaml_document_get_node(c->doc, pp->value);
+                if (pk->type != YAML_SCALAR_NODE)
+                    return fail(c, pk, key, "platform names must be plain strings");
+                ap_status s = walk_platform(c, scalar(pk), pv);
+                if (s != AP_OK) return s;
+            }
+            continue;
+        }
+        const key_spec *spec = find_spec(config_keys, NKEYS(config_keys), key);
+        ap_status s;
+        if (spec)
+            s = set_value(c, spec, c->cfg, key, v);
+        else if (is_section(key))
+            s = walk_mapping(c, key, v);
+        else
+            s = fail(c, k, key, "unknown key");
+        if (s != AP_OK) return s;
+    }
+    return AP_OK;
+}
+
+ap_status ap_config_load_buffer(ap_config *cfg, const char *name, const char *yaml, size_t len,
+                                char *err, size_t errlen) {
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    ap_status s = AP_OK;
+    if (!yaml_parser_initialize(&parser)) {
+        snprintf(err, errlen, "%s: cannot initialise the YAML parser", name);
+        return AP_ENOMEM;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        snprintf(err, errlen, "%s:%lu: YAML syntax error: %s", name,
+                 (unsigned long)parser.problem_mark.line + 1,
+                 parser.problem ? parser.problem : "unknown");
+        yaml_parser_delete(&parser);
+        return AP_EINVAL;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    load_ctx c = {cfg, name, &doc, err, errlen};
+    if (root != NULL) /* an empty file is an empty config */
+        s = walk_mapping(&c, "", root);
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return s;
+}
+
+ap_status ap_config_load_file(ap_config *cfg, const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
+        return AP_EIO;
+    }
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    ap_status s = AP_OK;
+    for (;;) {
+        if (len + 4096 > cap) {
+            if (cap > (size_t)16 << 20) {
+                snprintf(err, errlen, "%s: config file larger than 16 MiB", path);
+                s = AP_EINVAL;
+                goto cleanup;
+            }
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                s = AP_ENOMEM;
+                goto cleanup;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) break;
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: read error", path);
+        s = AP_EIO;
+        goto cleanup;
+    }
+    free(cfg->path);
+    cfg->path = strdup(path);
+    s = ap_config_load_buffer(cfg, path, buf, len, err, errlen);
+cleanup:
+    free(buf);
+    fclose(f);
+    return s;
+}
+
+static ap_status env_string(char **dst, const char *var) {
+    const char *v = getenv(var);
+    if (v == NULL || *v == '\0') return AP_OK;
+    char *copy = strdup(v);
+    if (copy == NULL) return AP_ENOMEM;
+    free(*dst);
+    *dst = copy;
+    return AP_OK;
+}
+
+ap_status ap_config_apply_env(ap_config *cfg, char *err, size_t errlen) {
+    ap_status s;
+    if ((s = env_string(&cfg->nats_url, "AUTOPOST_NATS_URL")) ||
+        (s = env_string(&cfg->pg_dsn, "AUTOPOST_POSTGRES_DSN")) ||
+        (s = env_string(&cfg->credentials_key_hex, "AUTOPOST_CREDENTIALS_KEY")) ||
+        (s = env_string(&cfg->credentials_key_file, "AUTOPOST_CREDENTIALS_KEY_FILE")) ||
+        (s = env_string(&cfg->instance, "AUTOPOST_INSTANCE")) ||
+        (s = env_string(&cfg->log_level, "AUTOPOST_LOG_LEVEL"))) {
+        snprintf(err, errlen, "environment: out of memory");
+        return s;
+    }
+    return AP_OK;
+}
+
+ap_status ap_config_require(const ap_config *cfg, int needs, const char *platform, char *err,
+                            size_t errlen) {
+    const char *where = cfg->path ? cfg->path : "(no config file)";
+    ap_log_level lvl;
+    if (ap_log_level_parse(cfg->log_level, &lvl) != 0) {
+        snprintf(err, errlen, "%s: log.level: expected debug, info, warn or error, found \"%s\"",
+                 where, cfg->log_level);
+        return AP_EINVAL;
+    }
+    if ((needs & AP_NEED_NATS) && cfg->nats_url == NULL) {
+        snprintf(err, errlen, "%s: nats.url: missing required value (or set AUTOPOST_NATS_URL)",
+                 where);
+        return AP_EINVAL;
+    }
+    if ((needs & AP_NEED_PG) && cfg->pg_dsn == NULL) {
+        snprintf(err, errlen,
+                 "%s: postgres.dsn: missing required value (or set AUTOPOST_POSTGRES_DSN)", where);
+        return AP_EINVAL;
+    }
+    if ((needs & AP_NEED_KEY) && cfg->credentials_key_file == NULL &&
+        cfg->credentials_key_hex == NULL) {
+        snprintf(err, errlen,
+                 "%s: credentials.key_file: missing required value (or set "
+                 "AUTOPOST_CREDENTIALS_KEY / AUTOPOST_CREDENTIALS_KEY_FILE)",
+                 where);
+        return AP_EINVAL;
+    }
+    if ((needs & AP_NEED_PLATFORM) && ap_config_platform(cfg, platform) == NULL) {
+        snprintf(err, errlen, "%s: platforms.%s: platform is not configured", where,
+                 platform ? platform : "?");
+        return AP_EINVAL;
+    }
+    for (int i = 0; i < cfg->nplatforms; i++) {
+        const ap_platform_config *p = &cfg->platforms[i];
+        if (strncmp(p->base_url, "http://", 7) != 0 && strncmp(p->base_url, "https://", 8) != 0) {
+            snprintf(err, errlen, "%s: platforms.%s.base_url: must start with http:// or https://",
+                     where, p->name);
+            return AP_EINVAL;
+        }
+        if (p->backoff_max_ms < p->backoff_base_ms) {
+            snprintf(err, errlen, "%s: platforms.%s.backoff_max: smaller than backoff_base", where,
+                     p->name);
+            return AP_EINVAL;
+        }
+    }
+    return AP_OK;
+}
+
+const ap_platform_config *ap_config_platform(const ap_config *cfg, const char *name) {
+    if (name == NULL) return NULL;
+    for (int i = 0; i < cfg->nplatforms; i++)
+        if (strcmp(cfg->platforms[i].name, name) == 0) return &cfg->platforms[i];
+    return NULL;
+}
+
+int ap_config_setup(ap_config *cfg, const char *path, int needs, const char *platform) {
+    char err[512];
+    ap_config_init(cfg);
+    if (path && ap_config_load_file(cfg, path, err, sizeof(err)) != AP_OK) goto fail;
+    if (ap_config_apply_env(cfg, err, sizeof(err)) != AP_OK) goto fail;
+    if (ap_config_require(cfg, needs, platform, err, sizeof(err)) != AP_OK) goto fail;
+    if (cfg->instance == NULL) {
+        char host[64] = "host", buf[128];
+        gethostname(host, sizeof(host) - 1);
+        snprintf(buf, sizeof(buf), "%s-%d", host, (int)getpid());
+        cfg->instance = strdup(buf);
+    }
+    return 0;
+fail:
+    fprintf(stderr, "config error: %s\n", err);
+    return 1;
+}

@@ -1,0 +1,102 @@
+/* ap_config.h -- the YAML configuration every autopost binary reads.
+ *
+ * One schema for all services (a key that is valid for one is valid for all),
+ * so a single ConfigMap can feed every Deployment. Loading is strict: an
+ * unknown key, a wrong type or an out-of-range value stops the program with
+ * "file:line: key: reason", because a typo silently ignored is a post sent
+ * with the wrong limits. Environment variables override the file (see
+ * ap_config_apply_env) so containers can inject secrets.
+ *
+ * Ownership: ap_config owns every string in it; ap_config_free releases them. */
+#ifndef AP_CONFIG_H
+#define AP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ap_status.h"
+
+#define AP_MAX_PLATFORMS 8
+#define AP_PLATFORM_NAME_MAX 32
+
+typedef struct ap_platform_config {
+    char name[AP_PLATFORM_NAME_MAX]; /* subject token and adapter name */
+    bool enabled;
+    char *base_url;        /* the real API or a sandbox */
+    char *api_version;     /* e.g. Graph API "v19.0" */
+    int64_t timeout_ms;    /* whole platform call */
+    int64_t connect_timeout_ms;
+    int concurrency;       /* in-flight platform calls per publisher replica */
+    int max_ack_pending;   /* in-flight jobs across all replicas (consumer) */
+    int max_attempts;      /* deliveries before a retryable error becomes final */
+    int64_t backoff_base_ms;
+    int64_t backoff_max_ms;
+    bool tls_verify;       /* may be off only for a sandbox; logged loudly */
+} ap_platform_config;
+
+typedef struct ap_config {
+    char *path; /* file it came from, NULL when only defaults/env */
+
+    char *instance;  /* service.instance: defaults to hostname-pid */
+    char *log_level; /* log.level */
+
+    char *nats_url;              /* nats.url (required) */
+    int64_t nats_connect_timeout_ms;
+    int stream_replicas;         /* nats.stream_replicas */
+    int64_t duplicate_window_ms; /* nats.duplicate_window */
+    int64_t ack_wait_ms;         /* nats.ack_wait */
+    int max_deliver;             /* nats.max_deliver: backstop for crashes */
+
+    char *pg_dsn; /* postgres.dsn (required where PostgreSQL is used) */
+
+    char *credentials_key_file; /* credentials.key_file */
+    char *credentials_key_hex;  /* AUTOPOST_CREDENTIALS_KEY only: never in files */
+
+    int64_t scheduler_tick_ms; /* scheduler.tick */
+    int scheduler_batch_size;  /* scheduler.batch_size */
+
+    int publisher_fetch_batch;        /* publisher.fetch_batch */
+    int64_t publisher_drain_grace_ms; /* publisher.drain_grace */
+
+    int dispatcher_batch_size;         /* dispatcher.batch_size */
+    int64_t dispatcher_flush_ms;       /* dispatcher.flush_interval */
+
+    int64_t shutdown_grace_ms; /* service.shutdown_grace */
+
+    ap_platform_config platforms[AP_MAX_PLATFORMS];
+    int nplatforms;
+} ap_config;
+
+/* What a service needs to be present after file + environment. */
+enum {
+    AP_NEED_NATS = 1 << 0,
+    AP_NEED_PG = 1 << 1,
+    AP_NEED_KEY = 1 << 2,
+    AP_NEED_PLATFORM = 1 << 3,
+};
+
+void ap_config_init(ap_config *cfg);
+void ap_config_free(ap_config *cfg);
+
+/* Reads a YAML file into cfg (which ap_config_init prepared). */
+ap_status ap_config_load_file(ap_config *cfg, const char *path, char *err, size_t errlen);
+/* Parses YAML from memory; name is used in error messages (and by fuzzing). */
+ap_status ap_config_load_buffer(ap_config *cfg, const char *name, const char *yaml, size_t len,
+                                char *err, size_t errlen);
+/* AUTOPOST_NATS_URL, AUTOPOST_POSTGRES_DSN, AUTOPOST_CREDENTIALS_KEY,
+ * AUTOPOST_CREDENTIALS_KEY_FILE, AUTOPOST_INSTANCE, AUTOPOST_LOG_LEVEL. */
+ap_status ap_config_apply_env(ap_config *cfg, char *err, size_t errlen);
+/* Checks required values for a service (AP_NEED_* flags); for
+ * AP_NEED_PLATFORM, platform names the one that must be configured. */
+ap_status ap_config_require(const ap_config *cfg, int needs, const char *platform, char *err,
+                            size_t errlen);
+
+/* The configured platform by name, or NULL. */
+const ap_platform_config *ap_config_platform(const ap_config *cfg, const char *name);
+
+/* Convenience for mains: init, load (path may be NULL), env, require; prints
+ * the error to stderr and returns non-zero on failure. */
+int ap_config_setup(ap_config *cfg, const char *path, int needs, const char *platform);
+
+#endif

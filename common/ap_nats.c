@@ -1,0 +1,279 @@
+/* ap_nats.c -- see ap_nats.h. */
+#include "ap_nats.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ap_log.h"
+#include "ap_time.h"
+
+static void on_disconnected(natsConnection *nc, void *closure) {
+    ap_log_warn("nats_disconnected", NULL, "lost the NATS connection, reconnecting");
+}
+
+static void on_reconnected(natsConnection *nc, void *closure) {
+    ap_log_info("nats_reconnected", NULL, "NATS connection restored");
+}
+
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
+                           void *closure) {
+    ap_log_error("nats_async_error", NULL, "%s", natsStatus_GetText(err));
+}
+
+void ap_nats_error(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr) {
+    const char *last = nats_GetLastError(NULL);
+    if (jerr)
+        snprintf(err, errlen, "%s: %s (jetstream error %d)", what, natsStatus_GetText(s),
+                 (int)jerr);
+    else
+        snprintf(err, errlen, "%s: %s%s%s", what, natsStatus_GetText(s), last ? ": " : "",
+                 last ? last : "");
+}
+
+ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_name,
+                          jsOptions *js_opts, char *err, size_t errlen) {
+    memset(n, 0, sizeof(*n));
+    natsStatus s = natsOptions_Create(&n->opts);
+    if (s == NATS_OK) s = natsOptions_SetURL(n->opts, cfg->nats_url);
+    if (s == NATS_OK) s = natsOptions_SetName(n->opts, client_name);
+    if (s == NATS_OK) s = natsOptions_SetTimeout(n->opts, cfg->nats_connect_timeout_ms);
+    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(n->opts, -1);
+    if (s == NATS_OK) s = natsOptions_SetReconnectWait(n->opts, 250);
+    if (s == NATS_OK) s = natsOptions_SetReconnectJitter(n->opts, 100, 1000);
+    /* Buffer publishes made while reconnecting rather than failing them. */
+    if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(n->opts, 32 * 1024 * 1024);
+    if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(n->opts, true, NULL, NULL);
+    if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(n->opts, on_disconnected, NULL);
+    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(n->opts, on_reconnected, NULL);
+    if (s == NATS_OK) s = natsOptions_SetErrorHandler(n->opts, on_async_error, NULL);
+    if (s != NATS_OK) {
+        ap_nats_error(err, errlen, "nats options", s, 0);
+        goto fail;
+    }
+    s = natsConnection_Connect(&n->nc, n->opts);
+    if (s == NATS_NOT_YET_CONNECTED) {
+        ap_log_warn("nats_connect_pending", NULL, "NATS at %s not reachable yet, retrying",
+                    cfg->nats_url);
+        s = NATS_OK;
+    }
+    if (s != NATS_OK) {
+        ap_nats_error(err, errlen, "nats connect", s, 0);
+        goto fail;
+    }
+    s = natsConnection_JetStream(&n->js, n->nc, js_opts);
+    if (s != NATS_OK) {
+        ap_nats_error(err, errlen, "jetstream context", s, 0);
+        goto fail;
+    }
+    return AP_OK;
+fail:
+    ap_nats_close(n);
+    return AP_ENATS;
+}
+
+void ap_nats_close(ap_nats *n) {
+    if (n == NULL) return;
+    if (n->js) jsCtx_Destroy(n->js);
+    if (n->nc) {
+        natsConnection_FlushTimeout(n->nc, 2000);
+        natsConnection_Close(n->nc);
+        natsConnection_Destroy(n->nc);
+    }
+    if (n->opts) natsOptions_Destroy(n->opts);
+    memset(n, 0, sizeof(*n));
+}
+
+void ap_consumer_name_publisher(char *buf, size_t len, const char *platform) {
+    snprintf(buf, len, "publisher-%s", platform);
+}
+
+static ap_status ensure_stream(jsCtx *js, jsStreamConfig *sc, char *err, size_t errlen) {
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, js, sc->Name, NULL, &jerr);
+    if (s == NATS_OK) {
+        jsStreamInfo_Destroy(si);
+        si = NULL;
+        s = js_UpdateStream(&si, js, sc, NULL, &jerr);
+    } else if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+        jerr = 0;
+        s = js_AddStream(&si, js, sc, NULL, &jerr);
+    }
+    jsStreamInfo_Destroy(si);
+    if (s != NATS_OK) {
+        char what[128];
+        snprintf(what, sizeof(what), "stream %s", sc->Name);
+        ap_nats_error(err, errlen, what, s, jerr);
+        return AP_ENATS;
+    }
+    return AP_OK;
+}
+
+static ap_status ensure_consumer(jsCtx *js, const char *stream, jsConsumerConfig *cc, char *err,
+                                 size_t errlen) {
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetConsumerInfo(&ci, js, stream, cc->Durable, NULL, &jerr);
+    if (s == NATS_OK) {
+        jsConsumerInfo_Destroy(ci);
+        ci = NULL;
+        s = js_UpdateConsumer(&ci, js, stream, cc, NULL, &jerr);
+    } else if (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) {
+        jerr = 0;
+        s = js_AddConsumer(&ci, js, stream, cc, NULL, &jerr);
+    }
+    jsConsumerInfo_Destroy(ci);
+    if (s != NATS_OK) {
+        char what[160];
+        snprintf(what, sizeof(what), "consumer %s on %s", cc->Durable, stream);
+        ap_nats_error(err, errlen, what, s, jerr);
+        return AP_ENATS;
+    }
+    return AP_OK;
+}
+
+static ap_status ensure_streams(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
+    jsStreamConfig sc;
+    ap_status st;
+
+    const char *jobs_subjects[] = {AP_SUBJECT_JOBS_PREFIX "*"};
+    jsStreamConfig_Init(&sc);
+    sc.Name = AP_STREAM_JOBS;
+    sc.Description = "autopost publish jobs (protobuf autopost.v1.PublishJob); "
+                     "Nats-Msg-Id = <schedule id>-<generation>";
+    sc.Subjects = jobs_subjects;
+    sc.SubjectsLen = 1;
+    sc.Retention = js_WorkQueuePolicy;
+    sc.Storage = js_FileStorage;
+    sc.Replicas = cfg->stream_replicas;
+    sc.Duplicates = cfg->duplicate_window_ms * AP_NS_PER_MS;
+    sc.MaxMsgSize = 1024 * 1024;
+    if ((st = ensure_stream(js, &sc, err, errlen)) != AP_OK) return st;
+
+    const char *results_subjects[] = {AP_SUBJECT_RESULTS_PREFIX "*"};
+    jsStreamConfig_Init(&sc);
+    sc.Name = AP_STREAM_RESULTS;
+    sc.Description = "autopost attempt outcomes (protobuf autopost.v1.PublishResult)";
+    sc.Subjects = results_subjects;
+    sc.Retention = js_LimitsPolicy;
+    sc.SubjectsLen = 1;
+    sc.Storage = js_FileStorage;
+    sc.Replicas = cfg->stream_replicas;
+    sc.Duplicates = 10 * 60 * 1000 * AP_NS_PER_MS;
+    sc.MaxAge = (int64_t)24 * 3600 * 1000 * AP_NS_PER_MS; /* kept a day for inspection */
+    sc.MaxMsgSize = 64 * 1024;
+    if ((st = ensure_stream(js, &sc, err, errlen)) != AP_OK) return st;
+
+    const char *adv_subjects[] = {AP_SUBJECT_MAX_DELIVERIES};
+    jsStreamConfig_Init(&sc);
+    sc.Name = AP_STREAM_ADVISORIES;
+    sc.Description = "JetStream MAX_DELIVERIES advisories for AUTOPOST_JOBS (jobs given up)";
+    sc.Subjects = adv_subjects;
+    sc.SubjectsLen = 1;
+    sc.Retention = js_WorkQueuePolicy;
+    sc.Storage = js_FileStorage;
+    sc.Replicas = cfg->stream_replicas;
+    return ensure_stream(js, &sc, err, errlen);
+}
+
+static ap_status ensure_consumers(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
+    jsConsumerConfig cc;
+    ap_status st;
+    for (int i = 0; i < cfg->nplatforms; i++) {
+        const ap_platform_config *p = &cfg->platforms[i];
+        char durable[64], filter[96], desc[160];
+        ap_consumer_name_publisher(durable, sizeof(durable), p->name);
+        snprintf(filter, sizeof(filter), AP_SUBJECT_JOBS_PREFIX "%s", p->name);
+        snprintf(desc, sizeof(desc), "%s publishers: pull, explicit ack, MaxAckPending caps calls",
+                 p->name);
+        jsConsumerConfig_Init(&cc);
+        cc.Durable = durable;
+        cc.Description = desc;
+        cc.FilterSubject = filter;
+        cc.AckPolicy = js_AckExplicit;
+        cc.DeliverPolicy = js_DeliverAll;
+        cc.AckWait = cfg->ack_wait_ms * AP_NS_PER_MS;
+        /* MaxDeliver is only the crash backstop: publishers give up by
+         * themselves after max_attempts, so leave room above it. */
+        cc.MaxDeliver = cfg->max_deliver > p->max_attempts ? cfg->max_deliver : p->max_attempts + 2;
+        cc.MaxAckPending = p->max_ack_pending;
+        cc.MaxWaiting = 512;
+        if ((st = ensure_consumer(js, AP_STREAM_JOBS, &cc, err, errlen)) != AP_OK) return st;
+    }
+
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = AP_CONSUMER_DISPATCHER;
+    cc.Description = "dispatcher: applies results to PostgreSQL, acks after COMMIT";
+    cc.AckPolicy = js_AckExplicit;
+    cc.DeliverPolicy = js_DeliverAll;
+    cc.AckWait = 30 * 1000 * AP_NS_PER_MS;
+    cc.MaxDeliver = -1; /* a result must never be dropped */
+    cc.MaxAckPending = 20000;
+    if ((st = ensure_consumer(js, AP_STREAM_RESULTS, &cc, err, errlen)) != AP_OK) return st;
+
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = AP_CONSUMER_ADVISORIES;
+    cc.Description = "dispatcher: marks jobs that hit MaxDeliver as failed";
+    cc.AckPolicy = js_AckExplicit;
+    cc.DeliverPolicy = js_DeliverAll;
+    cc.AckWait = 30 * 1000 * AP_NS_PER_MS;
+    cc.MaxDeliver = -1;
+    return ensure_consumer(js, AP_STREAM_ADVISORIES, &cc, err, errlen);
+}
+
+static ap_status ensure_kv(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
+    kvStore *kv = NULL;
+    natsStatus s = js_KeyValue(&kv, js, AP_KV_ATTEMPTS);
+    if (s == NATS_OK) {
+        kvStore_Destroy(kv);
+        return AP_OK;
+    }
+    kvConfig kc;
+    kvConfig_Init(&kc);
+    kc.Bucket = AP_KV_ATTEMPTS;
+    kc.Description = "autopost: one attempt record per <schedule id>-<generation>";
+    kc.History = 5;
+    kc.MaxValueSize = 1024;
+    kc.StorageType = js_FileStorage;
+    kc.Replicas = cfg->stream_replicas;
+    kc.TTL = (int64_t)14 * 24 * 3600 * 1000 * AP_NS_PER_MS; /* longer than any retry horizon */
+    s = js_CreateKeyValue(&kv, js, &kc);
+    if (s != NATS_OK) {
+        ap_nats_error(err, errlen, "key-value bucket " AP_KV_ATTEMPTS, s, 0);
+        return AP_ENATS;
+    }
+    kvStore_Destroy(kv);
+    return AP_OK;
+}
+
+ap_status ap_js_apply_topology(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
+    ap_status st;
+    if ((st = ensure_streams(js, cfg, err, errlen)) != AP_OK) return st;
+    if ((st = ensure_consumers(js, cfg, err, errlen)) != AP_OK) return st;
+    return ensure_kv(js, cfg, err, errlen);
+}
+
+ap_status ap_js_apply_topology_wait(jsCtx *js, const ap_config *cfg,
+                                    volatile sig_atomic_t *stop) {
+    int64_t delay = 250;
+    char err[512];
+    while (!*stop) {
+        if (ap_js_apply_topology(js, cfg, err, sizeof(err)) == AP_OK) return AP_OK;
+        ap_log_warn("topology_retry", NULL, "cannot apply JetStream topology yet: %s", err);
+        for (int64_t waited = 0; waited < delay && !*stop; waited += 50) ap_sleep_ms(50);
+        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+    }
+    return AP_ETIMEOUT;
+}
+
+ap_status ap_js_consumer_lag(jsCtx *js, const char *stream, const char *consumer,
+                             uint64_t *pending, int64_t *ack_pending) {
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetConsumerInfo(&ci, js, stream, consumer, NULL, &jerr);
+    if (s != NATS_OK) return s == NATS_NOT_FOUND ? AP_ENOTFOUND : AP_ENATS;
+    *pending = ci->NumPending;
+    *ack_pending = ci->NumAckPending;
+    jsConsumerInfo_Destroy(ci);
+    return AP_OK;
+}

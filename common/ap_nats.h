@@ -1,0 +1,65 @@
+/* ap_nats.h -- NATS connection and the JetStream topology autopost runs on.
+ *
+ * Topology (created or updated idempotently by every service at start and by
+ * `autopostctl streams apply`):
+ *
+ *   AUTOPOST_JOBS       autopost.jobs.<platform>   work queue, file, dedup window
+ *     publisher-<platform>   durable pull consumer, explicit ack, MaxAckPending
+ *   AUTOPOST_RESULTS    autopost.results.<platform> limits (24 h), file
+ *     dispatcher             durable pull consumer
+ *   AUTOPOST_ADVISORIES $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTOPOST_JOBS.*
+ *     dispatcher-advisories  durable pull consumer (so no give-up is missed
+ *                            while the dispatcher is down)
+ *   KV autopost_attempts one record per schedule+generation (publishers'
+ *                            guard against posting twice)
+ *
+ * Connections retry forever and reconnect on their own: a broker restart is
+ * an outage to wait out, not a reason to exit. */
+#ifndef AP_NATS_H
+#define AP_NATS_H
+
+#include <nats/nats.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include "ap_config.h"
+#include "ap_status.h"
+
+#define AP_STREAM_JOBS "AUTOPOST_JOBS"
+#define AP_STREAM_RESULTS "AUTOPOST_RESULTS"
+#define AP_STREAM_ADVISORIES "AUTOPOST_ADVISORIES"
+#define AP_CONSUMER_DISPATCHER "dispatcher"
+#define AP_CONSUMER_ADVISORIES "dispatcher-advisories"
+#define AP_KV_ATTEMPTS "autopost_attempts"
+#define AP_SUBJECT_JOBS_PREFIX "autopost.jobs."
+#define AP_SUBJECT_RESULTS_PREFIX "autopost.results."
+#define AP_SUBJECT_MAX_DELIVERIES "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." AP_STREAM_JOBS ".*"
+
+typedef struct ap_nats {
+    natsConnection *nc;
+    jsCtx *js;
+    natsOptions *opts;
+} ap_nats;
+
+/* Connects (retrying in the background if the server is not up yet) and
+ * creates a JetStream context; js_opts may be NULL. */
+ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_name,
+                          jsOptions *js_opts, char *err, size_t errlen);
+void ap_nats_close(ap_nats *n);
+
+/* Creates or updates every stream, consumer and the KV bucket above. */
+ap_status ap_js_apply_topology(jsCtx *js, const ap_config *cfg, char *err, size_t errlen);
+/* Retries ap_js_apply_topology until it succeeds or *stop becomes non-zero. */
+ap_status ap_js_apply_topology_wait(jsCtx *js, const ap_config *cfg,
+                                    volatile sig_atomic_t *stop);
+
+/* "publisher-facebook" */
+void ap_consumer_name_publisher(char *buf, size_t len, const char *platform);
+/* Formats a NATS/JetStream failure: "nats: <text> (jetstream error N)". */
+void ap_nats_error(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr);
+
+/* Pending + ack-pending count of a consumer (the lag operators scale on). */
+ap_status ap_js_consumer_lag(jsCtx *js, const char *stream, const char *consumer,
+                             uint64_t *pending, int64_t *ack_pending);
+
+#endif

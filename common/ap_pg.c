@@ -1,0 +1,79 @@
+/* ap_pg.c -- see ap_pg.h. */
+#include "ap_pg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ap_log.h"
+#include "ap_time.h"
+
+#define PG_BACKOFF_MIN_MS 200
+#define PG_BACKOFF_MAX_MS 5000
+
+static void copy_error(PGconn *conn, char *err, size_t errlen) {
+    const char *m = conn ? PQerrorMessage(conn) : "out of memory";
+    snprintf(err, errlen, "%s", m);
+    size_t n = strlen(err); /* libpq ends messages with a newline */
+    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' ')) err[--n] = '\0';
+}
+
+ap_status ap_pg_open(ap_pg *pg, const char *dsn, const char *application_name, char *err,
+                     size_t errlen) {
+    memset(pg, 0, sizeof(*pg));
+    const char *keys[] = {"dbname", "application_name", "fallback_application_name", NULL};
+    const char *vals[] = {dsn, application_name, "autopost", NULL};
+    pg->conn = PQconnectdbParams(keys, vals, 1 /* expand dbname as a DSN */);
+    pg->backoff_ms = PG_BACKOFF_MIN_MS;
+    if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
+        copy_error(pg->conn, err, errlen);
+        pg->was_down = true;
+        return AP_EPG;
+    }
+    return AP_OK;
+}
+
+ap_status ap_pg_ensure(ap_pg *pg) {
+    if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) return AP_OK;
+    if (pg->conn == NULL) return AP_EPG;
+    int64_t now = ap_mono_ms();
+    if (now < pg->next_attempt_ms) return AP_EPG;
+    if (!pg->was_down) ap_log_warn("postgres_down", NULL, "connection lost, reconnecting");
+    pg->was_down = true;
+    PQreset(pg->conn);
+    if (PQstatus(pg->conn) == CONNECTION_OK) {
+        ap_log_info("postgres_reconnected", NULL, "connection restored");
+        pg->was_down = false;
+        pg->backoff_ms = PG_BACKOFF_MIN_MS;
+        return AP_OK;
+    }
+    pg->next_attempt_ms = now + pg->backoff_ms;
+    pg->backoff_ms = pg->backoff_ms * 2 > PG_BACKOFF_MAX_MS ? PG_BACKOFF_MAX_MS : pg->backoff_ms * 2;
+    return AP_EPG;
+}
+
+void ap_pg_close(ap_pg *pg) {
+    if (pg == NULL) return;
+    if (pg->conn) PQfinish(pg->conn);
+    pg->conn = NULL;
+}
+
+ap_status ap_pg_result_ok(PGresult *res, ExecStatusType want, char *err, size_t errlen) {
+    if (res && PQresultStatus(res) == want) return AP_OK;
+    if (err && errlen) {
+        const char *m = res ? PQresultErrorMessage(res) : "no result (connection lost?)";
+        snprintf(err, errlen, "%s", (m && *m) ? m : "unexpected result status");
+        size_t n = strlen(err);
+        while (n > 0 && err[n - 1] == '\n') err[--n] = '\0';
+    }
+    return AP_EPG;
+}
+
+ap_status ap_pg_exec(ap_pg *pg, const char *sql, char *err, size_t errlen) {
+    PGresult *res = PQexec(pg->conn, sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    ap_status s = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+                      ? AP_OK
+                      : ap_pg_result_ok(res, PGRES_COMMAND_OK, err, errlen);
+    PQclear(res);
+    return s;
+}

@@ -1,0 +1,36 @@
+/* ap_pg.h -- PostgreSQL connection with reconnect, for services that must
+ * outlive a database restart.
+ *
+ * ap_pg_ensure is called before each unit of work: if the connection broke
+ * it tries PQreset (rate-limited by a backoff), so a service keeps serving
+ * once the database is back without anyone restarting it. */
+#ifndef AP_PG_H
+#define AP_PG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ap_status.h"
+
+typedef struct ap_pg {
+    PGconn *conn;
+    int64_t next_attempt_ms; /* monotonic: no reconnect storm */
+    int64_t backoff_ms;
+    bool was_down; /* log "reconnected" once when it comes back */
+} ap_pg;
+
+/* Opens the connection; on failure pg->conn is kept for later resets. */
+ap_status ap_pg_open(ap_pg *pg, const char *dsn, const char *application_name, char *err,
+                     size_t errlen);
+/* AP_OK when usable; otherwise tries to reconnect (at most once per backoff). */
+ap_status ap_pg_ensure(ap_pg *pg);
+void ap_pg_close(ap_pg *pg);
+
+/* Runs a statement without parameters and checks it succeeded. */
+ap_status ap_pg_exec(ap_pg *pg, const char *sql, char *err, size_t errlen);
+/* Checks res has status `want`; on failure fills err and clears res. */
+ap_status ap_pg_result_ok(PGresult *res, ExecStatusType want, char *err, size_t errlen);
+
+#endif

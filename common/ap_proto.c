@@ -1,0 +1,199 @@
+/* ap_proto.c -- see ap_proto.h. */
+#include "ap_proto.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ap_nats.h"
+#include "ap_time.h"
+
+void ap_job_msg_id(char *buf, size_t len, const char *schedule_id, uint32_t generation) {
+    snprintf(buf, len, "%s-%u", schedule_id, generation);
+}
+
+int ap_uuid_valid(const char *s) {
+    if (s == NULL || strlen(s) != 36) return 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') return 0;
+        } else if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static ap_status set_headers(natsMsg *m, const char *const *kv, size_t n) {
+    for (size_t i = 0; i + 1 < n; i += 2)
+        if (natsMsgHeader_Set(m, kv[i], kv[i + 1]) != NATS_OK) return AP_ENATS;
+    return AP_OK;
+}
+
+ap_status ap_job_to_msg(const ap_job *job, natsMsg **out) {
+    char subject[96], msg_id[64], gen[16], at[32];
+    size_t len = autopost__v1__publish_job__get_packed_size(job);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL) return AP_ENOMEM;
+    autopost__v1__publish_job__pack(job, buf);
+    snprintf(subject, sizeof(subject), AP_SUBJECT_JOBS_PREFIX "%s", job->platform);
+    ap_job_msg_id(msg_id, sizeof(msg_id), job->schedule_id, job->generation);
+    snprintf(gen, sizeof(gen), "%u", job->generation);
+    ap_time_format_rfc3339(job->scheduled_at_ms, at, sizeof(at));
+    natsMsg *m = NULL;
+    ap_status s = AP_ENATS;
+    if (natsMsg_Create(&m, subject, NULL, (const char *)buf, (int)len) == NATS_OK) {
+        const char *headers[] = {AP_HDR_MSG_ID,       msg_id,          AP_HDR_SCHEDULE_ID,
+                                 job->schedule_id,    AP_HDR_GENERATION, gen,
+                                 AP_HDR_PLATFORM,     job->platform,   AP_HDR_ACCOUNT_ID,
+                                 job->account_id,     AP_HDR_SCHEDULED_AT, at,
+                                 AP_HDR_CONTENT_TYPE, AP_CT_JOB};
+        s = set_headers(m, headers, sizeof(headers) / sizeof(headers[0]));
+    }
+    free(buf);
+    if (s != AP_OK) {
+        natsMsg_Destroy(m);
+        return s;
+    }
+    *out = m;
+    return AP_OK;
+}
+
+ap_status ap_result_to_msg(const ap_result *res, natsMsg **out) {
+    char subject[96], msg_id[128], gen[16], attempt[16];
+    size_t len = autopost__v1__publish_result__get_packed_size(res);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL) return AP_ENOMEM;
+    autopost__v1__publish_result__pack(res, buf);
+    snprintf(subject, sizeof(subject), AP_SUBJECT_RESULTS_PREFIX "%s", res->platform);
+    /* One result per attempt and outcome: a republish after a crash dedups. */
+    snprintf(msg_id, sizeof(msg_id), "%s-%u-%u-%s", res->schedule_id, res->generation,
+             res->attempt, ap_outcome_name(res->outcome));
+    snprintf(gen, sizeof(gen), "%u", res->generation);
+    snprintf(attempt, sizeof(attempt), "%u", res->attempt);
+    natsMsg *m = NULL;
+    ap_status s = AP_ENATS;
+    if (natsMsg_Create(&m, subject, NULL, (const char *)buf, (int)len) == NATS_OK) {
+        const char *headers[] = {AP_HDR_MSG_ID,      msg_id,
+                                 AP_HDR_SCHEDULE_ID, res->schedule_id,
+                                 AP_HDR_GENERATION,  gen,
+                                 AP_HDR_PLATFORM,    res->platform,
+                                 AP_HDR_OUTCOME,     ap_outcome_name(res->outcome),
+                                 AP_HDR_ATTEMPT,     attempt,
+                                 AP_HDR_ERROR_CLASS, ap_error_class_name(res->error_class),
+                                 AP_HDR_CONTENT_TYPE, AP_CT_RESULT};
+        s = set_headers(m, headers, sizeof(headers) / sizeof(headers[0]));
+    }
+    free(buf);
+    if (s != AP_OK) {
+        natsMsg_Destroy(m);
+        return s;
+    }
+    *out = m;
+    return AP_OK;
+}
+
+static int valid_platform_token(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n >= 32) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+ap_status ap_job_decode(const void *data, size_t len, ap_job **out, char *err, size_t errlen) {
+    if (len == 0 || len > AP_MAX_JOB_BYTES) {
+        snprintf(err, errlen, "job payload size %zu outside 1..%d bytes", len, AP_MAX_JOB_BYTES);
+        return AP_EINVAL;
+    }
+    ap_job *job = autopost__v1__publish_job__unpack(NULL, len, data);
+    if (job == NULL) {
+        snprintf(err, errlen, "payload is not a protobuf autopost.v1.PublishJob");
+        return AP_EINVAL;
+    }
+    const char *why = NULL;
+    if (!ap_uuid_valid(job->schedule_id))
+        why = "schedule_id is not a UUID";
+    else if (job->generation == 0)
+        why = "generation is 0";
+    else if (!ap_uuid_valid(job->account_id))
+        why = "account_id is not a UUID";
+    else if (!valid_platform_token(job->platform))
+        why = "platform is not a valid name";
+    else if (job->n_media > AP_MAX_MEDIA)
+        why = "too many media items";
+    if (why) {
+        snprintf(err, errlen, "invalid PublishJob: %s", why);
+        autopost__v1__publish_job__free_unpacked(job, NULL);
+        return AP_EINVAL;
+    }
+    *out = job;
+    return AP_OK;
+}
+
+ap_status ap_result_decode(const void *data, size_t len, ap_result **out, char *err,
+                           size_t errlen) {
+    if (len == 0 || len > AP_MAX_RESULT_BYTES) {
+        snprintf(err, errlen, "result payload size %zu outside 1..%d bytes", len,
+                 AP_MAX_RESULT_BYTES);
+        return AP_EINVAL;
+    }
+    ap_result *res = autopost__v1__publish_result__unpack(NULL, len, data);
+    if (res == NULL) {
+        snprintf(err, errlen, "payload is not a protobuf autopost.v1.PublishResult");
+        return AP_EINVAL;
+    }
+    const char *why = NULL;
+    if (!ap_uuid_valid(res->schedule_id))
+        why = "schedule_id is not a UUID";
+    else if (res->generation == 0)
+        why = "generation is 0";
+    else if (res->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_UNSPECIFIED ||
+             res->outcome > AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED)
+        why = "unknown outcome";
+    else if (strlen(res->external_post_id) > 256 || strlen(res->error_message) > 2048 ||
+             strlen(res->error_code) > 64 || strlen(res->external_url) > 1024)
+        why = "a field is too long";
+    if (why) {
+        snprintf(err, errlen, "invalid PublishResult: %s", why);
+        autopost__v1__publish_result__free_unpacked(res, NULL);
+        return AP_EINVAL;
+    }
+    *out = res;
+    return AP_OK;
+}
+
+void ap_job_free(ap_job *job) {
+    if (job) autopost__v1__publish_job__free_unpacked(job, NULL);
+}
+
+void ap_result_free(ap_result *res) {
+    if (res) autopost__v1__publish_result__free_unpacked(res, NULL);
+}
+
+const char *ap_outcome_name(Autopost__V1__Outcome o) {
+    switch (o) {
+    case AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED: return "published";
+    case AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING: return "retrying";
+    case AUTOPOST__V1__OUTCOME__OUTCOME_FAILED: return "failed";
+    case AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED: return "unconfirmed";
+    case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED: return "cancelled";
+    default: return "unspecified";
+    }
+}
+
+const char *ap_error_class_name(Autopost__V1__ErrorClass c) {
+    switch (c) {
+    case AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_NONE: return "none";
+    case AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_RETRY: return "retry";
+    case AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_QUOTA: return "quota";
+    case AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_REAUTH: return "reauth";
+    case AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_PERMANENT: return "permanent";
+    case AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_DUPLICATE: return "duplicate";
+    case AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_AMBIGUOUS: return "ambiguous";
+    case AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_INVALID: return "invalid";
+    default: return "unknown";
+    }
+}
