@@ -1,0 +1,95 @@
+/* adapter.h -- the one interface between the publisher runtime and a
+ * platform.
+ *
+ * An adapter never does I/O itself. It is a small state machine: the runtime
+ * calls step() with the previous HTTP response (NULL the first time) and the
+ * adapter answers with the next request to send, a pause (Instagram-style
+ * status polling), or a final outcome. This keeps every platform's flow
+ * (one call for a Facebook post, container + poll + publish for Instagram)
+ * testable without a network, and lets the runtime run thousands of flows on
+ * one thread with curl's multi interface.
+ *
+ * Two modes:
+ *   AP_FLOW_PUBLISH  publish the post;
+ *   AP_FLOW_VERIFY   a previous attempt died after sending its request: read
+ *                    back whether the post went live (e.g. the page feed)
+ *                    instead of posting blindly a second time.
+ *
+ * Adding a platform: write <platform>.c implementing ap_adapter, add it to the
+ * table in adapters.c and its name to common/ap_platforms.c. Nothing else in
+ * the runtime, scheduler or dispatcher changes. */
+#ifndef AP_ADAPTER_H
+#define AP_ADAPTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ap_config.h"
+#include "ap_proto.h"
+#include "http.h"
+
+typedef Autopost__V1__ErrorClass ap_error_class;
+#define AP_CLASS_NONE AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_NONE
+#define AP_CLASS_RETRY AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_RETRY
+#define AP_CLASS_QUOTA AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_QUOTA
+#define AP_CLASS_REAUTH AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_REAUTH
+#define AP_CLASS_PERMANENT AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_PERMANENT
+#define AP_CLASS_DUPLICATE AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_DUPLICATE
+#define AP_CLASS_AMBIGUOUS AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_AMBIGUOUS
+#define AP_CLASS_INVALID AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_INVALID
+
+typedef enum ap_flow_mode { AP_FLOW_PUBLISH, AP_FLOW_VERIFY } ap_flow_mode;
+
+/* What a flow ended with. For AP_FLOW_VERIFY, error_class NONE with an
+ * external id means "found, it is live"; `not_found` means "checked: it is not
+ * there, publishing is safe"; anything else means "could not tell". */
+typedef struct ap_flow_result {
+    ap_error_class error_class; /* AP_CLASS_NONE on success */
+    char external_id[128];
+    char external_url[256];
+    char error_code[64];     /* the platform's own code, e.g. "190/463" */
+    char error_message[512]; /* for people: what happened and what to do */
+    int64_t retry_after_ms;  /* platform's hint (Retry-After, usage headers) */
+    long http_status;
+    bool not_found; /* AP_FLOW_VERIFY only */
+} ap_flow_result;
+
+typedef enum ap_step_kind {
+    AP_STEP_REQUEST, /* send *req, then call step() with its response */
+    AP_STEP_WAIT,    /* call step() again with NULL after *wait_ms */
+    AP_STEP_DONE     /* *result is final */
+} ap_step_kind;
+
+/* Everything a flow may read; owned by the runtime, valid for the flow. */
+typedef struct ap_flow_input {
+    const ap_job *job;
+    const ap_platform_config *platform;
+    const char *token;        /* decrypted access token; never log it */
+    int64_t since_ms;         /* AP_FLOW_VERIFY: when the lost attempt began */
+    ap_flow_mode mode;
+} ap_flow_input;
+
+typedef struct ap_adapter {
+    const char *name;
+    /* Checks content against the platform's rules before any call. Returns
+     * true when valid; otherwise fills reason (for the schedule row). */
+    bool (*validate)(const ap_job *job, char *reason, size_t len);
+    /* Creates per-flow state (may be NULL for stateless adapters). */
+    void *(*flow_new)(const ap_flow_input *in);
+    ap_step_kind (*step)(void *state, const ap_flow_input *in, const ap_http_response *prev,
+                         ap_http_request *req, int64_t *wait_ms, ap_flow_result *result);
+    void (*flow_free)(void *state);
+} ap_adapter;
+
+const ap_adapter *ap_adapter_find(const char *platform);
+
+/* Checks shared by every platform (non-empty content, http(s) media URLs,
+ * media count); adapters call it first from validate(). */
+bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_t len);
+
+/* Retry class helper: fills result as a retryable error with a message. */
+void ap_flow_fail(ap_flow_result *r, ap_error_class cls, long http_status, const char *code,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,59 @@
+/* guard.h -- the per-schedule attempt record that stops double posting.
+ *
+ * JetStream redelivers a job after a crash, and its dedup window forgets IDs
+ * (window passed, server restart: nats-server issue 3272). So before any
+ * platform call a publisher claims the record "<schedule id>-<generation>" in
+ * the KV bucket autopost_attempts with compare-and-set:
+ *
+ *   (none) --create--> started --> published | failed | unconfirmed
+ *                         |  ^
+ *                         v  | (a definite, retryable failure)
+ *                        retry
+ *   cancelled (written by `autopostctl cancel`) stops any further call.
+ *
+ * Finding "started" means an earlier attempt died after it may have sent the
+ * request: the runtime reads the platform back (AP_FLOW_VERIFY) instead of
+ * posting again. Values are one readable line (`nats kv get` shows them). */
+#ifndef AP_GUARD_H
+#define AP_GUARD_H
+
+#include <nats/nats.h>
+#include <stdint.h>
+
+#include "ap_status.h"
+
+typedef enum ap_guard_state {
+    AP_GUARD_NONE,
+    AP_GUARD_STARTED,
+    AP_GUARD_RETRY,
+    AP_GUARD_PUBLISHED,
+    AP_GUARD_FAILED,
+    AP_GUARD_UNCONFIRMED,
+    AP_GUARD_CANCELLED,
+    AP_GUARD_UNKNOWN /* unreadable value: treated like "started" (verify) */
+} ap_guard_state;
+
+typedef struct ap_guard_record {
+    ap_guard_state state;
+    uint64_t revision;
+    int attempt;
+    int64_t at_ms; /* for "started": when that attempt began */
+    char external_id[128];
+} ap_guard_record;
+
+/* Formats/parses the one-line value. */
+void ap_guard_format(char *buf, size_t len, const ap_guard_record *rec, const char *instance);
+int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec);
+const char *ap_guard_state_name(ap_guard_state s);
+
+/* Creates the record as "started" when absent (rec->state = NONE on return,
+ * revision set). When present, fills rec with what is there: AP_ECONFLICT.
+ * AP_ENATS when the bucket is unreachable. */
+ap_status ap_guard_claim(kvStore *kv, const char *key, int attempt, int64_t now_ms,
+                         const char *instance, ap_guard_record *rec);
+/* Replaces the record if it is still at *revision (compare-and-set); updates
+ * *revision. AP_ECONFLICT when someone else changed it. */
+ap_status ap_guard_set(kvStore *kv, const char *key, const ap_guard_record *next,
+                       const char *instance, uint64_t *revision);
+
+#endif

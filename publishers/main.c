@@ -1,0 +1,91 @@
+/* autopost-publisher -- one platform's publisher replica.
+ *
+ *   autopost-publisher --platform facebook --config autopost.yaml
+ *
+ * Flags, config and signals live here; everything else is in runtime.c. */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "adapter.h"
+#include "ap_config.h"
+#include "ap_log.h"
+#include "runtime.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) { stop_requested = 1; }
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: autopost-publisher --platform NAME [--config FILE] [--check-config]\n"
+            "  Pulls jobs of one platform from JetStream and publishes them.\n"
+            "  Environment: AUTOPOST_NATS_URL, AUTOPOST_CREDENTIALS_KEY(_FILE), "
+            "AUTOPOST_INSTANCE, AUTOPOST_LOG_LEVEL\n");
+}
+
+int main(int argc, char **argv) {
+    const char *config_path = NULL, *platform = NULL;
+    int check_only = 0;
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"platform", required_argument, 0, 'p'},
+                                         {"check-config", no_argument, 0, 'k'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "c:p:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 'p': platform = optarg; break;
+        case 'k': check_only = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (platform == NULL) {
+        fprintf(stderr, "autopost-publisher: --platform is required\n");
+        usage(stderr);
+        return 2;
+    }
+    if (ap_adapter_find(platform) == NULL) {
+        fprintf(stderr, "autopost-publisher: no adapter for platform \"%s\"\n", platform);
+        return 2;
+    }
+    ap_config cfg;
+    if (ap_config_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_KEY | AP_NEED_PLATFORM,
+                        platform) != 0) {
+        ap_config_free(&cfg);
+        return 1;
+    }
+    if (check_only) {
+        printf("config ok\n");
+        ap_config_free(&cfg);
+        return 0;
+    }
+    ap_log_level level = AP_LOG_INFO;
+    ap_log_level_parse(cfg.log_level, &level);
+    ap_log_set_level(level);
+    char service[64];
+    snprintf(service, sizeof(service), "publisher-%s", platform);
+    ap_log_init(service, cfg.instance);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "autopost-publisher: curl_global_init failed\n");
+        ap_config_free(&cfg);
+        return 1;
+    }
+    int rc = ap_publisher_run(&cfg, platform, &stop_requested);
+    curl_global_cleanup();
+    ap_config_free(&cfg);
+    nats_Close();
+    return rc;
+}

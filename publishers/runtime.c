@@ -1,0 +1,744 @@
+/* runtime.c -- the publisher runtime (see runtime.h for the big picture).
+ *
+ * A job's life in one replica:
+ *
+ *   fetch -> decode (garbage: Term + report) -> validate (invalid: FAILED,
+ *   Term, no call) -> claim the attempt record (guard.h) -> open the sealed
+ *   token -> adapter flow over curl multi -> record the outcome in the guard
+ *   -> publish PublishResult (wait for its PubAck) -> Ack | NakWithDelay | Term.
+ *
+ * The result is published before the ack, and the guard is written before
+ * the result: a crash anywhere leaves enough behind for the redelivery to
+ * finish the job without calling the platform twice. */
+#include "runtime.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ap_crypto.h"
+#include "ap_log.h"
+#include "ap_nats.h"
+#include "ap_time.h"
+#include "guard.h"
+#include "http_engine.h"
+
+#define FETCH_WAIT_MS 500
+#define ENGINE_TICK_MS 100
+#define KV_BUSY_RETRY_MS 2000
+
+typedef struct job_slot {
+    struct job_slot *prev, *next;
+    natsMsg *msg;
+    ap_job *job;
+    char key[64]; /* guard key and Nats-Msg-Id: "<schedule id>-<generation>" */
+    char *token;
+    size_t token_len;
+    int attempt;
+    uint64_t stream_seq;
+    ap_flow_input in;
+    void *flow;
+    CURL *easy;
+    struct curl_slist *headers;
+    ap_http_request req;
+    ap_http_response res;
+    int64_t wake_at_ms; /* adapter asked to wait (AP_STEP_WAIT) */
+    int64_t started_ms;
+    int64_t last_progress_ms;
+    uint64_t guard_rev;
+    bool sent_any; /* a request of this delivery left us: outcome unknown */
+} job_slot;
+
+typedef struct publisher {
+    const ap_config *cfg;
+    const ap_platform_config *platform;
+    const ap_adapter *adapter;
+    ap_crypto_key key;
+    ap_nats nats;
+    kvStore *kv;
+    natsSubscription *sub;
+    CURLM *multi;
+    volatile sig_atomic_t *stop;
+
+    pthread_mutex_t mu; /* guards inbox, inflight, fetch_done */
+    pthread_cond_t room;
+    natsMsg **inbox;
+    int inbox_len, inbox_cap;
+    int inflight; /* fetched and not yet released */
+    bool fetch_done;
+
+    job_slot *slots; /* engine thread only */
+    unsigned rng;
+    struct {
+        uint64_t published, retried, failed, unconfirmed, poison, verified;
+    } counts;
+} publisher;
+
+/* ---- retry policy ------------------------------------------------------- */
+
+int64_t ap_retry_delay_ms(int attempt, int64_t base_ms, int64_t cap_ms, int64_t hint_ms,
+                          double rnd) {
+    int64_t d = base_ms;
+    for (int i = 1; i < attempt && d < cap_ms; i++) d *= 2;
+    if (d > cap_ms) d = cap_ms;
+    /* Jitter spreads a burst of failures (3,000 jobs hitting one 5xx) apart. */
+    d = d / 2 + (int64_t)((double)(d - d / 2) * rnd);
+    if (hint_ms > d) d = hint_ms;
+    const int64_t day = 24 * 3600 * 1000;
+    return d > day ? day : d;
+}
+
+static double rand01(publisher *p) { return (double)rand_r(&p->rng) / ((double)RAND_MAX + 1.0); }
+
+/* ---- fetch thread ------------------------------------------------------- */
+
+static void *fetch_main(void *arg) {
+    publisher *p = arg;
+    int64_t last_error_log = 0;
+    while (!*p->stop) {
+        pthread_mutex_lock(&p->mu);
+        while (p->inflight >= p->platform->concurrency && !*p->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 100 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&p->room, &p->mu, &ts);
+        }
+        int want = p->platform->concurrency - p->inflight;
+        pthread_mutex_unlock(&p->mu);
+        if (*p->stop) break;
+        if (want > p->cfg->publisher_fetch_batch) want = p->cfg->publisher_fetch_batch;
+
+        natsMsgList list = {0};
+        natsStatus s = natsSubscription_Fetch(&list, p->sub, want, FETCH_WAIT_MS, NULL);
+        if (s == NATS_OK && list.Count > 0) {
+            pthread_mutex_lock(&p->mu);
+            if (p->inbox_len + list.Count > p->inbox_cap) {
+                int cap = (p->inbox_len + list.Count) * 2;
+                natsMsg **grown = realloc(p->inbox, sizeof(*grown) * (size_t)cap);
+                if (grown == NULL) {
+                    pthread_mutex_unlock(&p->mu);
+                    /* Not acked: they come back after AckWait. */
+                    natsMsgList_Destroy(&list);
+                    continue;
+                }
+                p->inbox = grown;
+                p->inbox_cap = cap;
+            }
+            for (int i = 0; i < list.Count; i++) {
+                p->inbox[p->inbox_len++] = list.Msgs[i];
+                list.Msgs[i] = NULL; /* ownership moves to the engine */
+            }
+            p->inflight += list.Count;
+            pthread_mutex_unlock(&p->mu);
+            curl_multi_wakeup(p->multi);
+        } else if (s != NATS_OK && s != NATS_TIMEOUT) {
+            /* Disconnected, server restarting...: nats.c reconnects; wait. */
+            int64_t now = ap_mono_ms();
+            if (now - last_error_log > 5000) {
+                ap_log_warn("fetch_failed", NULL, "fetch: %s (retrying)", natsStatus_GetText(s));
+                last_error_log = now;
+            }
+            ap_sleep_ms(200);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fetch_done = true;
+    pthread_mutex_unlock(&p->mu);
+    curl_multi_wakeup(p->multi);
+    return NULL;
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+static void slot_release(publisher *p, job_slot *s) {
+    if (s->prev)
+        s->prev->next = s->next;
+    else if (p->slots == s)
+        p->slots = s->next;
+    if (s->next) s->next->prev = s->prev;
+    if (s->easy) {
+        curl_multi_remove_handle(p->multi, s->easy);
+        curl_easy_cleanup(s->easy);
+    }
+    curl_slist_free_all(s->headers);
+    ap_http_request_clear(&s->req);
+    ap_http_response_clear(&s->res);
+    if (s->flow) p->adapter->flow_free(s->flow);
+    if (s->token) {
+        explicit_bzero(s->token, s->token_len);
+        free(s->token);
+    }
+    ap_job_free(s->job);
+    natsMsg_Destroy(s->msg);
+    free(s);
+    pthread_mutex_lock(&p->mu);
+    p->inflight--;
+    pthread_cond_signal(&p->room);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static const char *sid(const job_slot *s) { return s->job ? s->job->schedule_id : NULL; }
+
+/* Publishes the attempt's PublishResult and waits for the PubAck: the job is
+ * only acked once its outcome is durably on the results stream. */
+static ap_status emit_result(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
+                             const ap_flow_result *r, int64_t retry_after_ms) {
+    ap_result res = AUTOPOST__V1__PUBLISH_RESULT__INIT;
+    res.schedule_id = s->job->schedule_id;
+    res.generation = s->job->generation;
+    res.account_id = s->job->account_id;
+    res.platform = (char *)p->platform->name;
+    res.outcome = outcome;
+    res.attempt = (uint32_t)s->attempt;
+    res.started_at_ms = s->started_ms;
+    res.finished_at_ms = ap_now_ms();
+    res.publisher_instance = p->cfg->instance;
+    res.retry_after_ms = retry_after_ms;
+    if (r) {
+        res.external_post_id = (char *)r->external_id;
+        res.external_url = (char *)r->external_url;
+        res.error_class = r->error_class;
+        res.error_code = (char *)r->error_code;
+        res.error_message = (char *)r->error_message;
+        res.http_status = (int32_t)r->http_status;
+    }
+    natsMsg *m = NULL;
+    if (ap_result_to_msg(&res, &m) != AP_OK) return AP_ENOMEM;
+    jsPubAck *pa = NULL;
+    jsErrCode jerr = 0;
+    natsStatus st = js_PublishMsg(&pa, p->nats.js, m, NULL, &jerr);
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(m);
+    if (st != NATS_OK) {
+        ap_log_error("result_publish_failed", sid(s),
+                     "could not publish the %s result (%s); the job will be redelivered and "
+                     "the attempt record completes it",
+                     ap_outcome_name(outcome), natsStatus_GetText(st));
+        return AP_ENATS;
+    }
+    return AP_OK;
+}
+
+static void guard_write(publisher *p, job_slot *s, ap_guard_state state, const char *external_id) {
+    ap_guard_record rec = {.state = state, .attempt = s->attempt, .at_ms = ap_now_ms()};
+    if (external_id) snprintf(rec.external_id, sizeof(rec.external_id), "%s", external_id);
+    ap_status st = ap_guard_set(p->kv, s->key, &rec, p->cfg->instance, &s->guard_rev);
+    if (st != AP_OK)
+        ap_log_warn("guard_write_failed", sid(s), "attempt record -> %s: %s",
+                    ap_guard_state_name(state), ap_status_str(st));
+}
+
+/* Terminal outcome: record, report, then Ack (published/cancelled) or Term. */
+static void finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
+                            const ap_flow_result *r, bool write_guard) {
+    if (write_guard) {
+        ap_guard_state g = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED ? AP_GUARD_PUBLISHED
+                           : outcome == AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED
+                               ? AP_GUARD_UNCONFIRMED
+                               : AP_GUARD_FAILED;
+        guard_write(p, s, g, r ? r->external_id : NULL);
+    }
+    if (emit_result(p, s, outcome, r, 0) != AP_OK) {
+        slot_release(p, s); /* no ack: redelivery re-emits from the record */
+        return;
+    }
+    natsStatus st = (outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED ||
+                     outcome == AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED)
+                        ? natsMsg_Ack(s->msg, NULL)
+                        : natsMsg_Term(s->msg, NULL);
+    if (st != NATS_OK)
+        ap_log_warn("ack_failed", sid(s), "ack/term: %s (redelivery is harmless)",
+                    natsStatus_GetText(st));
+    switch (outcome) {
+    case AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED:
+        p->counts.published++;
+        ap_log_info("job_published", sid(s), "published as %s (attempt %d)",
+                    r ? r->external_id : "?", s->attempt);
+        break;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED:
+        p->counts.unconfirmed++;
+        ap_log_warn("job_unconfirmed", sid(s), "%s", r ? r->error_message : "");
+        break;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED:
+        ap_log_info("job_cancelled", sid(s), "cancelled before any platform call");
+        break;
+    default:
+        p->counts.failed++;
+        ap_log_warn("job_failed", sid(s), "%s: %s (attempt %d)",
+                    r ? ap_error_class_name(r->error_class) : "failed",
+                    r ? r->error_message : "", s->attempt);
+    }
+    slot_release(p, s);
+}
+
+/* Retryable outcome: report RETRYING and hand the job back with a delay. */
+static void finish_retry(publisher *p, job_slot *s, const ap_flow_result *r, bool clear_guard) {
+    const ap_platform_config *pc = p->platform;
+    int64_t delay = ap_retry_delay_ms(s->attempt, pc->backoff_base_ms, pc->backoff_max_ms,
+                                      r->retry_after_ms, rand01(p));
+    if (clear_guard) guard_write(p, s, AP_GUARD_RETRY, NULL);
+    if (emit_result(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING, r, delay) != AP_OK) {
+        slot_release(p, s);
+        return;
+    }
+    natsStatus st = natsMsg_NakWithDelay(s->msg, delay /* milliseconds */, NULL);
+    if (st != NATS_OK)
+        ap_log_warn("nak_failed", sid(s), "nak: %s (redelivered after AckWait instead)",
+                    natsStatus_GetText(st));
+    p->counts.retried++;
+    ap_log_info("job_retrying", sid(s), "%s: %s; attempt %d, next in %lld ms",
+                ap_error_class_name(r->error_class), r->error_message, s->attempt,
+                (long long)delay);
+    slot_release(p, s);
+}
+
+static void advance(publisher *p, job_slot *s, const ap_http_response *prev);
+
+static void start_flow(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms) {
+    if (s->flow) p->adapter->flow_free(s->flow);
+    s->in.mode = mode;
+    s->in.since_ms = since_ms;
+    s->flow = p->adapter->flow_new(&s->in);
+    if (s->flow == NULL) {
+        /* Out of memory before any call: hand it back untouched. */
+        guard_write(p, s, AP_GUARD_RETRY, NULL);
+        natsMsg_NakWithDelay(s->msg, 1000, NULL);
+        slot_release(p, s);
+        return;
+    }
+    advance(p, s, NULL);
+}
+
+static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
+    bool out_of_attempts = s->attempt >= p->platform->max_attempts;
+    if (s->in.mode == AP_FLOW_VERIFY) {
+        if (r->error_class == AP_CLASS_NONE) {
+            p->counts.verified++;
+            ap_log_info("verify_found", sid(s), "an earlier attempt did publish: %s",
+                        r->external_id);
+            finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, r, true);
+            return;
+        }
+        if (r->not_found) {
+            ap_log_info("verify_not_found", sid(s), "earlier attempt left no post; publishing");
+            start_flow(p, s, AP_FLOW_PUBLISH, 0);
+            return;
+        }
+        r->error_class = AP_CLASS_AMBIGUOUS; /* could not tell */
+    }
+    switch (r->error_class) {
+    case AP_CLASS_NONE:
+        finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, r, true);
+        break;
+    case AP_CLASS_RETRY:
+    case AP_CLASS_QUOTA:
+        if (out_of_attempts)
+            finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, r, true);
+        else
+            finish_retry(p, s, r, true);
+        break;
+    case AP_CLASS_AMBIGUOUS:
+        /* Keep the record at "started": the next delivery reads back first. */
+        if (out_of_attempts)
+            finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, r, true);
+        else
+            finish_retry(p, s, r, false);
+        break;
+    default:
+        finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, r, true);
+    }
+}
+
+static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
+    ap_flow_result r;
+    memset(&r, 0, sizeof(r));
+    int64_t wait_ms = 0;
+    ap_http_request_clear(&s->req);
+    ap_step_kind k = p->adapter->step(s->flow, &s->in, prev, &s->req, &wait_ms, &r);
+    if (s->easy) { /* the previous transfer is fully consumed now */
+        curl_multi_remove_handle(p->multi, s->easy);
+        curl_easy_cleanup(s->easy);
+        s->easy = NULL;
+        curl_slist_free_all(s->headers);
+        s->headers = NULL;
+    }
+    ap_http_response_clear(&s->res);
+    switch (k) {
+    case AP_STEP_REQUEST:
+        s->easy = ap_http_easy_new(&s->req, p->platform, &s->res, &s->headers);
+        if (s->easy == NULL || curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
+            curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
+            ap_flow_fail(&r, AP_CLASS_RETRY, 0, "internal", "could not start the HTTP call");
+            complete(p, s, &r);
+            return;
+        }
+        s->sent_any = true;
+        break;
+    case AP_STEP_WAIT:
+        s->wake_at_ms = ap_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+        break;
+    case AP_STEP_DONE:
+        complete(p, s, &r);
+        break;
+    }
+}
+
+static void fail_before_call(publisher *p, job_slot *s, ap_error_class cls, const char *code,
+                             const char *message, bool write_guard) {
+    ap_flow_result r;
+    memset(&r, 0, sizeof(r));
+    ap_flow_fail(&r, cls, 0, code, "%s", message);
+    finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &r, write_guard);
+}
+
+/* Claims the attempt record and decides how this delivery proceeds. */
+static void start_job(publisher *p, natsMsg *msg) {
+    char why[256];
+    jsMsgMetaData *meta = NULL;
+    job_slot *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        natsMsg_Destroy(msg); /* unacked: redelivered after AckWait */
+        pthread_mutex_lock(&p->mu);
+        p->inflight--;
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    s->msg = msg;
+    s->next = p->slots;
+    if (p->slots) p->slots->prev = s;
+    p->slots = s;
+    s->started_ms = ap_now_ms();
+    s->last_progress_ms = ap_mono_ms();
+    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        s->attempt = (int)meta->NumDelivered;
+        s->stream_seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+    } else {
+        s->attempt = 1;
+    }
+
+    if (ap_job_decode(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), &s->job, why,
+                      sizeof(why)) != AP_OK) {
+        /* Poison: nothing we could ever do with it. Report and drop. */
+        p->counts.poison++;
+        ap_log_error("poison_message", NULL,
+                     "terminated message %llu on %s (%d bytes, delivery %d): %s",
+                     (unsigned long long)s->stream_seq, natsMsg_GetSubject(msg),
+                     natsMsg_GetDataLength(msg), s->attempt, why);
+        natsMsg_Term(msg, NULL);
+        slot_release(p, s);
+        return;
+    }
+    ap_job_msg_id(s->key, sizeof(s->key), s->job->schedule_id, s->job->generation);
+    s->in.job = s->job;
+    s->in.platform = p->platform;
+
+    if (strcmp(s->job->platform, p->platform->name) != 0) {
+        snprintf(why, sizeof(why), "job for platform \"%s\" arrived on %s", s->job->platform,
+                 natsMsg_GetSubject(msg));
+        fail_before_call(p, s, AP_CLASS_INVALID, "wrong_platform", why, false);
+        return;
+    }
+    if (!p->adapter->validate(s->job, why, sizeof(why))) {
+        fail_before_call(p, s, AP_CLASS_INVALID, "invalid", why, false);
+        return;
+    }
+
+    ap_guard_record rec;
+    ap_status g = ap_guard_claim(p->kv, s->key, s->attempt, ap_now_ms(), p->cfg->instance, &rec);
+    if (g == AP_ENATS) {
+        ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
+        natsMsg_NakWithDelay(msg, KV_BUSY_RETRY_MS, NULL);
+        slot_release(p, s);
+        return;
+    }
+    s->guard_rev = rec.revision;
+    ap_flow_mode mode = AP_FLOW_PUBLISH;
+    int64_t since = 0;
+    if (g == AP_ECONFLICT) {
+        ap_flow_result r;
+        memset(&r, 0, sizeof(r));
+        switch (rec.state) {
+        case AP_GUARD_PUBLISHED:
+            snprintf(r.external_id, sizeof(r.external_id), "%s", rec.external_id);
+            ap_log_info("guard_published", sid(s), "already published; re-reporting");
+            finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, &r, false);
+            return;
+        case AP_GUARD_CANCELLED:
+            finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED, &r, false);
+            return;
+        case AP_GUARD_FAILED:
+            ap_flow_fail(&r, AP_CLASS_PERMANENT, 0, "already_failed",
+                         "an earlier attempt already ended this schedule as failed");
+            finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &r, false);
+            return;
+        case AP_GUARD_UNCONFIRMED:
+            ap_flow_fail(&r, AP_CLASS_AMBIGUOUS, 0, "unconfirmed",
+                         "an earlier attempt ended unconfirmed");
+            finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, &r, false);
+            return;
+        case AP_GUARD_RETRY: {
+            ap_guard_record next = {.state = AP_GUARD_STARTED, .attempt = s->attempt,
+                                    .at_ms = ap_now_ms()};
+            if (ap_guard_set(p->kv, s->key, &next, p->cfg->instance, &s->guard_rev) != AP_OK) {
+                natsMsg_NakWithDelay(msg, KV_BUSY_RETRY_MS, NULL);
+                slot_release(p, s);
+                return;
+            }
+            break;
+        }
+        default: { /* started / unknown: an attempt died mid-call */
+            since = rec.at_ms > 0 ? rec.at_ms : s->started_ms - p->cfg->ack_wait_ms;
+            ap_guard_record next = {.state = AP_GUARD_STARTED, .attempt = s->attempt,
+                                    .at_ms = since};
+            if (ap_guard_set(p->kv, s->key, &next, p->cfg->instance, &s->guard_rev) != AP_OK) {
+                natsMsg_NakWithDelay(msg, KV_BUSY_RETRY_MS, NULL);
+                slot_release(p, s);
+                return;
+            }
+            mode = AP_FLOW_VERIFY;
+            ap_log_info("verify_start", sid(s),
+                        "attempt %d by another run did not finish; reading back first",
+                        rec.attempt);
+        }
+        }
+    }
+
+    ap_crypto_key *key = &p->key;
+    if (ap_crypto_open(key, s->job->account_id, s->job->sealed_credential.data,
+                       s->job->sealed_credential.len, &s->token, &s->token_len) != AP_OK) {
+        fail_before_call(p, s, AP_CLASS_REAUTH, "credential",
+                         "the account's credential cannot be opened with the configured key "
+                         "(wrong key or corrupted); reconnect the account",
+                         true);
+        return;
+    }
+    s->in.token = s->token;
+    start_flow(p, s, mode, since);
+}
+
+/* ---- engine ------------------------------------------------------------- */
+
+static void take_inbox(publisher *p) {
+    natsMsg *batch[256];
+    for (;;) {
+        int n = 0;
+        pthread_mutex_lock(&p->mu);
+        while (n < 256 && p->inbox_len > 0) batch[n++] = p->inbox[--p->inbox_len];
+        pthread_mutex_unlock(&p->mu);
+        if (n == 0) return;
+        for (int i = 0; i < n; i++) {
+            if (*p->stop) {
+                /* Stopping: hand it straight back to another replica. */
+                natsMsg_Nak(batch[i], NULL);
+                natsMsg_Destroy(batch[i]);
+                pthread_mutex_lock(&p->mu);
+                p->inflight--;
+                pthread_mutex_unlock(&p->mu);
+            } else {
+                start_job(p, batch[i]);
+            }
+        }
+    }
+}
+
+static void reap_transfers(publisher *p) {
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE) continue;
+        job_slot *s = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+        if (s == NULL) continue;
+        ap_http_easy_finish(s->easy, m->data.result, &s->res);
+        ap_http_response res = s->res; /* advance() clears s->res after the step */
+        memset(&s->res, 0, sizeof(s->res));
+        advance(p, s, &res);
+        ap_http_response_clear(&res);
+    }
+}
+
+/* Wakes waiting flows and tells JetStream that long calls are still alive. */
+static int64_t service_timers(publisher *p) {
+    int64_t now = ap_mono_ms(), next = now + ENGINE_TICK_MS;
+    int64_t progress_every = p->cfg->ack_wait_ms / 3;
+    job_slot *s = p->slots;
+    while (s) {
+        job_slot *following = s->next; /* advance() may release s */
+        if (s->wake_at_ms && s->wake_at_ms <= now) {
+            s->wake_at_ms = 0;
+            advance(p, s, NULL);
+        } else {
+            if (s->wake_at_ms && s->wake_at_ms < next) next = s->wake_at_ms;
+            if (now - s->last_progress_ms >= progress_every) {
+                natsMsg_InProgress(s->msg, NULL);
+                s->last_progress_ms = now;
+            }
+        }
+        s = following;
+    }
+    return next - now;
+}
+
+/* Grace expired: release what is left. A job whose request may have been
+ * sent stays unacked (its record says "started", so the redelivery reads
+ * back); one that never called out is handed back at once. */
+static void abandon_remaining(publisher *p) {
+    while (p->slots) {
+        job_slot *s = p->slots;
+        if (s->job && !s->sent_any) {
+            guard_write(p, s, AP_GUARD_RETRY, NULL);
+            natsMsg_Nak(s->msg, NULL);
+        } else {
+            ap_log_warn("drain_abandoned", sid(s),
+                        "still in flight at shutdown; redelivery will read back first");
+        }
+        slot_release(p, s);
+    }
+}
+
+static int engine_run(publisher *p) {
+    int64_t drain_deadline = 0;
+    int64_t last_stats = ap_mono_ms();
+    for (;;) {
+        take_inbox(p);
+        int running = 0;
+        curl_multi_perform(p->multi, &running);
+        reap_transfers(p);
+        int64_t wait = service_timers(p);
+
+        if (*p->stop) {
+            int64_t now = ap_mono_ms();
+            if (drain_deadline == 0) {
+                drain_deadline = now + p->cfg->publisher_drain_grace_ms;
+                ap_log_info("draining", NULL, "stop requested: finishing in-flight jobs");
+            }
+            pthread_mutex_lock(&p->mu);
+            bool idle = p->fetch_done && p->inbox_len == 0 && p->slots == NULL;
+            pthread_mutex_unlock(&p->mu);
+            if (idle) break;
+            if (now >= drain_deadline) {
+                abandon_remaining(p);
+                break;
+            }
+        }
+        if (ap_mono_ms() - last_stats >= 10000) {
+            last_stats = ap_mono_ms();
+            ap_log_info("stats", NULL,
+                        "published=%llu retried=%llu failed=%llu unconfirmed=%llu poison=%llu",
+                        (unsigned long long)p->counts.published,
+                        (unsigned long long)p->counts.retried,
+                        (unsigned long long)p->counts.failed,
+                        (unsigned long long)p->counts.unconfirmed,
+                        (unsigned long long)p->counts.poison);
+        }
+        if (wait < 1) wait = 1;
+        curl_multi_poll(p->multi, NULL, 0, (int)(wait > ENGINE_TICK_MS ? ENGINE_TICK_MS : wait),
+                        NULL);
+    }
+    return 0;
+}
+
+static ap_status subscribe(publisher *p, char *err, size_t errlen) {
+    char durable[64], subject[96];
+    ap_consumer_name_publisher(durable, sizeof(durable), p->platform->name);
+    snprintf(subject, sizeof(subject), AP_SUBJECT_JOBS_PREFIX "%s", p->platform->name);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = AP_STREAM_JOBS;
+    so.Consumer = durable;
+    jsErrCode jerr = 0;
+    natsStatus s = js_PullSubscribe(&p->sub, p->nats.js, subject, durable, NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        ap_nats_error(err, errlen, "pull subscribe", s, jerr);
+        return AP_ENATS;
+    }
+    s = js_KeyValue(&p->kv, p->nats.js, AP_KV_ATTEMPTS);
+    if (s != NATS_OK) {
+        ap_nats_error(err, errlen, "key-value bucket " AP_KV_ATTEMPTS, s, 0);
+        return AP_ENATS;
+    }
+    return AP_OK;
+}
+
+int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_atomic_t *stop) {
+    publisher p;
+    char err[512];
+    int rc = 1;
+    bool mutex_ready = false, thread_started = false;
+    pthread_t fetcher;
+    memset(&p, 0, sizeof(p));
+    p.cfg = cfg;
+    p.stop = stop;
+    p.platform = ap_config_platform(cfg, platform);
+    p.adapter = ap_adapter_find(platform);
+    p.rng = (unsigned)ap_now_ms() ^ (unsigned)getpid();
+    if (p.platform == NULL || p.adapter == NULL) {
+        ap_log_error("startup_failed", NULL, "platform %s is not configured", platform);
+        return 1;
+    }
+    if (!p.platform->tls_verify)
+        ap_log_warn("tls_verify_off", NULL,
+                    "TLS certificate verification is OFF for %s: only acceptable for a sandbox",
+                    platform);
+    if (ap_crypto_key_load(&p.key, cfg, err, sizeof(err)) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        return 1;
+    }
+    p.multi = curl_multi_init();
+    if (p.multi == NULL) goto cleanup;
+    /* Keep one reusable connection per in-flight call. */
+    curl_multi_setopt(p.multi, CURLMOPT_MAXCONNECTS, (long)p.platform->concurrency);
+    if (pthread_mutex_init(&p.mu, NULL) != 0 || pthread_cond_init(&p.room, NULL) != 0) goto cleanup;
+    mutex_ready = true;
+
+    char client[128];
+    snprintf(client, sizeof(client), "autopost-publisher-%s/%s", platform, cfg->instance);
+    if (ap_nats_connect(&p.nats, cfg, client, NULL, err, sizeof(err)) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        goto cleanup;
+    }
+    if (ap_js_apply_topology_wait(p.nats.js, cfg, stop) != AP_OK) {
+        rc = 0; /* stopped before NATS ever came up */
+        goto cleanup;
+    }
+    if (subscribe(&p, err, sizeof(err)) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        goto cleanup;
+    }
+    ap_log_info("started", NULL, "publishing %s jobs: concurrency %d, max attempts %d, base %s",
+                platform, p.platform->concurrency, p.platform->max_attempts, p.platform->base_url);
+    if (pthread_create(&fetcher, NULL, fetch_main, &p) != 0) goto cleanup;
+    thread_started = true;
+    rc = engine_run(&p);
+    pthread_join(fetcher, NULL);
+    thread_started = false;
+    /* Messages fetched after the engine's last look go straight back. */
+    take_inbox(&p);
+    ap_log_info("stopped", NULL, "published=%llu retried=%llu failed=%llu poison=%llu",
+                (unsigned long long)p.counts.published, (unsigned long long)p.counts.retried,
+                (unsigned long long)p.counts.failed, (unsigned long long)p.counts.poison);
+cleanup:
+    if (thread_started) {
+        pthread_join(fetcher, NULL);
+    }
+    /* Destroy, not Unsubscribe: the durable consumer outlives this replica. */
+    if (p.sub) natsSubscription_Destroy(p.sub);
+    if (p.kv) kvStore_Destroy(p.kv);
+    ap_nats_close(&p.nats);
+    if (p.multi) curl_multi_cleanup(p.multi);
+    if (mutex_ready) {
+        pthread_mutex_destroy(&p.mu);
+        pthread_cond_destroy(&p.room);
+    }
+    free(p.inbox);
+    ap_crypto_key_wipe(&p.key);
+    return rc;
+}

@@ -1,0 +1,462 @@
+/* scheduler.c -- see scheduler.h for the tick's contract. */
+#include "scheduler.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ap_failpoint.h"
+#include "ap_log.h"
+#include "ap_platforms.h"
+#include "ap_proto.h"
+#include "ap_time.h"
+
+#define PUBACK_WAIT_MS 10000
+
+/* The due-row query. Ordered by time so the oldest posts go first; the
+ * partial index post_schedules_due_idx serves it however many future rows
+ * exist. SKIP LOCKED lets replicas share the work without blocking. */
+static const char *const claim_sql =
+    "SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id, "
+    "       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text, "
+    "       (extract(epoch FROM s.scheduled_at) * 1000)::bigint "
+    "  FROM post_schedules s "
+    "  JOIN posts p ON p.id = s.post_id "
+    "  JOIN social_accounts a ON a.id = s.account_id "
+    " WHERE s.status = 'pending' AND s.scheduled_at <= now() "
+    " ORDER BY s.scheduled_at "
+    " LIMIT $1 "
+    "   FOR UPDATE OF s SKIP LOCKED";
+
+enum { C_ID, C_GEN, C_POST, C_ACCOUNT, C_PLATFORM, C_EXTERNAL, C_CRED, C_STATUS, C_TEXT, C_LINK,
+       C_MEDIA, C_AT };
+
+typedef struct claimed_row {
+    const char *id;
+    char msg_id[64];
+    int generation;
+    bool acked;
+    bool duplicate;
+    bool rejected;
+    char reason[256];
+    char code[32];
+} claimed_row;
+
+typedef struct tick_batch {
+    claimed_row *rows;
+    int n;
+    claimed_row **by_msg_id; /* sorted, for the PubAck callback */
+    int acked, duplicates, errors;
+    pthread_mutex_t mu;
+} tick_batch;
+
+/* The PubAck handler is registered once per JetStream context; this is the
+ * batch it currently reports to (ticks never overlap within a process). */
+static tick_batch *volatile current_batch;
+
+static int cmp_row_ptr(const void *a, const void *b) {
+    return strcmp((*(claimed_row *const *)a)->msg_id, (*(claimed_row *const *)b)->msg_id);
+}
+
+/* PubAck callback (runs on a nats.c thread). */
+static void on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure) {
+    tick_batch *b = closure;
+    const char *id = NULL;
+    if (natsMsgHeader_Get(msg, AP_HDR_MSG_ID, &id) != NATS_OK || id == NULL) return;
+    claimed_row key, *keyp = &key;
+    snprintf(key.msg_id, sizeof(key.msg_id), "%s", id);
+    claimed_row **hit = bsearch(&keyp, b->by_msg_id, (size_t)b->n, sizeof(*hit), cmp_row_ptr);
+    if (hit == NULL) return;
+    pthread_mutex_lock(&b->mu);
+    if (pa != NULL && pae == NULL) {
+        (*hit)->acked = true;
+        (*hit)->duplicate = pa->Duplicate;
+        b->acked++;
+        if (pa->Duplicate) b->duplicates++;
+    } else {
+        b->errors++;
+        ap_log_warn("puback_failed", (*hit)->id, "job not stored: %s",
+                    pae && pae->ErrText ? pae->ErrText : natsStatus_GetText(pae ? pae->Err : 0));
+    }
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Media JSON from the posts row -> PublishJob media. Returns false with a
+ * reason when the stored value is unusable. */
+static bool build_media(const char *json, ap_job *job, Autopost__V1__Media *storage,
+                        Autopost__V1__Media **ptrs, char *reason, size_t len) {
+    json_error_t jerr;
+    json_t *arr = json_loads(json, 0, &jerr);
+    bool ok = false;
+    if (!json_is_array(arr)) {
+        snprintf(reason, len, "stored media is not a JSON array");
+        goto cleanup;
+    }
+    if (json_array_size(arr) > AP_MAX_MEDIA) {
+        snprintf(reason, len, "too many media items: %zu (at most %d)", json_array_size(arr),
+                 AP_MAX_MEDIA);
+        goto cleanup;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(arr, i, item) {
+        autopost__v1__media__init(&storage[i]);
+        json_t *url = json_object_get(item, "url"), *type = json_object_get(item, "type"),
+               *alt = json_object_get(item, "alt_text");
+        if (!json_is_string(url)) {
+            snprintf(reason, len, "media %zu has no url", i + 1);
+            goto cleanup;
+        }
+        storage[i].url = strdup(json_string_value(url));
+        storage[i].alt_text = strdup(json_is_string(alt) ? json_string_value(alt) : "");
+        const char *t = json_is_string(type) ? json_string_value(type) : "image";
+        if (strcmp(t, "image") == 0)
+            storage[i].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_IMAGE;
+        else if (strcmp(t, "video") == 0)
+            storage[i].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
+        else {
+            snprintf(reason, len, "media %zu has unknown type \"%.32s\"", i + 1, t);
+            goto cleanup;
+        }
+        ptrs[i] = &storage[i];
+        job->n_media = i + 1;
+    }
+    job->media = ptrs;
+    ok = true;
+cleanup:
+    json_decref(arr);
+    return ok;
+}
+
+static void free_media(ap_job *job, Autopost__V1__Media *storage) {
+    for (size_t i = 0; i < AP_MAX_MEDIA; i++) {
+        free(storage[i].url);
+        free(storage[i].alt_text);
+    }
+    job->n_media = 0;
+}
+
+/* Builds and publishes one row's job; returns false (reason set) when the
+ * row must be failed instead. */
+static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cfg,
+                        claimed_row *row) {
+    const char *platform = PQgetvalue(res, i, C_PLATFORM);
+    const char *status = PQgetvalue(res, i, C_STATUS);
+    const ap_platform_config *pc = ap_config_platform(cfg, platform);
+    if (strcmp(status, "active") != 0) {
+        snprintf(row->code, sizeof(row->code), "account_%s", status);
+        snprintf(row->reason, sizeof(row->reason), "%s",
+                 strcmp(status, "reauth_required") == 0
+                     ? "the account needs to be reconnected (its token was rejected)"
+                     : "the account is disabled");
+        return false;
+    }
+    if (pc == NULL || !pc->enabled) {
+        snprintf(row->code, sizeof(row->code), "unknown_platform");
+        snprintf(row->reason, sizeof(row->reason), "platform \"%s\" is %s", platform,
+                 ap_platform_info_find(platform) ? "not enabled in this deployment"
+                                                 : "not supported");
+        return false;
+    }
+
+    ap_job job = AUTOPOST__V1__PUBLISH_JOB__INIT;
+    Autopost__V1__Media media[AP_MAX_MEDIA];
+    Autopost__V1__Media *media_ptrs[AP_MAX_MEDIA];
+    memset(media, 0, sizeof(media));
+    size_t cred_len = 0;
+    unsigned char *cred = NULL;
+    bool ok = false;
+    job.schedule_id = (char *)row->id;
+    job.generation = (uint32_t)row->generation;
+    job.post_id = PQgetvalue(res, i, C_POST);
+    job.account_id = PQgetvalue(res, i, C_ACCOUNT);
+    job.platform = (char *)platform;
+    job.text = PQgetvalue(res, i, C_TEXT);
+    job.link = PQgetvalue(res, i, C_LINK);
+    job.account_external_id = PQgetvalue(res, i, C_EXTERNAL);
+    job.scheduled_at_ms = strtoll(PQgetvalue(res, i, C_AT), NULL, 10);
+    job.enqueued_at_ms = ap_now_ms();
+    if (!build_media(PQgetvalue(res, i, C_MEDIA), &job, media, media_ptrs, row->reason,
+                     sizeof(row->reason))) {
+        snprintf(row->code, sizeof(row->code), "invalid_media");
+        goto cleanup;
+    }
+    /* The sealed credential travels as is: the scheduler never sees a token. */
+    cred = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, C_CRED), &cred_len);
+    if (cred == NULL) {
+        snprintf(row->code, sizeof(row->code), "credential");
+        snprintf(row->reason, sizeof(row->reason), "the account's stored credential is unreadable");
+        goto cleanup;
+    }
+    job.sealed_credential.data = cred;
+    job.sealed_credential.len = cred_len;
+
+    natsMsg *m = NULL;
+    if (ap_job_to_msg(&job, &m) != AP_OK) {
+        row->reason[0] = '\0'; /* not the row's fault: leave it pending */
+        ok = true;
+        goto cleanup;
+    }
+    natsStatus s = js_PublishMsgAsync(nats->js, &m, NULL);
+    if (s != NATS_OK) {
+        natsMsg_Destroy(m); /* stays pending, retried next tick */
+        ap_log_warn("publish_failed", row->id, "async publish: %s", natsStatus_GetText(s));
+    }
+    ok = true;
+cleanup:
+    if (cred) PQfreemem(cred);
+    free_media(&job, media);
+    return ok;
+}
+
+/* Builds a Postgres array literal of UUIDs/ints (safe: we control the
+ * characters: UUIDs were validated by Postgres itself). */
+static char *uuid_array(claimed_row *rows, int n, bool (*pick)(const claimed_row *)) {
+    size_t cap = (size_t)n * 38 + 3, len = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL) return NULL;
+    buf[len++] = '{';
+    for (int i = 0; i < n; i++) {
+        if (!pick(&rows[i])) continue;
+        if (len > 1) buf[len++] = ',';
+        memcpy(buf + len, rows[i].id, 36);
+        len += 36;
+    }
+    buf[len++] = '}';
+    buf[len] = '\0';
+    return buf;
+}
+
+static bool pick_acked(const claimed_row *r) { return r->acked && !r->rejected; }
+
+static ap_status exec_params(ap_pg *pg, const char *sql, int n, const char *const *params,
+                             char *err, size_t errlen) {
+    PGresult *r = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
+    ap_status s = ap_pg_result_ok(r, PGRES_COMMAND_OK, err, errlen);
+    PQclear(r);
+    return s;
+}
+
+static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *err,
+                           size_t errlen) {
+    ap_status s = AP_OK;
+    char *ids = uuid_array(b->rows, b->n, pick_acked);
+    if (ids == NULL) return AP_ENOMEM;
+    const char *p1[] = {ids};
+    s = exec_params(pg,
+                    "UPDATE post_schedules SET status = 'queued', queued_at = now(), "
+                    "updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending'",
+                    1, p1, err, errlen);
+    if (s == AP_OK)
+        s = exec_params(pg,
+                        "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
+                        "actor, started_at) SELECT s.id, s.generation, 0, 'queued', 'scheduler', "
+                        "now() FROM post_schedules s WHERE s.id = ANY($1::uuid[]) "
+                        "ON CONFLICT DO NOTHING",
+                        1, p1, err, errlen);
+    free(ids);
+    for (int i = 0; s == AP_OK && i < b->n; i++) {
+        claimed_row *r = &b->rows[i];
+        if (!r->rejected) continue;
+        const char *params[] = {r->id, r->code, r->reason};
+        s = exec_params(pg,
+                        "WITH u AS (UPDATE post_schedules SET status = 'failed', "
+                        "error_class = 'invalid', error_code = $2, error_message = $3, "
+                        "updated_at = now() WHERE id = $1 AND status = 'pending' "
+                        "RETURNING id, generation) "
+                        "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
+                        "error_class, error_code, error_message, actor, finished_at) "
+                        "SELECT id, generation, 0, 'failed', 'invalid', $2, $3, 'scheduler', "
+                        "now() FROM u ON CONFLICT DO NOTHING",
+                        3, params, err, errlen);
+        if (s == AP_OK) {
+            st->failed++;
+            ap_log_warn("schedule_rejected", r->id, "%s", r->reason);
+        }
+    }
+    return s;
+}
+
+ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_tick_stats *st,
+                            char *err, size_t errlen) {
+    memset(st, 0, sizeof(*st));
+    tick_batch b;
+    memset(&b, 0, sizeof(b));
+    PGresult *res = NULL;
+    ap_status s = ap_pg_exec(pg, "BEGIN", err, errlen);
+    if (s != AP_OK) return s;
+
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", cfg->scheduler_batch_size);
+    const char *params[] = {limit};
+    res = PQexecParams(pg->conn, claim_sql, 1, NULL, params, NULL, NULL, 0);
+    if ((s = ap_pg_result_ok(res, PGRES_TUPLES_OK, err, errlen)) != AP_OK) goto rollback;
+    b.n = PQntuples(res);
+    st->claimed = b.n;
+    if (b.n == 0) {
+        PQclear(res);
+        return ap_pg_exec(pg, "COMMIT", err, errlen);
+    }
+    b.rows = calloc((size_t)b.n, sizeof(*b.rows));
+    b.by_msg_id = calloc((size_t)b.n, sizeof(*b.by_msg_id));
+    if (b.rows == NULL || b.by_msg_id == NULL || pthread_mutex_init(&b.mu, NULL) != 0) {
+        s = AP_ENOMEM;
+        goto rollback;
+    }
+    for (int i = 0; i < b.n; i++) {
+        b.rows[i].id = PQgetvalue(res, i, C_ID);
+        b.rows[i].generation = atoi(PQgetvalue(res, i, C_GEN));
+        ap_job_msg_id(b.rows[i].msg_id, sizeof(b.rows[i].msg_id), b.rows[i].id,
+                      (uint32_t)b.rows[i].generation);
+        b.by_msg_id[i] = &b.rows[i];
+    }
+    qsort(b.by_msg_id, (size_t)b.n, sizeof(*b.by_msg_id), cmp_row_ptr);
+
+    /* The PubAck handler is per context; point it at this batch. */
+    jsCtx *js = nats->js;
+    current_batch = &b;
+    for (int i = 0; i < b.n; i++) {
+        if (!publish_row(res, i, nats, cfg, &b.rows[i])) b.rows[i].rejected = true;
+    }
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = PUBACK_WAIT_MS;
+    natsStatus ns = js_PublishAsyncComplete(js, &po);
+    if (ns != NATS_OK) {
+        /* Unacked ones stay pending; whatever did land is deduplicated when
+         * the next tick republishes it. */
+        natsMsgList pending = {0};
+        if (js_PublishAsyncGetPendingList(&pending, js) == NATS_OK) natsMsgList_Destroy(&pending);
+        ap_log_warn("puback_timeout", NULL, "waiting for PubAcks: %s", natsStatus_GetText(ns));
+    }
+    current_batch = NULL;
+
+    pthread_mutex_lock(&b.mu);
+    for (int i = 0; i < b.n; i++) {
+        if (b.rows[i].acked && !b.rows[i].rejected) st->queued++;
+        if (!b.rows[i].acked && !b.rows[i].rejected) st->unacked++;
+    }
+    st->duplicates = b.duplicates;
+    pthread_mutex_unlock(&b.mu);
+
+    if ((s = mark_rows(pg, &b, st, err, errlen)) != AP_OK) goto rollback;
+    ap_failpoint("scheduler_before_commit");
+    s = ap_pg_exec(pg, "COMMIT", err, errlen);
+    goto done;
+
+rollback:
+    if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) {
+        char ignored[64];
+        ap_pg_exec(pg, "ROLLBACK", ignored, sizeof(ignored));
+    }
+done:
+    if (b.rows) pthread_mutex_destroy(&b.mu);
+    free(b.rows);
+    free(b.by_msg_id);
+    PQclear(res);
+    return s;
+}
+
+static void on_puback_dispatch(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
+                               void *closure) {
+    tick_batch *b = current_batch;
+    if (b) on_puback(js, msg, pa, pae, b);
+}
+
+/* Waits up to timeout_ms for a NOTIFY autopost_due (or the stop flag). */
+static void wait_for_due(ap_pg *pg, int64_t timeout_ms, volatile sig_atomic_t *stop) {
+    int64_t deadline = ap_mono_ms() + timeout_ms;
+    while (!*stop) {
+        int64_t left = deadline - ap_mono_ms();
+        if (left <= 0) return;
+        if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
+            ap_sleep_ms(left < 100 ? left : 100);
+            continue;
+        }
+        struct pollfd pfd = {.fd = PQsocket(pg->conn), .events = POLLIN};
+        int r = poll(&pfd, 1, (int)(left < 100 ? left : 100));
+        if (r > 0) {
+            if (!PQconsumeInput(pg->conn)) return; /* broken: the tick will reconnect */
+            PGnotify *n;
+            bool due = false;
+            while ((n = PQnotifies(pg->conn)) != NULL) {
+                due = true;
+                PQfreemem(n);
+            }
+            if (due) return;
+        } else if (r < 0 && errno != EINTR) {
+            return;
+        }
+    }
+}
+
+int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
+    ap_nats nats;
+    ap_pg pg;
+    char err[1024];
+    int rc = 1;
+    bool listening = false;
+    memset(&pg, 0, sizeof(pg));
+
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.PublishAsync.AckHandler = on_puback_dispatch;
+    jo.PublishAsync.MaxPending = 4096;
+    char client[128];
+    snprintf(client, sizeof(client), "autopost-scheduler/%s", cfg->instance);
+    if (ap_nats_connect(&nats, cfg, client, &jo, err, sizeof(err)) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        return 1;
+    }
+    if (ap_pg_open(&pg, cfg->pg_dsn, "autopost-scheduler", err, sizeof(err)) != AP_OK)
+        ap_log_warn("postgres_unavailable", NULL, "%s (will keep retrying)", err);
+    if (ap_js_apply_topology_wait(nats.js, cfg, stop) != AP_OK) {
+        rc = 0;
+        goto cleanup;
+    }
+    ap_log_info("started", NULL, "tick %lld ms, batch %d", (long long)cfg->scheduler_tick_ms,
+                cfg->scheduler_batch_size);
+
+    int64_t last_error_log = 0;
+    while (!*stop) {
+        if (ap_pg_ensure(&pg) != AP_OK) {
+            listening = false;
+            ap_sleep_ms(200);
+            continue;
+        }
+        if (!listening) {
+            listening = ap_pg_exec(&pg, "LISTEN autopost_due", err, sizeof(err)) == AP_OK;
+        }
+        ap_tick_stats st;
+        int64_t t0 = ap_mono_ms();
+        ap_status s = ap_scheduler_tick(&pg, &nats, cfg, &st, err, sizeof(err));
+        if (s != AP_OK) {
+            int64_t now = ap_mono_ms();
+            if (now - last_error_log > 2000) {
+                ap_log_warn("tick_failed", NULL, "%s", err);
+                last_error_log = now;
+            }
+            if (PQstatus(pg.conn) != CONNECTION_OK) listening = false;
+            wait_for_due(&pg, cfg->scheduler_tick_ms, stop);
+            continue;
+        }
+        if (st.claimed > 0)
+            ap_log_info("tick", NULL,
+                        "claimed=%d queued=%d rejected=%d unacked=%d duplicates=%d in %lld ms",
+                        st.claimed, st.queued, st.failed, st.unacked, st.duplicates,
+                        (long long)(ap_mono_ms() - t0));
+        /* A full batch means more are due right now: go again at once. */
+        if (st.claimed < cfg->scheduler_batch_size || st.unacked > 0)
+            wait_for_due(&pg, cfg->scheduler_tick_ms, stop);
+    }
+    rc = 0;
+    ap_log_info("stopped", NULL, "scheduler stopped");
+cleanup:
+    ap_pg_close(&pg);
+    ap_nats_close(&nats);
+    return rc;
+}

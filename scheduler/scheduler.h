@@ -1,0 +1,38 @@
+/* scheduler.h -- claims due schedules and turns them into JetStream jobs.
+ *
+ * One tick (ap_scheduler_tick), in one transaction:
+ *   1. SELECT due pending rows ... FOR UPDATE OF s SKIP LOCKED LIMIT batch
+ *      (replicas claim disjoint rows and never wait on each other);
+ *   2. rows that can never be published (account disabled or missing its
+ *      platform, bad media) are failed with a stored reason;
+ *   3. the rest are published with js_PublishMsgAsync, Nats-Msg-Id =
+ *      "<schedule id>-<generation>", and we wait for every PubAck;
+ *   4. only acked rows become 'queued'; COMMIT.
+ * A crash before COMMIT leaves the rows pending; the next tick republishes
+ * them and JetStream's duplicate window drops the copies. */
+#ifndef AP_SCHEDULER_H
+#define AP_SCHEDULER_H
+
+#include <signal.h>
+
+#include "ap_config.h"
+#include "ap_nats.h"
+#include "ap_pg.h"
+
+typedef struct ap_tick_stats {
+    int claimed;
+    int queued;
+    int failed;     /* rejected with a stored reason */
+    int unacked;    /* stay pending for the next tick */
+    int duplicates; /* PubAck said the server already had it */
+} ap_tick_stats;
+
+/* Runs one claim/publish/commit cycle. */
+ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_tick_stats *stats,
+                            char *err, size_t errlen);
+
+/* The service loop: ticks every scheduler.tick, at once when PostgreSQL
+ * notifies "autopost_due", and back to back while batches come back full. */
+int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop);
+
+#endif
