@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Command 1: install, build, and run the seed scenario on a private local
+# stack: nats-server (JetStream) and PostgreSQL in a temp dir on loopback, the
+# platform sandbox, two scheduler replicas, two publisher replicas and the
+# dispatcher. 500 users x 3 posts x 2 pages = 3,000 posts due in the same
+# second. Prints progress, then a report, then stops everything it started.
+#
+#   scripts/demo.sh                      the seed scenario
+#   DEMO_LATENCY_MS=100 DEMO_USERS=500 DEMO_POSTS=3 DEMO_PAGES=2 scripts/demo.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+scripts/setup.sh
+BUILD=${AUTOPOST_BUILD:-$ROOT/build}
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DAUTOPOST_BUILD_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+echo "demo: built autopost in $BUILD"
+
+export AUTOPOST_BIN=$BUILD/bin AUTOPOST_SRC=$ROOT
+# shellcheck source=../tests/fixtures/stack.sh
+source "$ROOT/tests/fixtures/stack.sh"
+# shellcheck source=../tests/fixtures/services.sh
+source "$ROOT/tests/fixtures/services.sh"
+# shellcheck source=../tests/fixtures/seed.sh
+source "$ROOT/tests/fixtures/seed.sh"
+
+users=${DEMO_USERS:-500} posts=${DEMO_POSTS:-3} pages=${DEMO_PAGES:-2}
+latency=${DEMO_LATENCY_MS:-100}
+stack_trap
+stack_start
+echo "demo: nats-server on 127.0.0.1:$NATS_PORT (monitor :$NATS_MONITOR_PORT), PostgreSQL on 127.0.0.1:$PG_PORT"
+svc_sandbox_start --latency-ms "$latency"
+echo "demo: platform sandbox on $SANDBOX_URL (Facebook Graph API, ${latency} ms per call)"
+SVC_ACK_WAIT=30s SVC_TIMEOUT=10s svc_config
+svc_ctl migrate >/dev/null
+svc_ctl streams apply >/dev/null
+
+at=$(rfc3339_in 8)
+echo "demo: seeding $users users x $posts posts x $pages pages, all due at $at"
+total=$(seed_scenario "$users" "$posts" "$pages" "$at")
+echo "demo: $total schedules stored"
+
+svc_start dispatcher
+svc_start publisher-facebook@1
+svc_start publisher-facebook@2
+svc_start scheduler@1
+svc_start scheduler@2
+echo "demo: services up: 2 schedulers, 2 facebook publishers, 1 dispatcher (logs in $STACK_DIR/logs)"
+
+start=$(date +%s)
+while :; do
+    line=$(stack_psql -F ' ' -c "SELECT count(*) FILTER (WHERE status = 'pending'),
+                                        count(*) FILTER (WHERE status IN ('queued', 'retrying')),
+                                        count(*) FILTER (WHERE status = 'published'),
+                                        count(*) FILTER (WHERE status IN ('failed', 'unconfirmed', 'cancelled'))
+                                   FROM post_schedules")
+    read -r pend inflight pub bad <<<"$line"
+    width=40 filled=$(((pub + bad) * 40 / total))
+    bar=$(printf '%*s' "$filled" '' | tr ' ' '#')$(printf '%*s' "$((width - filled))" '' | tr ' ' '.')
+    printf '\rdemo: [%s] pending %5d  in flight %5d  published %5d  failed %4d' \
+        "$bar" "$pend" "$inflight" "$pub" "$bad"
+    (( pub + bad >= total )) && break
+    if (( $(date +%s) - start > 600 )); then
+        echo
+        echo "demo: giving up after 10 minutes" >&2
+        exit 1
+    fi
+    sleep 0.5
+done
+echo
+echo
+echo "== autopost seed run report =="
+run_report
+echo "sandbox calls    $(sandbox_stat requests)"
+echo
+svc_stop_all && echo "demo: every service drained and exited cleanly" || echo "demo: a service did not exit cleanly" >&2

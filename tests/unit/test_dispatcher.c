@@ -1,0 +1,386 @@
+/* test_dispatcher.c -- the dispatcher's pure parts: PostgreSQL array
+ * literals, which result decides a row, the batch fold, advisories. The SQL
+ * itself is exercised against a real database by the e2e tests. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fold.h"
+#include "test.h"
+
+#define SID_A "0b6f2f5e-0000-4000-8000-00000000000a"
+#define SID_B "0b6f2f5e-0000-4000-8000-00000000000b"
+#define SID_C "0b6f2f5e-0000-4000-8000-00000000000c"
+
+/* ---- a reader for array literals, as PostgreSQL parses them ------------- */
+
+/* Splits a one-dimensional array literal into elements (NULL for an
+ * unquoted NULL). Returns the element count, or -1 if malformed. Only what
+ * the builder emits: quoted elements or bare tokens, no nesting. */
+static int parse_array(const char *lit, char **out, int max) {
+    int n = 0;
+    const char *p = lit;
+    if (*p++ != '{') return -1;
+    if (*p == '}') return p[1] == '\0' ? 0 : -1;
+    for (;;) {
+        if (n == max) return -1;
+        char *buf = malloc(strlen(lit) + 1), *o = buf;
+        if (*p == '"') {
+            for (p++; *p != '"'; p++) {
+                if (*p == '\0') return free(buf), -1;
+                if (*p == '\\') p++;
+                *o++ = *p;
+            }
+            p++;
+            *o = '\0';
+            out[n++] = buf;
+        } else {
+            while (*p && *p != ',' && *p != '}') *o++ = *p++;
+            *o = '\0';
+            if (strcmp(buf, "NULL") == 0) {
+                free(buf);
+                buf = NULL;
+            }
+            out[n++] = buf;
+        }
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == '}' && p[1] == '\0') return n;
+        return -1;
+    }
+}
+
+static void free_elems(char **e, int n) {
+    for (int i = 0; i < n; i++) free(e[i]);
+}
+
+/* ---- array literals ------------------------------------------------------ */
+
+static void test_array_empty_and_ints(void) {
+    ap_pgarray a;
+    ap_pgarray_init(&a);
+    char *s = ap_pgarray_finish(&a);
+    CHECK_STR_EQ(s, "{}");
+    free(s);
+
+    ap_pgarray_int(&a, 1);
+    ap_pgarray_null(&a);
+    ap_pgarray_int(&a, -42);
+    ap_pgarray_int(&a, INT64_MAX);
+    s = ap_pgarray_finish(&a);
+    CHECK_STR_EQ(s, "{1,NULL,-42,9223372036854775807}");
+    free(s);
+    ap_pgarray_free(&a);
+}
+
+static void test_array_text_escaping(void) {
+    const char *nasty[] = {
+        "plain",       "",       "NULL",          "null",   "with \"quotes\"",
+        "back\\slash", "a,b,c",  "{braces}",      "  padded  ", "tab\there\nnewline",
+        "\\\"",        "\"",     "\\",            "'single'",   "Tiếng Việt có dấu 🎉",
+    };
+    size_t n = sizeof(nasty) / sizeof(nasty[0]);
+    ap_pgarray a;
+    ap_pgarray_init(&a);
+    for (size_t i = 0; i < n; i++) ap_pgarray_text(&a, nasty[i]);
+    ap_pgarray_text(&a, NULL);
+    char *lit = ap_pgarray_finish(&a);
+    CHECK(lit != NULL);
+    char *elems[32];
+    int got = parse_array(lit, elems, 32);
+    CHECK(got == (int)n + 1);
+    for (size_t i = 0; got == (int)n + 1 && i < n; i++) CHECK_STR_EQ(elems[i], nasty[i]);
+    if (got == (int)n + 1) CHECK(elems[n] == NULL); /* NULL pointer -> SQL NULL */
+    /* The word NULL as data stays quoted, so it is not an SQL NULL. */
+    CHECK_CONTAINS(lit, "\"NULL\"");
+    if (got > 0) free_elems(elems, got);
+    free(lit);
+}
+
+static void test_array_invalid_utf8_replaced(void) {
+    struct {
+        const char *in, *want;
+    } cases[] = {
+        {"ok \xC3\xA9", "ok \xC3\xA9"},                  /* é stays */
+        {"bad \xFF end", "bad \xEF\xBF\xBD end"},        /* stray byte */
+        {"over \xC0\xAF", "over \xEF\xBF\xBD\xEF\xBF\xBD"}, /* overlong '/' */
+        {"sur \xED\xA0\x80", "sur \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* surrogate */
+        {"cut \xE2\x82", "cut \xEF\xBF\xBD\xEF\xBF\xBD"},  /* truncated at the end */
+        {"big \xF4\x90\x80\x80", "big \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},
+        {"emoji \xF0\x9F\x8E\x89", "emoji \xF0\x9F\x8E\x89"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ap_pgarray a;
+        ap_pgarray_init(&a);
+        ap_pgarray_text(&a, cases[i].in);
+        char *lit = ap_pgarray_finish(&a);
+        char *e[2] = {0};
+        CHECK(parse_array(lit, e, 2) == 1);
+        CHECK_STR_EQ(e[0], cases[i].want);
+        free(e[0]);
+        free(lit);
+    }
+}
+
+static void test_array_long_text(void) {
+    /* Growth: an error message at the decoder's 2048-byte limit, all quotes. */
+    char big[2049];
+    memset(big, '"', 2048);
+    big[2048] = '\0';
+    ap_pgarray a;
+    ap_pgarray_init(&a);
+    for (int i = 0; i < 100; i++) ap_pgarray_text(&a, big);
+    char *lit = ap_pgarray_finish(&a);
+    char *e[128];
+    int got = parse_array(lit, e, 128);
+    CHECK(got == 100);
+    for (int i = 0; i < got; i++) CHECK(e[i] && strcmp(e[i], big) == 0);
+    if (got > 0) free_elems(e, got);
+    free(lit);
+}
+
+/* ---- precedence and fold ------------------------------------------------- */
+
+static ap_result *mk(const char *sid, uint32_t gen, Autopost__V1__Outcome o, uint32_t attempt) {
+    ap_result *r = calloc(1, sizeof(*r));
+    autopost__v1__publish_result__init(r);
+    r->schedule_id = (char *)sid;
+    r->generation = gen;
+    r->outcome = o;
+    r->attempt = attempt;
+    return r;
+}
+
+#define PUB AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED
+#define RETRY AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING
+#define FAIL AUTOPOST__V1__OUTCOME__OUTCOME_FAILED
+#define UNCONF AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED
+#define CANCEL AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED
+
+static void test_precedence(void) {
+    ap_result *pub1 = mk(SID_A, 1, PUB, 1), *fail5 = mk(SID_A, 1, FAIL, 5),
+              *retry9 = mk(SID_A, 1, RETRY, 9), *retry2 = mk(SID_A, 1, RETRY, 2),
+              *unconf3 = mk(SID_A, 1, UNCONF, 3), *cancel1 = mk(SID_A, 1, CANCEL, 1);
+    CHECK(ap_fold_precedence(pub1, fail5) > 0);   /* published wins whatever the attempt */
+    CHECK(ap_fold_precedence(pub1, retry9) > 0);
+    CHECK(ap_fold_precedence(fail5, retry9) > 0); /* terminal beats a later retrying */
+    CHECK(ap_fold_precedence(retry9, retry2) > 0);
+    CHECK(ap_fold_precedence(retry2, retry9) < 0);
+    CHECK(ap_fold_precedence(fail5, unconf3) > 0); /* among terminals, the higher attempt */
+    CHECK(ap_fold_precedence(unconf3, cancel1) > 0);
+    CHECK(ap_fold_precedence(retry2, retry2) == 0);
+    free(pub1), free(fail5), free(retry9), free(retry2), free(unconf3), free(cancel1);
+}
+
+/* Reads column `col` of the update (or history) parameters. */
+static int column(char *const *params, int col, char **out, int max) {
+    return parse_array(params[col], out, max);
+}
+
+static void test_fold_collapses_per_schedule(void) {
+    /* Stream order: B retrying 1, A retrying 1, A published 2, A retrying 3
+     * (late), B failed 2, C gen 1 retrying, C gen 2 published. */
+    ap_result *rs[] = {mk(SID_B, 1, RETRY, 1), mk(SID_A, 1, RETRY, 1), mk(SID_A, 1, PUB, 2),
+                       mk(SID_A, 1, RETRY, 3), mk(SID_B, 1, FAIL, 2),  mk(SID_C, 1, RETRY, 1),
+                       mk(SID_C, 2, PUB, 1)};
+    size_t n = sizeof(rs) / sizeof(rs[0]);
+    rs[2]->external_post_id = "123_456";
+    rs[2]->finished_at_ms = 1700000000123;
+    rs[4]->error_class = AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_PERMANENT;
+    rs[4]->error_code = "100";
+    rs[4]->error_message = "Invalid parameter, \"message\" {x}";
+
+    ap_fold f;
+    ap_fold_init(&f);
+    CHECK(ap_fold_build(&f, rs, n) == AP_OK);
+    CHECK(f.nhistory == n);
+    CHECK(f.nupdates == 4); /* A/1, B/1, C/1, C/2 */
+
+    char *e[16];
+    int got = column(f.update, 0, e, 16); /* ids, sorted */
+    CHECK(got == 4);
+    if (got == 4) {
+        CHECK_STR_EQ(e[0], SID_A);
+        CHECK_STR_EQ(e[1], SID_B);
+        CHECK_STR_EQ(e[2], SID_C);
+        CHECK_STR_EQ(e[3], SID_C);
+    }
+    if (got > 0) free_elems(e, got);
+    got = column(f.update, 2, e, 16); /* outcomes */
+    CHECK(got == 4);
+    if (got == 4) {
+        CHECK_STR_EQ(e[0], "published"); /* not the later-attempt retrying */
+        CHECK_STR_EQ(e[1], "failed");
+        CHECK_STR_EQ(e[2], "retrying");
+        CHECK_STR_EQ(e[3], "published");
+    }
+    if (got > 0) free_elems(e, got);
+    CHECK(f.update_src[0] == 2);
+    CHECK(f.update_src[1] == 4);
+    CHECK(f.update_src[2] == 5);
+    CHECK(f.update_src[3] == 6);
+
+    got = column(f.update, 1, e, 16); /* generations */
+    if (got == 4) CHECK_STR_EQ(e[3], "2");
+    if (got > 0) free_elems(e, got);
+    got = column(f.update, 4, e, 16); /* external_post_id: empty -> NULL */
+    if (got == 4) {
+        CHECK_STR_EQ(e[0], "123_456");
+        CHECK(e[1] == NULL);
+    }
+    if (got > 0) free_elems(e, got);
+    got = column(f.update, 6, e, 16); /* error_class: NONE -> NULL */
+    if (got == 4) {
+        CHECK(e[0] == NULL);
+        CHECK_STR_EQ(e[1], "permanent");
+    }
+    if (got > 0) free_elems(e, got);
+    got = column(f.update, 8, e, 16);
+    if (got == 4) CHECK_STR_EQ(e[1], "Invalid parameter, \"message\" {x}");
+    if (got > 0) free_elems(e, got);
+    got = column(f.update, 9, e, 16); /* finished_ms */
+    if (got == 4) {
+        CHECK_STR_EQ(e[0], "1700000000123");
+        CHECK(e[1] == NULL);
+    }
+    if (got > 0) free_elems(e, got);
+
+    /* History keeps every result, in stream order, with its own event. */
+    got = column(f.history, 3, e, 16);
+    CHECK(got == (int)n);
+    if (got == (int)n) {
+        CHECK_STR_EQ(e[0], "retrying");
+        CHECK_STR_EQ(e[2], "published");
+        CHECK_STR_EQ(e[3], "retrying");
+        CHECK_STR_EQ(e[4], "failed");
+    }
+    if (got > 0) free_elems(e, got);
+    for (int i = 0; i < AP_FOLD_HISTORY_NPARAMS; i++) {
+        got = column(f.history, i, e, 16);
+        CHECK(got == (int)n); /* every column has one element per result */
+        if (got > 0) free_elems(e, got);
+    }
+    for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) {
+        got = column(f.update, i, e, 16);
+        CHECK(got == 4);
+        if (got > 0) free_elems(e, got);
+    }
+
+    ap_fold_free(&f);
+    ap_fold_free(&f); /* idempotent */
+    ap_fold_free(NULL);
+    for (size_t i = 0; i < n; i++) free(rs[i]);
+}
+
+static void test_fold_tie_keeps_first(void) {
+    /* Two equivalent results (a republish): the earlier one is the row. */
+    ap_result *rs[] = {mk(SID_A, 1, FAIL, 2), mk(SID_A, 1, CANCEL, 2)};
+    ap_fold f;
+    ap_fold_init(&f);
+    CHECK(ap_fold_build(&f, rs, 2) == AP_OK);
+    CHECK(f.nupdates == 1);
+    CHECK(f.update_src[0] == 0);
+    ap_fold_free(&f);
+    free(rs[0]), free(rs[1]);
+}
+
+static void test_fold_ranges_are_clamped(void) {
+    /* Values that would make PostgreSQL reject the whole batch. */
+    ap_result *r = mk(SID_A, 1, RETRY, UINT32_MAX);
+    r->started_at_ms = -5;                  /* before the epoch: nonsense */
+    r->finished_at_ms = INT64_C(1) << 60;   /* past year 9999 */
+    r->http_status = 0;                     /* no HTTP response */
+    r->publisher_instance = "pub-1";
+    ap_fold f;
+    ap_fold_init(&f);
+    CHECK(ap_fold_build(&f, &r, 1) == AP_OK);
+    char *e[2];
+    int got = column(f.history, 2, e, 2);
+    if (got == 1) CHECK_STR_EQ(e[0], "2147483647");
+    if (got > 0) free_elems(e, got);
+    got = column(f.history, 8, e, 2);
+    if (got == 1) CHECK(e[0] == NULL);
+    if (got > 0) free_elems(e, got);
+    got = column(f.history, 9, e, 2);
+    if (got == 1) CHECK_STR_EQ(e[0], "pub-1");
+    if (got > 0) free_elems(e, got);
+    got = column(f.history, 10, e, 2);
+    if (got == 1) CHECK(e[0] == NULL);
+    if (got > 0) free_elems(e, got);
+    got = column(f.history, 11, e, 2);
+    if (got == 1) CHECK(e[0] == NULL);
+    if (got > 0) free_elems(e, got);
+    ap_fold_free(&f);
+    CHECK(ap_fold_build(&f, &r, 0) == AP_EINVAL);
+    free(r);
+}
+
+static void test_sql_parameter_counts(void) {
+    /* The statements and the arrays must agree on how many parameters. */
+    char want[8];
+    snprintf(want, sizeof(want), "$%d:", AP_FOLD_HISTORY_NPARAMS);
+    CHECK_CONTAINS(AP_FOLD_SQL_HISTORY, want);
+    snprintf(want, sizeof(want), "$%d:", AP_FOLD_HISTORY_NPARAMS + 1);
+    CHECK(strstr(AP_FOLD_SQL_HISTORY, want) == NULL);
+    snprintf(want, sizeof(want), "$%d:", AP_FOLD_UPDATE_NPARAMS);
+    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, want);
+    snprintf(want, sizeof(want), "$%d:", AP_FOLD_UPDATE_NPARAMS + 1);
+    CHECK(strstr(AP_FOLD_SQL_UPDATE, want) == NULL);
+}
+
+/* ---- advisories ----------------------------------------------------------- */
+
+static void test_advisory_parse(void) {
+    const char *ok =
+        "{\"type\":\"io.nats.jetstream.advisory.v1.max_deliver\","
+        "\"id\":\"x\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"stream\":\"AUTOPOST_JOBS\","
+        "\"consumer\":\"publisher-facebook\",\"stream_seq\":123,\"deliveries\":20}";
+    ap_advisory adv;
+    char err[256];
+    CHECK(ap_advisory_parse(ok, strlen(ok), &adv, err, sizeof(err)) == AP_OK);
+    CHECK_STR_EQ(adv.stream, "AUTOPOST_JOBS");
+    CHECK_STR_EQ(adv.consumer, "publisher-facebook");
+    CHECK(adv.stream_seq == 123);
+    CHECK(adv.deliveries == 20);
+
+    const char *bad[] = {
+        "",
+        "not json",
+        "[1,2]",
+        "{\"type\":\"io.nats.jetstream.advisory.v1.terminated\",\"stream\":\"S\","
+        "\"stream_seq\":1}",
+        "{\"type\":\"io.nats.jetstream.advisory.v1.max_deliver\",\"stream\":\"S\"}",
+        "{\"type\":\"io.nats.jetstream.advisory.v1.max_deliver\",\"stream\":\"S\","
+        "\"stream_seq\":0}",
+        "{\"type\":\"io.nats.jetstream.advisory.v1.max_deliver\",\"stream\":\"S\","
+        "\"stream_seq\":\"12\"}",
+        "{\"type\":\"io.nats.jetstream.advisory.v1.max_deliver\",\"stream_seq\":12}",
+        "{\"type\":\"io.nats.jetstream.advisory.v1.max_deliver\",\"stream\":5,\"stream_seq\":1}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        CHECK(ap_advisory_parse(bad[i], strlen(bad[i]), &adv, err, sizeof(err)) == AP_EINVAL);
+        CHECK(err[0] != '\0');
+    }
+
+    char msg[256];
+    ap_advisory_message(msg, sizeof(msg), 20);
+    CHECK_STR_EQ(msg, "gave up after 20 deliveries without a result "
+                      "(publisher crashed or timed out each time)");
+}
+
+int main(void) {
+    RUN(test_array_empty_and_ints);
+    RUN(test_array_text_escaping);
+    RUN(test_array_invalid_utf8_replaced);
+    RUN(test_array_long_text);
+    RUN(test_precedence);
+    RUN(test_fold_collapses_per_schedule);
+    RUN(test_fold_tie_keeps_first);
+    RUN(test_fold_ranges_are_clamped);
+    RUN(test_sql_parameter_counts);
+    RUN(test_advisory_parse);
+    return TEST_RESULT();
+}
