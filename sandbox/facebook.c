@@ -1,0 +1,570 @@
+/* facebook.c -- imitation of the Facebook Graph API calls a page publisher
+ * makes: publish to a page feed, publish a photo, read the feed back.
+ *
+ * Paths look like /{version}/{node}[/{edge}]. The version must be
+ * v<digits>.<digits>; anything else, and any edge we do not imitate, is
+ * answered like Graph does with code 2500 "Unknown path components".
+ *
+ *   POST /{v}/{page-id}/feed     message, link           -> {"id":"P_N"}
+ *   POST /{v}/{page-id}/photos   url, caption|message,
+ *                                published (default true) -> {"id","post_id"}
+ *   GET  /{v}/{page-id}/feed     fields, since, until, limit (newest first)
+ *   GET  /{v}/{object-id}        a post (or photo) we accepted
+ *
+ * Parameters come from a form or JSON body, or the query string; the token
+ * from access_token or "Authorization: Bearer|OAuth TOKEN". Test tokens
+ * choose their failure by prefix: expired*, revoked*, invalid*, noperm*.
+ *
+ * Checks run in this order, so one request yields one deterministic error:
+ * path -> injected fault (5xx / app throttle) -> body -> token -> params
+ * -> page rate limit -> duplicate -> accept (answer, or hold if hung).
+ * Every error body is {"error":{message,type,code,[error_subcode,]
+ * is_transient,fbtrace_id}} with Content-Type application/json.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "server.h"
+
+#define FB_PLATFORM "facebook"
+#define FB_PATH_MAX 512
+#define FB_ID_MAX (FB_PATH_MAX + 32)
+#define FB_MAX_SEGMENTS 3
+#define FB_DEFAULT_LIMIT 25
+#define FB_MAX_LIMIT 100
+#define FB_MSG_TRANSIENT "An unexpected error has occurred. Please retry your request later."
+#define FB_MSG_NOT_FOUND                                                          \
+    "Unsupported get request. Object with ID '%s' does not exist, cannot be "    \
+    "loaded due to missing permissions, or does not support this operation. "    \
+    "Please read the Graph API documentation at "                               \
+    "https://developers.facebook.com/docs/graph-api"
+
+/* One parsed call. */
+typedef struct fb_call {
+    sandbox_request *req;
+    const char *node;  /* page id, or object id when there is no edge */
+    const char *edge;  /* NULL for /{version}/{node} */
+    const char *token;
+    int hang;          /* accept but never answer */
+} fb_call;
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * --------------------------------------------------------------------- */
+
+/* Codes Graph marks as temporary: callers should retry later. */
+static int fb_is_transient(int code) {
+    return code == 1 || code == 2 || code == 4 || code == 17 || code == 32;
+}
+
+static void fb_trace_id(char *out, size_t len) {
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    uint64_t r = sandbox_random_aux();
+    size_t i;
+    for (i = 0; i + 1 < len; i++) {
+        out[i] = alphabet[r % (sizeof(alphabet) - 1)];
+        r /= sizeof(alphabet) - 1;
+        if (r == 0) r = sandbox_random_aux();
+    }
+    out[i] = '\0';
+}
+
+static void fb_error(sandbox_request *req, unsigned http, int code, int subcode,
+                     const char *message) {
+    char trace[12];
+    json_t *e = json_object();
+    int rc = e ? 0 : -1;
+    fb_trace_id(trace, sizeof(trace));
+    if (rc == 0) {
+        rc |= json_object_set_new(e, "message", json_string(message));
+        rc |= json_object_set_new(e, "type", json_string("OAuthException"));
+        rc |= json_object_set_new(e, "code", json_integer(code));
+        if (subcode) rc |= json_object_set_new(e, "error_subcode", json_integer(subcode));
+        rc |= json_object_set_new(e, "is_transient", json_boolean(fb_is_transient(code)));
+        rc |= json_object_set_new(e, "fbtrace_id", json_string(trace));
+    }
+    if (rc != 0) {
+        json_decref(e);
+        e = NULL;
+    }
+    sandbox_stats_error(code);
+    sandbox_reply_json(req, http, e ? json_pack("{s:o}", "error", e) : NULL);
+}
+
+static void fb_invalid_param(sandbox_request *req) {
+    fb_error(req, 400, 100, 0, "(#100) Invalid parameter");
+}
+
+static void fb_header(sandbox_request *req, const char *name, const char *value) {
+    if (sandbox_reply_header(req, name, value) != 0)
+        sandbox_log("facebook: cannot add header %s", name);
+}
+
+/* X-Business-Use-Case-Usage: {"<page>":[{"type":"pages",...}]} */
+static void fb_page_usage(fb_call *c, long call_count, long time, long regain_min) {
+    json_t *u = json_pack("{s:[{s:s,s:i,s:i,s:i,s:i}]}", c->node, "type", "pages",
+                          "call_count", (int)call_count, "total_cputime", (int)time,
+                          "total_time", (int)time, "estimated_time_to_regain_access",
+                          (int)regain_min);
+    char *text = u ? json_dumps(u, JSON_COMPACT) : NULL;
+    json_decref(u);
+    if (text) fb_header(c->req, "X-Business-Use-Case-Usage", text);
+    else sandbox_log("facebook: cannot build usage header");
+    free(text);
+}
+
+static void fb_page_throttled(fb_call *c, const sandbox_accept_result *r) {
+    long minutes = (long)((r->retry_after_ms + 59999) / 60000);
+    fb_page_usage(c, 100, 10, minutes < 1 ? 1 : minutes);
+    fb_error(c->req, 400, 32, 0, "Page request limit reached");
+}
+
+/* ------------------------------------------------------------------------
+ * Request parsing
+ * --------------------------------------------------------------------- */
+
+/* A parameter, with empty values treated as absent as Graph does. */
+static const char *fb_param(const fb_call *c, const char *name) {
+    const char *v = sandbox_req_param(c->req, name);
+    return v && *v ? v : NULL;
+}
+
+static const char *fb_skip_scheme(const char *auth, const char *scheme) {
+    size_t n = strlen(scheme);
+    if (strncasecmp(auth, scheme, n) != 0 || auth[n] != ' ') return NULL;
+    for (auth += n; *auth == ' '; auth++) {}
+    return *auth ? auth : NULL;
+}
+
+static const char *fb_token(const fb_call *c) {
+    const char *t = fb_param(c, "access_token");
+    const char *auth = sandbox_req_header(c->req, "Authorization");
+    if (t || auth == NULL) return t;
+    t = fb_skip_scheme(auth, "Bearer");
+    return t ? t : fb_skip_scheme(auth, "OAuth");
+}
+
+static const struct fb_token_rule {
+    const char *prefix;
+    int writes_only; /* a missing publish permission does not stop reads */
+    unsigned http;
+    int code, subcode;
+    const char *message;
+} fb_token_rules[] = {
+    {"expired", 0, 400, 190, 463, "Error validating access token: Session has expired"},
+    {"revoked", 0, 400, 190, 460,
+     "Error validating access token: The session has been invalidated because the "
+     "user changed their password or Facebook has changed the session for security "
+     "reasons."},
+    {"invalid", 0, 400, 190, 0, "Invalid OAuth access token - Cannot parse access token"},
+    {"noperm", 1, 403, 200, 0, "(#200) Requires pages_manage_posts permission"},
+};
+
+/* Answers the error and returns -1 when the token does not allow op. */
+static int fb_check_token(fb_call *c, sandbox_op op) {
+    if (c->token == NULL) {
+        fb_error(c->req, 400, 104, 0, "An access token is required to request this resource.");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(fb_token_rules) / sizeof(fb_token_rules[0]); i++) {
+        const struct fb_token_rule *r = &fb_token_rules[i];
+        if (strncmp(c->token, r->prefix, strlen(r->prefix)) != 0) continue;
+        if (r->writes_only && op != SANDBOX_OP_WRITE) continue;
+        fb_error(c->req, r->http, r->code, r->subcode, r->message);
+        return -1;
+    }
+    return 0;
+}
+
+/* Answers the injected fault, if any, and returns 1; hangs are deferred
+ * until the publish is accepted. */
+static int fb_fault(fb_call *c, sandbox_op op) {
+    switch (sandbox_req_fault(c->req, op)) {
+    case SANDBOX_FAULT_5XX:
+        fb_error(c->req, 500, 2, 0, FB_MSG_TRANSIENT);
+        return 1;
+    case SANDBOX_FAULT_THROTTLE:
+        fb_header(c->req, "X-App-Usage",
+                  "{\"call_count\":100,\"total_cputime\":20,\"total_time\":20}");
+        fb_error(c->req, 400, 4, 0, "(#4) Application request limit reached");
+        return 1;
+    case SANDBOX_FAULT_HANG:
+        c->hang = 1;
+        return 0;
+    case SANDBOX_FAULT_NONE:
+    default:
+        return 0;
+    }
+}
+
+/* Parses "true"/"false"/"1"/"0" (absent = dflt); -1 when it is neither. */
+static int fb_bool(const char *v, int dflt) {
+    if (v == NULL) return dflt;
+    if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0) return 1;
+    if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0) return 0;
+    return -1;
+}
+
+static int fb_http_url(const char *url) {
+    if (url == NULL) return 0;
+    if (strncasecmp(url, "http://", 7) == 0) return url[7] != '\0';
+    if (strncasecmp(url, "https://", 8) == 0) return url[8] != '\0';
+    return 0;
+}
+
+/* Non-negative integer parameter; -1 when present but not a number. */
+static int fb_int_param(const fb_call *c, const char *name, long long *out) {
+    const char *v = fb_param(c, name);
+    char *end;
+    if (v == NULL) return 0;
+    *out = strtoll(v, &end, 10);
+    return (*end != '\0' || *out < 0) ? -1 : 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Object fields (GET responses)
+ * --------------------------------------------------------------------- */
+
+enum {
+    FB_F_ID = 1,
+    FB_F_MESSAGE = 2,
+    FB_F_CREATED = 4,
+    FB_F_LINK = 8,
+    FB_F_PICTURE = 16,
+    FB_F_PERMALINK = 32,
+    FB_F_DEFAULT = FB_F_ID | FB_F_MESSAGE | FB_F_CREATED
+};
+
+static const struct fb_field {
+    const char *name;
+    unsigned bit;
+} fb_fields[] = {
+    {"id", FB_F_ID},         {"message", FB_F_MESSAGE},     {"created_time", FB_F_CREATED},
+    {"link", FB_F_LINK},     {"full_picture", FB_F_PICTURE}, {"permalink_url", FB_F_PERMALINK},
+};
+
+static unsigned fb_field_bit(const char *name, size_t len) {
+    for (size_t i = 0; i < sizeof(fb_fields) / sizeof(fb_fields[0]); i++)
+        if (strlen(fb_fields[i].name) == len && strncmp(fb_fields[i].name, name, len) == 0)
+            return fb_fields[i].bit;
+    return 0;
+}
+
+/* Parses ?fields=a,b,c into a mask; answers the error and returns 0 for an
+ * unknown field, which is what Graph does. */
+static unsigned fb_parse_fields(fb_call *c) {
+    const char *s = fb_param(c, "fields");
+    unsigned mask = 0;
+    if (s == NULL) return FB_F_DEFAULT;
+    while (*s) {
+        s += strspn(s, " ,");
+        size_t len = strcspn(s, " ,");
+        unsigned bit = fb_field_bit(s, len);
+        if (len > 0 && bit == 0) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "(#100) Tried accessing nonexisting field (%.*s)",
+                     (int)(len > 64 ? 64 : len), s);
+            fb_error(c->req, 400, 100, 0, msg);
+            return 0;
+        }
+        mask |= bit;
+        s += len;
+    }
+    return mask ? mask : FB_F_DEFAULT;
+}
+
+static json_t *fb_created_time(int64_t ms) {
+    char buf[32];
+    struct tm tm;
+    time_t t = (time_t)(ms / 1000);
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S+0000", &tm) == 0)
+        return NULL;
+    return json_string(buf);
+}
+
+static json_t *fb_permalink(const char *id) {
+    char buf[FB_ID_MAX + 32];
+    snprintf(buf, sizeof(buf), "https://www.facebook.com/%s", id);
+    return json_string(buf);
+}
+
+/* Object as Graph shows it: only requested fields, absent ones omitted. */
+static json_t *fb_post_json(const sandbox_post *p, unsigned fields, const char *id) {
+    json_t *o = json_object();
+    int rc = o ? 0 : -1;
+    if (rc == 0 && (fields & FB_F_ID)) rc |= json_object_set_new(o, "id", json_string(id));
+    if (rc == 0 && (fields & FB_F_MESSAGE) && p->message)
+        rc |= json_object_set_new(o, "message", json_string(p->message));
+    if (rc == 0 && (fields & FB_F_CREATED))
+        rc |= json_object_set_new(o, "created_time", fb_created_time(p->accepted_at_ms));
+    if (rc == 0 && (fields & FB_F_LINK) && p->link)
+        rc |= json_object_set_new(o, "link", json_string(p->link));
+    if (rc == 0 && (fields & FB_F_PICTURE) && p->photo_url)
+        rc |= json_object_set_new(o, "full_picture", json_string(p->photo_url));
+    if (rc == 0 && (fields & FB_F_PERMALINK))
+        rc |= json_object_set_new(o, "permalink_url", fb_permalink(p->id));
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* ------------------------------------------------------------------------
+ * Publishing
+ * --------------------------------------------------------------------- */
+
+/* Runs the store's rules and answers; ok_body is the success response. */
+static void fb_accept(fb_call *c, const sandbox_post *draft, json_t *ok_body) {
+    sandbox_accept_result r = sandbox_accept_post(c->req, draft);
+    if (r.status != SANDBOX_ACCEPT_OK) json_decref(ok_body);
+    switch (r.status) {
+    case SANDBOX_ACCEPT_OK:
+        if (r.limit > 0) /* real Graph reports usage on every call */
+            fb_page_usage(c, r.window_count >= r.limit ? 100 : r.window_count * 100 / r.limit,
+                          0, 0);
+        if (c->hang) {
+            json_decref(ok_body);
+            sandbox_hold(c->req);
+        } else {
+            sandbox_reply_json(c->req, 200, ok_body);
+        }
+        return;
+    case SANDBOX_ACCEPT_THROTTLED:
+        fb_page_throttled(c, &r);
+        return;
+    case SANDBOX_ACCEPT_DUPLICATE:
+        fb_error(c->req, 400, 506, 0, "Duplicate status message");
+        return;
+    case SANDBOX_ACCEPT_NOMEM:
+    default:
+        fb_error(c->req, 500, 1, 0, "An unknown error has occurred.");
+        return;
+    }
+}
+
+static void fb_publish_feed(fb_call *c) {
+    const char *message = fb_param(c, "message"), *link = fb_param(c, "link");
+    char id[FB_ID_MAX];
+    if (message == NULL && link == NULL) {
+        fb_error(c->req, 400, 100, 0, "(#100) Param message or link is required");
+        return;
+    }
+    snprintf(id, sizeof(id), "%s_%" PRIu64, c->node, sandbox_next_object_id());
+    sandbox_post d = {.id = id, .page_id = c->node, .kind = "feed", .message = message,
+                      .link = link, .token = c->token, .published = 1, .hung = c->hang};
+    fb_accept(c, &d, json_pack("{s:s}", "id", id));
+}
+
+/* An unpublished photo is stored (and counts against the page limit) but
+ * is not a post: no post_id, not in the feed, no duplicate check. */
+static void fb_publish_photo(fb_call *c) {
+    const char *url = fb_param(c, "url"), *caption = fb_param(c, "caption");
+    int published = fb_bool(fb_param(c, "published"), 1);
+    char photo_id[32], post_id[FB_ID_MAX];
+    if (!fb_http_url(url) || published < 0) {
+        fb_invalid_param(c->req);
+        return;
+    }
+    if (caption == NULL) caption = fb_param(c, "message");
+    snprintf(photo_id, sizeof(photo_id), "%" PRIu64, sandbox_next_object_id());
+    snprintf(post_id, sizeof(post_id), "%s_%" PRIu64, c->node, sandbox_next_object_id());
+    sandbox_post d = {.id = published ? post_id : photo_id, .page_id = c->node,
+                      .kind = "photo", .message = caption, .photo_url = url,
+                      .photo_id = photo_id, .token = c->token, .published = published,
+                      .hung = c->hang};
+    fb_accept(c, &d, published ? json_pack("{s:s,s:s}", "id", photo_id, "post_id", post_id)
+                               : json_pack("{s:s}", "id", photo_id));
+}
+
+/* ------------------------------------------------------------------------
+ * Reading
+ * --------------------------------------------------------------------- */
+
+typedef struct fb_feed_query {
+    json_t *data;
+    int64_t since_ms, until_ms;
+    size_t limit;
+    unsigned fields;
+    int failed;
+} fb_feed_query;
+
+/* Called newest first with the store locked: stop at the first too old. */
+static int fb_feed_visit(const sandbox_post *p, void *ud) {
+    fb_feed_query *q = ud;
+    if (p->accepted_at_ms < q->since_ms) return 0;
+    if (!p->published || p->accepted_at_ms > q->until_ms) return 1;
+    if (json_array_append_new(q->data, fb_post_json(p, q->fields, p->id)) != 0) {
+        q->failed = 1;
+        return 0;
+    }
+    return json_array_size(q->data) < q->limit;
+}
+
+static int fb_feed_query_init(fb_call *c, fb_feed_query *q) {
+    long long since = 0, until = INT64_MAX / 1000 - 1, limit = FB_DEFAULT_LIMIT;
+    if (fb_int_param(c, "since", &since) < 0 || fb_int_param(c, "until", &until) < 0 ||
+        fb_int_param(c, "limit", &limit) < 0 || limit < 1 ||
+        since > INT64_MAX / 1000 - 1 || until > INT64_MAX / 1000 - 1) {
+        fb_invalid_param(c->req);
+        return -1;
+    }
+    q->since_ms = (int64_t)since * 1000;
+    q->until_ms = (int64_t)until * 1000 + 999; /* until is inclusive, in seconds */
+    q->limit = (size_t)(limit > FB_MAX_LIMIT ? FB_MAX_LIMIT : limit);
+    q->fields = fb_parse_fields(c);
+    q->data = q->fields ? json_array() : NULL;
+    q->failed = q->data == NULL;
+    return q->fields ? 0 : -1;
+}
+
+static void fb_read_feed(fb_call *c) {
+    fb_feed_query q;
+    if (fb_feed_query_init(c, &q) != 0) return;
+    if (!q.failed) sandbox_posts_of_page(FB_PLATFORM, c->node, fb_feed_visit, &q);
+    if (q.failed) {
+        json_decref(q.data);
+        fb_error(c->req, 500, 1, 0, "An unknown error has occurred.");
+        return;
+    }
+    sandbox_reply_json(c->req, 200, json_pack("{s:o,s:{}}", "data", q.data, "paging"));
+}
+
+typedef struct fb_object_query {
+    const char *id;
+    unsigned fields;
+    json_t *obj;
+} fb_object_query;
+
+static int fb_object_visit(const sandbox_post *p, void *ud) {
+    fb_object_query *q = ud;
+    q->obj = fb_post_json(p, q->fields, q->id);
+    return 0;
+}
+
+/* A post or photo we accepted; other ids without '_' are taken as pages. */
+static void fb_read_object(fb_call *c) {
+    fb_object_query q = {c->node, fb_parse_fields(c), NULL};
+    char msg[sizeof(FB_MSG_NOT_FOUND) + FB_PATH_MAX];
+    if (q.fields == 0) return;
+    if (sandbox_post_by_id(FB_PLATFORM, c->node, fb_object_visit, &q)) {
+        sandbox_reply_json(c->req, 200, q.obj);
+    } else if (strchr(c->node, '_') != NULL) {
+        snprintf(msg, sizeof(msg), FB_MSG_NOT_FOUND, c->node);
+        fb_error(c->req, 400, 100, 33, msg);
+    } else {
+        snprintf(msg, sizeof(msg), "Sandbox page %s", c->node);
+        sandbox_reply_json(c->req, 200, json_pack("{s:s,s:s}", "id", c->node, "name", msg));
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Routing
+ * --------------------------------------------------------------------- */
+
+static const struct fb_route {
+    const char *edge; /* NULL: the node itself */
+    const char *method;
+    sandbox_op op;
+    void (*fn)(fb_call *c);
+} fb_routes[] = {
+    {"feed", "POST", SANDBOX_OP_WRITE, fb_publish_feed},
+    {"feed", "GET", SANDBOX_OP_READ, fb_read_feed},
+    {"photos", "POST", SANDBOX_OP_WRITE, fb_publish_photo},
+    {NULL, "GET", SANDBOX_OP_READ, fb_read_object},
+};
+
+static int fb_same_edge(const char *a, const char *b) {
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The route for (edge, method); *edge_known tells 2500 from "unsupported". */
+static const struct fb_route *fb_route_find(const fb_call *c, const char *method,
+                                            int *edge_known) {
+    *edge_known = 0;
+    for (size_t i = 0; i < sizeof(fb_routes) / sizeof(fb_routes[0]); i++) {
+        if (!fb_same_edge(fb_routes[i].edge, c->edge)) continue;
+        *edge_known = 1;
+        if (strcmp(fb_routes[i].method, method) == 0) return &fb_routes[i];
+    }
+    return NULL;
+}
+
+static int fb_version_ok(const char *v) {
+    size_t major, minor;
+    if (v[0] != 'v') return 0;
+    major = strspn(v + 1, "0123456789");
+    if (major == 0 || v[1 + major] != '.') return 0;
+    minor = strspn(v + 2 + major, "0123456789");
+    return minor > 0 && v[2 + major + minor] == '\0';
+}
+
+/* Splits path into at most max segments in buf; -1 if longer. */
+static int fb_split(const char *path, char *buf, size_t buflen, char **seg, int max) {
+    char *save = NULL, *p;
+    int n = 0;
+    if (strlen(path) >= buflen) return -1;
+    strcpy(buf, path);
+    for (p = strtok_r(buf, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
+        if (n == max) return -1;
+        seg[n++] = p;
+    }
+    return n;
+}
+
+static void fb_unknown_path(sandbox_request *req, const char *rest) {
+    char msg[FB_PATH_MAX + 64];
+    snprintf(msg, sizeof(msg), "Unknown path components: %.*s", FB_PATH_MAX, rest);
+    fb_error(req, 400, 2500, 0, msg);
+}
+
+/* Graph's wording for a known edge called with the wrong method. */
+static void fb_unsupported(sandbox_request *req, const char *method) {
+    char lower[16], msg[64];
+    size_t i;
+    for (i = 0; method[i] && i + 1 < sizeof(lower); i++)
+        lower[i] = (char)(method[i] >= 'A' && method[i] <= 'Z' ? method[i] + 32 : method[i]);
+    lower[i] = '\0';
+    snprintf(msg, sizeof(msg), "Unsupported %s request.", lower);
+    fb_error(req, 400, 100, 0, msg);
+}
+
+static void fb_handle(sandbox_request *req) {
+    char buf[FB_PATH_MAX], edge_path[FB_PATH_MAX + 1], *seg[FB_MAX_SEGMENTS];
+    const char *method = sandbox_req_method(req);
+    int n = fb_split(sandbox_req_path(req), buf, sizeof(buf), seg, FB_MAX_SEGMENTS);
+    int edge_known;
+    fb_call c = {req, NULL, NULL, NULL, 0};
+    if (n < 2 || !fb_version_ok(seg[0])) {
+        fb_unknown_path(req, sandbox_req_path(req));
+        return;
+    }
+    c.node = seg[1];
+    c.edge = n == 3 ? seg[2] : NULL;
+    const struct fb_route *r = fb_route_find(&c, method, &edge_known);
+    if (!edge_known) {
+        snprintf(edge_path, sizeof(edge_path), "/%s", c.edge ? c.edge : "");
+        fb_unknown_path(req, edge_path);
+        return;
+    }
+    if (r == NULL) {
+        fb_unsupported(req, method);
+        return;
+    }
+    if (fb_fault(&c, r->op)) return;
+    if (!sandbox_req_body_valid(req)) {
+        fb_invalid_param(req);
+        return;
+    }
+    c.token = fb_token(&c);
+    if (fb_check_token(&c, r->op) != 0) return;
+    r->fn(&c);
+}
+
+const sandbox_platform sandbox_facebook = {FB_PLATFORM, "/", fb_handle};

@@ -1,0 +1,165 @@
+/* server.h -- the platform sandbox core, as seen by main.c and by the
+ * platform imitations (facebook.c, and later instagram.c, x.c, ...).
+ *
+ * The core owns everything that is not specific to one social network:
+ * the HTTP server (libmicrohttpd), the delay queue that imitates latency
+ * without a thread per request, fault injection (5xx, throttling, hangs),
+ * the in-memory record of accepted posts with the per-page rate limiter and
+ * duplicate detection, the counters, and the /_sandbox/ admin API.
+ *
+ * A platform is a sandbox_platform value: a name, a URL prefix and one
+ * handle() function. The core calls handle() once per request, at the
+ * moment the (possibly delayed) answer is due; handle() reads the request
+ * through the sandbox_req_* accessors and answers with sandbox_reply_json()
+ * or sandbox_hold(). Platforms never see libmicrohttpd, so adding a network
+ * is one new file plus one line in the route table in server.c.
+ *
+ * Threading: handle() always runs on the single libmicrohttpd polling
+ * thread. The post store functions take the core's mutex themselves; their
+ * callbacks run with that mutex held and must not call back into the store.
+ */
+
+#ifndef SANDBOX_SERVER_H
+#define SANDBOX_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* ------------------------------------------------------------------------
+ * Knobs and lifecycle (used by main.c)
+ * --------------------------------------------------------------------- */
+
+/* Behaviour that tests tune at start (flags) or at run time
+ * (POST /_sandbox/config). Rates are fractions in [0,1]. */
+typedef struct sandbox_knobs {
+    long latency_ms;        /* base delay before every platform answer */
+    long latency_jitter_ms; /* extra delay, uniform in [0, jitter] */
+    double error_rate_5xx;  /* fraction answered with a transient 5xx */
+    double throttle_rate;   /* fraction answered with an app rate limit */
+    double hang_rate;       /* fraction of publishes accepted, never answered */
+    long page_rate_limit;   /* max accepted publishes per page per window; 0 = off */
+    long rate_window_ms;    /* window of page_rate_limit and of the stat */
+    int reject_duplicates;  /* same page + same message -> duplicate error */
+    int faults_on_reads;    /* also inject 5xx/throttle into read calls */
+    long max_held;          /* cap on hung connections kept open */
+} sandbox_knobs;
+
+typedef struct sandbox_config {
+    const char *host; /* address or name to bind; "" = all interfaces */
+    unsigned port;    /* 0 = let the kernel pick */
+    uint64_t seed;    /* RNG seed: same seed + same requests = same faults */
+    sandbox_knobs knobs;
+} sandbox_config;
+
+void sandbox_knobs_default(sandbox_knobs *k);
+/* Sets knob name ("latency_ms", "hang_rate", ...) from text; -1 if the
+ * knob is unknown or the value is out of range. */
+int sandbox_knob_parse(sandbox_knobs *k, const char *name, const char *text);
+int sandbox_server_start(const sandbox_config *cfg);
+unsigned sandbox_server_port(void);
+void sandbox_server_stop(void);
+
+/* ------------------------------------------------------------------------
+ * Platform interface (used by facebook.c and friends)
+ * --------------------------------------------------------------------- */
+
+typedef struct sandbox_request sandbox_request;
+
+typedef struct sandbox_platform {
+    const char *name;   /* recorded with each post: "facebook" */
+    const char *prefix; /* URL prefix routed here; "/" catches everything */
+    void (*handle)(sandbox_request *req);
+} sandbox_platform;
+
+/* Fault drawn for a request when it arrived. Publishes may get any of
+ * them; reads get none unless the faults_on_reads knob is set, and never
+ * a hang, so that an ambiguous publish can always be read back. */
+typedef enum sandbox_fault {
+    SANDBOX_FAULT_NONE = 0,
+    SANDBOX_FAULT_5XX,
+    SANDBOX_FAULT_THROTTLE,
+    SANDBOX_FAULT_HANG
+} sandbox_fault;
+
+typedef enum sandbox_op { SANDBOX_OP_READ = 0, SANDBOX_OP_WRITE } sandbox_op;
+
+const char *sandbox_req_method(const sandbox_request *req);
+const char *sandbox_req_path(const sandbox_request *req);
+const char *sandbox_req_header(const sandbox_request *req, const char *name);
+const char *sandbox_req_query(const sandbox_request *req, const char *name);
+/* Body field (form or JSON object) first, then the query string. */
+const char *sandbox_req_param(const sandbox_request *req, const char *name);
+int sandbox_req_body_valid(const sandbox_request *req);
+int64_t sandbox_req_received_ms(const sandbox_request *req);
+sandbox_fault sandbox_req_fault(const sandbox_request *req, sandbox_op op);
+
+/* Answer with a JSON body (steals the reference); Content-Type is
+ * application/json. Extra headers may be added before or after. */
+void sandbox_reply_json(sandbox_request *req, unsigned status, json_t *body);
+int sandbox_reply_header(sandbox_request *req, const char *name,
+                         const char *value);
+/* Never answer: keep the connection open until the client gives up. */
+void sandbox_hold(sandbox_request *req);
+
+void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Counters the platform feeds: one per platform error code answered. */
+void sandbox_stats_error(int code);
+/* Fresh numeric object id, unique for the life of the process. */
+uint64_t sandbox_next_object_id(void);
+/* Random bits that do not disturb the fault sequence (trace ids...). */
+uint64_t sandbox_random_aux(void);
+
+/* ------------------------------------------------------------------------
+ * Post store
+ * --------------------------------------------------------------------- */
+
+typedef struct sandbox_post {
+    /* Strings are const so a platform can fill a draft from borrowed
+     * request data; the store keeps its own heap copies. */
+    uint64_t seq;            /* sandbox id: 1, 2, 3... in acceptance order */
+    const char *platform;    /* filled by the store from the request */
+    const char *id;          /* id returned to the client (post id) */
+    const char *page_id;
+    const char *kind;        /* "feed" | "photo" */
+    const char *message;     /* NULL when absent */
+    const char *link;
+    const char *photo_url;
+    const char *photo_id;
+    const char *token;
+    int published;           /* unpublished photos are not posts */
+    int hung;                /* accepted but never answered */
+    int64_t received_at_ms;  /* wall clock, filled by the store */
+    int64_t accepted_at_ms;  /* wall clock, never decreasing */
+} sandbox_post;
+
+typedef enum sandbox_accept_status {
+    SANDBOX_ACCEPT_OK = 0,
+    SANDBOX_ACCEPT_THROTTLED, /* page_rate_limit reached */
+    SANDBOX_ACCEPT_DUPLICATE, /* same page + message, reject_duplicates */
+    SANDBOX_ACCEPT_NOMEM
+} sandbox_accept_status;
+
+typedef struct sandbox_accept_result {
+    sandbox_accept_status status;
+    long window_count;      /* accepted publishes of the page in window */
+    long limit;             /* page_rate_limit at the time (0 = off) */
+    int64_t retry_after_ms; /* THROTTLED: when the page may publish again */
+} sandbox_accept_result;
+
+/* Apply the page rate limit and duplicate rules, then record a copy of
+ * draft (strings are duplicated; platform/times/seq are filled in). */
+sandbox_accept_result sandbox_accept_post(sandbox_request *req,
+                                          const sandbox_post *draft);
+
+/* Posts of one page, newest first; stop when cb returns 0. */
+typedef int (*sandbox_post_cb)(const sandbox_post *p, void *ud);
+void sandbox_posts_of_page(const char *platform, const char *page_id,
+                           sandbox_post_cb cb, void *ud);
+/* The post whose id or photo id is id; returns 1 if found (cb called). */
+int sandbox_post_by_id(const char *platform, const char *id,
+                       sandbox_post_cb cb, void *ud);
+
+#endif
