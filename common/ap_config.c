@@ -152,10 +152,12 @@ static ap_status fail(load_ctx *c, yaml_node_t *node, const char *key, const cha
 
 static const char *scalar(yaml_node_t *n) { return (const char *)n->data.scalar.value; }
 
+/* Errors point at the key's line: a block value (mapping, sequence) starts on
+ * the next line, which is not where a person looks for "url:". */
 static ap_status set_value(load_ctx *c, const key_spec *spec, void *base, const char *key,
-                           yaml_node_t *node) {
+                           yaml_node_t *at, yaml_node_t *node) {
     if (node->type != YAML_SCALAR_NODE)
-        return fail(c, node, key, "expected a scalar value, found a %s",
+        return fail(c, at, key, "expected a scalar value, found a %s",
                     node->type == YAML_MAPPING_NODE ? "mapping" : "sequence");
     const char *v = scalar(node);
     bool quoted = node->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
@@ -164,7 +166,8 @@ static ap_status set_value(load_ctx *c, const key_spec *spec, void *base, const 
     switch (spec->type) {
     case T_STRING: {
         if (!quoted && (strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || *v == '\0'))
-            return fail(c, node, key, "expected a string, found null");
+            return fail(c, at, key, "expected a string, found null");
+        if (*v == '\0') return fail(c, at, key, "expected a non-empty string");
         char **dst = (char **)field;
         free(*dst);
         *dst = strdup(v);
@@ -175,9 +178,9 @@ static ap_status set_value(load_ctx *c, const key_spec *spec, void *base, const 
         errno = 0;
         long long n = strtoll(v, &end, 10);
         if (quoted || errno || end == v || *end != '\0')
-            return fail(c, node, key, "expected an integer, found \"%s\"", v);
+            return fail(c, at, key, "expected an integer, found \"%s\"", v);
         if (n < spec->min || n > spec->max)
-            return fail(c, node, key, "%lld is out of range [%lld, %lld]", n, (long long)spec->min,
+            return fail(c, at, key, "%lld is out of range [%lld, %lld]", n, (long long)spec->min,
                         (long long)spec->max);
         *(int *)field = (int)n;
         return AP_OK;
@@ -189,15 +192,15 @@ static ap_status set_value(load_ctx *c, const key_spec *spec, void *base, const 
                  (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0))
             *(bool *)field = false;
         else
-            return fail(c, node, key, "expected true or false, found \"%s\"", v);
+            return fail(c, at, key, "expected true or false, found \"%s\"", v);
         return AP_OK;
     case T_DURATION: {
         int64_t ms;
         if (ap_duration_parse(v, &ms) != 0)
-            return fail(c, node, key, "expected a duration like 500ms, 2s, 5m or 1h, found \"%s\"",
+            return fail(c, at, key, "expected a duration like 500ms, 2s, 5m or 1h, found \"%s\"",
                         v);
         if (ms < spec->min || ms > spec->max)
-            return fail(c, node, key, "%s is out of range [%lldms, %lldms]", v,
+            return fail(c, at, key, "%s is out of range [%lldms, %lldms]", v,
                         (long long)spec->min, (long long)spec->max);
         *(int64_t *)field = ms;
         return AP_OK;
@@ -220,7 +223,7 @@ static bool is_section(const char *prefix) {
     return false;
 }
 
-static ap_status walk_platform(load_ctx *c, const char *name, yaml_node_t *map) {
+static ap_status walk_platform(load_ctx *c, const char *name, yaml_node_t *at, yaml_node_t *map) {
     char key[256];
     ap_platform_config *p = platform_add(c->cfg, name);
     if (p == NULL) {
@@ -231,14 +234,17 @@ static ap_status walk_platform(load_ctx *c, const char *name, yaml_node_t *map) 
                 strncat(known, ap_platform_info_at(i)->name, sizeof(known) - strlen(known) - 1);
             }
             snprintf(key, sizeof(key), "platforms.%s", name);
-            return fail(c, map, key, "unknown platform (known: %s)", known);
+            return fail(c, at, key, "unknown platform (known: %s)", known);
         }
-        return fail(c, map, "platforms", "too many platforms");
+        return fail(c, at, "platforms", "too many platforms");
     }
-    if (map->type == YAML_SCALAR_NODE && *scalar(map) == '\0') return AP_OK; /* "facebook:" */
+    /* "facebook:" (or "facebook: ~") means the platform with its defaults. */
+    if (map->type == YAML_SCALAR_NODE && map->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+        (*scalar(map) == '\0' || strcmp(scalar(map), "~") == 0 || strcmp(scalar(map), "null") == 0))
+        return AP_OK;
     if (map->type != YAML_MAPPING_NODE) {
         snprintf(key, sizeof(key), "platforms.%s", name);
-        return fail(c, map, key, "expected a mapping");
+        return fail(c, at, key, "expected a mapping");
     }
     for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
          pair++) {
@@ -250,15 +256,16 @@ static ap_status walk_platform(load_ctx *c, const char *name, yaml_node_t *map) 
             k->type == YAML_SCALAR_NODE ? find_spec(platform_keys, NKEYS(platform_keys), scalar(k))
                                         : NULL;
         if (spec == NULL) return fail(c, k, key, "unknown key");
-        ap_status s = set_value(c, spec, p, key, v);
+        ap_status s = set_value(c, spec, p, key, k, v);
         if (s != AP_OK) return s;
     }
     return AP_OK;
 }
 
-static ap_status walk_mapping(load_ctx *c, const char *prefix, yaml_node_t *map) {
+/* at: the key node naming this section (NULL for the document root). */
+static ap_status walk_mapping(load_ctx *c, const char *prefix, yaml_node_t *at, yaml_node_t *map) {
     if (map->type != YAML_MAPPING_NODE)
-        return fail(c, map, *prefix ? prefix : "(top level)", "expected a mapping");
+        return fail(c, at ? at : map, *prefix ? prefix : "(top level)", "expected a mapping");
     for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
          pair++) {
         yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
@@ -268,14 +275,14 @@ static ap_status walk_mapping(load_ctx *c, const char *prefix, yaml_node_t *map)
         snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", scalar(k));
 
         if (strcmp(key, "platforms") == 0) {
-            if (v->type != YAML_MAPPING_NODE) return fail(c, v, key, "expected a mapping");
+            if (v->type != YAML_MAPPING_NODE) return fail(c, k, key, "expected a mapping");
             for (yaml_node_pair_t *pp = v->data.mapping.pairs.start; pp < v->data.mapping.pairs.top;
                  pp++) {
                 yaml_node_t *pk = yaml_document_get_node(c->doc, pp->key);
                 yaml_node_t *pv = yaml_document_get_node(c->doc, pp->value);
                 if (pk->type != YAML_SCALAR_NODE)
                     return fail(c, pk, key, "platform names must be plain strings");
-                ap_status s = walk_platform(c, scalar(pk), pv);
+                ap_status s = walk_platform(c, scalar(pk), pk, pv);
                 if (s != AP_OK) return s;
             }
             continue;
@@ -283,14 +290,32 @@ static ap_status walk_mapping(load_ctx *c, const char *prefix, yaml_node_t *map)
         const key_spec *spec = find_spec(config_keys, NKEYS(config_keys), key);
         ap_status s;
         if (spec)
-            s = set_value(c, spec, c->cfg, key, v);
+            s = set_value(c, spec, c->cfg, key, k, v);
         else if (is_section(key))
-            s = walk_mapping(c, key, v);
+            s = walk_mapping(c, key, k, v);
         else
             s = fail(c, k, key, "unknown key");
         if (s != AP_OK) return s;
     }
     return AP_OK;
+}
+
+static ap_status reject_second_document(yaml_parser_t *parser, const char *name, char *err,
+                                        size_t errlen) {
+    yaml_document_t next;
+    if (!yaml_parser_load(parser, &next)) {
+        snprintf(err, errlen, "%s:%lu: YAML syntax error: %s", name,
+                 (unsigned long)parser->problem_mark.line + 1,
+                 parser->problem ? parser->problem : "unknown");
+        return AP_EINVAL;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&next);
+    unsigned long line = root ? (unsigned long)root->start_mark.line + 1 : 0;
+    yaml_document_delete(&next);
+    if (root == NULL) return AP_OK;
+    snprintf(err, errlen, "%s:%lu: a second YAML document; a config file holds exactly one", name,
+             line);
+    return AP_EINVAL;
 }
 
 ap_status ap_config_load_buffer(ap_config *cfg, const char *name, const char *yaml, size_t len,
@@ -313,8 +338,10 @@ ap_status ap_config_load_buffer(ap_config *cfg, const char *name, const char *ya
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     load_ctx c = {cfg, name, &doc, err, errlen};
     if (root != NULL) /* an empty file is an empty config */
-        s = walk_mapping(&c, "", root);
+        s = walk_mapping(&c, "", NULL, root);
     yaml_document_delete(&doc);
+    /* A stray "---" would otherwise drop the rest of the file silently. */
+    if (s == AP_OK && root != NULL) s = reject_second_document(&parser, name, err, errlen);
     yaml_parser_delete(&parser);
     return s;
 }

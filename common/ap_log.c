@@ -76,10 +76,12 @@ void ap_log(ap_log_level level, const char *event, const char *schedule_id, cons
                                 ts, names[level], log_service);
     n += ap_json_escape(line + n, sizeof(line) - n, log_instance);
     n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"event\":\"");
-    n += ap_json_escape(line + n, sizeof(line) - n, event ? event : "");
+    /* Ids and events are short; a caller passing a huge one must not push n
+     * past the line (sizeof(line) - n - 4 below would wrap around). */
+    n += ap_json_escape(line + n, 128, event ? event : "");
     if (schedule_id && *schedule_id) {
         n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"schedule_id\":\"");
-        n += ap_json_escape(line + n, sizeof(line) - n, schedule_id);
+        n += ap_json_escape(line + n, 128, schedule_id);
     }
     n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"msg\":\"");
     n += ap_json_escape(line + n, sizeof(line) - n - 4, msg);

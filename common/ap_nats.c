@@ -8,7 +8,12 @@
 #include "ap_time.h"
 
 static void on_disconnected(natsConnection *nc, void *closure) {
+    if (natsConnection_IsClosed(nc)) return; /* our own shutdown */
     ap_log_warn("nats_disconnected", NULL, "lost the NATS connection, reconnecting");
+}
+
+static void on_connected(natsConnection *nc, void *closure) {
+    ap_log_info("nats_connected", NULL, "connected to NATS after retrying");
 }
 
 static void on_reconnected(natsConnection *nc, void *closure) {
@@ -42,7 +47,11 @@ ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_n
     if (s == NATS_OK) s = natsOptions_SetReconnectJitter(n->opts, 100, 1000);
     /* Buffer publishes made while reconnecting rather than failing them. */
     if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(n->opts, 32 * 1024 * 1024);
-    if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(n->opts, true, NULL, NULL);
+    /* The connected callback is what makes this asynchronous: with NULL,
+     * natsConnection_Connect blocks until a server answers, i.e. forever
+     * with MaxReconnect -1, and NATS_NOT_YET_CONNECTED below never happens. */
+    if (s == NATS_OK)
+        s = natsOptions_SetRetryOnFailedConnect(n->opts, true, on_connected, NULL);
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(n->opts, on_disconnected, NULL);
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(n->opts, on_reconnected, NULL);
     if (s == NATS_OK) s = natsOptions_SetErrorHandler(n->opts, on_async_error, NULL);

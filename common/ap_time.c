@@ -114,6 +114,8 @@ void ap_time_format_rfc3339(int64_t ms, char *buf, size_t len) {
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
 }
 
+#define AP_DURATION_MAX_MS (INT64_C(366) * 86400 * 1000)
+
 int ap_duration_parse(const char *s, int64_t *out_ms) {
     if (s == NULL || *s == '\0') return -1;
     const char *p = s;
@@ -145,6 +147,9 @@ int ap_duration_parse(const char *s, int64_t *out_ms) {
         } else {
             return -1;
         }
+        /* A year is plenty for any timeout; the bound keeps v * mult and
+         * the sum far from int64 overflow. */
+        if (v > AP_DURATION_MAX_MS / mult || total + v * mult > AP_DURATION_MAX_MS) return -1;
         total += v * mult;
         parts++;
     }

@@ -21,7 +21,7 @@ int ap_time_parse_rfc3339(const char *s, int64_t *out_ms);
 void ap_time_format_rfc3339(int64_t ms, char *buf, size_t len);
 
 /* Parses "1500ms", "2s", "5m", "1h", "1h30m", or a bare number of seconds.
- * Returns 0 or -1 (negative, empty, overflow, unknown unit). */
+ * Returns 0 or -1 (negative, empty, over 366 days, unknown unit). */
 int ap_duration_parse(const char *s, int64_t *out_ms);
 
 #endif

@@ -110,23 +110,26 @@ static int fb_build_publish(const ap_flow_input *in, ap_http_request *req) {
     const ap_job *job = in->job;
     const ap_platform_config *p = in->platform;
     char url[1024];
+    int n;
     char *message = fb_message(job);
     if (message == NULL) return -1;
     ap_http_request_init(req, "POST");
     if (job->n_media == 1) {
-        snprintf(url, sizeof(url), "%s/%s/%s/photos", p->base_url, p->api_version,
-                 job->account_external_id);
+        n = snprintf(url, sizeof(url), "%s/%s/%s/photos", p->base_url, p->api_version,
+                     job->account_external_id);
         const char *pairs[] = {"url", job->media[0]->url, "caption", *message ? message : NULL,
                                NULL};
         req->body = ap_http_form(pairs);
     } else {
-        snprintf(url, sizeof(url), "%s/%s/%s/feed", p->base_url, p->api_version,
-                 job->account_external_id);
+        n = snprintf(url, sizeof(url), "%s/%s/%s/feed", p->base_url, p->api_version,
+                     job->account_external_id);
         const char *pairs[] = {"message", *message ? message : NULL,
                                "link",    (job->link && *job->link) ? job->link : NULL, NULL};
         req->body = ap_http_form(pairs);
     }
     free(message);
+    /* A cut URL could name another endpoint (".../123" instead of ".../123/feed"). */
+    if (n < 0 || (size_t)n >= sizeof(url)) return -1;
     req->url = strdup(url);
     if (req->body == NULL || req->url == NULL) return -1;
     req->body_len = strlen(req->body);
@@ -139,10 +142,12 @@ static int fb_build_verify(const ap_flow_input *in, ap_http_request *req) {
     char url[1024];
     /* A minute of slack for clock skew between us and the platform. */
     long long since = (in->since_ms / 1000) - 60;
-    snprintf(url, sizeof(url), "%s/%s/%s/feed?fields=id,message,created_time&since=%lld&limit=100",
-             in->platform->base_url, in->platform->api_version, in->job->account_external_id,
-             since > 0 ? since : 0);
+    int n = snprintf(url, sizeof(url),
+                     "%s/%s/%s/feed?fields=id,message,created_time&since=%lld&limit=100",
+                     in->platform->base_url, in->platform->api_version,
+                     in->job->account_external_id, since > 0 ? since : 0);
     ap_http_request_init(req, "GET");
+    if (n < 0 || (size_t)n >= sizeof(url)) return -1;
     req->url = strdup(url);
     if (req->url == NULL) return -1;
     return fb_auth_header(req, in->token);
@@ -271,6 +276,13 @@ static void fb_parse_verify(const ap_flow_input *in, const ap_http_response *res
     if (!json_is_array(data) || message == NULL) {
         ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, "verify_unreadable",
                      "could not read the page feed to check whether the post went live");
+        goto cleanup;
+    }
+    if (*message == '\0') {
+        /* Feed items without text carry no "message": we could never match
+         * one, and "not found" would let the runtime post a second time. */
+        ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, "verify_no_text",
+                     "a post without text cannot be looked up on the page feed");
         goto cleanup;
     }
     size_t i;

@@ -121,6 +121,10 @@ long long ap_http_retry_after_ms(const char *value, long long now_ms) {
     }
     time_t when = curl_getdate(value, NULL); /* IMF-fixdate and friends */
     if (when == (time_t)-1) return -1;
+    if (when < 0) return 0; /* before 1970: long past */
+    /* The same week's ceiling as delta seconds; it also keeps a date in year
+     * 888888883 (curl accepts it) from overflowing the multiplication. */
+    if ((long long)when > now_ms / 1000 + 7 * 86400) return -1;
     long long delta = (long long)when * 1000 - now_ms;
     return delta > 0 ? delta : 0;
 }

@@ -54,7 +54,7 @@ char *ap_http_urlencode(const char *s);
 char *ap_http_form(const char *const *pairs);
 
 /* Parses Retry-After (delta seconds or HTTP date) into milliseconds from now.
- * Returns -1 when absent or unparsable. */
+ * Returns -1 when absent, unparsable or more than a week away. */
 long long ap_http_retry_after_ms(const char *value, long long now_ms);
 
 #endif

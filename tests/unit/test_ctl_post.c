@@ -1,0 +1,224 @@
+/* test_ctl_post.c -- autopostctl's post model: the checks `schedule` and
+ * `import` run before anything reaches PostgreSQL, the JSON Lines record
+ * parser, and the COPY text encoding that `import` streams.
+ *
+ * ctl/ is an executable, not a library, so the one I/O-free file under test
+ * is compiled into this test directly. */
+#include "../../ctl/ctl_post.c"
+
+#include "test.h"
+
+static char reason[512];
+
+static void test_url_rules(void) {
+    CHECK(ctl_url_ok("https://example.com/a.jpg", "media", reason, sizeof(reason)));
+    CHECK(ctl_url_ok("http://example.com", "link", reason, sizeof(reason)));
+    CHECK(ctl_url_ok("HTTPS://EXAMPLE.COM/x?y=1#z", "link", reason, sizeof(reason)));
+
+    CHECK(!ctl_url_ok("ftp://example.com/a.jpg", "media[0]", reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "media[0]: only http:// and https:// URLs");
+    CHECK_CONTAINS(reason, "ftp://example.com/a.jpg");
+    CHECK(!ctl_url_ok("javascript:alert(1)", "link", reason, sizeof(reason)));
+    CHECK(!ctl_url_ok("file:///etc/passwd", "link", reason, sizeof(reason)));
+    CHECK(!ctl_url_ok("example.com/a.jpg", "link", reason, sizeof(reason)));
+    CHECK(!ctl_url_ok("https://", "link", reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "has no host");
+    CHECK(!ctl_url_ok("http:///path", "link", reason, sizeof(reason)));
+    CHECK(!ctl_url_ok("https://exa mple.com", "link", reason, sizeof(reason)));
+    CHECK(!ctl_url_ok("https://example.com/\n", "link", reason, sizeof(reason)));
+}
+
+static void test_uuid(void) {
+    char id[37];
+    CHECK(ctl_uuid_text("0E8CD25A-4EA1-49D1-A3F0-0BE633296B0C", id));
+    CHECK_STR_EQ(id, "0e8cd25a-4ea1-49d1-a3f0-0be633296b0c");
+    CHECK(!ctl_uuid_text("nope", id));
+    CHECK(!ctl_uuid_text("0e8cd25a4ea149d1a3f00be633296b0c", id));
+    CHECK(!ctl_uuid_text("0e8cd25a-4ea1-49d1-a3f0-0be633296b0c0", id));
+    CHECK(!ctl_uuid_text(NULL, id));
+
+    char a[37], b[37];
+    CHECK(ctl_uuid_random(a));
+    CHECK(ctl_uuid_random(b));
+    CHECK(ap_uuid_valid(a));
+    CHECK(a[14] == '4');                       /* version 4 */
+    CHECK(strchr("89ab", a[19]) != NULL);      /* RFC 4122 variant */
+    CHECK(strcmp(a, b) != 0);
+}
+
+static void test_check_content(void) {
+    ctl_post p;
+    ctl_post_init(&p);
+    p.text = strdup("");
+    CHECK(!ctl_post_check(&p, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "content is empty");
+    free(p.text);
+    p.text = strdup("  \n\t ");
+    CHECK(!ctl_post_check(&p, reason, sizeof(reason)));
+    p.link = strdup("https://example.com");
+    CHECK(ctl_post_check(&p, reason, sizeof(reason))); /* a bare link is content */
+    free(p.link);
+    p.link = strdup("ftp://example.com");
+    CHECK(!ctl_post_check(&p, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "link:");
+    free(p.link);
+    p.link = NULL;
+    CHECK(ctl_post_add_media(&p, "https://cdn/a.jpg", NULL, "alt", reason, sizeof(reason)));
+    CHECK(ctl_post_check(&p, reason, sizeof(reason))); /* media only is content too */
+    CHECK(!ctl_post_add_media(&p, "https://cdn/a.gif", "gif", NULL, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "not image or video");
+    for (int i = 0; i < AP_MAX_MEDIA; i++)
+        CHECK(ctl_post_add_media(&p, "https://cdn/b.jpg", "image", NULL, reason, sizeof(reason)));
+    CHECK(!ctl_post_check(&p, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "too many media items");
+    ctl_post_free(&p);
+
+    ctl_post_init(&p);
+    p.text = strdup("bad \xC3\x28 utf-8");
+    CHECK(!ctl_post_check(&p, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "UTF-8");
+    ctl_post_free(&p);
+    ctl_post_free(NULL);
+}
+
+static void test_utf8(void) {
+    CHECK(ctl_utf8_valid("Vi\xE1\xBB\x87t Nam \xF0\x9F\x98\x80"));
+    CHECK(!ctl_utf8_valid("\xC0\xAF"));         /* overlong "/" */
+    CHECK(!ctl_utf8_valid("\xED\xA0\x80"));     /* a surrogate */
+    CHECK(!ctl_utf8_valid("\xF4\x90\x80\x80")); /* past U+10FFFF */
+    CHECK(!ctl_utf8_valid("\xE1\xBB"));         /* cut short */
+}
+
+static void test_at(void) {
+    ctl_post p;
+    ctl_post_init(&p);
+    CHECK(ctl_post_set_at(&p, "now", reason, sizeof(reason)));
+    CHECK(p.at_now);
+    CHECK(ctl_post_set_at(&p, "2026-11-28T09:00:00+07:00", reason, sizeof(reason)));
+    CHECK(!p.at_now);
+    CHECK(p.at_ms == INT64_C(1795831200000));
+    CHECK(!ctl_post_set_at(&p, "tomorrow", reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "not an RFC 3339 time");
+    CHECK(!ctl_post_set_at(&p, "2026-02-30T00:00:00Z", reason, sizeof(reason)));
+    ctl_post_free(&p);
+}
+
+/* Parses one record into a fresh post; returns whether it was accepted. */
+static bool parse(const char *line) {
+    ctl_post p;
+    ctl_post_init(&p);
+    reason[0] = '\0';
+    bool ok = ctl_post_from_json(&p, line, strlen(line), reason, sizeof(reason));
+    ctl_post_free(&p);
+    return ok;
+}
+
+#define ACC "\"account_id\": \"0e8cd25a-4ea1-49d1-a3f0-0be633296b0c\""
+
+static void test_json_records(void) {
+    ctl_post p;
+    ctl_post_init(&p);
+    const char *line = "{" ACC ", \"at\": \"2026-11-28T09:00:00Z\", \"text\": \"hi\\tthere\", "
+                       "\"link\": \"https://example.com\", \"media\": [{\"url\": "
+                       "\"https://cdn/a.mp4\", \"type\": \"video\", \"alt_text\": \"a clip\"}]}";
+    CHECK(ctl_post_from_json(&p, line, strlen(line), reason, sizeof(reason)));
+    CHECK_STR_EQ(p.account_id, "0e8cd25a-4ea1-49d1-a3f0-0be633296b0c");
+    CHECK_STR_EQ(p.text, "hi\tthere");
+    CHECK_STR_EQ(p.link, "https://example.com");
+    CHECK(p.nmedia == 1);
+    CHECK(p.media[0].type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
+    CHECK_STR_EQ(p.media[0].alt_text, "a clip");
+    char *media = ctl_post_media_json(&p);
+    CHECK_STR_EQ(media,
+                 "[{\"url\":\"https://cdn/a.mp4\",\"type\":\"video\",\"alt_text\":\"a clip\"}]");
+    free(media);
+    ctl_post_free(&p);
+
+    CHECK(parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"link\": null, \"media\": []}"));
+    CHECK(parse("{" ACC ", \"at\": \"now\", \"media\": [{\"url\": \"https://cdn/a.jpg\"}]}"));
+
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"colour\": \"red\"}"));
+    CHECK_CONTAINS(reason, "unknown key \"colour\"");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"text\": \"y\"}"));
+    CHECK_CONTAINS(reason, "duplicate");
+    CHECK(!parse("{" ACC ", \"text\": \"x\"}"));
+    CHECK_CONTAINS(reason, "at is missing");
+    CHECK(!parse("{\"at\": \"now\", \"text\": \"x\"}"));
+    CHECK_CONTAINS(reason, "account_id is missing");
+    CHECK(!parse("{\"account_id\": \"42\", \"at\": \"now\", \"text\": \"x\"}"));
+    CHECK_CONTAINS(reason, "account_id: expected a UUID");
+    CHECK(!parse("{" ACC ", \"at\": 1795831200, \"text\": \"x\"}"));
+    CHECK_CONTAINS(reason, "at: expected an RFC 3339 string");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": 7}"));
+    CHECK_CONTAINS(reason, "text: expected a string");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"\"}"));
+    CHECK_CONTAINS(reason, "content is empty");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"media\": [{\"url\": "
+                 "\"ftp://cdn/a.jpg\"}]}"));
+    CHECK_CONTAINS(reason, "media[0]: only http");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"media\": [{\"url\": "
+                 "\"https://cdn/a.jpg\", \"size\": 1}]}"));
+    CHECK_CONTAINS(reason, "media[0]: unknown key \"size\"");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"media\": [{\"type\": \"image\"}]}"));
+    CHECK_CONTAINS(reason, "url is missing");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"media\": {\"url\": \"x\"}}"));
+    CHECK(!parse("[1, 2]"));
+    CHECK_CONTAINS(reason, "expected a JSON object");
+    CHECK(!parse("not json"));
+    CHECK_CONTAINS(reason, "invalid JSON");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"nul \\u0000 inside\"}"));
+}
+
+static void test_platform_rules(void) {
+    ctl_post p;
+    ctl_post_init(&p);
+    snprintf(p.account_id, sizeof(p.account_id), "0e8cd25a-4ea1-49d1-a3f0-0be633296b0c");
+    p.at_now = true;
+    p.text = strdup("hello");
+    CHECK(ctl_post_validate_platform(&p, "facebook", "1234567890", reason, sizeof(reason)));
+    CHECK(!ctl_post_validate_platform(&p, "myspace", "1", reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "no publisher adapter for platform \"myspace\"");
+    free(p.text);
+    p.text = malloc(70001);
+    memset(p.text, 'a', 70000);
+    p.text[70000] = '\0';
+    CHECK(!ctl_post_validate_platform(&p, "facebook", "1234567890", reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "not valid for facebook");
+    ctl_post_free(&p);
+
+    CHECK(ctl_account_usable("a", "active", "", reason, sizeof(reason)));
+    CHECK(!ctl_account_usable("a", "disabled", "", reason, sizeof(reason)));
+    CHECK_STR_EQ(reason, "account a is disabled");
+    CHECK(!ctl_account_usable("a", "reauth_required", "token expired", reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "needs re-authorisation");
+    CHECK_CONTAINS(reason, "token expired");
+}
+
+static void test_copy_encoding(void) {
+    ctl_buf b = {0};
+    CHECK(ctl_copy_field(&b, "a\tb\nc\\d\re", '\t'));
+    CHECK(ctl_copy_field(&b, NULL, '\t'));
+    CHECK(ctl_copy_field(&b, "", '\t'));
+    CHECK(ctl_copy_field(&b, "plain \xF0\x9F\x98\x80", '\n'));
+    CHECK_STR_EQ(b.data, "a\\tb\\nc\\\\d\\re\t\\N\t\tplain \xF0\x9F\x98\x80\n");
+    ctl_buf_free(&b);
+    ctl_buf_free(&b); /* twice is harmless */
+
+    /* Growth across many appends keeps every byte. */
+    for (int i = 0; i < 10000; i++) CHECK(ctl_buf_append(&b, "0123456789", 10));
+    CHECK(b.len == 100000);
+    CHECK(b.data[99999] == '9' && b.data[100000] == '\0');
+    ctl_buf_free(&b);
+}
+
+int main(void) {
+    RUN(test_url_rules);
+    RUN(test_uuid);
+    RUN(test_check_content);
+    RUN(test_utf8);
+    RUN(test_at);
+    RUN(test_json_records);
+    RUN(test_platform_rules);
+    RUN(test_copy_encoding);
+    return TEST_RESULT();
+}

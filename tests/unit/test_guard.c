@@ -1,0 +1,139 @@
+/* test_guard.c -- the attempt record's one-line value (publishers/guard.c).
+ * The KV calls need a server and are covered by the e2e tests. */
+#include <string.h>
+
+#include "guard.h"
+#include "test.h"
+
+static ap_guard_record record(ap_guard_state state, int attempt, long long at_ms) {
+    ap_guard_record r;
+    memset(&r, 0, sizeof(r));
+    r.state = state;
+    r.attempt = attempt;
+    r.at_ms = at_ms;
+    return r;
+}
+
+static int parse(const char *value, ap_guard_record *out) {
+    return ap_guard_parse(value, strlen(value), out);
+}
+
+static void test_format(void) {
+    char buf[256];
+    ap_guard_record r = record(AP_GUARD_STARTED, 2, 1795856400000LL);
+    ap_guard_format(buf, sizeof(buf), &r, "pub-7");
+    CHECK_STR_EQ(buf, "started attempt=2 at=1795856400000 by=pub-7");
+    ap_guard_format(buf, sizeof(buf), &r, NULL);
+    CHECK_STR_EQ(buf, "started attempt=2 at=1795856400000 by=-");
+}
+
+static void test_round_trip_every_stored_state(void) {
+    /* NONE (no record) and UNKNOWN (unreadable) are never written. */
+    for (int s = AP_GUARD_STARTED; s <= AP_GUARD_CANCELLED; s++) {
+        char buf[256];
+        ap_guard_record in = record((ap_guard_state)s, s + 1, 1795856400000LL + s), out;
+        ap_guard_format(buf, sizeof(buf), &in, "pub-1");
+        CHECK(parse(buf, &out) == 0);
+        CHECK(out.state == in.state);
+        CHECK(out.attempt == in.attempt);
+        CHECK(out.at_ms == in.at_ms);
+        CHECK_STR_EQ(out.external_id, "");
+        CHECK(strncmp(buf, ap_guard_state_name(in.state), strlen(ap_guard_state_name(in.state))) ==
+              0);
+    }
+}
+
+static void test_published_carries_id(void) {
+    char buf[256];
+    ap_guard_record in = record(AP_GUARD_PUBLISHED, 1, 1795856400000LL), out;
+    snprintf(in.external_id, sizeof(in.external_id), "1234567890_998877");
+    ap_guard_format(buf, sizeof(buf), &in, "pub-1");
+    CHECK_STR_EQ(buf, "published attempt=1 at=1795856400000 by=pub-1 id=1234567890_998877");
+    CHECK(parse(buf, &out) == 0);
+    CHECK(out.state == AP_GUARD_PUBLISHED);
+    CHECK_STR_EQ(out.external_id, "1234567890_998877");
+    /* Only "published" records an id. */
+    in.state = AP_GUARD_FAILED;
+    ap_guard_format(buf, sizeof(buf), &in, "pub-1");
+    CHECK(strstr(buf, "id=") == NULL);
+}
+
+static void test_format_truncates_safely(void) {
+    char buf[16];
+    ap_guard_record r = record(AP_GUARD_PUBLISHED, 1, 1795856400000LL);
+    snprintf(r.external_id, sizeof(r.external_id), "123");
+    ap_guard_format(buf, sizeof(buf), &r, "pub-1");
+    CHECK(strlen(buf) == sizeof(buf) - 1);
+}
+
+static void test_parse_unknown_word(void) {
+    ap_guard_record out;
+    CHECK(parse("posted attempt=1 at=5 by=x", &out) == -1);
+    CHECK(out.state == AP_GUARD_UNKNOWN);
+    CHECK(parse("none attempt=1", &out) == -1);
+    CHECK(parse("unknown", &out) == -1);
+    CHECK(parse("Started attempt=1", &out) == -1);
+    CHECK(parse("", &out) == -1);
+    CHECK(parse("   ", &out) == -1);
+}
+
+static void test_parse_tolerates_missing_and_extra_fields(void) {
+    ap_guard_record out;
+    CHECK(parse("retry", &out) == 0);
+    CHECK(out.state == AP_GUARD_RETRY && out.attempt == 0 && out.at_ms == 0);
+    CHECK(parse("cancelled by=ctl reason=user future=1", &out) == 0);
+    CHECK(out.state == AP_GUARD_CANCELLED);
+}
+
+static void test_parse_respects_length(void) {
+    /* The KV value is not NUL-terminated: only len bytes count. */
+    ap_guard_record out;
+    const char value[] = "failed attempt=3 at=42 by=x";
+    CHECK(ap_guard_parse(value, 6, &out) == 0);
+    CHECK(out.state == AP_GUARD_FAILED && out.attempt == 0);
+    CHECK(ap_guard_parse("startedXX", 7, &out) == 0);
+    CHECK(out.state == AP_GUARD_STARTED);
+}
+
+static void test_parse_rejects_overlong(void) {
+    char big[2048];
+    memset(big, 'x', sizeof(big));
+    memcpy(big, "started ", 8);
+    ap_guard_record out;
+    CHECK(ap_guard_parse(big, 1024, &out) == -1);
+    CHECK(ap_guard_parse(big, sizeof(big), &out) == -1);
+    CHECK(out.state == AP_GUARD_UNKNOWN);
+    big[1022] = '\0';
+    CHECK(ap_guard_parse(big, 1023, &out) == 0);
+}
+
+static void test_long_id_is_truncated_not_overflowed(void) {
+    char value[400];
+    ap_guard_record out;
+    memset(value, '7', sizeof(value));
+    memcpy(value, "published id=", 13);
+    value[sizeof(value) - 1] = '\0';
+    CHECK(parse(value, &out) == 0);
+    CHECK(strlen(out.external_id) == sizeof(out.external_id) - 1);
+}
+
+static void test_state_names(void) {
+    CHECK_STR_EQ(ap_guard_state_name(AP_GUARD_NONE), "none");
+    CHECK_STR_EQ(ap_guard_state_name(AP_GUARD_UNCONFIRMED), "unconfirmed");
+    CHECK_STR_EQ(ap_guard_state_name(AP_GUARD_UNKNOWN), "unknown");
+    CHECK_STR_EQ(ap_guard_state_name((ap_guard_state)99), "unknown");
+}
+
+int main(void) {
+    RUN(test_format);
+    RUN(test_round_trip_every_stored_state);
+    RUN(test_published_carries_id);
+    RUN(test_format_truncates_safely);
+    RUN(test_parse_unknown_word);
+    RUN(test_parse_tolerates_missing_and_extra_fields);
+    RUN(test_parse_respects_length);
+    RUN(test_parse_rejects_overlong);
+    RUN(test_long_id_is_truncated_not_overflowed);
+    RUN(test_state_names);
+    return TEST_RESULT();
+}
