@@ -84,7 +84,9 @@ void ap_nats_close(ap_nats *n) {
     if (n == NULL) return;
     if (n->js) jsCtx_Destroy(n->js);
     if (n->nc) {
-        natsConnection_FlushTimeout(n->nc, 2000);
+        /* Flushing a disconnected connection only waits out the timeout. */
+        if (natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED)
+            natsConnection_FlushTimeout(n->nc, 2000);
         natsConnection_Close(n->nc);
         natsConnection_Destroy(n->nc);
     }

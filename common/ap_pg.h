@@ -30,7 +30,8 @@ void ap_pg_close(ap_pg *pg);
 
 /* Runs a statement without parameters and checks it succeeded. */
 ap_status ap_pg_exec(ap_pg *pg, const char *sql, char *err, size_t errlen);
-/* Checks res has status `want`; on failure fills err and clears res. */
+/* Checks res has status `want`; on failure fills err. The caller still
+ * owns (and PQclear()s) res. */
 ap_status ap_pg_result_ok(PGresult *res, ExecStatusType want, char *err, size_t errlen);
 
 #endif

@@ -30,8 +30,11 @@
 #define FACEBOOK_MAX_MEDIA 1    /* single photo; multi-photo comes with attached_media */
 #define FACEBOOK_RATE_LIMIT_DEFAULT_MS (60 * 1000)
 
+#define FACEBOOK_VERIFY_MAX_PAGES 20 /* 20 x 100 feed items since the lost attempt */
+
 typedef struct fb_flow {
-    int calls; /* requests sent so far in this flow */
+    int calls;       /* requests sent so far in this flow */
+    char *next_page; /* AP_FLOW_VERIFY: the feed's paging.next, when there is more */
 } fb_flow;
 
 /* UTF-8 code points, or -1 when the text is not valid UTF-8. */
@@ -84,7 +87,11 @@ static bool fb_validate(const ap_job *job, char *reason, size_t len) {
 
 static void *fb_flow_new(const ap_flow_input *in) { return calloc(1, sizeof(fb_flow)); }
 
-static void fb_flow_free(void *state) { free(state); }
+static void fb_flow_free(void *state) {
+    fb_flow *f = state;
+    if (f) free(f->next_page);
+    free(f);
+}
 
 /* What we post as the message/caption: a photo cannot carry a link
  * attachment, so its link rides in the caption. Caller frees. */
@@ -268,7 +275,20 @@ static void fb_parse_publish(const ap_flow_input *in, const ap_http_response *re
     json_decref(root);
 }
 
-static void fb_parse_verify(const ap_flow_input *in, const ap_http_response *res,
+/* Keeps paging.next for the next read-back request, but only when it points
+ * back at the configured API: the request carries the page's token. */
+static void fb_remember_next_page(fb_flow *f, const ap_flow_input *in, json_t *root) {
+    free(f->next_page);
+    f->next_page = NULL;
+    json_t *next = json_object_get(json_object_get(root, "paging"), "next");
+    const char *base = in->platform->base_url;
+    if (!json_is_string(next) || json_string_length(next) > 2048) return;
+    const char *url = json_string_value(next);
+    size_t n = strlen(base);
+    if (strncmp(url, base, n) == 0 && url[n] == '/') f->next_page = strdup(url);
+}
+
+static void fb_parse_verify(fb_flow *f, const ap_flow_input *in, const ap_http_response *res,
                             ap_flow_result *r) {
     json_t *root = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
     json_t *data = root ? json_object_get(root, "data") : NULL;
@@ -299,6 +319,7 @@ static void fb_parse_verify(const ap_flow_input *in, const ap_http_response *res
             goto cleanup;
         }
     }
+    fb_remember_next_page(f, in, root);
     r->not_found = true;
     ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, "verify_not_found",
                  "post not found on the page");
@@ -323,10 +344,32 @@ static ap_step_kind fb_step(void *state, const ap_flow_input *in, const ap_http_
         fb_transport_error(prev, result);
         if (in->mode == AP_FLOW_VERIFY) result->error_class = AP_CLASS_AMBIGUOUS;
     } else if (prev->status >= 200 && prev->status < 300) {
-        if (in->mode == AP_FLOW_VERIFY)
-            fb_parse_verify(in, prev, result);
-        else
+        if (in->mode == AP_FLOW_VERIFY) {
+            fb_parse_verify(f, in, prev, result);
+            /* Not on this page of the feed: look at older items before
+             * concluding that the post is absent. */
+            if (result->not_found && f->next_page && f->calls < FACEBOOK_VERIFY_MAX_PAGES) {
+                memset(result, 0, sizeof(*result));
+                ap_http_request_init(req, "GET");
+                req->url = f->next_page;
+                f->next_page = NULL;
+                if (fb_auth_header(req, in->token) != 0) {
+                    ap_flow_fail(result, AP_CLASS_AMBIGUOUS, 0, "internal",
+                                 "could not build the read-back request");
+                    return AP_STEP_DONE;
+                }
+                f->calls++;
+                return AP_STEP_REQUEST;
+            }
+            if (result->not_found && f->next_page) {
+                /* Ran out of pages to check: we cannot say it is absent. */
+                result->not_found = false;
+                ap_flow_fail(result, AP_CLASS_AMBIGUOUS, prev->status, "verify_too_many",
+                             "too many posts on the page since the lost attempt to be sure");
+            }
+        } else {
             fb_parse_publish(in, prev, result);
+        }
     } else {
         fb_classify_error(prev, result);
     }

@@ -92,4 +92,5 @@ $$;
 
 CREATE TRIGGER post_schedules_notify_due
     AFTER INSERT OR UPDATE OF status, scheduled_at ON post_schedules
-    FOR EACH ROW EXECUTE FUNCTION autopost_notify_due();
+    -- The WHEN keeps the dispatcher's outcome updates from running PL/pgSQL.
+    FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION autopost_notify_due();

@@ -68,9 +68,10 @@ nats_pub() {
 
 # jsz_stream_messages STREAM: messages currently stored in a stream.
 jsz_stream_messages() {
-    curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/jsz?streams=true" |
-        tr '{' '\n' | grep -A3 "\"name\":\"$1\"" | grep -o '"messages":[0-9]*' | head -n1 |
-        cut -d: -f2
+    # /jsz is pretty-printed JSON: squeeze the whitespace out, then take the
+    # first message count after the stream's name (its "state" object).
+    curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/jsz?streams=true" | tr -d ' \n\t' |
+        grep -o "\"name\":\"$1\".*" | grep -o '"messages":[0-9]*' | head -n1 | cut -d: -f2
 }
 
 # log_count SERVICE EVENT: how many log lines of that event a service wrote.

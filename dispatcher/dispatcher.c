@@ -1,0 +1,645 @@
+/* dispatcher.c -- see dispatcher.h for the design; the SQL and the fold rules
+ * live in fold.c.
+ *
+ * The loop, one iteration:
+ *   1. PostgreSQL unusable? Then fetch nothing: results wait in the stream
+ *      (not in our memory, not in a nak loop) until ap_pg_ensure reconnects.
+ *   2. Now and then, handle MAX_DELIVERIES advisories.
+ *   3. Fetch up to batch_size results: wait up to FETCH_IDLE_MS for the first,
+ *      then keep collecting for flush_interval so a trickle still makes
+ *      batches. Garbage is terminated right away and never reaches SQL.
+ *   4. One transaction, COMMIT, then ack each message. On failure ROLLBACK and
+ *      nak with a delay. A batch PostgreSQL rejects for its data (SQLSTATE
+ *      class 22/23) is retried one result at a time so that one bad result
+ *      cannot block the rest forever; only a result that fails alone with a
+ *      data exception is terminated (logged with everything it said). */
+#include "dispatcher.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ap_log.h"
+#include "ap_nats.h"
+#include "ap_pg.h"
+#include "ap_proto.h"
+#include "ap_time.h"
+#include "fold.h"
+
+/* How long an empty Fetch waits: bounds how late we notice SIGTERM or an
+ * advisory while idle. */
+#define FETCH_IDLE_MS 100
+/* Nak delay when PostgreSQL fails (NakWithDelay takes milliseconds). */
+#define NAK_DELAY_MS 1000
+#define ADVISORY_POLL_MS 500
+#define ADVISORY_BATCH 16
+/* nats.c sends Expires minus 10 ms when it is >= 20 ms; 25 ms gives the
+ * server 15 ms to answer inside our wait, so no late reply is left behind. */
+#define ADVISORY_FETCH_MS 25
+#define PG_WAIT_STEP_MS 100
+/* After a batch fails on a live connection (read-only standby, lock
+ * timeouts, ...), wait before fetching more, doubling up to the max: without
+ * it a backlog would cycle fetch -> fail -> nak as fast as it can. */
+#define FAIL_BACKOFF_MIN_MS 500
+#define FAIL_BACKOFF_MAX_MS 10000
+#define NATS_RETRY_MS 250
+/* Well below the consumer's 30 s AckWait: a batch stuck on a lock must fail
+ * and be nak'ed before the server redelivers it to someone else. */
+#define BEGIN_SQL "BEGIN; SET LOCAL statement_timeout = '10s'"
+#define ACTOR_DISPATCHER "dispatcher"
+
+typedef struct batch {
+    natsMsg **msgs; /* decoded results' messages, owned */
+    ap_result **results;
+    size_t n, cap;
+    size_t fetched; /* including garbage */
+    size_t garbage;
+} batch;
+
+typedef struct fold_counts {
+    size_t applied, ignored, stale, unknown;
+} fold_counts;
+
+struct ap_dispatcher {
+    const ap_config *cfg;
+    volatile sig_atomic_t *stop;
+    ap_nats nats;
+    ap_pg pg;
+    natsSubscription *results;
+    natsSubscription *advisories;
+    batch batch;
+    int64_t next_advisory_ms;
+    bool nats_trouble; /* log a broken fetch once, not every loop */
+    int64_t fail_backoff_ms; /* 0 while batches commit */
+    struct {
+        uint64_t results, batches, garbage, naks, gave_up;
+    } total;
+};
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static void sleep_unless_stopped(ap_dispatcher *d, int64_t ms) {
+    for (int64_t waited = 0; waited < ms && !*d->stop; waited += 20) ap_sleep_ms(20);
+}
+
+static uint64_t msg_stream_seq(natsMsg *m) {
+    jsMsgMetaData *meta = NULL;
+    uint64_t seq = 0;
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) seq = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+    return seq;
+}
+
+static void nats_trouble(ap_dispatcher *d, const char *what, natsStatus s, jsErrCode jerr) {
+    if (!d->nats_trouble) {
+        char err[512];
+        ap_nats_error(err, sizeof(err), what, s, jerr);
+        ap_log_warn("nats_unavailable", NULL, "%s; retrying", err);
+    }
+    d->nats_trouble = true;
+    sleep_unless_stopped(d, NATS_RETRY_MS);
+}
+
+/* JetStream API calls made while disconnected sit in the reconnect buffer
+ * for their whole timeout (5 s): skip them instead, so SIGTERM is prompt. */
+static bool nats_connected(ap_dispatcher *d) {
+    return natsConnection_Status(d->nats.nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+static void wait_for_nats(ap_dispatcher *d) {
+    while (!*d->stop && !nats_connected(d)) ap_sleep_ms(20);
+}
+
+static void nats_fine(ap_dispatcher *d) {
+    if (d->nats_trouble) ap_log_info("nats_available", NULL, "fetching again");
+    d->nats_trouble = false;
+}
+
+/* Class 22 (data exception) and 23 (integrity constraint): about the rows,
+ * not the database's health, so waiting would not help the whole batch. */
+static bool sqlstate_is_data(const char *sqlstate) {
+    return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0;
+}
+
+/* ---- PostgreSQL ------------------------------------------------------------ */
+
+/* Runs one statement expecting `want`; on failure fills err and the SQLSTATE
+ * ("" when the connection, not the statement, failed). */
+static ap_status pg_run(ap_dispatcher *d, const char *sql, int nparams,
+                        const char *const *params, ExecStatusType want, PGresult **out,
+                        char sqlstate[6], char *err, size_t errlen) {
+    PGresult *res = nparams ? PQexecParams(d->pg.conn, sql, nparams, NULL, params, NULL, NULL, 0)
+                            : PQexec(d->pg.conn, sql);
+    if (ap_pg_result_ok(res, want, err, errlen) != AP_OK) {
+        const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        snprintf(sqlstate, 6, "%s", code ? code : "");
+        PQclear(res);
+        return AP_EPG;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return AP_OK;
+}
+
+static void pg_rollback(ap_dispatcher *d) {
+    if (PQstatus(d->pg.conn) != CONNECTION_OK) return;
+    if (PQtransactionStatus(d->pg.conn) == PQTRANS_IDLE) return;
+    PQclear(PQexec(d->pg.conn, "ROLLBACK"));
+}
+
+/* ---- results -------------------------------------------------------------- */
+
+static ap_status batch_init(batch *b, size_t cap) {
+    memset(b, 0, sizeof(*b));
+    b->msgs = calloc(cap, sizeof(*b->msgs));
+    b->results = calloc(cap, sizeof(*b->results));
+    b->cap = cap;
+    return (b->msgs && b->results) ? AP_OK : AP_ENOMEM;
+}
+
+static void batch_reset(batch *b) {
+    for (size_t i = 0; i < b->n; i++) {
+        natsMsg_Destroy(b->msgs[i]);
+        ap_result_free(b->results[i]);
+        b->msgs[i] = NULL;
+        b->results[i] = NULL;
+    }
+    b->n = b->fetched = b->garbage = 0;
+}
+
+static void batch_free(batch *b) {
+    if (b->msgs) batch_reset(b);
+    free(b->msgs);
+    free(b->results);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Terminates a message nobody can ever apply; the service keeps going. */
+static void term_garbage(ap_dispatcher *d, natsMsg *m, const char *event, const char *why) {
+    uint64_t seq = msg_stream_seq(m);
+    natsStatus s = natsMsg_Term(m, NULL);
+    ap_log_error(event, NULL, "terminated message on %s (stream seq %" PRIu64 "): %s%s",
+                 natsMsg_GetSubject(m), seq, why,
+                 s == NATS_OK ? "" : " (term not sent: it will come back and be terminated again)");
+    d->total.garbage++;
+}
+
+/* Takes ownership of m. */
+static void batch_take(ap_dispatcher *d, batch *b, natsMsg *m) {
+    char err[256];
+    ap_result *r = NULL;
+    b->fetched++;
+    if (ap_result_decode(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &r, err,
+                         sizeof(err)) != AP_OK) {
+        term_garbage(d, m, "result_garbage", err);
+        b->garbage++;
+        natsMsg_Destroy(m);
+        return;
+    }
+    /* post_schedules.generation is int4: a larger one can match no row and
+     * would only fail the batch. */
+    if (r->generation > INT32_MAX) {
+        term_garbage(d, m, "result_garbage", "invalid PublishResult: generation out of range");
+        b->garbage++;
+        ap_result_free(r);
+        natsMsg_Destroy(m);
+        return;
+    }
+    b->msgs[b->n] = m;
+    b->results[b->n] = r;
+    b->n++;
+}
+
+static void collect_batch(ap_dispatcher *d, batch *b) {
+    int64_t deadline = 0;
+    while (b->fetched < b->cap && !*d->stop) {
+        int64_t wait = FETCH_IDLE_MS;
+        if (b->fetched > 0) {
+            wait = deadline - ap_mono_ms();
+            if (wait <= 0) break;
+        }
+        natsMsgList list = {0};
+        jsErrCode jerr = 0;
+        natsStatus s =
+            natsSubscription_Fetch(&list, d->results, (int)(b->cap - b->fetched), wait, &jerr);
+        /* "Nothing now". nats.c 3.4.1 can also answer NATS_TIMEOUT at once
+         * after an earlier pull expired; the next loop simply asks again. */
+        if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) break;
+        if (s != NATS_OK) {
+            nats_trouble(d, "fetch results", s, jerr);
+            break;
+        }
+        nats_fine(d);
+        if (b->fetched == 0) deadline = ap_mono_ms() + d->cfg->dispatcher_flush_ms;
+        for (int i = 0; i < list.Count; i++) {
+            batch_take(d, b, list.Msgs[i]);
+            list.Msgs[i] = NULL;
+        }
+        natsMsgList_Destroy(&list);
+    }
+}
+
+/* Logs what the UPDATE found for each collapsed row; runs after COMMIT so
+ * the lines describe what is durable. */
+static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *res,
+                        fold_counts *c) {
+    for (int row = 0; row < PQntuples(res); row++) {
+        long idx = strtol(PQgetvalue(res, row, AP_FOLD_COL_INDEX), NULL, 10) - 1;
+        if (idx < 0 || (size_t)idx >= f->nupdates) continue;
+        const ap_result *r = results[f->update_src[idx]];
+        const char *outcome = ap_outcome_name(r->outcome);
+        if (PQgetisnull(res, row, AP_FOLD_COL_OLD_STATUS)) {
+            c->unknown++;
+            ap_log_warn("result_unknown_schedule", r->schedule_id,
+                        "%s result (attempt %u) for a schedule that does not exist; acked",
+                        outcome, r->attempt);
+            continue;
+        }
+        const char *old = PQgetvalue(res, row, AP_FOLD_COL_OLD_STATUS);
+        long gen = strtol(PQgetvalue(res, row, AP_FOLD_COL_ROW_GENERATION), NULL, 10);
+        if (PQgetvalue(res, row, AP_FOLD_COL_APPLIED)[0] == 't') {
+            c->applied++;
+            ap_log_debug("result_applied", r->schedule_id, "%s -> %s (attempt %u, generation %u)",
+                         old, outcome, r->attempt, r->generation);
+        } else if (gen != (long)r->generation) {
+            c->stale++;
+            ap_log_debug("result_stale", r->schedule_id,
+                         "%s result of generation %u kept as history only: row is at "
+                         "generation %ld",
+                         outcome, r->generation, gen);
+        } else {
+            c->ignored++;
+            ap_log_debug("result_ignored", r->schedule_id,
+                         "%s (attempt %u) does not move a %s row forward", outcome, r->attempt,
+                         old);
+        }
+    }
+}
+
+/* The whole fold in one transaction. */
+static ap_status apply_results(ap_dispatcher *d, ap_result *const *results, size_t n,
+                               fold_counts *c, char sqlstate[6], char *err, size_t errlen) {
+    ap_fold f;
+    PGresult *res = NULL;
+    ap_fold_init(&f);
+    sqlstate[0] = '\0';
+    ap_status st = ap_fold_build(&f, results, n);
+    if (st != AP_OK) {
+        snprintf(err, errlen, "building the batch: %s", ap_status_str(st));
+        goto cleanup;
+    }
+    if ((st = pg_run(d, BEGIN_SQL, 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)) ||
+        (st = pg_run(d, AP_FOLD_SQL_HISTORY, AP_FOLD_HISTORY_NPARAMS,
+                     (const char *const *)f.history, PGRES_COMMAND_OK, NULL, sqlstate, err,
+                     errlen)) ||
+        (st = pg_run(d, AP_FOLD_SQL_UPDATE, AP_FOLD_UPDATE_NPARAMS,
+                     (const char *const *)f.update, PGRES_TUPLES_OK, &res, sqlstate, err,
+                     errlen)) ||
+        (st = pg_run(d, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)))
+        goto cleanup;
+    report_rows(&f, results, res, c);
+cleanup:
+    if (st != AP_OK) pg_rollback(d);
+    PQclear(res);
+    ap_fold_free(&f);
+    return st;
+}
+
+static void ack_messages(natsMsg **msgs, size_t n) {
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++)
+        if (natsMsg_Ack(msgs[i], NULL) != NATS_OK) failed++;
+    if (failed)
+        ap_log_warn("ack_failed", NULL,
+                    "%zu of %zu acks not sent after COMMIT; those results will be redelivered "
+                    "and re-applied harmlessly",
+                    failed, n);
+}
+
+static void nak_messages(ap_dispatcher *d, natsMsg **msgs, size_t n) {
+    for (size_t i = 0; i < n; i++) natsMsg_NakWithDelay(msgs[i], NAK_DELAY_MS, NULL);
+    d->total.naks += n;
+}
+
+/* Isolates the result(s) PostgreSQL refuses: each alone, in its own
+ * transaction. */
+static void apply_one_by_one(ap_dispatcher *d, batch *b) {
+    for (size_t i = 0; i < b->n; i++) {
+        fold_counts c = {0};
+        char sqlstate[6], err[1024];
+        ap_result *r = b->results[i];
+        if (apply_results(d, &b->results[i], 1, &c, sqlstate, err, sizeof(err)) == AP_OK) {
+            natsMsg_Ack(b->msgs[i], NULL);
+        } else if (strncmp(sqlstate, "22", 2) == 0) {
+            natsMsg_Term(b->msgs[i], NULL);
+            d->total.garbage++;
+            ap_log_error("result_rejected", r->schedule_id,
+                         "PostgreSQL rejects this %s result (attempt %u, stream seq %" PRIu64
+                         ") with SQLSTATE %s: %s; terminated",
+                         ap_outcome_name(r->outcome), r->attempt, msg_stream_seq(b->msgs[i]),
+                         sqlstate, err);
+        } else {
+            nak_messages(d, &b->msgs[i], 1);
+            ap_log_warn("result_nak", r->schedule_id, "not applied (%s%s%s); nak'ed for %d ms",
+                        sqlstate, *sqlstate ? ": " : "", err, NAK_DELAY_MS);
+        }
+    }
+}
+
+/* Returns whether the batch committed (or was settled one by one). */
+static bool process_batch(ap_dispatcher *d, batch *b) {
+    if (b->n == 0) return true;
+    fold_counts c = {0};
+    char sqlstate[6], err[1024];
+    int64_t t0 = ap_mono_ms();
+    d->total.batches++;
+    d->total.results += b->n;
+    if (apply_results(d, b->results, b->n, &c, sqlstate, err, sizeof(err)) == AP_OK) {
+        ack_messages(b->msgs, b->n);
+        ap_log_info("batch_applied", NULL,
+                    "%zu results in %" PRId64 " ms: %zu rows moved, %zu left (already there or "
+                    "further on), %zu of an old generation, %zu unknown schedules, %zu superseded "
+                    "in the batch, %zu garbage",
+                    b->n, ap_mono_ms() - t0, c.applied, c.ignored, c.stale, c.unknown,
+                    b->n - (c.applied + c.ignored + c.stale + c.unknown), b->garbage);
+        return true;
+    }
+    if (b->n > 1 && sqlstate_is_data(sqlstate) && PQstatus(d->pg.conn) == CONNECTION_OK) {
+        ap_log_warn("batch_rejected", NULL,
+                    "PostgreSQL rejected a batch of %zu (SQLSTATE %s: %s); applying its results "
+                    "one by one",
+                    b->n, sqlstate, err);
+        apply_one_by_one(d, b);
+        return true;
+    }
+    nak_messages(d, b->msgs, b->n);
+    ap_log_warn("batch_failed", NULL, "%zu results not applied (%s%s%s); nak'ed for %d ms", b->n,
+                sqlstate, *sqlstate ? ": " : "", err, NAK_DELAY_MS);
+    return false;
+}
+
+/* ---- advisories ------------------------------------------------------------ */
+
+/* One transaction: mark failed (forward-only) and add the 'gave_up' line. */
+static ap_status apply_gave_up(ap_dispatcher *d, const ap_job *job, uint64_t deliveries,
+                               bool *moved, char *err, size_t errlen) {
+    char gen[16], att[16], msg[256], sqlstate[6];
+    PGresult *res = NULL;
+    snprintf(gen, sizeof(gen), "%u", job->generation);
+    snprintf(att, sizeof(att), "%" PRIu64, deliveries > INT32_MAX ? INT32_MAX : deliveries);
+    ap_advisory_message(msg, sizeof(msg), deliveries);
+    const char *params[] = {job->schedule_id, gen, msg, att, ACTOR_DISPATCHER};
+    ap_status st;
+    if ((st = pg_run(d, BEGIN_SQL, 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)) ||
+        (st = pg_run(d, AP_ADVISORY_SQL_FAIL, 4, params, PGRES_COMMAND_OK, &res, sqlstate, err,
+                     errlen)) ||
+        (st = pg_run(d, AP_ADVISORY_SQL_HISTORY, 5, params, PGRES_COMMAND_OK, NULL, sqlstate,
+                     err, errlen)) ||
+        (st = pg_run(d, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)))
+        goto cleanup;
+    *moved = strcmp(PQcmdTuples(res), "1") == 0;
+cleanup:
+    if (st != AP_OK) pg_rollback(d);
+    PQclear(res);
+    return st;
+}
+
+static void handle_advisory(ap_dispatcher *d, natsMsg *m) {
+    char err[512];
+    ap_advisory adv;
+    natsMsg *job_msg = NULL;
+    ap_job *job = NULL;
+    jsErrCode jerr = 0;
+    if (ap_advisory_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &adv, err,
+                          sizeof(err)) != AP_OK) {
+        term_garbage(d, m, "advisory_garbage", err);
+        return;
+    }
+    if (strcmp(adv.stream, AP_STREAM_JOBS) != 0) {
+        snprintf(err, sizeof(err), "advisory for stream \"%s\", not " AP_STREAM_JOBS, adv.stream);
+        term_garbage(d, m, "advisory_garbage", err);
+        return;
+    }
+    natsStatus s = js_GetMsg(&job_msg, d->nats.js, AP_STREAM_JOBS, adv.stream_seq, NULL, &jerr);
+    if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) {
+        ap_log_info("advisory_job_gone", NULL,
+                    "job at " AP_STREAM_JOBS " seq %" PRIu64 " (consumer %s) is already gone",
+                    adv.stream_seq, adv.consumer);
+        natsMsg_Ack(m, NULL);
+        goto cleanup;
+    }
+    if (s != NATS_OK) {
+        ap_nats_error(err, sizeof(err), "get job message", s, jerr);
+        ap_log_warn("advisory_retry", NULL, "%s; advisory nak'ed", err);
+        natsMsg_NakWithDelay(m, NAK_DELAY_MS, NULL);
+        goto cleanup;
+    }
+    bool moved = false;
+    if (ap_job_decode(natsMsg_GetData(job_msg), (size_t)natsMsg_GetDataLength(job_msg), &job,
+                      err, sizeof(err)) == AP_OK &&
+        job->generation > INT32_MAX) {
+        snprintf(err, sizeof(err), "generation out of range");
+        ap_job_free(job);
+        job = NULL;
+    }
+    if (job == NULL) {
+        /* Nothing to mark; the dead message itself still has to go. */
+        ap_log_error("advisory_job_garbage", NULL,
+                     "job at " AP_STREAM_JOBS " seq %" PRIu64 " hit max deliveries and is not a "
+                     "valid job (%s); deleting it",
+                     adv.stream_seq, err);
+    } else if (apply_gave_up(d, job, adv.deliveries, &moved, err, sizeof(err)) != AP_OK) {
+        ap_log_warn("advisory_retry", job->schedule_id, "cannot record give-up (%s); nak'ed",
+                    err);
+        natsMsg_NakWithDelay(m, NAK_DELAY_MS, NULL);
+        goto cleanup;
+    }
+    jerr = 0;
+    s = js_DeleteMsg(d->nats.js, AP_STREAM_JOBS, adv.stream_seq, NULL, &jerr);
+    if (s != NATS_OK && s != NATS_NOT_FOUND && jerr != JSNoMessageFoundErr) {
+        /* Doing it all again is harmless: the fold is idempotent. */
+        ap_nats_error(err, sizeof(err), "delete job message", s, jerr);
+        ap_log_warn("advisory_retry", job ? job->schedule_id : NULL, "%s; advisory nak'ed", err);
+        natsMsg_NakWithDelay(m, NAK_DELAY_MS, NULL);
+        goto cleanup;
+    }
+    natsMsg_Ack(m, NULL);
+    if (job) {
+        d->total.gave_up++;
+        if (moved)
+            ap_log_warn("schedule_gave_up", job->schedule_id,
+                        "marked failed: %s job hit max deliveries (%" PRIu64
+                        ", consumer %s); job message deleted",
+                        job->platform, adv.deliveries, adv.consumer);
+        else
+            ap_log_info("schedule_gave_up_ignored", job->schedule_id,
+                        "job hit max deliveries but the row has moved on (finished or newer "
+                        "generation); job message deleted");
+    }
+cleanup:
+    ap_job_free(job);
+    natsMsg_Destroy(job_msg);
+}
+
+/* The advisory stream is a work queue, empty almost always: asking its
+ * message count is one cheap round trip, where an empty pull would make the
+ * server hold the request until it expires (nats-server 2.9 treats no_wait
+ * with expires as "wait"). */
+static bool advisories_waiting(ap_dispatcher *d) {
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, d->nats.js, AP_STREAM_ADVISORIES, NULL, &jerr);
+    bool waiting = (s == NATS_OK && si->State.Msgs > 0);
+    jsStreamInfo_Destroy(si);
+    return waiting;
+}
+
+static void poll_advisories(ap_dispatcher *d) {
+    int64_t now = ap_mono_ms();
+    if (now < d->next_advisory_ms) return;
+    d->next_advisory_ms = now + ADVISORY_POLL_MS;
+    if (!nats_connected(d) || !advisories_waiting(d)) return;
+    jsFetchRequest req;
+    jsFetchRequest_Init(&req);
+    req.Batch = ADVISORY_BATCH;
+    req.NoWait = true;
+    req.Expires = ADVISORY_FETCH_MS * AP_NS_PER_MS;
+    natsMsgList list = {0};
+    natsStatus s = natsSubscription_FetchRequest(&list, d->advisories, &req);
+    if (s != NATS_OK) return; /* none deliverable now (e.g. nak'ed, waiting) */
+    for (int i = 0; i < list.Count; i++) {
+        if (*d->stop)
+            natsMsg_Nak(list.Msgs[i], NULL); /* for the next replica, now */
+        else
+            handle_advisory(d, list.Msgs[i]);
+    }
+    natsMsgList_Destroy(&list);
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static ap_status bind_consumer(ap_dispatcher *d, natsSubscription **sub, const char *subject,
+                               const char *stream, const char *consumer, char *err,
+                               size_t errlen) {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Consumer = consumer; /* bind to the durable the topology made, never create */
+    jsErrCode jerr = 0;
+    natsStatus s = js_PullSubscribe(sub, d->nats.js, subject, consumer, NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        char what[128];
+        snprintf(what, sizeof(what), "bind consumer %s on %s", consumer, stream);
+        ap_nats_error(err, errlen, what, s, jerr);
+        return AP_ENATS;
+    }
+    return AP_OK;
+}
+
+static ap_status bind_consumers(ap_dispatcher *d) {
+    char err[512];
+    while (!*d->stop) {
+        ap_status st = AP_OK;
+        if (d->results == NULL)
+            st = bind_consumer(d, &d->results, AP_SUBJECT_RESULTS_PREFIX "*", AP_STREAM_RESULTS,
+                               AP_CONSUMER_DISPATCHER, err, sizeof(err));
+        if (st == AP_OK && d->advisories == NULL)
+            st = bind_consumer(d, &d->advisories, AP_SUBJECT_MAX_DELIVERIES, AP_STREAM_ADVISORIES,
+                               AP_CONSUMER_ADVISORIES, err, sizeof(err));
+        if (st == AP_OK) return AP_OK;
+        ap_log_warn("bind_retry", NULL, "%s", err);
+        sleep_unless_stopped(d, 1000);
+    }
+    return AP_ETIMEOUT;
+}
+
+ap_status ap_dispatcher_create(ap_dispatcher **out, const ap_config *cfg,
+                               volatile sig_atomic_t *stop, char *err, size_t errlen) {
+    ap_status st;
+    ap_dispatcher *d = calloc(1, sizeof(*d));
+    *out = NULL;
+    if (d == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return AP_ENOMEM;
+    }
+    d->cfg = cfg;
+    d->stop = stop;
+    if ((st = batch_init(&d->batch, (size_t)cfg->dispatcher_batch_size)) != AP_OK) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if ((st = ap_nats_connect(&d->nats, cfg, "autopost-dispatcher", NULL, err, errlen)) != AP_OK)
+        goto fail;
+    char pgerr[512];
+    if (ap_pg_open(&d->pg, cfg->pg_dsn, "autopost-dispatcher", pgerr, sizeof(pgerr)) != AP_OK) {
+        if (d->pg.conn == NULL) {
+            snprintf(err, errlen, "postgres: %s", pgerr);
+            st = AP_ENOMEM;
+            goto fail;
+        }
+        ap_log_warn("postgres_down", NULL, "%s; results wait in the stream until it is back",
+                    pgerr);
+    }
+    *out = d;
+    return AP_OK;
+fail:
+    ap_dispatcher_destroy(d);
+    return st;
+}
+
+ap_status ap_dispatcher_run(ap_dispatcher *d) {
+    wait_for_nats(d);
+    if (ap_js_apply_topology_wait(d->nats.js, d->cfg, d->stop) != AP_OK ||
+        bind_consumers(d) != AP_OK)
+        return AP_OK; /* stopped before we had started: nothing in hand */
+    ap_log_info("dispatcher_started", NULL,
+                "consuming %s/%s and %s/%s, batch %d, flush %" PRId64 " ms", AP_STREAM_RESULTS,
+                AP_CONSUMER_DISPATCHER, AP_STREAM_ADVISORIES, AP_CONSUMER_ADVISORIES,
+                d->cfg->dispatcher_batch_size, d->cfg->dispatcher_flush_ms);
+    while (!*d->stop) {
+        if (ap_pg_ensure(&d->pg) != AP_OK) {
+            sleep_unless_stopped(d, PG_WAIT_STEP_MS);
+            continue;
+        }
+        poll_advisories(d);
+        collect_batch(d, &d->batch);
+        bool ok = process_batch(d, &d->batch);
+        batch_reset(&d->batch);
+        if (ok) {
+            d->fail_backoff_ms = 0;
+        } else if (PQstatus(d->pg.conn) == CONNECTION_OK) {
+            /* A lost connection has ap_pg_ensure's own backoff. */
+            d->fail_backoff_ms = d->fail_backoff_ms ? d->fail_backoff_ms * 2 : FAIL_BACKOFF_MIN_MS;
+            if (d->fail_backoff_ms > FAIL_BACKOFF_MAX_MS) d->fail_backoff_ms = FAIL_BACKOFF_MAX_MS;
+            sleep_unless_stopped(d, d->fail_backoff_ms);
+        }
+    }
+    ap_log_info("dispatcher_stopped", NULL,
+                "%" PRIu64 " results in %" PRIu64 " batches, %" PRIu64 " garbage, %" PRIu64
+                " nak'ed, %" PRIu64 " given up",
+                d->total.results, d->total.batches, d->total.garbage, d->total.naks,
+                d->total.gave_up);
+    return AP_OK;
+}
+
+void ap_dispatcher_destroy(ap_dispatcher *d) {
+    if (d == NULL) return;
+    /* Unsubscribing a bound durable leaves the consumer (and anything still
+     * unacked, redelivered after AckWait) on the server. */
+    if (d->results) {
+        natsSubscription_Unsubscribe(d->results);
+        natsSubscription_Destroy(d->results);
+    }
+    if (d->advisories) {
+        natsSubscription_Unsubscribe(d->advisories);
+        natsSubscription_Destroy(d->advisories);
+    }
+    batch_free(&d->batch);
+    ap_pg_close(&d->pg);
+    ap_nats_close(&d->nats);
+    free(d);
+}

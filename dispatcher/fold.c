@@ -1,0 +1,414 @@
+/* fold.c -- see fold.h. */
+#include "fold.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 9999-12-31T23:59:59.999Z. A publisher's clock value past PostgreSQL's
+ * timestamp range would make the statement, and so the whole batch, fail
+ * forever; such a time is stored as NULL instead. */
+#define FOLD_MAX_MS INT64_C(253402300799999)
+
+/* Advisories are a few hundred bytes; anything far larger is not one. */
+#define ADVISORY_MAX_BYTES (64 * 1024)
+
+/* ---- SQL ------------------------------------------------------------------ */
+
+/* Every result of the batch, duplicates included: ON CONFLICT makes a
+ * redelivered result a no-op, and the EXISTS keeps a result for a deleted or
+ * unknown schedule from failing the batch on the foreign key. ORDER BY gives
+ * the lines ids in stream order, the order a person reads them in. */
+const char AP_FOLD_SQL_HISTORY[] =
+    "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_class,"
+    " error_code, error_message, external_post_id, http_status, actor, started_at, finished_at)"
+    " SELECT r.schedule_id, r.generation, r.attempt, r.event, r.error_class, r.error_code,"
+    " r.error_message, r.external_post_id, r.http_status, r.actor,"
+    " 'epoch'::timestamptz + r.started_ms * interval '1 millisecond',"
+    " 'epoch'::timestamptz + r.finished_ms * interval '1 millisecond'"
+    " FROM unnest($1::uuid[], $2::int4[], $3::int4[], $4::text[], $5::text[], $6::text[],"
+    " $7::text[], $8::text[], $9::int4[], $10::text[], $11::int8[], $12::int8[])"
+    " WITH ORDINALITY AS r(schedule_id, generation, attempt, event, error_class, error_code,"
+    " error_message, external_post_id, http_status, actor, started_ms, finished_ms, ord)"
+    " WHERE EXISTS (SELECT 1 FROM post_schedules s WHERE s.id = r.schedule_id)"
+    " ORDER BY r.ord"
+    " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING";
+
+/* The fold rules of fold.h, as one statement. The batch is collapsed to one
+ * row per (schedule, generation) in C first, because UPDATE ... FROM picks an
+ * arbitrary source row when several match. The final SELECT reports every
+ * input row with the status it found: the CTE and the SELECT share one
+ * snapshot, so old_status is the value before this UPDATE, and NULL means
+ * the schedule does not exist. A retrying result already recorded (same
+ * attempt, row still retrying) is not rewritten, so redeliveries leave
+ * updated_at alone. */
+const char AP_FOLD_SQL_UPDATE[] =
+    "WITH r AS ("
+    " SELECT * FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::int4[], $5::text[],"
+    " $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[]) WITH ORDINALITY"
+    " AS t(id, generation, outcome, attempt, external_post_id, external_url, error_class,"
+    " error_code, error_message, finished_ms, idx)),"
+    " u AS ("
+    " UPDATE post_schedules s SET"
+    " status = r.outcome,"
+    " attempts = greatest(s.attempts, r.attempt),"
+    " external_post_id = coalesce(r.external_post_id, s.external_post_id),"
+    " external_url = coalesce(r.external_url, s.external_url),"
+    " published_at = CASE WHEN r.outcome = 'published' THEN coalesce("
+    "'epoch'::timestamptz + r.finished_ms * interval '1 millisecond', now())"
+    " ELSE s.published_at END,"
+    " error_class = CASE WHEN r.outcome = 'published' THEN NULL ELSE r.error_class END,"
+    " error_code = CASE WHEN r.outcome = 'published' THEN NULL ELSE r.error_code END,"
+    " error_message = CASE WHEN r.outcome = 'published' THEN NULL ELSE r.error_message END,"
+    " updated_at = now()"
+    " FROM r"
+    " WHERE s.id = r.id AND s.generation = r.generation AND CASE r.outcome"
+    " WHEN 'published' THEN s.status <> 'published'"
+    " WHEN 'retrying' THEN (s.status IN ('pending', 'queued') AND r.attempt >= s.attempts)"
+    " OR (s.status = 'retrying' AND r.attempt > s.attempts)"
+    " ELSE s.status IN ('pending', 'queued', 'retrying') END"
+    " RETURNING r.idx)"
+    " SELECT r.idx, u.idx IS NOT NULL, s.status, s.generation"
+    " FROM r LEFT JOIN u ON u.idx = r.idx LEFT JOIN post_schedules s ON s.id = r.id"
+    " ORDER BY r.idx";
+
+/* A job the broker gave up on is a failed result with the broker as its
+ * author: the same forward-only rule ($1 id, $2 generation, $3 message,
+ * $4 deliveries). */
+const char AP_ADVISORY_SQL_FAIL[] =
+    "UPDATE post_schedules SET status = 'failed', error_class = 'retry',"
+    " error_code = 'max_deliveries', error_message = $3::text,"
+    " attempts = greatest(attempts, $4::int4), updated_at = now()"
+    " WHERE id = $1::uuid AND generation = $2::int4"
+    " AND status IN ('pending', 'queued', 'retrying')";
+
+/* $5 actor. */
+const char AP_ADVISORY_SQL_HISTORY[] =
+    "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_class,"
+    " error_code, error_message, actor, finished_at)"
+    " SELECT $1::uuid, $2::int4, $4::int4, 'gave_up', 'retry', 'max_deliveries', $3::text,"
+    " $5::text, now()"
+    " WHERE EXISTS (SELECT 1 FROM post_schedules WHERE id = $1::uuid)"
+    " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING";
+
+/* ---- array literals ----------------------------------------------------- */
+
+void ap_pgarray_init(ap_pgarray *a) { memset(a, 0, sizeof(*a)); }
+
+void ap_pgarray_free(ap_pgarray *a) {
+    if (a == NULL) return;
+    free(a->buf);
+    ap_pgarray_init(a);
+}
+
+static bool arr_grow(ap_pgarray *a, size_t extra) {
+    if (a->failed) return false;
+    if (a->len + extra + 1 <= a->cap) return true;
+    size_t cap = a->cap ? a->cap : 256;
+    while (cap < a->len + extra + 1) cap *= 2;
+    char *b = realloc(a->buf, cap);
+    if (b == NULL) {
+        a->failed = true;
+        return false;
+    }
+    a->buf = b;
+    a->cap = cap;
+    return true;
+}
+
+static void arr_put(ap_pgarray *a, const char *s, size_t n) {
+    if (!arr_grow(a, n)) return;
+    memcpy(a->buf + a->len, s, n);
+    a->len += n;
+    a->buf[a->len] = '\0';
+}
+
+static void arr_next(ap_pgarray *a) {
+    arr_put(a, a->count ? "," : "{", 1);
+    a->count++;
+}
+
+/* Length of the well-formed UTF-8 sequence at p, or 0. Same rules as
+ * PostgreSQL's pg_utf8_islegal: no overlong forms, no surrogates, nothing
+ * above U+10FFFF. Never reads past the terminating NUL (a NUL is not a
+ * continuation byte, so the && chain stops there). */
+static size_t utf8_len(const unsigned char *p) {
+    unsigned char c = p[0];
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F)) return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80) return 0;
+        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F)) return 0;
+        return 4;
+    }
+    return 0;
+}
+
+void ap_pgarray_quote(ap_pgarray *a, const char *s) {
+    size_t n = strlen(s);
+    /* Worst case: every byte becomes a 3-byte U+FFFD, plus the quotes. */
+    if (!arr_grow(a, 3 * n + 2)) return;
+    char *o = a->buf + a->len;
+    const unsigned char *p = (const unsigned char *)s;
+    *o++ = '"';
+    while (*p) {
+        size_t k = utf8_len(p);
+        if (k == 0) {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            p++;
+            continue;
+        }
+        if (*p == '"' || *p == '\\') *o++ = '\\';
+        memcpy(o, p, k);
+        o += k;
+        p += k;
+    }
+    *o++ = '"';
+    *o = '\0';
+    a->len = (size_t)(o - a->buf);
+}
+
+void ap_pgarray_text(ap_pgarray *a, const char *s) {
+    arr_next(a);
+    if (s == NULL)
+        arr_put(a, "NULL", 4);
+    else
+        ap_pgarray_quote(a, s);
+}
+
+void ap_pgarray_int(ap_pgarray *a, int64_t v) {
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    arr_next(a);
+    arr_put(a, tmp, (size_t)n);
+}
+
+void ap_pgarray_null(ap_pgarray *a) {
+    arr_next(a);
+    arr_put(a, "NULL", 4);
+}
+
+char *ap_pgarray_finish(ap_pgarray *a) {
+    if (a->count == 0) arr_put(a, "{", 1);
+    arr_put(a, "}", 1);
+    char *out = a->failed ? NULL : a->buf;
+    if (out == NULL) free(a->buf);
+    ap_pgarray_init(a);
+    return out;
+}
+
+/* ---- the fold ------------------------------------------------------------ */
+
+static const char *nonempty(const char *s) { return (s && *s) ? s : NULL; }
+
+/* The columns are int4; protobuf's uint32 could overflow them and fail the
+ * batch. A real attempt count or generation never gets near this. */
+static int64_t clamp_int4(uint32_t v) { return v > INT32_MAX ? INT32_MAX : (int64_t)v; }
+
+static void add_ms(ap_pgarray *a, int64_t ms) {
+    if (ms > 0 && ms <= FOLD_MAX_MS)
+        ap_pgarray_int(a, ms);
+    else
+        ap_pgarray_null(a);
+}
+
+static void add_positive_int(ap_pgarray *a, int64_t v) {
+    if (v > 0)
+        ap_pgarray_int(a, v);
+    else
+        ap_pgarray_null(a);
+}
+
+static const char *class_name(Autopost__V1__ErrorClass c) {
+    return c == AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_NONE ? NULL : ap_error_class_name(c);
+}
+
+static int outcome_rank(Autopost__V1__Outcome o) {
+    switch (o) {
+    case AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED: return 3;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_FAILED:
+    case AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED:
+    case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED: return 2;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING: return 1;
+    default: return 0;
+    }
+}
+
+int ap_fold_precedence(const ap_result *a, const ap_result *b) {
+    int ra = outcome_rank(a->outcome), rb = outcome_rank(b->outcome);
+    if (ra != rb) return ra - rb;
+    if (a->attempt != b->attempt) return a->attempt > b->attempt ? 1 : -1;
+    return 0;
+}
+
+typedef struct fold_ref {
+    const ap_result *r;
+    size_t i; /* position in the batch: ties go to the earlier result */
+} fold_ref;
+
+/* Groups by schedule and generation, the deciding result first. Sorting by
+ * id also gives every replica the same row order, which keeps concurrent
+ * batches from deadlocking as often. */
+static int fold_ref_cmp(const void *pa, const void *pb) {
+    const fold_ref *a = pa, *b = pb;
+    int c = strcmp(a->r->schedule_id, b->r->schedule_id);
+    if (c) return c;
+    if (a->r->generation != b->r->generation) return a->r->generation < b->r->generation ? -1 : 1;
+    c = ap_fold_precedence(a->r, b->r);
+    if (c) return -c;
+    return a->i < b->i ? -1 : (a->i > b->i);
+}
+
+void ap_fold_init(ap_fold *f) { memset(f, 0, sizeof(*f)); }
+
+void ap_fold_free(ap_fold *f) {
+    if (f == NULL) return;
+    free(f->update_src);
+    for (int i = 0; i < AP_FOLD_HISTORY_NPARAMS; i++) free(f->history[i]);
+    for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) free(f->update[i]);
+    ap_fold_init(f);
+}
+
+/* Finishes cols[0..n) into out[0..n); false if any ran out of memory. */
+static bool finish_columns(ap_pgarray *cols, char **out, int n) {
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        out[i] = ap_pgarray_finish(&cols[i]);
+        if (out[i] == NULL) ok = false;
+    }
+    return ok;
+}
+
+static bool build_history(ap_fold *f, ap_result *const *results, size_t n) {
+    ap_pgarray c[AP_FOLD_HISTORY_NPARAMS];
+    for (int i = 0; i < AP_FOLD_HISTORY_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    for (size_t k = 0; k < n; k++) {
+        const ap_result *r = results[k];
+        ap_pgarray_text(&c[0], r->schedule_id);
+        ap_pgarray_int(&c[1], clamp_int4(r->generation));
+        ap_pgarray_int(&c[2], clamp_int4(r->attempt));
+        ap_pgarray_text(&c[3], ap_outcome_name(r->outcome));
+        ap_pgarray_text(&c[4], class_name(r->error_class));
+        ap_pgarray_text(&c[5], nonempty(r->error_code));
+        ap_pgarray_text(&c[6], nonempty(r->error_message));
+        ap_pgarray_text(&c[7], nonempty(r->external_post_id));
+        add_positive_int(&c[8], r->http_status);
+        ap_pgarray_text(&c[9], nonempty(r->publisher_instance));
+        add_ms(&c[10], r->started_at_ms);
+        add_ms(&c[11], r->finished_at_ms);
+    }
+    f->nhistory = n;
+    return finish_columns(c, f->history, AP_FOLD_HISTORY_NPARAMS);
+}
+
+static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
+    ap_pgarray c[AP_FOLD_UPDATE_NPARAMS];
+    for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    f->nupdates = 0;
+    for (size_t k = 0; k < n; k++) {
+        const ap_result *r = refs[k].r;
+        /* refs is sorted with each group's deciding result first. */
+        if (k > 0 && strcmp(r->schedule_id, refs[k - 1].r->schedule_id) == 0 &&
+            r->generation == refs[k - 1].r->generation)
+            continue;
+        f->update_src[f->nupdates++] = refs[k].i;
+        ap_pgarray_text(&c[0], r->schedule_id);
+        ap_pgarray_int(&c[1], clamp_int4(r->generation));
+        ap_pgarray_text(&c[2], ap_outcome_name(r->outcome));
+        ap_pgarray_int(&c[3], clamp_int4(r->attempt));
+        ap_pgarray_text(&c[4], nonempty(r->external_post_id));
+        ap_pgarray_text(&c[5], nonempty(r->external_url));
+        ap_pgarray_text(&c[6], class_name(r->error_class));
+        ap_pgarray_text(&c[7], nonempty(r->error_code));
+        ap_pgarray_text(&c[8], nonempty(r->error_message));
+        add_ms(&c[9], r->finished_at_ms);
+    }
+    return finish_columns(c, f->update, AP_FOLD_UPDATE_NPARAMS);
+}
+
+ap_status ap_fold_build(ap_fold *f, ap_result *const *results, size_t n) {
+    ap_status st = AP_ENOMEM;
+    ap_fold_free(f);
+    if (n == 0) return AP_EINVAL;
+    fold_ref *refs = malloc(n * sizeof(*refs));
+    f->update_src = malloc(n * sizeof(*f->update_src));
+    if (refs == NULL || f->update_src == NULL) goto cleanup;
+    for (size_t k = 0; k < n; k++) refs[k] = (fold_ref){results[k], k};
+    qsort(refs, n, sizeof(*refs), fold_ref_cmp);
+    if (!build_history(f, results, n) || !build_update(f, refs, n)) goto cleanup;
+    st = AP_OK;
+cleanup:
+    free(refs);
+    if (st != AP_OK) ap_fold_free(f);
+    return st;
+}
+
+/* ---- advisories --------------------------------------------------------- */
+
+static ap_status copy_string_field(json_t *root, const char *key, char *dst, size_t dstlen,
+                                   bool required, char *err, size_t errlen) {
+    json_t *v = json_object_get(root, key);
+    dst[0] = '\0';
+    if (v == NULL && !required) return AP_OK;
+    if (!json_is_string(v) || json_string_length(v) >= dstlen) {
+        snprintf(err, errlen, "advisory: \"%s\" missing, not a string or too long", key);
+        return AP_EINVAL;
+    }
+    memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+    return AP_OK;
+}
+
+ap_status ap_advisory_parse(const char *data, size_t len, ap_advisory *out, char *err,
+                            size_t errlen) {
+    ap_status st = AP_EINVAL;
+    json_error_t jerr;
+    json_t *root = NULL;
+    memset(out, 0, sizeof(*out));
+    if (len == 0 || len > ADVISORY_MAX_BYTES) {
+        snprintf(err, errlen, "advisory: size %zu outside 1..%d bytes", len, ADVISORY_MAX_BYTES);
+        goto cleanup;
+    }
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL || !json_is_object(root)) {
+        snprintf(err, errlen, "advisory: not a JSON object%s%s", root ? "" : ": ",
+                 root ? "" : jerr.text);
+        goto cleanup;
+    }
+    const char *type = json_string_value(json_object_get(root, "type"));
+    if (type == NULL || strcmp(type, AP_ADVISORY_MAX_DELIVER_TYPE) != 0) {
+        snprintf(err, errlen, "advisory: type is not " AP_ADVISORY_MAX_DELIVER_TYPE);
+        goto cleanup;
+    }
+    if (copy_string_field(root, "stream", out->stream, sizeof(out->stream), true, err, errlen) ||
+        copy_string_field(root, "consumer", out->consumer, sizeof(out->consumer), false, err,
+                          errlen))
+        goto cleanup;
+    json_t *seq = json_object_get(root, "stream_seq");
+    if (!json_is_integer(seq) || json_integer_value(seq) <= 0) {
+        snprintf(err, errlen, "advisory: stream_seq missing or not a positive integer");
+        goto cleanup;
+    }
+    out->stream_seq = (uint64_t)json_integer_value(seq);
+    json_t *dl = json_object_get(root, "deliveries");
+    if (json_is_integer(dl) && json_integer_value(dl) > 0)
+        out->deliveries = (uint64_t)json_integer_value(dl);
+    st = AP_OK;
+cleanup:
+    json_decref(root);
+    return st;
+}
+
+void ap_advisory_message(char *buf, size_t len, uint64_t deliveries) {
+    snprintf(buf, len,
+             "gave up after %" PRIu64 " deliveries without a result "
+             "(publisher crashed or timed out each time)",
+             deliveries);
+}

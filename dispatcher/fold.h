@@ -1,0 +1,130 @@
+/* fold.h -- how a batch of PublishResults becomes a few SQL statements.
+ *
+ * The dispatcher applies a whole fetched batch with two statements in one
+ * transaction: one INSERT of every result into schedule_attempts and one
+ * UPDATE of post_schedules from the batch collapsed to one row per schedule
+ * and generation. Both take their rows as PostgreSQL array parameters that
+ * unnest() turns back into a table, so the cost is two round trips per batch
+ * whatever its size. Building those parameters is pure C, kept here so that
+ * unit tests cover the hard parts (array escaping, which result wins) without
+ * a database.
+ *
+ * Fold rules, enforced by the UPDATE itself against the row as it finds it
+ * (under the row lock, so redeliveries and several dispatcher replicas can't
+ * race past them), and only for rows
+ * whose generation equals the result's (a manual retry bumps the generation;
+ * results of the old one then only add history):
+ *
+ *   published    from any other status, even cancelled or failed: the post is
+ *                live, and the row must say so.
+ *   failed, unconfirmed, cancelled
+ *                only from pending, queued or retrying: a terminal state is
+ *                never overwritten by another terminal state.
+ *   retrying     only from pending, queued or retrying, and only if its
+ *                attempt is not older than the row's attempts (a late
+ *                retrying never hides a later attempt); on a retrying row
+ *                only a newer attempt counts, so a redelivery rewrites
+ *                nothing.
+ *
+ * attempts only grows (greatest), updated_at moves only when a row changes,
+ * and the history insert ignores duplicates, so applying the same batch
+ * twice changes nothing: that is what makes "ack after COMMIT" safe with
+ * at-least-once delivery.
+ *
+ * Ownership: every string in an ap_fold belongs to it (ap_fold_free). */
+#ifndef AP_FOLD_H
+#define AP_FOLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ap_proto.h"
+#include "ap_status.h"
+
+/* ---- PostgreSQL array literals -------------------------------------------
+ *
+ * Text-format array literals ("{"a","b",NULL}") for PQexecParams. Every text
+ * element is double-quoted with '"' and '\' escaped, so commas, braces,
+ * quotes, backslashes, whitespace and the word NULL all survive; a NULL
+ * pointer becomes an SQL NULL. Invalid UTF-8 becomes U+FFFD: PostgreSQL would
+ * reject the whole statement, and a batch that can never commit would stall
+ * every result behind it. Errors are sticky (checked once at finish). */
+typedef struct ap_pgarray {
+    char *buf;
+    size_t len, cap;
+    size_t count; /* elements so far */
+    bool failed;  /* out of memory */
+} ap_pgarray;
+
+void ap_pgarray_init(ap_pgarray *a);
+void ap_pgarray_text(ap_pgarray *a, const char *s);
+void ap_pgarray_int(ap_pgarray *a, int64_t v);
+void ap_pgarray_null(ap_pgarray *a);
+/* Closes the literal and hands its buffer to the caller (free()); NULL if
+ * memory ran out. The array is empty and reusable afterwards. */
+char *ap_pgarray_finish(ap_pgarray *a);
+void ap_pgarray_free(ap_pgarray *a);
+
+/* Appends s to buf as a quoted array element; exposed for tests. */
+void ap_pgarray_quote(ap_pgarray *a, const char *s);
+
+/* ---- the fold ------------------------------------------------------------ */
+
+enum { AP_FOLD_HISTORY_NPARAMS = 12, AP_FOLD_UPDATE_NPARAMS = 10 };
+
+/* One row of the UPDATE statement's answer, in update-row order. */
+enum {
+    AP_FOLD_COL_INDEX,      /* 1-based update row */
+    AP_FOLD_COL_APPLIED,    /* "t" when the row moved */
+    AP_FOLD_COL_OLD_STATUS, /* NULL: no such schedule */
+    AP_FOLD_COL_ROW_GENERATION,
+};
+
+extern const char AP_FOLD_SQL_HISTORY[];
+extern const char AP_FOLD_SQL_UPDATE[];
+
+typedef struct ap_fold {
+    size_t nhistory; /* rows in history[] (every result) */
+    size_t nupdates; /* rows in update[] (one per schedule + generation) */
+    size_t *update_src; /* update row i comes from results[update_src[i]] */
+    char *history[AP_FOLD_HISTORY_NPARAMS];
+    char *update[AP_FOLD_UPDATE_NPARAMS];
+} ap_fold;
+
+void ap_fold_init(ap_fold *f);
+/* Builds both statements' parameters from n decoded results (n >= 1); f
+ * copies what it needs, so the results may be freed afterwards. */
+ap_status ap_fold_build(ap_fold *f, ap_result *const *results, size_t n);
+/* Releases and re-inits f; NULL is a no-op. */
+void ap_fold_free(ap_fold *f);
+
+/* Which of two results for the same schedule and generation decides the
+ * row: > 0 when a wins, < 0 when b wins, 0 when they are equivalent.
+ * published beats everything; a terminal outcome beats retrying; then the
+ * higher attempt wins. */
+int ap_fold_precedence(const ap_result *a, const ap_result *b);
+
+/* ---- MAX_DELIVERIES advisories -------------------------------------------- */
+
+#define AP_ADVISORY_MAX_DELIVER_TYPE "io.nats.jetstream.advisory.v1.max_deliver"
+
+typedef struct ap_advisory {
+    char stream[64];
+    char consumer[64];
+    uint64_t stream_seq;
+    uint64_t deliveries;
+} ap_advisory;
+
+/* Parses a JetStream MAX_DELIVERIES advisory; AP_EINVAL with err on anything
+ * else (wrong type, missing or non-positive stream_seq, not JSON). */
+ap_status ap_advisory_parse(const char *data, size_t len, ap_advisory *out, char *err,
+                            size_t errlen);
+
+extern const char AP_ADVISORY_SQL_FAIL[];
+extern const char AP_ADVISORY_SQL_HISTORY[];
+
+/* The error_message stored on a schedule the broker gave up on. */
+void ap_advisory_message(char *buf, size_t len, uint64_t deliveries);
+
+#endif

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# The dispatcher's fold rules against a real PostgreSQL, fed hand-encoded
+# PublishResult messages (no publisher, no sandbox): forward-only updates,
+# "published" wins even over a terminal state, late and stale results only add
+# history, redeliveries add nothing, text survives byte for byte, garbage is
+# terminated, results wait out a database outage, and a MAX_DELIVERIES
+# advisory fails its schedule and deletes the dead job.
+source "$(dirname "$0")/lib.sh"
+
+stack_trap
+stack_start || fail "could not start nats-server and PostgreSQL"
+SANDBOX_URL=http://127.0.0.1:9 svc_config # the dispatcher calls no platform
+for f in "$AUTOPOST_SRC"/deploy/migrations/*.sql; do
+    stack_psql -f "$f" >/dev/null || fail "migration $f"
+done
+
+# ---- protobuf by hand (proto/autopost/v1/*.proto) ---------------------------
+pb_varint() {
+    local v=$1
+    while ((v >= 128)); do
+        printf '%b' "\\x$(printf %02x $(((v & 127) | 128)))"
+        v=$((v >> 7))
+    done
+    printf '%b' "\\x$(printf %02x "$v")"
+}
+pb_int() { pb_varint $(($1 << 3)); pb_varint "$2"; }
+pb_str() {
+    local LC_ALL=C
+    pb_varint $((($1 << 3) | 2))
+    pb_varint ${#2}
+    printf '%s' "$2"
+}
+outcome_num() {
+    case $1 in
+        published) echo 1 ;; retrying) echo 2 ;; failed) echo 3 ;;
+        unconfirmed) echo 4 ;; cancelled) echo 5 ;;
+    esac
+}
+
+# result SCHEDULE GENERATION OUTCOME ATTEMPT [EXTERNAL_ID] [ERROR_MESSAGE]
+result() {
+    local f=$STACK_DIR/result.bin
+    {
+        pb_str 1 "$1"
+        pb_int 2 "$2"
+        pb_int 3 "$(outcome_num "$3")"
+        if [[ -n ${5:-} ]]; then pb_str 4 "$5"; fi
+        if [[ -n ${6:-} ]]; then
+            pb_int 6 1 # ERROR_CLASS_RETRY
+            pb_str 7 "E42"
+            pb_str 8 "$6"
+        fi
+        pb_int 9 "$4"
+        pb_int 11 "$(($(date +%s) * 1000))"
+        pb_str 12 "e2e-publisher"
+        pb_str 13 facebook
+    } >"$f"
+    nats_pub autopost.results.facebook "$f"
+}
+
+# ---- data --------------------------------------------------------------------
+ACCOUNT=11111111-1111-4111-8111-111111111111
+POST=22222222-2222-4222-8222-222222222222
+sid() { printf 'aaaaaaaa-0000-4000-8000-%012d' "$1"; }
+stack_psql <<SQL >/dev/null || fail "seed"
+INSERT INTO social_accounts (id, platform, external_id, credentials)
+    VALUES ('$ACCOUNT', 'facebook', 'page-1', '\x00');
+INSERT INTO posts (id, text) VALUES ('$POST', 'hello');
+INSERT INTO post_schedules (id, post_id, account_id, scheduled_at, status)
+    SELECT ('aaaaaaaa-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, '$POST', '$ACCOUNT',
+           now(), 'queued'
+    FROM generate_series(1, 9) i;
+UPDATE post_schedules SET status = 'cancelled' WHERE id = '$(sid 3)';
+UPDATE post_schedules SET generation = 2 WHERE id = '$(sid 4)';
+SQL
+row() { stack_psql -c "SELECT $2 FROM post_schedules WHERE id = '$1'"; }
+row_is() { [[ $(row "$1" "$2") == "$3" ]]; }
+# wait_row ID EXPRESSION EXPECTED
+wait_row() {
+    stack_wait_for row_is "$@" >/dev/null || fail "$1: expected $2 = '$3', found '$(row "$1" "$2")'"
+}
+history_count() {
+    stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE schedule_id = '$1' ${2:-}"
+}
+history_is() { [[ $(history_count "$1" "${3:-}") == "$2" ]]; }
+# jobs_state FIELD: messages, last_seq, ... of AUTOPOST_JOBS from /jsz.
+jobs_state() {
+    curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/jsz?streams=true" |
+        jq -r --arg f "$1" '.account_details[]?.stream_detail[]? |
+            select(.name == "AUTOPOST_JOBS") | .state[$f]'
+}
+jobs_stored_is() { [[ $(jobs_state messages) == "$1" ]]; }
+logged() { grep -q "\"event\":\"$1\"" "$STACK_DIR/logs/dispatcher.log"; }
+
+svc_start dispatcher
+# Plain NATS publishes are only stored once the dispatcher made the streams.
+stack_wait_for logged dispatcher_started >/dev/null || fail "dispatcher did not start"
+
+# ---- forward-only, late results, exact text ---------------------------------
+nasty='rate limited: "quoted" back\slash, comma {brace} NULL	tab; Tiếng Việt'
+result "$(sid 1)" 1 retrying 1 "" "$nasty"
+wait_row "$(sid 1)" "status || '|' || attempts" "retrying|1"
+[[ $(row "$(sid 1)" error_message) == "$nasty" ]] || fail "error_message changed: $(row "$(sid 1)" error_message)"
+result "$(sid 1)" 1 published 2 "fb_123"
+wait_row "$(sid 1)" "status || '|' || attempts || '|' || external_post_id" "published|2|fb_123"
+[[ $(row "$(sid 1)" "error_message IS NULL AND published_at IS NOT NULL") == t ]] ||
+    fail "published row keeps an error or lacks published_at"
+result "$(sid 1)" 1 retrying 3 "" "late"
+result "$(sid 1)" 1 published 2 "fb_123" # a redelivery
+stack_wait_for history_is "$(sid 1)" 3 >/dev/null ||
+    fail "history of $(sid 1): want 3 lines, found $(history_count "$(sid 1)")"
+sleep 0.5
+[[ $(row "$(sid 1)" "status || '|' || attempts") == "published|2" ]] || fail "a late retrying moved a published row"
+[[ $(history_count "$(sid 1)") == 3 ]] || fail "a redelivered result added history"
+
+# Reality wins: published replaces failed and even cancelled; terminal never
+# replaces terminal.
+result "$(sid 2)" 1 failed 2 "" "permanent"
+wait_row "$(sid 2)" status failed
+result "$(sid 2)" 1 unconfirmed 3 "" "ambiguous"
+result "$(sid 2)" 1 published 3 "fb_2"
+wait_row "$(sid 2)" "status || '|' || external_post_id" "published|fb_2"
+result "$(sid 3)" 1 failed 1 "" "too late, cancelled"
+result "$(sid 3)" 1 published 1 "fb_3"
+wait_row "$(sid 3)" status published
+
+# A result of an older generation only adds history.
+result "$(sid 4)" 1 published 1 "fb_old"
+stack_wait_for history_is "$(sid 4)" 1 "AND generation = 1" >/dev/null ||
+    fail "no history line for the old generation"
+[[ $(row "$(sid 4)" status) == queued ]] || fail "a stale generation moved the row"
+
+# Unknown schedule and garbage: reported, acked or terminated, service goes on.
+result "bbbbbbbb-0000-4000-8000-000000000001" 1 published 1 "fb_x"
+head -c 200 /dev/urandom >"$STACK_DIR/garbage.bin"
+nats_pub autopost.results.facebook "$STACK_DIR/garbage.bin"
+stack_wait_for logged result_unknown_schedule >/dev/null || fail "unknown schedule not reported"
+stack_wait_for logged result_garbage >/dev/null || fail "garbage not reported"
+
+# ---- one batch, several results per schedule ---------------------------------
+svc_kill dispatcher TERM || fail "dispatcher did not exit 0 on SIGTERM"
+result "$(sid 5)" 1 retrying 1 "" "e1"
+result "$(sid 5)" 1 published 2 "fb_5"
+result "$(sid 5)" 1 retrying 3 "" "e3"
+result "$(sid 6)" 1 retrying 2 "" "e2"
+result "$(sid 6)" 1 failed 3 "" "final"
+result "$(sid 6)" 1 retrying 4 "" "e4"
+svc_start dispatcher
+wait_row "$(sid 5)" "status || '|' || attempts" "published|2"
+wait_row "$(sid 6)" "status || '|' || attempts || '|' || error_message" "failed|3|final"
+[[ $(history_count "$(sid 6)") == 3 ]] || fail "collapsed results must all be in the history"
+
+# ---- PostgreSQL away: results wait, then apply --------------------------------
+stack_pg_stop
+result "$(sid 7)" 1 published 1 "fb_7"
+sleep 5
+stack_pg_start || fail "PostgreSQL did not come back"
+wait_row "$(sid 7)" status published
+
+# ---- MAX_DELIVERIES advisory --------------------------------------------------
+{
+    pb_str 1 "$(sid 8)"
+    pb_int 2 1
+    pb_str 4 "$ACCOUNT"
+    pb_str 5 facebook
+    pb_str 6 "a job no publisher survived"
+} >"$STACK_DIR/job.bin"
+nats_pub autopost.jobs.facebook "$STACK_DIR/job.bin"
+stack_wait_for jobs_stored_is 1 >/dev/null || fail "job not stored"
+seq=$(jobs_state last_seq)
+printf '{"type":"io.nats.jetstream.advisory.v1.max_deliver","id":"e2e","timestamp":"2026-01-01T00:00:00Z","stream":"AUTOPOST_JOBS","consumer":"publisher-facebook","stream_seq":%s,"deliveries":7}' \
+    "$seq" >"$STACK_DIR/adv.json"
+# shellcheck disable=SC2016 # a literal subject, not an expansion
+nats_pub '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTOPOST_JOBS.publisher-facebook' "$STACK_DIR/adv.json"
+wait_row "$(sid 8)" "status || '|' || error_code || '|' || attempts" "failed|max_deliveries|7"
+[[ $(history_count "$(sid 8)" "AND event = 'gave_up'") == 1 ]] || fail "no gave_up history line"
+stack_wait_for jobs_stored_is 0 >/dev/null || fail "the dead job was not deleted"
+
+kill -0 "${SVC_PIDS[dispatcher]}" 2>/dev/null || fail "dispatcher died"
+e2e_finish
+pass "dispatcher: fold rules, batches, outage and advisories"
