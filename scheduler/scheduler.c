@@ -365,6 +365,7 @@ static void on_puback_dispatch(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckEr
                                void *closure) {
     tick_batch *b = current_batch;
     if (b) on_puback(js, msg, pa, pae, b);
+    natsMsg_Destroy(msg); /* with an AckHandler, the message is ours again */
 }
 
 /* Waits up to timeout_ms for a NOTIFY autopost_due (or the stop flag). */

@@ -15,6 +15,8 @@ fail() {
     exit 1
 }
 ok() { printf 'ok: %s\n' "$*"; }
+# A command that fails outside a check still says where, not just "exit 1".
+trap 'printf "FAIL: unexpected error (exit %s) at line %s\n" "$?" "$LINENO" >&2' ERR
 
 [[ -x $AUTOPOST_BIN/autopostctl ]] || fail "no autopostctl in $AUTOPOST_BIN"
 stack_trap
@@ -121,6 +123,26 @@ run accounts list --json
 run accounts list
 grep -q "$account" "$OUT" && ! grep -q "$TOKEN" "$OUT" || fail "accounts list"
 ok "accounts: token sealed, never printed"
+
+accounts_file=$STACK_DIR/accounts.jsonl
+{
+    printf '{"platform":"facebook","external_id":"2001","token":"%s-a","name":"Bulk A"}\n' "$TOKEN"
+    printf '{"platform":"facebook","external_id":"2002","token":"%s-b"}\n' "$TOKEN"
+    printf '{"platform":"facebook","external_id":"2001","token":"again"}\n'
+    printf '{"platform":"myspace","external_id":"2003","token":"x"}\n'
+} >"$accounts_file"
+expect_fail 1 "$accounts_file:3: duplicate of line 1" accounts import "$accounts_file"
+grep -q "$accounts_file:4: platform \"myspace\" is not configured" "$ERR" || fail "accounts import: $(cat "$ERR")"
+head -n 2 "$accounts_file" >"$accounts_file.good"
+printf '{"platform":"facebook","external_id":"1001","token":"t"}\n' >>"$accounts_file.good"
+expect_fail 1 "$accounts_file.good:3: account already exists (id $account)" accounts import "$accounts_file.good"
+head -n 2 "$accounts_file" | ctl accounts import - >"$OUT" 2>"$ERR" || fail "accounts import -: $(cat "$ERR")"
+[[ $(grep -cE "$UUID_RE" "$OUT") -eq 2 && $(wc -l <"$OUT") -eq 2 ]] || fail "accounts import printed: $(cat "$OUT")"
+[[ $(stack_psql -v t="$TOKEN" <<'SQL'
+SELECT count(*) FROM social_accounts WHERE position(convert_to(:'t', 'UTF8') IN credentials) > 0;
+SQL
+) -eq 0 ]] || fail "accounts import stored a token in clear"
+ok "accounts import: all or nothing, ids in order"
 
 # ---- schedule: validation ------------------------------------------------------
 expect_fail 1 'content is empty' schedule --account "$account" --at now --text ""

@@ -4,7 +4,7 @@
  *
  * ctl/ is an executable, not a library, so the one I/O-free file under test
  * is compiled into this test directly. */
-#include "../../ctl/ctl_post.c"
+#include "ctl_post.h"
 
 #include "test.h"
 
@@ -37,13 +37,26 @@ static void test_uuid(void) {
     CHECK(!ctl_uuid_text("0e8cd25a-4ea1-49d1-a3f0-0be633296b0c0", id));
     CHECK(!ctl_uuid_text(NULL, id));
 
-    char a[37], b[37];
-    CHECK(ctl_uuid_random(a));
-    CHECK(ctl_uuid_random(b));
+    /* Version 7: the timestamp leads, then the counter, so ids sort in
+     * the order they were drawn. */
+    char a[37], b[37], prev[37] = "";
+    int64_t ms = INT64_C(1795831200123);
+    CHECK(ctl_uuid_v7(a, ms, 0x12345678));
     CHECK(ap_uuid_valid(a));
-    CHECK(a[14] == '4');                       /* version 4 */
-    CHECK(strchr("89ab", a[19]) != NULL);      /* RFC 4122 variant */
-    CHECK(strcmp(a, b) != 0);
+    char ts[13];
+    snprintf(ts, sizeof(ts), "%012llx", (unsigned long long)ms);
+    CHECK(strncmp(a, ts, 8) == 0 && strncmp(a + 9, ts + 8, 4) == 0);
+    CHECK(a[14] == '7');                  /* version */
+    CHECK(strchr("89ab", a[19]) != NULL); /* variant */
+    CHECK(ctl_uuid_v7(b, ms, 0x12345678));
+    CHECK(strcmp(a, b) != 0); /* random tail */
+    for (uint32_t n = 0x7FFFFF00u; n < 0x80000100u; n++) {
+        CHECK(ctl_uuid_v7(a, ms, n));
+        CHECK(strcmp(prev, a) < 0);
+        memcpy(prev, a, sizeof(a));
+    }
+    CHECK(ctl_uuid_v7(b, ms + 1, 0));
+    CHECK(strcmp(a, b) < 0); /* a later millisecond sorts after any counter */
 }
 
 static void test_check_content(void) {
@@ -159,7 +172,8 @@ static void test_json_records(void) {
     CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"media\": [{\"url\": "
                  "\"https://cdn/a.jpg\", \"size\": 1}]}"));
     CHECK_CONTAINS(reason, "media[0]: unknown key \"size\"");
-    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"media\": [{\"type\": \"image\"}]}"));
+    CHECK(
+        !parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"media\": [{\"type\": \"image\"}]}"));
     CHECK_CONTAINS(reason, "url is missing");
     CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"media\": {\"url\": \"x\"}}"));
     CHECK(!parse("[1, 2]"));

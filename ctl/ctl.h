@@ -1,0 +1,113 @@
+/* ctl.h -- autopostctl, the operator's tool: what its files share.
+ *
+ * Layout (one concern per file, like the services):
+ *   main.c          global flags and the command table
+ *   ctl_util.c      config, PostgreSQL and NATS plumbing, option errors
+ *   ctl_post.c      what a post to schedule is and the rules it must pass;
+ *                   no I/O, so tests/unit/test_ctl_post.c covers it
+ *   ctl_migrate.c   `migrate`, `streams apply`
+ *   ctl_accounts.c  `accounts add|list|set-status`
+ *   ctl_accounts_import.c  `accounts import` (JSON Lines, all or nothing)
+ *   ctl_schedule.c  `schedule`, `cancel`, `retry`
+ *   ctl_import.c    `import` (JSON Lines, COPY in one transaction)
+ *   ctl_status.c    `list`, `show`, `status`
+ *
+ * Conventions: a command returns its exit code (CTL_EXIT_*). Errors go to
+ * stderr as "autopostctl: <what went wrong>"; stdout carries only results, so
+ * `id=$(autopostctl schedule ...)` works in scripts. Every statement goes
+ * through PQexecParams with its values as parameters (the one exception is
+ * the text of an embedded migration, which is ours, not user input). */
+#ifndef CTL_H
+#define CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ap_config.h"
+#include "ap_nats.h"
+#include "ap_pg.h"
+#include "ap_status.h"
+
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAIL 1  /* the request was understood but failed or was refused */
+#define CTL_EXIT_USAGE 2 /* the command line itself is wrong */
+
+/* Talking to the bus is optional for cancel and status: never wait longer. */
+#define CTL_NATS_SHORT_TIMEOUT_MS 2000
+
+/* Fixed key for pg_advisory_lock: "autopost" in ASCII. Any constant works as
+ * long as every autopostctl uses the same one. */
+#define CTL_MIGRATE_LOCK_KEY "7022360927590716276"
+
+typedef struct ctl_ctx {
+    const char *config_path; /* --config, global or per command */
+    bool verbose;            /* --verbose: let the services' JSON logs through */
+    ap_config cfg;
+    bool cfg_loaded; /* cfg needs ap_config_free */
+    ap_pg pg;
+    bool used_nats; /* release the NATS library at exit */
+} ctl_ctx;
+
+/* One command or sub-command: argv[0] is its own name. */
+typedef int (*ctl_command_fn)(ctl_ctx *ctx, int argc, char **argv);
+
+/* ---- ctl_util.c --------------------------------------------------------- */
+
+/* Loads config (file, env, required values for `needs`) and sets up logging.
+ * Returns CTL_EXIT_OK or CTL_EXIT_FAIL (the reason is already printed). */
+int ctl_setup(ctl_ctx *ctx, int needs);
+/* Connects to PostgreSQL; on failure prints why. */
+int ctl_pg_connect(ctl_ctx *ctx);
+void ctl_ctx_close(ctl_ctx *ctx);
+
+/* Runs a parameterized statement and checks for `want`. Returns the result
+ * (caller PQclears) or NULL with err filled. */
+PGresult *ctl_exec(ctl_ctx *ctx, const char *sql, int nparams, const char *const *params,
+                   ExecStatusType want, char *err, size_t errlen);
+/* BEGIN / COMMIT / ROLLBACK; rollback never fails loudly (the connection may
+ * already be gone, and the original error is the one worth showing). */
+ap_status ctl_begin(ctl_ctx *ctx, char *err, size_t errlen);
+ap_status ctl_commit(ctl_ctx *ctx, char *err, size_t errlen);
+void ctl_rollback(ctl_ctx *ctx);
+
+/* Connects to NATS and waits at most timeout_ms for the connection (and
+ * uses the same bound for JetStream API calls). On failure n is closed;
+ * otherwise close it with ap_nats_close. */
+ap_status ctl_nats_open(ctl_ctx *ctx, ap_nats *n, int64_t timeout_ms, char *err, size_t errlen);
+
+/* "autopostctl: ..." on stderr; returns CTL_EXIT_FAIL for `return ctl_fail(...)`. */
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "autopostctl CMD: ...\nTry 'autopostctl CMD --help'."; returns CTL_EXIT_USAGE. */
+int ctl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reports what getopt_long just rejected (ret is ':' or '?'). */
+int ctl_bad_option(const char *cmd, int ret, char **argv);
+
+/* "facebook, instagram" (or "none"): for "not configured" messages. */
+void ctl_platform_list(const ap_config *cfg, char *buf, size_t len);
+/* Parses a bounded non-negative integer argument. */
+bool ctl_int_arg(const char *arg, long min, long max, long *out);
+/* Formats a PostgreSQL epoch-milliseconds column ("" / NULL -> "-"). */
+void ctl_format_ms(const char *ms_text, char *buf, size_t len);
+/* Copies s into buf, cut at max_chars characters (UTF-8 aware), adding "..." */
+void ctl_truncate(const char *s, size_t max_chars, char *buf, size_t len);
+
+/* SQL fragment: a timestamptz column as epoch milliseconds (bigint), so the
+ * output does not depend on the session's time zone. */
+#define CTL_SQL_MS(col) "(extract(epoch from " col ") * 1000)::bigint"
+
+/* ---- commands ----------------------------------------------------------- */
+
+int ctl_cmd_migrate(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_streams(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_accounts(ctl_ctx *ctx, int argc, char **argv);
+int ctl_accounts_import(ctl_ctx *ctx, int argc, char **argv); /* accounts import */
+int ctl_cmd_schedule(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_import(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_list(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_show(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_cancel(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_retry(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_status(ctl_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,444 @@
+/* ctl_post.c -- see ctl_post.h. */
+#include "ctl_post.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "adapter.h"
+#include "ap_time.h"
+
+void ctl_post_init(ctl_post *p) { memset(p, 0, sizeof(*p)); }
+
+void ctl_post_free(ctl_post *p) {
+    if (p == NULL) return;
+    free(p->text);
+    free(p->link);
+    for (size_t i = 0; i < p->nmedia; i++) {
+        free(p->media[i].url);
+        free(p->media[i].alt_text);
+    }
+    free(p->media);
+    memset(p, 0, sizeof(*p));
+}
+
+bool ctl_post_set_at(ctl_post *p, const char *at, char *reason, size_t len) {
+    if (strcmp(at, "now") == 0) {
+        p->at_now = true;
+        return true;
+    }
+    if (ap_time_parse_rfc3339(at, &p->at_ms) != 0) {
+        snprintf(reason, len,
+                 "at: \"%.64s\" is not an RFC 3339 time (e.g. 2026-11-28T09:00:00Z) or \"now\"",
+                 at);
+        return false;
+    }
+    p->at_now = false;
+    return true;
+}
+
+bool ctl_post_add_media(ctl_post *p, const char *url, const char *type, const char *alt,
+                        char *reason, size_t len) {
+    Autopost__V1__MediaType t;
+    if (type == NULL || strcmp(type, "image") == 0)
+        t = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_IMAGE;
+    else if (strcmp(type, "video") == 0)
+        t = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
+    else {
+        snprintf(reason, len, "media type \"%.32s\" is not image or video", type);
+        return false;
+    }
+    ctl_media *m = realloc(p->media, (p->nmedia + 1) * sizeof(*m));
+    if (m == NULL) goto oom;
+    p->media = m;
+    m = &p->media[p->nmedia];
+    m->type = t;
+    m->url = strdup(url);
+    m->alt_text = (alt && *alt) ? strdup(alt) : NULL;
+    if (m->url == NULL || (alt && *alt && m->alt_text == NULL)) {
+        free(m->url);
+        free(m->alt_text);
+        goto oom;
+    }
+    p->nmedia++;
+    return true;
+oom:
+    snprintf(reason, len, "out of memory");
+    return false;
+}
+
+bool ctl_uuid_text(const char *s, char out[37]) {
+    if (s == NULL || strlen(s) != 36) return false;
+    for (int i = 0; i < 36; i++) out[i] = (char)tolower((unsigned char)s[i]);
+    out[36] = '\0';
+    return ap_uuid_valid(out) != 0;
+}
+
+bool ctl_uuid_v7(char out[37], int64_t unix_ms, uint32_t counter) {
+    uint8_t b[16], rnd[6];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) return false;
+    for (int i = 0; i < 6; i++) b[i] = (uint8_t)((uint64_t)unix_ms >> (40 - 8 * i));
+    b[6] = (uint8_t)(0x70 | ((counter >> 28) & 0x0F)); /* version 7 */
+    b[7] = (uint8_t)(counter >> 20);
+    b[8] = (uint8_t)(0x80 | ((counter >> 14) & 0x3F)); /* RFC 9562 variant */
+    b[9] = (uint8_t)(counter >> 6);
+    b[10] = (uint8_t)(((counter & 0x3F) << 2) | (rnd[0] & 0x03));
+    memcpy(b + 11, rnd + 1, 5);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+    return true;
+}
+
+bool ctl_utf8_valid(const char *s) {
+    const unsigned char *u = (const unsigned char *)s;
+    while (*u) {
+        size_t n;
+        uint32_t cp;
+        if (*u < 0x80) {
+            u++;
+            continue;
+        } else if ((*u & 0xE0) == 0xC0) {
+            n = 1, cp = *u & 0x1F;
+        } else if ((*u & 0xF0) == 0xE0) {
+            n = 2, cp = *u & 0x0F;
+        } else if ((*u & 0xF8) == 0xF0) {
+            n = 3, cp = *u & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t i = 1; i <= n; i++) {
+            if ((u[i] & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (u[i] & 0x3F);
+        }
+        /* Overlong forms, surrogates and values past U+10FFFF are not text. */
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return false;
+        u += n + 1;
+    }
+    return true;
+}
+
+bool ctl_url_ok(const char *url, const char *what, char *reason, size_t len) {
+    size_t skip = 0;
+    if (strncasecmp(url, "https://", 8) == 0)
+        skip = 8;
+    else if (strncasecmp(url, "http://", 7) == 0)
+        skip = 7;
+    if (skip == 0) {
+        snprintf(reason, len, "%s: only http:// and https:// URLs are allowed, got \"%.80s\"", what,
+                 url);
+        return false;
+    }
+    const char *host = url + skip;
+    if (*host == '\0' || *host == '/' || *host == '?' || *host == '#') {
+        snprintf(reason, len, "%s: URL \"%.80s\" has no host", what, url);
+        return false;
+    }
+    if (strlen(url) > CTL_MAX_URL) {
+        snprintf(reason, len, "%s: URL longer than %d bytes", what, CTL_MAX_URL);
+        return false;
+    }
+    for (const unsigned char *c = (const unsigned char *)url; *c; c++) {
+        if (*c <= 0x20 || *c == 0x7f) {
+            snprintf(reason, len, "%s: URL contains a space or control character", what);
+            return false;
+        }
+    }
+    if (!ctl_utf8_valid(url)) {
+        snprintf(reason, len, "%s: URL is not valid UTF-8", what);
+        return false;
+    }
+    return true;
+}
+
+static bool blank(const char *s) {
+    for (; s && *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') return false;
+    return true;
+}
+
+bool ctl_post_check(const ctl_post *p, char *reason, size_t len) {
+    const char *text = p->text ? p->text : "";
+    if (blank(text) && p->link == NULL && p->nmedia == 0) {
+        snprintf(reason, len, "content is empty: give text, a link or media");
+        return false;
+    }
+    if (!ctl_utf8_valid(text)) {
+        snprintf(reason, len, "text is not valid UTF-8");
+        return false;
+    }
+    if (p->link && !ctl_url_ok(p->link, "link", reason, len)) return false;
+    if (p->nmedia > AP_MAX_MEDIA) {
+        snprintf(reason, len, "too many media items: %zu (at most %d)", p->nmedia, AP_MAX_MEDIA);
+        return false;
+    }
+    for (size_t i = 0; i < p->nmedia; i++) {
+        char what[32];
+        snprintf(what, sizeof(what), "media[%zu]", i);
+        if (!ctl_url_ok(p->media[i].url, what, reason, len)) return false;
+        if (p->media[i].alt_text && !ctl_utf8_valid(p->media[i].alt_text)) {
+            snprintf(reason, len, "%s: alt_text is not valid UTF-8", what);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- JSON Lines records ------------------------------------------------- */
+
+static bool json_media(ctl_post *p, json_t *arr, char *reason, size_t len) {
+    if (json_is_null(arr)) return true;
+    if (!json_is_array(arr)) {
+        snprintf(reason, len, "media: expected an array of objects");
+        return false;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(arr, i, item) {
+        if (!json_is_object(item)) {
+            snprintf(reason, len, "media[%zu]: expected an object with url, type, alt_text", i);
+            return false;
+        }
+        const char *url = NULL, *type = NULL, *alt = NULL, *key;
+        json_t *v;
+        json_object_foreach(item, key, v) {
+            const char **dst = strcmp(key, "url") == 0        ? &url
+                               : strcmp(key, "type") == 0     ? &type
+                               : strcmp(key, "alt_text") == 0 ? &alt
+                                                              : NULL;
+            if (dst == NULL) {
+                snprintf(reason, len, "media[%zu]: unknown key \"%.40s\"", i, key);
+                return false;
+            }
+            if (json_is_null(v) && dst != &url) continue;
+            if (!json_is_string(v)) {
+                snprintf(reason, len, "media[%zu].%s: expected a string", i, key);
+                return false;
+            }
+            *dst = json_string_value(v);
+        }
+        if (url == NULL) {
+            snprintf(reason, len, "media[%zu]: url is missing", i);
+            return false;
+        }
+        char why[256];
+        if (!ctl_post_add_media(p, url, type, alt, why, sizeof(why))) {
+            snprintf(reason, len, "media[%zu]: %s", i, why);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Copies a string member; `nullable` lets JSON null stand for "none". */
+static bool json_str(json_t *v, const char *key, bool nullable, char **dst, char *reason,
+                     size_t len) {
+    if (nullable && json_is_null(v)) return true;
+    if (!json_is_string(v)) {
+        snprintf(reason, len, "%s: expected a string", key);
+        return false;
+    }
+    free(*dst);
+    *dst = strdup(json_string_value(v));
+    if (*dst == NULL) {
+        snprintf(reason, len, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
+    const char *key;
+    json_t *v;
+    bool have_account = false, have_at = false;
+    json_object_foreach(root, key, v) {
+        if (strcmp(key, "account_id") == 0) {
+            if (!json_is_string(v) || !ctl_uuid_text(json_string_value(v), p->account_id)) {
+                snprintf(reason, len, "account_id: expected a UUID string");
+                return false;
+            }
+            have_account = true;
+        } else if (strcmp(key, "at") == 0) {
+            if (!json_is_string(v)) {
+                snprintf(reason, len, "at: expected an RFC 3339 string");
+                return false;
+            }
+            if (!ctl_post_set_at(p, json_string_value(v), reason, len)) return false;
+            have_at = true;
+        } else if (strcmp(key, "text") == 0) {
+            if (!json_str(v, key, false, &p->text, reason, len)) return false;
+        } else if (strcmp(key, "link") == 0) {
+            if (!json_str(v, key, true, &p->link, reason, len)) return false;
+        } else if (strcmp(key, "media") == 0) {
+            if (!json_media(p, v, reason, len)) return false;
+        } else {
+            snprintf(reason, len,
+                     "unknown key \"%.40s\" (known: account_id, at, text, link, media)", key);
+            return false;
+        }
+    }
+    if (!have_account) {
+        snprintf(reason, len, "account_id is missing");
+        return false;
+    }
+    if (!have_at) {
+        snprintf(reason, len, "at is missing");
+        return false;
+    }
+    return true;
+}
+
+bool ctl_post_from_json(ctl_post *p, const char *line, size_t len, char *reason, size_t rlen) {
+    json_error_t jerr;
+    json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        snprintf(reason, rlen, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+        return false;
+    }
+    bool ok = false;
+    if (!json_is_object(root)) {
+        snprintf(reason, rlen, "expected a JSON object");
+        goto cleanup;
+    }
+    if (!json_record(p, root, reason, rlen)) goto cleanup;
+    if (p->text == NULL && (p->text = strdup("")) == NULL) {
+        snprintf(reason, rlen, "out of memory");
+        goto cleanup;
+    }
+    ok = ctl_post_check(p, reason, rlen);
+cleanup:
+    json_decref(root);
+    return ok;
+}
+
+/* ---- platform rules ----------------------------------------------------- */
+
+bool ctl_post_validate_platform(const ctl_post *p, const char *platform, const char *external_id,
+                                char *reason, size_t len) {
+    const ap_adapter *adapter = ap_adapter_find(platform);
+    if (adapter == NULL || adapter->validate == NULL) {
+        snprintf(reason, len, "no publisher adapter for platform \"%s\"", platform);
+        return false;
+    }
+    if (p->nmedia > AP_MAX_MEDIA) {
+        snprintf(reason, len, "too many media items: %zu (at most %d)", p->nmedia, AP_MAX_MEDIA);
+        return false;
+    }
+    /* The job lives on the stack and borrows the post's strings: protobuf-c
+     * wants char *, but validate() takes it const and never writes. */
+    Autopost__V1__Media media[AP_MAX_MEDIA];
+    Autopost__V1__Media *media_ptrs[AP_MAX_MEDIA];
+    for (size_t i = 0; i < p->nmedia; i++) {
+        autopost__v1__media__init(&media[i]);
+        media[i].url = p->media[i].url;
+        media[i].type = p->media[i].type;
+        media[i].alt_text = p->media[i].alt_text ? p->media[i].alt_text : "";
+        media_ptrs[i] = &media[i];
+    }
+    ap_job job;
+    autopost__v1__publish_job__init(&job);
+    job.schedule_id = CTL_PLACEHOLDER_UUID;
+    job.generation = 1;
+    job.post_id = CTL_PLACEHOLDER_UUID;
+    job.account_id = (char *)p->account_id;
+    job.platform = (char *)platform;
+    job.text = p->text ? p->text : "";
+    job.link = p->link ? p->link : "";
+    job.media = p->nmedia ? media_ptrs : NULL;
+    job.n_media = p->nmedia;
+    job.scheduled_at_ms = p->at_now ? ap_now_ms() : p->at_ms;
+    job.account_external_id = (char *)(external_id ? external_id : "");
+    char why[512] = "";
+    if (!adapter->validate(&job, why, sizeof(why))) {
+        snprintf(reason, len, "not valid for %s: %s", platform, *why ? why : "rejected");
+        return false;
+    }
+    return true;
+}
+
+bool ctl_account_usable(const char *account_id, const char *status, const char *status_reason,
+                        char *reason, size_t len) {
+    if (strcmp(status, "active") == 0) return true;
+    const char *why = (status_reason && *status_reason) ? status_reason : NULL;
+    if (strcmp(status, "reauth_required") == 0)
+        snprintf(reason, len, "account %s needs re-authorisation (reauth_required%s%s)", account_id,
+                 why ? ": " : "", why ? why : "");
+    else
+        snprintf(reason, len, "account %s is %s%s%s", account_id, status, why ? ": " : "",
+                 why ? why : "");
+    return false;
+}
+
+char *ctl_post_media_json(const ctl_post *p) {
+    json_t *arr = json_array();
+    if (arr == NULL) return NULL;
+    for (size_t i = 0; i < p->nmedia; i++) {
+        const ctl_media *m = &p->media[i];
+        json_t *o =
+            json_pack("{s:s, s:s, s:s}", "url", m->url, "type",
+                      m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO ? "video" : "image",
+                      "alt_text", m->alt_text ? m->alt_text : "");
+        if (o == NULL || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    char *out = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(arr);
+    return out;
+}
+
+/* ---- COPY text format --------------------------------------------------- */
+
+bool ctl_buf_append(ctl_buf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (d == NULL) return false;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return true;
+}
+
+void ctl_buf_free(ctl_buf *b) {
+    if (b == NULL) return;
+    free(b->data);
+    memset(b, 0, sizeof(*b));
+}
+
+bool ctl_copy_field(ctl_buf *b, const char *s, char sep) {
+    if (s == NULL) {
+        if (!ctl_buf_append(b, "\\N", 2)) return false;
+    } else {
+        /* Copy runs of plain bytes at once; escape only what COPY treats
+         * specially in text format. */
+        const char *run = s;
+        for (const char *c = s;; c++) {
+            const char *esc = NULL;
+            switch (*c) {
+            case '\\': esc = "\\\\"; break;
+            case '\t': esc = "\\t"; break;
+            case '\n': esc = "\\n"; break;
+            case '\r': esc = "\\r"; break;
+            case '\0': break;
+            default: continue;
+            }
+            if (!ctl_buf_append(b, run, (size_t)(c - run))) return false;
+            if (*c == '\0') break;
+            if (!ctl_buf_append(b, esc, 2)) return false;
+            run = c + 1;
+        }
+    }
+    return ctl_buf_append(b, &sep, 1);
+}

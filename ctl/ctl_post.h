@@ -1,0 +1,93 @@
+/* ctl_post.h -- a post to schedule, as `schedule` and `import` see it, and
+ * the rules it must pass before it reaches the database.
+ *
+ * The checks run in two layers, so that a bad post is refused here with a
+ * clear reason instead of failing later on the bus:
+ *   1. ctl_post_check: rules that need nothing but the post (content present,
+ *      http(s) URLs, media count and type, valid UTF-8);
+ *   2. ctl_post_validate_platform: the publisher's own adapter validate() on a
+ *      PublishJob built in memory, so "too long for X" is decided by the same
+ *      code that would publish it.
+ * Nothing here does I/O; tests/unit/test_ctl_post.c exercises it directly. */
+#ifndef CTL_POST_H
+#define CTL_POST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ap_proto.h"
+#include "ap_status.h"
+
+/* Stands in for ids that do not exist yet when a post is validated. */
+#define CTL_PLACEHOLDER_UUID "00000000-0000-0000-0000-000000000000"
+#define CTL_MAX_URL 2048
+
+typedef struct ctl_media {
+    char *url;
+    Autopost__V1__MediaType type; /* IMAGE or VIDEO */
+    char *alt_text;               /* NULL when none */
+} ctl_media;
+
+/* Owns every string in it; ctl_post_free releases them. */
+typedef struct ctl_post {
+    char account_id[37];
+    bool at_now;   /* "now": the database clock decides, not ours */
+    int64_t at_ms; /* when !at_now */
+    char *text;    /* never NULL once set ("" for none) */
+    char *link;    /* NULL for none */
+    ctl_media *media;
+    size_t nmedia;
+} ctl_post;
+
+void ctl_post_init(ctl_post *p);
+void ctl_post_free(ctl_post *p);
+
+/* "now" or an RFC 3339 time. */
+bool ctl_post_set_at(ctl_post *p, const char *at, char *reason, size_t len);
+/* type may be NULL (image). Fails on an unknown type or out of memory. */
+bool ctl_post_add_media(ctl_post *p, const char *url, const char *type, const char *alt,
+                        char *reason, size_t len);
+
+/* Layer 1 (see above). */
+bool ctl_post_check(const ctl_post *p, char *reason, size_t len);
+/* Parses one JSON Lines record strictly (unknown keys, wrong types and
+ * duplicate keys are errors) and runs ctl_post_check. p must be fresh. */
+bool ctl_post_from_json(ctl_post *p, const char *line, size_t len, char *reason, size_t rlen);
+/* Layer 2 (see above). */
+bool ctl_post_validate_platform(const ctl_post *p, const char *platform, const char *external_id,
+                                char *reason, size_t len);
+/* Can an account in this state take new posts? reason says why not. */
+bool ctl_account_usable(const char *account_id, const char *status, const char *status_reason,
+                        char *reason, size_t len);
+
+/* posts.media as JSON text: [{"url": ..., "type": ..., "alt_text": ...}].
+ * malloc'ed (caller frees); NULL when out of memory. */
+char *ctl_post_media_json(const ctl_post *p);
+
+/* Lowercases a UUID into out[37] (PostgreSQL's spelling) and checks its
+ * shape; false for anything else. */
+bool ctl_uuid_text(const char *s, char out[37]);
+/* A time-ordered UUID (version 7, RFC 9562) into out[37]: unix_ms, then
+ * `counter` as a 32-bit dedicated counter (RFC 9562 method 1), then 42
+ * random bits from OpenSSL's CSPRNG. Ids drawn with one timestamp and a
+ * rising counter sort in that order, so bulk inserts append to the right
+ * edge of the primary-key B-trees instead of touching random pages. */
+bool ctl_uuid_v7(char out[37], int64_t unix_ms, uint32_t counter);
+/* Is this an absolute http(s) URL we are willing to hand to a platform? */
+bool ctl_url_ok(const char *url, const char *what, char *reason, size_t len);
+bool ctl_utf8_valid(const char *s);
+
+/* A growable byte buffer for COPY data. */
+typedef struct ctl_buf {
+    char *data;
+    size_t len, cap;
+} ctl_buf;
+
+bool ctl_buf_append(ctl_buf *b, const char *s, size_t n);
+void ctl_buf_free(ctl_buf *b);
+/* Appends one field in COPY text format (NULL -> \N; backslash, tab,
+ * newline and carriage return escaped), followed by sep ('\t' or '\n'). */
+bool ctl_copy_field(ctl_buf *b, const char *s, char sep);
+
+#endif
