@@ -264,6 +264,11 @@ static ap_status walk_platform(load_ctx *c, const char *name, yaml_node_t *at, y
 
 /* at: the key node naming this section (NULL for the document root). */
 static ap_status walk_mapping(load_ctx *c, const char *prefix, yaml_node_t *at, yaml_node_t *map) {
+    /* "nats:" with every child commented out is an empty section. */
+    if (at != NULL && map->type == YAML_SCALAR_NODE &&
+        map->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+        (*scalar(map) == '\0' || strcmp(scalar(map), "~") == 0 || strcmp(scalar(map), "null") == 0))
+        return AP_OK;
     if (map->type != YAML_MAPPING_NODE)
         return fail(c, at ? at : map, *prefix ? prefix : "(top level)", "expected a mapping");
     for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
