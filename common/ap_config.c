@@ -200,8 +200,8 @@ static ap_status set_value(load_ctx *c, const key_spec *spec, void *base, const 
             return fail(c, at, key, "expected a duration like 500ms, 2s, 5m or 1h, found \"%s\"",
                         v);
         if (ms < spec->min || ms > spec->max)
-            return fail(c, at, key, "%s is out of range [%lldms, %lldms]", v,
-                        (long long)spec->min, (long long)spec->max);
+            return fail(c, at, key, "%s is out of range [%lldms, %lldms]", v, (long long)spec->min,
+                        (long long)spec->max);
         *(int64_t *)field = ms;
         return AP_OK;
     }
@@ -219,7 +219,8 @@ static const key_spec *find_spec(const key_spec *table, size_t n, const char *ke
 static bool is_section(const char *prefix) {
     size_t n = strlen(prefix);
     for (size_t i = 0; i < NKEYS(config_keys); i++)
-        if (strncmp(config_keys[i].key, prefix, n) == 0 && config_keys[i].key[n] == '.') return true;
+        if (strncmp(config_keys[i].key, prefix, n) == 0 && config_keys[i].key[n] == '.')
+            return true;
     return false;
 }
 
@@ -252,9 +253,9 @@ static ap_status walk_platform(load_ctx *c, const char *name, yaml_node_t *at, y
         yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
         snprintf(key, sizeof(key), "platforms.%s.%s", name,
                  k->type == YAML_SCALAR_NODE ? scalar(k) : "?");
-        const key_spec *spec =
-            k->type == YAML_SCALAR_NODE ? find_spec(platform_keys, NKEYS(platform_keys), scalar(k))
-                                        : NULL;
+        const key_spec *spec = k->type == YAML_SCALAR_NODE
+                                   ? find_spec(platform_keys, NKEYS(platform_keys), scalar(k))
+                                   : NULL;
         if (spec == NULL) return fail(c, k, key, "unknown key");
         ap_status s = set_value(c, spec, p, key, k, v);
         if (s != AP_OK) return s;

@@ -23,16 +23,16 @@
 typedef struct ap_platform_config {
     char name[AP_PLATFORM_NAME_MAX]; /* subject token and adapter name */
     bool enabled;
-    char *base_url;        /* the real API or a sandbox */
-    char *api_version;     /* e.g. Graph API "v19.0" */
-    int64_t timeout_ms;    /* whole platform call */
+    char *base_url;     /* the real API or a sandbox */
+    char *api_version;  /* e.g. Graph API "v19.0" */
+    int64_t timeout_ms; /* whole platform call */
     int64_t connect_timeout_ms;
-    int concurrency;       /* in-flight platform calls per publisher replica */
-    int max_ack_pending;   /* in-flight jobs across all replicas (consumer) */
-    int max_attempts;      /* deliveries before a retryable error becomes final */
+    int concurrency;     /* in-flight platform calls per publisher replica */
+    int max_ack_pending; /* in-flight jobs across all replicas (consumer) */
+    int max_attempts;    /* deliveries before a retryable error becomes final */
     int64_t backoff_base_ms;
     int64_t backoff_max_ms;
-    bool tls_verify;       /* may be off only for a sandbox; logged loudly */
+    bool tls_verify; /* may be off only for a sandbox; logged loudly */
 } ap_platform_config;
 
 typedef struct ap_config {
@@ -41,7 +41,7 @@ typedef struct ap_config {
     char *instance;  /* service.instance: defaults to hostname-pid */
     char *log_level; /* log.level */
 
-    char *nats_url;              /* nats.url (required) */
+    char *nats_url; /* nats.url (required) */
     int64_t nats_connect_timeout_ms;
     int stream_replicas;         /* nats.stream_replicas */
     int64_t duplicate_window_ms; /* nats.duplicate_window */
@@ -59,8 +59,8 @@ typedef struct ap_config {
     int publisher_fetch_batch;        /* publisher.fetch_batch */
     int64_t publisher_drain_grace_ms; /* publisher.drain_grace */
 
-    int dispatcher_batch_size;         /* dispatcher.batch_size */
-    int64_t dispatcher_flush_ms;       /* dispatcher.flush_interval */
+    int dispatcher_batch_size;   /* dispatcher.batch_size */
+    int64_t dispatcher_flush_ms; /* dispatcher.flush_interval */
 
     int64_t shutdown_grace_ms; /* service.shutdown_grace */
 

@@ -37,7 +37,8 @@ ap_status ap_crypto_key_from_hex(ap_crypto_key *key, const char *hex) {
 ap_status ap_crypto_key_load(ap_crypto_key *key, const ap_config *cfg, char *err, size_t errlen) {
     if (cfg->credentials_key_hex) {
         if (ap_crypto_key_from_hex(key, cfg->credentials_key_hex) != AP_OK) {
-            snprintf(err, errlen, "AUTOPOST_CREDENTIALS_KEY: expected 64 hex characters (32 bytes)");
+            snprintf(err, errlen,
+                     "AUTOPOST_CREDENTIALS_KEY: expected 64 hex characters (32 bytes)");
             return AP_EINVAL;
         }
         return AP_OK;
@@ -48,8 +49,8 @@ ap_status ap_crypto_key_load(ap_crypto_key *key, const ap_config *cfg, char *err
     }
     FILE *f = fopen(cfg->credentials_key_file, "r");
     if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open credentials key file: %s",
-                 cfg->credentials_key_file, strerror(errno));
+        snprintf(err, errlen, "%s: cannot open credentials key file: %s", cfg->credentials_key_file,
+                 strerror(errno));
         return AP_EIO;
     }
     char buf[130] = {0};

@@ -71,9 +71,9 @@ void ap_log(ap_log_level level, const char *event, const char *schedule_id, cons
     va_end(ap);
     ap_time_format_rfc3339(ap_now_ms(), ts, sizeof(ts));
 
-    size_t n = (size_t)snprintf(line, sizeof(line),
-                                "{\"ts\":\"%s\",\"level\":\"%s\",\"service\":\"%s\",\"instance\":\"",
-                                ts, names[level], log_service);
+    size_t n = (size_t)snprintf(
+        line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"service\":\"%s\",\"instance\":\"",
+        ts, names[level], log_service);
     n += ap_json_escape(line + n, sizeof(line) - n, log_instance);
     n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"event\":\"");
     /* Ids and events are short; a caller passing a huge one must not push n
@@ -90,4 +90,3 @@ void ap_log(ap_log_level level, const char *event, const char *schedule_id, cons
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w; /* nowhere better to report a failed log write */
 }
-

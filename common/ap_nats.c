@@ -50,8 +50,7 @@ ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_n
     /* The connected callback is what makes this asynchronous: with NULL,
      * natsConnection_Connect blocks until a server answers, i.e. forever
      * with MaxReconnect -1, and NATS_NOT_YET_CONNECTED below never happens. */
-    if (s == NATS_OK)
-        s = natsOptions_SetRetryOnFailedConnect(n->opts, true, on_connected, NULL);
+    if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(n->opts, true, on_connected, NULL);
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(n->opts, on_disconnected, NULL);
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(n->opts, on_reconnected, NULL);
     if (s == NATS_OK) s = natsOptions_SetErrorHandler(n->opts, on_async_error, NULL);
@@ -264,8 +263,7 @@ ap_status ap_js_apply_topology(jsCtx *js, const ap_config *cfg, char *err, size_
     return ensure_kv(js, cfg, err, errlen);
 }
 
-ap_status ap_js_apply_topology_wait(jsCtx *js, const ap_config *cfg,
-                                    volatile sig_atomic_t *stop) {
+ap_status ap_js_apply_topology_wait(jsCtx *js, const ap_config *cfg, volatile sig_atomic_t *stop) {
     int64_t delay = 250;
     char err[512];
     while (!*stop) {
@@ -277,8 +275,8 @@ ap_status ap_js_apply_topology_wait(jsCtx *js, const ap_config *cfg,
     return AP_ETIMEOUT;
 }
 
-ap_status ap_js_consumer_lag(jsCtx *js, const char *stream, const char *consumer,
-                             uint64_t *pending, int64_t *ack_pending) {
+ap_status ap_js_consumer_lag(jsCtx *js, const char *stream, const char *consumer, uint64_t *pending,
+                             int64_t *ack_pending) {
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
     natsStatus s = js_GetConsumerInfo(&ci, js, stream, consumer, NULL, &jerr);

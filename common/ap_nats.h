@@ -50,8 +50,7 @@ void ap_nats_close(ap_nats *n);
 /* Creates or updates every stream, consumer and the KV bucket above. */
 ap_status ap_js_apply_topology(jsCtx *js, const ap_config *cfg, char *err, size_t errlen);
 /* Retries ap_js_apply_topology until it succeeds or *stop becomes non-zero. */
-ap_status ap_js_apply_topology_wait(jsCtx *js, const ap_config *cfg,
-                                    volatile sig_atomic_t *stop);
+ap_status ap_js_apply_topology_wait(jsCtx *js, const ap_config *cfg, volatile sig_atomic_t *stop);
 
 /* "publisher-facebook" */
 void ap_consumer_name_publisher(char *buf, size_t len, const char *platform);
@@ -59,7 +58,7 @@ void ap_consumer_name_publisher(char *buf, size_t len, const char *platform);
 void ap_nats_error(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr);
 
 /* Pending + ack-pending count of a consumer (the lag operators scale on). */
-ap_status ap_js_consumer_lag(jsCtx *js, const char *stream, const char *consumer,
-                             uint64_t *pending, int64_t *ack_pending);
+ap_status ap_js_consumer_lag(jsCtx *js, const char *stream, const char *consumer, uint64_t *pending,
+                             int64_t *ack_pending);
 
 #endif

@@ -47,7 +47,8 @@ ap_status ap_pg_ensure(ap_pg *pg) {
         return AP_OK;
     }
     pg->next_attempt_ms = now + pg->backoff_ms;
-    pg->backoff_ms = pg->backoff_ms * 2 > PG_BACKOFF_MAX_MS ? PG_BACKOFF_MAX_MS : pg->backoff_ms * 2;
+    pg->backoff_ms =
+        pg->backoff_ms * 2 > PG_BACKOFF_MAX_MS ? PG_BACKOFF_MAX_MS : pg->backoff_ms * 2;
     return AP_EPG;
 }
 

@@ -44,10 +44,12 @@ ap_status ap_job_to_msg(const ap_job *job, natsMsg **out) {
     natsMsg *m = NULL;
     ap_status s = AP_ENATS;
     if (natsMsg_Create(&m, subject, NULL, (const char *)buf, (int)len) == NATS_OK) {
-        const char *headers[] = {AP_HDR_MSG_ID,       msg_id,          AP_HDR_SCHEDULE_ID,
-                                 job->schedule_id,    AP_HDR_GENERATION, gen,
-                                 AP_HDR_PLATFORM,     job->platform,   AP_HDR_ACCOUNT_ID,
-                                 job->account_id,     AP_HDR_SCHEDULED_AT, at,
+        const char *headers[] = {AP_HDR_MSG_ID,       msg_id,
+                                 AP_HDR_SCHEDULE_ID,  job->schedule_id,
+                                 AP_HDR_GENERATION,   gen,
+                                 AP_HDR_PLATFORM,     job->platform,
+                                 AP_HDR_ACCOUNT_ID,   job->account_id,
+                                 AP_HDR_SCHEDULED_AT, at,
                                  AP_HDR_CONTENT_TYPE, AP_CT_JOB};
         s = set_headers(m, headers, sizeof(headers) / sizeof(headers[0]));
     }
@@ -68,20 +70,20 @@ ap_status ap_result_to_msg(const ap_result *res, natsMsg **out) {
     autopost__v1__publish_result__pack(res, buf);
     snprintf(subject, sizeof(subject), AP_SUBJECT_RESULTS_PREFIX "%s", res->platform);
     /* One result per attempt and outcome: a republish after a crash dedups. */
-    snprintf(msg_id, sizeof(msg_id), "%s-%u-%u-%s", res->schedule_id, res->generation,
-             res->attempt, ap_outcome_name(res->outcome));
+    snprintf(msg_id, sizeof(msg_id), "%s-%u-%u-%s", res->schedule_id, res->generation, res->attempt,
+             ap_outcome_name(res->outcome));
     snprintf(gen, sizeof(gen), "%u", res->generation);
     snprintf(attempt, sizeof(attempt), "%u", res->attempt);
     natsMsg *m = NULL;
     ap_status s = AP_ENATS;
     if (natsMsg_Create(&m, subject, NULL, (const char *)buf, (int)len) == NATS_OK) {
-        const char *headers[] = {AP_HDR_MSG_ID,      msg_id,
-                                 AP_HDR_SCHEDULE_ID, res->schedule_id,
-                                 AP_HDR_GENERATION,  gen,
-                                 AP_HDR_PLATFORM,    res->platform,
-                                 AP_HDR_OUTCOME,     ap_outcome_name(res->outcome),
-                                 AP_HDR_ATTEMPT,     attempt,
-                                 AP_HDR_ERROR_CLASS, ap_error_class_name(res->error_class),
+        const char *headers[] = {AP_HDR_MSG_ID,       msg_id,
+                                 AP_HDR_SCHEDULE_ID,  res->schedule_id,
+                                 AP_HDR_GENERATION,   gen,
+                                 AP_HDR_PLATFORM,     res->platform,
+                                 AP_HDR_OUTCOME,      ap_outcome_name(res->outcome),
+                                 AP_HDR_ATTEMPT,      attempt,
+                                 AP_HDR_ERROR_CLASS,  ap_error_class_name(res->error_class),
                                  AP_HDR_CONTENT_TYPE, AP_CT_RESULT};
         s = set_headers(m, headers, sizeof(headers) / sizeof(headers[0]));
     }

@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ap_status.h"
 #include "autopost/v1/job.pb-c.h"
 #include "autopost/v1/result.pb-c.h"
-#include "ap_status.h"
 
 #define AP_HDR_MSG_ID "Nats-Msg-Id"
 #define AP_HDR_SCHEDULE_ID "Autopost-Schedule-Id"
@@ -46,8 +46,7 @@ ap_status ap_result_to_msg(const ap_result *res, natsMsg **out);
 /* Decodes and validates; on AP_EINVAL, err says why (for the poison report).
  * Free with ap_job_free / ap_result_free. */
 ap_status ap_job_decode(const void *data, size_t len, ap_job **out, char *err, size_t errlen);
-ap_status ap_result_decode(const void *data, size_t len, ap_result **out, char *err,
-                           size_t errlen);
+ap_status ap_result_decode(const void *data, size_t len, ap_result **out, char *err, size_t errlen);
 void ap_job_free(ap_job *job);
 void ap_result_free(ap_result *res);
 

@@ -9,11 +9,11 @@
 
 typedef enum ap_status {
     AP_OK = 0,
-    AP_EINVAL,    /* bad input: config, arguments, message bytes */
+    AP_EINVAL, /* bad input: config, arguments, message bytes */
     AP_ENOMEM,
-    AP_EIO,       /* files, sockets */
-    AP_ENATS,     /* NATS / JetStream request failed */
-    AP_EPG,       /* PostgreSQL statement or connection failed */
+    AP_EIO,   /* files, sockets */
+    AP_ENATS, /* NATS / JetStream request failed */
+    AP_EPG,   /* PostgreSQL statement or connection failed */
     AP_ETIMEOUT,
     AP_ENOTFOUND,
     AP_ECONFLICT, /* compare-and-set lost, row moved on */

@@ -71,7 +71,7 @@ struct ap_dispatcher {
     natsSubscription *advisories;
     batch batch;
     int64_t next_advisory_ms;
-    bool nats_trouble; /* log a broken fetch once, not every loop */
+    bool nats_trouble;       /* log a broken fetch once, not every loop */
     int64_t fail_backoff_ms; /* 0 while batches commit */
     struct {
         uint64_t results, batches, garbage, naks, gave_up;
@@ -127,9 +127,9 @@ static bool sqlstate_is_data(const char *sqlstate) {
 
 /* Runs one statement expecting `want`; on failure fills err and the SQLSTATE
  * ("" when the connection, not the statement, failed). */
-static ap_status pg_run(ap_dispatcher *d, const char *sql, int nparams,
-                        const char *const *params, ExecStatusType want, PGresult **out,
-                        char sqlstate[6], char *err, size_t errlen) {
+static ap_status pg_run(ap_dispatcher *d, const char *sql, int nparams, const char *const *params,
+                        ExecStatusType want, PGresult **out, char sqlstate[6], char *err,
+                        size_t errlen) {
     PGresult *res = nparams ? PQexecParams(d->pg.conn, sql, nparams, NULL, params, NULL, NULL, 0)
                             : PQexec(d->pg.conn, sql);
     if (ap_pg_result_ok(res, want, err, errlen) != AP_OK) {
@@ -255,8 +255,8 @@ static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *r
         if (PQgetisnull(res, row, AP_FOLD_COL_OLD_STATUS)) {
             c->unknown++;
             ap_log_warn("result_unknown_schedule", r->schedule_id,
-                        "%s result (attempt %u) for a schedule that does not exist; acked",
-                        outcome, r->attempt);
+                        "%s result (attempt %u) for a schedule that does not exist; acked", outcome,
+                        r->attempt);
             continue;
         }
         const char *old = PQgetvalue(res, row, AP_FOLD_COL_OLD_STATUS);
@@ -293,12 +293,11 @@ static ap_status apply_results(ap_dispatcher *d, ap_result *const *results, size
         goto cleanup;
     }
     if ((st = pg_run(d, BEGIN_SQL, 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)) ||
-        (st = pg_run(d, AP_FOLD_SQL_HISTORY, AP_FOLD_HISTORY_NPARAMS,
-                     (const char *const *)f.history, PGRES_COMMAND_OK, NULL, sqlstate, err,
-                     errlen)) ||
-        (st = pg_run(d, AP_FOLD_SQL_UPDATE, AP_FOLD_UPDATE_NPARAMS,
-                     (const char *const *)f.update, PGRES_TUPLES_OK, &res, sqlstate, err,
-                     errlen)) ||
+        (st =
+             pg_run(d, AP_FOLD_SQL_HISTORY, AP_FOLD_HISTORY_NPARAMS, (const char *const *)f.history,
+                    PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)) ||
+        (st = pg_run(d, AP_FOLD_SQL_UPDATE, AP_FOLD_UPDATE_NPARAMS, (const char *const *)f.update,
+                     PGRES_TUPLES_OK, &res, sqlstate, err, errlen)) ||
         (st = pg_run(d, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)))
         goto cleanup;
     report_rows(&f, results, res, c);
@@ -397,8 +396,8 @@ static ap_status apply_gave_up(ap_dispatcher *d, const ap_job *job, uint64_t del
     if ((st = pg_run(d, BEGIN_SQL, 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)) ||
         (st = pg_run(d, AP_ADVISORY_SQL_FAIL, 4, params, PGRES_COMMAND_OK, &res, sqlstate, err,
                      errlen)) ||
-        (st = pg_run(d, AP_ADVISORY_SQL_HISTORY, 5, params, PGRES_COMMAND_OK, NULL, sqlstate,
-                     err, errlen)) ||
+        (st = pg_run(d, AP_ADVISORY_SQL_HISTORY, 5, params, PGRES_COMMAND_OK, NULL, sqlstate, err,
+                     errlen)) ||
         (st = pg_run(d, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)))
         goto cleanup;
     *moved = strcmp(PQcmdTuples(res), "1") == 0;
@@ -439,8 +438,8 @@ static void handle_advisory(ap_dispatcher *d, natsMsg *m) {
         goto cleanup;
     }
     bool moved = false;
-    if (ap_job_decode(natsMsg_GetData(job_msg), (size_t)natsMsg_GetDataLength(job_msg), &job,
-                      err, sizeof(err)) == AP_OK &&
+    if (ap_job_decode(natsMsg_GetData(job_msg), (size_t)natsMsg_GetDataLength(job_msg), &job, err,
+                      sizeof(err)) == AP_OK &&
         job->generation > INT32_MAX) {
         snprintf(err, sizeof(err), "generation out of range");
         ap_job_free(job);
@@ -453,8 +452,7 @@ static void handle_advisory(ap_dispatcher *d, natsMsg *m) {
                      "valid job (%s); deleting it",
                      adv.stream_seq, err);
     } else if (apply_gave_up(d, job, adv.deliveries, &moved, err, sizeof(err)) != AP_OK) {
-        ap_log_warn("advisory_retry", job->schedule_id, "cannot record give-up (%s); nak'ed",
-                    err);
+        ap_log_warn("advisory_retry", job->schedule_id, "cannot record give-up (%s); nak'ed", err);
         natsMsg_NakWithDelay(m, NAK_DELAY_MS, NULL);
         goto cleanup;
     }
@@ -523,8 +521,7 @@ static void poll_advisories(ap_dispatcher *d) {
 /* ---- lifecycle ------------------------------------------------------------- */
 
 static ap_status bind_consumer(ap_dispatcher *d, natsSubscription **sub, const char *subject,
-                               const char *stream, const char *consumer, char *err,
-                               size_t errlen) {
+                               const char *stream, const char *consumer, char *err, size_t errlen) {
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = stream;

@@ -85,8 +85,8 @@ extern const char AP_FOLD_SQL_HISTORY[];
 extern const char AP_FOLD_SQL_UPDATE[];
 
 typedef struct ap_fold {
-    size_t nhistory; /* rows in history[] (every result) */
-    size_t nupdates; /* rows in update[] (one per schedule + generation) */
+    size_t nhistory;    /* rows in history[] (every result) */
+    size_t nupdates;    /* rows in update[] (one per schedule + generation) */
     size_t *update_src; /* update row i comes from results[update_src[i]] */
     char *history[AP_FOLD_HISTORY_NPARAMS];
     char *update[AP_FOLD_UPDATE_NPARAMS];

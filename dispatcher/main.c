@@ -28,11 +28,10 @@ static void on_signal(int sig) {
 }
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: autopost-dispatcher [--config FILE] [--check-config]\n"
-            "  Applies publish results from JetStream to PostgreSQL, in batches.\n"
-            "  Environment: AUTOPOST_NATS_URL, AUTOPOST_POSTGRES_DSN, AUTOPOST_INSTANCE, "
-            "AUTOPOST_LOG_LEVEL\n");
+    fprintf(out, "usage: autopost-dispatcher [--config FILE] [--check-config]\n"
+                 "  Applies publish results from JetStream to PostgreSQL, in batches.\n"
+                 "  Environment: AUTOPOST_NATS_URL, AUTOPOST_POSTGRES_DSN, AUTOPOST_INSTANCE, "
+                 "AUTOPOST_LOG_LEVEL\n");
 }
 
 int main(int argc, char **argv) {

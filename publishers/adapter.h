@@ -65,8 +65,8 @@ typedef enum ap_step_kind {
 typedef struct ap_flow_input {
     const ap_job *job;
     const ap_platform_config *platform;
-    const char *token;        /* decrypted access token; never log it */
-    int64_t since_ms;         /* AP_FLOW_VERIFY: when the lost attempt began */
+    const char *token; /* decrypted access token; never log it */
+    int64_t since_ms;  /* AP_FLOW_VERIFY: when the lost attempt began */
     ap_flow_mode mode;
 } ap_flow_input;
 

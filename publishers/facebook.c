@@ -130,8 +130,8 @@ static int fb_build_publish(const ap_flow_input *in, ap_http_request *req) {
     } else {
         n = snprintf(url, sizeof(url), "%s/%s/%s/feed", p->base_url, p->api_version,
                      job->account_external_id);
-        const char *pairs[] = {"message", *message ? message : NULL,
-                               "link",    (job->link && *job->link) ? job->link : NULL, NULL};
+        const char *pairs[] = {"message", *message ? message : NULL, "link",
+                               (job->link && *job->link) ? job->link : NULL, NULL};
         req->body = ap_http_form(pairs);
     }
     free(message);
@@ -188,8 +188,7 @@ static int64_t fb_usage_wait_ms(const ap_http_response *res) {
 }
 
 static bool is_rate_limit_code(long long code) {
-    return code == 4 || code == 17 || code == 32 || code == 613 ||
-           (code >= 80000 && code <= 80014);
+    return code == 4 || code == 17 || code == 32 || code == 613 || (code >= 80000 && code <= 80014);
 }
 
 /* Classifies a non-success Graph response into result. */
@@ -217,8 +216,8 @@ static void fb_classify_error(const ap_http_response *res, ap_flow_result *r) {
 
     if (is_rate_limit_code(code)) {
         int64_t wait = fb_usage_wait_ms(res);
-        long long ra = ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"),
-                                              ap_now_ms());
+        long long ra =
+            ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"), ap_now_ms());
         if (ra > wait) wait = ra;
         ap_flow_fail(r, AP_CLASS_RETRY, res->status, code_text, "rate limited by Facebook: %s",
                      msg);
@@ -235,8 +234,8 @@ static void fb_classify_error(const ap_http_response *res, ap_flow_result *r) {
                      "Facebook rejected the post as a duplicate of a recent one: %s", msg);
     } else if (transient || code == 1 || code == 2 || res->status >= 500 || res->status == 429) {
         ap_flow_fail(r, AP_CLASS_RETRY, res->status, code_text, "Facebook error: %s", msg);
-        long long ra = ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"),
-                                              ap_now_ms());
+        long long ra =
+            ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"), ap_now_ms());
         r->retry_after_ms = ra > 0 ? ra : 0;
     } else {
         ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, code_text, "Facebook refused the post: %s",

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const state_names[] = {"none",      "started", "retry",     "published",
-                                          "failed",    "unconfirmed", "cancelled", "unknown"};
+static const char *const state_names[] = {"none",   "started",     "retry",     "published",
+                                          "failed", "unconfirmed", "cancelled", "unknown"};
 
 const char *ap_guard_state_name(ap_guard_state s) {
     return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";

@@ -133,8 +133,9 @@ long long ap_http_retry_after_ms(const char *value, long long now_ms) {
 
 /* Response headers adapters may read; anything else is dropped on arrival. */
 static const char *const kept_headers[] = {
-    "retry-after", "x-business-use-case-usage", "x-app-usage", "x-page-usage",
-    "x-rate-limit-reset", "x-rate-limit-remaining", "x-restli-id", "location", "content-type",
+    "retry-after",        "x-business-use-case-usage", "x-app-usage", "x-page-usage",
+    "x-rate-limit-reset", "x-rate-limit-remaining",    "x-restli-id", "location",
+    "content-type",
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
@@ -199,7 +200,7 @@ CURL *ap_http_easy_new(const ap_http_request *req, const ap_platform_config *pla
     headers = next;
 
     CURLcode c = CURLE_OK;
-#define SET(opt, val) \
+#define SET(opt, val)                                                                              \
     if (c == CURLE_OK) c = curl_easy_setopt(e, opt, val)
     SET(CURLOPT_URL, req->url);
     SET(CURLOPT_HTTPHEADER, headers);

@@ -25,7 +25,7 @@ typedef struct ap_http_request {
 } ap_http_request;
 
 typedef struct ap_http_response {
-    long status;       /* 0 when no HTTP answer arrived */
+    long status;         /* 0 when no HTTP answer arrived */
     int transport_error; /* CURLcode, 0 when the exchange completed */
     char transport_message[256];
     /* Did the request leave us? false means the platform cannot have acted

@@ -19,11 +19,10 @@ static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { stop_requested = 1; }
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: autopost-publisher --platform NAME [--config FILE] [--check-config]\n"
-            "  Pulls jobs of one platform from JetStream and publishes them.\n"
-            "  Environment: AUTOPOST_NATS_URL, AUTOPOST_CREDENTIALS_KEY(_FILE), "
-            "AUTOPOST_INSTANCE, AUTOPOST_LOG_LEVEL\n");
+    fprintf(out, "usage: autopost-publisher --platform NAME [--config FILE] [--check-config]\n"
+                 "  Pulls jobs of one platform from JetStream and publishes them.\n"
+                 "  Environment: AUTOPOST_NATS_URL, AUTOPOST_CREDENTIALS_KEY(_FILE), "
+                 "AUTOPOST_INSTANCE, AUTOPOST_LOG_LEVEL\n");
 }
 
 int main(int argc, char **argv) {

@@ -272,8 +272,8 @@ static void finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome out
     default:
         p->counts.failed++;
         ap_log_warn("job_failed", sid(s), "%s: %s (attempt %d)",
-                    r ? ap_error_class_name(r->error_class) : "failed",
-                    r ? r->error_message : "", s->attempt);
+                    r ? ap_error_class_name(r->error_class) : "failed", r ? r->error_message : "",
+                    s->attempt);
     }
     slot_release(p, s);
 }
@@ -351,8 +351,7 @@ static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
         else
             finish_retry(p, s, r, false);
         break;
-    default:
-        finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, r, true);
+    default: finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, r, true);
     }
 }
 
@@ -381,12 +380,8 @@ static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
         }
         s->sent_any = true;
         break;
-    case AP_STEP_WAIT:
-        s->wake_at_ms = ap_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
-        break;
-    case AP_STEP_DONE:
-        complete(p, s, &r);
-        break;
+    case AP_STEP_WAIT: s->wake_at_ms = ap_mono_ms() + (wait_ms > 0 ? wait_ms : 0); break;
+    case AP_STEP_DONE: complete(p, s, &r); break;
     }
 }
 
@@ -485,8 +480,8 @@ static void start_job(publisher *p, natsMsg *msg) {
             finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, &r, false);
             return;
         case AP_GUARD_RETRY: {
-            ap_guard_record next = {.state = AP_GUARD_STARTED, .attempt = s->attempt,
-                                    .at_ms = ap_now_ms()};
+            ap_guard_record next = {
+                .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = ap_now_ms()};
             if (ap_guard_set(p->kv, s->key, &next, p->cfg->instance, &s->guard_rev) != AP_OK) {
                 natsMsg_NakWithDelay(msg, KV_BUSY_RETRY_MS, NULL);
                 slot_release(p, s);
@@ -496,8 +491,8 @@ static void start_job(publisher *p, natsMsg *msg) {
         }
         default: { /* started / unknown: an attempt died mid-call */
             since = rec.at_ms > 0 ? rec.at_ms : s->started_ms - p->cfg->ack_wait_ms;
-            ap_guard_record next = {.state = AP_GUARD_STARTED, .attempt = s->attempt,
-                                    .at_ms = since};
+            ap_guard_record next = {
+                .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = since};
             if (ap_guard_set(p->kv, s->key, &next, p->cfg->instance, &s->guard_rev) != AP_OK) {
                 natsMsg_NakWithDelay(msg, KV_BUSY_RETRY_MS, NULL);
                 slot_release(p, s);
@@ -634,8 +629,7 @@ static int engine_run(publisher *p) {
             ap_log_info("stats", NULL,
                         "published=%llu retried=%llu failed=%llu unconfirmed=%llu poison=%llu",
                         (unsigned long long)p->counts.published,
-                        (unsigned long long)p->counts.retried,
-                        (unsigned long long)p->counts.failed,
+                        (unsigned long long)p->counts.retried, (unsigned long long)p->counts.failed,
                         (unsigned long long)p->counts.unconfirmed,
                         (unsigned long long)p->counts.poison);
         }

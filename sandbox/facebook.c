@@ -38,19 +38,19 @@
 #define FB_DEFAULT_LIMIT 25
 #define FB_MAX_LIMIT 100
 #define FB_MSG_TRANSIENT "An unexpected error has occurred. Please retry your request later."
-#define FB_MSG_NOT_FOUND                                                          \
-    "Unsupported get request. Object with ID '%s' does not exist, cannot be "    \
-    "loaded due to missing permissions, or does not support this operation. "    \
-    "Please read the Graph API documentation at "                               \
+#define FB_MSG_NOT_FOUND                                                                           \
+    "Unsupported get request. Object with ID '%s' does not exist, cannot be "                      \
+    "loaded due to missing permissions, or does not support this operation. "                      \
+    "Please read the Graph API documentation at "                                                  \
     "https://developers.facebook.com/docs/graph-api"
 
 /* One parsed call. */
 typedef struct fb_call {
     sandbox_request *req;
-    const char *node;  /* page id, or object id when there is no edge */
-    const char *edge;  /* NULL for /{version}/{node} */
+    const char *node; /* page id, or object id when there is no edge */
+    const char *edge; /* NULL for /{version}/{node} */
     const char *token;
-    int hang;          /* accept but never answer */
+    int hang; /* accept but never answer */
 } fb_call;
 
 /* ------------------------------------------------------------------------
@@ -63,8 +63,7 @@ static int fb_is_transient(int code) {
 }
 
 static void fb_trace_id(char *out, size_t len) {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     uint64_t r = sandbox_random_aux();
     size_t i;
     for (i = 0; i + 1 < len; i++) {
@@ -108,14 +107,15 @@ static void fb_header(sandbox_request *req, const char *name, const char *value)
 
 /* X-Business-Use-Case-Usage: {"<page>":[{"type":"pages",...}]} */
 static void fb_page_usage(fb_call *c, long call_count, long time, long regain_min) {
-    json_t *u = json_pack("{s:[{s:s,s:i,s:i,s:i,s:i}]}", c->node, "type", "pages",
-                          "call_count", (int)call_count, "total_cputime", (int)time,
-                          "total_time", (int)time, "estimated_time_to_regain_access",
-                          (int)regain_min);
+    json_t *u = json_pack("{s:[{s:s,s:i,s:i,s:i,s:i}]}", c->node, "type", "pages", "call_count",
+                          (int)call_count, "total_cputime", (int)time, "total_time", (int)time,
+                          "estimated_time_to_regain_access", (int)regain_min);
     char *text = u ? json_dumps(u, JSON_COMPACT) : NULL;
     json_decref(u);
-    if (text) fb_header(c->req, "X-Business-Use-Case-Usage", text);
-    else sandbox_log("facebook: cannot build usage header");
+    if (text)
+        fb_header(c->req, "X-Business-Use-Case-Usage", text);
+    else
+        sandbox_log("facebook: cannot build usage header");
     free(text);
 }
 
@@ -138,7 +138,8 @@ static const char *fb_param(const fb_call *c, const char *name) {
 static const char *fb_skip_scheme(const char *auth, const char *scheme) {
     size_t n = strlen(scheme);
     if (strncasecmp(auth, scheme, n) != 0 || auth[n] != ' ') return NULL;
-    for (auth += n; *auth == ' '; auth++) {}
+    for (auth += n; *auth == ' '; auth++) {
+    }
     return *auth ? auth : NULL;
 }
 
@@ -186,20 +187,15 @@ static int fb_check_token(fb_call *c, sandbox_op op) {
  * until the publish is accepted. */
 static int fb_fault(fb_call *c, sandbox_op op) {
     switch (sandbox_req_fault(c->req, op)) {
-    case SANDBOX_FAULT_5XX:
-        fb_error(c->req, 500, 2, 0, FB_MSG_TRANSIENT);
-        return 1;
+    case SANDBOX_FAULT_5XX: fb_error(c->req, 500, 2, 0, FB_MSG_TRANSIENT); return 1;
     case SANDBOX_FAULT_THROTTLE:
         fb_header(c->req, "X-App-Usage",
                   "{\"call_count\":100,\"total_cputime\":20,\"total_time\":20}");
         fb_error(c->req, 400, 4, 0, "(#4) Application request limit reached");
         return 1;
-    case SANDBOX_FAULT_HANG:
-        c->hang = 1;
-        return 0;
+    case SANDBOX_FAULT_HANG: c->hang = 1; return 0;
     case SANDBOX_FAULT_NONE:
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -245,8 +241,8 @@ static const struct fb_field {
     const char *name;
     unsigned bit;
 } fb_fields[] = {
-    {"id", FB_F_ID},         {"message", FB_F_MESSAGE},     {"created_time", FB_F_CREATED},
-    {"link", FB_F_LINK},     {"full_picture", FB_F_PICTURE}, {"permalink_url", FB_F_PERMALINK},
+    {"id", FB_F_ID},     {"message", FB_F_MESSAGE},      {"created_time", FB_F_CREATED},
+    {"link", FB_F_LINK}, {"full_picture", FB_F_PICTURE}, {"permalink_url", FB_F_PERMALINK},
 };
 
 static unsigned fb_field_bit(const char *name, size_t len) {
@@ -327,8 +323,8 @@ static void fb_accept(fb_call *c, const sandbox_post *draft, json_t *ok_body) {
     switch (r.status) {
     case SANDBOX_ACCEPT_OK:
         if (r.limit > 0) /* real Graph reports usage on every call */
-            fb_page_usage(c, r.window_count >= r.limit ? 100 : r.window_count * 100 / r.limit,
-                          0, 0);
+            fb_page_usage(c, r.window_count >= r.limit ? 100 : r.window_count * 100 / r.limit, 0,
+                          0);
         if (c->hang) {
             json_decref(ok_body);
             sandbox_hold(c->req);
@@ -336,16 +332,12 @@ static void fb_accept(fb_call *c, const sandbox_post *draft, json_t *ok_body) {
             sandbox_reply_json(c->req, 200, ok_body);
         }
         return;
-    case SANDBOX_ACCEPT_THROTTLED:
-        fb_page_throttled(c, &r);
-        return;
+    case SANDBOX_ACCEPT_THROTTLED: fb_page_throttled(c, &r); return;
     case SANDBOX_ACCEPT_DUPLICATE:
         fb_error(c->req, 400, 506, 0, "Duplicate status message");
         return;
     case SANDBOX_ACCEPT_NOMEM:
-    default:
-        fb_error(c->req, 500, 1, 0, "An unknown error has occurred.");
-        return;
+    default: fb_error(c->req, 500, 1, 0, "An unknown error has occurred."); return;
     }
 }
 
@@ -357,8 +349,14 @@ static void fb_publish_feed(fb_call *c) {
         return;
     }
     snprintf(id, sizeof(id), "%s_%" PRIu64, c->node, sandbox_next_object_id());
-    sandbox_post d = {.id = id, .page_id = c->node, .kind = "feed", .message = message,
-                      .link = link, .token = c->token, .published = 1, .hung = c->hang};
+    sandbox_post d = {.id = id,
+                      .page_id = c->node,
+                      .kind = "feed",
+                      .message = message,
+                      .link = link,
+                      .token = c->token,
+                      .published = 1,
+                      .hung = c->hang};
     fb_accept(c, &d, json_pack("{s:s}", "id", id));
 }
 
@@ -375,12 +373,18 @@ static void fb_publish_photo(fb_call *c) {
     if (caption == NULL) caption = fb_param(c, "message");
     snprintf(photo_id, sizeof(photo_id), "%" PRIu64, sandbox_next_object_id());
     snprintf(post_id, sizeof(post_id), "%s_%" PRIu64, c->node, sandbox_next_object_id());
-    sandbox_post d = {.id = published ? post_id : photo_id, .page_id = c->node,
-                      .kind = "photo", .message = caption, .photo_url = url,
-                      .photo_id = photo_id, .token = c->token, .published = published,
+    sandbox_post d = {.id = published ? post_id : photo_id,
+                      .page_id = c->node,
+                      .kind = "photo",
+                      .message = caption,
+                      .photo_url = url,
+                      .photo_id = photo_id,
+                      .token = c->token,
+                      .published = published,
                       .hung = c->hang};
-    fb_accept(c, &d, published ? json_pack("{s:s,s:s}", "id", photo_id, "post_id", post_id)
-                               : json_pack("{s:s}", "id", photo_id));
+    fb_accept(c, &d,
+              published ? json_pack("{s:s,s:s}", "id", photo_id, "post_id", post_id)
+                        : json_pack("{s:s}", "id", photo_id));
 }
 
 /* ------------------------------------------------------------------------
@@ -410,8 +414,8 @@ static int fb_feed_visit(const sandbox_post *p, void *ud) {
 static int fb_feed_query_init(fb_call *c, fb_feed_query *q) {
     long long since = 0, until = INT64_MAX / 1000 - 1, limit = FB_DEFAULT_LIMIT;
     if (fb_int_param(c, "since", &since) < 0 || fb_int_param(c, "until", &until) < 0 ||
-        fb_int_param(c, "limit", &limit) < 0 || limit < 1 ||
-        since > INT64_MAX / 1000 - 1 || until > INT64_MAX / 1000 - 1) {
+        fb_int_param(c, "limit", &limit) < 0 || limit < 1 || since > INT64_MAX / 1000 - 1 ||
+        until > INT64_MAX / 1000 - 1) {
         fb_invalid_param(c->req);
         return -1;
     }
@@ -485,8 +489,7 @@ static int fb_same_edge(const char *a, const char *b) {
 }
 
 /* The route for (edge, method); *edge_known tells 2500 from "unsupported". */
-static const struct fb_route *fb_route_find(const fb_call *c, const char *method,
-                                            int *edge_known) {
+static const struct fb_route *fb_route_find(const fb_call *c, const char *method, int *edge_known) {
     *edge_known = 0;
     for (size_t i = 0; i < sizeof(fb_routes) / sizeof(fb_routes[0]); i++) {
         if (!fb_same_edge(fb_routes[i].edge, c->edge)) continue;

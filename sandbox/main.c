@@ -76,8 +76,7 @@ static void sandbox_usage(FILE *out) {
 }
 
 /* HOST:PORT, [V6]:PORT or :PORT (all interfaces). */
-static int sandbox_parse_listen(const char *arg, char *host, size_t hostlen,
-                                unsigned *port) {
+static int sandbox_parse_listen(const char *arg, char *host, size_t hostlen, unsigned *port) {
     const char *colon, *h = arg, *hend;
     char *end;
     if (arg[0] == '[') {
@@ -120,17 +119,11 @@ static int sandbox_parse_knob_flag(sandbox_knobs *k, const char *flag, const cha
 
 static int sandbox_parse_one(sandbox_args *a, int opt, int idx, const char *val) {
     switch (opt) {
-    case OPT_LISTEN:
-        return sandbox_parse_listen(val, a->host, sizeof(a->host), &a->cfg.port);
-    case OPT_PORT_FILE:
-        a->port_file = val;
-        return 0;
-    case OPT_SEED:
-        return sandbox_parse_seed(val, &a->cfg.seed);
-    case OPT_KNOB:
-        return sandbox_parse_knob_flag(&a->cfg.knobs, sandbox_options[idx].name, val);
-    default:
-        return -1;
+    case OPT_LISTEN: return sandbox_parse_listen(val, a->host, sizeof(a->host), &a->cfg.port);
+    case OPT_PORT_FILE: a->port_file = val; return 0;
+    case OPT_SEED: return sandbox_parse_seed(val, &a->cfg.seed);
+    case OPT_KNOB: return sandbox_parse_knob_flag(&a->cfg.knobs, sandbox_options[idx].name, val);
+    default: return -1;
     }
 }
 
@@ -140,8 +133,7 @@ static int sandbox_parse_args(int argc, char **argv, sandbox_args *a) {
     memset(a, 0, sizeof(*a));
     sandbox_knobs_default(&a->cfg.knobs);
     a->cfg.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    if (sandbox_parse_listen(SANDBOX_DEFAULT_LISTEN, a->host, sizeof(a->host),
-                             &a->cfg.port) != 0)
+    if (sandbox_parse_listen(SANDBOX_DEFAULT_LISTEN, a->host, sizeof(a->host), &a->cfg.port) != 0)
         return 2;
     while ((opt = getopt_long(argc, argv, "", sandbox_options, &idx)) != -1) {
         if (opt == OPT_HELP) {
@@ -149,8 +141,9 @@ static int sandbox_parse_args(int argc, char **argv, sandbox_args *a) {
             return 1;
         }
         if (opt == '?' || sandbox_parse_one(a, opt, idx, optarg) != 0) {
-            if (opt != '?') fprintf(stderr, "autopost-sandbox: bad value '%s' for --%s\n",
-                                    optarg, sandbox_options[idx].name);
+            if (opt != '?')
+                fprintf(stderr, "autopost-sandbox: bad value '%s' for --%s\n", optarg,
+                        sandbox_options[idx].name);
             sandbox_usage(stderr);
             return 2;
         }
@@ -219,8 +212,8 @@ static int sandbox_write_port_file(const char *path, unsigned port) {
 static int sandbox_announce(const sandbox_args *a) {
     const char *host = a->host[0] ? a->host : "0.0.0.0";
     int v6 = strchr(host, ':') != NULL;
-    if (printf("sandbox listening on http://%s%s%s:%u\n", v6 ? "[" : "", host,
-               v6 ? "]" : "", sandbox_server_port()) < 0 ||
+    if (printf("sandbox listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "",
+               sandbox_server_port()) < 0 ||
         fflush(stdout) != 0) {
         sandbox_log("cannot write to stdout: %s", strerror(errno));
         return -1;

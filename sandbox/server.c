@@ -161,7 +161,7 @@ static struct sandbox_server {
     pthread_mutex_t lock;
     pthread_t timer;
     int timer_started;
-    int epfd;   /* timer: wake eventfd + held sockets */
+    int epfd; /* timer: wake eventfd + held sockets */
     int wakefd;
     int stopping;
     sandbox_knobs knobs;
@@ -186,7 +186,6 @@ static struct sandbox_server {
  * Small utilities: logging, clocks, RNG, strings, growable buffer
  * --------------------------------------------------------------------- */
 
-
 void sandbox_log(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -199,8 +198,8 @@ void sandbox_log(const char *fmt, ...) {
 /* MHD logs every MHD_NO from the access handler as an "internal error";
  * ours are deliberate (a hung client left, a drop at the hang cap or at
  * shutdown), so that line would only be noise, thousands of times. */
-__attribute__((format(printf, 2, 0)))
-static void sandbox_mhd_log(void *cls, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void sandbox_mhd_log(void *cls, const char *fmt,
+                                                                  va_list ap) {
     char msg[512];
     (void)cls;
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -241,17 +240,14 @@ static int sandbox_has_prefix_ci(const char *s, const char *prefix) {
     return s != NULL && strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static char *sandbox_strdup_or_null(const char *s) {
-    return s == NULL ? NULL : strdup(s);
-}
+static char *sandbox_strdup_or_null(const char *s) { return s == NULL ? NULL : strdup(s); }
 
 /* Joins two or three key parts with SANDBOX_SEP; c may be NULL. */
 static char *sandbox_key(const char *a, const char *b, const char *c) {
     size_t n = strlen(a) + strlen(b) + (c ? strlen(c) + 1 : 0) + 2;
     char *k = malloc(n);
     if (k == NULL) return NULL;
-    snprintf(k, n, "%s" SANDBOX_SEP "%s%s%s", a, b, c ? SANDBOX_SEP : "",
-             c ? c : "");
+    snprintf(k, n, "%s" SANDBOX_SEP "%s%s%s", a, b, c ? SANDBOX_SEP : "", c ? c : "");
     return k;
 }
 
@@ -279,9 +275,7 @@ static void sandbox_buf_add(sandbox_buf *b, const char *s, size_t n) {
     b->p[b->len] = '\0';
 }
 
-static void sandbox_buf_str(sandbox_buf *b, const char *s) {
-    sandbox_buf_add(b, s, strlen(s));
-}
+static void sandbox_buf_str(sandbox_buf *b, const char *s) { sandbox_buf_add(b, s, strlen(s)); }
 
 /* ------------------------------------------------------------------------
  * Dictionary
@@ -293,11 +287,9 @@ static uint64_t sandbox_hash(const char *s) {
     return h;
 }
 
-static sandbox_dict_entry **sandbox_dict_slot(const sandbox_dict *d,
-                                              const char *key, uint64_t h) {
+static sandbox_dict_entry **sandbox_dict_slot(const sandbox_dict *d, const char *key, uint64_t h) {
     sandbox_dict_entry **e = &d->buckets[h & (d->nbuckets - 1)];
-    while (*e && ((*e)->hash != h || strcmp((*e)->key, key) != 0))
-        e = &(*e)->next;
+    while (*e && ((*e)->hash != h || strcmp((*e)->key, key) != 0)) e = &(*e)->next;
     return e;
 }
 
@@ -381,18 +373,14 @@ static const struct sandbox_knob_desc {
     size_t off;
 } sandbox_knob_table[] = {
     {"latency_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, latency_ms)},
-    {"latency_jitter_ms", SANDBOX_KNOB_LONG,
-     offsetof(sandbox_knobs, latency_jitter_ms)},
+    {"latency_jitter_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, latency_jitter_ms)},
     {"error_rate_5xx", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, error_rate_5xx)},
     {"throttle_rate", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, throttle_rate)},
     {"hang_rate", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, hang_rate)},
-    {"page_rate_limit", SANDBOX_KNOB_LONG,
-     offsetof(sandbox_knobs, page_rate_limit)},
+    {"page_rate_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, page_rate_limit)},
     {"rate_window_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, rate_window_ms)},
-    {"reject_duplicates", SANDBOX_KNOB_BOOL,
-     offsetof(sandbox_knobs, reject_duplicates)},
-    {"faults_on_reads", SANDBOX_KNOB_BOOL,
-     offsetof(sandbox_knobs, faults_on_reads)},
+    {"reject_duplicates", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, reject_duplicates)},
+    {"faults_on_reads", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, faults_on_reads)},
     {"max_held", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, max_held)},
 };
 
@@ -407,13 +395,11 @@ void sandbox_knobs_default(sandbox_knobs *k) {
 
 static const struct sandbox_knob_desc *sandbox_knob_find(const char *name) {
     for (size_t i = 0; i < SANDBOX_NKNOBS; i++)
-        if (strcmp(sandbox_knob_table[i].name, name) == 0)
-            return &sandbox_knob_table[i];
+        if (strcmp(sandbox_knob_table[i].name, name) == 0) return &sandbox_knob_table[i];
     return NULL;
 }
 
-static int sandbox_knob_store(sandbox_knobs *k, const struct sandbox_knob_desc *d,
-                              double v) {
+static int sandbox_knob_store(sandbox_knobs *k, const struct sandbox_knob_desc *d, double v) {
     char *field = (char *)k + d->off;
     switch (d->kind) {
     case SANDBOX_KNOB_LONG:
@@ -477,8 +463,8 @@ static double sandbox_knob_json_value(const struct sandbox_knob_desc *d, json_t 
 
 /* Validates every member of obj into *k (a copy); "seed" goes to *seed.
  * Returns 0, or -1 with a message in err. */
-static int sandbox_knobs_from_json(sandbox_knobs *k, uint64_t *seed,
-                                   json_t *obj, char *err, size_t errlen) {
+static int sandbox_knobs_from_json(sandbox_knobs *k, uint64_t *seed, json_t *obj, char *err,
+                                   size_t errlen) {
     const char *name;
     json_t *v;
     json_object_foreach(obj, name, v) {
@@ -587,9 +573,9 @@ static sandbox_post *sandbox_post_copy(const sandbox_post *d) {
     p->photo_url = sandbox_strdup_or_null(d->photo_url);
     p->photo_id = sandbox_strdup_or_null(d->photo_id);
     p->token = sandbox_strdup_or_null(d->token);
-    if (!p->id || !p->page_id || !p->kind || (d->message && !p->message) ||
-        (d->link && !p->link) || (d->photo_url && !p->photo_url) ||
-        (d->photo_id && !p->photo_id) || (d->token && !p->token)) {
+    if (!p->id || !p->page_id || !p->kind || (d->message && !p->message) || (d->link && !p->link) ||
+        (d->photo_url && !p->photo_url) || (d->photo_id && !p->photo_id) ||
+        (d->token && !p->token)) {
         sandbox_post_free(p);
         return NULL;
     }
@@ -607,8 +593,7 @@ static int sandbox_reserve(void **arr, size_t *cap, size_t need, size_t elem) {
     return 0;
 }
 
-static sandbox_page *sandbox_page_get_locked(const char *platform,
-                                             const char *page_id) {
+static sandbox_page *sandbox_page_get_locked(const char *platform, const char *page_id) {
     char *key = sandbox_key(platform, page_id, NULL);
     sandbox_page *pg;
     if (key == NULL) return NULL;
@@ -623,8 +608,7 @@ static sandbox_page *sandbox_page_get_locked(const char *platform,
 }
 
 /* Index of the first post of pg accepted after now - window. */
-static size_t sandbox_page_window_start(const sandbox_page *pg, int64_t now,
-                                        long window) {
+static size_t sandbox_page_window_start(const sandbox_page *pg, int64_t now, long window) {
     size_t lo = 0, hi = pg->len;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -637,8 +621,8 @@ static size_t sandbox_page_window_start(const sandbox_page *pg, int64_t now,
 }
 
 /* Fills r for a page at its limit: retry when enough posts left the window. */
-static void sandbox_page_throttle(const sandbox_page *pg, size_t start,
-                                  int64_t now, sandbox_accept_result *r) {
+static void sandbox_page_throttle(const sandbox_page *pg, size_t start, int64_t now,
+                                  sandbox_accept_result *r) {
     size_t idx = start + (size_t)(r->window_count - r->limit);
     int64_t leaves = pg->posts[idx]->accepted_at_ms + server.knobs.rate_window_ms;
     r->status = SANDBOX_ACCEPT_THROTTLED;
@@ -677,12 +661,10 @@ out:
 }
 
 /* Adds p everywhere; on failure nothing changes and the caller frees p. */
-static int sandbox_store_add_locked(sandbox_post *p, sandbox_page *pg,
-                                    const char *new_dupkey) {
-    if (sandbox_reserve((void **)&server.posts, &server.posts_cap,
-                        server.nposts + 1, sizeof(*server.posts)) != 0 ||
-        sandbox_reserve((void **)&pg->posts, &pg->cap, pg->len + 1,
-                        sizeof(*pg->posts)) != 0 ||
+static int sandbox_store_add_locked(sandbox_post *p, sandbox_page *pg, const char *new_dupkey) {
+    if (sandbox_reserve((void **)&server.posts, &server.posts_cap, server.nposts + 1,
+                        sizeof(*server.posts)) != 0 ||
+        sandbox_reserve((void **)&pg->posts, &pg->cap, pg->len + 1, sizeof(*pg->posts)) != 0 ||
         sandbox_store_index_locked(p, new_dupkey) != 0)
         return -1;
     p->seq = ++server.next_post_seq;
@@ -705,12 +687,10 @@ static int sandbox_rate_limited_locked(const sandbox_page *pg, int64_t now,
 
 /* Duplicate rule, then the copy into the store. Only published posts with
  * a message take part in duplicate detection. */
-static void sandbox_record_locked(sandbox_request *req, const sandbox_post *draft,
-                                  sandbox_page *pg, int64_t now,
-                                  sandbox_accept_result *r) {
+static void sandbox_record_locked(sandbox_request *req, const sandbox_post *draft, sandbox_page *pg,
+                                  int64_t now, sandbox_accept_result *r) {
     int keyed = draft->published && draft->message && draft->message[0];
-    char *dupkey = keyed ? sandbox_key(req->platform->name, draft->page_id,
-                                       draft->message) : NULL;
+    char *dupkey = keyed ? sandbox_key(req->platform->name, draft->page_id, draft->message) : NULL;
     if (keyed && dupkey == NULL) return;
     int dup = dupkey && sandbox_dict_get(&server.messages, dupkey) != NULL;
     sandbox_post *p = NULL;
@@ -742,16 +722,15 @@ static sandbox_accept_result sandbox_accept_locked(sandbox_request *req,
     return r;
 }
 
-sandbox_accept_result sandbox_accept_post(sandbox_request *req,
-                                          const sandbox_post *draft) {
+sandbox_accept_result sandbox_accept_post(sandbox_request *req, const sandbox_post *draft) {
     pthread_mutex_lock(&server.lock);
     sandbox_accept_result r = sandbox_accept_locked(req, draft);
     pthread_mutex_unlock(&server.lock);
     return r;
 }
 
-void sandbox_posts_of_page(const char *platform, const char *page_id,
-                           sandbox_post_cb cb, void *ud) {
+void sandbox_posts_of_page(const char *platform, const char *page_id, sandbox_post_cb cb,
+                           void *ud) {
     char *key = sandbox_key(platform, page_id, NULL);
     if (key == NULL) return;
     pthread_mutex_lock(&server.lock);
@@ -762,8 +741,7 @@ void sandbox_posts_of_page(const char *platform, const char *page_id,
     free(key);
 }
 
-int sandbox_post_by_id(const char *platform, const char *id, sandbox_post_cb cb,
-                       void *ud) {
+int sandbox_post_by_id(const char *platform, const char *id, sandbox_post_cb cb, void *ud) {
     char *key = sandbox_key(platform, id, NULL);
     if (key == NULL) return 0;
     pthread_mutex_lock(&server.lock);
@@ -805,8 +783,7 @@ static void sandbox_req_free(sandbox_request *req) {
 
 static const sandbox_platform *sandbox_route(const char *path) {
     for (size_t i = 0; i < sizeof(sandbox_routes) / sizeof(sandbox_routes[0]); i++)
-        if (strncmp(path, sandbox_routes[i]->prefix,
-                    strlen(sandbox_routes[i]->prefix)) == 0)
+        if (strncmp(path, sandbox_routes[i]->prefix, strlen(sandbox_routes[i]->prefix)) == 0)
             return sandbox_routes[i];
     return NULL;
 }
@@ -817,8 +794,7 @@ static void sandbox_req_append(sandbox_request *req, const char *data, size_t n)
         req->body_too_large = 1;
         return;
     }
-    if (sandbox_reserve((void **)&req->body, &req->body_cap, req->body_len + n + 1,
-                        1) != 0) {
+    if (sandbox_reserve((void **)&req->body, &req->body_cap, req->body_len + n + 1, 1) != 0) {
         req->body_too_large = 1; /* answered 413: the honest failure mode */
         return;
     }
@@ -829,8 +805,8 @@ static void sandbox_req_append(sandbox_request *req, const char *data, size_t n)
 
 static int sandbox_req_add_param(sandbox_request *req, char *key, char *value) {
     if (key == NULL || value == NULL ||
-        sandbox_reserve((void **)&req->params, &req->params_cap,
-                        req->nparams + 1, sizeof(*req->params)) != 0) {
+        sandbox_reserve((void **)&req->params, &req->params_cap, req->nparams + 1,
+                        sizeof(*req->params)) != 0) {
         free(key);
         free(value);
         return -1;
@@ -891,20 +867,14 @@ static int sandbox_parse_form(sandbox_request *req) {
 static char *sandbox_json_to_text(json_t *v) {
     char tmp[64];
     switch (json_typeof(v)) {
-    case JSON_STRING:
-        return strdup(json_string_value(v));
-    case JSON_TRUE:
-        return strdup("true");
-    case JSON_FALSE:
-        return strdup("false");
+    case JSON_STRING: return strdup(json_string_value(v));
+    case JSON_TRUE: return strdup("true");
+    case JSON_FALSE: return strdup("false");
     case JSON_INTEGER:
         snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return strdup(tmp);
-    case JSON_REAL:
-        snprintf(tmp, sizeof(tmp), "%.17g", json_real_value(v));
-        return strdup(tmp);
-    default:
-        return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    case JSON_REAL: snprintf(tmp, sizeof(tmp), "%.17g", json_real_value(v)); return strdup(tmp);
+    default: return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     }
 }
 
@@ -974,8 +944,7 @@ sandbox_fault sandbox_req_fault(const sandbox_request *req, sandbox_op op) {
 }
 
 /* Takes ownership of body (malloc'd, NUL-terminated). */
-static void sandbox_reply_raw(sandbox_request *req, unsigned status,
-                              const char *type, char *body) {
+static void sandbox_reply_raw(sandbox_request *req, unsigned status, const char *type, char *body) {
     free(req->resp);
     req->resp = body;
     req->resp_len = body ? strlen(body) : 0;
@@ -1015,8 +984,7 @@ static enum MHD_Result sandbox_req_send(sandbox_request *req) {
     enum MHD_Result ret;
     if (req->resp == NULL) sandbox_reply_json(req, 500, NULL);
     if (req->resp == NULL) return MHD_NO;
-    r = MHD_create_response_from_buffer(req->resp_len, req->resp,
-                                        MHD_RESPMEM_MUST_FREE);
+    r = MHD_create_response_from_buffer(req->resp_len, req->resp, MHD_RESPMEM_MUST_FREE);
     if (r == NULL) return MHD_NO;
     req->resp = NULL; /* now owned (and freed) by the response */
     ret = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, req->resp_type);
@@ -1086,8 +1054,10 @@ static void sandbox_timer_wake(void) {
 }
 
 static void sandbox_held_unlink_locked(sandbox_request *req) {
-    if (req->held_prev) req->held_prev->held_next = req->held_next;
-    else server.held_head = req->held_next;
+    if (req->held_prev)
+        req->held_prev->held_next = req->held_next;
+    else
+        server.held_head = req->held_next;
     if (req->held_next) req->held_next->held_prev = req->held_prev;
     req->held_prev = req->held_next = NULL;
     req->held = 0;
@@ -1158,8 +1128,10 @@ static void *sandbox_timer_main(void *arg) {
             usleep(10000); /* do not spin if it keeps failing */
         }
         for (int i = 0; i < n; i++) {
-            if (ev[i].data.ptr == NULL) sandbox_timer_drain_wake();
-            else sandbox_timer_closed(ev[i].data.ptr);
+            if (ev[i].data.ptr == NULL)
+                sandbox_timer_drain_wake();
+            else
+                sandbox_timer_closed(ev[i].data.ptr);
         }
         sandbox_timer_resume(0);
     }
@@ -1238,9 +1210,8 @@ static enum MHD_Result sandbox_req_answer(sandbox_request *req) {
 static enum MHD_Result sandbox_req_delay(sandbox_request *req, int64_t delay_ms) {
     int queued = 0, wake = 0;
     pthread_mutex_lock(&server.lock);
-    if (!server.stopping &&
-        sandbox_reserve((void **)&server.heap, &server.heap_cap,
-                        server.heap_len + 1, sizeof(*server.heap)) == 0) {
+    if (!server.stopping && sandbox_reserve((void **)&server.heap, &server.heap_cap,
+                                            server.heap_len + 1, sizeof(*server.heap)) == 0) {
         req->due_ms = sandbox_mono_ms() + delay_ms;
         req->seq = server.next_seq++;
         req->state = SANDBOX_ST_DELAYED;
@@ -1296,10 +1267,10 @@ static enum MHD_Result sandbox_req_begin(struct MHD_Connection *conn, const char
     return MHD_YES;
 }
 
-static enum MHD_Result sandbox_access(void *cls, struct MHD_Connection *conn,
-                                      const char *url, const char *method,
-                                      const char *version, const char *upload_data,
-                                      size_t *upload_data_size, void **con_cls) {
+static enum MHD_Result sandbox_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls) {
     sandbox_request *req = *con_cls;
     (void)cls;
     (void)version;
@@ -1310,14 +1281,12 @@ static enum MHD_Result sandbox_access(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     switch (req->state) {
-    case SANDBOX_ST_BODY:
-        return sandbox_req_complete(req);
+    case SANDBOX_ST_BODY: return sandbox_req_complete(req);
     case SANDBOX_ST_DELAYED: /* resumed by the timer: the answer is due */
         return sandbox_req_answer(req);
-    case SANDBOX_ST_HELD:    /* resumed because the client left, or shutdown */
+    case SANDBOX_ST_HELD: /* resumed because the client left, or shutdown */
     case SANDBOX_ST_ANSWERED:
-    default:
-        return MHD_NO;
+    default: return MHD_NO;
     }
 }
 
@@ -1349,21 +1318,17 @@ static void sandbox_admin_healthz(sandbox_request *req) {
     sandbox_reply_raw(req, MHD_HTTP_OK, "text/plain", strdup("ok\n"));
 }
 
-static json_t *sandbox_str_or_null(const char *s) {
-    return s ? json_string(s) : json_null();
-}
+static json_t *sandbox_str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
 static json_t *sandbox_post_json(const sandbox_post *p) {
-    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:I,s:I}",
-                     "sandbox_id", (json_int_t)p->seq, "id", p->id, "platform",
-                     p->platform, "page_id", p->page_id, "kind", p->kind, "message",
-                     sandbox_str_or_null(p->message), "link",
-                     sandbox_str_or_null(p->link), "photo_url",
-                     sandbox_str_or_null(p->photo_url), "photo_id",
-                     sandbox_str_or_null(p->photo_id), "token",
-                     sandbox_str_or_null(p->token), "published", p->published, "hung",
-                     p->hung, "received_at_ms", (json_int_t)p->received_at_ms,
-                     "accepted_at_ms", (json_int_t)p->accepted_at_ms);
+    return json_pack(
+        "{s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:I,s:I}", "sandbox_id",
+        (json_int_t)p->seq, "id", p->id, "platform", p->platform, "page_id", p->page_id, "kind",
+        p->kind, "message", sandbox_str_or_null(p->message), "link", sandbox_str_or_null(p->link),
+        "photo_url", sandbox_str_or_null(p->photo_url), "photo_id",
+        sandbox_str_or_null(p->photo_id), "token", sandbox_str_or_null(p->token), "published",
+        p->published, "hung", p->hung, "received_at_ms", (json_int_t)p->received_at_ms,
+        "accepted_at_ms", (json_int_t)p->accepted_at_ms);
 }
 
 static int sandbox_post_matches(const sandbox_post *p, const char *page, const char *pf) {
@@ -1391,10 +1356,15 @@ static void sandbox_admin_posts(sandbox_request *req) {
 /* TSV field: backslash, tab, CR and LF escaped so one post = one line. */
 static void sandbox_tsv_field(sandbox_buf *b, const char *s) {
     for (; s && *s; s++) {
-        const char *esc = *s == '\t' ? "\\t" : *s == '\n' ? "\\n"
-                        : *s == '\r' ? "\\r" : *s == '\\' ? "\\\\" : NULL;
-        if (esc) sandbox_buf_str(b, esc);
-        else sandbox_buf_add(b, s, 1);
+        const char *esc = *s == '\t'   ? "\\t"
+                          : *s == '\n' ? "\\n"
+                          : *s == '\r' ? "\\r"
+                          : *s == '\\' ? "\\\\"
+                                       : NULL;
+        if (esc)
+            sandbox_buf_str(b, esc);
+        else
+            sandbox_buf_add(b, s, 1);
     }
 }
 
@@ -1416,8 +1386,7 @@ static void sandbox_admin_posts_tsv(sandbox_request *req) {
     sandbox_buf_add(&b, "", 0); /* an empty list is still a valid body */
     pthread_mutex_lock(&server.lock);
     for (size_t i = 0; i < server.nposts; i++)
-        if (sandbox_post_matches(server.posts[i], page, pf))
-            sandbox_tsv_post(&b, server.posts[i]);
+        if (sandbox_post_matches(server.posts[i], page, pf)) sandbox_tsv_post(&b, server.posts[i]);
     pthread_mutex_unlock(&server.lock);
     if (b.oom) {
         free(b.p);
@@ -1464,16 +1433,13 @@ static json_t *sandbox_stats_json_locked(void) {
     const sandbox_stats *s = &server.stats;
     json_t *errors = sandbox_errors_json_locked();
     if (errors == NULL) return NULL;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I}",
-                     "requests", (json_int_t)s->requests, "accepted",
-                     (json_int_t)server.nposts, "duplicate_accepts",
-                     (json_int_t)s->duplicate_accepts, "duplicates_rejected",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I}", "requests",
+                     (json_int_t)s->requests, "accepted", (json_int_t)server.nposts,
+                     "duplicate_accepts", (json_int_t)s->duplicate_accepts, "duplicates_rejected",
                      (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
-                     "hang_drops", (json_int_t)s->hang_drops, "held",
-                     (json_int_t)server.held_count, "in_flight",
-                     (json_int_t)s->in_flight, "max_in_flight",
-                     (json_int_t)s->max_in_flight, "errors", errors,
-                     "max_posts_per_page_in_window",
+                     "hang_drops", (json_int_t)s->hang_drops, "held", (json_int_t)server.held_count,
+                     "in_flight", (json_int_t)s->in_flight, "max_in_flight",
+                     (json_int_t)s->max_in_flight, "errors", errors, "max_posts_per_page_in_window",
                      (json_int_t)sandbox_max_in_window_locked(), "rate_window_ms",
                      (json_int_t)server.knobs.rate_window_ms);
 }
@@ -1512,8 +1478,10 @@ static void sandbox_admin_config_post(sandbox_request *req) {
     }
     pthread_mutex_unlock(&server.lock);
     json_decref(body);
-    if (rc != 0) sandbox_admin_error(req, MHD_HTTP_BAD_REQUEST, err);
-    else sandbox_admin_config_get(req);
+    if (rc != 0)
+        sandbox_admin_error(req, MHD_HTTP_BAD_REQUEST, err);
+    else
+        sandbox_admin_config_get(req);
 }
 
 /* Forgets posts and counters and restarts the RNG from the seed, so each
@@ -1537,12 +1505,9 @@ static const struct sandbox_admin_route {
     const char *path;
     void (*fn)(sandbox_request *req);
 } sandbox_admin_routes[] = {
-    {"GET", "healthz", sandbox_admin_healthz},
-    {"GET", "posts", sandbox_admin_posts},
-    {"GET", "posts.tsv", sandbox_admin_posts_tsv},
-    {"GET", "stats", sandbox_admin_stats},
-    {"GET", "config", sandbox_admin_config_get},
-    {"POST", "config", sandbox_admin_config_post},
+    {"GET", "healthz", sandbox_admin_healthz},     {"GET", "posts", sandbox_admin_posts},
+    {"GET", "posts.tsv", sandbox_admin_posts_tsv}, {"GET", "stats", sandbox_admin_stats},
+    {"GET", "config", sandbox_admin_config_get},   {"POST", "config", sandbox_admin_config_post},
     {"POST", "reset", sandbox_admin_reset},
 };
 
@@ -1610,25 +1575,22 @@ static int sandbox_timer_start(void) {
 static int sandbox_daemon_start(const sandbox_config *cfg) {
     struct sockaddr_storage ss;
     int is_v6 = 0;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (sandbox_resolve(cfg->host, cfg->port, &ss, &is_v6) != 0) return -1;
-    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL
-                                                                    : MHD_USE_POLL;
+    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (is_v6) flags |= MHD_USE_IPv6;
-    server.daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, sandbox_access, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, sandbox_mhd_log, NULL, /* must come first */
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)SANDBOX_CONNECTION_LIMIT,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)SANDBOX_LISTEN_BACKLOG,
-        MHD_OPTION_NOTIFY_COMPLETED, sandbox_completed, NULL, MHD_OPTION_END);
+    server.daemon =
+        MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, sandbox_access, NULL,
+                         MHD_OPTION_EXTERNAL_LOGGER, sandbox_mhd_log, NULL, /* must come first */
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)SANDBOX_CONNECTION_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+                         (unsigned)SANDBOX_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED,
+                         sandbox_completed, NULL, MHD_OPTION_END);
     if (server.daemon == NULL) {
         sandbox_log("cannot listen on %s:%u", cfg->host, cfg->port);
         return -1;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(server.daemon,
-                                                         MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(server.daemon, MHD_DAEMON_INFO_BIND_PORT);
     server.port = di ? di->port : cfg->port;
     return 0;
 }

@@ -98,8 +98,7 @@ sandbox_fault sandbox_req_fault(const sandbox_request *req, sandbox_op op);
 /* Answer with a JSON body (steals the reference); Content-Type is
  * application/json. Extra headers may be added before or after. */
 void sandbox_reply_json(sandbox_request *req, unsigned status, json_t *body);
-int sandbox_reply_header(sandbox_request *req, const char *name,
-                         const char *value);
+int sandbox_reply_header(sandbox_request *req, const char *name, const char *value);
 /* Never answer: keep the connection open until the client gives up. */
 void sandbox_hold(sandbox_request *req);
 
@@ -119,20 +118,20 @@ uint64_t sandbox_random_aux(void);
 typedef struct sandbox_post {
     /* Strings are const so a platform can fill a draft from borrowed
      * request data; the store keeps its own heap copies. */
-    uint64_t seq;            /* sandbox id: 1, 2, 3... in acceptance order */
-    const char *platform;    /* filled by the store from the request */
-    const char *id;          /* id returned to the client (post id) */
+    uint64_t seq;         /* sandbox id: 1, 2, 3... in acceptance order */
+    const char *platform; /* filled by the store from the request */
+    const char *id;       /* id returned to the client (post id) */
     const char *page_id;
-    const char *kind;        /* "feed" | "photo" */
-    const char *message;     /* NULL when absent */
+    const char *kind;    /* "feed" | "photo" */
+    const char *message; /* NULL when absent */
     const char *link;
     const char *photo_url;
     const char *photo_id;
     const char *token;
-    int published;           /* unpublished photos are not posts */
-    int hung;                /* accepted but never answered */
-    int64_t received_at_ms;  /* wall clock, filled by the store */
-    int64_t accepted_at_ms;  /* wall clock, never decreasing */
+    int published;          /* unpublished photos are not posts */
+    int hung;               /* accepted but never answered */
+    int64_t received_at_ms; /* wall clock, filled by the store */
+    int64_t accepted_at_ms; /* wall clock, never decreasing */
 } sandbox_post;
 
 typedef enum sandbox_accept_status {
@@ -151,15 +150,12 @@ typedef struct sandbox_accept_result {
 
 /* Apply the page rate limit and duplicate rules, then record a copy of
  * draft (strings are duplicated; platform/times/seq are filled in). */
-sandbox_accept_result sandbox_accept_post(sandbox_request *req,
-                                          const sandbox_post *draft);
+sandbox_accept_result sandbox_accept_post(sandbox_request *req, const sandbox_post *draft);
 
 /* Posts of one page, newest first; stop when cb returns 0. */
 typedef int (*sandbox_post_cb)(const sandbox_post *p, void *ud);
-void sandbox_posts_of_page(const char *platform, const char *page_id,
-                           sandbox_post_cb cb, void *ud);
+void sandbox_posts_of_page(const char *platform, const char *page_id, sandbox_post_cb cb, void *ud);
 /* The post whose id or photo id is id; returns 1 if found (cb called). */
-int sandbox_post_by_id(const char *platform, const char *id,
-                       sandbox_post_cb cb, void *ud);
+int sandbox_post_by_id(const char *platform, const char *id, sandbox_post_cb cb, void *ud);
 
 #endif

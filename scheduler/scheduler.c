@@ -32,8 +32,20 @@ static const char *const claim_sql =
     " LIMIT $1 "
     "   FOR UPDATE OF s SKIP LOCKED";
 
-enum { C_ID, C_GEN, C_POST, C_ACCOUNT, C_PLATFORM, C_EXTERNAL, C_CRED, C_STATUS, C_TEXT, C_LINK,
-       C_MEDIA, C_AT };
+enum {
+    C_ID,
+    C_GEN,
+    C_POST,
+    C_ACCOUNT,
+    C_PLATFORM,
+    C_EXTERNAL,
+    C_CRED,
+    C_STATUS,
+    C_TEXT,
+    C_LINK,
+    C_MEDIA,
+    C_AT
+};
 
 typedef struct claimed_row {
     const char *id;
@@ -241,8 +253,7 @@ static ap_status exec_params(ap_pg *pg, const char *sql, int n, const char *cons
     return s;
 }
 
-static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *err,
-                           size_t errlen) {
+static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *err, size_t errlen) {
     ap_status s = AP_OK;
     char *ids = uuid_array(b->rows, b->n, pick_acked);
     if (ids == NULL) return AP_ENOMEM;

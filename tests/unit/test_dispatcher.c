@@ -77,9 +77,9 @@ static void test_array_empty_and_ints(void) {
 
 static void test_array_text_escaping(void) {
     const char *nasty[] = {
-        "plain",       "",       "NULL",          "null",   "with \"quotes\"",
-        "back\\slash", "a,b,c",  "{braces}",      "  padded  ", "tab\there\nnewline",
-        "\\\"",        "\"",     "\\",            "'single'",   "Tiếng Việt có dấu 🎉",
+        "plain",       "",      "NULL",     "null",       "with \"quotes\"",
+        "back\\slash", "a,b,c", "{braces}", "  padded  ", "tab\there\nnewline",
+        "\\\"",        "\"",    "\\",       "'single'",   "Tiếng Việt có dấu 🎉",
     };
     size_t n = sizeof(nasty) / sizeof(nasty[0]);
     ap_pgarray a;
@@ -103,11 +103,11 @@ static void test_array_invalid_utf8_replaced(void) {
     struct {
         const char *in, *want;
     } cases[] = {
-        {"ok \xC3\xA9", "ok \xC3\xA9"},                  /* é stays */
-        {"bad \xFF end", "bad \xEF\xBF\xBD end"},        /* stray byte */
-        {"over \xC0\xAF", "over \xEF\xBF\xBD\xEF\xBF\xBD"}, /* overlong '/' */
+        {"ok \xC3\xA9", "ok \xC3\xA9"},                                   /* é stays */
+        {"bad \xFF end", "bad \xEF\xBF\xBD end"},                         /* stray byte */
+        {"over \xC0\xAF", "over \xEF\xBF\xBD\xEF\xBF\xBD"},               /* overlong '/' */
         {"sur \xED\xA0\x80", "sur \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* surrogate */
-        {"cut \xE2\x82", "cut \xEF\xBF\xBD\xEF\xBF\xBD"},  /* truncated at the end */
+        {"cut \xE2\x82", "cut \xEF\xBF\xBD\xEF\xBF\xBD"},                 /* truncated at the end */
         {"big \xF4\x90\x80\x80", "big \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},
         {"emoji \xF0\x9F\x8E\x89", "emoji \xF0\x9F\x8E\x89"},
     };
@@ -163,7 +163,7 @@ static void test_precedence(void) {
     ap_result *pub1 = mk(SID_A, 1, PUB, 1), *fail5 = mk(SID_A, 1, FAIL, 5),
               *retry9 = mk(SID_A, 1, RETRY, 9), *retry2 = mk(SID_A, 1, RETRY, 2),
               *unconf3 = mk(SID_A, 1, UNCONF, 3), *cancel1 = mk(SID_A, 1, CANCEL, 1);
-    CHECK(ap_fold_precedence(pub1, fail5) > 0);   /* published wins whatever the attempt */
+    CHECK(ap_fold_precedence(pub1, fail5) > 0); /* published wins whatever the attempt */
     CHECK(ap_fold_precedence(pub1, retry9) > 0);
     CHECK(ap_fold_precedence(fail5, retry9) > 0); /* terminal beats a later retrying */
     CHECK(ap_fold_precedence(retry9, retry2) > 0);
@@ -289,9 +289,9 @@ static void test_fold_tie_keeps_first(void) {
 static void test_fold_ranges_are_clamped(void) {
     /* Values that would make PostgreSQL reject the whole batch. */
     ap_result *r = mk(SID_A, 1, RETRY, UINT32_MAX);
-    r->started_at_ms = -5;                  /* before the epoch: nonsense */
-    r->finished_at_ms = INT64_C(1) << 60;   /* past year 9999 */
-    r->http_status = 0;                     /* no HTTP response */
+    r->started_at_ms = -5;                /* before the epoch: nonsense */
+    r->finished_at_ms = INT64_C(1) << 60; /* past year 9999 */
+    r->http_status = 0;                   /* no HTTP response */
     r->publisher_instance = "pub-1";
     ap_fold f;
     ap_fold_init(&f);
