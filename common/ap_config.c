@@ -30,6 +30,8 @@ typedef struct key_spec {
 static const key_spec config_keys[] = {
     {"service.instance", T_STRING, F(instance), 0, 0},
     {"service.shutdown_grace", T_DURATION, F(shutdown_grace_ms), 0, 3600000},
+    {"service.http_bind", T_STRING, F(http_bind), 0, 0},
+    {"service.http_port", T_INT, F(http_port), 0, 65535},
     {"log.level", T_STRING, F(log_level), 0, 0},
     {"nats.url", T_STRING, F(nats_url), 0, 0},
     {"nats.connect_timeout", T_DURATION, F(nats_connect_timeout_ms), 100, 600000},
@@ -37,8 +39,17 @@ static const key_spec config_keys[] = {
     {"nats.duplicate_window", T_DURATION, F(duplicate_window_ms), 1000, 7 * 86400000LL},
     {"nats.ack_wait", T_DURATION, F(ack_wait_ms), 1000, 3600000},
     {"nats.max_deliver", T_INT, F(max_deliver), 2, 1000},
+    {"nats.user", T_STRING, F(nats_user), 0, 0},
+    {"nats.password", T_STRING, F(nats_password), 0, 0},
+    {"nats.creds_file", T_STRING, F(nats_creds_file), 0, 0},
+    {"nats.nkey", T_STRING, F(nats_nkey), 0, 0},
+    {"nats.nkey_seed_file", T_STRING, F(nats_nkey_seed_file), 0, 0},
+    {"nats.tls.ca_file", T_STRING, F(nats_tls_ca_file), 0, 0},
+    {"nats.tls.cert_file", T_STRING, F(nats_tls_cert_file), 0, 0},
+    {"nats.tls.key_file", T_STRING, F(nats_tls_key_file), 0, 0},
     {"postgres.dsn", T_STRING, F(pg_dsn), 0, 0},
     {"credentials.key_file", T_STRING, F(credentials_key_file), 0, 0},
+    {"credentials.previous_key_files", T_STRING, F(credentials_previous_key_files), 0, 0},
     {"scheduler.tick", T_DURATION, F(scheduler_tick_ms), 10, 60000},
     {"scheduler.batch_size", T_INT, F(scheduler_batch_size), 1, 10000},
     {"publisher.fetch_batch", T_INT, F(publisher_fetch_batch), 1, 4096},
@@ -81,6 +92,7 @@ void ap_config_init(ap_config *cfg) {
     cfg->dispatcher_batch_size = 500;
     cfg->dispatcher_flush_ms = 20;
     cfg->shutdown_grace_ms = 25000;
+    cfg->http_bind = strdup("0.0.0.0");
 }
 
 static void platform_free(ap_platform_config *p) {
@@ -94,6 +106,19 @@ void ap_config_free(ap_config *cfg) {
     free(cfg->instance);
     free(cfg->log_level);
     free(cfg->nats_url);
+    free(cfg->nats_user);
+    if (cfg->nats_password) {
+        explicit_bzero(cfg->nats_password, strlen(cfg->nats_password));
+        free(cfg->nats_password);
+    }
+    free(cfg->nats_creds_file);
+    free(cfg->nats_nkey);
+    free(cfg->nats_nkey_seed_file);
+    free(cfg->nats_tls_ca_file);
+    free(cfg->nats_tls_cert_file);
+    free(cfg->nats_tls_key_file);
+    free(cfg->credentials_previous_key_files);
+    free(cfg->http_bind);
     free(cfg->pg_dsn);
     free(cfg->credentials_key_file);
     if (cfg->credentials_key_hex) {
@@ -408,6 +433,8 @@ ap_status ap_config_apply_env(ap_config *cfg, char *err, size_t errlen) {
     ap_status s;
     if ((s = env_string(&cfg->nats_url, "AUTOPOST_NATS_URL")) ||
         (s = env_string(&cfg->pg_dsn, "AUTOPOST_POSTGRES_DSN")) ||
+        (s = env_string(&cfg->nats_password, "AUTOPOST_NATS_PASSWORD")) ||
+        (s = env_string(&cfg->nats_creds_file, "AUTOPOST_NATS_CREDS_FILE")) ||
         (s = env_string(&cfg->credentials_key_hex, "AUTOPOST_CREDENTIALS_KEY")) ||
         (s = env_string(&cfg->credentials_key_file, "AUTOPOST_CREDENTIALS_KEY_FILE")) ||
         (s = env_string(&cfg->instance, "AUTOPOST_INSTANCE")) ||
@@ -448,6 +475,26 @@ ap_status ap_config_require(const ap_config *cfg, int needs, const char *platfor
     if ((needs & AP_NEED_PLATFORM) && ap_config_platform(cfg, platform) == NULL) {
         snprintf(err, errlen, "%s: platforms.%s: platform is not configured", where,
                  platform ? platform : "?");
+        return AP_EINVAL;
+    }
+    int nats_auth = (cfg->nats_user != NULL) + (cfg->nats_creds_file != NULL) +
+                    (cfg->nats_nkey_seed_file != NULL);
+    if (nats_auth > 1) {
+        snprintf(err, errlen,
+                 "%s: nats: choose one of user/password, creds_file or nkey_seed_file", where);
+        return AP_EINVAL;
+    }
+    if ((cfg->nats_password != NULL) != (cfg->nats_user != NULL)) {
+        snprintf(err, errlen, "%s: nats.%s: user and password go together", where,
+                 cfg->nats_user ? "password" : "user");
+        return AP_EINVAL;
+    }
+    if ((cfg->nats_nkey != NULL) != (cfg->nats_nkey_seed_file != NULL)) {
+        snprintf(err, errlen, "%s: nats: nkey and nkey_seed_file go together", where);
+        return AP_EINVAL;
+    }
+    if ((cfg->nats_tls_cert_file != NULL) != (cfg->nats_tls_key_file != NULL)) {
+        snprintf(err, errlen, "%s: nats.tls: cert_file and key_file go together", where);
         return AP_EINVAL;
     }
     for (int i = 0; i < cfg->nplatforms; i++) {

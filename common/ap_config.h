@@ -48,10 +48,26 @@ typedef struct ap_config {
     int64_t ack_wait_ms;         /* nats.ack_wait */
     int max_deliver;             /* nats.max_deliver: backstop for crashes */
 
+    /* NATS authentication and TLS (all optional; see README "Security"). */
+    char *nats_user;           /* nats.user */
+    char *nats_password;       /* nats.password or AUTOPOST_NATS_PASSWORD */
+    char *nats_creds_file;     /* nats.creds_file: JWT + nkey seed (.creds) */
+    char *nats_nkey;           /* nats.nkey: public key of a bare nkey user ("U...") */
+    char *nats_nkey_seed_file; /* nats.nkey_seed_file: its seed, never inline */
+    char *nats_tls_ca_file;    /* nats.tls.ca_file: turns TLS on */
+    char *nats_tls_cert_file;  /* nats.tls.cert_file + key_file: client certificate */
+    char *nats_tls_key_file;
+
     char *pg_dsn; /* postgres.dsn (required where PostgreSQL is used) */
 
     char *credentials_key_file; /* credentials.key_file */
     char *credentials_key_hex;  /* AUTOPOST_CREDENTIALS_KEY only: never in files */
+    /* credentials.previous_key_files: comma-separated key files still accepted
+     * for opening (key rotation); new seals always use the current key. */
+    char *credentials_previous_key_files;
+
+    char *http_bind; /* service.http_bind: address of /healthz, /readyz, /metrics */
+    int http_port;   /* service.http_port: 0 turns the endpoint off */
 
     int64_t scheduler_tick_ms; /* scheduler.tick */
     int scheduler_batch_size;  /* scheduler.batch_size */

@@ -54,6 +54,21 @@ ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_n
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(n->opts, on_disconnected, NULL);
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(n->opts, on_reconnected, NULL);
     if (s == NATS_OK) s = natsOptions_SetErrorHandler(n->opts, on_async_error, NULL);
+    /* Authentication: one of user/password, a .creds file (JWT) or an nkey. */
+    if (s == NATS_OK && cfg->nats_user)
+        s = natsOptions_SetUserInfo(n->opts, cfg->nats_user, cfg->nats_password);
+    if (s == NATS_OK && cfg->nats_creds_file)
+        s = natsOptions_SetUserCredentialsFromFiles(n->opts, cfg->nats_creds_file, NULL);
+    if (s == NATS_OK && cfg->nats_nkey)
+        s = natsOptions_SetNKeyFromSeed(n->opts, cfg->nats_nkey, cfg->nats_nkey_seed_file);
+    /* TLS: a CA file turns it on; a client certificate is optional. */
+    if (s == NATS_OK && cfg->nats_tls_ca_file) {
+        s = natsOptions_SetSecure(n->opts, true);
+        if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates(n->opts, cfg->nats_tls_ca_file);
+        if (s == NATS_OK && cfg->nats_tls_cert_file)
+            s = natsOptions_LoadCertificatesChain(n->opts, cfg->nats_tls_cert_file,
+                                                  cfg->nats_tls_key_file);
+    }
     if (s != NATS_OK) {
         ap_nats_error(err, errlen, "nats options", s, 0);
         goto fail;
