@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# autopost benchmark: starts the whole local stack (as the demo does) per
+# profile, measures, prints one table and writes JSON.
+#
+#   bench/run.sh                       every profile
+#   bench/run.sh seed overhead         some of them
+#   BENCH_OUT=/tmp/b.json bench/run.sh
+#
+# Profiles (see bench/README.md for what each figure means and the history):
+#   seed      3,000 posts due in one second, sandbox latency 100 ms, cap C
+#   overhead  50,000 posts due at once, sandbox answers at once: jobs/s, CPU, RSS
+#   scale     1,000,000 future schedules: due-row query and per-tick cost
+#   inflight  sandbox latency 2 s, 2,000 calls in flight from one replica
+#
+# Figures are measured on this machine and printed; nothing here asserts a
+# time. Targets live in bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+scripts/setup.sh >/dev/null
+BUILD=${AUTOPOST_BUILD:-$ROOT/build}
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DAUTOPOST_BUILD_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+export AUTOPOST_BIN=$BUILD/bin AUTOPOST_SRC=$ROOT
+source "$ROOT/tests/fixtures/stack.sh"
+source "$ROOT/tests/fixtures/services.sh"
+source "$ROOT/tests/fixtures/seed.sh"
+
+OUT=${BENCH_OUT:-$ROOT/bench/results/latest.json}
+mkdir -p "$(dirname "$OUT")"
+CLK_TCK=$(getconf CLK_TCK)
+declare -a ROWS=() JSON=()
+
+row() { ROWS+=("$(printf '%-9s %-34s %14s  %s' "$1" "$2" "$3" "${4:-}")"); JSON+=("{\"profile\":\"$1\",\"metric\":\"$2\",\"value\":\"$3\",\"note\":\"${4:-}\"}"); }
+
+# cpu_seconds PID...: user+system CPU of the processes so far.
+cpu_seconds() {
+    local total=0 pid f
+    for pid in "$@"; do
+        f=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        f=${f##*) }
+        read -r -a a <<<"$f"
+        total=$((total + a[11] + a[12]))
+    done
+    awk -v t="$total" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'
+}
+
+# peak_rss_mb PID: VmHWM of a process in MiB.
+peak_rss_mb() {
+    awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+
+threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
+
+postgres_pids() { pgrep -u postgres -f "postgres" | tr '\n' ' '; }
+
+# begin_stack SANDBOX_FLAGS...: a fresh stack for one profile.
+begin_stack() {
+    stack_start >/dev/null
+    svc_sandbox_start "$@"
+    SVC_ACK_WAIT=${BENCH_ACK_WAIT:-30s} SVC_TIMEOUT=${BENCH_TIMEOUT:-10s} svc_config
+    svc_ctl migrate >/dev/null
+    svc_ctl streams apply >/dev/null
+}
+
+end_stack() {
+    svc_stop_all >/dev/null 2>&1 || true
+    stack_stop
+}
+
+# wait_all_terminal TOTAL: polls quickly, returns when every row is final.
+wait_all_terminal() { SVC_QUIET=1 svc_wait_terminal "$1" "${2:-900}"; }
+
+# lateness_figures: "p50 p99 max makespan" from sandbox arrivals vs due times.
+lateness_figures() {
+    report_load_sandbox
+    stack_psql -F ' ' -c "
+WITH l AS (SELECT sp.accepted_at_ms - (extract(epoch FROM s.scheduled_at) * 1000)::bigint AS late
+             FROM post_schedules s JOIN sandbox_posts sp ON sp.post_id = s.external_post_id)
+SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY late), percentile_disc(0.99) WITHIN GROUP (ORDER BY late),
+       max(late), min(late) FROM l"
+}
+
+profile_seed() {
+    local C=${BENCH_SEED_CAP:-64} latency=100
+    begin_stack --latency-ms "$latency"
+    sed -i "s/concurrency: [0-9]*/concurrency: $C/" "$AUTOPOST_CONFIG"
+    local at total t0 t_done
+    at=$(rfc3339_in 6)
+    total=$(seed_scenario 500 3 2 "$at")
+    svc_start dispatcher
+    svc_start publisher-facebook
+    svc_start scheduler
+    wait_all_terminal "$total"
+    t_done=$(stack_psql -c "SELECT (extract(epoch FROM max(updated_at)) * 1000)::bigint - (extract(epoch FROM min(scheduled_at)) * 1000)::bigint FROM post_schedules")
+    read -r p50 p99 max first <<<"$(lateness_figures)"
+    local ideal
+    ideal=$(awk -v n="$total" -v l="$latency" -v c="$C" 'BEGIN { printf "%d", n * l / c }')
+    row seed "posts / cap C per platform" "$total / $C" "one platform: Facebook stands in for both"
+    row seed "makespan (ms)" "$max" "last sandbox arrival - due time"
+    row seed "ideal makespan (ms)" "$ideal" "posts x latency / C"
+    row seed "makespan / ideal" "$(awk -v a="$max" -v b="$ideal" 'BEGIN { printf "%.2f", a / b }')" "target <= 1.15"
+    row seed "first post late (ms)" "$first" "target <= 1000"
+    row seed "lateness p50 / p99 / max (ms)" "$p50 / $p99 / $max"
+    row seed "all rows terminal after (ms)" "$t_done"
+    end_stack
+}
+
+profile_overhead() {
+    local n=${BENCH_OVERHEAD_POSTS:-50000} users accounts
+    begin_stack --latency-ms 0
+    sed -i "s/concurrency: [0-9]*/concurrency: 256/; s/max_ack_pending: [0-9]*/max_ack_pending: 4096/" "$AUTOPOST_CONFIG"
+    users=$((n / 50))
+    local at total
+    at=$(rfc3339_in 20)
+    total=$(seed_scenario "$users" 25 2 "$at")
+    svc_start dispatcher
+    svc_start publisher-facebook
+    svc_start scheduler
+    local pgp c0 s0 p0 d0 g0 n0
+    pgp=$(postgres_pids)
+    c0=$(cpu_seconds "${SVC_PIDS[scheduler]}") p0=$(cpu_seconds "${SVC_PIDS[publisher-facebook]}")
+    d0=$(cpu_seconds "${SVC_PIDS[dispatcher]}") n0=$(cpu_seconds "$STACK_NATS_PID")
+    # shellcheck disable=SC2086
+    g0=$(cpu_seconds $pgp)
+    wait_all_terminal "$total"
+    local secs rate
+    secs=$(stack_psql -c "SELECT extract(epoch FROM max(updated_at) - min(scheduled_at)) FROM post_schedules")
+    rate=$(awk -v n="$total" -v s="$secs" 'BEGIN { printf "%d", n / s }')
+    row overhead "posts" "$total" "sandbox answers at once"
+    row overhead "end-to-end jobs/s (due -> published)" "$rate" "target >= 10000"
+    local name pid c
+    for name in scheduler publisher-facebook dispatcher; do
+        pid=${SVC_PIDS[$name]}
+        case $name in scheduler) c=$c0 ;; publisher-facebook) c=$p0 ;; dispatcher) c=$d0 ;; esac
+        row overhead "$name CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "$pid")" -v b="$c" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
+        row overhead "$name peak RSS (MiB)" "$(peak_rss_mb "$pid")" "target <= 50"
+    done
+    row overhead "nats-server CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "$STACK_NATS_PID")" -v b="$n0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
+    row overhead "nats-server peak RSS (MiB)" "$(peak_rss_mb "$STACK_NATS_PID")"
+    # shellcheck disable=SC2086
+    row overhead "postgres CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds $pgp)" -v b="$g0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')" "all postgres processes"
+    local maxrss=0 r pid2
+    for pid2 in $pgp; do r=$(peak_rss_mb "$pid2"); [[ $r == "?" ]] || maxrss=$(awk -v a="$maxrss" -v b="$r" 'BEGIN { print (b > a) ? b : a }'); done
+    row overhead "postgres largest process RSS (MiB)" "$maxrss" "shared buffers counted per process"
+    end_stack
+}
+
+# claim_query_ms: median execution time of the scheduler's due-row query.
+claim_query_ms() {
+    local i t all=()
+    for i in $(seq 1 15); do
+        t=$(stack_psql -c "BEGIN" -c "EXPLAIN (ANALYZE, FORMAT TEXT)
+SELECT s.id FROM post_schedules s JOIN posts p ON p.id = s.post_id
+  JOIN social_accounts a ON a.id = s.account_id
+ WHERE s.status = 'pending' AND s.scheduled_at <= now()
+ ORDER BY s.scheduled_at LIMIT 500 FOR UPDATE OF s SKIP LOCKED" -c "ROLLBACK" |
+            grep -o 'Execution Time: [0-9.]*' | grep -o '[0-9.]*$')
+        all+=("$t")
+    done
+    printf '%s\n' "${all[@]}" | sort -n | sed -n '8p'
+}
+
+profile_scale() {
+    begin_stack --latency-ms 0
+    local account
+    account=$(svc_ctl accounts add --platform facebook --external-id 777 --token scale-token)
+    row scale "due-row query, 0 future rows (ms)" "$(claim_query_ms)" "median of 15, EXPLAIN ANALYZE"
+    stack_psql -c "
+WITH p AS (INSERT INTO posts (text) SELECT 'future post ' || g FROM generate_series(1, 1000000) g RETURNING id)
+INSERT INTO post_schedules (post_id, account_id, scheduled_at)
+SELECT id, '$account', now() + interval '1 day' + random() * interval '30 days' FROM p" >/dev/null
+    stack_psql -c "ANALYZE" >/dev/null
+    row scale "due-row query, 1M future rows (ms)" "$(claim_query_ms)" "target < 5"
+    # Cost per idle tick: scheduler + its backend CPU over 20 s of ticks.
+    svc_start scheduler
+    sleep 2
+    local pgp c0 g0 c1 g1
+    pgp=$(stack_psql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'autopost-scheduler'" | tr '\n' ' ')
+    c0=$(cpu_seconds "${SVC_PIDS[scheduler]}")
+    # shellcheck disable=SC2086
+    g0=$(cpu_seconds $pgp)
+    sleep 20
+    c1=$(cpu_seconds "${SVC_PIDS[scheduler]}")
+    # shellcheck disable=SC2086
+    g1=$(cpu_seconds $pgp)
+    row scale "idle tick cost, 1M future (ms CPU)" "$(awk -v a="$c1" -v b="$c0" -v x="$g1" -v y="$g0" 'BEGIN { printf "%.2f", ((a - b) + (x - y)) * 1000 / 100 }')" "scheduler + its backend, 100 ticks of 200 ms"
+    # The seed burst on top of the million future rows.
+    local at total
+    at=$(rfc3339_in 6)
+    total=$(seed_scenario 500 3 2 "$at")
+    svc_start dispatcher
+    svc_start publisher-facebook
+    until [[ $(svc_count_status published failed unconfirmed) -ge $total ]]; do sleep 0.2; done
+    read -r p50 p99 max first <<<"$(lateness_figures)"
+    row scale "seed burst over 1M rows: p50/p99/max (ms)" "$p50 / $p99 / $max" "sandbox latency 0"
+    end_stack
+}
+
+profile_inflight() {
+    local n=2000
+    BENCH_ACK_WAIT=60s begin_stack --latency-ms 2000
+    sed -i "s/concurrency: [0-9]*/concurrency: $n/; s/max_ack_pending: [0-9]*/max_ack_pending: $n/" "$AUTOPOST_CONFIG"
+    sed -i "s/^publisher:/publisher:\n  fetch_batch: 500/" "$AUTOPOST_CONFIG"
+    local at total
+    at=$(rfc3339_in 6)
+    total=$(seed_scenario 40 25 2 "$at")
+    svc_start dispatcher
+    svc_start publisher-facebook
+    svc_start scheduler
+    local peak_threads=0 t
+    while [[ $(svc_count_status published failed unconfirmed) -lt $total ]]; do
+        t=$(threads_of "${SVC_PIDS[publisher-facebook]}")
+        [[ $t != "?" && $t -gt $peak_threads ]] && peak_threads=$t
+        sleep 0.2
+    done
+    row inflight "posts / concurrency" "$total / $n" "sandbox latency 2 s"
+    row inflight "sandbox max in flight" "$(sandbox_stat max_in_flight)" "cap reached when = $n"
+    row inflight "publisher peak RSS (MiB)" "$(peak_rss_mb "${SVC_PIDS[publisher-facebook]}")"
+    row inflight "publisher threads (peak)" "$peak_threads" "no thread per call"
+    end_stack
+}
+
+stack_trap
+profiles=("$@")
+((${#profiles[@]})) || profiles=(seed overhead scale inflight)
+for p in "${profiles[@]}"; do
+    echo "bench: running $p" >&2
+    "profile_$p"
+done
+
+printf '\n%-9s %-34s %14s  %s\n' profile metric value note
+printf '%s\n' "${ROWS[@]}"
+{
+    printf '{"machine":"%s","cpus":%s,"when":"%s","results":[' "$(uname -n)" "$(nproc)" "$(date -u +%FT%TZ)"
+    (IFS=,; printf '%s' "${JSON[*]}")
+    printf ']}\n'
+} >"$OUT"
+echo "bench: wrote $OUT" >&2
