@@ -34,6 +34,29 @@ ap_status ap_crypto_key_from_hex(ap_crypto_key *key, const char *hex) {
     return AP_OK;
 }
 
+/* Reads a key file; `what` prefixes error messages (the config key, or
+ * nothing for the current key, whose messages predate rotation). The file's
+ * bytes are wiped from the stack whatever happens. */
+static ap_status key_from_file(ap_crypto_key *key, const char *path, const char *what, char *err,
+                               size_t errlen) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s%s: cannot open credentials key file: %s", what, path,
+                 strerror(errno));
+        return AP_EIO;
+    }
+    char buf[130] = {0};
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    ap_status s = ap_crypto_key_from_hex(key, buf);
+    explicit_bzero(buf, sizeof(buf));
+    if (s != AP_OK)
+        snprintf(err, errlen, "%s%s: credentials key file must hold 64 hex characters (32 bytes)",
+                 what, path);
+    return s;
+}
+
 ap_status ap_crypto_key_load(ap_crypto_key *key, const ap_config *cfg, char *err, size_t errlen) {
     if (cfg->credentials_key_hex) {
         if (ap_crypto_key_from_hex(key, cfg->credentials_key_hex) != AP_OK) {
@@ -47,25 +70,19 @@ ap_status ap_crypto_key_load(ap_crypto_key *key, const ap_config *cfg, char *err
         snprintf(err, errlen, "credentials.key_file: missing required value");
         return AP_EINVAL;
     }
-    FILE *f = fopen(cfg->credentials_key_file, "r");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open credentials key file: %s", cfg->credentials_key_file,
-                 strerror(errno));
-        return AP_EIO;
-    }
-    char buf[130] = {0};
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    ap_status s = ap_crypto_key_from_hex(key, buf);
-    explicit_bzero(buf, sizeof(buf));
-    if (s != AP_OK)
-        snprintf(err, errlen, "%s: credentials key file must hold 64 hex characters (32 bytes)",
-                 cfg->credentials_key_file);
-    return s;
+    return key_from_file(key, cfg->credentials_key_file, "", err, errlen);
 }
 
 void ap_crypto_key_wipe(ap_crypto_key *key) { explicit_bzero(key, sizeof(*key)); }
+
+void ap_crypto_kid_hex(const uint8_t *kid, char *out) {
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < AP_CRYPTO_KID_LEN; i++) {
+        out[2 * i] = digits[kid[i] >> 4];
+        out[2 * i + 1] = digits[kid[i] & 0x0f];
+    }
+    out[2 * AP_CRYPTO_KID_LEN] = '\0';
+}
 
 ap_status ap_crypto_seal(const ap_crypto_key *key, const char *aad, const uint8_t *plain,
                          size_t len, uint8_t **out, size_t *outlen) {
@@ -99,13 +116,19 @@ cleanup:
     return s;
 }
 
+ap_status ap_crypto_sealed_kid(const uint8_t *sealed, size_t len, const uint8_t **kid) {
+    if (sealed == NULL || len < AP_CRYPTO_OVERHEAD ||
+        len > AP_CRYPTO_OVERHEAD + AP_CRYPTO_MAX_PLAINTEXT || memcmp(sealed, seal_magic, 3) != 0)
+        return AP_EINVAL;
+    *kid = sealed + AP_CRYPTO_KID_OFFSET;
+    return AP_OK;
+}
+
 ap_status ap_crypto_open(const ap_crypto_key *key, const char *aad, const uint8_t *sealed,
                          size_t len, char **plain, size_t *plainlen) {
-    if (len < AP_CRYPTO_OVERHEAD || len > AP_CRYPTO_OVERHEAD + AP_CRYPTO_MAX_PLAINTEXT ||
-        memcmp(sealed, seal_magic, 3) != 0)
-        return AP_EINVAL;
-    const uint8_t *kid = sealed + 3, *nonce = kid + AP_CRYPTO_KID_LEN, *tag = nonce + 12,
-                  *ct = tag + 16;
+    const uint8_t *kid;
+    if (ap_crypto_sealed_kid(sealed, len, &kid) != AP_OK) return AP_EINVAL;
+    const uint8_t *nonce = kid + AP_CRYPTO_KID_LEN, *tag = nonce + 12, *ct = tag + 16;
     if (memcmp(kid, key->kid, AP_CRYPTO_KID_LEN) != 0) return AP_ENOTFOUND; /* other key */
     size_t ctlen = len - AP_CRYPTO_OVERHEAD;
     char *buf = malloc(ctlen + 1);
@@ -133,5 +156,94 @@ cleanup:
         explicit_bzero(buf, ctlen + 1);
         free(buf);
     }
+    return s;
+}
+
+/* ---- keyring -------------------------------------------------------------- */
+
+void ap_crypto_keyring_init(ap_crypto_keyring *ring, const ap_crypto_key *current) {
+    memset(ring, 0, sizeof(*ring));
+    ring->keys[0] = *current;
+    ring->nkeys = 1;
+}
+
+ap_status ap_crypto_keyring_add(ap_crypto_keyring *ring, const ap_crypto_key *key) {
+    const ap_crypto_key *same = ap_crypto_keyring_find(ring, key->kid);
+    if (same != NULL)
+        /* Equal ids of different keys: a 2^-64 accident, but opening would
+         * then try the wrong key for ever. Refuse rather than guess. */
+        return memcmp(same->key, key->key, AP_CRYPTO_KEY_LEN) == 0 ? AP_OK : AP_EINVAL;
+    if (ring->nkeys >= AP_CRYPTO_MAX_KEYS) return AP_EINVAL;
+    ring->keys[ring->nkeys++] = *key;
+    return AP_OK;
+}
+
+const ap_crypto_key *ap_crypto_keyring_current(const ap_crypto_keyring *ring) {
+    return ring->nkeys > 0 ? &ring->keys[0] : NULL;
+}
+
+const ap_crypto_key *ap_crypto_keyring_find(const ap_crypto_keyring *ring, const uint8_t *kid) {
+    for (int i = 0; i < ring->nkeys; i++)
+        if (memcmp(ring->keys[i].kid, kid, AP_CRYPTO_KID_LEN) == 0) return &ring->keys[i];
+    return NULL;
+}
+
+ap_status ap_crypto_keyring_open(const ap_crypto_keyring *ring, const char *aad,
+                                 const uint8_t *sealed, size_t len, char **plain,
+                                 size_t *plainlen) {
+    const uint8_t *kid;
+    if (ap_crypto_sealed_kid(sealed, len, &kid) != AP_OK) return AP_EINVAL;
+    const ap_crypto_key *key = ap_crypto_keyring_find(ring, kid);
+    if (key == NULL) return AP_ENOTFOUND;
+    return ap_crypto_open(key, aad, sealed, len, plain, plainlen);
+}
+
+void ap_crypto_keyring_wipe(ap_crypto_keyring *ring) { explicit_bzero(ring, sizeof(*ring)); }
+
+/* One item of credentials.previous_key_files (already trimmed). */
+static ap_status keyring_add_file(ap_crypto_keyring *ring, const char *path, char *err,
+                                  size_t errlen) {
+    ap_crypto_key key;
+    ap_status s = key_from_file(&key, path, "credentials.previous_key_files: ", err, errlen);
+    if (s == AP_OK && ap_crypto_keyring_add(ring, &key) != AP_OK) {
+        s = AP_EINVAL;
+        if (ap_crypto_keyring_find(ring, key.kid))
+            snprintf(err, errlen,
+                     "credentials.previous_key_files: %s: another configured key has the same "
+                     "key id",
+                     path);
+        else
+            snprintf(err, errlen, "credentials.previous_key_files: more than %d keys in total",
+                     AP_CRYPTO_MAX_KEYS);
+    }
+    ap_crypto_key_wipe(&key);
+    return s;
+}
+
+ap_status ap_crypto_keyring_load(ap_crypto_keyring *ring, const ap_config *cfg, char *err,
+                                 size_t errlen) {
+    ap_crypto_key current;
+    memset(ring, 0, sizeof(*ring));
+    ap_status s = ap_crypto_key_load(&current, cfg, err, errlen);
+    if (s != AP_OK) return s;
+    ap_crypto_keyring_init(ring, &current);
+    ap_crypto_key_wipe(&current);
+    if (cfg->credentials_previous_key_files == NULL) return AP_OK;
+    char *list = strdup(cfg->credentials_previous_key_files);
+    if (list == NULL) {
+        ap_crypto_keyring_wipe(ring);
+        snprintf(err, errlen, "out of memory");
+        return AP_ENOMEM;
+    }
+    char *save = NULL;
+    for (char *item = strtok_r(list, ",", &save); item && s == AP_OK;
+         item = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*item)) item++;
+        size_t n = strlen(item);
+        while (n > 0 && isspace((unsigned char)item[n - 1])) item[--n] = '\0';
+        if (n > 0) s = keyring_add_file(ring, item, err, errlen);
+    }
+    free(list);
+    if (s != AP_OK) ap_crypto_keyring_wipe(ring);
     return s;
 }

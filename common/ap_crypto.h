@@ -7,7 +7,16 @@
  *
  * Sealed layout: "AP1" | key id (8 bytes) | nonce (12) | tag (16) | ciphertext.
  * The key id (first 8 bytes of SHA-256 of the key) lets keys rotate: a
- * publisher can tell which key a blob needs. */
+ * publisher can tell which key a blob needs.
+ *
+ * Rotation: a keyring holds the current key (credentials.key_file, or
+ * AUTOPOST_CREDENTIALS_KEY) and the previous ones still accepted for opening
+ * (credentials.previous_key_files). Seals always use the current key; opens
+ * pick the key whose id the blob names, so a publisher opens jobs sealed
+ * before and after the switch without knowing which key sealed which, and
+ * `autopostctl keys rotate` re-seals the stored rows under the current key.
+ * The key id is not secret (it is a hash prefix and travels in every blob);
+ * it is what operators compare (`autopostctl keys id`). */
 #ifndef AP_CRYPTO_H
 #define AP_CRYPTO_H
 
@@ -21,6 +30,11 @@
 #define AP_CRYPTO_KID_LEN 8
 #define AP_CRYPTO_OVERHEAD (3 + AP_CRYPTO_KID_LEN + 12 + 16)
 #define AP_CRYPTO_MAX_PLAINTEXT 8192
+#define AP_CRYPTO_KID_OFFSET 3 /* after the "AP1" magic */
+#define AP_CRYPTO_KID_HEX_LEN (AP_CRYPTO_KID_LEN * 2 + 1)
+/* Current + previous keys: rotations overlap rarely, so a handful is plenty
+ * and a fixed array keeps the keyring free of allocations. */
+#define AP_CRYPTO_MAX_KEYS 8
 
 typedef struct ap_crypto_key {
     uint8_t key[AP_CRYPTO_KEY_LEN];
@@ -32,11 +46,45 @@ ap_status ap_crypto_key_load(ap_crypto_key *key, const ap_config *cfg, char *err
 ap_status ap_crypto_key_from_hex(ap_crypto_key *key, const char *hex);
 void ap_crypto_key_wipe(ap_crypto_key *key);
 
+/* kid as 16 lowercase hex characters (out holds AP_CRYPTO_KID_HEX_LEN). */
+void ap_crypto_kid_hex(const uint8_t *kid, char *out);
+
 /* *out is malloc'ed (caller frees), *outlen = len + AP_CRYPTO_OVERHEAD. */
 ap_status ap_crypto_seal(const ap_crypto_key *key, const char *aad, const uint8_t *plain,
                          size_t len, uint8_t **out, size_t *outlen);
 /* *plain is malloc'ed and NUL-terminated; wipe and free it after use. */
 ap_status ap_crypto_open(const ap_crypto_key *key, const char *aad, const uint8_t *sealed,
                          size_t len, char **plain, size_t *plainlen);
+/* The key id a sealed blob names: *kid points into sealed. AP_EINVAL when
+ * the bytes are not a sealed blob of this format. */
+ap_status ap_crypto_sealed_kid(const uint8_t *sealed, size_t len, const uint8_t **kid);
+
+/* ---- keyring ------------------------------------------------------------ */
+
+typedef struct ap_crypto_keyring {
+    ap_crypto_key keys[AP_CRYPTO_MAX_KEYS]; /* keys[0] is the current key */
+    int nkeys;
+} ap_crypto_keyring;
+
+/* The current key (as ap_crypto_key_load) plus every file listed in
+ * credentials.previous_key_files (comma-separated; blanks around names and
+ * empty items are ignored). A previous key equal to the current one is
+ * skipped, so a half-finished rotation config still loads. */
+ap_status ap_crypto_keyring_load(ap_crypto_keyring *ring, const ap_config *cfg, char *err,
+                                 size_t errlen);
+/* A ring holding only `current`. */
+void ap_crypto_keyring_init(ap_crypto_keyring *ring, const ap_crypto_key *current);
+/* Adds a key accepted for opening. A key already in the ring is a no-op;
+ * AP_EINVAL when the ring is full or another key has the same key id. */
+ap_status ap_crypto_keyring_add(ap_crypto_keyring *ring, const ap_crypto_key *key);
+/* The key that seals (keys[0]). */
+const ap_crypto_key *ap_crypto_keyring_current(const ap_crypto_keyring *ring);
+/* The key with this id, or NULL. */
+const ap_crypto_key *ap_crypto_keyring_find(const ap_crypto_keyring *ring, const uint8_t *kid);
+/* ap_crypto_open with the key the blob names. AP_ENOTFOUND when no key of
+ * the ring has that id; otherwise as ap_crypto_open. */
+ap_status ap_crypto_keyring_open(const ap_crypto_keyring *ring, const char *aad,
+                                 const uint8_t *sealed, size_t len, char **plain, size_t *plainlen);
+void ap_crypto_keyring_wipe(ap_crypto_keyring *ring);
 
 #endif

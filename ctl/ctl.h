@@ -8,6 +8,7 @@
  *   ctl_migrate.c   `migrate`, `streams apply`
  *   ctl_accounts.c  `accounts add|list|set-status`
  *   ctl_accounts_import.c  `accounts import` (JSON Lines, all or nothing)
+ *   ctl_keys.c      `keys id`, `keys rotate` (re-seal tokens under the current key)
  *   ctl_schedule.c  `schedule`, `cancel`, `retry`
  *   ctl_import.c    `import` (JSON Lines, COPY in one transaction)
  *   ctl_status.c    `list`, `show`, `status`
@@ -102,6 +103,7 @@ int ctl_cmd_migrate(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_streams(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_accounts(ctl_ctx *ctx, int argc, char **argv);
 int ctl_accounts_import(ctl_ctx *ctx, int argc, char **argv); /* accounts import */
+int ctl_cmd_keys(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_schedule(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_import(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_list(ctl_ctx *ctx, int argc, char **argv);

@@ -19,6 +19,7 @@ static const ctl_command commands[] = {
     {"migrate", ctl_cmd_migrate, "apply the embedded SQL migrations"},
     {"streams", ctl_cmd_streams, "streams apply: create/update the JetStream topology"},
     {"accounts", ctl_cmd_accounts, "accounts add|import|list|set-status: social accounts"},
+    {"keys", ctl_cmd_keys, "keys id|rotate: the credentials key and its rotation"},
     {"schedule", ctl_cmd_schedule, "schedule one post"},
     {"import", ctl_cmd_import, "schedule posts from a JSON Lines file, all or nothing"},
     {"list", ctl_cmd_list, "list recent schedules"},

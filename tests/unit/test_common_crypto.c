@@ -286,6 +286,201 @@ static void test_key_wipe(void) {
     CHECK(memcmp(&k, &zero, sizeof(k)) == 0);
 }
 
+/* ---- keyring ------------------------------------------------------------ */
+
+#define KEY_C "0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201000"
+
+static ap_crypto_key key_c(void) {
+    ap_crypto_key k;
+    CHECK(ap_crypto_key_from_hex(&k, KEY_C) == AP_OK);
+    return k;
+}
+
+/* Opens with a ring; returns the status, checks the token when it opened. */
+static ap_status ring_open(const ap_crypto_keyring *ring, const uint8_t *sealed, size_t len) {
+    char *plain = NULL;
+    size_t plainlen = 0;
+    ap_status s = ap_crypto_keyring_open(ring, ACCOUNT, sealed, len, &plain, &plainlen);
+    if (s == AP_OK) {
+        CHECK_STR_EQ(plain, TOKEN);
+        explicit_bzero(plain, plainlen);
+        free(plain);
+    } else {
+        CHECK(plain == NULL);
+    }
+    return s;
+}
+
+static void test_kid_hex(void) {
+    ap_crypto_key k = key_a();
+    char hex[AP_CRYPTO_KID_HEX_LEN];
+    ap_crypto_kid_hex(k.kid, hex);
+    CHECK(strlen(hex) == 16);
+    char want[AP_CRYPTO_KID_HEX_LEN];
+    for (int i = 0; i < AP_CRYPTO_KID_LEN; i++) snprintf(want + 2 * i, 3, "%02x", k.kid[i]);
+    CHECK_STR_EQ(hex, want);
+}
+
+static void test_sealed_kid(void) {
+    ap_crypto_key a = key_a();
+    uint8_t *sealed;
+    size_t len;
+    const uint8_t *kid = NULL;
+    seal_token(&a, &sealed, &len);
+    CHECK(ap_crypto_sealed_kid(sealed, len, &kid) == AP_OK);
+    CHECK(kid == sealed + AP_CRYPTO_KID_OFFSET);
+    CHECK(kid && memcmp(kid, a.kid, AP_CRYPTO_KID_LEN) == 0);
+    CHECK(ap_crypto_sealed_kid(sealed, AP_CRYPTO_OVERHEAD - 1, &kid) == AP_EINVAL);
+    CHECK(ap_crypto_sealed_kid(NULL, 0, &kid) == AP_EINVAL);
+    sealed[0] = 'X';
+    CHECK(ap_crypto_sealed_kid(sealed, len, &kid) == AP_EINVAL);
+    free(sealed);
+}
+
+/* The point of the keyring: blobs sealed before and after a key switch both
+ * open, whichever key the ring lists first. */
+static void test_keyring_opens_by_key_id(void) {
+    ap_crypto_key a = key_a(), b = key_b(), c = key_c();
+    uint8_t *old_blob, *new_blob, *foreign;
+    size_t old_len, new_len, foreign_len;
+    seal_token(&a, &old_blob, &old_len);
+    seal_token(&b, &new_blob, &new_len);
+    seal_token(&c, &foreign, &foreign_len);
+
+    ap_crypto_keyring ring;
+    ap_crypto_keyring_init(&ring, &b); /* current: B, previous: A */
+    CHECK(ap_crypto_keyring_add(&ring, &a) == AP_OK);
+    CHECK(ring.nkeys == 2);
+    CHECK(ap_crypto_keyring_current(&ring) == &ring.keys[0]);
+    CHECK(memcmp(ap_crypto_keyring_current(&ring)->kid, b.kid, AP_CRYPTO_KID_LEN) == 0);
+    CHECK(ap_crypto_keyring_find(&ring, a.kid) == &ring.keys[1]);
+    CHECK(ap_crypto_keyring_find(&ring, c.kid) == NULL);
+    CHECK(ring_open(&ring, old_blob, old_len) == AP_OK);
+    CHECK(ring_open(&ring, new_blob, new_len) == AP_OK);
+    CHECK(ring_open(&ring, foreign, foreign_len) == AP_ENOTFOUND);
+    CHECK(ring_open(&ring, old_blob, 5) == AP_EINVAL);
+    old_blob[old_len - 1] ^= 0x01; /* the right key, tampered blob */
+    CHECK(ring_open(&ring, old_blob, old_len) == AP_ECRYPTO);
+    old_blob[old_len - 1] ^= 0x01;
+
+    /* After the rotation finished and A is dropped, A's blobs are refused. */
+    ap_crypto_keyring only_b;
+    ap_crypto_keyring_init(&only_b, &b);
+    CHECK(ring_open(&only_b, old_blob, old_len) == AP_ENOTFOUND);
+    CHECK(ring_open(&only_b, new_blob, new_len) == AP_OK);
+
+    ap_crypto_keyring_wipe(&ring);
+    CHECK(ring.nkeys == 0);
+    free(old_blob);
+    free(new_blob);
+    free(foreign);
+}
+
+static void test_keyring_add_rules(void) {
+    ap_crypto_key a = key_a(), b = key_b();
+    ap_crypto_keyring ring;
+    ap_crypto_keyring_init(&ring, &a);
+    CHECK(ap_crypto_keyring_add(&ring, &a) == AP_OK); /* the current key again: no-op */
+    CHECK(ring.nkeys == 1);
+    /* Another key claiming a present key id is refused, not shadowed. */
+    ap_crypto_key forged = b;
+    memcpy(forged.kid, a.kid, AP_CRYPTO_KID_LEN);
+    CHECK(ap_crypto_keyring_add(&ring, &forged) == AP_EINVAL);
+    CHECK(ring.nkeys == 1);
+    /* Full ring. */
+    for (int i = 1; i < AP_CRYPTO_MAX_KEYS; i++) {
+        ap_crypto_key k = a;
+        k.key[0] = (uint8_t)i;
+        k.kid[0] = (uint8_t)(a.kid[0] ^ i);
+        CHECK(ap_crypto_keyring_add(&ring, &k) == AP_OK);
+    }
+    CHECK(ring.nkeys == AP_CRYPTO_MAX_KEYS);
+    CHECK(ap_crypto_keyring_add(&ring, &b) == AP_EINVAL);
+    ap_crypto_keyring_wipe(&ring);
+}
+
+/* A second temp file (temp_file reuses one static buffer). */
+static char *temp_file_dup(const char *content) { return strdup(temp_file(content)); }
+
+static void test_keyring_load_previous_files(void) {
+    ap_config cfg;
+    ap_config_init(&cfg);
+    char *cur = temp_file_dup(KEY_B "\n"), *prev1 = temp_file_dup(KEY_A),
+         *prev2 = temp_file_dup(KEY_C "\n");
+    char list[512];
+    /* Blanks around names, an empty item and the current key listed again. */
+    snprintf(list, sizeof(list), " %s ,, %s,%s ,", prev1, prev2, cur);
+    cfg.credentials_key_file = strdup(cur);
+    cfg.credentials_previous_key_files = strdup(list);
+    ap_crypto_keyring ring;
+    ap_crypto_key a = key_a(), b = key_b(), c = key_c();
+    char err[512] = "";
+    CHECK(ap_crypto_keyring_load(&ring, &cfg, err, sizeof(err)) == AP_OK);
+    CHECK_STR_EQ(err, "");
+    CHECK(ring.nkeys == 3);
+    CHECK(memcmp(&ring.keys[0], &b, sizeof(b)) == 0); /* key_file is current */
+    CHECK(memcmp(&ring.keys[1], &a, sizeof(a)) == 0);
+    CHECK(memcmp(&ring.keys[2], &c, sizeof(c)) == 0);
+    ap_crypto_keyring_wipe(&ring);
+
+    /* The environment's key is current; the files still add previous keys. */
+    cfg.credentials_key_hex = strdup(KEY_C);
+    CHECK(ap_crypto_keyring_load(&ring, &cfg, err, sizeof(err)) == AP_OK);
+    CHECK(ring.nkeys == 3);
+    CHECK(memcmp(&ring.keys[0], &c, sizeof(c)) == 0);
+    ap_crypto_keyring_wipe(&ring);
+
+    /* No previous keys: a ring of one. */
+    free(cfg.credentials_previous_key_files);
+    cfg.credentials_previous_key_files = NULL;
+    CHECK(ap_crypto_keyring_load(&ring, &cfg, err, sizeof(err)) == AP_OK);
+    CHECK(ring.nkeys == 1);
+    ap_crypto_keyring_wipe(&ring);
+
+    unlink(cur);
+    unlink(prev1);
+    unlink(prev2);
+    free(cur);
+    free(prev1);
+    free(prev2);
+    ap_config_free(&cfg);
+}
+
+static void test_keyring_load_errors(void) {
+    ap_config cfg;
+    ap_config_init(&cfg);
+    char *cur = temp_file_dup(KEY_A), *bad = temp_file_dup("not a key\n");
+    cfg.credentials_key_file = strdup(cur);
+    ap_crypto_keyring ring;
+    char err[512] = "";
+
+    cfg.credentials_previous_key_files = strdup(bad);
+    CHECK(ap_crypto_keyring_load(&ring, &cfg, err, sizeof(err)) == AP_EINVAL);
+    CHECK_CONTAINS(err, "credentials.previous_key_files: ");
+    CHECK_CONTAINS(err, bad);
+    CHECK_CONTAINS(err, "must hold 64 hex characters");
+    CHECK(strstr(err, "not a key") == NULL);
+    CHECK(ring.nkeys == 0); /* wiped on failure */
+
+    free(cfg.credentials_previous_key_files);
+    cfg.credentials_previous_key_files = strdup("/nonexistent/old.key");
+    CHECK(ap_crypto_keyring_load(&ring, &cfg, err, sizeof(err)) == AP_EIO);
+    CHECK_CONTAINS(err, "credentials.previous_key_files: /nonexistent/old.key: cannot open");
+
+    /* The current key's own errors come first and unchanged. */
+    free(cfg.credentials_key_file);
+    cfg.credentials_key_file = strdup(bad);
+    CHECK(ap_crypto_keyring_load(&ring, &cfg, err, sizeof(err)) == AP_EINVAL);
+    CHECK_CONTAINS(err, "credentials key file must hold 64 hex characters");
+    CHECK(strstr(err, "previous_key_files") == NULL);
+
+    unlink(cur);
+    unlink(bad);
+    free(cur);
+    free(bad);
+    ap_config_free(&cfg);
+}
+
 int main(void) {
     RUN(test_seal_open_round_trip);
     RUN(test_empty_plaintext);
@@ -304,5 +499,11 @@ int main(void) {
     RUN(test_key_load_env_wins);
     RUN(test_key_load_missing);
     RUN(test_key_wipe);
+    RUN(test_kid_hex);
+    RUN(test_sealed_kid);
+    RUN(test_keyring_opens_by_key_id);
+    RUN(test_keyring_add_rules);
+    RUN(test_keyring_load_previous_files);
+    RUN(test_keyring_load_errors);
     return TEST_RESULT();
 }

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Least privilege in PostgreSQL (deploy/migrations/0002_roles.sql).
+#
+#   1. A database owner without CREATEROLE cannot create the group roles:
+#      migrate stops with a hint and 0002 is rolled back.
+#   2. The same owner with CREATEROLE creates them (NOLOGIN) and its login
+#      users; the superuser migrating a second database finds them and only
+#      adds that database's grants.
+#   3. The real scheduler and dispatcher run as login users that are members
+#      of autopost_scheduler / autopost_dispatcher, autopostctl as a member of
+#      autopost_admin, the publisher with no usable database at all: posts
+#      publish, a disabled account's posts fail, nothing says "permission
+#      denied".
+#   4. psql as each user: what the role must not do is refused.
+source "$(dirname "$0")/lib.sh"
+
+# dsn_for DATABASE USER
+dsn_for() { printf 'host=127.0.0.1 port=%s dbname=%s user=%s connect_timeout=5' "$PG_PORT" "$1" "$2"; }
+# psql_as DATABASE USER ARGS...
+psql_as() {
+    local db=$1 user=$2
+    shift 2
+    psql "$(dsn_for "$db" "$user")" -v ON_ERROR_STOP=1 -XAtq "$@"
+}
+
+stack_trap
+stack_start || fail "could not start nats-server and PostgreSQL"
+svc_sandbox_start --latency-ms 5 || fail "could not start the sandbox"
+svc_config
+
+# ---- 1. no CREATEROLE: refused with the reason -------------------------------
+stack_psql -c "CREATE ROLE ap_owner LOGIN NOCREATEROLE NOSUPERUSER" \
+    -c "CREATE DATABASE autopost_owned OWNER ap_owner" || fail "cannot create the owner database"
+owned_dsn=$(dsn_for autopost_owned ap_owner)
+rc=0
+out=$(AUTOPOST_POSTGRES_DSN=$owned_dsn svc_ctl migrate 2>&1) || rc=$?
+[[ $rc -eq 1 ]] || fail "migrate by an owner without CREATEROLE exited $rc, expected 1: $out"
+[[ $out == *"role autopost_scheduler does not exist and ap_owner may not create roles"* ]] ||
+    fail "migrate did not say why: $out"
+[[ $out == *"CREATEROLE"* ]] || fail "migrate gave no hint: $out"
+applied=$(psql_as autopost_owned ap_owner -c \
+    "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
+[[ $applied == 1 ]] || fail "schema_migrations after the refused 0002: '$applied', expected '1'"
+[[ $(stack_psql -c "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'autopost\_%'") -eq 0 ]] ||
+    fail "a refused migration left roles behind"
+pass "an owner without CREATEROLE is refused with a hint, 0002 rolled back"
+
+# ---- 2. owner with CREATEROLE, then the superuser on another database --------
+stack_psql -c "ALTER ROLE ap_owner CREATEROLE" || fail "ALTER ROLE failed"
+AUTOPOST_POSTGRES_DSN=$owned_dsn svc_ctl migrate >/dev/null || fail "migrate by owner with CREATEROLE"
+roles=$(stack_psql -c "SELECT string_agg(rolname || ':' || rolcanlogin || ':' || rolsuper, ','
+                        ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'autopost\_%'")
+want=autopost_admin:false:false,autopost_dispatcher:false:false,autopost_scheduler:false:false
+[[ $roles == "$want" ]] || fail "roles: $roles, expected $want"
+svc_ctl migrate >/dev/null || fail "migrate of the main database (roles already there)"
+out=$(svc_ctl migrate) || fail "second migrate"
+[[ $out == "up to date (version 2)" ]] || fail "second migrate said: $out"
+out=$(AUTOPOST_POSTGRES_DSN=$owned_dsn svc_ctl migrate) || fail "second migrate (owned)"
+[[ $out == "up to date (version 2)" ]] || fail "second migrate (owned) said: $out"
+svc_ctl streams apply >/dev/null || fail "streams apply failed"
+pass "roles created NOLOGIN by a CREATEROLE owner; existing roles reused; migrate idempotent"
+
+# Login users as a deployment makes them: by the (non-superuser) owner.
+psql_as autopost_owned ap_owner \
+    -c "CREATE ROLE sched_login LOGIN IN ROLE autopost_scheduler" \
+    -c "CREATE ROLE disp_login LOGIN IN ROLE autopost_dispatcher" \
+    -c "CREATE ROLE admin_login LOGIN IN ROLE autopost_admin" ||
+    fail "the CREATEROLE owner could not create the login users"
+sched_dsn=$(dsn_for autopost sched_login)
+disp_dsn=$(dsn_for autopost disp_login)
+admin_dsn=$(dsn_for autopost admin_login)
+
+# ---- 3. the real services under those users ------------------------------------
+at=$(rfc3339_in 3)
+total=$(AUTOPOST_POSTGRES_DSN=$admin_dsn seed_scenario 5 2 2 "$at") || fail "seeding as admin"
+[[ $total -eq 20 ]] || fail "seeded $total schedules, expected 20"
+disabled=$(head -n 1 "$STACK_DIR/seed/account_ids.txt")
+AUTOPOST_POSTGRES_DSN=$admin_dsn svc_ctl accounts set-status "$disabled" disabled >/dev/null ||
+    fail "accounts set-status as admin"
+AUTOPOST_POSTGRES_DSN=$admin_dsn svc_ctl list >/dev/null || fail "list as admin"
+out=$(AUTOPOST_POSTGRES_DSN=$admin_dsn svc_ctl keys rotate) || fail "keys rotate as admin: $out"
+[[ $out == *"already current  10"* ]] || fail "keys rotate as admin: $out"
+
+AUTOPOST_POSTGRES_DSN=$disp_dsn svc_start dispatcher
+# Publishers never touch PostgreSQL: give this one a database nobody can reach.
+AUTOPOST_POSTGRES_DSN="host=127.0.0.1 port=1 dbname=none user=none connect_timeout=1" \
+    svc_start publisher-facebook
+AUTOPOST_POSTGRES_DSN=$sched_dsn svc_start scheduler
+SVC_QUIET=1 svc_wait_terminal 20 120 || fail "not every schedule reached a final state"
+
+users=$(stack_psql -c "SELECT string_agg(DISTINCT usename || '=' || application_name, ','
+                        ORDER BY usename || '=' || application_name)
+                         FROM pg_stat_activity WHERE application_name LIKE 'autopost-%'")
+[[ $users == "disp_login=autopost-dispatcher,sched_login=autopost-scheduler" ]] ||
+    fail "services connected as: $users"
+check_exactly_once 18 || fail "exactly-once check"
+failed=$(stack_psql -c "SELECT count(*) FROM post_schedules s WHERE status = 'failed'
+                          AND error_class = 'invalid' AND account_id = '$disabled'")
+[[ $failed -eq 2 ]] || fail "$failed schedules of the disabled account failed, expected 2"
+history=$(stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE event IN ('queued', 'published')")
+[[ $history -eq 36 ]] || fail "history has $history queued/published lines, expected 36"
+if grep -l 'permission denied' "$STACK_DIR"/logs/*.log; then
+    fail "a service was refused something it needs"
+fi
+pass "scheduler, dispatcher and autopostctl work under their roles (18 published, 2 refused)"
+
+# ---- 4. what each role must not do -------------------------------------------------
+# deny USER SQL: the statement fails for lack of privilege (not for another reason).
+deny() {
+    local out
+    if out=$(psql_as autopost "$1" -c "$2" 2>&1); then
+        fail "$1 was allowed: $2"
+    fi
+    [[ $out == *"permission denied"* || $out == *"must be owner"* ]] ||
+        fail "$1: '$2' failed, but not for lack of privilege: $out"
+}
+allow() { psql_as autopost "$1" -c "$2" >/dev/null || fail "$1 was refused: $2"; }
+
+for user in sched_login disp_login; do
+    deny "$user" "DELETE FROM post_schedules"
+    deny "$user" "TRUNCATE post_schedules"
+    deny "$user" "UPDATE social_accounts SET status = 'disabled'"
+    deny "$user" "INSERT INTO social_accounts (platform, external_id, credentials)
+                  VALUES ('facebook', 'x', '\\x00')"
+    deny "$user" "DELETE FROM social_accounts"
+    deny "$user" "UPDATE posts SET text = 'defaced'"
+    deny "$user" "DELETE FROM posts"
+    deny "$user" "UPDATE schedule_attempts SET actor = 'x'"
+    deny "$user" "DELETE FROM schedule_attempts"
+    deny "$user" "INSERT INTO post_schedules (post_id, account_id, scheduled_at)
+                  SELECT post_id, account_id, now() FROM post_schedules LIMIT 1"
+    deny "$user" "SELECT * FROM schema_migrations"
+    deny "$user" "DROP TABLE post_schedules"
+    deny "$user" "CREATE TABLE owned_by_attacker (x int)"
+    deny "$user" "CREATE ROLE intruder LOGIN"
+done
+allow sched_login "SELECT count(*) FROM social_accounts" # it forwards the sealed token
+deny disp_login "SELECT credentials FROM social_accounts"
+deny disp_login "SELECT text FROM posts"
+deny disp_login "SELECT error_message FROM schedule_attempts"
+allow disp_login "SELECT count(*) FROM post_schedules"
+deny admin_login "DROP TABLE post_schedules"
+deny admin_login "ALTER TABLE social_accounts ADD COLUMN plain_token text"
+deny admin_login "CREATE ROLE intruder LOGIN"
+allow admin_login "SELECT count(*) FROM social_accounts"
+allow admin_login "BEGIN; DELETE FROM schedule_attempts WHERE false; ROLLBACK"
+pass "each role is refused what it does not need"
+
+e2e_finish
+pass "PostgreSQL roles: least privilege end to end"
