@@ -1,6 +1,7 @@
 /* ap_pg.c -- see ap_pg.h. */
 #include "ap_pg.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,6 +51,13 @@ ap_status ap_pg_ensure(ap_pg *pg) {
     pg->backoff_ms =
         pg->backoff_ms * 2 > PG_BACKOFF_MAX_MS ? PG_BACKOFF_MAX_MS : pg->backoff_ms * 2;
     return AP_EPG;
+}
+
+bool ap_pg_alive(ap_pg *pg) {
+    if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) return false;
+    struct pollfd pfd = {.fd = PQsocket(pg->conn), .events = POLLIN};
+    if (pfd.fd >= 0 && poll(&pfd, 1, 0) > 0) PQconsumeInput(pg->conn); /* EOF -> CONNECTION_BAD */
+    return PQstatus(pg->conn) == CONNECTION_OK;
 }
 
 void ap_pg_close(ap_pg *pg) {

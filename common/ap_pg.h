@@ -26,6 +26,11 @@ ap_status ap_pg_open(ap_pg *pg, const char *dsn, const char *application_name, c
                      size_t errlen);
 /* AP_OK when usable; otherwise tries to reconnect (at most once per backoff). */
 ap_status ap_pg_ensure(ap_pg *pg);
+/* Whether the connection is up, noticing without blocking a server that
+ * closed it while we were idle (libpq only finds out when it next reads):
+ * pending input is consumed, so call it between statements, from the thread
+ * that owns the connection. */
+bool ap_pg_alive(ap_pg *pg);
 void ap_pg_close(ap_pg *pg);
 
 /* Runs a statement without parameters and checks it succeeded. */

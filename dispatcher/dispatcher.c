@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_health.h"
 #include "ap_log.h"
 #include "ap_nats.h"
 #include "ap_pg.h"
@@ -60,7 +61,16 @@ typedef struct batch {
 
 typedef struct fold_counts {
     size_t applied, ignored, stale, unknown;
+    size_t applied_by_outcome[AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED + 1];
 } fold_counts;
+
+/* Metric handles (no-ops without a registry). */
+typedef struct dispatcher_metrics {
+    ap_counter *applied[AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED + 1]; /* by outcome */
+    ap_counter *batches, *advisories, *poison;
+    ap_histogram *batch_seconds;
+    ap_lag_gauges lag;
+} dispatcher_metrics;
 
 struct ap_dispatcher {
     const ap_config *cfg;
@@ -76,7 +86,39 @@ struct ap_dispatcher {
     struct {
         uint64_t results, batches, garbage, naks, gave_up;
     } total;
+    dispatcher_metrics m;
 };
+
+static void dispatcher_metrics_init(ap_dispatcher *d) {
+    dispatcher_metrics *m = &d->m;
+    ap_metrics *reg = ap_health_metrics();
+    for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED;
+         o <= AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED; o++) {
+        const char *const labels[] = {"outcome", ap_outcome_name(o), NULL};
+        m->applied[o] = ap_metrics_counter(
+            reg, "autopost_results_applied_total",
+            "Results that moved their schedule row (committed), by outcome.", labels);
+    }
+    m->batches = ap_metrics_counter(reg, "autopost_dispatcher_batches_total",
+                                    "Batches of results processed (committed or not).", NULL);
+    m->batch_seconds =
+        ap_metrics_histogram(reg, "autopost_dispatcher_batch_seconds",
+                             "Time to apply one batch: transaction, COMMIT and acks.", NULL,
+                             ap_metrics_latency_buckets, ap_metrics_latency_nbuckets);
+    m->advisories = ap_metrics_counter(reg, "autopost_advisories_total",
+                                       "MAX_DELIVERIES advisories handled.", NULL);
+    m->poison = ap_metrics_counter(reg, "autopost_results_poison_total",
+                                   "Results terminated: not a valid PublishResult, or refused "
+                                   "by PostgreSQL on their own.",
+                                   NULL);
+    ap_lag_gauges_init(&m->lag, AP_STREAM_RESULTS, AP_CONSUMER_DISPATCHER);
+}
+
+/* After a COMMIT: the rows it moved, by the outcome that moved them. */
+static void count_applied(ap_dispatcher *d, const fold_counts *c) {
+    for (size_t o = 0; o < sizeof(c->applied_by_outcome) / sizeof(c->applied_by_outcome[0]); o++)
+        ap_counter_add(d->m.applied[o], c->applied_by_outcome[o]);
+}
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -110,6 +152,19 @@ static bool nats_connected(ap_dispatcher *d) {
 
 static void wait_for_nats(ap_dispatcher *d) {
     while (!*d->stop && !nats_connected(d)) ap_sleep_ms(20);
+}
+
+/* Once per loop: heartbeat, readiness and (every few seconds) consumer lag.
+ * Returns whether PostgreSQL is usable, reconnecting if needed. */
+static bool report_health(ap_dispatcher *d) {
+    ap_health_beat();
+    bool nats_ok = nats_connected(d);
+    ap_health_set(AP_CHECK_NATS, nats_ok);
+    if (nats_ok) ap_lag_gauges_refresh(&d->m.lag, d->nats.nc, d->nats.js);
+    /* An idle connection whose server went away is only noticed by reading. */
+    bool pg_ok = ap_pg_alive(&d->pg) || ap_pg_ensure(&d->pg) == AP_OK;
+    ap_health_set(AP_CHECK_POSTGRES, pg_ok);
+    return pg_ok;
 }
 
 static void nats_fine(ap_dispatcher *d) {
@@ -197,6 +252,7 @@ static void batch_take(ap_dispatcher *d, batch *b, natsMsg *m) {
                          sizeof(err)) != AP_OK) {
         term_garbage(d, m, "result_garbage", err);
         b->garbage++;
+        ap_counter_inc(d->m.poison);
         natsMsg_Destroy(m);
         return;
     }
@@ -205,6 +261,7 @@ static void batch_take(ap_dispatcher *d, batch *b, natsMsg *m) {
     if (r->generation > INT32_MAX) {
         term_garbage(d, m, "result_garbage", "invalid PublishResult: generation out of range");
         b->garbage++;
+        ap_counter_inc(d->m.poison);
         ap_result_free(r);
         natsMsg_Destroy(m);
         return;
@@ -263,6 +320,8 @@ static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *r
         long gen = strtol(PQgetvalue(res, row, AP_FOLD_COL_ROW_GENERATION), NULL, 10);
         if (PQgetvalue(res, row, AP_FOLD_COL_APPLIED)[0] == 't') {
             c->applied++;
+            if (r->outcome >= 0 && r->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED)
+                c->applied_by_outcome[r->outcome]++;
             ap_log_debug("result_applied", r->schedule_id, "%s -> %s (attempt %u, generation %u)",
                          old, outcome, r->attempt, r->generation);
         } else if (gen != (long)r->generation) {
@@ -332,10 +391,12 @@ static void apply_one_by_one(ap_dispatcher *d, batch *b) {
         char sqlstate[6], err[1024];
         ap_result *r = b->results[i];
         if (apply_results(d, &b->results[i], 1, &c, sqlstate, err, sizeof(err)) == AP_OK) {
+            count_applied(d, &c);
             natsMsg_Ack(b->msgs[i], NULL);
         } else if (strncmp(sqlstate, "22", 2) == 0) {
             natsMsg_Term(b->msgs[i], NULL);
             d->total.garbage++;
+            ap_counter_inc(d->m.poison);
             ap_log_error("result_rejected", r->schedule_id,
                          "PostgreSQL rejects this %s result (attempt %u, stream seq %" PRIu64
                          ") with SQLSTATE %s: %s; terminated",
@@ -358,6 +419,7 @@ static bool process_batch(ap_dispatcher *d, batch *b) {
     d->total.batches++;
     d->total.results += b->n;
     if (apply_results(d, b->results, b->n, &c, sqlstate, err, sizeof(err)) == AP_OK) {
+        count_applied(d, &c);
         ack_messages(b->msgs, b->n);
         ap_log_info("batch_applied", NULL,
                     "%zu results in %" PRId64 " ms: %zu rows moved, %zu left (already there or "
@@ -413,6 +475,7 @@ static void handle_advisory(ap_dispatcher *d, natsMsg *m) {
     natsMsg *job_msg = NULL;
     ap_job *job = NULL;
     jsErrCode jerr = 0;
+    ap_counter_inc(d->m.advisories);
     if (ap_advisory_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &adv, err,
                           sizeof(err)) != AP_OK) {
         term_garbage(d, m, "advisory_garbage", err);
@@ -565,6 +628,7 @@ ap_status ap_dispatcher_create(ap_dispatcher **out, const ap_config *cfg,
     }
     d->cfg = cfg;
     d->stop = stop;
+    dispatcher_metrics_init(d);
     if ((st = batch_init(&d->batch, (size_t)cfg->dispatcher_batch_size)) != AP_OK) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -590,21 +654,28 @@ fail:
 
 ap_status ap_dispatcher_run(ap_dispatcher *d) {
     wait_for_nats(d);
-    if (ap_js_apply_topology_wait(d->nats.js, d->cfg, d->stop) != AP_OK ||
+    if (ap_js_topology_ready_wait(d->nats.js, d->cfg, AP_ROLE_DISPATCHER, NULL, d->stop) != AP_OK ||
         bind_consumers(d) != AP_OK)
         return AP_OK; /* stopped before we had started: nothing in hand */
+    ap_health_set(AP_CHECK_TOPOLOGY, true);
     ap_log_info("dispatcher_started", NULL,
                 "consuming %s/%s and %s/%s, batch %d, flush %" PRId64 " ms", AP_STREAM_RESULTS,
                 AP_CONSUMER_DISPATCHER, AP_STREAM_ADVISORIES, AP_CONSUMER_ADVISORIES,
                 d->cfg->dispatcher_batch_size, d->cfg->dispatcher_flush_ms);
     while (!*d->stop) {
-        if (ap_pg_ensure(&d->pg) != AP_OK) {
+        if (!report_health(d)) {
             sleep_unless_stopped(d, PG_WAIT_STEP_MS);
             continue;
         }
         poll_advisories(d);
         collect_batch(d, &d->batch);
+        size_t batch_n = d->batch.n;
+        int64_t t0 = ap_mono_ms();
         bool ok = process_batch(d, &d->batch);
+        if (batch_n > 0) {
+            ap_counter_inc(d->m.batches);
+            ap_histogram_observe(d->m.batch_seconds, (double)(ap_mono_ms() - t0) / 1000.0);
+        }
         batch_reset(&d->batch);
         if (ok) {
             d->fail_backoff_ms = 0;

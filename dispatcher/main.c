@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ap_config.h"
+#include "ap_health.h"
 #include "ap_log.h"
 #include "dispatcher.h"
 
@@ -83,13 +84,18 @@ int main(int argc, char **argv) {
     int rc = 0;
     char err[512];
     ap_dispatcher *d = NULL;
-    if (ap_dispatcher_create(&d, &cfg, &stop_requested, err, sizeof(err)) != AP_OK) {
+    if (ap_health_start(&cfg, "dispatcher", AP_CHECK_NATS | AP_CHECK_TOPOLOGY | AP_CHECK_POSTGRES,
+                        err, sizeof(err)) != AP_OK) {
+        ap_log_error("dispatcher_failed", NULL, "%s", err);
+        rc = 1;
+    } else if (ap_dispatcher_create(&d, &cfg, &stop_requested, err, sizeof(err)) != AP_OK) {
         ap_log_error("dispatcher_failed", NULL, "%s", err);
         rc = 1;
     } else if (ap_dispatcher_run(d) != AP_OK) {
         rc = 1;
     }
     ap_dispatcher_destroy(d);
+    ap_health_stop();
     ap_config_free(&cfg);
     nats_Close();
     return rc;

@@ -11,6 +11,7 @@
 
 #include "adapter.h"
 #include "ap_config.h"
+#include "ap_health.h"
 #include "ap_log.h"
 #include "runtime.h"
 
@@ -82,7 +83,16 @@ int main(int argc, char **argv) {
         ap_config_free(&cfg);
         return 1;
     }
+    char err[512];
+    if (ap_health_start(&cfg, service, AP_CHECK_NATS | AP_CHECK_TOPOLOGY, err, sizeof(err)) !=
+        AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        curl_global_cleanup();
+        ap_config_free(&cfg);
+        return 1;
+    }
     int rc = ap_publisher_run(&cfg, platform, &stop_requested);
+    ap_health_stop();
     curl_global_cleanup();
     ap_config_free(&cfg);
     nats_Close();

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ap_crypto.h"
+#include "ap_health.h"
 #include "ap_log.h"
 #include "ap_nats.h"
 #include "ap_time.h"
@@ -51,11 +52,21 @@ typedef struct job_slot {
     bool sent_any; /* a request of this delivery left us: outcome unknown */
 } job_slot;
 
+/* Metric handles (no-ops without a registry), all labelled with the platform. */
+typedef struct publisher_metrics {
+    ap_counter *acks, *naks, *terms, *poison, *rate_limit_waits;
+    ap_counter *outcomes[AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED + 1]; /* by outcome */
+    ap_histogram *call_seconds[AP_CLASS_INVALID + 1]; /* by error class, [NONE] is "ok" */
+    ap_gauge *in_flight;
+    ap_lag_gauges lag;      /* fetch thread only */
+    int64_t next_health_ms; /* engine thread only */
+} publisher_metrics;
+
 typedef struct publisher {
     const ap_config *cfg;
     const ap_platform_config *platform;
     const ap_adapter *adapter;
-    ap_crypto_key key;
+    ap_crypto_keyring keys; /* current + previous: a rotation does not strand queued jobs */
     ap_nats nats;
     kvStore *kv;
     natsSubscription *sub;
@@ -74,7 +85,55 @@ typedef struct publisher {
     struct {
         uint64_t published, retried, failed, unconfirmed, poison, verified;
     } counts;
+    publisher_metrics m;
 } publisher;
+
+static void publisher_metrics_init(publisher *p) {
+    publisher_metrics *m = &p->m;
+    ap_metrics *reg = ap_health_metrics();
+    const char *platform = p->platform->name;
+    const char *const labels[] = {"platform", platform, NULL};
+    m->acks = ap_metrics_counter(reg, "autopost_publisher_acks_total",
+                                 "Jobs acked (published, or cancelled before any call).", labels);
+    m->naks = ap_metrics_counter(reg, "autopost_publisher_naks_total",
+                                 "Jobs handed back to JetStream for a later delivery.", labels);
+    m->terms = ap_metrics_counter(reg, "autopost_publisher_terms_total",
+                                  "Jobs terminated (final failure, unconfirmed, poison).", labels);
+    m->poison =
+        ap_metrics_counter(reg, "autopost_publisher_poison_total",
+                           "Messages on the jobs subject that are not a valid PublishJob.", labels);
+    m->rate_limit_waits = ap_metrics_counter(
+        reg, "autopost_rate_limit_waits_total",
+        "Naks whose delay came from the platform (Retry-After, usage headers).", labels);
+    m->in_flight = ap_metrics_gauge(reg, "autopost_publisher_in_flight",
+                                    "Jobs fetched by this replica and not yet settled.", labels);
+    for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED;
+         o <= AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED; o++) {
+        const char *const ol[] = {"platform", platform, "outcome", ap_outcome_name(o), NULL};
+        m->outcomes[o] = ap_metrics_counter(reg, "autopost_publisher_outcomes_total",
+                                            "Results published, by outcome.", ol);
+    }
+    for (int c = AP_CLASS_NONE; c <= AP_CLASS_INVALID; c++) {
+        const char *const cl[] = {"platform", platform, "outcome",
+                                  c == AP_CLASS_NONE ? "ok" : ap_error_class_name(c), NULL};
+        m->call_seconds[c] = ap_metrics_histogram(
+            reg, "autopost_platform_call_seconds",
+            "Platform HTTP call latency; outcome is the error class the call ended its flow "
+            "with, or ok.",
+            cl, ap_metrics_latency_buckets, ap_metrics_latency_nbuckets);
+    }
+    char durable[64];
+    ap_consumer_name_publisher(durable, sizeof(durable), platform);
+    ap_lag_gauges_init(&m->lag, AP_STREAM_JOBS, durable);
+}
+
+/* Every nak goes through here so that it is counted. */
+static natsStatus nak_msg(publisher *p, natsMsg *msg, int64_t delay_ms /* milliseconds */) {
+    natsStatus st =
+        delay_ms > 0 ? natsMsg_NakWithDelay(msg, delay_ms, NULL) : natsMsg_Nak(msg, NULL);
+    if (st == NATS_OK) ap_counter_inc(p->m.naks);
+    return st;
+}
 
 /* ---- retry policy ------------------------------------------------------- */
 
@@ -112,6 +171,7 @@ static void *fetch_main(void *arg) {
         int want = p->platform->concurrency - p->inflight;
         pthread_mutex_unlock(&p->mu);
         if (*p->stop) break;
+        ap_lag_gauges_refresh(&p->m.lag, p->nats.nc, p->nats.js);
         if (want > p->cfg->publisher_fetch_batch) want = p->cfg->publisher_fetch_batch;
 
         natsMsgList list = {0};
@@ -223,6 +283,8 @@ static ap_status emit_result(publisher *p, job_slot *s, Autopost__V1__Outcome ou
                      ap_outcome_name(outcome), natsStatus_GetText(st));
         return AP_ENATS;
     }
+    if (outcome >= 0 && outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED)
+        ap_counter_inc(p->m.outcomes[outcome]);
     return AP_OK;
 }
 
@@ -249,10 +311,10 @@ static void finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome out
         slot_release(p, s); /* no ack: redelivery re-emits from the record */
         return;
     }
-    natsStatus st = (outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED ||
-                     outcome == AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED)
-                        ? natsMsg_Ack(s->msg, NULL)
-                        : natsMsg_Term(s->msg, NULL);
+    bool ack = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED ||
+               outcome == AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED;
+    natsStatus st = ack ? natsMsg_Ack(s->msg, NULL) : natsMsg_Term(s->msg, NULL);
+    if (st == NATS_OK) ap_counter_inc(ack ? p->m.acks : p->m.terms);
     if (st != NATS_OK)
         ap_log_warn("ack_failed", sid(s), "ack/term: %s (redelivery is harmless)",
                     natsStatus_GetText(st));
@@ -288,7 +350,8 @@ static void finish_retry(publisher *p, job_slot *s, const ap_flow_result *r, boo
         slot_release(p, s);
         return;
     }
-    natsStatus st = natsMsg_NakWithDelay(s->msg, delay /* milliseconds */, NULL);
+    natsStatus st = nak_msg(p, s->msg, delay);
+    if (st == NATS_OK && r->retry_after_ms > 0) ap_counter_inc(p->m.rate_limit_waits);
     if (st != NATS_OK)
         ap_log_warn("nak_failed", sid(s), "nak: %s (redelivered after AckWait instead)",
                     natsStatus_GetText(st));
@@ -309,7 +372,7 @@ static void start_flow(publisher *p, job_slot *s, ap_flow_mode mode, int64_t sin
     if (s->flow == NULL) {
         /* Out of memory before any call: hand it back untouched. */
         guard_write(p, s, AP_GUARD_RETRY, NULL);
-        natsMsg_NakWithDelay(s->msg, 1000, NULL);
+        nak_msg(p, s->msg, 1000);
         slot_release(p, s);
         return;
     }
@@ -361,6 +424,15 @@ static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
     int64_t wait_ms = 0;
     ap_http_request_clear(&s->req);
     ap_step_kind k = p->adapter->step(s->flow, &s->in, prev, &s->req, &wait_ms, &r);
+    if (prev && s->easy) {
+        /* A call that led to a further step counts as ok; the one that ended
+         * the flow carries its error class. */
+        curl_off_t us = 0;
+        int cls = k == AP_STEP_DONE ? (int)r.error_class : AP_CLASS_NONE;
+        if (cls < AP_CLASS_NONE || cls > AP_CLASS_INVALID) cls = AP_CLASS_RETRY;
+        if (curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK)
+            ap_histogram_observe(p->m.call_seconds[cls], (double)us / 1e6);
+    }
     if (s->easy) { /* the previous transfer is fully consumed now */
         curl_multi_remove_handle(p->multi, s->easy);
         curl_easy_cleanup(s->easy);
@@ -427,7 +499,8 @@ static void start_job(publisher *p, natsMsg *msg) {
                      "terminated message %llu on %s (%d bytes, delivery %d): %s",
                      (unsigned long long)s->stream_seq, natsMsg_GetSubject(msg),
                      natsMsg_GetDataLength(msg), s->attempt, why);
-        natsMsg_Term(msg, NULL);
+        ap_counter_inc(p->m.poison);
+        if (natsMsg_Term(msg, NULL) == NATS_OK) ap_counter_inc(p->m.terms);
         slot_release(p, s);
         return;
     }
@@ -450,7 +523,7 @@ static void start_job(publisher *p, natsMsg *msg) {
     ap_status g = ap_guard_claim(p->kv, s->key, s->attempt, ap_now_ms(), p->cfg->instance, &rec);
     if (g == AP_ENATS) {
         ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
-        natsMsg_NakWithDelay(msg, KV_BUSY_RETRY_MS, NULL);
+        nak_msg(p, msg, KV_BUSY_RETRY_MS);
         slot_release(p, s);
         return;
     }
@@ -483,7 +556,7 @@ static void start_job(publisher *p, natsMsg *msg) {
             ap_guard_record next = {
                 .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = ap_now_ms()};
             if (ap_guard_set(p->kv, s->key, &next, p->cfg->instance, &s->guard_rev) != AP_OK) {
-                natsMsg_NakWithDelay(msg, KV_BUSY_RETRY_MS, NULL);
+                nak_msg(p, msg, KV_BUSY_RETRY_MS);
                 slot_release(p, s);
                 return;
             }
@@ -494,7 +567,7 @@ static void start_job(publisher *p, natsMsg *msg) {
             ap_guard_record next = {
                 .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = since};
             if (ap_guard_set(p->kv, s->key, &next, p->cfg->instance, &s->guard_rev) != AP_OK) {
-                natsMsg_NakWithDelay(msg, KV_BUSY_RETRY_MS, NULL);
+                nak_msg(p, msg, KV_BUSY_RETRY_MS);
                 slot_release(p, s);
                 return;
             }
@@ -506,11 +579,10 @@ static void start_job(publisher *p, natsMsg *msg) {
         }
     }
 
-    ap_crypto_key *key = &p->key;
-    if (ap_crypto_open(key, s->job->account_id, s->job->sealed_credential.data,
-                       s->job->sealed_credential.len, &s->token, &s->token_len) != AP_OK) {
+    if (ap_crypto_keyring_open(&p->keys, s->job->account_id, s->job->sealed_credential.data,
+                               s->job->sealed_credential.len, &s->token, &s->token_len) != AP_OK) {
         fail_before_call(p, s, AP_CLASS_REAUTH, "credential",
-                         "the account's credential cannot be opened with the configured key "
+                         "the account's credential cannot be opened with the configured keys "
                          "(wrong key or corrupted); reconnect the account",
                          true);
         return;
@@ -532,7 +604,7 @@ static void take_inbox(publisher *p) {
         for (int i = 0; i < n; i++) {
             if (*p->stop) {
                 /* Stopping: hand it straight back to another replica. */
-                natsMsg_Nak(batch[i], NULL);
+                nak_msg(p, batch[i], 0);
                 natsMsg_Destroy(batch[i]);
                 pthread_mutex_lock(&p->mu);
                 p->inflight--;
@@ -590,7 +662,7 @@ static void abandon_remaining(publisher *p) {
         job_slot *s = p->slots;
         if (s->job && !s->sent_any) {
             guard_write(p, s, AP_GUARD_RETRY, NULL);
-            natsMsg_Nak(s->msg, NULL);
+            nak_msg(p, s->msg, 0);
         } else {
             ap_log_warn("drain_abandoned", sid(s),
                         "still in flight at shutdown; redelivery will read back first");
@@ -599,10 +671,25 @@ static void abandon_remaining(publisher *p) {
     }
 }
 
+/* The engine loop is the one /healthz watches; a busy loop turns thousands
+ * of times a second, so it reports ten times a second at most. */
+static void engine_report_health(publisher *p) {
+    int64_t now = ap_mono_ms();
+    if (now < p->m.next_health_ms) return;
+    p->m.next_health_ms = now + ENGINE_TICK_MS;
+    ap_health_beat();
+    ap_health_set(AP_CHECK_NATS, natsConnection_Status(p->nats.nc) == NATS_CONN_STATUS_CONNECTED);
+    pthread_mutex_lock(&p->mu);
+    int inflight = p->inflight;
+    pthread_mutex_unlock(&p->mu);
+    ap_gauge_set(p->m.in_flight, inflight);
+}
+
 static int engine_run(publisher *p) {
     int64_t drain_deadline = 0;
     int64_t last_stats = ap_mono_ms();
     for (;;) {
+        engine_report_health(p);
         take_inbox(p);
         int running = 0;
         curl_multi_perform(p->multi, &running);
@@ -678,11 +765,12 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
         ap_log_error("startup_failed", NULL, "platform %s is not configured", platform);
         return 1;
     }
+    publisher_metrics_init(&p);
     if (!p.platform->tls_verify)
         ap_log_warn("tls_verify_off", NULL,
                     "TLS certificate verification is OFF for %s: only acceptable for a sandbox",
                     platform);
-    if (ap_crypto_key_load(&p.key, cfg, err, sizeof(err)) != AP_OK) {
+    if (ap_crypto_keyring_load(&p.keys, cfg, err, sizeof(err)) != AP_OK) {
         ap_log_error("startup_failed", NULL, "%s", err);
         return 1;
     }
@@ -699,7 +787,7 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
         ap_log_error("startup_failed", NULL, "%s", err);
         goto cleanup;
     }
-    if (ap_js_apply_topology_wait(p.nats.js, cfg, stop) != AP_OK) {
+    if (ap_js_topology_ready_wait(p.nats.js, cfg, AP_ROLE_PUBLISHER, platform, stop) != AP_OK) {
         rc = 0; /* stopped before NATS ever came up */
         goto cleanup;
     }
@@ -707,6 +795,7 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
         ap_log_error("startup_failed", NULL, "%s", err);
         goto cleanup;
     }
+    ap_health_set(AP_CHECK_TOPOLOGY, true);
     ap_log_info("started", NULL, "publishing %s jobs: concurrency %d, max attempts %d, base %s",
                 platform, p.platform->concurrency, p.platform->max_attempts, p.platform->base_url);
     if (pthread_create(&fetcher, NULL, fetch_main, &p) != 0) goto cleanup;
@@ -733,6 +822,6 @@ cleanup:
         pthread_cond_destroy(&p.room);
     }
     free(p.inbox);
-    ap_crypto_key_wipe(&p.key);
+    ap_crypto_keyring_wipe(&p.keys);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ap_config.h"
+#include "ap_health.h"
 #include "ap_log.h"
 #include "scheduler.h"
 
@@ -60,7 +61,15 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    char err[512];
+    if (ap_health_start(&cfg, "scheduler", AP_CHECK_NATS | AP_CHECK_TOPOLOGY | AP_CHECK_POSTGRES,
+                        err, sizeof(err)) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        ap_config_free(&cfg);
+        return 1;
+    }
     int rc = ap_scheduler_run(&cfg, &stop_requested);
+    ap_health_stop();
     ap_config_free(&cfg);
     nats_Close();
     return rc;

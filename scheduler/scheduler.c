@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ap_failpoint.h"
+#include "ap_health.h"
 #include "ap_log.h"
 #include "ap_platforms.h"
 #include "ap_proto.h"
@@ -406,13 +407,39 @@ static void wait_for_due(ap_pg *pg, int64_t timeout_ms, volatile sig_atomic_t *s
     }
 }
 
+/* The loop's metrics; every handle is a no-op without a registry. */
+typedef struct scheduler_metrics {
+    ap_counter *claimed, *published, *rejected;
+    ap_histogram *tick_seconds;
+} scheduler_metrics;
+
+static void scheduler_metrics_init(scheduler_metrics *m) {
+    ap_metrics *reg = ap_health_metrics();
+    m->claimed = ap_metrics_counter(reg, "autopost_jobs_claimed_total",
+                                    "Due schedules claimed by committed ticks.", NULL);
+    m->published = ap_metrics_counter(reg, "autopost_jobs_published_total",
+                                      "Jobs stored in JetStream (PubAck received) and marked "
+                                      "queued by committed ticks.",
+                                      NULL);
+    m->rejected = ap_metrics_counter(reg, "autopost_jobs_rejected_total",
+                                     "Schedules failed by the scheduler with a stored reason "
+                                     "(disabled account, unknown platform, bad media).",
+                                     NULL);
+    m->tick_seconds = ap_metrics_histogram(
+        reg, "autopost_scheduler_tick_seconds",
+        "Duration of one claim/publish/commit tick, idle and failed ticks included.", NULL,
+        ap_metrics_latency_buckets, ap_metrics_latency_nbuckets);
+}
+
 int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
+    scheduler_metrics metrics;
     ap_nats nats;
     ap_pg pg;
     char err[1024];
     int rc = 1;
     bool listening = false;
     memset(&pg, 0, sizeof(pg));
+    scheduler_metrics_init(&metrics);
 
     jsOptions jo;
     jsOptions_Init(&jo);
@@ -426,16 +453,21 @@ int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
     }
     if (ap_pg_open(&pg, cfg->pg_dsn, "autopost-scheduler", err, sizeof(err)) != AP_OK)
         ap_log_warn("postgres_unavailable", NULL, "%s (will keep retrying)", err);
-    if (ap_js_apply_topology_wait(nats.js, cfg, stop) != AP_OK) {
+    if (ap_js_topology_ready_wait(nats.js, cfg, AP_ROLE_SCHEDULER, NULL, stop) != AP_OK) {
         rc = 0;
         goto cleanup;
     }
+    ap_health_set(AP_CHECK_TOPOLOGY, true);
     ap_log_info("started", NULL, "tick %lld ms, batch %d", (long long)cfg->scheduler_tick_ms,
                 cfg->scheduler_batch_size);
 
     int64_t last_error_log = 0;
     while (!*stop) {
-        if (ap_pg_ensure(&pg) != AP_OK) {
+        ap_health_beat();
+        ap_health_set(AP_CHECK_NATS, natsConnection_Status(nats.nc) == NATS_CONN_STATUS_CONNECTED);
+        bool pg_ok = ap_pg_ensure(&pg) == AP_OK;
+        ap_health_set(AP_CHECK_POSTGRES, pg_ok);
+        if (!pg_ok) {
             listening = false;
             ap_sleep_ms(200);
             continue;
@@ -446,6 +478,7 @@ int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
         ap_tick_stats st;
         int64_t t0 = ap_mono_ms();
         ap_status s = ap_scheduler_tick(&pg, &nats, cfg, &st, err, sizeof(err));
+        ap_histogram_observe(metrics.tick_seconds, (double)(ap_mono_ms() - t0) / 1000.0);
         if (s != AP_OK) {
             int64_t now = ap_mono_ms();
             if (now - last_error_log > 2000) {
@@ -456,6 +489,9 @@ int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
             wait_for_due(&pg, cfg->scheduler_tick_ms, stop);
             continue;
         }
+        ap_counter_add(metrics.claimed, (uint64_t)st.claimed);
+        ap_counter_add(metrics.published, (uint64_t)st.queued);
+        ap_counter_add(metrics.rejected, (uint64_t)st.failed);
         if (st.claimed > 0)
             ap_log_info("tick", NULL,
                         "claimed=%d queued=%d rejected=%d unacked=%d duplicates=%d in %lld ms",
