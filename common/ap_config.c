@@ -39,6 +39,8 @@ static const key_spec config_keys[] = {
     {"nats.duplicate_window", T_DURATION, F(duplicate_window_ms), 1000, 7 * 86400000LL},
     {"nats.ack_wait", T_DURATION, F(ack_wait_ms), 1000, 3600000},
     {"nats.max_deliver", T_INT, F(max_deliver), 2, 1000},
+    {"nats.manage_topology", T_BOOL, F(nats_manage_topology), 0, 0},
+    {"nats.inbox_prefix", T_STRING, F(nats_inbox_prefix), 0, 0},
     {"nats.user", T_STRING, F(nats_user), 0, 0},
     {"nats.password", T_STRING, F(nats_password), 0, 0},
     {"nats.creds_file", T_STRING, F(nats_creds_file), 0, 0},
@@ -82,6 +84,7 @@ void ap_config_init(ap_config *cfg) {
     cfg->log_level = strdup("info");
     cfg->nats_connect_timeout_ms = 5000;
     cfg->stream_replicas = 1;
+    cfg->nats_manage_topology = true;
     cfg->duplicate_window_ms = 2 * 3600 * 1000; /* >= 1 h: covers a long outage */
     cfg->ack_wait_ms = 60 * 1000;
     cfg->max_deliver = 20;
@@ -107,6 +110,7 @@ void ap_config_free(ap_config *cfg) {
     free(cfg->log_level);
     free(cfg->nats_url);
     free(cfg->nats_user);
+    free(cfg->nats_inbox_prefix);
     if (cfg->nats_password) {
         explicit_bzero(cfg->nats_password, strlen(cfg->nats_password));
         free(cfg->nats_password);
@@ -433,6 +437,7 @@ ap_status ap_config_apply_env(ap_config *cfg, char *err, size_t errlen) {
     ap_status s;
     if ((s = env_string(&cfg->nats_url, "AUTOPOST_NATS_URL")) ||
         (s = env_string(&cfg->pg_dsn, "AUTOPOST_POSTGRES_DSN")) ||
+        (s = env_string(&cfg->nats_user, "AUTOPOST_NATS_USER")) ||
         (s = env_string(&cfg->nats_password, "AUTOPOST_NATS_PASSWORD")) ||
         (s = env_string(&cfg->nats_creds_file, "AUTOPOST_NATS_CREDS_FILE")) ||
         (s = env_string(&cfg->credentials_key_hex, "AUTOPOST_CREDENTIALS_KEY")) ||
@@ -480,8 +485,8 @@ ap_status ap_config_require(const ap_config *cfg, int needs, const char *platfor
     int nats_auth = (cfg->nats_user != NULL) + (cfg->nats_creds_file != NULL) +
                     (cfg->nats_nkey_seed_file != NULL);
     if (nats_auth > 1) {
-        snprintf(err, errlen,
-                 "%s: nats: choose one of user/password, creds_file or nkey_seed_file", where);
+        snprintf(err, errlen, "%s: nats: choose one of user/password, creds_file or nkey_seed_file",
+                 where);
         return AP_EINVAL;
     }
     if ((cfg->nats_password != NULL) != (cfg->nats_user != NULL)) {

@@ -41,7 +41,9 @@ typedef struct ap_config {
     char *instance;  /* service.instance: defaults to hostname-pid */
     char *log_level; /* log.level */
 
-    char *nats_url; /* nats.url (required) */
+    char *nats_url;            /* nats.url (required) */
+    bool nats_manage_topology; /* nats.manage_topology: create/update streams at start */
+    char *nats_inbox_prefix;   /* nats.inbox_prefix: per-user reply subjects */
     int64_t nats_connect_timeout_ms;
     int stream_replicas;         /* nats.stream_replicas */
     int64_t duplicate_window_ms; /* nats.duplicate_window */

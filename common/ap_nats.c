@@ -54,6 +54,8 @@ ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_n
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(n->opts, on_disconnected, NULL);
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(n->opts, on_reconnected, NULL);
     if (s == NATS_OK) s = natsOptions_SetErrorHandler(n->opts, on_async_error, NULL);
+    if (s == NATS_OK && cfg->nats_inbox_prefix)
+        s = natsOptions_SetCustomInboxPrefix(n->opts, cfg->nats_inbox_prefix);
     /* Authentication: one of user/password, a .creds file (JWT) or an nkey. */
     if (s == NATS_OK && cfg->nats_user)
         s = natsOptions_SetUserInfo(n->opts, cfg->nats_user, cfg->nats_password);
@@ -300,4 +302,67 @@ ap_status ap_js_consumer_lag(jsCtx *js, const char *stream, const char *consumer
     *ack_pending = ci->NumAckPending;
     jsConsumerInfo_Destroy(ci);
     return AP_OK;
+}
+
+static ap_status stream_exists(jsCtx *js, const char *stream, char *err, size_t errlen) {
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, js, stream, NULL, &jerr);
+    jsStreamInfo_Destroy(si);
+    if (s == NATS_OK) return AP_OK;
+    snprintf(err, errlen, "stream %s: %s", stream, natsStatus_GetText(s));
+    return AP_ENOTFOUND;
+}
+
+static ap_status consumer_exists(jsCtx *js, const char *stream, const char *consumer, char *err,
+                                 size_t errlen) {
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetConsumerInfo(&ci, js, stream, consumer, NULL, &jerr);
+    jsConsumerInfo_Destroy(ci);
+    if (s == NATS_OK) return AP_OK;
+    snprintf(err, errlen, "consumer %s on %s: %s", consumer, stream, natsStatus_GetText(s));
+    return AP_ENOTFOUND;
+}
+
+/* Exactly the INFO requests deploy/nats/auth.conf grants each role. */
+static ap_status topology_present(jsCtx *js, ap_js_role role, const char *platform, char *err,
+                                  size_t errlen) {
+    char durable[64];
+    ap_status st;
+    switch (role) {
+    case AP_ROLE_SCHEDULER: return stream_exists(js, AP_STREAM_JOBS, err, errlen);
+    case AP_ROLE_PUBLISHER:
+        ap_consumer_name_publisher(durable, sizeof(durable), platform ? platform : "");
+        if ((st = consumer_exists(js, AP_STREAM_JOBS, durable, err, errlen)) != AP_OK) return st;
+        return stream_exists(js, "KV_" AP_KV_ATTEMPTS, err, errlen);
+    case AP_ROLE_DISPATCHER:
+        if ((st = consumer_exists(js, AP_STREAM_RESULTS, AP_CONSUMER_DISPATCHER, err, errlen)) !=
+            AP_OK)
+            return st;
+        if ((st = stream_exists(js, AP_STREAM_ADVISORIES, err, errlen)) != AP_OK) return st;
+        return consumer_exists(js, AP_STREAM_ADVISORIES, AP_CONSUMER_ADVISORIES, err, errlen);
+    }
+    return AP_EINVAL;
+}
+
+ap_status ap_js_topology_ready_wait(jsCtx *js, const ap_config *cfg, ap_js_role role,
+                                    const char *platform, volatile sig_atomic_t *stop) {
+    if (cfg->nats_manage_topology) return ap_js_apply_topology_wait(js, cfg, stop);
+    int64_t delay = 250, last_log = 0;
+    char err[512];
+    while (!*stop) {
+        if (topology_present(js, role, platform, err, sizeof(err)) == AP_OK) return AP_OK;
+        int64_t now = ap_mono_ms();
+        if (last_log == 0 || now - last_log > 10000) {
+            ap_log_warn("topology_missing", NULL,
+                        "%s (nats.manage_topology is off: run `autopostctl streams apply` as the "
+                        "admin user)",
+                        err);
+            last_log = now;
+        }
+        for (int64_t waited = 0; waited < delay && !*stop; waited += 50) ap_sleep_ms(50);
+        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+    }
+    return AP_ETIMEOUT;
 }

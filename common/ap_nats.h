@@ -52,6 +52,21 @@ ap_status ap_js_apply_topology(jsCtx *js, const ap_config *cfg, char *err, size_
 /* Retries ap_js_apply_topology until it succeeds or *stop becomes non-zero. */
 ap_status ap_js_apply_topology_wait(jsCtx *js, const ap_config *cfg, volatile sig_atomic_t *stop);
 
+/* Who is asking: a least-privilege NATS user may only look at its own part. */
+typedef enum ap_js_role {
+    AP_ROLE_SCHEDULER,
+    AP_ROLE_PUBLISHER,
+    AP_ROLE_DISPATCHER,
+} ap_js_role;
+
+/* Start-up gate of every service. With nats.manage_topology (the default) it
+ * applies the whole topology like ap_js_apply_topology_wait; with it off
+ * (least-privilege users, topology applied by `autopostctl streams apply` as
+ * admin) it only waits until the streams and consumers this role uses exist,
+ * using nothing but INFO requests. platform is for AP_ROLE_PUBLISHER. */
+ap_status ap_js_topology_ready_wait(jsCtx *js, const ap_config *cfg, ap_js_role role,
+                                    const char *platform, volatile sig_atomic_t *stop);
+
 /* "publisher-facebook" */
 void ap_consumer_name_publisher(char *buf, size_t len, const char *platform);
 /* Formats a NATS/JetStream failure: "nats: <text> (jetstream error N)". */

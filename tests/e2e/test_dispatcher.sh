@@ -10,9 +10,7 @@ source "$(dirname "$0")/lib.sh"
 stack_trap
 stack_start || fail "could not start nats-server and PostgreSQL"
 SANDBOX_URL=http://127.0.0.1:9 svc_config # the dispatcher calls no platform
-for f in "$AUTOPOST_SRC"/deploy/migrations/*.sql; do
-    stack_psql -f "$f" >/dev/null || fail "migration $f"
-done
+svc_ctl migrate >/dev/null || fail "migrate failed"
 
 # ---- protobuf by hand (proto/autopost/v1/*.proto) ---------------------------
 pb_varint() {
