@@ -42,7 +42,7 @@ int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec) {
     return 0;
 }
 
-static ap_status read_record(kvStore *kv, const char *key, ap_guard_record *rec) {
+ap_status ap_guard_read(kvStore *kv, const char *key, ap_guard_record *rec) {
     kvEntry *e = NULL;
     natsStatus s = kvStore_Get(&e, kv, key);
     if (s == NATS_NOT_FOUND) return AP_ENOTFOUND;
@@ -69,7 +69,7 @@ ap_status ap_guard_claim(kvStore *kv, const char *key, int attempt, int64_t now_
             rec->revision = rev;
             return AP_OK;
         }
-        ap_status r = read_record(kv, key, rec);
+        ap_status r = ap_guard_read(kv, key, rec);
         if (r == AP_OK) return AP_ECONFLICT;
         if (r != AP_ENOTFOUND) return AP_ENATS;
     }
@@ -88,7 +88,7 @@ ap_status ap_guard_set(kvStore *kv, const char *key, const ap_guard_record *next
     }
     /* Tell a lost compare-and-set from an unreachable server. */
     ap_guard_record now;
-    ap_status r = read_record(kv, key, &now);
+    ap_status r = ap_guard_read(kv, key, &now);
     if (r == AP_OK && now.revision != *revision) return AP_ECONFLICT;
     return AP_ENATS;
 }

@@ -51,6 +51,8 @@ const char *ap_guard_state_name(ap_guard_state s);
  * AP_ENATS when the bucket is unreachable. */
 ap_status ap_guard_claim(kvStore *kv, const char *key, int attempt, int64_t now_ms,
                          const char *instance, ap_guard_record *rec);
+/* Reads the record: AP_OK, AP_ENOTFOUND or AP_ENATS. */
+ap_status ap_guard_read(kvStore *kv, const char *key, ap_guard_record *rec);
 /* Replaces the record if it is still at *revision (compare-and-set); updates
  * *revision. AP_ECONFLICT when someone else changed it. */
 ap_status ap_guard_set(kvStore *kv, const char *key, const ap_guard_record *next,

@@ -25,10 +25,17 @@
 #include "ap_time.h"
 #include "guard.h"
 #include "http_engine.h"
+#include "jsasync.h"
 
 #define FETCH_WAIT_MS 500
 #define ENGINE_TICK_MS 100
 #define KV_BUSY_RETRY_MS 2000
+
+/* How a job is handed back once its result is stored. */
+typedef enum settle_action { SETTLE_ACK, SETTLE_TERM, SETTLE_NAK } settle_action;
+
+/* Tags of the asynchronous JetStream writes a slot waits for. */
+enum { OP_CLAIM, OP_RECORD, OP_RESULT };
 
 typedef struct job_slot {
     struct job_slot *prev, *next;
@@ -50,6 +57,17 @@ typedef struct job_slot {
     int64_t last_progress_ms;
     uint64_t guard_rev;
     bool sent_any; /* a request of this delivery left us: outcome unknown */
+
+    /* The outcome being reported: written to the attempt record and the
+     * results stream asynchronously, then the job is settled. */
+    int64_t claim_at_ms; /* when our "started" record says this attempt began */
+    int pending_ops;     /* JetStream writes waiting for their PubAck */
+    bool settling;
+    bool result_stored;
+    settle_action action;
+    int64_t nak_delay_ms;
+    Autopost__V1__Outcome outcome;
+    ap_flow_result final;
 } job_slot;
 
 /* Metric handles (no-ops without a registry), all labelled with the platform. */
@@ -69,6 +87,7 @@ typedef struct publisher {
     ap_crypto_keyring keys; /* current + previous: a rotation does not strand queued jobs */
     ap_nats nats;
     kvStore *kv;
+    ap_jsasync *jsa; /* PubAcks of attempt records and results */
     natsSubscription *sub;
     CURLM *multi;
     volatile sig_atomic_t *stop;
@@ -246,46 +265,46 @@ static void slot_release(publisher *p, job_slot *s) {
 
 static const char *sid(const job_slot *s) { return s->job ? s->job->schedule_id : NULL; }
 
-/* Publishes the attempt's PublishResult and waits for the PubAck: the job is
- * only acked once its outcome is durably on the results stream. */
-static ap_status emit_result(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
-                             const ap_flow_result *r, int64_t retry_after_ms) {
+/* Publishes the attempt's PublishResult; its PubAck comes back as an
+ * OP_RESULT event and only then is the job settled, so the job is never acked
+ * before its outcome is durably on the results stream. */
+static ap_status emit_result_async(publisher *p, job_slot *s) {
+    const ap_flow_result *r = &s->final;
     ap_result res = AUTOPOST__V1__PUBLISH_RESULT__INIT;
     res.schedule_id = s->job->schedule_id;
     res.generation = s->job->generation;
     res.account_id = s->job->account_id;
     res.platform = (char *)p->platform->name;
-    res.outcome = outcome;
+    res.outcome = s->outcome;
     res.attempt = (uint32_t)s->attempt;
     res.started_at_ms = s->started_ms;
     res.finished_at_ms = ap_now_ms();
     res.publisher_instance = p->cfg->instance;
-    res.retry_after_ms = retry_after_ms;
-    if (r) {
-        res.external_post_id = (char *)r->external_id;
-        res.external_url = (char *)r->external_url;
-        res.error_class = r->error_class;
-        res.error_code = (char *)r->error_code;
-        res.error_message = (char *)r->error_message;
-        res.http_status = (int32_t)r->http_status;
-    }
+    res.retry_after_ms = s->action == SETTLE_NAK ? s->nak_delay_ms : 0;
+    res.external_post_id = (char *)r->external_id;
+    res.external_url = (char *)r->external_url;
+    res.error_class = r->error_class;
+    res.error_code = (char *)r->error_code;
+    res.error_message = (char *)r->error_message;
+    res.http_status = (int32_t)r->http_status;
     natsMsg *m = NULL;
     if (ap_result_to_msg(&res, &m) != AP_OK) return AP_ENOMEM;
-    jsPubAck *pa = NULL;
-    jsErrCode jerr = 0;
-    natsStatus st = js_PublishMsg(&pa, p->nats.js, m, NULL, &jerr);
-    jsPubAck_Destroy(pa);
-    natsMsg_Destroy(m);
-    if (st != NATS_OK) {
-        ap_log_error("result_publish_failed", sid(s),
-                     "could not publish the %s result (%s); the job will be redelivered and "
-                     "the attempt record completes it",
-                     ap_outcome_name(outcome), natsStatus_GetText(st));
-        return AP_ENATS;
-    }
-    if (outcome >= 0 && outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED)
-        ap_counter_inc(p->m.outcomes[outcome]);
-    return AP_OK;
+    ap_status st = ap_jsasync_publish(p->jsa, m, s, OP_RESULT, -1);
+    if (st == AP_OK) s->pending_ops++;
+    return st;
+}
+
+/* The attempt record's subject: a KV write is a publish on $KV.<bucket>.<key>. */
+static ap_status guard_publish(publisher *p, job_slot *s, const ap_guard_record *rec, int tag,
+                               int64_t expected_revision) {
+    char subject[128], value[512];
+    snprintf(subject, sizeof(subject), "$KV.%s.%s", AP_KV_ATTEMPTS, s->key);
+    ap_guard_format(value, sizeof(value), rec, p->cfg->instance);
+    natsMsg *m = NULL;
+    if (natsMsg_Create(&m, subject, NULL, value, (int)strlen(value)) != NATS_OK) return AP_ENOMEM;
+    ap_status st = ap_jsasync_publish(p->jsa, m, s, tag, expected_revision);
+    if (st == AP_OK) s->pending_ops++;
+    return st;
 }
 
 static void guard_write(publisher *p, job_slot *s, ap_guard_state state, const char *external_id) {
@@ -297,36 +316,51 @@ static void guard_write(publisher *p, job_slot *s, ap_guard_state state, const c
                     ap_guard_state_name(state), ap_status_str(st));
 }
 
-/* Terminal outcome: record, report, then Ack (published/cancelled) or Term. */
-static void finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
-                            const ap_flow_result *r, bool write_guard) {
-    if (write_guard) {
-        ap_guard_state g = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED ? AP_GUARD_PUBLISHED
-                           : outcome == AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED
-                               ? AP_GUARD_UNCONFIRMED
-                               : AP_GUARD_FAILED;
-        guard_write(p, s, g, r ? r->external_id : NULL);
-    }
-    if (emit_result(p, s, outcome, r, 0) != AP_OK) {
-        slot_release(p, s); /* no ack: redelivery re-emits from the record */
+/* Both writes are stored (or failed): hand the job back and say so. */
+static void settle(publisher *p, job_slot *s) {
+    const ap_flow_result *r = &s->final;
+    if (!s->result_stored) {
+        ap_log_error("result_publish_failed", sid(s),
+                     "could not store the %s result; the job will be redelivered and its "
+                     "attempt record completes it",
+                     ap_outcome_name(s->outcome));
+        slot_release(p, s); /* no ack: the redelivery re-reports */
         return;
     }
-    bool ack = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED ||
-               outcome == AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED;
-    natsStatus st = ack ? natsMsg_Ack(s->msg, NULL) : natsMsg_Term(s->msg, NULL);
-    if (st == NATS_OK) ap_counter_inc(ack ? p->m.acks : p->m.terms);
+    if (s->outcome >= 0 && s->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED)
+        ap_counter_inc(p->m.outcomes[s->outcome]);
+    natsStatus st;
+    switch (s->action) {
+    case SETTLE_ACK:
+        st = natsMsg_Ack(s->msg, NULL);
+        if (st == NATS_OK) ap_counter_inc(p->m.acks);
+        break;
+    case SETTLE_TERM:
+        st = natsMsg_Term(s->msg, NULL);
+        if (st == NATS_OK) ap_counter_inc(p->m.terms);
+        break;
+    default:
+        st = nak_msg(p, s->msg, s->nak_delay_ms);
+        if (st == NATS_OK && r->retry_after_ms > 0) ap_counter_inc(p->m.rate_limit_waits);
+    }
     if (st != NATS_OK)
-        ap_log_warn("ack_failed", sid(s), "ack/term: %s (redelivery is harmless)",
+        ap_log_warn("ack_failed", sid(s), "ack/nak/term: %s (redelivery is harmless)",
                     natsStatus_GetText(st));
-    switch (outcome) {
+    switch (s->outcome) {
     case AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED:
         p->counts.published++;
-        ap_log_info("job_published", sid(s), "published as %s (attempt %d)",
-                    r ? r->external_id : "?", s->attempt);
+        ap_log_info("job_published", sid(s), "published as %s (attempt %d)", r->external_id,
+                    s->attempt);
+        break;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING:
+        p->counts.retried++;
+        ap_log_info("job_retrying", sid(s), "%s: %s; attempt %d, next in %lld ms",
+                    ap_error_class_name(r->error_class), r->error_message, s->attempt,
+                    (long long)s->nak_delay_ms);
         break;
     case AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED:
         p->counts.unconfirmed++;
-        ap_log_warn("job_unconfirmed", sid(s), "%s", r ? r->error_message : "");
+        ap_log_warn("job_unconfirmed", sid(s), "%s", r->error_message);
         break;
     case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED:
         ap_log_info("job_cancelled", sid(s), "cancelled before any platform call");
@@ -334,10 +368,48 @@ static void finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome out
     default:
         p->counts.failed++;
         ap_log_warn("job_failed", sid(s), "%s: %s (attempt %d)",
-                    r ? ap_error_class_name(r->error_class) : "failed", r ? r->error_message : "",
-                    s->attempt);
+                    ap_error_class_name(r->error_class), r->error_message, s->attempt);
     }
     slot_release(p, s);
+}
+
+/* Reports an outcome: the attempt record (when `record` is not NONE) and the
+ * result are written together; settle() runs when both PubAcks are back.
+ * Either order of landing is safe: a redelivery that finds the record
+ * re-reports from it, one that finds only "started" reads the platform back. */
+static void report(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
+                   const ap_flow_result *r, ap_guard_state record, settle_action action,
+                   int64_t nak_delay_ms) {
+    s->settling = true;
+    s->outcome = outcome;
+    s->action = action;
+    s->nak_delay_ms = nak_delay_ms;
+    if (r)
+        s->final = *r;
+    else
+        memset(&s->final, 0, sizeof(s->final));
+    if (record != AP_GUARD_NONE && s->guard_rev > 0) {
+        ap_guard_record rec = {.state = record, .attempt = s->attempt, .at_ms = ap_now_ms()};
+        snprintf(rec.external_id, sizeof(rec.external_id), "%s", s->final.external_id);
+        if (guard_publish(p, s, &rec, OP_RECORD, (int64_t)s->guard_rev) != AP_OK)
+            ap_log_warn("guard_write_failed", sid(s), "attempt record -> %s not sent",
+                        ap_guard_state_name(record));
+    }
+    if (emit_result_async(p, s) != AP_OK) s->result_stored = false;
+    if (s->pending_ops == 0) settle(p, s);
+}
+
+/* Terminal outcome: record, report, then Ack (published/cancelled) or Term. */
+static void finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
+                            const ap_flow_result *r, bool write_guard) {
+    ap_guard_state g = AP_GUARD_NONE;
+    if (write_guard)
+        g = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED     ? AP_GUARD_PUBLISHED
+            : outcome == AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED ? AP_GUARD_UNCONFIRMED
+                                                                    : AP_GUARD_FAILED;
+    bool ack = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED ||
+               outcome == AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED;
+    report(p, s, outcome, r, g, ack ? SETTLE_ACK : SETTLE_TERM, 0);
 }
 
 /* Retryable outcome: report RETRYING and hand the job back with a delay. */
@@ -345,21 +417,8 @@ static void finish_retry(publisher *p, job_slot *s, const ap_flow_result *r, boo
     const ap_platform_config *pc = p->platform;
     int64_t delay = ap_retry_delay_ms(s->attempt, pc->backoff_base_ms, pc->backoff_max_ms,
                                       r->retry_after_ms, rand01(p));
-    if (clear_guard) guard_write(p, s, AP_GUARD_RETRY, NULL);
-    if (emit_result(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING, r, delay) != AP_OK) {
-        slot_release(p, s);
-        return;
-    }
-    natsStatus st = nak_msg(p, s->msg, delay);
-    if (st == NATS_OK && r->retry_after_ms > 0) ap_counter_inc(p->m.rate_limit_waits);
-    if (st != NATS_OK)
-        ap_log_warn("nak_failed", sid(s), "nak: %s (redelivered after AckWait instead)",
-                    natsStatus_GetText(st));
-    p->counts.retried++;
-    ap_log_info("job_retrying", sid(s), "%s: %s; attempt %d, next in %lld ms",
-                ap_error_class_name(r->error_class), r->error_message, s->attempt,
-                (long long)delay);
-    slot_release(p, s);
+    report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING, r,
+           clear_guard ? AP_GUARD_RETRY : AP_GUARD_NONE, SETTLE_NAK, delay);
 }
 
 static void advance(publisher *p, job_slot *s, const ap_http_response *prev);
@@ -519,8 +578,22 @@ static void start_job(publisher *p, natsMsg *msg) {
         return;
     }
 
-    ap_guard_record rec;
-    ap_status g = ap_guard_claim(p->kv, s->key, s->attempt, ap_now_ms(), p->cfg->instance, &rec);
+    /* Claim the attempt record: create-if-absent, answered as OP_CLAIM. */
+    ap_guard_record started = {
+        .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = ap_now_ms()};
+    s->claim_at_ms = started.at_ms;
+    if (guard_publish(p, s, &started, OP_CLAIM, 0) != AP_OK) {
+        ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
+        nak_msg(p, msg, KV_BUSY_RETRY_MS);
+        slot_release(p, s);
+    }
+}
+
+/* The claim's answer decides how this delivery proceeds: g is AP_OK when the
+ * record was created by us (revision in rec), AP_ECONFLICT when one was
+ * already there (rec holds it), AP_ENATS when the bucket is unreachable. */
+static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record rec) {
+    natsMsg *msg = s->msg;
     if (g == AP_ENATS) {
         ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
         nak_msg(p, msg, KV_BUSY_RETRY_MS);
@@ -589,6 +662,50 @@ static void start_job(publisher *p, natsMsg *msg) {
     }
     s->in.token = s->token;
     start_flow(p, s, mode, since);
+}
+
+/* ---- PubAck events ------------------------------------------------------ */
+
+static void on_claim_done(publisher *p, job_slot *s, const ap_js_done *d) {
+    ap_guard_record rec;
+    memset(&rec, 0, sizeof(rec));
+    if (d->ok) {
+        rec.revision = d->seq; /* ours: nothing was there before */
+        after_claim(p, s, AP_OK, rec);
+        return;
+    }
+    if (d->err == JSStreamWrongLastSequenceErr) {
+        /* A record exists (a redelivery): read what it says. */
+        ap_status r = ap_guard_read(p->kv, s->key, &rec);
+        after_claim(p, s, r == AP_OK ? AP_ECONFLICT : AP_ENATS, rec);
+        return;
+    }
+    after_claim(p, s, AP_ENATS, rec);
+}
+
+static void take_events(publisher *p) {
+    ap_js_done ev[256];
+    int n;
+    while ((n = ap_jsasync_take(p->jsa, ev, 256)) > 0) {
+        for (int i = 0; i < n; i++) {
+            job_slot *s = ev[i].owner;
+            s->pending_ops--;
+            switch (ev[i].tag) {
+            case OP_CLAIM: on_claim_done(p, s, &ev[i]); break;
+            case OP_RECORD:
+                if (ev[i].ok)
+                    s->guard_rev = ev[i].seq;
+                else
+                    ap_log_warn("guard_write_failed", sid(s), "attempt record not updated: %s (%d)",
+                                natsStatus_GetText(ev[i].status), (int)ev[i].err);
+                if (s->settling && s->pending_ops == 0) settle(p, s);
+                break;
+            default: /* OP_RESULT */
+                s->result_stored = ev[i].ok;
+                if (s->settling && s->pending_ops == 0) settle(p, s);
+            }
+        }
+    }
 }
 
 /* ---- engine ------------------------------------------------------------- */
@@ -660,7 +777,10 @@ static int64_t service_timers(publisher *p) {
 static void abandon_remaining(publisher *p) {
     while (p->slots) {
         job_slot *s = p->slots;
-        if (s->job && !s->sent_any) {
+        if (s->settling || s->pending_ops > 0) {
+            ap_log_warn("drain_abandoned", sid(s),
+                        "outcome not yet stored at shutdown; the redelivery re-reports it");
+        } else if (s->job && !s->sent_any) {
             guard_write(p, s, AP_GUARD_RETRY, NULL);
             nak_msg(p, s->msg, 0);
         } else {
@@ -685,12 +805,19 @@ static void engine_report_health(publisher *p) {
     ap_gauge_set(p->m.in_flight, inflight);
 }
 
+/* nats.c thread: PubAck events are ready for the engine. */
+static void wake_engine(void *arg) {
+    publisher *p = arg;
+    curl_multi_wakeup(p->multi);
+}
+
 static int engine_run(publisher *p) {
     int64_t drain_deadline = 0;
     int64_t last_stats = ap_mono_ms();
     for (;;) {
         engine_report_health(p);
         take_inbox(p);
+        take_events(p);
         int running = 0;
         curl_multi_perform(p->multi, &running);
         reap_transfers(p);
@@ -795,6 +922,11 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
         ap_log_error("startup_failed", NULL, "%s", err);
         goto cleanup;
     }
+    /* PubAcks must arrive well within AckWait, or the job comes back anyway. */
+    if (ap_jsasync_new(&p.jsa, p.nats.nc, cfg->ack_wait_ms / 2, wake_engine, &p) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "cannot create the JetStream publish context");
+        goto cleanup;
+    }
     ap_health_set(AP_CHECK_TOPOLOGY, true);
     ap_log_info("started", NULL, "publishing %s jobs: concurrency %d, max attempts %d, base %s",
                 platform, p.platform->concurrency, p.platform->max_attempts, p.platform->base_url);
@@ -812,6 +944,9 @@ cleanup:
     if (thread_started) {
         pthread_join(fetcher, NULL);
     }
+    /* Writes still waiting for a PubAck get a moment; their jobs are unacked
+     * either way, so nothing is lost if they never answer. */
+    ap_jsasync_destroy(p.jsa, 2000);
     /* Destroy, not Unsubscribe: the durable consumer outlives this replica. */
     if (p.sub) natsSubscription_Destroy(p.sub);
     if (p.kv) kvStore_Destroy(p.kv);
