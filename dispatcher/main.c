@@ -14,19 +14,8 @@
 #include "ap_config.h"
 #include "ap_health.h"
 #include "ap_log.h"
+#include "ap_service.h"
 #include "dispatcher.h"
-
-static volatile sig_atomic_t stop_requested;
-static unsigned int shutdown_grace_s;
-
-/* The loop finishes its batch and exits on its own; the alarm is only the
- * backstop for a call that hangs (e.g. a reconnect to a black-holed database
- * host), so the process still ends within service.shutdown_grace. */
-static void on_signal(int sig) {
-    (void)sig;
-    if (!stop_requested && shutdown_grace_s > 0) alarm(shutdown_grace_s);
-    stop_requested = 1;
-}
 
 static void usage(FILE *out) {
     fprintf(out, "usage: autopost-dispatcher [--config FILE] [--check-config]\n"
@@ -58,28 +47,10 @@ int main(int argc, char **argv) {
     }
 
     ap_config cfg;
-    if (ap_config_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_PG, NULL) != 0) {
-        ap_config_free(&cfg);
-        return 1;
-    }
-    if (check_only) {
-        printf("config ok\n");
-        ap_config_free(&cfg);
-        return 0;
-    }
-    ap_log_level level = AP_LOG_INFO;
-    ap_log_level_parse(cfg.log_level, &level); /* validated by ap_config_setup */
-    ap_log_set_level(level);
-    ap_log_init("dispatcher", cfg.instance);
-
-    shutdown_grace_s = (unsigned int)((cfg.shutdown_grace_ms + 999) / 1000);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    int exit_now = ap_service_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_PG, NULL, check_only,
+                                    "dispatcher");
+    if (exit_now >= 0) return exit_now;
+    ap_service_signals(&cfg);
 
     int rc = 0;
     char err[512];
@@ -88,7 +59,7 @@ int main(int argc, char **argv) {
                         err, sizeof(err)) != AP_OK) {
         ap_log_error("dispatcher_failed", NULL, "%s", err);
         rc = 1;
-    } else if (ap_dispatcher_create(&d, &cfg, &stop_requested, err, sizeof(err)) != AP_OK) {
+    } else if (ap_dispatcher_create(&d, &cfg, &ap_service_stop, err, sizeof(err)) != AP_OK) {
         ap_log_error("dispatcher_failed", NULL, "%s", err);
         rc = 1;
     } else if (ap_dispatcher_run(d) != AP_OK) {

@@ -13,11 +13,8 @@
 #include "ap_config.h"
 #include "ap_health.h"
 #include "ap_log.h"
+#include "ap_service.h"
 #include "runtime.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) { stop_requested = 1; }
 
 static void usage(FILE *out) {
     fprintf(out, "usage: autopost-publisher --platform NAME [--config FILE] [--check-config]\n"
@@ -53,30 +50,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "autopost-publisher: no adapter for platform \"%s\"\n", platform);
         return 2;
     }
-    ap_config cfg;
-    if (ap_config_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_KEY | AP_NEED_PLATFORM,
-                        platform) != 0) {
-        ap_config_free(&cfg);
-        return 1;
-    }
-    if (check_only) {
-        printf("config ok\n");
-        ap_config_free(&cfg);
-        return 0;
-    }
-    ap_log_level level = AP_LOG_INFO;
-    ap_log_level_parse(cfg.log_level, &level);
-    ap_log_set_level(level);
     char service[64];
     snprintf(service, sizeof(service), "publisher-%s", platform);
-    ap_log_init(service, cfg.instance);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    ap_config cfg;
+    int exit_now =
+        ap_service_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_KEY | AP_NEED_PLATFORM, platform,
+                         check_only, service);
+    if (exit_now >= 0) return exit_now;
+    ap_service_signals(&cfg);
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "autopost-publisher: curl_global_init failed\n");
@@ -91,7 +72,7 @@ int main(int argc, char **argv) {
         ap_config_free(&cfg);
         return 1;
     }
-    int rc = ap_publisher_run(&cfg, platform, &stop_requested);
+    int rc = ap_publisher_run(&cfg, platform, &ap_service_stop);
     ap_health_stop();
     curl_global_cleanup();
     ap_config_free(&cfg);

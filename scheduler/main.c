@@ -12,11 +12,8 @@
 #include "ap_config.h"
 #include "ap_health.h"
 #include "ap_log.h"
+#include "ap_service.h"
 #include "scheduler.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) { stop_requested = 1; }
 
 static void usage(FILE *out) {
     fprintf(out, "usage: autopost-scheduler [--config FILE] [--check-config]\n"
@@ -40,26 +37,10 @@ int main(int argc, char **argv) {
         }
     }
     ap_config cfg;
-    if (ap_config_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_PG, NULL) != 0) {
-        ap_config_free(&cfg);
-        return 1;
-    }
-    if (check_only) {
-        printf("config ok\n");
-        ap_config_free(&cfg);
-        return 0;
-    }
-    ap_log_level level = AP_LOG_INFO;
-    ap_log_level_parse(cfg.log_level, &level);
-    ap_log_set_level(level);
-    ap_log_init("scheduler", cfg.instance);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    int exit_now = ap_service_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_PG, NULL, check_only,
+                                    "scheduler");
+    if (exit_now >= 0) return exit_now;
+    ap_service_signals(&cfg);
 
     char err[512];
     if (ap_health_start(&cfg, "scheduler", AP_CHECK_NATS | AP_CHECK_TOPOLOGY | AP_CHECK_POSTGRES,
@@ -68,7 +49,7 @@ int main(int argc, char **argv) {
         ap_config_free(&cfg);
         return 1;
     }
-    int rc = ap_scheduler_run(&cfg, &stop_requested);
+    int rc = ap_scheduler_run(&cfg, &ap_service_stop);
     ap_health_stop();
     ap_config_free(&cfg);
     nats_Close();

@@ -1,0 +1,46 @@
+/* ap_service.c -- see ap_service.h. */
+#include "ap_service.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ap_log.h"
+
+volatile sig_atomic_t ap_service_stop;
+static unsigned int grace_seconds;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    if (!ap_service_stop && grace_seconds > 0) alarm(grace_seconds);
+    ap_service_stop = 1;
+}
+
+int ap_service_setup(ap_config *cfg, const char *path, int needs, const char *platform,
+                     bool check_only, const char *service) {
+    if (ap_config_setup(cfg, path, needs, platform) != 0) {
+        ap_config_free(cfg);
+        return 1;
+    }
+    if (check_only) {
+        printf("config ok\n");
+        ap_config_free(cfg);
+        return 0;
+    }
+    ap_log_level level = AP_LOG_INFO;
+    ap_log_level_parse(cfg->log_level, &level); /* validated by ap_config_setup */
+    ap_log_set_level(level);
+    ap_log_init(service, cfg->instance);
+    return -1;
+}
+
+void ap_service_signals(const ap_config *cfg) {
+    grace_seconds = (unsigned int)((cfg->shutdown_grace_ms + 999) / 1000);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}

@@ -1,0 +1,28 @@
+/* ap_service.h -- what every service's main() does the same way.
+ *
+ * Load the config (or only check it), set up JSON logging, and turn
+ * SIGTERM/SIGINT into a stop flag the service loop drains on. The loops end
+ * by themselves; after the first signal an alarm of service.shutdown_grace is
+ * the backstop for a call that hangs (a reconnect to a black-holed host), so
+ * the process still ends, with a non-zero status the orchestrator will see. */
+#ifndef AP_SERVICE_H
+#define AP_SERVICE_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "ap_config.h"
+
+/* Set by SIGTERM/SIGINT once ap_service_signals() is installed. */
+extern volatile sig_atomic_t ap_service_stop;
+
+/* Config with ap_config_setup(needs, platform); with check_only prints
+ * "config ok". Returns -1 to carry on, otherwise the exit status main()
+ * returns (cfg already freed). Sets up logging as `service`. */
+int ap_service_setup(ap_config *cfg, const char *path, int needs, const char *platform,
+                     bool check_only, const char *service);
+
+/* SIGTERM/SIGINT -> ap_service_stop (+ the grace alarm); SIGPIPE ignored. */
+void ap_service_signals(const ap_config *cfg);
+
+#endif
