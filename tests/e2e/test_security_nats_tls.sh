@@ -8,7 +8,10 @@ source "$(dirname "$0")/lib.sh"
 work=$(mktemp -d /tmp/autopost-tls.XXXXXX)
 nats_pid=
 cleanup() {
-    [[ -n $nats_pid ]] && kill "$nats_pid" 2>/dev/null && wait "$nats_pid" 2>/dev/null
+    if [[ -n $nats_pid ]]; then
+        kill "$nats_pid" 2>/dev/null || true
+        wait "$nats_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
