@@ -11,12 +11,9 @@
 #      dispatcher handles a real MAX_DELIVERIES give-up (reads and deletes the
 #      dead job). The server must log no permission violation meanwhile.
 #
-# Step 3 and the services' start-up: today every service applies the
-# JetStream topology at start (ap_js_apply_topology), which least privilege
-# forbids. Once the binaries accept `nats.manage_topology: false` (services
-# then only check the topology), the services run with auth.conf exactly as
-# shipped. Until then this test grants the service users the topology API on
-# top of auth.conf (TOPOLOGY_GRANT below) and says so.
+# Step 3 runs the services with `nats.manage_topology: false`, as the
+# manifests do: they only check (INFO) the topology that admin applied, so
+# auth.conf exactly as shipped must be enough.
 #
 # Single-quoted '$JS...' strings are NATS subjects, not shell expansions.
 # shellcheck disable=SC2119,SC2016 # stack_start and svc_config take optional arguments
@@ -154,28 +151,10 @@ else
 fi
 
 # ---- 3. the real services, one least-privilege user each --------------------
-# Does this build let services skip creating the topology?
-printf 'nats:\n  url: nats://127.0.0.1:4222\n  manage_topology: false\npostgres:\n  dsn: x\n' \
-    >"$STACK_DIR/probe.yaml"
-if env -u AUTOPOST_NATS_URL -u AUTOPOST_POSTGRES_DSN "$AUTOPOST_BIN/autopost-dispatcher" \
-    --config "$STACK_DIR/probe.yaml" --check-config >/dev/null 2>&1; then
-    echo "services check the topology only (nats.manage_topology: false): auth.conf as shipped"
-    NATS_EXTRA="  manage_topology: false"
-else
-    # What ap_js_apply_topology asks for (nats.c 3.4.1): INFO, then UPDATE or
-    # CREATE of every stream, consumer and the KV bucket's stream.
-    TOPOLOGY_GRANT='"$JS.API.STREAM.INFO.*", "$JS.API.STREAM.CREATE.*", "$JS.API.STREAM.UPDATE.*", "$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.DURABLE.CREATE.>",'
-    echo "PENDING: this build has no nats.manage_topology; every service applies the topology"
-    echo "         at start, so the service users get the topology API on top of auth.conf:"
-    echo "         $TOPOLOGY_GRANT"
-    awk -v grant="$TOPOLOGY_GRANT" '
-        /^[[:space:]]*publish:[[:space:]]*\{/ { inpub = 1 }
-        { print }
-        inpub && /allow:[[:space:]]*\[/ { print "              " grant; inpub = 0 }
-    ' "$AUTH_CONF" >"$STACK_DIR/auth-with-topology.conf"
-    auth_nats_reload "$STACK_DIR/auth-with-topology.conf" || fail "reload with the topology grant"
-    NATS_EXTRA=
-fi
+# The services run with nats.manage_topology: false, as the manifests ship
+# them: they only check (INFO) that what they use exists, so auth.conf as
+# shipped must be enough.
+NATS_EXTRA="  manage_topology: false"
 for user in scheduler dispatcher publisher-facebook; do
     user_config "$user" "$STACK_DIR/$user.yaml"
 done
