@@ -309,7 +309,7 @@ static void fb_parse_verify(fb_flow *f, const ap_flow_input *in, const ap_http_r
     json_array_foreach(data, i, item) {
         json_t *m = json_object_get(item, "message"), *id = json_object_get(item, "id");
         if (json_is_string(m) && json_is_string(id) && strcmp(json_string_value(m), message) == 0 &&
-            json_string_length(id) < 120) {
+            json_string_length(id) > 0 && json_string_length(id) < 120) {
             r->error_class = AP_CLASS_NONE;
             r->http_status = res->status;
             snprintf(r->external_id, sizeof(r->external_id), "%s", json_string_value(id));
