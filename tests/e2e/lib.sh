@@ -66,6 +66,24 @@ nats_pub() {
     exec 9>&-
 }
 
+# Protobuf by hand, for messages no autopost binary would write (foreign or
+# broken producers): pb_int FIELD N and pb_str FIELD TEXT print one field.
+pb_varint() {
+    local v=$1
+    while ((v >= 128)); do
+        printf '%b' "\\x$(printf %02x $(((v & 127) | 128)))"
+        v=$((v >> 7))
+    done
+    printf '%b' "\\x$(printf %02x "$v")"
+}
+pb_int() { pb_varint $(($1 << 3)); pb_varint "$2"; }
+pb_str() {
+    local LC_ALL=C
+    pb_varint $((($1 << 3) | 2))
+    pb_varint ${#2}
+    printf '%s' "$2"
+}
+
 # jsz_stream_messages STREAM: messages currently stored in a stream.
 jsz_stream_messages() {
     # /jsz is pretty-printed JSON: squeeze the whitespace out, then take the

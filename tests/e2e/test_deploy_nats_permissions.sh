@@ -174,21 +174,6 @@ echo "ok: $total posts published by scheduler, publisher-facebook and dispatcher
 
 # ---- 4. a real MAX_DELIVERIES give-up under the dispatcher's permissions -----
 svc_kill publisher-facebook TERM || fail "publisher did not exit 0 on SIGTERM"
-pb_varint() {
-    local v=$1
-    while ((v >= 128)); do
-        printf '%b' "\\x$(printf %02x $(((v & 127) | 128)))"
-        v=$((v >> 7))
-    done
-    printf '%b' "\\x$(printf %02x "$v")"
-}
-pb_int() { pb_varint $(($1 << 3)); pb_varint "$2"; }
-pb_str() {
-    local LC_ALL=C
-    pb_varint $((($1 << 3) | 2))
-    pb_varint ${#2}
-    printf '%s' "$2"
-}
 read -r sid account < <(stack_psql -c "SELECT id, account_id FROM post_schedules LIMIT 1" | tr '|' ' ')
 stack_psql -c "UPDATE post_schedules SET status = 'queued', generation = 7 WHERE id = '$sid'" >/dev/null
 job=$STACK_DIR/job.bin

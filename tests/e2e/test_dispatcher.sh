@@ -12,22 +12,7 @@ stack_start || fail "could not start nats-server and PostgreSQL"
 SANDBOX_URL=http://127.0.0.1:9 svc_config # the dispatcher calls no platform
 svc_ctl migrate >/dev/null || fail "migrate failed"
 
-# ---- protobuf by hand (proto/autopost/v1/*.proto) ---------------------------
-pb_varint() {
-    local v=$1
-    while ((v >= 128)); do
-        printf '%b' "\\x$(printf %02x $(((v & 127) | 128)))"
-        v=$((v >> 7))
-    done
-    printf '%b' "\\x$(printf %02x "$v")"
-}
-pb_int() { pb_varint $(($1 << 3)); pb_varint "$2"; }
-pb_str() {
-    local LC_ALL=C
-    pb_varint $((($1 << 3) | 2))
-    pb_varint ${#2}
-    printf '%s' "$2"
-}
+# ---- protobuf by hand (pb_* in lib.sh; proto/autopost/v1/*.proto) ----------
 outcome_num() {
     case $1 in
         published) echo 1 ;; retrying) echo 2 ;; failed) echo 3 ;;
