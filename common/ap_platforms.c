@@ -5,7 +5,12 @@
 #include <string.h>
 
 static const ap_platform_info platform_table[] = {
+    /* name        default base URL               default API version */
     {"facebook", "https://graph.facebook.com", "v19.0"},
+    {"instagram", "https://graph.facebook.com", "v19.0"}, /* Instagram Graph API */
+    {"threads", "https://graph.threads.net", "v1.0"},
+    {"x", "https://api.x.com", "2"},
+    {"linkedin", "https://api.linkedin.com", "202411"}, /* LinkedIn-Version YYYYMM */
 };
 
 const ap_platform_info *ap_platform_info_find(const char *name) {

@@ -199,7 +199,7 @@ static void test_unknown_platform_key(void) {
 static void test_unknown_platform_name(void) {
     /* The line of the name, not of the first key below it. */
     expect_error("platforms:\n  myspace:\n    enabled: true\n", 2, "platforms.myspace",
-                 "unknown platform (known: facebook)");
+                 "unknown platform (known: facebook, instagram, threads, x, linkedin)");
     expect_error("platforms:\n  facebook:\n  myspace:\n", 3, "platforms.myspace",
                  "unknown platform");
 }
