@@ -111,6 +111,17 @@ uint64_t sandbox_next_object_id(void);
 /* Random bits that do not disturb the fault sequence (trace ids...). */
 uint64_t sandbox_random_aux(void);
 
+/* What an access token allows, the same for every platform (tokens.c). */
+typedef enum sandbox_token_state {
+    SANDBOX_TOKEN_OK = 0,
+    SANDBOX_TOKEN_EXPIRED,
+    SANDBOX_TOKEN_REVOKED,
+    SANDBOX_TOKEN_INVALID, /* missing, empty or not ours */
+    SANDBOX_TOKEN_NO_PERMISSION /* reads work, publishing is refused */
+} sandbox_token_state;
+
+sandbox_token_state sandbox_token_state_of(const char *platform, const char *token);
+
 /* ------------------------------------------------------------------------
  * Post store
  * --------------------------------------------------------------------- */
