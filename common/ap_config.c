@@ -58,6 +58,9 @@ static const key_spec config_keys[] = {
     {"publisher.drain_grace", T_DURATION, F(publisher_drain_grace_ms), 0, 3600000},
     {"dispatcher.batch_size", T_INT, F(dispatcher_batch_size), 1, 10000},
     {"dispatcher.flush_interval", T_DURATION, F(dispatcher_flush_ms), 1, 60000},
+    {"console.http_bind", T_STRING, F(console_http_bind), 0, 0},
+    {"console.http_port", T_INT, F(console_http_port), 1, 65535},
+    {"console.token_file", T_STRING, F(console_token_file), 0, 0},
 };
 #undef F
 
@@ -96,6 +99,8 @@ void ap_config_init(ap_config *cfg) {
     cfg->dispatcher_flush_ms = 20;
     cfg->shutdown_grace_ms = 25000;
     cfg->http_bind = strdup("0.0.0.0");
+    cfg->console_http_bind = strdup("127.0.0.1"); /* a person's browser, not the world */
+    cfg->console_http_port = 8090;
 }
 
 static void platform_free(ap_platform_config *p) {
@@ -130,6 +135,8 @@ void ap_config_free(ap_config *cfg) {
         free(cfg->credentials_key_hex);
     }
     for (int i = 0; i < cfg->nplatforms; i++) platform_free(&cfg->platforms[i]);
+    free(cfg->console_http_bind);
+    free(cfg->console_token_file);
     memset(cfg, 0, sizeof(*cfg));
 }
 

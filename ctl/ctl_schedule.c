@@ -25,6 +25,7 @@
 #include "ap_time.h"
 #include "ctl.h"
 #include "ctl_post.h"
+#include "ctl_retry.h"
 
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
@@ -42,11 +43,23 @@ static const char cancel_usage[] =
     "" AP_KV_ATTEMPTS " so a publisher that has not started will not post it.\n";
 
 static const char retry_usage[] =
-    "usage: autopostctl retry SCHEDULE_ID [--config FILE]\n\n"
+    "usage: autopostctl retry SCHEDULE_ID [--config FILE]\n"
+    "       autopostctl retry FILTER... [--status failed|unconfirmed|cancelled]...\n"
+    "                         [--dry-run] [--config FILE]\n\n"
     "Sends a failed, unconfirmed or cancelled schedule again, now (or at its time\n"
-    "if that is still ahead): new generation, attempts reset, errors cleared.\n"
-    "Prints the new generation. An unconfirmed post may already be live: check\n"
-    "the platform first.\n";
+    "if that is still ahead): new generation, attempts reset, errors cleared,\n"
+    "\"retry_requested\" in its history. With one id, prints the new generation.\n\n"
+    "With filters instead of an id, retries every matching schedule in one\n"
+    "transaction and prints how many it re-queued. FILTER is one or more of:\n"
+    "  --platform P           the account's platform\n"
+    "  --reason TEXT          error message or code contains TEXT (any case)\n"
+    "  --error-class C        retry, quota, reauth, permanent, duplicate, ambiguous,\n"
+    "                         invalid\n"
+    "  --since T, --until T   when it reached its state (updated_at): RFC 3339, or a\n"
+    "                         duration ago (30m, 2h)\n"
+    "--status defaults to failed only; add --status unconfirmed on purpose: an\n"
+    "unconfirmed post may already be live (check the platform first).\n"
+    "--dry-run counts the matches and changes nothing.\n";
 
 /* ---- schedule ----------------------------------------------------------- */
 
@@ -362,36 +375,17 @@ static int retry_in_db(ctl_ctx *ctx, const char *id, locked_row *row, char *new_
                       id, row->status);
         goto fail;
     }
-    const char *params[] = {id};
-    /* A new generation gives the job a new Nats-Msg-Id and KV key: the old
-     * attempt's dedup entry and record must not swallow this one. */
-    PGresult *res = ctl_exec(ctx,
-                             "UPDATE post_schedules SET status = 'pending', "
-                             "generation = generation + 1, attempts = 0, "
-                             "error_class = NULL, error_code = NULL, error_message = NULL, "
-                             "external_post_id = NULL, external_url = NULL, "
-                             "queued_at = NULL, published_at = NULL, "
-                             "scheduled_at = least(scheduled_at, now()), updated_at = now() "
-                             "WHERE id = $1 AND status IN ('failed', 'unconfirmed', 'cancelled') "
-                             "RETURNING generation",
-                             1, params, PGRES_TUPLES_OK, err, sizeof(err));
+    const char *params[] = {id, "autopostctl"};
+    PGresult *res = ctl_exec(
+        ctx,
+        CTL_SQL_RETRY("SELECT id, status AS old_status FROM post_schedules WHERE id = $1", "$2"), 2,
+        params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL || PQntuples(res) != 1) {
         PQclear(res);
         rc = ctl_fail("cannot retry schedule %s: %s", id, res ? "row changed" : err);
         goto fail;
     }
-    snprintf(new_gen, gen_len, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    const char *aparams[] = {id, new_gen};
-    res = ctl_exec(ctx,
-                   "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
-                   "actor, finished_at) VALUES ($1, $2, 0, 'retry_requested', 'autopostctl', "
-                   "now())",
-                   2, aparams, PGRES_COMMAND_OK, err, sizeof(err));
-    if (res == NULL) {
-        rc = ctl_fail("cannot record the retry of %s: %s", id, err);
-        goto fail;
-    }
+    snprintf(new_gen, gen_len, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
     if (ctl_commit(ctx, err, sizeof(err)) != AP_OK) {
         rc = ctl_fail("cannot retry schedule %s: %s", id, err);
@@ -403,12 +397,11 @@ fail:
     return rc;
 }
 
-int ctl_cmd_retry(ctl_ctx *ctx, int argc, char **argv) {
+static int retry_one(ctl_ctx *ctx, const char *arg) {
     char id[37], gen[16];
     locked_row row;
-    int rc = parse_id_command(ctx, "retry", retry_usage, argc, argv, id);
-    if (rc < 0) return CTL_EXIT_OK;
-    if (rc != CTL_EXIT_OK) return rc;
+    int rc;
+    if (!ctl_uuid_text(arg, id)) return ctl_fail("\"%s\" is not a schedule id (a UUID)", arg);
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
     if ((rc = retry_in_db(ctx, id, &row, gen, sizeof(gen))) != CTL_EXIT_OK) return rc;
@@ -419,4 +412,140 @@ int ctl_cmd_retry(ctl_ctx *ctx, int argc, char **argv) {
                 id);
     printf("%s\n", gen);
     return CTL_EXIT_OK;
+}
+
+/* What `retry --platform ...` selects. Times are epoch-ms text or NULL:
+ * an absolute bound, or a distance back from the database's now(). */
+typedef struct retry_filter {
+    const char *platform, *reason, *error_class;
+    char since_abs[24], since_ago[24], until_abs[24], until_ago[24];
+    bool has_since, has_until;
+    char statuses[64]; /* PostgreSQL array literal: {failed,unconfirmed} */
+    bool dry_run;
+} retry_filter;
+
+/* "2026-11-28T09:00:00Z" or "2h" (ago) into one of the two slots. */
+static bool retry_time_arg(const char *arg, char *abs_ms, char *ago_ms) {
+    int64_t ms;
+    if (ap_duration_parse(arg, &ms) == 0) {
+        snprintf(ago_ms, 24, "%lld", (long long)ms);
+        return true;
+    }
+    if (ap_time_parse_rfc3339(arg, &ms) == 0) {
+        snprintf(abs_ms, 24, "%lld", (long long)ms);
+        return true;
+    }
+    return false;
+}
+
+static bool retry_add_status(retry_filter *f, const char *status) {
+    static const char *const allowed[] = {"failed", "unconfirmed", "cancelled", NULL};
+    if (!status_in(status, allowed)) return false;
+    size_t n = strlen(f->statuses);
+    /* "{failed" ... "}" is closed when the statement is built. */
+    snprintf(f->statuses + n, sizeof(f->statuses) - n, "%s%s", n ? "," : "{", status);
+    return true;
+}
+
+/* The selection of filter mode: locks what it returns; SKIP LOCKED leaves a
+ * row another retry or a service is moving right now to that one. */
+#define RETRY_FILTER_SELECT                                                                        \
+    "SELECT s.id, s.status AS old_status FROM post_schedules s "                                   \
+    "JOIN social_accounts a ON a.id = s.account_id "                                               \
+    "WHERE s.status = ANY ($1::text[]) AND ($2::text IS NULL OR a.platform = $2) "                 \
+    "AND ($3::text IS NULL OR strpos(lower(coalesce(s.error_message, '') || ' ' || "               \
+    "coalesce(s.error_code, '')), lower($3)) > 0) "                                                \
+    "AND ($4::text IS NULL OR s.error_class = $4) "                                                \
+    "AND s.updated_at >= coalesce(to_timestamp($5::bigint / 1000.0), "                             \
+    "now() - $6::bigint * interval '1 millisecond', '-infinity') "                                 \
+    "AND s.updated_at <= coalesce(to_timestamp($7::bigint / 1000.0), "                             \
+    "now() - $8::bigint * interval '1 millisecond', 'infinity') "
+
+static int retry_filtered(ctl_ctx *ctx, retry_filter *f) {
+    char err[512];
+    int rc;
+    if (f->statuses[0] == '\0') retry_add_status(f, "failed");
+    size_t n = strlen(f->statuses);
+    snprintf(f->statuses + n, sizeof(f->statuses) - n, "}");
+    if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
+    if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
+#define OPT(s) ((s)[0] ? (s) : NULL)
+    const char *params[] = {f->statuses,       f->platform,       f->reason,
+                            f->error_class,    OPT(f->since_abs), OPT(f->since_ago),
+                            OPT(f->until_abs), OPT(f->until_ago), "autopostctl"};
+#undef OPT
+    if (f->dry_run) {
+        PGresult *res = ctl_exec(ctx, "SELECT count(*) FROM (" RETRY_FILTER_SELECT ") m", 8, params,
+                                 PGRES_TUPLES_OK, err, sizeof(err));
+        if (res == NULL) return ctl_fail("cannot count the matching schedules: %s", err);
+        printf("would retry %s schedule(s)\n", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return CTL_EXIT_OK;
+    }
+    /* One statement is one transaction: every match is retried and recorded,
+     * or none is. */
+    PGresult *res = ctl_exec(
+        ctx,
+        CTL_SQL_RETRY(RETRY_FILTER_SELECT "ORDER BY s.updated_at, s.id FOR UPDATE OF s SKIP LOCKED",
+                      "$9"),
+        9, params, PGRES_TUPLES_OK, err, sizeof(err));
+    if (res == NULL) return ctl_fail("cannot retry the matching schedules: %s", err);
+    int unconfirmed = 0;
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strcmp(PQgetvalue(res, i, 2), "unconfirmed") == 0) unconfirmed++;
+    printf("re-queued %d schedule(s)\n", PQntuples(res));
+    if (unconfirmed)
+        fprintf(stderr,
+                "autopostctl: note: %d of them were unconfirmed; any that did go live will be "
+                "posted a second time\n",
+                unconfirmed);
+    PQclear(res);
+    return CTL_EXIT_OK;
+}
+
+int ctl_cmd_retry(ctl_ctx *ctx, int argc, char **argv) {
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},      {"help", no_argument, NULL, 'h'},
+        {"platform", required_argument, NULL, 'p'},    {"reason", required_argument, NULL, 'r'},
+        {"error-class", required_argument, NULL, 'e'}, {"since", required_argument, NULL, 'S'},
+        {"until", required_argument, NULL, 'U'},       {"status", required_argument, NULL, 's'},
+        {"dry-run", no_argument, NULL, 'd'},           {NULL, 0, NULL, 0}};
+    retry_filter f;
+    memset(&f, 0, sizeof(f));
+    int c;
+    bool filtered = false;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': ctx->config_path = optarg; break;
+        case 'h': fputs(retry_usage, stdout); return CTL_EXIT_OK;
+        case 'p': f.platform = optarg, filtered = true; break;
+        case 'r': f.reason = optarg, filtered = true; break;
+        case 'e': f.error_class = optarg, filtered = true; break;
+        case 'd': f.dry_run = true; break;
+        case 'S':
+        case 'U':
+            if (!retry_time_arg(optarg, c == 'S' ? f.since_abs : f.until_abs,
+                                c == 'S' ? f.since_ago : f.until_ago))
+                return ctl_usage_error("retry", "--%s: \"%s\" is neither RFC 3339 nor a duration",
+                                       c == 'S' ? "since" : "until", optarg);
+            filtered = true;
+            break;
+        case 's':
+            if (!retry_add_status(&f, optarg))
+                return ctl_usage_error("retry",
+                                       "--status must be failed, unconfirmed or cancelled");
+            break;
+        default: return ctl_bad_option("retry", c, argv);
+        }
+    }
+    int nargs = argc - optind;
+    if (nargs == 1 && !filtered && !f.dry_run && f.statuses[0] == '\0')
+        return retry_one(ctx, argv[optind]);
+    if (nargs > 0 && (filtered || f.dry_run || f.statuses[0]))
+        return ctl_usage_error("retry", "give one SCHEDULE_ID or filters, not both");
+    if (nargs > 1) return ctl_usage_error("retry", "expected one SCHEDULE_ID");
+    if (!filtered)
+        return ctl_usage_error("retry", "expected a SCHEDULE_ID or at least one filter "
+                                        "(--platform, --reason, --error-class, --since, --until)");
+    return retry_filtered(ctx, &f);
 }

@@ -25,8 +25,10 @@ static const ctl_command commands[] = {
     {"list", ctl_cmd_list, "list recent schedules"},
     {"show", ctl_cmd_show, "show one schedule, its post and its attempt history"},
     {"cancel", ctl_cmd_cancel, "cancel a pending or queued schedule"},
-    {"retry", ctl_cmd_retry, "retry a failed, unconfirmed or cancelled schedule"},
+    {"retry", ctl_cmd_retry,
+     "retry a failed, unconfirmed or cancelled schedule, or every match of a filter"},
     {"status", ctl_cmd_status, "counts per platform and status, and consumer lag"},
+    {"failed", ctl_cmd_failed, "failed and unconfirmed schedules grouped by reason"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
