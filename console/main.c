@@ -1,0 +1,107 @@
+/* autopost-console -- the operators' web console.
+ *
+ *   autopost-console --config autopost.yaml
+ *
+ * Serves the page and its JSON API on console.http_bind:console.http_port
+ * (default 127.0.0.1:8090). Needs only PostgreSQL: it reads the schedules
+ * and their history, and with console.token_file set it may retry or cancel
+ * (see http.c for the token rules). */
+#include <errno.h>
+#include <getopt.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ap_log.h"
+#include "ap_service.h"
+#include "ap_time.h"
+#include "console.h"
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: autopost-console [--config FILE] [--check-config]\n"
+                 "  Serves the web console on console.http_bind:console.http_port.\n"
+                 "  Environment: AUTOPOST_POSTGRES_DSN, AUTOPOST_LOG_LEVEL\n");
+}
+
+/* The token file's first line, without surrounding whitespace. An empty
+ * token would let anyone in: refuse it. */
+static char *read_token(const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "console.token_file: %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char buf[1024] = "";
+    if (fgets(buf, sizeof(buf), f) == NULL) buf[0] = '\0';
+    fclose(f);
+    char *s = buf;
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && strchr(" \t\r\n", s[n - 1])) s[--n] = '\0';
+    if (n < 16) {
+        snprintf(err, errlen, "console.token_file: %s: the token must have at least 16 characters",
+                 path);
+        explicit_bzero(buf, sizeof(buf));
+        return NULL;
+    }
+    char *token = strdup(s);
+    explicit_bzero(buf, sizeof(buf));
+    if (token == NULL) snprintf(err, errlen, "out of memory");
+    return token;
+}
+
+int main(int argc, char **argv) {
+    const char *config_path = NULL;
+    int check_only = 0, c;
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"check-config", no_argument, 0, 'k'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 'k': check_only = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    ap_config cfg;
+    int exit_now = ap_service_setup(&cfg, config_path, AP_NEED_PG, NULL, check_only, "console");
+    if (exit_now >= 0) return exit_now;
+    ap_service_signals(&cfg);
+
+    console con;
+    memset(&con, 0, sizeof(con));
+    con.cfg = &cfg;
+    char err[512];
+    int rc = 1;
+    struct MHD_Daemon *d = NULL;
+    if (cfg.console_token_file &&
+        (con.token = read_token(cfg.console_token_file, err, sizeof(err))) == NULL) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        goto cleanup;
+    }
+    /* A database that is down now is retried per request (ap_pg_ensure). */
+    if (ap_pg_open(&con.pg, cfg.pg_dsn, "autopost-console", err, sizeof(err)) != AP_OK)
+        ap_log_warn("postgres_down", NULL, "%s (will retry)", err);
+    if ((d = console_http_start(&con, err, sizeof(err))) == NULL) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        goto cleanup;
+    }
+    ap_log_info("console_started", NULL, "serving http://%s:%d/ (%s)", cfg.console_http_bind,
+                cfg.console_http_port,
+                con.token ? "retry and cancel need the Bearer token" : "read-only");
+    while (!ap_service_stop) ap_sleep_ms(100);
+    ap_log_info("console_stopping", NULL, "signal received");
+    rc = 0;
+cleanup:
+    if (d) MHD_stop_daemon(d);
+    ap_pg_close(&con.pg);
+    if (con.token) {
+        explicit_bzero(con.token, strlen(con.token));
+        free(con.token);
+    }
+    ap_config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# The web console against a real run: schedules go through scheduler,
+# publisher and dispatcher (some accounts have tokens the sandbox rejects, so
+# some fail), then autopost-console serves the page and the JSON API.
+#   - the JSON API's counts are PostgreSQL's;
+#   - headless Chromium loads the page, runs its JavaScript against the API
+#     and the DOM shows those counts; a screenshot is written to the
+#     artifact dir ($AUTOPOST_TEST_ARTIFACTS, default <build>/test-artifacts);
+#   - a console without console.token_file refuses every POST (403); with
+#     one, a missing or wrong Bearer token is 401 and the right one retries
+#     (new generation, "retry_requested" by autopost-console in the history).
+# Skips (77) when Chromium is not installed (scripts/setup.sh installs it).
+source "$(dirname "$0")/lib.sh"
+
+CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+if [[ -z $CHROMIUM ]]; then
+    echo "SKIP: chromium not found (scripts/setup.sh installs Debian's chromium package)"
+    exit 77
+fi
+[[ -x $AUTOPOST_BIN/autopost-console ]] || fail "no autopost-console in $AUTOPOST_BIN"
+ART=${AUTOPOST_TEST_ARTIFACTS:-$AUTOPOST_BIN/../test-artifacts}/test_console
+mkdir -p "$ART"
+rm -f "$ART/console.png" "$ART/console.html"
+
+# A slow sandbox and two calls at a time spread the run over a second or
+# so, so the throughput chart has more than one bucket.
+SVC_CONCURRENCY=2 e2e_begin --latency-ms 60
+# 4 accounts: three good ones, one whose token the sandbox calls invalid.
+for n in 1 2 3; do
+    printf '{"platform":"facebook","external_id":"%d","token":"good-token-%d","name":"Page %d"}\n' \
+        $((2000 + n)) "$n" "$n"
+done >"$STACK_DIR/accounts.jsonl"
+printf '{"platform":"facebook","external_id":"2009","token":"invalid-token","name":"Broken page"}\n' \
+    >>"$STACK_DIR/accounts.jsonl"
+mapfile -t accounts < <(svc_ctl accounts import "$STACK_DIR/accounts.jsonl")
+[[ ${#accounts[@]} -eq 4 ]] || fail "accounts import gave ${#accounts[@]} ids"
+at=$(rfc3339_in 0)
+for a in "${accounts[@]}"; do
+    for n in 1 2 3 4 5 6 7 8; do
+        printf '{"account_id":"%s","at":"%s","text":"console post %d of %s"}\n' "$a" "$at" "$n" "$a"
+    done
+done >"$STACK_DIR/schedules.jsonl"
+svc_ctl import "$STACK_DIR/schedules.jsonl" >/dev/null || fail "import"
+svc_start dispatcher
+svc_start publisher-facebook
+svc_start scheduler
+SVC_QUIET=1 svc_wait_terminal 32 120 || fail "the run did not finish"
+published=$(svc_count_status published)
+failed=$(svc_count_status failed)
+[[ $published -eq 24 && $failed -eq 8 ]] || fail "run: published $published failed $failed, expected 24 and 8"
+pass "a real run: $published published, $failed failed"
+
+# Two consoles: read-only, and one that takes a token.
+token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+(umask 077 && printf '%s\n' "$token" >"$STACK_DIR/console.token")
+ro_port=$(stack_free_port)
+rw_port=$(stack_free_port)
+console_start() { # NAME PORT [TOKEN_FILE]
+    local cfg=$STACK_DIR/$1.yaml
+    cp "$AUTOPOST_CONFIG" "$cfg"
+    printf 'console:\n  http_bind: 127.0.0.1\n  http_port: %s\n' "$2" >>"$cfg"
+    [[ -z ${3:-} ]] || printf '  token_file: %s\n' "$3" >>"$cfg"
+    "$AUTOPOST_BIN/autopost-console" --config "$cfg" >>"$STACK_DIR/logs/$1.log" 2>&1 &
+    SVC_PIDS[$1]=$!
+    stack_register_pid "$!"
+    stack_wait_for curl -fsS "http://127.0.0.1:$2/healthz" >/dev/null || fail "$1 did not start"
+}
+console_start console-ro "$ro_port"
+console_start console-rw "$rw_port" "$STACK_DIR/console.token"
+RO=http://127.0.0.1:$ro_port
+RW=http://127.0.0.1:$rw_port
+
+# ---- JSON API -------------------------------------------------------------------
+json() { curl -fsS "$1" | jq -r "$2"; }
+[[ $(json "$RO/api/overview" .published) == "$published" ]] || fail "overview published"
+[[ $(json "$RO/api/overview" .failed) == "$failed" ]] || fail "overview failed"
+[[ $(json "$RO/api/overview" .total) == 32 ]] || fail "overview total"
+[[ $(json "$RO/api/overview" .read_only) == true ]] || fail "overview read_only"
+[[ $(json "$RW/api/overview" .read_only) == false ]] || fail "rw console says read-only"
+[[ $(json "$RO/api/platforms" '.[0].platform') == facebook ]] || fail "platforms"
+[[ $(json "$RO/api/platforms" '.[0].published') == "$published" ]] || fail "platforms published"
+[[ $(json "$RO/api/failed" '.[0].count') == 8 ]] || fail "failed groups: $(curl -sS "$RO/api/failed")"
+[[ $(json "$RO/api/failed" '.[0].error_class') == reauth ]] || fail "failed reason class"
+series_pub=$(json "$RO/api/series" '[.[].published] | add')
+[[ $series_pub == "$published" ]] || fail "series published sum $series_pub"
+[[ $(json "$RO/api/series" '[.[].late_p50_ms | select(. != null)] | length') -ge 1 ]] ||
+    fail "series has no lateness"
+bad_id=$(stack_psql -c "SELECT id FROM post_schedules WHERE status = 'failed' ORDER BY id LIMIT 1")
+good_id=$(stack_psql -c "SELECT id FROM post_schedules WHERE status = 'published' ORDER BY id LIMIT 1")
+events=$(json "$RO/api/schedules/$good_id" '[.history[].event] | join(",")')
+[[ $events == queued,published ]] || fail "history of $good_id: $events"
+[[ $(json "$RO/api/schedules/$bad_id" .status) == failed ]] || fail "schedule $bad_id"
+code=$(curl -sS -o /dev/null -w '%{http_code}' "$RO/api/schedules/00000000-0000-0000-0000-000000000000")
+[[ $code == 404 ]] || fail "unknown schedule: HTTP $code"
+code=$(curl -sS -o /dev/null -w '%{http_code}' "$RO/api/schedules/not-a-uuid")
+[[ $code == 400 ]] || fail "bad id: HTTP $code"
+csp=$(curl -sS -D - -o /dev/null "$RO/" | tr -d '\r' | grep -i '^content-security-policy:' || true)
+[[ $csp == *"default-src 'self'"* ]] || fail "page has no same-origin CSP: $csp"
+pass "JSON API matches PostgreSQL"
+
+# ---- the page in headless Chromium ------------------------------------------------
+chrome() {
+    # A private profile dir: nothing from the machine's own browser leaks in.
+    "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+        --no-first-run --user-data-dir="$STACK_DIR/chromium" --virtual-time-budget=15000 "$@" \
+        2>>"$STACK_DIR/logs/chromium.log"
+}
+chrome --dump-dom "$RO/" >"$ART/console.html" || fail "chromium --dump-dom failed"
+grep -q 'data-loaded="1"' "$ART/console.html" || fail "the page did not finish loading the API"
+dom_count() { sed -n "s/.*id=\"count-$1\">\([0-9]*\)<.*/\1/p" "$ART/console.html" | head -n1; }
+[[ $(dom_count published) == "$published" ]] || fail "DOM published: '$(dom_count published)'"
+[[ $(dom_count failed) == "$failed" ]] || fail "DOM failed: '$(dom_count failed)'"
+[[ $(dom_count total) == 32 ]] || fail "DOM total: '$(dom_count total)'"
+grep -q '<tr data-platform="facebook">' "$ART/console.html" || fail "DOM: no facebook queue row"
+grep -q 'class="bar-published"' "$ART/console.html" || fail "DOM: no throughput bars"
+grep -q 'Invalid OAuth access token' "$ART/console.html" || fail "DOM: failed list lacks the reason"
+# A schedule's history view, opened by its link.
+chrome --dump-dom "$RO/#schedule=$bad_id" >"$ART/schedule.html" || fail "chromium (schedule)"
+grep -q 'class="event-failed"' "$ART/schedule.html" || fail "DOM: history of $bad_id not shown"
+chrome --screenshot="$ART/console.png" --window-size=1280,1500 --hide-scrollbars "$RO/" \
+    >/dev/null || fail "chromium --screenshot failed"
+[[ -s $ART/console.png ]] || fail "no screenshot"
+[[ $(head -c 8 "$ART/console.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] ||
+    fail "the screenshot is not a PNG"
+pass "headless Chromium shows the run's counts; screenshot $ART/console.png ($(stat -c %s "$ART/console.png") bytes)"
+
+# ---- the token rules -------------------------------------------------------------------
+post() { curl -sS -o "$STACK_DIR/post.out" -w '%{http_code}' -X POST "$@"; }
+[[ $(post "$RO/api/schedules/$bad_id/retry") == 403 ]] || fail "read-only console allowed a POST"
+[[ $(post -H "Authorization: Bearer $token" "$RO/api/schedules/$bad_id/retry") == 403 ]] ||
+    fail "read-only console took a token"
+[[ $(post "$RW/api/schedules/$bad_id/retry") == 401 ]] || fail "POST without token not 401"
+[[ $(post -H "Authorization: Bearer ${token}x" "$RW/api/schedules/$bad_id/retry") == 401 ]] ||
+    fail "wrong token not 401"
+[[ $(post -H "Authorization: Bearer ${token:0:10}" "$RW/api/schedules/$bad_id/retry") == 401 ]] ||
+    fail "token prefix not 401"
+[[ $(stack_psql -c "SELECT generation FROM post_schedules WHERE id = '$bad_id'") == 1 ]] ||
+    fail "a refused POST changed the schedule"
+code=$(post -H "Authorization: Bearer $token" "$RW/api/schedules/$bad_id/retry")
+[[ $code == 200 ]] || fail "retry with the token: HTTP $code $(cat "$STACK_DIR/post.out")"
+[[ $(jq -r .generation "$STACK_DIR/post.out") == 2 ]] || fail "retry reply: $(cat "$STACK_DIR/post.out")"
+row=$(stack_psql -c "SELECT generation FROM post_schedules WHERE id = '$bad_id'")
+[[ $row == 2 ]] || fail "retry did not bump the generation: $row"
+actor=$(stack_psql -c "SELECT actor FROM schedule_attempts WHERE schedule_id = '$bad_id'
+                        AND event = 'retry_requested'")
+[[ $actor == autopost-console ]] || fail "retry not in the history: '$actor'"
+# A published schedule is not retryable; a published one cannot be cancelled.
+[[ $(post -H "Authorization: Bearer $token" "$RW/api/schedules/$good_id/retry") == 409 ]] ||
+    fail "retry of a published schedule not 409"
+[[ $(post -H "Authorization: Bearer $token" "$RW/api/schedules/$good_id/cancel") == 409 ]] ||
+    fail "cancel of a published schedule not 409"
+# The retried one runs again and fails again (same token).
+SVC_QUIET=1 svc_wait_terminal 32 60 || fail "the retried schedule did not finish"
+stack_wait_for bash -c "[[ \$(curl -fsS '$RO/api/schedules/$bad_id' | jq -r '[.history[] | select(.generation == 2)] | length') -ge 3 ]]" \
+    >/dev/null || fail "history of the retry: $(curl -sS "$RO/api/schedules/$bad_id")"
+pass "read-only without a token (403), 401 for a missing or wrong token, retry with it"
+
+e2e_finish
+pass "console"
