@@ -19,6 +19,15 @@ PACKAGES=(
     clang libclang-rt-14-dev jq openssl
 )
 
+# Needed only by tests, never by a build: not in the Dockerfile's build
+# stage (tests/e2e/test_deploy_manifests.sh compares PACKAGES alone).
+# chromium: tests/e2e/test_console.sh loads the web console headless.
+# AUTOPOST_SETUP_TEST_PACKAGES=0 leaves them out.
+TEST_PACKAGES=(chromium)
+if [[ ${AUTOPOST_SETUP_TEST_PACKAGES:-1} != 0 ]]; then
+    PACKAGES+=("${TEST_PACKAGES[@]}")
+fi
+
 MARKER_DIR=/var/lib/autopost-setup
 MARKER="$MARKER_DIR/apt-updated-boot-id"
 
