@@ -3,7 +3,8 @@
 # stack: nats-server (JetStream) and PostgreSQL in a temp dir on loopback, the
 # platform sandbox, two scheduler replicas, two publisher replicas and the
 # dispatcher. 500 users x 3 posts x 2 pages = 3,000 posts due in the same
-# second. Prints progress, then a report, then stops everything it started.
+# second. Prints progress (a bar on a terminal, a line every 5 s otherwise),
+# then a report with a lateness histogram, then stops everything it started.
 #
 #   scripts/demo.sh                      the seed scenario
 #   DEMO_LATENCY_MS=100 DEMO_USERS=500 DEMO_POSTS=3 DEMO_PAGES=2 scripts/demo.sh
@@ -48,20 +49,18 @@ svc_start scheduler@1
 svc_start scheduler@2
 echo "demo: services up: 2 schedulers, 2 facebook publishers, 1 dispatcher (logs in $STACK_DIR/logs)"
 
-start=$(date +%s)
+# A bar redrawn in place on a terminal; a plain line every 5 s otherwise.
+start=$(date +%s) last=0
 while :; do
-    line=$(stack_psql -F ' ' -c "SELECT count(*) FILTER (WHERE status = 'pending'),
-                                        count(*) FILTER (WHERE status IN ('queued', 'retrying')),
-                                        count(*) FILTER (WHERE status = 'published'),
-                                        count(*) FILTER (WHERE status IN ('failed', 'unconfirmed', 'cancelled'))
-                                   FROM post_schedules")
-    read -r pend inflight pub bad <<<"$line"
-    width=40 filled=$(((pub + bad) * 40 / total))
-    bar=$(printf '%*s' "$filled" '' | tr ' ' '#')$(printf '%*s' "$((width - filled))" '' | tr ' ' '.')
-    printf '\rdemo: [%s] pending %5d  in flight %5d  published %5d  failed %4d' \
-        "$bar" "$pend" "$inflight" "$pub" "$bad"
-    (( pub + bad >= total )) && break
-    if (( $(date +%s) - start > 600 )); then
+    now=$(date +%s)
+    if [[ -t 1 ]] || ((now - last >= 5)); then
+        run_progress "$total" && break
+        last=$now
+    elif (($(svc_count_status published failed unconfirmed cancelled) >= total)); then
+        run_progress "$total" || true
+        break
+    fi
+    if ((now - start > 600)); then
         echo
         echo "demo: giving up after 10 minutes" >&2
         exit 1
