@@ -117,7 +117,7 @@ grep -q 'Invalid OAuth access token' "$ART/console.html" || fail "DOM: failed li
 # A schedule's history view, opened by its link.
 chrome --dump-dom "$RO/#schedule=$bad_id" >"$ART/schedule.html" || fail "chromium (schedule)"
 grep -q 'class="event-failed"' "$ART/schedule.html" || fail "DOM: history of $bad_id not shown"
-chrome --screenshot="$ART/console.png" --window-size=1280,1500 --hide-scrollbars "$RO/" \
+chrome --screenshot="$ART/console.png" --window-size=1100,1250 --hide-scrollbars "$RO/" \
     >/dev/null || fail "chromium --screenshot failed"
 [[ -s $ART/console.png ]] || fail "no screenshot"
 [[ $(head -c 8 "$ART/console.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] ||
