@@ -36,7 +36,7 @@ AUTH_CONF=$AUTOPOST_SRC/deploy/nats/auth.conf
 VALUES=$AUTOPOST_SRC/deploy/nats/values.yaml
 DOCKERFILE=$AUTOPOST_SRC/deploy/docker/Dockerfile
 README=$AUTOPOST_SRC/README.md
-BINARIES='["autopost-scheduler","autopost-publisher","autopost-dispatcher","autopostctl","autopost-sandbox"]'
+BINARIES='["autopost-scheduler","autopost-publisher","autopost-dispatcher","autopostctl","autopost-sandbox","autopost-console"]'
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -295,7 +295,8 @@ check_render() {
 
     check "$name: NetworkPolicies: default deny, and only the ports each pod needs" "$json" '
         def egress_ok($comp): {"scheduler": [53, 4222, 5432], "dispatcher": [53, 4222, 5432], "migrate": [53, 4222, 5432],
-            "publisher": ([53, 4222, 443] + (if $render == "dev" then [8090] else [] end)), "sandbox": [53]}[$comp] // [53];
+            "publisher": ([53, 4222, 443] + (if $render == "dev" then [8090] else [] end)), "sandbox": [53],
+            "console": [53, 5432]}[$comp] // [53];
         def ingress_ok($comp): {"scheduler": [8080], "dispatcher": [8080], "publisher": [8080], "sandbox": [8090]}[$comp] // [];
         . as $all
         | [$all[] | select(.kind == "NetworkPolicy")] as $nps
@@ -337,7 +338,7 @@ check_render() {
     podenv+=(AUTOPOST_NATS_USER=scheduler AUTOPOST_NATS_PASSWORD=placeholder)
     platforms=$(jq -r '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0]
         | select(.command[0] == "autopost-publisher") | .args as $a | $a[($a | index("--platform")) + 1]' "$json")
-    local runs=("autopost-scheduler" "autopost-dispatcher" "autopostctl")
+    local runs=("autopost-scheduler" "autopost-dispatcher" "autopostctl" "autopost-console")
     for p in $platforms; do runs+=("autopost-publisher --platform $p"); done
     local bin out
     for bin in "${runs[@]}"; do
@@ -348,6 +349,17 @@ check_render() {
             problem "$name: $bin --check-config rejects the ConfigMap: $out"
         fi
     done
+    # The console's probes reach it on the pod address: the config must not
+    # leave it on its loopback default, and must serve the declared port.
+    local cport
+    cport=$(jq -r '[.[] | select(.kind == "Deployment") | .spec.template.spec.containers[]
+        | select(.command[0] == "autopost-console") | .ports[0].containerPort] | first // empty' "$json")
+    if [[ -n $cport ]]; then
+        [[ $(jq -r '.console.http_port // 8090' "$cfg") == "$cport" ]] ||
+            problem "$name: console.http_port is not the console container's port $cport"
+        [[ $(jq -r '.console.http_bind // "127.0.0.1"' "$cfg") != 127.* ]] ||
+            problem "$name: console.http_bind is loopback: its probes would fail"
+    fi
     [[ $(jq -r '.nats.manage_topology' "$cfg") == false ]] ||
         problem "$name: nats.manage_topology must be false (the service users may not change the topology)"
 
