@@ -415,6 +415,25 @@ static void test_free_is_clean_and_repeatable(void) {
     ap_config_free(&cfg);
 }
 
+/* The console's section: loopback by default, its keys checked like any other. */
+static void test_console_section(void) {
+    ap_config cfg;
+    char err[512];
+    ap_config_init(&cfg);
+    CHECK_STR_EQ(cfg.console_http_bind, "127.0.0.1");
+    CHECK(cfg.console_http_port == 8090);
+    CHECK(cfg.console_token_file == NULL);
+    ap_config_free(&cfg);
+    CHECK(load(&cfg, "console:\n  http_bind: 0.0.0.0\n  http_port: 9000\n  token_file: /run/t\n",
+               err, sizeof(err)) == AP_OK);
+    CHECK_STR_EQ(cfg.console_http_bind, "0.0.0.0");
+    CHECK(cfg.console_http_port == 9000);
+    CHECK_STR_EQ(cfg.console_token_file, "/run/t");
+    ap_config_free(&cfg);
+    expect_error("console:\n  http_port: 0\n", 2, "console.http_port", "out of range");
+    expect_error("console:\n  token: x\n", 2, "console.token", "unknown key");
+}
+
 int main(void) {
     RUN(test_good_file_sets_every_key);
     RUN(test_good_file_platform_keys);
@@ -451,5 +470,6 @@ int main(void) {
     RUN(test_file_out_of_range);
     RUN(test_file_unreadable);
     RUN(test_free_is_clean_and_repeatable);
+    RUN(test_console_section);
     return TEST_RESULT();
 }
