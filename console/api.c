@@ -81,8 +81,9 @@ static api_reply reply_rows(console *c, const char *sql, int n, const char *cons
     return r;
 }
 
-/* ---- overview and platforms --------------------------------------------- */
+/* ---- the statements ------------------------------------------------------ */
 
+// clang-format off
 /* The figures of `autopostctl status` that come from the database, per
  * platform: one scan of post_schedules. */
 static const char platforms_sql[] =
@@ -95,40 +96,124 @@ static const char platforms_sql[] =
     "count(*) FILTER (WHERE s.status = 'failed') AS failed, "
     "count(*) FILTER (WHERE s.status = 'unconfirmed') AS unconfirmed, "
     "count(*) FILTER (WHERE s.status = 'cancelled') AS cancelled, "
-    "count(*) FILTER (WHERE s.status = 'published' AND s.published_at > now() - interval '1 "
-    "minute') AS published_1m, "
+    "count(*) FILTER (WHERE s.status = 'published' "
+    "  AND s.published_at > now() - interval '1 minute') AS published_1m, "
     "count(*) FILTER (WHERE s.status IN ('failed', 'unconfirmed') "
-    "AND s.updated_at > now() - interval '1 minute') AS failed_1m, "
-    "(extract(epoch FROM now() - min(CASE WHEN s.status IN ('queued', 'retrying') "
-    "THEN coalesce(s.queued_at, s.scheduled_at) "
-    "WHEN s.status = 'pending' AND s.scheduled_at <= now() THEN s.scheduled_at END)) "
-    "* 1000)::bigint AS oldest_waiting_ms "
+    "  AND s.updated_at > now() - interval '1 minute') AS failed_1m, "
+    "(extract(epoch FROM now() - min(CASE "
+    "  WHEN s.status IN ('queued', 'retrying') THEN coalesce(s.queued_at, s.scheduled_at) "
+    "  WHEN s.status = 'pending' AND s.scheduled_at <= now() THEN s.scheduled_at END)) "
+    "  * 1000)::bigint AS oldest_waiting_ms "
     "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
     "GROUP BY a.platform ORDER BY a.platform";
+
+static const char overview_sql[] =
+    "SELECT " TS("now()") " AS at, count(*) AS total, "
+    "count(*) FILTER (WHERE status = 'pending' AND scheduled_at <= now()) AS due_now, "
+    "count(*) FILTER (WHERE status = 'pending') AS pending, "
+    "count(*) FILTER (WHERE status = 'queued') AS queued, "
+    "count(*) FILTER (WHERE status = 'retrying') AS retrying, "
+    "count(*) FILTER (WHERE status = 'published') AS published, "
+    "count(*) FILTER (WHERE status = 'failed') AS failed, "
+    "count(*) FILTER (WHERE status = 'unconfirmed') AS unconfirmed, "
+    "count(*) FILTER (WHERE status = 'cancelled') AS cancelled, "
+    "count(*) FILTER (WHERE status = 'published' "
+    "  AND published_at > now() - interval '1 minute') AS published_1m, "
+    "count(*) FILTER (WHERE status IN ('failed', 'unconfirmed') "
+    "  AND updated_at > now() - interval '1 minute') AS failed_1m "
+    "FROM post_schedules";
+
+static const char schedule_sql[] =
+    "SELECT s.id, s.status, s.generation, s.attempts, s.error_class, s.error_code, "
+    "s.error_message, s.external_post_id, s.external_url, "
+    TS("s.scheduled_at") " AS scheduled_at, "
+    TS("s.queued_at") " AS queued_at, "
+    TS("s.published_at") " AS published_at, "
+    TS("s.created_at") " AS created_at, "
+    TS("s.updated_at") " AS updated_at, "
+    "a.id AS account_id, a.platform, a.external_id AS account_external_id, "
+    "a.display_name AS account_name, p.text, p.link, p.media::text AS media "
+    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
+    "JOIN posts p ON p.id = s.post_id WHERE s.id = $1";
+
+static const char history_sql[] =
+    "SELECT id, generation, attempt, event, error_class, error_code, error_message, "
+    "external_post_id, http_status, actor, "
+    TS("started_at") " AS started_at, "
+    TS("finished_at") " AS finished_at, "
+    TS("recorded_at") " AS recorded_at "
+    "FROM schedule_attempts WHERE schedule_id = $1 ORDER BY id";
+
+static const char schedules_sql[] =
+    "SELECT s.id, a.platform, s.status, s.attempts, s.generation, "
+    TS("s.scheduled_at") " AS scheduled_at, "
+    TS("s.updated_at") " AS updated_at, "
+    "s.error_class, s.error_code, left(s.error_message, 200) AS error_message "
+    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
+    "WHERE ($1::text IS NULL OR s.status = $1) AND ($2::text IS NULL OR a.platform = $2) "
+    "ORDER BY s.updated_at DESC, s.id LIMIT $3::bigint";
+
+/* The grouping of `autopostctl failed`. */
+static const char failed_sql[] =
+    "SELECT a.platform, s.status, s.error_class, s.error_code, "
+    "left(s.error_message, 300) AS error_message, count(*) AS count, "
+    TS("max(s.updated_at)") " AS latest, "
+    "to_json((array_agg(s.id::text ORDER BY s.updated_at DESC, s.id))[1:3])::text AS example_ids "
+    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
+    "WHERE s.status IN ('failed', 'unconfirmed') "
+    "GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC, 7 DESC, 1, 2 LIMIT $1::bigint";
+
+/* Throughput and lateness over time. The window is the last $1 minutes,
+ * cut to the span of the events in it and into about 60 buckets (never
+ * under 100 ms): a ten-second test run and a busy day both draw as a curve.
+ * Lateness is published_at - scheduled_at: when our side recorded the post,
+ * which includes the dispatcher's batch. */
+static const char series_sql[] =
+    "WITH ev AS ("
+    "  SELECT published_at AS t, 'published' AS kind, "
+    "         extract(epoch FROM published_at - scheduled_at) * 1000 AS late_ms "
+    "    FROM post_schedules WHERE status = 'published' "
+    "     AND published_at > now() - $1::int * interval '1 minute' "
+    "  UNION ALL "
+    "  SELECT updated_at, 'failed', NULL FROM post_schedules "
+    "   WHERE status IN ('failed', 'unconfirmed') "
+    "     AND updated_at > now() - $1::int * interval '1 minute'), "
+    "w AS (SELECT min(t) AS t0, "
+    "      greatest(100, ceil(extract(epoch FROM max(t) - min(t)) * 1000 / 60))::bigint AS step_ms "
+    "      FROM ev), "
+    "b AS (SELECT floor(extract(epoch FROM ev.t - w.t0) * 1000 / w.step_ms)::bigint AS i, "
+    "             ev.kind, ev.late_ms FROM ev, w) "
+    "SELECT " TS("w.t0 + b.i * w.step_ms * interval '1 millisecond'") " AS t, "
+    "count(*) FILTER (WHERE kind = 'published') AS published, "
+    "count(*) FILTER (WHERE kind = 'failed') AS failed, "
+    "(percentile_disc(0.5) WITHIN GROUP (ORDER BY late_ms))::bigint AS late_p50_ms, "
+    "(percentile_disc(0.95) WITHIN GROUP (ORDER BY late_ms))::bigint AS late_p95_ms, "
+    "max(late_ms)::bigint AS late_max_ms, max(w.step_ms) AS step_ms "
+    "FROM b, w GROUP BY b.i, w.t0, w.step_ms ORDER BY b.i";
+
+/* Only a pending schedule: a queued one is already on the bus, and stopping
+ * it needs the publishers' attempt record (`autopostctl cancel` does that). */
+static const char cancel_sql[] =
+    "WITH u AS (UPDATE post_schedules SET status = 'cancelled', "
+    "           error_message = 'cancelled by operator', updated_at = now() "
+    "           WHERE id = $1 AND status = 'pending' RETURNING id, generation, attempts), "
+    "h AS (INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
+    "      error_message, actor, finished_at) "
+    "      SELECT id, generation, attempts, 'cancelled', 'cancelled by operator', "
+    "             'autopost-console', now() FROM u ON CONFLICT DO NOTHING) "
+    "SELECT id, generation FROM u";
+
+static const char retry_sql[] = CTL_SQL_RETRY(
+    "SELECT id, status AS old_status FROM post_schedules WHERE id = $1 FOR UPDATE", "$2");
+// clang-format on
+
+/* ---- overview and platforms ------------------------------------------------ */
 
 api_reply api_platforms(console *c) { return reply_rows(c, platforms_sql, 0, NULL); }
 
 api_reply api_overview(console *c) {
     api_reply r;
-    PGresult *res =
-        query(c,
-              "SELECT " TS(
-                  "now()") " AS at, count(*) AS total, "
-                           "count(*) FILTER (WHERE status = 'pending' AND scheduled_at <= now()) "
-                           "AS due_now, "
-                           "count(*) FILTER (WHERE status = 'pending') AS pending, "
-                           "count(*) FILTER (WHERE status = 'queued') AS queued, "
-                           "count(*) FILTER (WHERE status = 'retrying') AS retrying, "
-                           "count(*) FILTER (WHERE status = 'published') AS published, "
-                           "count(*) FILTER (WHERE status = 'failed') AS failed, "
-                           "count(*) FILTER (WHERE status = 'unconfirmed') AS unconfirmed, "
-                           "count(*) FILTER (WHERE status = 'cancelled') AS cancelled, "
-                           "count(*) FILTER (WHERE status = 'published' AND published_at > now() "
-                           "- interval '1 minute') AS published_1m, "
-                           "count(*) FILTER (WHERE status IN ('failed', 'unconfirmed') AND "
-                           "updated_at > now() - interval '1 minute') AS failed_1m "
-                           "FROM post_schedules",
-              0, NULL, &r);
+    PGresult *res = query(c, overview_sql, 0, NULL, &r);
     if (res == NULL) return r;
     json_t *o = row_object(res, 0);
     PQclear(res);
@@ -151,77 +236,7 @@ api_reply api_schedule(console *c, const char *id) {
     if (!is_uuid(id)) return api_error(400, "not a schedule id (a UUID)");
     const char *params[] = {id};
     api_reply r;
-    PGresult
-        *s = query(c,
-                   "SELECT s.id, s.status, s.generation, s.attempts, s.error_class, "
-                   "s.error_code, s.error_message, s.external_post_id, s.external_url, " TS("s."
-                                                                                            "schedu"
-                                                                                            "led_"
-                                                                                            "at") " AS scheduled_at, " TS("s.queued_at") " AS queued_at, " TS(
-                       "s.published_at") " AS published_at, " TS("s."
-                                                                 "created_"
-                                                                 "at") " A"
-                                                                       "S "
-                                                                       "cr"
-                                                                       "ea"
-                                                                       "te"
-                                                                       "d_"
-                                                                       "at"
-                                                                       ","
-                                                                       " " TS(
-                                                                           "s.updated_at") " AS "
-                                                                                           "updated"
-                                                                                           "_at, "
-                                                                                           "a.id "
-                                                                                           "AS "
-                                                                                           "account"
-                                                                                           "_id, "
-                                                                                           "a."
-                                                                                           "platfor"
-                                                                                           "m, "
-                                                                                           "a."
-                                                                                           "externa"
-                                                                                           "l_id "
-                                                                                           "AS "
-                                                                                           "account"
-                                                                                           "_extern"
-                                                                                           "al_id, "
-                                                                                           "a."
-                                                                                           "display"
-                                                                                           "_name "
-                                                                                           "AS "
-                                                                                           "account"
-                                                                                           "_name, "
-                                                                                           "p.text,"
-                                                                                           " p."
-                                                                                           "link, "
-                                                                                           "p."
-                                                                                           "media::"
-                                                                                           "text "
-                                                                                           "AS "
-                                                                                           "media "
-                                                                                           "FROM "
-                                                                                           "post_"
-                                                                                           "schedul"
-                                                                                           "es s "
-                                                                                           "JOIN "
-                                                                                           "social_"
-                                                                                           "account"
-                                                                                           "s a ON "
-                                                                                           "a.id = "
-                                                                                           "s."
-                                                                                           "account"
-                                                                                           "_id "
-                                                                                           "JOIN "
-                                                                                           "posts "
-                                                                                           "p ON "
-                                                                                           "p.id = "
-                                                                                           "s.post_"
-                                                                                           "id "
-                                                                                           "WHERE "
-                                                                                           "s.id = "
-                                                                                           "$1",
-                   1, params, &r);
+    PGresult *s = query(c, schedule_sql, 1, params, &r);
     if (s == NULL) return r;
     if (PQntuples(s) == 0) {
         PQclear(s);
@@ -229,85 +244,7 @@ api_reply api_schedule(console *c, const char *id) {
     }
     json_t *o = row_object(s, 0);
     PQclear(s);
-    PGresult *h = query(
-        c,
-        "SELECT id, generation, attempt, event, error_class, error_code, "
-        "error_message, external_post_id, http_status, actor, " TS(
-            "started_at") " AS started_at, " TS("finished_at") " AS finished_at, " TS("recorded"
-                                                                                      "_at") " "
-                                                                                             "A"
-                                                                                             "S"
-                                                                                             " "
-                                                                                             "r"
-                                                                                             "e"
-                                                                                             "c"
-                                                                                             "o"
-                                                                                             "r"
-                                                                                             "d"
-                                                                                             "e"
-                                                                                             "d"
-                                                                                             "_"
-                                                                                             "a"
-                                                                                             "t"
-                                                                                             " "
-                                                                                             "F"
-                                                                                             "R"
-                                                                                             "O"
-                                                                                             "M"
-                                                                                             " "
-                                                                                             "s"
-                                                                                             "c"
-                                                                                             "h"
-                                                                                             "e"
-                                                                                             "d"
-                                                                                             "u"
-                                                                                             "l"
-                                                                                             "e"
-                                                                                             "_"
-                                                                                             "a"
-                                                                                             "t"
-                                                                                             "t"
-                                                                                             "e"
-                                                                                             "m"
-                                                                                             "p"
-                                                                                             "t"
-                                                                                             "s"
-                                                                                             " "
-                                                                                             "W"
-                                                                                             "H"
-                                                                                             "E"
-                                                                                             "R"
-                                                                                             "E"
-                                                                                             " "
-                                                                                             "s"
-                                                                                             "c"
-                                                                                             "h"
-                                                                                             "e"
-                                                                                             "d"
-                                                                                             "u"
-                                                                                             "l"
-                                                                                             "e"
-                                                                                             "_"
-                                                                                             "i"
-                                                                                             "d"
-                                                                                             " "
-                                                                                             "="
-                                                                                             " "
-                                                                                             "$"
-                                                                                             "1"
-                                                                                             " "
-                                                                                             "O"
-                                                                                             "R"
-                                                                                             "D"
-                                                                                             "E"
-                                                                                             "R"
-                                                                                             " "
-                                                                                             "B"
-                                                                                             "Y"
-                                                                                             " "
-                                                                                             "i"
-                                                                                             "d",
-        1, params, &r);
+    PGresult *h = query(c, history_sql, 1, params, &r);
     if (h == NULL) {
         json_decref(o);
         return r;
@@ -327,91 +264,17 @@ static const char *limit_or(const char *limit, const char *dflt) {
 api_reply api_schedules(console *c, const char *status, const char *platform, const char *limit) {
     const char *params[] = {status && *status ? status : NULL,
                             platform && *platform ? platform : NULL, limit_or(limit, "50")};
-    return reply_rows(
-        c,
-        "SELECT s.id, a.platform, s.status, s.attempts, s.generation, " TS(
-            "s.scheduled_at") " AS scheduled_at, " TS("s.updated_at") " AS updated_at, "
-                                                                      "s.error_class, "
-                                                                      "s.error_code, "
-                                                                      "left(s.error_message, 200) "
-                                                                      "AS error_message "
-                                                                      "FROM post_schedules s JOIN "
-                                                                      "social_accounts a ON a.id = "
-                                                                      "s.account_id "
-                                                                      "WHERE ($1::text IS NULL OR "
-                                                                      "s.status = $1) "
-                                                                      "AND ($2::text IS NULL OR "
-                                                                      "a.platform = $2) "
-                                                                      "ORDER BY s.updated_at DESC, "
-                                                                      "s.id LIMIT $3::bigint",
-        3, params);
+    return reply_rows(c, schedules_sql, 3, params);
 }
 
-/* The grouping of `autopostctl failed`. */
 api_reply api_failed(console *c, const char *limit) {
     const char *params[] = {limit_or(limit, "20")};
-    return reply_rows(c,
-                      "SELECT a.platform, s.status, s.error_class, s.error_code, "
-                      "left(s.error_message, 300) AS error_message, count(*) AS count, " TS(
-                          "max(s.updated_at)") " AS latest, "
-                                               "to_json((array_agg(s.id::text ORDER BY "
-                                               "s.updated_at DESC, s.id))[1:3])::text "
-                                               "AS example_ids "
-                                               "FROM post_schedules s JOIN social_accounts a ON "
-                                               "a.id = s.account_id "
-                                               "WHERE s.status IN ('failed', 'unconfirmed') "
-                                               "GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC, 7 DESC, 1, "
-                                               "2 LIMIT $1::bigint",
-                      1, params);
+    return reply_rows(c, failed_sql, 1, params);
 }
 
-/* Throughput and lateness over time. The window is the last `minutes`
- * (default 60), cut to the span of the events in it and into about 60
- * buckets (never under 100 ms): a ten-second test run and a busy day both
- * draw as a curve. Lateness is published_at - scheduled_at: when our side
- * recorded the post, which includes the dispatcher's batch. */
 api_reply api_series(console *c, const char *minutes) {
     const char *params[] = {limit_or(minutes, "60")};
-    api_reply r;
-    PGresult *res = query(
-        c,
-        "WITH ev AS ("
-        " SELECT published_at AS t, 'published' AS kind, "
-        " extract(epoch FROM published_at - scheduled_at) * 1000 AS late_ms "
-        " FROM post_schedules WHERE status = 'published' "
-        " AND published_at > now() - $1::int * interval '1 minute' "
-        " UNION ALL SELECT updated_at, 'failed', NULL FROM post_schedules "
-        " WHERE status IN ('failed', 'unconfirmed') "
-        " AND updated_at > now() - $1::int * interval '1 minute'), "
-        "w AS (SELECT min(t) AS t0, "
-        " greatest(100, ceil(extract(epoch FROM max(t) - min(t)) * 1000 / 60))::bigint "
-        " AS step_ms FROM ev), "
-        "b AS (SELECT floor(extract(epoch FROM ev.t - w.t0) * 1000 / w.step_ms)::bigint AS i, "
-        " ev.kind, ev.late_ms FROM ev, w) "
-        "SELECT " TS(
-            "w.t0 + b.i * w.step_ms * interval '1 millisecond'") " AS t, "
-                                                                 "count(*) FILTER (WHERE kind = "
-                                                                 "'published') AS published, "
-                                                                 "count(*) FILTER (WHERE kind = "
-                                                                 "'failed') AS failed, "
-                                                                 "(percentile_disc(0.5) WITHIN "
-                                                                 "GROUP (ORDER BY "
-                                                                 "late_ms))::bigint AS "
-                                                                 "late_p50_ms, "
-                                                                 "(percentile_disc(0.95) WITHIN "
-                                                                 "GROUP (ORDER BY "
-                                                                 "late_ms))::bigint AS "
-                                                                 "late_p95_ms, "
-                                                                 "max(late_ms)::bigint AS "
-                                                                 "late_max_ms, max(w.step_ms) AS "
-                                                                 "step_ms "
-                                                                 "FROM b, w GROUP BY b.i, w.t0, "
-                                                                 "w.step_ms ORDER BY b.i",
-        1, params, &r);
-    if (res == NULL) return r;
-    r = (api_reply){200, rows_array(res)};
-    PQclear(res);
-    return r;
+    return reply_rows(c, series_sql, 1, params);
 }
 
 /* ---- actions --------------------------------------------------------------- */
@@ -420,11 +283,7 @@ api_reply api_retry(console *c, const char *id) {
     if (!is_uuid(id)) return api_error(400, "not a schedule id (a UUID)");
     const char *params[] = {id, "autopost-console"};
     api_reply r;
-    PGresult *res = query(c,
-                          CTL_SQL_RETRY("SELECT id, status AS old_status FROM post_schedules "
-                                        "WHERE id = $1 FOR UPDATE",
-                                        "$2"),
-                          2, params, &r);
+    PGresult *res = query(c, retry_sql, 2, params, &r);
     if (res == NULL) return r;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -435,23 +294,11 @@ api_reply api_retry(console *c, const char *id) {
     return r;
 }
 
-/* Only a pending schedule: a queued one is already on the bus, and stopping
- * it needs the publishers' attempt record (`autopostctl cancel` does that). */
 api_reply api_cancel(console *c, const char *id) {
     if (!is_uuid(id)) return api_error(400, "not a schedule id (a UUID)");
     const char *params[] = {id};
     api_reply r;
-    PGresult *res =
-        query(c,
-              "WITH u AS (UPDATE post_schedules SET status = 'cancelled', "
-              "error_message = 'cancelled by operator', updated_at = now() "
-              "WHERE id = $1 AND status = 'pending' RETURNING id, generation, attempts), "
-              "h AS (INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
-              "error_message, actor, finished_at) SELECT id, generation, attempts, 'cancelled', "
-              "'cancelled by operator', 'autopost-console', now() FROM u "
-              "ON CONFLICT DO NOTHING) "
-              "SELECT id, generation FROM u",
-              1, params, &r);
+    PGresult *res = query(c, cancel_sql, 1, params, &r);
     if (res == NULL) return r;
     if (PQntuples(res) != 1) {
         PQclear(res);

@@ -23,18 +23,16 @@ static const char failed_usage[] =
 
 #define EXAMPLES 3
 
+// clang-format off
 static const char failed_sql[] =
-    "SELECT a.platform, s.status, s.error_class, s.error_code, s.error_message, "
-    "count(*), " CTL_SQL_MS(
-        "max(s.updated_at)") ", "
-                             "array_to_string((array_agg(s.id::text ORDER BY s.updated_at DESC, "
-                             "s.id))[1:3], ' ') "
-                             "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-                             "WHERE s.status IN ('failed', 'unconfirmed') AND ($1::text IS NULL OR "
-                             "a.platform = $1) "
-                             "AND ($2::text IS NULL OR s.status = $2) "
-                             "GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC, 7 DESC, 1, 2 LIMIT "
-                             "$3::bigint";
+    "SELECT a.platform, s.status, s.error_class, s.error_code, s.error_message, count(*), "
+    CTL_SQL_MS("max(s.updated_at)") ", "
+    "array_to_string((array_agg(s.id::text ORDER BY s.updated_at DESC, s.id))[1:3], ' ') "
+    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
+    "WHERE s.status IN ('failed', 'unconfirmed') AND ($1::text IS NULL OR a.platform = $1) "
+    "AND ($2::text IS NULL OR s.status = $2) "
+    "GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC, 7 DESC, 1, 2 LIMIT $3::bigint";
+// clang-format on
 
 static json_t *text_or_null(const PGresult *res, int row, int col) {
     return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));

@@ -480,20 +480,22 @@ static platform_row *report_platform(status_report *r, const char *name) {
 /* One row per (platform, status) with the extra figures folded in: a
  * single scan of post_schedules, whatever its size. "Waiting" is a job the
  * pipeline owes work to: due but unclaimed, or queued/retrying on the bus. */
+// clang-format off
 static const char status_counts_sql[] =
     "SELECT a.platform, s.status, count(*), "
     "count(*) FILTER (WHERE s.status = 'pending' AND s.scheduled_at <= now()), "
-    "(extract(epoch FROM min(CASE WHEN s.status IN ('queued', 'retrying') "
-    "THEN coalesce(s.queued_at, s.scheduled_at) "
-    "WHEN s.status = 'pending' AND s.scheduled_at <= now() THEN s.scheduled_at END)) "
-    "* 1000)::bigint, "
-    "count(*) FILTER (WHERE s.status = 'published' AND s.published_at > now() - interval '1 "
-    "minute'), "
+    "(extract(epoch FROM min(CASE "
+    "  WHEN s.status IN ('queued', 'retrying') THEN coalesce(s.queued_at, s.scheduled_at) "
+    "  WHEN s.status = 'pending' AND s.scheduled_at <= now() THEN s.scheduled_at END)) "
+    "  * 1000)::bigint, "
+    "count(*) FILTER (WHERE s.status = 'published' "
+    "  AND s.published_at > now() - interval '1 minute'), "
     "count(*) FILTER (WHERE s.status IN ('failed', 'unconfirmed') "
-    "AND s.updated_at > now() - interval '1 minute'), " CTL_SQL_MS(
-        "now()") " "
-                 "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-                 "GROUP BY a.platform, s.status ORDER BY a.platform";
+    "  AND s.updated_at > now() - interval '1 minute'), "
+    CTL_SQL_MS("now()") " "
+    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
+    "GROUP BY a.platform, s.status ORDER BY a.platform";
+// clang-format on
 
 static void fold_count_row(status_report *r, platform_row *p, const PGresult *res, int i) {
     long long n = strtoll(PQgetvalue(res, i, 2), NULL, 10);
