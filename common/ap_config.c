@@ -61,6 +61,7 @@ static const key_spec config_keys[] = {
     {"console.http_bind", T_STRING, F(console_http_bind), 0, 0},
     {"console.http_port", T_INT, F(console_http_port), 1, 65535},
     {"console.token_file", T_STRING, F(console_token_file), 0, 0},
+    {"console.consumer_lag", T_BOOL, F(console_consumer_lag), 0, 0},
 };
 #undef F
 
@@ -101,6 +102,7 @@ void ap_config_init(ap_config *cfg) {
     cfg->http_bind = strdup("0.0.0.0");
     cfg->console_http_bind = strdup("127.0.0.1"); /* a person's browser, not the world */
     cfg->console_http_port = 8090;
+    cfg->console_consumer_lag = true;
 }
 
 static void platform_free(ap_platform_config *p) {

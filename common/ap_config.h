@@ -85,9 +85,10 @@ typedef struct ap_config {
     ap_platform_config platforms[AP_MAX_PLATFORMS];
     int nplatforms;
 
-    char *console_http_bind;  /* console.http_bind: the web console's address */
-    int console_http_port;    /* console.http_port */
-    char *console_token_file; /* console.token_file: enables POST retry/cancel */
+    char *console_http_bind;   /* console.http_bind: the web console's address */
+    int console_http_port;     /* console.http_port */
+    char *console_token_file;  /* console.token_file: enables POST retry/cancel */
+    bool console_consumer_lag; /* console.consumer_lag: read consumer lag from NATS */
 } ap_config;
 
 /* What a service needs to be present after file + environment. */

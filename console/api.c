@@ -209,7 +209,34 @@ static const char retry_sql[] = CTL_SQL_RETRY(
 
 /* ---- overview and platforms ------------------------------------------------ */
 
-api_reply api_platforms(console *c) { return reply_rows(c, platforms_sql, 0, NULL); }
+static json_t *lag_json(const console_lag *l) {
+    if (!l->known) return json_null();
+    return json_pack("{s:I, s:I}", "pending", (json_int_t)l->pending, "ack_pending",
+                     (json_int_t)l->ack_pending);
+}
+
+/* Adds the bus figures to a platform row: consumer, in_flight, lag (null
+ * when unknown: NATS off, down, or the platform not configured here). */
+static void add_platform_lag(console *c, json_t *row) {
+    const char *name = json_string_value(json_object_get(row, "platform"));
+    console_lag l = {0};
+    pthread_mutex_lock(&c->bus.mu);
+    for (int i = 0; name && i < c->cfg->nplatforms; i++)
+        if (strcmp(c->cfg->platforms[i].name, name) == 0) l = c->bus.platforms[i];
+    pthread_mutex_unlock(&c->bus.mu);
+    json_object_set_new(row, "consumer", lag_json(&l));
+    json_object_set_new(row, "in_flight", l.known ? json_integer(l.ack_pending) : json_null());
+    json_object_set_new(
+        row, "lag", l.known ? json_integer((json_int_t)l.pending + l.ack_pending) : json_null());
+}
+
+api_reply api_platforms(console *c) {
+    api_reply r = reply_rows(c, platforms_sql, 0, NULL);
+    size_t i;
+    json_t *row;
+    if (r.status == 200) json_array_foreach(r.body, i, row) add_platform_lag(c, row);
+    return r;
+}
 
 api_reply api_overview(console *c) {
     api_reply r;
@@ -218,6 +245,13 @@ api_reply api_overview(console *c) {
     json_t *o = row_object(res, 0);
     PQclear(res);
     json_object_set_new(o, "read_only", json_boolean(c->token == NULL));
+    pthread_mutex_lock(&c->bus.mu);
+    bool enabled = c->bus.enabled, connected = c->bus.connected;
+    console_lag dispatcher = c->bus.dispatcher;
+    pthread_mutex_unlock(&c->bus.mu);
+    json_object_set_new(o, "nats",
+                        enabled ? json_pack("{s:b}", "connected", connected) : json_null());
+    json_object_set_new(o, "dispatcher", lag_json(&dispatcher));
     return (api_reply){200, o};
 }
 

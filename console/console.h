@@ -13,16 +13,37 @@
 #define CONSOLE_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ap_config.h"
 #include "ap_pg.h"
+
+/* One JetStream consumer's backlog, as `autopostctl status` shows it. */
+typedef struct console_lag {
+    bool known;
+    uint64_t pending;    /* not yet delivered */
+    int64_t ack_pending; /* delivered, not acked: in flight */
+} console_lag;
+
+/* What main.c's loop last read from NATS (every AP_LAG_REFRESH_MS); the
+ * HTTP thread only copies it under the mutex, so a slow or absent NATS
+ * never holds up a page. */
+typedef struct console_bus {
+    pthread_mutex_t mu;
+    bool enabled; /* nats.url set and console.consumer_lag on */
+    bool connected;
+    console_lag platforms[AP_MAX_PLATFORMS]; /* index: cfg->platforms */
+    console_lag dispatcher;
+} console_bus;
 
 typedef struct console {
     const ap_config *cfg;
     ap_pg pg;
     char *token; /* NULL: read-only console */
+    console_bus bus;
 } console;
 
 /* An API answer: an HTTP status and a JSON body (owned; NULL for none). */

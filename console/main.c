@@ -3,9 +3,12 @@
  *   autopost-console --config autopost.yaml
  *
  * Serves the page and its JSON API on console.http_bind:console.http_port
- * (default 127.0.0.1:8090). Needs only PostgreSQL: it reads the schedules
- * and their history, and with console.token_file set it may retry or cancel
- * (see http.c for the token rules). */
+ * (default 127.0.0.1:8090). Needs PostgreSQL: it reads the schedules and
+ * their history, and with console.token_file set it may retry or cancel
+ * (see http.c for the token rules). With nats.url set (and
+ * console.consumer_lag not off) the main thread also reads the consumers'
+ * lag every few seconds, as `autopostctl status` does; NATS being down only
+ * leaves those figures null. */
 #include <errno.h>
 #include <getopt.h>
 #include <microhttpd.h>
@@ -13,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_health.h"
 #include "ap_log.h"
+#include "ap_nats.h"
 #include "ap_service.h"
 #include "ap_time.h"
 #include "console.h"
@@ -51,6 +56,29 @@ static char *read_token(const char *path, char *err, size_t errlen) {
     return token;
 }
 
+/* One round of consumer info requests; the results replace the shared
+ * figures in one step. */
+static void bus_refresh(console *con, ap_nats *n) {
+    console_lag lags[AP_MAX_PLATFORMS], dispatcher = {0};
+    bool connected = natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED;
+    memset(lags, 0, sizeof(lags));
+    for (int i = 0; connected && i < con->cfg->nplatforms; i++) {
+        char durable[64];
+        ap_consumer_name_publisher(durable, sizeof(durable), con->cfg->platforms[i].name);
+        lags[i].known = ap_js_consumer_lag(n->js, AP_STREAM_JOBS, durable, &lags[i].pending,
+                                           &lags[i].ack_pending) == AP_OK;
+    }
+    if (connected)
+        dispatcher.known =
+            ap_js_consumer_lag(n->js, AP_STREAM_RESULTS, AP_CONSUMER_DISPATCHER,
+                               &dispatcher.pending, &dispatcher.ack_pending) == AP_OK;
+    pthread_mutex_lock(&con->bus.mu);
+    con->bus.connected = connected;
+    memcpy(con->bus.platforms, lags, sizeof(lags));
+    con->bus.dispatcher = dispatcher;
+    pthread_mutex_unlock(&con->bus.mu);
+}
+
 int main(int argc, char **argv) {
     const char *config_path = NULL;
     int check_only = 0, c;
@@ -74,6 +102,10 @@ int main(int argc, char **argv) {
     console con;
     memset(&con, 0, sizeof(con));
     con.cfg = &cfg;
+    pthread_mutex_init(&con.bus.mu, NULL);
+    ap_nats nats;
+    memset(&nats, 0, sizeof(nats));
+    bool used_nats = false;
     char err[512];
     int rc = 1;
     struct MHD_Daemon *d = NULL;
@@ -92,11 +124,32 @@ int main(int argc, char **argv) {
     ap_log_info("console_started", NULL, "serving http://%s:%d/ (%s)", cfg.console_http_bind,
                 cfg.console_http_port,
                 con.token ? "retry and cancel need the Bearer token" : "read-only");
-    while (!ap_service_stop) ap_sleep_ms(100);
+    if (cfg.nats_url && cfg.console_consumer_lag) {
+        /* Bounded requests: this loop also notices the stop signal. */
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Wait = 2000;
+        used_nats = true;
+        if (ap_nats_connect(&nats, &cfg, "autopost-console", &jo, err, sizeof(err)) == AP_OK) {
+            pthread_mutex_lock(&con.bus.mu);
+            con.bus.enabled = true;
+            pthread_mutex_unlock(&con.bus.mu);
+        } else {
+            ap_log_warn("nats_unavailable", NULL, "%s: consumer lag stays unknown", err);
+        }
+    }
+    for (int64_t next = 0; !ap_service_stop; ap_sleep_ms(100)) {
+        if (nats.js == NULL || ap_mono_ms() < next) continue;
+        bus_refresh(&con, &nats);
+        next = ap_mono_ms() + AP_LAG_REFRESH_MS;
+    }
     ap_log_info("console_stopping", NULL, "signal received");
     rc = 0;
 cleanup:
     if (d) MHD_stop_daemon(d);
+    ap_nats_close(&nats);
+    if (used_nats) nats_Close();
+    pthread_mutex_destroy(&con.bus.mu);
     ap_pg_close(&con.pg);
     if (con.token) {
         explicit_bzero(con.token, strlen(con.token));

@@ -69,12 +69,17 @@ function drawOverview(o) {
   $("mode").textContent = readOnly ? "read-only" : (token ? "token set" : "token required to act");
   $("mode").className = readOnly ? "badge" : "badge rw";
   $("token-form").hidden = readOnly;
+  // "in flight" and "lag" come from NATS; without it they show "–".
+  $("bus").textContent = o.nats === null ? "" : o.nats.connected
+    ? "NATS connected" + (o.dispatcher ? ", dispatcher lag " +
+                          (o.dispatcher.pending + o.dispatcher.ack_pending) : "")
+    : "NATS unreachable: lag unknown";
 }
 
 function drawPlatforms(rows) {
   fillBody("platforms", rows.map((p) => el("tr", { "data-platform": p.platform },
     el("td", { text: p.platform }), numCell(p.due_now), numCell(p.pending), numCell(p.queued),
-    numCell(p.retrying), numCell(p.published), numCell(p.failed), numCell(p.unconfirmed),
+    numCell(p.in_flight), numCell(p.lag), numCell(p.retrying), numCell(p.published), numCell(p.failed), numCell(p.unconfirmed),
     numCell(p.cancelled), numCell(age(p.oldest_waiting_ms)), numCell(p.published_1m),
     numCell(p.failed_1m))));
 }

@@ -79,6 +79,11 @@ json() { curl -fsS "$1" | jq -r "$2"; }
 [[ $(json "$RW/api/overview" .read_only) == false ]] || fail "rw console says read-only"
 [[ $(json "$RO/api/platforms" '.[0].platform') == facebook ]] || fail "platforms"
 [[ $(json "$RO/api/platforms" '.[0].published') == "$published" ]] || fail "platforms published"
+# Consumer lag comes from NATS, read every 5 s by the console's main loop.
+stack_wait_for bash -c "curl -fsS '$RO/api/platforms' | jq -e '.[0].lag == 0 and .[0].in_flight == 0'" \
+    >/dev/null || fail "platforms lag: $(curl -sS "$RO/api/platforms")"
+[[ $(json "$RO/api/overview" .nats.connected) == true ]] || fail "overview: NATS not connected"
+[[ $(json "$RO/api/overview" .dispatcher.pending) == 0 ]] || fail "overview: dispatcher lag"
 [[ $(json "$RO/api/failed" '.[0].count') == 8 ]] || fail "failed groups: $(curl -sS "$RO/api/failed")"
 [[ $(json "$RO/api/failed" '.[0].error_class') == reauth ]] || fail "failed reason class"
 series_pub=$(json "$RO/api/series" '[.[].published] | add')

@@ -423,6 +423,7 @@ static void test_console_section(void) {
     CHECK_STR_EQ(cfg.console_http_bind, "127.0.0.1");
     CHECK(cfg.console_http_port == 8090);
     CHECK(cfg.console_token_file == NULL);
+    CHECK(cfg.console_consumer_lag);
     ap_config_free(&cfg);
     CHECK(load(&cfg, "console:\n  http_bind: 0.0.0.0\n  http_port: 9000\n  token_file: /run/t\n",
                err, sizeof(err)) == AP_OK);
