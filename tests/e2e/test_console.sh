@@ -119,6 +119,11 @@ dom_count() { sed -n "s/.*id=\"count-$1\">\([0-9]*\)<.*/\1/p" "$ART/console.html
 grep -q '<tr data-platform="facebook">' "$ART/console.html" || fail "DOM: no facebook queue row"
 grep -q 'class="bar-published"' "$ART/console.html" || fail "DOM: no throughput bars"
 grep -q 'Invalid OAuth access token' "$ART/console.html" || fail "DOM: failed list lacks the reason"
+grep -q '<form id="token-form" class="token" hidden=""' "$ART/console.html" ||
+    fail "DOM: the read-only console offers a token field"
+chrome --dump-dom "$RW/" >"$ART/console-rw.html" || fail "chromium (token console)"
+grep -q '<form id="token-form" class="token">' "$ART/console-rw.html" ||
+    fail "DOM: the token console hides its token field"
 # A schedule's history view, opened by its link.
 chrome --dump-dom "$RO/#schedule=$bad_id" >"$ART/schedule.html" || fail "chromium (schedule)"
 grep -q 'class="event-failed"' "$ART/schedule.html" || fail "DOM: history of $bad_id not shown"
