@@ -246,8 +246,10 @@ async function refresh() {
   }
 }
 
+// "#schedule=ID" is a page of its own: the schedule and its history only.
 function fromHash() {
   const m = location.hash.match(/schedule=([0-9a-fA-F-]{36})/);
+  document.body.dataset.view = m ? "schedule" : "overview";
   if (m) showSchedule(m[1]);
 }
 

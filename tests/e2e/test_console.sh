@@ -163,6 +163,12 @@ actor=$(stack_psql -c "SELECT actor FROM schedule_attempts WHERE schedule_id = '
 SVC_QUIET=1 svc_wait_terminal 32 60 || fail "the retried schedule did not finish"
 stack_wait_for bash -c "[[ \$(curl -fsS '$RO/api/schedules/$bad_id' | jq -r '[.history[] | select(.generation == 2)] | length') -ge 3 ]]" \
     >/dev/null || fail "history of the retry: $(curl -sS "$RO/api/schedules/$bad_id")"
+# Its history view: both generations and the retry between them.
+chrome --screenshot="$ART/schedule.png" --window-size=1100,800 --hide-scrollbars \
+    "$RO/#schedule=$bad_id" >/dev/null || fail "chromium --screenshot (schedule)"
+[[ -s $ART/schedule.png ]] || fail "no schedule screenshot"
+chrome --dump-dom "$RO/#schedule=$bad_id" >"$ART/schedule.html" || fail "chromium (schedule)"
+grep -q 'class="event-retry_requested"' "$ART/schedule.html" || fail "DOM: no retry in the history"
 pass "read-only without a token (403), 401 for a missing or wrong token, retry with it"
 
 e2e_finish
