@@ -54,6 +54,7 @@ static const key_spec config_keys[] = {
     {"credentials.previous_key_files", T_STRING, F(credentials_previous_key_files), 0, 0},
     {"scheduler.tick", T_DURATION, F(scheduler_tick_ms), 10, 60000},
     {"scheduler.batch_size", T_INT, F(scheduler_batch_size), 1, 10000},
+    {"scheduler.max_queued_per_account", T_INT, F(scheduler_max_queued_per_account), 0, 1000000},
     {"publisher.fetch_batch", T_INT, F(publisher_fetch_batch), 1, 4096},
     {"publisher.drain_grace", T_DURATION, F(publisher_drain_grace_ms), 0, 3600000},
     {"dispatcher.batch_size", T_INT, F(dispatcher_batch_size), 1, 10000},
@@ -90,6 +91,7 @@ void ap_config_init(ap_config *cfg) {
     cfg->max_deliver = 20;
     cfg->scheduler_tick_ms = 200;
     cfg->scheduler_batch_size = 500;
+    cfg->scheduler_max_queued_per_account = 100;
     cfg->publisher_fetch_batch = 64;
     cfg->publisher_drain_grace_ms = 20000;
     cfg->dispatcher_batch_size = 500;

@@ -73,6 +73,9 @@ typedef struct ap_config {
 
     int64_t scheduler_tick_ms; /* scheduler.tick */
     int scheduler_batch_size;  /* scheduler.batch_size */
+    /* scheduler.max_queued_per_account: jobs one account may have in the
+     * queue (queued + retrying) before its next due post waits; 0 = off. */
+    int scheduler_max_queued_per_account;
 
     int publisher_fetch_batch;        /* publisher.fetch_batch */
     int64_t publisher_drain_grace_ms; /* publisher.drain_grace */

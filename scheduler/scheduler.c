@@ -18,20 +18,48 @@
 
 #define PUBACK_WAIT_MS 10000
 
-/* The due-row query. Ordered by time so the oldest posts go first; the
- * partial index post_schedules_due_idx serves it however many future rows
- * exist. SKIP LOCKED lets replicas share the work without blocking. */
-static const char *const claim_sql =
-    "SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id, "
-    "       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text, "
+/* The due-row queries. Both use the partial index post_schedules_due_idx, so
+ * they cost the same however many future rows exist, and SKIP LOCKED lets
+ * replicas share the work without blocking each other.
+ *
+ * claim_fair_sql is the default. It admits at most $2 schedules per account
+ * into the queue (queued + retrying), and hands slots out round-robin: every
+ * account's first due post, then every account's second, and so on. An
+ * account with 10,000 posts due therefore holds at most $2 jobs in the stream
+ * ahead of another account's single post, instead of all 10,000 (see README
+ * "Fairness"). The window function runs over the due rows only. */
+#define CLAIM_COLUMNS                                                                              \
+    "SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id, "              \
+    "       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text, "                \
     "       (extract(epoch FROM s.scheduled_at) * 1000)::bigint "
-    "  FROM post_schedules s "
+
+static const char *const claim_fair_sql =
+    "WITH busy AS ("
+    "  SELECT account_id, count(*) AS n FROM post_schedules "
+    "   WHERE status IN ('queued', 'retrying') GROUP BY account_id), "
+    "due AS ("
+    "  SELECT s.id, coalesce(b.n, 0) + row_number() OVER "
+    "           (PARTITION BY s.account_id ORDER BY s.scheduled_at, s.id) AS slot "
+    "    FROM post_schedules s LEFT JOIN busy b ON b.account_id = s.account_id "
+    "   WHERE s.status = 'pending' AND s.scheduled_at <= now() AND coalesce(b.n, 0) < "
+    "$2) " CLAIM_COLUMNS "  FROM due d "
+    "  JOIN post_schedules s ON s.id = d.id "
     "  JOIN posts p ON p.id = s.post_id "
     "  JOIN social_accounts a ON a.id = s.account_id "
-    " WHERE s.status = 'pending' AND s.scheduled_at <= now() "
-    " ORDER BY s.scheduled_at "
+    " WHERE d.slot <= $2 AND s.status = 'pending' "
+    " ORDER BY d.slot, s.scheduled_at "
     " LIMIT $1 "
     "   FOR UPDATE OF s SKIP LOCKED";
+
+/* scheduler.max_queued_per_account: 0 turns admission off: oldest first. */
+static const char *const claim_fifo_sql =
+    CLAIM_COLUMNS "  FROM post_schedules s "
+                  "  JOIN posts p ON p.id = s.post_id "
+                  "  JOIN social_accounts a ON a.id = s.account_id "
+                  " WHERE s.status = 'pending' AND s.scheduled_at <= now() "
+                  " ORDER BY s.scheduled_at "
+                  " LIMIT $1 "
+                  "   FOR UPDATE OF s SKIP LOCKED";
 
 enum {
     C_ID,
@@ -302,10 +330,14 @@ ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_t
     ap_status s = ap_pg_exec(pg, "BEGIN", err, errlen);
     if (s != AP_OK) return s;
 
-    char limit[16];
+    char limit[16], per_account[16];
     snprintf(limit, sizeof(limit), "%d", cfg->scheduler_batch_size);
-    const char *params[] = {limit};
-    res = PQexecParams(pg->conn, claim_sql, 1, NULL, params, NULL, NULL, 0);
+    snprintf(per_account, sizeof(per_account), "%d", cfg->scheduler_max_queued_per_account);
+    const char *params[] = {limit, per_account};
+    if (cfg->scheduler_max_queued_per_account > 0)
+        res = PQexecParams(pg->conn, claim_fair_sql, 2, NULL, params, NULL, NULL, 0);
+    else
+        res = PQexecParams(pg->conn, claim_fifo_sql, 1, NULL, params, NULL, NULL, 0);
     if ((s = ap_pg_result_ok(res, PGRES_TUPLES_OK, err, errlen)) != AP_OK) goto rollback;
     b.n = PQntuples(res);
     st->claimed = b.n;
