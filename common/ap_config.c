@@ -75,6 +75,10 @@ static const key_spec platform_keys[] = {
     {"backoff_base", T_DURATION, P(backoff_base_ms), 1, 3600000},
     {"backoff_max", T_DURATION, P(backoff_max_ms), 1, 86400000},
     {"tls_verify", T_BOOL, P(tls_verify), 0, 0},
+    {"account_limit", T_INT, P(account_limit), 0, 1000000},
+    {"account_window", T_DURATION, P(account_window_ms), 1000, 7 * 86400000LL},
+    {"app_limit", T_INT, P(app_limit), 0, 100000000},
+    {"app_window", T_DURATION, P(app_window_ms), 1000, 7 * 86400000LL},
 };
 #undef P
 
@@ -154,6 +158,8 @@ static ap_platform_config *platform_add(ap_config *cfg, const char *name) {
     p->backoff_base_ms = 1000;
     p->backoff_max_ms = 5 * 60 * 1000;
     p->tls_verify = true;
+    p->account_window_ms = 15 * 60 * 1000;
+    p->app_window_ms = 24 * 60 * 60 * 1000;
     return p;
 }
 

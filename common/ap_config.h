@@ -33,6 +33,12 @@ typedef struct ap_platform_config {
     int64_t backoff_base_ms;
     int64_t backoff_max_ms;
     bool tls_verify; /* may be off only for a sandbox; logged loudly */
+    /* Posts that may go live per sliding window, enforced by the scheduler
+     * across every replica (README "Rate limits"); 0 = no limit. */
+    int account_limit; /* per social account */
+    int64_t account_window_ms;
+    int app_limit; /* per platform app: all accounts of the platform */
+    int64_t app_window_ms;
 } ap_platform_config;
 
 typedef struct ap_config {
