@@ -226,8 +226,8 @@ static ap_step_kind on_status(container_flow *f, const ap_flow_input *in,
     json_t *root = ap_graph_parse_object(res);
     json_t *st = json_object_get(root, f->pf->status_key);
     json_t *why = json_object_get(root, f->pf->status_reason_key);
-    const char *status = json_is_string(st) ? json_string_value(st) : "";
-    char reason[300];
+    char status[32], reason[300];
+    snprintf(status, sizeof(status), "%s", json_is_string(st) ? json_string_value(st) : "");
     snprintf(reason, sizeof(reason), "%s",
              json_is_string(why) ? json_string_value(why) : "no reason given");
     json_decref(root);
