@@ -7,9 +7,13 @@
 #include "adapter.h"
 
 extern const ap_adapter ap_adapter_facebook;
+extern const ap_adapter ap_adapter_instagram;
+extern const ap_adapter ap_adapter_threads;
 
 static const ap_adapter *const adapter_table[] = {
     &ap_adapter_facebook,
+    &ap_adapter_instagram,
+    &ap_adapter_threads,
 };
 
 const ap_adapter *ap_adapter_find(const char *platform) {

@@ -57,8 +57,12 @@
  * --------------------------------------------------------------------- */
 
 extern const sandbox_platform sandbox_facebook;
+extern const sandbox_platform sandbox_instagram;
+extern const sandbox_platform sandbox_threads;
 
 static const sandbox_platform *const sandbox_routes[] = {
+    &sandbox_instagram,
+    &sandbox_threads,
     &sandbox_facebook,
 };
 
@@ -382,6 +386,9 @@ static const struct sandbox_knob_desc {
     {"reject_duplicates", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, reject_duplicates)},
     {"faults_on_reads", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, faults_on_reads)},
     {"max_held", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, max_held)},
+    {"container_ready_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, container_ready_ms)},
+    {"instagram_quota", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, instagram_quota)},
+    {"threads_quota", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, threads_quota)},
 };
 
 #define SANDBOX_NKNOBS (sizeof(sandbox_knob_table) / sizeof(sandbox_knob_table[0]))
@@ -391,6 +398,8 @@ void sandbox_knobs_default(sandbox_knobs *k) {
     k->rate_window_ms = 60000;
     k->reject_duplicates = 1;
     k->max_held = 5000;
+    k->instagram_quota = 50; /* Instagram's documented limit */
+    k->threads_quota = 250;  /* Threads' documented limit */
 }
 
 static const struct sandbox_knob_desc *sandbox_knob_find(const char *name) {
@@ -1635,4 +1644,10 @@ void sandbox_server_stop(void) {
     server.stats.errors = NULL;
     server.heap = NULL;
     pthread_mutex_destroy(&server.lock);
+}
+
+void sandbox_knobs_now(sandbox_knobs *out) {
+    pthread_mutex_lock(&server.lock);
+    *out = server.knobs;
+    pthread_mutex_unlock(&server.lock);
 }

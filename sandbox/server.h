@@ -44,6 +44,11 @@ typedef struct sandbox_knobs {
     int reject_duplicates;  /* same page + same message -> duplicate error */
     int faults_on_reads;    /* also inject 5xx/throttle into read calls */
     long max_held;          /* cap on hung connections kept open */
+
+    /* Instagram and Threads (containers.c) */
+    long container_ready_ms; /* media containers stay IN_PROGRESS this long */
+    long instagram_quota;    /* posts per account per rolling 24 h */
+    long threads_quota;
 } sandbox_knobs;
 
 typedef struct sandbox_config {
@@ -106,6 +111,8 @@ void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Counters the platform feeds: one per platform error code answered. */
 void sandbox_stats_error(int code);
+/* A copy of the knobs as they are now (they change at run time). */
+void sandbox_knobs_now(sandbox_knobs *out);
 /* Fresh numeric object id, unique for the life of the process. */
 uint64_t sandbox_next_object_id(void);
 /* Random bits that do not disturb the fault sequence (trace ids...). */
@@ -116,7 +123,7 @@ typedef enum sandbox_token_state {
     SANDBOX_TOKEN_OK = 0,
     SANDBOX_TOKEN_EXPIRED,
     SANDBOX_TOKEN_REVOKED,
-    SANDBOX_TOKEN_INVALID, /* missing, empty or not ours */
+    SANDBOX_TOKEN_INVALID,      /* missing, empty or not ours */
     SANDBOX_TOKEN_NO_PERMISSION /* reads work, publishing is refused */
 } sandbox_token_state;
 
