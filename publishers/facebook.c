@@ -302,7 +302,7 @@ static ap_step_kind fb_step(void *state, const ap_flow_input *in, const ap_http_
             fb_parse_publish(in, prev, result);
         }
     } else {
-        ap_graph_classify_error(prev, &fb_names, false, result);
+        ap_graph_classify_error(prev, &fb_names, publish_step, result);
     }
     return AP_STEP_DONE;
 }

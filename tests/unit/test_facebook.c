@@ -439,19 +439,20 @@ static void test_duplicate(void) {
     CHECK_STR_EQ(r.error_code, "506");
 }
 
-static void test_transient_server_error_retries(void) {
+/* A 5xx to the publishing call may hide a post that went live: the
+ * runtime must read the page back before trying again, never repost. */
+static void test_server_error_at_publish_is_ambiguous(void) {
     ap_flow_result r = publish(
         500, "{\"error\":{\"message\":\"unknown\",\"code\":2,\"is_transient\":true}}", NULL, NULL);
-    CHECK(r.error_class == AP_CLASS_RETRY);
+    CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
     CHECK_STR_EQ(r.error_code, "2");
-    CHECK(r.retry_after_ms == 0);
-    /* is_transient alone, on a 400 and with an unknown code. */
+    CHECK_CONTAINS(r.error_message, "may be live");
+    /* is_transient alone, on a 400 and with an unknown code: refused, retry. */
     r = publish(400, "{\"error\":{\"code\":9999,\"is_transient\":true}}", NULL, NULL);
     CHECK(r.error_class == AP_CLASS_RETRY);
     /* 503 with Retry-After. */
     r = publish(503, "", "Retry-After", "30");
-    CHECK(r.error_class == AP_CLASS_RETRY);
-    CHECK(r.retry_after_ms == 30000);
+    CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
     CHECK_STR_EQ(r.error_code, "http_503");
 }
 
@@ -463,9 +464,9 @@ static void test_bad_parameter_is_permanent(void) {
     CHECK_CONTAINS(r.error_message, "Invalid parameter");
 }
 
-static void test_non_json_gateway_error_retries(void) {
+static void test_non_json_gateway_error(void) {
     ap_flow_result r = publish(502, "<html>Bad Gateway</html>", NULL, NULL);
-    CHECK(r.error_class == AP_CLASS_RETRY);
+    CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
     CHECK_STR_EQ(r.error_code, "http_502");
     CHECK(r.http_status == 502);
     r = publish(429, NULL, NULL, NULL);
@@ -744,9 +745,9 @@ int main(void) {
     RUN(test_rate_limit_without_hint_uses_default);
     RUN(test_permission_is_permanent);
     RUN(test_duplicate);
-    RUN(test_transient_server_error_retries);
+    RUN(test_server_error_at_publish_is_ambiguous);
     RUN(test_bad_parameter_is_permanent);
-    RUN(test_non_json_gateway_error_retries);
+    RUN(test_non_json_gateway_error);
     RUN(test_transport_error_before_sending_retries);
     RUN(test_transport_error_after_sending_is_ambiguous);
     RUN(test_verify_request);
