@@ -7,9 +7,13 @@
 #include "adapter.h"
 
 extern const ap_adapter ap_adapter_facebook;
+extern const ap_adapter ap_adapter_linkedin;
+extern const ap_adapter ap_adapter_x;
 
 static const ap_adapter *const adapter_table[] = {
     &ap_adapter_facebook,
+    &ap_adapter_linkedin,
+    &ap_adapter_x,
 };
 
 const ap_adapter *ap_adapter_find(const char *platform) {
