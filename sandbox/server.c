@@ -57,8 +57,12 @@
  * --------------------------------------------------------------------- */
 
 extern const sandbox_platform sandbox_facebook;
+extern const sandbox_platform sandbox_linkedin;
+extern const sandbox_platform sandbox_x;
 
 static const sandbox_platform *const sandbox_routes[] = {
+    &sandbox_x,
+    &sandbox_linkedin,
     &sandbox_facebook,
 };
 
@@ -382,6 +386,9 @@ static const struct sandbox_knob_desc {
     {"reject_duplicates", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, reject_duplicates)},
     {"faults_on_reads", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, faults_on_reads)},
     {"max_held", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, max_held)},
+    {"x_user_post_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_post_limit)},
+    {"x_user_window_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_window_ms)},
+    {"linkedin_min_version", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, linkedin_min_version)},
 };
 
 #define SANDBOX_NKNOBS (sizeof(sandbox_knob_table) / sizeof(sandbox_knob_table[0]))
@@ -391,6 +398,14 @@ void sandbox_knobs_default(sandbox_knobs *k) {
     k->rate_window_ms = 60000;
     k->reject_duplicates = 1;
     k->max_held = 5000;
+    k->x_user_post_limit = 200;
+    k->x_user_window_ms = 15 * 60 * 1000;
+}
+
+void sandbox_knobs_get(sandbox_knobs *out) {
+    pthread_mutex_lock(&server.lock);
+    *out = server.knobs;
+    pthread_mutex_unlock(&server.lock);
 }
 
 static const struct sandbox_knob_desc *sandbox_knob_find(const char *name) {
@@ -961,6 +976,12 @@ void sandbox_reply_json(sandbox_request *req, unsigned status, json_t *body) {
         text = strdup("{\"error\":\"out of memory\"}");
     }
     sandbox_reply_raw(req, status, "application/json", text);
+}
+
+void sandbox_reply_empty(sandbox_request *req, unsigned status) {
+    char *text = strdup("");
+    sandbox_reply_raw(req, text ? status : MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
+                      text);
 }
 
 int sandbox_reply_header(sandbox_request *req, const char *name, const char *value) {

@@ -34,16 +34,19 @@
 /* Behaviour that tests tune at start (flags) or at run time
  * (POST /_sandbox/config). Rates are fractions in [0,1]. */
 typedef struct sandbox_knobs {
-    long latency_ms;        /* base delay before every platform answer */
-    long latency_jitter_ms; /* extra delay, uniform in [0, jitter] */
-    double error_rate_5xx;  /* fraction answered with a transient 5xx */
-    double throttle_rate;   /* fraction answered with an app rate limit */
-    double hang_rate;       /* fraction of publishes accepted, never answered */
-    long page_rate_limit;   /* max accepted publishes per page per window; 0 = off */
-    long rate_window_ms;    /* window of page_rate_limit and of the stat */
-    int reject_duplicates;  /* same page + same message -> duplicate error */
-    int faults_on_reads;    /* also inject 5xx/throttle into read calls */
-    long max_held;          /* cap on hung connections kept open */
+    long latency_ms;           /* base delay before every platform answer */
+    long latency_jitter_ms;    /* extra delay, uniform in [0, jitter] */
+    double error_rate_5xx;     /* fraction answered with a transient 5xx */
+    double throttle_rate;      /* fraction answered with an app rate limit */
+    double hang_rate;          /* fraction of publishes accepted, never answered */
+    long page_rate_limit;      /* max accepted publishes per page per window; 0 = off */
+    long rate_window_ms;       /* window of page_rate_limit and of the stat */
+    int reject_duplicates;     /* same page + same message -> duplicate error */
+    int faults_on_reads;       /* also inject 5xx/throttle into read calls */
+    long max_held;             /* cap on hung connections kept open */
+    long x_user_post_limit;    /* X: posts per user per x_user_window_ms (real: 200) */
+    long x_user_window_ms;     /* X: that window (real: 15 minutes) */
+    long linkedin_min_version; /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
 } sandbox_knobs;
 
 typedef struct sandbox_config {
@@ -58,6 +61,8 @@ void sandbox_knobs_default(sandbox_knobs *k);
  * knob is unknown or the value is out of range. */
 int sandbox_knob_parse(sandbox_knobs *k, const char *name, const char *text);
 int sandbox_server_start(const sandbox_config *cfg);
+/* A copy of the current knobs, for platform imitations. */
+void sandbox_knobs_get(sandbox_knobs *out);
 unsigned sandbox_server_port(void);
 void sandbox_server_stop(void);
 
@@ -99,6 +104,8 @@ sandbox_fault sandbox_req_fault(const sandbox_request *req, sandbox_op op);
  * application/json. Extra headers may be added before or after. */
 void sandbox_reply_json(sandbox_request *req, unsigned status, json_t *body);
 int sandbox_reply_header(sandbox_request *req, const char *name, const char *value);
+/* Answer with no body (LinkedIn's 201 carries only headers). */
+void sandbox_reply_empty(sandbox_request *req, unsigned status);
 /* Never answer: keep the connection open until the client gives up. */
 void sandbox_hold(sandbox_request *req);
 
@@ -116,7 +123,7 @@ typedef enum sandbox_token_state {
     SANDBOX_TOKEN_OK = 0,
     SANDBOX_TOKEN_EXPIRED,
     SANDBOX_TOKEN_REVOKED,
-    SANDBOX_TOKEN_INVALID, /* missing, empty or not ours */
+    SANDBOX_TOKEN_INVALID,      /* missing, empty or not ours */
     SANDBOX_TOKEN_NO_PERMISSION /* reads work, publishing is refused */
 } sandbox_token_state;
 
