@@ -141,7 +141,8 @@ static const char *const kept_headers[] = {
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
     ap_http_response *res = userdata;
     size_t n = size * nmemb;
-    if (res->body_len + n > AP_HTTP_MAX_BODY) return 0; /* aborts: CURLE_WRITE_ERROR */
+    size_t cap = res->max_body ? res->max_body : AP_HTTP_MAX_BODY;
+    if (res->body_len + n > cap) return 0; /* aborts: CURLE_WRITE_ERROR */
     char *grown = realloc(res->body, res->body_len + n + 1);
     if (grown == NULL) return 0;
     res->body = grown;
@@ -185,6 +186,7 @@ CURL *ap_http_easy_new(const ap_http_request *req, const ap_platform_config *pla
                        ap_http_response *res, struct curl_slist **headers_out) {
     CURL *e = curl_easy_init();
     if (e == NULL) return NULL;
+    res->max_body = req->max_response;
     struct curl_slist *headers = NULL;
     for (int i = 0; i < req->nheaders; i++) {
         char line[8192];

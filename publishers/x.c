@@ -25,13 +25,18 @@
  *                                   reads back before posting again
  *   no answer after sending      -> ambiguous
  *
- * Not supported yet: media. X takes media ids from a separate upload; the
- * runtime caps response bodies at 1 MiB (publishers/http.h), too small to
- * fetch the images and videos to upload, so media posts fail validation. */
+ * Images (up to 4): before the post, each is downloaded from its URL (no
+ * token sent there; at most 5 MiB, X's image limit) and uploaded with
+ *   POST {base}/{version}/media/upload   multipart: media, media_category
+ *     -> {"data":{"id"}}
+ * then the tweet carries {"media":{"media_ids":[...]}}. A failure in those
+ * steps publishes nothing, so it is retried or failed, never ambiguous.
+ * Not supported yet: video (needs the chunked INIT/APPEND/FINALIZE upload). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "adapter.h"
@@ -43,10 +48,20 @@
 #define X_RATE_LIMIT_DEFAULT_MS (60 * 1000)
 #define X_DUPLICATE_DETAIL "duplicate content"
 #define X_URL_MARK "\x01" /* stands for any URL when comparing texts */
+#define X_MAX_IMAGE_BYTES (5 * 1024 * 1024)
+#define X_CURLE_WRITE_ERROR 23 /* the engine's body cap cut the download */
+
+typedef enum x_phase { X_FETCH, X_UPLOAD, X_TWEET } x_phase;
 
 typedef struct x_flow {
     int calls;
     char *next_token; /* AP_FLOW_VERIFY: meta.next_token of the last page */
+    x_phase phase;    /* AP_FLOW_PUBLISH: which request is in flight */
+    size_t media;     /* the image being fetched or uploaded */
+    char *bytes;      /* its content, between download and upload */
+    size_t nbytes;
+    char content_type[64];
+    char media_ids[X_MAX_IMAGES][32];
 } x_flow;
 
 /* The text we post: text, plus the link on its own line unless the text
@@ -70,8 +85,9 @@ static bool x_validate(const ap_job *job, char *reason, size_t len) {
         snprintf(reason, len, "X takes up to %d images or one video, not both", X_MAX_IMAGES);
         return false;
     }
-    if (job->n_media > 0) {
-        snprintf(reason, len, "media posts are not supported for X yet (media upload is missing)");
+    if (videos > 0) {
+        snprintf(reason, len,
+                 "video posts are not supported for X yet (chunked upload is missing)");
         return false;
     }
     char *text = x_compose(job);
@@ -107,7 +123,10 @@ static void *x_flow_new(const ap_flow_input *in) {
 
 static void x_flow_free(void *state) {
     x_flow *f = state;
-    if (f) free(f->next_token);
+    if (f) {
+        free(f->next_token);
+        free(f->bytes);
+    }
     free(f);
 }
 
@@ -120,15 +139,32 @@ static int x_auth_header(ap_http_request *req, const char *token) {
     return rc;
 }
 
-static int x_build_publish(const ap_flow_input *in, ap_http_request *req) {
+static int x_build_publish(const ap_flow_input *in, const x_flow *f, ap_http_request *req) {
     char url[1024];
     int n = snprintf(url, sizeof(url), "%s/%s/tweets", in->platform->base_url,
                      in->platform->api_version);
     ap_http_request_init(req, "POST");
     if (n < 0 || (size_t)n >= sizeof(url)) return -1;
     char *text = x_compose(in->job);
-    json_t *body = text ? json_pack("{s:s}", "text", text) : NULL;
+    json_t *body = text ? json_object() : NULL;
+    if (body && *text && json_object_set_new(body, "text", json_string(text)) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
     free(text);
+    if (body && in->job->n_media > 0) {
+        json_t *ids = json_array();
+        for (size_t i = 0; ids && i < in->job->n_media; i++)
+            if (json_array_append_new(ids, json_string(f->media_ids[i])) != 0) {
+                json_decref(ids);
+                ids = NULL;
+            }
+        if (ids == NULL ||
+            json_object_set_new(body, "media", json_pack("{s:o}", "media_ids", ids))) {
+            json_decref(body);
+            body = NULL;
+        }
+    }
     req->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     req->url = strdup(url);
@@ -318,6 +354,15 @@ static char *x_match_key(const char *text, bool from_x) {
     return m.out;
 }
 
+/* X shows a tweet's images as one more link at the end of its text. */
+static bool x_same_without_media_link(const char *got, const char *want) {
+    size_t n = strlen(got);
+    if (n == 0 || got[n - 1] != X_URL_MARK[0]) return false;
+    n--;
+    while (n > 0 && (got[n - 1] == ' ' || got[n - 1] == '\n')) n--;
+    return strlen(want) == n && strncmp(got, want, n) == 0;
+}
+
 static void x_remember_next(x_flow *f, json_t *root) {
     free(f->next_token);
     f->next_token = NULL;
@@ -343,13 +388,21 @@ static void x_parse_verify(x_flow *f, const ap_flow_input *in, const ap_http_res
                      "could not read the X timeline to check whether the post went live");
         goto cleanup;
     }
+    if (*want == '\0') {
+        /* Only images: nothing to recognise the post by, and "not found"
+         * would let the runtime post it a second time. */
+        ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, "verify_no_text",
+                     "a post without text cannot be looked up on the X timeline");
+        goto cleanup;
+    }
     size_t i;
     json_t *item;
     json_array_foreach(data, i, item) {
         json_t *t = json_object_get(item, "text"), *id = json_object_get(item, "id");
         if (!json_is_string(t) || !x_id_ok(id)) continue;
         char *got = x_match_key(json_string_value(t), true);
-        bool same = got && strcmp(got, want) == 0;
+        bool same = got && (strcmp(got, want) == 0 ||
+                            (in->job->n_media > 0 && x_same_without_media_link(got, want)));
         free(got);
         if (same) {
             x_set_published(r, res->status, json_string_value(id));
@@ -364,6 +417,163 @@ cleanup:
     free(want);
     json_decref(data);
     json_decref(root);
+}
+
+/* ---- media: download, then upload --------------------------------------- */
+
+static int x_build_fetch(const ap_flow_input *in, const x_flow *f, ap_http_request *req) {
+    ap_http_request_init(req, "GET");
+    req->url = strdup(in->job->media[f->media]->url);
+    /* One byte over X's limit tells "too large" from "exactly the limit". */
+    req->max_response = X_MAX_IMAGE_BYTES + 1;
+    return req->url ? 0 : -1; /* no Authorization: the media host is not X */
+}
+
+/* Appends n bytes to a growing buffer; -1 when out of memory. */
+static int x_buf_add(char **buf, size_t *len, const void *data, size_t n) {
+    char *grown = realloc(*buf, *len + n + 1);
+    if (grown == NULL) return -1;
+    memcpy(grown + *len, data, n);
+    *len += n;
+    grown[*len] = '\0';
+    *buf = grown;
+    return 0;
+}
+
+static bool x_contains(const char *buf, size_t n, const char *needle) {
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (buf[i] == needle[0] && memcmp(buf + i, needle, k) == 0) return true;
+    return false;
+}
+
+/* multipart/form-data with media_category and the image bytes. */
+static int x_build_upload(const ap_flow_input *in, const x_flow *f, ap_http_request *req) {
+    char url[1024], boundary[64], head[512], ctype[128];
+    int n = snprintf(url, sizeof(url), "%s/%s/media/upload", in->platform->base_url,
+                     in->platform->api_version);
+    ap_http_request_init(req, "POST");
+    if (n < 0 || (size_t)n >= sizeof(url)) return -1;
+    /* A boundary that does not occur in the image. */
+    unsigned salt = 0;
+    do
+        snprintf(boundary, sizeof(boundary), "autopost-%.8s-%zu-%u", in->job->schedule_id, f->media,
+                 salt++);
+    while (x_contains(f->bytes, f->nbytes, boundary));
+    int h = snprintf(head, sizeof(head),
+                     "--%s\r\nContent-Disposition: form-data; name=\"media_category\"\r\n\r\n"
+                     "tweet_image\r\n--%s\r\nContent-Disposition: form-data; name=\"media\"; "
+                     "filename=\"media\"\r\nContent-Type: %s\r\n\r\n",
+                     boundary, boundary, f->content_type);
+    char tail[96];
+    int t = snprintf(tail, sizeof(tail), "\r\n--%s--\r\n", boundary);
+    if (h < 0 || (size_t)h >= sizeof(head) || t < 0 || (size_t)t >= sizeof(tail)) return -1;
+    size_t len = 0;
+    if (x_buf_add(&req->body, &len, head, (size_t)h) != 0 ||
+        x_buf_add(&req->body, &len, f->bytes, f->nbytes) != 0 ||
+        x_buf_add(&req->body, &len, tail, (size_t)t) != 0)
+        return -1;
+    req->body_len = len;
+    req->url = strdup(url);
+    snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
+    if (req->url == NULL || ap_http_request_add_header(req, "Content-Type", ctype) != 0) return -1;
+    return x_auth_header(req, in->token);
+}
+
+/* The download's answer: keep the bytes for the upload, or end the flow. */
+static bool x_take_download(x_flow *f, const ap_http_response *res, ap_flow_result *r) {
+    size_t i = f->media + 1;
+    if (res->transport_error == X_CURLE_WRITE_ERROR) {
+        ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_too_large",
+                     "image %zu is larger than X's %d MiB", i, X_MAX_IMAGE_BYTES / 1024 / 1024);
+        return false;
+    }
+    if (res->transport_error != 0) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "media_download", "could not download image %zu: %s", i,
+                     res->transport_message);
+        return false;
+    }
+    if (res->status == 429 || res->status >= 500) {
+        ap_flow_fail(r, AP_CLASS_RETRY, res->status, "media_download",
+                     "the host of image %zu answered %ld", i, res->status);
+        return false;
+    }
+    const char *type = ap_http_response_header(res, "content-type");
+    if (res->status < 200 || res->status >= 300 || res->body_len == 0) {
+        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_download",
+                     "image %zu could not be fetched: its URL answered %ld", i, res->status);
+        return false;
+    }
+    if (type == NULL || strncasecmp(type, "image/", 6) != 0 || strlen(type) >= 64 ||
+        strpbrk(type, "\r\n") != NULL) {
+        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_type",
+                     "media %zu is not an image (Content-Type %.40s)", i, type ? type : "none");
+        return false;
+    }
+    free(f->bytes);
+    f->bytes = malloc(res->body_len);
+    if (f->bytes == NULL) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "out of memory holding image %zu", i);
+        return false;
+    }
+    memcpy(f->bytes, res->body, res->body_len);
+    f->nbytes = res->body_len;
+    snprintf(f->content_type, sizeof(f->content_type), "%s", type);
+    return true;
+}
+
+/* The upload's answer: the media id, or the end of the flow. Nothing is
+ * public yet, so no answer here is ambiguous. */
+static bool x_take_upload(x_flow *f, const ap_http_response *res, ap_flow_result *r) {
+    free(f->bytes);
+    f->bytes = NULL;
+    f->nbytes = 0;
+    if (res->transport_error != 0) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "media_upload", "image %zu upload failed: %s",
+                     f->media + 1, res->transport_message);
+        return false;
+    }
+    if (res->status < 200 || res->status >= 300) {
+        x_classify_error(res, false, r);
+        if (r->error_class == AP_CLASS_DUPLICATE || r->error_class == AP_CLASS_AMBIGUOUS)
+            r->error_class = AP_CLASS_RETRY;
+        return false;
+    }
+    json_t *root = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
+    json_t *id = json_object_get(json_object_get(root, "data"), "id");
+    if (!json_is_string(id)) id = json_object_get(root, "media_id_string"); /* v1.1 shape */
+    bool ok = x_id_ok(id);
+    if (ok)
+        snprintf(f->media_ids[f->media], sizeof(f->media_ids[0]), "%s", json_string_value(id));
+    else
+        ap_flow_fail(r, AP_CLASS_RETRY, res->status, "media_upload",
+                     "X accepted image %zu without a media id", f->media + 1);
+    json_decref(root);
+    return ok;
+}
+
+/* The next request of a publish flow after the answer prev (NULL first). */
+static ap_step_kind x_publish_step(x_flow *f, const ap_flow_input *in, const ap_http_response *prev,
+                                   ap_http_request *req, ap_flow_result *r) {
+    if (prev && f->phase == X_FETCH) {
+        if (!x_take_download(f, prev, r)) return AP_STEP_DONE;
+        f->phase = X_UPLOAD;
+    } else if (prev && f->phase == X_UPLOAD) {
+        if (!x_take_upload(f, prev, r)) return AP_STEP_DONE;
+        f->media++;
+        f->phase = f->media < in->job->n_media ? X_FETCH : X_TWEET;
+    } else if (prev == NULL) {
+        f->phase = in->job->n_media > 0 ? X_FETCH : X_TWEET;
+    }
+    int rc = f->phase == X_FETCH    ? x_build_fetch(in, f, req)
+             : f->phase == X_UPLOAD ? x_build_upload(in, f, req)
+                                    : x_build_publish(in, f, req);
+    if (rc != 0) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "could not build the request");
+        return AP_STEP_DONE;
+    }
+    f->calls++;
+    return AP_STEP_REQUEST;
 }
 
 static void x_transport_error(const ap_http_response *res, ap_flow_result *r) {
@@ -381,8 +591,10 @@ static ap_step_kind x_step(void *state, const ap_flow_input *in, const ap_http_r
     x_flow *f = state;
     (void)wait_ms;
     bool verify = in->mode == AP_FLOW_VERIFY;
+    if (!verify && (prev == NULL || f->phase != X_TWEET))
+        return x_publish_step(f, in, prev, req, result);
     if (prev == NULL) {
-        int rc = verify ? x_build_verify(in, NULL, req) : x_build_publish(in, req);
+        int rc = x_build_verify(in, NULL, req);
         if (rc != 0) {
             ap_flow_fail(result, AP_CLASS_RETRY, 0, "internal", "could not build the request");
             return AP_STEP_DONE;

@@ -58,11 +58,13 @@
 
 extern const sandbox_platform sandbox_facebook;
 extern const sandbox_platform sandbox_linkedin;
+extern const sandbox_platform sandbox_media;
 extern const sandbox_platform sandbox_x;
 
 static const sandbox_platform *const sandbox_routes[] = {
     &sandbox_x,
     &sandbox_linkedin,
+    &sandbox_media,
     &sandbox_facebook,
 };
 
@@ -976,6 +978,24 @@ void sandbox_reply_json(sandbox_request *req, unsigned status, json_t *body) {
         text = strdup("{\"error\":\"out of memory\"}");
     }
     sandbox_reply_raw(req, status, "application/json", text);
+}
+
+void sandbox_reply_bytes(sandbox_request *req, unsigned status, const char *type, const void *data,
+                         size_t len) {
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        sandbox_reply_json(req, 500, NULL);
+        return;
+    }
+    memcpy(copy, data, len);
+    copy[len] = '\0';
+    sandbox_reply_raw(req, status, type, copy);
+    req->resp_len = len; /* binary: not up to the first NUL */
+}
+
+const char *sandbox_req_body(const sandbox_request *req, size_t *len) {
+    *len = req->body_len;
+    return req->body;
 }
 
 void sandbox_reply_empty(sandbox_request *req, unsigned status) {

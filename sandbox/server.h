@@ -106,6 +106,11 @@ void sandbox_reply_json(sandbox_request *req, unsigned status, json_t *body);
 int sandbox_reply_header(sandbox_request *req, const char *name, const char *value);
 /* Answer with no body (LinkedIn's 201 carries only headers). */
 void sandbox_reply_empty(sandbox_request *req, unsigned status);
+/* Answer with len bytes of type (copied; binary-safe, e.g. an image). */
+void sandbox_reply_bytes(sandbox_request *req, unsigned status, const char *type, const void *data,
+                         size_t len);
+/* The raw request body (NULL when none); for multipart uploads. */
+const char *sandbox_req_body(const sandbox_request *req, size_t *len);
 /* Never answer: keep the connection open until the client gives up. */
 void sandbox_hold(sandbox_request *req);
 

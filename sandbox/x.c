@@ -1,7 +1,10 @@
 /* x.c -- imitation of the X API v2 calls a publisher makes, under /x/.
  *
- *   POST /x/2/tweets                 {"text"}  -> 201 {"data":{"id","text",
- *                                                   "edit_history_tweet_ids"}}
+ *   POST /x/2/tweets                 {"text", "media":{"media_ids":[...]}}
+ *                                    -> 201 {"data":{"id","text","edit_history_tweet_ids"}}
+ *   POST /x/2/media/upload           multipart/form-data: media (bytes),
+ *                                    media_category -> 200 {"data":{"id","media_key",
+ *                                    "size","expires_after_secs"}}
  *   GET  /x/2/users/me               the token's user {"data":{"id","name","username"}}
  *   GET  /x/2/users/{id}/tweets      start_time, end_time (RFC 3339),
  *                                    max_results (5..100, default 10),
@@ -22,7 +25,9 @@
  * weighted) -> the user's post window (x_user_post_limit per
  * x_user_window_ms; X's real one is 200 per 15 minutes) -> the store's page
  * limit and duplicate rule (403 "duplicate content") -> accept, or hold.
- * Text is returned with &, < and > escaped, as X does. */
+ * Text is returned with &, < and > escaped, as X does, and a tweet with
+ * images gets one more https://t.co/... link at the end, as on X. Uploaded
+ * media ids belong to the token's user; a tweet may name up to 4 of them. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +42,17 @@
 #define X_MAX_WEIGHT 280
 #define X_PROBLEM_BASE "https://api.twitter.com/2/problems/"
 #define X_DUPLICATE "You are not allowed to create a Tweet with duplicate content."
+
+#define X_MAX_UPLOADS 4096 /* remembered media ids; older ones expire */
+#define X_MAX_TWEET_MEDIA 4
+
+/* Media ids handed out by the upload, with the user they belong to. Only
+ * the single MHD thread touches them. */
+static struct {
+    char id[24];
+    char user[24];
+} x_uploads[X_MAX_UPLOADS];
+static size_t x_nuploads;
 
 typedef struct x_call {
     sandbox_request *req;
@@ -194,6 +210,93 @@ static long x_weight(const char *text) {
 }
 
 /* ------------------------------------------------------------------------
+ * Media upload (multipart/form-data)
+ * --------------------------------------------------------------------- */
+
+static const char *x_find(const char *hay, size_t n, const char *needle) {
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (hay[i] == needle[0] && memcmp(hay + i, needle, k) == 0) return hay + i;
+    return NULL;
+}
+
+/* Size of the multipart part named "media"; -1 when absent or malformed. */
+static long x_media_part_size(sandbox_request *req) {
+    const char *ct = sandbox_req_header(req, "Content-Type"), *b;
+    size_t n;
+    const char *body = sandbox_req_body(req, &n);
+    char delim[128];
+    if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0 || body == NULL ||
+        (b = strstr(ct, "boundary=")) == NULL || strlen(b + 9) == 0 || strlen(b + 9) > 100)
+        return -1;
+    snprintf(delim, sizeof(delim), "\r\n--%s", b + 9);
+    /* Each part: --boundary, headers, blank line, data, CRLF--boundary. */
+    for (const char *p = x_find(body, n, delim + 2); p;) {
+        const char *hdr_end = x_find(p, n - (size_t)(p - body), "\r\n\r\n");
+        if (hdr_end == NULL) return -1;
+        const char *data = hdr_end + 4;
+        const char *next = x_find(data, n - (size_t)(data - body), delim);
+        if (next == NULL) return -1;
+        if (x_find(p, (size_t)(hdr_end - p), "name=\"media\"")) return (long)(next - data);
+        p = next + 2;
+    }
+    return -1;
+}
+
+static void x_upload(x_call *c) {
+    long size = x_media_part_size(c->req);
+    if (size <= 0) {
+        x_invalid(c->req, "media: a non-empty multipart part named media is required");
+        return;
+    }
+    if (c->hang) { /* accepted, never answered: nothing to record */
+        sandbox_hold(c->req);
+        return;
+    }
+    size_t slot = x_nuploads++ % X_MAX_UPLOADS;
+    snprintf(x_uploads[slot].id, sizeof(x_uploads[slot].id), "%" PRIu64, sandbox_next_object_id());
+    snprintf(x_uploads[slot].user, sizeof(x_uploads[slot].user), "%s", c->user);
+    char key[32];
+    snprintf(key, sizeof(key), "3_%s", x_uploads[slot].id);
+    sandbox_reply_json(c->req, 200,
+                       json_pack("{s:{s:s,s:s,s:i,s:i}}", "data", "id", x_uploads[slot].id,
+                                 "media_key", key, "size", (int)size, "expires_after_secs", 86400));
+}
+
+static int x_upload_known(const char *id, const char *user) {
+    size_t n = x_nuploads < X_MAX_UPLOADS ? x_nuploads : X_MAX_UPLOADS;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(x_uploads[i].id, id) == 0 && strcmp(x_uploads[i].user, user) == 0) return 1;
+    return 0;
+}
+
+/* Reads {"media_ids":[...]} into ids ("a,b"); 0 when absent, -1 when bad
+ * (answered). */
+static int x_tweet_media(x_call *c, char *ids, size_t len) {
+    const char *m = sandbox_req_param(c->req, "media");
+    ids[0] = '\0';
+    if (m == NULL) return 0;
+    json_t *root = json_loads(m, 0, NULL), *arr = json_object_get(root, "media_ids"), *v;
+    size_t i;
+    int rc =
+        json_is_array(arr) && json_array_size(arr) >= 1 && json_array_size(arr) <= X_MAX_TWEET_MEDIA
+            ? 1
+            : -1;
+    json_array_foreach(arr, i, v) {
+        if (rc < 0) break;
+        if (!json_is_string(v) || !x_upload_known(json_string_value(v), c->user))
+            rc = -1;
+        else
+            snprintf(ids + strlen(ids), len - strlen(ids), "%s%s", i ? "," : "",
+                     json_string_value(v));
+    }
+    json_decref(root);
+    if (rc < 0)
+        x_invalid(c->req, "$.media.media_ids: 1 to 4 ids of media this user uploaded are required");
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
  * Publishing
  * --------------------------------------------------------------------- */
 
@@ -231,11 +334,28 @@ static json_t *x_escaped_text(const char *text) {
     return s;
 }
 
+/* The text as X shows it: escaped, plus a t.co link for attached media. */
+static json_t *x_shown_text(const char *text, const char *media) {
+    if (media == NULL) return x_escaped_text(text);
+    size_t n = strlen(text) + 48;
+    char *t = malloc(n);
+    if (t == NULL) return NULL;
+    snprintf(t, n, "%s%shttps://t.co/m%.*s", text, *text ? " " : "", (int)strcspn(media, ","),
+             media);
+    json_t *s = x_escaped_text(t);
+    free(t);
+    return s;
+}
+
 static void x_publish(x_call *c) {
     const char *text = sandbox_req_param(c->req, "text");
+    char media[X_MAX_TWEET_MEDIA * 24 + 8];
     sandbox_knobs k;
     sandbox_knobs_get(&k);
-    if (text == NULL || *text == '\0') {
+    int has_media = x_tweet_media(c, media, sizeof(media));
+    if (has_media < 0) return;
+    if (text == NULL) text = "";
+    if (*text == '\0' && !has_media) {
         x_invalid(c->req, "$.text: text or media is required");
         return;
     }
@@ -258,6 +378,7 @@ static void x_publish(x_call *c) {
                       .page_id = c->user,
                       .kind = "tweet",
                       .message = text,
+                      .photo_id = has_media ? media : NULL,
                       .token = c->token,
                       .published = 1,
                       .hung = c->hang};
@@ -273,7 +394,8 @@ static void x_publish(x_call *c) {
                            (w.count ? w.oldest_ms : now) + k.x_user_window_ms);
         sandbox_reply_json(c->req, 201,
                            json_pack("{s:{s:s,s:o,s:[s]}}", "data", "id", id, "text",
-                                     x_escaped_text(text), "edit_history_tweet_ids", id));
+                                     x_shown_text(text, has_media ? media : NULL),
+                                     "edit_history_tweet_ids", id));
         return;
     case SANDBOX_ACCEPT_THROTTLED: x_too_many(c->req, r.limit, now + r.retry_after_ms); return;
     case SANDBOX_ACCEPT_DUPLICATE: x_problem(c->req, 403, "Forbidden", X_DUPLICATE, NULL); return;
@@ -297,8 +419,8 @@ static json_t *x_created_at(int64_t ms) {
 }
 
 static json_t *x_tweet_json(const sandbox_post *p, int with_created) {
-    json_t *o = json_pack("{s:s,s:o,s:[s]}", "id", p->id, "text", x_escaped_text(p->message),
-                          "edit_history_tweet_ids", p->id);
+    json_t *o = json_pack("{s:s,s:o,s:[s]}", "id", p->id, "text",
+                          x_shown_text(p->message, p->photo_id), "edit_history_tweet_ids", p->id);
     if (o && with_created && json_object_set_new(o, "created_at", x_created_at(p->accepted_at_ms)))
         sandbox_log("x: cannot add created_at");
     return o;
@@ -437,12 +559,13 @@ static void x_handle(sandbox_request *req) {
         seg[n++] = p;
     int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
     int tweets = n == 2 && strcmp(seg[1], "tweets") == 0;
+    int upload = n == 3 && strcmp(seg[1], "media") == 0 && strcmp(seg[2], "upload") == 0;
     int me = n == 3 && strcmp(seg[1], "users") == 0 && strcmp(seg[2], "me") == 0;
     int timeline =
         n == 4 && strcmp(seg[1], "users") == 0 && x_digits(seg[2]) && strcmp(seg[3], "tweets") == 0;
     int one = n == 3 && strcmp(seg[1], "tweets") == 0 && x_digits(seg[2]);
     if (n < 2 || strcmp(seg[0], "2") != 0 ||
-        !((tweets && post) || (get && (me || timeline || one)))) {
+        !(((tweets || upload) && post) || (get && (me || timeline || one)))) {
         x_not_found(req);
         return;
     }
@@ -455,6 +578,8 @@ static void x_handle(sandbox_request *req) {
     if (x_check_token(&c, op) != 0) return;
     if (tweets)
         x_publish(&c);
+    else if (upload)
+        x_upload(&c);
     else if (me)
         sandbox_reply_json(req, 200,
                            json_pack("{s:{s:s,s:s,s:s}}", "data", "id", c.user, "name",

@@ -2,10 +2,12 @@
 # The X adapter against the sandbox's X imitation, with real nats-server,
 # PostgreSQL and services: one schedule per outcome class, each checked on
 # its row (status, error class, reason) and on what the sandbox received.
-#   validation (weighted length, media) -> failed, no API call
+#   validation (weighted length, video) -> failed, no API call
 #   503 until we turn it off            -> retrying, then published
 #   hang (answer never comes)           -> ambiguous, read back, published once
 #   success at exactly 280 weighted     -> published with the sandbox's id
+#   two images (downloaded from the sandbox's /media/, uploaded, attached) -> published
+#   an image URL that answers 404 -> permanent, nothing posted
 #   expired token -> reauth; no permission -> permanent; same text -> duplicate
 source "$(dirname "$0")/lib.sh"
 
@@ -74,11 +76,11 @@ svc_start publisher-x
 # ---- validation: no API call --------------------------------------------------
 before=$(sandbox_stat requests)
 too_long=$(insert_schedule "$good" "$vi141" '[]')
-with_media=$(insert_schedule "$good" "a photo" '[{"url":"https://cdn.example/a.jpg","type":"image"}]')
+with_media=$(insert_schedule "$good" "a video" '[{"url":"https://cdn.example/a.mp4","type":"video"}]')
 wait_status "$too_long" failed
 wait_status "$with_media" failed
 expect "$too_long" failed invalid "weighs 282"
-expect "$with_media" failed invalid "media posts are not supported for X"
+expect "$with_media" failed invalid "video posts are not supported for X"
 [[ $(sandbox_stat requests) -eq $before ]] || fail "invalid X posts reached the sandbox"
 
 # ---- retry: 503 until we stop it ---------------------------------------------
@@ -116,7 +118,11 @@ ok=$(schedule "$good" "$vi140")
 reauth=$(schedule "$expired" "an expired token")
 perm=$(schedule "$noperm" "an app without write access")
 dup=$(schedule "$good" "posted by hand earlier")
-for id in "$ok" "$reauth" "$perm" "$dup"; do wait_status "$id" published failed unconfirmed; done
+pics=$(svc_ctl schedule --account "$good" --at now --text "two pictures" \
+    --media "$SANDBOX_URL/media/one.png?bytes=30000" --media "$SANDBOX_URL/media/two.jpg")
+gone=$(svc_ctl schedule --account "$good" --at now --text "a picture that is gone" \
+    --media "$SANDBOX_URL/media/gone.exe")
+for id in "$ok" "$reauth" "$perm" "$dup" "$pics" "$gone"; do wait_status "$id" published failed unconfirmed; done
 expect "$ok" published "" ""
 ok_id=$(sandbox_get "/_sandbox/posts?platform=x" | jq -r --arg t "$vi140" '.posts[] | select(.message == $t) | .id')
 [[ -n $ok_id && $(stack_psql -c "SELECT external_post_id FROM post_schedules WHERE id = '$ok'") == "$ok_id" ]] ||
@@ -125,6 +131,14 @@ expect "$reauth" failed reauth "reconnect the account"
 expect "$perm" failed permanent "not permitted"
 expect "$dup" failed duplicate "duplicate content"
 [[ $(x_posts_with "posted by hand earlier") -eq 1 ]] || fail "duplicate: posted twice"
+expect "$pics" published "" ""
+pics_post=$(sandbox_get "/_sandbox/posts?platform=x" | jq -c '.posts[] | select(.message == "two pictures")')
+[[ $(jq -r '.photo_id | split(",") | length' <<<"$pics_post") -eq 2 ]] ||
+    fail "images: the tweet does not carry two uploaded media ids: $pics_post"
+[[ $(stack_psql -c "SELECT external_post_id FROM post_schedules WHERE id = '$pics'") == "$(jq -r .id <<<"$pics_post")" ]] ||
+    fail "images: row and sandbox ids differ"
+expect "$gone" failed permanent "answered 404"
+[[ $(x_posts_with "a picture that is gone") -eq 0 ]] || fail "a post whose image is gone was published"
 [[ $(x_posts_with "an expired token") -eq 0 && $(x_posts_with "an app without write access") -eq 0 ]] ||
     fail "refused posts were recorded"
 [[ $(sandbox_get "/_sandbox/posts?platform=x" | jq '[.posts[] | select(.kind != "tweet")] | length') -eq 0 ]] ||

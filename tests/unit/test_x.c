@@ -182,8 +182,14 @@ static void test_validate_media_and_account(void) {
     CHECK(!valid(&c, reason, sizeof(reason)));
     CHECK_CONTAINS(reason, "one video");
     c.job.n_media = 1;
-    CHECK(!valid(&c, reason, sizeof(reason)));
-    CHECK_CONTAINS(reason, "not supported for X yet");
+    CHECK(valid(&c, reason, sizeof(reason))); /* one image */
+    c.media_ptrs[0] = &c.media[1];
+    CHECK(!valid(&c, reason, sizeof(reason))); /* one video */
+    CHECK_CONTAINS(reason, "video posts are not supported for X yet");
+    c.media_ptrs[0] = &c.media[0];
+    c.media[1].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_IMAGE;
+    c.job.n_media = 4;
+    CHECK(valid(&c, reason, sizeof(reason)));
     c.job.n_media = 0;
     c.job.account_external_id = "12/../34";
     CHECK(!valid(&c, reason, sizeof(reason)));
@@ -390,6 +396,186 @@ static void test_verify_pages(void) {
     finish_case(&c);
 }
 
+/* ---- media --------------------------------------------------------------- */
+
+/* Feeds a download answer (body of n bytes, Content-Type type). */
+static ap_step_kind feed_download(x_case *c, long status, const char *body, size_t n,
+                                  const char *type, ap_http_request *next, ap_flow_result *r) {
+    ap_http_response res;
+    int64_t wait = 0;
+    memset(&res, 0, sizeof(res));
+    memset(r, 0, sizeof(*r));
+    memset(next, 0, sizeof(*next));
+    res.status = status;
+    res.request_sent = true;
+    res.body = malloc(n + 1);
+    memcpy(res.body, body, n);
+    res.body[n] = '\0';
+    res.body_len = n;
+    if (type) add_header(&res, "Content-Type", type);
+    ap_step_kind k = c->ad->step(c->flow, &c->in, &res, next, &wait, r);
+    ap_http_response_clear(&res);
+    return k;
+}
+
+static void test_media_flow(void) {
+    static const char jpeg[] = "\xFF\xD8\xFF\xE0\0\x10JFIF\0binary";
+    x_case c;
+    ap_http_request next, next2;
+    ap_flow_result r;
+    case_init(&c);
+    c.job.n_media = 2;
+    c.media[1].url = "https://cdn.example/second.png";
+    start(&c, AP_FLOW_PUBLISH, 0);
+    /* 1: download the first image, without our token. */
+    CHECK_STR_EQ(c.req.method, "GET");
+    CHECK_STR_EQ(c.req.url, "https://cdn.example/p.jpg");
+    CHECK(req_header(&c.req, "Authorization") == NULL);
+    CHECK(c.req.max_response == 5 * 1024 * 1024 + 1);
+    /* 2: upload it as multipart, bytes intact. */
+    CHECK(feed_download(&c, 200, jpeg, sizeof(jpeg), "image/jpeg", &next, &r) == AP_STEP_REQUEST);
+    CHECK_STR_EQ(next.method, "POST");
+    CHECK_STR_EQ(next.url, BASE "/2/media/upload");
+    CHECK_STR_EQ(req_header(&next, "Authorization"), "Bearer " TOKEN);
+    CHECK_CONTAINS(req_header(&next, "Content-Type"), "multipart/form-data; boundary=");
+    const char *boundary = strstr(req_header(&next, "Content-Type"), "boundary=");
+    bool found = false;
+    for (size_t i = 0; next.body && i + sizeof(jpeg) <= next.body_len; i++)
+        found = found || memcmp(next.body + i, jpeg, sizeof(jpeg)) == 0;
+    CHECK(found);
+    CHECK(boundary && strstr(next.body, boundary + 9) == next.body + 2);
+    CHECK_CONTAINS(next.body, "name=\"media_category\"\r\n\r\ntweet_image\r\n");
+    CHECK_CONTAINS(next.body, "Content-Type: image/jpeg\r\n");
+    ap_http_request_clear(&next);
+    /* 3: the second image. */
+    CHECK(feed(&c, 200, "{\"data\":{\"id\":\"1880000000000000001\",\"media_key\":\"3_1\"}}", NULL,
+               NULL, &next, &r) == AP_STEP_REQUEST);
+    CHECK_STR_EQ(next.url, "https://cdn.example/second.png");
+    CHECK(feed_download(&c, 200, "PNG", 3, "image/png", &next2, &r) == AP_STEP_REQUEST);
+    ap_http_request_clear(&next);
+    CHECK_CONTAINS(next2.body, "Content-Type: image/png\r\n");
+    ap_http_request_clear(&next2);
+    /* 4: the tweet names both media ids (the v1.1 answer shape works too). */
+    CHECK(feed(&c, 200, "{\"media_id_string\":\"1880000000000000002\"}", NULL, NULL, &next, &r) ==
+          AP_STEP_REQUEST);
+    CHECK_STR_EQ(next.url, BASE "/2/tweets");
+    json_t *body = json_loadb(next.body, next.body_len, 0, NULL);
+    json_t *ids = json_object_get(json_object_get(body, "media"), "media_ids");
+    CHECK(json_array_size(ids) == 2);
+    CHECK_STR_EQ(json_string_value(json_array_get(ids, 0)), "1880000000000000001");
+    CHECK_STR_EQ(json_string_value(json_array_get(ids, 1)), "1880000000000000002");
+    CHECK(json_is_string(json_object_get(body, "text")));
+    json_decref(body);
+    ap_http_request_clear(&next);
+    CHECK(feed(&c, 201, "{\"data\":{\"id\":\"77\",\"text\":\"t\"}}", NULL, NULL, &next, &r) ==
+          AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r.external_id, "77");
+    finish_case(&c);
+}
+
+/* The first answer of a one-image flow decides. */
+static ap_flow_result download_answer(long status, const char *type, int transport, bool sent) {
+    x_case c;
+    ap_http_request next;
+    ap_flow_result r;
+    case_init(&c);
+    c.job.n_media = 1;
+    start(&c, AP_FLOW_PUBLISH, 0);
+    if (transport) {
+        ap_http_response res;
+        int64_t wait = 0;
+        memset(&res, 0, sizeof(res));
+        memset(&next, 0, sizeof(next));
+        res.transport_error = transport;
+        res.request_sent = sent;
+        CHECK(c.ad->step(c.flow, &c.in, &res, &next, &wait, &r) == AP_STEP_DONE);
+    } else {
+        CHECK(feed_download(&c, status, "data", 4, type, &next, &r) == AP_STEP_DONE);
+    }
+    finish_case(&c);
+    return r;
+}
+
+static void test_media_download_errors(void) {
+    ap_flow_result r = download_answer(404, "text/html", 0, true);
+    CHECK(r.error_class == AP_CLASS_PERMANENT);
+    CHECK_CONTAINS(r.error_message, "answered 404");
+    r = download_answer(200, "text/html", 0, true);
+    CHECK(r.error_class == AP_CLASS_PERMANENT);
+    CHECK_CONTAINS(r.error_message, "not an image");
+    r = download_answer(503, NULL, 0, true);
+    CHECK(r.error_class == AP_CLASS_RETRY);
+    r = download_answer(0, NULL, 23, true); /* over the size cap */
+    CHECK(r.error_class == AP_CLASS_PERMANENT);
+    CHECK_CONTAINS(r.error_message, "larger than");
+    r = download_answer(0, NULL, 28, true); /* timeout: nothing is public yet */
+    CHECK(r.error_class == AP_CLASS_RETRY);
+}
+
+static ap_flow_result upload_answer(long status, const char *body, int transport) {
+    x_case c;
+    ap_http_request next;
+    ap_flow_result r;
+    case_init(&c);
+    c.job.n_media = 1;
+    start(&c, AP_FLOW_PUBLISH, 0);
+    CHECK(feed_download(&c, 200, "img", 3, "image/gif", &next, &r) == AP_STEP_REQUEST);
+    ap_http_request_clear(&next);
+    if (transport) {
+        ap_http_response res;
+        int64_t wait = 0;
+        memset(&res, 0, sizeof(res));
+        res.transport_error = transport;
+        res.request_sent = true;
+        CHECK(c.ad->step(c.flow, &c.in, &res, &next, &wait, &r) == AP_STEP_DONE);
+    } else {
+        CHECK(feed(&c, status, body, NULL, NULL, &next, &r) == AP_STEP_DONE);
+    }
+    finish_case(&c);
+    return r;
+}
+
+static void test_media_upload_errors(void) {
+    ap_flow_result r = upload_answer(0, NULL, 28);
+    CHECK(r.error_class == AP_CLASS_RETRY); /* not ambiguous: no post yet */
+    r = upload_answer(500, "{}", 0);
+    CHECK(r.error_class == AP_CLASS_RETRY);
+    r = upload_answer(401, "{\"title\":\"Unauthorized\",\"status\":401}", 0);
+    CHECK(r.error_class == AP_CLASS_REAUTH);
+    r = upload_answer(400, "{\"title\":\"Invalid Request\",\"detail\":\"bad image\"}", 0);
+    CHECK(r.error_class == AP_CLASS_PERMANENT);
+    r = upload_answer(200, "{\"data\":{}}", 0);
+    CHECK(r.error_class == AP_CLASS_RETRY);
+}
+
+static void test_verify_media(void) {
+    x_case c;
+    ap_http_request next;
+    ap_flow_result r;
+    case_init(&c);
+    c.job.n_media = 1;
+    start(&c, AP_FLOW_VERIFY, 1795856460000);
+    /* X adds the image's t.co link at the end of the text. */
+    CHECK(feed(&c, 200,
+               "{\"data\":[{\"id\":\"55\",\"text\":\"Xin chào &lt;3 &amp; co\\nhttps://t.co/a "
+               "https://t.co/img\"}]}",
+               NULL, NULL, &next, &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r.external_id, "55");
+    finish_case(&c);
+    /* Images without text: cannot be recognised, so never "not found". */
+    case_init(&c);
+    c.job.n_media = 1;
+    c.job.text = "";
+    c.job.link = "";
+    start(&c, AP_FLOW_VERIFY, 1795856460000);
+    CHECK(feed(&c, 200, "{\"data\":[{\"id\":\"56\",\"text\":\"https://t.co/img\"}]}", NULL, NULL,
+               &next, &r) == AP_STEP_DONE);
+    CHECK(!r.not_found && r.error_class == AP_CLASS_AMBIGUOUS);
+    finish_case(&c);
+}
+
 int main(void) {
     RUN(test_registered);
     RUN(test_validate_length);
@@ -403,5 +589,9 @@ int main(void) {
     RUN(test_verify_match);
     RUN(test_verify_not_found);
     RUN(test_verify_pages);
+    RUN(test_media_flow);
+    RUN(test_media_download_errors);
+    RUN(test_media_upload_errors);
+    RUN(test_verify_media);
     return TEST_RESULT();
 }
