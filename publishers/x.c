@@ -49,7 +49,6 @@
 #define X_DUPLICATE_DETAIL "duplicate content"
 #define X_URL_MARK "\x01" /* stands for any URL when comparing texts */
 #define X_MAX_IMAGE_BYTES (5 * 1024 * 1024)
-#define X_CURLE_WRITE_ERROR 23 /* the engine's body cap cut the download */
 
 typedef enum x_phase { X_FETCH, X_UPLOAD, X_TWEET } x_phase;
 
@@ -422,11 +421,7 @@ cleanup:
 /* ---- media: download, then upload --------------------------------------- */
 
 static int x_build_fetch(const ap_flow_input *in, const x_flow *f, ap_http_request *req) {
-    ap_http_request_init(req, "GET");
-    req->url = strdup(in->job->media[f->media]->url);
-    /* One byte over X's limit tells "too large" from "exactly the limit". */
-    req->max_response = X_MAX_IMAGE_BYTES + 1;
-    return req->url ? 0 : -1; /* no Authorization: the media host is not X */
+    return ap_media_build_fetch(req, in->job->media[f->media]->url, X_MAX_IMAGE_BYTES);
 }
 
 /* Appends n bytes to a growing buffer; -1 when out of memory. */
@@ -480,46 +475,11 @@ static int x_build_upload(const ap_flow_input *in, const x_flow *f, ap_http_requ
     return x_auth_header(req, in->token);
 }
 
-/* The download's answer: keep the bytes for the upload, or end the flow. */
 static bool x_take_download(x_flow *f, const ap_http_response *res, ap_flow_result *r) {
-    size_t i = f->media + 1;
-    if (res->transport_error == X_CURLE_WRITE_ERROR) {
-        ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_too_large",
-                     "image %zu is larger than X's %d MiB", i, X_MAX_IMAGE_BYTES / 1024 / 1024);
-        return false;
-    }
-    if (res->transport_error != 0) {
-        ap_flow_fail(r, AP_CLASS_RETRY, 0, "media_download", "could not download image %zu: %s", i,
-                     res->transport_message);
-        return false;
-    }
-    if (res->status == 429 || res->status >= 500) {
-        ap_flow_fail(r, AP_CLASS_RETRY, res->status, "media_download",
-                     "the host of image %zu answered %ld", i, res->status);
-        return false;
-    }
-    const char *type = ap_http_response_header(res, "content-type");
-    if (res->status < 200 || res->status >= 300 || res->body_len == 0) {
-        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_download",
-                     "image %zu could not be fetched: its URL answered %ld", i, res->status);
-        return false;
-    }
-    if (type == NULL || strncasecmp(type, "image/", 6) != 0 || strlen(type) >= 64 ||
-        strpbrk(type, "\r\n") != NULL) {
-        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_type",
-                     "media %zu is not an image (Content-Type %.40s)", i, type ? type : "none");
-        return false;
-    }
     free(f->bytes);
-    f->bytes = malloc(res->body_len);
-    if (f->bytes == NULL) {
-        ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "out of memory holding image %zu", i);
-        return false;
-    }
-    memcpy(f->bytes, res->body, res->body_len);
-    f->nbytes = res->body_len;
-    snprintf(f->content_type, sizeof(f->content_type), "%s", type);
-    return true;
+    f->bytes = NULL;
+    return ap_media_take_download(res, f->media, X_MAX_IMAGE_BYTES, &f->bytes, &f->nbytes,
+                                  f->content_type, sizeof(f->content_type), r);
 }
 
 /* The upload's answer: the media id, or the end of the flow. Nothing is

@@ -7,6 +7,12 @@
  *                               [&sortBy=LAST_MODIFIED|CREATED]
  *                               -> {"elements":[newest first],"paging":{...}}
  *   GET  /linkedin/rest/posts/{urn}  one post
+ *   POST /linkedin/rest/images?action=initializeUpload
+ *                               {"initializeUploadRequest":{"owner": URN}}
+ *                               -> {"value":{"uploadUrlExpiresAt","uploadUrl","image"}}
+ *   PUT  /linkedin/dms-uploads/{n}   the image bytes -> 201 (token needed, no version)
+ * A post's content is an article {source}, an image {media:{id}} or several
+ * {multiImage:{images:[{id}]}}; images must be uploaded by the same owner.
  *
  * Every call needs LinkedIn-Version: YYYYMM (400 without; 426 when older
  * than the linkedin_min_version knob, as for a retired version) and
@@ -23,6 +29,7 @@
  * (LinkedIn silently drops the text after it), so a publisher that forgets
  * to escape fails loudly here. */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,18 +159,124 @@ static long li_commentary_length(const char *s, char *bad) {
     return n;
 }
 
-/* content.article.source, or NULL; -1 when content is present but bad. */
-static int li_article_source(li_call *c, char *out, size_t len) {
+/* ------------------------------------------------------------------------
+ * Images: initializeUpload hands out an upload URL, PUT fills it
+ * --------------------------------------------------------------------- */
+
+#define LI_MAX_IMAGES 4096 /* remembered images; older ones expire */
+#define LI_POST_IMAGES 20
+
+/* Only the single MHD thread touches these. */
+static struct {
+    uint64_t n;
+    char owner[100];
+    int uploaded;
+} li_images[LI_MAX_IMAGES];
+static size_t li_nimages;
+
+static int li_image_index(const char *urn) {
+    char *end;
+    if (urn == NULL || strncmp(urn, "urn:li:image:C", 14) != 0) return -1;
+    uint64_t n = strtoull(urn + 14, &end, 10);
+    size_t count = li_nimages < LI_MAX_IMAGES ? li_nimages : LI_MAX_IMAGES;
+    for (size_t i = 0; *end == '\0' && i < count; i++)
+        if (li_images[i].n == n) return (int)i;
+    return -1;
+}
+
+static void li_initialize_upload(li_call *c) {
+    const char *init = sandbox_req_param(c->req, "initializeUploadRequest");
+    const char *action = sandbox_req_query(c->req, "action"), *host;
+    json_t *root = init ? json_loads(init, 0, NULL) : NULL;
+    json_t *owner = json_object_get(root, "owner");
+    char url[512], urn[64];
+    if (action == NULL || strcmp(action, "initializeUpload") != 0 || !json_is_string(owner) ||
+        !li_author_ok(json_string_value(owner)) || json_string_length(owner) >= 100) {
+        json_decref(root);
+        li_unprocessable(c->req, "ERROR :: /initializeUploadRequest/owner :: a person or "
+                                 "organization URN is required");
+        return;
+    }
+    size_t slot = li_nimages++ % LI_MAX_IMAGES;
+    li_images[slot].n = sandbox_next_object_id();
+    li_images[slot].uploaded = 0;
+    snprintf(li_images[slot].owner, sizeof(li_images[slot].owner), "%s", json_string_value(owner));
+    json_decref(root);
+    host = sandbox_req_header(c->req, "Host");
+    snprintf(url, sizeof(url), "http://%.200s%s/dms-uploads/%" PRIu64, host ? host : "localhost",
+             LI_PREFIX, li_images[slot].n);
+    snprintf(urn, sizeof(urn), "urn:li:image:C%" PRIu64, li_images[slot].n);
+    sandbox_reply_json(c->req, 200,
+                       json_pack("{s:{s:I,s:s,s:s}}", "value", "uploadUrlExpiresAt",
+                                 (json_int_t)(sandbox_req_received_ms(c->req) + 3600 * 1000),
+                                 "uploadUrl", url, "image", urn));
+}
+
+static void li_upload(li_call *c, const char *n) {
+    char urn[64];
+    size_t len;
+    snprintf(urn, sizeof(urn), "urn:li:image:C%.40s", n);
+    int i = li_image_index(urn);
+    if (i < 0) {
+        li_error(c->req, 404, 0, "NOT_FOUND", "Upload URL not found or expired");
+        return;
+    }
+    if (sandbox_req_body(c->req, &len) == NULL || len == 0) {
+        li_error(c->req, 400, 0, "ILLEGAL_ARGUMENT", "Empty upload");
+        return;
+    }
+    if (c->hang) {
+        sandbox_hold(c->req);
+        return;
+    }
+    li_images[i].uploaded = 1;
+    sandbox_reply_empty(c->req, 201);
+}
+
+/* Appends image id to ids ("a,b") when it was uploaded by author. */
+static int li_take_image(json_t *id, const char *author, char *ids, size_t len) {
+    int i = json_is_string(id) ? li_image_index(json_string_value(id)) : -1;
+    if (i < 0 || !li_images[i].uploaded || strcmp(li_images[i].owner, author) != 0) return -1;
+    snprintf(ids + strlen(ids), len - strlen(ids), "%s%s", *ids ? "," : "", json_string_value(id));
+    return 0;
+}
+
+/* The post's content: article source or image ids ("" when none); -1 when
+ * present but bad (answered). */
+static int li_content(li_call *c, const char *author, char *source, size_t slen, char *ids,
+                      size_t ilen) {
     const char *content = sandbox_req_param(c->req, "content");
-    out[0] = '\0';
+    source[0] = ids[0] = '\0';
     if (content == NULL) return 0;
     json_t *root = json_loads(content, 0, NULL);
     json_t *src = json_object_get(json_object_get(root, "article"), "source");
-    int ok = json_is_string(src) && (strncmp(json_string_value(src), "http://", 7) == 0 ||
-                                     strncmp(json_string_value(src), "https://", 8) == 0);
-    if (ok) snprintf(out, len, "%s", json_string_value(src));
+    json_t *media = json_object_get(json_object_get(root, "media"), "id");
+    json_t *multi = json_object_get(json_object_get(root, "multiImage"), "images"), *img;
+    const char *err = NULL;
+    size_t i;
+    if (src) {
+        if (json_is_string(src) && (strncmp(json_string_value(src), "http://", 7) == 0 ||
+                                    strncmp(json_string_value(src), "https://", 8) == 0))
+            snprintf(source, slen, "%s", json_string_value(src));
+        else
+            err = "ERROR :: /content/article/source :: must be an http(s) URL";
+    } else if (media) {
+        if (li_take_image(media, author, ids, ilen) != 0)
+            err = "ERROR :: /content/media/id :: not an image uploaded by the author";
+    } else if (json_is_array(multi) && json_array_size(multi) >= 2 &&
+               json_array_size(multi) <= LI_POST_IMAGES) {
+        json_array_foreach(multi, i, img) {
+            if (li_take_image(json_object_get(img, "id"), author, ids, ilen) != 0) {
+                err = "ERROR :: /content/multiImage/images :: not an image uploaded by the author";
+                break;
+            }
+        }
+    } else {
+        err = "ERROR :: /content :: expected article, media or multiImage (2-20 images)";
+    }
     json_decref(root);
-    return ok ? 0 : -1;
+    if (err) li_unprocessable(c->req, err);
+    return err ? -1 : 0;
 }
 
 static int li_distribution_ok(const char *d) {
@@ -200,7 +313,7 @@ static void li_publish(li_call *c) {
                *commentary = sandbox_req_param(c->req, "commentary"),
                *visibility = sandbox_req_param(c->req, "visibility"),
                *lifecycle = sandbox_req_param(c->req, "lifecycleState");
-    char msg[256], bad = 0, source[2100], urn[64];
+    char msg[256], bad = 0, source[2100], urn[64], images[LI_POST_IMAGES * 40];
     if (!li_author_ok(author)) {
         li_unprocessable(c->req, "ERROR :: /author :: is not a valid person or organization URN");
         return;
@@ -226,16 +339,14 @@ static void li_publish(li_call *c) {
         li_unprocessable(c->req, msg);
         return;
     }
-    if (li_article_source(c, source, sizeof(source)) != 0) {
-        li_unprocessable(c->req, "ERROR :: /content/article/source :: must be an http(s) URL");
-        return;
-    }
+    if (li_content(c, author, source, sizeof(source), images, sizeof(images)) != 0) return;
     snprintf(urn, sizeof(urn), "urn:li:share:%" PRIu64, sandbox_next_object_id());
     sandbox_post d = {.id = urn,
                       .page_id = author,
                       .kind = "post",
                       .message = commentary ? commentary : "",
                       .link = *source ? source : NULL,
+                      .photo_id = *images ? images : NULL,
                       .token = c->token,
                       .published = 1,
                       .hung = c->hang};
@@ -282,6 +393,9 @@ static json_t *li_post_json(const sandbox_post *p) {
                   (json_int_t)p->accepted_at_ms);
     if (o && p->link &&
         json_object_set_new(o, "content", json_pack("{s:{s:s}}", "article", "source", p->link)))
+        sandbox_log("linkedin: cannot add content");
+    if (o && p->photo_id && !strchr(p->photo_id, ',') &&
+        json_object_set_new(o, "content", json_pack("{s:{s:s}}", "media", "id", p->photo_id)))
         sandbox_log("linkedin: cannot add content");
     return o;
 }
@@ -381,7 +495,15 @@ static void li_handle(sandbox_request *req) {
         li_percent_decode(one);
     }
     int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
-    if (!((list && (post || get)) || (*one && get))) {
+    int images = strcmp(path, "/rest/images") == 0 && post;
+    const char *upload = strncmp(path, "/dms-uploads/", 13) == 0 ? path + 13 : NULL;
+    if (upload && strcmp(method, "PUT") == 0) {
+        /* Upload URLs take the token but no API version. */
+        if (li_fault(&c, SANDBOX_OP_WRITE) || li_check_token(&c, SANDBOX_OP_WRITE) != 0) return;
+        li_upload(&c, upload);
+        return;
+    }
+    if (!((list && (post || get)) || (*one && get) || images)) {
         li_error(req, 404, 0, "RESOURCE_NOT_FOUND", "No virtual resource found");
         return;
     }
@@ -398,7 +520,9 @@ static void li_handle(sandbox_request *req) {
         return;
     }
     if (li_check_token(&c, op) != 0) return;
-    if (post)
+    if (images)
+        li_initialize_upload(&c);
+    else if (post)
         li_publish(&c);
     else if (list)
         li_list_posts(&c);

@@ -3,10 +3,12 @@
 # nats-server, PostgreSQL and services: one schedule per outcome class, each
 # checked on its row (status, error class, reason) and on what the sandbox
 # received.
-#   validation (3000 characters, media)  -> failed, no API call
+#   validation (3000 characters, video)  -> failed, no API call
 #   503 until we turn it off             -> retrying, then published
 #   hang (answer never comes)            -> ambiguous, read back, published once
 #   success with little-text characters  -> published, escaped, with the x-restli-id URN
+#   two images (downloaded from the sandbox's /media/, initializeUpload, PUT) -> published
+#   an image URL that answers 404 -> permanent, nothing posted
 #   expired token -> reauth; no permission -> permanent;
 #   same commentary -> duplicate naming the existing post; retired version -> permanent
 source "$(dirname "$0")/lib.sh"
@@ -73,11 +75,11 @@ svc_start publisher-linkedin
 # ---- validation: no API call --------------------------------------------------
 before=$(sandbox_stat requests)
 too_long=$(insert_schedule "$good" "$long_text" '[]')
-with_media=$(insert_schedule "$good" "a photo" '[{"url":"https://cdn.example/a.jpg","type":"image"}]')
+with_media=$(insert_schedule "$good" "a video" '[{"url":"https://cdn.example/a.mp4","type":"video"}]')
 wait_status "$too_long" failed
 wait_status "$with_media" failed
 expect "$too_long" failed invalid "3001 characters"
-expect "$with_media" failed invalid "not supported for LinkedIn"
+expect "$with_media" failed invalid "video posts are not supported for LinkedIn"
 [[ $(sandbox_stat requests) -eq $before ]] || fail "invalid LinkedIn posts reached the sandbox"
 
 # ---- retry: 503 until we stop it ---------------------------------------------
@@ -119,7 +121,11 @@ ok=$(svc_ctl schedule --account "$org" --at now --text "$fancy" --link https://e
 reauth=$(schedule "$expired" "an expired token")
 perm=$(schedule "$noperm" "an app without w_member_social")
 dup=$(schedule "$good" "posted by hand (earlier)")
-for id in "$ok" "$reauth" "$perm" "$dup"; do wait_status "$id" published failed unconfirmed; done
+pics=$(svc_ctl schedule --account "$good" --at now --text "two pictures" --link https://example.com/p_1 \
+    --media "$SANDBOX_URL/media/one.png?bytes=30000" --media "$SANDBOX_URL/media/two.jpg")
+gone=$(svc_ctl schedule --account "$good" --at now --text "a picture that is gone" \
+    --media "$SANDBOX_URL/media/gone.exe")
+for id in "$ok" "$reauth" "$perm" "$dup" "$pics" "$gone"; do wait_status "$id" published failed unconfirmed; done
 expect "$ok" published "" ""
 escaped='Launch \(v2\) \[beta\] \{today\} \<3 \@team \| \~50% \_off\_ \*now\* \\o/ #news'
 [[ $(li_posts_with "$escaped") -eq 1 ]] || fail "success: commentary not escaped as expected: $(sandbox_get "/_sandbox/posts?platform=linkedin" | jq -r '.posts[-1].message')"
@@ -132,6 +138,17 @@ expect "$reauth" failed reauth "reconnect the account"
 expect "$perm" failed permanent "w_member_social"
 expect "$dup" failed duplicate "$seeded"
 [[ $(li_posts_with 'posted by hand \(earlier\)') -eq 1 ]] || fail "duplicate: posted twice"
+expect "$pics" published "" ""
+# Images leave no room for an article: the link ends the commentary, escaped.
+pics_post=$(sandbox_get "/_sandbox/posts?platform=linkedin" | jq -c '.posts[] | select(.message | startswith("two pictures"))')
+[[ $(jq -r .message <<<"$pics_post") == 'two pictures
+https://example.com/p\_1' ]] || fail "images: commentary is $(jq -r .message <<<"$pics_post")"
+[[ $(jq -r '.photo_id | split(",") | length' <<<"$pics_post") -eq 2 ]] ||
+    fail "images: the post does not carry two uploaded images: $pics_post"
+[[ $(stack_psql -c "SELECT external_post_id FROM post_schedules WHERE id = '$pics'") == "$(jq -r .id <<<"$pics_post")" ]] ||
+    fail "images: row and sandbox ids differ"
+expect "$gone" failed permanent "answered 404"
+[[ $(li_posts_with "a picture that is gone") -eq 0 ]] || fail "a post whose image is gone was published"
 
 # ---- a retired API version ------------------------------------------------------
 sandbox_config '{"linkedin_min_version":202501}'

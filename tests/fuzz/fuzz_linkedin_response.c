@@ -38,15 +38,15 @@ static void fuzz_job_init(fuzz_job *f, bool photo, ap_flow_mode mode) {
     f->job.text = "Xin chào";
     f->job.link = "https://example.com/";
     f->job.account_external_id = "urn:li:person:abc";
-    f->job.link = photo ? "" : "https://example.com/"; /* variant: text only */
-f->job.media = &f->media_ptr;
-f->platform.base_url = "https://api.linkedin.example";
-f->platform.api_version = "202411";
-f->in.job = &f->job;
-f->in.platform = &f->platform;
-f->in.token = "TOKEN";
-f->in.mode = mode;
-f->in.since_ms = 1795856400000;
+    f->job.n_media = photo ? 1 : 0; /* variant: download, initializeUpload, PUT first */
+    f->job.media = &f->media_ptr;
+    f->platform.base_url = "https://api.linkedin.example";
+    f->platform.api_version = "202411";
+    f->in.job = &f->job;
+    f->in.platform = &f->platform;
+    f->in.token = "TOKEN";
+    f->in.mode = mode;
+    f->in.since_ms = 1795856400000;
 }
 
 static void check_result(const ap_flow_result *r) {
@@ -80,9 +80,14 @@ static void run_flow(bool photo, ap_flow_mode mode, ap_http_response *res) {
     ap_step_kind k;
     int pages = 0;
     while ((k = ad->step(flow, &f.in, res, &next, &wait, &r)) == AP_STEP_REQUEST) {
-        if (mode != AP_FLOW_VERIFY || ++pages > 12) abort();
-        if (strncmp(next.url, "https://api.linkedin.example/", 29) != 0)
-            abort(); /* token stays home */
+        if (++pages > (mode == AP_FLOW_VERIFY ? 12 : photo ? 3 : 0)) abort();
+        bool authed = false;
+        for (int i = 0; i < next.nheaders; i++)
+            authed = authed || strcmp(next.headers[i].name, "Authorization") == 0;
+        if (authed && strncmp(next.url, "https://api.linkedin.example/", 29) != 0 &&
+            strncmp(next.url, "https://www.linkedin.com/", 25) != 0 &&
+            strncmp(next.url, "https://api.linkedin.com/", 25) != 0)
+            abort(); /* the token only goes to LinkedIn */
         ap_http_request_clear(&next);
         memset(&r, 0, sizeof(r));
     }
@@ -123,6 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         res.body = malloc(body_len + 1);
         memcpy(res.body, text, body_len + 1);
         res.body_len = body_len;
+        if (photo) set_header(&res, "Content-Type", "image/png"); /* the download is taken */
         run_flow(photo, (ap_flow_mode)mode, &res);
         ap_http_response_clear(&res);
     }

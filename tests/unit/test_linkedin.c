@@ -128,8 +128,11 @@ static void test_validate(void) {
     CHECK(!valid(&c, reason, sizeof(reason)));
     c.job.account_external_id = AUTHOR;
     c.job.n_media = 1;
+    CHECK(valid(&c, reason, sizeof(reason))); /* an image */
+    c.media.type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
     CHECK(!valid(&c, reason, sizeof(reason)));
-    CHECK_CONTAINS(reason, "not supported for LinkedIn yet");
+    CHECK_CONTAINS(reason, "video posts are not supported for LinkedIn yet");
+    c.media.type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_IMAGE;
     c.job.n_media = 0;
     /* 3000 characters (Vietnamese: 3 bytes each) fit, 3001 do not. */
     char *text = malloc(3 * 3001 + 1);
@@ -324,6 +327,158 @@ static void test_verify_pages(void) {
     free(body);
 }
 
+/* ---- images -------------------------------------------------------------- */
+
+static ap_step_kind feed_typed(li_case *c, long status, const char *body, size_t n,
+                               const char *type, ap_http_request *next, ap_flow_result *r) {
+    ap_http_response res;
+    int64_t wait = 0;
+    memset(&res, 0, sizeof(res));
+    memset(r, 0, sizeof(*r));
+    memset(next, 0, sizeof(*next));
+    res.status = status;
+    res.request_sent = true;
+    res.body = malloc(n + 1);
+    memcpy(res.body, body, n);
+    res.body[n] = '\0';
+    res.body_len = n;
+    if (type) {
+        res.headers[0].name = strdup("Content-Type");
+        res.headers[0].value = strdup(type);
+        res.nheaders = 1;
+    }
+    ap_step_kind k = c->ad->step(c->flow, &c->in, &res, next, &wait, r);
+    ap_http_response_clear(&res);
+    return k;
+}
+
+static void test_images_flow(void) {
+    static const char png[] = "\x89PNG\r\n\x1a\n\0\0binary";
+    Autopost__V1__Media second = AUTOPOST__V1__MEDIA__INIT;
+    Autopost__V1__Media *two[2];
+    li_case c;
+    ap_http_request next;
+    ap_flow_result r;
+    case_init(&c);
+    second.url = "https://cdn.example/two.png";
+    c.media.alt_text = "a chart";
+    two[0] = &c.media;
+    two[1] = &second;
+    c.job.media = two;
+    c.job.n_media = 2;
+    start(&c, AP_FLOW_PUBLISH, 0);
+    for (int i = 0; i < 2; i++) {
+        ap_http_request *get = i == 0 ? &c.req : &next;
+        CHECK_STR_EQ(get->method, "GET");
+        CHECK_STR_EQ(get->url,
+                     i == 0 ? "https://cdn.example/p.jpg" : "https://cdn.example/two.png");
+        CHECK(req_header(get, "Authorization") == NULL);
+        CHECK(get->max_response == 10 * 1024 * 1024 + 1);
+        if (i) ap_http_request_clear(&next);
+        CHECK(feed_typed(&c, 200, png, sizeof(png), "image/png", &next, &r) == AP_STEP_REQUEST);
+        CHECK_STR_EQ(next.method, "POST");
+        CHECK_STR_EQ(next.url, BASE "/rest/images?action=initializeUpload");
+        CHECK_STR_EQ(req_header(&next, "LinkedIn-Version"), "202411");
+        json_t *b = json_loadb(next.body, next.body_len, 0, NULL);
+        CHECK_STR_EQ(json_string_value(
+                         json_object_get(json_object_get(b, "initializeUploadRequest"), "owner")),
+                     AUTHOR);
+        json_decref(b);
+        ap_http_request_clear(&next);
+        char init[256];
+        snprintf(init, sizeof(init),
+                 "{\"value\":{\"uploadUrlExpiresAt\":1795860000000,\"uploadUrl\":\"%s/dms-uploads/"
+                 "%d\",\"image\":\"urn:li:image:C%d\"}}",
+                 BASE, i, i);
+        CHECK(feed(&c, 200, init, NULL, NULL, &next, &r) == AP_STEP_REQUEST);
+        CHECK_STR_EQ(next.method, "PUT");
+        CHECK_CONTAINS(next.url, BASE "/dms-uploads/");
+        CHECK_STR_EQ(req_header(&next, "Authorization"), "Bearer " TOKEN);
+        CHECK(next.body_len == sizeof(png) && memcmp(next.body, png, sizeof(png)) == 0);
+        ap_http_request_clear(&next);
+        CHECK(feed(&c, 201, "", NULL, NULL, &next, &r) == AP_STEP_REQUEST);
+    }
+    CHECK_STR_EQ(next.url, BASE "/rest/posts");
+    json_t *b = json_loadb(next.body, next.body_len, 0, NULL);
+    json_t *content = json_object_get(b, "content");
+    CHECK(json_object_get(content, "article") == NULL);
+    json_t *images = json_object_get(json_object_get(content, "multiImage"), "images");
+    CHECK(json_array_size(images) == 2);
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(images, 0), "id")),
+                 "urn:li:image:C0");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(images, 0), "altText")),
+                 "a chart");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(images, 1), "id")),
+                 "urn:li:image:C1");
+    /* No article beside images: the link ends the commentary. */
+    CHECK_STR_EQ(json_string_value(json_object_get(b, "commentary")),
+                 "Launch \\(v2\\) at 9:00 #news\nsecond line\nhttps://example.com/launch");
+    json_decref(b);
+    ap_http_request_clear(&next);
+    CHECK(feed(&c, 201, "", "x-restli-id", "urn:li:share:5", &next, &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r.external_id, "urn:li:share:5");
+    finish_case(&c);
+}
+
+/* One image: the download, then init_status/init_body, then the PUT (a
+ * transport error or 201). */
+static ap_flow_result one_image(long init_status, const char *init_body, int put_transport) {
+    li_case c;
+    ap_http_request next;
+    ap_flow_result r;
+    case_init(&c);
+    c.job.n_media = 1;
+    start(&c, AP_FLOW_PUBLISH, 0);
+    CHECK(feed_typed(&c, 200, "img", 3, "image/jpeg", &next, &r) == AP_STEP_REQUEST);
+    ap_http_request_clear(&next);
+    ap_step_kind k = feed(&c, init_status, init_body, NULL, NULL, &next, &r);
+    if (k == AP_STEP_REQUEST) {
+        ap_http_request_clear(&next);
+        ap_http_response res;
+        int64_t wait = 0;
+        memset(&res, 0, sizeof(res));
+        res.transport_error = put_transport;
+        res.request_sent = true;
+        res.status = put_transport ? 0 : 201;
+        k = c.ad->step(c.flow, &c.in, &res, &next, &wait, &r);
+        if (k == AP_STEP_REQUEST) {
+            json_t *b = json_loadb(next.body, next.body_len, 0, NULL);
+            CHECK_STR_EQ(json_string_value(json_object_get(
+                             json_object_get(json_object_get(b, "content"), "media"), "id")),
+                         "urn:li:image:D1");
+            json_decref(b);
+            ap_http_request_clear(&next);
+            memset(&r, 0, sizeof(r));
+            ap_flow_fail(&r, AP_CLASS_NONE, 0, "reached_post", "the post request was built");
+        }
+    }
+    finish_case(&c);
+    return r;
+}
+
+static void test_image_errors(void) {
+    const char *ok_init =
+        "{\"value\":{\"uploadUrl\":\"https://www.linkedin.com/dms-uploads/x\",\"image\":"
+        "\"urn:li:image:D1\"}}";
+    ap_flow_result r = one_image(200, ok_init, 0);
+    CHECK_STR_EQ(r.error_code, "reached_post");
+    r = one_image(200, ok_init, 28); /* PUT timed out: nothing is public */
+    CHECK(r.error_class == AP_CLASS_RETRY);
+    r = one_image(500, "{\"status\":500}", 0);
+    CHECK(r.error_class == AP_CLASS_RETRY);
+    r = one_image(401, "{\"status\":401,\"code\":\"EXPIRED_ACCESS_TOKEN\"}", 0);
+    CHECK(r.error_class == AP_CLASS_REAUTH);
+    r = one_image(200,
+                  "{\"value\":{\"uploadUrl\":\"https://evil.example/up\",\"image\":\"urn:li:"
+                  "image:D1\"}}",
+                  0);
+    CHECK(r.error_class == AP_CLASS_PERMANENT);
+    CHECK_CONTAINS(r.error_message, "not on a LinkedIn host");
+    r = one_image(200, "{\"value\":{}}", 0);
+    CHECK(r.error_class == AP_CLASS_RETRY);
+}
+
 int main(void) {
     RUN(test_validate);
     RUN(test_escape);
@@ -332,5 +487,7 @@ int main(void) {
     RUN(test_publish_errors);
     RUN(test_verify);
     RUN(test_verify_pages);
+    RUN(test_images_flow);
+    RUN(test_image_errors);
     return TEST_RESULT();
 }
