@@ -6,6 +6,7 @@
 #   503 until we turn it off            -> retrying, then published
 #   hang (answer never comes)           -> ambiguous, read back, published once
 #   success at exactly 280 weighted     -> published with the sandbox's id
+#   the user's post window is full     -> 429, waits for x-rate-limit-reset, published
 #   two images (downloaded from the sandbox's /media/, uploaded, attached) -> published
 #   an image URL that answers 404 -> permanent, nothing posted
 #   expired token -> reauth; no permission -> permanent; same text -> duplicate
@@ -23,6 +24,7 @@ user=$(x_user "$good_token")
 good=$(svc_ctl accounts add --platform x --external-id "$user" --token "$good_token")
 expired=$(svc_ctl accounts add --platform x --external-id 1002 --token expired-x-token)
 noperm=$(svc_ctl accounts add --platform x --external-id 1003 --token noperm-x-token)
+busy=$(svc_ctl accounts add --platform x --external-id "$(x_user x-busy-token)" --token x-busy-token)
 
 # insert_schedule ACCOUNT TEXT MEDIA_JSON -> schedule id (bypasses autopostctl's checks)
 insert_schedule() {
@@ -110,6 +112,19 @@ sandbox_id=$(sandbox_get "/_sandbox/posts?platform=x" | jq -r '.posts[] | select
     fail "ambiguous: the row does not name the read-back post $sandbox_id"
 attempts_with "$hung" "error_class = 'ambiguous'" || fail "ambiguous: no ambiguous attempt recorded"
 [[ $(log_count publisher-x verify_found) -ge 1 ]] || fail "ambiguous: the publisher did not read back"
+
+# ---- the user's post window: one post per 3 s --------------------------------
+sandbox_config '{"x_user_post_limit":1,"x_user_window_ms":3000}'
+first=$(schedule "$busy" "window: the first post")
+wait_status "$first" published
+second=$(schedule "$busy" "window: the second post")
+wait_status "$second" published failed unconfirmed
+expect "$second" published "" ""
+# One 429, then a wait until x-rate-limit-reset: a retry that ignored the
+# header (backoff here is 200 ms-2 s) would have met a second 429.
+[[ $(stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE schedule_id = '$second' AND http_status = 429 AND error_class = 'retry'") -eq 1 ]] ||
+    fail "window: expected exactly one 429 before the reset"
+sandbox_config '{"x_user_post_limit":200,"x_user_window_ms":900000}'
 
 # ---- the rest at once: success, reauth, permanent, duplicate ------------------
 curl -fsS -X POST -H "Authorization: Bearer $good_token" -H 'Content-Type: application/json' \
