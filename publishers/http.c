@@ -133,9 +133,18 @@ long long ap_http_retry_after_ms(const char *value, long long now_ms) {
 
 /* Response headers adapters may read; anything else is dropped on arrival. */
 static const char *const kept_headers[] = {
-    "retry-after",        "x-business-use-case-usage", "x-app-usage", "x-page-usage",
-    "x-rate-limit-reset", "x-rate-limit-remaining",    "x-restli-id", "location",
+    "retry-after",
+    "x-business-use-case-usage",
+    "x-app-usage",
+    "x-page-usage",
+    "x-rate-limit-reset",
+    "x-rate-limit-remaining",
+    "x-restli-id",
+    "location",
     "content-type",
+    /* X: the user's 24-hour post allowance */
+    "x-user-limit-24hour-reset",
+    "x-user-limit-24hour-remaining",
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {

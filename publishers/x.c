@@ -18,7 +18,10 @@
  *   403 "...duplicate content."  -> duplicate
  *   403 other, 400, 404, ...     -> permanent
  *   429                          -> retry at x-rate-limit-reset (epoch s) or
- *                                   Retry-After, whichever is later
+ *                                   Retry-After, whichever is later; quota
+ *                                   when the user's 24-hour post allowance is
+ *                                   spent (x-user-limit-24hour-remaining: 0),
+ *                                   until x-user-limit-24hour-reset
  *   503                          -> retry (X overloaded, nothing done)
  *   other 5xx on the publish     -> ambiguous: a gateway error can come after
  *                                   X stored the tweet, so the next attempt
@@ -203,11 +206,11 @@ static int x_build_verify(const ap_flow_input *in, const char *page_token, ap_ht
     return x_auth_header(req, in->token);
 }
 
-/* Longest wait X asks for: x-rate-limit-reset is an epoch second,
- * Retry-After seconds or a date. -1 when neither is usable. */
-static int64_t x_rate_wait_ms(const ap_http_response *res) {
-    int64_t now = ap_now_ms(), wait = -1;
-    const char *reset = ap_http_response_header(res, "x-rate-limit-reset");
+/* Milliseconds until the epoch second in header name; -1 when absent or
+ * more than a day away (not a window we know). */
+static int64_t x_epoch_wait_ms(const ap_http_response *res, const char *name, int64_t now) {
+    const char *reset = ap_http_response_header(res, name);
+    int64_t wait = -1;
     if (reset) {
         char *end;
         long long epoch = strtoll(reset, &end, 10);
@@ -217,6 +220,13 @@ static int64_t x_rate_wait_ms(const ap_http_response *res) {
             wait = ms > 0 ? ms : 0;
         }
     }
+    return wait;
+}
+
+/* Longest wait X asks for: x-rate-limit-reset is an epoch second,
+ * Retry-After seconds or a date. -1 when neither is usable. */
+static int64_t x_rate_wait_ms(const ap_http_response *res) {
+    int64_t now = ap_now_ms(), wait = x_epoch_wait_ms(res, "x-rate-limit-reset", now);
     long long ra = ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"), now);
     return ra > wait ? ra : wait;
 }
@@ -240,6 +250,11 @@ static void x_problem_text(const ap_http_response *res, char *buf, size_t len) {
     json_decref(root);
 }
 
+static bool x_daily_spent(const ap_http_response *res) {
+    const char *left = ap_http_response_header(res, "x-user-limit-24hour-remaining");
+    return left && strcmp(left, "0") == 0;
+}
+
 static void x_classify_error(const ap_http_response *res, bool publishing, ap_flow_result *r) {
     char detail[300], code[32];
     x_problem_text(res, detail, sizeof(detail));
@@ -251,6 +266,11 @@ static void x_classify_error(const ap_http_response *res, bool publishing, ap_fl
     } else if (res->status == 403 && strstr(detail, X_DUPLICATE_DETAIL) != NULL) {
         ap_flow_fail(r, AP_CLASS_DUPLICATE, res->status, "duplicate",
                      "X rejected the text as a duplicate of a recent post: %s", detail);
+    } else if (res->status == 429 && x_daily_spent(res)) {
+        int64_t wait = x_epoch_wait_ms(res, "x-user-limit-24hour-reset", ap_now_ms());
+        ap_flow_fail(r, AP_CLASS_QUOTA, res->status, "user_24h_limit",
+                     "the account's 24-hour X post allowance is spent: %s", detail);
+        r->retry_after_ms = wait > 0 ? wait : X_RATE_LIMIT_DEFAULT_MS;
     } else if (res->status == 429) {
         int64_t wait = x_rate_wait_ms(res);
         ap_flow_fail(r, AP_CLASS_RETRY, res->status, code, "rate limited by X: %s", detail);

@@ -46,6 +46,7 @@ typedef struct sandbox_knobs {
     long max_held;             /* cap on hung connections kept open */
     long x_user_post_limit;    /* X: posts per user per x_user_window_ms (real: 200) */
     long x_user_window_ms;     /* X: that window (real: 15 minutes) */
+    long x_user_daily_limit;   /* X: posts per user per 24 h (tier-dependent); 0 = off */
     long linkedin_min_version; /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
 } sandbox_knobs;
 

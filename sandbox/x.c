@@ -22,8 +22,10 @@
  * path is the old {"errors":[{"message","code":34}]} 404 X still sends.
  * Checks run in this order: path -> injected fault (503 / 429 with
  * x-rate-limit-* headers) -> body -> token -> text (missing, over 280
- * weighted) -> the user's post window (x_user_post_limit per
- * x_user_window_ms; X's real one is 200 per 15 minutes) -> the store's page
+ * weighted) -> the user's 24-hour allowance (x_user_daily_limit, off by
+ * default; 429 with x-user-limit-24hour-* headers) -> the user's post window
+ * (x_user_post_limit per x_user_window_ms; X's real one is 200 per 15
+ * minutes) -> the store's page
  * limit and duplicate rule (403 "duplicate content") -> accept, or hold.
  * Text is returned with &, < and > escaped, as X does, and a tweet with
  * images gets one more https://t.co/... link at the end, as on X. Uploaded
@@ -364,6 +366,18 @@ static void x_publish(x_call *c) {
         return;
     }
     int64_t now = sandbox_req_received_ms(c->req);
+    if (k.x_user_daily_limit > 0) {
+        x_window day = {now - 24 * 3600 * 1000LL, 0, now};
+        sandbox_posts_of_page(X_PLATFORM, c->user, x_window_visit, &day);
+        if (day.count >= k.x_user_daily_limit) {
+            x_header_num(c->req, "x-user-limit-24hour-limit", k.x_user_daily_limit);
+            x_header_num(c->req, "x-user-limit-24hour-remaining", 0);
+            x_header_num(c->req, "x-user-limit-24hour-reset",
+                         (day.oldest_ms + 24 * 3600 * 1000LL + 999) / 1000);
+            x_problem(c->req, 429, "Too Many Requests", "Too Many Requests", NULL);
+            return;
+        }
+    }
     x_window w = {now - k.x_user_window_ms, 0, now};
     if (k.x_user_post_limit > 0 && k.x_user_window_ms > 0) {
         sandbox_posts_of_page(X_PLATFORM, c->user, x_window_visit, &w);

@@ -7,6 +7,7 @@
 #   hang (answer never comes)           -> ambiguous, read back, published once
 #   success at exactly 280 weighted     -> published with the sandbox's id
 #   the user's post window is full     -> 429, waits for x-rate-limit-reset, published
+#   the user's 24-hour allowance spent  -> quota, waits (for hours) for its reset
 #   two images (downloaded from the sandbox's /media/, uploaded, attached) -> published
 #   an image URL that answers 404 -> permanent, nothing posted
 #   expired token -> reauth; no permission -> permanent; same text -> duplicate
@@ -125,6 +126,15 @@ expect "$second" published "" ""
 [[ $(stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE schedule_id = '$second' AND http_status = 429 AND error_class = 'retry'") -eq 1 ]] ||
     fail "window: expected exactly one 429 before the reset"
 sandbox_config '{"x_user_post_limit":200,"x_user_window_ms":900000}'
+
+# ---- the user's 24-hour allowance is spent: quota, parked until its reset ----
+sandbox_config '{"x_user_daily_limit":2}'
+third=$(schedule "$busy" "window: a third post today")
+stack_wait_for attempts_with "$third" "event = 'retrying' AND error_class = 'quota' AND http_status = 429" \
+    >/dev/null || fail "24-hour allowance: no quota attempt: $(row "$third")"
+[[ $(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$third'") == retrying ]] ||
+    fail "24-hour allowance: the post did not wait ($(row "$third"))"
+sandbox_config '{"x_user_daily_limit":0}'
 
 # ---- the rest at once: success, reauth, permanent, duplicate ------------------
 curl -fsS -X POST -H "Authorization: Bearer $good_token" -H 'Content-Type: application/json' \

@@ -285,6 +285,26 @@ static void test_rate_limit_wait(void) {
     CHECK(r.error_class == AP_CLASS_RETRY && r.retry_after_ms == 60 * 1000);
     r = publish(429, "{}", "x-rate-limit-reset", "99999999999999"); /* nonsense */
     CHECK(r.retry_after_ms == 60 * 1000);
+    /* The user's 24-hour allowance: quota, until its own reset. */
+    x_case c;
+    ap_http_request next;
+    ap_http_response res;
+    int64_t wait = 0;
+    case_init(&c);
+    start(&c, AP_FLOW_PUBLISH, 0);
+    memset(&res, 0, sizeof(res));
+    memset(&next, 0, sizeof(next));
+    res.status = 429;
+    res.request_sent = true;
+    add_header(&res, "x-user-limit-24hour-remaining", "0");
+    snprintf(reset, sizeof(reset), "%lld", (long long)(ap_now_ms() / 1000 + 3600));
+    add_header(&res, "x-user-limit-24hour-reset", reset);
+    add_header(&res, "x-rate-limit-reset", "1");
+    CHECK(c.ad->step(c.flow, &c.in, &res, &next, &wait, &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_QUOTA);
+    CHECK(r.retry_after_ms > 3590 * 1000 && r.retry_after_ms <= 3600 * 1000);
+    ap_http_response_clear(&res);
+    finish_case(&c);
 }
 
 static void test_transport(void) {
