@@ -34,16 +34,18 @@
 /* Behaviour that tests tune at start (flags) or at run time
  * (POST /_sandbox/config). Rates are fractions in [0,1]. */
 typedef struct sandbox_knobs {
-    long latency_ms;           /* base delay before every platform answer */
-    long latency_jitter_ms;    /* extra delay, uniform in [0, jitter] */
-    double error_rate_5xx;     /* fraction answered with a transient 5xx */
-    double throttle_rate;      /* fraction answered with an app rate limit */
-    double hang_rate;          /* fraction of publishes accepted, never answered */
-    long page_rate_limit;      /* max accepted publishes per page per window; 0 = off */
-    long rate_window_ms;       /* window of page_rate_limit and of the stat */
-    int reject_duplicates;     /* same page + same message -> duplicate error */
-    int faults_on_reads;       /* also inject 5xx/throttle into read calls */
-    long max_held;             /* cap on hung connections kept open */
+    long latency_ms;        /* base delay before every platform answer */
+    long latency_jitter_ms; /* extra delay, uniform in [0, jitter] */
+    double error_rate_5xx;  /* fraction answered with a transient 5xx */
+    double throttle_rate;   /* fraction answered with an app rate limit */
+    double hang_rate;       /* fraction of publishes accepted, never answered */
+    long page_rate_limit;   /* max accepted publishes per page per window; 0 = off */
+    long rate_window_ms;    /* window of page_rate_limit and of the stat */
+    int reject_duplicates;  /* same page + same message -> duplicate error */
+    int faults_on_reads;    /* also inject 5xx/throttle into read calls */
+    long max_held;          /* cap on hung connections kept open */
+
+    /* Platform imitations (x.c, linkedin.c). */
     long x_user_post_limit;    /* X: posts per user per x_user_window_ms (real: 200) */
     long x_user_window_ms;     /* X: that window (real: 15 minutes) */
     long x_user_daily_limit;   /* X: posts per user per 24 h (tier-dependent); 0 = off */
@@ -129,7 +131,7 @@ typedef enum sandbox_token_state {
     SANDBOX_TOKEN_OK = 0,
     SANDBOX_TOKEN_EXPIRED,
     SANDBOX_TOKEN_REVOKED,
-    SANDBOX_TOKEN_INVALID,      /* missing, empty or not ours */
+    SANDBOX_TOKEN_INVALID, /* missing, empty or not ours */
     SANDBOX_TOKEN_NO_PERMISSION /* reads work, publishing is refused */
 } sandbox_token_state;
 
