@@ -254,7 +254,7 @@ static void sb_create(sb_call *c) {
     const char *text = sb_param(c, c->api->text_key);
     const char *item = sb_param(c, "is_carousel_item");
     sandbox_knobs k;
-    sandbox_knobs_now(&k);
+    sandbox_knobs_get(&k);
     if (text && sb_chars(text) > c->api->max_text) {
         char msg[128];
         snprintf(msg, sizeof(msg), "(#100) The %s is longer than %ld characters", c->api->text_key,
@@ -343,7 +343,7 @@ static void sb_throttled(sb_call *c, const sandbox_accept_result *r) {
 static void sb_publish(sb_call *c) {
     const char *creation = sb_param(c, "creation_id");
     sandbox_knobs kn;
-    sandbox_knobs_now(&kn);
+    sandbox_knobs_get(&kn);
     if (creation == NULL) {
         sb_invalid(c->req, "(#100) The parameter creation_id is required");
         return;
@@ -387,7 +387,7 @@ static void sb_publish(sb_call *c) {
 
 static void sb_limit(sb_call *c) {
     sandbox_knobs kn;
-    sandbox_knobs_now(&kn);
+    sandbox_knobs_get(&kn);
     json_t *entry =
         json_pack("{s:I,s:{s:I,s:i}}", "quota_usage", (json_int_t)sb_quota_usage(c), "config",
                   "quota_total", (json_int_t)c->api->quota(&kn), "quota_duration", 86400);

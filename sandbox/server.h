@@ -49,6 +49,11 @@ typedef struct sandbox_knobs {
     long container_ready_ms; /* media containers stay IN_PROGRESS this long */
     long instagram_quota;    /* posts per account per rolling 24 h */
     long threads_quota;
+    /* Platform imitations (x.c, linkedin.c). */
+    long x_user_post_limit;    /* X: posts per user per x_user_window_ms (real: 200) */
+    long x_user_window_ms;     /* X: that window (real: 15 minutes) */
+    long x_user_daily_limit;   /* X: posts per user per 24 h (tier-dependent); 0 = off */
+    long linkedin_min_version; /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
 } sandbox_knobs;
 
 typedef struct sandbox_config {
@@ -63,6 +68,9 @@ void sandbox_knobs_default(sandbox_knobs *k);
  * knob is unknown or the value is out of range. */
 int sandbox_knob_parse(sandbox_knobs *k, const char *name, const char *text);
 int sandbox_server_start(const sandbox_config *cfg);
+/* A copy of the knobs as they are now (they change at run time), for
+ * platform imitations. */
+void sandbox_knobs_get(sandbox_knobs *out);
 unsigned sandbox_server_port(void);
 void sandbox_server_stop(void);
 
@@ -104,6 +112,13 @@ sandbox_fault sandbox_req_fault(const sandbox_request *req, sandbox_op op);
  * application/json. Extra headers may be added before or after. */
 void sandbox_reply_json(sandbox_request *req, unsigned status, json_t *body);
 int sandbox_reply_header(sandbox_request *req, const char *name, const char *value);
+/* Answer with no body (LinkedIn's 201 carries only headers). */
+void sandbox_reply_empty(sandbox_request *req, unsigned status);
+/* Answer with len bytes of type (copied; binary-safe, e.g. an image). */
+void sandbox_reply_bytes(sandbox_request *req, unsigned status, const char *type, const void *data,
+                         size_t len);
+/* The raw request body (NULL when none); for multipart uploads. */
+const char *sandbox_req_body(const sandbox_request *req, size_t *len);
 /* Never answer: keep the connection open until the client gives up. */
 void sandbox_hold(sandbox_request *req);
 
@@ -111,8 +126,6 @@ void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Counters the platform feeds: one per platform error code answered. */
 void sandbox_stats_error(int code);
-/* A copy of the knobs as they are now (they change at run time). */
-void sandbox_knobs_now(sandbox_knobs *out);
 /* Fresh numeric object id, unique for the life of the process. */
 uint64_t sandbox_next_object_id(void);
 /* Random bits that do not disturb the fault sequence (trace ids...). */
