@@ -92,4 +92,16 @@ bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_
 void ap_flow_fail(ap_flow_result *r, ap_error_class cls, long http_status, const char *code,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Media that adapters upload themselves (X, LinkedIn): a GET of the media
+ * URL without any token, its body capped at max_bytes. */
+int ap_media_build_fetch(ap_http_request *req, const char *url, size_t max_bytes);
+/* Takes the download's answer for media number index (0-based): on success
+ * copies the body to a malloc'ed *bytes and the Content-Type to ctype and
+ * returns true; otherwise fills r (retry for 5xx/429/network, permanent for
+ * 4xx, too large or not an image: nothing is public yet, so never
+ * ambiguous) and returns false. */
+bool ap_media_take_download(const ap_http_response *res, size_t index, size_t max_bytes,
+                            char **bytes, size_t *nbytes, char *ctype, size_t ctype_len,
+                            ap_flow_result *r);
+
 #endif

@@ -1,15 +1,21 @@
 /* adapters.c -- the platform table and checks every adapter shares. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "adapter.h"
 
 extern const ap_adapter ap_adapter_facebook;
+extern const ap_adapter ap_adapter_instagram;
+extern const ap_adapter ap_adapter_threads;
+extern const ap_adapter ap_adapter_linkedin;
+extern const ap_adapter ap_adapter_x;
 
 static const ap_adapter *const adapter_table[] = {
-    &ap_adapter_facebook,
+    &ap_adapter_facebook, &ap_adapter_instagram, &ap_adapter_threads,
+    &ap_adapter_linkedin, &ap_adapter_x,
 };
 
 const ap_adapter *ap_adapter_find(const char *platform) {
@@ -59,4 +65,46 @@ void ap_flow_fail(ap_flow_result *r, ap_error_class cls, long http_status, const
     va_start(ap, fmt);
     vsnprintf(r->error_message, sizeof(r->error_message), fmt, ap);
     va_end(ap);
+}
+
+int ap_media_build_fetch(ap_http_request *req, const char *url, size_t max_bytes) {
+    ap_http_request_init(req, "GET");
+    req->url = strdup(url);
+    /* One byte over the limit tells "too large" from "exactly the limit". */
+    req->max_response = max_bytes + 1;
+    return req->url ? 0 : -1;
+}
+
+#define AP_CURLE_WRITE_ERROR 23 /* the engine's body cap cut the download */
+
+bool ap_media_take_download(const ap_http_response *res, size_t index, size_t max_bytes,
+                            char **bytes, size_t *nbytes, char *ctype, size_t ctype_len,
+                            ap_flow_result *r) {
+    size_t i = index + 1;
+    const char *type = ap_http_response_header(res, "content-type");
+    if (res->transport_error == AP_CURLE_WRITE_ERROR || res->body_len > max_bytes) {
+        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_too_large",
+                     "image %zu is larger than %zu bytes", i, max_bytes);
+    } else if (res->transport_error != 0) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "media_download", "could not download image %zu: %s", i,
+                     res->transport_message);
+    } else if (res->status == 429 || res->status >= 500) {
+        ap_flow_fail(r, AP_CLASS_RETRY, res->status, "media_download",
+                     "the host of image %zu answered %ld", i, res->status);
+    } else if (res->status < 200 || res->status >= 300 || res->body_len == 0) {
+        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_download",
+                     "image %zu could not be fetched: its URL answered %ld", i, res->status);
+    } else if (type == NULL || strncasecmp(type, "image/", 6) != 0 || strlen(type) >= ctype_len ||
+               strpbrk(type, "\r\n") != NULL) {
+        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_type",
+                     "media %zu is not an image (Content-Type %.40s)", i, type ? type : "none");
+    } else if ((*bytes = malloc(res->body_len)) == NULL) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "out of memory holding image %zu", i);
+    } else {
+        memcpy(*bytes, res->body, res->body_len);
+        *nbytes = res->body_len;
+        snprintf(ctype, ctype_len, "%s", type);
+        return true;
+    }
+    return false;
 }

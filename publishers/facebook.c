@@ -1,22 +1,22 @@
 /* facebook.c -- Facebook Pages through the Graph API.
  *
- * Publish: one call.
- *   text/link  POST {base}/{version}/{page-id}/feed    message, link  -> {"id"}
- *   one photo  POST {base}/{version}/{page-id}/photos  url, caption   -> {"id","post_id"}
+ * Publish:
+ *   text/link   POST {base}/{version}/{page-id}/feed    message, link  -> {"id"}
+ *   one photo   POST {base}/{version}/{page-id}/photos  url, caption   -> {"id","post_id"}
+ *   2+ photos   POST .../{page-id}/photos url, published=false         -> {"id"} per photo,
+ *               then POST .../{page-id}/feed message,
+ *                    attached_media=[{"media_fbid":"<id>"},...]         -> {"id"}
+ * Only the last call of a flow publishes: an unpublished photo whose answer
+ * is lost is not a post (it is retried), a lost final answer is ambiguous.
  * Verify (a previous attempt died after sending):
  *   GET {base}/{version}/{page-id}/feed?fields=id,message,created_time&since=T
  *   and look for our message; Facebook itself rejects an identical message
  *   on the same page (error 506), so text equality identifies our post.
  *
- * Errors come in the body, {"error":{"code","error_subcode","message",
- * "is_transient","fbtrace_id"}}, often with HTTP 400 even for throttling, so
- * we classify on the code, never on the HTTP status alone:
- *   4, 17, 32, 613, 80000-80014  rate limits    -> retry after the usage hint
- *   1, 2, is_transient, 5xx       transient      -> retry
- *   190, 102, 104                 token          -> reauth
- *   10, 200-299                   permission     -> permanent (reconnect the page)
- *   506                           duplicate text -> duplicate
- *   everything else (100, ...)    -> permanent
+ * Errors are classified by the shared Graph rules (graph.h). A 5xx to the
+ * publishing call stays a retry here, as before: Facebook's feed answers
+ * 5xx only before it stores the post, in our experience of the API, and the
+ * duplicate check (506) stops a double post if that ever changes.
  * The token goes in the Authorization header, never in a URL we might log. */
 #include <jansson.h>
 #include <stdio.h>
@@ -24,46 +24,26 @@
 #include <string.h>
 
 #include "adapter.h"
-#include "ap_time.h"
+#include "graph.h"
 
 #define FACEBOOK_MAX_TEXT 63206 /* characters in a Page post */
-#define FACEBOOK_MAX_MEDIA 1    /* single photo; multi-photo comes with attached_media */
-#define FACEBOOK_RATE_LIMIT_DEFAULT_MS (60 * 1000)
+#define FACEBOOK_MAX_MEDIA 10   /* photos in one multi-photo post (attached_media) */
 
 #define FACEBOOK_VERIFY_MAX_PAGES 20 /* 20 x 100 feed items since the lost attempt */
+
+static const ap_graph_names fb_names = {"Facebook", "pages_manage_posts"};
 
 typedef struct fb_flow {
     int calls;       /* requests sent so far in this flow */
     char *next_page; /* AP_FLOW_VERIFY: the feed's paging.next, when there is more */
+    /* Multi-photo: ids of the unpublished photos uploaded so far. */
+    size_t nphotos;
+    char photo_ids[FACEBOOK_MAX_MEDIA][128];
 } fb_flow;
-
-/* UTF-8 code points, or -1 when the text is not valid UTF-8. */
-static long utf8_length(const char *s) {
-    long n = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int extra;
-        if (*p < 0x80)
-            extra = 0;
-        else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
-            extra = 1;
-        else if ((*p & 0xF0) == 0xE0)
-            extra = 2;
-        else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
-            extra = 3;
-        else
-            return -1;
-        p++;
-        for (int i = 0; i < extra; i++, p++)
-            if ((*p & 0xC0) != 0x80) return -1;
-        n++;
-    }
-    return n;
-}
 
 static bool fb_validate(const ap_job *job, char *reason, size_t len) {
     if (!ap_validate_common(job, FACEBOOK_MAX_MEDIA, reason, len)) return false;
-    long chars = utf8_length(job->text ? job->text : "");
+    long chars = ap_graph_utf8_length(job->text ? job->text : "");
     if (chars < 0) {
         snprintf(reason, len, "text is not valid UTF-8");
         return false;
@@ -73,9 +53,11 @@ static bool fb_validate(const ap_job *job, char *reason, size_t len) {
                  FACEBOOK_MAX_TEXT);
         return false;
     }
-    if (job->n_media == 1 && job->media[0]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO) {
-        snprintf(reason, len, "video posts are not supported for Facebook yet");
-        return false;
+    for (size_t i = 0; i < job->n_media; i++) {
+        if (job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO) {
+            snprintf(reason, len, "video posts are not supported for Facebook yet");
+            return false;
+        }
     }
     if (job->account_external_id == NULL || *job->account_external_id == '\0' ||
         strpbrk(job->account_external_id, "/?#&% ") != NULL) {
@@ -85,7 +67,10 @@ static bool fb_validate(const ap_job *job, char *reason, size_t len) {
     return true;
 }
 
-static void *fb_flow_new(const ap_flow_input *in) { return calloc(1, sizeof(fb_flow)); }
+static void *fb_flow_new(const ap_flow_input *in) {
+    (void)in;
+    return calloc(1, sizeof(fb_flow));
+}
 
 static void fb_flow_free(void *state) {
     fb_flow *f = state;
@@ -104,154 +89,72 @@ static char *fb_message(const ap_job *job) {
     return m;
 }
 
-static int fb_auth_header(ap_http_request *req, const char *token) {
-    char value[4200];
-    if (strlen(token) > 4096) return -1;
-    snprintf(value, sizeof(value), "Bearer %s", token);
-    int rc = ap_http_request_add_header(req, "Authorization", value);
-    explicit_bzero(value, sizeof(value));
+static bool fb_multi_photo(const ap_job *job) { return job->n_media >= 2; }
+
+/* The next unpublished photo of a multi-photo post. */
+static int fb_build_photo_upload(const ap_flow_input *in, fb_flow *f, ap_http_request *req) {
+    const ap_platform_config *p = in->platform;
+    const char *pairs[] = {"url", in->job->media[f->nphotos]->url, "published", "false", NULL};
+    return ap_graph_request(req, "POST", in->token, pairs, "%s/%s/%s/photos", p->base_url,
+                            p->api_version, in->job->account_external_id);
+}
+
+/* attached_media=[{"media_fbid":"1"},...] from the uploaded photos. */
+static char *fb_attached_media(const fb_flow *f) {
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < f->nphotos; i++) {
+        if (json_array_append_new(arr, json_pack("{s:s}", "media_fbid", f->photo_ids[i])) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return text;
+}
+
+static int fb_build_publish(const ap_flow_input *in, fb_flow *f, ap_http_request *req) {
+    const ap_job *job = in->job;
+    const ap_platform_config *p = in->platform;
+    int rc;
+    if (fb_multi_photo(job) && f->nphotos < job->n_media) return fb_build_photo_upload(in, f, req);
+    char *message = fb_message(job);
+    if (message == NULL) return -1;
+    const char *msg = *message ? message : NULL;
+    if (fb_multi_photo(job)) {
+        char *attached = fb_attached_media(f);
+        const char *pairs[] = {"message", msg, "attached_media", attached, NULL};
+        rc = attached ? ap_graph_request(req, "POST", in->token, pairs, "%s/%s/%s/feed",
+                                         p->base_url, p->api_version, job->account_external_id)
+                      : -1;
+        free(attached);
+    } else if (job->n_media == 1) {
+        const char *pairs[] = {"url", job->media[0]->url, "caption", msg, NULL};
+        rc = ap_graph_request(req, "POST", in->token, pairs, "%s/%s/%s/photos", p->base_url,
+                              p->api_version, job->account_external_id);
+    } else {
+        const char *pairs[] = {"message", msg, "link", (job->link && *job->link) ? job->link : NULL,
+                               NULL};
+        rc = ap_graph_request(req, "POST", in->token, pairs, "%s/%s/%s/feed", p->base_url,
+                              p->api_version, job->account_external_id);
+    }
+    free(message);
     return rc;
 }
 
-static int fb_build_publish(const ap_flow_input *in, ap_http_request *req) {
-    const ap_job *job = in->job;
-    const ap_platform_config *p = in->platform;
-    char url[1024];
-    int n;
-    char *message = fb_message(job);
-    if (message == NULL) return -1;
-    ap_http_request_init(req, "POST");
-    if (job->n_media == 1) {
-        n = snprintf(url, sizeof(url), "%s/%s/%s/photos", p->base_url, p->api_version,
-                     job->account_external_id);
-        const char *pairs[] = {"url", job->media[0]->url, "caption", *message ? message : NULL,
-                               NULL};
-        req->body = ap_http_form(pairs);
-    } else {
-        n = snprintf(url, sizeof(url), "%s/%s/%s/feed", p->base_url, p->api_version,
-                     job->account_external_id);
-        const char *pairs[] = {"message", *message ? message : NULL, "link",
-                               (job->link && *job->link) ? job->link : NULL, NULL};
-        req->body = ap_http_form(pairs);
-    }
-    free(message);
-    /* A cut URL could name another endpoint (".../123" instead of ".../123/feed"). */
-    if (n < 0 || (size_t)n >= sizeof(url)) return -1;
-    req->url = strdup(url);
-    if (req->body == NULL || req->url == NULL) return -1;
-    req->body_len = strlen(req->body);
-    if (ap_http_request_add_header(req, "Content-Type", "application/x-www-form-urlencoded") != 0)
-        return -1;
-    return fb_auth_header(req, in->token);
-}
-
 static int fb_build_verify(const ap_flow_input *in, ap_http_request *req) {
-    char url[1024];
     /* A minute of slack for clock skew between us and the platform. */
     long long since = (in->since_ms / 1000) - 60;
-    int n = snprintf(url, sizeof(url),
-                     "%s/%s/%s/feed?fields=id,message,created_time&since=%lld&limit=100",
-                     in->platform->base_url, in->platform->api_version,
-                     in->job->account_external_id, since > 0 ? since : 0);
-    ap_http_request_init(req, "GET");
-    if (n < 0 || (size_t)n >= sizeof(url)) return -1;
-    req->url = strdup(url);
-    if (req->url == NULL) return -1;
-    return fb_auth_header(req, in->token);
+    return ap_graph_request(req, "GET", in->token, NULL,
+                            "%s/%s/%s/feed?fields=id,message,created_time&since=%lld&limit=100",
+                            in->platform->base_url, in->platform->api_version,
+                            in->job->account_external_id, since > 0 ? since : 0);
 }
 
-/* Minutes until access is regained, from X-Business-Use-Case-Usage:
- * {"<id>":[{"type":"pages","estimated_time_to_regain_access":M,...}]}. */
-static int64_t fb_usage_wait_ms(const ap_http_response *res) {
-    const char *h = ap_http_response_header(res, "x-business-use-case-usage");
-    int64_t best = -1;
-    if (h == NULL) return -1;
-    json_t *root = json_loads(h, 0, NULL);
-    if (root == NULL) return -1;
-    const char *key;
-    json_t *arr;
-    json_object_foreach(root, key, arr) {
-        size_t i;
-        json_t *entry;
-        if (!json_is_array(arr)) continue;
-        json_array_foreach(arr, i, entry) {
-            json_t *m = json_object_get(entry, "estimated_time_to_regain_access");
-            if (json_is_integer(m) && json_integer_value(m) >= 0 &&
-                json_integer_value(m) < 24 * 60) {
-                int64_t ms = json_integer_value(m) * 60 * 1000;
-                if (ms > best) best = ms;
-            }
-        }
-    }
-    json_decref(root);
-    return best;
-}
-
-static bool is_rate_limit_code(long long code) {
-    return code == 4 || code == 17 || code == 32 || code == 613 || (code >= 80000 && code <= 80014);
-}
-
-/* Classifies a non-success Graph response into result. */
-static void fb_classify_error(const ap_http_response *res, ap_flow_result *r) {
-    json_t *root = res->body ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
-    json_t *err = root ? json_object_get(root, "error") : NULL;
-    long long code = -1, sub = 0;
-    const char *msg = "no error details in the response";
-    bool transient = false;
-    if (json_is_object(err)) {
-        json_t *c = json_object_get(err, "code"), *s = json_object_get(err, "error_subcode"),
-               *m = json_object_get(err, "message");
-        if (json_is_integer(c)) code = json_integer_value(c);
-        if (json_is_integer(s)) sub = json_integer_value(s);
-        if (json_is_string(m)) msg = json_string_value(m);
-        transient = json_is_true(json_object_get(err, "is_transient"));
-    }
-    char code_text[64];
-    if (code < 0)
-        snprintf(code_text, sizeof(code_text), "http_%ld", res->status);
-    else if (sub)
-        snprintf(code_text, sizeof(code_text), "%lld/%lld", code, sub);
-    else
-        snprintf(code_text, sizeof(code_text), "%lld", code);
-
-    if (is_rate_limit_code(code)) {
-        int64_t wait = fb_usage_wait_ms(res);
-        long long ra =
-            ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"), ap_now_ms());
-        if (ra > wait) wait = ra;
-        ap_flow_fail(r, AP_CLASS_RETRY, res->status, code_text, "rate limited by Facebook: %s",
-                     msg);
-        r->retry_after_ms = wait > 0 ? wait : FACEBOOK_RATE_LIMIT_DEFAULT_MS;
-    } else if (code == 190 || code == 102 || code == 104) {
-        ap_flow_fail(r, AP_CLASS_REAUTH, res->status, code_text,
-                     "the page's access token is invalid or expired; reconnect the account: %s",
-                     msg);
-    } else if (code == 10 || (code >= 200 && code <= 299)) {
-        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, code_text,
-                     "missing permission; reconnect the page granting pages_manage_posts: %s", msg);
-    } else if (code == 506) {
-        ap_flow_fail(r, AP_CLASS_DUPLICATE, res->status, code_text,
-                     "Facebook rejected the post as a duplicate of a recent one: %s", msg);
-    } else if (transient || code == 1 || code == 2 || res->status >= 500 || res->status == 429) {
-        ap_flow_fail(r, AP_CLASS_RETRY, res->status, code_text, "Facebook error: %s", msg);
-        long long ra =
-            ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"), ap_now_ms());
-        r->retry_after_ms = ra > 0 ? ra : 0;
-    } else {
-        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, code_text, "Facebook refused the post: %s",
-                     msg);
-    }
-    json_decref(root);
-}
-
-static void fb_transport_error(const ap_http_response *res, ap_flow_result *r) {
-    if (res->request_sent)
-        ap_flow_fail(r, AP_CLASS_AMBIGUOUS, 0, "transport",
-                     "no answer after the request was sent (%s): the post may be live",
-                     res->transport_message);
-    else
-        ap_flow_fail(r, AP_CLASS_RETRY, 0, "transport", "request not sent: %s",
-                     res->transport_message);
+/* The publishing call is the flow's last: the only one whose lost answer
+ * may mean a live post. */
+static bool fb_at_publish_step(const ap_flow_input *in, const fb_flow *f) {
+    return !fb_multi_photo(in->job) || f->nphotos == in->job->n_media;
 }
 
 static void fb_parse_publish(const ap_flow_input *in, const ap_http_response *res,
@@ -278,13 +181,7 @@ static void fb_parse_publish(const ap_flow_input *in, const ap_http_response *re
  * back at the configured API: the request carries the page's token. */
 static void fb_remember_next_page(fb_flow *f, const ap_flow_input *in, json_t *root) {
     free(f->next_page);
-    f->next_page = NULL;
-    json_t *next = json_object_get(json_object_get(root, "paging"), "next");
-    const char *base = in->platform->base_url;
-    if (!json_is_string(next) || json_string_length(next) > 2048) return;
-    const char *url = json_string_value(next);
-    size_t n = strlen(base);
-    if (strncmp(url, base, n) == 0 && url[n] == '/') f->next_page = strdup(url);
+    f->next_page = ap_graph_next_page(root, in->platform->base_url);
 }
 
 static void fb_parse_verify(fb_flow *f, const ap_flow_input *in, const ap_http_response *res,
@@ -327,11 +224,63 @@ cleanup:
     json_decref(root);
 }
 
+/* An unpublished photo's answer: remember its id and go on. Returns true
+ * when the flow continues with the next request in req. */
+static bool fb_photo_uploaded(fb_flow *f, const ap_flow_input *in, const ap_http_response *res,
+                              ap_http_request *req, ap_flow_result *r) {
+    json_t *root = ap_graph_parse_object(res);
+    const char *id = ap_graph_id(root, "id");
+    if (id == NULL) {
+        /* Unpublished photos are not posts: trying again cannot double-post. */
+        ap_flow_fail(r, AP_CLASS_RETRY, res->status, "no_id",
+                     "Facebook answered %ld without a photo id for photo %zu", res->status,
+                     f->nphotos + 1);
+        json_decref(root);
+        return false;
+    }
+    snprintf(f->photo_ids[f->nphotos], sizeof(f->photo_ids[0]), "%s", id);
+    f->nphotos++;
+    json_decref(root);
+    if (fb_build_publish(in, f, req) != 0) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "could not build the request");
+        return false;
+    }
+    f->calls++;
+    return true;
+}
+
+/* Not on this page of the feed: look at older items before concluding that
+ * the post is absent. Returns true when another page is requested. */
+static bool fb_verify_next(fb_flow *f, const ap_flow_input *in, long status, ap_http_request *req,
+                           ap_flow_result *result) {
+    if (!result->not_found || f->next_page == NULL) return false;
+    if (f->calls >= FACEBOOK_VERIFY_MAX_PAGES) {
+        /* Ran out of pages to check: we cannot say it is absent. */
+        result->not_found = false;
+        ap_flow_fail(result, AP_CLASS_AMBIGUOUS, status, "verify_too_many",
+                     "too many posts on the page since the lost attempt to be sure");
+        return false;
+    }
+    memset(result, 0, sizeof(*result));
+    ap_http_request_init(req, "GET");
+    req->url = f->next_page;
+    f->next_page = NULL;
+    if (ap_graph_auth_header(req, in->token) != 0) {
+        ap_flow_fail(result, AP_CLASS_AMBIGUOUS, 0, "internal",
+                     "could not build the read-back request");
+        return false;
+    }
+    f->calls++;
+    return true;
+}
+
 static ap_step_kind fb_step(void *state, const ap_flow_input *in, const ap_http_response *prev,
                             ap_http_request *req, int64_t *wait_ms, ap_flow_result *result) {
     fb_flow *f = state;
+    (void)wait_ms;
     if (prev == NULL) {
-        int rc = in->mode == AP_FLOW_VERIFY ? fb_build_verify(in, req) : fb_build_publish(in, req);
+        int rc =
+            in->mode == AP_FLOW_VERIFY ? fb_build_verify(in, req) : fb_build_publish(in, f, req);
         if (rc != 0) {
             ap_flow_fail(result, AP_CLASS_RETRY, 0, "internal", "could not build the request");
             return AP_STEP_DONE;
@@ -339,38 +288,21 @@ static ap_step_kind fb_step(void *state, const ap_flow_input *in, const ap_http_
         f->calls++;
         return AP_STEP_REQUEST;
     }
+    bool publish_step = in->mode == AP_FLOW_PUBLISH && fb_at_publish_step(in, f);
     if (prev->transport_error != 0) {
-        fb_transport_error(prev, result);
+        ap_graph_transport_error(prev, publish_step, result);
         if (in->mode == AP_FLOW_VERIFY) result->error_class = AP_CLASS_AMBIGUOUS;
     } else if (prev->status >= 200 && prev->status < 300) {
         if (in->mode == AP_FLOW_VERIFY) {
             fb_parse_verify(f, in, prev, result);
-            /* Not on this page of the feed: look at older items before
-             * concluding that the post is absent. */
-            if (result->not_found && f->next_page && f->calls < FACEBOOK_VERIFY_MAX_PAGES) {
-                memset(result, 0, sizeof(*result));
-                ap_http_request_init(req, "GET");
-                req->url = f->next_page;
-                f->next_page = NULL;
-                if (fb_auth_header(req, in->token) != 0) {
-                    ap_flow_fail(result, AP_CLASS_AMBIGUOUS, 0, "internal",
-                                 "could not build the read-back request");
-                    return AP_STEP_DONE;
-                }
-                f->calls++;
-                return AP_STEP_REQUEST;
-            }
-            if (result->not_found && f->next_page) {
-                /* Ran out of pages to check: we cannot say it is absent. */
-                result->not_found = false;
-                ap_flow_fail(result, AP_CLASS_AMBIGUOUS, prev->status, "verify_too_many",
-                             "too many posts on the page since the lost attempt to be sure");
-            }
+            if (fb_verify_next(f, in, prev->status, req, result)) return AP_STEP_REQUEST;
+        } else if (!publish_step) {
+            if (fb_photo_uploaded(f, in, prev, req, result)) return AP_STEP_REQUEST;
         } else {
             fb_parse_publish(in, prev, result);
         }
     } else {
-        fb_classify_error(prev, result);
+        ap_graph_classify_error(prev, &fb_names, publish_step, result);
     }
     return AP_STEP_DONE;
 }

@@ -133,15 +133,25 @@ long long ap_http_retry_after_ms(const char *value, long long now_ms) {
 
 /* Response headers adapters may read; anything else is dropped on arrival. */
 static const char *const kept_headers[] = {
-    "retry-after",        "x-business-use-case-usage", "x-app-usage", "x-page-usage",
-    "x-rate-limit-reset", "x-rate-limit-remaining",    "x-restli-id", "location",
+    "retry-after",
+    "x-business-use-case-usage",
+    "x-app-usage",
+    "x-page-usage",
+    "x-rate-limit-reset",
+    "x-rate-limit-remaining",
+    "x-restli-id",
+    "location",
     "content-type",
+    /* X: the user's 24-hour post allowance */
+    "x-user-limit-24hour-reset",
+    "x-user-limit-24hour-remaining",
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
     ap_http_response *res = userdata;
     size_t n = size * nmemb;
-    if (res->body_len + n > AP_HTTP_MAX_BODY) return 0; /* aborts: CURLE_WRITE_ERROR */
+    size_t cap = res->max_body ? res->max_body : AP_HTTP_MAX_BODY;
+    if (res->body_len + n > cap) return 0; /* aborts: CURLE_WRITE_ERROR */
     char *grown = realloc(res->body, res->body_len + n + 1);
     if (grown == NULL) return 0;
     res->body = grown;
@@ -185,6 +195,7 @@ CURL *ap_http_easy_new(const ap_http_request *req, const ap_platform_config *pla
                        ap_http_response *res, struct curl_slist **headers_out) {
     CURL *e = curl_easy_init();
     if (e == NULL) return NULL;
+    res->max_body = req->max_response;
     struct curl_slist *headers = NULL;
     for (int i = 0; i < req->nheaders; i++) {
         char line[8192];

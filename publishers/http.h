@@ -22,6 +22,8 @@ typedef struct ap_http_request {
     size_t body_len;
     ap_http_header headers[AP_HTTP_MAX_HEADERS];
     int nheaders;
+    size_t max_response; /* cap on the answer's body; 0 = AP_HTTP_MAX_BODY (media
+                            downloads raise it) */
 } ap_http_request;
 
 typedef struct ap_http_response {
@@ -36,6 +38,7 @@ typedef struct ap_http_response {
     size_t body_len;
     ap_http_header headers[AP_HTTP_MAX_HEADERS]; /* only the ones adapters read */
     int nheaders;
+    size_t max_body; /* the request's max_response, set by the engine */
 } ap_http_response;
 
 void ap_http_request_init(ap_http_request *req, const char *method);

@@ -5,7 +5,9 @@
  * v<digits>.<digits>; anything else, and any edge we do not imitate, is
  * answered like Graph does with code 2500 "Unknown path components".
  *
- *   POST /{v}/{page-id}/feed     message, link           -> {"id":"P_N"}
+ *   POST /{v}/{page-id}/feed     message, link,
+ *                                attached_media=[{"media_fbid":"<unpublished photo>"}]
+ *                                                        -> {"id":"P_N"}
  *   POST /{v}/{page-id}/photos   url, caption|message,
  *                                published (default true) -> {"id","post_id"}
  *   GET  /{v}/{page-id}/feed     fields, since, until, limit (newest first)
@@ -341,23 +343,71 @@ static void fb_accept(fb_call *c, const sandbox_post *draft, json_t *ok_body) {
     }
 }
 
+typedef struct fb_attached {
+    const char *page;
+    int ok;          /* an unpublished photo of this page */
+    char *first_url; /* the first photo's URL, for the post record */
+} fb_attached;
+
+static int fb_attached_visit(const sandbox_post *p, void *ud) {
+    fb_attached *a = ud;
+    a->ok = !p->published && p->photo_url && strcmp(p->page_id, a->page) == 0;
+    if (a->ok && a->first_url == NULL) a->first_url = strdup(p->photo_url);
+    return 0;
+}
+
+/* attached_media=[{"media_fbid":"<id>"},...] must name unpublished photos
+ * of this page. Returns how many (0 when absent), -1 when invalid. */
+static int fb_attached_media(fb_call *c, fb_attached *a) {
+    const char *v = fb_param(c, "attached_media");
+    json_t *arr = v ? json_loads(v, 0, NULL) : NULL;
+    size_t i;
+    json_t *item;
+    int n = 0;
+    if (v == NULL) return 0;
+    if (!json_is_array(arr) || json_array_size(arr) == 0) n = -1;
+    json_array_foreach(arr, i, item) {
+        json_t *id = json_object_get(item, "media_fbid");
+        a->ok = 0;
+        if (n < 0 || !json_is_string(id) ||
+            !sandbox_post_by_id(FB_PLATFORM, json_string_value(id), fb_attached_visit, a) ||
+            !a->ok) {
+            n = -1;
+            break;
+        }
+        n++;
+    }
+    json_decref(arr);
+    return n;
+}
+
 static void fb_publish_feed(fb_call *c) {
     const char *message = fb_param(c, "message"), *link = fb_param(c, "link");
     char id[FB_ID_MAX];
-    if (message == NULL && link == NULL) {
+    fb_attached a = {c->node, 0, NULL};
+    int photos = fb_attached_media(c, &a);
+    if (photos < 0) {
+        free(a.first_url);
+        fb_error(c->req, 400, 100, 0,
+                 "(#100) attached_media must name unpublished photos of this page");
+        return;
+    }
+    if (message == NULL && link == NULL && photos == 0) {
         fb_error(c->req, 400, 100, 0, "(#100) Param message or link is required");
         return;
     }
     snprintf(id, sizeof(id), "%s_%" PRIu64, c->node, sandbox_next_object_id());
     sandbox_post d = {.id = id,
                       .page_id = c->node,
-                      .kind = "feed",
+                      .kind = photos ? "multi_photo" : "feed",
                       .message = message,
                       .link = link,
+                      .photo_url = a.first_url,
                       .token = c->token,
                       .published = 1,
                       .hung = c->hang};
     fb_accept(c, &d, json_pack("{s:s}", "id", id));
+    free(a.first_url);
 }
 
 /* An unpublished photo is stored (and counts against the page limit) but
@@ -371,6 +421,7 @@ static void fb_publish_photo(fb_call *c) {
         return;
     }
     if (caption == NULL) caption = fb_param(c, "message");
+    if (!published) c->hang = 0; /* only publishing calls hang: an upload is not a post */
     snprintf(photo_id, sizeof(photo_id), "%" PRIu64, sandbox_next_object_id());
     snprintf(post_id, sizeof(post_id), "%s_%" PRIu64, c->node, sandbox_next_object_id());
     sandbox_post d = {.id = published ? post_id : photo_id,

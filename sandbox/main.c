@@ -53,6 +53,9 @@ static const struct option sandbox_options[] = {
     {"reject-duplicates", required_argument, NULL, OPT_KNOB},
     {"faults-on-reads", required_argument, NULL, OPT_KNOB},
     {"max-held", required_argument, NULL, OPT_KNOB},
+    {"container-ready-ms", required_argument, NULL, OPT_KNOB},
+    {"instagram-quota", required_argument, NULL, OPT_KNOB},
+    {"threads-quota", required_argument, NULL, OPT_KNOB},
     {NULL, 0, NULL, 0},
 };
 
@@ -71,7 +74,10 @@ static void sandbox_usage(FILE *out) {
           "  --rate-window-ms MS        window of the page limit (60000)\n"
           "  --reject-duplicates 0|1    duplicate message -> code 506 (1)\n"
           "  --faults-on-reads 0|1      inject 5xx/throttle into GETs too (0)\n"
-          "  --max-held N               cap on hung connections kept open (5000)\n",
+          "  --max-held N               cap on hung connections kept open (5000)\n"
+          "  --container-ready-ms MS    Instagram/Threads containers IN_PROGRESS this long (0)\n"
+          "  --instagram-quota N        Instagram posts per account per 24 h (50)\n"
+          "  --threads-quota N          Threads posts per account per 24 h (250)\n",
           out);
 }
 

@@ -57,9 +57,15 @@
  * --------------------------------------------------------------------- */
 
 extern const sandbox_platform sandbox_facebook;
+extern const sandbox_platform sandbox_instagram;
+extern const sandbox_platform sandbox_threads;
+extern const sandbox_platform sandbox_linkedin;
+extern const sandbox_platform sandbox_media;
+extern const sandbox_platform sandbox_x;
 
 static const sandbox_platform *const sandbox_routes[] = {
-    &sandbox_facebook,
+    &sandbox_instagram, &sandbox_threads, &sandbox_x,
+    &sandbox_linkedin,  &sandbox_media,   &sandbox_facebook,
 };
 
 #define SANDBOX_ADMIN_PREFIX "/_sandbox/"
@@ -382,6 +388,13 @@ static const struct sandbox_knob_desc {
     {"reject_duplicates", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, reject_duplicates)},
     {"faults_on_reads", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, faults_on_reads)},
     {"max_held", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, max_held)},
+    {"container_ready_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, container_ready_ms)},
+    {"instagram_quota", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, instagram_quota)},
+    {"threads_quota", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, threads_quota)},
+    {"x_user_post_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_post_limit)},
+    {"x_user_window_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_window_ms)},
+    {"x_user_daily_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_daily_limit)},
+    {"linkedin_min_version", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, linkedin_min_version)},
 };
 
 #define SANDBOX_NKNOBS (sizeof(sandbox_knob_table) / sizeof(sandbox_knob_table[0]))
@@ -391,6 +404,16 @@ void sandbox_knobs_default(sandbox_knobs *k) {
     k->rate_window_ms = 60000;
     k->reject_duplicates = 1;
     k->max_held = 5000;
+    k->instagram_quota = 50; /* Instagram's documented limit */
+    k->threads_quota = 250;  /* Threads' documented limit */
+    k->x_user_post_limit = 200;
+    k->x_user_window_ms = 15 * 60 * 1000;
+}
+
+void sandbox_knobs_get(sandbox_knobs *out) {
+    pthread_mutex_lock(&server.lock);
+    *out = server.knobs;
+    pthread_mutex_unlock(&server.lock);
 }
 
 static const struct sandbox_knob_desc *sandbox_knob_find(const char *name) {
@@ -961,6 +984,30 @@ void sandbox_reply_json(sandbox_request *req, unsigned status, json_t *body) {
         text = strdup("{\"error\":\"out of memory\"}");
     }
     sandbox_reply_raw(req, status, "application/json", text);
+}
+
+void sandbox_reply_bytes(sandbox_request *req, unsigned status, const char *type, const void *data,
+                         size_t len) {
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        sandbox_reply_json(req, 500, NULL);
+        return;
+    }
+    memcpy(copy, data, len);
+    copy[len] = '\0';
+    sandbox_reply_raw(req, status, type, copy);
+    req->resp_len = len; /* binary: not up to the first NUL */
+}
+
+const char *sandbox_req_body(const sandbox_request *req, size_t *len) {
+    *len = req->body_len;
+    return req->body;
+}
+
+void sandbox_reply_empty(sandbox_request *req, unsigned status) {
+    char *text = strdup("");
+    sandbox_reply_raw(req, text ? status : MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
+                      text);
 }
 
 int sandbox_reply_header(sandbox_request *req, const char *name, const char *value) {

@@ -44,6 +44,16 @@ typedef struct sandbox_knobs {
     int reject_duplicates;  /* same page + same message -> duplicate error */
     int faults_on_reads;    /* also inject 5xx/throttle into read calls */
     long max_held;          /* cap on hung connections kept open */
+
+    /* Instagram and Threads (containers.c) */
+    long container_ready_ms; /* media containers stay IN_PROGRESS this long */
+    long instagram_quota;    /* posts per account per rolling 24 h */
+    long threads_quota;
+    /* Platform imitations (x.c, linkedin.c). */
+    long x_user_post_limit;    /* X: posts per user per x_user_window_ms (real: 200) */
+    long x_user_window_ms;     /* X: that window (real: 15 minutes) */
+    long x_user_daily_limit;   /* X: posts per user per 24 h (tier-dependent); 0 = off */
+    long linkedin_min_version; /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
 } sandbox_knobs;
 
 typedef struct sandbox_config {
@@ -58,6 +68,9 @@ void sandbox_knobs_default(sandbox_knobs *k);
  * knob is unknown or the value is out of range. */
 int sandbox_knob_parse(sandbox_knobs *k, const char *name, const char *text);
 int sandbox_server_start(const sandbox_config *cfg);
+/* A copy of the knobs as they are now (they change at run time), for
+ * platform imitations. */
+void sandbox_knobs_get(sandbox_knobs *out);
 unsigned sandbox_server_port(void);
 void sandbox_server_stop(void);
 
@@ -99,6 +112,13 @@ sandbox_fault sandbox_req_fault(const sandbox_request *req, sandbox_op op);
  * application/json. Extra headers may be added before or after. */
 void sandbox_reply_json(sandbox_request *req, unsigned status, json_t *body);
 int sandbox_reply_header(sandbox_request *req, const char *name, const char *value);
+/* Answer with no body (LinkedIn's 201 carries only headers). */
+void sandbox_reply_empty(sandbox_request *req, unsigned status);
+/* Answer with len bytes of type (copied; binary-safe, e.g. an image). */
+void sandbox_reply_bytes(sandbox_request *req, unsigned status, const char *type, const void *data,
+                         size_t len);
+/* The raw request body (NULL when none); for multipart uploads. */
+const char *sandbox_req_body(const sandbox_request *req, size_t *len);
 /* Never answer: keep the connection open until the client gives up. */
 void sandbox_hold(sandbox_request *req);
 
@@ -116,7 +136,7 @@ typedef enum sandbox_token_state {
     SANDBOX_TOKEN_OK = 0,
     SANDBOX_TOKEN_EXPIRED,
     SANDBOX_TOKEN_REVOKED,
-    SANDBOX_TOKEN_INVALID, /* missing, empty or not ours */
+    SANDBOX_TOKEN_INVALID,      /* missing, empty or not ours */
     SANDBOX_TOKEN_NO_PERMISSION /* reads work, publishing is refused */
 } sandbox_token_state;
 

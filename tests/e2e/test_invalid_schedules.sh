@@ -20,7 +20,8 @@ SQL
 long_text=$(head -c 63207 /dev/zero | tr '\0' 'a')
 too_long=$(insert_schedule "$active" "$long_text" '[]')
 ftp_media=$(insert_schedule "$active" "photo" '[{"url":"ftp://example.test/a.jpg","type":"image"}]')
-two_media=$(insert_schedule "$active" "two photos" '[{"url":"https://example.test/a.jpg"},{"url":"https://example.test/b.jpg"}]')
+eleven=$(printf '{"url":"https://example.test/%d.jpg"},' {1..11})
+too_many=$(insert_schedule "$active" "eleven photos" "[${eleven%,}]")
 empty=$(insert_schedule "$active" "" '[]')
 bad_type=$(insert_schedule "$active" "gif" '[{"url":"https://example.test/a.gif","type":"hologram"}]')
 off=$(insert_schedule "$disabled" "account is off" '[]')
@@ -41,7 +42,7 @@ expect() {
 }
 expect "$too_long" failed "63207 characters"
 expect "$ftp_media" failed "http(s)"
-expect "$two_media" failed "too many media"
+expect "$too_many" failed "too many media"
 expect "$empty" failed "empty post"
 expect "$bad_type" failed "unknown type"
 expect "$off" failed "disabled"

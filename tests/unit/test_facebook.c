@@ -13,8 +13,8 @@
 
 typedef struct fb_case {
     ap_job job;
-    Autopost__V1__Media media[2];
-    Autopost__V1__Media *media_ptrs[2];
+    Autopost__V1__Media media[11];
+    Autopost__V1__Media *media_ptrs[11];
     ap_platform_config platform;
     ap_flow_input in;
     const ap_adapter *ad;
@@ -35,7 +35,7 @@ static void case_init(fb_case *c) {
     c->job.text = "Xin chào & hello=1";
     c->job.link = "https://example.com/a?b=c";
     c->job.account_external_id = PAGE;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 11; i++) {
         c->media[i] = media_init;
         c->media[i].url = "https://cdn.example/p.jpg";
         c->media[i].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_IMAGE;
@@ -199,9 +199,17 @@ static void test_validate_media(void) {
     CHECK_CONTAINS(reason, "media 1: URL must be http(s)");
 
     case_init(&c);
-    c.job.n_media = 2;
+    c.job.n_media = 10; /* a multi-photo post */
+    CHECK(valid(&c, reason, sizeof(reason)));
+    c.job.n_media = 11;
     CHECK(!valid(&c, reason, sizeof(reason)));
-    CHECK_CONTAINS(reason, "too many media items: 2 (at most 1 for facebook)");
+    CHECK_CONTAINS(reason, "too many media items: 11 (at most 10 for facebook)");
+
+    case_init(&c);
+    c.job.n_media = 3;
+    c.media[2].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
+    CHECK(!valid(&c, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "video");
 
     case_init(&c);
     add_photo(&c);
@@ -431,19 +439,20 @@ static void test_duplicate(void) {
     CHECK_STR_EQ(r.error_code, "506");
 }
 
-static void test_transient_server_error_retries(void) {
+/* A 5xx to the publishing call may hide a post that went live: the
+ * runtime must read the page back before trying again, never repost. */
+static void test_server_error_at_publish_is_ambiguous(void) {
     ap_flow_result r = publish(
         500, "{\"error\":{\"message\":\"unknown\",\"code\":2,\"is_transient\":true}}", NULL, NULL);
-    CHECK(r.error_class == AP_CLASS_RETRY);
+    CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
     CHECK_STR_EQ(r.error_code, "2");
-    CHECK(r.retry_after_ms == 0);
-    /* is_transient alone, on a 400 and with an unknown code. */
+    CHECK_CONTAINS(r.error_message, "may be live");
+    /* is_transient alone, on a 400 and with an unknown code: refused, retry. */
     r = publish(400, "{\"error\":{\"code\":9999,\"is_transient\":true}}", NULL, NULL);
     CHECK(r.error_class == AP_CLASS_RETRY);
     /* 503 with Retry-After. */
     r = publish(503, "", "Retry-After", "30");
-    CHECK(r.error_class == AP_CLASS_RETRY);
-    CHECK(r.retry_after_ms == 30000);
+    CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
     CHECK_STR_EQ(r.error_code, "http_503");
 }
 
@@ -455,9 +464,9 @@ static void test_bad_parameter_is_permanent(void) {
     CHECK_CONTAINS(r.error_message, "Invalid parameter");
 }
 
-static void test_non_json_gateway_error_retries(void) {
+static void test_non_json_gateway_error(void) {
     ap_flow_result r = publish(502, "<html>Bad Gateway</html>", NULL, NULL);
-    CHECK(r.error_class == AP_CLASS_RETRY);
+    CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
     CHECK_STR_EQ(r.error_code, "http_502");
     CHECK(r.http_status == 502);
     r = publish(429, NULL, NULL, NULL);
@@ -601,6 +610,117 @@ static void test_verify_transport_error_is_ambiguous(void) {
     CHECK(!r.not_found);
 }
 
+/* ---- multi-photo posts ------------------------------------------------------- */
+
+/* Feeds a 200 answer and expects the flow to ask for another request. */
+static void answer_next(fb_case *c, const char *body, ap_http_request *next) {
+    ap_http_response res;
+    ap_flow_result r;
+    int64_t wait = 0;
+    memset(&res, 0, sizeof(res));
+    memset(&r, 0, sizeof(r));
+    memset(next, 0, sizeof(*next));
+    res.status = 200;
+    res.request_sent = true;
+    res.body = strdup(body);
+    res.body_len = strlen(body);
+    CHECK(c->ad->step(c->flow, &c->in, &res, next, &wait, &r) == AP_STEP_REQUEST);
+    ap_http_response_clear(&res);
+}
+
+static void multi_case(fb_case *c) {
+    case_init(c);
+    c->job.n_media = 3;
+    c->media[0].url = "https://cdn.example/1.jpg";
+    c->media[1].url = "https://cdn.example/2.jpg";
+    c->media[2].url = "https://cdn.example/3.jpg";
+}
+
+static void test_multi_photo_flow(void) {
+    fb_case c;
+    ap_http_request next;
+    multi_case(&c);
+    start(&c, AP_FLOW_PUBLISH, 0);
+    CHECK_STR_EQ(c.req.url, BASE "/v19.0/" PAGE "/photos");
+    CHECK_STR_EQ(c.req.body, "url=https%3A%2F%2Fcdn.example%2F1.jpg&published=false");
+    CHECK_STR_EQ(req_header(&c.req, "Authorization"), "Bearer " TOKEN);
+    answer_next(&c, "{\"id\":\"501\"}", &next);
+    CHECK_STR_EQ(next.body, "url=https%3A%2F%2Fcdn.example%2F2.jpg&published=false");
+    ap_http_request_clear(&next);
+    answer_next(&c, "{\"id\":\"502\"}", &next);
+    CHECK_STR_EQ(next.body, "url=https%3A%2F%2Fcdn.example%2F3.jpg&published=false");
+    ap_http_request_clear(&next);
+    answer_next(&c, "{\"id\":\"503\"}", &next);
+    CHECK_STR_EQ(next.method, "POST");
+    CHECK_STR_EQ(next.url, BASE "/v19.0/" PAGE "/feed");
+    /* The link rides in the message, as for a single photo. */
+    CHECK_STR_EQ(next.body, "message=Xin%20ch%C3%A0o%20%26%20hello%3D1%0A"
+                            "https%3A%2F%2Fexample.com%2Fa%3Fb%3Dc"
+                            "&attached_media=%5B%7B%22media_fbid%22%3A%22501%22%7D%2C"
+                            "%7B%22media_fbid%22%3A%22502%22%7D%2C"
+                            "%7B%22media_fbid%22%3A%22503%22%7D%5D");
+    CHECK_STR_EQ(req_header(&next, "Authorization"), "Bearer " TOKEN);
+    ap_http_request_clear(&next);
+    ap_flow_result r = answer(&c, 200, "{\"id\":\"" PAGE "_77\"}", NULL, NULL);
+    CHECK(r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r.external_id, PAGE "_77");
+    finish_case(&c);
+}
+
+static ap_flow_result multi_lost(int photos_answered, bool sent) {
+    fb_case c;
+    ap_http_request next;
+    ap_http_response res;
+    ap_flow_result r;
+    int64_t wait = 0;
+    multi_case(&c);
+    c.job.n_media = 2;
+    start(&c, AP_FLOW_PUBLISH, 0);
+    for (int i = 0; i < photos_answered; i++) {
+        answer_next(&c, i == 0 ? "{\"id\":\"1\"}" : "{\"id\":\"2\"}", &next);
+        ap_http_request_clear(&next);
+    }
+    memset(&res, 0, sizeof(res));
+    memset(&r, 0, sizeof(r));
+    memset(&next, 0, sizeof(next));
+    res.transport_error = 28;
+    res.request_sent = sent;
+    CHECK(c.ad->step(c.flow, &c.in, &res, &next, &wait, &r) == AP_STEP_DONE);
+    finish_case(&c);
+    return r;
+}
+
+static void test_multi_photo_only_feed_call_is_ambiguous(void) {
+    /* A lost unpublished photo is not a post: retry. */
+    CHECK(multi_lost(0, true).error_class == AP_CLASS_RETRY);
+    CHECK(multi_lost(1, true).error_class == AP_CLASS_RETRY);
+    CHECK(multi_lost(2, false).error_class == AP_CLASS_RETRY);
+    /* The lost feed call may have published. */
+    ap_flow_result r = multi_lost(2, true);
+    CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
+    CHECK_CONTAINS(r.error_message, "may be live");
+}
+
+static void test_multi_photo_upload_errors(void) {
+    fb_case c;
+    ap_http_request next;
+    multi_case(&c);
+    start(&c, AP_FLOW_PUBLISH, 0);
+    answer_next(&c, "{\"id\":\"501\"}", &next);
+    ap_http_request_clear(&next);
+    ap_flow_result r =
+        answer(&c, 400, "{\"error\":{\"code\":190,\"error_subcode\":463}}", NULL, NULL);
+    CHECK(r.error_class == AP_CLASS_REAUTH);
+    finish_case(&c);
+    /* A photo answer without an id: nothing is published, try again. */
+    multi_case(&c);
+    start(&c, AP_FLOW_PUBLISH, 0);
+    r = answer(&c, 200, "{\"id\":\"../x\"}", NULL, NULL);
+    CHECK(r.error_class == AP_CLASS_RETRY);
+    CHECK_STR_EQ(r.error_code, "no_id");
+    finish_case(&c);
+}
+
 int main(void) {
     RUN(test_adapter_registered);
     RUN(test_validate_ok);
@@ -625,9 +745,9 @@ int main(void) {
     RUN(test_rate_limit_without_hint_uses_default);
     RUN(test_permission_is_permanent);
     RUN(test_duplicate);
-    RUN(test_transient_server_error_retries);
+    RUN(test_server_error_at_publish_is_ambiguous);
     RUN(test_bad_parameter_is_permanent);
-    RUN(test_non_json_gateway_error_retries);
+    RUN(test_non_json_gateway_error);
     RUN(test_transport_error_before_sending_retries);
     RUN(test_transport_error_after_sending_is_ambiguous);
     RUN(test_verify_request);
@@ -638,5 +758,8 @@ int main(void) {
     RUN(test_verify_post_without_text_is_ambiguous);
     RUN(test_verify_error_answer_is_not_not_found);
     RUN(test_verify_transport_error_is_ambiguous);
+    RUN(test_multi_photo_flow);
+    RUN(test_multi_photo_only_feed_call_is_ambiguous);
+    RUN(test_multi_photo_upload_errors);
     return TEST_RESULT();
 }

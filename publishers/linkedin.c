@@ -1,0 +1,575 @@
+/* linkedin.c -- LinkedIn member and organization posts (Posts API).
+ *
+ * Publish: one call.
+ *   POST {base}/rest/posts   LinkedIn-Version: YYYYMM (platforms.linkedin.api_version)
+ *                            X-Restli-Protocol-Version: 2.0.0, Bearer token
+ *   {author, commentary, visibility: PUBLIC, distribution: {MAIN_FEED},
+ *    lifecycleState: PUBLISHED, isReshareDisabledByAuthor: false,
+ *    content: {article: {source, title}} when the post has a link}
+ *     -> 201, empty body, the post's URN in the x-restli-id header.
+ * commentary is "little text format": ( ) [ ] { } < > @ | ~ _ * \ are markup
+ * there, so each is escaped with a backslash or LinkedIn would eat or
+ * reinterpret it (or refuse the post).
+ * Verify (a previous attempt died after sending):
+ *   GET {base}/rest/posts?q=author&author=URN&count=50&sortBy=LAST_MODIFIED
+ * and look for our commentary among the posts since the lost attempt.
+ *
+ * Errors are {"status","serviceErrorCode","code","message"}:
+ *   401                -> reauth
+ *   403                -> permanent (missing w_member_social / w_organization_social)
+ *   422 DUPLICATE_POST -> duplicate; the message names the existing post's URN
+ *   426                -> permanent: api_version is retired, raise it
+ *   429                -> retry with our backoff (LinkedIn sends no reset header)
+ *   503                -> retry; other 5xx on the publish -> ambiguous (read back)
+ *   other 4xx          -> permanent
+ *
+ * Images (1 to 20), each in three steps before the post:
+ *   GET  the image URL (no token; at most 10 MiB, an image)
+ *   POST {base}/rest/images?action=initializeUpload {"initializeUploadRequest":
+ *        {"owner": author}} -> {"value":{"uploadUrl","image": urn:li:image:...}}
+ *   PUT  uploadUrl, the bytes (token sent only to LinkedIn or base_url)
+ * then the post carries content.media {id} (one) or content.multiImage
+ * {images:[{id}]} (several). A post cannot have both images and an article,
+ * so with images the link goes at the end of the commentary. Failures in
+ * these steps publish nothing: retried or failed, never ambiguous.
+ * Not supported yet: video (Videos API with multi-part upload). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapter.h"
+#include "ap_time.h"
+#include "linkedin.h"
+
+#define LINKEDIN_MAX_COMMENTARY 3000 /* characters */
+#define LINKEDIN_MAX_MEDIA 20
+#define LINKEDIN_TITLE_MAX 200 /* bytes of the first line used as the link's title */
+#define LINKEDIN_VERIFY_COUNT 50
+#define LINKEDIN_VERIFY_MAX_PAGES 10
+#define LINKEDIN_RESERVED "()[]{}<>@|~_*\\"
+#define LINKEDIN_MAX_IMAGE_BYTES (10 * 1024 * 1024)
+
+typedef enum li_phase { LI_FETCH, LI_INIT, LI_PUT, LI_POST } li_phase;
+
+typedef struct li_flow {
+    int calls;
+    int start;      /* AP_FLOW_VERIFY: offset of the next page */
+    li_phase phase; /* AP_FLOW_PUBLISH: which request is in flight */
+    size_t media;   /* the image in progress */
+    char *bytes;    /* its content, between download and upload */
+    size_t nbytes;
+    char content_type[64];
+    char *upload_url;
+    char images[LINKEDIN_MAX_MEDIA][100]; /* urn:li:image:... per uploaded image */
+} li_flow;
+
+static long li_utf8_length(const char *s) {
+    long n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p & 0xC0) != 0x80) n++;
+        if (*p == 0xC0 || *p == 0xC1 || *p > 0xF4) return -1;
+    }
+    return n;
+}
+
+char *ap_linkedin_escape(const char *text) {
+    size_t n = 0;
+    for (const char *p = text; *p; p++) n += strchr(LINKEDIN_RESERVED, *p) ? 2 : 1;
+    char *out = malloc(n + 1), *w = out;
+    if (out == NULL) return NULL;
+    for (const char *p = text; *p; p++) {
+        if (strchr(LINKEDIN_RESERVED, *p)) *w++ = '\\';
+        *w++ = *p;
+    }
+    *w = '\0';
+    return out;
+}
+
+/* The commentary as the author wrote it: with images there is no article,
+ * so the link goes on its own line at the end. Caller frees. */
+static char *li_commentary_plain(const ap_job *job) {
+    const char *text = job->text ? job->text : "", *link = job->link ? job->link : "";
+    if (job->n_media == 0 || *link == '\0') return strdup(text);
+    size_t n = strlen(text) + strlen(link) + 2;
+    char *m = malloc(n);
+    if (m) snprintf(m, n, "%s%s%s", text, *text ? "\n" : "", link);
+    return m;
+}
+
+static char *li_commentary(const ap_job *job) {
+    char *plain = li_commentary_plain(job);
+    char *escaped = plain ? ap_linkedin_escape(plain) : NULL;
+    free(plain);
+    return escaped;
+}
+
+static bool li_author_ok(const char *urn) {
+    static const char *const prefixes[] = {"urn:li:person:", "urn:li:organization:"};
+    if (urn == NULL) return false;
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(urn, prefixes[i], n) == 0 && urn[n] != '\0' && strlen(urn) < 100 &&
+            strpbrk(urn + n, "/?#&% :") == NULL)
+            return true;
+    }
+    return false;
+}
+
+static bool li_validate(const ap_job *job, char *reason, size_t len) {
+    if (!ap_validate_common(job, LINKEDIN_MAX_MEDIA, reason, len)) return false;
+    for (size_t i = 0; i < job->n_media; i++)
+        if (job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO) {
+            snprintf(reason, len,
+                     "video posts are not supported for LinkedIn yet (Videos API "
+                     "upload is missing)");
+            return false;
+        }
+    char *plain = li_commentary_plain(job);
+    long chars = plain ? li_utf8_length(plain) : -1;
+    free(plain);
+    if (chars < 0) {
+        snprintf(reason, len, "text is not valid UTF-8");
+        return false;
+    }
+    if (chars > LINKEDIN_MAX_COMMENTARY) {
+        snprintf(reason, len, "text has %ld characters; LinkedIn allows at most %d", chars,
+                 LINKEDIN_MAX_COMMENTARY);
+        return false;
+    }
+    if (!li_author_ok(job->account_external_id)) {
+        snprintf(reason, len,
+                 "account external id must be a LinkedIn author URN (urn:li:person:... or "
+                 "urn:li:organization:...)");
+        return false;
+    }
+    return true;
+}
+
+static void *li_flow_new(const ap_flow_input *in) {
+    (void)in;
+    return calloc(1, sizeof(li_flow));
+}
+
+static void li_flow_free(void *state) {
+    li_flow *f = state;
+    if (f) {
+        free(f->bytes);
+        free(f->upload_url);
+    }
+    free(f);
+}
+
+static int li_headers(ap_http_request *req, const ap_flow_input *in) {
+    char value[4200];
+    if (strlen(in->token) > 4096) return -1;
+    if (ap_http_request_add_header(req, "LinkedIn-Version", in->platform->api_version) != 0 ||
+        ap_http_request_add_header(req, "X-Restli-Protocol-Version", "2.0.0") != 0)
+        return -1;
+    snprintf(value, sizeof(value), "Bearer %s", in->token);
+    int rc = ap_http_request_add_header(req, "Authorization", value);
+    explicit_bzero(value, sizeof(value));
+    return rc;
+}
+
+/* The link card's title: the text's first line, cut at a character
+ * boundary; the link itself when there is no text. */
+static json_t *li_article(const ap_job *job) {
+    const char *text = job->text ? job->text : "";
+    size_t n = strcspn(text, "\r\n");
+    if (n > LINKEDIN_TITLE_MAX) {
+        n = LINKEDIN_TITLE_MAX;
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
+    }
+    json_t *title = n > 0 ? json_stringn(text, n) : json_string(job->link);
+    return json_pack("{s:{s:s,s:o}}", "article", "source", job->link, "title", title);
+}
+
+/* content.media for one image, content.multiImage for several. */
+static json_t *li_images(const ap_job *job, const li_flow *f) {
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < job->n_media; i++) {
+        json_t *img = json_pack("{s:s}", "id", f->images[i]);
+        const char *alt = job->media[i]->alt_text;
+        if (img && alt && *alt) json_object_set_new(img, "altText", json_string(alt));
+        if (img == NULL || json_array_append_new(list, img) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    if (list && json_array_size(list) == 1) {
+        json_t *one = json_incref(json_array_get(list, 0));
+        json_decref(list);
+        return json_pack("{s:o}", "media", one);
+    }
+    return list ? json_pack("{s:{s:o}}", "multiImage", "images", list) : NULL;
+}
+
+static int li_build_publish(const ap_flow_input *in, const li_flow *f, ap_http_request *req) {
+    const ap_job *job = in->job;
+    char url[1024];
+    int n = snprintf(url, sizeof(url), "%s/rest/posts", in->platform->base_url);
+    ap_http_request_init(req, "POST");
+    if (n < 0 || (size_t)n >= sizeof(url)) return -1;
+    char *commentary = li_commentary(job);
+    json_t *body = commentary
+                       ? json_pack("{s:s,s:s,s:s,s:{s:s,s:[],s:[]},s:s,s:b}", "author",
+                                   job->account_external_id, "commentary", commentary, "visibility",
+                                   "PUBLIC", "distribution", "feedDistribution", "MAIN_FEED",
+                                   "targetEntities", "thirdPartyDistributionChannels",
+                                   "lifecycleState", "PUBLISHED", "isReshareDisabledByAuthor", 0)
+                       : NULL;
+    free(commentary);
+    json_t *content = NULL;
+    if (job->n_media > 0)
+        content = li_images(job, f);
+    else if (job->link && *job->link)
+        content = li_article(job);
+    if (body && content && json_object_set_new(body, "content", content) != 0) {
+        json_decref(body);
+        body = NULL;
+    } else if (body == NULL) {
+        json_decref(content);
+    }
+    req->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    req->url = strdup(url);
+    if (req->body == NULL || req->url == NULL) return -1;
+    req->body_len = strlen(req->body);
+    if (ap_http_request_add_header(req, "Content-Type", "application/json") != 0) return -1;
+    return li_headers(req, in);
+}
+
+static int li_build_verify(const ap_flow_input *in, int start, ap_http_request *req) {
+    char url[1024];
+    char *author = ap_http_urlencode(in->job->account_external_id);
+    ap_http_request_init(req, "GET");
+    if (author == NULL) return -1;
+    int n = snprintf(url, sizeof(url),
+                     "%s/rest/posts?q=author&author=%s&count=%d&start=%d&sortBy=LAST_MODIFIED",
+                     in->platform->base_url, author, LINKEDIN_VERIFY_COUNT, start);
+    free(author);
+    if (n < 0 || (size_t)n >= sizeof(url)) return -1;
+    req->url = strdup(url);
+    if (req->url == NULL) return -1;
+    return li_headers(req, in);
+}
+
+/* The first "urn:li:<type>:<id>" in s, copied to out ("" when none). */
+static void li_find_urn(const char *s, char *out, size_t len) {
+    const char *p = s ? strstr(s, "urn:li:") : NULL;
+    out[0] = '\0';
+    if (p == NULL) return;
+    size_t n = strspn(p, "urn:liabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+    if (n < len) snprintf(out, len, "%.*s", (int)n, p);
+}
+
+static void li_classify_error(const ap_flow_input *in, const ap_http_response *res, bool publishing,
+                              ap_flow_result *r) {
+    json_t *root = res->body ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
+    json_t *c = json_object_get(root, "code"), *m = json_object_get(root, "message");
+    const char *code = json_is_string(c) ? json_string_value(c) : "";
+    const char *msg = json_is_string(m) ? json_string_value(m) : "no error details in the response";
+    char code_text[64];
+    if (*code)
+        snprintf(code_text, sizeof(code_text), "%.63s", code);
+    else
+        snprintf(code_text, sizeof(code_text), "http_%ld", res->status);
+
+    if (res->status == 401) {
+        ap_flow_fail(r, AP_CLASS_REAUTH, res->status, code_text,
+                     "LinkedIn refused the access token (expired or revoked); reconnect the "
+                     "account: %s",
+                     msg);
+    } else if (res->status == 422 &&
+               (strcmp(code, "DUPLICATE_POST") == 0 || strstr(msg, "duplicate") != NULL)) {
+        char urn[100];
+        li_find_urn(msg, urn, sizeof(urn));
+        ap_flow_fail(r, AP_CLASS_DUPLICATE, res->status, "DUPLICATE_POST",
+                     "LinkedIn rejected the post as a duplicate of %s: %s", *urn ? urn : "a post",
+                     msg);
+    } else if (res->status == 426) {
+        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, code_text,
+                     "LinkedIn retired API version %s; set platforms.linkedin.api_version to a "
+                     "current YYYYMM version: %s",
+                     in->platform->api_version, msg);
+    } else if (res->status == 429) {
+        long long ra =
+            ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"), ap_now_ms());
+        ap_flow_fail(r, AP_CLASS_RETRY, res->status, code_text, "rate limited by LinkedIn: %s",
+                     msg);
+        r->retry_after_ms = ra > 0 ? ra : 0; /* no reset header: our backoff decides */
+    } else if (res->status == 503 || (res->status >= 500 && !publishing)) {
+        ap_flow_fail(r, AP_CLASS_RETRY, res->status, code_text, "LinkedIn is unavailable: %s", msg);
+    } else if (res->status >= 500) {
+        ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, code_text,
+                     "LinkedIn answered %ld after the post was sent; it may be live: %s",
+                     res->status, msg);
+    } else if (res->status == 403) {
+        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, code_text,
+                     "missing permission; reconnect the account granting w_member_social "
+                     "(or w_organization_social): %s",
+                     msg);
+    } else {
+        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, code_text, "LinkedIn refused the post: %s",
+                     msg);
+    }
+    json_decref(root);
+}
+
+static void li_set_published(ap_flow_result *r, long status, const char *urn) {
+    r->error_class = AP_CLASS_NONE;
+    r->http_status = status;
+    snprintf(r->external_id, sizeof(r->external_id), "%s", urn);
+    snprintf(r->external_url, sizeof(r->external_url), "https://www.linkedin.com/feed/update/%s/",
+             urn);
+}
+
+static bool li_urn_ok(const char *s) {
+    return s && strncmp(s, "urn:li:", 7) == 0 && strlen(s) < 100 &&
+           strspn(s, "urn:liabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+               strlen(s);
+}
+
+static void li_parse_publish(const ap_http_response *res, ap_flow_result *r) {
+    const char *id = ap_http_response_header(res, "x-restli-id");
+    if (li_urn_ok(id))
+        li_set_published(r, res->status, id);
+    else /* accepted without a URN: the post may exist; don't repost blindly */
+        ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, "no_id",
+                     "LinkedIn answered %ld without a post URN in x-restli-id", res->status);
+}
+
+/* Returns true when another page may hold our post. */
+static bool li_parse_verify(li_flow *f, const ap_flow_input *in, const ap_http_response *res,
+                            ap_flow_result *r) {
+    json_t *root = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
+    json_t *elements = json_object_get(root, "elements");
+    char *want = li_commentary(in->job), *plain = li_commentary_plain(in->job);
+    bool more = false;
+    if (!json_is_array(elements) || want == NULL || plain == NULL) {
+        ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, "verify_unreadable",
+                     "could not read the author's LinkedIn posts to check whether ours went live");
+        goto cleanup;
+    }
+    size_t i;
+    json_t *item;
+    int64_t oldest = INT64_MAX, since = in->since_ms - 60 * 1000;
+    json_array_foreach(elements, i, item) {
+        json_t *c = json_object_get(item, "commentary"), *id = json_object_get(item, "id");
+        json_t *at = json_object_get(item, "lastModifiedAt");
+        if (!json_is_integer(at)) at = json_object_get(item, "createdAt");
+        if (json_is_integer(at) && json_integer_value(at) < oldest) oldest = json_integer_value(at);
+        if (!json_is_string(c) || !json_is_string(id) || !li_urn_ok(json_string_value(id)))
+            continue;
+        /* LinkedIn may hand commentary back escaped (as sent) or plain. */
+        const char *got = json_string_value(c);
+        if (strcmp(got, want) == 0 || strcmp(got, plain) == 0) {
+            li_set_published(r, res->status, json_string_value(id));
+            goto cleanup;
+        }
+    }
+    more = json_array_size(elements) >= LINKEDIN_VERIFY_COUNT && oldest >= since;
+    f->start += (int)json_array_size(elements);
+    r->not_found = true;
+    ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, "verify_not_found",
+                 "post not found among the author's LinkedIn posts");
+cleanup:
+    free(want);
+    free(plain);
+    json_decref(root);
+    return more;
+}
+
+/* ---- images: download, initializeUpload, PUT ------------------------------ */
+
+static int li_build_init(const ap_flow_input *in, ap_http_request *req) {
+    char url[1024];
+    int n = snprintf(url, sizeof(url), "%s/rest/images?action=initializeUpload",
+                     in->platform->base_url);
+    ap_http_request_init(req, "POST");
+    if (n < 0 || (size_t)n >= sizeof(url)) return -1;
+    json_t *body =
+        json_pack("{s:{s:s}}", "initializeUploadRequest", "owner", in->job->account_external_id);
+    req->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    req->url = strdup(url);
+    if (req->body == NULL || req->url == NULL) return -1;
+    req->body_len = strlen(req->body);
+    if (ap_http_request_add_header(req, "Content-Type", "application/json") != 0) return -1;
+    return li_headers(req, in);
+}
+
+static int li_build_put(const ap_flow_input *in, li_flow *f, ap_http_request *req) {
+    char value[4200];
+    ap_http_request_init(req, "PUT");
+    req->url = f->upload_url;
+    f->upload_url = NULL;
+    req->body = f->bytes; /* the request owns the bytes now */
+    req->body_len = f->nbytes;
+    f->bytes = NULL;
+    f->nbytes = 0;
+    if (strlen(in->token) > 4096 ||
+        ap_http_request_add_header(req, "Content-Type", "application/octet-stream") != 0)
+        return -1;
+    snprintf(value, sizeof(value), "Bearer %s", in->token);
+    int rc = ap_http_request_add_header(req, "Authorization", value);
+    explicit_bzero(value, sizeof(value));
+    return rc;
+}
+
+/* The upload URL gets our token: only LinkedIn's hosts or the configured API. */
+static bool li_upload_url_ok(const ap_flow_input *in, const char *url) {
+    static const char *const hosts[] = {"https://www.linkedin.com/", "https://api.linkedin.com/"};
+    size_t n = strlen(in->platform->base_url);
+    if (strlen(url) > 2048 || strpbrk(url, " \r\n") != NULL) return false;
+    if (strncmp(url, in->platform->base_url, n) == 0 && url[n] == '/') return true;
+    for (size_t i = 0; i < 2; i++)
+        if (strncmp(url, hosts[i], strlen(hosts[i])) == 0) return true;
+    return false;
+}
+
+/* A failed image step: nothing is public yet, so never duplicate or ambiguous. */
+static void li_media_error(const ap_flow_input *in, const ap_http_response *res, const char *what,
+                           size_t i, ap_flow_result *r) {
+    if (res->transport_error != 0) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "media_upload", "image %zu %s failed: %s", i + 1, what,
+                     res->transport_message);
+        return;
+    }
+    li_classify_error(in, res, false, r);
+    if (r->error_class == AP_CLASS_DUPLICATE || r->error_class == AP_CLASS_AMBIGUOUS)
+        r->error_class = AP_CLASS_RETRY;
+}
+
+static bool li_take_init(li_flow *f, const ap_flow_input *in, const ap_http_response *res,
+                         ap_flow_result *r) {
+    if (res->transport_error != 0 || res->status < 200 || res->status >= 300) {
+        li_media_error(in, res, "initializeUpload", f->media, r);
+        return false;
+    }
+    json_t *root = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
+    json_t *value = json_object_get(root, "value");
+    json_t *url = json_object_get(value, "uploadUrl"), *image = json_object_get(value, "image");
+    bool ok = json_is_string(url) && json_is_string(image) && li_urn_ok(json_string_value(image)) &&
+              strncmp(json_string_value(image), "urn:li:image:", 13) == 0;
+    if (!ok) {
+        ap_flow_fail(r, AP_CLASS_RETRY, res->status, "media_upload",
+                     "LinkedIn's initializeUpload for image %zu gave no upload URL or image URN",
+                     f->media + 1);
+    } else if (!li_upload_url_ok(in, json_string_value(url))) {
+        ok = false;
+        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_upload",
+                     "LinkedIn's upload URL for image %zu is not on a LinkedIn host", f->media + 1);
+    } else {
+        free(f->upload_url);
+        f->upload_url = strdup(json_string_value(url));
+        snprintf(f->images[f->media], sizeof(f->images[0]), "%s", json_string_value(image));
+        ok = f->upload_url != NULL;
+        if (!ok) ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "out of memory");
+    }
+    json_decref(root);
+    return ok;
+}
+
+/* The next request of a publish flow after the answer prev (NULL first). */
+static ap_step_kind li_publish_step(li_flow *f, const ap_flow_input *in,
+                                    const ap_http_response *prev, ap_http_request *req,
+                                    ap_flow_result *r) {
+    if (prev == NULL) {
+        f->phase = in->job->n_media > 0 ? LI_FETCH : LI_POST;
+    } else if (f->phase == LI_FETCH) {
+        free(f->bytes);
+        f->bytes = NULL;
+        if (!ap_media_take_download(prev, f->media, LINKEDIN_MAX_IMAGE_BYTES, &f->bytes, &f->nbytes,
+                                    f->content_type, sizeof(f->content_type), r))
+            return AP_STEP_DONE;
+        f->phase = LI_INIT;
+    } else if (f->phase == LI_INIT) {
+        if (!li_take_init(f, in, prev, r)) return AP_STEP_DONE;
+        f->phase = LI_PUT;
+    } else if (f->phase == LI_PUT) {
+        if (prev->transport_error != 0 || prev->status < 200 || prev->status >= 300) {
+            li_media_error(in, prev, "upload", f->media, r);
+            return AP_STEP_DONE;
+        }
+        f->media++;
+        f->phase = f->media < in->job->n_media ? LI_FETCH : LI_POST;
+    }
+    int rc = f->phase == LI_FETCH  ? ap_media_build_fetch(req, in->job->media[f->media]->url,
+                                                          LINKEDIN_MAX_IMAGE_BYTES)
+             : f->phase == LI_INIT ? li_build_init(in, req)
+             : f->phase == LI_PUT  ? li_build_put(in, f, req)
+                                   : li_build_publish(in, f, req);
+    if (rc != 0) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "could not build the request");
+        return AP_STEP_DONE;
+    }
+    f->calls++;
+    return AP_STEP_REQUEST;
+}
+
+static void li_transport_error(const ap_http_response *res, ap_flow_result *r) {
+    if (res->request_sent)
+        ap_flow_fail(r, AP_CLASS_AMBIGUOUS, 0, "transport",
+                     "no answer after the request was sent (%s): the post may be live",
+                     res->transport_message);
+    else
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "transport", "request not sent: %s",
+                     res->transport_message);
+}
+
+static ap_step_kind li_step(void *state, const ap_flow_input *in, const ap_http_response *prev,
+                            ap_http_request *req, int64_t *wait_ms, ap_flow_result *result) {
+    li_flow *f = state;
+    (void)wait_ms;
+    bool verify = in->mode == AP_FLOW_VERIFY;
+    if (!verify && (prev == NULL || f->phase != LI_POST))
+        return li_publish_step(f, in, prev, req, result);
+    if (prev == NULL) {
+        int rc = li_build_verify(in, 0, req);
+        if (rc != 0) {
+            ap_flow_fail(result, AP_CLASS_RETRY, 0, "internal", "could not build the request");
+            return AP_STEP_DONE;
+        }
+        f->calls++;
+        return AP_STEP_REQUEST;
+    }
+    if (prev->transport_error != 0) {
+        li_transport_error(prev, result);
+        if (verify) result->error_class = AP_CLASS_AMBIGUOUS;
+    } else if (prev->status >= 200 && prev->status < 300) {
+        if (!verify) {
+            li_parse_publish(prev, result);
+            return AP_STEP_DONE;
+        }
+        bool more = li_parse_verify(f, in, prev, result);
+        if (result->not_found && more) {
+            if (f->calls >= LINKEDIN_VERIFY_MAX_PAGES) {
+                result->not_found = false;
+                ap_flow_fail(result, AP_CLASS_AMBIGUOUS, prev->status, "verify_too_many",
+                             "too many LinkedIn posts since the lost attempt to be sure");
+                return AP_STEP_DONE;
+            }
+            memset(result, 0, sizeof(*result));
+            if (li_build_verify(in, f->start, req) != 0) {
+                ap_flow_fail(result, AP_CLASS_AMBIGUOUS, 0, "internal",
+                             "could not build the read-back request");
+                return AP_STEP_DONE;
+            }
+            f->calls++;
+            return AP_STEP_REQUEST;
+        }
+    } else {
+        li_classify_error(in, prev, !verify, result);
+    }
+    return AP_STEP_DONE;
+}
+
+const ap_adapter ap_adapter_linkedin = {
+    .name = "linkedin",
+    .validate = li_validate,
+    .flow_new = li_flow_new,
+    .step = li_step,
+    .flow_free = li_flow_free,
+};
