@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Command 1: install, build, and run the seed scenario on a private local
 # stack: nats-server (JetStream) and PostgreSQL in a temp dir on loopback, the
-# platform sandbox, two scheduler replicas, two publisher replicas and the
-# dispatcher. 500 users x 3 posts x 2 pages = 3,000 posts due in the same
-# second. Prints progress (a bar on a terminal, a line every 5 s otherwise),
+# platform sandbox, two scheduler replicas, two publisher replicas per
+# platform and the dispatcher. 500 users x 3 posts x 2 accounts = 3,000 posts
+# due in the same second, the accounts spread over Facebook, Instagram, X and
+# LinkedIn. Prints progress (a bar on a terminal, a line every 5 s otherwise),
 # then a report with a lateness histogram, then stops everything it started.
 #
 #   scripts/demo.sh                      the seed scenario
 #   DEMO_LATENCY_MS=100 DEMO_USERS=500 DEMO_POSTS=3 DEMO_PAGES=2 scripts/demo.sh
+#   DEMO_PLATFORMS="facebook x" scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -28,26 +30,30 @@ source "$ROOT/tests/fixtures/seed.sh"
 
 users=${DEMO_USERS:-500} posts=${DEMO_POSTS:-3} pages=${DEMO_PAGES:-2}
 latency=${DEMO_LATENCY_MS:-100}
+SEED_PLATFORMS=${DEMO_PLATFORMS:-facebook instagram x linkedin}
+SVC_PLATFORMS=$SEED_PLATFORMS
 stack_trap
 stack_start
 echo "demo: nats-server on 127.0.0.1:$NATS_PORT (monitor :$NATS_MONITOR_PORT), PostgreSQL on 127.0.0.1:$PG_PORT"
 svc_sandbox_start --latency-ms "$latency"
-echo "demo: platform sandbox on $SANDBOX_URL (Facebook Graph API, ${latency} ms per call)"
+echo "demo: platform sandbox on $SANDBOX_URL ($SEED_PLATFORMS APIs, ${latency} ms per call)"
 SVC_ACK_WAIT=30s SVC_TIMEOUT=10s svc_config
 svc_ctl migrate >/dev/null
 svc_ctl streams apply >/dev/null
 
 at=$(rfc3339_in 8)
-echo "demo: seeding $users users x $posts posts x $pages pages, all due at $at"
+echo "demo: seeding $users users x $posts posts x $pages accounts over $SEED_PLATFORMS, all due at $at"
 total=$(seed_scenario "$users" "$posts" "$pages" "$at")
 echo "demo: $total schedules stored"
 
 svc_start dispatcher
-svc_start publisher-facebook@1
-svc_start publisher-facebook@2
+for platform in $SEED_PLATFORMS; do
+    svc_start "publisher-$platform@1"
+    svc_start "publisher-$platform@2"
+done
 svc_start scheduler@1
 svc_start scheduler@2
-echo "demo: services up: 2 schedulers, 2 facebook publishers, 1 dispatcher (logs in $STACK_DIR/logs)"
+echo "demo: services up: 2 schedulers, 2 publishers for each of $SEED_PLATFORMS, 1 dispatcher (logs in $STACK_DIR/logs)"
 
 # A bar redrawn in place on a terminal; a plain line every 5 s otherwise.
 start=$(date +%s) last=0
