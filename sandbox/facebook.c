@@ -180,6 +180,11 @@ static int fb_check_token(fb_call *c, sandbox_op op) {
         fb_error(c->req, r->http, r->code, r->subcode, r->message);
         return -1;
     }
+    /* A token the sandbox's token endpoint issued (oauth.c), past its life. */
+    if (sandbox_token_state_of(FB_PLATFORM, c->token) == SANDBOX_TOKEN_EXPIRED) {
+        fb_error(c->req, 400, 190, 463, fb_token_rules[0].message);
+        return -1;
+    }
     return 0;
 }
 

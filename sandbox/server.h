@@ -44,6 +44,7 @@ typedef struct sandbox_knobs {
     int reject_duplicates;  /* same page + same message -> duplicate error */
     int faults_on_reads;    /* also inject 5xx/throttle into read calls */
     long max_held;          /* cap on hung connections kept open */
+    long token_ttl_s;       /* expires_in of access tokens the token endpoints issue */
 } sandbox_knobs;
 
 typedef struct sandbox_config {
@@ -116,11 +117,23 @@ typedef enum sandbox_token_state {
     SANDBOX_TOKEN_OK = 0,
     SANDBOX_TOKEN_EXPIRED,
     SANDBOX_TOKEN_REVOKED,
-    SANDBOX_TOKEN_INVALID, /* missing, empty or not ours */
+    SANDBOX_TOKEN_INVALID,      /* missing, empty or not ours */
     SANDBOX_TOKEN_NO_PERMISSION /* reads work, publishing is refused */
 } sandbox_token_state;
 
 sandbox_token_state sandbox_token_state_of(const char *platform, const char *token);
+
+/* Access tokens the token endpoints (oauth.c) issue start with this and are
+ * tracked until their expiry (wall-clock ms); 0 on success. */
+#define SANDBOX_ISSUED_TOKEN_PREFIX "sbx-at."
+int sandbox_token_issue(const char *token, int64_t expires_at_ms);
+void sandbox_tokens_reset(void);
+
+/* OAuth 2.0 token endpoints (oauth.c): their stats and reset, and the
+ * lifetime they give access tokens (knob token_ttl_s). */
+json_t *sandbox_oauth_stats_json(void);
+void sandbox_oauth_reset(void);
+long sandbox_token_ttl_s(void);
 
 /* ------------------------------------------------------------------------
  * Post store
