@@ -53,10 +53,13 @@ roles=$(stack_psql -c "SELECT string_agg(rolname || ':' || rolcanlogin || ':' ||
 want=autopost_admin:false:false,autopost_dispatcher:false:false,autopost_scheduler:false:false
 [[ $roles == "$want" ]] || fail "roles: $roles, expected $want"
 svc_ctl migrate >/dev/null || fail "migrate of the main database (roles already there)"
+# The newest migration shipped (later migrations add to 0002's grants).
+latest=$(find "$AUTOPOST_SRC/deploy/migrations" -name '[0-9]*.sql' -printf '%f\n' | sort | tail -n1)
+latest=$((10#${latest%%_*}))
 out=$(svc_ctl migrate) || fail "second migrate"
-[[ $out == "up to date (version 2)" ]] || fail "second migrate said: $out"
+[[ $out == "up to date (version $latest)" ]] || fail "second migrate said: $out"
 out=$(AUTOPOST_POSTGRES_DSN=$owned_dsn svc_ctl migrate) || fail "second migrate (owned)"
-[[ $out == "up to date (version 2)" ]] || fail "second migrate (owned) said: $out"
+[[ $out == "up to date (version $latest)" ]] || fail "second migrate (owned) said: $out"
 svc_ctl streams apply >/dev/null || fail "streams apply failed"
 pass "roles created NOLOGIN by a CREATEROLE owner; existing roles reused; migrate idempotent"
 
@@ -119,7 +122,8 @@ allow() { psql_as autopost "$1" -c "$2" >/dev/null || fail "$1 was refused: $2";
 for user in sched_login disp_login; do
     deny "$user" "DELETE FROM post_schedules"
     deny "$user" "TRUNCATE post_schedules"
-    deny "$user" "UPDATE social_accounts SET status = 'disabled'"
+    deny "$user" "UPDATE social_accounts SET external_id = 'hijacked'"
+    deny "$user" "UPDATE social_accounts SET platform = 'x'"
     deny "$user" "INSERT INTO social_accounts (platform, external_id, credentials)
                   VALUES ('facebook', 'x', '\\x00')"
     deny "$user" "DELETE FROM social_accounts"
@@ -135,7 +139,16 @@ for user in sched_login disp_login; do
     deny "$user" "CREATE ROLE intruder LOGIN"
 done
 allow sched_login "SELECT count(*) FROM social_accounts" # it forwards the sealed token
+deny sched_login "UPDATE social_accounts SET status = 'disabled'"
 deny disp_login "SELECT credentials FROM social_accounts"
+deny disp_login "SELECT external_id FROM social_accounts"
+# It marks accounts reauth_required and stores refreshed (sealed) credentials
+# (0003_account_credentials.sql), and can see which account it changes.
+allow disp_login "UPDATE social_accounts SET status = 'active', credentials = '\\x00', credentials_issued_at_ms = 0 WHERE false"
+allow disp_login "SELECT count(*) FROM social_accounts WHERE status = 'active'"
+allow disp_login "WITH a AS (UPDATE social_accounts SET status = 'reauth_required', status_reason = 'x',
+                  updated_at = now() WHERE id = gen_random_uuid() AND status = 'active'
+                  AND credentials_issued_at_ms <= 0 RETURNING id) SELECT count(*) FROM a"
 deny disp_login "SELECT text FROM posts"
 deny disp_login "SELECT error_message FROM schedule_attempts"
 allow disp_login "SELECT count(*) FROM post_schedules"
