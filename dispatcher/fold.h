@@ -118,7 +118,15 @@ int ap_fold_precedence(const ap_result *a, const ap_result *b);
  *   other pending/queued/retrying schedule of the account with a history
  *   line 'account_reauth'. Only the transition fails them: later REAUTH
  *   results of the same account (jobs already in the stream, which the
- *   publishers fail without a call) find it marked and change nothing more. */
+ *   publishers fail without a call) find it marked and change nothing more.
+ *
+ * Races with the scheduler: a scheduler claiming the account's rows at the
+ * same moment holds their row locks (FOR UPDATE SKIP LOCKED); the UPDATE
+ * waits for its commit and then fails those rows too (queued by then). Their
+ * jobs, already in the stream, meet the publishers' reauth mark and end
+ * without a call; their results find the rows failed and only add history.
+ * After the commit the scheduler itself refuses the account's rows
+ * (account_reauth_required). */
 enum { AP_ACCOUNT_CRED_NPARAMS = 3, AP_ACCOUNT_REAUTH_NPARAMS = 4 };
 extern const char AP_ACCOUNT_SQL_CREDENTIALS[];
 extern const char AP_ACCOUNT_SQL_REAUTH[];

@@ -455,6 +455,7 @@ static void finish_retry(publisher *p, job_slot *s, const ap_flow_result *r, boo
 
 static void advance(publisher *p, job_slot *s, const ap_http_response *prev);
 static void begin_refresh(publisher *p, job_slot *s, bool after_reauth);
+static void mark_refresh_ambiguous(publisher *p, job_slot *s);
 static void mark_reauth(publisher *p, job_slot *s, const char *reason);
 
 static void start_flow(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms) {
@@ -860,6 +861,18 @@ done:
     free(value);
 }
 
+/* Keeps our lock, marked: nobody spends the refresh token again before the
+ * cool-down (refresh.h). */
+static void mark_refresh_ambiguous(publisher *p, job_slot *s) {
+    char key[96];
+    char *value = ap_acct_lock_value(true, ap_now_ms(), p->cfg->instance);
+    uint64_t rev = 0;
+    acct_kv_key(key, sizeof(key), "refresh", s);
+    if (value && kvStore_UpdateString(&rev, p->acct_kv, key, value, s->lock_rev) == NATS_OK)
+        ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
+    free(value);
+}
+
 /* The token endpoint answered (or did not). */
 static void on_refresh_done(publisher *p, job_slot *s, const ap_http_response *res) {
     char msg[512], key[96];
@@ -915,14 +928,7 @@ static void on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
         refresh_unavailable(p, s, "token_refresh", msg, 0);
         return;
     case AP_REFRESH_AMBIGUOUS: {
-        /* Keep the lock, marked: nobody spends the token again before the
-         * cool-down (refresh.h). */
-        char *value = ap_acct_lock_value(true, ap_now_ms(), p->cfg->instance);
-        uint64_t rev = 0;
-        acct_kv_key(key, sizeof(key), "refresh", s);
-        if (value && kvStore_UpdateString(&rev, p->acct_kv, key, value, s->lock_rev) == NATS_OK)
-            ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
-        free(value);
+        mark_refresh_ambiguous(p, s);
         ap_log_warn("token_refresh_unconfirmed", sid(s), "account %s: %s", s->job->account_id, msg);
         refresh_unavailable(p, s, "token_refresh_unconfirmed", msg, ambiguous_cooldown_ms(p));
         return;
@@ -1191,6 +1197,9 @@ static void abandon_remaining(publisher *p) {
             ap_log_warn("drain_abandoned", sid(s),
                         "outcome not yet stored at shutdown; the redelivery re-reports it");
         } else if (s->job && !s->sent_any) {
+            /* A token refresh cut off mid-call may have spent the refresh
+             * token: say so, so nobody spends it again before the cool-down. */
+            if (s->refreshing) mark_refresh_ambiguous(p, s);
             guard_write(p, s, AP_GUARD_RETRY, NULL);
             nak_msg(p, s->msg, 0);
         } else {
