@@ -447,10 +447,12 @@ void ap_account_fold_free(ap_account_fold *f) {
     ap_account_fold_init(f);
 }
 
+/* A credential a publisher could not even open (code "credential": a key
+ * missing from its keyring) says nothing about the account: not marked. */
 static bool is_reauth_failure(const ap_result *r) {
     return r->outcome == AUTOPOST__V1__OUTCOME__OUTCOME_FAILED &&
            r->error_class == AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_REAUTH && r->account_id &&
-           *r->account_id;
+           *r->account_id && !(r->error_code && strcmp(r->error_code, "credential") == 0);
 }
 
 static bool has_refresh(const ap_result *r) {

@@ -681,11 +681,14 @@ static void settle_credential(publisher *p, job_slot *s, ap_flow_mode mode, int6
     s->pending_mode = mode;
     s->pending_since = since;
     if (ap_credential_open(&p->keys, s->job->account_id, sc->data, sc->len, &s->cred) != AP_OK) {
-        ap_crypto_digest_hex(sc->data, sc->len, s->cred_digest);
-        const char *why = "the account's credential cannot be opened with the configured keys "
-                          "(wrong key or corrupted); reconnect the account";
-        mark_reauth(p, s, why);
-        fail_before_call(p, s, AP_CLASS_REAUTH, "credential", why, true);
+        /* Most likely this replica lacks a key (a rotation without
+         * previous_key_files), not the account's fault: the job fails but
+         * the account is not marked (the dispatcher skips code "credential"). */
+        fail_before_call(p, s, AP_CLASS_REAUTH, "credential",
+                         "the account's credential cannot be opened with the configured keys "
+                         "(wrong key or corrupted); check credentials.previous_key_files, or "
+                         "reconnect the account",
+                         true);
         return;
     }
     ap_crypto_digest_hex(sc->data, sc->len, s->cred_digest);

@@ -358,6 +358,8 @@ static void test_account_fold(void) {
         rs[i]->credential_issued_at_ms = 7;
     }
     rs[3]->error_message = "Session has expired \xff";
+    rs[4]->error_code = "credential"; /* not openable: not the account's fault... */
+    rs[4]->account_id = "44444444-4444-4444-4444-444444444444";
     rs[6]->account_id = (char *)acct2;
     rs[6]->refreshed_credential = (ProtobufCBinaryData){sizeof(other), (uint8_t *)other};
 
