@@ -143,7 +143,7 @@ deny sched_login "UPDATE social_accounts SET status = 'disabled'"
 deny disp_login "SELECT credentials FROM social_accounts"
 deny disp_login "SELECT external_id FROM social_accounts"
 # It marks accounts reauth_required and stores refreshed (sealed) credentials
-# (0003_account_credentials.sql), and can see which account it changes.
+# (0004_account_credentials.sql), and can see which account it changes.
 allow disp_login "UPDATE social_accounts SET status = 'active', credentials = '\\x00', credentials_issued_at_ms = 0 WHERE false"
 allow disp_login "SELECT count(*) FROM social_accounts WHERE status = 'active'"
 allow disp_login "WITH a AS (UPDATE social_accounts SET status = 'reauth_required', status_reason = 'x',

@@ -1,4 +1,4 @@
--- 0003_account_credentials: the credential lifecycle (README "Accounts and
+-- 0004_account_credentials: the credential lifecycle (README "Accounts and
 -- credentials").
 --
 -- credentials_issued_at_ms orders an account's credentials: autopostctl
