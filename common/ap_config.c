@@ -54,6 +54,7 @@ static const key_spec config_keys[] = {
     {"credentials.previous_key_files", T_STRING, F(credentials_previous_key_files), 0, 0},
     {"scheduler.tick", T_DURATION, F(scheduler_tick_ms), 10, 60000},
     {"scheduler.batch_size", T_INT, F(scheduler_batch_size), 1, 10000},
+    {"scheduler.max_queued_per_account", T_INT, F(scheduler_max_queued_per_account), 0, 1000000},
     {"publisher.fetch_batch", T_INT, F(publisher_fetch_batch), 1, 4096},
     {"publisher.drain_grace", T_DURATION, F(publisher_drain_grace_ms), 0, 3600000},
     {"dispatcher.batch_size", T_INT, F(dispatcher_batch_size), 1, 10000},
@@ -79,6 +80,10 @@ static const key_spec platform_keys[] = {
     {"client_secret_file", T_STRING, P(client_secret_file), 0, 0},
     {"token_auth", T_STRING, P(token_auth), 0, 0},
     {"token_refresh_margin", T_DURATION, P(token_refresh_margin_ms), 0, 86400000},
+    {"account_limit", T_INT, P(account_limit), 0, 1000000},
+    {"account_window", T_DURATION, P(account_window_ms), 1000, 7 * 86400000LL},
+    {"app_limit", T_INT, P(app_limit), 0, 100000000},
+    {"app_window", T_DURATION, P(app_window_ms), 1000, 7 * 86400000LL},
 };
 #undef P
 
@@ -95,6 +100,7 @@ void ap_config_init(ap_config *cfg) {
     cfg->max_deliver = 20;
     cfg->scheduler_tick_ms = 200;
     cfg->scheduler_batch_size = 500;
+    cfg->scheduler_max_queued_per_account = 100;
     cfg->publisher_fetch_batch = 64;
     cfg->publisher_drain_grace_ms = 20000;
     cfg->dispatcher_batch_size = 500;
@@ -163,6 +169,8 @@ static ap_platform_config *platform_add(ap_config *cfg, const char *name) {
     p->tls_verify = true;
     p->token_auth = strdup("basic");
     p->token_refresh_margin_ms = 5 * 60 * 1000;
+    p->account_window_ms = 15 * 60 * 1000;
+    p->app_window_ms = 24 * 60 * 60 * 1000;
     return p;
 }
 

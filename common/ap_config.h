@@ -39,6 +39,12 @@ typedef struct ap_platform_config {
     char *client_secret_file;        /* confidential clients; read by the publisher */
     char *token_auth;                /* "basic" (Authorization header) or "body" (form fields) */
     int64_t token_refresh_margin_ms; /* refresh this long before expires_at */
+    /* Posts that may go live per sliding window, enforced by the scheduler
+     * across every replica (README "Rate limits"); 0 = no limit. */
+    int account_limit; /* per social account */
+    int64_t account_window_ms;
+    int app_limit; /* per platform app: all accounts of the platform */
+    int64_t app_window_ms;
 } ap_platform_config;
 
 typedef struct ap_config {
@@ -79,6 +85,9 @@ typedef struct ap_config {
 
     int64_t scheduler_tick_ms; /* scheduler.tick */
     int scheduler_batch_size;  /* scheduler.batch_size */
+    /* scheduler.max_queued_per_account: jobs one account may have in the
+     * queue (queued + retrying) before its next due post waits; 0 = off. */
+    int scheduler_max_queued_per_account;
 
     int publisher_fetch_batch;        /* publisher.fetch_batch */
     int64_t publisher_drain_grace_ms; /* publisher.drain_grace */

@@ -2,6 +2,7 @@
 #include "ap_nats.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ap_log.h"
@@ -35,11 +36,30 @@ void ap_nats_error(char *err, size_t errlen, const char *what, natsStatus s, jsE
                  last ? last : "");
 }
 
+/* nats.url may list a cluster's servers separated by commas. nats.c's
+ * SetURL takes exactly one URL, so the list goes through SetServers (the
+ * client then picks among them and moves on when one goes away). */
+static natsStatus set_servers(natsOptions *opts, const char *url_list) {
+    enum { MAX_SERVERS = 16 };
+    const char *servers[MAX_SERVERS];
+    int n = 0;
+    char *copy = strdup(url_list), *save = NULL;
+    if (copy == NULL) return NATS_NO_MEMORY;
+    for (char *tok = strtok_r(copy, ", ", &save); tok && n < MAX_SERVERS;
+         tok = strtok_r(NULL, ", ", &save))
+        servers[n++] = tok;
+    natsStatus s = n == 0   ? NATS_INVALID_ARG
+                   : n == 1 ? natsOptions_SetURL(opts, servers[0])
+                            : natsOptions_SetServers(opts, servers, n);
+    free(copy); /* both calls copy the strings */
+    return s;
+}
+
 ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_name,
                           jsOptions *js_opts, char *err, size_t errlen) {
     memset(n, 0, sizeof(*n));
     natsStatus s = natsOptions_Create(&n->opts);
-    if (s == NATS_OK) s = natsOptions_SetURL(n->opts, cfg->nats_url);
+    if (s == NATS_OK) s = set_servers(n->opts, cfg->nats_url);
     if (s == NATS_OK) s = natsOptions_SetName(n->opts, client_name);
     if (s == NATS_OK) s = natsOptions_SetTimeout(n->opts, cfg->nats_connect_timeout_ms);
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(n->opts, -1);

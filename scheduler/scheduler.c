@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,20 +19,79 @@
 
 #define PUBACK_WAIT_MS 10000
 
-/* The due-row query. Ordered by time so the oldest posts go first; the
- * partial index post_schedules_due_idx serves it however many future rows
- * exist. SKIP LOCKED lets replicas share the work without blocking. */
-static const char *const claim_sql =
-    "SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id, "
-    "       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text, "
+/* The due-row queries. Both use the partial index post_schedules_due_idx, so
+ * they cost the same however many future rows exist, and SKIP LOCKED lets
+ * replicas share the work without blocking each other.
+ *
+ * claim_fair_sql is the default. It admits a schedule into the queue only
+ * while its account has a free slot, and hands the slots out round-robin:
+ * every account's first due post, then every account's second, and so on.
+ * An account's free slots are the least of
+ *   - scheduler.max_queued_per_account ($2) minus its queued + retrying jobs:
+ *     an account with 10,000 posts due holds at most $2 jobs in the stream
+ *     ahead of another account's single post (README "Fairness");
+ *   - platforms.<p>.account_limit minus its jobs in the queue and its posts
+ *     published within account_window (README "Rate limits");
+ * and a platform's posts per tick are capped the same way by app_limit.
+ * A post that waits for a slot stays pending: waiting burns no attempt.
+ * Limits per platform arrive as parallel arrays $3..$7 (0 = no limit). */
+#define CLAIM_COLUMNS                                                                              \
+    "SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id, "              \
+    "       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text, "                \
     "       (extract(epoch FROM s.scheduled_at) * 1000)::bigint "
-    "  FROM post_schedules s "
+
+static const char *const claim_fair_sql =
+    "WITH lim AS ("
+    "  SELECT platform, nullif(acc_n, 0) AS acc_n, acc_ms, nullif(app_n, 0) AS app_n, app_ms "
+    "    FROM unnest($3::text[], $4::int[], $5::int8[], $6::int[], $7::int8[]) "
+    "      AS t(platform, acc_n, acc_ms, app_n, app_ms)), "
+    "busy AS ("
+    "  SELECT account_id, count(*) AS n FROM post_schedules "
+    "   WHERE status IN ('queued', 'retrying') GROUP BY account_id), "
+    "due AS ("
+    "  SELECT s.id, s.account_id, a.platform, s.scheduled_at, "
+    "         row_number() OVER (PARTITION BY s.account_id ORDER BY s.scheduled_at, s.id) AS rn "
+    "    FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
+    "   WHERE s.status = 'pending' AND s.scheduled_at <= now()), "
+    "acct AS ("
+    "  SELECT d.account_id, least($2::int8 - coalesce(b.n, 0), "
+    "           CASE WHEN l.acc_n IS NOT NULL THEN l.acc_n - coalesce(b.n, 0) - "
+    "           (SELECT count(*) FROM post_schedules r WHERE r.account_id = d.account_id "
+    "               AND r.published_at > now() - l.acc_ms * interval '1 millisecond') END) AS free "
+    "    FROM (SELECT DISTINCT account_id, platform FROM due) d "
+    "    LEFT JOIN busy b ON b.account_id = d.account_id "
+    "    LEFT JOIN lim l ON l.platform = d.platform), "
+    "app AS ("
+    "  SELECT l.platform, l.app_n - "
+    "         (SELECT count(*) FROM post_schedules r JOIN social_accounts ra ON ra.id = "
+    "r.account_id "
+    "           WHERE ra.platform = l.platform AND (r.status IN ('queued', 'retrying') "
+    "              OR r.published_at > now() - l.app_ms * interval '1 millisecond')) AS free "
+    "    FROM lim l WHERE l.app_n IS NOT NULL), "
+    "pick AS ("
+    "  SELECT d.id, d.rn, d.scheduled_at, app.free AS app_free, "
+    "         row_number() OVER (PARTITION BY d.platform ORDER BY d.rn, d.scheduled_at, d.id) AS "
+    "prn "
+    "    FROM due d JOIN acct c ON c.account_id = d.account_id "
+    "    LEFT JOIN app ON app.platform = d.platform "
+    "   WHERE d.rn <= c.free) " CLAIM_COLUMNS "  FROM pick k "
+    "  JOIN post_schedules s ON s.id = k.id "
     "  JOIN posts p ON p.id = s.post_id "
     "  JOIN social_accounts a ON a.id = s.account_id "
-    " WHERE s.status = 'pending' AND s.scheduled_at <= now() "
-    " ORDER BY s.scheduled_at "
+    " WHERE (k.app_free IS NULL OR k.prn <= k.app_free) AND s.status = 'pending' "
+    " ORDER BY k.rn, k.scheduled_at "
     " LIMIT $1 "
     "   FOR UPDATE OF s SKIP LOCKED";
+
+/* scheduler.max_queued_per_account: 0 turns admission off: oldest first. */
+static const char *const claim_fifo_sql =
+    CLAIM_COLUMNS "  FROM post_schedules s "
+                  "  JOIN posts p ON p.id = s.post_id "
+                  "  JOIN social_accounts a ON a.id = s.account_id "
+                  " WHERE s.status = 'pending' AND s.scheduled_at <= now() "
+                  " ORDER BY s.scheduled_at "
+                  " LIMIT $1 "
+                  "   FOR UPDATE OF s SKIP LOCKED";
 
 enum {
     C_ID,
@@ -293,6 +353,56 @@ static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *er
     return s;
 }
 
+/* Advisory lock key of the rate-limited claim ("autopost" in ASCII). */
+#define CLAIM_LOCK_KEY "8387236541416275828"
+
+/* The claim's parameters as text: batch size, per-account queue cap, and
+ * the platforms' limits as parallel PostgreSQL arrays. */
+typedef struct claim_params {
+    char limit[16], per_account[16];
+    char platforms[AP_MAX_PLATFORMS * (AP_PLATFORM_NAME_MAX + 1) + 3];
+    char account_limits[AP_MAX_PLATFORMS * 12 + 3], account_ms[AP_MAX_PLATFORMS * 21 + 3];
+    char app_limits[AP_MAX_PLATFORMS * 12 + 3], app_ms[AP_MAX_PLATFORMS * 21 + 3];
+} claim_params;
+
+static void array_append(char *buf, size_t len, const char *item) {
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "%s%s", used > 1 ? "," : "", item);
+}
+
+/* Returns true when any platform has a rate limit. */
+static bool claim_params_build(claim_params *cp, const ap_config *cfg) {
+    bool limited = false;
+    int cap = cfg->scheduler_max_queued_per_account;
+    snprintf(cp->limit, sizeof(cp->limit), "%d", cfg->scheduler_batch_size);
+    snprintf(cp->per_account, sizeof(cp->per_account), "%d", cap > 0 ? cap : INT_MAX);
+    strcpy(cp->platforms, "{");
+    strcpy(cp->account_limits, "{");
+    strcpy(cp->account_ms, "{");
+    strcpy(cp->app_limits, "{");
+    strcpy(cp->app_ms, "{");
+    for (int i = 0; i < cfg->nplatforms; i++) {
+        const ap_platform_config *p = &cfg->platforms[i];
+        char n[24];
+        limited = limited || p->account_limit > 0 || p->app_limit > 0;
+        array_append(cp->platforms, sizeof(cp->platforms), p->name);
+        snprintf(n, sizeof(n), "%d", p->account_limit);
+        array_append(cp->account_limits, sizeof(cp->account_limits), n);
+        snprintf(n, sizeof(n), "%lld", (long long)p->account_window_ms);
+        array_append(cp->account_ms, sizeof(cp->account_ms), n);
+        snprintf(n, sizeof(n), "%d", p->app_limit);
+        array_append(cp->app_limits, sizeof(cp->app_limits), n);
+        snprintf(n, sizeof(n), "%lld", (long long)p->app_window_ms);
+        array_append(cp->app_ms, sizeof(cp->app_ms), n);
+    }
+    strcat(cp->platforms, "}");
+    strcat(cp->account_limits, "}");
+    strcat(cp->account_ms, "}");
+    strcat(cp->app_limits, "}");
+    strcat(cp->app_ms, "}");
+    return limited;
+}
+
 ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_tick_stats *st,
                             char *err, size_t errlen) {
     memset(st, 0, sizeof(*st));
@@ -302,10 +412,22 @@ ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_t
     ap_status s = ap_pg_exec(pg, "BEGIN", err, errlen);
     if (s != AP_OK) return s;
 
-    char limit[16];
-    snprintf(limit, sizeof(limit), "%d", cfg->scheduler_batch_size);
-    const char *params[] = {limit};
-    res = PQexecParams(pg->conn, claim_sql, 1, NULL, params, NULL, NULL, 0);
+    claim_params cp;
+    bool limited = claim_params_build(&cp, cfg);
+    const char *params[] = {cp.limit,      cp.per_account, cp.platforms, cp.account_limits,
+                            cp.account_ms, cp.app_limits,  cp.app_ms};
+    if (limited) {
+        /* Rate limits must hold across scheduler replicas too: one claim at a
+         * time, released when this tick's transaction ends. */
+        res = PQexec(pg->conn, "SELECT pg_advisory_xact_lock(" CLAIM_LOCK_KEY ")");
+        if ((s = ap_pg_result_ok(res, PGRES_TUPLES_OK, err, errlen)) != AP_OK) goto rollback;
+        PQclear(res);
+        res = NULL;
+    }
+    if (limited || cfg->scheduler_max_queued_per_account > 0)
+        res = PQexecParams(pg->conn, claim_fair_sql, 7, NULL, params, NULL, NULL, 0);
+    else
+        res = PQexecParams(pg->conn, claim_fifo_sql, 1, NULL, params, NULL, NULL, 0);
     if ((s = ap_pg_result_ok(res, PGRES_TUPLES_OK, err, errlen)) != AP_OK) goto rollback;
     b.n = PQntuples(res);
     st->claimed = b.n;
