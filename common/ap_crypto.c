@@ -280,7 +280,9 @@ ap_status ap_credential_decode(const char *plain, size_t len, ap_credential *out
     memset(out, 0, sizeof(*out));
     if (plain == NULL || len == 0) return AP_EINVAL;
     if (plain[0] != '{') {
-        /* A bare access token, as stored before refresh support. */
+        /* A bare access token, as stored before refresh support. A NUL
+         * would cut it short wherever it is used as a string. */
+        if (memchr(plain, '\0', len) != NULL) return AP_EINVAL;
         out->access_token = dup_n(plain, len);
         return out->access_token ? AP_OK : AP_ENOMEM;
     }

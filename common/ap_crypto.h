@@ -112,7 +112,8 @@ typedef struct ap_credential {
  * object without access_token. */
 ap_status ap_credential_decode(const char *plain, size_t len, ap_credential *out);
 /* The JSON form (always, even without a refresh token). malloc'ed and
- * NUL-terminated; wipe it after sealing. NULL when out of memory. */
+ * NUL-terminated; wipe it after sealing. NULL when out of memory or when a
+ * token is not valid UTF-8 (JSON cannot carry it). */
 char *ap_credential_encode(const ap_credential *c, size_t *len);
 /* Wipes and frees the strings; NULL is a no-op. */
 void ap_credential_wipe(ap_credential *c);

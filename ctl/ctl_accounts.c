@@ -96,6 +96,8 @@ static int cred_args_take(cred_args *a, char *token_arg, char *refresh_arg) {
     if (*a->token == '\0') return ctl_fail("the token is empty");
     if (a->refresh_token && *a->refresh_token == '\0')
         return ctl_fail("the refresh token is empty");
+    if (!ctl_utf8_valid(a->token) || (a->refresh_token && !ctl_utf8_valid(a->refresh_token)))
+        return ctl_fail("the tokens must be UTF-8 text");
     size_t n = strlen(a->token) + (a->refresh_token ? strlen(a->refresh_token) : 0);
     if (n > AP_CRYPTO_MAX_PLAINTEXT - 256)
         return ctl_fail("the tokens are longer than %d bytes", AP_CRYPTO_MAX_PLAINTEXT - 256);

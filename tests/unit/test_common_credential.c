@@ -26,6 +26,7 @@ static void bare_token_is_an_access_token(void) {
     CHECK_STR_EQ(c.access_token, "abc");
     ap_credential_wipe(&c);
     CHECK(ap_credential_decode("", 0, &c) == AP_EINVAL);
+    CHECK(ap_credential_decode("ab\0cd", 5, &c) == AP_EINVAL); /* a NUL would cut it */
     CHECK(ap_credential_decode(NULL, 0, &c) == AP_EINVAL);
 }
 
