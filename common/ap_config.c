@@ -79,6 +79,11 @@ static const key_spec platform_keys[] = {
     {"backoff_base", T_DURATION, P(backoff_base_ms), 1, 3600000},
     {"backoff_max", T_DURATION, P(backoff_max_ms), 1, 86400000},
     {"tls_verify", T_BOOL, P(tls_verify), 0, 0},
+    {"token_url", T_STRING, P(token_url), 0, 0},
+    {"client_id", T_STRING, P(client_id), 0, 0},
+    {"client_secret_file", T_STRING, P(client_secret_file), 0, 0},
+    {"token_auth", T_STRING, P(token_auth), 0, 0},
+    {"token_refresh_margin", T_DURATION, P(token_refresh_margin_ms), 0, 86400000},
     {"account_limit", T_INT, P(account_limit), 0, 1000000},
     {"account_window", T_DURATION, P(account_window_ms), 1000, 7 * 86400000LL},
     {"app_limit", T_INT, P(app_limit), 0, 100000000},
@@ -114,6 +119,10 @@ void ap_config_init(ap_config *cfg) {
 static void platform_free(ap_platform_config *p) {
     free(p->base_url);
     free(p->api_version);
+    free(p->token_url);
+    free(p->client_id);
+    free(p->client_secret_file);
+    free(p->token_auth);
 }
 
 void ap_config_free(ap_config *cfg) {
@@ -167,6 +176,8 @@ static ap_platform_config *platform_add(ap_config *cfg, const char *name) {
     p->backoff_base_ms = 1000;
     p->backoff_max_ms = 5 * 60 * 1000;
     p->tls_verify = true;
+    p->token_auth = strdup("basic");
+    p->token_refresh_margin_ms = 5 * 60 * 1000;
     p->account_window_ms = 15 * 60 * 1000;
     p->app_window_ms = 24 * 60 * 60 * 1000;
     return p;
@@ -467,6 +478,34 @@ ap_status ap_config_apply_env(ap_config *cfg, char *err, size_t errlen) {
     return AP_OK;
 }
 
+/* Token refresh keys go together: a token_url needs a client id. */
+static ap_status ap_config_check_refresh(const ap_platform_config *p, const char *where, char *err,
+                                         size_t errlen) {
+    if (strcmp(p->token_auth, "basic") != 0 && strcmp(p->token_auth, "body") != 0) {
+        snprintf(err, errlen, "%s: platforms.%s.token_auth: must be basic or body", where, p->name);
+        return AP_EINVAL;
+    }
+    if (p->token_url == NULL) {
+        if (p->client_id || p->client_secret_file) {
+            snprintf(err, errlen, "%s: platforms.%s.token_url: required with client_id", where,
+                     p->name);
+            return AP_EINVAL;
+        }
+        return AP_OK;
+    }
+    if (strncmp(p->token_url, "http://", 7) != 0 && strncmp(p->token_url, "https://", 8) != 0) {
+        snprintf(err, errlen, "%s: platforms.%s.token_url: must start with http:// or https://",
+                 where, p->name);
+        return AP_EINVAL;
+    }
+    if (p->client_id == NULL || *p->client_id == '\0') {
+        snprintf(err, errlen, "%s: platforms.%s.client_id: required with token_url", where,
+                 p->name);
+        return AP_EINVAL;
+    }
+    return AP_OK;
+}
+
 ap_status ap_config_require(const ap_config *cfg, int needs, const char *platform, char *err,
                             size_t errlen) {
     const char *where = cfg->path ? cfg->path : "(no config file)";
@@ -526,6 +565,7 @@ ap_status ap_config_require(const ap_config *cfg, int needs, const char *platfor
                      where, p->name);
             return AP_EINVAL;
         }
+        if (ap_config_check_refresh(p, where, err, errlen) != AP_OK) return AP_EINVAL;
         if (p->backoff_max_ms < p->backoff_base_ms) {
             snprintf(err, errlen, "%s: platforms.%s.backoff_max: smaller than backoff_base", where,
                      p->name);

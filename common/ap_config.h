@@ -33,6 +33,12 @@ typedef struct ap_platform_config {
     int64_t backoff_base_ms;
     int64_t backoff_max_ms;
     bool tls_verify; /* may be off only for a sandbox; logged loudly */
+    /* OAuth 2.0 refresh (RFC 6749 section 6); off without token_url. */
+    char *token_url;
+    char *client_id;
+    char *client_secret_file;        /* confidential clients; read by the publisher */
+    char *token_auth;                /* "basic" (Authorization header) or "body" (form fields) */
+    int64_t token_refresh_margin_ms; /* refresh this long before expires_at */
     /* Posts that may go live per sliding window, enforced by the scheduler
      * across every replica (README "Rate limits"); 0 = no limit. */
     int account_limit; /* per social account */

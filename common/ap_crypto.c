@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -246,4 +247,117 @@ ap_status ap_crypto_keyring_load(ap_crypto_keyring *ring, const ap_config *cfg, 
     free(list);
     if (s != AP_OK) ap_crypto_keyring_wipe(ring);
     return s;
+}
+
+/* ---- credentials ---------------------------------------------------------- */
+
+static char *dup_n(const char *s, size_t n) {
+    char *d = malloc(n + 1);
+    if (d == NULL) return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+static void wipe_str(char *s) {
+    if (s == NULL) return;
+    explicit_bzero(s, strlen(s));
+    free(s);
+}
+
+void ap_credential_wipe(ap_credential *c) {
+    if (c == NULL) return;
+    wipe_str(c->access_token);
+    wipe_str(c->refresh_token);
+    memset(c, 0, sizeof(*c));
+}
+
+static int64_t json_ms(json_t *v) {
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+ap_status ap_credential_decode(const char *plain, size_t len, ap_credential *out) {
+    memset(out, 0, sizeof(*out));
+    if (plain == NULL || len == 0) return AP_EINVAL;
+    if (plain[0] != '{') {
+        /* A bare access token, as stored before refresh support. A NUL
+         * would cut it short wherever it is used as a string. */
+        if (memchr(plain, '\0', len) != NULL) return AP_EINVAL;
+        out->access_token = dup_n(plain, len);
+        return out->access_token ? AP_OK : AP_ENOMEM;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(plain, len, JSON_REJECT_DUPLICATES, &jerr);
+    ap_status st = AP_EINVAL;
+    json_t *at = json_object_get(root, "access_token");
+    json_t *rt = json_object_get(root, "refresh_token");
+    if (!json_is_object(root) || !json_is_string(at) || json_string_length(at) == 0 ||
+        (rt != NULL && !json_is_null(rt) && !json_is_string(rt)))
+        goto cleanup;
+    st = AP_ENOMEM;
+    out->access_token = dup_n(json_string_value(at), json_string_length(at));
+    if (out->access_token == NULL) goto cleanup;
+    if (json_is_string(rt) && json_string_length(rt) > 0) {
+        out->refresh_token = dup_n(json_string_value(rt), json_string_length(rt));
+        if (out->refresh_token == NULL) goto cleanup;
+    }
+    out->expires_at_ms = json_ms(json_object_get(root, "expires_at_ms"));
+    out->issued_at_ms = json_ms(json_object_get(root, "issued_at_ms"));
+    st = AP_OK;
+cleanup:
+    /* jansson keeps its own copies of the strings: wipe them before freeing. */
+    if (json_is_string(at)) explicit_bzero((char *)json_string_value(at), json_string_length(at));
+    if (json_is_string(rt)) explicit_bzero((char *)json_string_value(rt), json_string_length(rt));
+    json_decref(root);
+    if (st != AP_OK) ap_credential_wipe(out);
+    return st;
+}
+
+char *ap_credential_encode(const ap_credential *c, size_t *len) {
+    if (c == NULL || c->access_token == NULL) return NULL;
+    json_t *o =
+        json_pack("{s:i,s:s,s:s?,s:I,s:I}", "v", 1, "access_token", c->access_token,
+                  "refresh_token", c->refresh_token, "expires_at_ms", (json_int_t)c->expires_at_ms,
+                  "issued_at_ms", (json_int_t)c->issued_at_ms);
+    if (o == NULL) return NULL;
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_t *at = json_object_get(o, "access_token"), *rt = json_object_get(o, "refresh_token");
+    if (json_is_string(at)) explicit_bzero((char *)json_string_value(at), json_string_length(at));
+    if (json_is_string(rt)) explicit_bzero((char *)json_string_value(rt), json_string_length(rt));
+    json_decref(o);
+    if (s && len) *len = strlen(s);
+    return s;
+}
+
+ap_status ap_credential_seal(const ap_crypto_keyring *ring, const char *account_id,
+                             const ap_credential *c, uint8_t **out, size_t *outlen) {
+    size_t n = 0;
+    char *plain = ap_credential_encode(c, &n);
+    if (plain == NULL) return AP_ENOMEM;
+    ap_status st = n > AP_CRYPTO_MAX_PLAINTEXT
+                       ? AP_EINVAL
+                       : ap_crypto_seal(ap_crypto_keyring_current(ring), account_id,
+                                        (const uint8_t *)plain, n, out, outlen);
+    explicit_bzero(plain, n);
+    free(plain);
+    return st;
+}
+
+ap_status ap_credential_open(const ap_crypto_keyring *ring, const char *account_id,
+                             const uint8_t *sealed, size_t len, ap_credential *out) {
+    char *plain = NULL;
+    size_t n = 0;
+    memset(out, 0, sizeof(*out));
+    ap_status st = ap_crypto_keyring_open(ring, account_id, sealed, len, &plain, &n);
+    if (st != AP_OK) return st;
+    st = ap_credential_decode(plain, n, out);
+    explicit_bzero(plain, n);
+    free(plain);
+    return st;
+}
+
+void ap_crypto_digest_hex(const uint8_t *data, size_t len, char *out) {
+    uint8_t d[SHA256_DIGEST_LENGTH];
+    SHA256(data, len, d);
+    for (int i = 0; i < 16; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
 }

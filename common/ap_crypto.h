@@ -87,4 +87,47 @@ ap_status ap_crypto_keyring_open(const ap_crypto_keyring *ring, const char *aad,
                                  const uint8_t *sealed, size_t len, char **plain, size_t *plainlen);
 void ap_crypto_keyring_wipe(ap_crypto_keyring *ring);
 
+/* ---- what a sealed blob holds ---------------------------------------------
+ *
+ * The plaintext is either a bare access token (every account stored before
+ * refresh support, and still accepted) or one JSON object:
+ *
+ *   {"v":1,"access_token":"...","refresh_token":"...","expires_at_ms":N,
+ *    "issued_at_ms":N}
+ *
+ * issued_at_ms orders credentials of one account: `autopostctl` stamps the
+ * time an operator set it, a publisher the time it refreshed it. Publishers
+ * use the newest credential they know of; the dispatcher stores a refreshed
+ * one only over an older one; a reauth mark applies to credentials no newer
+ * than the one the platform refused. A bare token is issued_at 0. */
+typedef struct ap_credential {
+    char *access_token;    /* never NULL after a successful decode */
+    char *refresh_token;   /* NULL when none */
+    int64_t expires_at_ms; /* 0: unknown (the platform decides) */
+    int64_t issued_at_ms;  /* 0: a bare token */
+} ap_credential;
+
+/* Parses a plaintext (bare or JSON). The strings are malloc'ed copies:
+ * release with ap_credential_wipe. AP_EINVAL for an empty token or a JSON
+ * object without access_token. */
+ap_status ap_credential_decode(const char *plain, size_t len, ap_credential *out);
+/* The JSON form (always, even without a refresh token). malloc'ed and
+ * NUL-terminated; wipe it after sealing. NULL when out of memory or when a
+ * token is not valid UTF-8 (JSON cannot carry it). */
+char *ap_credential_encode(const ap_credential *c, size_t *len);
+/* Wipes and frees the strings; NULL is a no-op. */
+void ap_credential_wipe(ap_credential *c);
+/* Seals c for account_id with the ring's current key. */
+ap_status ap_credential_seal(const ap_crypto_keyring *ring, const char *account_id,
+                             const ap_credential *c, uint8_t **out, size_t *outlen);
+/* Opens and decodes a sealed credential. */
+ap_status ap_credential_open(const ap_crypto_keyring *ring, const char *account_id,
+                             const uint8_t *sealed, size_t len, ap_credential *out);
+
+/* A sealed blob's fingerprint: the first 16 bytes of its SHA-256, in hex
+ * (out holds AP_CRYPTO_DIGEST_HEX_LEN). Not secret: it names which sealed
+ * credential failed or was replaced without carrying any of it. */
+#define AP_CRYPTO_DIGEST_HEX_LEN 33
+void ap_crypto_digest_hex(const uint8_t *data, size_t len, char *out);
+
 #endif

@@ -268,13 +268,26 @@ static ap_status ensure_consumers(jsCtx *js, const ap_config *cfg, char *err, si
     return ensure_consumer(js, AP_STREAM_ADVISORIES, &cc, err, errlen);
 }
 
-static ap_status ensure_kv(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
+/* Creates the bucket when missing (an existing one is left as it is). */
+static ap_status ensure_bucket(jsCtx *js, kvConfig *kc, char *err, size_t errlen) {
     kvStore *kv = NULL;
-    natsStatus s = js_KeyValue(&kv, js, AP_KV_ATTEMPTS);
+    natsStatus s = js_KeyValue(&kv, js, kc->Bucket);
     if (s == NATS_OK) {
         kvStore_Destroy(kv);
         return AP_OK;
     }
+    s = js_CreateKeyValue(&kv, js, kc);
+    if (s != NATS_OK) {
+        char what[128];
+        snprintf(what, sizeof(what), "key-value bucket %s", kc->Bucket);
+        ap_nats_error(err, errlen, what, s, 0);
+        return AP_ENATS;
+    }
+    kvStore_Destroy(kv);
+    return AP_OK;
+}
+
+static ap_status ensure_kv(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
     kvConfig kc;
     kvConfig_Init(&kc);
     kc.Bucket = AP_KV_ATTEMPTS;
@@ -284,13 +297,19 @@ static ap_status ensure_kv(jsCtx *js, const ap_config *cfg, char *err, size_t er
     kc.StorageType = js_FileStorage;
     kc.Replicas = cfg->stream_replicas;
     kc.TTL = (int64_t)14 * 24 * 3600 * 1000 * AP_NS_PER_MS; /* longer than any retry horizon */
-    s = js_CreateKeyValue(&kv, js, &kc);
-    if (s != NATS_OK) {
-        ap_nats_error(err, errlen, "key-value bucket " AP_KV_ATTEMPTS, s, 0);
-        return AP_ENATS;
-    }
-    kvStore_Destroy(kv);
-    return AP_OK;
+    ap_status st = ensure_bucket(js, &kc, err, errlen);
+    if (st != AP_OK) return st;
+
+    kvConfig_Init(&kc);
+    kc.Bucket = AP_KV_ACCOUNTS;
+    kc.Description = "autopost: per account reauth.<id>, cred.<id> (sealed), refresh.<id> lock";
+    kc.History = 5;
+    kc.MaxValueSize = 32 * 1024; /* a sealed credential in base64 */
+    kc.StorageType = js_FileStorage;
+    kc.Replicas = cfg->stream_replicas;
+    /* No TTL: a reauth mark must outlive any backlog; a refreshed credential
+     * is also stored in PostgreSQL through the results. */
+    return ensure_bucket(js, &kc, err, errlen);
 }
 
 ap_status ap_js_apply_topology(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
@@ -355,7 +374,8 @@ static ap_status topology_present(jsCtx *js, ap_js_role role, const char *platfo
     case AP_ROLE_PUBLISHER:
         ap_consumer_name_publisher(durable, sizeof(durable), platform ? platform : "");
         if ((st = consumer_exists(js, AP_STREAM_JOBS, durable, err, errlen)) != AP_OK) return st;
-        return stream_exists(js, "KV_" AP_KV_ATTEMPTS, err, errlen);
+        if ((st = stream_exists(js, "KV_" AP_KV_ATTEMPTS, err, errlen)) != AP_OK) return st;
+        return stream_exists(js, "KV_" AP_KV_ACCOUNTS, err, errlen);
     case AP_ROLE_DISPATCHER:
         if ((st = consumer_exists(js, AP_STREAM_RESULTS, AP_CONSUMER_DISPATCHER, err, errlen)) !=
             AP_OK)

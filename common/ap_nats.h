@@ -12,6 +12,9 @@
  *                            while the dispatcher is down)
  *   KV autopost_attempts one record per schedule+generation (publishers'
  *                            guard against posting twice)
+ *   KV autopost_accounts reauth marks, refreshed credentials (sealed) and
+ *                            refresh locks per account, shared by every
+ *                            publisher replica (publishers/accounts.h)
  *
  * Connections retry forever and reconnect on their own: a broker restart is
  * an outage to wait out, not a reason to exit. */
@@ -31,6 +34,7 @@
 #define AP_CONSUMER_DISPATCHER "dispatcher"
 #define AP_CONSUMER_ADVISORIES "dispatcher-advisories"
 #define AP_KV_ATTEMPTS "autopost_attempts"
+#define AP_KV_ACCOUNTS "autopost_accounts"
 #define AP_SUBJECT_JOBS_PREFIX "autopost.jobs."
 #define AP_SUBJECT_RESULTS_PREFIX "autopost.results."
 #define AP_SUBJECT_MAX_DELIVERIES "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." AP_STREAM_JOBS ".*"

@@ -1,11 +1,17 @@
-/* ctl_accounts.c -- `accounts add|list|set-status`.
+/* ctl_accounts.c -- `accounts add|list|set-status|set-credential`.
  *
  * A token is sealed (AES-256-GCM, common/ap_crypto.h) before it leaves this
  * process, with the account id as associated data. That is why the id is
  * drawn from PostgreSQL first and the row inserted second: the sealed blob
  * must name the id it will live under, so a blob copied onto another row
  * does not open. The token itself is never printed, logged or selected
- * back; `accounts list` shows everything but it. */
+ * back; `accounts list` shows everything but it.
+ *
+ * What is sealed is a credential (common/ap_crypto.h): the access token,
+ * optionally an OAuth 2.0 refresh token and the access token's expiry, and
+ * the time it was set (credentials_issued_at_ms orders an account's
+ * credentials, so a publisher's refresh never overwrites a newer one set by
+ * an operator, and a reauth mark never applies to a newer one). */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -13,11 +19,15 @@
 #include <string.h>
 
 #include "ap_crypto.h"
+#include "ap_time.h"
 #include "ctl.h"
 #include "ctl_post.h"
 
 static const char accounts_usage[] =
     "usage: autopostctl accounts add --platform P --external-id ID --token TOKEN [--name NAME]\n"
+    "                               [--refresh-token TOKEN] [--expires-in SECONDS]\n"
+    "       autopostctl accounts set-credential ACCOUNT_ID --token TOKEN\n"
+    "                               [--refresh-token TOKEN] [--expires-in SECONDS]\n"
     "       autopostctl accounts import FILE|-\n"
     "       autopostctl accounts list [--platform P] [--json]\n"
     "       autopostctl accounts set-status ACCOUNT_ID active|disabled [--reason TEXT]\n\n"
@@ -28,6 +38,14 @@ static const char accounts_usage[] =
     "             ids in order (see `autopostctl accounts import --help`).\n"
     "list         every account: id, platform, external id, name, status.\n"
     "set-status   enables or disables an account (a disabled account takes no posts).\n"
+    "set-credential\n"
+    "             reconnects an account: stores a new token (and refresh token) and\n"
+    "             moves a reauth_required account back to active; its new schedules\n"
+    "             publish again. A disabled account stays disabled.\n"
+    "--refresh-token and --expires-in (seconds the access token stays valid from\n"
+    "now) are for OAuth 2.0 platforms whose publishers refresh tokens\n"
+    "(platforms.<name>.token_url). A token value of - is read from stdin (the\n"
+    "access token on the first line, the refresh token on the second).\n"
     "\nall take --config FILE.\n";
 
 /* ---- add ---------------------------------------------------------------- */
@@ -51,9 +69,59 @@ static void wipe_free(char *s) {
     free(s);
 }
 
+/* What --token, --refresh-token and --expires-in say, read and checked. */
+typedef struct cred_args {
+    char *token, *refresh_token; /* malloc'ed, wiped */
+    long expires_in;             /* -1 when not given */
+    int64_t issued_at_ms;
+} cred_args;
+
+static void cred_args_wipe(cred_args *a) {
+    wipe_free(a->token);
+    wipe_free(a->refresh_token);
+    a->token = a->refresh_token = NULL;
+}
+
+/* Copies the token arguments and blanks them in argv (shortens the time
+ * `ps` shows them); "-" reads stdin. */
+static int cred_args_take(cred_args *a, char *token_arg, char *refresh_arg) {
+    a->token = strcmp(token_arg, "-") == 0 ? read_token_stdin() : strdup(token_arg);
+    if (strcmp(token_arg, "-") != 0) memset(token_arg, 'x', strlen(token_arg));
+    if (refresh_arg) {
+        a->refresh_token = strcmp(refresh_arg, "-") == 0 ? read_token_stdin() : strdup(refresh_arg);
+        if (strcmp(refresh_arg, "-") != 0) memset(refresh_arg, 'x', strlen(refresh_arg));
+        if (a->refresh_token == NULL) return ctl_fail("out of memory");
+    }
+    if (a->token == NULL) return ctl_fail("out of memory");
+    if (*a->token == '\0') return ctl_fail("the token is empty");
+    if (a->refresh_token && *a->refresh_token == '\0')
+        return ctl_fail("the refresh token is empty");
+    if (!ctl_utf8_valid(a->token) || (a->refresh_token && !ctl_utf8_valid(a->refresh_token)))
+        return ctl_fail("the tokens must be UTF-8 text");
+    size_t n = strlen(a->token) + (a->refresh_token ? strlen(a->refresh_token) : 0);
+    if (n > AP_CRYPTO_MAX_PLAINTEXT - 256)
+        return ctl_fail("the tokens are longer than %d bytes", AP_CRYPTO_MAX_PLAINTEXT - 256);
+    a->issued_at_ms = ap_now_ms();
+    return CTL_EXIT_OK;
+}
+
+static ap_status cred_args_seal(const cred_args *a, const ap_crypto_key *key, const char *id,
+                                uint8_t **sealed, size_t *sealed_len) {
+    ap_crypto_keyring ring;
+    ap_crypto_keyring_init(&ring, key);
+    ap_credential c = {.access_token = a->token,
+                       .refresh_token = a->refresh_token,
+                       .expires_at_ms =
+                           a->expires_in >= 0 ? a->issued_at_ms + (int64_t)a->expires_in * 1000 : 0,
+                       .issued_at_ms = a->issued_at_ms};
+    ap_status st = ap_credential_seal(&ring, id, &c, sealed, sealed_len);
+    ap_crypto_keyring_wipe(&ring);
+    return st;
+}
+
 static int insert_account(ctl_ctx *ctx, const char *platform, const char *external_id,
-                          const char *name, const char *token) {
-    char err[512], id[64];
+                          const char *name, const cred_args *cred) {
+    char err[512], id[64], issued[24];
     ap_crypto_key key;
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
@@ -70,18 +138,18 @@ static int insert_account(ctl_ctx *ctx, const char *platform, const char *extern
     }
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (ap_crypto_seal(&key, id, (const uint8_t *)token, strlen(token), &sealed, &sealed_len) !=
-        AP_OK) {
+    if (cred_args_seal(cred, &key, id, &sealed, &sealed_len) != AP_OK) {
         ctl_fail("cannot seal the token");
         goto cleanup;
     }
-    const char *params[] = {id, platform, external_id, name, (const char *)sealed};
-    int lengths[] = {0, 0, 0, 0, (int)sealed_len};
-    int formats[] = {0, 0, 0, 0, 1}; /* credentials go as binary bytea */
+    snprintf(issued, sizeof(issued), "%lld", (long long)cred->issued_at_ms);
+    const char *params[] = {id, platform, external_id, name, (const char *)sealed, issued};
+    int lengths[] = {0, 0, 0, 0, (int)sealed_len, 0};
+    int formats[] = {0, 0, 0, 0, 1, 0}; /* credentials go as binary bytea */
     res = PQexecParams(ctx->pg.conn,
                        "INSERT INTO social_accounts (id, platform, external_id, display_name, "
-                       "credentials) VALUES ($1, $2, $3, $4, $5)",
-                       5, NULL, params, lengths, formats, 0);
+                       "credentials, credentials_issued_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+                       6, NULL, params, lengths, formats, 0);
     if (ap_pg_result_ok(res, PGRES_COMMAND_OK, err, sizeof(err)) != AP_OK) {
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         if (state && strcmp(state, "23505") == 0)
@@ -109,9 +177,12 @@ static int accounts_add(ctl_ctx *ctx, int argc, char **argv) {
                                          {"external-id", required_argument, NULL, 'e'},
                                          {"token", required_argument, NULL, 't'},
                                          {"name", required_argument, NULL, 'n'},
+                                         {"refresh-token", required_argument, NULL, 'r'},
+                                         {"expires-in", required_argument, NULL, 'x'},
                                          {NULL, 0, NULL, 0}};
     const char *platform = NULL, *external_id = NULL, *name = "";
-    char *token_arg = NULL;
+    char *token_arg = NULL, *refresh_arg = NULL;
+    cred_args cred = {.expires_in = -1};
     int c, rc;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
@@ -121,6 +192,11 @@ static int accounts_add(ctl_ctx *ctx, int argc, char **argv) {
         case 'e': external_id = optarg; break;
         case 't': token_arg = optarg; break;
         case 'n': name = optarg; break;
+        case 'r': refresh_arg = optarg; break;
+        case 'x':
+            if (!ctl_int_arg(optarg, 0, 10L * 365 * 86400, &cred.expires_in))
+                return ctl_usage_error("accounts add", "--expires-in takes seconds (0 or more)");
+            break;
         default: return ctl_bad_option("accounts add", c, argv);
         }
     }
@@ -129,10 +205,7 @@ static int accounts_add(ctl_ctx *ctx, int argc, char **argv) {
     if (!platform || !external_id || !token_arg)
         return ctl_usage_error("accounts add",
                                "--platform, --external-id and --token are required");
-    /* Copy the token and blank it in argv: shortens the time `ps` shows it. */
-    char *token = strcmp(token_arg, "-") == 0 ? read_token_stdin() : strdup(token_arg);
-    if (strcmp(token_arg, "-") != 0) memset(token_arg, 'x', strlen(token_arg));
-    if (token == NULL) return ctl_fail("out of memory");
+    if ((rc = cred_args_take(&cred, token_arg, refresh_arg)) != CTL_EXIT_OK) goto cleanup;
 
     rc = ctl_setup(ctx, AP_NEED_PG | AP_NEED_KEY);
     if (rc != CTL_EXIT_OK) goto cleanup;
@@ -152,17 +225,97 @@ static int accounts_add(ctl_ctx *ctx, int argc, char **argv) {
         ctl_fail("--name must be at most 200 characters of UTF-8");
         goto cleanup;
     }
-    if (*token == '\0') {
-        ctl_fail("the token is empty");
-        goto cleanup;
-    }
-    if (strlen(token) > AP_CRYPTO_MAX_PLAINTEXT) {
-        ctl_fail("the token is longer than %d bytes", AP_CRYPTO_MAX_PLAINTEXT);
-        goto cleanup;
-    }
-    rc = insert_account(ctx, platform, external_id, name, token);
+    rc = insert_account(ctx, platform, external_id, name, &cred);
 cleanup:
-    wipe_free(token);
+    cred_args_wipe(&cred);
+    return rc;
+}
+
+/* ---- set-credential ----------------------------------------------------- */
+
+/* One statement: the new credential replaces the old one and a
+ * reauth_required account becomes active again. Publishers notice on their
+ * own: the sealed blob (and its issued_at) differs from the one their reauth
+ * mark names, so jobs carrying it call the platform again. */
+static int store_credential(ctl_ctx *ctx, const char *id, const cred_args *cred) {
+    char err[512], issued[24];
+    ap_crypto_key key;
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    int rc = CTL_EXIT_FAIL;
+    if (ap_crypto_key_load(&key, &ctx->cfg, err, sizeof(err)) != AP_OK)
+        return ctl_fail("credentials key: %s", err);
+    if (cred_args_seal(cred, &key, id, &sealed, &sealed_len) != AP_OK) {
+        ctl_fail("cannot seal the token");
+        goto cleanup;
+    }
+    snprintf(issued, sizeof(issued), "%lld", (long long)cred->issued_at_ms);
+    const char *params[] = {id, (const char *)sealed, issued};
+    int lengths[] = {0, (int)sealed_len, 0};
+    int formats[] = {0, 1, 0};
+    PGresult *res = PQexecParams(
+        ctx->pg.conn,
+        "WITH old AS (SELECT id, status FROM social_accounts WHERE id = $1 FOR UPDATE) "
+        "UPDATE social_accounts a SET credentials = $2, credentials_issued_at_ms = "
+        "greatest($3::int8, a.credentials_issued_at_ms + 1), "
+        "status = CASE WHEN a.status = 'reauth_required' THEN 'active' ELSE a.status END, "
+        "status_reason = CASE WHEN a.status = 'reauth_required' THEN NULL ELSE a.status_reason "
+        "END, updated_at = now() FROM old WHERE a.id = old.id "
+        "RETURNING a.platform, a.external_id, old.status, a.status",
+        3, NULL, params, lengths, formats, 0);
+    if (ap_pg_result_ok(res, PGRES_TUPLES_OK, err, sizeof(err)) != AP_OK) {
+        ctl_fail("cannot update account %s: %s", id, err);
+    } else if (PQntuples(res) == 0) {
+        ctl_fail("account %s not found", id);
+    } else {
+        printf("account %s (%s %s): credential replaced; status %s -> %s\n", id,
+               PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+               PQgetvalue(res, 0, 3));
+        rc = CTL_EXIT_OK;
+    }
+    PQclear(res);
+cleanup:
+    ap_crypto_key_wipe(&key);
+    free(sealed);
+    return rc;
+}
+
+static int accounts_set_credential(ctl_ctx *ctx, int argc, char **argv) {
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"token", required_argument, NULL, 't'},
+                                         {"refresh-token", required_argument, NULL, 'r'},
+                                         {"expires-in", required_argument, NULL, 'x'},
+                                         {NULL, 0, NULL, 0}};
+    char *token_arg = NULL, *refresh_arg = NULL;
+    cred_args cred = {.expires_in = -1};
+    int c, rc;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': ctx->config_path = optarg; break;
+        case 'h': fputs(accounts_usage, stdout); return CTL_EXIT_OK;
+        case 't': token_arg = optarg; break;
+        case 'r': refresh_arg = optarg; break;
+        case 'x':
+            if (!ctl_int_arg(optarg, 0, 10L * 365 * 86400, &cred.expires_in))
+                return ctl_usage_error("accounts set-credential",
+                                       "--expires-in takes seconds (0 or more)");
+            break;
+        default: return ctl_bad_option("accounts set-credential", c, argv);
+        }
+    }
+    if (argc - optind != 1)
+        return ctl_usage_error("accounts set-credential", "expected ACCOUNT_ID");
+    if (token_arg == NULL) return ctl_usage_error("accounts set-credential", "--token is required");
+    char id[37];
+    if (!ctl_uuid_text(argv[optind], id))
+        return ctl_fail("\"%s\" is not an account id (a UUID)", argv[optind]);
+    if ((rc = cred_args_take(&cred, token_arg, refresh_arg)) != CTL_EXIT_OK) goto cleanup;
+    if ((rc = ctl_setup(ctx, AP_NEED_PG | AP_NEED_KEY)) != CTL_EXIT_OK) goto cleanup;
+    if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) goto cleanup;
+    rc = store_credential(ctx, id, &cred);
+cleanup:
+    cred_args_wipe(&cred);
     return rc;
 }
 
@@ -285,7 +438,8 @@ static int accounts_set_status(ctl_ctx *ctx, int argc, char **argv) {
 
 int ctl_cmd_accounts(ctl_ctx *ctx, int argc, char **argv) {
     if (argc < 2)
-        return ctl_usage_error("accounts", "missing sub-command (add, import, list, set-status)");
+        return ctl_usage_error(
+            "accounts", "missing sub-command (add, import, list, set-status, set-credential)");
     const char *verb = argv[1];
     if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
         fputs(accounts_usage, stdout);
@@ -295,6 +449,9 @@ int ctl_cmd_accounts(ctl_ctx *ctx, int argc, char **argv) {
     if (strcmp(verb, "import") == 0) return ctl_accounts_import(ctx, argc - 1, argv + 1);
     if (strcmp(verb, "list") == 0) return accounts_list(ctx, argc - 1, argv + 1);
     if (strcmp(verb, "set-status") == 0) return accounts_set_status(ctx, argc - 1, argv + 1);
-    return ctl_usage_error("accounts", "unknown sub-command \"%s\" (add, import, list, set-status)",
-                           verb);
+    if (strcmp(verb, "set-credential") == 0)
+        return accounts_set_credential(ctx, argc - 1, argv + 1);
+    return ctl_usage_error(
+        "accounts", "unknown sub-command \"%s\" (add, import, list, set-status, set-credential)",
+        verb);
 }

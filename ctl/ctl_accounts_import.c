@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ap_crypto.h"
+#include "ap_time.h"
 #include "ctl.h"
 #include "ctl_post.h"
 
@@ -25,6 +26,9 @@ static const char accounts_import_usage[] =
     "Adds accounts from JSON Lines, one object per line (blank lines skipped):\n"
     "  {\"platform\": \"facebook\", \"external_id\": \"1234\", \"token\": \"...\",\n"
     "   \"name\": \"My page\"}\n"
+    "OAuth 2.0 accounts may add \"refresh_token\" and \"expires_in\" (seconds the\n"
+    "access token stays valid from now); publishers refresh it when it is due\n"
+    "(platforms.<name>.token_url).\n"
     "Every line is checked (platform configured, no duplicates in the file or the\n"
     "database); if any is bad each one is reported as FILE:LINE: reason and\n"
     "nothing is added. Otherwise prints the new account ids, one per line, in the\n"
@@ -32,7 +36,8 @@ static const char accounts_import_usage[] =
 
 typedef struct acct_row {
     long line;
-    char *platform, *external_id, *name, *token;
+    char *platform, *external_id, *name, *token, *refresh_token;
+    long long expires_in; /* seconds; -1 when not given */
     char id[37];
     uint8_t *sealed;
     size_t sealed_len;
@@ -42,6 +47,7 @@ typedef struct acct_row {
 
 typedef struct acct_set {
     const char *label;
+    int64_t issued_at_ms; /* one stamp for the whole import */
     acct_row *rows;
     size_t n, cap, nbad;
 } acct_set;
@@ -59,6 +65,7 @@ static void acct_set_free(acct_set *s) {
         free(r->external_id);
         free(r->name);
         wipe_free(r->token);
+        wipe_free(r->refresh_token);
         free(r->sealed);
         free(r->error);
     }
@@ -101,18 +108,31 @@ static bool parse_record(const ap_config *cfg, acct_row *r, const char *line, si
         snprintf(reason, len, "expected a JSON object");
         goto cleanup;
     }
+    r->expires_in = -1;
     json_object_foreach(root, key, v) {
-        char **dst = strcmp(key, "platform") == 0      ? &r->platform
-                     : strcmp(key, "external_id") == 0 ? &r->external_id
-                     : strcmp(key, "token") == 0       ? &r->token
-                     : strcmp(key, "name") == 0        ? &r->name
-                                                       : NULL;
+        if (strcmp(key, "expires_in") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > 10LL * 365 * 86400) {
+                snprintf(reason, len, "expires_in: expected seconds from now (0 to 10 years)");
+                goto cleanup;
+            }
+            r->expires_in = (long long)json_integer_value(v);
+            continue;
+        }
+        char **dst = strcmp(key, "platform") == 0        ? &r->platform
+                     : strcmp(key, "refresh_token") == 0 ? &r->refresh_token
+                     : strcmp(key, "external_id") == 0   ? &r->external_id
+                     : strcmp(key, "token") == 0         ? &r->token
+                     : strcmp(key, "name") == 0          ? &r->name
+                                                         : NULL;
         if (dst == NULL) {
             snprintf(reason, len,
-                     "unknown key \"%.40s\" (known: platform, external_id, token, name)", key);
+                     "unknown key \"%.40s\" (known: platform, external_id, token, name, "
+                     "refresh_token, expires_in)",
+                     key);
             goto cleanup;
         }
-        if (dst == &r->name && json_is_null(v)) continue;
+        if ((dst == &r->name || dst == &r->refresh_token) && json_is_null(v)) continue;
         if (!take_string(v, key, dst, reason, len)) goto cleanup;
     }
     if (r->platform == NULL || r->external_id == NULL || r->token == NULL) {
@@ -138,8 +158,15 @@ static bool parse_record(const ap_config *cfg, acct_row *r, const char *line, si
         snprintf(reason, len, "name is longer than 200 characters");
         goto cleanup;
     }
-    if (*r->token == '\0' || strlen(r->token) > AP_CRYPTO_MAX_PLAINTEXT) {
-        snprintf(reason, len, "token must be 1 to %d bytes", AP_CRYPTO_MAX_PLAINTEXT);
+    /* The JSON wrapping and the refresh token share the sealed size. */
+    size_t tlen = strlen(r->token) + (r->refresh_token ? strlen(r->refresh_token) : 0);
+    if (*r->token == '\0' || tlen > AP_CRYPTO_MAX_PLAINTEXT - 256) {
+        snprintf(reason, len, "token (with refresh_token) must be 1 to %d bytes",
+                 AP_CRYPTO_MAX_PLAINTEXT - 256);
+        goto cleanup;
+    }
+    if (r->refresh_token && *r->refresh_token == '\0') {
+        snprintf(reason, len, "refresh_token is empty");
         goto cleanup;
     }
     ok = true;
@@ -229,8 +256,10 @@ static void report_errors(const acct_set *s) {
 static int draw_ids_and_seal(ctl_ctx *ctx, acct_set *s) {
     char err[512], count[24];
     ap_crypto_key key;
+    ap_crypto_keyring ring;
     if (ap_crypto_key_load(&key, &ctx->cfg, err, sizeof(err)) != AP_OK)
         return ctl_fail("credentials key: %s", err);
+    ap_crypto_keyring_init(&ring, &key);
     snprintf(count, sizeof(count), "%zu", s->n);
     const char *params[] = {count};
     PGresult *res = ctl_exec(ctx, "SELECT gen_random_uuid() FROM generate_series(1, $1::int)", 1,
@@ -243,17 +272,24 @@ static int draw_ids_and_seal(ctl_ctx *ctx, acct_set *s) {
     for (size_t i = 0; i < s->n; i++) {
         acct_row *r = &s->rows[i];
         snprintf(r->id, sizeof(r->id), "%s", PQgetvalue(res, (int)i, 0));
-        if (ap_crypto_seal(&key, r->id, (const uint8_t *)r->token, strlen(r->token), &r->sealed,
-                           &r->sealed_len) != AP_OK) {
+        ap_credential cred = {.access_token = r->token,
+                              .refresh_token = r->refresh_token,
+                              .expires_at_ms =
+                                  r->expires_in >= 0 ? s->issued_at_ms + r->expires_in * 1000 : 0,
+                              .issued_at_ms = s->issued_at_ms};
+        if (ap_credential_seal(&ring, r->id, &cred, &r->sealed, &r->sealed_len) != AP_OK) {
             rc = ctl_fail("cannot seal the token of %s:%ld", s->label, r->line);
             goto cleanup;
         }
         wipe_free(r->token); /* sealed: the clear text is no longer needed */
         r->token = NULL;
+        wipe_free(r->refresh_token);
+        r->refresh_token = NULL;
     }
 cleanup:
     PQclear(res);
     ap_crypto_key_wipe(&key);
+    ap_crypto_keyring_wipe(&ring);
     return rc;
 }
 
@@ -354,11 +390,14 @@ static int store_all(ctl_ctx *ctx, acct_set *s) {
         rc = ctl_fail("%zu of %zu accounts already exist; nothing was added", s->nbad, s->n);
         goto fail;
     }
+    char issued[24];
+    snprintf(issued, sizeof(issued), "%lld", (long long)s->issued_at_ms);
+    const char *params[] = {issued};
     res = ctl_exec(ctx,
                    "INSERT INTO social_accounts (id, platform, external_id, display_name, "
-                   "credentials) SELECT id, platform, external_id, display_name, credentials "
-                   "FROM ctl_accounts_import",
-                   0, NULL, PGRES_COMMAND_OK, err, sizeof(err));
+                   "credentials, credentials_issued_at_ms) SELECT id, platform, external_id, "
+                   "display_name, credentials, $1::int8 FROM ctl_accounts_import",
+                   1, params, PGRES_COMMAND_OK, err, sizeof(err));
     if (res == NULL) {
         rc = ctl_fail("accounts import: cannot store the accounts: %s", err);
         goto fail;
@@ -394,7 +433,7 @@ int ctl_accounts_import(ctl_ctx *ctx, int argc, char **argv) {
     bool use_stdin = strcmp(path, "-") == 0;
     FILE *f = use_stdin ? stdin : fopen(path, "r");
     if (f == NULL) return ctl_fail("%s: %s", path, strerror(errno));
-    acct_set s = {.label = use_stdin ? "<stdin>" : path};
+    acct_set s = {.label = use_stdin ? "<stdin>" : path, .issued_at_ms = ap_now_ms()};
     rc = parse_file(&ctx->cfg, f, &s);
     if (!use_stdin) fclose(f);
     if (rc != CTL_EXIT_OK) goto cleanup;

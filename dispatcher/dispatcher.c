@@ -339,14 +339,52 @@ static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *r
     }
 }
 
+/* Refreshed credentials and reauth marks (fold.h), inside the batch's
+ * transaction; af->reauth[i].message is reused afterwards to say how many
+ * schedules each mark failed. */
+static ap_status apply_account_effects(ap_dispatcher *d, ap_account_fold *af, char sqlstate[6],
+                                       char *err, size_t errlen) {
+    ap_status st;
+    if (af->ncredentials > 0 && (st = pg_run(d, AP_ACCOUNT_SQL_CREDENTIALS, AP_ACCOUNT_CRED_NPARAMS,
+                                             (const char *const *)af->credentials, PGRES_COMMAND_OK,
+                                             NULL, sqlstate, err, errlen)) != AP_OK)
+        return st;
+    for (size_t i = 0; i < af->nreauth; i++) {
+        ap_account_reauth *a = &af->reauth[i];
+        const char *params[] = {a->account_id, a->reason, a->issued_at, a->message};
+        PGresult *res = NULL;
+        if ((st = pg_run(d, AP_ACCOUNT_SQL_REAUTH, AP_ACCOUNT_REAUTH_NPARAMS, params,
+                         PGRES_COMMAND_OK, &res, sqlstate, err, errlen)) != AP_OK)
+            return st;
+        /* Reused after COMMIT by report_accounts: schedules failed. */
+        snprintf(a->issued_at, sizeof(a->issued_at), "%s", PQcmdTuples(res));
+        PQclear(res);
+    }
+    return AP_OK;
+}
+
+static void report_accounts(const ap_account_fold *af) {
+    if (af->ncredentials > 0)
+        ap_log_info("credentials_refreshed", NULL,
+                    "%zu account credential(s) refreshed by publishers offered for storage",
+                    af->ncredentials);
+    for (size_t i = 0; i < af->nreauth; i++)
+        ap_log_info("account_reauth", NULL,
+                    "account %s: reauth result applied (%s other open schedule(s) failed): %s",
+                    af->reauth[i].account_id, af->reauth[i].issued_at, af->reauth[i].reason);
+}
+
 /* The whole fold in one transaction. */
 static ap_status apply_results(ap_dispatcher *d, ap_result *const *results, size_t n,
                                fold_counts *c, char sqlstate[6], char *err, size_t errlen) {
     ap_fold f;
+    ap_account_fold af;
     PGresult *res = NULL;
     ap_fold_init(&f);
+    ap_account_fold_init(&af);
     sqlstate[0] = '\0';
     ap_status st = ap_fold_build(&f, results, n);
+    if (st == AP_OK) st = ap_account_fold_build(&af, results, n);
     if (st != AP_OK) {
         snprintf(err, errlen, "building the batch: %s", ap_status_str(st));
         goto cleanup;
@@ -357,13 +395,16 @@ static ap_status apply_results(ap_dispatcher *d, ap_result *const *results, size
                     PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)) ||
         (st = pg_run(d, AP_FOLD_SQL_UPDATE, AP_FOLD_UPDATE_NPARAMS, (const char *const *)f.update,
                      PGRES_TUPLES_OK, &res, sqlstate, err, errlen)) ||
+        (st = apply_account_effects(d, &af, sqlstate, err, errlen)) ||
         (st = pg_run(d, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)))
         goto cleanup;
     report_rows(&f, results, res, c);
+    report_accounts(&af);
 cleanup:
     if (st != AP_OK) pg_rollback(d);
     PQclear(res);
     ap_fold_free(&f);
+    ap_account_fold_free(&af);
     return st;
 }
 

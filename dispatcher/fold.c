@@ -412,3 +412,137 @@ void ap_advisory_message(char *buf, size_t len, uint64_t deliveries) {
              "(publisher crashed or timed out each time)",
              deliveries);
 }
+
+/* ---- account effects ------------------------------------------------------- */
+
+/* $1 account ids, $2 sealed credentials in hex, $3 their issued_at_ms. */
+const char AP_ACCOUNT_SQL_CREDENTIALS[] =
+    "UPDATE social_accounts a SET credentials = decode(r.blob, 'hex'),"
+    " credentials_issued_at_ms = r.issued, updated_at = now()"
+    " FROM unnest($1::uuid[], $2::text[], $3::int8[]) AS r(id, blob, issued)"
+    " WHERE a.id = r.id AND a.credentials_issued_at_ms < r.issued";
+
+/* $1 account id, $2 status_reason, $3 issued_at_ms of the refused
+ * credential, $4 the message stored on the other schedules. */
+const char AP_ACCOUNT_SQL_REAUTH[] =
+    "WITH a AS (UPDATE social_accounts SET status = 'reauth_required', status_reason = $2::text,"
+    " updated_at = now() WHERE id = $1::uuid AND status = 'active'"
+    " AND credentials_issued_at_ms <= $3::int8 RETURNING id),"
+    " s AS (UPDATE post_schedules p SET status = 'failed', error_class = 'reauth',"
+    " error_code = 'account_reauth_required', error_message = $4::text, updated_at = now()"
+    " FROM a WHERE p.account_id = a.id AND p.status IN ('pending', 'queued', 'retrying')"
+    " RETURNING p.id, p.generation, p.attempts)"
+    " INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_class,"
+    " error_code, error_message, actor, finished_at)"
+    " SELECT s.id, s.generation, s.attempts, 'account_reauth', 'reauth', 'account_reauth_required',"
+    " $4::text, 'dispatcher', now() FROM s"
+    " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING";
+
+void ap_account_fold_init(ap_account_fold *f) { memset(f, 0, sizeof(*f)); }
+
+void ap_account_fold_free(ap_account_fold *f) {
+    if (f == NULL) return;
+    for (int i = 0; i < AP_ACCOUNT_CRED_NPARAMS; i++) free(f->credentials[i]);
+    free(f->reauth);
+    ap_account_fold_init(f);
+}
+
+/* A credential a publisher could not even open (code "credential": a key
+ * missing from its keyring) says nothing about the account: not marked. */
+static bool is_reauth_failure(const ap_result *r) {
+    return r->outcome == AUTOPOST__V1__OUTCOME__OUTCOME_FAILED &&
+           r->error_class == AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_REAUTH && r->account_id &&
+           *r->account_id && !(r->error_code && strcmp(r->error_code, "credential") == 0);
+}
+
+static bool has_refresh(const ap_result *r) {
+    return r->refreshed_credential.len > 0 && r->credential_issued_at_ms > 0 && r->account_id &&
+           *r->account_id;
+}
+
+static char *hex_of(const uint8_t *b, size_t n) {
+    char *h = malloc(2 * n + 1);
+    if (h == NULL) return NULL;
+    for (size_t i = 0; i < n; i++) snprintf(h + 2 * i, 3, "%02x", b[i]);
+    h[2 * n] = '\0';
+    return h;
+}
+
+static ap_status build_credentials(ap_account_fold *f, ap_result *const *results, size_t n) {
+    ap_pgarray c[AP_ACCOUNT_CRED_NPARAMS];
+    for (int i = 0; i < AP_ACCOUNT_CRED_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    for (size_t k = 0; k < n; k++) {
+        const ap_result *r = results[k];
+        if (!has_refresh(r)) continue;
+        bool superseded = false; /* the newest of the batch per account wins */
+        for (size_t j = 0; j < n && !superseded; j++)
+            if (j != k && has_refresh(results[j]) &&
+                strcmp(results[j]->account_id, r->account_id) == 0 &&
+                (results[j]->credential_issued_at_ms > r->credential_issued_at_ms ||
+                 (results[j]->credential_issued_at_ms == r->credential_issued_at_ms && j < k)))
+                superseded = true;
+        if (superseded) continue;
+        char *hex = hex_of(r->refreshed_credential.data, r->refreshed_credential.len);
+        if (hex == NULL) c[1].failed = true;
+        ap_pgarray_text(&c[0], r->account_id);
+        ap_pgarray_text(&c[1], hex);
+        ap_pgarray_int(&c[2], r->credential_issued_at_ms);
+        free(hex);
+        f->ncredentials++;
+    }
+    if (f->ncredentials == 0) {
+        for (int i = 0; i < AP_ACCOUNT_CRED_NPARAMS; i++) ap_pgarray_free(&c[i]);
+        return AP_OK;
+    }
+    return finish_columns(c, f->credentials, AP_ACCOUNT_CRED_NPARAMS) ? AP_OK : AP_ENOMEM;
+}
+
+/* Invalid UTF-8 (or a character cut by truncation) would make PostgreSQL
+ * refuse the statement: such bytes become '?'. */
+static void utf8_scrub(char *s) {
+    for (unsigned char *p = (unsigned char *)s; *p;) {
+        size_t k = utf8_len(p);
+        if (k == 0) {
+            *p++ = '?';
+            continue;
+        }
+        p += k;
+    }
+}
+
+ap_status ap_account_fold_build(ap_account_fold *f, ap_result *const *results, size_t n) {
+    ap_account_fold_free(f);
+    ap_status st = build_credentials(f, results, n);
+    if (st != AP_OK) goto fail;
+    for (size_t k = 0; k < n; k++) {
+        const ap_result *r = results[k];
+        if (!is_reauth_failure(r)) continue;
+        bool seen = false;
+        for (size_t j = 0; j < f->nreauth && !seen; j++)
+            seen = strcmp(f->reauth[j].account_id, r->account_id) == 0;
+        if (seen) continue;
+        ap_account_reauth *grown = realloc(f->reauth, (f->nreauth + 1) * sizeof(*grown));
+        if (grown == NULL) {
+            st = AP_ENOMEM;
+            goto fail;
+        }
+        f->reauth = grown;
+        ap_account_reauth *a = &f->reauth[f->nreauth++];
+        const char *why = nonempty(r->error_message) ? r->error_message
+                                                     : "the platform refused "
+                                                       "the credential";
+        snprintf(a->account_id, sizeof(a->account_id), "%s", r->account_id);
+        snprintf(a->issued_at, sizeof(a->issued_at), "%" PRId64,
+                 r->credential_issued_at_ms > 0 ? r->credential_issued_at_ms : 0);
+        snprintf(a->reason, sizeof(a->reason), "%s", why);
+        snprintf(a->message, sizeof(a->message),
+                 "the account needs to be reconnected (`autopostctl accounts set-credential`): %s",
+                 why);
+        utf8_scrub(a->reason);
+        utf8_scrub(a->message);
+    }
+    return AP_OK;
+fail:
+    ap_account_fold_free(f);
+    return st;
+}

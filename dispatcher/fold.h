@@ -105,6 +105,50 @@ void ap_fold_free(ap_fold *f);
  * higher attempt wins. */
 int ap_fold_precedence(const ap_result *a, const ap_result *b);
 
+/* ---- account effects -------------------------------------------------------
+ *
+ * Two results change the account, in the same transaction as the fold:
+ *
+ *   a refreshed credential (PublishResult.refreshed_credential) replaces the
+ *   stored one if it is newer (credentials_issued_at_ms), one per account per
+ *   batch, the newest;
+ *   a FAILED result of class REAUTH marks an active account reauth_required
+ *   with the platform's message, unless the stored credential is newer than
+ *   the refused one (the operator reconnected meanwhile), and fails every
+ *   other pending/queued/retrying schedule of the account with a history
+ *   line 'account_reauth'. Only the transition fails them: later REAUTH
+ *   results of the same account (jobs already in the stream, which the
+ *   publishers fail without a call) find it marked and change nothing more.
+ *
+ * Races with the scheduler: a scheduler claiming the account's rows at the
+ * same moment holds their row locks (FOR UPDATE SKIP LOCKED); the UPDATE
+ * waits for its commit and then fails those rows too (queued by then). Their
+ * jobs, already in the stream, meet the publishers' reauth mark and end
+ * without a call; their results find the rows failed and only add history.
+ * After the commit the scheduler itself refuses the account's rows
+ * (account_reauth_required). */
+enum { AP_ACCOUNT_CRED_NPARAMS = 3, AP_ACCOUNT_REAUTH_NPARAMS = 4 };
+extern const char AP_ACCOUNT_SQL_CREDENTIALS[];
+extern const char AP_ACCOUNT_SQL_REAUTH[];
+
+typedef struct ap_account_reauth {
+    char account_id[40];
+    char issued_at[24];
+    char reason[600];  /* the platform's message: status_reason */
+    char message[700]; /* stored on the other schedules */
+} ap_account_reauth;
+
+typedef struct ap_account_fold {
+    size_t ncredentials;
+    char *credentials[AP_ACCOUNT_CRED_NPARAMS]; /* NULL when ncredentials == 0 */
+    ap_account_reauth *reauth;
+    size_t nreauth;
+} ap_account_fold;
+
+void ap_account_fold_init(ap_account_fold *f);
+ap_status ap_account_fold_build(ap_account_fold *f, ap_result *const *results, size_t n);
+void ap_account_fold_free(ap_account_fold *f);
+
 /* ---- MAX_DELIVERIES advisories -------------------------------------------- */
 
 #define AP_ADVISORY_MAX_DELIVER_TYPE "io.nats.jetstream.advisory.v1.max_deliver"

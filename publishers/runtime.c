@@ -4,8 +4,15 @@
  *
  *   fetch -> decode (garbage: Term + report) -> validate (invalid: FAILED,
  *   Term, no call) -> claim the attempt record (guard.h) -> open the sealed
- *   token -> adapter flow over curl multi -> record the outcome in the guard
- *   -> publish PublishResult (wait for its PubAck) -> Ack | NakWithDelay | Term.
+ *   credential, take a newer one refreshed by any replica, refuse an account
+ *   marked for reauth (accounts.h), refresh the token if it is due
+ *   (refresh.h) -> adapter flow over curl multi -> record the outcome in the
+ *   guard -> publish PublishResult (wait for its PubAck) -> Ack |
+ *   NakWithDelay | Term.
+ *
+ * A final REAUTH answer marks the account in the shared bucket before the
+ * result goes out (once a refresh token has had its one chance), so every
+ * replica stops calling the platform for that credential.
  *
  * The result is published before the ack, and the guard is written before
  * the result: a crash anywhere leaves enough behind for the redelivery to
@@ -13,11 +20,13 @@
 #include "runtime.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "ap_crypto.h"
 #include "ap_health.h"
 #include "ap_log.h"
@@ -30,6 +39,9 @@
 #define FETCH_WAIT_MS 500
 #define ENGINE_TICK_MS 100
 #define KV_BUSY_RETRY_MS 2000
+/* How often a job waiting for another replica's token refresh looks again
+ * (a local table lookup, no network). */
+#define CRED_WAIT_POLL_MS 50
 
 /* How a job is handed back once its result is stored. */
 typedef enum settle_action { SETTLE_ACK, SETTLE_TERM, SETTLE_NAK } settle_action;
@@ -42,9 +54,23 @@ typedef struct job_slot {
     natsMsg *msg;
     ap_job *job;
     char key[64]; /* guard key and Nats-Msg-Id: "<schedule id>-<generation>" */
-    char *token;
-    size_t token_len;
     int attempt;
+
+    /* The credential the flow uses: the job's, or a newer one (refreshed
+     * here or by another replica), whose sealed form then goes back in the
+     * result for the dispatcher to store. */
+    ap_credential cred;
+    char cred_digest[AP_CRYPTO_DIGEST_HEX_LEN]; /* of the sealed form in use */
+    uint8_t *new_sealed;
+    size_t new_sealed_len;
+    ap_flow_mode pending_mode; /* the flow to start once the credential is settled */
+    int64_t pending_since;
+    bool refresh_tried; /* one refresh per delivery */
+    bool after_reauth;  /* that refresh follows a REAUTH answer */
+    bool refreshing;    /* the easy handle is the token request */
+    bool waiting_cred;  /* another replica refreshes this account */
+    int64_t cred_wait_deadline;
+    uint64_t lock_rev; /* our refresh lock's revision */
     uint64_t stream_seq;
     ap_flow_input in;
     void *flow;
@@ -87,7 +113,10 @@ typedef struct publisher {
     ap_crypto_keyring keys; /* current + previous: a rotation does not strand queued jobs */
     ap_nats nats;
     kvStore *kv;
-    ap_jsasync *jsa; /* PubAcks of attempt records and results */
+    kvStore *acct_kv;    /* autopost_accounts */
+    ap_accounts *acc;    /* local table of it (watcher thread) */
+    char *client_secret; /* platforms.<name>.client_secret_file, NULL for public clients */
+    ap_jsasync *jsa;     /* PubAcks of attempt records and results */
     natsSubscription *sub;
     CURLM *multi;
     volatile sig_atomic_t *stop;
@@ -250,10 +279,8 @@ static void slot_release(publisher *p, job_slot *s) {
     ap_http_request_clear(&s->req);
     ap_http_response_clear(&s->res);
     if (s->flow) p->adapter->flow_free(s->flow);
-    if (s->token) {
-        explicit_bzero(s->token, s->token_len);
-        free(s->token);
-    }
+    ap_credential_wipe(&s->cred);
+    free(s->new_sealed);
     ap_job_free(s->job);
     natsMsg_Destroy(s->msg);
     free(s);
@@ -287,6 +314,11 @@ static ap_status emit_result_async(publisher *p, job_slot *s) {
     res.error_code = (char *)r->error_code;
     res.error_message = (char *)r->error_message;
     res.http_status = (int32_t)r->http_status;
+    res.credential_issued_at_ms = s->cred.issued_at_ms;
+    if (s->new_sealed) {
+        res.refreshed_credential.data = s->new_sealed;
+        res.refreshed_credential.len = s->new_sealed_len;
+    }
     natsMsg *m = NULL;
     if (ap_result_to_msg(&res, &m) != AP_OK) return AP_ENOMEM;
     ap_status st = ap_jsasync_publish(p->jsa, m, s, OP_RESULT, -1);
@@ -422,6 +454,9 @@ static void finish_retry(publisher *p, job_slot *s, const ap_flow_result *r, boo
 }
 
 static void advance(publisher *p, job_slot *s, const ap_http_response *prev);
+static void begin_refresh(publisher *p, job_slot *s, bool after_reauth);
+static void mark_refresh_ambiguous(publisher *p, job_slot *s);
+static void mark_reauth(publisher *p, job_slot *s, const char *reason);
 
 static void start_flow(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms) {
     if (s->flow) p->adapter->flow_free(s->flow);
@@ -454,6 +489,19 @@ static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
             return;
         }
         r->error_class = AP_CLASS_AMBIGUOUS; /* could not tell */
+    }
+    if (r->error_class == AP_CLASS_REAUTH) {
+        /* A 401 proves the post was not made: with a refresh token, one
+         * refresh and one more try of the same flow. */
+        if (!s->refresh_tried && ap_refresh_possible(p->platform, &s->cred)) {
+            ap_log_info("reauth_refresh", sid(s),
+                        "platform refused the access token (%s); "
+                        "refreshing it once",
+                        r->error_message);
+            begin_refresh(p, s, true);
+            return;
+        }
+        mark_reauth(p, s, r->error_message);
     }
     switch (r->error_class) {
     case AP_CLASS_NONE:
@@ -522,6 +570,373 @@ static void fail_before_call(publisher *p, job_slot *s, ap_error_class cls, cons
     memset(&r, 0, sizeof(r));
     ap_flow_fail(&r, cls, 0, code, "%s", message);
     finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &r, write_guard);
+}
+
+/* ---- credentials ----------------------------------------------------------- */
+
+static void acct_kv_key(char *buf, size_t len, const char *kind, const job_slot *s) {
+    ap_acct_key(buf, len, kind, s->job->account_id);
+}
+
+/* Marks the credential in use as refused, for every replica (the bucket)
+ * and at once for this one (the local table). Synchronous: rare, and the
+ * mark must be stored before the result makes the dispatcher fail the
+ * account's other schedules. */
+static void mark_reauth(publisher *p, job_slot *s, const char *reason) {
+    char key[96];
+    acct_kv_key(key, sizeof(key), "reauth", s);
+    char *v = ap_acct_reauth_value(s->cred_digest, s->cred.issued_at_ms, ap_now_ms(),
+                                   p->cfg->instance, reason && *reason ? reason : "reauth");
+    if (v == NULL) return;
+    uint64_t rev = 0;
+    natsStatus st = kvStore_PutString(&rev, p->acct_kv, key, v);
+    if (st != NATS_OK)
+        ap_log_warn("reauth_mark_failed", sid(s),
+                    "could not share the reauth mark of account %s: %s (the dispatcher still "
+                    "marks the account)",
+                    s->job->account_id, natsStatus_GetText(st));
+    ap_accounts_apply(p->acc, key, v, strlen(v), false, rev);
+    ap_log_warn("account_reauth", sid(s), "account %s needs reconnection: %s", s->job->account_id,
+                reason);
+    free(v);
+}
+
+/* A failure before the flow: retryable unless attempts are used up. A
+ * pending read-back (VERIFY) keeps its "started" record, and never ends
+ * FAILED: the earlier attempt may be live. */
+static void credential_retry(publisher *p, job_slot *s, const char *code, const char *msg,
+                             int64_t hint_ms) {
+    ap_flow_result r;
+    memset(&r, 0, sizeof(r));
+    ap_flow_fail(&r, AP_CLASS_RETRY, 0, code, "%s", msg);
+    r.retry_after_ms = hint_ms;
+    bool verify = s->pending_mode == AP_FLOW_VERIFY;
+    if (s->attempt >= p->platform->max_attempts)
+        finish_terminal(p, s,
+                        verify ? AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED
+                               : AUTOPOST__V1__OUTCOME__OUTCOME_FAILED,
+                        &r, true);
+    else
+        finish_retry(p, s, &r, !verify);
+}
+
+/* The refresh lock's timing, from the token call's own timeout: a holder
+ * that has not finished after twice that is dead. */
+static int64_t lock_stale_ms(const publisher *p) { return 2 * p->platform->timeout_ms + 5000; }
+static int64_t ambiguous_cooldown_ms(const publisher *p) { return 2 * lock_stale_ms(p); }
+
+static void start_with_credential(publisher *p, job_slot *s) {
+    s->in.token = s->cred.access_token;
+    start_flow(p, s, s->pending_mode, s->pending_since);
+}
+
+/* Replaces the slot's credential with a sealed one newer than it (taking
+ * ownership of sealed). Returns false (and frees sealed) if it does not open. */
+static bool adopt_sealed(publisher *p, job_slot *s, uint8_t *sealed, size_t len) {
+    ap_credential c;
+    if (ap_credential_open(&p->keys, s->job->account_id, sealed, len, &c) != AP_OK ||
+        c.issued_at_ms <= s->cred.issued_at_ms) {
+        ap_credential_wipe(&c);
+        free(sealed);
+        return false;
+    }
+    ap_credential_wipe(&s->cred);
+    s->cred = c;
+    ap_crypto_digest_hex(sealed, len, s->cred_digest);
+    free(s->new_sealed);
+    s->new_sealed = sealed;
+    s->new_sealed_len = len;
+    return true;
+}
+
+/* Takes the newest shared credential if it beats ours. */
+static void adopt_shared(publisher *p, job_slot *s, ap_acct_view *v) {
+    if (v->cred == NULL) return;
+    uint8_t *blob = v->cred;
+    v->cred = NULL;
+    adopt_sealed(p, s, blob, v->cred_len);
+}
+
+/* The credential is settled (or being waited for): refuse a marked one,
+ * refresh a due one, else start the flow. */
+static void proceed_with_credential(publisher *p, job_slot *s, const ap_acct_view *v) {
+    if (ap_acct_blocked(v, s->cred_digest, s->cred.issued_at_ms)) {
+        char why[700];
+        snprintf(why, sizeof(why),
+                 "the account needs to be reconnected (`autopostctl accounts set-credential`): %s",
+                 v->reauth_reason);
+        fail_before_call(p, s, AP_CLASS_REAUTH, "account_reauth_required", why, true);
+        return;
+    }
+    if (!s->refresh_tried && ap_refresh_due(p->platform, &s->cred, ap_now_ms())) {
+        begin_refresh(p, s, false);
+        return;
+    }
+    start_with_credential(p, s);
+}
+
+/* Opens the job's credential, then proceeds. */
+static void settle_credential(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since) {
+    const ProtobufCBinaryData *sc = &s->job->sealed_credential;
+    s->pending_mode = mode;
+    s->pending_since = since;
+    if (ap_credential_open(&p->keys, s->job->account_id, sc->data, sc->len, &s->cred) != AP_OK) {
+        /* Most likely this replica lacks a key (a rotation without
+         * previous_key_files), not the account's fault: the job fails but
+         * the account is not marked (the dispatcher skips code "credential"). */
+        fail_before_call(p, s, AP_CLASS_REAUTH, "credential",
+                         "the account's credential cannot be opened with the configured keys "
+                         "(wrong key or corrupted); check credentials.previous_key_files, or "
+                         "reconnect the account",
+                         true);
+        return;
+    }
+    ap_crypto_digest_hex(sc->data, sc->len, s->cred_digest);
+    ap_acct_view v;
+    ap_accounts_lookup(p->acc, s->job->account_id, s->cred.issued_at_ms, &v);
+    adopt_shared(p, s, &v);
+    proceed_with_credential(p, s, &v);
+    ap_acct_view_clear(&v);
+}
+
+/* Refresh not possible now: go on with the old access token while it is
+ * still valid (and was not just refused), else hand the job back. */
+static void refresh_unavailable(publisher *p, job_slot *s, const char *code, const char *msg,
+                                int64_t hint_ms) {
+    if (!s->after_reauth && !ap_credential_expired(&s->cred, ap_now_ms())) {
+        ap_log_info("refresh_skipped", sid(s), "%s; the current access token is still valid", msg);
+        start_with_credential(p, s);
+        return;
+    }
+    credential_retry(p, s, code, msg, hint_ms);
+}
+
+static void wait_for_credential(publisher *p, job_slot *s) {
+    int64_t now = ap_mono_ms();
+    if (!s->waiting_cred) s->cred_wait_deadline = now + lock_stale_ms(p) + 5000;
+    s->waiting_cred = true;
+    s->wake_at_ms = now + CRED_WAIT_POLL_MS;
+}
+
+/* A waiting job looks at the local table again. */
+static void credential_wait_tick(publisher *p, job_slot *s) {
+    ap_acct_view v;
+    ap_accounts_lookup(p->acc, s->job->account_id, s->cred.issued_at_ms, &v);
+    if (v.cred) {
+        s->waiting_cred = false;
+        adopt_shared(p, s, &v);
+        ap_log_info("token_shared", sid(s), "using the access token another replica refreshed");
+        /* A fresh credential is used as it is: no second refresh. */
+        s->refresh_tried = true;
+        proceed_with_credential(p, s, &v);
+    } else if (ap_acct_blocked(&v, s->cred_digest, s->cred.issued_at_ms)) {
+        s->waiting_cred = false;
+        proceed_with_credential(p, s, &v); /* fails it as REAUTH */
+    } else if (!v.lock.present || v.lock.ambiguous) {
+        s->waiting_cred = false;
+        refresh_unavailable(p, s, "token_refresh",
+                            v.lock.ambiguous ? "another replica's token refresh got no answer"
+                                             : "another replica's token refresh did not complete",
+                            v.lock.ambiguous ? ambiguous_cooldown_ms(p) : 0);
+    } else if (ap_mono_ms() >= s->cred_wait_deadline) {
+        s->waiting_cred = false;
+        credential_retry(p, s, "token_refresh",
+                         "timed out waiting for another replica's token refresh", 0);
+    } else {
+        s->wake_at_ms = ap_mono_ms() + CRED_WAIT_POLL_MS;
+    }
+    ap_acct_view_clear(&v);
+}
+
+/* Reads one key of the accounts bucket from the server into the table. */
+static ap_status acct_kv_refresh_key(publisher *p, const char *key, kvEntry **out) {
+    kvEntry *e = NULL;
+    natsStatus st = kvStore_Get(&e, p->acct_kv, key);
+    if (st == NATS_NOT_FOUND) return AP_ENOTFOUND;
+    if (st != NATS_OK) return AP_ENATS;
+    ap_accounts_apply(p->acc, key, (const char *)kvEntry_Value(e),
+                      (size_t)(kvEntry_ValueLen(e) > 0 ? kvEntry_ValueLen(e) : 0),
+                      kvEntry_Operation(e) != kvOp_Put, kvEntry_Revision(e));
+    if (out)
+        *out = e;
+    else
+        kvEntry_Destroy(e);
+    return AP_OK;
+}
+
+static void release_lock(publisher *p, job_slot *s) {
+    char key[96];
+    acct_kv_key(key, sizeof(key), "refresh", s);
+    natsStatus st = kvStore_Delete(p->acct_kv, key);
+    if (st != NATS_OK)
+        ap_log_warn("refresh_unlock_failed", sid(s),
+                    "refresh lock not released: %s (it goes "
+                    "stale on its own)",
+                    natsStatus_GetText(st));
+    ap_accounts_apply(p->acc, key, NULL, 0, true, s->lock_rev + 1);
+    s->lock_rev = 0;
+}
+
+static void send_refresh(publisher *p, job_slot *s) {
+    ap_http_request_clear(&s->req);
+    if (ap_refresh_request(&s->req, p->platform, p->client_secret, s->cred.refresh_token) !=
+            AP_OK ||
+        (s->easy = ap_http_easy_new(&s->req, p->platform, &s->res, &s->headers)) == NULL ||
+        curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
+        curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
+        release_lock(p, s);
+        refresh_unavailable(p, s, "internal", "could not start the token refresh call", 0);
+        return;
+    }
+    s->refreshing = true;
+    ap_log_info("token_refresh", sid(s), "refreshing the access token of account %s",
+                s->job->account_id);
+}
+
+/* We hold the lock: the refresh may already have happened elsewhere (our
+ * table lagging behind the bucket), so read the shared credential from the
+ * server before spending the single-use refresh token. */
+static void refresh_locked(publisher *p, job_slot *s) {
+    char key[96];
+    acct_kv_key(key, sizeof(key), "cred", s);
+    ap_status st = acct_kv_refresh_key(p, key, NULL);
+    if (st == AP_ENATS) {
+        release_lock(p, s);
+        refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
+        return;
+    }
+    ap_acct_view v;
+    ap_accounts_lookup(p->acc, s->job->account_id, s->cred.issued_at_ms, &v);
+    if (v.cred) {
+        release_lock(p, s);
+        adopt_shared(p, s, &v);
+        proceed_with_credential(p, s, &v);
+        ap_acct_view_clear(&v);
+        return;
+    }
+    ap_acct_view_clear(&v);
+    send_refresh(p, s);
+}
+
+static void begin_refresh(publisher *p, job_slot *s, bool after_reauth) {
+    char key[96];
+    s->refresh_tried = true;
+    s->after_reauth = after_reauth;
+    acct_kv_key(key, sizeof(key), "refresh", s);
+    ap_acct_view v;
+    ap_accounts_lookup(p->acc, s->job->account_id, INT64_MAX, &v);
+    ap_refresh_lock lock = v.lock;
+    ap_acct_view_clear(&v);
+    int64_t now = ap_now_ms();
+    char *value = ap_acct_lock_value(false, now, p->cfg->instance);
+    if (value == NULL) {
+        refresh_unavailable(p, s, "internal", "out of memory", 0);
+        return;
+    }
+    uint64_t rev = 0;
+    natsStatus st = NATS_OK;
+    switch (ap_refresh_lock_decide(&lock, now, lock_stale_ms(p), ambiguous_cooldown_ms(p))) {
+    case AP_LOCK_WAIT: wait_for_credential(p, s); goto done;
+    case AP_LOCK_COOLDOWN:
+        refresh_unavailable(p, s, "token_refresh_unconfirmed",
+                            "an earlier token refresh got no answer; not refreshing again before "
+                            "its cool-down",
+                            lock.at_ms + ambiguous_cooldown_ms(p) - now);
+        goto done;
+    case AP_LOCK_TAKE: st = kvStore_CreateString(&rev, p->acct_kv, key, value); break;
+    case AP_LOCK_TAKEOVER:
+        st = kvStore_UpdateString(&rev, p->acct_kv, key, value, lock.revision);
+        break;
+    }
+    if (st == NATS_OK) {
+        s->lock_rev = rev;
+        ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
+        refresh_locked(p, s);
+        goto done;
+    }
+    /* Lost the race (or the bucket is down): learn the lock's state and wait. */
+    if (acct_kv_refresh_key(p, key, NULL) == AP_ENATS) {
+        refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
+        goto done;
+    }
+    wait_for_credential(p, s);
+done:
+    free(value);
+}
+
+/* Keeps our lock, marked: nobody spends the refresh token again before the
+ * cool-down (refresh.h). */
+static void mark_refresh_ambiguous(publisher *p, job_slot *s) {
+    char key[96];
+    char *value = ap_acct_lock_value(true, ap_now_ms(), p->cfg->instance);
+    uint64_t rev = 0;
+    acct_kv_key(key, sizeof(key), "refresh", s);
+    if (value && kvStore_UpdateString(&rev, p->acct_kv, key, value, s->lock_rev) == NATS_OK)
+        ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
+    free(value);
+}
+
+/* The token endpoint answered (or did not). */
+static void on_refresh_done(publisher *p, job_slot *s, const ap_http_response *res) {
+    char msg[512], key[96];
+    ap_credential nc;
+    s->refreshing = false;
+    ap_refresh_outcome o = ap_refresh_parse(res, &s->cred, ap_now_ms(), &nc, msg, sizeof(msg));
+    switch (o) {
+    case AP_REFRESH_OK: {
+        uint8_t *sealed = NULL;
+        size_t len = 0;
+        char *value = NULL;
+        if (ap_credential_seal(&p->keys, s->job->account_id, &nc, &sealed, &len) != AP_OK ||
+            (value = ap_acct_cred_value(sealed, len, nc.issued_at_ms, p->cfg->instance)) == NULL) {
+            /* The single-use token is spent and the new one cannot be kept. */
+            ap_credential_wipe(&nc);
+            free(sealed);
+            release_lock(p, s);
+            mark_reauth(p, s, "a refreshed credential could not be sealed");
+            fail_before_call(p, s, AP_CLASS_REAUTH, "token_refresh",
+                             "a refreshed credential could not be sealed; reconnect the account",
+                             true);
+            return;
+        }
+        acct_kv_key(key, sizeof(key), "cred", s);
+        uint64_t rev = 0;
+        natsStatus st = kvStore_PutString(&rev, p->acct_kv, key, value);
+        if (st != NATS_OK)
+            ap_log_warn("token_share_failed", sid(s),
+                        "refreshed credential not shared (%s); it reaches PostgreSQL with this "
+                        "job's result",
+                        natsStatus_GetText(st));
+        ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
+        free(value);
+        release_lock(p, s);
+        ap_credential_wipe(&s->cred);
+        s->cred = nc;
+        ap_crypto_digest_hex(sealed, len, s->cred_digest);
+        free(s->new_sealed);
+        s->new_sealed = sealed;
+        s->new_sealed_len = len;
+        ap_log_info("token_refreshed", sid(s), "account %s: %s", s->job->account_id, msg);
+        start_with_credential(p, s);
+        return;
+    }
+    case AP_REFRESH_INVALID_GRANT:
+        release_lock(p, s);
+        mark_reauth(p, s, msg);
+        fail_before_call(p, s, AP_CLASS_REAUTH, "invalid_grant", msg, true);
+        return;
+    case AP_REFRESH_NOT_DONE:
+        release_lock(p, s);
+        ap_log_warn("token_refresh_failed", sid(s), "%s", msg);
+        refresh_unavailable(p, s, "token_refresh", msg, 0);
+        return;
+    case AP_REFRESH_AMBIGUOUS: {
+        mark_refresh_ambiguous(p, s);
+        ap_log_warn("token_refresh_unconfirmed", sid(s), "account %s: %s", s->job->account_id, msg);
+        refresh_unavailable(p, s, "token_refresh_unconfirmed", msg, ambiguous_cooldown_ms(p));
+        return;
+    }
+    }
 }
 
 /* Claims the attempt record and decides how this delivery proceeds. */
@@ -652,16 +1067,7 @@ static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record 
         }
     }
 
-    if (ap_crypto_keyring_open(&p->keys, s->job->account_id, s->job->sealed_credential.data,
-                               s->job->sealed_credential.len, &s->token, &s->token_len) != AP_OK) {
-        fail_before_call(p, s, AP_CLASS_REAUTH, "credential",
-                         "the account's credential cannot be opened with the configured keys "
-                         "(wrong key or corrupted); reconnect the account",
-                         true);
-        return;
-    }
-    s->in.token = s->token;
-    start_flow(p, s, mode, since);
+    settle_credential(p, s, mode, since);
 }
 
 /* ---- PubAck events ------------------------------------------------------ */
@@ -744,7 +1150,17 @@ static void reap_transfers(publisher *p) {
         ap_http_easy_finish(s->easy, m->data.result, &s->res);
         ap_http_response res = s->res; /* advance() clears s->res after the step */
         memset(&s->res, 0, sizeof(s->res));
-        advance(p, s, &res);
+        if (s->refreshing) {
+            curl_multi_remove_handle(p->multi, s->easy);
+            curl_easy_cleanup(s->easy);
+            s->easy = NULL;
+            curl_slist_free_all(s->headers);
+            s->headers = NULL;
+            ap_http_request_clear(&s->req);
+            on_refresh_done(p, s, &res);
+        } else {
+            advance(p, s, &res);
+        }
         ap_http_response_clear(&res);
     }
 }
@@ -758,7 +1174,10 @@ static int64_t service_timers(publisher *p) {
         job_slot *following = s->next; /* advance() may release s */
         if (s->wake_at_ms && s->wake_at_ms <= now) {
             s->wake_at_ms = 0;
-            advance(p, s, NULL);
+            if (s->waiting_cred)
+                credential_wait_tick(p, s);
+            else
+                advance(p, s, NULL);
         } else {
             if (s->wake_at_ms && s->wake_at_ms < next) next = s->wake_at_ms;
             if (now - s->last_progress_ms >= progress_every) {
@@ -781,6 +1200,9 @@ static void abandon_remaining(publisher *p) {
             ap_log_warn("drain_abandoned", sid(s),
                         "outcome not yet stored at shutdown; the redelivery re-reports it");
         } else if (s->job && !s->sent_any) {
+            /* A token refresh cut off mid-call may have spent the refresh
+             * token: say so, so nobody spends it again before the cool-down. */
+            if (s->refreshing) mark_refresh_ambiguous(p, s);
             guard_write(p, s, AP_GUARD_RETRY, NULL);
             nak_msg(p, s->msg, 0);
         } else {
@@ -873,7 +1295,48 @@ static ap_status subscribe(publisher *p, char *err, size_t errlen) {
         ap_nats_error(err, errlen, "key-value bucket " AP_KV_ATTEMPTS, s, 0);
         return AP_ENATS;
     }
+    s = js_KeyValue(&p->acct_kv, p->nats.js, AP_KV_ACCOUNTS);
+    if (s != NATS_OK) {
+        ap_nats_error(err, errlen, "key-value bucket " AP_KV_ACCOUNTS, s, 0);
+        return AP_ENATS;
+    }
+    if (ap_accounts_watch(p->acc, p->acct_kv) != AP_OK) {
+        snprintf(err, errlen, "cannot start the accounts watcher");
+        return AP_ENOMEM;
+    }
+    /* Jobs start once the marks and shared credentials are known, so a
+     * restarted replica does not call for an account already marked. */
+    for (int i = 0; i < 100 && !ap_accounts_synced(p->acc) && !*p->stop; i++) ap_sleep_ms(50);
+    if (!ap_accounts_synced(p->acc))
+        ap_log_warn("accounts_not_synced", NULL,
+                    "accounts bucket not read within 5 s; starting anyway");
     return AP_OK;
+}
+
+/* The OAuth client secret, for confidential clients; kept only in memory. */
+static ap_status load_client_secret(publisher *p, char *err, size_t errlen) {
+    const char *path = p->platform->client_secret_file;
+    snprintf(err, errlen, "out of memory");
+    if (path == NULL) return AP_OK;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "platforms.%s.client_secret_file: %s: %s", p->platform->name, path,
+                 strerror(errno));
+        return AP_EIO;
+    }
+    char buf[1024] = {0};
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
+    buf[n] = '\0';
+    if (n == 0) {
+        snprintf(err, errlen, "platforms.%s.client_secret_file: %s is empty", p->platform->name,
+                 path);
+        return AP_EINVAL;
+    }
+    p->client_secret = strdup(buf);
+    explicit_bzero(buf, sizeof(buf));
+    return p->client_secret ? AP_OK : AP_ENOMEM;
 }
 
 int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_atomic_t *stop) {
@@ -899,6 +1362,11 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
                     platform);
     if (ap_crypto_keyring_load(&p.keys, cfg, err, sizeof(err)) != AP_OK) {
         ap_log_error("startup_failed", NULL, "%s", err);
+        return 1;
+    }
+    if (load_client_secret(&p, err, sizeof(err)) != AP_OK || ap_accounts_new(&p.acc) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        ap_crypto_keyring_wipe(&p.keys);
         return 1;
     }
     p.multi = curl_multi_init();
@@ -949,7 +1417,13 @@ cleanup:
     ap_jsasync_destroy(p.jsa, 2000);
     /* Destroy, not Unsubscribe: the durable consumer outlives this replica. */
     if (p.sub) natsSubscription_Destroy(p.sub);
+    ap_accounts_free(p.acc); /* stops the watcher before its bucket goes */
+    if (p.acct_kv) kvStore_Destroy(p.acct_kv);
     if (p.kv) kvStore_Destroy(p.kv);
+    if (p.client_secret) {
+        explicit_bzero(p.client_secret, strlen(p.client_secret));
+        free(p.client_secret);
+    }
     ap_nats_close(&p.nats);
     if (p.multi) curl_multi_cleanup(p.multi);
     if (mutex_ready) {

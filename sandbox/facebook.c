@@ -182,7 +182,15 @@ static int fb_check_token(fb_call *c, sandbox_op op) {
         fb_error(c->req, r->http, r->code, r->subcode, r->message);
         return -1;
     }
-    return 0;
+    /* Tokens of the sandbox's token endpoints (oauth.c): past their life,
+     * or never issued. */
+    switch (sandbox_token_state_of(FB_PLATFORM, c->token)) {
+    case SANDBOX_TOKEN_EXPIRED:
+        fb_error(c->req, 400, 190, 463, fb_token_rules[0].message);
+        return -1;
+    case SANDBOX_TOKEN_INVALID: fb_error(c->req, 400, 190, 0, fb_token_rules[2].message); return -1;
+    default: return 0;
+    }
 }
 
 /* Answers the injected fault, if any, and returns 1; hangs are deferred

@@ -62,10 +62,13 @@ extern const sandbox_platform sandbox_threads;
 extern const sandbox_platform sandbox_linkedin;
 extern const sandbox_platform sandbox_media;
 extern const sandbox_platform sandbox_x;
+extern const sandbox_platform sandbox_x_oauth;
+extern const sandbox_platform sandbox_linkedin_oauth;
 
 static const sandbox_platform *const sandbox_routes[] = {
-    &sandbox_instagram, &sandbox_threads, &sandbox_x,
-    &sandbox_linkedin,  &sandbox_media,   &sandbox_facebook,
+    /* OAuth token endpoints before their platforms' own prefixes (oauth.c). */
+    &sandbox_x_oauth, &sandbox_linkedin_oauth, &sandbox_instagram, &sandbox_threads,
+    &sandbox_x,       &sandbox_linkedin,       &sandbox_media,     &sandbox_facebook,
 };
 
 #define SANDBOX_ADMIN_PREFIX "/_sandbox/"
@@ -395,6 +398,7 @@ static const struct sandbox_knob_desc {
     {"x_user_window_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_window_ms)},
     {"x_user_daily_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_daily_limit)},
     {"linkedin_min_version", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, linkedin_min_version)},
+    {"token_ttl_s", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, token_ttl_s)},
 };
 
 #define SANDBOX_NKNOBS (sizeof(sandbox_knob_table) / sizeof(sandbox_knob_table[0]))
@@ -408,6 +412,7 @@ void sandbox_knobs_default(sandbox_knobs *k) {
     k->threads_quota = 250;  /* Threads' documented limit */
     k->x_user_post_limit = 200;
     k->x_user_window_ms = 15 * 60 * 1000;
+    k->token_ttl_s = 7200; /* X's access tokens live two hours */
 }
 
 void sandbox_knobs_get(sandbox_knobs *out) {
@@ -1480,7 +1485,12 @@ static json_t *sandbox_stats_json_locked(void) {
     const sandbox_stats *s = &server.stats;
     json_t *errors = sandbox_errors_json_locked();
     if (errors == NULL) return NULL;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I}", "requests",
+    json_t *oauth = sandbox_oauth_stats_json();
+    if (oauth == NULL) {
+        json_decref(errors);
+        return NULL;
+    }
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
                      (json_int_t)s->requests, "accepted", (json_int_t)server.nposts,
                      "duplicate_accepts", (json_int_t)s->duplicate_accepts, "duplicates_rejected",
                      (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
@@ -1488,7 +1498,14 @@ static json_t *sandbox_stats_json_locked(void) {
                      "in_flight", (json_int_t)s->in_flight, "max_in_flight",
                      (json_int_t)s->max_in_flight, "errors", errors, "max_posts_per_page_in_window",
                      (json_int_t)sandbox_max_in_window_locked(), "rate_window_ms",
-                     (json_int_t)server.knobs.rate_window_ms);
+                     (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
+}
+
+long sandbox_token_ttl_s(void) {
+    pthread_mutex_lock(&server.lock);
+    long ttl = server.knobs.token_ttl_s;
+    pthread_mutex_unlock(&server.lock);
+    return ttl;
 }
 
 static void sandbox_admin_stats(sandbox_request *req) {
@@ -1544,6 +1561,7 @@ static void sandbox_admin_reset(sandbox_request *req) {
     server.next_post_seq = 0;
     sandbox_rng_seed_locked(server.seed);
     pthread_mutex_unlock(&server.lock);
+    sandbox_oauth_reset();
     sandbox_reply_json(req, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1));
 }
 

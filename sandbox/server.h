@@ -54,6 +54,7 @@ typedef struct sandbox_knobs {
     long x_user_window_ms;     /* X: that window (real: 15 minutes) */
     long x_user_daily_limit;   /* X: posts per user per 24 h (tier-dependent); 0 = off */
     long linkedin_min_version; /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
+    long token_ttl_s;       /* expires_in of access tokens the token endpoints issue */
 } sandbox_knobs;
 
 typedef struct sandbox_config {
@@ -141,6 +142,18 @@ typedef enum sandbox_token_state {
 } sandbox_token_state;
 
 sandbox_token_state sandbox_token_state_of(const char *platform, const char *token);
+
+/* Access tokens the token endpoints (oauth.c) issue start with this and are
+ * tracked until their expiry (wall-clock ms); 0 on success. */
+#define SANDBOX_ISSUED_TOKEN_PREFIX "sbx-at."
+int sandbox_token_issue(const char *token, int64_t expires_at_ms);
+void sandbox_tokens_reset(void);
+
+/* OAuth 2.0 token endpoints (oauth.c): their stats and reset, and the
+ * lifetime they give access tokens (knob token_ttl_s). */
+json_t *sandbox_oauth_stats_json(void);
+void sandbox_oauth_reset(void);
+long sandbox_token_ttl_s(void);
 
 /* ------------------------------------------------------------------------
  * Post store

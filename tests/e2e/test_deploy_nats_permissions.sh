@@ -59,7 +59,7 @@ out=$(svc_ctl streams apply 2>&1) || fail "admin: streams apply failed: $out"
 jsz() { curl -fsS "http://127.0.0.1:$AUTH_NATS_MONITOR_PORT/jsz?acc=AUTOPOST&streams=true&consumers=true"; }
 topology=$(jsz | jq -r '.account_details[]? | select(.name == "AUTOPOST") | .stream_detail[]? |
     .name + ":" + ([.consumer_detail[]?.name] | sort | join(","))' | sort | tr '\n' ' ')
-want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_JOBS:publisher-facebook AUTOPOST_RESULTS:dispatcher KV_autopost_attempts: "
+want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_JOBS:publisher-facebook AUTOPOST_RESULTS:dispatcher KV_autopost_accounts: KV_autopost_attempts: "
 [[ $topology == "$want" ]] || fail "topology in account AUTOPOST: '$topology', expected '$want'"
 echo "ok: admin created the topology with autopostctl streams apply: $topology"
 
@@ -89,6 +89,7 @@ probe_all() {
     expect_denied scheduler pub '$JS.API.STREAM.UPDATE.AUTOPOST_JOBS'
     expect_denied scheduler pub '$JS.API.STREAM.PURGE.AUTOPOST_JOBS'
     expect_denied scheduler pub '$KV.autopost_attempts.x'
+    expect_denied scheduler pub '$KV.autopost_accounts.reauth.x'
 
     # publisher-facebook: its own jobs, its own results, the attempt records.
     expect_allowed publisher-facebook pub autopost.results.facebook 'raw probe' "$PUBACK_RESULTS"
@@ -98,6 +99,11 @@ probe_all() {
     expect_allowed publisher-facebook pub '$KV.autopost_attempts.deploy-probe' 'started' '"stream":"KV_autopost_attempts"'
     expect_allowed publisher-facebook pub '$JS.API.DIRECT.GET.KV_autopost_attempts.$KV.autopost_attempts.deploy-probe' '' '^HMSG'
     expect_allowed publisher-facebook pub '$JS.ACK.AUTOPOST_JOBS.publisher-facebook.1.1.1.1.0' '+ACK'
+    expect_allowed publisher-facebook pub '$JS.API.STREAM.INFO.KV_autopost_accounts' '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
+    expect_allowed publisher-facebook pub '$KV.autopost_accounts.refresh.deploy-probe' 'state=running' '"stream":"KV_autopost_accounts"'
+    expect_allowed publisher-facebook pub '$JS.API.DIRECT.GET.KV_autopost_accounts.$KV.autopost_accounts.refresh.deploy-probe' '' '^HMSG'
+    expect_denied publisher-facebook pub '$JS.API.STREAM.PURGE.KV_autopost_accounts'
+    expect_denied publisher-facebook pub '$JS.API.CONSUMER.CREATE.KV_autopost_attempts'
     expect_denied publisher-facebook pub autopost.jobs.facebook
     expect_denied publisher-facebook pub autopost.results.x
     expect_denied publisher-facebook pub autopost.results.linkedin
@@ -121,6 +127,7 @@ probe_all() {
     expect_denied dispatcher pub '$JS.API.STREAM.MSG.DELETE.AUTOPOST_RESULTS'
     expect_denied dispatcher pub '$JS.API.STREAM.PURGE.AUTOPOST_JOBS'
     expect_denied dispatcher pub '$KV.autopost_attempts.x'
+    expect_denied dispatcher pub '$KV.autopost_accounts.cred.x'
     expect_denied dispatcher sub 'autopost.results.>'
 
     # admin: the JetStream API, not the messages.
@@ -130,6 +137,7 @@ probe_all() {
     expect_allowed admin pub '$JS.API.STREAM.PURGE.AUTOPOST_JOBS' '' '"success":true'
     expect_allowed admin pub '$JS.API.STREAM.PURGE.AUTOPOST_RESULTS' '' '"success":true'
     expect_allowed admin pub '$JS.API.STREAM.PURGE.KV_autopost_attempts' '' '"success":true'
+    expect_allowed admin pub '$JS.API.STREAM.PURGE.KV_autopost_accounts' '' '"success":true'
 }
 echo "== probes against deploy/nats/auth.conf"
 probe_all

@@ -122,7 +122,8 @@ allow() { psql_as autopost "$1" -c "$2" >/dev/null || fail "$1 was refused: $2";
 for user in sched_login disp_login; do
     deny "$user" "DELETE FROM post_schedules"
     deny "$user" "TRUNCATE post_schedules"
-    deny "$user" "UPDATE social_accounts SET status = 'disabled'"
+    deny "$user" "UPDATE social_accounts SET external_id = 'hijacked'"
+    deny "$user" "UPDATE social_accounts SET platform = 'x'"
     deny "$user" "INSERT INTO social_accounts (platform, external_id, credentials)
                   VALUES ('facebook', 'x', '\\x00')"
     deny "$user" "DELETE FROM social_accounts"
@@ -138,7 +139,16 @@ for user in sched_login disp_login; do
     deny "$user" "CREATE ROLE intruder LOGIN"
 done
 allow sched_login "SELECT count(*) FROM social_accounts" # it forwards the sealed token
+deny sched_login "UPDATE social_accounts SET status = 'disabled'"
 deny disp_login "SELECT credentials FROM social_accounts"
+deny disp_login "SELECT external_id FROM social_accounts"
+# It marks accounts reauth_required and stores refreshed (sealed) credentials
+# (0004_account_credentials.sql), and can see which account it changes.
+allow disp_login "UPDATE social_accounts SET status = 'active', credentials = '\\x00', credentials_issued_at_ms = 0 WHERE false"
+allow disp_login "SELECT count(*) FROM social_accounts WHERE status = 'active'"
+allow disp_login "WITH a AS (UPDATE social_accounts SET status = 'reauth_required', status_reason = 'x',
+                  updated_at = now() WHERE id = gen_random_uuid() AND status = 'active'
+                  AND credentials_issued_at_ms <= 0 RETURNING id) SELECT count(*) FROM a"
 deny disp_login "SELECT text FROM posts"
 deny disp_login "SELECT error_message FROM schedule_attempts"
 allow disp_login "SELECT count(*) FROM post_schedules"

@@ -121,6 +121,41 @@ static void test_platform_without_keys_gets_defaults(void) {
     ap_config_free(&cfg);
 }
 
+/* OAuth refresh keys: off by default, checked together by require(). */
+static void test_token_refresh_keys(void) {
+    ap_config cfg;
+    char err[512];
+    CHECK(load(&cfg, "platforms:\n  x:\n", err, sizeof(err)) == AP_OK);
+    const ap_platform_config *p = ap_config_platform(&cfg, "x");
+    CHECK(p && p->token_url == NULL && p->client_id == NULL);
+    CHECK(p && strcmp(p->token_auth, "basic") == 0 && p->token_refresh_margin_ms == 300000);
+    CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_OK);
+    ap_config_free(&cfg);
+
+    CHECK(load(&cfg,
+               "platforms:\n  x:\n    token_url: https://api.x.test/2/oauth2/token\n"
+               "    client_id: abc\n    client_secret_file: /run/secrets/x\n"
+               "    token_auth: body\n    token_refresh_margin: 90s\n",
+               err, sizeof(err)) == AP_OK);
+    p = ap_config_platform(&cfg, "x");
+    CHECK(p && strcmp(p->client_id, "abc") == 0 && p->token_refresh_margin_ms == 90000);
+    CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_OK);
+    ap_config_free(&cfg);
+
+    const char *bad[][2] = {
+        {"platforms:\n  x:\n    token_url: https://t.test/token\n", "client_id: required"},
+        {"platforms:\n  x:\n    client_id: abc\n", "token_url: required"},
+        {"platforms:\n  x:\n    token_url: ftp://t.test\n    client_id: a\n", "http://"},
+        {"platforms:\n  x:\n    token_auth: digest\n", "basic or body"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(load(&cfg, bad[i][0], err, sizeof(err)) == AP_OK);
+        CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_EINVAL);
+        CHECK_CONTAINS(err, bad[i][1]);
+        ap_config_free(&cfg);
+    }
+}
+
 static void test_minimal_file_keeps_service_defaults(void) {
     ap_config cfg;
     char err[512] = "";
@@ -472,5 +507,6 @@ int main(void) {
     RUN(test_file_unreadable);
     RUN(test_free_is_clean_and_repeatable);
     RUN(test_console_section);
+    RUN(test_token_refresh_keys);
     return TEST_RESULT();
 }

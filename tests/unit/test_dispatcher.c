@@ -330,6 +330,89 @@ static void test_sql_parameter_counts(void) {
     CHECK(strstr(AP_FOLD_SQL_UPDATE, want) == NULL);
 }
 
+/* ---- account effects ------------------------------------------------------ */
+
+static void test_account_fold(void) {
+    /* Two refreshes of account 1 (the newer wins), one of account 2, a reauth
+     * failure of account 3 twice (one mark), a reauth retry (no mark), and a
+     * refresh without an issued_at (ignored). */
+    static const uint8_t old_blob[] = {0xA1}, new_blob[] = {0xB2, 0x0F}, other[] = {0xC3};
+    ap_result *rs[] = {mk(SID_A, 1, PUB, 1),  mk(SID_B, 1, PUB, 1),  mk(SID_C, 1, PUB, 1),
+                       mk(SID_A, 1, FAIL, 2), mk(SID_B, 1, FAIL, 1), mk(SID_C, 1, RETRY, 1),
+                       mk(SID_C, 1, PUB, 2)};
+    const char *acct1 = "11111111-1111-1111-1111-111111111111",
+               *acct2 = "22222222-2222-2222-2222-222222222222",
+               *acct3 = "33333333-3333-3333-3333-333333333333";
+    rs[0]->account_id = (char *)acct1;
+    rs[0]->refreshed_credential = (ProtobufCBinaryData){sizeof(old_blob), (uint8_t *)old_blob};
+    rs[0]->credential_issued_at_ms = 100;
+    rs[1]->account_id = (char *)acct1;
+    rs[1]->refreshed_credential = (ProtobufCBinaryData){sizeof(new_blob), (uint8_t *)new_blob};
+    rs[1]->credential_issued_at_ms = 200;
+    rs[2]->account_id = (char *)acct2;
+    rs[2]->refreshed_credential = (ProtobufCBinaryData){sizeof(other), (uint8_t *)other};
+    rs[2]->credential_issued_at_ms = 50;
+    for (int i = 3; i <= 5; i++) {
+        rs[i]->account_id = (char *)acct3;
+        rs[i]->error_class = AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_REAUTH;
+        rs[i]->credential_issued_at_ms = 7;
+    }
+    rs[3]->error_message = "Session has expired \xff";
+    rs[4]->error_code = "credential"; /* not openable: not the account's fault... */
+    rs[4]->account_id = "44444444-4444-4444-4444-444444444444";
+    rs[6]->account_id = (char *)acct2;
+    rs[6]->refreshed_credential = (ProtobufCBinaryData){sizeof(other), (uint8_t *)other};
+
+    ap_account_fold f;
+    ap_account_fold_init(&f);
+    CHECK(ap_account_fold_build(&f, rs, sizeof(rs) / sizeof(rs[0])) == AP_OK);
+    CHECK(f.ncredentials == 2);
+    char *e[4];
+    int n = column(f.credentials, 0, e, 4);
+    CHECK(n == 2);
+    if (n == 2) {
+        CHECK_STR_EQ(e[0], acct1);
+        CHECK_STR_EQ(e[1], acct2);
+        free_elems(e, n);
+    }
+    n = column(f.credentials, 1, e, 4);
+    CHECK(n == 2);
+    if (n == 2) {
+        CHECK_STR_EQ(e[0], "b20f"); /* the newer of account 1 */
+        CHECK_STR_EQ(e[1], "c3");
+        free_elems(e, n);
+    }
+    n = column(f.credentials, 2, e, 4);
+    if (n == 2) {
+        CHECK_STR_EQ(e[0], "200");
+        free_elems(e, n);
+    }
+    CHECK(f.nreauth == 1);
+    if (f.nreauth == 1) {
+        CHECK_STR_EQ(f.reauth[0].account_id, acct3);
+        CHECK_STR_EQ(f.reauth[0].issued_at, "7");
+        CHECK_STR_EQ(f.reauth[0].reason, "Session has expired ?");
+        CHECK_CONTAINS(f.reauth[0].message, "set-credential");
+        CHECK_CONTAINS(f.reauth[0].message, "Session has expired");
+    }
+    ap_account_fold_free(&f);
+    ap_account_fold_free(NULL);
+
+    /* Nothing about accounts in a batch: no statements. */
+    ap_result *plain[] = {mk(SID_A, 1, PUB, 1)};
+    CHECK(ap_account_fold_build(&f, plain, 1) == AP_OK);
+    CHECK(f.ncredentials == 0 && f.nreauth == 0 && f.credentials[0] == NULL);
+    ap_account_fold_free(&f);
+    free(plain[0]);
+    for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) free(rs[i]);
+
+    char want[8];
+    snprintf(want, sizeof(want), "$%d:", AP_ACCOUNT_CRED_NPARAMS);
+    CHECK_CONTAINS(AP_ACCOUNT_SQL_CREDENTIALS, want);
+    snprintf(want, sizeof(want), "$%d:", AP_ACCOUNT_REAUTH_NPARAMS);
+    CHECK_CONTAINS(AP_ACCOUNT_SQL_REAUTH, want);
+}
+
 /* ---- advisories ----------------------------------------------------------- */
 
 static void test_advisory_parse(void) {
@@ -382,5 +465,6 @@ int main(void) {
     RUN(test_fold_ranges_are_clamped);
     RUN(test_sql_parameter_counts);
     RUN(test_advisory_parse);
+    RUN(test_account_fold);
     return TEST_RESULT();
 }
