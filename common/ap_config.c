@@ -78,6 +78,7 @@ static const key_spec platform_keys[] = {
     {"max_attempts", T_INT, P(max_attempts), 1, 100},
     {"backoff_base", T_DURATION, P(backoff_base_ms), 1, 3600000},
     {"backoff_max", T_DURATION, P(backoff_max_ms), 1, 86400000},
+    {"quota_wait", T_DURATION, P(quota_wait_ms), 1000, 86400000},
     {"tls_verify", T_BOOL, P(tls_verify), 0, 0},
     {"token_url", T_STRING, P(token_url), 0, 0},
     {"client_id", T_STRING, P(client_id), 0, 0},
@@ -175,6 +176,9 @@ static ap_platform_config *platform_add(ap_config *cfg, const char *name) {
     p->max_attempts = 8;
     p->backoff_base_ms = 1000;
     p->backoff_max_ms = 5 * 60 * 1000;
+    /* Instagram's and Threads' quota is a rolling 24 h with no reset time:
+     * an hour is the conservative guess. */
+    p->quota_wait_ms = 60 * 60 * 1000;
     p->tls_verify = true;
     p->token_auth = strdup("basic");
     p->token_refresh_margin_ms = 5 * 60 * 1000;

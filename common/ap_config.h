@@ -32,6 +32,9 @@ typedef struct ap_platform_config {
     int max_attempts;    /* deliveries before a retryable error becomes final */
     int64_t backoff_base_ms;
     int64_t backoff_max_ms;
+    /* How long a quota refusal without a reset time from the platform waits
+     * (platforms.<p>.quota_wait; README "Rate limits"). */
+    int64_t quota_wait_ms;
     bool tls_verify; /* may be off only for a sandbox; logged loudly */
     /* OAuth 2.0 refresh (RFC 6749 section 6); off without token_url. */
     char *token_url;

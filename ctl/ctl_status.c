@@ -209,18 +209,24 @@ enum {
     S_POST_ID,
     S_TEXT,
     S_LINK,
-    S_MEDIA
+    S_MEDIA,
+    S_NOT_BEFORE,  /* a deferred schedule waits for this (README "Rate limits") */
+    S_PAUSED_UNTIL /* the account's pause after a platform's "slow down" */
 };
 
-static const char
-    show_sql
-        [] = "SELECT s.id, s.status, s.generation, s.attempts, s.error_class, s.error_code, "
-             "s.error_message, s.external_post_id, s.external_url, " CTL_SQL_MS("s.scheduled_at") ", " CTL_SQL_MS("s.queued_at") ", " CTL_SQL_MS(
-                 "s.published_at") ", " CTL_SQL_MS("s.created_at") ", " CTL_SQL_MS("s.updated_at") ", "
-                                                                                                   "a.id, a.platform, a.external_id, a.display_name, a.status, "
-                                                                                                   "p.id, p.text, p.link, p.media::text "
-                                                                                                   "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-                                                                                                   "JOIN posts p ON p.id = s.post_id WHERE s.id = $1";
+// clang-format off
+static const char show_sql[] =
+    "SELECT s.id, s.status, s.generation, s.attempts, s.error_class, s.error_code, "
+    "s.error_message, s.external_post_id, s.external_url, "
+    CTL_SQL_MS("s.scheduled_at") ", " CTL_SQL_MS("s.queued_at") ", "
+    CTL_SQL_MS("s.published_at") ", " CTL_SQL_MS("s.created_at") ", "
+    CTL_SQL_MS("s.updated_at") ", "
+    "a.id, a.platform, a.external_id, a.display_name, a.status, "
+    "p.id, p.text, p.link, p.media::text, "
+    CTL_SQL_MS("s.not_before") ", " CTL_SQL_MS("a.paused_until") " "
+    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
+    "JOIN posts p ON p.id = s.post_id WHERE s.id = $1";
+// clang-format on
 
 enum {
     H_ID,
@@ -266,11 +272,13 @@ static json_t *show_json(const PGresult *s, const PGresult *h) {
     json_object_set_new(o, "published_at", jtime(s, 0, S_PUBLISHED));
     json_object_set_new(o, "created_at", jtime(s, 0, S_CREATED));
     json_object_set_new(o, "updated_at", jtime(s, 0, S_UPDATED));
+    json_object_set_new(o, "not_before", jtime(s, 0, S_NOT_BEFORE));
     json_object_set_new(account, "id", jcol(s, 0, S_ACCOUNT_ID));
     json_object_set_new(account, "platform", jcol(s, 0, S_PLATFORM));
     json_object_set_new(account, "external_id", jcol(s, 0, S_ACCOUNT_EXT));
     json_object_set_new(account, "name", jcol(s, 0, S_ACCOUNT_NAME));
     json_object_set_new(account, "status", jcol(s, 0, S_ACCOUNT_STATUS));
+    json_object_set_new(account, "paused_until", jtime(s, 0, S_PAUSED_UNTIL));
     json_object_set_new(o, "account", account);
     json_object_set_new(post, "id", jcol(s, 0, S_POST_ID));
     json_object_set_new(post, "text", jcol(s, 0, S_TEXT));
@@ -349,6 +357,10 @@ static void show_text(const PGresult *s, const PGresult *h) {
            PQgetvalue(s, 0, S_PLATFORM), PQgetvalue(s, 0, S_ACCOUNT_EXT),
            PQgetvalue(s, 0, S_ACCOUNT_NAME), PQgetvalue(s, 0, S_ACCOUNT_STATUS));
     show_time("scheduled at", s, S_SCHEDULED);
+    /* Only while it matters: a deferred schedule's wait. */
+    if (strcmp(PQgetvalue(s, 0, S_STATUS), "pending") == 0 && !PQgetisnull(s, 0, S_NOT_BEFORE))
+        show_time("not before", s, S_NOT_BEFORE);
+    if (!PQgetisnull(s, 0, S_PAUSED_UNTIL)) show_time("account paused", s, S_PAUSED_UNTIL);
     printf("%-14s %s\n", "generation", PQgetvalue(s, 0, S_GENERATION));
     printf("%-14s %s\n", "attempts", PQgetvalue(s, 0, S_ATTEMPTS));
     printf("%-14s %s\n", "external id", tcol(s, 0, S_EXT_ID));
@@ -432,8 +444,8 @@ typedef struct lag {
 typedef struct platform_row {
     char name[AP_PLATFORM_NAME_MAX];
     long long counts[NSTATUSES];
-    long long due_now;      /* pending and due: the scheduler has not claimed them yet */
-    long long oldest_ms;    /* since when the oldest waiting job waits (0: none) */
+    long long due_now;   /* pending, due and not deferred: the scheduler has not claimed them yet */
+    long long oldest_ms; /* since when the oldest waiting job waits (0: none) */
     long long published_1m; /* published in the last minute */
     long long failed_1m;    /* failed or unconfirmed in the last minute */
     bool configured;
@@ -483,10 +495,12 @@ static platform_row *report_platform(status_report *r, const char *name) {
 // clang-format off
 static const char status_counts_sql[] =
     "SELECT a.platform, s.status, count(*), "
-    "count(*) FILTER (WHERE s.status = 'pending' AND s.scheduled_at <= now()), "
+    "count(*) FILTER (WHERE s.status = 'pending' AND s.scheduled_at <= now()"
+    "  AND (s.not_before IS NULL OR s.not_before <= now())), "
     "(extract(epoch FROM min(CASE "
     "  WHEN s.status IN ('queued', 'retrying') THEN coalesce(s.queued_at, s.scheduled_at) "
-    "  WHEN s.status = 'pending' AND s.scheduled_at <= now() THEN s.scheduled_at END)) "
+    "  WHEN s.status = 'pending' AND s.scheduled_at <= now()"
+    "   AND (s.not_before IS NULL OR s.not_before <= now()) THEN s.scheduled_at END)) "
     "  * 1000)::bigint, "
     "count(*) FILTER (WHERE s.status = 'published' "
     "  AND s.published_at > now() - interval '1 minute'), "

@@ -61,12 +61,12 @@ typedef struct batch {
 
 typedef struct fold_counts {
     size_t applied, ignored, stale, unknown;
-    size_t applied_by_outcome[AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED + 1];
+    size_t applied_by_outcome[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1];
 } fold_counts;
 
 /* Metric handles (no-ops without a registry). */
 typedef struct dispatcher_metrics {
-    ap_counter *applied[AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED + 1]; /* by outcome */
+    ap_counter *applied[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1]; /* by outcome */
     ap_counter *batches, *advisories, *poison;
     ap_histogram *batch_seconds;
     ap_lag_gauges lag;
@@ -93,7 +93,7 @@ static void dispatcher_metrics_init(ap_dispatcher *d) {
     dispatcher_metrics *m = &d->m;
     ap_metrics *reg = ap_health_metrics();
     for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED;
-         o <= AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED; o++) {
+         o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED; o++) {
         const char *const labels[] = {"outcome", ap_outcome_name(o), NULL};
         m->applied[o] = ap_metrics_counter(
             reg, "autopost_results_applied_total",
@@ -320,7 +320,7 @@ static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *r
         long gen = strtol(PQgetvalue(res, row, AP_FOLD_COL_ROW_GENERATION), NULL, 10);
         if (PQgetvalue(res, row, AP_FOLD_COL_APPLIED)[0] == 't') {
             c->applied++;
-            if (r->outcome >= 0 && r->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED)
+            if (r->outcome >= 0 && r->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED)
                 c->applied_by_outcome[r->outcome]++;
             ap_log_debug("result_applied", r->schedule_id, "%s -> %s (attempt %u, generation %u)",
                          old, outcome, r->attempt, r->generation);
@@ -348,6 +348,10 @@ static ap_status apply_account_effects(ap_dispatcher *d, ap_account_fold *af, ch
     if (af->ncredentials > 0 && (st = pg_run(d, AP_ACCOUNT_SQL_CREDENTIALS, AP_ACCOUNT_CRED_NPARAMS,
                                              (const char *const *)af->credentials, PGRES_COMMAND_OK,
                                              NULL, sqlstate, err, errlen)) != AP_OK)
+        return st;
+    if (af->npauses > 0 && (st = pg_run(d, AP_ACCOUNT_SQL_PAUSE, AP_ACCOUNT_PAUSE_NPARAMS,
+                                        (const char *const *)af->pauses, PGRES_COMMAND_OK, NULL,
+                                        sqlstate, err, errlen)) != AP_OK)
         return st;
     for (size_t i = 0; i < af->nreauth; i++) {
         ap_account_reauth *a = &af->reauth[i];

@@ -43,17 +43,28 @@ const char AP_FOLD_SQL_HISTORY[] =
  * snapshot, so old_status is the value before this UPDATE, and NULL means
  * the schedule does not exist. A retrying result already recorded (same
  * attempt, row still retrying) is not rewritten, so redeliveries leave
- * updated_at alone. */
+ * updated_at alone. A deferred result moves the row back to pending under
+ * the next generation (a fresh Nats-Msg-Id and attempt record) with
+ * not_before set, attempts untouched; like the other outcomes it applies
+ * only to the row's current generation and only while the row is open, so a
+ * late or repeated one changes nothing. not_before is cleared by every
+ * outcome but retrying. */
 const char AP_FOLD_SQL_UPDATE[] =
     "WITH r AS ("
     " SELECT * FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::int4[], $5::text[],"
-    " $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[]) WITH ORDINALITY"
+    " $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[]) WITH ORDINALITY"
     " AS t(id, generation, outcome, attempt, external_post_id, external_url, error_class,"
-    " error_code, error_message, finished_ms, idx)),"
+    " error_code, error_message, finished_ms, retry_ms, idx)),"
     " u AS ("
     " UPDATE post_schedules s SET"
-    " status = r.outcome,"
-    " attempts = greatest(s.attempts, r.attempt),"
+    " status = CASE WHEN r.outcome = 'deferred' THEN 'pending' ELSE r.outcome END,"
+    " generation = s.generation + CASE WHEN r.outcome = 'deferred' THEN 1 ELSE 0 END,"
+    " not_before = CASE r.outcome WHEN 'deferred' THEN coalesce("
+    "'epoch'::timestamptz + r.finished_ms * interval '1 millisecond', now())"
+    " + coalesce(r.retry_ms, 0) * interval '1 millisecond'"
+    " WHEN 'retrying' THEN s.not_before END,"
+    " attempts = CASE WHEN r.outcome = 'deferred' THEN s.attempts"
+    " ELSE greatest(s.attempts, r.attempt) END,"
     " external_post_id = coalesce(r.external_post_id, s.external_post_id),"
     " external_url = coalesce(r.external_url, s.external_url),"
     " published_at = CASE WHEN r.outcome = 'published' THEN coalesce("
@@ -236,7 +247,8 @@ static int outcome_rank(Autopost__V1__Outcome o) {
     case AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED: return 3;
     case AUTOPOST__V1__OUTCOME__OUTCOME_FAILED:
     case AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED:
-    case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED: return 2;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED:
+    case AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED: return 2; /* each ends the generation */
     case AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING: return 1;
     default: return 0;
     }
@@ -330,6 +342,9 @@ static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
         ap_pgarray_text(&c[7], nonempty(r->error_code));
         ap_pgarray_text(&c[8], nonempty(r->error_message));
         add_ms(&c[9], r->finished_at_ms);
+        /* Capped at FOLD_MAX_MS too: interval arithmetic must not overflow. */
+        add_ms(&c[10],
+               r->outcome == AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED ? r->retry_after_ms : 0);
     }
     return finish_columns(c, f->update, AP_FOLD_UPDATE_NPARAMS);
 }
@@ -438,11 +453,23 @@ const char AP_ACCOUNT_SQL_REAUTH[] =
     " $4::text, 'dispatcher', now() FROM s"
     " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING";
 
+/* $1 account ids (NULL for an app pause), $2 platforms, $3 until (epoch ms).
+ * Rows are aggregated per account first: UPDATE ... FROM would pick an
+ * arbitrary one of several matches. */
+const char AP_ACCOUNT_SQL_PAUSE[] =
+    "UPDATE social_accounts a SET paused_until = p.until"
+    " FROM (SELECT x.id, max('epoch'::timestamptz + r.until * interval '1 millisecond') AS until"
+    " FROM unnest($1::uuid[], $2::text[], $3::int8[]) AS r(id, platform, until)"
+    " JOIN social_accounts x ON x.id = r.id OR (r.id IS NULL AND x.platform = r.platform)"
+    " GROUP BY x.id) p"
+    " WHERE a.id = p.id AND (a.paused_until IS NULL OR a.paused_until < p.until)";
+
 void ap_account_fold_init(ap_account_fold *f) { memset(f, 0, sizeof(*f)); }
 
 void ap_account_fold_free(ap_account_fold *f) {
     if (f == NULL) return;
     for (int i = 0; i < AP_ACCOUNT_CRED_NPARAMS; i++) free(f->credentials[i]);
+    for (int i = 0; i < AP_ACCOUNT_PAUSE_NPARAMS; i++) free(f->pauses[i]);
     free(f->reauth);
     ap_account_fold_init(f);
 }
@@ -510,9 +537,41 @@ static void utf8_scrub(char *s) {
     }
 }
 
+/* A pause needs a scope, a positive wait and a time it started; an account
+ * pause also needs the account. */
+static bool has_pause(const ap_result *r) {
+    if (r->retry_after_ms <= 0 || r->finished_at_ms <= 0 ||
+        r->finished_at_ms > FOLD_MAX_MS - r->retry_after_ms)
+        return false;
+    if (r->pause_scope == AUTOPOST__V1__PAUSE_SCOPE__PAUSE_SCOPE_APP)
+        return r->platform && *r->platform;
+    return r->pause_scope == AUTOPOST__V1__PAUSE_SCOPE__PAUSE_SCOPE_ACCOUNT &&
+           ap_uuid_valid(r->account_id);
+}
+
+static ap_status build_pauses(ap_account_fold *f, ap_result *const *results, size_t n) {
+    ap_pgarray c[AP_ACCOUNT_PAUSE_NPARAMS];
+    for (int i = 0; i < AP_ACCOUNT_PAUSE_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    for (size_t k = 0; k < n; k++) {
+        const ap_result *r = results[k];
+        if (!has_pause(r)) continue;
+        bool app = r->pause_scope == AUTOPOST__V1__PAUSE_SCOPE__PAUSE_SCOPE_APP;
+        ap_pgarray_text(&c[0], app ? NULL : r->account_id);
+        ap_pgarray_text(&c[1], r->platform);
+        ap_pgarray_int(&c[2], r->finished_at_ms + r->retry_after_ms);
+        f->npauses++;
+    }
+    if (f->npauses == 0) {
+        for (int i = 0; i < AP_ACCOUNT_PAUSE_NPARAMS; i++) ap_pgarray_free(&c[i]);
+        return AP_OK;
+    }
+    return finish_columns(c, f->pauses, AP_ACCOUNT_PAUSE_NPARAMS) ? AP_OK : AP_ENOMEM;
+}
+
 ap_status ap_account_fold_build(ap_account_fold *f, ap_result *const *results, size_t n) {
     ap_account_fold_free(f);
     ap_status st = build_credentials(f, results, n);
+    if (st == AP_OK) st = build_pauses(f, results, n);
     if (st != AP_OK) goto fail;
     for (size_t k = 0; k < n; k++) {
         const ap_result *r = results[k];

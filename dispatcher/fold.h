@@ -25,6 +25,10 @@
  *                retrying never hides a later attempt); on a retrying row
  *                only a newer attempt counts, so a redelivery rewrites
  *                nothing.
+ *   deferred     only from pending, queued or retrying: back to pending with
+ *                generation + 1 and not_before = finished_at + retry_after,
+ *                attempts unchanged (a limit is not a failure). The bumped
+ *                generation makes any later copy of the result stale.
  *
  * attempts only grows (greatest), updated_at moves only when a row changes,
  * and the history insert ignores duplicates, so applying the same batch
@@ -71,7 +75,7 @@ void ap_pgarray_quote(ap_pgarray *a, const char *s);
 
 /* ---- the fold ------------------------------------------------------------ */
 
-enum { AP_FOLD_HISTORY_NPARAMS = 12, AP_FOLD_UPDATE_NPARAMS = 10 };
+enum { AP_FOLD_HISTORY_NPARAMS = 12, AP_FOLD_UPDATE_NPARAMS = 11 };
 
 /* One row of the UPDATE statement's answer, in update-row order. */
 enum {
@@ -127,9 +131,14 @@ int ap_fold_precedence(const ap_result *a, const ap_result *b);
  * without a call; their results find the rows failed and only add history.
  * After the commit the scheduler itself refuses the account's rows
  * (account_reauth_required). */
-enum { AP_ACCOUNT_CRED_NPARAMS = 3, AP_ACCOUNT_REAUTH_NPARAMS = 4 };
+enum { AP_ACCOUNT_CRED_NPARAMS = 3, AP_ACCOUNT_REAUTH_NPARAMS = 4, AP_ACCOUNT_PAUSE_NPARAMS = 3 };
 extern const char AP_ACCOUNT_SQL_CREDENTIALS[];
 extern const char AP_ACCOUNT_SQL_REAUTH[];
+/* Pauses from results whose pause_scope is set: social_accounts.paused_until
+ * moves to finished_at + retry_after (only later, never earlier) for the
+ * account, or for every account of the platform (app scope), so the
+ * scheduler admits none of their posts until then. */
+extern const char AP_ACCOUNT_SQL_PAUSE[];
 
 typedef struct ap_account_reauth {
     char account_id[40];
@@ -143,6 +152,8 @@ typedef struct ap_account_fold {
     char *credentials[AP_ACCOUNT_CRED_NPARAMS]; /* NULL when ncredentials == 0 */
     ap_account_reauth *reauth;
     size_t nreauth;
+    size_t npauses;
+    char *pauses[AP_ACCOUNT_PAUSE_NPARAMS]; /* NULL when npauses == 0 */
 } ap_account_fold;
 
 void ap_account_fold_init(ap_account_fold *f);

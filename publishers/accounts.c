@@ -25,6 +25,8 @@ typedef struct acct_entry {
     size_t cred_len;
     int64_t cred_issued_at_ms;
     ap_refresh_lock lock;
+    int64_t pause_until_ms;
+    char pause_reason[256];
 } acct_entry;
 
 struct ap_accounts {
@@ -129,6 +131,22 @@ char *ap_acct_lock_value(bool ambiguous, int64_t at_ms, const char *instance) {
     return v;
 }
 
+void ap_acct_app_pause_key(char *buf, size_t len, const char *platform) {
+    snprintf(buf, len, "pause.app.%s", platform);
+}
+
+char *ap_acct_pause_value(int64_t until_ms, int64_t at_ms, const char *instance,
+                          const char *reason) {
+    size_t n = 200 + strlen(reason ? reason : "");
+    char *v = malloc(n);
+    if (v == NULL) return NULL;
+    snprintf(v, n, "until=%lld at=%lld by=%s reason=%s", (long long)until_ms, (long long)at_ms,
+             instance ? instance : "-", reason ? reason : "");
+    for (char *p = v; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+    return v;
+}
+
 /* The value of "name=" up to the next space (or the end for the last field). */
 static const char *field(const char *v, const char *name, size_t *n, bool to_end) {
     size_t nl = strlen(name);
@@ -205,6 +223,22 @@ static void apply_lock(acct_entry *e, const char *v, bool deleted, uint64_t revi
     e->lock.at_ms = field_ms(v, "at");
 }
 
+/* A later end wins: the watch may replay an older value after our own
+ * write, and two replicas may record the same limit. */
+static void apply_pause(acct_entry *e, const char *v, bool deleted) {
+    if (deleted) {
+        e->pause_until_ms = 0;
+        e->pause_reason[0] = '\0';
+        return;
+    }
+    int64_t until = field_ms(v, "until");
+    if (until <= e->pause_until_ms) return;
+    size_t n;
+    const char *s = field(v, "reason", &n, true);
+    e->pause_until_ms = until;
+    snprintf(e->pause_reason, sizeof(e->pause_reason), "%.*s", s ? (int)n : 0, s ? s : "");
+}
+
 void ap_accounts_apply(ap_accounts *a, const char *key, const char *value, size_t len, bool deleted,
                        uint64_t revision) {
     const char *dot = key ? strchr(key, '.') : NULL;
@@ -223,6 +257,8 @@ void ap_accounts_apply(ap_accounts *a, const char *key, const char *value, size_
             apply_cred(e, v, deleted);
         else if (kind == 7 && strncmp(key, "refresh", 7) == 0 && revision >= e->lock.revision)
             apply_lock(e, v, deleted, revision);
+        else if (kind == 5 && strncmp(key, "pause", 5) == 0)
+            apply_pause(e, v, deleted);
     }
     pthread_mutex_unlock(&a->mu);
     free(v);
@@ -252,6 +288,26 @@ bool ap_accounts_lookup(ap_accounts *a, const char *account_id, int64_t newer_th
     }
     pthread_mutex_unlock(&a->mu);
     return found;
+}
+
+int64_t ap_accounts_paused_until(ap_accounts *a, const char *account_id, const char *platform,
+                                 char *reason, size_t len, bool *app) {
+    char app_id[64];
+    snprintf(app_id, sizeof(app_id), "app.%s", platform);
+    int64_t until = 0;
+    *app = false;
+    if (reason && len) reason[0] = '\0';
+    pthread_mutex_lock(&a->mu);
+    const char *ids[2] = {account_id, app_id};
+    for (int i = 0; i < 2; i++) {
+        acct_entry *e = entry_get(a, ids[i], false);
+        if (e == NULL || e->pause_until_ms <= until) continue;
+        until = e->pause_until_ms;
+        *app = i == 1;
+        if (reason && len) snprintf(reason, len, "%s", e->pause_reason);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return until;
 }
 
 void ap_acct_view_clear(ap_acct_view *v) {

@@ -13,6 +13,11 @@
  *                         sealed (base64): jobs still carrying the older
  *                         sealed credential from PostgreSQL use this one.
  *   refresh.<account id>  the lock of a refresh in progress (refresh.h).
+ *   pause.<account id>    the platform said slow down for this account
+ *   pause.app.<platform>  (or, app., for every account of the platform):
+ *                         until when. A job of a paused account is deferred
+ *                         without any HTTP call (README "Rate limits"). A
+ *                         later until wins; deleting the key lifts the pause.
  *
  * Every replica watches the whole bucket (kvStore_WatchAll) on its own
  * thread into a local table, so the per-job check is a hash lookup under a
@@ -64,6 +69,12 @@ bool ap_accounts_lookup(ap_accounts *a, const char *account_id, int64_t newer_th
                         ap_acct_view *v);
 void ap_acct_view_clear(ap_acct_view *v);
 
+/* The latest pause end (epoch ms) of the account or of its platform's app,
+ * 0 when neither is paused; copies that pause's reason (may be NULL) and
+ * sets *app when the app's pause is the one that ends later. */
+int64_t ap_accounts_paused_until(ap_accounts *a, const char *account_id, const char *platform,
+                                 char *reason, size_t len, bool *app);
+
 /* Does the reauth mark apply to a credential with this digest/issued_at? */
 bool ap_acct_blocked(const ap_acct_view *v, const char *digest, int64_t issued_at_ms);
 
@@ -76,5 +87,9 @@ char *ap_acct_reauth_value(const char *digest, int64_t issued_at_ms, int64_t at_
 char *ap_acct_cred_value(const uint8_t *sealed, size_t len, int64_t issued_at_ms,
                          const char *instance);
 char *ap_acct_lock_value(bool ambiguous, int64_t at_ms, const char *instance);
+/* pause.app.<platform>'s key (pause.<account id> is ap_acct_key "pause"). */
+void ap_acct_app_pause_key(char *buf, size_t len, const char *platform);
+char *ap_acct_pause_value(int64_t until_ms, int64_t at_ms, const char *instance,
+                          const char *reason);
 
 #endif

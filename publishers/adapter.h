@@ -39,6 +39,15 @@ typedef Autopost__V1__ErrorClass ap_error_class;
 #define AP_CLASS_AMBIGUOUS AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_AMBIGUOUS
 #define AP_CLASS_INVALID AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_INVALID
 
+/* Who a platform's "slow down" applies to. An adapter sets it on a QUOTA or
+ * rate-limit RETRY result it recognises (NONE: the runtime treats QUOTA and
+ * a 429 with a wait hint as the account's); APP when the platform says the
+ * whole app is over its limit (Graph code 4, X's app allowance). */
+typedef Autopost__V1__PauseScope ap_pause_scope;
+#define AP_PAUSE_NONE AUTOPOST__V1__PAUSE_SCOPE__PAUSE_SCOPE_NONE
+#define AP_PAUSE_ACCOUNT AUTOPOST__V1__PAUSE_SCOPE__PAUSE_SCOPE_ACCOUNT
+#define AP_PAUSE_APP AUTOPOST__V1__PAUSE_SCOPE__PAUSE_SCOPE_APP
+
 typedef enum ap_flow_mode { AP_FLOW_PUBLISH, AP_FLOW_VERIFY } ap_flow_mode;
 
 /* What a flow ended with. For AP_FLOW_VERIFY, error_class NONE with an
@@ -51,6 +60,7 @@ typedef struct ap_flow_result {
     char error_code[64];     /* the platform's own code, e.g. "190/463" */
     char error_message[512]; /* for people: what happened and what to do */
     int64_t retry_after_ms;  /* platform's hint (Retry-After, usage headers) */
+    ap_pause_scope pause;    /* a limit answer: whose limit (see above) */
     long http_status;
     bool not_found; /* AP_FLOW_VERIFY only */
 } ap_flow_result;

@@ -183,7 +183,8 @@ static bool quota_used_up(container_flow *f, const ap_http_response *res, ap_flo
                      f->pf->names.platform, (long long)json_integer_value(usage),
                      (long long)json_integer_value(total));
         int64_t hint = ap_graph_wait_hint_ms(res);
-        r->retry_after_ms = hint > 0 ? hint : AP_GRAPH_QUOTA_DEFAULT_MS;
+        r->retry_after_ms = hint > 0 ? hint : 0; /* none: platforms.<p>.quota_wait */
+        r->pause = AP_PAUSE_ACCOUNT;
     }
     json_decref(root);
     return full;

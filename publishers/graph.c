@@ -136,10 +136,15 @@ void ap_graph_classify_error(const ap_http_response *res, const ap_graph_names *
         ap_flow_fail(r, AP_CLASS_QUOTA, res->status, code_text,
                      "the account reached its %s publishing limit for the last 24 hours: %s", who,
                      msg);
-        r->retry_after_ms = hint > 0 ? hint : AP_GRAPH_QUOTA_DEFAULT_MS;
+        /* No hint: the runtime waits platforms.<p>.quota_wait. */
+        r->retry_after_ms = hint > 0 ? hint : 0;
+        r->pause = AP_PAUSE_ACCOUNT;
     } else if (is_rate_limit_code(code)) {
         ap_flow_fail(r, AP_CLASS_RETRY, res->status, code_text, "rate limited by %s: %s", who, msg);
         r->retry_after_ms = hint > 0 ? hint : AP_GRAPH_RATE_LIMIT_DEFAULT_MS;
+        /* Code 4 is the app's own call budget; the others are the user's,
+         * page's or account's. */
+        r->pause = code == 4 ? AP_PAUSE_APP : AP_PAUSE_ACCOUNT;
     } else if (code == 190 || code == 102 || code == 104) {
         ap_flow_fail(r, AP_CLASS_REAUTH, res->status, code_text,
                      "the %s access token is invalid or expired; reconnect the account: %s", who,

@@ -15,10 +15,10 @@
 #include "adapter.h"
 
 #define AP_GRAPH_RATE_LIMIT_DEFAULT_MS (60 * 1000)
-/* The publishing quota gives no reset time: an hour is the conservative
- * guess (the window is a rolling 24 h, so some slot frees within it only if
- * the account published in the hour 24 h ago). */
-#define AP_GRAPH_QUOTA_DEFAULT_MS (60 * 60 * 1000)
+/* The publishing quota gives no reset time: a QUOTA result then carries no
+ * hint, and the runtime waits platforms.<p>.quota_wait (an hour by default:
+ * the window is a rolling 24 h, so some slot frees within it only if the
+ * account published in the hour 24 h ago). */
 
 /* How a platform names itself in error messages for people. */
 typedef struct ap_graph_names {

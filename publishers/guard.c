@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const state_names[] = {"none",   "started",     "retry",     "published",
-                                          "failed", "unconfirmed", "cancelled", "unknown"};
+static const char *const state_names[] = {"none",      "started",  "retry",
+                                          "published", "failed",   "unconfirmed",
+                                          "cancelled", "deferred", "unknown"};
 
 const char *ap_guard_state_name(ap_guard_state s) {
     return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";
@@ -28,7 +29,7 @@ int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec) {
     buf[len] = '\0';
     char *save = NULL, *word = strtok_r(buf, " ", &save);
     if (word == NULL) return -1;
-    for (int s = AP_GUARD_STARTED; s <= AP_GUARD_CANCELLED; s++)
+    for (int s = AP_GUARD_STARTED; s < AP_GUARD_UNKNOWN; s++)
         if (strcmp(word, state_names[s]) == 0) rec->state = (ap_guard_state)s;
     if (rec->state == AP_GUARD_UNKNOWN) return -1;
     while ((word = strtok_r(NULL, " ", &save)) != NULL) {

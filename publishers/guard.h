@@ -10,6 +10,10 @@
  *                         v  | (a definite, retryable failure)
  *                        retry
  *   cancelled (written by `autopostctl cancel`) stops any further call.
+ *   deferred  (from started or retry) a limit refused the call before the
+ *             platform accepted anything; the schedule goes on under the next
+ *             generation, so this key is done: a redelivery re-reports it.
+ *             Its at= is when the deferral ends.
  *
  * Finding "started" means an earlier attempt died after it may have sent the
  * request: the runtime reads the platform back (AP_FLOW_VERIFY) instead of
@@ -30,14 +34,15 @@ typedef enum ap_guard_state {
     AP_GUARD_FAILED,
     AP_GUARD_UNCONFIRMED,
     AP_GUARD_CANCELLED,
-    AP_GUARD_UNKNOWN /* unreadable value: treated like "started" (verify) */
+    AP_GUARD_DEFERRED, /* a limit refused it; the schedule moved to the next generation */
+    AP_GUARD_UNKNOWN   /* unreadable value: treated like "started" (verify) */
 } ap_guard_state;
 
 typedef struct ap_guard_record {
     ap_guard_state state;
     uint64_t revision;
     int attempt;
-    int64_t at_ms; /* for "started": when that attempt began */
+    int64_t at_ms; /* "started": when that attempt began; "deferred": until when */
     char external_id[128];
 } ap_guard_record;
 

@@ -10,6 +10,11 @@
  *   guard -> publish PublishResult (wait for its PubAck) -> Ack |
  *   NakWithDelay | Term.
  *
+ * A limit (QUOTA, a rate limit with a wait hint, or a pause some replica
+ * recorded for the account or the app) ends the job DEFERRED instead of
+ * using up an attempt, and a limit the platform just answered pauses the
+ * account (or app) in the shared bucket first (deferral.h).
+ *
  * A final REAUTH answer marks the account in the shared bucket before the
  * result goes out (once a refresh token has had its one chance), so every
  * replica stops calling the platform for that credential.
@@ -32,6 +37,7 @@
 #include "ap_log.h"
 #include "ap_nats.h"
 #include "ap_time.h"
+#include "deferral.h"
 #include "guard.h"
 #include "http_engine.h"
 #include "jsasync.h"
@@ -99,7 +105,7 @@ typedef struct job_slot {
 /* Metric handles (no-ops without a registry), all labelled with the platform. */
 typedef struct publisher_metrics {
     ap_counter *acks, *naks, *terms, *poison, *rate_limit_waits;
-    ap_counter *outcomes[AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED + 1]; /* by outcome */
+    ap_counter *outcomes[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1]; /* by outcome */
     ap_histogram *call_seconds[AP_CLASS_INVALID + 1]; /* by error class, [NONE] is "ok" */
     ap_gauge *in_flight;
     ap_lag_gauges lag;      /* fetch thread only */
@@ -131,7 +137,7 @@ typedef struct publisher {
     job_slot *slots; /* engine thread only */
     unsigned rng;
     struct {
-        uint64_t published, retried, failed, unconfirmed, poison, verified;
+        uint64_t published, retried, failed, unconfirmed, poison, verified, deferred;
     } counts;
     publisher_metrics m;
 } publisher;
@@ -152,11 +158,13 @@ static void publisher_metrics_init(publisher *p) {
                            "Messages on the jobs subject that are not a valid PublishJob.", labels);
     m->rate_limit_waits = ap_metrics_counter(
         reg, "autopost_rate_limit_waits_total",
-        "Naks whose delay came from the platform (Retry-After, usage headers).", labels);
+        "Naks whose delay came from the platform (Retry-After, usage headers), and "
+        "deferrals (a limit or a pause: back to pending, no attempt used).",
+        labels);
     m->in_flight = ap_metrics_gauge(reg, "autopost_publisher_in_flight",
                                     "Jobs fetched by this replica and not yet settled.", labels);
     for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED;
-         o <= AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED; o++) {
+         o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED; o++) {
         const char *const ol[] = {"platform", platform, "outcome", ap_outcome_name(o), NULL};
         m->outcomes[o] = ap_metrics_counter(reg, "autopost_publisher_outcomes_total",
                                             "Results published, by outcome.", ol);
@@ -307,7 +315,9 @@ static ap_status emit_result_async(publisher *p, job_slot *s) {
     res.started_at_ms = s->started_ms;
     res.finished_at_ms = ap_now_ms();
     res.publisher_instance = p->cfg->instance;
-    res.retry_after_ms = s->action == SETTLE_NAK ? s->nak_delay_ms : 0;
+    bool deferred = s->outcome == AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED;
+    res.retry_after_ms = s->action == SETTLE_NAK || deferred ? s->nak_delay_ms : 0;
+    res.pause_scope = deferred ? r->pause : AP_PAUSE_NONE;
     res.external_post_id = (char *)r->external_id;
     res.external_url = (char *)r->external_url;
     res.error_class = r->error_class;
@@ -359,7 +369,7 @@ static void settle(publisher *p, job_slot *s) {
         slot_release(p, s); /* no ack: the redelivery re-reports */
         return;
     }
-    if (s->outcome >= 0 && s->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED)
+    if (s->outcome >= 0 && s->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED)
         ap_counter_inc(p->m.outcomes[s->outcome]);
     natsStatus st;
     switch (s->action) {
@@ -396,6 +406,12 @@ static void settle(publisher *p, job_slot *s) {
         break;
     case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED:
         ap_log_info("job_cancelled", sid(s), "cancelled before any platform call");
+        break;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED:
+        p->counts.deferred++;
+        ap_counter_inc(p->m.rate_limit_waits);
+        ap_log_info("job_deferred", sid(s), "%s; back to pending for %lld ms (attempt %d kept)",
+                    r->error_message, (long long)s->nak_delay_ms, s->attempt);
         break;
     default:
         p->counts.failed++;
@@ -453,6 +469,74 @@ static void finish_retry(publisher *p, job_slot *s, const ap_flow_result *r, boo
            clear_guard ? AP_GUARD_RETRY : AP_GUARD_NONE, SETTLE_NAK, delay);
 }
 
+/* Records a pause for every replica: pause.<account> or pause.app.<platform>
+ * in the accounts bucket, and at once in our own table. Synchronous like
+ * mark_reauth: the replica's next job must see it. Only a later end is
+ * written, so replicas answering the same limit do not shorten it. */
+static void record_pause(publisher *p, job_slot *s, ap_pause_scope scope, int64_t until_ms,
+                         const char *reason) {
+    char key[96], why[160];
+    bool app = false;
+    if (scope == AP_PAUSE_APP)
+        ap_acct_app_pause_key(key, sizeof(key), p->platform->name);
+    else
+        ap_acct_key(key, sizeof(key), "pause", s->job->account_id);
+    int64_t known = ap_accounts_paused_until(p->acc, s->job->account_id, p->platform->name, why,
+                                             sizeof(why), &app);
+    if (known >= until_ms && (app || scope != AP_PAUSE_APP)) return;
+    char *v = ap_acct_pause_value(until_ms, ap_now_ms(), p->cfg->instance, reason);
+    if (v == NULL) return;
+    uint64_t rev = 0;
+    natsStatus st = kvStore_PutString(&rev, p->acct_kv, key, v);
+    if (st != NATS_OK)
+        ap_log_warn("pause_record_failed", sid(s),
+                    "could not share the pause %s: %s (this replica still keeps it, and the "
+                    "dispatcher holds the account's new posts back)",
+                    key, natsStatus_GetText(st));
+    ap_accounts_apply(p->acc, key, v, strlen(v), false, rev);
+    ap_log_warn("platform_pause", sid(s), "%s paused for %lld ms: %s", key,
+                (long long)(until_ms - ap_now_ms()), reason);
+    free(v);
+}
+
+/* A limit is in the way: the attempt record says "deferred" (this key is
+ * done: the schedule continues under the next generation) before the result
+ * can make the dispatcher bump the generation, then the job is acked. If the
+ * record cannot be written, the old way: a retry with the wait as delay. */
+static void finish_deferred(publisher *p, job_slot *s, ap_flow_result *r, int64_t wait_ms,
+                            ap_pause_scope scope) {
+    int64_t until = ap_now_ms() + wait_ms;
+    if (scope != AP_PAUSE_NONE) record_pause(p, s, scope, until, r->error_message);
+    ap_guard_record rec = {.state = AP_GUARD_DEFERRED, .attempt = s->attempt, .at_ms = until};
+    if (s->guard_rev == 0 ||
+        ap_guard_set(p->kv, s->key, &rec, p->cfg->instance, &s->guard_rev) != AP_OK) {
+        ap_log_warn("guard_write_failed", sid(s),
+                    "attempt record -> deferred not stored; retrying");
+        if (r->retry_after_ms < wait_ms) r->retry_after_ms = wait_ms;
+        finish_retry(p, s, r, true);
+        return;
+    }
+    r->pause = scope;
+    report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED, r, AP_GUARD_NONE, SETTLE_ACK, wait_ms);
+}
+
+/* Before any call: a job of a paused account (or app) waits out the pause. */
+static bool defer_if_paused(publisher *p, job_slot *s) {
+    char why[256];
+    bool app = false;
+    int64_t until = ap_accounts_paused_until(p->acc, s->job->account_id, p->platform->name, why,
+                                             sizeof(why), &app);
+    int64_t now = ap_now_ms();
+    if (until <= now) return false;
+    ap_flow_result r;
+    memset(&r, 0, sizeof(r));
+    ap_flow_fail(&r, AP_CLASS_RETRY, 0, app ? "app_paused" : "account_paused",
+                 "%s paused by the platform's limit for %lld s more: %s",
+                 app ? "the app" : "the account", (long long)((until - now + 999) / 1000), why);
+    finish_deferred(p, s, &r, until - now, AP_PAUSE_NONE);
+    return true;
+}
+
 static void advance(publisher *p, job_slot *s, const ap_http_response *prev);
 static void begin_refresh(publisher *p, job_slot *s, bool after_reauth);
 static void mark_refresh_ambiguous(publisher *p, job_slot *s);
@@ -502,6 +586,11 @@ static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
             return;
         }
         mark_reauth(p, s, r->error_message);
+    }
+    ap_deferral d;
+    if (s->in.mode == AP_FLOW_PUBLISH && ap_deferral_decide(r, p->platform->quota_wait_ms, &d)) {
+        finish_deferred(p, s, r, d.wait_ms, d.scope);
+        return;
     }
     switch (r->error_class) {
     case AP_CLASS_NONE:
@@ -1040,6 +1129,16 @@ static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record 
                          "an earlier attempt ended unconfirmed");
             finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, &r, false);
             return;
+        case AP_GUARD_DEFERRED: {
+            /* Its result may not have landed: say it again. Once folded, the
+             * row is at the next generation and this one is history. */
+            int64_t left = rec.at_ms - ap_now_ms();
+            ap_flow_fail(&r, AP_CLASS_RETRY, 0, "deferred",
+                         "an earlier attempt was deferred by a platform limit");
+            report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED, &r, AP_GUARD_NONE, SETTLE_ACK,
+                   left > 0 ? left : 0);
+            return;
+        }
         case AP_GUARD_RETRY: {
             ap_guard_record next = {
                 .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = ap_now_ms()};
@@ -1067,6 +1166,7 @@ static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record 
         }
     }
 
+    if (mode == AP_FLOW_PUBLISH && defer_if_paused(p, s)) return;
     settle_credential(p, s, mode, since);
 }
 

@@ -18,7 +18,9 @@
  *   403 "...duplicate content."  -> duplicate
  *   403 other, 400, 404, ...     -> permanent
  *   429                          -> retry at x-rate-limit-reset (epoch s) or
- *                                   Retry-After, whichever is later; quota
+ *                                   Retry-After, whichever is later (the
+ *                                   user's limit, or the app's when
+ *                                   x-app-limit-24hour-remaining is 0); quota
  *                                   when the user's 24-hour post allowance is
  *                                   spent (x-user-limit-24hour-remaining: 0),
  *                                   until x-user-limit-24hour-reset
@@ -255,6 +257,11 @@ static bool x_daily_spent(const ap_http_response *res) {
     return left && strcmp(left, "0") == 0;
 }
 
+static bool x_app_spent(const ap_http_response *res) {
+    const char *left = ap_http_response_header(res, "x-app-limit-24hour-remaining");
+    return left && strcmp(left, "0") == 0;
+}
+
 static void x_classify_error(const ap_http_response *res, bool publishing, ap_flow_result *r) {
     char detail[300], code[32];
     x_problem_text(res, detail, sizeof(detail));
@@ -271,10 +278,13 @@ static void x_classify_error(const ap_http_response *res, bool publishing, ap_fl
         ap_flow_fail(r, AP_CLASS_QUOTA, res->status, "user_24h_limit",
                      "the account's 24-hour X post allowance is spent: %s", detail);
         r->retry_after_ms = wait > 0 ? wait : X_RATE_LIMIT_DEFAULT_MS;
+        r->pause = AP_PAUSE_ACCOUNT;
     } else if (res->status == 429) {
         int64_t wait = x_rate_wait_ms(res);
         ap_flow_fail(r, AP_CLASS_RETRY, res->status, code, "rate limited by X: %s", detail);
         r->retry_after_ms = wait > 0 ? wait : X_RATE_LIMIT_DEFAULT_MS;
+        /* The app's 24-hour allowance spent: every user of the app waits. */
+        r->pause = x_app_spent(res) ? AP_PAUSE_APP : AP_PAUSE_ACCOUNT;
     } else if (res->status == 503 || (res->status >= 500 && !publishing)) {
         long long ra =
             ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"), ap_now_ms());

@@ -40,6 +40,13 @@
     "       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text, "                \
     "       (extract(epoch FROM s.scheduled_at) * 1000)::bigint "
 
+/* A deferred schedule waits for its not_before, and nothing of an account
+ * the platform told to slow down is admitted before its paused_until (README
+ * "Rate limits"); both are set by the dispatcher. */
+#define CLAIM_NOT_WAITING                                                                          \
+    " AND (s.not_before IS NULL OR s.not_before <= now()) "                                        \
+    " AND (a.paused_until IS NULL OR a.paused_until <= now()) "
+
 static const char *const claim_fair_sql =
     "WITH lim AS ("
     "  SELECT platform, nullif(acc_n, 0) AS acc_n, acc_ms, nullif(app_n, 0) AS app_n, app_ms "
@@ -52,7 +59,7 @@ static const char *const claim_fair_sql =
     "  SELECT s.id, s.account_id, a.platform, s.scheduled_at, "
     "         row_number() OVER (PARTITION BY s.account_id ORDER BY s.scheduled_at, s.id) AS rn "
     "    FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-    "   WHERE s.status = 'pending' AND s.scheduled_at <= now()), "
+    "   WHERE s.status = 'pending' AND s.scheduled_at <= now() " CLAIM_NOT_WAITING "), "
     "acct AS ("
     "  SELECT d.account_id, least($2::int8 - coalesce(b.n, 0), "
     "           CASE WHEN l.acc_n IS NOT NULL THEN l.acc_n - coalesce(b.n, 0) - "
@@ -88,7 +95,7 @@ static const char *const claim_fifo_sql =
     CLAIM_COLUMNS "  FROM post_schedules s "
                   "  JOIN posts p ON p.id = s.post_id "
                   "  JOIN social_accounts a ON a.id = s.account_id "
-                  " WHERE s.status = 'pending' AND s.scheduled_at <= now() "
+                  " WHERE s.status = 'pending' AND s.scheduled_at <= now() " CLAIM_NOT_WAITING
                   " ORDER BY s.scheduled_at "
                   " LIMIT $1 "
                   "   FOR UPDATE OF s SKIP LOCKED";

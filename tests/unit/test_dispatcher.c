@@ -158,6 +158,7 @@ static ap_result *mk(const char *sid, uint32_t gen, Autopost__V1__Outcome o, uin
 #define FAIL AUTOPOST__V1__OUTCOME__OUTCOME_FAILED
 #define UNCONF AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED
 #define CANCEL AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED
+#define DEFER AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED
 
 static void test_precedence(void) {
     ap_result *pub1 = mk(SID_A, 1, PUB, 1), *fail5 = mk(SID_A, 1, FAIL, 5),
@@ -317,6 +318,121 @@ static void test_fold_ranges_are_clamped(void) {
     free(r);
 }
 
+/* A deferral ends its generation like a terminal outcome: it beats a
+ * retrying of the same generation, published beats it. Its wait goes in the
+ * retry column, which is NULL for every other outcome. */
+static void test_fold_deferred(void) {
+    ap_result *d2 = mk(SID_A, 1, DEFER, 2), *r3 = mk(SID_A, 1, RETRY, 3),
+              *p1 = mk(SID_A, 1, PUB, 1);
+    CHECK(ap_fold_precedence(d2, r3) > 0);
+    CHECK(ap_fold_precedence(p1, d2) > 0);
+    CHECK_STR_EQ(ap_outcome_name(DEFER), "deferred");
+
+    /* A: retrying 1 then deferred 2 in one batch; B: a retrying that carries
+     * the platform's hint (not a deferral); C: deferred then published (a
+     * duplicate job that did post): published decides. */
+    ap_result *rs[] = {mk(SID_A, 1, RETRY, 1), d2, mk(SID_B, 1, RETRY, 1), mk(SID_C, 4, DEFER, 1),
+                       mk(SID_C, 4, PUB, 1)};
+    size_t n = sizeof(rs) / sizeof(rs[0]);
+    d2->retry_after_ms = 90000;
+    d2->finished_at_ms = 1700000000000;
+    d2->error_class = AUTOPOST__V1__ERROR_CLASS__ERROR_CLASS_QUOTA;
+    d2->error_message = "publishing limit reached";
+    rs[2]->retry_after_ms = 5000;
+    rs[3]->retry_after_ms = 1000;
+    ap_fold f;
+    ap_fold_init(&f);
+    CHECK(ap_fold_build(&f, rs, n) == AP_OK);
+    CHECK(f.nupdates == 3);
+    char *e[8];
+    int k = column(f.update, 2, e, 8);
+    CHECK(k == 3);
+    if (k == 3) {
+        CHECK_STR_EQ(e[0], "deferred");
+        CHECK_STR_EQ(e[1], "retrying");
+        CHECK_STR_EQ(e[2], "published");
+        free_elems(e, k);
+    }
+    k = column(f.update, 10, e, 8);
+    CHECK(k == 3);
+    if (k == 3) {
+        CHECK_STR_EQ(e[0], "90000");
+        CHECK(e[1] == NULL && e[2] == NULL);
+        free_elems(e, k);
+    }
+    k = column(f.update, 3, e, 8); /* the deferral's attempt, for the history */
+    if (k == 3) {
+        CHECK_STR_EQ(e[0], "2");
+        free_elems(e, k);
+    }
+    /* Every result is a history line: the deferral's event is "deferred". */
+    k = column(f.history, 3, e, 8);
+    CHECK(k == 5);
+    if (k == 5) {
+        CHECK_STR_EQ(e[1], "deferred");
+        CHECK_STR_EQ(e[3], "deferred");
+        free_elems(e, k);
+    }
+    ap_fold_free(&f);
+    /* The statement itself: back to pending under the next generation,
+     * attempts kept, only from an open row of the same generation. */
+    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "WHEN r.outcome = 'deferred' THEN 'pending'");
+    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "s.generation + CASE WHEN r.outcome = 'deferred' THEN 1");
+    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "WHEN r.outcome = 'deferred' THEN s.attempts");
+    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "ELSE s.status IN ('pending', 'queued', 'retrying') END");
+    for (size_t i = 0; i < n; i++) free(rs[i]);
+    free(r3), free(p1);
+}
+
+static void test_account_fold_pauses(void) {
+    const char *acct1 = "11111111-1111-4111-8111-111111111111";
+    ap_result *rs[] = {mk(SID_A, 1, DEFER, 1), mk(SID_B, 1, DEFER, 1), mk(SID_C, 1, DEFER, 1),
+                       mk(SID_C, 2, DEFER, 1), mk(SID_C, 3, RETRY, 1)};
+    for (size_t i = 0; i < 5; i++) {
+        rs[i]->account_id = (char *)acct1;
+        rs[i]->platform = "x";
+        rs[i]->finished_at_ms = 1000;
+        rs[i]->retry_after_ms = 500;
+    }
+    rs[0]->pause_scope = AUTOPOST__V1__PAUSE_SCOPE__PAUSE_SCOPE_ACCOUNT;
+    rs[1]->pause_scope = AUTOPOST__V1__PAUSE_SCOPE__PAUSE_SCOPE_APP;
+    rs[1]->retry_after_ms = 9000;
+    /* rs[2]: deferred by a pause already recorded: no scope, nothing to do. */
+    rs[3]->pause_scope = AUTOPOST__V1__PAUSE_SCOPE__PAUSE_SCOPE_ACCOUNT;
+    rs[3]->retry_after_ms = 0; /* no wait: no pause */
+    ap_account_fold f;
+    ap_account_fold_init(&f);
+    CHECK(ap_account_fold_build(&f, rs, 5) == AP_OK);
+    CHECK(f.npauses == 2);
+    char *e[4];
+    int k = column(f.pauses, 0, e, 4);
+    CHECK(k == 2);
+    if (k == 2) {
+        CHECK_STR_EQ(e[0], acct1);
+        CHECK(e[1] == NULL); /* the app: every account of the platform */
+        free_elems(e, k);
+    }
+    k = column(f.pauses, 1, e, 4);
+    if (k == 2) {
+        CHECK_STR_EQ(e[1], "x");
+        free_elems(e, k);
+    }
+    k = column(f.pauses, 2, e, 4);
+    CHECK(k == 2);
+    if (k == 2) {
+        CHECK_STR_EQ(e[0], "1500");
+        CHECK_STR_EQ(e[1], "10000");
+        free_elems(e, k);
+    }
+    ap_account_fold_free(&f);
+    char want[8];
+    snprintf(want, sizeof(want), "$%d:", AP_ACCOUNT_PAUSE_NPARAMS);
+    CHECK_CONTAINS(AP_ACCOUNT_SQL_PAUSE, want);
+    /* Only ever later. */
+    CHECK_CONTAINS(AP_ACCOUNT_SQL_PAUSE, "a.paused_until < p.until");
+    for (size_t i = 0; i < 5; i++) free(rs[i]);
+}
+
 static void test_sql_parameter_counts(void) {
     /* The statements and the arrays must agree on how many parameters. */
     char want[8];
@@ -466,5 +582,7 @@ int main(void) {
     RUN(test_sql_parameter_counts);
     RUN(test_advisory_parse);
     RUN(test_account_fold);
+    RUN(test_fold_deferred);
+    RUN(test_account_fold_pauses);
     return TEST_RESULT();
 }

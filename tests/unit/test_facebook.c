@@ -396,6 +396,8 @@ static void test_rate_limits_retry_after_usage_hint(void) {
         CHECK_STR_EQ(r.error_code, code);
         CHECK(r.retry_after_ms == 7 * 60 * 1000);
         CHECK_CONTAINS(r.error_message, "rate limited by Facebook: slow down");
+        /* Code 4 is the app's budget: every account of the platform waits. */
+        CHECK(r.pause == (codes[i] == 4 ? AP_PAUSE_APP : AP_PAUSE_ACCOUNT));
     }
 }
 

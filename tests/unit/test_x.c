@@ -279,6 +279,12 @@ static void test_rate_limit_wait(void) {
         publish(429, "{\"title\":\"Too Many Requests\"}", "x-rate-limit-reset", reset);
     CHECK(r.error_class == AP_CLASS_RETRY);
     CHECK(r.retry_after_ms > 590 * 1000 && r.retry_after_ms <= 600 * 1000);
+    CHECK(r.pause == AP_PAUSE_ACCOUNT);
+    /* The app's 24-hour allowance spent: the whole app pauses. */
+    r = publish(429, "{}", "x-app-limit-24hour-remaining", "0");
+    CHECK(r.error_class == AP_CLASS_RETRY && r.pause == AP_PAUSE_APP);
+    r = publish(429, "{}", "x-app-limit-24hour-remaining", "12");
+    CHECK(r.pause == AP_PAUSE_ACCOUNT);
     r = publish(429, "{}", "Retry-After", "1200");
     CHECK(r.retry_after_ms == 1200 * 1000);
     r = publish(429, "{}", NULL, NULL);
@@ -301,7 +307,7 @@ static void test_rate_limit_wait(void) {
     add_header(&res, "x-user-limit-24hour-reset", reset);
     add_header(&res, "x-rate-limit-reset", "1");
     CHECK(c.ad->step(c.flow, &c.in, &res, &next, &wait, &r) == AP_STEP_DONE);
-    CHECK(r.error_class == AP_CLASS_QUOTA);
+    CHECK(r.error_class == AP_CLASS_QUOTA && r.pause == AP_PAUSE_ACCOUNT);
     CHECK(r.retry_after_ms > 3590 * 1000 && r.retry_after_ms <= 3600 * 1000);
     ap_http_response_clear(&res);
     finish_case(&c);
