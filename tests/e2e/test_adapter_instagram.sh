@@ -69,17 +69,24 @@ sandbox_get "/_sandbox/posts?platform=$P&page_id=17841000000000005" | jq -e '.po
     >/dev/null || fail "hang: the sandbox did not hold the publish"
 [[ $(log_count publisher-instagram verify_found) -ge 1 ]] || fail "hang: no read-back found the post"
 
-# --- quota: one post per 24 h; the second waits for the window ------------
+# --- quota: one post per 24 h; the second is deferred (pending, not_before
+# set, no attempt used) until the window may have room ---------------------
 ac_knobs '{"instagram_quota":1}'
 q1=$(ac_schedule "$quota" "first of the day" --media https://cdn.example/f.jpg)
 q2=$(ac_schedule "$quota" "over the quota" --media https://cdn.example/g.jpg)
-for id in "$q1" "$q2"; do ac_wait "$id" 60 published retrying failed || fail "quota: $id stuck"; done
-counts=$(stack_psql -c "SELECT count(*) FILTER (WHERE status = 'published'),
-    count(*) FILTER (WHERE status = 'retrying') FROM post_schedules WHERE id IN ('$q1','$q2')")
-[[ $counts == "1|1" ]] || fail "quota: rows $(ac_row "$q1") / $(ac_row "$q2")"
-waiting=$(stack_psql -c "SELECT id FROM post_schedules WHERE id IN ('$q1','$q2') AND status = 'retrying'")
-[[ -n $waiting ]] || fail "quota: no schedule is waiting for the window"
-ac_expect "$waiting" retrying quota "publishing"
+quota_counts() {
+    stack_psql -c "SELECT count(*) FILTER (WHERE status = 'published'),
+        count(*) FILTER (WHERE status = 'pending' AND not_before > now()
+                         AND error_class = 'quota' AND attempts = 0)
+        FROM post_schedules WHERE id IN ('$q1','$q2')"
+}
+quota_settled() { [[ $(quota_counts) == "1|1" ]]; }
+stack_wait_for quota_settled >/dev/null || fail "quota: rows $(ac_row "$q1") / $(ac_row "$q2")"
+waiting=$(stack_psql -c "SELECT id FROM post_schedules WHERE id IN ('$q1','$q2') AND status = 'pending'")
+ac_expect "$waiting" pending quota "publishing"
+[[ $(stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE schedule_id = '$waiting'
+                    AND event = 'deferred' AND error_class = 'quota'") -ge 1 ]] ||
+    fail "quota: no deferred history line"
 [[ $(ac_posts $P 17841000000000006) -eq 1 ]] || fail "quota: sandbox has $(ac_posts $P 17841000000000006) posts"
 
 e2e_finish

@@ -66,16 +66,24 @@ ac_expect "$lost" published "" ""
 [[ $(ac_posts $P 2500000000000004) -eq 1 ]] || fail "hang: posted $(ac_posts $P 2500000000000004) times"
 [[ $(log_count publisher-threads verify_found) -ge 1 ]] || fail "hang: no read-back found the post"
 
-# --- quota: one post per 24 h; the second waits for the window ------------
+# --- quota: one post per 24 h; the second is deferred (pending, not_before
+# set, no attempt used) until the window may have room ---------------------
 ac_knobs '{"threads_quota":1}'
 q1=$(ac_schedule "$quota" "first of the day")
 q2=$(ac_schedule "$quota" "over the quota")
-for id in "$q1" "$q2"; do ac_wait "$id" 60 published retrying failed || fail "quota: $id stuck"; done
-counts=$(stack_psql -c "SELECT count(*) FILTER (WHERE status = 'published'),
-    count(*) FILTER (WHERE status = 'retrying') FROM post_schedules WHERE id IN ('$q1','$q2')")
-[[ $counts == "1|1" ]] || fail "quota: rows $(ac_row "$q1") / $(ac_row "$q2")"
-waiting=$(stack_psql -c "SELECT id FROM post_schedules WHERE id IN ('$q1','$q2') AND status = 'retrying'")
-ac_expect "$waiting" retrying quota "publishing"
+quota_counts() {
+    stack_psql -c "SELECT count(*) FILTER (WHERE status = 'published'),
+        count(*) FILTER (WHERE status = 'pending' AND not_before > now()
+                         AND error_class = 'quota' AND attempts = 0)
+        FROM post_schedules WHERE id IN ('$q1','$q2')"
+}
+quota_settled() { [[ $(quota_counts) == "1|1" ]]; }
+stack_wait_for quota_settled >/dev/null || fail "quota: rows $(ac_row "$q1") / $(ac_row "$q2")"
+waiting=$(stack_psql -c "SELECT id FROM post_schedules WHERE id IN ('$q1','$q2') AND status = 'pending'")
+ac_expect "$waiting" pending quota "publishing"
+[[ $(stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE schedule_id = '$waiting'
+                    AND event = 'deferred' AND error_class = 'quota'") -ge 1 ]] ||
+    fail "quota: no deferred history line"
 [[ $(ac_posts $P 2500000000000005) -eq 1 ]] || fail "quota: sandbox has $(ac_posts $P 2500000000000005) posts"
 
 e2e_finish

@@ -6,8 +6,8 @@
 #   503 until we turn it off            -> retrying, then published
 #   hang (answer never comes)           -> ambiguous, read back, published once
 #   success at exactly 280 weighted     -> published with the sandbox's id
-#   the user's post window is full     -> 429, waits for x-rate-limit-reset, published
-#   the user's 24-hour allowance spent  -> quota, waits (for hours) for its reset
+#   the user's post window is full     -> 429, deferred until x-rate-limit-reset, published
+#   the user's 24-hour allowance spent  -> quota, deferred (pending) until its reset
 #   two images (downloaded from the sandbox's /media/, uploaded, attached) -> published
 #   an image URL that answers 404 -> permanent, nothing posted
 #   expired token -> reauth; no permission -> permanent; same text -> duplicate
@@ -127,12 +127,13 @@ expect "$second" published "" ""
     fail "window: expected exactly one 429 before the reset"
 sandbox_config '{"x_user_post_limit":200,"x_user_window_ms":900000}'
 
-# ---- the user's 24-hour allowance is spent: quota, parked until its reset ----
+# ---- the user's 24-hour allowance is spent: quota, deferred until its reset ----
 sandbox_config '{"x_user_daily_limit":2}'
 third=$(schedule "$busy" "window: a third post today")
-stack_wait_for attempts_with "$third" "event = 'retrying' AND error_class = 'quota' AND http_status = 429" \
-    >/dev/null || fail "24-hour allowance: no quota attempt: $(row "$third")"
-[[ $(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$third'") == retrying ]] ||
+stack_wait_for attempts_with "$third" "event = 'deferred' AND error_class = 'quota' AND http_status = 429" \
+    >/dev/null || fail "24-hour allowance: no quota deferral: $(row "$third")"
+[[ $(stack_psql -c "SELECT status || '|' || attempts || '|' || (not_before > now() + interval '1 hour')
+                    FROM post_schedules WHERE id = '$third'") == "pending|0|true" ]] ||
     fail "24-hour allowance: the post did not wait ($(row "$third"))"
 sandbox_config '{"x_user_daily_limit":0}'
 

@@ -3,8 +3,9 @@
 # PublishResult messages (no publisher, no sandbox): forward-only updates,
 # "published" wins even over a terminal state, late and stale results only add
 # history, redeliveries add nothing, text survives byte for byte, garbage is
-# terminated, results wait out a database outage, and a MAX_DELIVERIES
-# advisory fails its schedule and deletes the dead job.
+# terminated, results wait out a database outage, a MAX_DELIVERIES
+# advisory fails its schedule and deletes the dead job, and a deferral goes
+# back to pending under the next generation without reopening a closed row.
 source "$(dirname "$0")/lib.sh"
 
 stack_trap
@@ -16,7 +17,7 @@ svc_ctl migrate >/dev/null || fail "migrate failed"
 outcome_num() {
     case $1 in
         published) echo 1 ;; retrying) echo 2 ;; failed) echo 3 ;;
-        unconfirmed) echo 4 ;; cancelled) echo 5 ;;
+        unconfirmed) echo 4 ;; cancelled) echo 5 ;; deferred) echo 6 ;;
     esac
 }
 
@@ -158,6 +159,64 @@ nats_pub '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTOPOST_JOBS.publisher-fac
 wait_row "$(sid 8)" "status || '|' || error_code || '|' || attempts" "failed|max_deliveries|7"
 [[ $(history_count "$(sid 8)" "AND event = 'gave_up'") == 1 ]] || fail "no gave_up history line"
 stack_wait_for jobs_stored_is 0 >/dev/null || fail "the dead job was not deleted"
+
+# ---- deferred: a limit is not a failure ------------------------------------------
+# deferred SCHEDULE GENERATION ATTEMPT RETRY_AFTER_MS [PAUSE_SCOPE 1=account 2=app]
+deferred() {
+    local f=$STACK_DIR/deferred.bin
+    {
+        pb_str 1 "$1"
+        pb_int 2 "$2"
+        pb_int 3 6
+        pb_int 6 2 # ERROR_CLASS_QUOTA
+        pb_str 7 "9/2207042"
+        pb_str 8 "publishing limit reached"
+        pb_int 9 "$3"
+        pb_int 11 "$(($(date +%s) * 1000))"
+        pb_str 12 "e2e-publisher"
+        pb_str 13 facebook
+        pb_int 14 "$4"
+        pb_str 16 "$ACCOUNT"
+        if [[ -n ${5:-} ]]; then pb_int 19 "$5"; fi
+    } >"$f"
+    nats_pub autopost.results.facebook "$f"
+}
+stack_psql <<SQL >/dev/null || fail "seed deferral rows"
+INSERT INTO post_schedules (id, post_id, account_id, scheduled_at, status, attempts)
+    SELECT ('aaaaaaaa-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, '$POST', '$ACCOUNT',
+           now(), 'retrying', 1
+    FROM generate_series(20, 22) i;
+SQL
+# Back to pending under the next generation, attempts kept, not_before about
+# ten minutes out (the hint), the account paused as long; history says why.
+deferred "$(sid 20)" 1 2 600000 1
+wait_row "$(sid 20)" "status || '|' || generation || '|' || attempts" "pending|2|1"
+[[ $(row "$(sid 20)" "not_before > now() + interval '5 minutes' AND error_code = '9/2207042'") == t ]] ||
+    fail "deferred row: not_before $(row "$(sid 20)" not_before)"
+[[ $(history_count "$(sid 20)" "AND event = 'deferred' AND generation = 1") == 1 ]] ||
+    fail "no deferred history line"
+[[ $(stack_psql -c "SELECT paused_until > now() + interval '5 minutes' FROM social_accounts
+                    WHERE id = '$ACCOUNT'") == t ]] || fail "the account was not paused"
+# The same result again (a redelivery) and a late one of the old generation:
+# the row is at generation 2 now, nothing moves.
+deferred "$(sid 20)" 1 2 600000 1
+result "$(sid 20)" 1 failed 3 "" "late failure of the old generation"
+stack_wait_for history_is "$(sid 20)" 2 >/dev/null || fail "late result not in the history"
+sleep 0.5
+[[ $(row "$(sid 20)" "status || '|' || generation") == "pending|2" ]] ||
+    fail "a repeated deferral or stale result moved the row: $(row "$(sid 20)" "status || '|' || generation")"
+# Only forward: a deferral never reopens a published or failed row.
+result "$(sid 21)" 1 published 1 "fb_21"
+wait_row "$(sid 21)" status published
+deferred "$(sid 21)" 1 2 1000
+result "$(sid 22)" 1 failed 2 "" "permanent"
+wait_row "$(sid 22)" status failed
+deferred "$(sid 22)" 1 3 1000
+stack_wait_for history_is "$(sid 22)" 2 >/dev/null || fail "deferral of a failed row not in the history"
+stack_wait_for history_is "$(sid 21)" 2 >/dev/null || fail "deferral of a published row not in the history"
+sleep 0.5
+[[ $(row "$(sid 21)" "status || '|' || generation") == "published|1" ]] || fail "a deferral reopened a published row"
+[[ $(row "$(sid 22)" "status || '|' || generation") == "failed|1" ]] || fail "a deferral reopened a failed row"
 
 kill -0 "${SVC_PIDS[dispatcher]}" 2>/dev/null || fail "dispatcher died"
 e2e_finish
