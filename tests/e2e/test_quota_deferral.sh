@@ -66,6 +66,14 @@ STACK_WAIT_TIMEOUT=90 stack_wait_for many_rounds >/dev/null ||
 [[ $(ac_posts instagram $IG_PAGE) -eq 2 ]] || fail "quota: the sandbox holds $(ac_posts instagram $IG_PAGE) posts, quota 2"
 [[ $(stack_psql -c "SELECT max(attempts) FROM post_schedules WHERE id IN ($ig_list) AND status = 'pending'") -eq 0 ]] ||
     fail "quota: a deferral used up an attempt"
+# The scheduler kept to not_before: after a quota answer (a full 4 s wait) the
+# next generation was queued no earlier than 3 s later (both times from the
+# history; the margin is for the publisher's and the database's clocks).
+early=$(stack_psql -c "SELECT count(*) FROM schedule_attempts d JOIN schedule_attempts q
+    ON q.schedule_id = d.schedule_id AND q.generation = d.generation + 1 AND q.event = 'queued'
+    WHERE d.schedule_id IN ($ig_list) AND d.event = 'deferred' AND d.error_class = 'quota'
+      AND q.recorded_at < d.finished_at + interval '3 seconds'")
+[[ $early -eq 0 ]] || fail "quota: $early deferred schedules were queued again before their not_before"
 waiting=$(stack_psql -c "SELECT id FROM post_schedules WHERE id IN ($ig_list) AND status = 'pending' LIMIT 1")
 show=$(svc_ctl show "$waiting") || fail "autopostctl show failed"
 # Mid-round the row may be queued for a moment; show says why it waits.
@@ -84,6 +92,17 @@ done
 [[ $(stack_psql -c "SELECT max(attempts) FROM post_schedules WHERE id IN ($ig_list)") -le 1 ]] ||
     fail "quota raised: a post took more than one attempt"
 echo "quota raised: every post published exactly once"
+
+# not_before alone holds a schedule back (no account pause involved): of two
+# posts due at the same moment, the one with not_before an hour out stays
+# pending while the other is published.
+at=$(rfc3339_in 3)
+held=$(svc_ctl schedule --account "$ig" --at "$at" --text "held back" --media https://cdn.example/h.jpg)
+free=$(svc_ctl schedule --account "$ig" --at "$at" --text "not held" --media https://cdn.example/n.jpg)
+stack_psql -c "UPDATE post_schedules SET not_before = now() + interval '1 hour' WHERE id = '$held'" >/dev/null
+ac_wait "$free" 60 published || fail "not_before: the other post was not published"
+[[ $(ac_row "$held") == pending* && $(stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE schedule_id = '$held'") -eq 0 ]] ||
+    fail "not_before: a schedule waiting for its not_before was claimed: $(ac_row "$held")"
 
 # ---- 2. X: a 429 pauses the account for both replicas --------------------------
 x_user() { curl -fsS -H "Authorization: Bearer $1" "$SANDBOX_URL/x/2/users/me" | jq -r .data.id; }
