@@ -149,6 +149,11 @@ allow disp_login "SELECT count(*) FROM social_accounts WHERE status = 'active'"
 allow disp_login "WITH a AS (UPDATE social_accounts SET status = 'reauth_required', status_reason = 'x',
                   updated_at = now() WHERE id = gen_random_uuid() AND status = 'active'
                   AND credentials_issued_at_ms <= 0 RETURNING id) SELECT count(*) FROM a"
+# A platform's "slow down" pauses accounts (0005_deferral.sql): the pause
+# column and the platform it matches on, nothing more.
+allow disp_login "UPDATE social_accounts a SET paused_until = now() FROM social_accounts x
+                  WHERE a.id = x.id AND x.platform = 'x' AND false"
+deny disp_login "UPDATE social_accounts SET display_name = 'x'"
 deny disp_login "SELECT text FROM posts"
 deny disp_login "SELECT error_message FROM schedule_attempts"
 allow disp_login "SELECT count(*) FROM post_schedules"
