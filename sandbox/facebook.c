@@ -199,9 +199,11 @@ static int fb_fault(fb_call *c, sandbox_op op) {
     switch (sandbox_req_fault(c->req, op)) {
     case SANDBOX_FAULT_5XX: fb_error(c->req, 500, 2, 0, FB_MSG_TRANSIENT); return 1;
     case SANDBOX_FAULT_THROTTLE:
-        fb_header(c->req, "X-App-Usage",
-                  "{\"call_count\":100,\"total_cputime\":20,\"total_time\":20}");
-        fb_error(c->req, 400, 4, 0, "(#4) Application request limit reached");
+        /* The page's limit, not the app's: a random throttle says nothing
+         * about the whole app, and code 4 makes publishers pause every page
+         * of the platform (README "Rate limits"). */
+        fb_page_usage(c, 100, 20, 1);
+        fb_error(c->req, 400, 32, 0, "(#32) Page request limit reached");
         return 1;
     case SANDBOX_FAULT_HANG: c->hang = 1; return 0;
     case SANDBOX_FAULT_NONE:
