@@ -42,7 +42,11 @@ j() { jq -r "$1" "$OUT"; }
 [[ $(j .platforms.facebook.rate_1m.published) == 6 ]] || fail "status rate published"
 [[ $(j .platforms.facebook.rate_1m.failed) == 6 ]] || fail "status rate failed"
 [[ $(j .total.due_now) == 0 && $(j .total.rate_1m.published) == 6 ]] || fail "status total"
-[[ $(j '.top_reasons[0].count') == 6 && $(j '.top_reasons[0].error_class') == reauth ]] ||
+# The broken account's posts fail with the platform's 190 while their calls are
+# already under way, the rest with account_reauth_required once the account is
+# marked: how many of each depends on timing, the total does not.
+[[ $(j '[.top_reasons[] | select(.error_class == "reauth") | .count] | add') == 6 &&
+    $(j '.top_reasons[0].error_class') == reauth ]] ||
     fail "status top reasons: $(j .top_reasons)"
 [[ $(j .platforms.facebook.consumer.pending) == 0 ]] || fail "status consumer (old field)"
 svc_ctl status >"$OUT" || fail "status"
@@ -68,9 +72,11 @@ pass "status: due, in flight, lag, oldest waiting, rates, reasons, --watch"
 
 # ---- failed --------------------------------------------------------------------------
 svc_ctl failed --json >"$OUT" || fail "failed --json"
-[[ $(j length) == 1 && $(j '.[0].count') == 6 && $(j '.[0].platform') == facebook ]] ||
+# One group per reason: the platform's 190 and (timing) account_reauth_required.
+[[ $(j '[.[].count] | add') == 6 && $(j '[.[].platform] | unique | join(",")') == facebook ]] ||
     fail "failed --json: $(cat "$OUT")"
-[[ $(j '.[0].example_ids | length') == 3 ]] || fail "failed examples"
+[[ $(j '[.[] | (.example_ids | length) == ([.count, 3] | min)] | all') == true ]] ||
+    fail "failed examples: $(cat "$OUT")"
 ex=$(j '.[0].example_ids[0]')
 [[ $(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$ex'") == failed ]] ||
     fail "example id $ex is not failed"
