@@ -48,6 +48,9 @@
 /* How often a job waiting for another replica's token refresh looks again
  * (a local table lookup, no network). */
 #define CRED_WAIT_POLL_MS 50
+/* Before the read-back that closes an ambiguous last attempt: time for the
+ * platform to show a post it did create before we call it not there. */
+#define FINAL_CHECK_DELAY_MS 2000
 
 /* How a job is handed back once its result is stored. */
 typedef enum settle_action { SETTLE_ACK, SETTLE_TERM, SETTLE_NAK } settle_action;
@@ -86,6 +89,11 @@ typedef struct job_slot {
     ap_http_response res;
     int64_t wake_at_ms; /* adapter asked to wait (AP_STEP_WAIT) */
     int64_t started_ms;
+    /* Out of attempts on an ambiguous publish: the read-back that decides
+     * between failed (nothing went live) and unconfirmed, and the answer
+     * that made it necessary (for the row's reason). */
+    bool final_check;
+    ap_flow_result last_ambiguous;
     int64_t last_progress_ms;
     uint64_t guard_rev;
     bool sent_any; /* a request of this delivery left us: outcome unknown */
@@ -542,7 +550,9 @@ static void begin_refresh(publisher *p, job_slot *s, bool after_reauth);
 static void mark_refresh_ambiguous(publisher *p, job_slot *s);
 static void mark_reauth(publisher *p, job_slot *s, const char *reason);
 
-static void start_flow(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms) {
+/* Starts a flow whose first step runs after delay_ms (0: at once). */
+static void start_flow_after(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms,
+                             int64_t delay_ms) {
     if (s->flow) p->adapter->flow_free(s->flow);
     s->in.mode = mode;
     s->in.since_ms = since_ms;
@@ -554,7 +564,14 @@ static void start_flow(publisher *p, job_slot *s, ap_flow_mode mode, int64_t sin
         slot_release(p, s);
         return;
     }
-    advance(p, s, NULL);
+    if (delay_ms > 0)
+        s->wake_at_ms = ap_mono_ms() + delay_ms;
+    else
+        advance(p, s, NULL);
+}
+
+static void start_flow(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms) {
+    start_flow_after(p, s, mode, since_ms, 0);
 }
 
 static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
@@ -567,11 +584,25 @@ static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
             finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, r, true);
             return;
         }
+        if (r->not_found && s->final_check) {
+            /* Checked after the last attempt: the platform has no such post,
+             * so nothing went live and the post can fail with the answer
+             * that made the attempt ambiguous. */
+            ap_flow_result last = s->last_ambiguous;
+            last.error_class = AP_CLASS_RETRY;
+            size_t n = strlen(last.error_message);
+            snprintf(last.error_message + n, sizeof(last.error_message) - n, "%s",
+                     "; read back afterwards: not on the platform, nothing was posted");
+            ap_log_info("verify_not_found", sid(s), "last attempt left no post; failing");
+            finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &last, true);
+            return;
+        }
         if (r->not_found) {
             ap_log_info("verify_not_found", sid(s), "earlier attempt left no post; publishing");
             start_flow(p, s, AP_FLOW_PUBLISH, 0);
             return;
         }
+        if (s->final_check) *r = s->last_ambiguous; /* could not tell: keep the cause */
         r->error_class = AP_CLASS_AMBIGUOUS; /* could not tell */
     }
     if (r->error_class == AP_CLASS_REAUTH) {
@@ -605,10 +636,17 @@ static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
         break;
     case AP_CLASS_AMBIGUOUS:
         /* Keep the record at "started": the next delivery reads back first. */
-        if (out_of_attempts)
+        if (out_of_attempts && s->in.mode == AP_FLOW_PUBLISH && !s->final_check) {
+            /* No delivery is left to read back: do it now, after a pause
+             * that lets the platform show a post it did create. */
+            s->final_check = true;
+            s->last_ambiguous = *r;
+            start_flow_after(p, s, AP_FLOW_VERIFY, s->started_ms - 1000, FINAL_CHECK_DELAY_MS);
+        } else if (out_of_attempts) {
             finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, r, true);
-        else
+        } else {
             finish_retry(p, s, r, false);
+        }
         break;
     default: finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, r, true);
     }

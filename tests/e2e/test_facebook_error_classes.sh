@@ -6,7 +6,8 @@
 #   reauth      expired* token -> code 190/463 -> failed, account reauth_required
 #   permanent   noperm* token  -> code 200     -> failed
 #   duplicate   same text twice on a page -> code 506 -> failed (the other published)
-#   retry       every call a 5xx (code 2) -> retrying, then failed after max_attempts
+#   retry       every call a 5xx (code 2) -> ambiguous (read back) each attempt,
+#               failed after max_attempts once a last read-back finds nothing
 #   ambiguous   publish accepted, never answered -> timeout -> read back -> published
 #   unconfirmed publish never answered and the read-back fails -> unconfirmed
 # (invalid, the class with no call at all, is test_invalid_schedules.sh.)
@@ -61,8 +62,13 @@ retry=$(schedule "$good" "the platform is down")
 terminal 5
 sandbox_post /_sandbox/config '{"error_rate_5xx": 0}' >/dev/null
 expect "$retry" failed retry 2 "unexpected error"
-n=$(stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE schedule_id = '$retry' AND event = 'retrying' AND error_class = 'retry'")
-[[ $n == 1 ]] || fail "the retried schedule has $n retrying lines, expected 1 (then failed at attempt 2)"
+# A 5xx to the publishing call may hide a live post: each attempt is
+# ambiguous, read back before the next, and after the last one a final
+# read-back finds nothing, so the post fails (it does not stay unconfirmed).
+n=$(stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE schedule_id = '$retry' AND event = 'retrying' AND error_class = 'ambiguous'")
+[[ $n == 1 ]] || fail "the retried schedule has $n ambiguous retrying lines, expected 1 (then failed at attempt 2)"
+msg=$(stack_psql -c "SELECT error_message FROM post_schedules WHERE id = '$retry'")
+[[ $msg == *"not on the platform, nothing was posted"* ]] || fail "no final read-back in the reason: $msg"
 
 # ---- ambiguous: accepted but never answered; the read-back finds it ----------
 sandbox_post /_sandbox/config '{"hang_rate": 1}' >/dev/null
