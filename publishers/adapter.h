@@ -98,6 +98,12 @@ const ap_adapter *ap_adapter_find(const char *platform);
  * media count); adapters call it first from validate(). */
 bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_t len);
 
+/* No HTTP answer: before sending it is safe to retry; after sending it is
+ * ambiguous for the publish step and a harmless retry for preparatory calls
+ * (a container, an upload or an unpublished photo nobody publishes is not a
+ * post). Shared by every adapter. */
+void ap_flow_transport_error(const ap_http_response *res, bool publish_step, ap_flow_result *r);
+
 /* Retry class helper: fills result as a retryable error with a message. */
 void ap_flow_fail(ap_flow_result *r, ap_error_class cls, long http_status, const char *code,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -108,3 +108,17 @@ bool ap_media_take_download(const ap_http_response *res, size_t index, size_t ma
     }
     return false;
 }
+
+void ap_flow_transport_error(const ap_http_response *res, bool publish_step, ap_flow_result *r) {
+    if (res->request_sent && publish_step)
+        ap_flow_fail(r, AP_CLASS_AMBIGUOUS, 0, "transport",
+                     "no answer after the request was sent (%s): the post may be live",
+                     res->transport_message);
+    else if (res->request_sent)
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "transport",
+                     "no answer to a preparatory call (%s); nothing is published yet",
+                     res->transport_message);
+    else
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "transport", "request not sent: %s",
+                     res->transport_message);
+}

@@ -380,7 +380,7 @@ ap_step_kind ap_container_step(void *state, const ap_flow_input *in, const ap_ht
     if (prev == NULL) return send(f, in, req, result); /* first call, or after a wait */
     bool publish_step = f->st == ST_PUBLISH;
     if (prev->transport_error != 0) {
-        ap_graph_transport_error(prev, publish_step, result);
+        ap_flow_transport_error(prev, publish_step, result);
         if (f->st == ST_VERIFY) result->error_class = AP_CLASS_AMBIGUOUS;
         return AP_STEP_DONE;
     }

@@ -290,7 +290,7 @@ static ap_step_kind fb_step(void *state, const ap_flow_input *in, const ap_http_
     }
     bool publish_step = in->mode == AP_FLOW_PUBLISH && fb_at_publish_step(in, f);
     if (prev->transport_error != 0) {
-        ap_graph_transport_error(prev, publish_step, result);
+        ap_flow_transport_error(prev, publish_step, result);
         if (in->mode == AP_FLOW_VERIFY) result->error_class = AP_CLASS_AMBIGUOUS;
     } else if (prev->status >= 200 && prev->status < 300) {
         if (in->mode == AP_FLOW_VERIFY) {

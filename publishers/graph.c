@@ -169,20 +169,6 @@ void ap_graph_classify_error(const ap_http_response *res, const ap_graph_names *
     json_decref(root);
 }
 
-void ap_graph_transport_error(const ap_http_response *res, bool publish_step, ap_flow_result *r) {
-    if (res->request_sent && publish_step)
-        ap_flow_fail(r, AP_CLASS_AMBIGUOUS, 0, "transport",
-                     "no answer after the request was sent (%s): the post may be live",
-                     res->transport_message);
-    else if (res->request_sent)
-        ap_flow_fail(r, AP_CLASS_RETRY, 0, "transport",
-                     "no answer to a preparatory call (%s); nothing is published yet",
-                     res->transport_message);
-    else
-        ap_flow_fail(r, AP_CLASS_RETRY, 0, "transport", "request not sent: %s",
-                     res->transport_message);
-}
-
 json_t *ap_graph_parse_object(const ap_http_response *res) {
     json_t *root = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
     if (root != NULL && !json_is_object(root)) {

@@ -52,11 +52,6 @@ int64_t ap_graph_wait_hint_ms(const ap_http_response *res);
 void ap_graph_classify_error(const ap_http_response *res, const ap_graph_names *names,
                              bool publish_step, ap_flow_result *r);
 
-/* No HTTP answer: before sending it is safe to retry; after sending it is
- * ambiguous for the publish step and a harmless retry for preparatory calls
- * (a container or unpublished photo nobody publishes is not a post). */
-void ap_graph_transport_error(const ap_http_response *res, bool publish_step, ap_flow_result *r);
-
 /* Parses a 2xx body as a JSON object; NULL when it is not one. */
 json_t *ap_graph_parse_object(const ap_http_response *res);
 

@@ -603,7 +603,7 @@ static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
             return;
         }
         if (s->final_check) *r = s->last_ambiguous; /* could not tell: keep the cause */
-        r->error_class = AP_CLASS_AMBIGUOUS; /* could not tell */
+        r->error_class = AP_CLASS_AMBIGUOUS;        /* could not tell */
     }
     if (r->error_class == AP_CLASS_REAUTH) {
         /* A 401 proves the post was not made: with a refresh token, one

@@ -566,16 +566,6 @@ static ap_step_kind x_publish_step(x_flow *f, const ap_flow_input *in, const ap_
     return AP_STEP_REQUEST;
 }
 
-static void x_transport_error(const ap_http_response *res, ap_flow_result *r) {
-    if (res->request_sent)
-        ap_flow_fail(r, AP_CLASS_AMBIGUOUS, 0, "transport",
-                     "no answer after the request was sent (%s): the post may be live",
-                     res->transport_message);
-    else
-        ap_flow_fail(r, AP_CLASS_RETRY, 0, "transport", "request not sent: %s",
-                     res->transport_message);
-}
-
 static ap_step_kind x_step(void *state, const ap_flow_input *in, const ap_http_response *prev,
                            ap_http_request *req, int64_t *wait_ms, ap_flow_result *result) {
     x_flow *f = state;
@@ -593,7 +583,7 @@ static ap_step_kind x_step(void *state, const ap_flow_input *in, const ap_http_r
         return AP_STEP_REQUEST;
     }
     if (prev->transport_error != 0) {
-        x_transport_error(prev, result);
+        ap_flow_transport_error(prev, true, result);
         if (verify) result->error_class = AP_CLASS_AMBIGUOUS;
     } else if (prev->status >= 200 && prev->status < 300) {
         if (!verify) {
