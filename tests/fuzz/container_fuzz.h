@@ -14,24 +14,12 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "flow_check.h"
 
 #define FUZZ_BASE "https://graph.example"
 
 static const long fuzz_statuses[] = {200, 201, 204, 299, 400, 401, 403, 404,
                                      429, 500, 502, 503, 504, 302, 100, 0};
-
-static void fuzz_check(const ap_flow_result *r) {
-    if ((unsigned)r->error_class > AP_CLASS_INVALID) abort();
-    if (strnlen(r->external_id, sizeof(r->external_id)) == sizeof(r->external_id) ||
-        strnlen(r->error_code, sizeof(r->error_code)) == sizeof(r->error_code) ||
-        strnlen(r->error_message, sizeof(r->error_message)) == sizeof(r->error_message) ||
-        strnlen(r->external_url, sizeof(r->external_url)) == sizeof(r->external_url))
-        abort();
-    if (r->retry_after_ms < 0) abort();
-    if (r->error_class == AP_CLASS_NONE && r->external_id[0] == '\0') abort();
-    if (r->error_class != AP_CLASS_NONE && r->error_code[0] == '\0') abort();
-    if (r->not_found && r->error_class == AP_CLASS_NONE) abort();
-}
 
 /* A plausible success answer to req. */
 static const char *fuzz_canned(const ap_http_request *req) {
@@ -136,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ap_http_request_clear(&req);
         req = next;
     }
-    fuzz_check(&r);
+    fuzz_check_flow_result(&r);
     if (in.mode == AP_FLOW_PUBLISH && r.not_found) abort();
     ap_http_request_clear(&req);
     ad->flow_free(flow);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "flow_check.h"
 
 static const long statuses[] = {200, 201, 204, 299, 400, 401, 403, 404,
                                 429, 500, 502, 503, 504, 302, 100, 0};
@@ -48,19 +49,6 @@ static void fuzz_job_init(fuzz_job *f, bool photo, ap_flow_mode mode) {
     f->in.since_ms = 1795856400000;
 }
 
-static void check_result(const ap_flow_result *r) {
-    if ((unsigned)r->error_class > AP_CLASS_INVALID) abort();
-    if (strnlen(r->external_id, sizeof(r->external_id)) == sizeof(r->external_id) ||
-        strnlen(r->error_code, sizeof(r->error_code)) == sizeof(r->error_code) ||
-        strnlen(r->error_message, sizeof(r->error_message)) == sizeof(r->error_message) ||
-        strnlen(r->external_url, sizeof(r->external_url)) == sizeof(r->external_url))
-        abort();
-    if (r->retry_after_ms < 0) abort();
-    if (r->error_class == AP_CLASS_NONE && r->external_id[0] == '\0') abort();
-    if (r->error_class != AP_CLASS_NONE && r->error_code[0] == '\0') abort();
-    if (r->not_found && r->error_class == AP_CLASS_NONE) abort();
-}
-
 /* One flow: the request, then res as its answer. */
 static void run_flow(bool photo, ap_flow_mode mode, ap_http_response *res) {
     fuzz_job f;
@@ -85,7 +73,7 @@ static void run_flow(bool photo, ap_flow_mode mode, ap_http_response *res) {
         memset(&r, 0, sizeof(r));
     }
     if (k != AP_STEP_DONE) abort();
-    check_result(&r);
+    fuzz_check_flow_result(&r);
     if (mode == AP_FLOW_PUBLISH && r.not_found) abort();
     ap_http_request_clear(&next);
     ap_http_request_clear(&req);
