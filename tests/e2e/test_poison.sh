@@ -14,12 +14,26 @@ nats_pub autopost.jobs.facebook "$garbage"
 # Valid protobuf wire format, wrong content: field 1 = "not-a-uuid".
 printf '\x0a\x0anot-a-uuid' >"$STACK_DIR/wrong.bin"
 nats_pub autopost.jobs.facebook "$STACK_DIR/wrong.bin"
+# A well-formed job for a platform nobody serves, on the facebook subject.
+{ pb_str 1 "0f8fad5b-d9cb-469f-a165-70867728950e"; pb_int 2 1
+  pb_str 4 "7c9e6679-7425-40de-944b-e07fc1f90ae7"; pb_str 5 myspace; pb_str 6 "hello"; } \
+    >"$STACK_DIR/unknown.bin"
+nats_pub autopost.jobs.facebook "$STACK_DIR/unknown.bin"
 nats_pub autopost.results.facebook "$garbage"
+# Garbage in the accounts bucket every publisher watches (reauth marks,
+# pauses, shared credentials): ignored and reported, never fatal.
+nats_pub '$KV.autopost_accounts.reauth.7c9e6679-7425-40de-944b-e07fc1f90ae7' "$garbage"
+nats_pub '$KV.autopost_accounts.pause.7c9e6679-7425-40de-944b-e07fc1f90ae7' "$garbage"
+nats_pub '$KV.autopost_accounts.cred.7c9e6679-7425-40de-944b-e07fc1f90ae7' "$garbage"
 printf '{"type":"io.nats.jetstream.advisory.v1.max_deliver","stream_seq":"x"}' >"$STACK_DIR/adv.json"
 nats_pub '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTOPOST_JOBS.publisher-facebook' "$STACK_DIR/adv.json"
 
 stack_wait_for bash -c "[[ \$(grep -c '\"event\":\"poison_message\"' '$STACK_DIR/logs/publisher-facebook.log') -ge 2 ]]" \
     >/dev/null || fail "publisher did not report both poison jobs"
+# The unknown platform decodes fine: it ends as a failed job with the reason
+# (a real schedule routed wrongly would say why in its row), no call made.
+stack_wait_for grep -q 'job for platform \\"myspace\\"' "$STACK_DIR/logs/publisher-facebook.log" \
+    >/dev/null || fail "publisher did not refuse the job for an unknown platform"
 stack_wait_for bash -c "grep -qi 'garbage\|poison\|invalid' '$STACK_DIR/logs/dispatcher.log'" \
     >/dev/null || fail "dispatcher did not report the garbage result"
 
