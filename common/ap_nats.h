@@ -63,6 +63,19 @@ typedef enum ap_js_role {
     AP_ROLE_DISPATCHER,
 } ap_js_role;
 
+/* The batch size to pass to natsSubscription_Fetch/FetchRequest when up to
+ * `want` messages are wanted.
+ *
+ * nats.c 3.4.1 (Debian 12) overflows the array it returns when a pull
+ * subscription already holds messages as a fetch starts and they number more
+ * than half the batch but fewer than all of it: it shrinks the batch by the
+ * pending count, then loops until the total equals the shrunk batch (fixed
+ * upstream in 3.8). Such messages appear after a fetch gave up while the
+ * server was still sending, e.g. a burst of redeliveries after an outage.
+ * Asking for exactly the pending messages when there are any lets nats.c
+ * serve them from memory without a request, so the faulty path never runs. */
+int ap_js_fetch_batch(natsSubscription *sub, int want);
+
 /* Start-up gate of every service. With nats.manage_topology (the default) it
  * applies the whole topology like ap_js_apply_topology_wait; with it off
  * (least-privilege users, topology applied by `autopostctl streams apply` as

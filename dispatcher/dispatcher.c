@@ -281,8 +281,9 @@ static void collect_batch(ap_dispatcher *d, batch *b) {
         }
         natsMsgList list = {0};
         jsErrCode jerr = 0;
-        natsStatus s =
-            natsSubscription_Fetch(&list, d->results, (int)(b->cap - b->fetched), wait, &jerr);
+        natsStatus s = natsSubscription_Fetch(
+            &list, d->results, ap_js_fetch_batch(d->results, (int)(b->cap - b->fetched)), wait,
+            &jerr);
         /* "Nothing now". nats.c 3.4.1 can also answer NATS_TIMEOUT at once
          * after an earlier pull expired; the next loop simply asks again. */
         if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) break;
@@ -611,7 +612,7 @@ static void poll_advisories(ap_dispatcher *d) {
     if (!nats_connected(d) || !advisories_waiting(d)) return;
     jsFetchRequest req;
     jsFetchRequest_Init(&req);
-    req.Batch = ADVISORY_BATCH;
+    req.Batch = ap_js_fetch_batch(d->advisories, ADVISORY_BATCH);
     req.NoWait = true;
     req.Expires = ADVISORY_FETCH_MS * AP_NS_PER_MS;
     natsMsgList list = {0};

@@ -239,7 +239,8 @@ static void *fetch_main(void *arg) {
         if (want > p->cfg->publisher_fetch_batch) want = p->cfg->publisher_fetch_batch;
 
         natsMsgList list = {0};
-        natsStatus s = natsSubscription_Fetch(&list, p->sub, want, FETCH_WAIT_MS, NULL);
+        natsStatus s = natsSubscription_Fetch(&list, p->sub, ap_js_fetch_batch(p->sub, want),
+                                              FETCH_WAIT_MS, NULL);
         if (s == NATS_OK && list.Count > 0) {
             pthread_mutex_lock(&p->mu);
             if (p->inbox_len + list.Count > p->inbox_cap) {
