@@ -98,6 +98,10 @@ const ap_adapter *ap_adapter_find(const char *platform);
  * media count); adapters call it first from validate(). */
 bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_t len);
 
+/* Adds "Authorization: Bearer TOKEN", wiping the stack copy of the token;
+ * -1 for a missing or oversized token. */
+int ap_flow_bearer_header(ap_http_request *req, const char *token);
+
 /* No HTTP answer: before sending it is safe to retry; after sending it is
  * ambiguous for the publish step and a harmless retry for preparatory calls
  * (a container, an upload or an unpublished photo nobody publishes is not a

@@ -122,3 +122,12 @@ void ap_flow_transport_error(const ap_http_response *res, bool publish_step, ap_
         ap_flow_fail(r, AP_CLASS_RETRY, 0, "transport", "request not sent: %s",
                      res->transport_message);
 }
+
+int ap_flow_bearer_header(ap_http_request *req, const char *token) {
+    char value[4200];
+    if (token == NULL || strlen(token) > 4096) return -1;
+    snprintf(value, sizeof(value), "Bearer %s", token);
+    int rc = ap_http_request_add_header(req, "Authorization", value);
+    explicit_bzero(value, sizeof(value));
+    return rc;
+}

@@ -127,7 +127,7 @@ static int build_request(container_flow *f, const ap_flow_input *in, ap_http_req
             ap_http_request_init(req, "GET");
             req->url = f->next_page;
             f->next_page = NULL;
-            return ap_graph_auth_header(req, in->token);
+            return ap_flow_bearer_header(req, in->token);
         }
         return ap_graph_request(req, "GET", in->token, NULL, "%s/%s/%s/%s?fields=%s&limit=50",
                                 p->base_url, p->api_version, user, f->pf->list_edge,

@@ -265,7 +265,7 @@ static bool fb_verify_next(fb_flow *f, const ap_flow_input *in, long status, ap_
     ap_http_request_init(req, "GET");
     req->url = f->next_page;
     f->next_page = NULL;
-    if (ap_graph_auth_header(req, in->token) != 0) {
+    if (ap_flow_bearer_header(req, in->token) != 0) {
         ap_flow_fail(result, AP_CLASS_AMBIGUOUS, 0, "internal",
                      "could not build the read-back request");
         return false;

@@ -34,15 +34,6 @@ long ap_graph_utf8_length(const char *s) {
     return n;
 }
 
-int ap_graph_auth_header(ap_http_request *req, const char *token) {
-    char value[4200];
-    if (token == NULL || strlen(token) > 4096) return -1;
-    snprintf(value, sizeof(value), "Bearer %s", token);
-    int rc = ap_http_request_add_header(req, "Authorization", value);
-    explicit_bzero(value, sizeof(value));
-    return rc;
-}
-
 /* Minutes until access is regained, from X-Business-Use-Case-Usage:
  * {"<id>":[{"type":"pages","estimated_time_to_regain_access":M,...}]}. */
 static int64_t business_usage_wait_ms(const ap_http_response *res) {
@@ -228,5 +219,5 @@ int ap_graph_request(ap_http_request *req, const char *method, const char *token
             0)
             return -1;
     }
-    return ap_graph_auth_header(req, token);
+    return ap_flow_bearer_header(req, token);
 }

@@ -29,10 +29,6 @@ typedef struct ap_graph_names {
 /* UTF-8 code points, or -1 when the text is not valid UTF-8. */
 long ap_graph_utf8_length(const char *s);
 
-/* "Authorization: Bearer <token>"; -1 when the token is absurdly long or on
- * allocation failure. The token never goes into a URL we might log. */
-int ap_graph_auth_header(ap_http_request *req, const char *token);
-
 /* The longest wait the usage headers and Retry-After ask for, in ms; -1
  * when none says anything. X-Business-Use-Case-Usage carries
  * estimated_time_to_regain_access in minutes; X-App-Usage only percentages,

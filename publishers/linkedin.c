@@ -161,15 +161,10 @@ static void li_flow_free(void *state) {
 }
 
 static int li_headers(ap_http_request *req, const ap_flow_input *in) {
-    char value[4200];
-    if (strlen(in->token) > 4096) return -1;
     if (ap_http_request_add_header(req, "LinkedIn-Version", in->platform->api_version) != 0 ||
         ap_http_request_add_header(req, "X-Restli-Protocol-Version", "2.0.0") != 0)
         return -1;
-    snprintf(value, sizeof(value), "Bearer %s", in->token);
-    int rc = ap_http_request_add_header(req, "Authorization", value);
-    explicit_bzero(value, sizeof(value));
-    return rc;
+    return ap_flow_bearer_header(req, in->token);
 }
 
 /* The link card's title: the text's first line, cut at a character
@@ -401,7 +396,6 @@ static int li_build_init(const ap_flow_input *in, ap_http_request *req) {
 }
 
 static int li_build_put(const ap_flow_input *in, li_flow *f, ap_http_request *req) {
-    char value[4200];
     ap_http_request_init(req, "PUT");
     req->url = f->upload_url;
     f->upload_url = NULL;
@@ -409,13 +403,8 @@ static int li_build_put(const ap_flow_input *in, li_flow *f, ap_http_request *re
     req->body_len = f->nbytes;
     f->bytes = NULL;
     f->nbytes = 0;
-    if (strlen(in->token) > 4096 ||
-        ap_http_request_add_header(req, "Content-Type", "application/octet-stream") != 0)
-        return -1;
-    snprintf(value, sizeof(value), "Bearer %s", in->token);
-    int rc = ap_http_request_add_header(req, "Authorization", value);
-    explicit_bzero(value, sizeof(value));
-    return rc;
+    if (ap_http_request_add_header(req, "Content-Type", "application/octet-stream") != 0) return -1;
+    return ap_flow_bearer_header(req, in->token);
 }
 
 /* The upload URL gets our token: only LinkedIn's hosts or the configured API. */

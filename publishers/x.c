@@ -134,15 +134,6 @@ static void x_flow_free(void *state) {
     free(f);
 }
 
-static int x_auth_header(ap_http_request *req, const char *token) {
-    char value[4200];
-    if (strlen(token) > 4096) return -1;
-    snprintf(value, sizeof(value), "Bearer %s", token);
-    int rc = ap_http_request_add_header(req, "Authorization", value);
-    explicit_bzero(value, sizeof(value));
-    return rc;
-}
-
 static int x_build_publish(const ap_flow_input *in, const x_flow *f, ap_http_request *req) {
     char url[1024];
     int n = snprintf(url, sizeof(url), "%s/%s/tweets", in->platform->base_url,
@@ -175,7 +166,7 @@ static int x_build_publish(const ap_flow_input *in, const x_flow *f, ap_http_req
     if (req->body == NULL || req->url == NULL) return -1;
     req->body_len = strlen(req->body);
     if (ap_http_request_add_header(req, "Content-Type", "application/json") != 0) return -1;
-    return x_auth_header(req, in->token);
+    return ap_flow_bearer_header(req, in->token);
 }
 
 /* The read-back of the user's timeline since the lost attempt (a minute of
@@ -205,7 +196,7 @@ static int x_build_verify(const ap_flow_input *in, const char *page_token, ap_ht
     if (n < 0 || (size_t)n >= sizeof(url)) return -1;
     req->url = strdup(url);
     if (req->url == NULL) return -1;
-    return x_auth_header(req, in->token);
+    return ap_flow_bearer_header(req, in->token);
 }
 
 /* Milliseconds until the epoch second in header name; -1 when absent or
@@ -502,7 +493,7 @@ static int x_build_upload(const ap_flow_input *in, const x_flow *f, ap_http_requ
     req->url = strdup(url);
     snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
     if (req->url == NULL || ap_http_request_add_header(req, "Content-Type", ctype) != 0) return -1;
-    return x_auth_header(req, in->token);
+    return ap_flow_bearer_header(req, in->token);
 }
 
 static bool x_take_download(x_flow *f, const ap_http_response *res, ap_flow_result *r) {
