@@ -55,6 +55,23 @@ threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || e
 
 postgres_pids() { pgrep -u postgres -f "postgres" | tr '\n' ' '; }
 
+# pg_cpu_mark: remembers every postgres process's CPU so far; pg_cpu_since
+# then sums what all postgres processes spent after the mark, counting
+# backends that connected later (the services' own) from zero.
+declare -gA PG_CPU0=()
+pg_cpu_mark() {
+    local pid
+    PG_CPU0=()
+    for pid in $(postgres_pids); do PG_CPU0[$pid]=$(cpu_seconds "$pid"); done
+}
+pg_cpu_since() {
+    local pid total=0
+    for pid in $(postgres_pids); do
+        total=$(awk -v t="$total" -v a="$(cpu_seconds "$pid")" -v b="${PG_CPU0[$pid]:-0}" 'BEGIN { printf "%.2f", t + a - b }')
+    done
+    printf '%s' "$total"
+}
+
 # begin_stack SANDBOX_FLAGS...: a fresh stack for one profile.
 begin_stack() {
     stack_start >/dev/null
@@ -118,12 +135,10 @@ profile_overhead() {
     svc_start dispatcher
     svc_start publisher-facebook
     svc_start scheduler
-    local pgp c0 s0 p0 d0 g0 n0
-    pgp=$(postgres_pids)
+    local c0 p0 d0 n0
+    pg_cpu_mark
     c0=$(cpu_seconds "${SVC_PIDS[scheduler]}") p0=$(cpu_seconds "${SVC_PIDS[publisher-facebook]}")
     d0=$(cpu_seconds "${SVC_PIDS[dispatcher]}") n0=$(cpu_seconds "$STACK_NATS_PID")
-    # shellcheck disable=SC2086
-    g0=$(cpu_seconds $pgp)
     wait_all_terminal "$total"
     local secs rate
     secs=$(stack_psql -c "SELECT extract(epoch FROM max(updated_at) - min(scheduled_at)) FROM post_schedules")
@@ -139,40 +154,49 @@ profile_overhead() {
     done
     row overhead "nats-server CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "$STACK_NATS_PID")" -v b="$n0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
     row overhead "nats-server peak RSS (MiB)" "$(peak_rss_mb "$STACK_NATS_PID")"
-    # shellcheck disable=SC2086
-    row overhead "postgres CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds $pgp)" -v b="$g0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')" "all postgres processes"
+    row overhead "postgres CPU s / 1000 jobs" "$(awk -v a="$(pg_cpu_since)" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "all postgres processes"
+    local app bpid
+    while read -r app bpid; do
+        row overhead "  of which $app's backend" "$(awk -v a="$(cpu_seconds "$bpid")" -v b="${PG_CPU0[$bpid]:-0}" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
+    done < <(stack_psql -F ' ' -c "SELECT application_name, pid FROM pg_stat_activity WHERE application_name LIKE 'autopost-%' ORDER BY 1")
     local maxrss=0 r pid2
-    for pid2 in $pgp; do r=$(peak_rss_mb "$pid2"); [[ $r == "?" ]] || maxrss=$(awk -v a="$maxrss" -v b="$r" 'BEGIN { print (b > a) ? b : a }'); done
+    for pid2 in $(postgres_pids); do r=$(peak_rss_mb "$pid2"); [[ $r == "?" ]] || maxrss=$(awk -v a="$maxrss" -v b="$r" 'BEGIN { print (b > a) ? b : a }'); done
     row overhead "postgres largest process RSS (MiB)" "$maxrss" "shared buffers counted per process"
     end_stack
 }
 
-# claim_query_ms: median execution time of the scheduler's due-row query.
+# claim_query_ms: median execution time of the scheduler's real claim
+# (autopost-scheduler --explain-claim: EXPLAIN ANALYZE with this config's
+# parameters, rolled back) over 15 runs.
 claim_query_ms() {
     local i t all=()
     for i in $(seq 1 15); do
-        t=$(stack_psql -c "BEGIN" -c "EXPLAIN (ANALYZE, FORMAT TEXT)
-SELECT s.id FROM post_schedules s JOIN posts p ON p.id = s.post_id
-  JOIN social_accounts a ON a.id = s.account_id
- WHERE s.status = 'pending' AND s.scheduled_at <= now()
- ORDER BY s.scheduled_at LIMIT 500 FOR UPDATE OF s SKIP LOCKED" -c "ROLLBACK" |
+        t=$("$AUTOPOST_BIN/autopost-scheduler" --config "$AUTOPOST_CONFIG" --explain-claim |
             grep -o 'Execution Time: [0-9.]*' | grep -o '[0-9.]*$')
         all+=("$t")
     done
     printf '%s\n' "${all[@]}" | sort -n | sed -n '8p'
 }
 
+# wait_until RFC3339: sleeps until that moment has passed.
+wait_until() {
+    local left
+    left=$(( $(date -d "$1" +%s) - $(date +%s) + 1 ))
+    ((left > 0)) && sleep "$left"
+    return 0
+}
+
 profile_scale() {
     begin_stack --latency-ms 0
     local account
     account=$(svc_ctl accounts add --platform facebook --external-id 777 --token scale-token)
-    row scale "due-row query, 0 future rows (ms)" "$(claim_query_ms)" "median of 15, EXPLAIN ANALYZE"
+    row scale "claim, 0 rows (ms)" "$(claim_query_ms)" "median of 15, EXPLAIN ANALYZE of the real claim"
     stack_psql -c "
 WITH p AS (INSERT INTO posts (text) SELECT 'future post ' || g FROM generate_series(1, 1000000) g RETURNING id)
 INSERT INTO post_schedules (post_id, account_id, scheduled_at)
 SELECT id, '$account', now() + interval '1 day' + random() * interval '30 days' FROM p" >/dev/null
     stack_psql -c "ANALYZE" >/dev/null
-    row scale "due-row query, 1M future rows (ms)" "$(claim_query_ms)" "target < 5"
+    row scale "claim, 1M future rows (ms)" "$(claim_query_ms)" "target < 5"
     # Cost per idle tick: scheduler + its backend CPU over 20 s of ticks.
     svc_start scheduler
     sleep 2
@@ -186,10 +210,16 @@ SELECT id, '$account', now() + interval '1 day' + random() * interval '30 days' 
     # shellcheck disable=SC2086
     g1=$(cpu_seconds $pgp)
     row scale "idle tick cost, 1M future (ms CPU)" "$(awk -v a="$c1" -v b="$c0" -v x="$g1" -v y="$g0" 'BEGIN { printf "%.2f", ((a - b) + (x - y)) * 1000 / 100 }')" "scheduler + its backend, 100 ticks of 200 ms"
-    # The seed burst on top of the million future rows.
+    svc_kill scheduler TERM || true
+    # The seed burst on top of the million future rows: the claim with
+    # 3,000 rows due, then the burst itself.
     local at total
     at=$(rfc3339_in 6)
     total=$(seed_scenario 500 3 2 "$at")
+    stack_psql -c "ANALYZE" >/dev/null
+    wait_until "$at"
+    row scale "claim, 3,000 due + 1M future (ms)" "$(claim_query_ms)" "one batch of 500 out of the burst"
+    svc_start scheduler
     svc_start dispatcher
     svc_start publisher-facebook
     until [[ $(svc_count_status published failed unconfirmed) -ge $total ]]; do sleep 0.2; done

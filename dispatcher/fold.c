@@ -48,7 +48,14 @@ const char AP_FOLD_SQL_HISTORY[] =
  * not_before set, attempts untouched; like the other outcomes it applies
  * only to the row's current generation and only while the row is open, so a
  * late or repeated one changes nothing. not_before is cleared by every
- * outcome but retrying. */
+ * outcome but retrying.
+ *
+ * Both reads of post_schedules go through its primary key, whatever the
+ * planner thinks of a 500-row batch against the table: "s.id = ANY($1)"
+ * lets the UPDATE find its rows by index, and the LATERAL ... OFFSET 0 (which
+ * the planner may not flatten into a join) looks each row up on its own.
+ * Left to itself the planner hashed the whole table twice per batch, a cost
+ * that grows with every schedule ever made (bench/README.md). */
 const char AP_FOLD_SQL_UPDATE[] =
     "WITH r AS ("
     " SELECT * FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::int4[], $5::text[],"
@@ -75,14 +82,17 @@ const char AP_FOLD_SQL_UPDATE[] =
     " error_message = CASE WHEN r.outcome = 'published' THEN NULL ELSE r.error_message END,"
     " updated_at = now()"
     " FROM r"
-    " WHERE s.id = r.id AND s.generation = r.generation AND CASE r.outcome"
+    " WHERE s.id = ANY($1::uuid[]) AND s.id = r.id AND s.generation = r.generation"
+    " AND CASE r.outcome"
     " WHEN 'published' THEN s.status <> 'published'"
     " WHEN 'retrying' THEN (s.status IN ('pending', 'queued') AND r.attempt >= s.attempts)"
     " OR (s.status = 'retrying' AND r.attempt > s.attempts)"
     " ELSE s.status IN ('pending', 'queued', 'retrying') END"
     " RETURNING r.idx)"
     " SELECT r.idx, u.idx IS NOT NULL, s.status, s.generation"
-    " FROM r LEFT JOIN u ON u.idx = r.idx LEFT JOIN post_schedules s ON s.id = r.id"
+    " FROM r LEFT JOIN u ON u.idx = r.idx"
+    " LEFT JOIN LATERAL (SELECT status, generation FROM post_schedules WHERE id = r.id OFFSET 0)"
+    " s ON true"
     " ORDER BY r.idx";
 
 /* A job the broker gave up on is a failed result with the broker as its

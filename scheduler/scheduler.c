@@ -19,14 +19,13 @@
 
 #define PUBACK_WAIT_MS 10000
 
-/* The due-row queries. Both use the partial index post_schedules_due_idx, so
- * they cost the same however many future rows exist, and SKIP LOCKED lets
+/* The due-row queries. Both read the partial index post_schedules_due_idx in
+ * order and stop early, so a tick costs the same whether 0 or 1,000,000 rows
+ * wait in the future or 50,000 are due at once, and SKIP LOCKED lets
  * replicas share the work without blocking each other.
  *
  * claim_fair_sql is the default. It admits a schedule into the queue only
- * while its account has a free slot, and hands the slots out round-robin:
- * every account's first due post, then every account's second, and so on.
- * An account's free slots are the least of
+ * while its account has a free slot. An account's free slots are the least of
  *   - scheduler.max_queued_per_account ($2) minus its queued + retrying jobs:
  *     an account with 10,000 posts due holds at most $2 jobs in the stream
  *     ahead of another account's single post (README "Fairness");
@@ -34,68 +33,96 @@
  *     published within account_window (README "Rate limits");
  * and a platform's posts per tick are capped the same way by app_limit.
  * A post that waits for a slot stays pending: waiting burns no attempt.
- * Limits per platform arrive as parallel arrays $3..$7 (0 = no limit). */
+ * Limits per platform arrive as parallel arrays $3..$7 (0 = no limit).
+ *
+ * How it stays cheap: "blocked" lists the accounts with no free slot (at the
+ * cap, at a rate limit, or paused); it is small, because it is bounded by
+ * the jobs in the queue and the posts within a rate window. The candidate
+ * scan walks the due index oldest first, skipping blocked accounts' rows and
+ * deferred rows, and stops after four batches' worth ("cand"). Within that
+ * window the slots go round-robin: every account's first post, then every
+ * account's second, and so on. NOT IN (not NOT EXISTS) keeps the blocked
+ * test a hashed filter on the index scan, so the scan keeps its order and
+ * its LIMIT instead of becoming a join over every due row. */
 #define CLAIM_COLUMNS                                                                              \
     "SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id, "              \
     "       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text, "                \
     "       (extract(epoch FROM s.scheduled_at) * 1000)::bigint "
 
-/* A deferred schedule waits for its not_before, and nothing of an account
- * the platform told to slow down is admitted before its paused_until (README
- * "Rate limits"); both are set by the dispatcher. */
-#define CLAIM_NOT_WAITING                                                                          \
-    " AND (s.not_before IS NULL OR s.not_before <= now()) "                                        \
-    " AND (a.paused_until IS NULL OR a.paused_until <= now()) "
+/* A deferred schedule waits for its not_before (set by the dispatcher). */
+#define CLAIM_NOT_DEFERRED " AND (s.not_before IS NULL OR s.not_before <= now()) "
 
+/* Nothing of an account the platform told to slow down is admitted before
+ * its paused_until (README "Rate limits"; set by the dispatcher). */
+#define CLAIM_NOT_PAUSED " AND (a.paused_until IS NULL OR a.paused_until <= now()) "
+
+/* clang-format off */
 static const char *const claim_fair_sql =
     "WITH lim AS ("
-    "  SELECT platform, nullif(acc_n, 0) AS acc_n, acc_ms, nullif(app_n, 0) AS app_n, app_ms "
-    "    FROM unnest($3::text[], $4::int[], $5::int8[], $6::int[], $7::int8[]) "
-    "      AS t(platform, acc_n, acc_ms, app_n, app_ms)), "
+    "  SELECT platform, nullif(acc_n, 0) AS acc_n, acc_ms, nullif(app_n, 0) AS app_n, app_ms"
+    "    FROM unnest($3::text[], $4::int[], $5::int8[], $6::int[], $7::int8[])"
+    "      AS t(platform, acc_n, acc_ms, app_n, app_ms)),"
     "busy AS ("
-    "  SELECT account_id, count(*) AS n FROM post_schedules "
-    "   WHERE status IN ('queued', 'retrying') GROUP BY account_id), "
-    "due AS ("
-    "  SELECT s.id, s.account_id, a.platform, s.scheduled_at, "
-    "         row_number() OVER (PARTITION BY s.account_id ORDER BY s.scheduled_at, s.id) AS rn "
-    "    FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-    "   WHERE s.status = 'pending' AND s.scheduled_at <= now() " CLAIM_NOT_WAITING "), "
-    "acct AS ("
-    "  SELECT d.account_id, least($2::int8 - coalesce(b.n, 0), "
-    "           CASE WHEN l.acc_n IS NOT NULL THEN l.acc_n - coalesce(b.n, 0) - "
-    "           (SELECT count(*) FROM post_schedules r WHERE r.account_id = d.account_id "
-    "               AND r.published_at > now() - l.acc_ms * interval '1 millisecond') END) AS free "
-    "    FROM (SELECT DISTINCT account_id, platform FROM due) d "
-    "    LEFT JOIN busy b ON b.account_id = d.account_id "
-    "    LEFT JOIN lim l ON l.platform = d.platform), "
+    "  SELECT account_id, count(*) AS n FROM post_schedules"
+    "   WHERE status IN ('queued', 'retrying') GROUP BY account_id),"
+    "limited AS ("
+    "  SELECT x.account_id, x.n AS used, l.acc_n"
+    "    FROM lim l CROSS JOIN LATERAL ("
+    "      SELECT r.account_id, count(*) AS n"
+    "        FROM post_schedules r JOIN social_accounts ra ON ra.id = r.account_id"
+    "       WHERE ra.platform = l.platform"
+    "         AND (r.status IN ('queued', 'retrying')"
+    "              OR r.published_at > now() - l.acc_ms * interval '1 millisecond')"
+    "       GROUP BY r.account_id) x"
+    "   WHERE l.acc_n IS NOT NULL),"
+    "blocked AS ("
+    "  SELECT account_id FROM busy WHERE n >= $2"
+    "  UNION SELECT account_id FROM limited WHERE used >= acc_n"
+    "  UNION SELECT id FROM social_accounts WHERE paused_until > now()),"
+    "cand AS ("
+    "  SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s"
+    "   WHERE s.status = 'pending' AND s.scheduled_at <= now()" CLAIM_NOT_DEFERRED
+    "     AND s.account_id NOT IN (SELECT account_id FROM blocked)"
+    "   ORDER BY s.scheduled_at LIMIT $1 * 4),"
+    "ranked AS ("
+    "  SELECT c.id, c.scheduled_at, a.platform,"
+    "         row_number() OVER (PARTITION BY c.account_id ORDER BY c.scheduled_at, c.id) AS rn,"
+    "         least($2::int8 - coalesce(b.n, 0), m.acc_n - m.used) AS free"
+    "    FROM cand c JOIN social_accounts a ON a.id = c.account_id"
+    "    LEFT JOIN busy b ON b.account_id = c.account_id"
+    "    LEFT JOIN limited m ON m.account_id = c.account_id),"
     "app AS ("
-    "  SELECT l.platform, l.app_n - "
-    "         (SELECT count(*) FROM post_schedules r JOIN social_accounts ra ON ra.id = "
-    "r.account_id "
-    "           WHERE ra.platform = l.platform AND (r.status IN ('queued', 'retrying') "
-    "              OR r.published_at > now() - l.app_ms * interval '1 millisecond')) AS free "
-    "    FROM lim l WHERE l.app_n IS NOT NULL), "
+    "  SELECT l.platform, l.app_n -"
+    "         (SELECT count(*) FROM post_schedules r JOIN social_accounts ra ON ra.id = r.account_id"
+    "           WHERE ra.platform = l.platform AND (r.status IN ('queued', 'retrying')"
+    "              OR r.published_at > now() - l.app_ms * interval '1 millisecond')) AS free"
+    "    FROM lim l WHERE l.app_n IS NOT NULL),"
     "pick AS ("
-    "  SELECT d.id, d.rn, d.scheduled_at, app.free AS app_free, "
-    "         row_number() OVER (PARTITION BY d.platform ORDER BY d.rn, d.scheduled_at, d.id) AS "
-    "prn "
-    "    FROM due d JOIN acct c ON c.account_id = d.account_id "
-    "    LEFT JOIN app ON app.platform = d.platform "
-    "   WHERE d.rn <= c.free) " CLAIM_COLUMNS "  FROM pick k "
-    "  JOIN post_schedules s ON s.id = k.id "
-    "  JOIN posts p ON p.id = s.post_id "
-    "  JOIN social_accounts a ON a.id = s.account_id "
-    " WHERE (k.app_free IS NULL OR k.prn <= k.app_free) AND s.status = 'pending' "
-    " ORDER BY k.rn, k.scheduled_at "
-    " LIMIT $1 "
+    "  SELECT r.id, r.rn, r.scheduled_at, app.free AS app_free,"
+    "         row_number() OVER (PARTITION BY r.platform ORDER BY r.rn, r.scheduled_at, r.id) AS prn"
+    "    FROM ranked r LEFT JOIN app ON app.platform = r.platform"
+    "   WHERE r.rn <= r.free),"
+    "top AS ("
+    "  SELECT id, rn, scheduled_at FROM pick"
+    "   WHERE app_free IS NULL OR prn <= app_free"
+    "   ORDER BY rn, scheduled_at LIMIT $1) "
+    CLAIM_COLUMNS
+    "  FROM top k"
+    "  JOIN post_schedules s ON s.id = k.id"
+    "  JOIN posts p ON p.id = s.post_id"
+    "  JOIN social_accounts a ON a.id = s.account_id"
+    " WHERE s.status = 'pending'"
+    " ORDER BY k.rn, k.scheduled_at"
     "   FOR UPDATE OF s SKIP LOCKED";
+/* clang-format on */
 
 /* scheduler.max_queued_per_account: 0 turns admission off: oldest first. */
 static const char *const claim_fifo_sql =
     CLAIM_COLUMNS "  FROM post_schedules s "
                   "  JOIN posts p ON p.id = s.post_id "
                   "  JOIN social_accounts a ON a.id = s.account_id "
-                  " WHERE s.status = 'pending' AND s.scheduled_at <= now() " CLAIM_NOT_WAITING
+                  " WHERE s.status = 'pending' AND s.scheduled_at <= now() " CLAIM_NOT_DEFERRED
+                  CLAIM_NOT_PAUSED
                   " ORDER BY s.scheduled_at "
                   " LIMIT $1 "
                   "   FOR UPDATE OF s SKIP LOCKED";
@@ -410,6 +437,50 @@ static bool claim_params_build(claim_params *cp, const ap_config *cfg) {
     return limited;
 }
 
+/* Runs the claim inside the caller's transaction; with `prefix` (an
+ * EXPLAIN) it runs that instead of the claim itself. Returns the result
+ * (NULL or an error result when something failed). */
+static PGresult *claim(ap_pg *pg, const ap_config *cfg, const char *prefix) {
+    claim_params cp;
+    bool limited = claim_params_build(&cp, cfg);
+    const char *params[] = {cp.limit,      cp.per_account, cp.platforms, cp.account_limits,
+                            cp.account_ms, cp.app_limits,  cp.app_ms};
+    if (limited) {
+        /* Rate limits must hold across scheduler replicas too: one claim at a
+         * time, released when this tick's transaction ends. */
+        PGresult *lock = PQexec(pg->conn, "SELECT pg_advisory_xact_lock(" CLAIM_LOCK_KEY ")");
+        if (lock == NULL || PQresultStatus(lock) != PGRES_TUPLES_OK) return lock;
+        PQclear(lock);
+    }
+    bool fair = limited || cfg->scheduler_max_queued_per_account > 0;
+    const char *sql = fair ? claim_fair_sql : claim_fifo_sql;
+    char *text = NULL;
+    if (prefix) {
+        size_t n = strlen(prefix) + strlen(sql) + 1;
+        if ((text = malloc(n)) == NULL) return NULL;
+        snprintf(text, n, "%s%s", prefix, sql);
+    }
+    PGresult *res =
+        PQexecParams(pg->conn, text ? text : sql, fair ? 7 : 1, NULL, params, NULL, NULL, 0);
+    free(text);
+    return res;
+}
+
+ap_status ap_scheduler_explain_claim(ap_pg *pg, const ap_config *cfg, FILE *out, char *err,
+                                     size_t errlen) {
+    ap_status s = ap_pg_exec(pg, "BEGIN", err, errlen);
+    if (s != AP_OK) return s;
+    PGresult *res = claim(pg, cfg, "EXPLAIN (ANALYZE, BUFFERS) ");
+    if ((s = ap_pg_result_ok(res, PGRES_TUPLES_OK, err, errlen)) == AP_OK) {
+        for (int i = 0; i < PQntuples(res); i++) fprintf(out, "%s\n", PQgetvalue(res, i, 0));
+    }
+    PQclear(res);
+    char ignored[256];
+    /* EXPLAIN ANALYZE really locked the rows it would claim: give them back. */
+    ap_pg_exec(pg, "ROLLBACK", ignored, sizeof(ignored));
+    return s;
+}
+
 ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_tick_stats *st,
                             char *err, size_t errlen) {
     memset(st, 0, sizeof(*st));
@@ -419,22 +490,7 @@ ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_t
     ap_status s = ap_pg_exec(pg, "BEGIN", err, errlen);
     if (s != AP_OK) return s;
 
-    claim_params cp;
-    bool limited = claim_params_build(&cp, cfg);
-    const char *params[] = {cp.limit,      cp.per_account, cp.platforms, cp.account_limits,
-                            cp.account_ms, cp.app_limits,  cp.app_ms};
-    if (limited) {
-        /* Rate limits must hold across scheduler replicas too: one claim at a
-         * time, released when this tick's transaction ends. */
-        res = PQexec(pg->conn, "SELECT pg_advisory_xact_lock(" CLAIM_LOCK_KEY ")");
-        if ((s = ap_pg_result_ok(res, PGRES_TUPLES_OK, err, errlen)) != AP_OK) goto rollback;
-        PQclear(res);
-        res = NULL;
-    }
-    if (limited || cfg->scheduler_max_queued_per_account > 0)
-        res = PQexecParams(pg->conn, claim_fair_sql, 7, NULL, params, NULL, NULL, 0);
-    else
-        res = PQexecParams(pg->conn, claim_fifo_sql, 1, NULL, params, NULL, NULL, 0);
+    res = claim(pg, cfg, NULL);
     if ((s = ap_pg_result_ok(res, PGRES_TUPLES_OK, err, errlen)) != AP_OK) goto rollback;
     b.n = PQntuples(res);
     st->claimed = b.n;

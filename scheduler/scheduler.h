@@ -14,6 +14,7 @@
 #define AP_SCHEDULER_H
 
 #include <signal.h>
+#include <stdio.h>
 
 #include "ap_config.h"
 #include "ap_nats.h"
@@ -30,6 +31,13 @@ typedef struct ap_tick_stats {
 /* Runs one claim/publish/commit cycle. */
 ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_tick_stats *stats,
                             char *err, size_t errlen);
+
+/* Prints the claim's plan and timing (EXPLAIN ANALYZE of the statement a
+ * tick runs, with this config's parameters) and rolls back: nothing is
+ * claimed. `autopost-scheduler --explain-claim`; the benchmark's "due-row
+ * query" figure. */
+ap_status ap_scheduler_explain_claim(ap_pg *pg, const ap_config *cfg, FILE *out, char *err,
+                                     size_t errlen);
 
 /* The service loop: ticks every scheduler.tick, at once when PostgreSQL
  * notifies "autopost_due", and back to back while batches come back full. */

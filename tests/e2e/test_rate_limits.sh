@@ -3,8 +3,8 @@
 # share one per-account and one per-app limit. From the sandbox's own record
 # of accepted posts, no sliding window of either scope ever holds more than
 # its limit, every post still goes out exactly once, waiting for the limit
-# burns no attempt, and while there is a backlog the pipeline keeps to at
-# least 90% of the allowed rate.
+# burns no attempt, and while there is a backlog the pipeline keeps up with
+# the allowed rate (at most one window behind it).
 source "$(dirname "$0")/lib.sh"
 
 ACCOUNTS=4 POSTS=30        # 120 posts, all due at once
@@ -46,12 +46,18 @@ attempts=$(stack_psql -c "SELECT max(attempts) FROM post_schedules")
 [[ $attempts -eq 1 ]] || fail "a rate-limited post burned attempts (max $attempts)"
 
 # Throughput with a backlog: at APP_LIMIT per window the last post can go out
-# (total / APP_LIMIT - 1) windows after the first at best.
+# (total / APP_LIMIT - 1) windows after the first at best. Slots free up as
+# each earlier post leaves the window, a few milliseconds apart, and the
+# scheduler looks every tick, so a post can miss a boundary by a tick and
+# wait one whole window more: allowed is one window (plus a second of
+# scheduling) beyond the ideal. A limiter that stalls or admits at half the
+# rate misses this by several windows.
 span_ms=$(stack_psql -c "SELECT max(accepted_at_ms) - min(accepted_at_ms) FROM sandbox_posts")
 ideal_ms=$(((total / APP_LIMIT - 1) * window_ms))
+bound_ms=$((ideal_ms + window_ms + 1000))
 pct=$((100 * ideal_ms / span_ms))
-echo "first to last post: ${span_ms} ms; at the allowed rate: ${ideal_ms} ms; ${pct}% of the allowed rate"
-[[ $pct -ge 90 ]] || fail "throughput ${pct}% of the allowed rate (want >= 90%)"
+echo "first to last post: ${span_ms} ms; at the allowed rate: ${ideal_ms} ms (${pct}%); bound ${bound_ms} ms"
+[[ $span_ms -le $bound_ms ]] || fail "throughput ${pct}% of the allowed rate: ${span_ms} ms > ${bound_ms} ms"
 
 e2e_finish
 pass "rate limits: per account and per app held across 2 schedulers and 4 publishers"
