@@ -437,6 +437,37 @@ static bool claim_params_build(claim_params *cp, const ap_config *cfg) {
     return limited;
 }
 
+/* The claim is parsed and planned once per connection, not on every tick:
+ * it is the biggest statement a tick runs, and on an idle system parsing and
+ * planning it was most of a tick's cost. A new connection (a reconnect gets
+ * a new backend) prepares it again. One claim connection per process. */
+#define CLAIM_STATEMENT "autopost_claim"
+static struct {
+    const PGconn *conn;
+    int backend_pid;
+    const char *sql;
+} claim_statement;
+
+/* Returns NULL when the statement is ready, else PostgreSQL's answer. */
+static PGresult *claim_prepare(ap_pg *pg, const char *sql, int nparams) {
+    int pid = PQbackendPID(pg->conn);
+    if (claim_statement.conn == pg->conn && claim_statement.backend_pid == pid &&
+        claim_statement.sql == sql)
+        return NULL;
+    if (claim_statement.conn == pg->conn && claim_statement.backend_pid == pid) {
+        /* Same connection, other statement (tests switch the config). */
+        PQclear(PQexec(pg->conn, "DEALLOCATE " CLAIM_STATEMENT));
+    }
+    PGresult *res = PQprepare(pg->conn, CLAIM_STATEMENT, sql, nparams, NULL);
+    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+    claim_statement.conn = ok ? pg->conn : NULL;
+    claim_statement.backend_pid = ok ? pid : 0;
+    claim_statement.sql = ok ? sql : NULL;
+    if (!ok) return res ? res : PQmakeEmptyPGresult(pg->conn, PGRES_FATAL_ERROR);
+    PQclear(res);
+    return NULL;
+}
+
 /* Runs the claim inside the caller's transaction; with `prefix` (an
  * EXPLAIN) it runs that instead of the claim itself. Returns the result
  * (NULL or an error result when something failed). */
@@ -454,16 +485,19 @@ static PGresult *claim(ap_pg *pg, const ap_config *cfg, const char *prefix) {
     }
     bool fair = limited || cfg->scheduler_max_queued_per_account > 0;
     const char *sql = fair ? claim_fair_sql : claim_fifo_sql;
-    char *text = NULL;
+    int nparams = fair ? 7 : 1;
     if (prefix) {
         size_t n = strlen(prefix) + strlen(sql) + 1;
-        if ((text = malloc(n)) == NULL) return NULL;
+        char *text = malloc(n);
+        if (text == NULL) return NULL;
         snprintf(text, n, "%s%s", prefix, sql);
+        PGresult *res = PQexecParams(pg->conn, text, nparams, NULL, params, NULL, NULL, 0);
+        free(text);
+        return res;
     }
-    PGresult *res =
-        PQexecParams(pg->conn, text ? text : sql, fair ? 7 : 1, NULL, params, NULL, NULL, 0);
-    free(text);
-    return res;
+    PGresult *failed = claim_prepare(pg, sql, nparams);
+    if (failed) return failed;
+    return PQexecPrepared(pg->conn, CLAIM_STATEMENT, nparams, params, NULL, NULL, 0);
 }
 
 ap_status ap_scheduler_explain_claim(ap_pg *pg, const ap_config *cfg, FILE *out, char *err,
