@@ -37,13 +37,21 @@
  *
  * How it stays cheap: "blocked" lists the accounts with no free slot (at the
  * cap, at a rate limit, or paused); it is small, because it is bounded by
- * the jobs in the queue and the posts within a rate window. The candidate
- * scan walks the due index oldest first, skipping blocked accounts' rows and
- * deferred rows, and stops after four batches' worth ("cand"). Within that
- * window the slots go round-robin: every account's first post, then every
- * account's second, and so on. NOT IN (not NOT EXISTS) keeps the blocked
- * test a hashed filter on the index scan, so the scan keeps its order and
- * its LIMIT instead of becoming a join over every due row. */
+ * the jobs in the queue and the posts within a rate window. The window scan
+ * ("win") walks the due index oldest first, skipping blocked accounts' rows
+ * and deferred rows, and stops after four batches' worth. NOT IN (not NOT
+ * EXISTS) keeps the blocked test a hashed filter on the index scan, so the
+ * scan keeps its order and its LIMIT instead of becoming a join over every
+ * due row. The slots then go round-robin: every account's first post, then
+ * every account's second, and so on.
+ *
+ * When the window is "crowded" (full, and some account in it has more due
+ * rows than free slots) an account with a backlog may be hiding other
+ * accounts' posts beyond the window; then, and only then, every due row of
+ * the accounts with a slot is ranked ("cand" takes the second branch; the
+ * one-time filter skips whichever branch is off). That costs O(due rows)
+ * while a single account's backlog lasts, the price of the fairness bound;
+ * a burst spread over many accounts stays O(batch). */
 #define CLAIM_COLUMNS                                                                              \
     "SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id, "              \
     "       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text, "                \
@@ -79,11 +87,24 @@ static const char *const claim_fair_sql =
     "  SELECT account_id FROM busy WHERE n >= $2"
     "  UNION SELECT account_id FROM limited WHERE used >= acc_n"
     "  UNION SELECT id FROM social_accounts WHERE paused_until > now()),"
-    "cand AS ("
+    "win AS ("
     "  SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s"
     "   WHERE s.status = 'pending' AND s.scheduled_at <= now()" CLAIM_NOT_DEFERRED
     "     AND s.account_id NOT IN (SELECT account_id FROM blocked)"
     "   ORDER BY s.scheduled_at LIMIT $1 * 4),"
+    "crowded AS ("
+    "  SELECT (SELECT count(*) FROM win) >= $1 * 4 AND EXISTS ("
+    "    SELECT 1 FROM (SELECT account_id, count(*) AS n FROM win GROUP BY account_id) w"
+    "      LEFT JOIN busy b ON b.account_id = w.account_id"
+    "      LEFT JOIN limited m ON m.account_id = w.account_id"
+    "     WHERE w.n > least($2::int8 - coalesce(b.n, 0), m.acc_n - m.used)) AS yes),"
+    "cand AS ("
+    "  SELECT * FROM win WHERE NOT (SELECT yes FROM crowded)"
+    "  UNION ALL"
+    "  SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s"
+    "   WHERE (SELECT yes FROM crowded)"
+    "     AND s.status = 'pending' AND s.scheduled_at <= now()" CLAIM_NOT_DEFERRED
+    "     AND s.account_id NOT IN (SELECT account_id FROM blocked)),"
     "ranked AS ("
     "  SELECT c.id, c.scheduled_at, a.platform,"
     "         row_number() OVER (PARTITION BY c.account_id ORDER BY c.scheduled_at, c.id) AS rn,"
