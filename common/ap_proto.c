@@ -2,6 +2,7 @@
 #include "ap_proto.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,24 @@ static int valid_platform_token(const char *s) {
     return 1;
 }
 
+/* protobuf-c accepts a field number 0 when its tag is an overlong varint
+ * (0x81 0x00), keeps it as an unknown field and writes it back as 0x01, which
+ * it then refuses: a message that decodes must encode to one that decodes
+ * (found by fuzz_job_decode). Field 0 is never valid protobuf; other unknown
+ * fields are kept, for a newer scheduler's additions. */
+static bool unknown_fields_valid(const ProtobufCMessage *m) {
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0) return false;
+    return true;
+}
+
+static bool job_unknown_fields_valid(const ap_job *job) {
+    if (!unknown_fields_valid(&job->base)) return false;
+    for (size_t i = 0; i < job->n_media; i++)
+        if (job->media[i] && !unknown_fields_valid(&job->media[i]->base)) return false;
+    return true;
+}
+
 ap_status ap_job_decode(const void *data, size_t len, ap_job **out, char *err, size_t errlen) {
     if (len == 0 || len > AP_MAX_JOB_BYTES) {
         snprintf(err, errlen, "job payload size %zu outside 1..%d bytes", len, AP_MAX_JOB_BYTES);
@@ -116,7 +135,9 @@ ap_status ap_job_decode(const void *data, size_t len, ap_job **out, char *err, s
         return AP_EINVAL;
     }
     const char *why = NULL;
-    if (!ap_uuid_valid(job->schedule_id))
+    if (!job_unknown_fields_valid(job))
+        why = "a field numbered 0";
+    else if (!ap_uuid_valid(job->schedule_id))
         why = "schedule_id is not a UUID";
     else if (job->generation == 0)
         why = "generation is 0";
@@ -148,7 +169,9 @@ ap_status ap_result_decode(const void *data, size_t len, ap_result **out, char *
         return AP_EINVAL;
     }
     const char *why = NULL;
-    if (!ap_uuid_valid(res->schedule_id))
+    if (!unknown_fields_valid(&res->base))
+        why = "a field numbered 0";
+    else if (!ap_uuid_valid(res->schedule_id))
         why = "schedule_id is not a UUID";
     else if (res->generation == 0)
         why = "generation is 0";

@@ -49,6 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!ap_uuid_valid(res->schedule_id) || strlen(res->external_post_id) > 256) abort();
         natsMsg *m = NULL;
         if (ap_result_to_msg(res, &m) != AP_OK) abort();
+        ap_result *again = NULL;
+        if (ap_result_decode(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &again, err,
+                             sizeof(err)) != AP_OK)
+            abort(); /* what we encode we must decode */
+        ap_result_free(again);
         natsMsg_Destroy(m);
         ap_result_free(res);
     }

@@ -173,6 +173,35 @@ static void test_job_decode_rejects_fields(void) {
     CHECK_CONTAINS(err, "account_id is not a UUID");
 }
 
+/* protobuf-c reads the overlong tag 0x81 0x00 as field 0 and keeps it as an
+ * unknown field it cannot write back readably: the decoder refuses it, while
+ * an unknown field with a real number (a newer scheduler's) is kept. */
+static void test_job_decode_rejects_field_zero(void) {
+    job_fixture f;
+    char err[256];
+    job_fixture_init(&f);
+    size_t len = 0;
+    uint8_t *buf = pack_job(&f.job, &len);
+    static const uint8_t field0[] = {0x81, 0x00, 'o', 'm', '/', 'a', '?', 'b', '=', 'c'};
+    static const uint8_t field99[] = {0x98, 0x06, 0x07}; /* field 99, varint 7 */
+    uint8_t *bad = malloc(len + sizeof(field0));
+    uint8_t *newer = malloc(len + sizeof(field99));
+    CHECK(bad != NULL && newer != NULL);
+    memcpy(bad, buf, len);
+    memcpy(bad + len, field0, sizeof(field0));
+    memcpy(newer, buf, len);
+    memcpy(newer + len, field99, sizeof(field99));
+    ap_job *job = NULL;
+    CHECK(ap_job_decode(bad, len + sizeof(field0), &job, err, sizeof(err)) == AP_EINVAL);
+    CHECK(job == NULL);
+    CHECK_CONTAINS(err, "a field numbered 0");
+    CHECK(ap_job_decode(newer, len + sizeof(field99), &job, err, sizeof(err)) == AP_OK);
+    ap_job_free(job);
+    free(bad);
+    free(newer);
+    free(buf);
+}
+
 static void test_job_decode_rejects_platform_token(void) {
     const char *bad[] = {"",          "Facebook", "face.book",
                          "face book", "fb>",      "a_platform_name_that_is_far_too_long"};
@@ -429,6 +458,7 @@ int main(void) {
     RUN(test_job_decode_rejects_bytes);
     RUN(test_job_decode_rejects_oversized);
     RUN(test_job_decode_rejects_fields);
+    RUN(test_job_decode_rejects_field_zero);
     RUN(test_job_decode_rejects_platform_token);
     RUN(test_job_decode_media_limit);
     RUN(test_result_msg_round_trip);
