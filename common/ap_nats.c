@@ -410,5 +410,5 @@ ap_status ap_js_topology_ready_wait(jsCtx *js, const ap_config *cfg, ap_js_role 
 int ap_js_fetch_batch(natsSubscription *sub, int want) {
     int pending = 0;
     if (natsSubscription_GetPending(sub, &pending, NULL) != NATS_OK) pending = 0;
-    return pending > 0 && pending < want ? pending : want;
+    return pending > 0 ? 1 : want;
 }

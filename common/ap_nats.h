@@ -67,13 +67,18 @@ typedef enum ap_js_role {
  * `want` messages are wanted.
  *
  * nats.c 3.4.1 (Debian 12) overflows the array it returns when a pull
- * subscription already holds messages as a fetch starts and they number more
- * than half the batch but fewer than all of it: it shrinks the batch by the
- * pending count, then loops until the total equals the shrunk batch (fixed
- * upstream in 3.8). Such messages appear after a fetch gave up while the
- * server was still sending, e.g. a burst of redeliveries after an outage.
- * Asking for exactly the pending messages when there are any lets nats.c
- * serve them from memory without a request, so the faulty path never runs. */
+ * subscription already holds messages as a fetch starts and it takes more
+ * than half the batch but fewer than all of it from them: it shrinks the
+ * batch by what it took, then loops until the total equals the shrunk batch
+ * (fixed upstream in 3.8). Such messages appear after a fetch gave up while
+ * the server was still sending, e.g. a burst of redeliveries after an
+ * outage, and they come with the server's status messages (408 Request
+ * Timeout for an expired pull), which the pending count includes but the
+ * fetch does not take as messages: so a batch sized to the pending count
+ * still overflows (the chaos test found it). While anything is pending we
+ * ask for one message: nats.c serves it from memory without a request, and
+ * one taken from memory is all of a batch of one, so the faulty path never
+ * runs. The backlog in memory is drained one call each, without network. */
 int ap_js_fetch_batch(natsSubscription *sub, int want);
 
 /* Start-up gate of every service. With nats.manage_topology (the default) it

@@ -4,12 +4,16 @@
  *
  *   js_fetch_pending NATS_URL safe|raw
  *
- * Setup: a pull subscription already holds 12 messages (delivered by a raw
- * pull request of our own) when a fetch of 16 starts, and while the fetch
- * waits a second raw pull request is answered with 12 more. nats.c 3.4.1
- * then keeps collecting past the 16 slots it allocated. "safe" sizes the
+ * Setup: a pull subscription already holds 12 messages and the server's
+ * "408 Request Timeout" status (delivered for a raw pull request of our own
+ * that asked for 13 and expired) when a fetch of 16 starts, and while the
+ * fetch waits a second raw pull request is answered with 12 more. nats.c
+ * 3.4.1 then keeps collecting past the slots it allocated. "safe" sizes the
  * fetch with ap_js_fetch_batch() and must get at most what it asked for;
- * "raw" fetches 16 as a caller naturally would, to show the failure.
+ * "raw" fetches 16 as a caller naturally would, to show the failure. The
+ * status message matters: the pending count includes it but the fetch does
+ * not count it as a message, which defeated a batch sized to the pending
+ * count (the dispatcher crashed that way in the chaos test).
  * Exit 0: the fetch returned no more messages than the batch it asked for. */
 #include <pthread.h>
 #include <stdio.h>
@@ -80,24 +84,26 @@ int main(int argc, char **argv) {
     cc.Durable = DURABLE;
     cc.AckPolicy = js_AckExplicit;
     if ((s = js_AddConsumer(NULL, js, STREAM, &cc, NULL, NULL)) != NATS_OK) die("add consumer", s);
-    publish_n(js, WANT);
+    publish_n(js, FIRST);
 
     natsSubscription *sub = NULL;
     if ((s = js_PullSubscribe(&sub, js, SUBJECT, DURABLE, NULL, NULL, NULL)) != NATS_OK)
         die("pull subscribe", s);
     inbox = natsSubscription_GetSubject(sub);
 
-    /* 12 messages waiting in the subscription before any fetch. */
+    /* 12 messages and the expired request's status waiting in the
+     * subscription before any fetch. */
     s = natsConnection_PublishRequestString(nc, "$JS.API.CONSUMER.MSG.NEXT." STREAM "." DURABLE,
-                                            inbox, "{\"batch\":12}");
+                                            inbox, "{\"batch\":13,\"expires\":200000000}");
     if (s != NATS_OK) die("first pull request", s);
     int pending = 0;
-    for (int i = 0; i < 500 && pending < FIRST; i++) {
+    for (int i = 0; i < 500 && pending < FIRST + 1; i++) {
         usleep(10 * 1000);
         natsSubscription_GetPending(sub, &pending, NULL);
     }
-    if (pending != FIRST) {
-        fprintf(stderr, "js_fetch_pending: %d messages pending, expected %d\n", pending, FIRST);
+    if (pending != FIRST + 1) {
+        fprintf(stderr, "js_fetch_pending: %d messages pending, expected %d + a status\n",
+                pending, FIRST);
         return 2;
     }
 
