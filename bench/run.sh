@@ -211,6 +211,16 @@ SELECT id, '$account', now() + interval '1 day' + random() * interval '30 days' 
     g1=$(cpu_seconds $pgp)
     row scale "idle tick cost, 1M future (ms CPU)" "$(awk -v a="$c1" -v b="$c0" -v x="$g1" -v y="$g0" 'BEGIN { printf "%.2f", ((a - b) + (x - y)) * 1000 / 100 }')" "scheduler + its backend, 100 ticks of 200 ms"
     svc_kill scheduler TERM || true
+    # One account's backlog crowds the claim's window: the claim ranks every
+    # due row then (scheduler.c). 10,000 posts of one account, already due;
+    # removed again before the burst.
+    stack_psql -c "
+WITH p AS (INSERT INTO posts (text) SELECT 'backlog post ' || g FROM generate_series(1, 10000) g RETURNING id)
+INSERT INTO post_schedules (post_id, account_id, scheduled_at)
+SELECT id, '$account', now() - interval '1 minute' FROM p" >/dev/null
+    stack_psql -c "ANALYZE" >/dev/null
+    row scale "claim, one account's 10,000 due (ms)" "$(claim_query_ms)" "crowded window: every due row ranked"
+    stack_psql -c "DELETE FROM posts WHERE text LIKE 'backlog post %'" >/dev/null
     # The seed burst on top of the million future rows: the claim with
     # 3,000 rows due, then the burst itself.
     local at total
