@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Two scheduler replicas claim the same due rows at once (small batches so
-# they interleave): each schedule is published exactly once.
+# they interleave): each schedule is published exactly once. Before they
+# start, autopost-scheduler --explain-claim prints the claim and claims nothing.
 source "$(dirname "$0")/lib.sh"
 
 e2e_begin --latency-ms 5
 total=$(seed_scenario 100 10 2 "$(rfc3339_in 3)")   # 2,000 posts
 sed -i 's/batch_size: 500/batch_size: 50/' "$AUTOPOST_CONFIG"
+
+# --explain-claim shows the claim a tick would run and claims nothing.
+sleep 4 # the posts are due now
+plan=$("$AUTOPOST_BIN/autopost-scheduler" --config "$AUTOPOST_CONFIG" --explain-claim) ||
+    fail "--explain-claim failed"
+grep -q 'Execution Time' <<<"$plan" || fail "--explain-claim printed no timing: $plan"
+grep -q 'LockRows' <<<"$plan" || fail "--explain-claim did not show the claim's row locks"
+[[ $(svc_count_status pending) -eq $total ]] || fail "--explain-claim changed rows"
 
 svc_start scheduler@a
 svc_start scheduler@b
