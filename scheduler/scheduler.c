@@ -51,7 +51,15 @@
  * the accounts with a slot is ranked ("cand" takes the second branch; the
  * one-time filter skips whichever branch is off). That costs O(due rows)
  * while a single account's backlog lasts, the price of the fairness bound;
- * a burst spread over many accounts stays O(batch). */
+ * a burst spread over many accounts stays O(batch).
+ *
+ * Rows of posts and social_accounts are looked up one by one (LATERAL ...
+ * OFFSET 0, which the planner may not turn into a join) and post_schedules
+ * through "s.id = ANY": left to itself the planner hashed whole tables for a
+ * few thousand candidates, a cost that grows with every post and account.
+ * The final LIMIT comes after FOR UPDATE ... SKIP LOCKED, over two batches'
+ * worth of candidates ("top"), so a second scheduler replica claiming at the
+ * same moment gets the next batch, not nothing. */
 #define CLAIM_COLUMNS                                                                              \
     "SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id, "              \
     "       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text, "                \
@@ -126,14 +134,16 @@ static const char *const claim_fair_sql =
     "top AS ("
     "  SELECT id, rn, scheduled_at FROM pick"
     "   WHERE app_free IS NULL OR prn <= app_free"
-    "   ORDER BY rn, scheduled_at LIMIT $1) "
+    "   ORDER BY rn, scheduled_at LIMIT $1 * 2) "
     CLAIM_COLUMNS
     "  FROM top k"
     "  JOIN post_schedules s ON s.id = k.id"
-    "  JOIN posts p ON p.id = s.post_id"
-    "  JOIN social_accounts a ON a.id = s.account_id"
+    "  CROSS JOIN LATERAL (SELECT text, link, media FROM posts WHERE id = s.post_id OFFSET 0) p"
+    "  CROSS JOIN LATERAL (SELECT platform, external_id, credentials, status"
+    "      FROM social_accounts WHERE id = s.account_id OFFSET 0) a"
     " WHERE s.status = 'pending'"
     " ORDER BY k.rn, k.scheduled_at"
+    " LIMIT $1"
     "   FOR UPDATE OF s SKIP LOCKED";
 /* clang-format on */
 
@@ -374,17 +384,16 @@ static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *er
     char *ids = uuid_array(b->rows, b->n, pick_acked);
     if (ids == NULL) return AP_ENOMEM;
     const char *p1[] = {ids};
+    /* One statement: the history lines come from the UPDATE's own RETURNING
+     * instead of a second lookup of every row. */
     s = exec_params(pg,
-                    "UPDATE post_schedules SET status = 'queued', queued_at = now(), "
-                    "updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending'",
+                    "WITH u AS (UPDATE post_schedules SET status = 'queued', queued_at = now(), "
+                    "updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending' "
+                    "RETURNING id, generation) "
+                    "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
+                    "actor, started_at) SELECT id, generation, 0, 'queued', 'scheduler', now() "
+                    "FROM u ON CONFLICT DO NOTHING",
                     1, p1, err, errlen);
-    if (s == AP_OK)
-        s = exec_params(pg,
-                        "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
-                        "actor, started_at) SELECT s.id, s.generation, 0, 'queued', 'scheduler', "
-                        "now() FROM post_schedules s WHERE s.id = ANY($1::uuid[]) "
-                        "ON CONFLICT DO NOTHING",
-                        1, p1, err, errlen);
     free(ids);
     for (int i = 0; s == AP_OK && i < b->n; i++) {
         claimed_row *r = &b->rows[i];
