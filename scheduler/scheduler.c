@@ -53,10 +53,10 @@
  * while a single account's backlog lasts, the price of the fairness bound;
  * a burst spread over many accounts stays O(batch).
  *
- * Rows of posts and social_accounts are looked up one by one (LATERAL ...
- * OFFSET 0, which the planner may not turn into a join) and post_schedules
- * through "s.id = ANY": left to itself the planner hashed whole tables for a
- * few thousand candidates, a cost that grows with every post and account.
+ * The claimed rows' posts and accounts are looked up one by one (LATERAL
+ * ... OFFSET 0, which the planner may not turn into a join): left to itself
+ * the planner hashed whole tables for a thousand candidates, a cost that
+ * grows with every post and account.
  * The final LIMIT comes after FOR UPDATE ... SKIP LOCKED, over two batches'
  * worth of candidates ("top"), so a second scheduler replica claiming at the
  * same moment gets the next batch, not nothing. */
