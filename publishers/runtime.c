@@ -84,9 +84,6 @@ typedef struct job_slot {
     ap_flow_input in;
     void *flow;
     CURL *easy;
-    bool call_added;           /* easy is in the multi handle: holds a call slot */
-    struct job_slot *call_next; /* in the queue for a call slot (ready, not sent) */
-    bool call_waiting;
     struct curl_slist *headers;
     ap_http_request req;
     ap_http_response res;
@@ -118,7 +115,7 @@ typedef struct publisher_metrics {
     ap_counter *acks, *naks, *terms, *poison, *rate_limit_waits;
     ap_counter *outcomes[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1]; /* by outcome */
     ap_histogram *call_seconds[AP_CLASS_INVALID + 1]; /* by error class, [NONE] is "ok" */
-    ap_gauge *in_flight, *calls;
+    ap_gauge *in_flight;
     ap_lag_gauges lag;      /* fetch thread only */
     int64_t next_health_ms; /* engine thread only */
 } publisher_metrics;
@@ -143,15 +140,9 @@ typedef struct publisher {
     natsMsg **inbox;
     int inbox_len, inbox_cap;
     int inflight; /* fetched and not yet released */
-    int max_jobs; /* concurrency + headroom: see jobs_headroom() */
     bool fetch_done;
 
     job_slot *slots; /* engine thread only */
-    /* Platform calls in flight (engine thread only), at most concurrency,
-     * and the jobs whose next call waits for one of those slots, oldest
-     * first. */
-    int calls;
-    job_slot *call_queue, *call_queue_tail;
     unsigned rng;
     struct {
         uint64_t published, retried, failed, unconfirmed, poison, verified, deferred;
@@ -180,10 +171,6 @@ static void publisher_metrics_init(publisher *p) {
         labels);
     m->in_flight = ap_metrics_gauge(reg, "autopost_publisher_in_flight",
                                     "Jobs fetched by this replica and not yet settled.", labels);
-    m->calls = ap_metrics_gauge(reg, "autopost_publisher_calls_in_flight",
-                                "Platform calls in flight from this replica (at most "
-                                "platforms.<p>.concurrency).",
-                                labels);
     for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED;
          o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED; o++) {
         const char *const ol[] = {"platform", platform, "outcome", ap_outcome_name(o), NULL};
@@ -235,7 +222,7 @@ static void *fetch_main(void *arg) {
     int64_t last_error_log = 0;
     while (!*p->stop) {
         pthread_mutex_lock(&p->mu);
-        while (p->inflight >= p->max_jobs && !*p->stop) {
+        while (p->inflight >= p->platform->concurrency && !*p->stop) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 100 * 1000000L;
@@ -245,7 +232,7 @@ static void *fetch_main(void *arg) {
             }
             pthread_cond_timedwait(&p->room, &p->mu, &ts);
         }
-        int want = p->max_jobs - p->inflight;
+        int want = p->platform->concurrency - p->inflight;
         pthread_mutex_unlock(&p->mu);
         if (*p->stop) break;
         ap_lag_gauges_refresh(&p->m.lag, p->nats.nc, p->nats.js);
@@ -293,68 +280,6 @@ static void *fetch_main(void *arg) {
     return NULL;
 }
 
-/* ---- call slots ----------------------------------------------------------
- *
- * platforms.<p>.concurrency caps the platform calls in flight. A replica
- * holds a few more jobs than that (jobs_headroom): their attempt records are
- * claimed while the calls ahead of them run, so a call slot that frees up
- * starts the next call at once instead of waiting for a fetch and a
- * JetStream round trip (the seed profile in bench/README.md). */
-
-static int jobs_headroom(int concurrency) { return (concurrency + 3) / 4; }
-
-/* Adds the prepared transfer now, or queues the slot until a call slot is
- * free. false: curl refused the handle. */
-static bool call_start(publisher *p, job_slot *s) {
-    if (p->calls >= p->platform->concurrency) {
-        s->call_waiting = true;
-        s->call_next = NULL;
-        if (p->call_queue_tail)
-            p->call_queue_tail->call_next = s;
-        else
-            p->call_queue = s;
-        p->call_queue_tail = s;
-        return true;
-    }
-    if (curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) return false;
-    s->call_added = true;
-    p->calls++;
-    if (!s->refreshing) s->sent_any = true; /* a post call may now reach the platform */
-    return true;
-}
-
-static void call_unqueue(publisher *p, job_slot *s) {
-    if (!s->call_waiting) return;
-    job_slot **link = &p->call_queue, *prev = NULL;
-    while (*link && *link != s) {
-        prev = *link;
-        link = &(*link)->call_next;
-    }
-    if (*link == s) *link = s->call_next;
-    if (p->call_queue_tail == s) p->call_queue_tail = prev;
-    s->call_waiting = false;
-    s->call_next = NULL;
-}
-
-/* A transfer ended: its call slot is free. */
-static void call_done(publisher *p, job_slot *s) {
-    if (!s->call_added) return;
-    curl_multi_remove_handle(p->multi, s->easy);
-    s->call_added = false;
-    p->calls--;
-}
-
-static void call_failed_to_start(publisher *p, job_slot *s);
-
-/* Starts queued calls while call slots are free. */
-static void calls_resume(publisher *p) {
-    while (p->call_queue && p->calls < p->platform->concurrency) {
-        job_slot *s = p->call_queue;
-        call_unqueue(p, s);
-        if (!call_start(p, s)) call_failed_to_start(p, s);
-    }
-}
-
 /* ---- slots -------------------------------------------------------------- */
 
 static void slot_release(publisher *p, job_slot *s) {
@@ -363,12 +288,8 @@ static void slot_release(publisher *p, job_slot *s) {
     else if (p->slots == s)
         p->slots = s->next;
     if (s->next) s->next->prev = s->prev;
-    call_unqueue(p, s);
     if (s->easy) {
-        if (s->call_added) {
-            curl_multi_remove_handle(p->multi, s->easy);
-            p->calls--;
-        }
+        curl_multi_remove_handle(p->multi, s->easy);
         curl_easy_cleanup(s->easy);
     }
     curl_slist_free_all(s->headers);
@@ -748,8 +669,7 @@ static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
             ap_histogram_observe(p->m.call_seconds[cls], (double)us / 1e6);
     }
     if (s->easy) { /* the previous transfer is fully consumed now */
-        call_unqueue(p, s);
-        call_done(p, s);
+        curl_multi_remove_handle(p->multi, s->easy);
         curl_easy_cleanup(s->easy);
         s->easy = NULL;
         curl_slist_free_all(s->headers);
@@ -760,11 +680,12 @@ static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
     case AP_STEP_REQUEST:
         s->easy = ap_http_easy_new(&s->req, p->platform, &s->res, &s->headers);
         if (s->easy == NULL || curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
-            !call_start(p, s)) {
+            curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
             ap_flow_fail(&r, AP_CLASS_RETRY, 0, "internal", "could not start the HTTP call");
             complete(p, s, &r);
             return;
         }
+        s->sent_any = true;
         break;
     case AP_STEP_WAIT: s->wake_at_ms = ap_mono_ms() + (wait_ms > 0 ? wait_ms : 0); break;
     case AP_STEP_DONE: complete(p, s, &r); break;
@@ -986,30 +907,18 @@ static void release_lock(publisher *p, job_slot *s) {
 
 static void send_refresh(publisher *p, job_slot *s) {
     ap_http_request_clear(&s->req);
-    s->refreshing = true; /* before call_start: a token call is not a post call */
     if (ap_refresh_request(&s->req, p->platform, p->client_secret, s->cred.refresh_token) !=
             AP_OK ||
         (s->easy = ap_http_easy_new(&s->req, p->platform, &s->res, &s->headers)) == NULL ||
-        curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK || !call_start(p, s)) {
-        call_failed_to_start(p, s);
-        return;
-    }
-    ap_log_info("token_refresh", sid(s), "refreshing the access token of account %s",
-                s->job->account_id);
-}
-
-/* curl would not take a prepared transfer (out of memory, most likely). */
-static void call_failed_to_start(publisher *p, job_slot *s) {
-    if (s->refreshing) {
-        s->refreshing = false;
+        curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
+        curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
         release_lock(p, s);
         refresh_unavailable(p, s, "internal", "could not start the token refresh call", 0);
         return;
     }
-    ap_flow_result r;
-    memset(&r, 0, sizeof(r));
-    ap_flow_fail(&r, AP_CLASS_RETRY, 0, "internal", "could not start the HTTP call");
-    complete(p, s, &r);
+    s->refreshing = true;
+    ap_log_info("token_refresh", sid(s), "refreshing the access token of account %s",
+                s->job->account_id);
 }
 
 /* We hold the lock: the refresh may already have happened elsewhere (our
@@ -1351,13 +1260,7 @@ static void take_inbox(publisher *p) {
     for (;;) {
         int n = 0;
         pthread_mutex_lock(&p->mu);
-        /* Oldest first: the stream's order is the order jobs start in. */
-        if (p->inbox_len > 0) {
-            n = p->inbox_len < 256 ? p->inbox_len : 256;
-            memcpy(batch, p->inbox, sizeof(*batch) * (size_t)n);
-            memmove(p->inbox, p->inbox + n, sizeof(*p->inbox) * (size_t)(p->inbox_len - n));
-            p->inbox_len -= n;
-        }
+        while (n < 256 && p->inbox_len > 0) batch[n++] = p->inbox[--p->inbox_len];
         pthread_mutex_unlock(&p->mu);
         if (n == 0) return;
         for (int i = 0; i < n; i++) {
@@ -1387,7 +1290,7 @@ static void reap_transfers(publisher *p) {
         ap_http_response res = s->res; /* advance() clears s->res after the step */
         memset(&s->res, 0, sizeof(s->res));
         if (s->refreshing) {
-            call_done(p, s);
+            curl_multi_remove_handle(p->multi, s->easy);
             curl_easy_cleanup(s->easy);
             s->easy = NULL;
             curl_slist_free_all(s->headers);
@@ -1399,7 +1302,6 @@ static void reap_transfers(publisher *p) {
         }
         ap_http_response_clear(&res);
     }
-    calls_resume(p);
 }
 
 /* Wakes waiting flows and tells JetStream that long calls are still alive. */
@@ -1462,7 +1364,6 @@ static void engine_report_health(publisher *p) {
     int inflight = p->inflight;
     pthread_mutex_unlock(&p->mu);
     ap_gauge_set(p->m.in_flight, inflight);
-    ap_gauge_set(p->m.calls, p->calls);
 }
 
 /* nats.c thread: PubAck events are ready for the engine. */
@@ -1482,7 +1383,6 @@ static int engine_run(publisher *p) {
         curl_multi_perform(p->multi, &running);
         reap_transfers(p);
         int64_t wait = service_timers(p);
-        calls_resume(p); /* slots freed outside a transfer's end (releases) */
 
         if (*p->stop) {
             int64_t now = ap_mono_ms();
@@ -1594,7 +1494,6 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
         ap_log_error("startup_failed", NULL, "platform %s is not configured", platform);
         return 1;
     }
-    p.max_jobs = p.platform->concurrency + jobs_headroom(p.platform->concurrency);
     publisher_metrics_init(&p);
     if (!p.platform->tls_verify)
         ap_log_warn("tls_verify_off", NULL,

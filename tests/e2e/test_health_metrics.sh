@@ -80,7 +80,6 @@ wait_metric publisher-facebook "autopost_publisher_naks_total{$fb}" 0
 wait_metric publisher-facebook "autopost_publisher_terms_total{$fb}" 0
 wait_metric publisher-facebook "autopost_rate_limit_waits_total{$fb}" 0
 wait_metric publisher-facebook "autopost_publisher_in_flight{$fb}" 0
-wait_metric publisher-facebook "autopost_publisher_calls_in_flight{$fb}" 0
 
 wait_metric dispatcher 'autopost_results_applied_total{outcome="published"}' 100
 wait_metric dispatcher 'autopost_results_applied_total{outcome="failed"}' 0
