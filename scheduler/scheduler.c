@@ -475,24 +475,18 @@ static bool claim_params_build(claim_params *cp, const ap_config *cfg) {
 static struct {
     const PGconn *conn;
     int backend_pid;
-    const char *sql;
 } claim_statement;
 
-/* Returns NULL when the statement is ready, else PostgreSQL's answer. */
+/* Returns NULL when the statement is ready, else PostgreSQL's answer. The
+ * statement (fair or oldest-first) follows from the config, fixed for the
+ * process, so the connection alone says whether it is prepared. */
 static PGresult *claim_prepare(ap_pg *pg, const char *sql, int nparams) {
     int pid = PQbackendPID(pg->conn);
-    if (claim_statement.conn == pg->conn && claim_statement.backend_pid == pid &&
-        claim_statement.sql == sql)
-        return NULL;
-    if (claim_statement.conn == pg->conn && claim_statement.backend_pid == pid) {
-        /* Same connection, other statement (tests switch the config). */
-        PQclear(PQexec(pg->conn, "DEALLOCATE " CLAIM_STATEMENT));
-    }
+    if (claim_statement.conn == pg->conn && claim_statement.backend_pid == pid) return NULL;
     PGresult *res = PQprepare(pg->conn, CLAIM_STATEMENT, sql, nparams, NULL);
     bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
     claim_statement.conn = ok ? pg->conn : NULL;
     claim_statement.backend_pid = ok ? pid : 0;
-    claim_statement.sql = ok ? sql : NULL;
     if (!ok) return res ? res : PQmakeEmptyPGresult(pg->conn, PGRES_FATAL_ERROR);
     PQclear(res);
     return NULL;

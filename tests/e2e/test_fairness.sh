@@ -52,24 +52,19 @@ run_case() {
     [[ $(svc_count_status published) -eq $((HEAVY + 1)) ]] || fail "cap $cap: not all published"
 
     report_load_sandbox
-    WAITED=$(stack_psql -c "
+    # Heavy posts accepted while the light post waited: WAITED counts from
+    # its queueing, DELAYED from its due time (so also while it waited to be
+    # admitted), both until its acceptance.
+    read -r WAITED DELAYED <<<"$(stack_psql -F ' ' -c "
       WITH light AS (
-        SELECT (extract(epoch FROM s.queued_at) * 1000)::bigint AS queued_ms, sp.accepted_at_ms
+        SELECT (extract(epoch FROM s.queued_at) * 1000)::bigint AS queued_ms,
+               (extract(epoch FROM s.scheduled_at) * 1000)::bigint AS due_ms, sp.accepted_at_ms
           FROM post_schedules s JOIN sandbox_posts sp ON sp.post_id = s.external_post_id
          WHERE s.account_id = '$light')
-      SELECT count(*) FROM sandbox_posts sp, light
-       WHERE sp.page_id = '$((700000 + cap * 10 + 1))'
-         AND sp.accepted_at_ms > light.queued_ms AND sp.accepted_at_ms < light.accepted_at_ms")
-    # From the moment the light post was due to its acceptance: this also
-    # counts the heavy posts that went out while it waited to be admitted.
-    DELAYED=$(stack_psql -c "
-      WITH light AS (
-        SELECT (extract(epoch FROM s.scheduled_at) * 1000)::bigint AS due_ms, sp.accepted_at_ms
-          FROM post_schedules s JOIN sandbox_posts sp ON sp.post_id = s.external_post_id
-         WHERE s.account_id = '$light')
-      SELECT count(*) FROM sandbox_posts sp, light
-       WHERE sp.page_id = '$((700000 + cap * 10 + 1))'
-         AND sp.accepted_at_ms > light.due_ms AND sp.accepted_at_ms < light.accepted_at_ms")
+      SELECT count(*) FILTER (WHERE sp.accepted_at_ms > light.queued_ms),
+             count(*) FILTER (WHERE sp.accepted_at_ms > light.due_ms)
+        FROM sandbox_posts sp, light
+       WHERE sp.page_id = '$((700000 + cap * 10 + 1))' AND sp.accepted_at_ms < light.accepted_at_ms")"
     stack_psql -c "TRUNCATE post_schedules, posts, social_accounts CASCADE" >/dev/null
     sandbox_post /_sandbox/reset '{}' >/dev/null || fail "sandbox reset"
 }
