@@ -103,12 +103,19 @@ typedef struct job_slot {
     int64_t claim_at_ms; /* when our "started" record says this attempt began */
     int pending_ops;     /* JetStream writes waiting for their PubAck */
     bool settling;
+    bool active; /* counted in publisher.active */
     bool result_stored;
     settle_action action;
     int64_t nak_delay_ms;
     Autopost__V1__Outcome outcome;
     ap_flow_result final;
 } job_slot;
+
+/* A fetched job waiting in the inbox, and when JetStream last heard of it. */
+typedef struct held_msg {
+    natsMsg *msg;
+    int64_t progress_ms;
+} held_msg;
 
 /* Metric handles (no-ops without a registry), all labelled with the platform. */
 typedef struct publisher_metrics {
@@ -137,12 +144,15 @@ typedef struct publisher {
 
     pthread_mutex_t mu; /* guards inbox, inflight, fetch_done */
     pthread_cond_t room;
-    natsMsg **inbox;
-    int inbox_len, inbox_cap;
+    /* Fetched jobs not yet started, oldest at inbox_head: see max_held. */
+    held_msg *inbox;
+    int inbox_head, inbox_len, inbox_cap;
     int inflight; /* fetched and not yet released */
+    int max_held; /* concurrency and a quarter more: see jobs_headroom() */
     bool fetch_done;
 
     job_slot *slots; /* engine thread only */
+    int active;      /* engine thread only: started jobs not yet reporting */
     unsigned rng;
     struct {
         uint64_t published, retried, failed, unconfirmed, poison, verified, deferred;
@@ -215,14 +225,50 @@ int64_t ap_retry_delay_ms(int attempt, int64_t base_ms, int64_t cap_ms, int64_t 
 
 static double rand01(publisher *p) { return (double)rand_r(&p->rng) / ((double)RAND_MAX + 1.0); }
 
-/* ---- fetch thread ------------------------------------------------------- */
+/* ---- fetch thread -------------------------------------------------------
+ *
+ * platforms.<p>.concurrency caps the jobs a replica works on at once, from
+ * the claim of the attempt record to the end of the flow; a job that is only
+ * storing its outcome (the record and the result, both PubAcks) no longer
+ * counts. The replica holds a quarter more jobs than that, fetched but not
+ * started: when a flow ends, the next job starts at once instead of after
+ * the finished one's JetStream round trips and a fetch (bench/README.md,
+ * seed profile). A held job has no attempt record yet, so its wait in the
+ * inbox never counts against the record's age (the takeover rule, guard.h):
+ * from claim to request the timing is what it is without the headroom. */
+
+static int jobs_headroom(int concurrency) { return (concurrency + 3) / 4; }
+
+/* Appends a fetched batch to the inbox (mu held). false: out of memory. */
+static bool inbox_append(publisher *p, natsMsgList *list) {
+    if (p->inbox_len + list->Count > p->inbox_cap && p->inbox_head > 0) {
+        memmove(p->inbox, p->inbox + p->inbox_head,
+                sizeof(*p->inbox) * (size_t)(p->inbox_len - p->inbox_head));
+        p->inbox_len -= p->inbox_head;
+        p->inbox_head = 0;
+    }
+    if (p->inbox_len + list->Count > p->inbox_cap) {
+        int cap = (p->inbox_len + list->Count) * 2;
+        held_msg *grown = realloc(p->inbox, sizeof(*grown) * (size_t)cap);
+        if (grown == NULL) return false;
+        p->inbox = grown;
+        p->inbox_cap = cap;
+    }
+    int64_t now = ap_mono_ms();
+    for (int i = 0; i < list->Count; i++) {
+        p->inbox[p->inbox_len++] = (held_msg){.msg = list->Msgs[i], .progress_ms = now};
+        list->Msgs[i] = NULL; /* ownership moves to the engine */
+    }
+    p->inflight += list->Count;
+    return true;
+}
 
 static void *fetch_main(void *arg) {
     publisher *p = arg;
     int64_t last_error_log = 0;
     while (!*p->stop) {
         pthread_mutex_lock(&p->mu);
-        while (p->inflight >= p->platform->concurrency && !*p->stop) {
+        while (p->inflight >= p->max_held && !*p->stop) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 100 * 1000000L;
@@ -232,7 +278,7 @@ static void *fetch_main(void *arg) {
             }
             pthread_cond_timedwait(&p->room, &p->mu, &ts);
         }
-        int want = p->platform->concurrency - p->inflight;
+        int want = p->max_held - p->inflight;
         pthread_mutex_unlock(&p->mu);
         if (*p->stop) break;
         ap_lag_gauges_refresh(&p->m.lag, p->nats.nc, p->nats.js);
@@ -243,25 +289,10 @@ static void *fetch_main(void *arg) {
                                               FETCH_WAIT_MS, NULL);
         if (s == NATS_OK && list.Count > 0) {
             pthread_mutex_lock(&p->mu);
-            if (p->inbox_len + list.Count > p->inbox_cap) {
-                int cap = (p->inbox_len + list.Count) * 2;
-                natsMsg **grown = realloc(p->inbox, sizeof(*grown) * (size_t)cap);
-                if (grown == NULL) {
-                    pthread_mutex_unlock(&p->mu);
-                    /* Not acked: they come back after AckWait. */
-                    natsMsgList_Destroy(&list);
-                    continue;
-                }
-                p->inbox = grown;
-                p->inbox_cap = cap;
-            }
-            for (int i = 0; i < list.Count; i++) {
-                p->inbox[p->inbox_len++] = list.Msgs[i];
-                list.Msgs[i] = NULL; /* ownership moves to the engine */
-            }
-            p->inflight += list.Count;
+            bool taken = inbox_append(p, &list);
             pthread_mutex_unlock(&p->mu);
-            curl_multi_wakeup(p->multi);
+            /* Not taken (out of memory): not acked, they come back after AckWait. */
+            if (taken) curl_multi_wakeup(p->multi);
         } else if (s != NATS_OK && s != NATS_TIMEOUT) {
             /* Disconnected, server restarting...: nats.c reconnects; wait. */
             int64_t now = ap_mono_ms();
@@ -282,7 +313,15 @@ static void *fetch_main(void *arg) {
 
 /* ---- slots -------------------------------------------------------------- */
 
+/* The job no longer counts against concurrency: its flow is over. */
+static void slot_deactivate(publisher *p, job_slot *s) {
+    if (!s->active) return;
+    s->active = false;
+    p->active--;
+}
+
 static void slot_release(publisher *p, job_slot *s) {
+    slot_deactivate(p, s);
     if (s->prev)
         s->prev->next = s->next;
     else if (p->slots == s)
@@ -438,6 +477,7 @@ static void report(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
                    const ap_flow_result *r, ap_guard_state record, settle_action action,
                    int64_t nak_delay_ms) {
     s->settling = true;
+    slot_deactivate(p, s); /* the next held job may start while this one stores */
     s->outcome = outcome;
     s->action = action;
     s->nak_delay_ms = nak_delay_ms;
@@ -1083,6 +1123,8 @@ static void start_job(publisher *p, natsMsg *msg) {
     s->next = p->slots;
     if (p->slots) p->slots->prev = s;
     p->slots = s;
+    s->active = true;
+    p->active++;
     s->started_ms = ap_now_ms();
     s->last_progress_ms = ap_mono_ms();
     if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
@@ -1255,12 +1297,16 @@ static void take_events(publisher *p) {
 
 /* ---- engine ------------------------------------------------------------- */
 
+/* Starts held jobs, oldest first (stream order), while fewer than
+ * concurrency are active; when stopping, hands every held job back. */
 static void take_inbox(publisher *p) {
     natsMsg *batch[256];
     for (;;) {
-        int n = 0;
+        int n = 0, room = *p->stop ? 256 : p->platform->concurrency - p->active;
+        if (room > 256) room = 256;
         pthread_mutex_lock(&p->mu);
-        while (n < 256 && p->inbox_len > 0) batch[n++] = p->inbox[--p->inbox_len];
+        while (n < room && p->inbox_head < p->inbox_len) batch[n++] = p->inbox[p->inbox_head++].msg;
+        if (p->inbox_head == p->inbox_len) p->inbox_head = p->inbox_len = 0;
         pthread_mutex_unlock(&p->mu);
         if (n == 0) return;
         for (int i = 0; i < n; i++) {
@@ -1326,6 +1372,16 @@ static int64_t service_timers(publisher *p) {
         }
         s = following;
     }
+    /* Held jobs wait for at most about one call; still, JetStream must not
+     * hand them to another replica (and count a delivery) meanwhile. */
+    pthread_mutex_lock(&p->mu);
+    for (int i = p->inbox_head; i < p->inbox_len; i++) {
+        if (now - p->inbox[i].progress_ms >= progress_every) {
+            natsMsg_InProgress(p->inbox[i].msg, NULL);
+            p->inbox[i].progress_ms = now;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
     return next - now;
 }
 
@@ -1383,6 +1439,7 @@ static int engine_run(publisher *p) {
         curl_multi_perform(p->multi, &running);
         reap_transfers(p);
         int64_t wait = service_timers(p);
+        take_inbox(p); /* flows that just ended made room for held jobs */
 
         if (*p->stop) {
             int64_t now = ap_mono_ms();
@@ -1391,7 +1448,7 @@ static int engine_run(publisher *p) {
                 ap_log_info("draining", NULL, "stop requested: finishing in-flight jobs");
             }
             pthread_mutex_lock(&p->mu);
-            bool idle = p->fetch_done && p->inbox_len == 0 && p->slots == NULL;
+            bool idle = p->fetch_done && p->inbox_head == p->inbox_len && p->slots == NULL;
             pthread_mutex_unlock(&p->mu);
             if (idle) break;
             if (now >= drain_deadline) {
@@ -1494,6 +1551,7 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
         ap_log_error("startup_failed", NULL, "platform %s is not configured", platform);
         return 1;
     }
+    p.max_held = p.platform->concurrency + jobs_headroom(p.platform->concurrency);
     publisher_metrics_init(&p);
     if (!p.platform->tls_verify)
         ap_log_warn("tls_verify_off", NULL,

@@ -2,7 +2,7 @@
  *
  * One replica = one fetch thread + one engine thread:
  *   fetch thread   pulls jobs from the durable consumer publisher-<platform>
- *                  while fewer than `concurrency` jobs are in flight;
+ *                  while it holds fewer than `concurrency` and a quarter;
  *   engine thread  runs every job's adapter flow on one curl multi handle
  *                  (thousands of concurrent calls without a thread each),
  *                  guards each attempt in the KV bucket, publishes a

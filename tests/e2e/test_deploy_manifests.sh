@@ -266,8 +266,9 @@ check_render() {
                (if ($so.spec.maxReplicaCount // 0) < ($so.spec.minReplicaCount // 0) then "\($where): maxReplicaCount < minReplicaCount" else empty end),
                (($cfg.platforms[$p.platform] // {}) as $pc
                 | (($pc.max_ack_pending // 1024)) as $map | (($pc.concurrency // 64)) as $conc
-                | if $map < ($so.spec.maxReplicaCount * $conc)
-                  then "\($where): max_ack_pending \($map) < maxReplicaCount \($so.spec.maxReplicaCount) x concurrency \($conc): the extra replicas would idle"
+                | ($conc + (($conc + 3) / 4 | floor)) as $held
+                | if $map < ($so.spec.maxReplicaCount * $held)
+                  then "\($where): max_ack_pending \($map) < maxReplicaCount \($so.spec.maxReplicaCount) x \($held) jobs held (concurrency \($conc) and a quarter): the extra replicas would idle"
                   else empty end),
                ($so.spec.triggers // [] | if length != 1 then "\($where): expected one trigger" else .[0] end
                 | select(type == "object")
