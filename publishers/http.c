@@ -191,17 +191,18 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
     return n;
 }
 
-CURL *ap_http_easy_new(const ap_http_request *req, const ap_platform_config *platform,
+CURL *ap_http_easy_new(CURL *reuse, const ap_http_request *req, const ap_platform_config *platform,
                        ap_http_response *res, struct curl_slist **headers_out) {
-    CURL *e = curl_easy_init();
+    CURL *e = reuse ? reuse : curl_easy_init();
     if (e == NULL) return NULL;
     res->max_body = req->max_response;
     struct curl_slist *headers = NULL;
     for (int i = 0; i < req->nheaders; i++) {
         char line[8192];
-        snprintf(line, sizeof(line), "%s: %s", req->headers[i].name, req->headers[i].value);
+        int n = snprintf(line, sizeof(line), "%s: %s", req->headers[i].name, req->headers[i].value);
         struct curl_slist *next = curl_slist_append(headers, line);
-        explicit_bzero(line, sizeof(line));
+        /* The line may hold a token: wipe what was written, not all 8 KiB. */
+        explicit_bzero(line, n >= 0 && (size_t)n < sizeof(line) ? (size_t)n : sizeof(line));
         if (next == NULL) goto fail;
         headers = next;
     }

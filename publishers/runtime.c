@@ -151,8 +151,10 @@ typedef struct publisher {
     int max_held; /* concurrency and a quarter more: see jobs_headroom() */
     bool fetch_done;
 
-    job_slot *slots; /* engine thread only */
-    int active;      /* engine thread only: started jobs not yet reporting */
+    job_slot *slots;   /* engine thread only */
+    int active;        /* engine thread only: started jobs not yet reporting */
+    CURL **spare_easy; /* engine thread only: reset handles, see easy_recycle() */
+    int spare_len;
     unsigned rng;
     struct {
         uint64_t published, retried, failed, unconfirmed, poison, verified, deferred;
@@ -313,6 +315,25 @@ static void *fetch_main(void *arg) {
 
 /* ---- slots -------------------------------------------------------------- */
 
+/* A finished transfer's easy handle, reset (no URL, header list, callback
+ * data or credential of the last call stays set) and kept for the next
+ * call: a new handle per call allocated curl's per-handle buffers each time,
+ * a tenth of the publisher's CPU at full speed (bench/README.md). At most
+ * concurrency are kept. The multi handle owns the connections either way. */
+static void easy_recycle(publisher *p, CURL *e) {
+    curl_multi_remove_handle(p->multi, e);
+    if (p->spare_easy && p->spare_len < p->platform->concurrency) {
+        curl_easy_reset(e);
+        p->spare_easy[p->spare_len++] = e;
+        return;
+    }
+    curl_easy_cleanup(e);
+}
+
+static CURL *easy_take(publisher *p) {
+    return p->spare_len > 0 ? p->spare_easy[--p->spare_len] : NULL;
+}
+
 /* The job no longer counts against concurrency: its flow is over. */
 static void slot_deactivate(publisher *p, job_slot *s) {
     if (!s->active) return;
@@ -327,10 +348,7 @@ static void slot_release(publisher *p, job_slot *s) {
     else if (p->slots == s)
         p->slots = s->next;
     if (s->next) s->next->prev = s->prev;
-    if (s->easy) {
-        curl_multi_remove_handle(p->multi, s->easy);
-        curl_easy_cleanup(s->easy);
-    }
+    if (s->easy) easy_recycle(p, s->easy);
     curl_slist_free_all(s->headers);
     ap_http_request_clear(&s->req);
     ap_http_response_clear(&s->res);
@@ -709,8 +727,7 @@ static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
             ap_histogram_observe(p->m.call_seconds[cls], (double)us / 1e6);
     }
     if (s->easy) { /* the previous transfer is fully consumed now */
-        curl_multi_remove_handle(p->multi, s->easy);
-        curl_easy_cleanup(s->easy);
+        easy_recycle(p, s->easy);
         s->easy = NULL;
         curl_slist_free_all(s->headers);
         s->headers = NULL;
@@ -718,7 +735,7 @@ static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
     ap_http_response_clear(&s->res);
     switch (k) {
     case AP_STEP_REQUEST:
-        s->easy = ap_http_easy_new(&s->req, p->platform, &s->res, &s->headers);
+        s->easy = ap_http_easy_new(easy_take(p), &s->req, p->platform, &s->res, &s->headers);
         if (s->easy == NULL || curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
             curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
             ap_flow_fail(&r, AP_CLASS_RETRY, 0, "internal", "could not start the HTTP call");
@@ -949,7 +966,8 @@ static void send_refresh(publisher *p, job_slot *s) {
     ap_http_request_clear(&s->req);
     if (ap_refresh_request(&s->req, p->platform, p->client_secret, s->cred.refresh_token) !=
             AP_OK ||
-        (s->easy = ap_http_easy_new(&s->req, p->platform, &s->res, &s->headers)) == NULL ||
+        (s->easy = ap_http_easy_new(easy_take(p), &s->req, p->platform, &s->res, &s->headers)) ==
+            NULL ||
         curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
         curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
         release_lock(p, s);
@@ -1336,8 +1354,7 @@ static void reap_transfers(publisher *p) {
         ap_http_response res = s->res; /* advance() clears s->res after the step */
         memset(&s->res, 0, sizeof(s->res));
         if (s->refreshing) {
-            curl_multi_remove_handle(p->multi, s->easy);
-            curl_easy_cleanup(s->easy);
+            easy_recycle(p, s->easy);
             s->easy = NULL;
             curl_slist_free_all(s->headers);
             s->headers = NULL;
@@ -1552,6 +1569,8 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
         return 1;
     }
     p.max_held = p.platform->concurrency + jobs_headroom(p.platform->concurrency);
+    /* Without it handles are simply not kept (easy_recycle). */
+    p.spare_easy = calloc((size_t)p.platform->concurrency, sizeof(*p.spare_easy));
     publisher_metrics_init(&p);
     if (!p.platform->tls_verify)
         ap_log_warn("tls_verify_off", NULL,
@@ -1622,6 +1641,8 @@ cleanup:
         free(p.client_secret);
     }
     ap_nats_close(&p.nats);
+    while (p.spare_len > 0) curl_easy_cleanup(p.spare_easy[--p.spare_len]);
+    free(p.spare_easy);
     if (p.multi) curl_multi_cleanup(p.multi);
     if (mutex_ready) {
         pthread_mutex_destroy(&p.mu);

@@ -323,7 +323,7 @@ static CURLcode fake_transfer(fake_platform *f, const ap_platform_config *pc, co
     CHECK(ap_http_request_add_header(&req, "Authorization", "Bearer not-a-real-token") == 0);
     struct curl_slist *headers = NULL;
     CURLcode rc = CURLE_FAILED_INIT;
-    CURL *e = ap_http_easy_new(&req, pc, res, &headers);
+    CURL *e = ap_http_easy_new(NULL, &req, pc, res, &headers);
     CHECK(e != NULL);
     if (e) {
         curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, sa.sun_path);
