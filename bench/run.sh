@@ -11,6 +11,8 @@
 #   overhead  50,000 posts due at once, sandbox answers at once: jobs/s, CPU, RSS
 #   scale     1,000,000 future schedules: due-row query and per-tick cost
 #   inflight  sandbox latency 2 s, 2,000 calls in flight from one replica
+#   floor     the brokers alone doing one job's writes: CPU per job of
+#             nats-server and PostgreSQL with nothing else running
 #
 # Figures are measured on this machine and printed; nothing here asserts a
 # time. Targets live in bench/README.md.
@@ -137,8 +139,9 @@ profile_overhead() {
     svc_start dispatcher
     svc_start publisher-facebook
     svc_start scheduler
-    local c0 p0 d0 n0
+    local c0 p0 d0 n0 s0
     pg_cpu_mark
+    s0=$(cpu_seconds "$SANDBOX_PID")
     c0=$(cpu_seconds "${SVC_PIDS[scheduler]}") p0=$(cpu_seconds "${SVC_PIDS[publisher-facebook]}")
     d0=$(cpu_seconds "${SVC_PIDS[dispatcher]}") n0=$(cpu_seconds "$STACK_NATS_PID")
     wait_all_terminal "$total"
@@ -164,6 +167,7 @@ profile_overhead() {
     local maxrss=0 r pid2
     for pid2 in $(postgres_pids); do r=$(peak_rss_mb "$pid2"); [[ $r == "?" ]] || maxrss=$(awk -v a="$maxrss" -v b="$r" 'BEGIN { print (b > a) ? b : a }'); done
     row overhead "postgres largest process RSS (MiB)" "$maxrss" "shared buffers counted per process"
+    row overhead "sandbox CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "$SANDBOX_PID")" -v b="$s0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')" "the platform's imitation, on the same cores"
     end_stack
 }
 
@@ -264,9 +268,69 @@ profile_inflight() {
     end_stack
 }
 
+# The rows' own writes for every pending schedule, in batches of 500 inside
+# the server (no client round trips, plans cached): queued with its history
+# line, committed, then published with its history line, committed. What the
+# scheduler and the dispatcher must write per job at the least.
+FLOOR_ROW_WORK_SQL=$(cat <<'SQL'
+DO $$
+DECLARE ids uuid[];
+BEGIN
+  LOOP
+    SELECT array_agg(id) INTO ids FROM (
+      SELECT id FROM post_schedules WHERE status = 'pending' ORDER BY scheduled_at LIMIT 500) b;
+    EXIT WHEN ids IS NULL;
+    WITH u AS (UPDATE post_schedules SET status = 'queued', queued_at = now(), updated_at = now()
+                WHERE id = ANY(ids) RETURNING id, generation)
+    INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, actor)
+    SELECT id, generation, 0, 'queued', 'floor' FROM u;
+    COMMIT;
+    WITH u AS (UPDATE post_schedules SET status = 'published', attempts = 1,
+                      published_at = now(), external_post_id = 'floor_' || id, updated_at = now()
+                WHERE id = ANY(ids) RETURNING id, generation)
+    INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, external_post_id, actor)
+    SELECT id, generation, 1, 'published', 'floor_' || id, 'floor' FROM u;
+    COMMIT;
+  END LOOP;
+END $$;
+SQL
+)
+
+profile_floor() {
+    local n=${BENCH_FLOOR_JOBS:-50000} out
+    begin_stack --latency-ms 0
+    out=$("$AUTOPOST_BIN/autopost-bench-js-floor" "$AUTOPOST_NATS_URL" "$STACK_NATS_PID" "$n")
+    field() { awk -v k="$1" '$1 == k { print $2 }' <<<"$out"; }
+    row floor "JetStream: jobs" "$(field jobs)" "store job, claim, record, result; fetch+ack 2"
+    row floor "nats-server CPU s / 1000 jobs" "$(field nats_server_ms_per_job)" "compare overhead"
+    row floor "JetStream client CPU s / 1000 jobs" "$(field client_ms_per_job)" "nats.c, one thread"
+    local total
+    total=$(seed_scenario $((n / 50)) 25 2 "$(rfc3339_in 86400)")
+    stack_psql -c "VACUUM ANALYZE" >/dev/null
+    # The work runs in one session whose backend is gone when psql exits:
+    # it reads its own backend's CPU before and after.
+    local script=$STACK_DIR/floor.sql cpu="$STACK_DIR/floor.cpu"
+    {
+        echo "SELECT pg_backend_pid() AS pid \\gset"
+        echo "\\setenv FLOOR_PID :pid"
+        echo "\\! awk '{ print \$14 + \$15 }' /proc/\$FLOOR_PID/stat >$cpu"
+        printf '%s\n' "$FLOOR_ROW_WORK_SQL"
+        echo "\\! awk '{ print \$14 + \$15 }' /proc/\$FLOOR_PID/stat >>$cpu"
+    } >"$script"
+    pg_cpu_mark
+    stack_psql -f "$script" >/dev/null
+    local others backend
+    others=$(pg_cpu_since)
+    backend=$(awk -v hz="$CLK_TCK" 'NR == 1 { a = $1 } NR == 2 { printf "%.2f", ($1 - a) / hz }' "$cpu")
+    row floor "PostgreSQL: schedules" "$total" "queued+history, published+history"
+    row floor "postgres CPU s / 1000 jobs" "$(awk -v a="$backend" -v b="$others" -v n="$total" 'BEGIN { printf "%.3f", (a + b) * 1000 / n }')" "all postgres processes"
+    row floor "  of which the working backend" "$(awk -v a="$backend" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "batches of 500, in the server"
+    end_stack
+}
+
 stack_trap
 profiles=("$@")
-((${#profiles[@]})) || profiles=(seed overhead scale inflight)
+((${#profiles[@]})) || profiles=(seed overhead scale inflight floor)
 for p in "${profiles[@]}"; do
     echo "bench: running $p" >&2
     "profile_$p"
