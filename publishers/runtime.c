@@ -235,9 +235,10 @@ static double rand01(publisher *p) { return (double)rand_r(&p->rng) / ((double)R
  * counts. The replica holds a quarter more jobs than that, fetched but not
  * started: when a flow ends, the next job starts at once instead of after
  * the finished one's JetStream round trips and a fetch (bench/README.md,
- * seed profile). A held job has no attempt record yet, so its wait in the
- * inbox never counts against the record's age (the takeover rule, guard.h):
- * from claim to request the timing is what it is without the headroom. */
+ * seed profile). A held job has no attempt record yet and goes from claim
+ * to request as fast as without the headroom (the reverted call-slot queue
+ * let a claimed job wait for a call); like running jobs it gets InProgress,
+ * so JetStream does not hand it to another replica while it waits. */
 
 static int jobs_headroom(int concurrency) { return (concurrency + 3) / 4; }
 
@@ -317,8 +318,8 @@ static void *fetch_main(void *arg) {
 
 /* A finished transfer's easy handle, reset (no URL, header list, callback
  * data or credential of the last call stays set) and kept for the next
- * call: a new handle per call allocated curl's per-handle buffers each time,
- * a tenth of the publisher's CPU at full speed (bench/README.md). At most
+ * call instead of allocating curl's per-handle state on every call (malloc
+ * and free were the publisher's largest own cost in perf). At most
  * concurrency are kept. The multi handle owns the connections either way. */
 static void easy_recycle(publisher *p, CURL *e) {
     curl_multi_remove_handle(p->multi, e);
