@@ -18,6 +18,8 @@ void ap_guard_format(char *buf, size_t len, const ap_guard_record *rec, const ch
                      rec->attempt, (long long)rec->at_ms, instance ? instance : "-");
     if (rec->state == AP_GUARD_PUBLISHED && n > 0 && (size_t)n < len)
         snprintf(buf + n, len - (size_t)n, " id=%s", rec->external_id);
+    else if (rec->state == AP_GUARD_STARTED && rec->ended && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, " ended=1");
 }
 
 int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec) {
@@ -39,6 +41,8 @@ int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec) {
             rec->at_ms = strtoll(word + 3, NULL, 10);
         else if (strncmp(word, "id=", 3) == 0)
             snprintf(rec->external_id, sizeof(rec->external_id), "%s", word + 3);
+        else if (strcmp(word, "ended=1") == 0)
+            rec->ended = true;
     }
     return 0;
 }

@@ -17,11 +17,22 @@
  *
  * Finding "started" means an earlier attempt died after it may have sent the
  * request: the runtime reads the platform back (AP_FLOW_VERIFY) instead of
- * posting again. Values are one readable line (`nats kv get` shows them). */
+ * posting again. The earlier delivery may also still be alive (a replica
+ * silent for AckWait, its engine blocked), so the takeover is fenced:
+ *   - the taker re-stamps the record (compare-and-set), then waits out the
+ *     takeover window (2 x platform timeout + 5 s) before it reads back, so
+ *     a request the earlier holder sent has landed or been given up;
+ *   - a holder re-checks its revision (compare-and-set) before any publish
+ *     request that does not follow a successful write of the record within
+ *     a second, so after a takeover it sends nothing more;
+ *   - "started ... ended=1" says the holder's calls are over (it reported a
+ *     retry): a taker reads back at once.
+ * Values are one readable line (`nats kv get` shows them). */
 #ifndef AP_GUARD_H
 #define AP_GUARD_H
 
 #include <nats/nats.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ap_status.h"
@@ -43,6 +54,7 @@ typedef struct ap_guard_record {
     uint64_t revision;
     int attempt;
     int64_t at_ms; /* "started": when that attempt began; "deferred": until when */
+    bool ended;    /* "started": no request of the holder is in flight any more */
     char external_id[128];
 } ap_guard_record;
 

@@ -56,7 +56,11 @@
 typedef enum settle_action { SETTLE_ACK, SETTLE_TERM, SETTLE_NAK } settle_action;
 
 /* Tags of the asynchronous JetStream writes a slot waits for. */
-enum { OP_CLAIM, OP_RECORD, OP_RESULT };
+enum { OP_CLAIM, OP_RECORD, OP_RESULT, OP_FENCE };
+
+/* A publish request goes out without re-checking the attempt record only
+ * this soon after our last successful write of it (guard.h, the fence). */
+#define FENCE_FRESH_MS 1000
 
 typedef struct job_slot {
     struct job_slot *prev, *next;
@@ -100,8 +104,11 @@ typedef struct job_slot {
 
     /* The outcome being reported: written to the attempt record and the
      * results stream asynchronously, then the job is settled. */
-    int64_t claim_at_ms; /* when our "started" record says this attempt began */
-    int pending_ops;     /* JetStream writes waiting for their PubAck */
+    int64_t claim_at_ms;          /* when our "started" record says this attempt began */
+    int64_t fence_ok_ms;          /* monotonic: our last successful write of the record */
+    bool fencing;                 /* the prepared request waits for its record re-check */
+    int64_t verify_not_before_ms; /* monotonic: end of a takeover's window */
+    int pending_ops;              /* JetStream writes waiting for their PubAck */
     bool settling;
     bool active; /* counted in publisher.active */
     bool result_stored;
@@ -506,6 +513,10 @@ static void report(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
         memset(&s->final, 0, sizeof(s->final));
     if (record != AP_GUARD_NONE && s->guard_rev > 0) {
         ap_guard_record rec = {.state = record, .attempt = s->attempt, .at_ms = ap_now_ms()};
+        if (record == AP_GUARD_STARTED) { /* a retry after an unclear answer */
+            rec.at_ms = s->claim_at_ms;   /* the read-back looks from there */
+            rec.ended = true;             /* no call of ours is in flight */
+        }
         snprintf(rec.external_id, sizeof(rec.external_id), "%s", s->final.external_id);
         if (guard_publish(p, s, &rec, OP_RECORD, (int64_t)s->guard_rev) != AP_OK)
             ap_log_warn("guard_write_failed", sid(s), "attempt record -> %s not sent",
@@ -528,13 +539,16 @@ static void finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome out
     report(p, s, outcome, r, g, ack ? SETTLE_ACK : SETTLE_TERM, 0);
 }
 
-/* Retryable outcome: report RETRYING and hand the job back with a delay. */
-static void finish_retry(publisher *p, job_slot *s, const ap_flow_result *r, bool clear_guard) {
+/* Retryable outcome: report RETRYING and hand the job back with a delay.
+ * record: RETRY when nothing went live; STARTED (written "ended") after a
+ * flow whose last answer was unclear, so the next delivery reads back at
+ * once; NONE leaves the record as it is. */
+static void finish_retry(publisher *p, job_slot *s, const ap_flow_result *r,
+                         ap_guard_state record) {
     const ap_platform_config *pc = p->platform;
     int64_t delay = ap_retry_delay_ms(s->attempt, pc->backoff_base_ms, pc->backoff_max_ms,
                                       r->retry_after_ms, rand01(p));
-    report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING, r,
-           clear_guard ? AP_GUARD_RETRY : AP_GUARD_NONE, SETTLE_NAK, delay);
+    report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING, r, record, SETTLE_NAK, delay);
 }
 
 /* Records a pause for every replica: pause.<account> or pause.app.<platform>
@@ -581,7 +595,7 @@ static void finish_deferred(publisher *p, job_slot *s, ap_flow_result *r, int64_
         ap_log_warn("guard_write_failed", sid(s),
                     "attempt record -> deferred not stored; retrying");
         if (r->retry_after_ms < wait_ms) r->retry_after_ms = wait_ms;
-        finish_retry(p, s, r, true);
+        finish_retry(p, s, r, AP_GUARD_RETRY);
         return;
     }
     r->pause = scope;
@@ -692,10 +706,10 @@ static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
         if (out_of_attempts)
             finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, r, true);
         else
-            finish_retry(p, s, r, true);
+            finish_retry(p, s, r, AP_GUARD_RETRY);
         break;
     case AP_CLASS_AMBIGUOUS:
-        /* Keep the record at "started": the next delivery reads back first. */
+        /* The record stays "started" (marked ended): the next delivery reads back first. */
         if (out_of_attempts && s->in.mode == AP_FLOW_PUBLISH && !s->final_check) {
             /* No delivery is left to read back: do it now, after a pause
              * that lets the platform show a post it did create. */
@@ -705,11 +719,66 @@ static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
         } else if (out_of_attempts) {
             finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, r, true);
         } else {
-            finish_retry(p, s, r, false);
+            finish_retry(p, s, r, AP_GUARD_STARTED);
         }
         break;
     default: finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, r, true);
     }
+}
+
+/* Sends the prepared request. */
+static void send_prepared(publisher *p, job_slot *s) {
+    if (curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
+        ap_flow_result r;
+        memset(&r, 0, sizeof(r));
+        ap_flow_fail(&r, AP_CLASS_RETRY, 0, "internal", "could not start the HTTP call");
+        complete(p, s, &r);
+        return;
+    }
+    s->sent_any = true;
+}
+
+/* A request that may create a post re-checks the record first unless we
+ * wrote it within FENCE_FRESH_MS (guard.h): after a takeover it must not go. */
+static bool needs_fence(const job_slot *s) {
+    return s->in.mode == AP_FLOW_PUBLISH &&
+           (s->req.method == NULL || strcmp(s->req.method, "GET") != 0) &&
+           ap_mono_ms() - s->fence_ok_ms > FENCE_FRESH_MS;
+}
+
+/* Re-writes our "started" record with a compare-and-set on our revision;
+ * on_fence_done() sends the prepared request or stops. */
+static void fence_check(publisher *p, job_slot *s) {
+    ap_guard_record rec = {
+        .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = s->claim_at_ms};
+    if (guard_publish(p, s, &rec, OP_FENCE, (int64_t)s->guard_rev) != AP_OK) {
+        ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
+        nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
+        slot_release(p, s);
+        return;
+    }
+    s->fencing = true;
+}
+
+static void on_fence_done(publisher *p, job_slot *s, const ap_js_done *d) {
+    s->fencing = false;
+    if (d->ok) {
+        s->guard_rev = d->seq;
+        s->fence_ok_ms = ap_mono_ms();
+        send_prepared(p, s);
+        return;
+    }
+    if (d->err == JSStreamWrongLastSequenceErr) {
+        /* Another delivery owns the job now and reports its outcome: this
+         * one sends nothing and is dropped, neither acked nor naked. */
+        ap_log_warn("fenced_off", sid(s),
+                    "another delivery took this job over; this one stops before its call");
+        slot_release(p, s);
+        return;
+    }
+    ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
+    nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
+    slot_release(p, s);
 }
 
 static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
@@ -737,13 +806,16 @@ static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
     switch (k) {
     case AP_STEP_REQUEST:
         s->easy = ap_http_easy_new(easy_take(p), &s->req, p->platform, &s->res, &s->headers);
-        if (s->easy == NULL || curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
-            curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
+        if (s->easy == NULL || curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK) {
             ap_flow_fail(&r, AP_CLASS_RETRY, 0, "internal", "could not start the HTTP call");
             complete(p, s, &r);
             return;
         }
-        s->sent_any = true;
+        if (needs_fence(s)) {
+            fence_check(p, s);
+            return;
+        }
+        send_prepared(p, s);
         break;
     case AP_STEP_WAIT: s->wake_at_ms = ap_mono_ms() + (wait_ms > 0 ? wait_ms : 0); break;
     case AP_STEP_DONE: complete(p, s, &r); break;
@@ -803,17 +875,21 @@ static void credential_retry(publisher *p, job_slot *s, const char *code, const 
                                : AUTOPOST__V1__OUTCOME__OUTCOME_FAILED,
                         &r, true);
     else
-        finish_retry(p, s, &r, !verify);
+        finish_retry(p, s, &r, verify ? AP_GUARD_NONE : AP_GUARD_RETRY);
 }
 
 /* The refresh lock's timing, from the token call's own timeout: a holder
  * that has not finished after twice that is dead. */
 static int64_t lock_stale_ms(const publisher *p) { return 2 * p->platform->timeout_ms + 5000; }
+/* The attempt record's takeover window (guard.h): the same bound, for a
+ * request the earlier holder sent before the takeover. */
+static int64_t takeover_window_ms(const publisher *p) { return lock_stale_ms(p); }
 static int64_t ambiguous_cooldown_ms(const publisher *p) { return 2 * lock_stale_ms(p); }
 
 static void start_with_credential(publisher *p, job_slot *s) {
     s->in.token = s->cred.access_token;
-    start_flow(p, s, s->pending_mode, s->pending_since);
+    int64_t wait = s->verify_not_before_ms - ap_mono_ms();
+    start_flow_after(p, s, s->pending_mode, s->pending_since, wait > 0 ? wait : 0);
 }
 
 /* Replaces the slot's credential with a sealed one newer than it (taking
@@ -1247,9 +1323,11 @@ static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record 
                 slot_release(p, s);
                 return;
             }
+            s->claim_at_ms = next.at_ms;
+            s->fence_ok_ms = ap_mono_ms();
             break;
         }
-        default: { /* started / unknown: an attempt died mid-call */
+        default: { /* started / unknown: an attempt died mid-call, or is still alive */
             since = rec.at_ms > 0 ? rec.at_ms : s->started_ms - p->cfg->ack_wait_ms;
             ap_guard_record next = {
                 .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = since};
@@ -1258,10 +1336,17 @@ static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record 
                 slot_release(p, s);
                 return;
             }
+            s->claim_at_ms = since;
+            s->fence_ok_ms = ap_mono_ms();
             mode = AP_FLOW_VERIFY;
+            /* The fence (guard.h): the earlier holder sends nothing new now,
+             * but what it sent before may still land; unless it said its
+             * calls were over, read back only after the takeover window. */
+            if (rec.state != AP_GUARD_STARTED || !rec.ended)
+                s->verify_not_before_ms = ap_mono_ms() + takeover_window_ms(p);
             ap_log_info("verify_start", sid(s),
-                        "attempt %d by another run did not finish; reading back first",
-                        rec.attempt);
+                        "attempt %d by another run did not finish; reading back %s", rec.attempt,
+                        s->verify_not_before_ms ? "after the takeover window" : "first");
         }
         }
     }
@@ -1277,6 +1362,7 @@ static void on_claim_done(publisher *p, job_slot *s, const ap_js_done *d) {
     memset(&rec, 0, sizeof(rec));
     if (d->ok) {
         rec.revision = d->seq; /* ours: nothing was there before */
+        s->fence_ok_ms = ap_mono_ms();
         after_claim(p, s, AP_OK, rec);
         return;
     }
@@ -1298,6 +1384,7 @@ static void take_events(publisher *p) {
             s->pending_ops--;
             switch (ev[i].tag) {
             case OP_CLAIM: on_claim_done(p, s, &ev[i]); break;
+            case OP_FENCE: on_fence_done(p, s, &ev[i]); break;
             case OP_RECORD:
                 if (ev[i].ok)
                     s->guard_rev = ev[i].seq;
@@ -1409,7 +1496,7 @@ static int64_t service_timers(publisher *p) {
 static void abandon_remaining(publisher *p) {
     while (p->slots) {
         job_slot *s = p->slots;
-        if (s->settling || s->pending_ops > 0) {
+        if (s->settling || (s->pending_ops > 0 && !s->fencing)) {
             ap_log_warn("drain_abandoned", sid(s),
                         "outcome not yet stored at shutdown; the redelivery re-reports it");
         } else if (s->job && !s->sent_any) {

@@ -58,6 +58,23 @@ static void test_published_carries_id(void) {
     CHECK(strstr(buf, "id=") == NULL);
 }
 
+static void test_started_ended(void) {
+    char buf[256];
+    ap_guard_record in = record(AP_GUARD_STARTED, 3, 1795856400000LL), out;
+    in.ended = true;
+    ap_guard_format(buf, sizeof(buf), &in, "pub-2");
+    CHECK_STR_EQ(buf, "started attempt=3 at=1795856400000 by=pub-2 ended=1");
+    CHECK(parse(buf, &out) == 0);
+    CHECK(out.state == AP_GUARD_STARTED && out.ended && out.attempt == 3);
+    /* Without the word (an older publisher's record) a call may be live. */
+    CHECK(parse("started attempt=3 at=1795856400000 by=pub-2", &out) == 0);
+    CHECK(!out.ended);
+    /* Only "started" says it. */
+    in.state = AP_GUARD_RETRY;
+    ap_guard_format(buf, sizeof(buf), &in, "pub-2");
+    CHECK(strstr(buf, "ended") == NULL);
+}
+
 static void test_format_truncates_safely(void) {
     char buf[16];
     ap_guard_record r = record(AP_GUARD_PUBLISHED, 1, 1795856400000LL);
@@ -128,6 +145,7 @@ int main(void) {
     RUN(test_format);
     RUN(test_round_trip_every_stored_state);
     RUN(test_published_carries_id);
+    RUN(test_started_ended);
     RUN(test_format_truncates_safely);
     RUN(test_parse_unknown_word);
     RUN(test_parse_tolerates_missing_and_extra_fields);
