@@ -22,5 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (again.state != rec.state || again.attempt != rec.attempt || again.at_ms != rec.at_ms)
         abort();
     if (rec.state == AP_GUARD_PUBLISHED && strcmp(again.external_id, rec.external_id) != 0) abort();
+    if (rec.state == AP_GUARD_STARTED && again.ended != rec.ended) abort();
     return 0;
 }
