@@ -374,6 +374,14 @@ static void slot_release(publisher *p, job_slot *s) {
 
 static const char *sid(const job_slot *s) { return s->job ? s->job->schedule_id : NULL; }
 
+/* The attempt record cannot be written or read: hand the job back for a
+ * little later, without a call. */
+static void hand_back_guard_unavailable(publisher *p, job_slot *s) {
+    ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
+    nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
+    slot_release(p, s);
+}
+
 /* Publishes the attempt's PublishResult; its PubAck comes back as an
  * OP_RESULT event and only then is the job settled, so the job is never acked
  * before its outcome is durably on the results stream. */
@@ -752,9 +760,7 @@ static void fence_check(publisher *p, job_slot *s) {
     ap_guard_record rec = {
         .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = s->claim_at_ms};
     if (guard_publish(p, s, &rec, OP_FENCE, (int64_t)s->guard_rev) != AP_OK) {
-        ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
-        nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
-        slot_release(p, s);
+        hand_back_guard_unavailable(p, s);
         return;
     }
     s->fencing = true;
@@ -776,9 +782,7 @@ static void on_fence_done(publisher *p, job_slot *s, const ap_js_done *d) {
         slot_release(p, s);
         return;
     }
-    ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
-    nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
-    slot_release(p, s);
+    hand_back_guard_unavailable(p, s);
 }
 
 static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
@@ -1262,11 +1266,7 @@ static void start_job(publisher *p, natsMsg *msg) {
     ap_guard_record started = {
         .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = ap_now_ms()};
     s->claim_at_ms = started.at_ms;
-    if (guard_publish(p, s, &started, OP_CLAIM, 0) != AP_OK) {
-        ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
-        nak_msg(p, msg, KV_BUSY_RETRY_MS);
-        slot_release(p, s);
-    }
+    if (guard_publish(p, s, &started, OP_CLAIM, 0) != AP_OK) hand_back_guard_unavailable(p, s);
 }
 
 /* The claim's answer decides how this delivery proceeds: g is AP_OK when the
@@ -1275,9 +1275,7 @@ static void start_job(publisher *p, natsMsg *msg) {
 static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record rec) {
     natsMsg *msg = s->msg;
     if (g == AP_ENATS) {
-        ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
-        nak_msg(p, msg, KV_BUSY_RETRY_MS);
-        slot_release(p, s);
+        hand_back_guard_unavailable(p, s);
         return;
     }
     s->guard_rev = rec.revision;
