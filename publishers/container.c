@@ -118,8 +118,10 @@ static int build_request(container_flow *f, const ap_flow_input *in, ap_http_req
             f->st == ST_POLL ? f->container_id : f->child_ids[f->poll_child], f->pf->status_fields);
     case ST_PUBLISH: {
         const char *pairs[] = {"creation_id", f->container_id, NULL};
-        return ap_graph_request(req, "POST", in->token, pairs, "%s/%s/%s/%s", p->base_url,
-                                p->api_version, user, f->pf->publish_edge);
+        int rc = ap_graph_request(req, "POST", in->token, pairs, "%s/%s/%s/%s", p->base_url,
+                                  p->api_version, user, f->pf->publish_edge);
+        req->once = true; /* publishes the container: never resent below us */
+        return rc;
     }
     case ST_VERIFY:
     default:

@@ -139,6 +139,7 @@ static int fb_build_publish(const ap_flow_input *in, fb_flow *f, ap_http_request
                               p->api_version, job->account_external_id);
     }
     free(message);
+    req->once = true; /* the post itself: never resent below us */
     return rc;
 }
 

@@ -191,6 +191,26 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
     return n;
 }
 
+/* libcurl calls this before every send of the request, its own resends
+ * included: libcurl (7.88 as today's, transfer.c Curl_retry_request) sends a
+ * request again on a fresh connection when the reused one it rode closes
+ * before any answer byte, and when an HTTP/2 server refused its stream. For a `once` request
+ * a second call means that resend: refuse it (the transfer ends with
+ * CURLE_ABORTED_BY_CALLBACK before anything leaves) and let the adapter read
+ * back, because the first send may have been processed. Connection reuse
+ * stays: curl does not pick a kept connection whose close it has already
+ * seen, so a refused resend costs a read-back only when the close arrives
+ * while the request is on its way, which is also when it may have been
+ * processed. */
+static int on_prereq(void *userdata, char *conn_primary_ip, char *conn_local_ip,
+                     int conn_primary_port, int conn_local_port) {
+    (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
+    ap_http_response *res = userdata;
+    if (++res->sends == 1) return CURL_PREREQFUNC_OK;
+    res->resend_refused = true;
+    return CURL_PREREQFUNC_ABORT;
+}
+
 CURL *ap_http_easy_new(CURL *reuse, const ap_http_request *req, const ap_platform_config *platform,
                        ap_http_response *res, struct curl_slist **headers_out) {
     CURL *e = reuse ? reuse : curl_easy_init();
@@ -229,6 +249,10 @@ CURL *ap_http_easy_new(CURL *reuse, const ap_http_request *req, const ap_platfor
     SET(CURLOPT_HEADERDATA, res);
     SET(CURLOPT_USERAGENT, "autopost/0.1");
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    if (req->once) {
+        SET(CURLOPT_PREREQFUNCTION, on_prereq);
+        SET(CURLOPT_PREREQDATA, res);
+    }
     if (strcmp(req->method, "POST") == 0) {
         SET(CURLOPT_POST, 1L);
         SET(CURLOPT_POSTFIELDSIZE, (long)req->body_len);
@@ -252,17 +276,20 @@ fail:
 
 void ap_http_easy_finish(CURL *e, int curl_code, ap_http_response *res) {
     long status = 0;
-    curl_off_t sent = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     /* Bytes of request actually written to the socket: zero means the
      * platform cannot have seen it, so a retry is safe. */
     long request_size = 0;
     curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &request_size);
-    (void)sent;
     res->transport_error = curl_code;
-    res->request_sent = request_size > 0;
+    /* A refused resend means the first send went out and got no answer. */
+    res->request_sent = request_size > 0 || res->resend_refused;
     res->status = curl_code == CURLE_OK ? status : 0;
-    if (curl_code != CURLE_OK)
+    if (res->resend_refused)
+        snprintf(res->transport_message, sizeof(res->transport_message), "%s",
+                 "the connection closed with no answer after the request was sent; "
+                 "libcurl's resend was refused");
+    else if (curl_code != CURLE_OK)
         snprintf(res->transport_message, sizeof(res->transport_message), "%s",
                  curl_easy_strerror((CURLcode)curl_code));
 }

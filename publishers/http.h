@@ -24,6 +24,13 @@ typedef struct ap_http_request {
     int nheaders;
     size_t max_response; /* cap on the answer's body; 0 = AP_HTTP_MAX_BODY (media
                             downloads raise it) */
+    /* Send at most once: a call that can create something public (a post, a
+     * comment, a container's publish) or that works only once (a refresh with
+     * rotating refresh tokens). libcurl resends a request on its own when a
+     * reused connection closes before any answer byte; for these the engine
+     * refuses that resend and reports "sent, no answer" instead, which the
+     * adapter treats as ambiguous (read back, never post blindly). */
+    bool once;
 } ap_http_request;
 
 typedef struct ap_http_response {
@@ -34,6 +41,10 @@ typedef struct ap_http_response {
      * (connect failed, DNS) and a retry is safe; true without an answer is
      * the ambiguous case. */
     bool request_sent;
+    /* The engine refused a resend of a `once` request: the first send got no
+     * answer on a connection that then closed (it may have been processed). */
+    bool resend_refused;
+    int sends; /* engine's count of attempts to send this request */
     char *body;
     size_t body_len;
     ap_http_header headers[AP_HTTP_MAX_HEADERS]; /* only the ones adapters read */

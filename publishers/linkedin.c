@@ -205,6 +205,7 @@ static int li_build_publish(const ap_flow_input *in, const li_flow *f, ap_http_r
     char url[1024];
     int n = snprintf(url, sizeof(url), "%s/rest/posts", in->platform->base_url);
     ap_http_request_init(req, "POST");
+    req->once = true; /* the post itself: never resent below us */
     if (n < 0 || (size_t)n >= sizeof(url)) return -1;
     char *commentary = li_commentary(job);
     json_t *body = commentary

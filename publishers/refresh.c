@@ -41,6 +41,7 @@ ap_status ap_refresh_request(ap_http_request *req, const ap_platform_config *pc,
                            (client_secret && !basic) ? client_secret : NULL,
                            NULL};
     ap_http_request_init(req, "POST");
+    req->once = true; /* a rotating refresh token works once: a resend burns the new one */
     req->url = strdup(pc->token_url);
     req->body = ap_http_form(pairs);
     if (req->url == NULL || req->body == NULL) goto nomem;

@@ -139,6 +139,7 @@ static int x_build_publish(const ap_flow_input *in, const x_flow *f, ap_http_req
     int n = snprintf(url, sizeof(url), "%s/%s/tweets", in->platform->base_url,
                      in->platform->api_version);
     ap_http_request_init(req, "POST");
+    req->once = true; /* the post itself: never resent below us */
     if (n < 0 || (size_t)n >= sizeof(url)) return -1;
     char *text = x_compose(in->job);
     json_t *body = text ? json_object() : NULL;

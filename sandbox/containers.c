@@ -619,7 +619,8 @@ static int sb_fault(sb_call *c, int op) {
                   "{\"call_count\":100,\"total_cputime\":20,\"total_time\":20}");
         sb_error(c->req, 400, 4, 0, "(#4) Application request limit reached");
         return 1;
-    case SANDBOX_FAULT_HANG: c->hang = op == SB_PUBLISH; return 0;
+    case SANDBOX_FAULT_HANG:
+    case SANDBOX_FAULT_CLOSE: c->hang = op == SB_PUBLISH; return 0; /* see sandbox_hold() */
     case SANDBOX_FAULT_NONE:
     default: return 0;
     }

@@ -205,7 +205,8 @@ static int fb_fault(fb_call *c, sandbox_op op) {
         fb_page_usage(c, 100, 20, 1);
         fb_error(c->req, 400, 32, 0, "(#32) Page request limit reached");
         return 1;
-    case SANDBOX_FAULT_HANG: c->hang = 1; return 0;
+    case SANDBOX_FAULT_HANG:
+    case SANDBOX_FAULT_CLOSE: c->hang = 1; return 0; /* sandbox_hold() tells them apart */
     case SANDBOX_FAULT_NONE:
     default: return 0;
     }

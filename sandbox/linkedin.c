@@ -104,7 +104,8 @@ static int li_fault(li_call *c, sandbox_op op) {
                  "Resource level throttle APPLICATION DAY limit for calls to this resource is "
                  "reached.");
         return 1;
-    case SANDBOX_FAULT_HANG: c->hang = 1; return 0;
+    case SANDBOX_FAULT_HANG:
+    case SANDBOX_FAULT_CLOSE: c->hang = 1; return 0; /* sandbox_hold() tells them apart */
     case SANDBOX_FAULT_NONE:
     default: return 0;
     }

@@ -48,6 +48,7 @@ static const struct option sandbox_options[] = {
     {"error-rate-5xx", required_argument, NULL, OPT_KNOB},
     {"throttle-rate", required_argument, NULL, OPT_KNOB},
     {"hang-rate", required_argument, NULL, OPT_KNOB},
+    {"close-rate", required_argument, NULL, OPT_KNOB},
     {"page-rate-limit", required_argument, NULL, OPT_KNOB},
     {"rate-window-ms", required_argument, NULL, OPT_KNOB},
     {"reject-duplicates", required_argument, NULL, OPT_KNOB},
@@ -70,6 +71,8 @@ static void sandbox_usage(FILE *out) {
           "  --error-rate-5xx F         fraction answered 500, code 2 (0)\n"
           "  --throttle-rate F          fraction answered code 4 (0)\n"
           "  --hang-rate F              fraction of publishes accepted, never answered (0)\n"
+          "  --close-rate F             fraction of publishes accepted, then the connection\n"
+          "                             closed with no answer (0)\n"
           "  --page-rate-limit N        accepted publishes per page per window, 0 = off (0)\n"
           "  --rate-window-ms MS        window of the page limit (60000)\n"
           "  --reject-duplicates 0|1    duplicate message -> code 506 (1)\n"

@@ -20,7 +20,10 @@
  * account ("oauth":{"refreshes":{"<family>":N},"invalid_grant":N}).
  * Issued access tokens are tracked (tokens.c) and expire after the
  * token_ttl_s knob. Injected faults (5xx, throttle, hang) apply like on
- * any write, so a test can make a refresh ambiguous. */
+ * any write, so a test can make a refresh ambiguous. A hang holds the
+ * request before the token is spent; close_rate spends it, then closes the
+ * connection unanswered (the case where a client's resend burns the new
+ * refresh token). */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -138,7 +141,7 @@ static int oauth_grant(sandbox_request *req, char *access, size_t alen, char *re
         oauth_error(req, 429, "rate_limited", "Too many requests.");
         return -1;
     case SANDBOX_FAULT_HANG: sandbox_hold(req); return -1; /* unspent; the client cannot tell */
-    default: break;
+    default: break; /* SANDBOX_FAULT_CLOSE: spent first, see oauth_reply() */
     }
     if (strcmp(sandbox_req_method(req), "POST") != 0) {
         oauth_error(req, 405, "invalid_request", "Use POST.");
@@ -172,6 +175,17 @@ static int oauth_grant(sandbox_request *req, char *access, size_t alen, char *re
     return 0;
 }
 
+/* The grant's answer, or for a close fault nothing: the tokens were issued
+ * and the connection closes (sandbox_hold). */
+static void oauth_reply(sandbox_request *req, json_t *body) {
+    if (sandbox_req_fault(req, SANDBOX_OP_WRITE) == SANDBOX_FAULT_CLOSE) {
+        json_decref(body);
+        sandbox_hold(req);
+        return;
+    }
+    sandbox_reply_json(req, 200, body);
+}
+
 static void x_token(sandbox_request *req) {
     const char *client_id = sandbox_req_param(req, "client_id");
     if (!has_basic_auth(req) && (client_id == NULL || *client_id == '\0')) {
@@ -181,11 +195,10 @@ static void x_token(sandbox_request *req) {
     char access[256], refresh[256];
     long ttl = 0;
     if (oauth_grant(req, access, sizeof(access), refresh, sizeof(refresh), &ttl) != 0) return;
-    sandbox_reply_json(req, 200,
-                       json_pack("{s:s,s:I,s:s,s:s,s:s}", "token_type", "bearer", "expires_in",
-                                 (json_int_t)ttl, "access_token", access, "scope",
-                                 "tweet.write users.read tweet.read offline.access",
-                                 "refresh_token", refresh));
+    oauth_reply(req, json_pack("{s:s,s:I,s:s,s:s,s:s}", "token_type", "bearer", "expires_in",
+                               (json_int_t)ttl, "access_token", access, "scope",
+                               "tweet.write users.read tweet.read offline.access", "refresh_token",
+                               refresh));
 }
 
 static void linkedin_token(sandbox_request *req) {
@@ -198,10 +211,9 @@ static void linkedin_token(sandbox_request *req) {
     char access[256], refresh[256];
     long ttl = 0;
     if (oauth_grant(req, access, sizeof(access), refresh, sizeof(refresh), &ttl) != 0) return;
-    sandbox_reply_json(req, 200,
-                       json_pack("{s:s,s:I,s:s,s:I}", "access_token", access, "expires_in",
-                                 (json_int_t)ttl, "refresh_token", refresh,
-                                 "refresh_token_expires_in", (json_int_t)31536000));
+    oauth_reply(req, json_pack("{s:s,s:I,s:s,s:I}", "access_token", access, "expires_in",
+                               (json_int_t)ttl, "refresh_token", refresh,
+                               "refresh_token_expires_in", (json_int_t)31536000));
 }
 
 static void x_oauth_handle(sandbox_request *req) {

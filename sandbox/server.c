@@ -158,6 +158,7 @@ typedef struct sandbox_stats {
     uint64_t duplicates_rejected;
     uint64_t hangs;
     uint64_t hang_drops;
+    uint64_t closes; /* committed, then closed unanswered (close_rate) */
     long in_flight;
     long max_in_flight;
     sandbox_error_count *errors;
@@ -386,6 +387,7 @@ static const struct sandbox_knob_desc {
     {"error_rate_5xx", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, error_rate_5xx)},
     {"throttle_rate", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, throttle_rate)},
     {"hang_rate", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, hang_rate)},
+    {"close_rate", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, close_rate)},
     {"page_rate_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, page_rate_limit)},
     {"rate_window_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, rate_window_ms)},
     {"reject_duplicates", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, reject_duplicates)},
@@ -964,7 +966,8 @@ const char *sandbox_req_param(const sandbox_request *req, const char *name) {
 
 sandbox_fault sandbox_req_fault(const sandbox_request *req, sandbox_op op) {
     if (op == SANDBOX_OP_WRITE) return req->fault;
-    if (req->fault == SANDBOX_FAULT_HANG) return SANDBOX_FAULT_NONE;
+    if (req->fault == SANDBOX_FAULT_HANG || req->fault == SANDBOX_FAULT_CLOSE)
+        return SANDBOX_FAULT_NONE;
     pthread_mutex_lock(&server.lock);
     int on_reads = server.knobs.faults_on_reads;
     pthread_mutex_unlock(&server.lock);
@@ -1216,10 +1219,21 @@ static int64_t sandbox_req_draw_locked(sandbox_request *req) {
         req->fault = SANDBOX_FAULT_THROTTLE;
     else if (u < k->error_rate_5xx + k->throttle_rate + k->hang_rate)
         req->fault = SANDBOX_FAULT_HANG;
+    else if (u < k->error_rate_5xx + k->throttle_rate + k->hang_rate + k->close_rate)
+        req->fault = SANDBOX_FAULT_CLOSE;
     return k->latency_ms + (int64_t)(j * (double)(k->latency_jitter_ms + 1));
 }
 
 static enum MHD_Result sandbox_req_hold(sandbox_request *req) {
+    if (req->fault == SANDBOX_FAULT_CLOSE) {
+        /* The platform committed; MHD_NO closes the connection without a
+         * byte of answer, as a crash after commit or a proxy would. On a
+         * kept-alive connection this is what makes a client library resend. */
+        pthread_mutex_lock(&server.lock);
+        server.stats.closes++;
+        pthread_mutex_unlock(&server.lock);
+        return MHD_NO;
+    }
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = req};
@@ -1490,15 +1504,15 @@ static json_t *sandbox_stats_json_locked(void) {
         json_decref(errors);
         return NULL;
     }
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
                      (json_int_t)s->requests, "accepted", (json_int_t)server.nposts,
                      "duplicate_accepts", (json_int_t)s->duplicate_accepts, "duplicates_rejected",
                      (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
-                     "hang_drops", (json_int_t)s->hang_drops, "held", (json_int_t)server.held_count,
-                     "in_flight", (json_int_t)s->in_flight, "max_in_flight",
-                     (json_int_t)s->max_in_flight, "errors", errors, "max_posts_per_page_in_window",
-                     (json_int_t)sandbox_max_in_window_locked(), "rate_window_ms",
-                     (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
+                     "hang_drops", (json_int_t)s->hang_drops, "closes", (json_int_t)s->closes,
+                     "held", (json_int_t)server.held_count, "in_flight", (json_int_t)s->in_flight,
+                     "max_in_flight", (json_int_t)s->max_in_flight, "errors", errors,
+                     "max_posts_per_page_in_window", (json_int_t)sandbox_max_in_window_locked(),
+                     "rate_window_ms", (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
 }
 
 long sandbox_token_ttl_s(void) {

@@ -39,6 +39,9 @@ typedef struct sandbox_knobs {
     double error_rate_5xx;  /* fraction answered with a transient 5xx */
     double throttle_rate;   /* fraction answered with an app rate limit */
     double hang_rate;       /* fraction of publishes accepted, never answered */
+    double close_rate;      /* fraction of publishes accepted, then the connection
+                               closed with no answer (a crash after commit, a
+                               proxy or idle-timeout race) */
     long page_rate_limit;   /* max accepted publishes per page per window; 0 = off */
     long rate_window_ms;    /* window of page_rate_limit and of the stat */
     int reject_duplicates;  /* same page + same message -> duplicate error */
@@ -94,7 +97,8 @@ typedef enum sandbox_fault {
     SANDBOX_FAULT_NONE = 0,
     SANDBOX_FAULT_5XX,
     SANDBOX_FAULT_THROTTLE,
-    SANDBOX_FAULT_HANG
+    SANDBOX_FAULT_HANG,
+    SANDBOX_FAULT_CLOSE /* like HANG for the platform: commit, then no answer */
 } sandbox_fault;
 
 typedef enum sandbox_op { SANDBOX_OP_READ = 0, SANDBOX_OP_WRITE } sandbox_op;
@@ -120,7 +124,9 @@ void sandbox_reply_bytes(sandbox_request *req, unsigned status, const char *type
                          size_t len);
 /* The raw request body (NULL when none); for multipart uploads. */
 const char *sandbox_req_body(const sandbox_request *req, size_t *len);
-/* Never answer: keep the connection open until the client gives up. */
+/* Never answer: keep the connection open until the client gives up; for a
+ * request that drew SANDBOX_FAULT_CLOSE, close the connection at once
+ * instead, with not one byte of answer. */
 void sandbox_hold(sandbox_request *req);
 
 void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -147,7 +147,8 @@ static int x_fault(x_call *c, sandbox_op op) {
         /* App-wide 15-minute window, as X reports it. */
         x_too_many(c->req, 300, sandbox_req_received_ms(c->req) + 15 * 60 * 1000);
         return 1;
-    case SANDBOX_FAULT_HANG: c->hang = 1; return 0;
+    case SANDBOX_FAULT_HANG:
+    case SANDBOX_FAULT_CLOSE: c->hang = 1; return 0; /* sandbox_hold() tells them apart */
     case SANDBOX_FAULT_NONE:
     default: return 0;
     }

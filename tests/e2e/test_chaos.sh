@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Chaos during the 3,000-post run. The platform misbehaves all along (10%
-# 5xx, 5% throttled, 2% accepted and never answered) while, at random points,
+# 5xx, 5% throttled, 2% accepted and never answered, 2% accepted and then
+# the connection closed without an answer) while, at random points,
 # every service is SIGKILLed and restarted, nats-server is killed and
 # restarted on its file store, and PostgreSQL is stopped for 30 s.
 #
@@ -16,7 +17,7 @@ echo "chaos seed $SEED (rerun with CHAOS_SEED=$SEED)"
 
 SVC_ACK_WAIT=5s SVC_TIMEOUT=2s SVC_MAX_ATTEMPTS=12 SVC_CONCURRENCY=8
 e2e_begin --seed "$SEED" --latency-ms 100 --latency-jitter-ms 50 \
-    --error-rate-5xx 0.10 --throttle-rate 0.05 --hang-rate 0.02
+    --error-rate-5xx 0.10 --throttle-rate 0.05 --hang-rate 0.02 --close-rate 0.02
 # A double post must show up as a second accepted post, not as a 506.
 sandbox_post /_sandbox/config '{"reject_duplicates":false}' >/dev/null
 total=$(seed_scenario 500 3 2 "$(rfc3339_in 2)") # 3,000 posts
