@@ -201,9 +201,15 @@ void ap_jsasync_destroy(ap_jsasync *a, int64_t timeout_ms) {
         jsPubOptions po;
         jsPubOptions_Init(&po);
         po.MaxWait = timeout_ms;
-        js_PublishAsyncComplete(a->js, &po);
-        natsMsgList left = {0};
-        if (js_PublishAsyncGetPendingList(&left, a->js) == NATS_OK) natsMsgList_Destroy(&left);
+        /* nats.c 3.4.1 creates the pending map with the first async publish,
+         * and js_PublishAsyncGetPendingList dereferences it unchecked: a
+         * replica stopped before its first write crashed here. Only a
+         * timeout means the map exists and still holds messages. */
+        if (js_PublishAsyncComplete(a->js, &po) == NATS_TIMEOUT) {
+            natsMsgList left = {0};
+            if (js_PublishAsyncGetPendingList(&left, a->js) == NATS_OK)
+                natsMsgList_Destroy(&left);
+        }
         jsCtx_Destroy(a->js);
     }
     pthread_mutex_destroy(&a->mu);
