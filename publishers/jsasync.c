@@ -188,13 +188,6 @@ int ap_jsasync_take(ap_jsasync *a, ap_js_done *out, int max) {
     return n;
 }
 
-int ap_jsasync_pending(ap_jsasync *a) {
-    pthread_mutex_lock(&a->mu);
-    int n = (int)a->live;
-    pthread_mutex_unlock(&a->mu);
-    return n;
-}
-
 void ap_jsasync_destroy(ap_jsasync *a, int64_t timeout_ms) {
     if (a == NULL) return;
     if (a->js) {
