@@ -7,7 +7,8 @@
 #   idle       a small burst fully published, then nothing; publisher-x has
 #              had nothing at all to do (its platform is idle)
 #   mid-burst  jobs in flight on the platform
-#   nats-kill  nats-server killed (SIGKILL) mid-burst: clients are reconnecting
+#   nats-kill  nats-server killed (SIGKILL) mid-burst: clients are reconnecting,
+#              and a second set started during the outage never connected
 #   nats-stop  nats-server paused (SIGSTOP) mid-burst: connections hang
 #
 # After mid-burst and both NATS rounds the services are started again and
@@ -42,22 +43,36 @@ for svc in "${SERVICES[@]}"; do
             printf 'service:\n  http_bind: 127.0.0.1\n  http_port: %s\n' "$port"
         fi
     } >"${CFG[$svc]}"
+    # A second set, run beside the first: no health ports, its own console port.
+    CFG[2:$svc]=$AUTOPOST_CONFIG
 done
+CFG[2:console]=$STACK_DIR/console-2.yaml
+{
+    cat "$AUTOPOST_CONFIG"
+    printf 'console:\n  http_bind: 127.0.0.1\n  http_port: %s\n' "$(stack_free_port)"
+} >"${CFG[2:console]}"
 
-# start_all ROUND: every service, logging to logs/<service>@ROUND.log; returns
-# once each says it is up (its loop is running, not still connecting).
-start_all() {
-    local round=$1 svc
+# launch_all ROUND [SET]: every service, logging to logs/<service>@ROUND.log;
+# SET 2 is the configs of the second set.
+launch_all() {
+    local round=$1 set=${2:+$2:} svc
     for svc in "${SERVICES[@]}"; do
         if [[ $svc == console ]]; then
             AUTOPOST_INSTANCE=console@$round "$AUTOPOST_BIN/autopost-console" \
-                --config "${CFG[console]}" >>"$STACK_DIR/logs/console@$round.log" 2>&1 &
+                --config "${CFG[${set}console]}" >>"$STACK_DIR/logs/console@$round.log" 2>&1 &
             SVC_PIDS["console@$round"]=$!
             stack_register_pid "$!"
         else
-            svc_start "$svc@$round" --config "${CFG[$svc]}"
+            svc_start "$svc@$round" --config "${CFG[$set$svc]}"
         fi
     done
+}
+
+# start_all ROUND: launch_all, then wait until each says it is up (its loop
+# is running, not still connecting).
+start_all() {
+    local round=$1 svc
+    launch_all "$round"
     local -A started=([scheduler]=started [dispatcher]=dispatcher_started
         [publisher-facebook]=started [publisher-x]=started [console]=console_started)
     for svc in "${SERVICES[@]}"; do
@@ -173,7 +188,12 @@ resume mid-resumed
 burst nats-kill 20
 in_flight nats-kill 40
 stack_nats_kill
-sleep 1 # the clients notice and start reconnecting
+# Replicas that start during the outage and are stopped before NATS is back.
+launch_all nats-down-start 2
+for svc in "${SERVICES[@]}"; do
+    stack_wait_for grep -q '"event":"nats_connect_pending"' "$STACK_DIR/logs/$svc@nats-down-start.log" \
+        >/dev/null || fail "$svc did not start without NATS"
+done
 term_all nats-kill
 stack_nats_start || fail "nats-server did not come back"
 resume nats-kill-resumed
