@@ -188,22 +188,21 @@ int ap_jsasync_take(ap_jsasync *a, ap_js_done *out, int max) {
     return n;
 }
 
-int ap_jsasync_pending(ap_jsasync *a) {
-    pthread_mutex_lock(&a->mu);
-    int n = (int)a->live;
-    pthread_mutex_unlock(&a->mu);
-    return n;
-}
-
 void ap_jsasync_destroy(ap_jsasync *a, int64_t timeout_ms) {
     if (a == NULL) return;
     if (a->js) {
         jsPubOptions po;
         jsPubOptions_Init(&po);
         po.MaxWait = timeout_ms;
-        js_PublishAsyncComplete(a->js, &po);
-        natsMsgList left = {0};
-        if (js_PublishAsyncGetPendingList(&left, a->js) == NATS_OK) natsMsgList_Destroy(&left);
+        /* nats.c 3.4.1 creates the pending map with the first async publish,
+         * and js_PublishAsyncGetPendingList dereferences it unchecked: a
+         * replica stopped before its first write crashed here. Only a
+         * timeout means the map exists and still holds messages. */
+        if (js_PublishAsyncComplete(a->js, &po) == NATS_TIMEOUT) {
+            natsMsgList left = {0};
+            if (js_PublishAsyncGetPendingList(&left, a->js) == NATS_OK)
+                natsMsgList_Destroy(&left);
+        }
         jsCtx_Destroy(a->js);
     }
     pthread_mutex_destroy(&a->mu);

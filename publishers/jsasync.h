@@ -41,8 +41,6 @@ ap_status ap_jsasync_publish(ap_jsasync *a, natsMsg *msg, void *owner, int tag,
                              int64_t expected_last_subject_seq);
 /* Moves up to max ready events into out; returns how many. */
 int ap_jsasync_take(ap_jsasync *a, ap_js_done *out, int max);
-/* Publishes still waiting for their PubAck. */
-int ap_jsasync_pending(ap_jsasync *a);
 /* Waits up to timeout_ms for outstanding PubAcks, then frees everything. */
 void ap_jsasync_destroy(ap_jsasync *a, int64_t timeout_ms);
 

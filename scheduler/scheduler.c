@@ -583,9 +583,11 @@ ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_t
     natsStatus ns = js_PublishAsyncComplete(js, &po);
     if (ns != NATS_OK) {
         /* Unacked ones stay pending; whatever did land is deduplicated when
-         * the next tick republishes it. */
+         * the next tick republishes it. Only a timeout guarantees nats.c's
+         * pending map exists (see publishers/jsasync.c). */
         natsMsgList pending = {0};
-        if (js_PublishAsyncGetPendingList(&pending, js) == NATS_OK) natsMsgList_Destroy(&pending);
+        if (ns == NATS_TIMEOUT && js_PublishAsyncGetPendingList(&pending, js) == NATS_OK)
+            natsMsgList_Destroy(&pending);
         ap_log_warn("puback_timeout", NULL, "waiting for PubAcks: %s", natsStatus_GetText(ns));
     }
     current_batch = NULL;

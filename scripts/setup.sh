@@ -24,6 +24,15 @@ PACKAGES=(
 # stage (tests/e2e/test_deploy_manifests.sh compares PACKAGES alone).
 # chromium: tests/e2e/test_console.sh loads the web console headless.
 # AUTOPOST_SETUP_TEST_PACKAGES=0 leaves them out.
+#
+# These two lists are everything tests/, bench/ and scripts/ run beyond
+# what every Debian 12 has (its required packages: coreutils, grep, sed, mawk,
+# util-linux, findutils): the tests also use curl, jq, openssl (certificates),
+# procps (pgrep), iproute2 (ss), postgresql-client (psql, pg_dump),
+# binutils (readelf, from build-essential) and clang (fuzzing), all in
+# PACKAGES. A new tool in a test goes into one of the lists; Python is not
+# one (tests/tools/ holds the small C helpers instead). kubectl is not
+# packaged in Debian 12: the tests that need it skip (README.md says which).
 TEST_PACKAGES=(chromium)
 if [[ ${AUTOPOST_SETUP_TEST_PACKAGES:-1} != 0 ]]; then
     PACKAGES+=("${TEST_PACKAGES[@]}")

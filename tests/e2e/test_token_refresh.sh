@@ -31,20 +31,18 @@ plain=$(svc_ctl accounts add --platform facebook --external-id 3002 --token plai
 
 # open_credential ACCOUNT: the sealed credential PostgreSQL holds, opened with
 # the stack's key (AES-256-GCM, common/ap_crypto.h: associated data is the
-# blob's header plus the account id), as JSON.
+# blob's header plus the account id), as JSON. The tool uses OpenSSL directly,
+# not the code under test.
 open_credential() {
     stack_psql -c "SELECT encode(credentials, 'hex') FROM social_accounts WHERE id = '$1'" |
-        python3 -c '
-import sys
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-blob = bytes.fromhex(sys.stdin.read().strip())
-key = bytes.fromhex(open(sys.argv[1]).read().strip())
-assert blob[:3] == b"AP1"
-nonce, tag, ct = blob[11:23], blob[23:39], blob[39:]
-print(AESGCM(key).decrypt(nonce, ct + tag, blob[:11] + sys.argv[2].encode()).decode())' \
-            "$AUTOPOST_CREDENTIALS_KEY_FILE" "$1"
+        "$AUTOPOST_BIN/../tests/open_credential" "$AUTOPOST_CREDENTIALS_KEY_FILE" "$1"
 }
 before=$(open_credential "$account")
+# ...and it can say no: the same blob under another account id does not open.
+if stack_psql -c "SELECT encode(credentials, 'hex') FROM social_accounts WHERE id = '$account'" |
+    "$AUTOPOST_BIN/../tests/open_credential" "$AUTOPOST_CREDENTIALS_KEY_FILE" "$plain" >/dev/null 2>&1; then
+    fail "open_credential opened a credential under another account's id"
+fi
 [[ $(jq -r .refresh_token <<<"$before") == rt-acct3001 ]] || fail "stored credential: $before"
 
 # insert_posts ACCOUNT N PREFIX: N schedules due now.
