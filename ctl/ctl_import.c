@@ -124,8 +124,10 @@ static int parse_file(FILE *f, import_set *s) {
         else if (!ctl_post_check_at(&r->post, s->now_ms, s->max_past_ms, s->allow_past, reason,
                                     sizeof(reason))) {
             char why[640];
-            int n = snprintf(why, sizeof(why), "%s; write \"at\": \"now\" to publish now, or "
-                             "import with --allow-past", reason);
+            int n = snprintf(why, sizeof(why),
+                             "%s; write \"at\": \"now\" to publish now, or "
+                             "import with --allow-past",
+                             reason);
             row_fail(s, r, n >= 0 && (size_t)n < sizeof(why) ? why : reason);
         }
     }

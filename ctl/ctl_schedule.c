@@ -74,16 +74,12 @@ typedef struct schedule_args {
 } schedule_args;
 
 static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_args *a) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"account", required_argument, NULL, 'a'},
-                                         {"at", required_argument, NULL, 't'},
-                                         {"text", required_argument, NULL, 'x'},
-                                         {"link", required_argument, NULL, 'l'},
-                                         {"media", required_argument, NULL, 'm'},
-                                         {"media-type", required_argument, NULL, 'T'},
-                                         {"allow-past", no_argument, NULL, 'p'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
+        {"account", required_argument, NULL, 'a'}, {"at", required_argument, NULL, 't'},
+        {"text", required_argument, NULL, 'x'},    {"link", required_argument, NULL, 'l'},
+        {"media", required_argument, NULL, 'm'},   {"media-type", required_argument, NULL, 'T'},
+        {"allow-past", no_argument, NULL, 'p'},    {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {

@@ -131,8 +131,7 @@ static void dispatcher_metrics_init(ap_dispatcher *d) {
     /* Every pair a statement of ours can write, registered up front so each
      * series exists at 0: a result writes any terminal status; the cascade
      * and the give-up write only failed (fold.c's SQL). */
-    for (int st = 0; st < AP_TERMINAL_NSTATUS; st++)
-        register_terminal(m, reg, st, AP_CAUSE_RESULT);
+    for (int st = 0; st < AP_TERMINAL_NSTATUS; st++) register_terminal(m, reg, st, AP_CAUSE_RESULT);
     register_terminal(m, reg, AP_TERMINAL_FAILED, AP_CAUSE_REAUTH_CASCADE);
     register_terminal(m, reg, AP_TERMINAL_FAILED, AP_CAUSE_MAX_DELIVERIES);
 }

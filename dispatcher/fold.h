@@ -205,9 +205,9 @@ typedef enum {
 } ap_terminal_status;
 
 typedef enum {
-    AP_CAUSE_RESULT,          /* a PublishResult moved the row */
-    AP_CAUSE_REAUTH_CASCADE,  /* the account was marked reauth_required */
-    AP_CAUSE_MAX_DELIVERIES,  /* the broker gave up on the job */
+    AP_CAUSE_RESULT,         /* a PublishResult moved the row */
+    AP_CAUSE_REAUTH_CASCADE, /* the account was marked reauth_required */
+    AP_CAUSE_MAX_DELIVERIES, /* the broker gave up on the job */
     AP_CAUSE_N
 } ap_terminal_cause;
 

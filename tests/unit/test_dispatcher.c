@@ -579,8 +579,8 @@ static void test_terminal_status(void) {
     CHECK(ap_terminal_status_of("cancelled") == AP_TERMINAL_CANCELLED);
     /* Open statuses (a retrying or deferred result moves a row but ends
      * nothing) and junk are not terminal. */
-    const char *open_or_junk[] = {"pending", "queued", "retrying", "deferred", "", "Published",
-                                  "failed ", NULL};
+    const char *open_or_junk[] = {"pending", "queued",    "retrying", "deferred",
+                                  "",        "Published", "failed ",  NULL};
     for (size_t i = 0; i < sizeof(open_or_junk) / sizeof(open_or_junk[0]); i++)
         CHECK(ap_terminal_status_of(open_or_junk[i]) == -1);
     for (int st = 0; st < AP_TERMINAL_NSTATUS; st++)
