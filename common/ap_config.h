@@ -91,6 +91,9 @@ typedef struct ap_config {
     /* scheduler.max_queued_per_account: jobs one account may have in the
      * queue (queued + retrying) before its next due post waits; 0 = off. */
     int scheduler_max_queued_per_account;
+    /* scheduler.max_past: how far in the past a new schedule's time may be
+     * before it is refused (ctl_post_check_at); 0 = not at all. */
+    int64_t scheduler_max_past_ms;
 
     int publisher_fetch_batch;        /* publisher.fetch_batch */
     int64_t publisher_drain_grace_ms; /* publisher.drain_grace */

@@ -3,7 +3,8 @@
  *
  * Three passes, so that a file with a mistake on line 70,000 is reported in
  * full and leaves no trace:
- *   1. parse and check every line on its own (ctl_post_from_json);
+ *   1. parse and check every line on its own (ctl_post_from_json, and the
+ *      past-time rule ctl_post_check_at);
  *   2. look up every referenced account in ONE query (id = ANY($1::uuid[]))
  *      and run the account and platform checks per line;
  *   3. only if no line failed: one transaction with two COPYs, into posts
@@ -24,11 +25,15 @@
 #include "ctl_post.h"
 
 static const char import_usage[] =
-    "usage: autopostctl import FILE|- [--ids] [--config FILE]\n\n"
+    "usage: autopostctl import FILE|- [--ids] [--allow-past] [--config FILE]\n\n"
     "Schedules posts from JSON Lines (one object per line; blank lines skipped):\n"
     "  {\"account_id\": \"UUID\", \"at\": \"2026-11-28T09:00:00Z\", \"text\": \"...\",\n"
     "   \"link\": \"https://...\", \"media\": [{\"url\": \"https://...\", \"type\": \"image\",\n"
     "   \"alt_text\": \"...\"}]}\n"
+    "\"at\" is an RFC 3339 time or \"now\". A time more than scheduler.max_past\n"
+    "(default 5m) ago is refused: it would be published at once, and is more\n"
+    "likely a date or time-zone bug. --allow-past accepts such times for the\n"
+    "whole file.\n"
     "Every line is checked like `schedule` does. If any line is bad, each one is\n"
     "reported as FILE:LINE: reason and nothing is imported. Otherwise all lines\n"
     "are imported in one transaction and `imported N schedules` is printed\n"
@@ -47,6 +52,10 @@ typedef struct import_row {
 
 typedef struct import_set {
     const char *label; /* file name for messages */
+    /* The past-time rule (ctl_post_check_at): one clock reading for the
+     * whole file, so its lines are judged alike. */
+    int64_t now_ms, max_past_ms;
+    bool allow_past;
     import_row *rows;
     size_t n, cap, nbad;
 } import_set;
@@ -112,6 +121,15 @@ static int parse_file(FILE *f, import_set *s) {
             row_fail(s, r, "line longer than 1 MiB");
         else if (!ctl_post_from_json(&r->post, line, (size_t)len, reason, sizeof(reason)))
             row_fail(s, r, reason);
+        else if (!ctl_post_check_at(&r->post, s->now_ms, s->max_past_ms, s->allow_past, reason,
+                                    sizeof(reason))) {
+            char why[640];
+            int n = snprintf(why, sizeof(why),
+                             "%s; write \"at\": \"now\" to publish now, or "
+                             "import with --allow-past",
+                             reason);
+            row_fail(s, r, n >= 0 && (size_t)n < sizeof(why) ? why : reason);
+        }
     }
     if (ferror(f)) rc = ctl_fail("%s: read error: %s", s->label, strerror(errno));
 cleanup:
@@ -332,14 +350,16 @@ int ctl_cmd_import(ctl_ctx *ctx, int argc, char **argv) {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"ids", no_argument, NULL, 'i'},
+                                         {"allow-past", no_argument, NULL, 'p'},
                                          {NULL, 0, NULL, 0}};
-    bool ids = false;
+    bool ids = false, allow_past = false;
     int c, rc;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'c': ctx->config_path = optarg; break;
         case 'h': fputs(import_usage, stdout); return CTL_EXIT_OK;
         case 'i': ids = true; break;
+        case 'p': allow_past = true; break;
         default: return ctl_bad_option("import", c, argv);
         }
     }
@@ -350,7 +370,10 @@ int ctl_cmd_import(ctl_ctx *ctx, int argc, char **argv) {
     bool use_stdin = strcmp(path, "-") == 0;
     FILE *f = use_stdin ? stdin : fopen(path, "r");
     if (f == NULL) return ctl_fail("%s: %s", path, strerror(errno));
-    import_set s = {.label = use_stdin ? "<stdin>" : path};
+    import_set s = {.label = use_stdin ? "<stdin>" : path,
+                    .now_ms = ap_now_ms(),
+                    .max_past_ms = ctx->cfg.scheduler_max_past_ms,
+                    .allow_past = allow_past};
     rc = parse_file(f, &s);
     if (!use_stdin) fclose(f);
     if (rc != CTL_EXIT_OK) goto cleanup;

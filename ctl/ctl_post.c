@@ -190,6 +190,36 @@ bool ctl_post_check(const ctl_post *p, char *reason, size_t len) {
     return true;
 }
 
+/* "90s", "5m", "2h", "3d": the largest unit that divides ms exactly (a
+ * configured limit, shown as written), or with exact == false the largest
+ * unit that fits, rounded down (an age). */
+static void format_duration(int64_t ms, bool exact, char *buf, size_t len) {
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (ms >= units[i].ms && (!exact || ms % units[i].ms == 0)) {
+            snprintf(buf, len, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
+            return;
+        }
+    snprintf(buf, len, "%lldms", (long long)ms);
+}
+
+bool ctl_post_check_at(const ctl_post *p, int64_t now_ms, int64_t max_past_ms, bool allow_past,
+                       char *reason, size_t len) {
+    if (p->at_now || allow_past || p->at_ms >= now_ms - max_past_ms) return true;
+    char at[40], ago[32], limit[32];
+    ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
+    format_duration(now_ms - p->at_ms, false, ago, sizeof(ago));
+    format_duration(max_past_ms, true, limit, sizeof(limit));
+    snprintf(reason, len,
+             "at: %s is %s in the past, more than scheduler.max_past (%s): it would be published "
+             "at once",
+             at, ago, limit);
+    return false;
+}
+
 /* ---- JSON Lines records ------------------------------------------------- */
 
 static bool json_media(ctl_post *p, json_t *arr, char *reason, size_t len) {

@@ -51,6 +51,18 @@ bool ctl_post_add_media(ctl_post *p, const char *url, const char *type, const ch
 
 /* Layer 1 (see above). */
 bool ctl_post_check(const ctl_post *p, char *reason, size_t len);
+
+/* The policy for a time in the past (issue 23 §4), in one place for
+ * `schedule`, `import` and the API to come (which answers 422 with it): a
+ * post is due at once, so an `at` long gone is far more likely a date or
+ * time-zone bug than a wish, and a file of them would all go out together.
+ * An `at` more than max_past_ms (scheduler.max_past) before now_ms is
+ * refused, with a reason naming the field, unless allow_past (the caller's
+ * explicit override); "now" always passes, and so does any time within
+ * max_past_ms (a script's "in a moment" that a slow run made slightly late).
+ * reason has no hint about how to override: that depends on the caller. */
+bool ctl_post_check_at(const ctl_post *p, int64_t now_ms, int64_t max_past_ms, bool allow_past,
+                       char *reason, size_t len);
 /* Parses one JSON Lines record strictly (unknown keys, wrong types and
  * duplicate keys are errors) and runs ctl_post_check. p must be fresh. */
 bool ctl_post_from_json(ctl_post *p, const char *line, size_t len, char *reason, size_t rlen);

@@ -29,11 +29,14 @@
 
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
-    "                            [--link URL] [--media URL]... [--media-type image|video]\n\n"
+    "                            [--link URL] [--media URL]... [--media-type image|video]\n"
+    "                            [--allow-past]\n\n"
     "Schedules one post and prints the new schedule id. Checked before anything is\n"
     "stored: the account exists and is active, the time parses, the post has\n"
     "content, URLs are http(s), and the platform's own rules (length, media).\n"
     "--media may repeat; --media-type applies to every --media (default image).\n"
+    "A time more than scheduler.max_past (default 5m) ago is refused (it would be\n"
+    "published at once): use --at now, or --allow-past if that is what you mean.\n"
     "Takes --config FILE.\n";
 
 static const char cancel_usage[] =
@@ -67,18 +70,16 @@ typedef struct schedule_args {
     const char *account, *at, *text, *link, *media_type;
     const char **media;
     size_t nmedia;
+    bool allow_past;
 } schedule_args;
 
 static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_args *a) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"account", required_argument, NULL, 'a'},
-                                         {"at", required_argument, NULL, 't'},
-                                         {"text", required_argument, NULL, 'x'},
-                                         {"link", required_argument, NULL, 'l'},
-                                         {"media", required_argument, NULL, 'm'},
-                                         {"media-type", required_argument, NULL, 'T'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
+        {"account", required_argument, NULL, 'a'}, {"at", required_argument, NULL, 't'},
+        {"text", required_argument, NULL, 'x'},    {"link", required_argument, NULL, 'l'},
+        {"media", required_argument, NULL, 'm'},   {"media-type", required_argument, NULL, 'T'},
+        {"allow-past", no_argument, NULL, 'p'},    {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
@@ -89,6 +90,7 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
         case 'x': a->text = optarg; break;
         case 'l': a->link = optarg; break;
         case 'T': a->media_type = optarg; break;
+        case 'p': a->allow_past = true; break;
         case 'm': {
             const char **m = realloc(a->media, (a->nmedia + 1) * sizeof(*m));
             if (m == NULL) return ctl_fail("out of memory");
@@ -181,6 +183,12 @@ int ctl_cmd_schedule(ctl_ctx *ctx, int argc, char **argv) {
     if (rc != CTL_EXIT_OK) goto cleanup;
     if ((rc = build_post(&a, &p)) != CTL_EXIT_OK) goto cleanup;
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) goto cleanup;
+    char reason[512];
+    if (!ctl_post_check_at(&p, ap_now_ms(), ctx->cfg.scheduler_max_past_ms, a.allow_past, reason,
+                           sizeof(reason))) {
+        rc = ctl_fail("%s; use --at now to publish now, or --allow-past", reason);
+        goto cleanup;
+    }
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) goto cleanup;
     if ((rc = check_account(ctx, &p)) != CTL_EXIT_OK) goto cleanup;
     rc = insert_schedule(ctx, &p);

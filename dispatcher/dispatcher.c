@@ -62,12 +62,17 @@ typedef struct batch {
 typedef struct fold_counts {
     size_t applied, ignored, stale, unknown;
     size_t applied_by_outcome[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1];
+    /* Rows the committed statements moved into a terminal status. */
+    uint64_t terminal[AP_TERMINAL_NSTATUS][AP_CAUSE_N];
 } fold_counts;
 
 /* Metric handles (no-ops without a registry). */
 typedef struct dispatcher_metrics {
     ap_counter *applied[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1]; /* by outcome */
     ap_counter *batches, *advisories, *poison;
+    /* NULL where a cause cannot write that status (ap_counter_add ignores
+     * NULL; register_terminal says which pairs exist). */
+    ap_counter *terminal[AP_TERMINAL_NSTATUS][AP_CAUSE_N];
     ap_histogram *batch_seconds;
     ap_lag_gauges lag;
 } dispatcher_metrics;
@@ -88,6 +93,17 @@ struct ap_dispatcher {
     } total;
     dispatcher_metrics m;
 };
+
+static void register_terminal(dispatcher_metrics *m, ap_metrics *reg, ap_terminal_status st,
+                              ap_terminal_cause cause) {
+    const char *const labels[] = {"status", ap_terminal_status_name(st), "cause",
+                                  ap_terminal_cause_name(cause), NULL};
+    m->terminal[st][cause] = ap_metrics_counter(
+        reg, "autopost_dispatcher_terminal_total",
+        "Schedules the dispatcher moved into a terminal status (committed rows), by the status "
+        "written and what decided it.",
+        labels);
+}
 
 static void dispatcher_metrics_init(ap_dispatcher *d) {
     dispatcher_metrics *m = &d->m;
@@ -112,12 +128,29 @@ static void dispatcher_metrics_init(ap_dispatcher *d) {
                                    "by PostgreSQL on their own.",
                                    NULL);
     ap_lag_gauges_init(&m->lag, AP_STREAM_RESULTS, AP_CONSUMER_DISPATCHER);
+    /* Every pair a statement of ours can write, registered up front so each
+     * series exists at 0: a result writes any terminal status; the cascade
+     * and the give-up write only failed (fold.c's SQL). */
+    for (int st = 0; st < AP_TERMINAL_NSTATUS; st++) register_terminal(m, reg, st, AP_CAUSE_RESULT);
+    register_terminal(m, reg, AP_TERMINAL_FAILED, AP_CAUSE_REAUTH_CASCADE);
+    register_terminal(m, reg, AP_TERMINAL_FAILED, AP_CAUSE_MAX_DELIVERIES);
 }
 
-/* After a COMMIT: the rows it moved, by the outcome that moved them. */
+/* After a COMMIT: the rows it moved, by the outcome that moved them, and
+ * the terminal transitions among them by status and cause. */
 static void count_applied(ap_dispatcher *d, const fold_counts *c) {
     for (size_t o = 0; o < sizeof(c->applied_by_outcome) / sizeof(c->applied_by_outcome[0]); o++)
         ap_counter_add(d->m.applied[o], c->applied_by_outcome[o]);
+    for (int st = 0; st < AP_TERMINAL_NSTATUS; st++)
+        for (int cause = 0; cause < AP_CAUSE_N; cause++) {
+            if (c->terminal[st][cause] == 0) continue;
+            if (d->m.terminal[st][cause] == NULL)
+                ap_log_error("metric_missing", NULL,
+                             "%" PRIu64 " %s transitions by %s have no counter series",
+                             c->terminal[st][cause], ap_terminal_status_name(st),
+                             ap_terminal_cause_name(cause));
+            ap_counter_add(d->m.terminal[st][cause], c->terminal[st][cause]);
+        }
 }
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -323,6 +356,10 @@ static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *r
             c->applied++;
             if (r->outcome >= 0 && r->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED)
                 c->applied_by_outcome[r->outcome]++;
+            /* The status the UPDATE returned, not the result's outcome: the
+             * counter says what the database holds. */
+            int st = ap_terminal_status_of(PQgetvalue(res, row, AP_FOLD_COL_NEW_STATUS));
+            if (st >= 0) c->terminal[st][AP_CAUSE_RESULT]++;
             ap_log_debug("result_applied", r->schedule_id, "%s -> %s (attempt %u, generation %u)",
                          old, outcome, r->attempt, r->generation);
         } else if (gen != (long)r->generation) {
@@ -341,8 +378,8 @@ static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *r
 }
 
 /* Refreshed credentials and reauth marks (fold.h), inside the batch's
- * transaction; af->reauth[i].message is reused afterwards to say how many
- * schedules each mark failed. */
+ * transaction; af->reauth[i].failed says how many schedules each mark
+ * failed, counted only once the batch commits. */
 static ap_status apply_account_effects(ap_dispatcher *d, ap_account_fold *af, char sqlstate[6],
                                        char *err, size_t errlen) {
     ap_status st;
@@ -359,24 +396,34 @@ static ap_status apply_account_effects(ap_dispatcher *d, ap_account_fold *af, ch
         const char *params[] = {a->account_id, a->reason, a->issued_at, a->message};
         PGresult *res = NULL;
         if ((st = pg_run(d, AP_ACCOUNT_SQL_REAUTH, AP_ACCOUNT_REAUTH_NPARAMS, params,
-                         PGRES_COMMAND_OK, &res, sqlstate, err, errlen)) != AP_OK)
+                         PGRES_TUPLES_OK, &res, sqlstate, err, errlen)) != AP_OK)
             return st;
-        /* Reused after COMMIT by report_accounts: schedules failed. */
-        snprintf(a->issued_at, sizeof(a->issued_at), "%s", PQcmdTuples(res));
+        char *end = NULL;
+        const char *n = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+        a->failed = strtoull(n, &end, 10);
+        bool counted = *n != '\0' && *end == '\0';
         PQclear(res);
+        if (!counted) {
+            /* Committing a cascade we cannot count would hide it again. */
+            snprintf(err, errlen, "account reauth: unexpected answer \"%.32s\"", n);
+            return AP_EPG;
+        }
     }
     return AP_OK;
 }
 
-static void report_accounts(const ap_account_fold *af) {
+static void report_accounts(const ap_account_fold *af, fold_counts *c) {
     if (af->ncredentials > 0)
         ap_log_info("credentials_refreshed", NULL,
                     "%zu account credential(s) refreshed by publishers offered for storage",
                     af->ncredentials);
-    for (size_t i = 0; i < af->nreauth; i++)
+    for (size_t i = 0; i < af->nreauth; i++) {
+        c->terminal[AP_TERMINAL_FAILED][AP_CAUSE_REAUTH_CASCADE] += af->reauth[i].failed;
         ap_log_info("account_reauth", NULL,
-                    "account %s: reauth result applied (%s other open schedule(s) failed): %s",
-                    af->reauth[i].account_id, af->reauth[i].issued_at, af->reauth[i].reason);
+                    "account %s: reauth result applied (%" PRIu64
+                    " other open schedule(s) failed): %s",
+                    af->reauth[i].account_id, af->reauth[i].failed, af->reauth[i].reason);
+    }
 }
 
 /* The whole fold in one transaction. */
@@ -404,7 +451,7 @@ static ap_status apply_results(ap_dispatcher *d, ap_result *const *results, size
         (st = pg_run(d, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)))
         goto cleanup;
     report_rows(&f, results, res, c);
-    report_accounts(&af);
+    report_accounts(&af, c);
 cleanup:
     if (st != AP_OK) pg_rollback(d);
     PQclear(res);
@@ -508,7 +555,10 @@ static ap_status apply_gave_up(ap_dispatcher *d, const ap_job *job, uint64_t del
                      errlen)) ||
         (st = pg_run(d, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)))
         goto cleanup;
-    *moved = strcmp(PQcmdTuples(res), "1") == 0;
+    /* Committed: the UPDATE's own row count (0 when the row had moved on). */
+    uint64_t n = strtoull(PQcmdTuples(res), NULL, 10);
+    *moved = n > 0;
+    ap_counter_add(d->m.terminal[AP_TERMINAL_FAILED][AP_CAUSE_MAX_DELIVERIES], n);
 cleanup:
     if (st != AP_OK) pg_rollback(d);
     PQclear(res);

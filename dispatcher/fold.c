@@ -41,7 +41,8 @@ const char AP_FOLD_SQL_HISTORY[] =
  * arbitrary source row when several match. The final SELECT reports every
  * input row with the status it found: the CTE and the SELECT share one
  * snapshot, so old_status is the value before this UPDATE, and NULL means
- * the schedule does not exist. A retrying result already recorded (same
+ * the schedule does not exist; u.status (RETURNING) is what it wrote, the
+ * value the terminal-transition counter counts. A retrying result already recorded (same
  * attempt, row still retrying) is not rewritten, so redeliveries leave
  * updated_at alone. A deferred result moves the row back to pending under
  * the next generation (a fresh Nats-Msg-Id and attempt record) with
@@ -88,8 +89,8 @@ const char AP_FOLD_SQL_UPDATE[] =
     " WHEN 'retrying' THEN (s.status IN ('pending', 'queued') AND r.attempt >= s.attempts)"
     " OR (s.status = 'retrying' AND r.attempt > s.attempts)"
     " ELSE s.status IN ('pending', 'queued', 'retrying') END"
-    " RETURNING r.idx)"
-    " SELECT r.idx, u.idx IS NOT NULL, s.status, s.generation"
+    " RETURNING r.idx, s.status)"
+    " SELECT r.idx, u.idx IS NOT NULL, s.status, s.generation, u.status"
     " FROM r LEFT JOIN u ON u.idx = r.idx"
     " LEFT JOIN LATERAL (SELECT status, generation FROM post_schedules WHERE id = r.id OFFSET 0)"
     " s ON true"
@@ -438,6 +439,35 @@ void ap_advisory_message(char *buf, size_t len, uint64_t deliveries) {
              deliveries);
 }
 
+/* ---- terminal transitions ------------------------------------------------ */
+
+static const char *const terminal_status_names[AP_TERMINAL_NSTATUS] = {
+    [AP_TERMINAL_PUBLISHED] = "published",
+    [AP_TERMINAL_FAILED] = "failed",
+    [AP_TERMINAL_UNCONFIRMED] = "unconfirmed",
+    [AP_TERMINAL_CANCELLED] = "cancelled",
+};
+
+static const char *const terminal_cause_names[AP_CAUSE_N] = {
+    [AP_CAUSE_RESULT] = "result",
+    [AP_CAUSE_REAUTH_CASCADE] = "reauth_cascade",
+    [AP_CAUSE_MAX_DELIVERIES] = "max_deliveries",
+};
+
+int ap_terminal_status_of(const char *status) {
+    for (int i = 0; status && i < AP_TERMINAL_NSTATUS; i++)
+        if (strcmp(status, terminal_status_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *ap_terminal_status_name(ap_terminal_status s) {
+    return (unsigned)s < AP_TERMINAL_NSTATUS ? terminal_status_names[s] : "unknown";
+}
+
+const char *ap_terminal_cause_name(ap_terminal_cause c) {
+    return (unsigned)c < AP_CAUSE_N ? terminal_cause_names[c] : "unknown";
+}
+
 /* ---- account effects ------------------------------------------------------- */
 
 /* $1 account ids, $2 sealed credentials in hex, $3 their issued_at_ms. */
@@ -448,7 +478,10 @@ const char AP_ACCOUNT_SQL_CREDENTIALS[] =
     " WHERE a.id = r.id AND a.credentials_issued_at_ms < r.issued";
 
 /* $1 account id, $2 status_reason, $3 issued_at_ms of the refused
- * credential, $4 the message stored on the other schedules. */
+ * credential, $4 the message stored on the other schedules. The history
+ * INSERT is a CTE too (PostgreSQL runs every data-modifying CTE to the end
+ * whether or not the query reads it), so the answer can be the count of
+ * schedules failed rather than of lines inserted. */
 const char AP_ACCOUNT_SQL_REAUTH[] =
     "WITH a AS (UPDATE social_accounts SET status = 'reauth_required', status_reason = $2::text,"
     " updated_at = now() WHERE id = $1::uuid AND status = 'active'"
@@ -456,12 +489,13 @@ const char AP_ACCOUNT_SQL_REAUTH[] =
     " s AS (UPDATE post_schedules p SET status = 'failed', error_class = 'reauth',"
     " error_code = 'account_reauth_required', error_message = $4::text, updated_at = now()"
     " FROM a WHERE p.account_id = a.id AND p.status IN ('pending', 'queued', 'retrying')"
-    " RETURNING p.id, p.generation, p.attempts)"
-    " INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_class,"
+    " RETURNING p.id, p.generation, p.attempts),"
+    " h AS (INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_class,"
     " error_code, error_message, actor, finished_at)"
     " SELECT s.id, s.generation, s.attempts, 'account_reauth', 'reauth', 'account_reauth_required',"
     " $4::text, 'dispatcher', now() FROM s"
-    " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING";
+    " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING)"
+    " SELECT count(*) FROM s";
 
 /* $1 account ids (NULL for an app pause), $2 platforms, $3 until (epoch ms).
  * Rows are aggregated per account first: UPDATE ... FROM would pick an

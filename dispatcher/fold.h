@@ -83,6 +83,7 @@ enum {
     AP_FOLD_COL_APPLIED,    /* "t" when the row moved */
     AP_FOLD_COL_OLD_STATUS, /* NULL: no such schedule */
     AP_FOLD_COL_ROW_GENERATION,
+    AP_FOLD_COL_NEW_STATUS, /* what the UPDATE wrote (RETURNING); NULL when it did not move */
 };
 
 extern const char AP_FOLD_SQL_HISTORY[];
@@ -133,6 +134,8 @@ int ap_fold_precedence(const ap_result *a, const ap_result *b);
  * (account_reauth_required). */
 enum { AP_ACCOUNT_CRED_NPARAMS = 3, AP_ACCOUNT_REAUTH_NPARAMS = 4, AP_ACCOUNT_PAUSE_NPARAMS = 3 };
 extern const char AP_ACCOUNT_SQL_CREDENTIALS[];
+/* Answers one row, one column: how many schedules it failed (the UPDATE's
+ * own count, not the history lines, which a conflict could make fewer). */
 extern const char AP_ACCOUNT_SQL_REAUTH[];
 /* Pauses from results whose pause_scope is set: social_accounts.paused_until
  * moves to finished_at + retry_after (only later, never earlier) for the
@@ -145,6 +148,7 @@ typedef struct ap_account_reauth {
     char issued_at[24];
     char reason[600];  /* the platform's message: status_reason */
     char message[700]; /* stored on the other schedules */
+    uint64_t failed;   /* schedules the statement failed (its one-row answer) */
 } ap_account_reauth;
 
 typedef struct ap_account_fold {
@@ -181,5 +185,36 @@ extern const char AP_ADVISORY_SQL_HISTORY[];
 
 /* The error_message stored on a schedule the broker gave up on. */
 void ap_advisory_message(char *buf, size_t len, uint64_t deliveries);
+
+/* ---- terminal transitions, for autopost_dispatcher_terminal_total ----------
+ *
+ * Every row the dispatcher moves into a terminal status, counted after COMMIT
+ * by the statement's own row counts, by the status written and by what
+ * decided it: a result, the reauth cascade (fold.h "account effects": rows
+ * moved without a result of their own) or a MAX_DELIVERIES give-up. Without
+ * the last two, failures per minute seen from the component that writes
+ * outcomes undercount (issue 23 §3). A row can be counted twice over its life
+ * (failed, then published by a later result: reality wins), so the counter
+ * counts transitions, not rows in a status. */
+typedef enum {
+    AP_TERMINAL_PUBLISHED,
+    AP_TERMINAL_FAILED,
+    AP_TERMINAL_UNCONFIRMED,
+    AP_TERMINAL_CANCELLED,
+    AP_TERMINAL_NSTATUS
+} ap_terminal_status;
+
+typedef enum {
+    AP_CAUSE_RESULT,         /* a PublishResult moved the row */
+    AP_CAUSE_REAUTH_CASCADE, /* the account was marked reauth_required */
+    AP_CAUSE_MAX_DELIVERIES, /* the broker gave up on the job */
+    AP_CAUSE_N
+} ap_terminal_cause;
+
+/* The terminal status a post_schedules.status text names, or -1 for an open
+ * one (pending, queued, retrying) or anything else. */
+int ap_terminal_status_of(const char *status);
+const char *ap_terminal_status_name(ap_terminal_status s);
+const char *ap_terminal_cause_name(ap_terminal_cause c);
 
 #endif

@@ -253,6 +253,56 @@ due=$(stack_psql -c "SELECT scheduled_at <= now() FROM post_schedules WHERE id =
 expect_fail 1 'it is pending' retry "$sched"
 ok "cancel and retry"
 
+# ---- times in the past (scheduler.max_past, default 5m) -------------------------------
+ago() { date -u -d "@$(($(date +%s) - $1))" +%Y-%m-%dT%H:%M:%SZ; }
+before=$(count_schedules)
+expect_fail 1 'at: 2020-01-01T00:00:00.*in the past, more than scheduler.max_past (5m)' \
+    schedule --account "$account" --at 2020-01-01T00:00:00Z --text "six years late"
+grep -q -- '--allow-past' "$ERR" || fail "the refusal does not say how to override: $(cat "$ERR")"
+expect_fail 1 'scheduler.max_past' schedule --account "$account" --at "$(ago 600)" --text "10 min late"
+[[ $(count_schedules) -eq $before ]] || fail "a refused schedule stored a row"
+run schedule --account "$account" --at "$(ago 60)" --text "a minute late"
+[[ $RC -eq 0 ]] || fail "a time within max_past was refused: $(cat "$ERR")"
+run schedule --account "$account" --at 2020-01-01T00:00:00Z --text "backfill" --allow-past
+[[ $RC -eq 0 ]] || fail "--allow-past: $(cat "$ERR")"
+[[ $(stack_psql -c "SELECT scheduled_at = '2020-01-01T00:00:00Z' FROM post_schedules WHERE id = '$(cat "$OUT")'") == t ]] ||
+    fail "--allow-past did not store the time as given"
+
+past=$STACK_DIR/past.jsonl
+{
+    printf '{"account_id":"%s","at":"2035-01-01T00:00:00Z","text":"future"}\n' "$account"
+    printf '{"account_id":"%s","at":"2020-01-01T00:00:00Z","text":"six years late"}\n' "$account"
+    printf '{"account_id":"%s","at":"now","text":"now"}\n' "$account"
+    printf '{"account_id":"%s","at":"%s","text":"ten minutes late"}\n' "$account" "$(ago 600)"
+} >"$past"
+before=$(count_schedules)
+expect_fail 1 "$past:2: at: 2020-01-01T00:00:00.*scheduler.max_past (5m)" import "$past"
+grep -q "$past:4: at: .*in the past" "$ERR" || fail "import did not report line 4: $(cat "$ERR")"
+grep -q '"at": "now"' "$ERR" || fail "the refusal does not mention \"now\": $(cat "$ERR")"
+[[ $(grep -c "^$past:" "$ERR") -eq 2 ]] || fail "import reported other lines too: $(cat "$ERR")"
+[[ $(count_schedules) -eq $before ]] || fail "an import with a refused time stored rows"
+grep -v 2020-01-01 "$past" | grep -v "ten minutes" >"$STACK_DIR/now.jsonl"
+run import "$STACK_DIR/now.jsonl"
+[[ $RC -eq 0 ]] && grep -qx 'imported 2 schedules' "$OUT" || fail "import with \"now\": $(cat "$OUT" "$ERR")"
+run import --allow-past "$past"
+[[ $RC -eq 0 ]] && grep -qx 'imported 4 schedules' "$OUT" || fail "import --allow-past: $(cat "$OUT" "$ERR")"
+[[ $(count_schedules) -eq $((before + 6)) ]] || fail "imports stored $(($(count_schedules) - before)) rows, expected 6"
+[[ $(stack_psql -c "SELECT count(*) FROM post_schedules WHERE scheduled_at = '2020-01-01T00:00:00Z'") -eq 2 ]] ||
+    fail "import --allow-past did not store the old time as given"
+# The key is read: with max_past 1h, ten minutes late passes; with 0, a minute does not.
+for mp in 1h 0s; do
+    { cat "$CONFIG"; printf 'scheduler:\n  max_past: %s\n' "$mp"; } >"$STACK_DIR/ctl-$mp.yaml"
+done
+"$AUTOPOST_BIN/autopostctl" --config "$STACK_DIR/ctl-1h.yaml" schedule --account "$account" \
+    --at "$(ago 600)" --text "ten minutes late, max_past 1h" >/dev/null 2>"$ERR" ||
+    fail "max_past 1h refused a time 10 min ago: $(cat "$ERR")"
+if "$AUTOPOST_BIN/autopostctl" --config "$STACK_DIR/ctl-0s.yaml" schedule --account "$account" \
+    --at "$(ago 60)" --text "a minute late, max_past 0" >/dev/null 2>"$ERR"; then
+    fail "max_past 0s accepted a time a minute ago"
+fi
+grep -q 'scheduler.max_past (0ms)' "$ERR" || fail "max_past 0s: $(cat "$ERR")"
+ok "times older than scheduler.max_past are refused unless \"now\" or --allow-past"
+
 # ---- status -------------------------------------------------------------------------
 run status --json
 [[ $RC -eq 0 ]] || fail "status --json: $(cat "$ERR")"

@@ -6,11 +6,15 @@
 # terminated, results wait out a database outage, a MAX_DELIVERIES
 # advisory fails its schedule and deletes the dead job, and a deferral goes
 # back to pending under the next generation without reopening a closed row.
+# autopost_dispatcher_terminal_total counts each terminal transition once, by
+# status and cause: results, a reauth cascade, a MAX_DELIVERIES give-up.
 source "$(dirname "$0")/lib.sh"
 
 stack_trap
 stack_start || fail "could not start nats-server and PostgreSQL"
 SANDBOX_URL=http://127.0.0.1:9 svc_config # the dispatcher calls no platform
+METRICS_PORT=$(stack_free_port) || fail "no free port"
+printf 'service:\n  http_bind: 127.0.0.1\n  http_port: %s\n' "$METRICS_PORT" >>"$AUTOPOST_CONFIG"
 svc_ctl migrate >/dev/null || fail "migrate failed"
 
 # ---- protobuf by hand (pb_* in lib.sh; proto/autopost/v1/*.proto) ----------
@@ -217,6 +221,70 @@ stack_wait_for history_is "$(sid 21)" 2 >/dev/null || fail "deferral of a publis
 sleep 0.5
 [[ $(row "$(sid 21)" "status || '|' || generation") == "published|1" ]] || fail "a deferral reopened a published row"
 [[ $(row "$(sid 22)" "status || '|' || generation") == "failed|1" ]] || fail "a deferral reopened a failed row"
+
+# ---- terminal transitions, counted by status and cause ----------------------------
+# A REAUTH result fails its own row (cause result) and, through the account
+# mark, every other open row of the account without a result (cause
+# reauth_cascade): four here, one of them not due until tomorrow.
+REAUTH_ACCOUNT=33333333-3333-4333-8333-333333333333
+stack_psql <<SQL >/dev/null || fail "seed reauth rows"
+INSERT INTO social_accounts (id, platform, external_id, credentials)
+    VALUES ('$REAUTH_ACCOUNT', 'facebook', 'page-2', '\x00');
+INSERT INTO post_schedules (id, post_id, account_id, scheduled_at, status)
+    SELECT ('aaaaaaaa-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, '$POST',
+           '$REAUTH_ACCOUNT', now(), 'queued'
+    FROM generate_series(30, 33) i;
+INSERT INTO post_schedules (id, post_id, account_id, scheduled_at)
+    VALUES ('$(sid 34)', '$POST', '$REAUTH_ACCOUNT', now() + interval '1 day');
+SQL
+# reauth_result SCHEDULE: a FAILED REAUTH result of REAUTH_ACCOUNT.
+reauth_result() {
+    local f=$STACK_DIR/reauth.bin
+    {
+        pb_str 1 "$1"
+        pb_int 2 1
+        pb_int 3 3
+        pb_int 6 3 # ERROR_CLASS_REAUTH
+        pb_str 7 "190/463"
+        pb_str 8 "Error validating access token: Session has expired"
+        pb_int 9 1
+        pb_int 11 "$(($(date +%s) * 1000))"
+        pb_str 12 "e2e-publisher"
+        pb_str 13 facebook
+        pb_str 16 "$REAUTH_ACCOUNT"
+    } >"$f"
+    nats_pub autopost.results.facebook "$f"
+}
+reauth_result "$(sid 30)"
+open_rows() { stack_psql -c "SELECT count(*) FROM post_schedules WHERE account_id = '$REAUTH_ACCOUNT' AND status <> 'failed'"; }
+open_rows_is() { [[ $(open_rows) == "$1" ]]; }
+stack_wait_for open_rows_is 0 >/dev/null || fail "the reauth cascade left $(open_rows) rows open"
+# What the publishers send next (the other jobs, failed from the mark), a
+# redelivery, and the same advisory again (its job is gone): none of them
+# moves a row, so none may be counted.
+reauth_result "$(sid 31)"
+reauth_result "$(sid 30)"
+nats_pub '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTOPOST_JOBS.publisher-facebook' "$STACK_DIR/adv.json"
+stack_wait_for history_is "$(sid 31)" 2 >/dev/null || fail "the late REAUTH result is not in the history"
+stack_wait_for logged advisory_job_gone >/dev/null || fail "the repeated advisory was not handled"
+
+scrape() { curl -fsS --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics"; }
+terminal() {
+    scrape | awk -v s="autopost_dispatcher_terminal_total{status=\"$1\",cause=\"$2\"}" \
+        '$1 == s { print $2; found = 1 } END { exit !found }'
+}
+# Since the restart above: published sid 5, 7, 21; failed by a result sid 6,
+# 22, 30; given up sid 8; failed by the cascade sid 31..34.
+want=("published result 3" "failed result 3" "failed reauth_cascade 4" "failed max_deliveries 1"
+      "unconfirmed result 0" "cancelled result 0")
+for w in "${want[@]}"; do
+    read -r st cause n <<<"$w"
+    got=$(terminal "$st" "$cause") || fail "no series for status=$st cause=$cause"
+    [[ $got == "$n" ]] || fail "terminal transitions status=$st cause=$cause: $got, expected $n"
+done
+series=$(scrape | grep -c '^autopost_dispatcher_terminal_total{') || true
+[[ $series == "${#want[@]}" ]] || fail "$series terminal series, expected ${#want[@]}"
+pass "terminal transitions counted once each, by status and cause"
 
 kill -0 "${SVC_PIDS[dispatcher]}" 2>/dev/null || fail "dispatcher died"
 e2e_finish

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # /healthz, /readyz and /metrics of the three services: probes answer, the
 # counters add up to exactly what happened to 100 posts, garbage is counted,
-# and readiness follows PostgreSQL going away and coming back.
+# the dispatcher's terminal transitions add up to PostgreSQL's statuses
+# through a reauth cascade, and readiness follows PostgreSQL going away and
+# coming back.
 source "$(dirname "$0")/lib.sh"
 
 # A slow sandbox and few calls in flight keep jobs waiting in the consumer for
@@ -105,6 +107,63 @@ wait_metric publisher-facebook "autopost_publisher_poison_total{$fb}" 1
 wait_metric publisher-facebook "autopost_publisher_terms_total{$fb}" 1
 wait_metric dispatcher autopost_results_poison_total 1
 pass "poison counted"
+
+# ---- every terminal transition the dispatcher commits is counted --------------------
+# Issue 23 §3: 20 pages, 2 with expired tokens, 10 posts each, 10% of calls
+# answered 5xx. The first refused call of an expired page fails its row
+# (a result) and the account mark fails the page's other open rows without a
+# result of their own (the reauth cascade); half of each expired page's posts
+# are due tomorrow, so only the cascade can fail them. Summed over causes,
+# autopost_dispatcher_terminal_total must equal PostgreSQL's count of every
+# terminal status; autopost_results_applied_total alone sees only results.
+sandbox_post /_sandbox/config '{"error_rate_5xx":0.1}' >/dev/null || fail "sandbox config"
+dir=$STACK_DIR/cascade
+mkdir -p "$dir"
+for p in $(seq 1 20); do
+    token=good-token-$p
+    ((p <= 2)) && token=expired-token-$p
+    printf '{"platform":"facebook","external_id":"%d","token":"%s","name":"cascade %d"}\n' \
+        $((300000 + p)) "$token" "$p"
+done >"$dir/accounts.jsonl"
+svc_ctl accounts import "$dir/accounts.jsonl" >"$dir/ids.txt" || fail "accounts import"
+tomorrow=$(rfc3339_in 86400)
+p=0
+while read -r account; do
+    p=$((p + 1))
+    for n in $(seq 1 10); do
+        at=now
+        ((p <= 2 && n > 5)) && at=$tomorrow
+        printf '{"account_id":"%s","at":"%s","text":"cascade post %d of page %d"}\n' \
+            "$account" "$at" "$n" "$p"
+    done
+done <"$dir/ids.txt" >"$dir/schedules.jsonl"
+svc_ctl import "$dir/schedules.jsonl" >/dev/null || fail "import"
+SVC_QUIET=1 svc_wait_terminal 300 300 || fail "not every schedule of the cascade run ended"
+expired_failed=$(stack_psql -c "SELECT count(*) FROM post_schedules s JOIN social_accounts a
+    ON a.id = s.account_id WHERE a.external_id IN ('300001', '300002') AND s.status = 'failed'")
+[[ $expired_failed == 20 ]] || fail "$expired_failed of the expired pages' 20 rows failed"
+
+# terminal_sum STATUS: the dispatcher's count over every cause.
+terminal_sum() { metric_sum dispatcher "autopost_dispatcher_terminal_total{status=\"$1\","; }
+terminal_matches() {
+    local st
+    for st in published failed unconfirmed cancelled; do
+        [[ $(terminal_sum "$st") == $(svc_count_status "$st") ]] || return 1
+    done
+}
+if ! stack_wait_for terminal_matches >/dev/null; then
+    for st in published failed unconfirmed cancelled; do
+        echo "$st: PostgreSQL $(svc_count_status "$st"), dispatcher $(terminal_sum "$st")" >&2
+    done
+    fail "autopost_dispatcher_terminal_total does not add up to PostgreSQL's statuses"
+fi
+cascade=$(metric dispatcher 'autopost_dispatcher_terminal_total{status="failed",cause="reauth_cascade"}')
+((cascade >= 10)) || fail "only $cascade rows failed by the reauth cascade (the 10 due tomorrow at least)"
+echo "ok: published $(svc_count_status published), failed $(svc_count_status failed) = $cascade by" \
+    "the cascade + $(metric dispatcher 'autopost_dispatcher_terminal_total{status="failed",cause="result"}')" \
+    "by results (results_applied says $(metric dispatcher 'autopost_results_applied_total{outcome="failed"}'))"
+sandbox_post /_sandbox/config '{"error_rate_5xx":0}' >/dev/null || fail "sandbox config"
+pass "terminal transitions add up to PostgreSQL's counts through a reauth cascade"
 
 # ---- readiness follows PostgreSQL ----------------------------------------------------
 stack_pg_stop || fail "could not stop PostgreSQL"

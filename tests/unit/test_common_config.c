@@ -60,6 +60,7 @@ static void test_good_file_sets_every_key(void) {
     CHECK(cfg.credentials_key_hex == NULL); /* never from a file */
     CHECK(cfg.scheduler_tick_ms == 250);
     CHECK(cfg.scheduler_batch_size == 1000);
+    CHECK(cfg.scheduler_max_past_ms == 90000);
     CHECK(cfg.publisher_fetch_batch == 128);
     CHECK(cfg.publisher_drain_grace_ms == 15000);
     CHECK(cfg.dispatcher_batch_size == 200);
@@ -169,6 +170,7 @@ static void test_minimal_file_keeps_service_defaults(void) {
     CHECK(cfg.ack_wait_ms == 60000);
     CHECK(cfg.max_deliver == 20);
     CHECK(cfg.scheduler_tick_ms == 200);
+    CHECK(cfg.scheduler_max_past_ms == 5 * 60 * 1000);
     CHECK(cfg.shutdown_grace_ms == 25000);
     CHECK(cfg.nplatforms == 1);
     ap_config_free(&cfg);
@@ -267,6 +269,7 @@ static void test_bad_duration(void) {
                  "expected a duration like 500ms, 2s, 5m or 1h, found \"abc\"");
     expect_error("platforms:\n  facebook:\n    timeout: 1.5s\n", 3, "platforms.facebook.timeout",
                  "expected a duration");
+    expect_error("scheduler:\n  max_past: 200h\n", 2, "scheduler.max_past", "out of range");
 }
 
 static void test_bad_bool(void) {

@@ -116,6 +116,45 @@ static void test_at(void) {
     ctl_post_free(&p);
 }
 
+/* The past-time rule, against a fixed clock: 2026-01-01T00:00:00Z. */
+static void test_at_past(void) {
+    const int64_t now = INT64_C(1767225600000), max_past = 5 * 60 * 1000;
+    ctl_post p;
+    ctl_post_init(&p);
+    /* Six years late (the issue's line): refused, naming the field, the
+     * time, how late and the limit. */
+    CHECK(ctl_post_set_at(&p, "2020-01-01T00:00:00Z", reason, sizeof(reason)));
+    reason[0] = '\0';
+    CHECK(!ctl_post_check_at(&p, now, max_past, false, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "at: 2020-01-01T00:00:00");
+    CHECK_CONTAINS(reason, "2192d in the past");
+    CHECK_CONTAINS(reason, "scheduler.max_past (5m)");
+    /* ... unless the caller says past times are meant. */
+    CHECK(ctl_post_check_at(&p, now, max_past, true, reason, sizeof(reason)));
+    /* The boundary: exactly max_past ago passes, one millisecond more does not. */
+    p.at_ms = now - max_past;
+    CHECK(ctl_post_check_at(&p, now, max_past, false, reason, sizeof(reason)));
+    p.at_ms = now - max_past - 1;
+    CHECK(!ctl_post_check_at(&p, now, max_past, false, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "5m in the past");
+    /* Slightly late and future times pass. */
+    p.at_ms = now - 1000;
+    CHECK(ctl_post_check_at(&p, now, max_past, false, reason, sizeof(reason)));
+    p.at_ms = now + 86400000;
+    CHECK(ctl_post_check_at(&p, now, max_past, false, reason, sizeof(reason)));
+    /* max_past 0: any past time is refused; 90 s shows as written. */
+    p.at_ms = now - 1;
+    CHECK(!ctl_post_check_at(&p, now, 0, false, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "(0ms)");
+    p.at_ms = now - 600000;
+    CHECK(!ctl_post_check_at(&p, now, 90000, false, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "10m in the past, more than scheduler.max_past (90s)");
+    /* "now" is the current time, whatever the limit. */
+    CHECK(ctl_post_set_at(&p, "now", reason, sizeof(reason)));
+    CHECK(ctl_post_check_at(&p, now, 0, false, reason, sizeof(reason)));
+    ctl_post_free(&p);
+}
+
 /* Parses one record into a fresh post; returns whether it was accepted. */
 static bool parse(const char *line) {
     ctl_post p;
@@ -231,6 +270,7 @@ int main(void) {
     RUN(test_check_content);
     RUN(test_utf8);
     RUN(test_at);
+    RUN(test_at_past);
     RUN(test_json_records);
     RUN(test_platform_rules);
     RUN(test_copy_encoding);

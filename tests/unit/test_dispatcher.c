@@ -570,6 +570,35 @@ static void test_advisory_parse(void) {
                       "(publisher crashed or timed out each time)");
 }
 
+/* ---- terminal transitions ------------------------------------------------- */
+
+static void test_terminal_status(void) {
+    CHECK(ap_terminal_status_of("published") == AP_TERMINAL_PUBLISHED);
+    CHECK(ap_terminal_status_of("failed") == AP_TERMINAL_FAILED);
+    CHECK(ap_terminal_status_of("unconfirmed") == AP_TERMINAL_UNCONFIRMED);
+    CHECK(ap_terminal_status_of("cancelled") == AP_TERMINAL_CANCELLED);
+    /* Open statuses (a retrying or deferred result moves a row but ends
+     * nothing) and junk are not terminal. */
+    const char *open_or_junk[] = {"pending", "queued",    "retrying", "deferred",
+                                  "",        "Published", "failed ",  NULL};
+    for (size_t i = 0; i < sizeof(open_or_junk) / sizeof(open_or_junk[0]); i++)
+        CHECK(ap_terminal_status_of(open_or_junk[i]) == -1);
+    for (int st = 0; st < AP_TERMINAL_NSTATUS; st++)
+        CHECK(ap_terminal_status_of(ap_terminal_status_name(st)) == st);
+    CHECK_STR_EQ(ap_terminal_cause_name(AP_CAUSE_RESULT), "result");
+    CHECK_STR_EQ(ap_terminal_cause_name(AP_CAUSE_REAUTH_CASCADE), "reauth_cascade");
+    CHECK_STR_EQ(ap_terminal_cause_name(AP_CAUSE_MAX_DELIVERIES), "max_deliveries");
+    CHECK_STR_EQ(ap_terminal_cause_name(AP_CAUSE_N), "unknown");
+    CHECK_STR_EQ(ap_terminal_status_name(AP_TERMINAL_NSTATUS), "unknown");
+    /* The counts come from the statements' own answers: the UPDATE returns
+     * what it wrote, the cascade how many schedules it failed. */
+    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "RETURNING r.idx, s.status)");
+    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "s.generation, u.status FROM");
+    const char *tail = " SELECT count(*) FROM s";
+    size_t n = strlen(AP_ACCOUNT_SQL_REAUTH), k = strlen(tail);
+    CHECK(n > k && strcmp(AP_ACCOUNT_SQL_REAUTH + n - k, tail) == 0);
+}
+
 int main(void) {
     RUN(test_array_empty_and_ints);
     RUN(test_array_text_escaping);
@@ -584,5 +613,6 @@ int main(void) {
     RUN(test_account_fold);
     RUN(test_fold_deferred);
     RUN(test_account_fold_pauses);
+    RUN(test_terminal_status);
     return TEST_RESULT();
 }
