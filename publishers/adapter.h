@@ -63,6 +63,12 @@ typedef struct ap_flow_result {
     ap_pause_scope pause;    /* a limit answer: whose limit (see above) */
     long http_status;
     bool not_found; /* AP_FLOW_VERIFY only */
+    /* A decision worth a log line, made at any step (not only the last): the
+     * runtime logs `note` as event `note_event` after every step() that set
+     * it, e.g. "container_status" when a container's status decided what a
+     * publish call that returned no id did. Empty: nothing to say. */
+    char note_event[32];
+    char note[320];
 } ap_flow_result;
 
 typedef enum ap_step_kind {
@@ -76,7 +82,8 @@ typedef struct ap_flow_input {
     const ap_job *job;
     const ap_platform_config *platform;
     const char *token; /* decrypted access token; never log it */
-    int64_t since_ms;  /* AP_FLOW_VERIFY: when the lost attempt began */
+    int64_t since_ms;  /* AP_FLOW_VERIFY: when the lost attempt began;
+                          AP_FLOW_PUBLISH: when this attempt began */
     ap_flow_mode mode;
 } ap_flow_input;
 

@@ -3,6 +3,7 @@
  * parameters a container takes. */
 #include "container.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,13 @@
 #define CONTAINER_MAX_RESTARTS 2 /* EXPIRED containers recreated at most twice */
 #define CONTAINER_VERIFY_MAX_PAGES 10
 #define CONTAINER_VERIFY_SLACK_MS (60 * 1000) /* clock skew between us and the platform */
+/* The same container published again after its status said FINISHED: safe
+ * (a container makes one post at most), but a platform that keeps failing
+ * the call gets two more tries, not a loop. */
+#define CONTAINER_MAX_REPUBLISH 2
+/* A publish call that failed may still be finishing on the platform's side;
+ * give it a moment before its container's status is read. */
+#define CONTAINER_STATUS_PAUSE_MS 1000
 
 typedef enum stage {
     ST_QUOTA,      /* reading the publishing limit */
@@ -25,6 +33,8 @@ typedef enum stage {
     ST_PARENT,     /* creating the post's container */
     ST_POLL,       /* waiting for the post's container */
     ST_PUBLISH,    /* publishing it: the one call that makes a post */
+    ST_PUB_STATUS, /* the publish call returned no id: reading the container's status */
+    ST_PUB_LIST,   /* the container is PUBLISHED: finding its post among the account's */
     ST_VERIFY      /* reading recent posts back */
 } stage;
 
@@ -34,10 +44,11 @@ typedef struct container_flow {
     size_t nchildren, poll_child;
     char child_ids[CONTAINER_MAX_CHILDREN][CONTAINER_ID_MAX];
     char container_id[CONTAINER_ID_MAX];
-    int polls, restarts, pages;
+    int polls, restarts, pages, republishes;
     int64_t waited_ms;
-    char *text;      /* what we post, for containers and for verify */
-    char *next_page; /* verify: paging.next */
+    ap_flow_result answer; /* the publish call's last answer without an id */
+    char *text;            /* what we post, for containers and for verify */
+    char *next_page;       /* verify: paging.next */
 } container_flow;
 
 bool ap_container_valid_user_id(const char *id) {
@@ -113,9 +124,11 @@ static int build_request(container_flow *f, const ap_flow_input *in, ap_http_req
     case ST_PARENT: return build_create(f, in, -1, req);
     case ST_CHILD_POLL:
     case ST_POLL:
+    case ST_PUB_STATUS:
         return ap_graph_request(
             req, "GET", in->token, NULL, "%s/%s/%s?fields=%s", p->base_url, p->api_version,
-            f->st == ST_POLL ? f->container_id : f->child_ids[f->poll_child], f->pf->status_fields);
+            f->st == ST_CHILD_POLL ? f->child_ids[f->poll_child] : f->container_id,
+            f->pf->status_fields);
     case ST_PUBLISH: {
         const char *pairs[] = {"creation_id", f->container_id, NULL};
         int rc = ap_graph_request(req, "POST", in->token, pairs, "%s/%s/%s/%s", p->base_url,
@@ -123,6 +136,7 @@ static int build_request(container_flow *f, const ap_flow_input *in, ap_http_req
         req->once = true; /* publishes the container: never resent below us */
         return rc;
     }
+    case ST_PUB_LIST:
     case ST_VERIFY:
     default:
         if (f->next_page) {
@@ -222,18 +236,48 @@ static ap_step_kind restart_expired(container_flow *f, const ap_flow_input *in,
     return send(f, in, req, r);
 }
 
+/* The status ("" when unreadable) and its explanation from a status answer. */
+static void read_status(const container_flow *f, const ap_http_response *res, char *status,
+                        size_t slen, char *reason, size_t rlen) {
+    json_t *root = ap_graph_parse_object(res);
+    json_t *st = json_object_get(root, f->pf->status_key);
+    json_t *why = json_object_get(root, f->pf->status_reason_key);
+    snprintf(status, slen, "%s", json_is_string(st) ? json_string_value(st) : "");
+    snprintf(reason, rlen, "%s", json_is_string(why) ? json_string_value(why) : "no reason given");
+    json_decref(root);
+}
+
+/* A line for the publisher's log (adapter.h): what a container's status
+ * decided about a publish call. */
+static void status_note(ap_flow_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void status_note(ap_flow_result *r, const char *fmt, ...) {
+    va_list ap;
+    snprintf(r->note_event, sizeof(r->note_event), "%s", "container_status");
+    va_start(ap, fmt);
+    vsnprintf(r->note, sizeof(r->note), fmt, ap);
+    va_end(ap);
+}
+
+/* The container is PUBLISHED: the post is live and it is ours (nobody else
+ * has the container's id). Its id is not the post's, so the post is looked
+ * up among the account's recent ones, by text, made since this attempt. */
+static ap_step_kind find_published(container_flow *f, const ap_flow_input *in, ap_http_request *req,
+                                   ap_flow_result *r) {
+    memset(r, 0, sizeof(*r));
+    status_note(r, "container %s is PUBLISHED: the post is live; looking up its id",
+                f->container_id);
+    f->st = ST_PUB_LIST;
+    f->pages = 0;
+    return send(f, in, req, r);
+}
+
 /* A status answer for the container being waited on. */
 static ap_step_kind on_status(container_flow *f, const ap_flow_input *in,
                               const ap_http_response *res, ap_http_request *req, int64_t *wait_ms,
                               ap_flow_result *r) {
-    json_t *root = ap_graph_parse_object(res);
-    json_t *st = json_object_get(root, f->pf->status_key);
-    json_t *why = json_object_get(root, f->pf->status_reason_key);
     char status[32], reason[300];
-    snprintf(status, sizeof(status), "%s", json_is_string(st) ? json_string_value(st) : "");
-    snprintf(reason, sizeof(reason), "%s",
-             json_is_string(why) ? json_string_value(why) : "no reason given");
-    json_decref(root);
+    read_status(f, res, status, sizeof(status), reason, sizeof(reason));
     const char *who = f->pf->names.platform;
 
     if (strcmp(status, "FINISHED") == 0) {
@@ -246,11 +290,17 @@ static ap_step_kind on_status(container_flow *f, const ap_flow_input *in,
         return AP_STEP_DONE;
     }
     if (strcmp(status, "EXPIRED") == 0) return restart_expired(f, in, req, r, res->status);
+    if (strcmp(status, "PUBLISHED") == 0 && f->st == ST_POLL) {
+        /* Before our publish call: still ours, so the post is live. */
+        memset(&f->answer, 0, sizeof(f->answer));
+        snprintf(f->answer.error_message, sizeof(f->answer.error_message),
+                 "the container was already PUBLISHED while waiting for it");
+        return find_published(f, in, req, r);
+    }
     if (strcmp(status, "PUBLISHED") == 0) {
-        /* We have not published it: someone else did, or an answer went
-         * astray. Either way it is live and not ours to repeat. */
+        /* A carousel item is never published by itself: cannot tell. */
         ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, "container_published",
-                     "%s says the container is already published", who);
+                     "%s says a carousel item is already published", who);
         return AP_STEP_DONE;
     }
     if (strcmp(status, "IN_PROGRESS") != 0) {
@@ -273,7 +323,8 @@ static ap_step_kind on_status(container_flow *f, const ap_flow_input *in,
     return AP_STEP_WAIT;
 }
 
-static void on_published(container_flow *f, const ap_http_response *res, ap_flow_result *r) {
+/* True with r filled when the publish call named the post. */
+static bool on_published(container_flow *f, const ap_http_response *res, ap_flow_result *r) {
     json_t *root = ap_graph_parse_object(res);
     const char *id = ap_graph_id(root, "id");
     if (id) {
@@ -286,6 +337,104 @@ static void on_published(container_flow *f, const ap_http_response *res, ap_flow
                      res->status);
     }
     json_decref(root);
+    return id != NULL;
+}
+
+/* The publish call was sent and answered anything but a post id (r says
+ * what): an error, a 2xx without an id, or nothing at all. Something below
+ * us (a proxy's retry) may have sent it twice, so even a refusal such as
+ * "already published" is no proof. The container is ours alone: its status
+ * says what the call did. Meta documents this read for a publish call that
+ * returned no id. */
+static ap_step_kind check_publish(container_flow *f, ap_flow_result *r, int64_t *wait_ms) {
+    f->answer = *r;
+    memset(r, 0, sizeof(*r));
+    status_note(r,
+                "%s of container %s answered without a post id (%.64s: %.120s); reading its "
+                "status",
+                f->pf->publish_edge, f->container_id, f->answer.error_code,
+                f->answer.error_message);
+    f->st = ST_PUB_STATUS;
+    *wait_ms = CONTAINER_STATUS_PAUSE_MS;
+    return AP_STEP_WAIT;
+}
+
+/* The publish answer with what the status read added to it. */
+static void answer_plus(const container_flow *f, ap_flow_result *r, const char *what) {
+    *r = f->answer;
+    size_t n = strlen(r->error_message);
+    snprintf(r->error_message + n, sizeof(r->error_message) - n, "; %s", what);
+}
+
+/* No status to go by after a publish call without an id. A refused token
+ * posts nothing (and the runtime must see it to refresh); anything else may
+ * have published, and the next delivery reads back. */
+static ap_step_kind status_unknown(container_flow *f, ap_flow_result *r, const char *why) {
+    char what[200];
+    snprintf(what, sizeof(what), "%s", why);
+    answer_plus(f, r, what);
+    if (r->error_class != AP_CLASS_REAUTH) {
+        r->error_class = AP_CLASS_AMBIGUOUS;
+        r->pause = AP_PAUSE_NONE;
+        r->not_found = false;
+    }
+    status_note(r, "container %s: %s; the publish call stays %s", f->container_id, what,
+                r->error_class == AP_CLASS_REAUTH ? "a token refusal" : "ambiguous");
+    return AP_STEP_DONE;
+}
+
+/* Platform answers that ask us to wait or to reconnect: with the container
+ * still unpublished they mean what they say, and publishing it again now
+ * would only be refused again. */
+static bool answer_is_refusal(const ap_flow_result *a) {
+    return a->error_class == AP_CLASS_REAUTH || a->error_class == AP_CLASS_QUOTA ||
+           (a->error_class == AP_CLASS_RETRY && a->pause != AP_PAUSE_NONE);
+}
+
+/* The container's status after a publish call without an id. */
+static ap_step_kind on_publish_status(container_flow *f, const ap_flow_input *in,
+                                      const ap_http_response *res, ap_http_request *req,
+                                      ap_flow_result *r) {
+    char status[32], reason[300], what[200];
+    read_status(f, res, status, sizeof(status), reason, sizeof(reason));
+    if (strcmp(status, "PUBLISHED") == 0) return find_published(f, in, req, r);
+    if (strcmp(status, "FINISHED") == 0) {
+        /* Not published: the call did not go through. The same container
+         * again is safe (it can make one post at most); a new one is not. */
+        if (!answer_is_refusal(&f->answer) && f->republishes < CONTAINER_MAX_REPUBLISH) {
+            f->republishes++;
+            memset(r, 0, sizeof(*r));
+            status_note(r,
+                        "container %s is FINISHED, not published: publishing the same "
+                        "container again (%d of %d)",
+                        f->container_id, f->republishes, CONTAINER_MAX_REPUBLISH);
+            f->st = ST_PUBLISH;
+            return send(f, in, req, r);
+        }
+        answer_plus(f, r,
+                    "the container is still unpublished (status FINISHED): nothing went live");
+        if (r->error_class == AP_CLASS_AMBIGUOUS) r->error_class = AP_CLASS_RETRY;
+        status_note(r, "container %s is FINISHED, not published: ending as %s", f->container_id,
+                    answer_is_refusal(&f->answer) ? "the platform's refusal" : "not posted");
+        return AP_STEP_DONE;
+    }
+    if (strcmp(status, "EXPIRED") == 0) {
+        /* Expired unpublished: nothing is live, a new container is safe. */
+        status_note(r, "container %s EXPIRED unpublished: making a new one", f->container_id);
+        ap_flow_result note = *r;
+        ap_step_kind k = restart_expired(f, in, req, r, res->status);
+        if (k != AP_STEP_DONE) *r = note;
+        return k;
+    }
+    if (strcmp(status, "ERROR") == 0) {
+        ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "container_error",
+                     "%s could not process the media: %s", f->pf->names.platform, reason);
+        status_note(r, "container %s is in ERROR, not published", f->container_id);
+        return AP_STEP_DONE;
+    }
+    snprintf(what, sizeof(what), "the container's status then was \"%.32s\"",
+             *status ? status : "unreadable");
+    return status_unknown(f, r, what);
 }
 
 /* One page of recent posts, newest first. Found: r says so. Returns true
@@ -345,6 +494,33 @@ done:
     return more;
 }
 
+/* A page of the account's posts while looking for a PUBLISHED container's
+ * post. Not finding it (yet: listings lag) never means it is not live. */
+static ap_step_kind on_published_list(container_flow *f, const ap_flow_input *in,
+                                      const ap_http_response *res, ap_http_request *req,
+                                      ap_flow_result *r) {
+    memset(r, 0, sizeof(*r));
+    if (res && on_verify_page(f, in, res, r)) return send(f, in, req, r);
+    if (res && r->error_class == AP_CLASS_NONE) {
+        char id[sizeof(r->external_id)];
+        snprintf(id, sizeof(id), "%s", r->external_id);
+        snprintf(r->error_code, sizeof(r->error_code), "container_published");
+        snprintf(r->error_message, sizeof(r->error_message),
+                 "confirmed by the container's status: PUBLISHED (%.300s)",
+                 f->answer.error_message);
+        status_note(r, "container %s is PUBLISHED as post %s", f->container_id, id);
+        return AP_STEP_DONE;
+    }
+    memset(r, 0, sizeof(*r)); /* not_found from the page: not what it means here */
+    ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res ? res->status : 0, "container_unlisted",
+                 "%s says the container is PUBLISHED (the post is live) but the account's posts "
+                 "do not show it yet; reading back later",
+                 f->pf->names.platform);
+    status_note(r, "container %s is PUBLISHED but its post is not listed yet; reading back later",
+                f->container_id);
+    return AP_STEP_DONE;
+}
+
 /* A 2xx answer to the current stage. */
 static ap_step_kind on_success(container_flow *f, const ap_flow_input *in,
                                const ap_http_response *res, ap_http_request *req, int64_t *wait_ms,
@@ -367,7 +543,11 @@ static ap_step_kind on_success(container_flow *f, const ap_flow_input *in,
         return send(f, in, req, r);
     case ST_CHILD_POLL:
     case ST_POLL: return on_status(f, in, res, req, wait_ms, r);
-    case ST_PUBLISH: on_published(f, res, r); return AP_STEP_DONE;
+    case ST_PUBLISH:
+        if (on_published(f, res, r)) return AP_STEP_DONE;
+        return check_publish(f, r, wait_ms);
+    case ST_PUB_STATUS: return on_publish_status(f, in, res, req, r);
+    case ST_PUB_LIST: return on_published_list(f, in, res, req, r);
     case ST_VERIFY:
     default:
         memset(r, 0, sizeof(*r));
@@ -381,13 +561,23 @@ ap_step_kind ap_container_step(void *state, const ap_flow_input *in, const ap_ht
     container_flow *f = state;
     if (prev == NULL) return send(f, in, req, result); /* first call, or after a wait */
     bool publish_step = f->st == ST_PUBLISH;
+    bool failed = prev->transport_error != 0 || prev->status < 200 || prev->status >= 300;
+    if (failed && f->st == ST_PUB_STATUS) {
+        char why[200];
+        snprintf(why, sizeof(why), "its container's status could not be read (%s %ld)",
+                 prev->transport_error ? "no answer" : "HTTP", prev->status);
+        return status_unknown(f, result, why);
+    }
+    if (failed && f->st == ST_PUB_LIST) return on_published_list(f, in, NULL, req, result);
     if (prev->transport_error != 0) {
         ap_flow_transport_error(prev, publish_step, result);
         if (f->st == ST_VERIFY) result->error_class = AP_CLASS_AMBIGUOUS;
+        if (publish_step && prev->request_sent) return check_publish(f, result, wait_ms);
         return AP_STEP_DONE;
     }
-    if (prev->status < 200 || prev->status >= 300) {
+    if (failed) {
         ap_graph_classify_error(prev, &f->pf->names, publish_step, result);
+        if (publish_step) return check_publish(f, result, wait_ms);
         return AP_STEP_DONE;
     }
     return on_success(f, in, prev, req, wait_ms, result);

@@ -12,10 +12,26 @@
  *
  * Only the last call publishes: every earlier call is safe to repeat (an
  * unpublished container expires by itself), so a lost answer there is a
- * retry, and a lost (or 5xx) answer to the publish call is ambiguous. A
- * container that EXPIREs before it is published is recreated, a bounded
- * number of times; one in ERROR ends the flow as permanent with the
+ * retry. A container that EXPIREs before it is published is recreated, a
+ * bounded number of times; one in ERROR ends the flow as permanent with the
  * platform's reason.
+ *
+ * Any answer to the publish call but a post id (an error, even "already
+ * published" after a proxy's retry; a 5xx; no answer at all) is settled by
+ * the container's own status, read after a short pause: the container is
+ * ours, nobody else has its id.
+ *   PUBLISHED  our call went through: the post is looked up by its text
+ *              among the account's posts made since this attempt (listings
+ *              lag: not there yet is ambiguous, read back later, never failed)
+ *   FINISHED   it did not: the SAME container is published again, at most
+ *              twice more (a container makes one post at most; a new one
+ *              could make a second). An answer that asked us to wait or to
+ *              reconnect (quota, rate limit, token) stands instead.
+ *   EXPIRED    never published: a new container is safe
+ *   ERROR      never published: permanent, with the platform's reason
+ *   other, or the status unreadable: ambiguous (a token refusal stays one)
+ * A container found PUBLISHED while polling, before our call, is ours too.
+ * Each decision is a "container_status" log line (adapter.h: note).
  *
  * Verify reads the account's recent posts (GET /{user}/<list_edge>) and looks
  * for our text posted at or after the lost attempt began. */

@@ -637,7 +637,9 @@ static void start_flow_after(publisher *p, job_slot *s, ap_flow_mode mode, int64
                              int64_t delay_ms) {
     if (s->flow) p->adapter->flow_free(s->flow);
     s->in.mode = mode;
-    s->in.since_ms = since_ms;
+    /* A publish flow that finds its own container published looks for the
+     * post among those made since this attempt began. */
+    s->in.since_ms = mode == AP_FLOW_PUBLISH && since_ms <= 0 ? s->started_ms : since_ms;
     s->flow = p->adapter->flow_new(&s->in);
     if (s->flow == NULL) {
         /* Out of memory before any call: hand it back untouched. */
@@ -791,6 +793,7 @@ static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
     int64_t wait_ms = 0;
     ap_http_request_clear(&s->req);
     ap_step_kind k = p->adapter->step(s->flow, &s->in, prev, &s->req, &wait_ms, &r);
+    if (r.note_event[0]) ap_log_info(r.note_event, sid(s), "%s", r.note);
     if (prev && s->easy) {
         /* A call that led to a further step counts as ok; the one that ended
          * the flow carries its error class. */

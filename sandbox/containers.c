@@ -308,6 +308,27 @@ static long sb_quota_usage(const sb_call *c) {
     return q.n;
 }
 
+/* A second publish of a container: what a client sees when a proxy or a
+ * library resent the call that already went through. DESIGN.md gives no
+ * code for it; a plain Graph 400 with the platform's words. */
+static void sb_already_published(sandbox_request *req) {
+    sb_error(req, 400, 100, 0, "(#100) The container has already been published");
+}
+
+/* publish_error_after_commit_rate: the post is live, the answer an error.
+ * Half a 5xx, half the "already published" a resent call would draw. */
+static int sb_error_after_commit(sb_call *c, const sandbox_knobs *kn) {
+    uint64_t r = sandbox_random_aux();
+    if ((double)(r >> 11) * 0x1.0p-53 >= kn->publish_error_after_commit_rate) return 0;
+    sandbox_stats_error_after_commit();
+    if (r & 1)
+        sb_already_published(c->req);
+    else
+        sb_error(c->req, 500, 2, 0,
+                 "An unexpected error has occurred. Please retry your request later.");
+    return 1;
+}
+
 /* A container that cannot be published answers why; returns -1 then. */
 static int sb_check_publishable(sb_call *c, const sb_container *k) {
     char msg[160];
@@ -319,7 +340,9 @@ static int sb_check_publishable(sb_call *c, const sb_container *k) {
     }
     const char *status = sb_status(k, sandbox_req_received_ms(c->req));
     if (strcmp(status, "FINISHED") == 0) return 0;
-    if (strcmp(status, "IN_PROGRESS") == 0)
+    if (strcmp(status, "PUBLISHED") == 0)
+        sb_already_published(c->req);
+    else if (strcmp(status, "IN_PROGRESS") == 0)
         sb_error_full(c->req, 400, 9007, 2207027, "Media ID is not available",
                       "The media is not ready for publishing, please wait for a moment");
     else {
@@ -373,6 +396,8 @@ static void sb_publish(sb_call *c) {
         snprintf(k->post_id, sizeof(k->post_id), "%s", post_id);
         if (c->hang)
             sandbox_hold(c->req);
+        else if (sb_error_after_commit(c, &kn))
+            return;
         else
             sandbox_reply_json(c->req, 200, json_pack("{s:s}", "id", post_id));
         return;

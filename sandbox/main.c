@@ -55,6 +55,7 @@ static const struct option sandbox_options[] = {
     {"faults-on-reads", required_argument, NULL, OPT_KNOB},
     {"max-held", required_argument, NULL, OPT_KNOB},
     {"container-ready-ms", required_argument, NULL, OPT_KNOB},
+    {"publish-error-after-commit-rate", required_argument, NULL, OPT_KNOB},
     {"instagram-quota", required_argument, NULL, OPT_KNOB},
     {"threads-quota", required_argument, NULL, OPT_KNOB},
     {NULL, 0, NULL, 0},
@@ -79,6 +80,9 @@ static void sandbox_usage(FILE *out) {
           "  --faults-on-reads 0|1      inject 5xx/throttle into GETs too (0)\n"
           "  --max-held N               cap on hung connections kept open (5000)\n"
           "  --container-ready-ms MS    Instagram/Threads containers IN_PROGRESS this long (0)\n"
+          "  --publish-error-after-commit-rate F\n"
+          "                             fraction of Instagram/Threads publishes made, then\n"
+          "                             answered 500 or \"already published\" (0)\n"
           "  --instagram-quota N        Instagram posts per account per 24 h (50)\n"
           "  --threads-quota N          Threads posts per account per 24 h (250)\n",
           out);

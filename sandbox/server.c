@@ -158,7 +158,8 @@ typedef struct sandbox_stats {
     uint64_t duplicates_rejected;
     uint64_t hangs;
     uint64_t hang_drops;
-    uint64_t closes; /* committed, then closed unanswered (close_rate) */
+    uint64_t closes;              /* committed, then closed unanswered (close_rate) */
+    uint64_t errors_after_commit; /* publish_error_after_commit_rate */
     long in_flight;
     long max_in_flight;
     sandbox_error_count *errors;
@@ -394,6 +395,8 @@ static const struct sandbox_knob_desc {
     {"faults_on_reads", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, faults_on_reads)},
     {"max_held", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, max_held)},
     {"container_ready_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, container_ready_ms)},
+    {"publish_error_after_commit_rate", SANDBOX_KNOB_RATE,
+     offsetof(sandbox_knobs, publish_error_after_commit_rate)},
     {"instagram_quota", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, instagram_quota)},
     {"threads_quota", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, threads_quota)},
     {"x_user_post_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_post_limit)},
@@ -550,6 +553,12 @@ static void sandbox_error_count_locked(int code) {
 void sandbox_stats_error(int code) {
     pthread_mutex_lock(&server.lock);
     sandbox_error_count_locked(code);
+    pthread_mutex_unlock(&server.lock);
+}
+
+void sandbox_stats_error_after_commit(void) {
+    pthread_mutex_lock(&server.lock);
+    server.stats.errors_after_commit++;
     pthread_mutex_unlock(&server.lock);
 }
 
@@ -1504,12 +1513,13 @@ static json_t *sandbox_stats_json_locked(void) {
         json_decref(errors);
         return NULL;
     }
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
                      (json_int_t)s->requests, "accepted", (json_int_t)server.nposts,
                      "duplicate_accepts", (json_int_t)s->duplicate_accepts, "duplicates_rejected",
                      (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
                      "hang_drops", (json_int_t)s->hang_drops, "closes", (json_int_t)s->closes,
-                     "held", (json_int_t)server.held_count, "in_flight", (json_int_t)s->in_flight,
+                     "errors_after_commit", (json_int_t)s->errors_after_commit, "held",
+                     (json_int_t)server.held_count, "in_flight", (json_int_t)s->in_flight,
                      "max_in_flight", (json_int_t)s->max_in_flight, "errors", errors,
                      "max_posts_per_page_in_window", (json_int_t)sandbox_max_in_window_locked(),
                      "rate_window_ms", (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);

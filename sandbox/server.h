@@ -49,15 +49,18 @@ typedef struct sandbox_knobs {
     long max_held;          /* cap on hung connections kept open */
 
     /* Instagram and Threads (containers.c) */
-    long container_ready_ms; /* media containers stay IN_PROGRESS this long */
-    long instagram_quota;    /* posts per account per rolling 24 h */
+    long container_ready_ms;                /* media containers stay IN_PROGRESS this long */
+    double publish_error_after_commit_rate; /* fraction of *_publish calls that publish,
+                                               then answer an error: a 5xx or "already
+                                               published" (what a proxy's retry sees) */
+    long instagram_quota;                   /* posts per account per rolling 24 h */
     long threads_quota;
     /* Platform imitations (x.c, linkedin.c). */
     long x_user_post_limit;    /* X: posts per user per x_user_window_ms (real: 200) */
     long x_user_window_ms;     /* X: that window (real: 15 minutes) */
     long x_user_daily_limit;   /* X: posts per user per 24 h (tier-dependent); 0 = off */
     long linkedin_min_version; /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
-    long token_ttl_s;       /* expires_in of access tokens the token endpoints issue */
+    long token_ttl_s;          /* expires_in of access tokens the token endpoints issue */
 } sandbox_knobs;
 
 typedef struct sandbox_config {
@@ -133,6 +136,9 @@ void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Counters the platform feeds: one per platform error code answered. */
 void sandbox_stats_error(int code);
+/* One more publish committed and then answered with an error (stat
+ * errors_after_commit). */
+void sandbox_stats_error_after_commit(void);
 /* Fresh numeric object id, unique for the life of the process. */
 uint64_t sandbox_next_object_id(void);
 /* Random bits that do not disturb the fault sequence (trace ids...). */

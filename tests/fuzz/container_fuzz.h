@@ -2,6 +2,9 @@
  * fuzz_threads_response.c: whatever the platform answers at whichever step
  * of the container flow, the adapter must end with a well-formed result in a
  * bounded number of steps, and only ever send its token to the configured API.
+ * Once a publish call was sent, the post may be live: no new container is
+ * made until a status read says EXPIRED (the old one never published), and
+ * each container is published at most 3 times.
  *
  * Input: byte 0 picks the HTTP status (low nibble), the media (bits 4-5: none,
  * one image, one video, a 3-item carousel) and the mode (bit 6: verify);
@@ -97,7 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(&req, 0, sizeof(req));
     memset(&r, 0, sizeof(r));
     ap_step_kind k = ad->step(flow, &in, NULL, &req, &wait, &r);
-    int canned = data[1] & 0x0f, steps = 0;
+    int canned = data[1] & 0x0f, steps = 0, publishes = 0;
+    bool publish_sent = false;
     while (k != AP_STEP_DONE) {
         if (++steps > 2000) abort(); /* the flow must end by itself */
         if (k == AP_STEP_WAIT) {
@@ -108,6 +112,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         if (req.url == NULL || strncmp(req.url, FUZZ_BASE "/", strlen(FUZZ_BASE) + 1) != 0)
             abort(); /* the token stays home */
+        if (strcmp(req.method, "POST") == 0 && strstr(req.url, "_publish") != NULL) {
+            publish_sent = true;
+            if (++publishes > 3 * 3) abort(); /* 3 containers at most, 3 calls each */
+        } else if (strcmp(req.method, "POST") == 0 && publish_sent) {
+            abort(); /* a new container for a post that may be live */
+        }
         ap_http_response res;
         if (steps <= canned) {
             const char *c = fuzz_canned(&req);
@@ -116,6 +126,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fuzz_set(&res, fuzz_statuses[data[0] & 0x0f], text, body_len, text,
                      (data[1] & 0x80) != 0);
         }
+        if (strstr(req.url, "fields=status") != NULL && res.status == 200 &&
+            res.transport_error == 0 && strstr(res.body, "EXPIRED") != NULL)
+            publish_sent = false; /* that container never published: nothing is live */
         ap_http_request next;
         memset(&next, 0, sizeof(next));
         memset(&r, 0, sizeof(r));

@@ -175,6 +175,8 @@ static void test_carousel_flow(void) {
     cc_finish(&c);
 }
 
+#define LIST_URL V IGUSER "/media?fields=id,caption,timestamp,permalink&limit=50"
+
 /* Drives an image post up to (and including) sending media_publish. */
 static void to_publish(cc_case *c) {
     ap_flow_result r;
@@ -219,14 +221,31 @@ static void test_quota_unreadable_goes_on(void) {
     }
 }
 
+/* After a publish answer without an id: the pause, then the container's
+ * status read. */
+static void to_status(cc_case *c, ap_step_kind k, const ap_flow_result *r) {
+    ap_flow_result w;
+    CHECK(k == AP_STEP_WAIT);
+    CHECK(c->wait == 1000);
+    CHECK_STR_EQ(r->note_event, "container_status");
+    CHECK_CONTAINS(r->note, "reading its status");
+    CHECK(cc_wake(c, &w) == AP_STEP_REQUEST);
+    CHECK_STR_EQ(c->req.method, "GET");
+    CHECK_STR_EQ(c->req.url, V "900?fields=status_code,status");
+}
+
 static void test_quota_error_at_publish(void) {
     cc_case c;
     ap_flow_result r;
     to_publish(&c);
-    CHECK(cc_feed(&c, 400,
-                  "{\"error\":{\"message\":\"Application request limit reached\",\"code\":9,"
-                  "\"error_subcode\":2207042,\"is_transient\":false}}",
-                  &r) == AP_STEP_DONE);
+    ap_step_kind k = cc_feed(&c, 400,
+                             "{\"error\":{\"message\":\"Application request limit reached\","
+                             "\"code\":9,\"error_subcode\":2207042,\"is_transient\":false}}",
+                             &r);
+    to_status(&c, k, &r);
+    /* Unpublished: the refusal stands, and is not asked again. */
+    CHECK(cc_feed(&c, 200, "{\"status_code\":\"FINISHED\"}", &r) == AP_STEP_DONE);
+    CHECK(c.req.url == NULL);
     CHECK(r.error_class == AP_CLASS_QUOTA);
     CHECK_STR_EQ(r.error_code, "9/2207042");
     /* No reset time from the platform: the runtime waits quota_wait. */
@@ -315,19 +334,25 @@ static void test_lost_answers(void) {
     CHECK(cc_lost(&c, true, &r) == AP_STEP_DONE);
     CHECK(r.error_class == AP_CLASS_RETRY);
     cc_finish(&c);
-    /* Lost media_publish: may be live. */
+    /* Lost media_publish: may be live; the container's status decides,
+     * and when it cannot be read the call stays ambiguous. */
     to_publish(&c);
+    to_status(&c, cc_lost(&c, true, &r), &r);
     CHECK(cc_lost(&c, true, &r) == AP_STEP_DONE);
     CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
+    CHECK(!r.not_found);
     CHECK_CONTAINS(r.error_message, "may be live");
+    CHECK_CONTAINS(r.error_message, "status could not be read");
     cc_finish(&c);
+    /* Never sent: nothing to ask about. */
     to_publish(&c);
     CHECK(cc_lost(&c, false, &r) == AP_STEP_DONE);
     CHECK(r.error_class == AP_CLASS_RETRY);
     cc_finish(&c);
     /* A 5xx to media_publish may come after the post was made. */
     to_publish(&c);
-    CHECK(cc_feed(&c, 500, "{\"error\":{\"code\":2,\"is_transient\":true}}", &r) == AP_STEP_DONE);
+    to_status(&c, cc_feed(&c, 500, "{\"error\":{\"code\":2,\"is_transient\":true}}", &r), &r);
+    CHECK(cc_feed(&c, 500, "{\"error\":{\"code\":2}}", &r) == AP_STEP_DONE);
     CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
     cc_finish(&c);
     /* ...but not to container creation. */
@@ -337,10 +362,175 @@ static void test_lost_answers(void) {
     CHECK(cc_feed(&c, 503, "", &r) == AP_STEP_DONE);
     CHECK(r.error_class == AP_CLASS_RETRY);
     cc_finish(&c);
-    /* A 200 to media_publish without an id. */
+    /* A 200 to media_publish without an id; the status is unreadable. */
     to_publish(&c);
-    CHECK(cc_feed(&c, 200, "{}", &r) == AP_STEP_DONE);
+    to_status(&c, cc_feed(&c, 200, "{}", &r), &r);
+    CHECK(cc_feed(&c, 200, "{\"status_code\":7}", &r) == AP_STEP_DONE);
     CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
+    CHECK_CONTAINS(r.error_message, "unreadable");
+    cc_finish(&c);
+}
+
+/* ---- the container's status after a publish call without an id ------------ */
+
+#define LISTED_OURS                                                                                \
+    "{\"data\":[{\"id\":\"17920000000000077\",\"caption\":\"Xin chào #sandbox\","                 \
+    "\"timestamp\":\"2026-11-28T09:00:40+0000\",\"permalink\":\"https://www.instagram.com/p/z/"    \
+    "\"}]}"
+#define ALREADY_PUBLISHED                                                                          \
+    "{\"error\":{\"message\":\"(#100) The container has already been published\",\"code\":100}}"
+
+static void expect_found(cc_case *c, ap_flow_result *r) {
+    CHECK_STR_EQ(c->req.method, "GET");
+    CHECK_STR_EQ(c->req.url, LIST_URL);
+    CHECK(cc_feed(c, 200, LISTED_OURS, r) == AP_STEP_DONE);
+    CHECK(r->error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r->external_id, "17920000000000077");
+    CHECK_STR_EQ(r->external_url, "https://www.instagram.com/p/z/");
+    CHECK_STR_EQ(r->error_code, "container_published"); /* the history line says how */
+    CHECK_CONTAINS(r->error_message, "confirmed by the container's status: PUBLISHED");
+    CHECK_STR_EQ(r->note_event, "container_status");
+}
+
+static void test_status_published_after_lost_publish(void) {
+    cc_case c;
+    ap_flow_result r;
+    to_publish(&c);
+    to_status(&c, cc_lost(&c, true, &r), &r);
+    CHECK(cc_feed(&c, 200, "{\"status_code\":\"PUBLISHED\",\"id\":\"900\"}", &r) ==
+          AP_STEP_REQUEST);
+    CHECK_CONTAINS(r.note, "PUBLISHED");
+    expect_found(&c, &r);
+    cc_finish(&c);
+}
+
+/* A proxy resent the call: the second answer says what the first did. */
+static void test_status_published_after_already_published_error(void) {
+    cc_case c;
+    ap_flow_result r;
+    to_publish(&c);
+    to_status(&c, cc_feed(&c, 400, ALREADY_PUBLISHED, &r), &r);
+    CHECK(cc_feed(&c, 200, "{\"status_code\":\"PUBLISHED\"}", &r) == AP_STEP_REQUEST);
+    expect_found(&c, &r);
+    CHECK_CONTAINS(r.error_message, "already been published");
+    cc_finish(&c);
+    /* The same after a 5xx. */
+    to_publish(&c);
+    to_status(&c, cc_feed(&c, 502, "", &r), &r);
+    CHECK(cc_feed(&c, 200, "{\"status_code\":\"PUBLISHED\"}", &r) == AP_STEP_REQUEST);
+    expect_found(&c, &r);
+    cc_finish(&c);
+}
+
+/* Live but not listed yet (listings lag), or the listing failed: never
+ * "not found", never failed. */
+static void test_status_published_not_listed_is_ambiguous(void) {
+    const char *lists[] = {"{\"data\":[]}",
+                           /* the same caption before this attempt: someone else's */
+                           "{\"data\":[{\"id\":\"5\",\"caption\":\"Xin chào #sandbox\","
+                           "\"timestamp\":\"2026-11-20T09:00:00+0000\"}]}",
+                           "garbage", NULL};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        cc_case c;
+        ap_flow_result r;
+        to_publish(&c);
+        to_status(&c, cc_lost(&c, true, &r), &r);
+        CHECK(cc_feed(&c, 200, "{\"status_code\":\"PUBLISHED\"}", &r) == AP_STEP_REQUEST);
+        CHECK_STR_EQ(c.req.url, LIST_URL);
+        if (lists[i])
+            CHECK(cc_feed(&c, 200, lists[i], &r) == AP_STEP_DONE);
+        else
+            CHECK(cc_feed(&c, 500, "", &r) == AP_STEP_DONE);
+        CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
+        CHECK(!r.not_found);
+        CHECK_STR_EQ(r.error_code, "container_unlisted");
+        cc_finish(&c);
+    }
+}
+
+/* FINISHED: the call did not go through; the same container again. */
+static void test_status_finished_republishes_same_container(void) {
+    cc_case c;
+    ap_flow_result r;
+    to_publish(&c);
+    to_status(&c, cc_feed(&c, 400, ALREADY_PUBLISHED, &r), &r);
+    CHECK(cc_feed(&c, 200, "{\"status_code\":\"FINISHED\"}", &r) == AP_STEP_REQUEST);
+    CHECK_STR_EQ(r.note_event, "container_status");
+    CHECK_CONTAINS(r.note, "publishing the same container again (1 of 2)");
+    CHECK_STR_EQ(c.req.method, "POST");
+    CHECK_STR_EQ(c.req.url, V IGUSER "/media_publish");
+    CHECK_STR_EQ(c.req.body, "creation_id=900");
+    CHECK(c.req.once);
+    CHECK(cc_feed(&c, 200, "{\"id\":\"17920000000000042\"}", &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r.external_id, "17920000000000042");
+    cc_finish(&c);
+}
+
+/* Bounded: two more calls, then the flow ends; no new container ever. */
+static void test_status_finished_republish_bounded(void) {
+    cc_case c;
+    ap_flow_result r;
+    int publishes = 1;
+    to_publish(&c);
+    for (;;) {
+        to_status(&c, cc_feed(&c, 503, "{\"error\":{\"code\":2}}", &r), &r);
+        ap_step_kind k = cc_feed(&c, 200, "{\"status_code\":\"FINISHED\"}", &r);
+        if (k == AP_STEP_DONE) break;
+        CHECK(k == AP_STEP_REQUEST);
+        CHECK_STR_EQ(c.req.body, "creation_id=900");
+        if (++publishes > 5) break;
+    }
+    CHECK(publishes == 3);
+    CHECK(r.error_class == AP_CLASS_RETRY); /* proven unpublished: a new try is safe */
+    CHECK_CONTAINS(r.error_message, "nothing went live");
+    cc_finish(&c);
+}
+
+static void test_status_other_after_publish(void) {
+    cc_case c;
+    ap_flow_result r;
+    /* EXPIRED: never published, so a new container is safe. */
+    to_publish(&c);
+    to_status(&c, cc_lost(&c, true, &r), &r);
+    CHECK(cc_feed(&c, 200, "{\"status_code\":\"EXPIRED\"}", &r) == AP_STEP_REQUEST);
+    CHECK_STR_EQ(c.req.method, "POST");
+    CHECK_STR_EQ(c.req.url, V IGUSER "/media");
+    CHECK_CONTAINS(r.note, "EXPIRED unpublished");
+    cc_finish(&c);
+    /* ERROR: the media failed, nothing is live. */
+    to_publish(&c);
+    to_status(&c, cc_lost(&c, true, &r), &r);
+    CHECK(cc_feed(&c, 200, "{\"status_code\":\"ERROR\",\"status\":\"Error: bad media\"}", &r) ==
+          AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_PERMANENT);
+    CHECK_STR_EQ(r.error_code, "container_error");
+    cc_finish(&c);
+    /* IN_PROGRESS after a publish call: cannot tell. */
+    to_publish(&c);
+    to_status(&c, cc_lost(&c, true, &r), &r);
+    CHECK(cc_feed(&c, 200, "{\"status_code\":\"IN_PROGRESS\"}", &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
+    cc_finish(&c);
+    /* A refused token stays a token refusal, whatever the status read says. */
+    to_publish(&c);
+    to_status(&c, cc_feed(&c, 400, "{\"error\":{\"code\":190,\"error_subcode\":463}}", &r), &r);
+    CHECK(cc_feed(&c, 400, "{\"error\":{\"code\":190,\"error_subcode\":463}}", &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_REAUTH);
+    cc_finish(&c);
+}
+
+/* A container found PUBLISHED while waiting for it is ours too. */
+static void test_published_while_polling(void) {
+    cc_case c;
+    ap_flow_result r;
+    ig_init(&c);
+    cc_start(&c, AP_FLOW_PUBLISH);
+    CHECK(cc_feed(&c, 200, CC_QUOTA_OK, &r) == AP_STEP_REQUEST);
+    CHECK(cc_feed(&c, 200, "{\"id\":\"900\"}", &r) == AP_STEP_REQUEST);
+    CHECK(cc_feed(&c, 200, "{\"status_code\":\"PUBLISHED\"}", &r) == AP_STEP_REQUEST);
+    expect_found(&c, &r);
+    CHECK_CONTAINS(r.error_message, "already PUBLISHED while waiting");
     cc_finish(&c);
 }
 
@@ -384,8 +574,6 @@ static void test_error_classes(void) {
 }
 
 /* ---- verify ---------------------------------------------------------------- */
-
-#define LIST_URL V IGUSER "/media?fields=id,caption,timestamp,permalink&limit=50"
 
 static ap_flow_result verify_page(cc_case *c, const char *body, ap_step_kind want) {
     ap_flow_result r;
@@ -498,6 +686,13 @@ int main(void) {
     RUN(test_polling_gives_up_after_budget);
     RUN(test_unknown_status_retries);
     RUN(test_lost_answers);
+    RUN(test_status_published_after_lost_publish);
+    RUN(test_status_published_after_already_published_error);
+    RUN(test_status_published_not_listed_is_ambiguous);
+    RUN(test_status_finished_republishes_same_container);
+    RUN(test_status_finished_republish_bounded);
+    RUN(test_status_other_after_publish);
+    RUN(test_published_while_polling);
     RUN(test_error_classes);
     RUN(test_verify_found);
     RUN(test_verify_same_caption_before_attempt_is_not_ours);

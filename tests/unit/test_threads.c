@@ -162,6 +162,8 @@ static void test_publish_lost_is_ambiguous(void) {
     cc_start(&c, AP_FLOW_PUBLISH);
     CHECK(cc_feed(&c, 200, TH_QUOTA_OK, &r) == AP_STEP_REQUEST);
     CHECK(cc_feed(&c, 200, "{\"id\":\"700\"}", &r) == AP_STEP_REQUEST);
+    CHECK(cc_lost(&c, true, &r) == AP_STEP_WAIT); /* then the container's status */
+    CHECK(cc_wake(&c, &r) == AP_STEP_REQUEST);
     CHECK(cc_lost(&c, true, &r) == AP_STEP_DONE);
     CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
     cc_finish(&c);
@@ -170,6 +172,65 @@ static void test_publish_lost_is_ambiguous(void) {
     CHECK(cc_feed(&c, 400, "{\"error\":{\"code\":190,\"error_subcode\":460}}", &r) == AP_STEP_DONE);
     CHECK(r.error_class == AP_CLASS_REAUTH);
     CHECK_CONTAINS(r.error_message, "Threads access token");
+    cc_finish(&c);
+}
+
+/* A text post up to threads_publish, its answer, and the status read. */
+static void th_to_status(cc_case *c, long status, const char *body) {
+    ap_flow_result r;
+    th_init(c);
+    cc_start(c, AP_FLOW_PUBLISH);
+    CHECK(cc_feed(c, 200, TH_QUOTA_OK, &r) == AP_STEP_REQUEST);
+    CHECK(cc_feed(c, 200, "{\"id\":\"700\"}", &r) == AP_STEP_REQUEST);
+    CHECK_STR_EQ(c->req.url, V TUSER "/threads_publish");
+    ap_step_kind k = body ? cc_feed(c, status, body, &r) : cc_lost(c, true, &r);
+    CHECK(k == AP_STEP_WAIT);
+    CHECK_STR_EQ(r.note_event, "container_status");
+    CHECK(cc_wake(c, &r) == AP_STEP_REQUEST);
+    CHECK_STR_EQ(c->req.url, V "700?fields=status,error_message");
+}
+
+static void test_publish_status_published(void) {
+    cc_case c;
+    ap_flow_result r;
+    th_to_status(&c, 0, NULL);
+    CHECK(cc_feed(&c, 200, "{\"status\":\"PUBLISHED\",\"id\":\"700\"}", &r) == AP_STEP_REQUEST);
+    CHECK_STR_EQ(c.req.url, V TUSER "/threads?fields=id,text,timestamp,permalink&limit=50");
+    CHECK(cc_feed(&c, 200,
+                  "{\"data\":[{\"id\":\"1802\",\"text\":\"Xin chào #sandbox\","
+                  "\"timestamp\":\"2026-11-28T09:01:00+0000\"}]}",
+                  &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r.external_id, "1802");
+    CHECK_STR_EQ(r.error_code, "container_published");
+    cc_finish(&c);
+    /* Listed later: ambiguous, never failed. */
+    th_to_status(&c, 500, "{\"error\":{\"code\":2}}");
+    CHECK(cc_feed(&c, 200, "{\"status\":\"PUBLISHED\"}", &r) == AP_STEP_REQUEST);
+    CHECK(cc_feed(&c, 200, "{\"data\":[]}", &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
+    CHECK(!r.not_found);
+    cc_finish(&c);
+}
+
+static void test_publish_status_finished(void) {
+    cc_case c;
+    ap_flow_result r;
+    th_to_status(&c, 400,
+                 "{\"error\":{\"code\":100,\"message\":\"The container has already been "
+                 "published\"}}");
+    CHECK(cc_feed(&c, 200, "{\"status\":\"FINISHED\"}", &r) == AP_STEP_REQUEST);
+    CHECK_STR_EQ(c.req.url, V TUSER "/threads_publish");
+    CHECK_STR_EQ(c.req.body, "creation_id=700"); /* the same container */
+    CHECK(cc_feed(&c, 200, "{\"id\":\"1803\"}", &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r.external_id, "1803");
+    cc_finish(&c);
+    /* A rate limit on an unpublished container: wait as told, no new call. */
+    th_to_status(&c, 400, "{\"error\":{\"code\":32}}");
+    CHECK(cc_feed(&c, 200, "{\"status\":\"FINISHED\"}", &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_RETRY);
+    CHECK(r.pause == AP_PAUSE_ACCOUNT);
     cc_finish(&c);
 }
 
@@ -205,6 +266,8 @@ int main(void) {
     RUN(test_carousel_requests);
     RUN(test_quota);
     RUN(test_publish_lost_is_ambiguous);
+    RUN(test_publish_status_published);
+    RUN(test_publish_status_finished);
     RUN(test_verify);
     return TEST_RESULT();
 }
