@@ -72,6 +72,15 @@
  * its paused_until (README "Rate limits"; set by the dispatcher). */
 #define CLAIM_NOT_PAUSED " AND (a.paused_until IS NULL OR a.paused_until <= now()) "
 
+/* An account's free slots, for a row joined to its account ("a"), the
+ * platform's limits ("l"), its queue count ("b") and its rate-window count
+ * ("m"). An account with nothing queued, retrying or published within the
+ * window has no "limited" row: it has used 0 of its limit, not "no limit".
+ * Taking the limit from "l" keeps a cold account's first burst within it;
+ * least() ignores NULL, so m.acc_n - m.used alone left only the admission
+ * cap for exactly the accounts with the most posts waiting (issue 14). */
+#define CLAIM_FREE "least($2::int8 - coalesce(b.n, 0), l.acc_n - coalesce(m.used, 0))"
+
 /* clang-format off */
 static const char *const claim_fair_sql =
     "WITH lim AS ("
@@ -103,9 +112,11 @@ static const char *const claim_fair_sql =
     "crowded AS ("
     "  SELECT (SELECT count(*) FROM win) >= $1 * 4 AND EXISTS ("
     "    SELECT 1 FROM (SELECT account_id, count(*) AS n FROM win GROUP BY account_id) w"
+    "      JOIN social_accounts a ON a.id = w.account_id"
+    "      LEFT JOIN lim l ON l.platform = a.platform"
     "      LEFT JOIN busy b ON b.account_id = w.account_id"
     "      LEFT JOIN limited m ON m.account_id = w.account_id"
-    "     WHERE w.n > least($2::int8 - coalesce(b.n, 0), m.acc_n - m.used)) AS yes),"
+    "     WHERE w.n > " CLAIM_FREE ") AS yes),"
     "cand AS ("
     "  SELECT * FROM win WHERE NOT (SELECT yes FROM crowded)"
     "  UNION ALL"
@@ -116,8 +127,9 @@ static const char *const claim_fair_sql =
     "ranked AS ("
     "  SELECT c.id, c.scheduled_at, a.platform,"
     "         row_number() OVER (PARTITION BY c.account_id ORDER BY c.scheduled_at, c.id) AS rn,"
-    "         least($2::int8 - coalesce(b.n, 0), m.acc_n - m.used) AS free"
+    "         " CLAIM_FREE " AS free"
     "    FROM cand c JOIN social_accounts a ON a.id = c.account_id"
+    "    LEFT JOIN lim l ON l.platform = a.platform"
     "    LEFT JOIN busy b ON b.account_id = c.account_id"
     "    LEFT JOIN limited m ON m.account_id = c.account_id),"
     "app AS ("
