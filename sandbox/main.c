@@ -56,6 +56,7 @@ static const struct option sandbox_options[] = {
     {"container-ready-ms", required_argument, NULL, OPT_KNOB},
     {"instagram-quota", required_argument, NULL, OPT_KNOB},
     {"threads-quota", required_argument, NULL, OPT_KNOB},
+    {"quota-window-ms", required_argument, NULL, OPT_KNOB},
     {NULL, 0, NULL, 0},
 };
 
@@ -77,7 +78,8 @@ static void sandbox_usage(FILE *out) {
           "  --max-held N               cap on hung connections kept open (5000)\n"
           "  --container-ready-ms MS    Instagram/Threads containers IN_PROGRESS this long (0)\n"
           "  --instagram-quota N        Instagram posts per account per 24 h (50)\n"
-          "  --threads-quota N          Threads posts per account per 24 h (250)\n",
+          "  --threads-quota N          Threads posts per account per 24 h (250)\n"
+          "  --quota-window-ms MS       rolling window of both quotas (86400000)\n",
           out);
 }
 

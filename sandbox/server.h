@@ -47,8 +47,9 @@ typedef struct sandbox_knobs {
 
     /* Instagram and Threads (containers.c) */
     long container_ready_ms; /* media containers stay IN_PROGRESS this long */
-    long instagram_quota;    /* posts per account per rolling 24 h */
+    long instagram_quota;    /* posts per account per rolling quota_window_ms */
     long threads_quota;
+    long quota_window_ms; /* the quotas' rolling window (real: 24 h); short in tests */
     /* Platform imitations (x.c, linkedin.c). */
     long x_user_post_limit;    /* X: posts per user per x_user_window_ms (real: 200) */
     long x_user_window_ms;     /* X: that window (real: 15 minutes) */
@@ -127,6 +128,8 @@ void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Counters the platform feeds: one per platform error code answered. */
 void sandbox_stats_error(int code);
+/* A publishing call refused because the account's quota was used up. */
+void sandbox_stats_quota_refusal(void);
 /* Fresh numeric object id, unique for the life of the process. */
 uint64_t sandbox_next_object_id(void);
 /* Random bits that do not disturb the fault sequence (trace ids...). */
