@@ -63,6 +63,10 @@ typedef struct ap_flow_result {
     ap_pause_scope pause;    /* a limit answer: whose limit (see above) */
     long http_status;
     bool not_found; /* AP_FLOW_VERIFY only */
+    /* The platform's own count of the account's posts in its window, and when
+     * it was asked (epoch ms; 0: not read). PublishResult.platform_usage. */
+    int platform_usage;
+    int64_t platform_usage_at_ms;
 } ap_flow_result;
 
 typedef enum ap_step_kind {
