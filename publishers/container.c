@@ -42,7 +42,7 @@ typedef struct container_flow {
     int usage;              /* its quota_usage ... */
     int64_t usage_at_ms;    /* ... asked at quota_asked_ms; 0: none read */
     char *text;             /* what we post, for containers and for verify */
-    char *next_page; /* verify: paging.next */
+    char *next_page;        /* verify: paging.next */
 } container_flow;
 
 bool ap_container_valid_user_id(const char *id) {

@@ -396,10 +396,9 @@ static void sb_publish(sb_call *c) {
 static void sb_limit(sb_call *c) {
     sandbox_knobs kn;
     sandbox_knobs_get(&kn);
-    json_t *entry =
-        json_pack("{s:I,s:{s:I,s:I}}", "quota_usage", (json_int_t)sb_quota_usage(c), "config",
-                  "quota_total", (json_int_t)c->api->quota(&kn), "quota_duration",
-                  (json_int_t)(sb_quota_window_ms() / 1000));
+    json_t *entry = json_pack("{s:I,s:{s:I,s:I}}", "quota_usage", (json_int_t)sb_quota_usage(c),
+                              "config", "quota_total", (json_int_t)c->api->quota(&kn),
+                              "quota_duration", (json_int_t)(sb_quota_window_ms() / 1000));
     sandbox_reply_json(c->req, 200, entry ? json_pack("{s:[o]}", "data", entry) : NULL);
 }
 

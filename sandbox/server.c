@@ -1499,16 +1499,15 @@ static json_t *sandbox_stats_json_locked(void) {
         json_decref(errors);
         return NULL;
     }
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
-                     (json_int_t)s->requests, "accepted", (json_int_t)server.nposts,
-                     "duplicate_accepts", (json_int_t)s->duplicate_accepts, "duplicates_rejected",
-                     (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
-                     "hang_drops", (json_int_t)s->hang_drops, "quota_refusals",
-                     (json_int_t)s->quota_refusals, "held", (json_int_t)server.held_count,
-                     "in_flight", (json_int_t)s->in_flight, "max_in_flight",
-                     (json_int_t)s->max_in_flight, "errors", errors, "max_posts_per_page_in_window",
-                     (json_int_t)sandbox_max_in_window_locked(), "rate_window_ms",
-                     (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
+        (json_int_t)s->requests, "accepted", (json_int_t)server.nposts, "duplicate_accepts",
+        (json_int_t)s->duplicate_accepts, "duplicates_rejected", (json_int_t)s->duplicates_rejected,
+        "hangs", (json_int_t)s->hangs, "hang_drops", (json_int_t)s->hang_drops, "quota_refusals",
+        (json_int_t)s->quota_refusals, "held", (json_int_t)server.held_count, "in_flight",
+        (json_int_t)s->in_flight, "max_in_flight", (json_int_t)s->max_in_flight, "errors", errors,
+        "max_posts_per_page_in_window", (json_int_t)sandbox_max_in_window_locked(),
+        "rate_window_ms", (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
 }
 
 long sandbox_token_ttl_s(void) {

@@ -149,8 +149,8 @@ static void test_platform_caps_are_default_account_limits(void) {
     ap_config_free(&cfg);
 
     /* Lowered, with a short window (a sandbox test): accepted. */
-    CHECK(load(&cfg, "platforms:\n  threads:\n    account_limit: 4\n    account_window: 20s\n",
-               err, sizeof(err)) == AP_OK);
+    CHECK(load(&cfg, "platforms:\n  threads:\n    account_limit: 4\n    account_window: 20s\n", err,
+               sizeof(err)) == AP_OK);
     th = ap_config_platform(&cfg, "threads");
     CHECK(th != NULL && th->account_limit == 4 && th->account_window_ms == 20000);
     CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_OK);
