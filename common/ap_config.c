@@ -186,7 +186,10 @@ static ap_platform_config *platform_add(ap_config *cfg, const char *name) {
     p->tls_verify = true;
     p->token_auth = strdup("basic");
     p->token_refresh_margin_ms = 5 * 60 * 1000;
-    p->account_window_ms = 15 * 60 * 1000;
+    /* A documented cap is a limit known in advance: the claim holds posts
+     * back instead of asking the platform to refuse them. */
+    p->account_limit = info->account_limit;
+    p->account_window_ms = info->account_limit > 0 ? info->account_window_ms : 15 * 60 * 1000;
     p->app_window_ms = 24 * 60 * 60 * 1000;
     return p;
 }
@@ -514,6 +517,23 @@ static ap_status ap_config_check_refresh(const ap_platform_config *p, const char
     return AP_OK;
 }
 
+/* A platform's documented per-account cap may be lowered, not turned off or
+ * raised: past it every extra post is a publishing call the platform
+ * refuses (README "Rate limits"). account_window is free, so a test against
+ * a sandbox can shorten the platform's window. */
+static ap_status ap_config_check_cap(const ap_platform_config *p, const char *where, char *err,
+                                     size_t errlen) {
+    const ap_platform_info *info = ap_platform_info_find(p->name);
+    if (info == NULL || info->account_limit <= 0) return AP_OK;
+    if (p->account_limit >= 1 && p->account_limit <= info->account_limit) return AP_OK;
+    snprintf(err, errlen,
+             "%s: platforms.%s.account_limit: %s allows at most %d posts per account per %lld h; "
+             "use 1..%d (the default is %d)",
+             where, p->name, p->name, info->account_limit,
+             info->account_window_ms / (3600 * 1000LL), info->account_limit, info->account_limit);
+    return AP_EINVAL;
+}
+
 ap_status ap_config_require(const ap_config *cfg, int needs, const char *platform, char *err,
                             size_t errlen) {
     const char *where = cfg->path ? cfg->path : "(no config file)";
@@ -574,6 +594,7 @@ ap_status ap_config_require(const ap_config *cfg, int needs, const char *platfor
             return AP_EINVAL;
         }
         if (ap_config_check_refresh(p, where, err, errlen) != AP_OK) return AP_EINVAL;
+        if (ap_config_check_cap(p, where, err, errlen) != AP_OK) return AP_EINVAL;
         if (p->backoff_max_ms < p->backoff_base_ms) {
             snprintf(err, errlen, "%s: platforms.%s.backoff_max: smaller than backoff_base", where,
                      p->name);

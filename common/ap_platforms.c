@@ -4,13 +4,20 @@
 
 #include <string.h>
 
+#define DAY_MS (24LL * 3600 * 1000)
+
+/* Per-account caps: Instagram's content publishing limit (50 API-published
+ * posts per rolling 24 h) and Threads' (250 per rolling 24 h), both counted
+ * by the platform and reported as quota_usage. Other platforms publish no
+ * fixed per-account cap that applies to every app (X's per-user limits
+ * depend on the tier), so they have no default. */
 static const ap_platform_info platform_table[] = {
-    /* name        default base URL               default API version */
-    {"facebook", "https://graph.facebook.com", "v19.0"},
-    {"instagram", "https://graph.facebook.com", "v19.0"}, /* Instagram Graph API */
-    {"threads", "https://graph.threads.net", "v1.0"},
-    {"x", "https://api.x.com", "2"},
-    {"linkedin", "https://api.linkedin.com", "202411"}, /* LinkedIn-Version YYYYMM */
+    /* name   default base URL    default API version  cap  window  reports its count */
+    {"facebook", "https://graph.facebook.com", "v19.0", 0, 0, false},
+    {"instagram", "https://graph.facebook.com", "v19.0", 50, DAY_MS, true}, /* Instagram Graph */
+    {"threads", "https://graph.threads.net", "v1.0", 250, DAY_MS, true},
+    {"x", "https://api.x.com", "2", 0, 0, false},
+    {"linkedin", "https://api.linkedin.com", "202411", 0, 0, false}, /* LinkedIn-Version YYYYMM */
 };
 
 const ap_platform_info *ap_platform_info_find(const char *name) {

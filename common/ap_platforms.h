@@ -4,12 +4,21 @@
 #ifndef AP_PLATFORMS_H
 #define AP_PLATFORMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct ap_platform_info {
     const char *name;
     const char *default_base_url;
     const char *default_api_version;
+    /* The platform's documented per-account publishing cap, the default of
+     * platforms.<p>.account_limit / account_window; 0: none published. */
+    int account_limit;
+    long long account_window_ms;
+    /* Its publisher reports the platform's own count of an account's posts
+     * (PublishResult.platform_usage), which the scheduler's claim waits for
+     * before a burst (scheduler.c, CLAIM_STALE). */
+    bool reports_usage;
 } ap_platform_info;
 
 const ap_platform_info *ap_platform_info_find(const char *name);

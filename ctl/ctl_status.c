@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ap_time.h"
 #include "ctl.h"
 #include "ctl_post.h"
 
@@ -343,7 +344,66 @@ static void show_media(const char *media_json) {
     json_decref(media);
 }
 
-static void show_text(const PGresult *s, const PGresult *h) {
+/* Why a due pending schedule waits for its account limit: the claim's count
+ * (scheduler.c: queued and retrying jobs, posts published within the window,
+ * and, from the platform's last count, posts made elsewhere, held one window
+ * after the count was read). Mirrors CLAIM_ELSEWHERE: keep them in step.
+ * $1 account id, $2 account_window in ms. The last column is when a slot
+ * opens at the latest: the oldest counted post leaving the window. */
+static const char limit_sql[] =
+    "WITH a AS (SELECT id, platform_usage AS usage, platform_usage_at AS at"
+    "             FROM social_accounts WHERE id = $1::uuid),"
+    " w AS (SELECT $2::int8 * interval '1 millisecond' AS len)"
+    " SELECT (SELECT count(*) FROM post_schedules"
+    "          WHERE account_id = a.id AND status IN ('queued', 'retrying')),"
+    "        (SELECT count(*) FROM post_schedules"
+    "          WHERE account_id = a.id AND published_at > now() - w.len),"
+    "        CASE WHEN a.at > now() - w.len THEN greatest(a.usage - ("
+    "          SELECT count(*) FROM post_schedules q WHERE q.account_id = a.id"
+    "             AND q.published_at <= a.at AND q.published_at > a.at - w.len), 0) ELSE 0 END,"
+    "        a.usage, (extract(epoch FROM a.at) * 1000)::bigint,"
+    "        (extract(epoch FROM least("
+    "          (SELECT min(published_at) FROM post_schedules"
+    "            WHERE account_id = a.id AND published_at > now() - w.len),"
+    "          CASE WHEN a.at > now() - w.len THEN a.at END) + w.len) * 1000)::bigint"
+    "   FROM a, w";
+
+/* Prints "waiting for the account limit" when a due pending schedule's
+ * account has no free slot; prints nothing otherwise or when it cannot tell. */
+static void show_limit_wait(ctl_ctx *ctx, const PGresult *s) {
+    if (strcmp(PQgetvalue(s, 0, S_STATUS), "pending") != 0 || !ctx->cfg_loaded) return;
+    /* Not due yet, or deferred: it waits for its time, not for a slot. */
+    int64_t now = ap_now_ms();
+    if (atoll(PQgetvalue(s, 0, S_SCHEDULED)) > now ||
+        (!PQgetisnull(s, 0, S_NOT_BEFORE) && atoll(PQgetvalue(s, 0, S_NOT_BEFORE)) > now))
+        return;
+    const ap_platform_config *pc = ap_config_platform(&ctx->cfg, PQgetvalue(s, 0, S_PLATFORM));
+    if (pc == NULL || pc->account_limit <= 0) return;
+    char window[24], err[256];
+    snprintf(window, sizeof(window), "%lld", (long long)pc->account_window_ms);
+    const char *params[] = {PQgetvalue(s, 0, S_ACCOUNT_ID), window};
+    PGresult *r = ctl_exec(ctx, limit_sql, 2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    if (r == NULL) return;
+    if (PQntuples(r) == 1) {
+        long long queued = atoll(PQgetvalue(r, 0, 0)), ours = atoll(PQgetvalue(r, 0, 1)),
+                  elsewhere = atoll(PQgetvalue(r, 0, 2));
+        if (queued + ours + elsewhere >= pc->account_limit) {
+            char read_at[32] = "never", opens[32] = "?";
+            if (!PQgetisnull(r, 0, 4)) ctl_format_ms(PQgetvalue(r, 0, 4), read_at, sizeof(read_at));
+            if (!PQgetisnull(r, 0, 5)) ctl_format_ms(PQgetvalue(r, 0, 5), opens, sizeof(opens));
+            printf("%-14s waiting for the account limit: %lld counted of %d per %lld s"
+                   " (queued %lld, published %lld, made elsewhere %lld by the platform's count"
+                   " %s read %s); a slot opens by %s%s\n",
+                   "", queued + ours + elsewhere, pc->account_limit,
+                   (long long)(pc->account_window_ms / 1000), queued, ours, elsewhere,
+                   PQgetisnull(r, 0, 3) ? "-" : PQgetvalue(r, 0, 3), read_at, opens,
+                   queued > 0 ? " or when a queued job ends" : "");
+        }
+    }
+    PQclear(r);
+}
+
+static void show_text(ctl_ctx *ctx, const PGresult *s, const PGresult *h) {
     printf("%-14s %s\n", "schedule", PQgetvalue(s, 0, S_ID));
     printf("%-14s %s\n", "status", PQgetvalue(s, 0, S_STATUS));
     if (!PQgetisnull(s, 0, S_ERROR_CLASS) || !PQgetisnull(s, 0, S_ERROR_CODE) ||
@@ -361,6 +421,7 @@ static void show_text(const PGresult *s, const PGresult *h) {
     if (strcmp(PQgetvalue(s, 0, S_STATUS), "pending") == 0 && !PQgetisnull(s, 0, S_NOT_BEFORE))
         show_time("not before", s, S_NOT_BEFORE);
     if (!PQgetisnull(s, 0, S_PAUSED_UNTIL)) show_time("account paused", s, S_PAUSED_UNTIL);
+    show_limit_wait(ctx, s);
     printf("%-14s %s\n", "generation", PQgetvalue(s, 0, S_GENERATION));
     printf("%-14s %s\n", "attempts", PQgetvalue(s, 0, S_ATTEMPTS));
     printf("%-14s %s\n", "external id", tcol(s, 0, S_EXT_ID));
@@ -426,7 +487,7 @@ int ctl_cmd_show(ctl_ctx *ctx, int argc, char **argv) {
     if (json)
         rc = print_json(show_json(s, h));
     else
-        show_text(s, h);
+        show_text(ctx, s, h);
     PQclear(s);
     PQclear(h);
     return rc;

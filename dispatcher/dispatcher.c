@@ -391,6 +391,10 @@ static ap_status apply_account_effects(ap_dispatcher *d, ap_account_fold *af, ch
                                         (const char *const *)af->pauses, PGRES_COMMAND_OK, NULL,
                                         sqlstate, err, errlen)) != AP_OK)
         return st;
+    if (af->nusage > 0 && (st = pg_run(d, AP_ACCOUNT_SQL_USAGE, AP_ACCOUNT_USAGE_NPARAMS,
+                                       (const char *const *)af->usage, PGRES_COMMAND_OK, NULL,
+                                       sqlstate, err, errlen)) != AP_OK)
+        return st;
     for (size_t i = 0; i < af->nreauth; i++) {
         ap_account_reauth *a = &af->reauth[i];
         const char *params[] = {a->account_id, a->reason, a->issued_at, a->message};

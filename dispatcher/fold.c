@@ -508,12 +508,24 @@ const char AP_ACCOUNT_SQL_PAUSE[] =
     " GROUP BY x.id) p"
     " WHERE a.id = p.id AND (a.paused_until IS NULL OR a.paused_until < p.until)";
 
+/* $1 account ids, $2 counts, $3 when asked (epoch ms). DISTINCT ON keeps one
+ * row per account for UPDATE ... FROM; equal times keep the larger count. */
+const char AP_ACCOUNT_SQL_USAGE[] =
+    "UPDATE social_accounts a SET platform_usage = p.usage, platform_usage_at = p.at"
+    " FROM (SELECT DISTINCT ON (r.id) r.id, r.usage,"
+    " 'epoch'::timestamptz + r.at * interval '1 millisecond' AS at"
+    " FROM unnest($1::uuid[], $2::int4[], $3::int8[]) AS r(id, usage, at)"
+    " ORDER BY r.id, r.at DESC, r.usage DESC) p"
+    " WHERE a.id = p.id AND (a.platform_usage_at IS NULL OR a.platform_usage_at < p.at"
+    " OR (a.platform_usage_at = p.at AND a.platform_usage < p.usage))";
+
 void ap_account_fold_init(ap_account_fold *f) { memset(f, 0, sizeof(*f)); }
 
 void ap_account_fold_free(ap_account_fold *f) {
     if (f == NULL) return;
     for (int i = 0; i < AP_ACCOUNT_CRED_NPARAMS; i++) free(f->credentials[i]);
     for (int i = 0; i < AP_ACCOUNT_PAUSE_NPARAMS; i++) free(f->pauses[i]);
+    for (int i = 0; i < AP_ACCOUNT_USAGE_NPARAMS; i++) free(f->usage[i]);
     free(f->reauth);
     ap_account_fold_init(f);
 }
@@ -612,10 +624,35 @@ static ap_status build_pauses(ap_account_fold *f, ap_result *const *results, siz
     return finish_columns(c, f->pauses, AP_ACCOUNT_PAUSE_NPARAMS) ? AP_OK : AP_ENOMEM;
 }
 
+/* An observation needs the account, a count and a time PostgreSQL can hold. */
+static bool has_usage(const ap_result *r) {
+    return r->platform_usage_at_ms > 0 && r->platform_usage_at_ms <= FOLD_MAX_MS &&
+           r->platform_usage >= 0 && ap_uuid_valid(r->account_id);
+}
+
+static ap_status build_usage(ap_account_fold *f, ap_result *const *results, size_t n) {
+    ap_pgarray c[AP_ACCOUNT_USAGE_NPARAMS];
+    for (int i = 0; i < AP_ACCOUNT_USAGE_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    for (size_t k = 0; k < n; k++) {
+        const ap_result *r = results[k];
+        if (!has_usage(r)) continue;
+        ap_pgarray_text(&c[0], r->account_id);
+        ap_pgarray_int(&c[1], r->platform_usage);
+        ap_pgarray_int(&c[2], r->platform_usage_at_ms);
+        f->nusage++;
+    }
+    if (f->nusage == 0) {
+        for (int i = 0; i < AP_ACCOUNT_USAGE_NPARAMS; i++) ap_pgarray_free(&c[i]);
+        return AP_OK;
+    }
+    return finish_columns(c, f->usage, AP_ACCOUNT_USAGE_NPARAMS) ? AP_OK : AP_ENOMEM;
+}
+
 ap_status ap_account_fold_build(ap_account_fold *f, ap_result *const *results, size_t n) {
     ap_account_fold_free(f);
     ap_status st = build_credentials(f, results, n);
     if (st == AP_OK) st = build_pauses(f, results, n);
+    if (st == AP_OK) st = build_usage(f, results, n);
     if (st != AP_OK) goto fail;
     for (size_t k = 0; k < n; k++) {
         const ap_result *r = results[k];

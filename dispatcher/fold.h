@@ -132,7 +132,12 @@ int ap_fold_precedence(const ap_result *a, const ap_result *b);
  * without a call; their results find the rows failed and only add history.
  * After the commit the scheduler itself refuses the account's rows
  * (account_reauth_required). */
-enum { AP_ACCOUNT_CRED_NPARAMS = 3, AP_ACCOUNT_REAUTH_NPARAMS = 4, AP_ACCOUNT_PAUSE_NPARAMS = 3 };
+enum {
+    AP_ACCOUNT_CRED_NPARAMS = 3,
+    AP_ACCOUNT_REAUTH_NPARAMS = 4,
+    AP_ACCOUNT_PAUSE_NPARAMS = 3,
+    AP_ACCOUNT_USAGE_NPARAMS = 3
+};
 extern const char AP_ACCOUNT_SQL_CREDENTIALS[];
 /* Answers one row, one column: how many schedules it failed (the UPDATE's
  * own count, not the history lines, which a conflict could make fewer). */
@@ -142,6 +147,12 @@ extern const char AP_ACCOUNT_SQL_REAUTH[];
  * account, or for every account of the platform (app scope), so the
  * scheduler admits none of their posts until then. */
 extern const char AP_ACCOUNT_SQL_PAUSE[];
+/* The platform's own count of an account's posts (platform_usage, observed
+ * at platform_usage_at_ms) goes to social_accounts.platform_usage(_at) when
+ * it is newer than the stored one: one row per account per batch, the
+ * newest (the larger count on a tie). The claim reads it (README "Rate
+ * limits"). It only ever delays posts, so a lost or late one is harmless. */
+extern const char AP_ACCOUNT_SQL_USAGE[];
 
 typedef struct ap_account_reauth {
     char account_id[40];
@@ -158,6 +169,8 @@ typedef struct ap_account_fold {
     size_t nreauth;
     size_t npauses;
     char *pauses[AP_ACCOUNT_PAUSE_NPARAMS]; /* NULL when npauses == 0 */
+    size_t nusage;
+    char *usage[AP_ACCOUNT_USAGE_NPARAMS]; /* NULL when nusage == 0 */
 } ap_account_fold;
 
 void ap_account_fold_init(ap_account_fold *f);

@@ -69,6 +69,10 @@ typedef struct ap_flow_result {
      * publish call that returned no id did. Empty: nothing to say. */
     char note_event[32];
     char note[320];
+    /* The platform's own count of the account's posts in its window, and when
+     * it was asked (epoch ms; 0: not read). PublishResult.platform_usage. */
+    int platform_usage;
+    int64_t platform_usage_at_ms;
 } ap_flow_result;
 
 typedef enum ap_step_kind {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_time.h"
+
 #define CONTAINER_ID_MAX 128
 #define CONTAINER_MAX_CHILDREN AP_MAX_MEDIA
 #define CONTAINER_FIRST_POLL_MS 1000
@@ -46,9 +48,12 @@ typedef struct container_flow {
     char container_id[CONTAINER_ID_MAX];
     int polls, restarts, pages, republishes;
     int64_t waited_ms;
-    ap_flow_result answer; /* the publish call's last answer without an id */
-    char *text;            /* what we post, for containers and for verify */
-    char *next_page;       /* verify: paging.next */
+    ap_flow_result answer;  /* the publish call's last answer without an id */
+    int64_t quota_asked_ms; /* when the quota read was sent (epoch ms) */
+    int usage;              /* its quota_usage ... */
+    int64_t usage_at_ms;    /* ... asked at quota_asked_ms; 0: none read */
+    char *text;             /* what we post, for containers and for verify */
+    char *next_page;        /* verify: paging.next */
 } container_flow;
 
 bool ap_container_valid_user_id(const char *id) {
@@ -117,6 +122,10 @@ static int build_request(container_flow *f, const ap_flow_input *in, ap_http_req
     const char *user = in->job->account_external_id;
     switch (f->st) {
     case ST_QUOTA:
+        /* Stamped before sending: the platform counts at some moment after
+         * this, so a post the count misses was answered after this time and
+         * its published_at is later (the claim relies on it). */
+        f->quota_asked_ms = ap_now_ms();
         return ap_graph_request(req, "GET", in->token, NULL,
                                 "%s/%s/%s/%s?fields=quota_usage,config", p->base_url,
                                 p->api_version, user, f->pf->limit_edge);
@@ -189,6 +198,11 @@ static bool quota_used_up(container_flow *f, const ap_http_response *res, ap_flo
     json_t *total = json_object_get(json_object_get(entry, "config"), "quota_total");
     bool full = json_is_integer(usage) && json_is_integer(total) && json_integer_value(total) > 0 &&
                 json_integer_value(usage) >= json_integer_value(total);
+    if (json_is_integer(usage) && json_integer_value(usage) >= 0 &&
+        json_integer_value(usage) <= 1000000) {
+        f->usage = (int)json_integer_value(usage);
+        f->usage_at_ms = f->quota_asked_ms;
+    }
     if (full) {
         char code[32];
         snprintf(code, sizeof(code), "quota_%lld/%lld", (long long)json_integer_value(usage),
@@ -556,9 +570,9 @@ static ap_step_kind on_success(container_flow *f, const ap_flow_input *in,
     }
 }
 
-ap_step_kind ap_container_step(void *state, const ap_flow_input *in, const ap_http_response *prev,
-                               ap_http_request *req, int64_t *wait_ms, ap_flow_result *result) {
-    container_flow *f = state;
+static ap_step_kind container_step(container_flow *f, const ap_flow_input *in,
+                                   const ap_http_response *prev, ap_http_request *req,
+                                   int64_t *wait_ms, ap_flow_result *result) {
     if (prev == NULL) return send(f, in, req, result); /* first call, or after a wait */
     bool publish_step = f->st == ST_PUBLISH;
     bool failed = prev->transport_error != 0 || prev->status < 200 || prev->status >= 300;
@@ -581,4 +595,16 @@ ap_step_kind ap_container_step(void *state, const ap_flow_input *in, const ap_ht
         return AP_STEP_DONE;
     }
     return on_success(f, in, prev, req, wait_ms, result);
+}
+
+ap_step_kind ap_container_step(void *state, const ap_flow_input *in, const ap_http_response *prev,
+                               ap_http_request *req, int64_t *wait_ms, ap_flow_result *result) {
+    container_flow *f = state;
+    ap_step_kind k = container_step(f, in, prev, req, wait_ms, result);
+    /* Whatever the outcome, the platform's count goes out with it. */
+    if (k == AP_STEP_DONE && f->usage_at_ms > 0) {
+        result->platform_usage = f->usage;
+        result->platform_usage_at_ms = f->usage_at_ms;
+    }
+    return k;
 }

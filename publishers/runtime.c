@@ -407,6 +407,8 @@ static ap_status emit_result_async(publisher *p, job_slot *s) {
     res.error_message = (char *)r->error_message;
     res.http_status = (int32_t)r->http_status;
     res.credential_issued_at_ms = s->cred.issued_at_ms;
+    res.platform_usage = r->platform_usage;
+    res.platform_usage_at_ms = r->platform_usage_at_ms;
     if (s->new_sealed) {
         res.refreshed_credential.data = s->new_sealed;
         res.refreshed_credential.len = s->new_sealed_len;

@@ -301,9 +301,16 @@ static int sb_count_visit(const sandbox_post *p, void *ud) {
     return 1;
 }
 
-/* Posts of the account in the rolling 24 h. */
+/* Posts of the account in the rolling quota window (24 h unless a test
+ * shortens it). */
+static long sb_quota_window_ms(void) {
+    sandbox_knobs kn;
+    sandbox_knobs_get(&kn);
+    return kn.quota_window_ms > 0 ? kn.quota_window_ms : SB_DAY_MS;
+}
+
 static long sb_quota_usage(const sb_call *c) {
-    sb_count q = {sandbox_req_received_ms(c->req) - SB_DAY_MS, 0};
+    sb_count q = {sandbox_req_received_ms(c->req) - sb_quota_window_ms(), 0};
     sandbox_posts_of_page(c->api->platform, c->node, sb_count_visit, &q);
     return q.n;
 }
@@ -375,6 +382,7 @@ static void sb_publish(sb_call *c) {
     if (sb_check_publishable(c, k) != 0) return;
     long quota = c->api->quota(&kn);
     if (sb_quota_usage(c) >= quota) {
+        sandbox_stats_quota_refusal();
         sb_error_full(c->req, 400, 9, 2207042, "Application request limit reached",
                       "The account has reached its publishing limit for the last 24 hours");
         return;
@@ -413,9 +421,9 @@ static void sb_publish(sb_call *c) {
 static void sb_limit(sb_call *c) {
     sandbox_knobs kn;
     sandbox_knobs_get(&kn);
-    json_t *entry =
-        json_pack("{s:I,s:{s:I,s:i}}", "quota_usage", (json_int_t)sb_quota_usage(c), "config",
-                  "quota_total", (json_int_t)c->api->quota(&kn), "quota_duration", 86400);
+    json_t *entry = json_pack("{s:I,s:{s:I,s:I}}", "quota_usage", (json_int_t)sb_quota_usage(c),
+                              "config", "quota_total", (json_int_t)c->api->quota(&kn),
+                              "quota_duration", (json_int_t)(sb_quota_window_ms() / 1000));
     sandbox_reply_json(c->req, 200, entry ? json_pack("{s:[o]}", "data", entry) : NULL);
 }
 

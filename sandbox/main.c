@@ -58,6 +58,7 @@ static const struct option sandbox_options[] = {
     {"publish-error-after-commit-rate", required_argument, NULL, OPT_KNOB},
     {"instagram-quota", required_argument, NULL, OPT_KNOB},
     {"threads-quota", required_argument, NULL, OPT_KNOB},
+    {"quota-window-ms", required_argument, NULL, OPT_KNOB},
     {NULL, 0, NULL, 0},
 };
 
@@ -84,7 +85,8 @@ static void sandbox_usage(FILE *out) {
           "                             fraction of Instagram/Threads publishes made, then\n"
           "                             answered 500 or \"already published\" (0)\n"
           "  --instagram-quota N        Instagram posts per account per 24 h (50)\n"
-          "  --threads-quota N          Threads posts per account per 24 h (250)\n",
+          "  --threads-quota N          Threads posts per account per 24 h (250)\n"
+          "  --quota-window-ms MS       rolling window of both quotas (86400000)\n",
           out);
 }
 

@@ -160,6 +160,7 @@ typedef struct sandbox_stats {
     uint64_t hang_drops;
     uint64_t closes;              /* committed, then closed unanswered (close_rate) */
     uint64_t errors_after_commit; /* publish_error_after_commit_rate */
+    uint64_t quota_refusals;      /* Instagram/Threads publishes refused over quota */
     long in_flight;
     long max_in_flight;
     sandbox_error_count *errors;
@@ -399,6 +400,7 @@ static const struct sandbox_knob_desc {
      offsetof(sandbox_knobs, publish_error_after_commit_rate)},
     {"instagram_quota", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, instagram_quota)},
     {"threads_quota", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, threads_quota)},
+    {"quota_window_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, quota_window_ms)},
     {"x_user_post_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_post_limit)},
     {"x_user_window_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_window_ms)},
     {"x_user_daily_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_daily_limit)},
@@ -415,6 +417,7 @@ void sandbox_knobs_default(sandbox_knobs *k) {
     k->max_held = 5000;
     k->instagram_quota = 50; /* Instagram's documented limit */
     k->threads_quota = 250;  /* Threads' documented limit */
+    k->quota_window_ms = 24 * 3600 * 1000;
     k->x_user_post_limit = 200;
     k->x_user_window_ms = 15 * 60 * 1000;
     k->token_ttl_s = 7200; /* X's access tokens live two hours */
@@ -559,6 +562,12 @@ void sandbox_stats_error(int code) {
 void sandbox_stats_error_after_commit(void) {
     pthread_mutex_lock(&server.lock);
     server.stats.errors_after_commit++;
+    pthread_mutex_unlock(&server.lock);
+}
+
+void sandbox_stats_quota_refusal(void) {
+    pthread_mutex_lock(&server.lock);
+    server.stats.quota_refusals++;
     pthread_mutex_unlock(&server.lock);
 }
 
@@ -1513,16 +1522,17 @@ static json_t *sandbox_stats_json_locked(void) {
         json_decref(errors);
         return NULL;
     }
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
-                     (json_int_t)s->requests, "accepted", (json_int_t)server.nposts,
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}",
+                     "requests", (json_int_t)s->requests, "accepted", (json_int_t)server.nposts,
                      "duplicate_accepts", (json_int_t)s->duplicate_accepts, "duplicates_rejected",
                      (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
                      "hang_drops", (json_int_t)s->hang_drops, "closes", (json_int_t)s->closes,
-                     "errors_after_commit", (json_int_t)s->errors_after_commit, "held",
-                     (json_int_t)server.held_count, "in_flight", (json_int_t)s->in_flight,
-                     "max_in_flight", (json_int_t)s->max_in_flight, "errors", errors,
-                     "max_posts_per_page_in_window", (json_int_t)sandbox_max_in_window_locked(),
-                     "rate_window_ms", (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
+                     "errors_after_commit", (json_int_t)s->errors_after_commit, "quota_refusals",
+                     (json_int_t)s->quota_refusals, "held", (json_int_t)server.held_count,
+                     "in_flight", (json_int_t)s->in_flight, "max_in_flight",
+                     (json_int_t)s->max_in_flight, "errors", errors, "max_posts_per_page_in_window",
+                     (json_int_t)sandbox_max_in_window_locked(), "rate_window_ms",
+                     (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
 }
 
 long sandbox_token_ttl_s(void) {

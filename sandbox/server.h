@@ -53,8 +53,9 @@ typedef struct sandbox_knobs {
     double publish_error_after_commit_rate; /* fraction of *_publish calls that publish,
                                                then answer an error: a 5xx or "already
                                                published" (what a proxy's retry sees) */
-    long instagram_quota;                   /* posts per account per rolling 24 h */
+    long instagram_quota;                   /* posts per account per rolling quota_window_ms */
     long threads_quota;
+    long quota_window_ms; /* the quotas' rolling window (real: 24 h); short in tests */
     /* Platform imitations (x.c, linkedin.c). */
     long x_user_post_limit;    /* X: posts per user per x_user_window_ms (real: 200) */
     long x_user_window_ms;     /* X: that window (real: 15 minutes) */
@@ -139,6 +140,8 @@ void sandbox_stats_error(int code);
 /* One more publish committed and then answered with an error (stat
  * errors_after_commit). */
 void sandbox_stats_error_after_commit(void);
+/* A publishing call refused because the account's quota was used up. */
+void sandbox_stats_quota_refusal(void);
 /* Fresh numeric object id, unique for the life of the process. */
 uint64_t sandbox_next_object_id(void);
 /* Random bits that do not disturb the fault sequence (trace ids...). */

@@ -29,11 +29,14 @@
  *   - scheduler.max_queued_per_account ($2) minus its queued + retrying jobs:
  *     an account with 10,000 posts due holds at most $2 jobs in the stream
  *     ahead of another account's single post (README "Fairness");
- *   - platforms.<p>.account_limit minus its jobs in the queue and its posts
- *     published within account_window (README "Rate limits");
+ *   - platforms.<p>.account_limit minus its jobs in the queue, its posts
+ *     published within account_window, and the posts the platform counts
+ *     that autopost did not make (CLAIM_ELSEWHERE; README "Rate limits");
+ *   - one job at a time until the platform's count is known (CLAIM_STALE);
  * and a platform's posts per tick are capped the same way by app_limit.
  * A post that waits for a slot stays pending: waiting burns no attempt.
- * Limits per platform arrive as parallel arrays $3..$7 (0 = no limit).
+ * Limits per platform arrive as parallel arrays $3..$7 (0 = no limit), and
+ * $8 says which platforms report their own count (CLAIM_STALE).
  *
  * How it stays cheap: "blocked" lists the accounts with no free slot (at the
  * cap, at a rate limit, or paused); it is small, because it is bounded by
@@ -72,28 +75,99 @@
  * its paused_until (README "Rate limits"; set by the dispatcher). */
 #define CLAIM_NOT_PAUSED " AND (a.paused_until IS NULL OR a.paused_until <= now()) "
 
+/* Posts the platform counts that autopost did not make (README "Rate
+ * limits"). Instagram and Threads report an account's posts in their rolling
+ * 24 h (quota_usage); a publisher reads it before every post and the
+ * dispatcher keeps the newest observation, U asked at time T, on the account.
+ * The claim counts, per account, our queued and retrying jobs, our posts
+ * published within the window, and this branch's
+ *     E = max(0, U - our posts published in (T - window, T])
+ * for one window after T. Why this and not max(ours, U):
+ *   - U alone counts our own posts as if they stayed a whole window after T;
+ *     our posts leave at published_at + window, which we know, so they are
+ *     counted by the first branch and taken out of U. Only posts made
+ *     elsewhere (E), whose times we do not know, are held for the longest
+ *     they can stay: until T + window. After that U says nothing.
+ *   - T is when the publisher sent the read, before the platform counted. A
+ *     post of ours the count missed was answered after T, so its
+ *     published_at is after T: it is in the first branch, not taken out of
+ *     U. A post answered after T that the platform did count is counted
+ *     twice (in U as "elsewhere", and as ours) until a newer observation:
+ *     the error only ever delays a post, never lets one more through.
+ *   - Jobs queued or retrying are not in U unless the platform already has
+ *     them (then counted twice, the safe way) and are counted as ours.
+ *   - Stale or lost observations: the dispatcher keeps only a newer one, so
+ *     a late or redelivered result cannot roll the count back; an account
+ *     never observed, or observed more than a window ago, counts only ours.
+ *     Clocks: T and published_at are publishers' clocks, the window ends at
+ *     PostgreSQL's now(); a skew of seconds shifts a window edge by that much.
+ *   - Posts made elsewhere after T are unseen until the next read: the
+ *     publisher still reads the quota first and defers without publishing
+ *     when it is used up, and the platform refuses past its cap, so the worst
+ *     case is the old one (a deferral), never a second post. This limiter
+ *     only ever holds posts back; it can cause no post, so it cannot break
+ *     exactly-once. */
+#define CLAIM_ELSEWHERE                                                                            \
+    "SELECT o.id, greatest(o.platform_usage - ("                                                   \
+    "    SELECT count(*) FROM post_schedules q"                                                    \
+    "     WHERE q.account_id = o.id AND q.published_at <= o.platform_usage_at"                     \
+    "       AND q.published_at > o.platform_usage_at - l.acc_ms * interval '1 millisecond'), 0)"   \
+    "  FROM social_accounts o"                                                                     \
+    " WHERE o.platform = l.platform"                                                               \
+    "   AND o.platform_usage_at > now() - l.acc_ms * interval '1 millisecond'"
+
+/* The first of a burst waits for the platform's count: an account of a
+ * platform that reports it (Instagram, Threads), with no count asked within
+ * the last minute (or the window, if shorter), gets one job at a time. That
+ * job's publisher reads the count before anything else and reports it; the
+ * claim after it knows the posts made elsewhere. Without it, a cold account
+ * with posts made outside autopost would get account_limit jobs at once,
+ * and each job's own quota read, made at the same moment, would see room:
+ * the overrun issue 23 describes. The price is one job's time at the start
+ * of a burst. A job whose read fails reports nothing and the account stays
+ * at one job at a time until a read succeeds: slower, never over the cap. */
+#define CLAIM_PROBE_FRESH_MS "60000"
+#define CLAIM_STALE                                                                                \
+    "(l.probe AND NOT coalesce(a.platform_usage_at > now() - "                                     \
+    "least(l.acc_ms, " CLAIM_PROBE_FRESH_MS ") * interval '1 millisecond', false))"
+
+/* An account's free slots, for a row joined to its account ("a"), the
+ * platform's limits ("l"), its queue count ("b") and its rate-window count
+ * ("m"). An account with nothing queued, retrying or published within the
+ * window has no "limited" row: it has used 0 of its limit, not "no limit".
+ * Taking the limit from "l" keeps a cold account's first burst within it;
+ * least() ignores NULL, so m.acc_n - m.used alone left only the admission
+ * cap for exactly the accounts with the most posts waiting (issue 14). */
+#define CLAIM_FREE                                                                                 \
+    "least($2::int8 - coalesce(b.n, 0), l.acc_n - coalesce(m.used, 0),"                            \
+    "      CASE WHEN " CLAIM_STALE " THEN 1 - coalesce(b.n, 0) END)"
+
 /* clang-format off */
 static const char *const claim_fair_sql =
     "WITH lim AS ("
-    "  SELECT platform, nullif(acc_n, 0) AS acc_n, acc_ms, nullif(app_n, 0) AS app_n, app_ms"
-    "    FROM unnest($3::text[], $4::int[], $5::int8[], $6::int[], $7::int8[])"
-    "      AS t(platform, acc_n, acc_ms, app_n, app_ms)),"
+    "  SELECT platform, nullif(acc_n, 0) AS acc_n, acc_ms, nullif(app_n, 0) AS app_n, app_ms,"
+    "         probe AND acc_n > 0 AS probe"
+    "    FROM unnest($3::text[], $4::int[], $5::int8[], $6::int[], $7::int8[], $8::bool[])"
+    "      AS t(platform, acc_n, acc_ms, app_n, app_ms, probe)),"
     "busy AS ("
     "  SELECT account_id, count(*) AS n FROM post_schedules"
     "   WHERE status IN ('queued', 'retrying') GROUP BY account_id),"
     "limited AS ("
-    "  SELECT x.account_id, x.n AS used, l.acc_n"
+    "  SELECT x.account_id, sum(x.n)::int8 AS used, l.acc_n"
     "    FROM lim l CROSS JOIN LATERAL ("
     "      SELECT r.account_id, count(*) AS n"
     "        FROM post_schedules r JOIN social_accounts ra ON ra.id = r.account_id"
     "       WHERE ra.platform = l.platform"
     "         AND (r.status IN ('queued', 'retrying')"
     "              OR r.published_at > now() - l.acc_ms * interval '1 millisecond')"
-    "       GROUP BY r.account_id) x"
-    "   WHERE l.acc_n IS NOT NULL),"
+    "       GROUP BY r.account_id"
+    "      UNION ALL " CLAIM_ELSEWHERE ") x"
+    "   WHERE l.acc_n IS NOT NULL GROUP BY x.account_id, l.acc_n),"
     "blocked AS ("
     "  SELECT account_id FROM busy WHERE n >= $2"
     "  UNION SELECT account_id FROM limited WHERE used >= acc_n"
+    "  UNION SELECT b.account_id FROM busy b JOIN social_accounts a ON a.id = b.account_id"
+    "          JOIN lim l ON l.platform = a.platform WHERE " CLAIM_STALE
     "  UNION SELECT id FROM social_accounts WHERE paused_until > now()),"
     "win AS ("
     "  SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s"
@@ -103,9 +177,11 @@ static const char *const claim_fair_sql =
     "crowded AS ("
     "  SELECT (SELECT count(*) FROM win) >= $1 * 4 AND EXISTS ("
     "    SELECT 1 FROM (SELECT account_id, count(*) AS n FROM win GROUP BY account_id) w"
+    "      JOIN social_accounts a ON a.id = w.account_id"
+    "      LEFT JOIN lim l ON l.platform = a.platform"
     "      LEFT JOIN busy b ON b.account_id = w.account_id"
     "      LEFT JOIN limited m ON m.account_id = w.account_id"
-    "     WHERE w.n > least($2::int8 - coalesce(b.n, 0), m.acc_n - m.used)) AS yes),"
+    "     WHERE w.n > " CLAIM_FREE ") AS yes),"
     "cand AS ("
     "  SELECT * FROM win WHERE NOT (SELECT yes FROM crowded)"
     "  UNION ALL"
@@ -116,8 +192,9 @@ static const char *const claim_fair_sql =
     "ranked AS ("
     "  SELECT c.id, c.scheduled_at, a.platform,"
     "         row_number() OVER (PARTITION BY c.account_id ORDER BY c.scheduled_at, c.id) AS rn,"
-    "         least($2::int8 - coalesce(b.n, 0), m.acc_n - m.used) AS free"
+    "         " CLAIM_FREE " AS free"
     "    FROM cand c JOIN social_accounts a ON a.id = c.account_id"
+    "    LEFT JOIN lim l ON l.platform = a.platform"
     "    LEFT JOIN busy b ON b.account_id = c.account_id"
     "    LEFT JOIN limited m ON m.account_id = c.account_id),"
     "app AS ("
@@ -427,6 +504,7 @@ typedef struct claim_params {
     char platforms[AP_MAX_PLATFORMS * (AP_PLATFORM_NAME_MAX + 1) + 3];
     char account_limits[AP_MAX_PLATFORMS * 12 + 3], account_ms[AP_MAX_PLATFORMS * 21 + 3];
     char app_limits[AP_MAX_PLATFORMS * 12 + 3], app_ms[AP_MAX_PLATFORMS * 21 + 3];
+    char probes[AP_MAX_PLATFORMS * 2 + 3];
 } claim_params;
 
 static void array_append(char *buf, size_t len, const char *item) {
@@ -445,6 +523,7 @@ static bool claim_params_build(claim_params *cp, const ap_config *cfg) {
     strcpy(cp->account_ms, "{");
     strcpy(cp->app_limits, "{");
     strcpy(cp->app_ms, "{");
+    strcpy(cp->probes, "{");
     for (int i = 0; i < cfg->nplatforms; i++) {
         const ap_platform_config *p = &cfg->platforms[i];
         char n[24];
@@ -458,12 +537,15 @@ static bool claim_params_build(claim_params *cp, const ap_config *cfg) {
         array_append(cp->app_limits, sizeof(cp->app_limits), n);
         snprintf(n, sizeof(n), "%lld", (long long)p->app_window_ms);
         array_append(cp->app_ms, sizeof(cp->app_ms), n);
+        const ap_platform_info *info = ap_platform_info_find(p->name);
+        array_append(cp->probes, sizeof(cp->probes), info && info->reports_usage ? "t" : "f");
     }
     strcat(cp->platforms, "}");
     strcat(cp->account_limits, "}");
     strcat(cp->account_ms, "}");
     strcat(cp->app_limits, "}");
     strcat(cp->app_ms, "}");
+    strcat(cp->probes, "}");
     return limited;
 }
 
@@ -499,7 +581,7 @@ static PGresult *claim(ap_pg *pg, const ap_config *cfg, const char *prefix) {
     claim_params cp;
     bool limited = claim_params_build(&cp, cfg);
     const char *params[] = {cp.limit,      cp.per_account, cp.platforms, cp.account_limits,
-                            cp.account_ms, cp.app_limits,  cp.app_ms};
+                            cp.account_ms, cp.app_limits,  cp.app_ms,    cp.probes};
     if (limited) {
         /* Rate limits must hold across scheduler replicas too: one claim at a
          * time, released when this tick's transaction ends. */
@@ -509,7 +591,7 @@ static PGresult *claim(ap_pg *pg, const ap_config *cfg, const char *prefix) {
     }
     bool fair = limited || cfg->scheduler_max_queued_per_account > 0;
     const char *sql = fair ? claim_fair_sql : claim_fifo_sql;
-    int nparams = fair ? 7 : 1;
+    int nparams = fair ? 8 : 1;
     if (prefix) {
         size_t n = strlen(prefix) + strlen(sql) + 1;
         char *text = malloc(n);

@@ -122,6 +122,54 @@ static void test_platform_without_keys_gets_defaults(void) {
     ap_config_free(&cfg);
 }
 
+/* The platforms' documented per-account caps are account limits by default
+ * (Instagram 50, Threads 250 per rolling 24 h); others have none. An
+ * operator may lower a cap, not raise or remove it; the window is free. */
+static void test_platform_caps_are_default_account_limits(void) {
+    ap_config cfg;
+    char err[512];
+    CHECK(load(&cfg, "platforms:\n  instagram:\n  threads:\n  facebook:\n  x:\n  linkedin:\n", err,
+               sizeof(err)) == AP_OK);
+    const ap_platform_config *ig = ap_config_platform(&cfg, "instagram");
+    const ap_platform_config *th = ap_config_platform(&cfg, "threads");
+    CHECK(ig != NULL && th != NULL);
+    if (ig) {
+        CHECK(ig->account_limit == 50);
+        CHECK(ig->account_window_ms == 24LL * 3600 * 1000);
+    }
+    if (th) {
+        CHECK(th->account_limit == 250);
+        CHECK(th->account_window_ms == 24LL * 3600 * 1000);
+    }
+    const char *uncapped[] = {"facebook", "x", "linkedin"};
+    for (size_t i = 0; i < 3; i++) {
+        const ap_platform_config *p = ap_config_platform(&cfg, uncapped[i]);
+        CHECK(p != NULL && p->account_limit == 0 && p->account_window_ms == 15 * 60 * 1000);
+    }
+    CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_OK);
+    ap_config_free(&cfg);
+
+    /* Lowered, with a short window (a sandbox test): accepted. */
+    CHECK(load(&cfg, "platforms:\n  threads:\n    account_limit: 4\n    account_window: 20s\n", err,
+               sizeof(err)) == AP_OK);
+    th = ap_config_platform(&cfg, "threads");
+    CHECK(th != NULL && th->account_limit == 4 && th->account_window_ms == 20000);
+    CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_OK);
+    ap_config_free(&cfg);
+
+    /* Raised past the cap or turned off: refused, naming the cap. */
+    const char *bad[] = {"platforms:\n  instagram:\n    account_limit: 51\n",
+                         "platforms:\n  instagram:\n    account_limit: 0\n",
+                         "platforms:\n  threads:\n    account_limit: 251\n"};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(load(&cfg, bad[i], err, sizeof(err)) == AP_OK);
+        CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_EINVAL);
+        CHECK_CONTAINS(err, ".account_limit: ");
+        CHECK_CONTAINS(err, i < 2 ? "at most 50 posts per account per 24 h" : "at most 250");
+        ap_config_free(&cfg);
+    }
+}
+
 /* OAuth refresh keys: off by default, checked together by require(). */
 static void test_token_refresh_keys(void) {
     ap_config cfg;
@@ -477,6 +525,7 @@ int main(void) {
     RUN(test_good_file_sets_every_key);
     RUN(test_good_file_platform_keys);
     RUN(test_platform_without_keys_gets_defaults);
+    RUN(test_platform_caps_are_default_account_limits);
     RUN(test_minimal_file_keeps_service_defaults);
     RUN(test_empty_document_is_empty_config);
     RUN(test_env_overrides_file);

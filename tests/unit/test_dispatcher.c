@@ -433,6 +433,52 @@ static void test_account_fold_pauses(void) {
     for (size_t i = 0; i < 5; i++) free(rs[i]);
 }
 
+/* The platform's own count (Instagram/Threads quota_usage) goes to the
+ * account from any outcome; results without one, or without a usable
+ * account or time, add nothing. */
+static void test_account_fold_platform_usage(void) {
+    const char *acct1 = "11111111-1111-4111-8111-111111111111";
+    ap_result *rs[] = {mk(SID_A, 1, DEFER, 1), mk(SID_B, 1, RETRY, 1), mk(SID_C, 1, DEFER, 1),
+                       mk(SID_C, 2, RETRY, 1)};
+    for (size_t i = 0; i < 4; i++) {
+        rs[i]->account_id = (char *)acct1;
+        rs[i]->platform = "instagram";
+    }
+    rs[0]->platform_usage = 50;
+    rs[0]->platform_usage_at_ms = 1700000000000;
+    rs[1]->platform_usage = 7;
+    rs[1]->platform_usage_at_ms = 1700000000123;
+    rs[2]->platform_usage = 9; /* never asked: nothing */
+    rs[3]->platform_usage = 4;
+    rs[3]->platform_usage_at_ms = 1700000000000;
+    rs[3]->account_id = "not-a-uuid";
+    ap_account_fold f;
+    ap_account_fold_init(&f);
+    CHECK(ap_account_fold_build(&f, rs, 4) == AP_OK);
+    CHECK(f.nusage == 2);
+    char *e[4];
+    int k = column(f.usage, 1, e, 4);
+    CHECK(k == 2);
+    if (k == 2) {
+        CHECK_STR_EQ(e[0], "50");
+        CHECK_STR_EQ(e[1], "7");
+        free_elems(e, k);
+    }
+    k = column(f.usage, 2, e, 4);
+    CHECK(k == 2);
+    if (k == 2) {
+        CHECK_STR_EQ(e[1], "1700000000123");
+        free_elems(e, k);
+    }
+    ap_account_fold_free(&f);
+    char want[8];
+    snprintf(want, sizeof(want), "$%d:", AP_ACCOUNT_USAGE_NPARAMS);
+    CHECK_CONTAINS(AP_ACCOUNT_SQL_USAGE, want);
+    /* Only ever a newer observation: a late result cannot roll it back. */
+    CHECK_CONTAINS(AP_ACCOUNT_SQL_USAGE, "a.platform_usage_at < p.at");
+    for (size_t i = 0; i < 4; i++) free(rs[i]);
+}
+
 static void test_sql_parameter_counts(void) {
     /* The statements and the arrays must agree on how many parameters. */
     char want[8];
@@ -614,5 +660,6 @@ int main(void) {
     RUN(test_fold_deferred);
     RUN(test_account_fold_pauses);
     RUN(test_terminal_status);
+    RUN(test_account_fold_platform_usage);
     return TEST_RESULT();
 }

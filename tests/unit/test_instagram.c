@@ -1,5 +1,6 @@
 /* test_instagram.c -- the Instagram adapter (publishers/instagram.c on the
  * container flow of publishers/container.c) driven without a network. */
+#include "ap_time.h"
 #include "container_case.h"
 
 #define IGUSER "17841400000000001"
@@ -94,7 +95,9 @@ static void test_image_flow(void) {
     cc_case c;
     ap_flow_result r;
     ig_init(&c);
+    int64_t before = ap_now_ms();
     cc_start(&c, AP_FLOW_PUBLISH);
+    int64_t after = ap_now_ms();
     CHECK_STR_EQ(c.req.method, "GET");
     CHECK_STR_EQ(c.req.url, V IGUSER "/content_publishing_limit?fields=quota_usage,config");
     CHECK_STR_EQ(cc_header(&c.req, "Authorization"), "Bearer " CC_TOKEN);
@@ -123,6 +126,10 @@ static void test_image_flow(void) {
     CHECK(cc_feed(&c, 200, "{\"id\":\"17920000000000042\"}", &r) == AP_STEP_DONE);
     CHECK(r.error_class == AP_CLASS_NONE);
     CHECK_STR_EQ(r.external_id, "17920000000000042");
+    /* The platform's count goes out with the result, stamped when it was
+     * asked (before the request left), for the scheduler's claim. */
+    CHECK(r.platform_usage == 3);
+    CHECK(r.platform_usage_at_ms >= before && r.platform_usage_at_ms <= after);
     cc_finish(&c);
 }
 
@@ -203,6 +210,7 @@ static void test_quota_used_up_before_any_container(void) {
     /* No reset time from the platform: the runtime waits quota_wait. */
     CHECK(r.retry_after_ms == 0 && r.pause == AP_PAUSE_ACCOUNT);
     CHECK_CONTAINS(r.error_message, "50 of 50");
+    CHECK(r.platform_usage == 50 && r.platform_usage_at_ms > 0);
     CHECK(c.req.url == NULL); /* no container made */
     cc_finish(&c);
 }
@@ -250,6 +258,7 @@ static void test_quota_error_at_publish(void) {
     CHECK_STR_EQ(r.error_code, "9/2207042");
     /* No reset time from the platform: the runtime waits quota_wait. */
     CHECK(r.retry_after_ms == 0 && r.pause == AP_PAUSE_ACCOUNT);
+    CHECK(r.platform_usage == 3 && r.platform_usage_at_ms > 0); /* read before the call */
     cc_finish(&c);
 }
 
