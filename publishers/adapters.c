@@ -7,15 +7,17 @@
 
 #include "adapter.h"
 
-extern const ap_adapter ap_adapter_facebook;
-extern const ap_adapter ap_adapter_instagram;
-extern const ap_adapter ap_adapter_threads;
-extern const ap_adapter ap_adapter_linkedin;
-extern const ap_adapter ap_adapter_x;
+/* Every platform of common/platforms.list has publishers/<name>.c defining
+ * ap_adapter_<name>: a missing one is a link error, not a runtime surprise. */
+#define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports) \
+    extern const ap_adapter ap_adapter_##name;
+#include "ap_platform_list.h"
+#undef AP_PLATFORM
 
 static const ap_adapter *const adapter_table[] = {
-    &ap_adapter_facebook, &ap_adapter_instagram, &ap_adapter_threads,
-    &ap_adapter_linkedin, &ap_adapter_x,
+#define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports) &ap_adapter_##name,
+#include "ap_platform_list.h"
+#undef AP_PLATFORM
 };
 
 const ap_adapter *ap_adapter_find(const char *platform) {

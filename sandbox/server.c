@@ -52,23 +52,28 @@
 #include "server.h"
 
 /* ------------------------------------------------------------------------
- * Route table: a new platform is one file plus one line here. The first
- * matching prefix wins, so the catch-all "/" (Facebook) stays last.
+ * Route table: every platform of common/platforms.list has sandbox/<name>.c
+ * defining sandbox_<name>; the helpers below are not platforms. The longest
+ * matching prefix wins, so the order here does not matter: OAuth token
+ * endpoints (oauth.c) beat their platforms' prefixes, and Facebook's "/"
+ * only catches what nothing else claims.
  * --------------------------------------------------------------------- */
 
-extern const sandbox_platform sandbox_facebook;
-extern const sandbox_platform sandbox_instagram;
-extern const sandbox_platform sandbox_threads;
-extern const sandbox_platform sandbox_linkedin;
+#define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports) \
+    extern const sandbox_platform sandbox_##name;
+#include "ap_platform_list.h"
+#undef AP_PLATFORM
 extern const sandbox_platform sandbox_media;
-extern const sandbox_platform sandbox_x;
 extern const sandbox_platform sandbox_x_oauth;
 extern const sandbox_platform sandbox_linkedin_oauth;
 
 static const sandbox_platform *const sandbox_routes[] = {
-    /* OAuth token endpoints before their platforms' own prefixes (oauth.c). */
-    &sandbox_x_oauth, &sandbox_linkedin_oauth, &sandbox_instagram, &sandbox_threads,
-    &sandbox_x,       &sandbox_linkedin,       &sandbox_media,     &sandbox_facebook,
+#define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports) &sandbox_##name,
+#include "ap_platform_list.h"
+#undef AP_PLATFORM
+    &sandbox_media,
+    &sandbox_x_oauth,
+    &sandbox_linkedin_oauth,
 };
 
 #define SANDBOX_ADMIN_PREFIX "/_sandbox/"
@@ -830,10 +835,16 @@ static void sandbox_req_free(sandbox_request *req) {
 }
 
 static const sandbox_platform *sandbox_route(const char *path) {
-    for (size_t i = 0; i < sizeof(sandbox_routes) / sizeof(sandbox_routes[0]); i++)
-        if (strncmp(path, sandbox_routes[i]->prefix, strlen(sandbox_routes[i]->prefix)) == 0)
-            return sandbox_routes[i];
-    return NULL;
+    const sandbox_platform *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < sizeof(sandbox_routes) / sizeof(sandbox_routes[0]); i++) {
+        size_t n = strlen(sandbox_routes[i]->prefix);
+        if (strncmp(path, sandbox_routes[i]->prefix, n) == 0 && (best == NULL || n > best_len)) {
+            best = sandbox_routes[i];
+            best_len = n;
+        }
+    }
+    return best;
 }
 
 static void sandbox_req_append(sandbox_request *req, const char *data, size_t n) {
