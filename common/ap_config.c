@@ -462,6 +462,30 @@ cleanup:
     return s;
 }
 
+ap_status ap_config_load_files(ap_config *cfg, const char *paths, char *err, size_t errlen) {
+    char *copy = strdup(paths), *save = NULL;
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return AP_ENOMEM;
+    }
+    ap_status s = AP_OK;
+    int n = 0;
+    for (char *p = strtok_r(copy, ",", &save); p && s == AP_OK; p = strtok_r(NULL, ",", &save)) {
+        s = ap_config_load_file(cfg, p, err, errlen);
+        n++;
+    }
+    free(copy);
+    if (s == AP_OK && n == 0) {
+        snprintf(err, errlen, "--config \"%s\": no file named", paths);
+        s = AP_EINVAL;
+    }
+    if (s == AP_OK) { /* errors name the whole list from here on */
+        free(cfg->path);
+        cfg->path = strdup(paths);
+    }
+    return s;
+}
+
 static ap_status env_string(char **dst, const char *var) {
     const char *v = getenv(var);
     if (v == NULL || *v == '\0') return AP_OK;
@@ -614,7 +638,7 @@ const ap_platform_config *ap_config_platform(const ap_config *cfg, const char *n
 int ap_config_setup(ap_config *cfg, const char *path, int needs, const char *platform) {
     char err[512];
     ap_config_init(cfg);
-    if (path && ap_config_load_file(cfg, path, err, sizeof(err)) != AP_OK) goto fail;
+    if (path && ap_config_load_files(cfg, path, err, sizeof(err)) != AP_OK) goto fail;
     if (ap_config_apply_env(cfg, err, sizeof(err)) != AP_OK) goto fail;
     if (ap_config_require(cfg, needs, platform, err, sizeof(err)) != AP_OK) goto fail;
     if (cfg->instance == NULL) {

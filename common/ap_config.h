@@ -125,6 +125,10 @@ void ap_config_free(ap_config *cfg);
 
 /* Reads a YAML file into cfg (which ap_config_init prepared). */
 ap_status ap_config_load_file(ap_config *cfg, const char *path, char *err, size_t errlen);
+/* Reads "a.yaml,b.yaml,..." in order, each file's keys over the earlier
+ * ones' (a platform entry merges key by key): one base written once and a
+ * small file of what an environment changes (deploy/k8s). */
+ap_status ap_config_load_files(ap_config *cfg, const char *paths, char *err, size_t errlen);
 /* Parses YAML from memory; name is used in error messages (and by fuzzing). */
 ap_status ap_config_load_buffer(ap_config *cfg, const char *name, const char *yaml, size_t len,
                                 char *err, size_t errlen);

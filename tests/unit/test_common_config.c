@@ -521,6 +521,39 @@ static void test_console_section(void) {
     expect_error("console:\n  token: x\n", 2, "console.token", "unknown key");
 }
 
+/* "a,b": b's keys over a's; a platform entry merges key by key; an error in
+ * any file names that file; cfg->path is the whole list. */
+static void test_layered_files(void) {
+    ap_config cfg;
+    char err[512] = "", list[2200];
+    snprintf(list, sizeof(list), "%s,", data_path("minimal.yaml"));
+    size_t n = strlen(list);
+    snprintf(list + n, sizeof(list) - n, "%s", data_path("layer_env.yaml"));
+    ap_config_init(&cfg);
+    CHECK(ap_config_load_files(&cfg, list, err, sizeof(err)) == AP_OK);
+    CHECK_STR_EQ(cfg.log_level, "debug");
+    CHECK_STR_EQ(cfg.nats_url, "nats://localhost:4222"); /* from the first file */
+    const ap_platform_config *fb = ap_config_platform(&cfg, "facebook");
+    const ap_platform_config *x = ap_config_platform(&cfg, "x");
+    CHECK(fb != NULL && fb->concurrency == 8 && fb->max_attempts == 8);
+    CHECK(x != NULL && strcmp(x->base_url, "http://sandbox:8090/x") == 0);
+    CHECK_STR_EQ(cfg.path, list);
+    ap_config_free(&cfg);
+
+    snprintf(list, sizeof(list), "%s,", data_path("minimal.yaml"));
+    n = strlen(list);
+    snprintf(list + n, sizeof(list) - n, "%s", data_path("bad_unknown_key.yaml"));
+    ap_config_init(&cfg);
+    CHECK(ap_config_load_files(&cfg, list, err, sizeof(err)) == AP_EINVAL);
+    CHECK_CONTAINS(err, "bad_unknown_key.yaml:");
+    ap_config_free(&cfg);
+
+    ap_config_init(&cfg);
+    CHECK(ap_config_load_files(&cfg, ",", err, sizeof(err)) == AP_EINVAL);
+    CHECK_CONTAINS(err, "no file named");
+    ap_config_free(&cfg);
+}
+
 int main(void) {
     RUN(test_good_file_sets_every_key);
     RUN(test_good_file_platform_keys);
@@ -560,5 +593,6 @@ int main(void) {
     RUN(test_free_is_clean_and_repeatable);
     RUN(test_console_section);
     RUN(test_token_refresh_keys);
+    RUN(test_layered_files);
     return TEST_RESULT();
 }
