@@ -502,6 +502,7 @@ ap_status ap_config_apply_env(ap_config *cfg, char *err, size_t errlen) {
         (s = env_string(&cfg->pg_dsn, "AUTOPOST_POSTGRES_DSN")) ||
         (s = env_string(&cfg->nats_user, "AUTOPOST_NATS_USER")) ||
         (s = env_string(&cfg->nats_password, "AUTOPOST_NATS_PASSWORD")) ||
+        (s = env_string(&cfg->nats_inbox_prefix, "AUTOPOST_NATS_INBOX_PREFIX")) ||
         (s = env_string(&cfg->nats_creds_file, "AUTOPOST_NATS_CREDS_FILE")) ||
         (s = env_string(&cfg->credentials_key_hex, "AUTOPOST_CREDENTIALS_KEY")) ||
         (s = env_string(&cfg->credentials_key_file, "AUTOPOST_CREDENTIALS_KEY_FILE")) ||

@@ -11,6 +11,9 @@
 #     (AUTOPOST_JOBS / publisher-<its --platform>), within max_ack_pending;
 #   * NetworkPolicies: default deny, and each pod may reach only its ports;
 #   * the ConfigMap's YAML passes the real binaries' --check-config;
+#   * one publisher unit (Deployment, Service, PDB, ScaledObject, NATS user)
+#     per platform of common/platforms.list, and deploy/generate.sh's output
+#     is what is committed;
 #   * deploy/docker/Dockerfile: multi-stage on Debian 12, non-root, installs
 #     every binary the manifests run and the libraries they link; .dockerignore;
 #   * deploy/nats/values.yaml: the Helm values match auth.conf's users.
@@ -36,6 +39,9 @@ AUTH_CONF=$AUTOPOST_SRC/deploy/nats/auth.conf
 VALUES=$AUTOPOST_SRC/deploy/nats/values.yaml
 DOCKERFILE=$AUTOPOST_SRC/deploy/docker/Dockerfile
 README=$AUTOPOST_SRC/README.md
+CONFIG_LAYERS="autopost.yaml platforms.yaml env.yaml"
+PLATFORMS=$(awk '/^[a-z0-9]/ { print $1 }' "$AUTOPOST_SRC/common/platforms.list" | tr '\n' ' ')
+PLATFORMS=${PLATFORMS% }
 BINARIES='["autopost-scheduler","autopost-publisher","autopost-dispatcher","autopostctl","autopost-sandbox","autopost-console"]'
 
 work=$(mktemp -d)
@@ -112,14 +118,39 @@ check_render() {
     k8s_render "$dir" >"$json" || die "$name: kubectl kustomize $dir failed"
     ok "$name renders offline: $(jq length "$json") objects"
 
+    # ---- one publisher unit per platform of common/platforms.list ----
+    local want_platforms got
+    want_platforms=$(tr ' ' '\n' <<<"$PLATFORMS" | sort | tr '\n' ' ')
+    for got in Deployment ScaledObject PodDisruptionBudget; do
+        got=$(jq -r --arg k "$got" '.[] | select(.kind == $k and (.metadata.name | startswith("autopost-publisher-")))
+            | .metadata.name | sub("^autopost-publisher-"; "")' "$json" | sort | tr '\n' ' ')
+        [[ $got == "$want_platforms" ]] || problem "$name: publisher objects for '$got', the list has '$want_platforms'"
+    done
+    for p in $PLATFORMS; do
+        jq -e --arg p "publisher-$p" 'index($p) != null' <<<"$NATS_USERS" >/dev/null ||
+            problem "$name: no NATS user publisher-$p in deploy/nats/auth.conf"
+    done
+    ok "$name: a Deployment, ScaledObject, PDB and NATS user for each of: $PLATFORMS"
+
     # ---- the ConfigMap and the config it carries ----
     local n
     n=$(jq '[.[] | select(.kind == "ConfigMap" and (.metadata.name | startswith("autopost-config")))] | length' "$json")
     [[ $n -eq 1 ]] || die "$name: expected one ConfigMap autopost-config*, found $n"
-    jq -r '.[] | select(.kind == "ConfigMap" and (.metadata.name | startswith("autopost-config")))
-        | .data["autopost.yaml"] // empty' "$json" >"$work/$name.autopost.yaml"
-    [[ -s $work/$name.autopost.yaml ]] || die "$name: the ConfigMap has no autopost.yaml"
-    yaml_to_json "$work/$name.autopost.yaml" >"$cfg" || die "$name: autopost.yaml is not YAML"
+    # Every binary reads --config autopost.yaml,platforms.yaml,env.yaml (later
+    # keys over earlier ones): $cfg is that merge, LAYERS the files as a pod
+    # sees them.
+    local layer merged='{}'
+    LAYERS=()
+    for layer in $CONFIG_LAYERS; do
+        jq -r --arg k "$layer" '.[] | select(.kind == "ConfigMap" and (.metadata.name | startswith("autopost-config")))
+            | .data[$k] // empty' "$json" >"$work/$name.$layer"
+        [[ -s $work/$name.$layer ]] || die "$name: the ConfigMap has no $layer"
+        yaml_to_json "$work/$name.$layer" >"$work/$name.$layer.json" || die "$name: $layer is not YAML"
+        [[ -s $work/$name.$layer.json ]] || echo '{}' >"$work/$name.$layer.json"
+        merged=$(jq -n --argjson a "$merged" --slurpfile b "$work/$name.$layer.json" '$a * ($b[0] // {})')
+        LAYERS+=("$work/$name.$layer")
+    done
+    printf '%s\n' "$merged" >"$cfg"
     local port drain shutdown grace
     port=$(jq -r '.service.http_port // 0' "$cfg")
     [[ $port -gt 0 ]] || problem "$name: service.http_port is not set: nothing would answer the probes"
@@ -130,7 +161,7 @@ check_render() {
 
     local args=(--argjson cfg "$(cat "$cfg")" --argjson port "$port" --argjson grace "$grace"
         --argjson users "$NATS_USERS" --arg account "$NATS_ACCOUNT" --argjson bins "$BINARIES"
-        --arg render "$name" --arg ns "$namespace")
+        --arg render "$name" --arg ns "$namespace" --argjson layers "$(printf '%s\n' $CONFIG_LAYERS | jq -R . | jq -s .)")
 
     check "$name: every object has apiVersion, kind, metadata.name" "$json" '
         .[] | select((.apiVersion // "") == "" or (.kind // "") == "" or (.metadata.name // "") == "")
@@ -183,14 +214,18 @@ check_render() {
            then "\($where): terminationGracePeriodSeconds \($w.pod.terminationGracePeriodSeconds // 30) < drain/shutdown grace \($grace)s + 5s" else empty end),
           (if $w.annotations["prometheus.io/scrape"] != "true" or $w.annotations["prometheus.io/port"] != ($port | tostring)
            then "\($where): needs prometheus.io/scrape \"true\" and prometheus.io/port \"\($port)\"" else empty end),
-          ($c | arg("--config")) as $file
-          | if $file == null then "\($where): no --config"
-            else ($file | sub("/[^/]*$"; "")) as $dir
+          ($c | arg("--config")) as $list
+          | if $list == null then "\($where): no --config"
+            elif ($list | split(",") | map(sub("^.*/"; ""))) != $layers
+            then "\($where): --config \($list), expected the layers \($layers | join(","))"
+            else $list | split(",")[] as $file
+              | ($file | sub("/[^/]*$"; "")) as $dir
               | ([$c.volumeMounts[]? | select(.mountPath == $dir) | .name] | first) as $vol
               | ([$w.pod.volumes[]? | select(.name == $vol) | .configMap.name] | first) as $cm
+              | ([$all[] | select(.kind == "ConfigMap" and .metadata.name == $cm)] | first) as $map
               | if $cm == null then "\($where): --config \($file) is not on a ConfigMap volume"
-                elif ([$all[] | select(.kind == "ConfigMap" and .metadata.name == $cm)] | length) == 0
-                then "\($where): ConfigMap \($cm) is not in the render"
+                elif $map == null then "\($where): ConfigMap \($cm) is not in the render"
+                elif $map.data[$file | sub("^.*/"; "")] == null then "\($where): ConfigMap \($cm) has no \($file | sub("^.*/"; ""))"
                 else empty end
             end' "${args[@]}"
 
@@ -328,9 +363,13 @@ check_render() {
     # The ConfigMap's YAML passes the real binaries' --check-config, with the
     # environment a pod gets (Secrets as dummy values; the key file is a
     # mounted Secret in the pod, a temp file here).
-    local conf=$work/$name.check.yaml keyfile=$work/credentials.key platforms p
+    local conf keyfile=$work/credentials.key platforms p f
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$keyfile"
-    sed "s|key_file: .*|key_file: $keyfile|" "$work/$name.autopost.yaml" >"$conf"
+    conf=
+    for f in "${LAYERS[@]}"; do
+        sed "s|key_file: .*|key_file: $keyfile|" "$f" >"$f.check"
+        conf+=${conf:+,}$f.check
+    done
     local podenv=(PATH="$PATH" AUTOPOST_POSTGRES_DSN="host=postgres dbname=autopost") v
     for v in ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS; do # a sanitizer build under scripts/test.sh
         [[ -n ${!v:-} ]] && podenv+=("$v=${!v}")
@@ -368,10 +407,12 @@ check_render() {
     case $name in
         dev)
             local url host
-            url=$(jq -r '.platforms.facebook.base_url // ""' "$cfg")
-            host=$(sed -E 's|^https?://([^:/]+).*|\1|' <<<"$url")
-            jq -e --arg h "$host" 'any(.[]; .kind == "Service" and .metadata.name == $h)' "$json" >/dev/null ||
-                problem "dev: platforms.facebook.base_url $url is not the sandbox Service of the overlay"
+            for p in $PLATFORMS; do
+                url=$(jq -r --arg p "$p" '.platforms[$p].base_url // ""' "$cfg")
+                host=$(sed -E 's|^https?://([^:/]+).*|\1|' <<<"$url")
+                jq -e --arg h "$host" 'any(.[]; .kind == "Service" and .metadata.name == $h)' "$json" >/dev/null ||
+                    problem "dev: platforms.$p.base_url '$url' is not the sandbox Service of the overlay"
+            done
             [[ $(jq '[.[] | select(.kind == "Deployment" and .metadata.name == "autopost-scheduler") | .spec.replicas] | first' "$json") == 1 ]] ||
                 problem "dev: one scheduler replica expected"
             ;;
@@ -384,6 +425,14 @@ check_render() {
             ;;
     esac
 }
+
+# ---- what deploy/generate.sh writes is what is committed ---------------------
+echo "== deploy/generate.sh --check"
+if out=$("$AUTOPOST_SRC/deploy/generate.sh" --check 2>&1); then
+    ok "$out"
+else
+    problem "deploy/generate.sh --check: $out"
+fi
 
 check_render base "$K8S/base" ""
 check_render dev "$K8S/overlays/dev" autopost-dev
