@@ -16,6 +16,9 @@ declare -gA NATS_PW=()
 # The users auth.conf defines, one a line.
 auth_conf_users() { grep -oE '^[[:space:]]*user:[[:space:]]*[A-Za-z0-9_-]+' "$1" | awk '{print $2}'; }
 
+# auth_inbox USER: the inbox prefix USER may listen on (admin keeps _INBOX).
+auth_inbox() { [[ $1 == admin ]] && echo _INBOX || echo "_INBOX_$1"; }
+
 # The environment variable nats-server reads a user's password from.
 auth_password_var() {
     local u=${1^^}
@@ -122,12 +125,13 @@ raw_session() {
 
 # _raw_op pub|sub SUBJECT [BODY]: the protocol lines for one operation. A
 # publish carries a reply subject the user may listen on, like a request.
+# The inbox is RAW_INBOX (default _INBOX): each service user has its own.
 _raw_op() {
-    local body=${3-}
+    local body=${3-} inbox=${RAW_INBOX:-_INBOX}
     case $1 in
         pub)
-            printf 'SUB _INBOX.deploytest.* 90\r\n'
-            printf 'PUB %s _INBOX.deploytest.1 %d\r\n%s\r\n' "$2" "${#body}" "$body"
+            printf 'SUB %s.deploytest.* 90\r\n' "$inbox"
+            printf 'PUB %s %s.deploytest.1 %d\r\n%s\r\n' "$2" "$inbox" "${#body}" "$body"
             ;;
         sub) printf 'SUB %s 1\r\n' "$2" ;;
         *) return 2 ;;
@@ -138,7 +142,7 @@ _raw_op() {
 expect_denied() {
     local user=$1 op=$2 subject=$3 kind out
     kind=$([[ $op == pub ]] && echo Publish || echo Subscription)
-    out=$(_raw_op "$op" "$subject" '{}' | RAW_EXPECT='' raw_session "$user")
+    out=$(RAW_INBOX=$(auth_inbox "$user") _raw_op "$op" "$subject" '{}' | RAW_EXPECT='' raw_session "$user")
     if [[ $out != *"Permissions Violation for $kind to \"$subject\""* ]]; then
         fail "$user may $op $subject (server said: ${out:-nothing})"
     fi
@@ -149,7 +153,7 @@ expect_denied() {
 # with EXPECT_REGEX, a reply line must match it too (e.g. a PubAck).
 expect_allowed() {
     local user=$1 op=$2 subject=$3 body=${4-} expect=${5:-} out
-    out=$(_raw_op "$op" "$subject" "$body" | RAW_EXPECT=$expect raw_session "$user")
+    out=$(RAW_INBOX=$(auth_inbox "$user") _raw_op "$op" "$subject" "$body" | RAW_EXPECT=$expect raw_session "$user")
     if [[ $out == *"-ERR"* ]]; then
         fail "$user may not $op $subject: $out"
     fi

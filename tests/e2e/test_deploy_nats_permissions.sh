@@ -40,10 +40,12 @@ echo "ok: wrong passwords and unknown users are refused"
 # credentials; extra "nats:" keys come from NATS_EXTRA (one "  key: value" a line).
 user_config() {
     local user=$1 file=$2 lines
-    lines="  user: $user\n  password: ${NATS_PW[$user]}"
+    lines="  user: $user\n  password: ${NATS_PW[$user]}\n  inbox_prefix: $(auth_inbox "$user")"
     [[ -n ${NATS_EXTRA:-} ]] && lines="$lines\n$NATS_EXTRA"
     sed "/^nats:\$/a\\$lines" "$BASE_CONFIG" >"$file"
 }
+PLATFORM_LIST=$(awk '/^[a-z0-9]/ { print $1 }' "$AUTOPOST_SRC/common/platforms.list" | tr '\n' ' ')
+export SVC_PLATFORMS=$PLATFORM_LIST # every publisher user's consumer exists
 svc_sandbox_start --latency-ms 5 || fail "could not start the sandbox"
 export AUTOPOST_NATS_URL=$AUTH_NATS_URL # the environment overrides nats.url
 # Short ack wait and few deliveries so that step 4 sees a give-up quickly:
@@ -59,7 +61,7 @@ out=$(svc_ctl streams apply 2>&1) || fail "admin: streams apply failed: $out"
 jsz() { curl -fsS "http://127.0.0.1:$AUTH_NATS_MONITOR_PORT/jsz?acc=AUTOPOST&streams=true&consumers=true"; }
 topology=$(jsz | jq -r '.account_details[]? | select(.name == "AUTOPOST") | .stream_detail[]? |
     .name + ":" + ([.consumer_detail[]?.name] | sort | join(","))' | sort | tr '\n' ' ')
-want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_JOBS:publisher-facebook AUTOPOST_RESULTS:dispatcher KV_autopost_accounts: KV_autopost_attempts: "
+want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_JOBS:$(for p in $PLATFORM_LIST; do printf 'publisher-%s\n' "$p"; done | sort | paste -sd,) AUTOPOST_RESULTS:dispatcher KV_autopost_accounts: KV_autopost_attempts: "
 [[ $topology == "$want" ]] || fail "topology in account AUTOPOST: '$topology', expected '$want'"
 echo "ok: admin created the topology with autopostctl streams apply: $topology"
 
@@ -114,6 +116,26 @@ probe_all() {
     expect_denied publisher-facebook pub '$JS.API.STREAM.DELETE.KV_autopost_attempts'
     expect_denied publisher-facebook pub '$JS.API.CONSUMER.DURABLE.CREATE.AUTOPOST_JOBS.publisher-facebook'
     expect_denied publisher-facebook sub 'autopost.jobs.>'
+    # Inboxes: each user its own, nobody another's replies.
+    expect_allowed scheduler sub '_INBOX_scheduler.>'
+    expect_denied scheduler sub '_INBOX.>'
+    expect_denied scheduler sub '_INBOX_dispatcher.>'
+    expect_denied dispatcher sub '_INBOX_scheduler.>'
+    expect_denied dispatcher sub '_INBOX.>'
+    local p q
+    for p in $PLATFORM_LIST; do
+        expect_allowed "publisher-$p" sub "_INBOX_publisher-$p.>"
+        expect_denied "publisher-$p" sub '_INBOX.>'
+        expect_denied "publisher-$p" sub '_INBOX_scheduler.>'
+        expect_allowed "publisher-$p" pub "autopost.results.$p" 'raw probe' "$PUBACK_RESULTS"
+        expect_allowed "publisher-$p" pub "\$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-$p" "$PULL" '^HMSG|^MSG'
+        for q in $PLATFORM_LIST; do
+            [[ $q == "$p" ]] && continue
+            expect_denied "publisher-$p" sub "_INBOX_publisher-$q.>"
+            expect_denied "publisher-$p" pub "autopost.results.$q"
+            expect_denied "publisher-$p" pub "\$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-$q"
+        done
+    done
 
     # dispatcher: reads results and advisories, reads and deletes dead jobs.
     expect_allowed dispatcher pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_RESULTS.dispatcher' "$PULL" '^HMSG|^MSG'
@@ -187,14 +209,14 @@ stack_psql -c "UPDATE post_schedules SET status = 'queued', generation = 7 WHERE
 job=$STACK_DIR/job.bin
 { pb_str 1 "$sid"; pb_int 2 7; pb_str 4 "$account"; pb_str 5 facebook; pb_str 6 "dies every time"; } >"$job"
 # The scheduler user publishes it (a PubAck proves it is stored)...
-out=$({ printf 'SUB _INBOX.j 1\r\nPUB autopost.jobs.facebook _INBOX.j %d\r\n' "$(stat -c %s "$job")"
+out=$({ printf 'SUB _INBOX_scheduler.j 1\r\nPUB autopost.jobs.facebook _INBOX_scheduler.j %d\r\n' "$(stat -c %s "$job")"
     cat "$job"; printf '\r\n'; } | RAW_EXPECT='"stream":"AUTOPOST_JOBS"' raw_session scheduler)
 [[ $out == *'"stream":"AUTOPOST_JOBS"'* ]] || fail "scheduler could not publish the job: $out"
 # ...and a publisher that "crashes" on it: pulled, never acked, 2 deliveries
 # (MaxDeliver) of 1 s AckWait each; a later pull finds it over MaxDeliver and
 # the server sends the MAX_DELIVERIES advisory.
 for attempt in 1 2 3 4; do
-    _raw_op pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-facebook' '{"batch":1,"expires":900000000}' |
+    RAW_INBOX=_INBOX_publisher-facebook _raw_op pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-facebook' '{"batch":1,"expires":900000000}' |
         RAW_EXPECT='^H?MSG ' raw_session publisher-facebook >"$STACK_DIR/pull.$attempt"
     sleep 1.2
 done
