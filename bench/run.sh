@@ -5,6 +5,9 @@
 #   bench/run.sh                       every profile
 #   bench/run.sh seed overhead         some of them
 #   BENCH_OUT=/tmp/b.json bench/run.sh
+#   BENCH_TLS=1 bench/run.sh seed overhead    the sandbox serves https (a
+#             throwaway self-signed certificate the publisher trusts through
+#             platforms.facebook.ca_file): the same profiles with TLS's cost
 #
 # Profiles (see bench/README.md for what each figure means and the history):
 #   seed      3,000 posts due in one second, sandbox latency 100 ms, cap C
@@ -34,6 +37,10 @@ mkdir -p "$(dirname "$OUT")"
 CLK_TCK=$(getconf CLK_TCK)
 declare -a ROWS=() JSON=()
 
+# The table and the JSON name the transport, so a TLS run's figures cannot
+# be mistaken for a plain one's.
+TRANSPORT=http
+[[ ${BENCH_TLS:-0} == 1 ]] && TRANSPORT=https
 row() { ROWS+=("$(printf '%-9s %-34s %14s  %s' "$1" "$2" "$3" "${4:-}")"); JSON+=("{\"profile\":\"$1\",\"metric\":\"$2\",\"value\":\"$3\",\"note\":\"${4:-}\"}"); }
 
 # cpu_seconds PID...: user+system CPU of the processes so far.
@@ -77,7 +84,7 @@ pg_cpu_since() {
 # begin_stack SANDBOX_FLAGS...: a fresh stack for one profile.
 begin_stack() {
     stack_start >/dev/null
-    svc_sandbox_start "$@"
+    SVC_SANDBOX_TLS=${BENCH_TLS:-0} svc_sandbox_start "$@"
     SVC_ACK_WAIT=${BENCH_ACK_WAIT:-30s} SVC_TIMEOUT=${BENCH_TIMEOUT:-10s} svc_config
     svc_ctl migrate >/dev/null
     svc_ctl streams apply >/dev/null
@@ -103,6 +110,14 @@ SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY late), percentile_disc(0.99) 
        max(late), min(late) FROM l"
 }
 
+# sandbox_connections_row PROFILE: connections the sandbox accepted against
+# the requests it served (the bench's own few admin calls included): how
+# much the publisher reuses connections, i.e. how many TLS handshakes.
+sandbox_connections_row() {
+    row "$1" "sandbox connections / requests" "$(sandbox_stat connections) / $(sandbox_stat requests)" \
+        "each connection a handshake over https"
+}
+
 profile_seed() {
     local C=${BENCH_SEED_CAP:-64} latency=100
     begin_stack --latency-ms "$latency"
@@ -125,6 +140,7 @@ profile_seed() {
     row seed "first post late (ms)" "$first" "target <= 1000"
     row seed "lateness p50 / p99 / max (ms)" "$p50 / $p99 / $max"
     row seed "all rows terminal after (ms)" "$t_done"
+    sandbox_connections_row seed
     end_stack
 }
 
@@ -168,6 +184,7 @@ profile_overhead() {
     for pid2 in $(postgres_pids); do r=$(peak_rss_mb "$pid2"); [[ $r == "?" ]] || maxrss=$(awk -v a="$maxrss" -v b="$r" 'BEGIN { print (b > a) ? b : a }'); done
     row overhead "postgres largest process RSS (MiB)" "$maxrss" "shared buffers counted per process"
     row overhead "sandbox CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "$SANDBOX_PID")" -v b="$s0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')" "the platform's imitation, on the same cores"
+    sandbox_connections_row overhead
     end_stack
 }
 
@@ -336,10 +353,12 @@ for p in "${profiles[@]}"; do
     "profile_$p"
 done
 
+printf '\nplatform calls over %s\n' "$TRANSPORT"
 printf '\n%-9s %-34s %14s  %s\n' profile metric value note
 printf '%s\n' "${ROWS[@]}"
 {
-    printf '{"machine":"%s","cpus":%s,"when":"%s","results":[' "$(uname -n)" "$(nproc)" "$(date -u +%FT%TZ)"
+    printf '{"machine":"%s","cpus":%s,"when":"%s","transport":"%s","results":[' "$(uname -n)" "$(nproc)" \
+        "$(date -u +%FT%TZ)" "$TRANSPORT"
     (IFS=,; printf '%s' "${JSON[*]}")
     printf ']}\n'
 } >"$OUT"

@@ -81,6 +81,7 @@ static const key_spec platform_keys[] = {
     {"backoff_max", T_DURATION, P(backoff_max_ms), 1, 86400000},
     {"quota_wait", T_DURATION, P(quota_wait_ms), 1000, 86400000},
     {"tls_verify", T_BOOL, P(tls_verify), 0, 0},
+    {"ca_file", T_STRING, P(ca_file), 0, 0},
     {"token_url", T_STRING, P(token_url), 0, 0},
     {"client_id", T_STRING, P(client_id), 0, 0},
     {"client_secret_file", T_STRING, P(client_secret_file), 0, 0},
@@ -124,6 +125,7 @@ void ap_config_init(ap_config *cfg) {
 static void platform_free(ap_platform_config *p) {
     free(p->base_url);
     free(p->api_version);
+    free(p->ca_file);
     free(p->token_url);
     free(p->client_id);
     free(p->client_secret_file);
@@ -542,6 +544,28 @@ static ap_status ap_config_check_refresh(const ap_platform_config *p, const char
     return AP_OK;
 }
 
+/* ca_file is read by libcurl at the first call, long after start: check
+ * here that the publisher can read it, so a wrong path stops the service
+ * with the key's name instead of failing every call as a TLS error. Only
+ * the publisher's own platform (needs AP_NEED_PLATFORM) is checked: other
+ * services never open the file and may not have it mounted. */
+static ap_status ap_config_check_ca_file(const ap_platform_config *p, const char *where, char *err,
+                                         size_t errlen) {
+    if (p->ca_file == NULL) return AP_OK;
+    if (!p->tls_verify) {
+        snprintf(err, errlen,
+                 "%s: platforms.%s.ca_file: has no effect with tls_verify: false; drop one of them",
+                 where, p->name);
+        return AP_EINVAL;
+    }
+    if (access(p->ca_file, R_OK) != 0) {
+        snprintf(err, errlen, "%s: platforms.%s.ca_file: cannot read %s: %s", where, p->name,
+                 p->ca_file, strerror(errno));
+        return AP_EINVAL;
+    }
+    return AP_OK;
+}
+
 /* A platform's documented per-account cap may be lowered, not turned off or
  * raised: past it every extra post is a publishing call the platform
  * refuses (README "Rate limits"). account_window is free, so a test against
@@ -591,6 +615,9 @@ ap_status ap_config_require(const ap_config *cfg, int needs, const char *platfor
                  platform ? platform : "?");
         return AP_EINVAL;
     }
+    if ((needs & AP_NEED_PLATFORM) &&
+        ap_config_check_ca_file(ap_config_platform(cfg, platform), where, err, errlen) != AP_OK)
+        return AP_EINVAL;
     int nats_auth = (cfg->nats_user != NULL) + (cfg->nats_creds_file != NULL) +
                     (cfg->nats_nkey_seed_file != NULL);
     if (nats_auth > 1) {

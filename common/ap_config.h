@@ -36,6 +36,10 @@ typedef struct ap_platform_config {
      * (platforms.<p>.quota_wait; README "Rate limits"). */
     int64_t quota_wait_ms;
     bool tls_verify; /* may be off only for a sandbox; logged loudly */
+    /* PEM bundle of the CAs this platform's certificate must chain to,
+     * instead of the system's (a private CA in front of the platform or a
+     * sandbox); NULL = the system's bundle. */
+    char *ca_file;
     /* OAuth 2.0 refresh (RFC 6749 section 6); off without token_url. */
     char *token_url;
     char *client_id;

@@ -5,7 +5,8 @@
  * ap_http_response. Policies that protect us live here, once: no redirects
  * (a platform never needs them and they could leak the Authorization header),
  * only http/https, a body size cap, connect and total timeouts, TLS
- * verification unless the platform config turns it off for a sandbox. */
+ * verification (against platforms.<p>.ca_file when set) unless the platform
+ * config turns it off for a sandbox. */
 #include "http.h"
 
 #include <ctype.h>
@@ -243,6 +244,9 @@ CURL *ap_http_easy_new(CURL *reuse, const ap_http_request *req, const ap_platfor
     SET(CURLOPT_CONNECTTIMEOUT_MS, (long)platform->connect_timeout_ms);
     SET(CURLOPT_SSL_VERIFYPEER, platform->tls_verify ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYHOST, platform->tls_verify ? 2L : 0L);
+    /* Only when set: CAINFO NULL would mean no bundle at all, not the
+     * system's (a kept handle is reset before reuse, so nothing lingers). */
+    if (platform->ca_file) SET(CURLOPT_CAINFO, platform->ca_file);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, res);
     SET(CURLOPT_HEADERFUNCTION, on_header);

@@ -13,6 +13,10 @@
  *
  * Knob flags are spelled like the knobs with '-' for '_' (--hang-rate sets
  * hang_rate) and are validated by the same code as POST /_sandbox/config.
+ *
+ * --tls-cert/--tls-key name PEM files read here, before any thread starts,
+ * and held in memory until the server has stopped: the server only ever
+ * sees PEM text, so it needs no file handling of its own.
  */
 
 #include <errno.h>
@@ -34,15 +38,19 @@ typedef struct sandbox_args {
     sandbox_config cfg;
     char host[256];
     const char *port_file;
+    const char *tls_cert_file;
+    const char *tls_key_file;
 } sandbox_args;
 
-enum { OPT_LISTEN = 256, OPT_PORT_FILE, OPT_SEED, OPT_HELP, OPT_KNOB };
+enum { OPT_LISTEN = 256, OPT_PORT_FILE, OPT_SEED, OPT_HELP, OPT_TLS_CERT, OPT_TLS_KEY, OPT_KNOB };
 
 static const struct option sandbox_options[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"port-file", required_argument, NULL, OPT_PORT_FILE},
     {"seed", required_argument, NULL, OPT_SEED},
     {"help", no_argument, NULL, OPT_HELP},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"latency-ms", required_argument, NULL, OPT_KNOB},
     {"latency-jitter-ms", required_argument, NULL, OPT_KNOB},
     {"error-rate-5xx", required_argument, NULL, OPT_KNOB},
@@ -68,6 +76,8 @@ static void sandbox_usage(FILE *out) {
           "; port 0 = any free port)\n"
           "  --port-file PATH           also write the bound port to PATH\n"
           "  --seed N                   RNG seed for reproducible faults\n"
+          "  --tls-cert PEM --tls-key PEM\n"
+          "                             serve https with this certificate and key\n"
           "  --latency-ms N             delay of every platform answer (0)\n"
           "  --latency-jitter-ms N      extra delay, uniform in [0,N] (0)\n"
           "  --error-rate-5xx F         fraction answered 500, code 2 (0)\n"
@@ -137,6 +147,8 @@ static int sandbox_parse_one(sandbox_args *a, int opt, int idx, const char *val)
     case OPT_LISTEN: return sandbox_parse_listen(val, a->host, sizeof(a->host), &a->cfg.port);
     case OPT_PORT_FILE: a->port_file = val; return 0;
     case OPT_SEED: return sandbox_parse_seed(val, &a->cfg.seed);
+    case OPT_TLS_CERT: a->tls_cert_file = val; return 0;
+    case OPT_TLS_KEY: a->tls_key_file = val; return 0;
     case OPT_KNOB: return sandbox_parse_knob_flag(&a->cfg.knobs, sandbox_options[idx].name, val);
     default: return -1;
     }
@@ -168,8 +180,39 @@ static int sandbox_parse_args(int argc, char **argv, sandbox_args *a) {
         fprintf(stderr, "autopost-sandbox: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    if ((a->tls_cert_file == NULL) != (a->tls_key_file == NULL)) {
+        fprintf(stderr, "autopost-sandbox: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
     a->cfg.host = a->host;
     return 0;
+}
+
+/* A whole PEM file as a NUL-terminated string (caller frees), or NULL with
+ * the reason logged. 1 MiB is far beyond any certificate chain or key. */
+static char *sandbox_read_pem(const char *path) {
+    enum { PEM_MAX = 1 << 20 };
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+    if (f == NULL) {
+        sandbox_log("cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    buf = malloc(PEM_MAX + 1);
+    if (buf != NULL) n = fread(buf, 1, PEM_MAX + 1, f);
+    if (buf == NULL || ferror(f) || n == 0 || n > PEM_MAX) {
+        sandbox_log("cannot read %s: %s", path,
+                    buf == NULL   ? "out of memory"
+                    : n > PEM_MAX ? "larger than 1 MiB"
+                                  : "empty or unreadable");
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
 }
 
 /* Each delayed or hung request is an open socket: take every descriptor
@@ -227,8 +270,8 @@ static int sandbox_write_port_file(const char *path, unsigned port) {
 static int sandbox_announce(const sandbox_args *a) {
     const char *host = a->host[0] ? a->host : "0.0.0.0";
     int v6 = strchr(host, ':') != NULL;
-    if (printf("sandbox listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "",
-               sandbox_server_port()) < 0 ||
+    if (printf("sandbox listening on %s://%s%s%s:%u\n", a->tls_cert_file ? "https" : "http",
+               v6 ? "[" : "", host, v6 ? "]" : "", sandbox_server_port()) < 0 ||
         fflush(stdout) != 0) {
         sandbox_log("cannot write to stdout: %s", strerror(errno));
         return -1;
@@ -249,18 +292,34 @@ static void sandbox_wait_for_signal(const sigset_t *set) {
 int main(int argc, char **argv) {
     sandbox_args a;
     sigset_t set;
+    char *cert = NULL, *key = NULL;
     int rc = sandbox_parse_args(argc, argv, &a);
     if (rc != 0) return rc == 1 ? 0 : 2;
+    if (a.tls_cert_file != NULL) {
+        cert = sandbox_read_pem(a.tls_cert_file);
+        key = cert ? sandbox_read_pem(a.tls_key_file) : NULL;
+        if (key == NULL) goto fail;
+        a.cfg.tls_cert_pem = cert;
+        a.cfg.tls_key_pem = key;
+    }
     sandbox_raise_nofile();
-    if (sandbox_block_signals(&set) != 0) return 1;
-    if (sandbox_server_start(&a.cfg) != 0) return 1;
+    if (sandbox_block_signals(&set) != 0) goto fail;
+    if (sandbox_server_start(&a.cfg) != 0) goto fail;
     sandbox_log("seed %" PRIu64, a.cfg.seed);
     if ((a.port_file && sandbox_write_port_file(a.port_file, sandbox_server_port()) != 0) ||
         sandbox_announce(&a) != 0) {
         sandbox_server_stop();
-        return 1;
+        goto fail;
     }
     sandbox_wait_for_signal(&set);
     sandbox_server_stop();
-    return 0;
+    rc = 0;
+    goto cleanup;
+fail:
+    rc = 1;
+cleanup:
+    free(cert);
+    if (key) explicit_bzero(key, strlen(key)); /* a throwaway key, but still a key */
+    free(key);
+    return rc;
 }

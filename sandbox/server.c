@@ -159,6 +159,9 @@ struct sandbox_request {
 
 typedef struct sandbox_stats {
     uint64_t requests;
+    /* Connections accepted: against requests, how well clients reuse them
+     * (with TLS each one is a full handshake; bench/README.md). */
+    uint64_t connections;
     uint64_t duplicate_accepts;
     uint64_t duplicates_rejected;
     uint64_t hangs;
@@ -1533,17 +1536,17 @@ static json_t *sandbox_stats_json_locked(void) {
         json_decref(errors);
         return NULL;
     }
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}",
-                     "requests", (json_int_t)s->requests, "accepted", (json_int_t)server.nposts,
-                     "duplicate_accepts", (json_int_t)s->duplicate_accepts, "duplicates_rejected",
-                     (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
-                     "hang_drops", (json_int_t)s->hang_drops, "closes", (json_int_t)s->closes,
-                     "errors_after_commit", (json_int_t)s->errors_after_commit, "quota_refusals",
-                     (json_int_t)s->quota_refusals, "held", (json_int_t)server.held_count,
-                     "in_flight", (json_int_t)s->in_flight, "max_in_flight",
-                     (json_int_t)s->max_in_flight, "errors", errors, "max_posts_per_page_in_window",
-                     (json_int_t)sandbox_max_in_window_locked(), "rate_window_ms",
-                     (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
+        (json_int_t)s->requests, "connections", (json_int_t)s->connections, "accepted",
+        (json_int_t)server.nposts, "duplicate_accepts", (json_int_t)s->duplicate_accepts,
+        "duplicates_rejected", (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
+        "hang_drops", (json_int_t)s->hang_drops, "closes", (json_int_t)s->closes,
+        "errors_after_commit", (json_int_t)s->errors_after_commit, "quota_refusals",
+        (json_int_t)s->quota_refusals, "held", (json_int_t)server.held_count, "in_flight",
+        (json_int_t)s->in_flight, "max_in_flight", (json_int_t)s->max_in_flight, "errors", errors,
+        "max_posts_per_page_in_window", (json_int_t)sandbox_max_in_window_locked(),
+        "rate_window_ms", (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
 }
 
 long sandbox_token_ttl_s(void) {
@@ -1682,10 +1685,46 @@ static int sandbox_timer_start(void) {
     return 0;
 }
 
+/* HTTPS is optional so a benchmark can price TLS handshakes and record
+ * encryption against the same imitation (bench/run.sh BENCH_TLS=1). The
+ * options go in as an array: without TLS the array simply ends earlier,
+ * and the libmicrohttpd build must say it has TLS at all (Debian's links
+ * GnuTLS) or we refuse to start rather than serve plain HTTP to a client
+ * that expects https. */
+static int sandbox_tls_options(const sandbox_config *cfg, unsigned *flags,
+                               struct MHD_OptionItem *opts) {
+    if (cfg->tls_cert_pem == NULL && cfg->tls_key_pem == NULL) return 0;
+    if (cfg->tls_cert_pem == NULL || cfg->tls_key_pem == NULL) {
+        sandbox_log("--tls-cert and --tls-key go together");
+        return -1;
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        sandbox_log("this libmicrohttpd was built without TLS: cannot serve https");
+        return -1;
+    }
+    *flags |= MHD_USE_TLS;
+    opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem};
+    opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem};
+    return 2;
+}
+
+static void sandbox_connection_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                                      enum MHD_ConnectionNotificationCode code) {
+    (void)cls, (void)conn, (void)socket_ctx;
+    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+    pthread_mutex_lock(&server.lock);
+    server.stats.connections++;
+    pthread_mutex_unlock(&server.lock);
+}
+
 static int sandbox_daemon_start(const sandbox_config *cfg) {
     struct sockaddr_storage ss;
     int is_v6 = 0;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem tls[3];
+    int ntls = sandbox_tls_options(cfg, &flags, tls);
+    if (ntls < 0) return -1;
+    tls[ntls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     if (sandbox_resolve(cfg->host, cfg->port, &ss, &is_v6) != 0) return -1;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (is_v6) flags |= MHD_USE_IPv6;
@@ -1695,7 +1734,8 @@ static int sandbox_daemon_start(const sandbox_config *cfg) {
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
                          (unsigned)SANDBOX_CONNECTION_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE,
                          (unsigned)SANDBOX_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED,
-                         sandbox_completed, NULL, MHD_OPTION_END);
+                         sandbox_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+                         sandbox_connection_notify, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (server.daemon == NULL) {
         sandbox_log("cannot listen on %s:%u", cfg->host, cfg->port);
         return -1;

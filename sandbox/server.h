@@ -68,6 +68,9 @@ typedef struct sandbox_config {
     const char *host; /* address or name to bind; "" = all interfaces */
     unsigned port;    /* 0 = let the kernel pick */
     uint64_t seed;    /* RNG seed: same seed + same requests = same faults */
+    /* PEM text of the certificate and its key; both NULL = plain HTTP. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
     sandbox_knobs knobs;
 } sandbox_config;
 

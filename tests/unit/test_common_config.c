@@ -205,6 +205,47 @@ static void test_token_refresh_keys(void) {
     }
 }
 
+/* platforms.<p>.ca_file: a private CA's bundle. The publisher's own
+ * platform must name a readable file and keep verification on; other
+ * platforms' files are not opened (their services may not mount them). */
+static void test_platform_ca_file(void) {
+    ap_config cfg;
+    char err[512], ca[] = "/tmp/autopost-test-ca-XXXXXX", yaml[512];
+    int fd = mkstemp(ca);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    close(fd);
+    int n = snprintf(yaml, sizeof(yaml),
+                     "platforms:\n  facebook:\n    ca_file: %s\n"
+                     "  x:\n    ca_file: /nonexistent/x-ca.pem\n",
+                     ca);
+    CHECK(n > 0 && (size_t)n < sizeof(yaml));
+    CHECK(load(&cfg, yaml, err, sizeof(err)) == AP_OK);
+    const ap_platform_config *p = ap_config_platform(&cfg, "facebook");
+    CHECK(p && p->ca_file && strcmp(p->ca_file, ca) == 0);
+    CHECK(ap_config_require(&cfg, AP_NEED_PLATFORM, "facebook", err, sizeof(err)) == AP_OK);
+    CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_OK);
+    CHECK(ap_config_require(&cfg, AP_NEED_PLATFORM, "x", err, sizeof(err)) == AP_EINVAL);
+    CHECK_CONTAINS(err, ": platforms.x.ca_file: cannot read /nonexistent/x-ca.pem: "
+                        "No such file or directory");
+    ap_config_free(&cfg);
+
+    n = snprintf(yaml, sizeof(yaml),
+                 "platforms:\n  facebook:\n    ca_file: %s\n    tls_verify: false\n", ca);
+    CHECK(n > 0 && (size_t)n < sizeof(yaml));
+    CHECK(load(&cfg, yaml, err, sizeof(err)) == AP_OK);
+    CHECK(ap_config_require(&cfg, AP_NEED_PLATFORM, "facebook", err, sizeof(err)) == AP_EINVAL);
+    CHECK_CONTAINS(err, "platforms.facebook.ca_file: has no effect with tls_verify: false");
+    ap_config_free(&cfg);
+
+    CHECK(load(&cfg, "platforms:\n  facebook:\n", err, sizeof(err)) == AP_OK);
+    CHECK(ap_config_platform(&cfg, "facebook")->ca_file == NULL); /* the system's bundle */
+    ap_config_free(&cfg);
+    expect_error("platforms:\n  facebook:\n    ca_file: ~\n", 3, "platforms.facebook.ca_file",
+                 "expected a string, found null");
+    unlink(ca);
+}
+
 static void test_minimal_file_keeps_service_defaults(void) {
     ap_config cfg;
     char err[512] = "";
@@ -594,5 +635,6 @@ int main(void) {
     RUN(test_console_section);
     RUN(test_token_refresh_keys);
     RUN(test_layered_files);
+    RUN(test_platform_ca_file);
     return TEST_RESULT();
 }
