@@ -42,6 +42,13 @@ typedef struct sandbox_knobs {
     double close_rate;      /* fraction of publishes accepted, then the connection
                                closed with no answer (a crash after commit, a
                                proxy or idle-timeout race) */
+    double resend_rate;     /* fraction of publishes a retrying proxy sends twice:
+                               the first commits, the client gets the second
+                               answer (a duplicate refusal, where the platform
+                               has one) */
+    long duplicate_window_ms; /* a post duplicates an earlier one of the same page
+                                 and message only this recently (platforms
+                                 compare recent posts); 0 = ever */
     long page_rate_limit;   /* max accepted publishes per page per window; 0 = off */
     long rate_window_ms;    /* window of page_rate_limit and of the stat */
     int reject_duplicates;  /* same page + same message -> duplicate error */
@@ -102,7 +109,11 @@ typedef enum sandbox_fault {
     SANDBOX_FAULT_5XX,
     SANDBOX_FAULT_THROTTLE,
     SANDBOX_FAULT_HANG,
-    SANDBOX_FAULT_CLOSE /* like HANG for the platform: commit, then no answer */
+    SANDBOX_FAULT_CLOSE, /* like HANG for the platform: commit, then no answer */
+    /* Handled by the core, invisible to platforms (sandbox_req_fault says
+     * NONE): a request that commits a post is processed a second time and the
+     * client gets that second answer, as behind a proxy that retried it. */
+    SANDBOX_FAULT_RESEND
 } sandbox_fault;
 
 typedef enum sandbox_op { SANDBOX_OP_READ = 0, SANDBOX_OP_WRITE } sandbox_op;
