@@ -148,7 +148,7 @@ struct sandbox_request {
     int nhdr;
     int hold;
     int committed; /* a post was accepted while answering (resend_rate) */
-    int held; /* linked in server.held_head and in the timer's epoll set */
+    int held;      /* linked in server.held_head and in the timer's epoll set */
     int fd;
     sandbox_request *held_prev, *held_next;
 };
@@ -1250,8 +1250,8 @@ static int64_t sandbox_req_draw_locked(sandbox_request *req) {
         req->fault = SANDBOX_FAULT_HANG;
     else if (u < k->error_rate_5xx + k->throttle_rate + k->hang_rate + k->close_rate)
         req->fault = SANDBOX_FAULT_CLOSE;
-    else if (u < k->error_rate_5xx + k->throttle_rate + k->hang_rate + k->close_rate +
-                     k->resend_rate)
+    else if (u <
+             k->error_rate_5xx + k->throttle_rate + k->hang_rate + k->close_rate + k->resend_rate)
         req->fault = SANDBOX_FAULT_RESEND;
     return k->latency_ms + (int64_t)(j * (double)(k->latency_jitter_ms + 1));
 }
@@ -1560,18 +1560,17 @@ static json_t *sandbox_stats_json_locked(void) {
         json_decref(errors);
         return NULL;
     }
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}",
-                     "requests", (json_int_t)s->requests, "accepted", (json_int_t)server.nposts,
-                     "duplicate_accepts", (json_int_t)s->duplicate_accepts, "duplicates_rejected",
-                     (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
-                     "hang_drops", (json_int_t)s->hang_drops, "closes", (json_int_t)s->closes,
-                     "resends", (json_int_t)s->resends,
-                     "errors_after_commit", (json_int_t)s->errors_after_commit, "quota_refusals",
-                     (json_int_t)s->quota_refusals, "held", (json_int_t)server.held_count,
-                     "in_flight", (json_int_t)s->in_flight, "max_in_flight",
-                     (json_int_t)s->max_in_flight, "errors", errors, "max_posts_per_page_in_window",
-                     (json_int_t)sandbox_max_in_window_locked(), "rate_window_ms",
-                     (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
+        (json_int_t)s->requests, "accepted", (json_int_t)server.nposts, "duplicate_accepts",
+        (json_int_t)s->duplicate_accepts, "duplicates_rejected", (json_int_t)s->duplicates_rejected,
+        "hangs", (json_int_t)s->hangs, "hang_drops", (json_int_t)s->hang_drops, "closes",
+        (json_int_t)s->closes, "resends", (json_int_t)s->resends, "errors_after_commit",
+        (json_int_t)s->errors_after_commit, "quota_refusals", (json_int_t)s->quota_refusals, "held",
+        (json_int_t)server.held_count, "in_flight", (json_int_t)s->in_flight, "max_in_flight",
+        (json_int_t)s->max_in_flight, "errors", errors, "max_posts_per_page_in_window",
+        (json_int_t)sandbox_max_in_window_locked(), "rate_window_ms",
+        (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
 }
 
 long sandbox_token_ttl_s(void) {
