@@ -14,6 +14,10 @@
 #      resend;
 #   2. the same text posted by hand seconds before the schedule was queued,
 #      on X and on LinkedIn: failed duplicate, the reason names that post;
+#   3. two schedules with the same text on one account, both due at once: one
+#      posts, the other is refused and reads back the first one's post; the
+#      dispatcher's "one post, one schedule" rule leaves exactly one row
+#      published and fails the other, naming it.
 source "$(dirname "$0")/lib.sh"
 
 SEED_PLATFORMS="x linkedin"
@@ -78,5 +82,22 @@ li_dup=$(svc_ctl schedule --account "$li_account" --at now --text "said first, b
 expect_failed_naming "$x_dup" "$x_hand"
 expect_failed_naming "$li_dup" "$li_hand"
 
+# ---- 3. one post, one schedule -------------------------------------------------
+twin_text="the same words, scheduled twice"
+at=$(rfc3339_in 2)
+twin1=$(svc_ctl schedule --account "$x_account" --at "$at" --text "$twin_text")
+twin2=$(svc_ctl schedule --account "$x_account" --at "$at" --text "$twin_text")
+for id in "$twin1" "$twin2"; do stack_wait_for terminal "$id" >/dev/null || fail "twin $id did not finish: $(row "$id")"; done
+twin_posts=$(sandbox_get "/_sandbox/posts?platform=x&page_id=$x_user" |
+    jq --arg t "$twin_text" '[.posts[] | select(.message == $t)] | length')
+[[ $twin_posts -eq 1 ]] || fail "the twins' text is on X $twin_posts times"
+st1=$(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$twin1'")
+if [[ $st1 == published ]]; then first=$twin1 second=$twin2; else first=$twin2 second=$twin1; fi
+[[ $(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$first'") == published ]] ||
+    fail "no twin published: $(row "$twin1") / $(row "$twin2")"
+post=$(stack_psql -c "SELECT external_post_id FROM post_schedules WHERE id = '$first'")
+expect_failed_naming "$second" "$post"
+[[ $(row "$second") == *"$first"* ]] || fail "the failed twin does not name the published one: $(row "$second")"
+
 e2e_finish
-pass "duplicate refusals: $resends resent posts confirmed by read-back, older posts named"
+pass "duplicate refusals: $resends resent posts confirmed by read-back, older posts named, one post per schedule"
