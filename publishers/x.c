@@ -429,10 +429,12 @@ static void x_parse_verify(x_flow *f, const ap_flow_input *in, const ap_http_res
         free(got);
         if (same) {
             x_set_published(r, res->status, json_string_value(id));
-            /* Unparsable or absent: 0, "not said" (the runtime decides). */
+            /* Unparsable, absent or before 1970: 0, "not said" (the runtime
+             * decides). */
             json_t *at = json_object_get(item, "created_at");
             if (!json_is_string(at) ||
-                ap_time_parse_rfc3339(json_string_value(at), &r->created_at_ms) != 0)
+                ap_time_parse_rfc3339(json_string_value(at), &r->created_at_ms) != 0 ||
+                r->created_at_ms < 0)
                 r->created_at_ms = 0;
             goto cleanup;
         }
