@@ -354,11 +354,19 @@ static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *r
         long gen = strtol(PQgetvalue(res, row, AP_FOLD_COL_ROW_GENERATION), NULL, 10);
         if (PQgetvalue(res, row, AP_FOLD_COL_APPLIED)[0] == 't') {
             c->applied++;
-            if (r->outcome >= 0 && r->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED)
-                c->applied_by_outcome[r->outcome]++;
             /* The status the UPDATE returned, not the result's outcome: the
              * counter says what the database holds. */
             int st = ap_terminal_status_of(PQgetvalue(res, row, AP_FOLD_COL_NEW_STATUS));
+            Autopost__V1__Outcome o = r->outcome;
+            if (o == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED && st == AP_TERMINAL_FAILED) {
+                /* One post, one schedule (fold.h): another schedule holds it. */
+                o = AUTOPOST__V1__OUTCOME__OUTCOME_FAILED;
+                ap_log_warn("post_held", r->schedule_id,
+                            "published as %s, a post another schedule of the account already "
+                            "holds: failed as a duplicate",
+                            r->external_post_id);
+            }
+            if (o >= 0 && o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED) c->applied_by_outcome[o]++;
             if (st >= 0) c->terminal[st][AP_CAUSE_RESULT]++;
             ap_log_debug("result_applied", r->schedule_id, "%s -> %s (attempt %u, generation %u)",
                          old, outcome, r->attempt, r->generation);

@@ -56,13 +56,41 @@ const char AP_FOLD_SQL_HISTORY[] =
  * lets the UPDATE find its rows by index, and the LATERAL ... OFFSET 0 (which
  * the planner may not flatten into a join) looks each row up on its own.
  * Left to itself the planner hashed the whole table twice per batch, a cost
- * that grows with every schedule ever made (bench/README.md). */
+ * that grows with every schedule ever made (bench/README.md).
+ *
+ * "One post, one schedule" comes first (h, r): a published result whose
+ * post another published schedule of the account already holds (or an
+ * earlier row of this batch: batch_holder, found in C) becomes failed
+ * duplicate naming that schedule, with a history line of the dispatcher's
+ * (held). Two schedules with the same
+ * text on one account can both claim one post: the second is refused as a
+ * duplicate and its read-back finds the first one's post, made after it was
+ * queued (publishers/runtime.c, settle_duplicate). The look-up is the index
+ * post_schedules_account_post_idx (migration 0008). Rows of two batches
+ * committed at the same moment by two dispatcher replicas do not see each
+ * other; a unique index would turn that race into a failed batch instead. */
 const char AP_FOLD_SQL_UPDATE[] =
-    "WITH r AS ("
+    "WITH b AS ("
     " SELECT * FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::int4[], $5::text[],"
-    " $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[]) WITH ORDINALITY"
-    " AS t(id, generation, outcome, attempt, external_post_id, external_url, error_class,"
-    " error_code, error_message, finished_ms, retry_ms, idx)),"
+    " $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::uuid[])"
+    " WITH ORDINALITY AS t(id, generation, outcome, attempt, external_post_id, external_url,"
+    " error_class, error_code, error_message, finished_ms, retry_ms, batch_holder, idx)),"
+    " h AS ("
+    " SELECT b.*, CASE WHEN b.outcome = 'published' AND b.external_post_id IS NOT NULL"
+    " THEN coalesce(b.batch_holder, (SELECT o.id FROM post_schedules me JOIN post_schedules o"
+    " ON o.account_id = me.account_id AND o.external_post_id = b.external_post_id"
+    " WHERE me.id = b.id AND o.id <> b.id AND o.status = 'published' LIMIT 1)) END AS holder"
+    " FROM b),"
+    " r AS ("
+    " SELECT id, generation, CASE WHEN holder IS NULL THEN outcome ELSE 'failed' END AS outcome,"
+    " attempt, CASE WHEN holder IS NULL THEN external_post_id END AS external_post_id,"
+    " CASE WHEN holder IS NULL THEN external_url END AS external_url,"
+    " CASE WHEN holder IS NULL THEN error_class ELSE 'duplicate' END AS error_class,"
+    " CASE WHEN holder IS NULL THEN error_code ELSE 'post_held' END AS error_code,"
+    " CASE WHEN holder IS NULL THEN error_message ELSE format('the platform''s post %s is"
+    " already the outcome of schedule %s of this account; one post counts for one schedule',"
+    " external_post_id, holder) END AS error_message,"
+    " finished_ms, retry_ms, holder, idx FROM h),"
     " u AS ("
     " UPDATE post_schedules s SET"
     " status = CASE WHEN r.outcome = 'deferred' THEN 'pending' ELSE r.outcome END,"
@@ -89,7 +117,14 @@ const char AP_FOLD_SQL_UPDATE[] =
     " WHEN 'retrying' THEN (s.status IN ('pending', 'queued') AND r.attempt >= s.attempts)"
     " OR (s.status = 'retrying' AND r.attempt > s.attempts)"
     " ELSE s.status IN ('pending', 'queued', 'retrying') END"
-    " RETURNING r.idx, s.status)"
+    " RETURNING r.idx, s.status),"
+    " held AS ("
+    " INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_class,"
+    " error_code, error_message, actor, finished_at)"
+    " SELECT r.id, r.generation, r.attempt, 'failed', r.error_class, r.error_code,"
+    " r.error_message, 'dispatcher', now() FROM r JOIN u ON u.idx = r.idx"
+    " WHERE r.holder IS NOT NULL"
+    " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING)"
     " SELECT r.idx, u.idx IS NOT NULL, s.status, s.generation, u.status"
     " FROM r LEFT JOIN u ON u.idx = r.idx"
     " LEFT JOIN LATERAL (SELECT status, generation FROM post_schedules WHERE id = r.id OFFSET 0)"
@@ -332,9 +367,37 @@ static bool build_history(ap_fold *f, ap_result *const *results, size_t n) {
     return finish_columns(c, f->history, AP_FOLD_HISTORY_NPARAMS);
 }
 
+static bool claims_post(const ap_result *r) {
+    return r->outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED &&
+           nonempty(r->external_post_id) && nonempty(r->account_id);
+}
+
+/* The schedule of an earlier update row that publishes the same post of the
+ * same account under another schedule (following that row's own holder), or
+ * NULL: "one post, one schedule" inside the batch (AP_FOLD_SQL_UPDATE). */
+static const char *batch_holder(const ap_result *const *kept, const char *const *holders,
+                                size_t k) {
+    const ap_result *r = kept[k];
+    if (!claims_post(r)) return NULL;
+    for (size_t j = 0; j < k; j++) {
+        const ap_result *o = kept[j];
+        if (claims_post(o) && strcmp(o->external_post_id, r->external_post_id) == 0 &&
+            strcmp(o->account_id, r->account_id) == 0 && strcmp(o->schedule_id, r->schedule_id))
+            return holders[j] ? holders[j] : o->schedule_id;
+    }
+    return NULL;
+}
+
 static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
     ap_pgarray c[AP_FOLD_UPDATE_NPARAMS];
     for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    const ap_result **kept = malloc(n * sizeof(*kept));
+    const char **holders = malloc(n * sizeof(*holders));
+    if (kept == NULL || holders == NULL) {
+        free(kept);
+        free(holders);
+        return false;
+    }
     f->nupdates = 0;
     for (size_t k = 0; k < n; k++) {
         const ap_result *r = refs[k].r;
@@ -342,6 +405,9 @@ static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
         if (k > 0 && strcmp(r->schedule_id, refs[k - 1].r->schedule_id) == 0 &&
             r->generation == refs[k - 1].r->generation)
             continue;
+        kept[f->nupdates] = r;
+        holders[f->nupdates] = batch_holder(kept, holders, f->nupdates);
+        ap_pgarray_text(&c[11], holders[f->nupdates]);
         f->update_src[f->nupdates++] = refs[k].i;
         ap_pgarray_text(&c[0], r->schedule_id);
         ap_pgarray_int(&c[1], clamp_int4(r->generation));
@@ -357,6 +423,8 @@ static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
         add_ms(&c[10],
                r->outcome == AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED ? r->retry_after_ms : 0);
     }
+    free(kept);
+    free(holders);
     return finish_columns(c, f->update, AP_FOLD_UPDATE_NPARAMS);
 }
 

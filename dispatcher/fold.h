@@ -25,6 +25,11 @@
  *                retrying never hides a later attempt); on a retrying row
  *                only a newer attempt counts, so a redelivery rewrites
  *                nothing.
+ *   published, but another published schedule of the account (or an
+ *                earlier row of the batch) already holds the same post:
+ *                failed, class duplicate, code post_held, naming that
+ *                schedule, with a history line of the dispatcher's. One
+ *                post is the outcome of one schedule.
  *   deferred     only from pending, queued or retrying: back to pending with
  *                generation + 1 and not_before = finished_at + retry_after,
  *                attempts unchanged (a limit is not a failure). The bumped
@@ -75,7 +80,7 @@ void ap_pgarray_quote(ap_pgarray *a, const char *s);
 
 /* ---- the fold ------------------------------------------------------------ */
 
-enum { AP_FOLD_HISTORY_NPARAMS = 12, AP_FOLD_UPDATE_NPARAMS = 11 };
+enum { AP_FOLD_HISTORY_NPARAMS = 12, AP_FOLD_UPDATE_NPARAMS = 12 };
 
 /* One row of the UPDATE statement's answer, in update-row order. */
 enum {

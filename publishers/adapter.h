@@ -63,6 +63,10 @@ typedef struct ap_flow_result {
     ap_pause_scope pause;    /* a limit answer: whose limit (see above) */
     long http_status;
     bool not_found; /* AP_FLOW_VERIFY only */
+    /* AP_FLOW_VERIFY, found: when the platform says the matched post was
+     * made (epoch ms; 0: it did not say). Decides whether a post the
+     * platform refused as a duplicate is ours (runtime.c). */
+    int64_t created_at_ms;
     /* A decision worth a log line, made at any step (not only the last): the
      * runtime logs `note` as event `note_event` after every step() that set
      * it, e.g. "container_status" when a container's status decided what a
@@ -101,6 +105,12 @@ typedef struct ap_adapter {
     ap_step_kind (*step)(void *state, const ap_flow_input *in, const ap_http_response *prev,
                          ap_http_request *req, int64_t *wait_ms, ap_flow_result *result);
     void (*flow_free)(void *state);
+    /* The platform refuses a repeat of a recent post with a duplicate answer
+     * (X's 403, LinkedIn's 422 DUPLICATE_POST) and its VERIFY flow reads the
+     * account's recent posts with their creation time: a DUPLICATE end of the
+     * publish flow may then be our own post (a proxy retried a call that
+     * went through), and the runtime reads back before calling it failed. */
+    bool duplicate_reads_back;
 } ap_adapter;
 
 const ap_adapter *ap_adapter_find(const char *platform);

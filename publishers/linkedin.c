@@ -12,7 +12,10 @@
  * reinterpret it (or refuse the post).
  * Verify (a previous attempt died after sending):
  *   GET {base}/rest/posts?q=author&author=URN&count=50&sortBy=LAST_MODIFIED
- * and look for our commentary among the posts since the lost attempt.
+ * and look for our commentary among the posts since the lost attempt; the
+ * match's createdAt (epoch ms) goes in the result, so that a 422
+ * DUPLICATE_POST can be told apart from our own post (a proxy's resend) and an
+ * older one (runtime.c, duplicate_reads_back).
  *
  * Errors are {"status","serviceErrorCode","code","message"}:
  *   401                -> reauth
@@ -362,6 +365,9 @@ static bool li_parse_verify(li_flow *f, const ap_flow_input *in, const ap_http_r
         const char *got = json_string_value(c);
         if (strcmp(got, want) == 0 || strcmp(got, plain) == 0) {
             li_set_published(r, res->status, json_string_value(id));
+            json_t *created = json_object_get(item, "createdAt");
+            if (json_is_integer(created) && json_integer_value(created) > 0)
+                r->created_at_ms = (int64_t)json_integer_value(created);
             goto cleanup;
         }
     }
@@ -552,4 +558,5 @@ const ap_adapter ap_adapter_linkedin = {
     .flow_new = li_flow_new,
     .step = li_step,
     .flow_free = li_flow_free,
+    .duplicate_reads_back = true,
 };

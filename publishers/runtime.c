@@ -27,6 +27,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +53,12 @@
 /* Before the read-back that closes an ambiguous last attempt: time for the
  * platform to show a post it did create before we call it not there. */
 #define FINAL_CHECK_DELAY_MS 2000
+/* A duplicate refusal's read-back (settle_duplicate): a moment for the
+ * platform to list the post it just compared ours with, and how far before
+ * the job was queued it looks, so that an older post with the same text can
+ * be named in the reason (the adapters add their own minute of slack). */
+#define DUPLICATE_CHECK_DELAY_MS 1000
+#define DUPLICATE_LOOKBACK_MS (5 * 60 * 1000)
 
 /* How a job is handed back once its result is stored. */
 typedef enum settle_action { SETTLE_ACK, SETTLE_TERM, SETTLE_NAK } settle_action;
@@ -98,6 +106,11 @@ typedef struct job_slot {
      * that made it necessary (for the row's reason). */
     bool final_check;
     ap_flow_result last_ambiguous;
+    /* The platform refused the publish call as a duplicate and a read-back
+     * decides whether the post it has is ours (settle_duplicate), with the
+     * refusal kept for the row's reason. Once per delivery. */
+    bool duplicate_check;
+    ap_flow_result duplicate_refusal;
     int64_t last_progress_ms;
     uint64_t guard_rev;
     bool sent_any; /* a request of this delivery left us: outcome unknown */
@@ -660,9 +673,107 @@ static void start_flow(publisher *p, job_slot *s, ap_flow_mode mode, int64_t sin
     start_flow_after(p, s, mode, since_ms, 0);
 }
 
+/* ---- a duplicate refusal is evidence, not a failure ----------------------
+ *
+ * X and LinkedIn refuse a post whose text repeats a recent post of the
+ * account. When the post they have is ours (the call went through, its answer
+ * was lost and something below us sent it again: a proxy's retry), failing
+ * the schedule would invite the user to post it by hand a second time. So a
+ * DUPLICATE end of a publish flow, on an adapter with duplicate_reads_back,
+ * is followed by a read-back of the account's recent posts, and the matched
+ * post's creation time decides:
+ *
+ *   made at or after the job was queued (to the second, a second of slack
+ *   for clocks)                      -> published with that post, and a
+ *                                       history line saying how we know;
+ *   made before, or none found       -> failed duplicate, naming it;
+ *   found, but no time given         -> unconfirmed, for a person;
+ *   the read-back could not tell     -> ambiguous: the next delivery reads
+ *                                       back again (or unconfirmed at the end).
+ *
+ * The job's enqueued_at_ms bounds the first attempt from below: nothing of
+ * ours can be older. A job without it keeps the refusal as a failure. */
+static int64_t duplicate_floor_ms(const ap_job *job) {
+    return job->enqueued_at_ms / 1000 * 1000 - 1000;
+}
+
+static bool begin_duplicate_check(publisher *p, job_slot *s, const ap_flow_result *r) {
+    if (!p->adapter->duplicate_reads_back || s->duplicate_check || s->job->enqueued_at_ms <= 0)
+        return false;
+    s->duplicate_check = true;
+    s->duplicate_refusal = *r;
+    ap_log_info("duplicate_read_back", sid(s), "%s; reading back whether the post is ours",
+                r->error_message);
+    start_flow_after(p, s, AP_FLOW_VERIFY, duplicate_floor_ms(s->job) - DUPLICATE_LOOKBACK_MS,
+                     DUPLICATE_CHECK_DELAY_MS);
+    return true;
+}
+
+/* Appends text to r's error_message (cut if it does not fit). */
+static void append_reason(ap_flow_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void append_reason(ap_flow_result *r, const char *fmt, ...) {
+    size_t n = strlen(r->error_message);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->error_message + n, sizeof(r->error_message) - n, fmt, ap);
+    va_end(ap);
+}
+
+/* The read-back after a duplicate refusal has ended with r. Returns false
+ * when it could not tell: r is then the refusal, made ambiguous, for the
+ * caller's ambiguous path. */
+static bool settle_duplicate(publisher *p, job_slot *s, ap_flow_result *r) {
+    ap_flow_result refusal = s->duplicate_refusal;
+    int64_t floor = duplicate_floor_ms(s->job);
+    char made[32], queued[32];
+    ap_time_format_rfc3339(r->created_at_ms, made, sizeof(made));
+    ap_time_format_rfc3339(s->job->enqueued_at_ms, queued, sizeof(queued));
+    if (r->error_class == AP_CLASS_NONE && r->created_at_ms > 0 && r->created_at_ms >= floor) {
+        p->counts.verified++;
+        ap_flow_result ours = *r;
+        snprintf(ours.error_message, sizeof(ours.error_message),
+                 "the platform refused a duplicate; read back found our post %s made at %s",
+                 r->external_id, made);
+        ap_log_info("duplicate_confirmed", sid(s), "%s", ours.error_message);
+        finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, &ours, true);
+        return true;
+    }
+    if (r->error_class == AP_CLASS_NONE && r->created_at_ms > 0) {
+        append_reason(&refusal,
+                      "; read back: the existing post %s was made at %s, before this "
+                      "schedule was queued (%s)",
+                      r->external_id, made, queued);
+    } else if (r->error_class == AP_CLASS_NONE) {
+        refusal.error_class = AP_CLASS_AMBIGUOUS;
+        append_reason(&refusal,
+                      "; read back found post %s but not when it was made: check "
+                      "whether it is this schedule's",
+                      r->external_id);
+        finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, &refusal, true);
+        return true;
+    } else if (r->not_found) {
+        append_reason(&refusal,
+                      "; read back: no post with this text since shortly before this "
+                      "schedule was queued (%s), so the one the platform has is older",
+                      queued);
+    } else {
+        refusal.error_class = AP_CLASS_AMBIGUOUS;
+        append_reason(&refusal, "; could not read back whether the post is ours: %s",
+                      r->error_message);
+        *r = refusal;
+        return false;
+    }
+    ap_log_info("duplicate_not_ours", sid(s), "%s", refusal.error_message);
+    finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &refusal, true);
+    return true;
+}
+
 static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
     bool out_of_attempts = s->attempt >= p->platform->max_attempts;
-    if (s->in.mode == AP_FLOW_VERIFY) {
+    if (s->in.mode == AP_FLOW_VERIFY && s->duplicate_check) {
+        if (settle_duplicate(p, s, r)) return;
+    } else if (s->in.mode == AP_FLOW_VERIFY) {
         if (r->error_class == AP_CLASS_NONE) {
             p->counts.verified++;
             ap_log_info("verify_found", sid(s), "an earlier attempt did publish: %s",
@@ -691,6 +802,9 @@ static void complete(publisher *p, job_slot *s, ap_flow_result *r) {
         if (s->final_check) *r = s->last_ambiguous; /* could not tell: keep the cause */
         r->error_class = AP_CLASS_AMBIGUOUS;        /* could not tell */
     }
+    if (s->in.mode == AP_FLOW_PUBLISH && r->error_class == AP_CLASS_DUPLICATE &&
+        begin_duplicate_check(p, s, r))
+        return;
     if (r->error_class == AP_CLASS_REAUTH) {
         /* A 401 proves the post was not made: with a refresh token, one
          * refresh and one more try of the same flow. */

@@ -9,9 +9,11 @@
  *   GET {base}/{version}/users/{user-id}/tweets?start_time=T&max_results=100
  *       &tweet.fields=created_at,text
  * and look for our text. X refuses a second tweet with the same text, so
- * text equality identifies our post. X shows URLs as t.co links and escapes
- * &, < and > in "text", so both sides are compared with URLs masked,
- * entities decoded and NFC applied.
+ * text equality identifies our post; its created_at goes in the result, so
+ * that a 403 "duplicate content" can be told apart from our own post (a
+ * proxy's resend) and an older one (runtime.c, duplicate_reads_back).
+ * X shows URLs as t.co links and escapes &, < and > in "text", so both
+ * sides are compared with URLs masked, entities decoded and NFC applied.
  *
  * Errors are "problem" JSON {"title","detail","type","status"}:
  *   401                          -> reauth (expired or revoked user token)
@@ -427,6 +429,13 @@ static void x_parse_verify(x_flow *f, const ap_flow_input *in, const ap_http_res
         free(got);
         if (same) {
             x_set_published(r, res->status, json_string_value(id));
+            /* Unparsable, absent or before 1970: 0, "not said" (the runtime
+             * decides). */
+            json_t *at = json_object_get(item, "created_at");
+            if (!json_is_string(at) ||
+                ap_time_parse_rfc3339(json_string_value(at), &r->created_at_ms) != 0 ||
+                r->created_at_ms < 0)
+                r->created_at_ms = 0;
             goto cleanup;
         }
     }
@@ -612,4 +621,5 @@ const ap_adapter ap_adapter_x = {
     .flow_new = x_flow_new,
     .step = x_step,
     .flow_free = x_flow_free,
+    .duplicate_reads_back = true,
 };

@@ -57,6 +57,8 @@ static const struct option sandbox_options[] = {
     {"throttle-rate", required_argument, NULL, OPT_KNOB},
     {"hang-rate", required_argument, NULL, OPT_KNOB},
     {"close-rate", required_argument, NULL, OPT_KNOB},
+    {"resend-rate", required_argument, NULL, OPT_KNOB},
+    {"duplicate-window-ms", required_argument, NULL, OPT_KNOB},
     {"page-rate-limit", required_argument, NULL, OPT_KNOB},
     {"rate-window-ms", required_argument, NULL, OPT_KNOB},
     {"reject-duplicates", required_argument, NULL, OPT_KNOB},
@@ -85,6 +87,10 @@ static void sandbox_usage(FILE *out) {
           "  --hang-rate F              fraction of publishes accepted, never answered (0)\n"
           "  --close-rate F             fraction of publishes accepted, then the connection\n"
           "                             closed with no answer (0)\n"
+          "  --resend-rate F            fraction of publishes sent twice by a retrying proxy:\n"
+          "                             the first commits, the client gets the second answer (0)\n"
+          "  --duplicate-window-ms MS   how recent an earlier post must be to make a new one\n"
+          "                             with the same message a duplicate, 0 = ever (86400000)\n"
           "  --page-rate-limit N        accepted publishes per page per window, 0 = off (0)\n"
           "  --rate-window-ms MS        window of the page limit (60000)\n"
           "  --reject-duplicates 0|1    duplicate message -> code 506 (1)\n"

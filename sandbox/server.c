@@ -152,7 +152,8 @@ struct sandbox_request {
     char *hdr_value[SANDBOX_MAX_HEADERS];
     int nhdr;
     int hold;
-    int held; /* linked in server.held_head and in the timer's epoll set */
+    int committed; /* a post was accepted while answering (resend_rate) */
+    int held;      /* linked in server.held_head and in the timer's epoll set */
     int fd;
     sandbox_request *held_prev, *held_next;
 };
@@ -167,6 +168,7 @@ typedef struct sandbox_stats {
     uint64_t hangs;
     uint64_t hang_drops;
     uint64_t closes;              /* committed, then closed unanswered (close_rate) */
+    uint64_t resends;             /* committed, then processed again (resend_rate) */
     uint64_t errors_after_commit; /* publish_error_after_commit_rate */
     uint64_t quota_refusals;      /* Instagram/Threads publishes refused over quota */
     long in_flight;
@@ -398,6 +400,8 @@ static const struct sandbox_knob_desc {
     {"throttle_rate", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, throttle_rate)},
     {"hang_rate", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, hang_rate)},
     {"close_rate", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, close_rate)},
+    {"resend_rate", SANDBOX_KNOB_RATE, offsetof(sandbox_knobs, resend_rate)},
+    {"duplicate_window_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, duplicate_window_ms)},
     {"page_rate_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, page_rate_limit)},
     {"rate_window_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, rate_window_ms)},
     {"reject_duplicates", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, reject_duplicates)},
@@ -422,6 +426,9 @@ void sandbox_knobs_default(sandbox_knobs *k) {
     memset(k, 0, sizeof(*k));
     k->rate_window_ms = 60000;
     k->reject_duplicates = 1;
+    /* X and LinkedIn refuse a repeat of a recent post, not of any post ever;
+     * a day is the order of magnitude (neither publishes the window). */
+    k->duplicate_window_ms = 24 * 3600 * 1000;
     k->max_held = 5000;
     k->instagram_quota = 50; /* Instagram's documented limit */
     k->threads_quota = 250;  /* Threads' documented limit */
@@ -748,7 +755,9 @@ static void sandbox_record_locked(sandbox_request *req, const sandbox_post *draf
     int keyed = draft->published && draft->message && draft->message[0];
     char *dupkey = keyed ? sandbox_key(req->platform->name, draft->page_id, draft->message) : NULL;
     if (keyed && dupkey == NULL) return;
-    int dup = dupkey && sandbox_dict_get(&server.messages, dupkey) != NULL;
+    const sandbox_post *earlier = dupkey ? sandbox_dict_get(&server.messages, dupkey) : NULL;
+    long window = server.knobs.duplicate_window_ms;
+    int dup = earlier && (window <= 0 || earlier->accepted_at_ms > now - window);
     sandbox_post *p = NULL;
     if (dup && server.knobs.reject_duplicates) {
         server.stats.duplicates_rejected++;
@@ -758,6 +767,7 @@ static void sandbox_record_locked(sandbox_request *req, const sandbox_post *draf
         p->received_at_ms = req->received_ms;
         p->accepted_at_ms = now;
         if (sandbox_store_add_locked(p, pg, dup ? NULL : dupkey) == 0) {
+            req->committed = 1;
             if (dup) server.stats.duplicate_accepts++;
             r->status = SANDBOX_ACCEPT_OK;
             r->window_count++;
@@ -997,6 +1007,7 @@ const char *sandbox_req_param(const sandbox_request *req, const char *name) {
 }
 
 sandbox_fault sandbox_req_fault(const sandbox_request *req, sandbox_op op) {
+    if (req->fault == SANDBOX_FAULT_RESEND) return SANDBOX_FAULT_NONE; /* the core's */
     if (op == SANDBOX_OP_WRITE) return req->fault;
     if (req->fault == SANDBOX_FAULT_HANG || req->fault == SANDBOX_FAULT_CLOSE)
         return SANDBOX_FAULT_NONE;
@@ -1253,6 +1264,9 @@ static int64_t sandbox_req_draw_locked(sandbox_request *req) {
         req->fault = SANDBOX_FAULT_HANG;
     else if (u < k->error_rate_5xx + k->throttle_rate + k->hang_rate + k->close_rate)
         req->fault = SANDBOX_FAULT_CLOSE;
+    else if (u <
+             k->error_rate_5xx + k->throttle_rate + k->hang_rate + k->close_rate + k->resend_rate)
+        req->fault = SANDBOX_FAULT_RESEND;
     return k->latency_ms + (int64_t)(j * (double)(k->latency_jitter_ms + 1));
 }
 
@@ -1295,12 +1309,36 @@ static enum MHD_Result sandbox_req_hold(sandbox_request *req) {
     return held ? MHD_YES : MHD_NO;
 }
 
+/* Forgets the answer handle() produced, for a second run of handle(). */
+static void sandbox_reply_forget(sandbox_request *req) {
+    free(req->resp);
+    req->resp = NULL;
+    req->resp_len = 0;
+    for (int i = 0; i < req->nhdr; i++) {
+        free(req->hdr_name[i]);
+        free(req->hdr_value[i]);
+    }
+    req->nhdr = 0;
+    req->status = 0;
+}
+
 static enum MHD_Result sandbox_req_answer(sandbox_request *req) {
     /* At shutdown resumed requests are dropped unanswered: nothing new is
      * recorded once the server has been told to stop. */
     if (req->state == SANDBOX_ST_DELAYED && sandbox_stopping()) return MHD_NO;
     req->state = SANDBOX_ST_ANSWERED;
     req->platform->handle(req);
+    if (req->fault == SANDBOX_FAULT_RESEND && req->committed && !req->hold) {
+        /* A proxy that lost the first answer sends the identical request
+         * again: the platform processes it as any other request (its
+         * duplicate rule answers) and only that answer reaches the client.
+         * Once: a proxy retries a request, not its own retry. */
+        sandbox_reply_forget(req);
+        pthread_mutex_lock(&server.lock);
+        server.stats.resends++;
+        pthread_mutex_unlock(&server.lock);
+        req->platform->handle(req);
+    }
     if (req->hold) return sandbox_req_hold(req);
     return sandbox_req_send(req);
 }
@@ -1541,12 +1579,13 @@ static json_t *sandbox_stats_json_locked(void) {
         (json_int_t)s->requests, "connections", (json_int_t)s->connections, "accepted",
         (json_int_t)server.nposts, "duplicate_accepts", (json_int_t)s->duplicate_accepts,
         "duplicates_rejected", (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
-        "hang_drops", (json_int_t)s->hang_drops, "closes", (json_int_t)s->closes,
-        "errors_after_commit", (json_int_t)s->errors_after_commit, "quota_refusals",
-        (json_int_t)s->quota_refusals, "held", (json_int_t)server.held_count, "in_flight",
-        (json_int_t)s->in_flight, "max_in_flight", (json_int_t)s->max_in_flight, "errors", errors,
-        "max_posts_per_page_in_window", (json_int_t)sandbox_max_in_window_locked(),
-        "rate_window_ms", (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
+        "hang_drops", (json_int_t)s->hang_drops, "closes", (json_int_t)s->closes, "resends",
+        (json_int_t)s->resends, "errors_after_commit", (json_int_t)s->errors_after_commit,
+        "quota_refusals", (json_int_t)s->quota_refusals, "held", (json_int_t)server.held_count,
+        "in_flight", (json_int_t)s->in_flight, "max_in_flight", (json_int_t)s->max_in_flight,
+        "errors", errors, "max_posts_per_page_in_window",
+        (json_int_t)sandbox_max_in_window_locked(), "rate_window_ms",
+        (json_int_t)server.knobs.rate_window_ms, "oauth", oauth);
 }
 
 long sandbox_token_ttl_s(void) {

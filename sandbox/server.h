@@ -34,19 +34,26 @@
 /* Behaviour that tests tune at start (flags) or at run time
  * (POST /_sandbox/config). Rates are fractions in [0,1]. */
 typedef struct sandbox_knobs {
-    long latency_ms;        /* base delay before every platform answer */
-    long latency_jitter_ms; /* extra delay, uniform in [0, jitter] */
-    double error_rate_5xx;  /* fraction answered with a transient 5xx */
-    double throttle_rate;   /* fraction answered with an app rate limit */
-    double hang_rate;       /* fraction of publishes accepted, never answered */
-    double close_rate;      /* fraction of publishes accepted, then the connection
-                               closed with no answer (a crash after commit, a
-                               proxy or idle-timeout race) */
-    long page_rate_limit;   /* max accepted publishes per page per window; 0 = off */
-    long rate_window_ms;    /* window of page_rate_limit and of the stat */
-    int reject_duplicates;  /* same page + same message -> duplicate error */
-    int faults_on_reads;    /* also inject 5xx/throttle into read calls */
-    long max_held;          /* cap on hung connections kept open */
+    long latency_ms;          /* base delay before every platform answer */
+    long latency_jitter_ms;   /* extra delay, uniform in [0, jitter] */
+    double error_rate_5xx;    /* fraction answered with a transient 5xx */
+    double throttle_rate;     /* fraction answered with an app rate limit */
+    double hang_rate;         /* fraction of publishes accepted, never answered */
+    double close_rate;        /* fraction of publishes accepted, then the connection
+                                 closed with no answer (a crash after commit, a
+                                 proxy or idle-timeout race) */
+    double resend_rate;       /* fraction of publishes a retrying proxy sends twice:
+                                 the first commits, the client gets the second
+                                 answer (a duplicate refusal, where the platform
+                                 has one) */
+    long duplicate_window_ms; /* a post duplicates an earlier one of the same page
+                                 and message only this recently (platforms
+                                 compare recent posts); 0 = ever */
+    long page_rate_limit;     /* max accepted publishes per page per window; 0 = off */
+    long rate_window_ms;      /* window of page_rate_limit and of the stat */
+    int reject_duplicates;    /* same page + same message -> duplicate error */
+    int faults_on_reads;      /* also inject 5xx/throttle into read calls */
+    long max_held;            /* cap on hung connections kept open */
 
     /* Instagram and Threads (containers.c) */
     long container_ready_ms;                /* media containers stay IN_PROGRESS this long */
@@ -105,7 +112,11 @@ typedef enum sandbox_fault {
     SANDBOX_FAULT_5XX,
     SANDBOX_FAULT_THROTTLE,
     SANDBOX_FAULT_HANG,
-    SANDBOX_FAULT_CLOSE /* like HANG for the platform: commit, then no answer */
+    SANDBOX_FAULT_CLOSE, /* like HANG for the platform: commit, then no answer */
+    /* Handled by the core, invisible to platforms (sandbox_req_fault says
+     * NONE): a request that commits a post is processed a second time and the
+     * client gets that second answer, as behind a proxy that retried it. */
+    SANDBOX_FAULT_RESEND
 } sandbox_fault;
 
 typedef enum sandbox_op { SANDBOX_OP_READ = 0, SANDBOX_OP_WRITE } sandbox_op;

@@ -116,6 +116,10 @@ seeded=$(curl -fsS -D - -o /dev/null -X POST -H "Authorization: Bearer $good_tok
     -d "{\"author\":\"$author\",\"commentary\":\"posted by hand \\\\(earlier\\\\)\",\"visibility\":\"PUBLIC\",\"distribution\":{\"feedDistribution\":\"MAIN_FEED\",\"targetEntities\":[],\"thirdPartyDistributionChannels\":[]},\"lifecycleState\":\"PUBLISHED\"}" \
     "$SANDBOX_URL/linkedin/rest/posts" | tr -d '\r' | sed -n 's/^x-restli-id: //Ip')
 [[ $seeded == urn:li:share:* ]] || fail "seeding a post: no x-restli-id ($seeded)"
+# A duplicate refusal is read back and the post's creation time decides
+# whether it is ours (made after the job was queued, to the second with a
+# second of slack): the hand-made post must be clearly older than the job.
+sleep 2.5
 fancy='Launch (v2) [beta] {today} <3 @team | ~50% _off_ *now* \o/ #news'
 ok=$(svc_ctl schedule --account "$org" --at now --text "$fancy" --link https://example.com/launch)
 reauth=$(schedule "$expired" "an expired token")
@@ -137,6 +141,7 @@ ok_post=$(sandbox_get "/_sandbox/posts?platform=linkedin" | jq -c --arg t "$esca
 expect "$reauth" failed reauth "reconnect the account"
 expect "$perm" failed permanent "w_member_social"
 expect "$dup" failed duplicate "$seeded"
+expect "$dup" failed duplicate "the existing post $seeded was made at"
 [[ $(li_posts_with 'posted by hand \(earlier\)') -eq 1 ]] || fail "duplicate: posted twice"
 expect "$pics" published "" ""
 # Images leave no room for an article: the link ends the commentary, escaped.

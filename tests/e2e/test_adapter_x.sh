@@ -10,7 +10,8 @@
 #   the user's 24-hour allowance spent  -> quota, deferred (pending) until its reset
 #   two images (downloaded from the sandbox's /media/, uploaded, attached) -> published
 #   an image URL that answers 404 -> permanent, nothing posted
-#   expired token -> reauth; no permission -> permanent; same text -> duplicate
+#   expired token -> reauth; no permission -> permanent; same text as an older
+#   post -> duplicate, naming it
 source "$(dirname "$0")/lib.sh"
 
 SVC_PLATFORMS="x"
@@ -138,8 +139,12 @@ stack_wait_for attempts_with "$third" "event = 'deferred' AND error_class = 'quo
 sandbox_config '{"x_user_daily_limit":0}'
 
 # ---- the rest at once: success, reauth, permanent, duplicate ------------------
-curl -fsS -X POST -H "Authorization: Bearer $good_token" -H 'Content-Type: application/json' \
-    -d '{"text":"posted by hand earlier"}' "$SANDBOX_URL/x/2/tweets" >/dev/null || fail "seeding a tweet"
+by_hand=$(curl -fsS -X POST -H "Authorization: Bearer $good_token" -H 'Content-Type: application/json' \
+    -d '{"text":"posted by hand earlier"}' "$SANDBOX_URL/x/2/tweets" | jq -r .data.id) || fail "seeding a tweet"
+# A duplicate refusal is read back and the post's creation time decides
+# whether it is ours (made after the job was queued, to the second with a
+# second of slack): the hand-made post must be clearly older than the job.
+sleep 2.5
 ok=$(schedule "$good" "$vi140")
 reauth=$(schedule "$expired" "an expired token")
 perm=$(schedule "$noperm" "an app without write access")
@@ -156,6 +161,7 @@ ok_id=$(sandbox_get "/_sandbox/posts?platform=x" | jq -r --arg t "$vi140" '.post
 expect "$reauth" failed reauth "reconnect the account"
 expect "$perm" failed permanent "not permitted"
 expect "$dup" failed duplicate "duplicate content"
+expect "$dup" failed duplicate "the existing post $by_hand was made at"
 [[ $(x_posts_with "posted by hand earlier") -eq 1 ]] || fail "duplicate: posted twice"
 expect "$pics" published "" ""
 pics_post=$(sandbox_get "/_sandbox/posts?platform=x" | jq -c '.posts[] | select(.message == "two pictures")')

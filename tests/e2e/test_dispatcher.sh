@@ -4,8 +4,9 @@
 # "published" wins even over a terminal state, late and stale results only add
 # history, redeliveries add nothing, text survives byte for byte, garbage is
 # terminated, results wait out a database outage, a MAX_DELIVERIES
-# advisory fails its schedule and deletes the dead job, and a deferral goes
-# back to pending under the next generation without reopening a closed row.
+# advisory fails its schedule and deletes the dead job, a deferral goes
+# back to pending under the next generation without reopening a closed row,
+# and one platform post is the outcome of one schedule only.
 # autopost_dispatcher_terminal_total counts each terminal transition once, by
 # status and cause: results, a reauth cascade, a MAX_DELIVERIES give-up.
 source "$(dirname "$0")/lib.sh"
@@ -42,6 +43,7 @@ result() {
         pb_int 11 "$(($(date +%s) * 1000))"
         pb_str 12 "e2e-publisher"
         pb_str 13 facebook
+        if [[ -n ${RESULT_ACCOUNT:-} ]]; then pb_str 16 "$RESULT_ACCOUNT"; fi
     } >"$f"
     nats_pub autopost.results.facebook "$f"
 }
@@ -285,6 +287,40 @@ done
 series=$(scrape | grep -c '^autopost_dispatcher_terminal_total{') || true
 [[ $series == "${#want[@]}" ]] || fail "$series terminal series, expected ${#want[@]}"
 pass "terminal transitions counted once each, by status and cause"
+
+# ---- one post, one schedule ------------------------------------------------------
+# Two schedules of one account claiming one post (the same text twice: the
+# second one's duplicate refusal read back finds the first one's post): the
+# later claim fails as a duplicate naming the holder, in another batch (the
+# SQL looks the post up) or in the same one (the fold finds it in C).
+stack_psql <<SQL >/dev/null || fail "seed one-post rows"
+INSERT INTO post_schedules (id, post_id, account_id, scheduled_at, status)
+    SELECT ('aaaaaaaa-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, '$POST', '$ACCOUNT',
+           now(), 'queued'
+    FROM generate_series(40, 43) i;
+SQL
+result "$(sid 40)" 1 published 1 "fb_same"
+wait_row "$(sid 40)" status published
+result "$(sid 41)" 1 published 1 "fb_same"
+wait_row "$(sid 41)" "status || '|' || error_class || '|' || error_code" "failed|duplicate|post_held"
+[[ $(row "$(sid 41)" error_message) == *"fb_same"*"$(sid 40)"* ]] ||
+    fail "the held row does not name the post and its holder: $(row "$(sid 41)" error_message)"
+[[ $(row "$(sid 41)" "external_post_id IS NULL") == t ]] || fail "the held row claims the post"
+[[ $(history_count "$(sid 41)" "AND event = 'failed' AND actor = 'dispatcher' AND error_code = 'post_held'") == 1 ]] ||
+    fail "no dispatcher history line for the held post"
+result "$(sid 40)" 1 published 1 "fb_same" # a redelivery holds its own post
+stack_wait_for history_is "$(sid 40)" 1 >/dev/null || fail "history of the holder"
+sleep 0.5
+[[ $(row "$(sid 40)" status) == published ]] || fail "a redelivery failed the holder of its own post"
+svc_kill dispatcher TERM || fail "dispatcher did not exit 0 on SIGTERM"
+RESULT_ACCOUNT=$ACCOUNT result "$(sid 43)" 1 published 1 "fb_twin"
+RESULT_ACCOUNT=$ACCOUNT result "$(sid 42)" 1 published 1 "fb_twin"
+svc_start dispatcher
+wait_row "$(sid 42)" status published # the lower id holds it within a batch
+wait_row "$(sid 43)" "status || '|' || error_code" "failed|post_held"
+[[ $(row "$(sid 43)" error_message) == *"$(sid 42)"* ]] || fail "in-batch: the held row does not name its holder"
+[[ $(stack_psql -c "SELECT count(*) FROM post_schedules WHERE external_post_id IN ('fb_same', 'fb_twin')
+                     AND status = 'published'") == 2 ]] || fail "one post is published by two schedules"
 
 kill -0 "${SVC_PIDS[dispatcher]}" 2>/dev/null || fail "dispatcher died"
 e2e_finish

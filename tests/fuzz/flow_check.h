@@ -21,6 +21,8 @@ static inline void fuzz_check_flow_result(const ap_flow_result *r) {
     if (r->error_class == AP_CLASS_NONE && r->external_id[0] == '\0') abort();
     if (r->error_class != AP_CLASS_NONE && r->error_code[0] == '\0') abort();
     if (r->not_found && r->error_class == AP_CLASS_NONE) abort();
+    /* A creation time only comes with a post found, and is never negative. */
+    if (r->created_at_ms < 0 || (r->created_at_ms != 0 && r->error_class != AP_CLASS_NONE)) abort();
 }
 
 #endif

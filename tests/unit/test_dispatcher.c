@@ -275,6 +275,44 @@ static void test_fold_collapses_per_schedule(void) {
     for (size_t i = 0; i < n; i++) free(rs[i]);
 }
 
+/* One post, one schedule, inside a batch: the first row (in id order) that
+ * publishes a post of an account holds it; a later one with the same post
+ * and account names it in batch_holder (column 11), and the SQL fails it.
+ * Another account's post with the same id, another generation of the same
+ * schedule and results without a post id hold nothing. */
+#define SID_D "0b6f2f5e-0000-4000-8000-00000000000d"
+#define ACCT_1 "11111111-1111-4111-8111-111111111111"
+#define ACCT_2 "22222222-2222-4222-8222-222222222222"
+static void test_fold_one_post_one_schedule(void) {
+    ap_result *rs[] = {mk(SID_C, 1, PUB, 1), mk(SID_A, 1, PUB, 1), mk(SID_B, 1, PUB, 1),
+                       mk(SID_D, 1, PUB, 1), mk(SID_A, 2, PUB, 1), mk(SID_D, 2, FAIL, 1)};
+    size_t n = sizeof(rs) / sizeof(rs[0]);
+    const char *accounts[] = {ACCT_1, ACCT_1, ACCT_1, ACCT_2, ACCT_1, ACCT_1};
+    const char *posts[] = {"777", "777", "", "777", "777", "777"};
+    for (size_t i = 0; i < n; i++) {
+        rs[i]->account_id = (char *)accounts[i];
+        rs[i]->external_post_id = (char *)posts[i];
+    }
+    ap_fold f;
+    ap_fold_init(&f);
+    CHECK(ap_fold_build(&f, rs, n) == AP_OK);
+    CHECK(f.nupdates == n); /* A/1, A/2, B/1, C/1, D/1, D/2 */
+    char *e[16];
+    int got = column(f.update, 11, e, 16);
+    CHECK(got == (int)n);
+    if (got == (int)n) {
+        CHECK(e[0] == NULL);       /* A/1 holds 777 of account 1 */
+        CHECK(e[1] == NULL);       /* A/2: the same schedule */
+        CHECK(e[2] == NULL);       /* B: no post id */
+        CHECK_STR_EQ(e[3], SID_A); /* C: account 1's 777 again */
+        CHECK(e[4] == NULL);       /* D/1: another account */
+        CHECK(e[5] == NULL);       /* D/2: failed, claims nothing */
+    }
+    if (got > 0) free_elems(e, got);
+    ap_fold_free(&f);
+    for (size_t i = 0; i < n; i++) free(rs[i]);
+}
+
 static void test_fold_tie_keeps_first(void) {
     /* Two equivalent results (a republish): the earlier one is the row. */
     ap_result *rs[] = {mk(SID_A, 1, FAIL, 2), mk(SID_A, 1, CANCEL, 2)};
@@ -639,6 +677,9 @@ static void test_terminal_status(void) {
     /* The counts come from the statements' own answers: the UPDATE returns
      * what it wrote, the cascade how many schedules it failed. */
     CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "RETURNING r.idx, s.status)");
+    /* One post, one schedule: a held post fails the row as a duplicate. */
+    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "CASE WHEN holder IS NULL THEN outcome ELSE 'failed' END");
+    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "AND o.id <> b.id AND o.status = 'published'");
     CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "s.generation, u.status FROM");
     const char *tail = " SELECT count(*) FROM s";
     size_t n = strlen(AP_ACCOUNT_SQL_REAUTH), k = strlen(tail);
@@ -653,6 +694,7 @@ int main(void) {
     RUN(test_precedence);
     RUN(test_fold_collapses_per_schedule);
     RUN(test_fold_tie_keeps_first);
+    RUN(test_fold_one_post_one_schedule);
     RUN(test_fold_ranges_are_clamped);
     RUN(test_sql_parameter_counts);
     RUN(test_advisory_parse);

@@ -275,6 +275,7 @@ static void test_verify(void) {
                NULL, NULL, &next, &r) == AP_STEP_DONE);
     CHECK(r.error_class == AP_CLASS_NONE);
     CHECK_STR_EQ(r.external_id, "urn:li:share:9");
+    CHECK(r.created_at_ms == INT64_C(1795856470000)); /* decides a DUPLICATE_POST (runtime.c) */
     finish_case(&c);
 
     case_init(&c);

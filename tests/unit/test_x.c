@@ -370,6 +370,17 @@ static void test_verify_match(void) {
                "https://t.co/x\"}]}");
     CHECK(r.error_class == AP_CLASS_NONE);
     CHECK_STR_EQ(r.external_id, "33");
+    CHECK(r.created_at_ms == 0); /* X did not say when: "not said" */
+    /* created_at is what tells our post from an older one after a 403
+     * duplicate (runtime.c); garbage there is "not said", never a guess. */
+    r = verify("{\"data\":[{\"id\":\"44\",\"text\":\"Xin ch\\u00e0o &lt;3 &amp; co\\n"
+               "https://t.co/x\",\"created_at\":\"2026-11-28T09:01:02.500Z\"}]}");
+    CHECK_STR_EQ(r.external_id, "44");
+    CHECK(r.created_at_ms == INT64_C(1795856462500));
+    r = verify("{\"data\":[{\"id\":\"45\",\"text\":\"Xin ch\\u00e0o &lt;3 &amp; co\\n"
+               "https://t.co/x\",\"created_at\":\"yesterday\"}]}");
+    CHECK_STR_EQ(r.external_id, "45");
+    CHECK(r.created_at_ms == 0);
 }
 
 static void test_verify_not_found(void) {
