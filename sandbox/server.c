@@ -1575,7 +1575,7 @@ static json_t *sandbox_stats_json_locked(void) {
         return NULL;
     }
     return json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "requests",
         (json_int_t)s->requests, "connections", (json_int_t)s->connections, "accepted",
         (json_int_t)server.nposts, "duplicate_accepts", (json_int_t)s->duplicate_accepts,
         "duplicates_rejected", (json_int_t)s->duplicates_rejected, "hangs", (json_int_t)s->hangs,
