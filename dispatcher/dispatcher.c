@@ -8,7 +8,9 @@
  *   3. Fetch up to batch_size results: wait up to FETCH_IDLE_MS for the first,
  *      then keep collecting for flush_interval so a trickle still makes
  *      batches. Garbage is terminated right away and never reaches SQL.
- *   4. One transaction, COMMIT, then ack each message. On failure ROLLBACK and
+ *   4. Results whose subject's platform does not own their schedule and
+ *      account (fold.h "who may report") are terminated before any write.
+ *   5. One transaction, COMMIT, then ack each message. On failure ROLLBACK and
  *      nak with a delay. A batch PostgreSQL rejects for its data (SQLSTATE
  *      class 22/23) is retried one result at a time so that one bad result
  *      cannot block the rest forever; only a result that fails alone with a
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ap_health.h"
 #include "ap_log.h"
@@ -57,6 +60,7 @@ typedef struct batch {
     size_t n, cap;
     size_t fetched; /* including garbage */
     size_t garbage;
+    size_t forged; /* terminated by the owner check */
 } batch;
 
 typedef struct fold_counts {
@@ -70,6 +74,7 @@ typedef struct fold_counts {
 typedef struct dispatcher_metrics {
     ap_counter *applied[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1]; /* by outcome */
     ap_counter *batches, *advisories, *poison;
+    ap_counter *forged[AP_OWNER_N]; /* by verdict; [AP_OWNER_OK] stays NULL */
     /* NULL where a cause cannot write that status (ap_counter_add ignores
      * NULL; register_terminal says which pairs exist). */
     ap_counter *terminal[AP_TERMINAL_NSTATUS][AP_CAUSE_N];
@@ -127,6 +132,14 @@ static void dispatcher_metrics_init(ap_dispatcher *d) {
                                    "Results terminated: not a valid PublishResult, or refused "
                                    "by PostgreSQL on their own.",
                                    NULL);
+    for (int v = AP_OWNER_OK + 1; v < AP_OWNER_N; v++) {
+        const char *const labels[] = {"reason", ap_owner_verdict_name(v), NULL};
+        m->forged[v] = ap_metrics_counter(
+            reg, "autopost_results_forged_total",
+            "Results terminated unapplied because their subject's platform does not own the "
+            "schedule or account they name, by reason.",
+            labels);
+    }
     ap_lag_gauges_init(&m->lag, AP_STREAM_RESULTS, AP_CONSUMER_DISPATCHER);
     /* Every pair a statement of ours can write, registered up front so each
      * series exists at 0: a result writes any terminal status; the cascade
@@ -256,7 +269,7 @@ static void batch_reset(batch *b) {
         b->msgs[i] = NULL;
         b->results[i] = NULL;
     }
-    b->n = b->fetched = b->garbage = 0;
+    b->n = b->fetched = b->garbage = b->forged = 0;
 }
 
 static void batch_free(batch *b) {
@@ -515,6 +528,80 @@ static void apply_one_by_one(ap_dispatcher *d, batch *b) {
     }
 }
 
+/* ---- who may report on a schedule (fold.h) --------------------------------- */
+
+static void term_forged(ap_dispatcher *d, natsMsg *m, const ap_result *r, ap_owner_verdict v,
+                        const char *schedule_account, const char *account_platform) {
+    uint64_t seq = msg_stream_seq(m);
+    natsStatus s = natsMsg_Term(m, NULL);
+    /* Ids and platform names only: never the credential or the text. */
+    ap_log_error("result_forged", r->schedule_id,
+                 "terminated %s result on %s (stream seq %" PRIu64 ", publisher \"%.64s\"): %s; "
+                 "it names platform \"%.32s\" and account \"%.40s\", the schedule's account is "
+                 "%s on %s%s",
+                 ap_outcome_name(r->outcome), natsMsg_GetSubject(m), seq, r->publisher_instance,
+                 ap_owner_verdict_name(v), r->platform, r->account_id,
+                 schedule_account ? schedule_account : "(no such schedule)",
+                 account_platform ? account_platform : "-",
+                 s == NATS_OK ? "" : " (term not sent: it will come back and be terminated again)");
+    ap_counter_inc(d->m.forged[v]);
+    d->total.garbage++;
+}
+
+/* Looks up every result's schedule and keeps in b only the results their
+ * subject's platform owns; the others are terminated and freed. */
+static ap_status drop_forged(ap_dispatcher *d, batch *b, char sqlstate[6], char *err,
+                             size_t errlen) {
+    ap_pgarray ids;
+    ap_pgarray_init(&ids);
+    for (size_t i = 0; i < b->n; i++) ap_pgarray_text(&ids, b->results[i]->schedule_id);
+    char *ids_literal = ap_pgarray_finish(&ids);
+    sqlstate[0] = '\0';
+    if (ids_literal == NULL) {
+        snprintf(err, errlen, "owner check: out of memory");
+        return AP_ENOMEM;
+    }
+    const char *params[] = {ids_literal};
+    PGresult *res = NULL;
+    ap_status st = pg_run(d, AP_OWNER_SQL_LOOKUP, 1, params, PGRES_TUPLES_OK, &res, sqlstate, err,
+                          errlen);
+    free(ids_literal);
+    if (st != AP_OK) return st;
+    size_t kept = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        ap_result *r = b->results[i];
+        const char *account = NULL, *platform = NULL;
+        for (int row = 0; row < PQntuples(res) && account == NULL; row++)
+            if (strcasecmp(PQgetvalue(res, row, AP_OWNER_COL_ID), r->schedule_id) == 0) {
+                account = PQgetvalue(res, row, AP_OWNER_COL_ACCOUNT);
+                platform = PQgetvalue(res, row, AP_OWNER_COL_PLATFORM);
+            }
+        char subject_platform[64];
+        ap_owner_verdict v = ap_owner_check(
+            r,
+            ap_owner_subject_platform(natsMsg_GetSubject(b->msgs[i]), subject_platform,
+                                      sizeof(subject_platform)),
+            account, platform);
+        if (v == AP_OWNER_OK) {
+            b->msgs[kept] = b->msgs[i];
+            b->results[kept] = r;
+            kept++;
+            continue;
+        }
+        term_forged(d, b->msgs[i], r, v, account, platform);
+        b->forged++;
+        natsMsg_Destroy(b->msgs[i]);
+        ap_result_free(r);
+    }
+    for (size_t i = kept; i < b->n; i++) {
+        b->msgs[i] = NULL;
+        b->results[i] = NULL;
+    }
+    b->n = kept;
+    PQclear(res);
+    return AP_OK;
+}
+
 /* Returns whether the batch committed (or was settled one by one). */
 static bool process_batch(ap_dispatcher *d, batch *b) {
     if (b->n == 0) return true;
@@ -523,15 +610,23 @@ static bool process_batch(ap_dispatcher *d, batch *b) {
     int64_t t0 = ap_mono_ms();
     d->total.batches++;
     d->total.results += b->n;
+    if (drop_forged(d, b, sqlstate, err, sizeof(err)) != AP_OK) {
+        nak_messages(d, b->msgs, b->n);
+        ap_log_warn("batch_failed", NULL,
+                    "%zu results not checked (%s%s%s); nak'ed for %d ms", b->n, sqlstate,
+                    *sqlstate ? ": " : "", err, NAK_DELAY_MS);
+        return false;
+    }
+    if (b->n == 0) return true;
     if (apply_results(d, b->results, b->n, &c, sqlstate, err, sizeof(err)) == AP_OK) {
         count_applied(d, &c);
         ack_messages(b->msgs, b->n);
         ap_log_info("batch_applied", NULL,
                     "%zu results in %" PRId64 " ms: %zu rows moved, %zu left (already there or "
                     "further on), %zu of an old generation, %zu unknown schedules, %zu superseded "
-                    "in the batch, %zu garbage",
+                    "in the batch, %zu garbage, %zu forged",
                     b->n, ap_mono_ms() - t0, c.applied, c.ignored, c.stale, c.unknown,
-                    b->n - (c.applied + c.ignored + c.stale + c.unknown), b->garbage);
+                    b->n - (c.applied + c.ignored + c.stale + c.unknown), b->garbage, b->forged);
         return true;
     }
     if (b->n > 1 && sqlstate_is_data(sqlstate) && PQstatus(d->pg.conn) == CONNECTION_OK) {

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "ap_nats.h"
 
 /* 9999-12-31T23:59:59.999Z. A publisher's clock value past PostgreSQL's
  * timestamp range would make the statement, and so the whole batch, fail
@@ -534,6 +537,49 @@ const char *ap_terminal_status_name(ap_terminal_status s) {
 
 const char *ap_terminal_cause_name(ap_terminal_cause c) {
     return (unsigned)c < AP_CAUSE_N ? terminal_cause_names[c] : "unknown";
+}
+
+/* ---- who may report on a schedule ------------------------------------------ */
+
+const char AP_OWNER_SQL_LOOKUP[] =
+    "SELECT s.id::text, s.account_id::text, a.platform FROM post_schedules s"
+    " JOIN social_accounts a ON a.id = s.account_id WHERE s.id = ANY ($1::uuid[])";
+
+const char *ap_owner_subject_platform(const char *subject, char *buf, size_t len) {
+    static const char prefix[] = AP_SUBJECT_RESULTS_PREFIX;
+    if (subject == NULL || strncmp(subject, prefix, sizeof(prefix) - 1) != 0) return NULL;
+    const char *name = subject + sizeof(prefix) - 1;
+    size_t n = strlen(name);
+    if (n == 0 || n >= len || strchr(name, '.') != NULL) return NULL;
+    memcpy(buf, name, n + 1);
+    return buf;
+}
+
+ap_owner_verdict ap_owner_check(const ap_result *r, const char *subject_platform,
+                                const char *schedule_account, const char *account_platform) {
+    if (subject_platform == NULL || *subject_platform == '\0') return AP_OWNER_NO_PLATFORM;
+    if (nonempty(r->platform) && strcmp(r->platform, subject_platform) != 0)
+        return AP_OWNER_PLATFORM;
+    if (schedule_account == NULL)
+        return nonempty(r->account_id) ? AP_OWNER_UNKNOWN_SCHEDULE : AP_OWNER_OK;
+    if (account_platform == NULL || strcmp(account_platform, subject_platform) != 0)
+        return AP_OWNER_PLATFORM;
+    /* PostgreSQL prints uuids in lower case; a publisher echoes the job's. */
+    if (nonempty(r->account_id) && strcasecmp(r->account_id, schedule_account) != 0)
+        return AP_OWNER_ACCOUNT;
+    return AP_OWNER_OK;
+}
+
+static const char *const owner_verdict_names[AP_OWNER_N] = {
+    [AP_OWNER_OK] = "ok",
+    [AP_OWNER_NO_PLATFORM] = "subject",
+    [AP_OWNER_PLATFORM] = "platform",
+    [AP_OWNER_ACCOUNT] = "account",
+    [AP_OWNER_UNKNOWN_SCHEDULE] = "unknown_schedule",
+};
+
+const char *ap_owner_verdict_name(ap_owner_verdict v) {
+    return (unsigned)v < AP_OWNER_N ? owner_verdict_names[v] : "unknown";
 }
 
 /* ---- account effects ------------------------------------------------------- */

@@ -182,6 +182,42 @@ void ap_account_fold_init(ap_account_fold *f);
 ap_status ap_account_fold_build(ap_account_fold *f, ap_result *const *results, size_t n);
 void ap_account_fold_free(ap_account_fold *f);
 
+/* ---- who may report on a schedule (issue 17) ------------------------------
+ *
+ * A publisher may publish only on autopost.results.<its platform> (the NATS
+ * permissions of deploy/), so the subject, not the message, says which
+ * platform speaks. A result is applied only when the schedule's account is
+ * that platform's, the result names no other platform and no other account
+ * than the schedule's. Anything else (a compromised or confused publisher
+ * reaching for another platform's schedules, accounts, pauses or stored
+ * credentials) is terminated whole, before any SQL writes: a forged result
+ * changes no row. A result for a schedule that does not exist may name no
+ * account (nothing vouches for it); one that names none keeps today's
+ * behaviour (history ignored, "unknown schedule" logged, acked). */
+typedef enum {
+    AP_OWNER_OK,
+    AP_OWNER_NO_PLATFORM,      /* the subject names no platform */
+    AP_OWNER_PLATFORM,         /* the result or the schedule's account is another platform's */
+    AP_OWNER_ACCOUNT,          /* the result names another account than the schedule's */
+    AP_OWNER_UNKNOWN_SCHEDULE, /* names an account for a schedule that does not exist */
+    AP_OWNER_N
+} ap_owner_verdict;
+
+/* $1 schedule ids (uuid[]) -> one row per existing schedule: id, its
+ * account id, that account's platform (all text). */
+extern const char AP_OWNER_SQL_LOOKUP[];
+enum { AP_OWNER_COL_ID, AP_OWNER_COL_ACCOUNT, AP_OWNER_COL_PLATFORM };
+
+/* The <platform> of "autopost.results.<platform>" copied into buf; NULL when
+ * the subject has another shape or the name does not fit. */
+const char *ap_owner_subject_platform(const char *subject, char *buf, size_t len);
+
+/* schedule_account / account_platform: what PostgreSQL holds for
+ * r->schedule_id, both NULL when the schedule does not exist. */
+ap_owner_verdict ap_owner_check(const ap_result *r, const char *subject_platform,
+                                const char *schedule_account, const char *account_platform);
+const char *ap_owner_verdict_name(ap_owner_verdict v);
+
 /* ---- MAX_DELIVERIES advisories -------------------------------------------- */
 
 #define AP_ADVISORY_MAX_DELIVER_TYPE "io.nats.jetstream.advisory.v1.max_deliver"

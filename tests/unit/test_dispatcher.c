@@ -686,6 +686,39 @@ static void test_terminal_status(void) {
     CHECK(n > k && strcmp(AP_ACCOUNT_SQL_REAUTH + n - k, tail) == 0);
 }
 
+/* Issue 17: the subject names the platform; a result applies only to a
+ * schedule of that platform's account, naming no other account. */
+static void test_owner_check(void) {
+    char buf[64];
+    CHECK_STR_EQ(ap_owner_subject_platform("autopost.results.x", buf, sizeof(buf)), "x");
+    CHECK(ap_owner_subject_platform("autopost.results.", buf, sizeof(buf)) == NULL);
+    CHECK(ap_owner_subject_platform("autopost.results.x.y", buf, sizeof(buf)) == NULL);
+    CHECK(ap_owner_subject_platform("autopost.jobs.x", buf, sizeof(buf)) == NULL);
+    CHECK(ap_owner_subject_platform("autopost.results.facebook", buf, 8) == NULL);
+    CHECK(ap_owner_subject_platform(NULL, buf, sizeof(buf)) == NULL);
+
+    const char *acct = "11111111-1111-4111-8111-111111111111";
+    ap_result *r = mk(SID_A, 1, PUB, 1);
+    CHECK(ap_owner_check(r, NULL, acct, "x") == AP_OWNER_NO_PLATFORM);
+    /* No platform or account named: judged by the schedule alone. */
+    CHECK(ap_owner_check(r, "x", acct, "x") == AP_OWNER_OK);
+    CHECK(ap_owner_check(r, "x", acct, "facebook") == AP_OWNER_PLATFORM);
+    CHECK(ap_owner_check(r, "x", NULL, NULL) == AP_OWNER_OK);
+    r->platform = "facebook";
+    CHECK(ap_owner_check(r, "x", acct, "x") == AP_OWNER_PLATFORM);
+    CHECK(ap_owner_check(r, "facebook", acct, "facebook") == AP_OWNER_OK);
+    r->account_id = "11111111-1111-4111-8111-111111111112";
+    CHECK(ap_owner_check(r, "facebook", acct, "facebook") == AP_OWNER_ACCOUNT);
+    r->account_id = "11111111-1111-4111-8111-111111111111";
+    CHECK(ap_owner_check(r, "facebook", acct, "facebook") == AP_OWNER_OK);
+    /* An unknown schedule cannot vouch for the account it names. */
+    CHECK(ap_owner_check(r, "facebook", NULL, NULL) == AP_OWNER_UNKNOWN_SCHEDULE);
+    CHECK_STR_EQ(ap_owner_verdict_name(AP_OWNER_ACCOUNT), "account");
+    CHECK_STR_EQ(ap_owner_verdict_name(AP_OWNER_N), "unknown");
+    CHECK_CONTAINS(AP_OWNER_SQL_LOOKUP, "JOIN social_accounts a ON a.id = s.account_id");
+    free(r);
+}
+
 int main(void) {
     RUN(test_array_empty_and_ints);
     RUN(test_array_text_escaping);
@@ -703,5 +736,6 @@ int main(void) {
     RUN(test_account_fold_pauses);
     RUN(test_terminal_status);
     RUN(test_account_fold_platform_usage);
+    RUN(test_owner_check);
     return TEST_RESULT();
 }
