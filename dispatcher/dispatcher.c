@@ -563,8 +563,8 @@ static ap_status drop_forged(ap_dispatcher *d, batch *b, char sqlstate[6], char 
     }
     const char *params[] = {ids_literal};
     PGresult *res = NULL;
-    ap_status st = pg_run(d, AP_OWNER_SQL_LOOKUP, 1, params, PGRES_TUPLES_OK, &res, sqlstate, err,
-                          errlen);
+    ap_status st =
+        pg_run(d, AP_OWNER_SQL_LOOKUP, 1, params, PGRES_TUPLES_OK, &res, sqlstate, err, errlen);
     free(ids_literal);
     if (st != AP_OK) return st;
     size_t kept = 0;
@@ -577,11 +577,11 @@ static ap_status drop_forged(ap_dispatcher *d, batch *b, char sqlstate[6], char 
                 platform = PQgetvalue(res, row, AP_OWNER_COL_PLATFORM);
             }
         char subject_platform[64];
-        ap_owner_verdict v = ap_owner_check(
-            r,
-            ap_owner_subject_platform(natsMsg_GetSubject(b->msgs[i]), subject_platform,
-                                      sizeof(subject_platform)),
-            account, platform);
+        ap_owner_verdict v =
+            ap_owner_check(r,
+                           ap_owner_subject_platform(natsMsg_GetSubject(b->msgs[i]),
+                                                     subject_platform, sizeof(subject_platform)),
+                           account, platform);
         if (v == AP_OWNER_OK) {
             b->msgs[kept] = b->msgs[i];
             b->results[kept] = r;
@@ -612,9 +612,8 @@ static bool process_batch(ap_dispatcher *d, batch *b) {
     d->total.results += b->n;
     if (drop_forged(d, b, sqlstate, err, sizeof(err)) != AP_OK) {
         nak_messages(d, b->msgs, b->n);
-        ap_log_warn("batch_failed", NULL,
-                    "%zu results not checked (%s%s%s); nak'ed for %d ms", b->n, sqlstate,
-                    *sqlstate ? ": " : "", err, NAK_DELAY_MS);
+        ap_log_warn("batch_failed", NULL, "%zu results not checked (%s%s%s); nak'ed for %d ms",
+                    b->n, sqlstate, *sqlstate ? ": " : "", err, NAK_DELAY_MS);
         return false;
     }
     if (b->n == 0) return true;
