@@ -15,6 +15,7 @@
 #include "ap_log.h"
 #include "ap_platforms.h"
 #include "ap_proto.h"
+#include "ap_store.h"
 #include "ap_time.h"
 
 #define PUBACK_WAIT_MS 10000
@@ -24,15 +25,16 @@
  * wait in the future or 50,000 are due at once, and SKIP LOCKED lets
  * replicas share the work without blocking each other.
  *
- * claim_fair_sql is the default. It admits a schedule into the queue only
+ * The statements are store/sql/claim_fair.sql and claim_fifo.sql (ap_store.h);
+ * these notes explain them. claim_fair is the default. It admits a schedule into the queue only
  * while its account has a free slot. An account's free slots are the least of
  *   - scheduler.max_queued_per_account ($2) minus its queued + retrying jobs:
  *     an account with 10,000 posts due holds at most $2 jobs in the stream
  *     ahead of another account's single post (README "Fairness");
  *   - platforms.<p>.account_limit minus its jobs in the queue, its posts
  *     published within account_window, and the posts the platform counts
- *     that autopost did not make (CLAIM_ELSEWHERE; README "Rate limits");
- *   - one job at a time until the platform's count is known (CLAIM_STALE);
+ *     that autopost did not make (the CLAIM_ELSEWHERE branch; README "Rate limits");
+ *   - one job at a time until the platform's count is known (the stale probe, CLAIM_STALE);
  * and a platform's posts per tick are capped the same way by app_limit.
  * A post that waits for a slot stays pending: waiting burns no attempt.
  * Limits per platform arrive as parallel arrays $3..$7 (0 = no limit), and
@@ -62,20 +64,14 @@
  * grows with every post and account.
  * The final LIMIT comes after FOR UPDATE ... SKIP LOCKED, over two batches'
  * worth of candidates ("top"), so a second scheduler replica claiming at the
- * same moment gets the next batch, not nothing. */
-#define CLAIM_COLUMNS                                                                              \
-    "SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id, "              \
-    "       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text, "                \
-    "       (extract(epoch FROM s.scheduled_at) * 1000)::bigint "
-
-/* A deferred schedule waits for its not_before (set by the dispatcher). */
-#define CLAIM_NOT_DEFERRED " AND (s.not_before IS NULL OR s.not_before <= now()) "
-
-/* Nothing of an account the platform told to slow down is admitted before
- * its paused_until (README "Rate limits"; set by the dispatcher). */
-#define CLAIM_NOT_PAUSED " AND (a.paused_until IS NULL OR a.paused_until <= now()) "
-
-/* Posts the platform counts that autopost did not make (README "Rate
+ * same moment gets the next batch, not nothing.
+ *
+ * Deferred rows. A deferred schedule waits for its not_before (set by the dispatcher).
+ *
+ * Paused accounts. Nothing of an account the platform told to slow down is admitted before
+ * its paused_until (README "Rate limits"; set by the dispatcher).
+ *
+ * CLAIM_ELSEWHERE, posts the platform counts that autopost did not make (README "Rate
  * limits"). Instagram and Threads report an account's posts in their rolling
  * 24 h (quota_usage); a publisher reads it before every post and the
  * dispatcher keeps the newest observation, U asked at time T, on the account.
@@ -106,17 +102,9 @@
  *     when it is used up, and the platform refuses past its cap, so the worst
  *     case is the old one (a deferral), never a second post. This limiter
  *     only ever holds posts back; it can cause no post, so it cannot break
- *     exactly-once. */
-#define CLAIM_ELSEWHERE                                                                            \
-    "SELECT o.id, greatest(o.platform_usage - ("                                                   \
-    "    SELECT count(*) FROM post_schedules q"                                                    \
-    "     WHERE q.account_id = o.id AND q.published_at <= o.platform_usage_at"                     \
-    "       AND q.published_at > o.platform_usage_at - l.acc_ms * interval '1 millisecond'), 0)"   \
-    "  FROM social_accounts o"                                                                     \
-    " WHERE o.platform = l.platform"                                                               \
-    "   AND o.platform_usage_at > now() - l.acc_ms * interval '1 millisecond'"
-
-/* The first of a burst waits for the platform's count: an account of a
+ *     exactly-once.
+ *
+ * CLAIM_STALE, the probe. The first of a burst waits for the platform's count: an account of a
  * platform that reports it (Instagram, Threads), with no count asked within
  * the last minute (or the window, if shorter), gets one job at a time. That
  * job's publisher reads the count before anything else and reports it; the
@@ -125,115 +113,17 @@
  * and each job's own quota read, made at the same moment, would see room:
  * the overrun issue 23 describes. The price is one job's time at the start
  * of a burst. A job whose read fails reports nothing and the account stays
- * at one job at a time until a read succeeds: slower, never over the cap. */
-#define CLAIM_PROBE_FRESH_MS "60000"
-#define CLAIM_STALE                                                                                \
-    "(l.probe AND NOT coalesce(a.platform_usage_at > now() - "                                     \
-    "least(l.acc_ms, " CLAIM_PROBE_FRESH_MS ") * interval '1 millisecond', false))"
-
-/* An account's free slots, for a row joined to its account ("a"), the
+ * at one job at a time until a read succeeds: slower, never over the cap.
+ *
+ * CLAIM_FREE, an account's free slots, for a row joined to its account ("a"), the
  * platform's limits ("l"), its queue count ("b") and its rate-window count
  * ("m"). An account with nothing queued, retrying or published within the
  * window has no "limited" row: it has used 0 of its limit, not "no limit".
  * Taking the limit from "l" keeps a cold account's first burst within it;
  * least() ignores NULL, so m.acc_n - m.used alone left only the admission
- * cap for exactly the accounts with the most posts waiting (issue 14). */
-#define CLAIM_FREE                                                                                 \
-    "least($2::int8 - coalesce(b.n, 0), l.acc_n - coalesce(m.used, 0),"                            \
-    "      CASE WHEN " CLAIM_STALE " THEN 1 - coalesce(b.n, 0) END)"
-
-/* clang-format off */
-static const char *const claim_fair_sql =
-    "WITH lim AS ("
-    "  SELECT platform, nullif(acc_n, 0) AS acc_n, acc_ms, nullif(app_n, 0) AS app_n, app_ms,"
-    "         probe AND acc_n > 0 AS probe"
-    "    FROM unnest($3::text[], $4::int[], $5::int8[], $6::int[], $7::int8[], $8::bool[])"
-    "      AS t(platform, acc_n, acc_ms, app_n, app_ms, probe)),"
-    "busy AS ("
-    "  SELECT account_id, count(*) AS n FROM post_schedules"
-    "   WHERE status IN ('queued', 'retrying') GROUP BY account_id),"
-    "limited AS ("
-    "  SELECT x.account_id, sum(x.n)::int8 AS used, l.acc_n"
-    "    FROM lim l CROSS JOIN LATERAL ("
-    "      SELECT r.account_id, count(*) AS n"
-    "        FROM post_schedules r JOIN social_accounts ra ON ra.id = r.account_id"
-    "       WHERE ra.platform = l.platform"
-    "         AND (r.status IN ('queued', 'retrying')"
-    "              OR r.published_at > now() - l.acc_ms * interval '1 millisecond')"
-    "       GROUP BY r.account_id"
-    "      UNION ALL " CLAIM_ELSEWHERE ") x"
-    "   WHERE l.acc_n IS NOT NULL GROUP BY x.account_id, l.acc_n),"
-    "blocked AS ("
-    "  SELECT account_id FROM busy WHERE n >= $2"
-    "  UNION SELECT account_id FROM limited WHERE used >= acc_n"
-    "  UNION SELECT b.account_id FROM busy b JOIN social_accounts a ON a.id = b.account_id"
-    "          JOIN lim l ON l.platform = a.platform WHERE " CLAIM_STALE
-    "  UNION SELECT id FROM social_accounts WHERE paused_until > now()),"
-    "win AS ("
-    "  SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s"
-    "   WHERE s.status = 'pending' AND s.scheduled_at <= now()" CLAIM_NOT_DEFERRED
-    "     AND s.account_id NOT IN (SELECT account_id FROM blocked)"
-    "   ORDER BY s.scheduled_at LIMIT $1 * 4),"
-    "crowded AS ("
-    "  SELECT (SELECT count(*) FROM win) >= $1 * 4 AND EXISTS ("
-    "    SELECT 1 FROM (SELECT account_id, count(*) AS n FROM win GROUP BY account_id) w"
-    "      JOIN social_accounts a ON a.id = w.account_id"
-    "      LEFT JOIN lim l ON l.platform = a.platform"
-    "      LEFT JOIN busy b ON b.account_id = w.account_id"
-    "      LEFT JOIN limited m ON m.account_id = w.account_id"
-    "     WHERE w.n > " CLAIM_FREE ") AS yes),"
-    "cand AS ("
-    "  SELECT * FROM win WHERE NOT (SELECT yes FROM crowded)"
-    "  UNION ALL"
-    "  SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s"
-    "   WHERE (SELECT yes FROM crowded)"
-    "     AND s.status = 'pending' AND s.scheduled_at <= now()" CLAIM_NOT_DEFERRED
-    "     AND s.account_id NOT IN (SELECT account_id FROM blocked)),"
-    "ranked AS ("
-    "  SELECT c.id, c.scheduled_at, a.platform,"
-    "         row_number() OVER (PARTITION BY c.account_id ORDER BY c.scheduled_at, c.id) AS rn,"
-    "         " CLAIM_FREE " AS free"
-    "    FROM cand c JOIN social_accounts a ON a.id = c.account_id"
-    "    LEFT JOIN lim l ON l.platform = a.platform"
-    "    LEFT JOIN busy b ON b.account_id = c.account_id"
-    "    LEFT JOIN limited m ON m.account_id = c.account_id),"
-    "app AS ("
-    "  SELECT l.platform, l.app_n -"
-    "         (SELECT count(*) FROM post_schedules r JOIN social_accounts ra ON ra.id = r.account_id"
-    "           WHERE ra.platform = l.platform AND (r.status IN ('queued', 'retrying')"
-    "              OR r.published_at > now() - l.app_ms * interval '1 millisecond')) AS free"
-    "    FROM lim l WHERE l.app_n IS NOT NULL),"
-    "pick AS ("
-    "  SELECT r.id, r.rn, r.scheduled_at, app.free AS app_free,"
-    "         row_number() OVER (PARTITION BY r.platform ORDER BY r.rn, r.scheduled_at, r.id) AS prn"
-    "    FROM ranked r LEFT JOIN app ON app.platform = r.platform"
-    "   WHERE r.rn <= r.free),"
-    "top AS ("
-    "  SELECT id, rn, scheduled_at FROM pick"
-    "   WHERE app_free IS NULL OR prn <= app_free"
-    "   ORDER BY rn, scheduled_at LIMIT $1 * 2) "
-    CLAIM_COLUMNS
-    "  FROM top k"
-    "  JOIN post_schedules s ON s.id = k.id"
-    "  CROSS JOIN LATERAL (SELECT text, link, media FROM posts WHERE id = s.post_id OFFSET 0) p"
-    "  CROSS JOIN LATERAL (SELECT platform, external_id, credentials, status"
-    "      FROM social_accounts WHERE id = s.account_id OFFSET 0) a"
-    " WHERE s.status = 'pending'"
-    " ORDER BY k.rn, k.scheduled_at"
-    " LIMIT $1"
-    "   FOR UPDATE OF s SKIP LOCKED";
-/* clang-format on */
-
-/* scheduler.max_queued_per_account: 0 turns admission off: oldest first. */
-static const char *const claim_fifo_sql =
-    CLAIM_COLUMNS "  FROM post_schedules s "
-                  "  JOIN posts p ON p.id = s.post_id "
-                  "  JOIN social_accounts a ON a.id = s.account_id "
-                  " WHERE s.status = 'pending' AND s.scheduled_at <= now() " CLAIM_NOT_DEFERRED
-                  CLAIM_NOT_PAUSED
-                  " ORDER BY s.scheduled_at "
-                  " LIMIT $1 "
-                  "   FOR UPDATE OF s SKIP LOCKED";
+ * cap for exactly the accounts with the most posts waiting (issue 14).
+ *
+ * claim_fifo: scheduler.max_queued_per_account 0 turns admission off: oldest first. */
 
 enum {
     C_ID,
@@ -590,8 +480,9 @@ static PGresult *claim(ap_pg *pg, const ap_config *cfg, const char *prefix) {
         PQclear(lock);
     }
     bool fair = limited || cfg->scheduler_max_queued_per_account > 0;
-    const char *sql = fair ? claim_fair_sql : claim_fifo_sql;
-    int nparams = fair ? 8 : 1;
+    ap_store_claim statement = ap_store_claim_statement(fair);
+    const char *sql = statement.sql;
+    int nparams = statement.nparams;
     if (prefix) {
         size_t n = strlen(prefix) + strlen(sql) + 1;
         char *text = malloc(n);

@@ -1,0 +1,104 @@
+-- claim_fair: the scheduler's default claim (scheduler.c explains it:
+-- admission per account, rate windows, posts made elsewhere, the probe of a
+-- cold account, round-robin slots, the crowded window). Parameters: $1 batch
+-- size, $2 scheduler.max_queued_per_account, $3..$7 per-platform limits as
+-- parallel arrays (platform, account_limit, account_window ms, app_limit,
+-- app_window ms; 0 = no limit), $8 which platforms report their own count.
+-- An account's free slots ("least(...)") and its stale probe
+-- ("l.probe AND NOT ...") appear in several CTEs; keep them identical.
+WITH lim AS (
+  SELECT platform, nullif(acc_n, 0) AS acc_n, acc_ms, nullif(app_n, 0) AS app_n, app_ms,
+         probe AND acc_n > 0 AS probe
+    FROM unnest($3::text[], $4::int[], $5::int8[], $6::int[], $7::int8[], $8::bool[])
+      AS t(platform, acc_n, acc_ms, app_n, app_ms, probe)),
+busy AS (
+  SELECT account_id, count(*) AS n FROM post_schedules
+   WHERE status IN ('queued', 'retrying') GROUP BY account_id),
+limited AS (
+  SELECT x.account_id, sum(x.n)::int8 AS used, l.acc_n
+    FROM lim l CROSS JOIN LATERAL (
+      SELECT r.account_id, count(*) AS n
+        FROM post_schedules r JOIN social_accounts ra ON ra.id = r.account_id
+       WHERE ra.platform = l.platform
+         AND (r.status IN ('queued', 'retrying')
+              OR r.published_at > now() - l.acc_ms * interval '1 millisecond')
+       GROUP BY r.account_id
+      UNION ALL -- posts made elsewhere (scheduler.c "CLAIM_ELSEWHERE")
+      SELECT o.id, greatest(o.platform_usage - (
+          SELECT count(*) FROM post_schedules q
+           WHERE q.account_id = o.id AND q.published_at <= o.platform_usage_at
+             AND q.published_at > o.platform_usage_at - l.acc_ms * interval '1 millisecond'), 0)
+        FROM social_accounts o
+       WHERE o.platform = l.platform
+         AND o.platform_usage_at > now() - l.acc_ms * interval '1 millisecond') x
+   WHERE l.acc_n IS NOT NULL GROUP BY x.account_id, l.acc_n),
+blocked AS (
+  SELECT account_id FROM busy WHERE n >= $2
+  UNION SELECT account_id FROM limited WHERE used >= acc_n
+  UNION SELECT b.account_id FROM busy b JOIN social_accounts a ON a.id = b.account_id
+          JOIN lim l ON l.platform = a.platform WHERE (l.probe AND NOT coalesce(a.platform_usage_at > now()
+                    - least(l.acc_ms, 60000) * interval '1 millisecond', false))
+  UNION SELECT id FROM social_accounts WHERE paused_until > now()),
+win AS (
+  SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s
+   WHERE s.status = 'pending' AND s.scheduled_at <= now()
+     AND (s.not_before IS NULL OR s.not_before <= now())
+     AND s.account_id NOT IN (SELECT account_id FROM blocked)
+   ORDER BY s.scheduled_at LIMIT $1 * 4),
+crowded AS (
+  SELECT (SELECT count(*) FROM win) >= $1 * 4 AND EXISTS (
+    SELECT 1 FROM (SELECT account_id, count(*) AS n FROM win GROUP BY account_id) w
+      JOIN social_accounts a ON a.id = w.account_id
+      LEFT JOIN lim l ON l.platform = a.platform
+      LEFT JOIN busy b ON b.account_id = w.account_id
+      LEFT JOIN limited m ON m.account_id = w.account_id
+     WHERE w.n > least($2::int8 - coalesce(b.n, 0), l.acc_n - coalesce(m.used, 0),
+             CASE WHEN (l.probe AND NOT coalesce(a.platform_usage_at > now()
+                    - least(l.acc_ms, 60000) * interval '1 millisecond', false))
+             THEN 1 - coalesce(b.n, 0) END)) AS yes),
+cand AS (
+  SELECT * FROM win WHERE NOT (SELECT yes FROM crowded)
+  UNION ALL
+  SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s
+   WHERE (SELECT yes FROM crowded)
+     AND s.status = 'pending' AND s.scheduled_at <= now()
+     AND (s.not_before IS NULL OR s.not_before <= now())
+     AND s.account_id NOT IN (SELECT account_id FROM blocked)),
+ranked AS (
+  SELECT c.id, c.scheduled_at, a.platform,
+         row_number() OVER (PARTITION BY c.account_id ORDER BY c.scheduled_at, c.id) AS rn,
+         least($2::int8 - coalesce(b.n, 0), l.acc_n - coalesce(m.used, 0),
+             CASE WHEN (l.probe AND NOT coalesce(a.platform_usage_at > now()
+                    - least(l.acc_ms, 60000) * interval '1 millisecond', false))
+             THEN 1 - coalesce(b.n, 0) END) AS free
+    FROM cand c JOIN social_accounts a ON a.id = c.account_id
+    LEFT JOIN lim l ON l.platform = a.platform
+    LEFT JOIN busy b ON b.account_id = c.account_id
+    LEFT JOIN limited m ON m.account_id = c.account_id),
+app AS (
+  SELECT l.platform, l.app_n -
+         (SELECT count(*) FROM post_schedules r JOIN social_accounts ra ON ra.id = r.account_id
+           WHERE ra.platform = l.platform AND (r.status IN ('queued', 'retrying')
+              OR r.published_at > now() - l.app_ms * interval '1 millisecond')) AS free
+    FROM lim l WHERE l.app_n IS NOT NULL),
+pick AS (
+  SELECT r.id, r.rn, r.scheduled_at, app.free AS app_free,
+         row_number() OVER (PARTITION BY r.platform ORDER BY r.rn, r.scheduled_at, r.id) AS prn
+    FROM ranked r LEFT JOIN app ON app.platform = r.platform
+   WHERE r.rn <= r.free),
+top AS (
+  SELECT id, rn, scheduled_at FROM pick
+   WHERE app_free IS NULL OR prn <= app_free
+   ORDER BY rn, scheduled_at LIMIT $1 * 2)
+SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
+       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text,
+       (extract(epoch FROM s.scheduled_at) * 1000)::bigint
+  FROM top k
+  JOIN post_schedules s ON s.id = k.id
+  CROSS JOIN LATERAL (SELECT text, link, media FROM posts WHERE id = s.post_id OFFSET 0) p
+  CROSS JOIN LATERAL (SELECT platform, external_id, credentials, status
+      FROM social_accounts WHERE id = s.account_id OFFSET 0) a
+ WHERE s.status = 'pending'
+ ORDER BY k.rn, k.scheduled_at
+ LIMIT $1
+   FOR UPDATE OF s SKIP LOCKED
