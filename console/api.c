@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_store_retry.h"
 #include "console.h"
-#include "ctl_retry.h"
 
 #define TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -203,7 +203,7 @@ static const char cancel_sql[] =
     "             'autopost-console', now() FROM u ON CONFLICT DO NOTHING) "
     "SELECT id, generation FROM u";
 
-static const char retry_sql[] = CTL_SQL_RETRY(
+static const char retry_sql[] = AP_STORE_SQL_RETRY(
     "SELECT id, status AS old_status FROM post_schedules WHERE id = $1 FOR UPDATE", "$2");
 // clang-format on
 

@@ -10,7 +10,7 @@
  *   ctl_accounts_import.c  `accounts import` (JSON Lines, all or nothing)
  *   ctl_keys.c      `keys id`, `keys rotate` (re-seal tokens under the current key)
  *   ctl_schedule.c  `schedule`, `cancel`, `retry` (one id or a filter)
- *   ctl_retry.h     the retry statement, shared with autopost-console
+ *   (the retry statement, shared with autopost-console: store/ap_store_retry.h)
  *   ctl_import.c    `import` (JSON Lines, COPY in one transaction)
  *   ctl_status.c    `list`, `show`, `status`
  *   ctl_failed.c    `failed` (grouped by reason)

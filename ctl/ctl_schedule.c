@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_store_retry.h"
 #include "ap_time.h"
 #include "ctl.h"
 #include "ctl_post.h"
-#include "ctl_retry.h"
 
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
@@ -384,10 +384,11 @@ static int retry_in_db(ctl_ctx *ctx, const char *id, locked_row *row, char *new_
         goto fail;
     }
     const char *params[] = {id, "autopostctl"};
-    PGresult *res = ctl_exec(
-        ctx,
-        CTL_SQL_RETRY("SELECT id, status AS old_status FROM post_schedules WHERE id = $1", "$2"), 2,
-        params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res =
+        ctl_exec(ctx,
+                 AP_STORE_SQL_RETRY(
+                     "SELECT id, status AS old_status FROM post_schedules WHERE id = $1", "$2"),
+                 2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL || PQntuples(res) != 1) {
         PQclear(res);
         rc = ctl_fail("cannot retry schedule %s: %s", id, res ? "row changed" : err);
@@ -494,8 +495,8 @@ static int retry_filtered(ctl_ctx *ctx, retry_filter *f) {
      * or none is. */
     PGresult *res = ctl_exec(
         ctx,
-        CTL_SQL_RETRY(RETRY_FILTER_SELECT "ORDER BY s.updated_at, s.id FOR UPDATE OF s SKIP LOCKED",
-                      "$9"),
+        AP_STORE_SQL_RETRY(
+            RETRY_FILTER_SELECT "ORDER BY s.updated_at, s.id FOR UPDATE OF s SKIP LOCKED", "$9"),
         9, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot retry the matching schedules: %s", err);
     int unconfirmed = 0;
