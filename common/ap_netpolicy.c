@@ -43,13 +43,13 @@ typedef struct v6_range {
 static const v6_range refused_v6[] = {
     {{0}, 128, "unspecified"},
     {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, "loopback"},
-    {{0x01, 0x00}, 64, "discard"},                    /* 100::/64 */
-    {{0x20, 0x01, 0x00, 0x00}, 32, "Teredo"},         /* 2001::/32 hides its client */
-    {{0x20, 0x01, 0x0d, 0xb8}, 32, "documentation"},  /* 2001:db8::/32 */
-    {{0xfc}, 7, "unique-local"},                      /* fc00::/7: fd00:ec2::254 */
-    {{0xfe, 0x80}, 10, "link-local"},                 /* fe80::/10 */
-    {{0xfe, 0xc0}, 10, "site-local"},                 /* fec0::/10 */
-    {{0xff}, 8, "multicast"},                         /* ff00::/8 */
+    {{0x01, 0x00}, 64, "discard"},                   /* 100::/64 */
+    {{0x20, 0x01, 0x00, 0x00}, 32, "Teredo"},        /* 2001::/32 hides its client */
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, "documentation"}, /* 2001:db8::/32 */
+    {{0xfc}, 7, "unique-local"},                     /* fc00::/7: fd00:ec2::254 */
+    {{0xfe, 0x80}, 10, "link-local"},                /* fe80::/10 */
+    {{0xfe, 0xc0}, 10, "site-local"},                /* fec0::/10 */
+    {{0xff}, 8, "multicast"},                        /* ff00::/8 */
 };
 
 static bool v4_is_public(uint32_t addr, const char **why) {

@@ -89,8 +89,7 @@ bool ap_media_take_download(const ap_http_response *res, size_t index, size_t ma
         /* Permanent and without the host's answer or curl's text: a post
          * must not become a probe of what the publisher can reach. */
         ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_url_refused", "media %zu: %s", i,
-                     res->address_refused ? "address not allowed"
-                                          : "only https URLs are allowed");
+                     res->address_refused ? "address not allowed" : "only https URLs are allowed");
     } else if (res->transport_error == AP_CURLE_WRITE_ERROR || res->body_len > max_bytes) {
         ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_too_large",
                      "image %zu is larger than %zu bytes", i, max_bytes);

@@ -1168,7 +1168,7 @@ static void send_refresh(publisher *p, job_slot *s) {
     if (ap_refresh_request(&s->req, p->platform, p->client_secret, s->cred.refresh_token) !=
             AP_OK ||
         (s->easy = ap_http_easy_new(easy_take(p), &s->req, p->platform,
-                                   p->cfg->publisher_media_allow_private, &s->res, &s->headers)) ==
+                                    p->cfg->publisher_media_allow_private, &s->res, &s->headers)) ==
             NULL ||
         curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
         curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
