@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #include "ap_log.h"
+#include "ap_netpolicy.h"
 #include "ap_platforms.h"
 #include "ap_time.h"
 
@@ -58,6 +60,7 @@ static const key_spec config_keys[] = {
     {"scheduler.max_past", T_DURATION, F(scheduler_max_past_ms), 0, 7 * 86400000LL},
     {"publisher.fetch_batch", T_INT, F(publisher_fetch_batch), 1, 4096},
     {"publisher.drain_grace", T_DURATION, F(publisher_drain_grace_ms), 0, 3600000},
+    {"publisher.media_allow_private", T_BOOL, F(publisher_media_allow_private), 0, 0},
     {"dispatcher.batch_size", T_INT, F(dispatcher_batch_size), 1, 10000},
     {"dispatcher.flush_interval", T_DURATION, F(dispatcher_flush_ms), 1, 60000},
     {"console.http_bind", T_STRING, F(console_http_bind), 0, 0},
@@ -81,6 +84,7 @@ static const key_spec platform_keys[] = {
     {"backoff_max", T_DURATION, P(backoff_max_ms), 1, 86400000},
     {"quota_wait", T_DURATION, P(quota_wait_ms), 1000, 86400000},
     {"tls_verify", T_BOOL, P(tls_verify), 0, 0},
+    {"insecure_http", T_BOOL, P(insecure_http), 0, 0},
     {"ca_file", T_STRING, P(ca_file), 0, 0},
     {"token_url", T_STRING, P(token_url), 0, 0},
     {"client_id", T_STRING, P(client_id), 0, 0},
@@ -544,6 +548,21 @@ static ap_status ap_config_check_refresh(const ap_platform_config *p, const char
     return AP_OK;
 }
 
+/* Plain http to a platform carries its tokens readable on the wire: only
+ * for the local machine (a sandbox, the tests, the demo) or when the
+ * platform's entry says so (a sandbox Service in a dev cluster). */
+static ap_status ap_config_check_plain_http(const ap_platform_config *p, const char *key,
+                                            const char *url, const char *where, char *err,
+                                            size_t errlen) {
+    if (url == NULL || strncasecmp(url, "http://", 7) != 0) return AP_OK;
+    if (p->insecure_http || ap_netpolicy_url_is_loopback(url)) return AP_OK;
+    snprintf(err, errlen,
+             "%s: platforms.%s.%s: plain http to a host other than loopback sends tokens "
+             "unencrypted; use https or set platforms.%s.insecure_http: true",
+             where, p->name, key, p->name);
+    return AP_EINVAL;
+}
+
 /* ca_file is read by libcurl at the first call, long after start: check
  * here that the publisher can read it, so a wrong path stops the service
  * with the key's name instead of failing every call as a TLS error. Only
@@ -645,6 +664,9 @@ ap_status ap_config_require(const ap_config *cfg, int needs, const char *platfor
                      where, p->name);
             return AP_EINVAL;
         }
+        if (ap_config_check_plain_http(p, "base_url", p->base_url, where, err, errlen) != AP_OK ||
+            ap_config_check_plain_http(p, "token_url", p->token_url, where, err, errlen) != AP_OK)
+            return AP_EINVAL;
         if (ap_config_check_refresh(p, where, err, errlen) != AP_OK) return AP_EINVAL;
         if (ap_config_check_cap(p, where, err, errlen) != AP_OK) return AP_EINVAL;
         if (p->backoff_max_ms < p->backoff_base_ms) {

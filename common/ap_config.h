@@ -36,6 +36,9 @@ typedef struct ap_platform_config {
      * (platforms.<p>.quota_wait; README "Rate limits"). */
     int64_t quota_wait_ms;
     bool tls_verify; /* may be off only for a sandbox; logged loudly */
+    /* insecure_http: base_url / token_url may be plain http to a host other
+     * than loopback (a sandbox Service in a dev cluster); refused otherwise. */
+    bool insecure_http;
     /* PEM bundle of the CAs this platform's certificate must chain to,
      * instead of the system's (a private CA in front of the platform or a
      * sandbox); NULL = the system's bundle. */
@@ -101,6 +104,10 @@ typedef struct ap_config {
 
     int publisher_fetch_batch;        /* publisher.fetch_batch */
     int64_t publisher_drain_grace_ms; /* publisher.drain_grace */
+    /* publisher.media_allow_private: media downloads may reach loopback,
+     * private, link-local and metadata addresses and use plain http (the
+     * tests and the sandbox); off, only https to public addresses. */
+    bool publisher_media_allow_private;
 
     int dispatcher_batch_size;   /* dispatcher.batch_size */
     int64_t dispatcher_flush_ms; /* dispatcher.flush_interval */

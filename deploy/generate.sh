@@ -275,6 +275,7 @@ platforms_yaml() {
             else
                 printf '    base_url: %s/%s\n' "$sandbox" "$p"
             fi
+            printf '    insecure_http: true    # the sandbox Service speaks plain http\n'
             printf '    timeout: 10s\n'
         fi
         printf '    concurrency: %d\n' "$c"

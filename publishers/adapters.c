@@ -74,6 +74,7 @@ int ap_media_build_fetch(ap_http_request *req, const char *url, size_t max_bytes
     req->url = strdup(url);
     /* One byte over the limit tells "too large" from "exactly the limit". */
     req->max_response = max_bytes + 1;
+    req->outside_url = true;
     return req->url ? 0 : -1;
 }
 
@@ -84,7 +85,12 @@ bool ap_media_take_download(const ap_http_response *res, size_t index, size_t ma
                             ap_flow_result *r) {
     size_t i = index + 1;
     const char *type = ap_http_response_header(res, "content-type");
-    if (res->transport_error == AP_CURLE_WRITE_ERROR || res->body_len > max_bytes) {
+    if (res->address_refused || res->scheme_refused) {
+        /* Permanent and without the host's answer or curl's text: a post
+         * must not become a probe of what the publisher can reach. */
+        ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_url_refused", "media %zu: %s", i,
+                     res->address_refused ? "address not allowed" : "only https URLs are allowed");
+    } else if (res->transport_error == AP_CURLE_WRITE_ERROR || res->body_len > max_bytes) {
         ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_too_large",
                      "image %zu is larger than %zu bytes", i, max_bytes);
     } else if (res->transport_error != 0) {

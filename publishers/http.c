@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
+#include "ap_netpolicy.h"
 #include "http_engine.h"
 
 void ap_http_request_init(ap_http_request *req, const char *method) {
@@ -212,11 +214,51 @@ static int on_prereq(void *userdata, char *conn_primary_ip, char *conn_local_ip,
     return CURL_PREREQFUNC_ABORT;
 }
 
+/* libcurl asks for every socket it opens, redirects and Happy Eyeballs'
+ * second family included, with the address it is about to connect to: the
+ * one place where the check cannot be raced by a second DNS answer. */
+static curl_socket_t on_open_socket(void *userdata, curlsocktype purpose,
+                                    struct curl_sockaddr *address) {
+    ap_http_response *res = userdata;
+    const char *why = NULL;
+    if (purpose != CURLSOCKTYPE_IPCXN ||
+        !ap_netpolicy_address_is_public(&address->addr, address->addrlen, &why)) {
+        res->address_refused = true;
+        return CURL_SOCKET_BAD; /* the transfer ends with CURLE_COULDNT_CONNECT */
+    }
+    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/* A post's media URL: https only, public addresses only, on a connection of
+ * its own (a kept connection to the platform's host would skip the socket
+ * check), redirects through the same checks. */
+static CURLcode set_outside_policy(CURL *e, bool allow_private, ap_http_response *res) {
+    CURLcode c = CURLE_OK;
+#define SET(opt, val)                                                                              \
+    if (c == CURLE_OK) c = curl_easy_setopt(e, opt, val)
+    SET(CURLOPT_FOLLOWLOCATION, 1L);
+    SET(CURLOPT_MAXREDIRS, (long)AP_HTTP_MAX_REDIRECTS);
+    if (allow_private) {
+        SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        return c;
+    }
+    SET(CURLOPT_PROTOCOLS_STR, "https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    SET(CURLOPT_OPENSOCKETDATA, res);
+    SET(CURLOPT_FRESH_CONNECT, 1L);
+    SET(CURLOPT_FORBID_REUSE, 1L);
+#undef SET
+    return c;
+}
+
 CURL *ap_http_easy_new(CURL *reuse, const ap_http_request *req, const ap_platform_config *platform,
-                       ap_http_response *res, struct curl_slist **headers_out) {
+                       bool media_allow_private, ap_http_response *res,
+                       struct curl_slist **headers_out) {
     CURL *e = reuse ? reuse : curl_easy_init();
     if (e == NULL) return NULL;
     res->max_body = req->max_response;
+    res->outside_url = req->outside_url;
     struct curl_slist *headers = NULL;
     for (int i = 0; i < req->nheaders; i++) {
         char line[8192];
@@ -269,6 +311,7 @@ CURL *ap_http_easy_new(CURL *reuse, const ap_http_request *req, const ap_platfor
         }
     }
 #undef SET
+    if (c == CURLE_OK && req->outside_url) c = set_outside_policy(e, media_allow_private, res);
     if (c != CURLE_OK) goto fail;
     *headers_out = headers;
     return e;
@@ -289,7 +332,15 @@ void ap_http_easy_finish(CURL *e, int curl_code, ap_http_response *res) {
     /* A refused resend means the first send went out and got no answer. */
     res->request_sent = request_size > 0 || res->resend_refused;
     res->status = curl_code == CURLE_OK ? status : 0;
-    if (res->resend_refused)
+    /* A refused address followed by an allowed one (the other family)
+     * that answered is no refusal. */
+    res->address_refused = res->address_refused && curl_code != CURLE_OK;
+    res->scheme_refused = res->outside_url && curl_code == CURLE_UNSUPPORTED_PROTOCOL;
+    if (res->address_refused || res->scheme_refused)
+        /* Nothing about the refused host (its status, curl's text) goes on. */
+        snprintf(res->transport_message, sizeof(res->transport_message), "%s",
+                 res->address_refused ? "address not allowed" : "only https is allowed");
+    else if (res->resend_refused)
         snprintf(res->transport_message, sizeof(res->transport_message), "%s",
                  "the connection closed with no answer after the request was sent; "
                  "libcurl's resend was refused");

@@ -31,7 +31,15 @@ typedef struct ap_http_request {
      * refuses that resend and reports "sent, no answer" instead, which the
      * adapter treats as ambiguous (read back, never post blindly). */
     bool once;
+    /* The URL came with the post (a media download), not from the config:
+     * the engine applies the outbound policy (common/ap_netpolicy.h) to
+     * every address it connects to, https only, redirects followed (at most
+     * AP_HTTP_MAX_REDIRECTS) through the same checks, unless the publisher
+     * runs with publisher.media_allow_private. */
+    bool outside_url;
 } ap_http_request;
+
+#define AP_HTTP_MAX_REDIRECTS 5
 
 typedef struct ap_http_response {
     long status;         /* 0 when no HTTP answer arrived */
@@ -45,6 +53,12 @@ typedef struct ap_http_response {
      * answer on a connection that then closed (it may have been processed). */
     bool resend_refused;
     int sends; /* engine's count of attempts to send this request */
+    /* An outside_url transfer stopped by the outbound policy: the address
+     * it was about to connect to (first hop or a redirect's) is not public,
+     * or the URL or a redirect is not https. Nothing was sent. */
+    bool address_refused;
+    bool scheme_refused;
+    bool outside_url; /* copied from the request by the engine */
     char *body;
     size_t body_len;
     ap_http_header headers[AP_HTTP_MAX_HEADERS]; /* only the ones adapters read */

@@ -10,9 +10,11 @@
 /* A configured easy handle writing into *res; *headers_out must be freed
  * (curl_slist_free_all) after the transfer. reuse: a handle already reset
  * with curl_easy_reset (taken over, cleaned up on failure) or NULL for a new
- * one. NULL on failure. */
+ * one. media_allow_private (publisher.media_allow_private) lifts the
+ * outbound policy of an outside_url request. NULL on failure. */
 CURL *ap_http_easy_new(CURL *reuse, const ap_http_request *req, const ap_platform_config *platform,
-                       ap_http_response *res, struct curl_slist **headers_out);
+                       bool media_allow_private, ap_http_response *res,
+                       struct curl_slist **headers_out);
 /* Records status, transport error and whether the request left us. */
 void ap_http_easy_finish(CURL *e, int curl_code, ap_http_response *res);
 

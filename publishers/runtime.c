@@ -928,7 +928,8 @@ static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
     ap_http_response_clear(&s->res);
     switch (k) {
     case AP_STEP_REQUEST:
-        s->easy = ap_http_easy_new(easy_take(p), &s->req, p->platform, &s->res, &s->headers);
+        s->easy = ap_http_easy_new(easy_take(p), &s->req, p->platform,
+                                   p->cfg->publisher_media_allow_private, &s->res, &s->headers);
         if (s->easy == NULL || curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK) {
             ap_flow_fail(&r, AP_CLASS_RETRY, 0, "internal", "could not start the HTTP call");
             complete(p, s, &r);
@@ -1166,7 +1167,8 @@ static void send_refresh(publisher *p, job_slot *s) {
     ap_http_request_clear(&s->req);
     if (ap_refresh_request(&s->req, p->platform, p->client_secret, s->cred.refresh_token) !=
             AP_OK ||
-        (s->easy = ap_http_easy_new(easy_take(p), &s->req, p->platform, &s->res, &s->headers)) ==
+        (s->easy = ap_http_easy_new(easy_take(p), &s->req, p->platform,
+                                    p->cfg->publisher_media_allow_private, &s->res, &s->headers)) ==
             NULL ||
         curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
         curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {

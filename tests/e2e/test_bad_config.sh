@@ -58,6 +58,8 @@ sed 's/  url: nats/  urll: nats/' <<<"$(good)" | check unknown_nested "unknown_n
 { good; printf 'log: [1, 2\n'; } | check syntax "syntax.yaml:"
 good | grep -v 'url: nats' | check missing_nats "nats.url: missing required value"
 sed 's|base_url: http://127.0.0.1:8090|base_url: ftp://127.0.0.1|' <<<"$(good)" | check bad_url "platforms.facebook.base_url: must start with http"
+sed 's|base_url: http://127.0.0.1:8090|base_url: http://graph.example:8090|' <<<"$(good)" |
+    check plain_http "plain_http.yaml: platforms.facebook.base_url: plain http to a host other than loopback"
 
 rc=0
 out=$("$AUTOPOST_BIN"/autopost-scheduler --config "$dir/does-not-exist.yaml" --check-config 2>&1) || rc=$?

@@ -360,6 +360,16 @@ check_render() {
                       then "\($np): ingress to \($w.name) from pods \(.podSelector)" else empty end)
                    else "\($np): ingress to \($w.name) from \(.)" end)))' "${args[@]}"
 
+    check "$name: publishers reach 443 only outside the cluster's and private ranges" "$json" '
+        . as $all
+        | [$all[] | select(.kind == "NetworkPolicy" and .metadata.name == "autopost-egress-platforms")] as $np
+        | if ($np | length) != 1 then "autopost-egress-platforms: \($np | length) policies" else
+          ($np[0].spec.egress[] | (.to // []) as $to
+           | if $to == [] then "autopost-egress-platforms: 443 to any address, private ranges included"
+             else ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "fc00::/7")
+                  as $r | if ([$to[] | .ipBlock.except // [] | index($r)] | any(. != null)) then empty
+                          else "autopost-egress-platforms: \($r) is not excluded" end end) end' "${args[@]}"
+
     # The ConfigMap's YAML passes the real binaries' --check-config, with the
     # environment a pod gets (Secrets as dummy values; the key file is a
     # mounted Secret in the pod, a temp file here).

@@ -63,6 +63,7 @@ static void test_good_file_sets_every_key(void) {
     CHECK(cfg.scheduler_max_past_ms == 90000);
     CHECK(cfg.publisher_fetch_batch == 128);
     CHECK(cfg.publisher_drain_grace_ms == 15000);
+    CHECK(cfg.publisher_media_allow_private);
     CHECK(cfg.dispatcher_batch_size == 200);
     CHECK(cfg.dispatcher_flush_ms == 50);
     CHECK(ap_config_require(&cfg, AP_NEED_NATS | AP_NEED_PG | AP_NEED_KEY | AP_NEED_PLATFORM,
@@ -90,6 +91,7 @@ static void test_good_file_platform_keys(void) {
         CHECK(p->backoff_base_ms == 500);
         CHECK(p->backoff_max_ms == 600000);
         CHECK(!p->tls_verify);
+        CHECK(p->insecure_http);
     }
     CHECK(ap_config_platform(&cfg, "instagram") == NULL);
     CHECK(ap_config_platform(&cfg, NULL) == NULL);
@@ -474,6 +476,51 @@ static void test_require_base_url_scheme(void) {
     ap_config_free(&cfg);
 }
 
+/* Plain http carries tokens in the clear: loopback (a sandbox) is fine,
+ * another host needs the platform's insecure_http; token_url likewise. */
+static void expect_plain_http(const char *yaml, bool ok, const char *want) {
+    ap_config cfg;
+    char err[512] = "";
+    CHECK(load(&cfg, yaml, err, sizeof(err)) == AP_OK);
+    CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == (ok ? AP_OK : AP_EINVAL));
+    if (!ok) CHECK_CONTAINS(err, want);
+    ap_config_free(&cfg);
+}
+
+static void test_require_plain_http_needs_flag(void) {
+    expect_plain_http("platforms:\n  x:\n    base_url: http://127.0.0.1:8090/x\n", true, NULL);
+    expect_plain_http("platforms:\n  x:\n    base_url: http://localhost:8090/x\n", true, NULL);
+    expect_plain_http("platforms:\n  x:\n    base_url: http://[::1]:8090/x\n", true, NULL);
+    expect_plain_http("platforms:\n  x:\n    base_url: https://api.example\n", true, NULL);
+    expect_plain_http("platforms:\n  x:\n    base_url: http://sandbox:8090/x\n", false,
+                      "platforms.x.base_url: plain http to a host other than loopback");
+    expect_plain_http("platforms:\n  x:\n    base_url: HTTP://10.0.0.5/x\n", false,
+                      "platforms.x.base_url: must start with http:// or https://");
+    expect_plain_http("platforms:\n  x:\n    base_url: http://sandbox:8090/x\n"
+                      "    insecure_http: true\n",
+                      true, NULL);
+    expect_plain_http("platforms:\n  x:\n    token_url: http://auth.example/token\n"
+                      "    client_id: c\n",
+                      false, "platforms.x.token_url: plain http to a host other than loopback");
+    expect_plain_http("platforms:\n  x:\n    token_url: http://auth.example/token\n"
+                      "    client_id: c\n    insecure_http: true\n",
+                      true, NULL);
+    expect_plain_http("platforms:\n  x:\n    token_url: http://127.0.0.1:9/token\n"
+                      "    client_id: c\n",
+                      true, NULL);
+}
+
+static void test_media_allow_private_defaults_off(void) {
+    ap_config cfg;
+    char err[512] = "";
+    CHECK(load(&cfg, "log:\n  level: info\n", err, sizeof(err)) == AP_OK);
+    CHECK(!cfg.publisher_media_allow_private);
+    ap_config_free(&cfg);
+    CHECK(load(&cfg, "publisher:\n  media_allow_private: true\n", err, sizeof(err)) == AP_OK);
+    CHECK(cfg.publisher_media_allow_private);
+    ap_config_free(&cfg);
+}
+
 static void test_require_backoff_order(void) {
     ap_config cfg;
     char err[512];
@@ -598,6 +645,8 @@ static void test_layered_files(void) {
 int main(void) {
     RUN(test_good_file_sets_every_key);
     RUN(test_good_file_platform_keys);
+    RUN(test_require_plain_http_needs_flag);
+    RUN(test_media_allow_private_defaults_off);
     RUN(test_platform_without_keys_gets_defaults);
     RUN(test_platform_caps_are_default_account_limits);
     RUN(test_minimal_file_keeps_service_defaults);

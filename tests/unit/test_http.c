@@ -3,8 +3,12 @@
  * ap_http_easy_new (TLS verification, no redirects, http/https only, body
  * cap, timeout) checked on real libcurl transfers over a Unix socket, so
  * still without any network. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -323,7 +327,7 @@ static CURLcode fake_transfer(fake_platform *f, const ap_platform_config *pc, co
     CHECK(ap_http_request_add_header(&req, "Authorization", "Bearer not-a-real-token") == 0);
     struct curl_slist *headers = NULL;
     CURLcode rc = CURLE_FAILED_INIT;
-    CURL *e = ap_http_easy_new(NULL, &req, pc, res, &headers);
+    CURL *e = ap_http_easy_new(NULL, &req, pc, false, res, &headers);
     CHECK(e != NULL);
     if (e) {
         curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, sa.sun_path);
@@ -499,6 +503,88 @@ static void test_transfer_tls_verification(void) {
     curl_global_cleanup();
 }
 
+/* A TCP listener on 127.0.0.1 that never accepts by itself: a connection
+ * curl makes waits in its backlog, where connections_made() finds it. */
+static int loopback_listener(int *port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static int connections_made(int listener) {
+    int n = 0, c;
+    while ((c = accept(listener, NULL, NULL)) >= 0) {
+        close(c);
+        n++;
+    }
+    return n;
+}
+
+/* One GET of a post's media URL (outside_url) through ap_http_easy_new. */
+static CURLcode media_transfer(const char *url, bool allow_private, ap_http_response *res) {
+    ap_platform_config pc = test_platform();
+    ap_http_request req;
+    ap_http_request_init(&req, "GET");
+    req.url = strdup(url);
+    req.outside_url = true;
+    memset(res, 0, sizeof(*res));
+    struct curl_slist *headers = NULL;
+    CURLcode rc = CURLE_FAILED_INIT;
+    CURL *e = ap_http_easy_new(NULL, &req, &pc, allow_private, res, &headers);
+    CHECK(e != NULL);
+    if (e) {
+        /* The listener never answers: an allowed transfer ends here. */
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 300L);
+        rc = curl_easy_perform(e);
+        ap_http_easy_finish(e, rc, res);
+        curl_easy_cleanup(e);
+    }
+    curl_slist_free_all(headers);
+    ap_http_request_clear(&req);
+    return rc;
+}
+
+/* A post's media URL on loopback is refused before any connection, by
+ * address (https) or by scheme (http), with a message that tells nothing
+ * about the host; publisher.media_allow_private lets the same URL through. */
+static void test_outside_url_policy(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int port = 0, listener = loopback_listener(&port);
+    CHECK(listener >= 0);
+    char url[128];
+    ap_http_response res;
+    const char *refused_hosts[] = {"127.0.0.1", "localhost", "[::ffff:127.0.0.1]"};
+    for (size_t i = 0; i < sizeof(refused_hosts) / sizeof(refused_hosts[0]); i++) {
+        CHECK(snprintf(url, sizeof(url), "https://%s:%d/a.png", refused_hosts[i], port) <
+              (int)sizeof(url));
+        CHECK(media_transfer(url, false, &res) == CURLE_COULDNT_CONNECT);
+        CHECK(res.address_refused && !res.scheme_refused && !res.request_sent);
+        CHECK_STR_EQ(res.transport_message, "address not allowed");
+        ap_http_response_clear(&res);
+    }
+    CHECK(snprintf(url, sizeof(url), "http://127.0.0.1:%d/a.png", port) < (int)sizeof(url));
+    CHECK(media_transfer(url, false, &res) == CURLE_UNSUPPORTED_PROTOCOL);
+    CHECK(res.scheme_refused && !res.request_sent);
+    CHECK_STR_EQ(res.transport_message, "only https is allowed");
+    ap_http_response_clear(&res);
+    CHECK(connections_made(listener) == 0);
+
+    /* The control: with the flag the same URLs connect. */
+    CHECK(media_transfer(url, true, &res) == CURLE_OPERATION_TIMEDOUT);
+    CHECK(!res.address_refused && !res.scheme_refused);
+    ap_http_response_clear(&res);
+    CHECK(connections_made(listener) == 1);
+    if (listener >= 0) close(listener);
+    curl_global_cleanup();
+}
+
 int main(void) {
     RUN(test_form_escapes_values);
     RUN(test_form_joins_and_skips_null);
@@ -516,5 +602,6 @@ int main(void) {
     RUN(test_transfer_body_cap);
     RUN(test_transfer_timeout);
     RUN(test_transfer_tls_verification);
+    RUN(test_outside_url_policy);
     return TEST_RESULT();
 }
