@@ -583,6 +583,27 @@ static ap_status ap_config_check_cap(const ap_platform_config *p, const char *wh
     return AP_EINVAL;
 }
 
+/* The instance name lands in "by=<instance>" fields of KV values, which
+ * readers split on spaces, and in fixed-size buffers: bound and printable. */
+static ap_status ap_config_check_instance(const char *instance, const char *where, char *err,
+                                          size_t errlen) {
+    size_t n = strlen(instance);
+    if (n == 0 || n > AP_CONFIG_INSTANCE_MAX) {
+        snprintf(err, errlen, "%s: service.instance: must be 1 to %d characters, found %zu", where,
+                 AP_CONFIG_INSTANCE_MAX, n);
+        return AP_EINVAL;
+    }
+    for (const unsigned char *p = (const unsigned char *)instance; *p; p++) {
+        if (*p <= ' ' || *p == 0x7f) {
+            snprintf(err, errlen,
+                     "%s: service.instance: contains a space or control character (byte %zu)",
+                     where, (size_t)(p - (const unsigned char *)instance));
+            return AP_EINVAL;
+        }
+    }
+    return AP_OK;
+}
+
 ap_status ap_config_require(const ap_config *cfg, int needs, const char *platform, char *err,
                             size_t errlen) {
     const char *where = cfg->path ? cfg->path : "(no config file)";
@@ -592,6 +613,8 @@ ap_status ap_config_require(const ap_config *cfg, int needs, const char *platfor
                  where, cfg->log_level);
         return AP_EINVAL;
     }
+    if (cfg->instance != NULL && ap_config_check_instance(cfg->instance, where, err, errlen) != AP_OK)
+        return AP_EINVAL;
     if ((needs & AP_NEED_NATS) && cfg->nats_url == NULL) {
         snprintf(err, errlen, "%s: nats.url: missing required value (or set AUTOPOST_NATS_URL)",
                  where);
