@@ -498,6 +498,16 @@ static ap_status env_string(char **dst, const char *var) {
     return AP_OK;
 }
 
+/* The credentials key must not outlive its reading in the environment
+ * (/proc/<pid>/environ, children, a core): copied, then wiped and unset. */
+static ap_status env_secret(char **dst, const char *var) {
+    ap_status s = env_string(dst, var);
+    char *v = getenv(var);
+    if (v != NULL) explicit_bzero(v, strlen(v));
+    unsetenv(var);
+    return s;
+}
+
 ap_status ap_config_apply_env(ap_config *cfg, char *err, size_t errlen) {
     ap_status s;
     if ((s = env_string(&cfg->nats_url, "AUTOPOST_NATS_URL")) ||
@@ -506,7 +516,7 @@ ap_status ap_config_apply_env(ap_config *cfg, char *err, size_t errlen) {
         (s = env_string(&cfg->nats_password, "AUTOPOST_NATS_PASSWORD")) ||
         (s = env_string(&cfg->nats_inbox_prefix, "AUTOPOST_NATS_INBOX_PREFIX")) ||
         (s = env_string(&cfg->nats_creds_file, "AUTOPOST_NATS_CREDS_FILE")) ||
-        (s = env_string(&cfg->credentials_key_hex, "AUTOPOST_CREDENTIALS_KEY")) ||
+        (s = env_secret(&cfg->credentials_key_hex, "AUTOPOST_CREDENTIALS_KEY")) ||
         (s = env_string(&cfg->credentials_key_file, "AUTOPOST_CREDENTIALS_KEY_FILE")) ||
         (s = env_string(&cfg->instance, "AUTOPOST_INSTANCE")) ||
         (s = env_string(&cfg->log_level, "AUTOPOST_LOG_LEVEL"))) {

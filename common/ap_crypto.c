@@ -59,6 +59,9 @@ static ap_status key_from_file(ap_crypto_key *key, const char *path, const char 
 }
 
 ap_status ap_crypto_key_load(ap_crypto_key *key, const ap_config *cfg, char *err, size_t errlen) {
+    /* The file first: a file readable by the service alone leaks less than
+     * an environment variable (inherited, listed by tools, in crash dumps). */
+    if (cfg->credentials_key_file) return key_from_file(key, cfg->credentials_key_file, "", err, errlen);
     if (cfg->credentials_key_hex) {
         if (ap_crypto_key_from_hex(key, cfg->credentials_key_hex) != AP_OK) {
             snprintf(err, errlen,
@@ -67,11 +70,8 @@ ap_status ap_crypto_key_load(ap_crypto_key *key, const ap_config *cfg, char *err
         }
         return AP_OK;
     }
-    if (cfg->credentials_key_file == NULL) {
-        snprintf(err, errlen, "credentials.key_file: missing required value");
-        return AP_EINVAL;
-    }
-    return key_from_file(key, cfg->credentials_key_file, "", err, errlen);
+    snprintf(err, errlen, "credentials.key_file: missing required value");
+    return AP_EINVAL;
 }
 
 void ap_crypto_key_wipe(ap_crypto_key *key) { explicit_bzero(key, sizeof(*key)); }

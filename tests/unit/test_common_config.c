@@ -289,6 +289,7 @@ static void test_env_overrides_file(void) {
     CHECK_STR_EQ(cfg.nats_url, "nats://env:4222");
     CHECK_STR_EQ(cfg.pg_dsn, "host=env");
     CHECK_STR_EQ(cfg.credentials_key_hex, "00112233");
+    CHECK(getenv("AUTOPOST_CREDENTIALS_KEY") == NULL); /* read once, then cleared */
     CHECK_STR_EQ(cfg.instance, "from-env");
     unsetenv("AUTOPOST_NATS_URL");
     unsetenv("AUTOPOST_POSTGRES_DSN");
