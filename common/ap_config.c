@@ -502,6 +502,16 @@ static ap_status env_string(char **dst, const char *var) {
     return AP_OK;
 }
 
+/* The credentials key must not outlive its reading in the environment
+ * (/proc/<pid>/environ, children, a core): copied, then wiped and unset. */
+static ap_status env_secret(char **dst, const char *var) {
+    ap_status s = env_string(dst, var);
+    char *v = getenv(var);
+    if (v != NULL) explicit_bzero(v, strlen(v));
+    unsetenv(var);
+    return s;
+}
+
 ap_status ap_config_apply_env(ap_config *cfg, char *err, size_t errlen) {
     ap_status s;
     if ((s = env_string(&cfg->nats_url, "AUTOPOST_NATS_URL")) ||
@@ -510,7 +520,7 @@ ap_status ap_config_apply_env(ap_config *cfg, char *err, size_t errlen) {
         (s = env_string(&cfg->nats_password, "AUTOPOST_NATS_PASSWORD")) ||
         (s = env_string(&cfg->nats_inbox_prefix, "AUTOPOST_NATS_INBOX_PREFIX")) ||
         (s = env_string(&cfg->nats_creds_file, "AUTOPOST_NATS_CREDS_FILE")) ||
-        (s = env_string(&cfg->credentials_key_hex, "AUTOPOST_CREDENTIALS_KEY")) ||
+        (s = env_secret(&cfg->credentials_key_hex, "AUTOPOST_CREDENTIALS_KEY")) ||
         (s = env_string(&cfg->credentials_key_file, "AUTOPOST_CREDENTIALS_KEY_FILE")) ||
         (s = env_string(&cfg->instance, "AUTOPOST_INSTANCE")) ||
         (s = env_string(&cfg->log_level, "AUTOPOST_LOG_LEVEL"))) {
@@ -602,6 +612,27 @@ static ap_status ap_config_check_cap(const ap_platform_config *p, const char *wh
     return AP_EINVAL;
 }
 
+/* The instance name lands in "by=<instance>" fields of KV values, which
+ * readers split on spaces, and in fixed-size buffers: bound and printable. */
+static ap_status ap_config_check_instance(const char *instance, const char *where, char *err,
+                                          size_t errlen) {
+    size_t n = strlen(instance);
+    if (n == 0 || n > AP_CONFIG_INSTANCE_MAX) {
+        snprintf(err, errlen, "%s: service.instance: must be 1 to %d characters, found %zu", where,
+                 AP_CONFIG_INSTANCE_MAX, n);
+        return AP_EINVAL;
+    }
+    for (const unsigned char *p = (const unsigned char *)instance; *p; p++) {
+        if (*p <= ' ' || *p == 0x7f) {
+            snprintf(err, errlen,
+                     "%s: service.instance: contains a space or control character (byte %zu)",
+                     where, (size_t)(p - (const unsigned char *)instance));
+            return AP_EINVAL;
+        }
+    }
+    return AP_OK;
+}
+
 ap_status ap_config_require(const ap_config *cfg, int needs, const char *platform, char *err,
                             size_t errlen) {
     const char *where = cfg->path ? cfg->path : "(no config file)";
@@ -611,6 +642,8 @@ ap_status ap_config_require(const ap_config *cfg, int needs, const char *platfor
                  where, cfg->log_level);
         return AP_EINVAL;
     }
+    if (cfg->instance != NULL && ap_config_check_instance(cfg->instance, where, err, errlen) != AP_OK)
+        return AP_EINVAL;
     if ((needs & AP_NEED_NATS) && cfg->nats_url == NULL) {
         snprintf(err, errlen, "%s: nats.url: missing required value (or set AUTOPOST_NATS_URL)",
                  where);

@@ -57,10 +57,15 @@ typedef struct ap_platform_config {
     int64_t app_window_ms;
 } ap_platform_config;
 
+/* service.instance is written into KV values ("by=<instance>") and logs;
+ * the bound keeps those values a known size and one space-separated field. */
+#define AP_CONFIG_INSTANCE_MAX 64
+
 typedef struct ap_config {
     char *path; /* file it came from, NULL when only defaults/env */
 
-    char *instance;  /* service.instance: defaults to hostname-pid */
+    char *instance;  /* service.instance: defaults to hostname-pid; at most
+                      * AP_CONFIG_INSTANCE_MAX printable, non-space bytes */
     char *log_level; /* log.level */
 
     char *nats_url;            /* nats.url (required) */

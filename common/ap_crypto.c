@@ -59,6 +59,9 @@ static ap_status key_from_file(ap_crypto_key *key, const char *path, const char 
 }
 
 ap_status ap_crypto_key_load(ap_crypto_key *key, const ap_config *cfg, char *err, size_t errlen) {
+    /* The file first: a file readable by the service alone leaks less than
+     * an environment variable (inherited, listed by tools, in crash dumps). */
+    if (cfg->credentials_key_file) return key_from_file(key, cfg->credentials_key_file, "", err, errlen);
     if (cfg->credentials_key_hex) {
         if (ap_crypto_key_from_hex(key, cfg->credentials_key_hex) != AP_OK) {
             snprintf(err, errlen,
@@ -67,11 +70,8 @@ ap_status ap_crypto_key_load(ap_crypto_key *key, const ap_config *cfg, char *err
         }
         return AP_OK;
     }
-    if (cfg->credentials_key_file == NULL) {
-        snprintf(err, errlen, "credentials.key_file: missing required value");
-        return AP_EINVAL;
-    }
-    return key_from_file(key, cfg->credentials_key_file, "", err, errlen);
+    snprintf(err, errlen, "credentials.key_file: missing required value");
+    return AP_EINVAL;
 }
 
 void ap_crypto_key_wipe(ap_crypto_key *key) { explicit_bzero(key, sizeof(*key)); }
@@ -276,6 +276,13 @@ static int64_t json_ms(json_t *v) {
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
 }
 
+bool ap_credential_token_clean(const char *token) {
+    if (token == NULL) return false;
+    for (const unsigned char *p = (const unsigned char *)token; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return false;
+    return true;
+}
+
 ap_status ap_credential_decode(const char *plain, size_t len, ap_credential *out) {
     memset(out, 0, sizeof(*out));
     if (plain == NULL || len == 0) return AP_EINVAL;
@@ -284,7 +291,12 @@ ap_status ap_credential_decode(const char *plain, size_t len, ap_credential *out
          * would cut it short wherever it is used as a string. */
         if (memchr(plain, '\0', len) != NULL) return AP_EINVAL;
         out->access_token = dup_n(plain, len);
-        return out->access_token ? AP_OK : AP_ENOMEM;
+        if (out->access_token == NULL) return AP_ENOMEM;
+        if (!ap_credential_token_clean(out->access_token)) {
+            ap_credential_wipe(out);
+            return AP_EINVAL;
+        }
+        return AP_OK;
     }
     json_error_t jerr;
     json_t *root = json_loadb(plain, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -303,6 +315,10 @@ ap_status ap_credential_decode(const char *plain, size_t len, ap_credential *out
     }
     out->expires_at_ms = json_ms(json_object_get(root, "expires_at_ms"));
     out->issued_at_ms = json_ms(json_object_get(root, "issued_at_ms"));
+    st = AP_EINVAL;
+    if (!ap_credential_token_clean(out->access_token) ||
+        (out->refresh_token && !ap_credential_token_clean(out->refresh_token)))
+        goto cleanup;
     st = AP_OK;
 cleanup:
     /* jansson keeps its own copies of the strings: wipe them before freeing. */

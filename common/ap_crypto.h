@@ -20,6 +20,7 @@
 #ifndef AP_CRYPTO_H
 #define AP_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,9 +108,15 @@ typedef struct ap_credential {
     int64_t issued_at_ms;  /* 0: a bare token */
 } ap_credential;
 
+/* Is token usable in an HTTP header? False for NULL and for any C0 control
+ * character or DEL: curl sends "Bearer <token>" as given, so a CR/LF inside
+ * a token would inject header lines. ctl refuses such tokens, decode and
+ * the token-endpoint answer path refuse them too. */
+bool ap_credential_token_clean(const char *token);
+
 /* Parses a plaintext (bare or JSON). The strings are malloc'ed copies:
  * release with ap_credential_wipe. AP_EINVAL for an empty token or a JSON
- * object without access_token. */
+ * object without access_token, or a token with a control character. */
 ap_status ap_credential_decode(const char *plain, size_t len, ap_credential *out);
 /* The JSON form (always, even without a refresh token). malloc'ed and
  * NUL-terminated; wipe it after sealing. NULL when out of memory or when a

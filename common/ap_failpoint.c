@@ -1,6 +1,8 @@
 /* ap_failpoint.c -- see ap_failpoint.h. */
 #include "ap_failpoint.h"
 
+#ifdef AUTOPOST_FAILPOINTS
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -31,3 +33,5 @@ void ap_failpoint(const char *name) {
     ap_log_warn("failpoint", NULL, "failpoint %s reached: killing this process", name);
     raise(SIGKILL);
 }
+
+#endif /* AUTOPOST_FAILPOINTS */

@@ -36,6 +36,47 @@ void ap_nats_error(char *err, size_t errlen, const char *what, natsStatus s, jsE
                  last ? last : "");
 }
 
+/* Appends bytes [p, p+k) to out (size len, at *n), truncating; out stays
+ * NUL-terminated. */
+static void masked_append(char *out, size_t len, size_t *n, const char *p, size_t k) {
+    if (*n + 1 >= len) return;
+    if (k > len - 1 - *n) k = len - 1 - *n;
+    memcpy(out + *n, p, k);
+    *n += k;
+    out[*n] = '\0';
+}
+
+void ap_nats_url_masked(const char *url_list, char *out, size_t len) {
+    size_t n = 0;
+    if (len == 0) return;
+    out[0] = '\0';
+    for (const char *p = url_list ? url_list : ""; *p;) {
+        size_t seg = strcspn(p, ", ");
+        const char *scheme_end = NULL;
+        for (const char *q = p; q + 3 <= p + seg; q++)
+            if (memcmp(q, "://", 3) == 0) {
+                scheme_end = q + 3;
+                break;
+            }
+        const char *authority = scheme_end ? scheme_end : p;
+        size_t alen = strcspn(authority, "/?#, ");
+        const char *at = NULL;
+        for (const char *q = authority; q < authority + alen; q++)
+            if (*q == '@') at = q; /* the last one: a password may hold '@' */
+        if (at) {
+            masked_append(out, len, &n, p, (size_t)(authority - p));
+            masked_append(out, len, &n, "***", 3);
+            masked_append(out, len, &n, at, (size_t)(p + seg - at));
+        } else {
+            masked_append(out, len, &n, p, seg);
+        }
+        p += seg;
+        size_t sep = strspn(p, ", ");
+        masked_append(out, len, &n, p, sep);
+        p += sep;
+    }
+}
+
 /* nats.url may list a cluster's servers separated by commas. nats.c's
  * SetURL takes exactly one URL, so the list goes through SetServers (the
  * client then picks among them and moves on when one goes away). */
@@ -97,8 +138,9 @@ ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_n
     }
     s = natsConnection_Connect(&n->nc, n->opts);
     if (s == NATS_NOT_YET_CONNECTED) {
-        ap_log_warn("nats_connect_pending", NULL, "NATS at %s not reachable yet, retrying",
-                    cfg->nats_url);
+        char shown[512];
+        ap_nats_url_masked(cfg->nats_url, shown, sizeof(shown));
+        ap_log_warn("nats_connect_pending", NULL, "NATS at %s not reachable yet, retrying", shown);
         s = NATS_OK;
     }
     if (s != NATS_OK) {

@@ -91,6 +91,11 @@ ap_status ap_js_topology_ready_wait(jsCtx *js, const ap_config *cfg, ap_js_role 
 
 /* "publisher-facebook" */
 void ap_consumer_name_publisher(char *buf, size_t len, const char *platform);
+/* nats.url as it may be shown (logs, errors): the user:password@ or token@
+ * of every URL in the comma-separated list becomes ***@. out is always
+ * NUL-terminated (truncated when short). */
+void ap_nats_url_masked(const char *url_list, char *out, size_t len);
+
 /* Formats a NATS/JetStream failure: "nats: <text> (jetstream error N)". */
 void ap_nats_error(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr);
 

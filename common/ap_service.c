@@ -1,8 +1,11 @@
 /* ap_service.c -- see ap_service.h. */
 #include "ap_service.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ap_log.h"
@@ -32,6 +35,19 @@ int ap_service_setup(ap_config *cfg, const char *path, int needs, const char *pl
     ap_log_set_level(level);
     ap_log_init(service, cfg->instance);
     return -1;
+}
+
+int ap_service_protect_secrets(char *err, size_t errlen) {
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0) {
+        snprintf(err, errlen, "cannot turn core dumps off (RLIMIT_CORE): %s", strerror(errno));
+        return -1;
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        snprintf(err, errlen, "cannot make the process non-dumpable: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 void ap_service_signals(const ap_config *cfg) {

@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "ap_config.h"
 
@@ -21,6 +22,13 @@ extern volatile sig_atomic_t ap_service_stop;
  * returns (cfg already freed). Sets up logging as `service`. */
 int ap_service_setup(ap_config *cfg, const char *path, int needs, const char *platform,
                      bool check_only, const char *service);
+
+/* For processes that hold the credentials key and tokens (publishers,
+ * autopostctl): no core dump (RLIMIT_CORE 0) and not dumpable (no ptrace by
+ * other users, /proc/<pid>/mem and environ root-only), so a crash or a
+ * curious neighbour sees no key. Call first thing in main(); non-zero with
+ * err filled when the kernel refuses. */
+int ap_service_protect_secrets(char *err, size_t errlen);
 
 /* SIGTERM/SIGINT -> ap_service_stop (+ the grace alarm); SIGPIPE ignored. */
 void ap_service_signals(const ap_config *cfg);

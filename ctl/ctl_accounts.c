@@ -98,6 +98,10 @@ static int cred_args_take(cred_args *a, char *token_arg, char *refresh_arg) {
         return ctl_fail("the refresh token is empty");
     if (!ctl_utf8_valid(a->token) || (a->refresh_token && !ctl_utf8_valid(a->refresh_token)))
         return ctl_fail("the tokens must be UTF-8 text");
+    if (!ap_credential_token_clean(a->token) ||
+        (a->refresh_token && !ap_credential_token_clean(a->refresh_token)))
+        return ctl_fail("the tokens must not contain control characters (CR, LF, tab, ...): "
+                        "they are sent in an HTTP header");
     size_t n = strlen(a->token) + (a->refresh_token ? strlen(a->refresh_token) : 0);
     if (n > AP_CRYPTO_MAX_PLAINTEXT - 256)
         return ctl_fail("the tokens are longer than %d bytes", AP_CRYPTO_MAX_PLAINTEXT - 256);

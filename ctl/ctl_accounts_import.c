@@ -169,6 +169,11 @@ static bool parse_record(const ap_config *cfg, acct_row *r, const char *line, si
         snprintf(reason, len, "refresh_token is empty");
         goto cleanup;
     }
+    if (!ap_credential_token_clean(r->token) ||
+        (r->refresh_token && !ap_credential_token_clean(r->refresh_token))) {
+        snprintf(reason, len, "token or refresh_token contains a control character (CR, LF, ...)");
+        goto cleanup;
+    }
     ok = true;
 cleanup:
     json_decref(root);

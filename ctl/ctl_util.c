@@ -121,7 +121,9 @@ ap_status ctl_nats_open(ctl_ctx *ctx, ap_nats *n, int64_t timeout_ms, char *err,
     int64_t deadline = ap_mono_ms() + timeout_ms;
     while (natsConnection_Status(n->nc) != NATS_CONN_STATUS_CONNECTED) {
         if (ap_mono_ms() >= deadline) {
-            snprintf(err, errlen, "NATS at %s is not reachable (waited %.1fs)", ctx->cfg.nats_url,
+            char shown[512];
+            ap_nats_url_masked(ctx->cfg.nats_url, shown, sizeof(shown));
+            snprintf(err, errlen, "NATS at %s is not reachable (waited %.1fs)", shown,
                      (double)timeout_ms / 1000.0);
             ap_nats_close(n);
             return AP_ETIMEOUT;

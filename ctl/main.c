@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ap_service.h"
 #include "ctl.h"
 
 typedef struct ctl_command {
@@ -51,6 +52,11 @@ static void usage(FILE *out) {
 int main(int argc, char **argv) {
     ctl_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
+    char err[256];
+    if (ap_service_protect_secrets(err, sizeof(err)) != 0) {
+        fprintf(stderr, "autopostctl: %s\n", err);
+        return CTL_EXIT_FAIL;
+    }
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"check-config", no_argument, NULL, 'k'},

@@ -99,7 +99,7 @@ void ap_acct_key(char *buf, size_t len, const char *kind, const char *account_id
 
 char *ap_acct_reauth_value(const char *digest, int64_t issued_at_ms, int64_t at_ms,
                            const char *instance, const char *reason) {
-    size_t n = 200 + strlen(reason);
+    size_t n = 200 + strlen(reason) + strlen(instance ? instance : "-");
     char *v = malloc(n);
     if (v == NULL) return NULL;
     snprintf(v, n, "digest=%s issued=%lld at=%lld by=%s reason=%s", digest, (long long)issued_at_ms,
@@ -114,20 +114,32 @@ char *ap_acct_cred_value(const uint8_t *sealed, size_t len, int64_t issued_at_ms
                          const char *instance) {
     char digest[AP_CRYPTO_DIGEST_HEX_LEN];
     ap_crypto_digest_hex(sealed, len, digest);
-    size_t n = 200 + 4 * ((len + 2) / 3) + 1;
+    const char *by = instance ? instance : "-";
+    /* The prefix is sized from the instance name (unbounded here: the config
+     * bounds it, but this function must not trust that), the blob from len. */
+    size_t n = 96 + strlen(by) + 4 * ((len + 2) / 3) + 1;
     char *v = malloc(n);
     if (v == NULL) return NULL;
-    int k = snprintf(v, n, "issued=%lld digest=%s by=%s blob=", (long long)issued_at_ms, digest,
-                     instance ? instance : "-");
+    int k = snprintf(v, n, "issued=%lld digest=%s by=%s blob=", (long long)issued_at_ms, digest, by);
+    if (k < 0 || (size_t)k + 4 * ((len + 2) / 3) + 1 > n) {
+        free(v);
+        return NULL;
+    }
     EVP_EncodeBlock((unsigned char *)v + k, sealed, (int)len);
     return v;
 }
 
 char *ap_acct_lock_value(bool ambiguous, int64_t at_ms, const char *instance) {
-    char *v = malloc(160);
+    const char *by = instance ? instance : "-";
+    size_t n = 64 + strlen(by);
+    char *v = malloc(n);
     if (v == NULL) return NULL;
-    snprintf(v, 160, "state=%s at=%lld by=%s", ambiguous ? "ambiguous" : "running",
-             (long long)at_ms, instance ? instance : "-");
+    int k = snprintf(v, n, "state=%s at=%lld by=%s", ambiguous ? "ambiguous" : "running",
+                     (long long)at_ms, by);
+    if (k < 0 || (size_t)k >= n) {
+        free(v);
+        return NULL;
+    }
     return v;
 }
 
@@ -137,7 +149,7 @@ void ap_acct_app_pause_key(char *buf, size_t len, const char *platform) {
 
 char *ap_acct_pause_value(int64_t until_ms, int64_t at_ms, const char *instance,
                           const char *reason) {
-    size_t n = 200 + strlen(reason ? reason : "");
+    size_t n = 200 + strlen(reason ? reason : "") + strlen(instance ? instance : "-");
     char *v = malloc(n);
     if (v == NULL) return NULL;
     snprintf(v, n, "until=%lld at=%lld by=%s reason=%s", (long long)until_ms, (long long)at_ms,

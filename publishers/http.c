@@ -316,9 +316,15 @@ CURL *ap_http_easy_new(CURL *reuse, const ap_http_request *req, const ap_platfor
     *headers_out = headers;
     return e;
 fail:
-    curl_slist_free_all(headers);
+    ap_http_headers_free(headers);
     curl_easy_cleanup(e);
     return NULL;
+}
+
+void ap_http_headers_free(struct curl_slist *headers) {
+    for (struct curl_slist *h = headers; h != NULL; h = h->next)
+        if (h->data) explicit_bzero(h->data, strlen(h->data));
+    curl_slist_free_all(headers);
 }
 
 void ap_http_easy_finish(CURL *e, int curl_code, ap_http_response *res) {

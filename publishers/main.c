@@ -41,6 +41,11 @@ int main(int argc, char **argv) {
         default: usage(stderr); return 2;
         }
     }
+    char why[256];
+    if (ap_service_protect_secrets(why, sizeof(why)) != 0) {
+        fprintf(stderr, "autopost-publisher: %s\n", why);
+        return 1;
+    }
     if (platform == NULL) {
         fprintf(stderr, "autopost-publisher: --platform is required\n");
         usage(stderr);

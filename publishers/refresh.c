@@ -109,6 +109,12 @@ ap_refresh_outcome ap_refresh_parse(const ap_http_response *res, const ap_creden
             /* The server acted on the request; what it did is unknown. */
             snprintf(msg, len, "token endpoint answered 200 without an access_token");
             o = AP_REFRESH_AMBIGUOUS;
+        } else if (!ap_credential_token_clean(out->access_token) ||
+                   (out->refresh_token && !ap_credential_token_clean(out->refresh_token))) {
+            /* A CR/LF would become extra header lines on the next request.
+             * The platform may have rotated the pair: as unknown as above. */
+            snprintf(msg, len, "token endpoint answered a token with a control character; refused");
+            o = AP_REFRESH_AMBIGUOUS;
         } else if (out->refresh_token == NULL && old->refresh_token &&
                    (out->refresh_token = strdup(old->refresh_token)) == NULL) {
             snprintf(msg, len, "out of memory");
@@ -116,6 +122,8 @@ ap_refresh_outcome ap_refresh_parse(const ap_http_response *res, const ap_creden
         } else {
             json_t *ei = json_object_get(root, "expires_in");
             int64_t expires_in = json_is_integer(ei) ? (int64_t)json_integer_value(ei) : 0;
+            /* Any 64-bit value may arrive; "* 1000" must not overflow. */
+            if (expires_in > AP_REFRESH_EXPIRES_IN_MAX) expires_in = AP_REFRESH_EXPIRES_IN_MAX;
             out->expires_at_ms = expires_in > 0 ? now_ms + expires_in * 1000 : 0;
             out->issued_at_ms = now_ms > old->issued_at_ms ? now_ms : old->issued_at_ms + 1;
             snprintf(msg, len, "access token refreshed (valid %lld s)", (long long)expires_in);

@@ -72,7 +72,11 @@ typedef enum ap_refresh_outcome {
 /* Classifies the token endpoint's answer. On OK, out is the new credential:
  * a new refresh token when one came back (else the old one is kept),
  * expires_at from expires_in, issued_at = max(now, old issued_at + 1). msg
- * says what happened (never a token). */
+ * says what happened (never a token). A token with a control character is
+ * refused (AMBIGUOUS); expires_in is clamped to AP_REFRESH_EXPIRES_IN_MAX. */
+/* expires_in above this (ten years, in seconds) is taken as this. */
+#define AP_REFRESH_EXPIRES_IN_MAX (10LL * 366 * 86400)
+
 ap_refresh_outcome ap_refresh_parse(const ap_http_response *res, const ap_credential *old,
                                     int64_t now_ms, ap_credential *out, char *msg, size_t len);
 

@@ -370,7 +370,7 @@ static void slot_release(publisher *p, job_slot *s) {
         p->slots = s->next;
     if (s->next) s->next->prev = s->prev;
     if (s->easy) easy_recycle(p, s->easy);
-    curl_slist_free_all(s->headers);
+    ap_http_headers_free(s->headers);
     ap_http_request_clear(&s->req);
     ap_http_response_clear(&s->res);
     if (s->flow) p->adapter->flow_free(s->flow);
@@ -922,7 +922,7 @@ static void advance(publisher *p, job_slot *s, const ap_http_response *prev) {
     if (s->easy) { /* the previous transfer is fully consumed now */
         easy_recycle(p, s->easy);
         s->easy = NULL;
-        curl_slist_free_all(s->headers);
+        ap_http_headers_free(s->headers);
         s->headers = NULL;
     }
     ap_http_response_clear(&s->res);
@@ -1270,6 +1270,8 @@ static void on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
     ap_credential nc;
     s->refreshing = false;
     ap_refresh_outcome o = ap_refresh_parse(res, &s->cred, ap_now_ms(), &nc, msg, sizeof(msg));
+    /* The answer holds the new tokens in clear: parsed, it is wiped. */
+    if (res->body) explicit_bzero(res->body, res->body_len);
     switch (o) {
     case AP_REFRESH_OK: {
         uint8_t *sealed = NULL;
@@ -1563,7 +1565,7 @@ static void reap_transfers(publisher *p) {
         if (s->refreshing) {
             easy_recycle(p, s->easy);
             s->easy = NULL;
-            curl_slist_free_all(s->headers);
+            ap_http_headers_free(s->headers);
             s->headers = NULL;
             ap_http_request_clear(&s->req);
             on_refresh_done(p, s, &res);

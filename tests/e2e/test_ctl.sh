@@ -116,6 +116,21 @@ run accounts set-status "$disabled" disabled
 [[ $RC -eq 0 ]] || fail "accounts set-status: $(cat "$ERR")"
 expect_fail 1 'not configured (configured: facebook)' accounts add --platform linkedin --external-id 1 --token x
 expect_fail 1 'already exists' accounts add --platform facebook --external-id 1001 --token x
+# A CR/LF in a token would be sent as extra header lines: refused, nothing stored.
+cred_before=$(stack_psql -c "SELECT md5(credentials) FROM social_accounts WHERE id = '$account'")
+expect_fail 1 'must not contain control characters' \
+    accounts add --platform facebook --external-id 1003 --token $'tok\r\nX-Injected: 1'
+expect_fail 1 'must not contain control characters' \
+    accounts add --platform facebook --external-id 1003 --token ok --refresh-token $'rt\x7f'
+expect_fail 1 'must not contain control characters' accounts set-credential "$account" --token $'tok\r\n'
+printf '{"platform":"facebook","external_id":"1003","token":"a\\r\\nX-Injected: 1"}\n' >"$STACK_DIR/crlf.jsonl"
+expect_fail 1 "crlf.jsonl:1: token or refresh_token contains a control character" \
+    accounts import "$STACK_DIR/crlf.jsonl"
+[[ $(stack_psql -c "SELECT count(*) FROM social_accounts WHERE external_id = '1003'") -eq 0 ]] ||
+    fail "a token with control characters was stored"
+[[ $(stack_psql -c "SELECT md5(credentials) FROM social_accounts WHERE id = '$account'") == "$cred_before" ]] ||
+    fail "set-credential with a CRLF token changed the stored credential"
+ok "accounts: tokens with control characters refused, nothing stored"
 run accounts list --json
 [[ $RC -eq 0 ]] || fail "accounts list --json"
 [[ $(jget '{1,status}') == disabled ]] || fail "account list: $(cat "$OUT")"

@@ -111,6 +111,21 @@ sealed=$(grep -a -o 'AP1' "$cap/stream-AUTOPOST_JOBS-queued.bin" | wc -l)
 pass "captured 120 queued jobs, each carrying a sealed credential"
 
 svc_start publisher-facebook
+# The publisher holds the key and the tokens: it dumps no core (soft and
+# hard limit 0, set by the process itself) and is not dumpable.
+pub_pid=${SVC_PIDS[publisher-facebook]}
+core_limit=""
+for _ in $(seq 50); do
+    core_limit=$(awk '/^Max core file size/ {print $5 " " $6}' "/proc/$pub_pid/limits" 2>/dev/null) || true
+    [[ $core_limit == "0 0" ]] && break
+    sleep 0.1
+done
+[[ $core_limit == "0 0" ]] || fail "publisher core file size limit is '$core_limit', expected '0 0'"
+if [[ $(id -u) -ne 0 ]]; then
+    # Not dumpable: the kernel hands its /proc entries to root.
+    [[ $(stat -c %u "/proc/$pub_pid/environ") -eq 0 ]] || fail "publisher is dumpable"
+fi
+pass "the publisher dumps no core and is not dumpable"
 SVC_QUIET=1 svc_wait_terminal 120 120 || fail "not every schedule reached a final state"
 check_exactly_once 120 || fail "exactly-once check"
 

@@ -291,6 +291,7 @@ static void test_env_overrides_file(void) {
     CHECK_STR_EQ(cfg.nats_url, "nats://env:4222");
     CHECK_STR_EQ(cfg.pg_dsn, "host=env");
     CHECK_STR_EQ(cfg.credentials_key_hex, "00112233");
+    CHECK(getenv("AUTOPOST_CREDENTIALS_KEY") == NULL); /* read once, then cleared */
     CHECK_STR_EQ(cfg.instance, "from-env");
     unsetenv("AUTOPOST_NATS_URL");
     unsetenv("AUTOPOST_POSTGRES_DSN");
@@ -424,6 +425,25 @@ static void test_require_nats_url(void) {
     CHECK(ap_config_require(&cfg, AP_NEED_NATS, NULL, err, sizeof(err)) == AP_EINVAL);
     CHECK_STR_EQ(err, "(no config file): nats.url: missing required value (or set "
                       "AUTOPOST_NATS_URL)");
+    ap_config_free(&cfg);
+}
+
+/* service.instance lands in KV values and fixed buffers: bounded, one field. */
+static void test_instance_is_bounded(void) {
+    ap_config cfg;
+    char err[512], yaml[256];
+    snprintf(yaml, sizeof(yaml), "service:\n  instance: %0*d\n", AP_CONFIG_INSTANCE_MAX, 7);
+    CHECK(load(&cfg, yaml, err, sizeof(err)) == AP_OK);
+    CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_OK);
+    ap_config_free(&cfg);
+    snprintf(yaml, sizeof(yaml), "service:\n  instance: %0*d\n", AP_CONFIG_INSTANCE_MAX + 1, 7);
+    CHECK(load(&cfg, yaml, err, sizeof(err)) == AP_OK);
+    CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_EINVAL);
+    CHECK_CONTAINS(err, ": service.instance: must be 1 to 64 characters, found 65");
+    ap_config_free(&cfg);
+    CHECK(load(&cfg, "service:\n  instance: \"pub 1\"\n", err, sizeof(err)) == AP_OK);
+    CHECK(ap_config_require(&cfg, 0, NULL, err, sizeof(err)) == AP_EINVAL);
+    CHECK_CONTAINS(err, "service.instance: contains a space or control character");
     ap_config_free(&cfg);
 }
 
@@ -685,5 +705,6 @@ int main(void) {
     RUN(test_token_refresh_keys);
     RUN(test_layered_files);
     RUN(test_platform_ca_file);
+    RUN(test_instance_is_bounded);
     return TEST_RESULT();
 }

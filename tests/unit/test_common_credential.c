@@ -68,6 +68,10 @@ static void bad_json_is_refused(void) {
         "{\"access_token\":\"a\",\"refresh_token\":7}",    /* wrong type */
         "{\"access_token\":\"a\",\"access_token\":\"b\"}", /* duplicate key */
         "{not json",
+        "{\"access_token\":\"a\\r\\nX-Injected: 1\"}",    /* header injection */
+        "{\"access_token\":\"a\",\"refresh_token\":\"r\\t\"}", /* any C0 */
+        "bare\r\nX-Injected: 1",                         /* bare token, CRLF */
+        "bare\x7f",                                       /* DEL */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         CHECK(ap_credential_decode(cases[i], strlen(cases[i]), &c) == AP_EINVAL);

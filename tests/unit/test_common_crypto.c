@@ -253,13 +253,19 @@ static void test_key_load_bad_file(void) {
     ap_config_free(&cfg);
 }
 
-static void test_key_load_env_wins(void) {
+/* The key file is preferred: with both set, the file decides (here it is
+ * missing, so the load fails even though the environment's key is good). */
+static void test_key_load_file_wins(void) {
     ap_config cfg;
     ap_config_init(&cfg);
     cfg.credentials_key_file = strdup("/nonexistent/key");
     cfg.credentials_key_hex = strdup(KEY_B);
     ap_crypto_key k, want = key_b();
     char err[512] = "";
+    CHECK(ap_crypto_key_load(&k, &cfg, err, sizeof(err)) != AP_OK);
+    CHECK_CONTAINS(err, "/nonexistent/key");
+    free(cfg.credentials_key_file);
+    cfg.credentials_key_file = NULL;
     CHECK(ap_crypto_key_load(&k, &cfg, err, sizeof(err)) == AP_OK);
     CHECK(memcmp(&k, &want, sizeof(k)) == 0);
     free(cfg.credentials_key_hex);
@@ -423,11 +429,11 @@ static void test_keyring_load_previous_files(void) {
     CHECK(memcmp(&ring.keys[2], &c, sizeof(c)) == 0);
     ap_crypto_keyring_wipe(&ring);
 
-    /* The environment's key is current; the files still add previous keys. */
+    /* With key_file set, the environment's key is not used: the file wins. */
     cfg.credentials_key_hex = strdup(KEY_C);
     CHECK(ap_crypto_keyring_load(&ring, &cfg, err, sizeof(err)) == AP_OK);
     CHECK(ring.nkeys == 3);
-    CHECK(memcmp(&ring.keys[0], &c, sizeof(c)) == 0);
+    CHECK(memcmp(&ring.keys[0], &b, sizeof(b)) == 0);
     ap_crypto_keyring_wipe(&ring);
 
     /* No previous keys: a ring of one. */
@@ -496,7 +502,7 @@ int main(void) {
     RUN(test_key_from_hex_rejects);
     RUN(test_key_load_from_file);
     RUN(test_key_load_bad_file);
-    RUN(test_key_load_env_wins);
+    RUN(test_key_load_file_wins);
     RUN(test_key_load_missing);
     RUN(test_key_wipe);
     RUN(test_kid_hex);

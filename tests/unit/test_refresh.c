@@ -215,11 +215,55 @@ static void shared_table(void) {
     ap_accounts_free(NULL);
 }
 
+/* A token-endpoint answer is untrusted input: a CR/LF in a token would become
+ * header lines on the next request, and a huge expires_in overflowed "* 1000". */
+static void hostile_answers(void) {
+    ap_credential c;
+    char msg[256];
+    CHECK(parse(200, "{\"access_token\":\"at\\r\\nX-Injected: 1\"}", true, &c, msg) ==
+          AP_REFRESH_AMBIGUOUS);
+    CHECK_CONTAINS(msg, "control character");
+    CHECK(c.access_token == NULL);
+    CHECK(parse(200, "{\"access_token\":\"at\",\"refresh_token\":\"rt\\n\"}", true, &c, msg) ==
+          AP_REFRESH_AMBIGUOUS);
+    CHECK(c.refresh_token == NULL);
+    CHECK(parse(200, "{\"access_token\":\"at\\u007f\"}", true, &c, msg) == AP_REFRESH_AMBIGUOUS);
+
+    CHECK(parse(200, "{\"access_token\":\"at\",\"expires_in\":9223372036854775807}", true, &c,
+                msg) == AP_REFRESH_OK);
+    CHECK(c.expires_at_ms == 10000 + AP_REFRESH_EXPIRES_IN_MAX * 1000);
+    ap_credential_wipe(&c);
+}
+
+/* service.instance is bounded by the config, but the value builders must
+ * size their buffers from it anyway (a 300-byte name overflowed the heap). */
+static void long_instance_values(void) {
+    char instance[301];
+    memset(instance, 'i', 300);
+    instance[300] = '\0';
+    uint8_t blob[48];
+    memset(blob, 7, sizeof(blob));
+    char *v = ap_acct_cred_value(blob, sizeof(blob), 300, instance);
+    CHECK(v != NULL && strstr(v, instance) != NULL && strstr(v, " blob=") != NULL);
+    free(v);
+    v = ap_acct_lock_value(true, 1, instance);
+    CHECK(v != NULL && strstr(v, instance) != NULL);
+    free(v);
+    v = ap_acct_pause_value(2, 1, instance, "why");
+    CHECK(v != NULL && strstr(v, "reason=why") != NULL);
+    free(v);
+    v = ap_acct_reauth_value("d", 1, 2, instance, "why");
+    CHECK(v != NULL && strstr(v, "reason=why") != NULL);
+    free(v);
+}
+
 int main(void) {
     RUN(when_to_refresh);
     RUN(lock_decisions);
     RUN(the_request);
     RUN(answers);
+    RUN(hostile_answers);
+    RUN(long_instance_values);
     RUN(shared_table);
     return TEST_RESULT();
 }
