@@ -123,10 +123,12 @@ static bool host_allowed(const console *c, struct MHD_Connection *conn) {
     return false;
 }
 
-/* Appends name (trimmed, lower case) and a comma to list (cap bytes). */
+/* Appends name (trimmed, lower case, an IPv6 literal without its brackets,
+ * as host_name gives it) and a comma to list (cap bytes). */
 static bool add_host(char *list, size_t cap, const char *name, size_t len) {
     while (len > 0 && isspace((unsigned char)*name)) name++, len--;
     while (len > 0 && isspace((unsigned char)name[len - 1])) len--;
+    if (len >= 2 && name[0] == '[' && name[len - 1] == ']') name++, len -= 2;
     size_t used = strlen(list);
     if (len == 0 || len > 253 || used + len + 2 > cap) return false;
     for (size_t i = 0; i < len; i++) list[used + i] = (char)tolower((unsigned char)name[i]);

@@ -202,10 +202,12 @@ done
     -X POST "$RW/api/schedules/$bad_id/cancel") == 421 ]] || fail "a foreign Host could act"
 [[ $(code_of -H "Host: 10.1.2.3:8090" "$RO/healthz") == 200 ]] || fail "a probe's Host refused"
 named_port=$(stack_free_port)
-console_start console-named "$named_port" "" "  allowed_hosts: Console.Example, ops.example"
+console_start console-named "$named_port" "" "  allowed_hosts: Console.Example, ops.example, [fd00::1]"
 NAMED=http://127.0.0.1:$named_port
 [[ $(code_of -H "Host: console.example:443" "$NAMED/api/overview") == 200 ]] ||
     fail "a configured name refused"
+[[ $(code_of -H "Host: [fd00::1]:8090" "$NAMED/api/overview") == 200 ]] ||
+    fail "a configured IPv6 literal refused"
 [[ $(code_of "$NAMED/api/overview") == 421 ]] || fail "allowed_hosts set, loopback still answered"
 pass "a foreign Host header is 421, configured and loopback names answer, /healthz always"
 
