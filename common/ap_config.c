@@ -66,6 +66,8 @@ static const key_spec config_keys[] = {
     {"console.http_bind", T_STRING, F(console_http_bind), 0, 0},
     {"console.http_port", T_INT, F(console_http_port), 1, 65535},
     {"console.token_file", T_STRING, F(console_token_file), 0, 0},
+    {"console.read_token_file", T_STRING, F(console_read_token_file), 0, 0},
+    {"console.allowed_hosts", T_STRING, F(console_allowed_hosts), 0, 0},
     {"console.consumer_lag", T_BOOL, F(console_consumer_lag), 0, 0},
 };
 #undef F
@@ -165,6 +167,8 @@ void ap_config_free(ap_config *cfg) {
     for (int i = 0; i < cfg->nplatforms; i++) platform_free(&cfg->platforms[i]);
     free(cfg->console_http_bind);
     free(cfg->console_token_file);
+    free(cfg->console_read_token_file);
+    free(cfg->console_allowed_hosts);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -125,6 +125,8 @@ typedef struct ap_config {
     char *console_http_bind;   /* console.http_bind: the web console's address */
     int console_http_port;     /* console.http_port */
     char *console_token_file;  /* console.token_file: enables POST retry/cancel */
+    char *console_read_token_file; /* console.read_token_file: a token for every read */
+    char *console_allowed_hosts; /* console.allowed_hosts: comma list of Host names */
     bool console_consumer_lag; /* console.consumer_lag: read consumer lag from NATS */
 } ap_config;
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_log.h"
 #include "ap_store_retry.h"
 #include "console.h"
 
@@ -55,17 +56,20 @@ static json_t *rows_array(const PGresult *res) {
 }
 
 /* Runs sql; NULL (and *fail set to a 503 reply) when the database is not
- * there or the statement fails. */
+ * there or the statement fails. The reason goes to the log, never into the
+ * answer: PostgreSQL's text names tables, columns, roles and hosts. */
 static PGresult *query(console *c, const char *sql, int n, const char *const *params,
                        api_reply *fail) {
     if (ap_pg_ensure(&c->pg) != AP_OK) {
-        *fail = api_error(503, "PostgreSQL unreachable: %s", PQerrorMessage(c->pg.conn));
+        ap_log_warn("postgres_down", NULL, "%s", PQerrorMessage(c->pg.conn));
+        *fail = api_error(503, "database unavailable");
         return NULL;
     }
     PGresult *res = PQexecParams(c->pg.conn, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        *fail = api_error(503, "query failed: %s", PQresultErrorMessage(res));
+        ap_log_warn("query_failed", NULL, "%s", PQresultErrorMessage(res));
+        *fail = api_error(503, "database unavailable");
         PQclear(res);
         return NULL;
     }

@@ -42,7 +42,9 @@ typedef struct console_bus {
 typedef struct console {
     const ap_config *cfg;
     ap_pg pg;
-    char *token; /* NULL: read-only console */
+    char *token;      /* NULL: read-only console */
+    char *read_token; /* NULL: reads need no token (console.read_token_file) */
+    char *allowed_hosts; /* comma list the Host header must name (console_allowed_hosts) */
     console_bus bus;
 } console;
 
@@ -75,6 +77,12 @@ typedef struct console_asset {
     size_t len;
 } console_asset;
 extern const console_asset console_assets[]; /* ends with path == NULL */
+
+/* The Host names a request may carry: console.allowed_hosts, or by default
+ * localhost, 127.0.0.1, [::1] and the bind address (when it is not
+ * 0.0.0.0). A malloc'd comma list in lower case, NULL with err filled when
+ * the configured list has an empty or over-long name. */
+char *console_allowed_hosts(const ap_config *cfg, char *err, size_t errlen);
 
 /* Starts serving; returns NULL with err filled when the address cannot be
  * bound. */

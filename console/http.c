@@ -16,8 +16,17 @@
  * comparison hashes both sides and compares the digests in constant time, so
  * neither the token's bytes nor its length leak through timing. A browser
  * cannot send that header cross-site without a CORS preflight we never
- * answer, so a page elsewhere cannot make an operator's browser retry. */
+ * answer, so a page elsewhere cannot make an operator's browser retry.
+ *
+ * Every request but /healthz (the kubelet's probe names the pod's address)
+ * must name an allowed host in its Host header (console_allowed_hosts), or
+ * it is 421: a name an attacker controls that resolves to 127.0.0.1 (DNS
+ * rebinding) would otherwise let a page of theirs read this one's API from
+ * an operator's browser as a same-origin page. With console.read_token_file
+ * set, every /api/ read also needs a Bearer token: the read token or the
+ * action token. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
@@ -62,13 +71,103 @@ static mhd_result send_reply(struct MHD_Connection *conn, api_reply r) {
     return m;
 }
 
-static bool token_ok(const console *c, struct MHD_Connection *conn) {
+static bool bearer_is(const char *token, struct MHD_Connection *conn) {
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (h == NULL || strncmp(h, "Bearer ", 7) != 0) return false;
+    if (token == NULL || h == NULL || strncmp(h, "Bearer ", 7) != 0) return false;
     unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)c->token, strlen(c->token), want);
+    SHA256((const unsigned char *)token, strlen(token), want);
     SHA256((const unsigned char *)h + 7, strlen(h + 7), got);
     return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
+}
+
+static bool token_ok(const console *c, struct MHD_Connection *conn) {
+    return bearer_is(c->token, conn);
+}
+
+/* Reads are open unless a read token is configured; the action token
+ * reads too, so an operator who may act needs one token only. */
+static bool read_ok(const console *c, struct MHD_Connection *conn) {
+    return c->read_token == NULL || bearer_is(c->read_token, conn) || bearer_is(c->token, conn);
+}
+
+/* The Host header's name, without its port, lower case, into out; false
+ * when there is none or it does not fit. "[::1]:8090" gives "::1". */
+static bool host_name(const char *host, char *out, size_t outlen) {
+    if (host == NULL || *host == '\0') return false;
+    const char *start = host, *end;
+    if (*host == '[') {
+        start = host + 1;
+        if ((end = strchr(start, ']')) == NULL) return false;
+    } else {
+        end = strchr(host, ':');
+        if (end == NULL) end = host + strlen(host);
+    }
+    size_t n = (size_t)(end - start);
+    if (n == 0 || n >= outlen) return false;
+    for (size_t i = 0; i < n; i++) out[i] = (char)tolower((unsigned char)start[i]);
+    out[n] = '\0';
+    return true;
+}
+
+static bool host_allowed(const console *c, struct MHD_Connection *conn) {
+    char name[256];
+    if (!host_name(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"), name, sizeof(name)))
+        return false;
+    size_t n = strlen(name);
+    for (const char *p = c->allowed_hosts; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && memcmp(p, name, n) == 0) return true;
+        p = comma ? comma + 1 : p + len;
+    }
+    return false;
+}
+
+/* Appends name (trimmed, lower case, an IPv6 literal without its brackets,
+ * as host_name gives it) and a comma to list (cap bytes). */
+static bool add_host(char *list, size_t cap, const char *name, size_t len) {
+    while (len > 0 && isspace((unsigned char)*name)) name++, len--;
+    while (len > 0 && isspace((unsigned char)name[len - 1])) len--;
+    if (len >= 2 && name[0] == '[' && name[len - 1] == ']') name++, len -= 2;
+    size_t used = strlen(list);
+    if (len == 0 || len > 253 || used + len + 2 > cap) return false;
+    for (size_t i = 0; i < len; i++) list[used + i] = (char)tolower((unsigned char)name[i]);
+    list[used + len] = ',';
+    list[used + len + 1] = '\0';
+    return true;
+}
+
+char *console_allowed_hosts(const ap_config *cfg, char *err, size_t errlen) {
+    const char *conf = cfg->console_allowed_hosts;
+    size_t cap = (conf ? strlen(conf) : 0) + 512;
+    char *list = calloc(1, cap);
+    if (list == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    bool ok = true;
+    if (conf) {
+        for (const char *p = conf; ok;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            ok = add_host(list, cap, p, len);
+            if (comma == NULL) break;
+            p = comma + 1;
+        }
+    } else {
+        const char *bind = cfg->console_http_bind;
+        ok = add_host(list, cap, "localhost", 9) && add_host(list, cap, "127.0.0.1", 9) &&
+             add_host(list, cap, "::1", 3) &&
+             (strcmp(bind, "0.0.0.0") == 0 || add_host(list, cap, bind, strlen(bind)));
+    }
+    if (!ok) {
+        snprintf(err, errlen, "console.allowed_hosts: \"%s\": every comma-separated name must "
+                              "be 1 to 253 characters", conf ? conf : "");
+        free(list);
+        return NULL;
+    }
+    list[strlen(list) - 1] = '\0'; /* the last comma */
+    return list;
 }
 
 static const char *arg(struct MHD_Connection *conn, const char *key) {
@@ -104,6 +203,8 @@ static mhd_result route_post(console *c, struct MHD_Connection *conn, const char
 }
 
 static mhd_result route_get(console *c, struct MHD_Connection *conn, const char *url) {
+    if (strncmp(url, "/api/", 5) == 0 && !read_ok(c, conn))
+        return send_reply(conn, api_error(401, "missing or wrong Bearer token"));
     for (const console_asset *a = console_assets; a->path; a++)
         if (strcmp(url, a->path) == 0)
             return send_bytes(conn, 200, a->content_type, a->data, a->len, false);
@@ -139,6 +240,9 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (strcmp(url, "/healthz") != 0 && !host_allowed(c, conn))
+        return send_reply(conn, api_error(421, "this console does not answer for that host name "
+                                               "(console.allowed_hosts)"));
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) return route_get(c, conn, url);
     if (strcmp(method, "POST") == 0) return route_post(c, conn, url);
     return send_reply(conn, api_error(405, "method not allowed"));

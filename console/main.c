@@ -5,7 +5,8 @@
  * Serves the page and its JSON API on console.http_bind:console.http_port
  * (default 127.0.0.1:8090). Needs PostgreSQL: it reads the schedules and
  * their history, and with console.token_file set it may retry or cancel
- * (see http.c for the token rules). With nats.url set (and
+ * (see http.c for the token rules; console.read_token_file guards reads,
+ * console.allowed_hosts the Host names it answers for). With nats.url set (and
  * console.consumer_lag not off) the main thread also reads the consumers'
  * lag every few seconds, as `autopostctl status` does; NATS being down only
  * leaves those figures null. */
@@ -23,6 +24,12 @@
 #include "ap_time.h"
 #include "console.h"
 
+static void free_token(char *token) {
+    if (token == NULL) return;
+    explicit_bzero(token, strlen(token));
+    free(token);
+}
+
 static void usage(FILE *out) {
     fprintf(out, "usage: autopost-console [--config FILE] [--check-config]\n"
                  "  Serves the web console on console.http_bind:console.http_port.\n"
@@ -31,10 +38,10 @@ static void usage(FILE *out) {
 
 /* The token file's first line, without surrounding whitespace. An empty
  * token would let anyone in: refuse it. */
-static char *read_token(const char *path, char *err, size_t errlen) {
+static char *read_token(const char *key, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        snprintf(err, errlen, "console.token_file: %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s: %s", key, path, strerror(errno));
         return NULL;
     }
     char buf[1024] = "";
@@ -45,8 +52,7 @@ static char *read_token(const char *path, char *err, size_t errlen) {
     size_t n = strlen(s);
     while (n && strchr(" \t\r\n", s[n - 1])) s[--n] = '\0';
     if (n < 16) {
-        snprintf(err, errlen, "console.token_file: %s: the token must have at least 16 characters",
-                 path);
+        snprintf(err, errlen, "%s: %s: the token must have at least 16 characters", key, path);
         explicit_bzero(buf, sizeof(buf));
         return NULL;
     }
@@ -110,7 +116,16 @@ int main(int argc, char **argv) {
     int rc = 1;
     struct MHD_Daemon *d = NULL;
     if (cfg.console_token_file &&
-        (con.token = read_token(cfg.console_token_file, err, sizeof(err))) == NULL) {
+        (con.token = read_token("console.token_file", cfg.console_token_file, err, sizeof(err))) == NULL) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        goto cleanup;
+    }
+    if (cfg.console_read_token_file &&
+        (con.read_token = read_token("console.read_token_file", cfg.console_read_token_file, err, sizeof(err))) == NULL) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        goto cleanup;
+    }
+    if ((con.allowed_hosts = console_allowed_hosts(&cfg, err, sizeof(err))) == NULL) {
         ap_log_error("startup_failed", NULL, "%s", err);
         goto cleanup;
     }
@@ -151,10 +166,9 @@ cleanup:
     if (used_nats) nats_Close();
     pthread_mutex_destroy(&con.bus.mu);
     ap_pg_close(&con.pg);
-    if (con.token) {
-        explicit_bzero(con.token, strlen(con.token));
-        free(con.token);
-    }
+    free_token(con.token);
+    free_token(con.read_token);
+    free(con.allowed_hosts);
     ap_config_free(&cfg);
     return rc;
 }

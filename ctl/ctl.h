@@ -106,6 +106,10 @@ int ctl_cmd_streams(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_accounts(ctl_ctx *ctx, int argc, char **argv);
 int ctl_accounts_import(ctl_ctx *ctx, int argc, char **argv); /* accounts import */
 int ctl_cmd_keys(ctl_ctx *ctx, int argc, char **argv);
+/* keys rotate's KV half (ctl_keys_kv.c): re-seals or purges the refreshed
+ * credentials in the autopost_accounts bucket; a CTL_EXIT_* code. */
+struct ap_crypto_keyring;
+int ctl_keys_rotate_kv(ctl_ctx *ctx, const struct ap_crypto_keyring *ring, bool dry_run);
 int ctl_cmd_schedule(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_import(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_list(ctl_ctx *ctx, int argc, char **argv);

@@ -15,7 +15,8 @@
  * foreign-key checks), open with the keyring, seal with the current key,
  * UPDATE, COMMIT. A row that does not open is counted and named by its
  * account id (never by anything derived from its token) and left as it was;
- * the command then exits 1 so a deploy script cannot miss it. */
+ * the command then exits 1 so a deploy script cannot miss it. The refreshed
+ * credentials publishers keep in KV follow (ctl_keys_kv.c). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,10 @@ static const char keys_usage[] =
     "         rows were rotated, already current and failed to open (those are\n"
     "         named by account id on stderr, and the exit status is 1).\n"
     "         --dry-run opens every row that would be rotated and changes nothing.\n"
+    "         With nats.url set it then does the same for the refreshed credentials\n"
+    "         publishers share in KV autopost_accounts; one that opens with no\n"
+    "         configured key is purged (named on stderr): publishers then use the\n"
+    "         PostgreSQL copy.\n"
     "\nRotation: see README \"Security\". Both take --config FILE.\n";
 
 /* ---- id ----------------------------------------------------------------- */
@@ -260,6 +265,7 @@ static int keys_rotate(ctl_ctx *ctx, int argc, char **argv) {
     printf("%-16s %ld\n", dry_run ? "to rotate" : "rotated", total.rotated);
     printf("already current  %ld\n", total.current);
     printf("failed to open   %ld\n", total.failed);
+    if ((rc = ctl_keys_rotate_kv(ctx, &ring, dry_run)) != CTL_EXIT_OK) goto cleanup;
     if (total.failed > 0)
         rc = ctl_fail("%ld account(s) could not be opened with the configured keys (named above); "
                       "their credentials were left as they were",

@@ -193,34 +193,45 @@ static void apply_reauth(acct_entry *e, const char *v, bool deleted) {
     snprintf(e->reauth_reason, sizeof(e->reauth_reason), "%.*s", s ? (int)n : 0, s ? s : "");
 }
 
-static void apply_cred(acct_entry *e, const char *v, bool deleted) {
+ap_status ap_acct_cred_parse(const char *v, uint8_t **sealed, size_t *len, int64_t *issued_at_ms) {
     size_t n;
-    const char *s = deleted ? NULL : field(v, "blob", &n, false);
-    int64_t issued = deleted ? 0 : field_ms(v, "issued");
-    if (deleted || s == NULL || n == 0 || n % 4 != 0) {
-        if (deleted) {
-            free(e->cred);
-            e->cred = NULL;
-            e->cred_len = 0;
-            e->cred_issued_at_ms = 0;
-        }
+    const char *s = field(v, "blob", &n, false);
+    *sealed = NULL;
+    *len = 0;
+    *issued_at_ms = field_ms(v, "issued");
+    if (s == NULL || n == 0 || n % 4 != 0) return AP_EINVAL;
+    uint8_t *blob = malloc(n / 4 * 3 + 1);
+    if (blob == NULL) return AP_ENOMEM;
+    int decoded = EVP_DecodeBlock(blob, (const unsigned char *)s, (int)n);
+    if (decoded < 0) {
+        free(blob);
+        return AP_EINVAL;
+    }
+    /* EVP_DecodeBlock counts the '=' padding as zero bytes. */
+    if (s[n - 1] == '=') decoded--;
+    if (n >= 2 && s[n - 2] == '=') decoded--;
+    *sealed = blob;
+    *len = (size_t)decoded;
+    return AP_OK;
+}
+
+static void apply_cred(acct_entry *e, const char *v, bool deleted) {
+    if (deleted) {
+        free(e->cred);
+        e->cred = NULL;
+        e->cred_len = 0;
+        e->cred_issued_at_ms = 0;
         return;
     }
     /* The watch may replay an older value after our own newer write. */
-    if (issued <= e->cred_issued_at_ms) return;
-    uint8_t *blob = malloc(n / 4 * 3 + 1);
-    if (blob == NULL) return;
-    int len = EVP_DecodeBlock(blob, (const unsigned char *)s, (int)n);
-    if (len < 0) {
-        free(blob);
-        return;
-    }
-    /* EVP_DecodeBlock counts the '=' padding as zero bytes. */
-    if (n >= 1 && s[n - 1] == '=') len--;
-    if (n >= 2 && s[n - 2] == '=') len--;
+    if (field_ms(v, "issued") <= e->cred_issued_at_ms) return;
+    uint8_t *blob;
+    size_t len;
+    int64_t issued;
+    if (ap_acct_cred_parse(v, &blob, &len, &issued) != AP_OK) return;
     free(e->cred);
     e->cred = blob;
-    e->cred_len = (size_t)len;
+    e->cred_len = len;
     e->cred_issued_at_ms = issued;
 }
 

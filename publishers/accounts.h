@@ -86,6 +86,10 @@ char *ap_acct_reauth_value(const char *digest, int64_t issued_at_ms, int64_t at_
                            const char *instance, const char *reason);
 char *ap_acct_cred_value(const uint8_t *sealed, size_t len, int64_t issued_at_ms,
                          const char *instance);
+/* The sealed blob (malloc'ed) and issued_at of a cred.<account id> value;
+ * AP_EINVAL when it has no well-formed blob. */
+ap_status ap_acct_cred_parse(const char *value, uint8_t **sealed, size_t *len,
+                             int64_t *issued_at_ms);
 char *ap_acct_lock_value(bool ambiguous, int64_t at_ms, const char *instance);
 /* pause.app.<platform>'s key (pause.<account id> is ap_acct_key "pause"). */
 void ap_acct_app_pause_key(char *buf, size_t len, const char *platform);

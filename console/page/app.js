@@ -20,10 +20,15 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// The token (if one was entered) goes with every request: a console with
+// console.read_token_file wants it for reads too.
 async function api(path, options) {
-  const r = await fetch(path, options);
+  const opts = Object.assign({}, options || {});
+  if (token) opts.headers = Object.assign({ Authorization: "Bearer " + token }, opts.headers || {});
+  const r = await fetch(path, opts);
   let body = null;
   try { body = await r.json(); } catch (e) { body = null; }
+  if (r.status === 401) $("token-form").hidden = false;
   if (!r.ok) throw new Error((body && body.error) || ("HTTP " + r.status));
   return body;
 }

@@ -9,6 +9,11 @@
 #   - a console without console.token_file refuses every POST (403); with
 #     one, a missing or wrong Bearer token is 401 and the right one retries
 #     (new generation, "retry_requested" by autopost-console in the history).
+#   - the consoles log in as members of autopost_console (read-only) and, for
+#     the one that acts, autopost_console_actions (0009_narrow_roles.sql);
+#   - a Host header not in console.allowed_hosts is 421 (DNS rebinding);
+#     console.read_token_file makes every /api/ read need a token; a database
+#     that is down or refuses a query is a generic 503 with no SQL text.
 # Skips (77) when Chromium is not installed (scripts/setup.sh installs it).
 source "$(dirname "$0")/lib.sh"
 
@@ -55,18 +60,25 @@ token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 (umask 077 && printf '%s\n' "$token" >"$STACK_DIR/console.token")
 ro_port=$(stack_free_port)
 rw_port=$(stack_free_port)
-console_start() { # NAME PORT [TOKEN_FILE]
+stack_psql -c "CREATE ROLE console_ro LOGIN IN ROLE autopost_console" \
+    -c "CREATE ROLE console_rw LOGIN IN ROLE autopost_console, autopost_console_actions" \
+    -c "CREATE ROLE console_none LOGIN" >/dev/null || fail "cannot create the console users"
+# dsn_as USER: the test database as that login user.
+dsn_as() { printf 'host=127.0.0.1 port=%s dbname=autopost user=%s connect_timeout=5' "$PG_PORT" "$1"; }
+console_start() { # NAME PORT [TOKEN_FILE [MORE YAML LINES]]; DSN from $CONSOLE_DSN
     local cfg=$STACK_DIR/$1.yaml
     cp "$AUTOPOST_CONFIG" "$cfg"
     printf 'console:\n  http_bind: 127.0.0.1\n  http_port: %s\n' "$2" >>"$cfg"
     [[ -z ${3:-} ]] || printf '  token_file: %s\n' "$3" >>"$cfg"
+    [[ -z ${4:-} ]] || printf '%s\n' "$4" >>"$cfg"
+    AUTOPOST_POSTGRES_DSN=${CONSOLE_DSN:-$AUTOPOST_POSTGRES_DSN} \
     "$AUTOPOST_BIN/autopost-console" --config "$cfg" >>"$STACK_DIR/logs/$1.log" 2>&1 &
     SVC_PIDS[$1]=$!
     stack_register_pid "$!"
     stack_wait_for curl -fsS "http://127.0.0.1:$2/healthz" >/dev/null || fail "$1 did not start"
 }
-console_start console-ro "$ro_port"
-console_start console-rw "$rw_port" "$STACK_DIR/console.token"
+CONSOLE_DSN=$(dsn_as console_ro) console_start console-ro "$ro_port"
+CONSOLE_DSN=$(dsn_as console_rw) console_start console-rw "$rw_port" "$STACK_DIR/console.token"
 RO=http://127.0.0.1:$ro_port
 RW=http://127.0.0.1:$rw_port
 
@@ -175,6 +187,71 @@ chrome --screenshot="$ART/schedule.png" --window-size=1100,800 --hide-scrollbars
 chrome --dump-dom "$RO/#schedule=$bad_id" >"$ART/schedule.html" || fail "chromium (schedule)"
 grep -q 'class="event-retry_requested"' "$ART/schedule.html" || fail "DOM: no retry in the history"
 pass "read-only without a token (403), 401 for a missing or wrong token, retry with it"
+
+# ---- Host names (DNS rebinding) ----------------------------------------------------
+code_of() { curl -sS -o "$STACK_DIR/get.out" -w '%{http_code}' "$@"; }
+for host in "localhost:$ro_port" "127.0.0.1:$ro_port" "LOCALHOST" "[::1]:$ro_port"; do
+    [[ $(code_of -H "Host: $host" "$RO/api/overview") == 200 ]] || fail "Host $host refused"
+done
+for host in "attacker.example:$ro_port" "attacker.example" "localhost.attacker.example" \
+    "127.0.0.1.nip.io:$ro_port"; do
+    [[ $(code_of -H "Host: $host" "$RO/api/overview") == 421 ]] || fail "Host '$host' answered"
+    [[ $(code_of -H "Host: $host" "$RO/") == 421 ]] || fail "Host '$host' got the page"
+done
+[[ $(code_of -H "Host: attacker.example" -H "Authorization: Bearer $token" \
+    -X POST "$RW/api/schedules/$bad_id/cancel") == 421 ]] || fail "a foreign Host could act"
+[[ $(code_of -H "Host: 10.1.2.3:8090" "$RO/healthz") == 200 ]] || fail "a probe's Host refused"
+named_port=$(stack_free_port)
+console_start console-named "$named_port" "" "  allowed_hosts: Console.Example, ops.example, [fd00::1]"
+NAMED=http://127.0.0.1:$named_port
+[[ $(code_of -H "Host: console.example:443" "$NAMED/api/overview") == 200 ]] ||
+    fail "a configured name refused"
+[[ $(code_of -H "Host: [fd00::1]:8090" "$NAMED/api/overview") == 200 ]] ||
+    fail "a configured IPv6 literal refused"
+[[ $(code_of "$NAMED/api/overview") == 421 ]] || fail "allowed_hosts set, loopback still answered"
+pass "a foreign Host header is 421, configured and loopback names answer, /healthz always"
+
+# ---- a token for reads ----------------------------------------------------------------
+read_token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+(umask 077 && printf '%s\n' "$read_token" >"$STACK_DIR/console.read_token")
+rt_port=$(stack_free_port)
+CONSOLE_DSN=$(dsn_as console_rw) console_start console-rt "$rt_port" "$STACK_DIR/console.token" \
+    "  read_token_file: $STACK_DIR/console.read_token"
+RT=http://127.0.0.1:$rt_port
+for path in /api/overview /api/platforms /api/failed /api/series /api/schedules \
+    "/api/schedules/$bad_id"; do
+    [[ $(code_of "$RT$path") == 401 ]] || fail "$path read without a token"
+    [[ $(code_of -H "Authorization: Bearer ${read_token}x" "$RT$path") == 401 ]] ||
+        fail "$path read with a wrong token"
+    [[ $(code_of -H "Authorization: Bearer $read_token" "$RT$path") == 200 ]] ||
+        fail "$path refused the read token"
+    [[ $(code_of -H "Authorization: Bearer $token" "$RT$path") == 200 ]] ||
+        fail "$path refused the action token"
+done
+[[ $(code_of "$RT/") == 200 ]] || fail "the page itself needs no token"
+[[ $(code_of -H "Authorization: Bearer $read_token" -X POST "$RT/api/schedules/$bad_id/cancel") \
+    == 401 ]] || fail "the read token could act"
+pass "console.read_token_file: every /api/ read needs the read (or action) token"
+
+# ---- database errors: a generic 503 ------------------------------------------------------
+down_port=$(stack_free_port)
+CONSOLE_DSN="host=127.0.0.1 port=1 dbname=autopost user=console_ro connect_timeout=1" \
+    console_start console-down "$down_port"
+denied_port=$(stack_free_port)
+CONSOLE_DSN=$(dsn_as console_none) console_start console-denied "$denied_port"
+for base in "http://127.0.0.1:$down_port" "http://127.0.0.1:$denied_port"; do
+    for path in /api/overview "/api/schedules/$bad_id" /api/schedules; do
+        [[ $(code_of "$base$path") == 503 ]] || fail "$base$path: not 503: $(cat "$STACK_DIR/get.out")"
+        [[ $(cat "$STACK_DIR/get.out") == '{"error":"database unavailable"}' ]] ||
+            fail "$base$path told more than 'database unavailable': $(cat "$STACK_DIR/get.out")"
+    done
+done
+grep -q 'permission denied' "$STACK_DIR/logs/console-denied.log" ||
+    fail "the refused query's reason is not in the console's log"
+# The consoles with their own roles were refused nothing they need.
+! grep -l 'permission denied' "$STACK_DIR"/logs/console-{ro,rw,rt,named}.log ||
+    fail "a console role lacks a privilege"
+pass "PostgreSQL down or refusing: 503 'database unavailable', the reason only in the log"
 
 e2e_finish
 pass "console"

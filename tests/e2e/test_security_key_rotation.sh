@@ -10,6 +10,9 @@
 #   5. rows that do not open are counted, named by account id (never by
 #      token) and left alone, the exit status is 1; putting A back lets the
 #      row sealed under A rotate.
+#   6. (within 2) the refreshed credentials publishers share in KV
+#      autopost_accounts follow: one sealed under A is re-sealed under B (it
+#      opens with B, not with A), one that opens with no key is purged.
 source "$(dirname "$0")/lib.sh"
 
 new_key() { (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1"); }
@@ -82,17 +85,51 @@ kid_b=$(AUTOPOST_CONFIG=$config_ba svc_ctl keys id) || fail "keys id (B)"
 all=$(AUTOPOST_CONFIG=$config_ba svc_ctl keys id --all) || fail "keys id --all"
 [[ $all == "$kid_b  current"$'\n'"$kid_a  previous" ]] || fail "keys id --all printed: $all"
 
+# KV: a refreshed credential of account 1 under A (its own PostgreSQL blob),
+# and for account 4 one sealed for another account (account 1's), which
+# opens with no key.
+KV="$AUTOPOST_BIN/../tests/kv_value $AUTOPOST_NATS_URL autopost_accounts"
+kv_a1=${accounts[0]} kv_a4=${accounts[3]}
+blob_a1=$(stack_psql -c "SELECT encode(credentials, 'base64') FROM social_accounts
+                          WHERE id = '$kv_a1'" | tr -d '\n')
+for a in "$kv_a1" "$kv_a4"; do
+    printf 'issued=1 digest=- by=test blob=%s' "$blob_a1" | $KV put "cred.$a" ||
+        fail "cannot plant cred.$a in KV"
+done
+# kv_opens ACCOUNT KEY_FILE: does cred.ACCOUNT in KV open with that key?
+kv_opens() {
+    local value
+    value=$($KV get "cred.$1") || return 2
+    sed 's/.* blob=//' <<<"$value" | base64 -d | od -An -tx1 | tr -d ' \n' |
+        "$AUTOPOST_BIN/../tests/open_credential" "$2" "$1" >/dev/null 2>&1
+}
+kv_opens "$kv_a1" "$key_a" || fail "the planted KV credential does not open with A"
+
 rotate "$config_ba" --dry-run
 [[ $RC -eq 0 && $(counts) == 8,0,0 ]] || fail "dry run: exit $RC, $(cat "$OUT" "$ERR")"
 [[ $(kid_count "$kid_a") -eq 8 ]] || fail "the dry run changed rows"
+grep -q "to rotate 1, already current 0, to purge 1" "$OUT" || fail "dry run, KV: $(cat "$OUT")"
+kv_opens "$kv_a1" "$key_a" || fail "the dry run changed KV"
 
 rotate "$config_ba" --batch-size 3
 [[ $RC -eq 0 && $(counts) == 8,0,0 ]] || fail "rotate: exit $RC, $(cat "$OUT" "$ERR")"
 grep -q "^current key id   $kid_b\$" "$OUT" || fail "rotate did not name the key: $(cat "$OUT")"
 [[ $(kid_count "$kid_b") -eq 8 ]] || fail "not every row is under key B after rotate"
+grep -q "rotated 1, already current 0, purged 1" "$OUT" || fail "rotate, KV: $(cat "$OUT")"
+grep -q "account $kv_a4: the refreshed credential in KV autopost_accounts does not open" "$ERR" ||
+    fail "rotate did not name the purged KV credential: $(cat "$ERR")"
+kv_opens "$kv_a1" "$key_b" || fail "the KV credential does not open with B after rotate"
+rc=0
+kv_opens "$kv_a1" "$key_a" || rc=$?
+[[ $rc -eq 1 ]] || fail "the KV credential still opens with A after rotate ($rc)"
+[[ $($KV get "cred.$kv_a1" | sed 's/ .*//') == issued=1 ]] || fail "rotate changed issued_at"
+rc=0
+$KV get "cred.$kv_a4" >/dev/null || rc=$?
+[[ $rc -eq 1 ]] || fail "the unopenable KV credential is still there ($rc)"
 rotate "$config_ba"
 [[ $RC -eq 0 && $(counts) == 0,8,0 ]] || fail "second rotate: exit $RC, $(cat "$OUT" "$ERR")"
-pass "keys rotate re-sealed 8 rows under $kid_b in batches; again: nothing to do"
+grep -q "rotated 0, already current 1, purged 0" "$OUT" || fail "second rotate, KV: $(cat "$OUT")"
+pass "keys rotate re-sealed 8 rows under $kid_b in batches, and KV's refreshed credentials (one purged); again: nothing to do"
 
 # ---- 3. queued jobs sealed under A still publish ------------------------------------
 AUTOPOST_CONFIG=$config_ba svc_start publisher-facebook

@@ -11,7 +11,10 @@
 #      autopost_admin, the publisher with no usable database at all: posts
 #      publish, a disabled account's posts fail, nothing says "permission
 #      denied".
-#   4. psql as each user: what the role must not do is refused.
+#   4. psql as each user: what the role must not do is refused; the
+#      scheduler and the dispatcher may update only the columns they write
+#      (0009_narrow_roles.sql), the admin may not TRUNCATE nor add triggers,
+#      the console role only reads, and nobody may CREATE in schema public.
 source "$(dirname "$0")/lib.sh"
 
 # dsn_for DATABASE USER
@@ -50,7 +53,7 @@ stack_psql -c "ALTER ROLE ap_owner CREATEROLE" || fail "ALTER ROLE failed"
 AUTOPOST_POSTGRES_DSN=$owned_dsn svc_ctl migrate >/dev/null || fail "migrate by owner with CREATEROLE"
 roles=$(stack_psql -c "SELECT string_agg(rolname || ':' || rolcanlogin || ':' || rolsuper, ','
                         ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'autopost\_%'")
-want=autopost_admin:false:false,autopost_dispatcher:false:false,autopost_scheduler:false:false
+want=autopost_admin:false:false,autopost_console:false:false,autopost_console_actions:false:false,autopost_dispatcher:false:false,autopost_scheduler:false:false
 [[ $roles == "$want" ]] || fail "roles: $roles, expected $want"
 svc_ctl migrate >/dev/null || fail "migrate of the main database (roles already there)"
 # The newest migration's number, so adding one does not break this test.
@@ -67,7 +70,9 @@ pass "roles created NOLOGIN by a CREATEROLE owner; existing roles reused; migrat
 psql_as autopost_owned ap_owner \
     -c "CREATE ROLE sched_login LOGIN IN ROLE autopost_scheduler" \
     -c "CREATE ROLE disp_login LOGIN IN ROLE autopost_dispatcher" \
-    -c "CREATE ROLE admin_login LOGIN IN ROLE autopost_admin" ||
+    -c "CREATE ROLE admin_login LOGIN IN ROLE autopost_admin" \
+    -c "CREATE ROLE console_login LOGIN IN ROLE autopost_console" \
+    -c "CREATE ROLE actions_login LOGIN IN ROLE autopost_console, autopost_console_actions" ||
     fail "the CREATEROLE owner could not create the login users"
 sched_dsn=$(dsn_for autopost sched_login)
 disp_dsn=$(dsn_for autopost disp_login)
@@ -161,6 +166,49 @@ deny admin_login "DROP TABLE post_schedules"
 deny admin_login "ALTER TABLE social_accounts ADD COLUMN plain_token text"
 deny admin_login "CREATE ROLE intruder LOGIN"
 allow admin_login "SELECT count(*) FROM social_accounts"
+deny admin_login "TRUNCATE schedule_attempts"
+deny admin_login "TRUNCATE post_schedules"
+deny admin_login "CREATE TRIGGER t BEFORE UPDATE ON post_schedules
+                  FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()"
+# Only the columns each service writes (0009_narrow_roles.sql): a
+# compromised dispatcher cannot repoint a post at another account.
+some=$(stack_psql -c "SELECT id FROM post_schedules LIMIT 1")
+for col in account_id post_id scheduled_at created_at; do
+    deny disp_login "UPDATE post_schedules SET $col = $col WHERE id = '$some'"
+    deny sched_login "UPDATE post_schedules SET $col = $col WHERE id = '$some'"
+done
+for col in generation attempts external_post_id external_url published_at not_before; do
+    deny sched_login "UPDATE post_schedules SET $col = $col WHERE id = '$some'"
+done
+allow sched_login "UPDATE post_schedules SET status = status, queued_at = queued_at,
+                   error_class = error_class, error_code = error_code,
+                   error_message = error_message, updated_at = updated_at WHERE false"
+allow disp_login "UPDATE post_schedules SET status = status, generation = generation,
+                  not_before = not_before, attempts = attempts,
+                  external_post_id = external_post_id, external_url = external_url,
+                  published_at = published_at, error_class = error_class,
+                  error_code = error_code, error_message = error_message,
+                  updated_at = updated_at WHERE false"
+# The console reads what its pages show, never a credential, and writes
+# nothing; the actions role adds exactly retry and cancel.
+allow console_login "SELECT count(*) FROM post_schedules s JOIN posts p ON p.id = s.post_id
+                     JOIN social_accounts a ON a.id = s.account_id
+                     JOIN schedule_attempts h ON h.schedule_id = s.id"
+allow console_login "SELECT id, platform, external_id, display_name, status FROM social_accounts"
+deny console_login "SELECT credentials FROM social_accounts"
+deny console_login "SELECT * FROM schema_migrations"
+deny console_login "UPDATE post_schedules SET status = 'cancelled'"
+deny console_login "UPDATE social_accounts SET status = 'disabled'"
+deny console_login "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, actor)
+                    SELECT id, generation, 0, 'x', 'x' FROM post_schedules LIMIT 1"
+deny console_login "DELETE FROM post_schedules"
+deny actions_login "UPDATE post_schedules SET account_id = account_id WHERE id = '$some'"
+deny actions_login "SELECT credentials FROM social_accounts"
+allow actions_login "BEGIN; UPDATE post_schedules SET status = 'cancelled',
+                     error_message = 'x', updated_at = now() WHERE id = '$some'; ROLLBACK"
+for user in sched_login disp_login admin_login console_login actions_login; do
+    deny "$user" "CREATE TABLE public.planted (x int)"
+done
 allow admin_login "BEGIN; DELETE FROM schedule_attempts WHERE false; ROLLBACK"
 pass "each role is refused what it does not need"
 

@@ -618,9 +618,14 @@ static void test_console_section(void) {
     CHECK(cfg.console_http_port == 8090);
     CHECK(cfg.console_token_file == NULL);
     CHECK(cfg.console_consumer_lag);
+    CHECK(cfg.console_read_token_file == NULL);
+    CHECK(cfg.console_allowed_hosts == NULL);
     ap_config_free(&cfg);
-    CHECK(load(&cfg, "console:\n  http_bind: 0.0.0.0\n  http_port: 9000\n  token_file: /run/t\n",
+    CHECK(load(&cfg, "console:\n  http_bind: 0.0.0.0\n  http_port: 9000\n  token_file: /run/t\n"
+                     "  read_token_file: /run/r\n  allowed_hosts: a.example, b.example\n",
                err, sizeof(err)) == AP_OK);
+    CHECK_STR_EQ(cfg.console_read_token_file, "/run/r");
+    CHECK_STR_EQ(cfg.console_allowed_hosts, "a.example, b.example");
     CHECK_STR_EQ(cfg.console_http_bind, "0.0.0.0");
     CHECK(cfg.console_http_port == 9000);
     CHECK_STR_EQ(cfg.console_token_file, "/run/t");
