@@ -1019,7 +1019,7 @@ static void start_with_credential(publisher *p, job_slot *s) {
  * ownership of sealed). Returns false (and frees sealed) if it does not open. */
 static bool adopt_sealed(publisher *p, job_slot *s, uint8_t *sealed, size_t len) {
     ap_credential c;
-    if (ap_credential_open(&p->keys, s->job->account_id, sealed, len, &c) != AP_OK ||
+    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sealed, len, &c) != AP_OK ||
         c.issued_at_ms <= s->cred.issued_at_ms) {
         ap_credential_wipe(&c);
         free(sealed);
@@ -1065,7 +1065,7 @@ static void settle_credential(publisher *p, job_slot *s, ap_flow_mode mode, int6
     const ProtobufCBinaryData *sc = &s->job->sealed_credential;
     s->pending_mode = mode;
     s->pending_since = since;
-    if (ap_credential_open(&p->keys, s->job->account_id, sc->data, sc->len, &s->cred) != AP_OK) {
+    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sc->data, sc->len, &s->cred) != AP_OK) {
         /* Most likely this replica lacks a key (a rotation without
          * previous_key_files), not the account's fault: the job fails but
          * the account is not marked (the dispatcher skips code "credential"). */
@@ -1273,7 +1273,7 @@ static void on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
         uint8_t *sealed = NULL;
         size_t len = 0;
         char *value = NULL;
-        if (ap_credential_seal(&p->keys, s->job->account_id, &nc, &sealed, &len) != AP_OK ||
+        if (ap_credential_seal(&p->keys, p->platform->name, s->job->account_id, &nc, &sealed, &len) != AP_OK ||
             (value = ap_acct_cred_value(sealed, len, nc.issued_at_ms, p->cfg->instance)) == NULL) {
             /* The single-use token is spent and the new one cannot be kept. */
             ap_credential_wipe(&nc);

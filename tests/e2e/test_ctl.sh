@@ -107,8 +107,8 @@ WHERE id = (:'id')::uuid AND position(convert_to(:'t', 'UTF8') IN credentials) >
 SQL
 )
 [[ $leaks -eq 0 ]] || fail "the token is stored in clear"
-[[ $(stack_psql -c "SELECT substring(credentials from 1 for 3) = 'AP1'::bytea FROM social_accounts WHERE id = '$account'") == t ]] ||
-    fail "credentials are not an AP1 sealed blob"
+[[ $(stack_psql -c "SELECT substring(credentials from 1 for 3) = 'AP2'::bytea FROM social_accounts WHERE id = '$account'") == t ]] ||
+    fail "credentials are not an AP2 (platform-bound) sealed blob"
 echo "$TOKEN" | ctl accounts add --platform facebook --external-id 1002 --token - >"$OUT" 2>"$ERR" ||
     fail "accounts add --token -: $(cat "$ERR")"
 disabled=$(cat "$OUT")
