@@ -236,7 +236,7 @@ run cancel "$now_sched"
 [[ $RC -eq 0 ]] && grep -q 'was queued' "$OUT" && grep -q 'recorded the cancellation in KV' "$OUT" ||
     fail "cancel of a queued schedule: $(cat "$OUT" "$ERR")"
 kv=$(curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/jsz?streams=true" | tr -d ' \n' |
-    grep -o '"name":"KV_autopost_attempts"[^]]*' | grep -o '"messages":[0-9]*' | head -n1 |
+    grep -o '"name":"KV_autopost_attempts_facebook"[^]]*' | grep -o '"messages":[0-9]*' | head -n1 |
     cut -d: -f2 || true)
 [[ ${kv:-0} -eq 1 ]] || fail "no cancellation record in the KV bucket (messages: ${kv:-none})"
 

@@ -124,7 +124,7 @@ for s in $streams; do
         [[ $n -ge 120 ]] || fail "captured $n results, expected at least 120"
     fi
 done
-[[ $streams == *KV_autopost_attempts* ]] || fail "no attempt-record stream among: $streams"
+[[ $streams == *KV_autopost_attempts_facebook* ]] || fail "no attempt-record stream among: $streams"
 js_close
 
 pg_dump --data-only "$AUTOPOST_POSTGRES_DSN" >"$cap/pg_dump.sql" 2>"$cap/pg_dump.err" ||
