@@ -11,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t seal_magic[3] = {'A', 'P', '1'};
+/* AP2 seals everything new; AP1 blobs (sealed before credentials named their
+ * platform) still open. The magic is authenticated with the rest of the
+ * header, so an AP2 blob cannot be relabelled AP1 to drop its platform. */
+static const uint8_t seal_magic[3] = {'A', 'P', '2'};
+static const uint8_t legacy_magic[3] = {'A', 'P', '1'};
 
 static int hexval(int c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -87,12 +91,18 @@ void ap_crypto_kid_hex(const uint8_t *kid, char *out) {
 
 ap_status ap_crypto_seal(const ap_crypto_key *key, const char *aad, const uint8_t *plain,
                          size_t len, uint8_t **out, size_t *outlen) {
-    if (len > AP_CRYPTO_MAX_PLAINTEXT) return AP_EINVAL;
+    return ap_crypto_seal_version(key, AP_CRYPTO_SEAL_VERSION, aad, plain, len, out, outlen);
+}
+
+ap_status ap_crypto_seal_version(const ap_crypto_key *key, int version, const char *aad,
+                                 const uint8_t *plain, size_t len, uint8_t **out,
+                                 size_t *outlen) {
+    if (len > AP_CRYPTO_MAX_PLAINTEXT || (version != 1 && version != 2)) return AP_EINVAL;
     size_t total = len + AP_CRYPTO_OVERHEAD;
     uint8_t *buf = malloc(total);
     if (buf == NULL) return AP_ENOMEM;
     uint8_t *kid = buf + 3, *nonce = kid + AP_CRYPTO_KID_LEN, *tag = nonce + 12, *ct = tag + 16;
-    memcpy(buf, seal_magic, 3);
+    memcpy(buf, version == 1 ? legacy_magic : seal_magic, 3);
     memcpy(kid, key->kid, AP_CRYPTO_KID_LEN);
     ap_status s = AP_ECRYPTO;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
@@ -119,10 +129,17 @@ cleanup:
 
 ap_status ap_crypto_sealed_kid(const uint8_t *sealed, size_t len, const uint8_t **kid) {
     if (sealed == NULL || len < AP_CRYPTO_OVERHEAD ||
-        len > AP_CRYPTO_OVERHEAD + AP_CRYPTO_MAX_PLAINTEXT || memcmp(sealed, seal_magic, 3) != 0)
+        len > AP_CRYPTO_OVERHEAD + AP_CRYPTO_MAX_PLAINTEXT ||
+        (memcmp(sealed, seal_magic, 3) != 0 && memcmp(sealed, legacy_magic, 3) != 0))
         return AP_EINVAL;
     *kid = sealed + AP_CRYPTO_KID_OFFSET;
     return AP_OK;
+}
+
+int ap_crypto_sealed_version(const uint8_t *sealed, size_t len) {
+    const uint8_t *kid;
+    if (ap_crypto_sealed_kid(sealed, len, &kid) != AP_OK) return 0;
+    return sealed[2] - '0';
 }
 
 ap_status ap_crypto_open(const ap_crypto_key *key, const char *aad, const uint8_t *sealed,
@@ -345,28 +362,48 @@ char *ap_credential_encode(const ap_credential *c, size_t *len) {
     return s;
 }
 
-ap_status ap_credential_seal(const ap_crypto_keyring *ring, const char *account_id,
-                             const ap_credential *c, uint8_t **out, size_t *outlen) {
+ap_status ap_credential_aad(char *out, size_t outlen, int version, const char *platform,
+                            const char *account_id) {
+    int n = version >= 2 ? snprintf(out, outlen, "%s/%s", platform ? platform : "", account_id)
+                         : snprintf(out, outlen, "%s", account_id);
+    /* An empty platform would make every platform's blobs interchangeable. */
+    if (n < 0 || (size_t)n >= outlen || (version >= 2 && (platform == NULL || *platform == '\0')))
+        return AP_EINVAL;
+    return AP_OK;
+}
+
+ap_status ap_credential_seal(const ap_crypto_keyring *ring, const char *platform,
+                             const char *account_id, const ap_credential *c, uint8_t **out,
+                             size_t *outlen) {
+    char aad[AP_CREDENTIAL_AAD_LEN];
+    if (ap_credential_aad(aad, sizeof(aad), AP_CRYPTO_SEAL_VERSION, platform, account_id) != AP_OK)
+        return AP_EINVAL;
     size_t n = 0;
     char *plain = ap_credential_encode(c, &n);
     if (plain == NULL) return AP_ENOMEM;
     ap_status st = n > AP_CRYPTO_MAX_PLAINTEXT
                        ? AP_EINVAL
-                       : ap_crypto_seal(ap_crypto_keyring_current(ring), account_id,
+                       : ap_crypto_seal(ap_crypto_keyring_current(ring), aad,
                                         (const uint8_t *)plain, n, out, outlen);
     explicit_bzero(plain, n);
     free(plain);
     return st;
 }
 
-ap_status ap_credential_open(const ap_crypto_keyring *ring, const char *account_id,
-                             const uint8_t *sealed, size_t len, ap_credential *out) {
-    char *plain = NULL;
+ap_status ap_credential_open(const ap_crypto_keyring *ring, const char *platform,
+                             const char *account_id, const uint8_t *sealed, size_t len,
+                             ap_credential *out) {
+    char *plain = NULL, aad[AP_CREDENTIAL_AAD_LEN];
     size_t n = 0;
     memset(out, 0, sizeof(*out));
-    ap_status st = ap_crypto_keyring_open(ring, account_id, sealed, len, &plain, &n);
+    int version = ap_crypto_sealed_version(sealed, len);
+    if (version == 0) return AP_EINVAL;
+    if (ap_credential_aad(aad, sizeof(aad), version, platform, account_id) != AP_OK)
+        return AP_EINVAL;
+    ap_status st = ap_crypto_keyring_open(ring, aad, sealed, len, &plain, &n);
     if (st != AP_OK) return st;
     st = ap_credential_decode(plain, n, out);
+    out->platform_bound = version >= 2;
     explicit_bzero(plain, n);
     free(plain);
     return st;

@@ -2,10 +2,13 @@
  *
  * Account tokens are stored sealed in PostgreSQL and travel sealed inside
  * PublishJob messages; only publishers (and autopostctl, which seals them)
- * hold the key. The account id is bound as associated data, so a sealed
- * token copied onto another account does not open.
+ * hold the key. The platform and the account id are bound as associated
+ * data ("<platform>/<account id>"), so a sealed token copied onto another
+ * account, or handed to another platform's publisher, does not open.
  *
- * Sealed layout: "AP1" | key id (8 bytes) | nonce (12) | tag (16) | ciphertext.
+ * Sealed layout: "AP2" | key id (8 bytes) | nonce (12) | tag (16) | ciphertext.
+ * "AP1" blobs (sealed before the platform was bound: account id only) still
+ * open; `autopostctl keys rotate` re-seals them as AP2.
  * The key id (first 8 bytes of SHA-256 of the key) lets keys rotate: a
  * publisher can tell which key a blob needs.
  *
@@ -31,7 +34,8 @@
 #define AP_CRYPTO_KID_LEN 8
 #define AP_CRYPTO_OVERHEAD (3 + AP_CRYPTO_KID_LEN + 12 + 16)
 #define AP_CRYPTO_MAX_PLAINTEXT 8192
-#define AP_CRYPTO_KID_OFFSET 3 /* after the "AP1" magic */
+#define AP_CRYPTO_KID_OFFSET 3 /* after the "AP2" magic */
+#define AP_CRYPTO_SEAL_VERSION 2 /* what ap_crypto_seal writes */
 #define AP_CRYPTO_KID_HEX_LEN (AP_CRYPTO_KID_LEN * 2 + 1)
 /* Current + previous keys: rotations overlap rarely, so a handful is plenty
  * and a fixed array keeps the keyring free of allocations. */
@@ -53,12 +57,20 @@ void ap_crypto_kid_hex(const uint8_t *kid, char *out);
 /* *out is malloc'ed (caller frees), *outlen = len + AP_CRYPTO_OVERHEAD. */
 ap_status ap_crypto_seal(const ap_crypto_key *key, const char *aad, const uint8_t *plain,
                          size_t len, uint8_t **out, size_t *outlen);
+/* The same in an explicit format version: 1 writes a legacy AP1 blob, which
+ * only tests and upgrade checks need. */
+ap_status ap_crypto_seal_version(const ap_crypto_key *key, int version, const char *aad,
+                                 const uint8_t *plain, size_t len, uint8_t **out,
+                                 size_t *outlen);
 /* *plain is malloc'ed and NUL-terminated; wipe and free it after use. */
 ap_status ap_crypto_open(const ap_crypto_key *key, const char *aad, const uint8_t *sealed,
                          size_t len, char **plain, size_t *plainlen);
 /* The key id a sealed blob names: *kid points into sealed. AP_EINVAL when
  * the bytes are not a sealed blob of this format. */
 ap_status ap_crypto_sealed_kid(const uint8_t *sealed, size_t len, const uint8_t **kid);
+
+/* 2 for an AP2 blob, 1 for a legacy AP1 blob, 0 when not a sealed blob. */
+int ap_crypto_sealed_version(const uint8_t *sealed, size_t len);
 
 /* ---- keyring ------------------------------------------------------------ */
 
@@ -106,6 +118,7 @@ typedef struct ap_credential {
     char *refresh_token;   /* NULL when none */
     int64_t expires_at_ms; /* 0: unknown (the platform decides) */
     int64_t issued_at_ms;  /* 0: a bare token */
+    bool platform_bound;   /* opened from an AP2 blob (false: legacy AP1) */
 } ap_credential;
 
 /* Is token usable in an HTTP header? False for NULL and for any C0 control
@@ -124,12 +137,21 @@ ap_status ap_credential_decode(const char *plain, size_t len, ap_credential *out
 char *ap_credential_encode(const ap_credential *c, size_t *len);
 /* Wipes and frees the strings; NULL is a no-op. */
 void ap_credential_wipe(ap_credential *c);
-/* Seals c for account_id with the ring's current key. */
-ap_status ap_credential_seal(const ap_crypto_keyring *ring, const char *account_id,
-                             const ap_credential *c, uint8_t **out, size_t *outlen);
-/* Opens and decodes a sealed credential. */
-ap_status ap_credential_open(const ap_crypto_keyring *ring, const char *account_id,
-                             const uint8_t *sealed, size_t len, ap_credential *out);
+/* The associated data of a credential sealed in format `version`:
+ * "<platform>/<account id>" (2) or the account id alone (legacy 1).
+ * AP_EINVAL when it does not fit or version 2 has no platform. */
+#define AP_CREDENTIAL_AAD_LEN 192
+ap_status ap_credential_aad(char *out, size_t outlen, int version, const char *platform,
+                            const char *account_id);
+/* Seals c for (platform, account_id) with the ring's current key. */
+ap_status ap_credential_seal(const ap_crypto_keyring *ring, const char *platform,
+                             const char *account_id, const ap_credential *c, uint8_t **out,
+                             size_t *outlen);
+/* Opens and decodes a sealed credential as `platform` would: an AP2 blob
+ * sealed for another platform or account fails with AP_ECRYPTO. */
+ap_status ap_credential_open(const ap_crypto_keyring *ring, const char *platform,
+                             const char *account_id, const uint8_t *sealed, size_t len,
+                             ap_credential *out);
 
 /* A sealed blob's fingerprint: the first 16 bytes of its SHA-256, in hex
  * (out holds AP_CRYPTO_DIGEST_HEX_LEN). Not secret: it names which sealed

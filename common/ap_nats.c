@@ -176,6 +176,19 @@ void ap_consumer_name_publisher(char *buf, size_t len, const char *platform) {
     snprintf(buf, len, "publisher-%s", platform);
 }
 
+static ap_status kv_bucket_name(char *buf, size_t len, const char *base, const char *platform) {
+    int n = snprintf(buf, len, "%s_%s", base, platform ? platform : "");
+    return n > 0 && (size_t)n < len && platform && *platform ? AP_OK : AP_EINVAL;
+}
+
+ap_status ap_kv_bucket_attempts(char *buf, size_t len, const char *platform) {
+    return kv_bucket_name(buf, len, AP_KV_ATTEMPTS, platform);
+}
+
+ap_status ap_kv_bucket_accounts(char *buf, size_t len, const char *platform) {
+    return kv_bucket_name(buf, len, AP_KV_ACCOUNTS, platform);
+}
+
 static ap_status ensure_stream(jsCtx *js, jsStreamConfig *sc, char *err, size_t errlen) {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
@@ -329,10 +342,18 @@ static ap_status ensure_bucket(jsCtx *js, kvConfig *kc, char *err, size_t errlen
     return AP_OK;
 }
 
-static ap_status ensure_kv(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
+/* One platform's two buckets. */
+static ap_status ensure_platform_kv(jsCtx *js, const ap_config *cfg, const char *platform,
+                                    char *err, size_t errlen) {
+    char attempts[AP_KV_BUCKET_LEN], accounts[AP_KV_BUCKET_LEN];
+    if (ap_kv_bucket_attempts(attempts, sizeof(attempts), platform) != AP_OK ||
+        ap_kv_bucket_accounts(accounts, sizeof(accounts), platform) != AP_OK) {
+        snprintf(err, errlen, "platform name \"%.40s\" too long for a bucket name", platform);
+        return AP_EINVAL;
+    }
     kvConfig kc;
     kvConfig_Init(&kc);
-    kc.Bucket = AP_KV_ATTEMPTS;
+    kc.Bucket = attempts;
     kc.Description = "autopost: one attempt record per <schedule id>-<generation>";
     kc.History = 5;
     kc.MaxValueSize = 1024;
@@ -343,7 +364,7 @@ static ap_status ensure_kv(jsCtx *js, const ap_config *cfg, char *err, size_t er
     if (st != AP_OK) return st;
 
     kvConfig_Init(&kc);
-    kc.Bucket = AP_KV_ACCOUNTS;
+    kc.Bucket = accounts;
     kc.Description = "autopost: per account reauth.<id>, cred.<id> (sealed), refresh.<id> lock";
     kc.History = 5;
     kc.MaxValueSize = 32 * 1024; /* a sealed credential in base64 */
@@ -352,6 +373,14 @@ static ap_status ensure_kv(jsCtx *js, const ap_config *cfg, char *err, size_t er
     /* No TTL: a reauth mark must outlive any backlog; a refreshed credential
      * is also stored in PostgreSQL through the results. */
     return ensure_bucket(js, &kc, err, errlen);
+}
+
+static ap_status ensure_kv(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
+    for (int i = 0; i < cfg->nplatforms; i++) {
+        ap_status st = ensure_platform_kv(js, cfg, cfg->platforms[i].name, err, errlen);
+        if (st != AP_OK) return st;
+    }
+    return AP_OK;
 }
 
 ap_status ap_js_apply_topology(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
@@ -416,8 +445,15 @@ static ap_status topology_present(jsCtx *js, ap_js_role role, const char *platfo
     case AP_ROLE_PUBLISHER:
         ap_consumer_name_publisher(durable, sizeof(durable), platform ? platform : "");
         if ((st = consumer_exists(js, AP_STREAM_JOBS, durable, err, errlen)) != AP_OK) return st;
-        if ((st = stream_exists(js, "KV_" AP_KV_ATTEMPTS, err, errlen)) != AP_OK) return st;
-        return stream_exists(js, "KV_" AP_KV_ACCOUNTS, err, errlen);
+        {
+            char bucket[AP_KV_BUCKET_LEN], stream[AP_KV_BUCKET_LEN + 3];
+            if (ap_kv_bucket_attempts(bucket, sizeof(bucket), platform) != AP_OK) return AP_EINVAL;
+            snprintf(stream, sizeof(stream), "KV_%s", bucket);
+            if ((st = stream_exists(js, stream, err, errlen)) != AP_OK) return st;
+            if (ap_kv_bucket_accounts(bucket, sizeof(bucket), platform) != AP_OK) return AP_EINVAL;
+            snprintf(stream, sizeof(stream), "KV_%s", bucket);
+            return stream_exists(js, stream, err, errlen);
+        }
     case AP_ROLE_DISPATCHER:
         if ((st = consumer_exists(js, AP_STREAM_RESULTS, AP_CONSUMER_DISPATCHER, err, errlen)) !=
             AP_OK)

@@ -10,11 +10,19 @@
  *   AUTOPOST_ADVISORIES $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTOPOST_JOBS.*
  *     dispatcher-advisories  durable pull consumer (so no give-up is missed
  *                            while the dispatcher is down)
- *   KV autopost_attempts one record per schedule+generation (publishers'
- *                            guard against posting twice)
- *   KV autopost_accounts reauth marks, refreshed credentials (sealed) and
- *                            refresh locks per account, shared by every
- *                            publisher replica (publishers/accounts.h)
+ *   KV autopost_attempts_<platform>  one record per schedule+generation
+ *                            (publishers' guard against posting twice)
+ *   KV autopost_accounts_<platform>  reauth marks, refreshed credentials
+ *                            (sealed) and refresh locks per account, shared
+ *                            by the platform's publisher replicas
+ *                            (publishers/accounts.h)
+ *
+ * The buckets are per platform so that NATS permissions, not code, keep one
+ * platform's publisher away from another's tokens and records: a bucket is
+ * a stream, and a user is granted whole streams (deploy/nats/auth.conf).
+ * Before 0.x the two buckets were shared (autopost_attempts,
+ * autopost_accounts): `autopostctl streams apply` copies what is left in
+ * them into the per-platform buckets (ctl/ctl_kv_legacy.c).
  *
  * Connections retry forever and reconnect on their own: a broker restart is
  * an outage to wait out, not a reason to exit. */
@@ -33,8 +41,9 @@
 #define AP_STREAM_ADVISORIES "AUTOPOST_ADVISORIES"
 #define AP_CONSUMER_DISPATCHER "dispatcher"
 #define AP_CONSUMER_ADVISORIES "dispatcher-advisories"
-#define AP_KV_ATTEMPTS "autopost_attempts"
-#define AP_KV_ACCOUNTS "autopost_accounts"
+#define AP_KV_ATTEMPTS "autopost_attempts" /* + "_<platform>"; alone: the legacy bucket */
+#define AP_KV_ACCOUNTS "autopost_accounts" /* + "_<platform>"; alone: the legacy bucket */
+#define AP_KV_BUCKET_LEN 64
 #define AP_SUBJECT_JOBS_PREFIX "autopost.jobs."
 #define AP_SUBJECT_RESULTS_PREFIX "autopost.results."
 #define AP_SUBJECT_MAX_DELIVERIES "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." AP_STREAM_JOBS ".*"
@@ -96,6 +105,10 @@ void ap_consumer_name_publisher(char *buf, size_t len, const char *platform);
  * NUL-terminated (truncated when short). */
 void ap_nats_url_masked(const char *url_list, char *out, size_t len);
 
+/* The platform's buckets: "<AP_KV_ATTEMPTS>_<platform>" and
+ * "<AP_KV_ACCOUNTS>_<platform>". AP_EINVAL when it does not fit in len. */
+ap_status ap_kv_bucket_attempts(char *buf, size_t len, const char *platform);
+ap_status ap_kv_bucket_accounts(char *buf, size_t len, const char *platform);
 /* Formats a NATS/JetStream failure: "nats: <text> (jetstream error N)". */
 void ap_nats_error(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr);
 

@@ -6,6 +6,7 @@
  *   ctl_post.c      what a post to schedule is and the rules it must pass;
  *                   no I/O, so tests/unit/test_ctl_post.c covers it
  *   ctl_migrate.c   `migrate`, `streams apply`
+ *   ctl_kv_legacy.c `streams migrate-kv` (shared KV buckets -> per platform)
  *   ctl_accounts.c  `accounts add|list|set-status`
  *   ctl_accounts_import.c  `accounts import` (JSON Lines, all or nothing)
  *   ctl_keys.c      `keys id`, `keys rotate` (re-seal tokens under the current key)
@@ -103,6 +104,7 @@ void ctl_truncate(const char *s, size_t max_chars, char *buf, size_t len);
 
 int ctl_cmd_migrate(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_streams(ctl_ctx *ctx, int argc, char **argv);
+int ctl_streams_migrate_kv(ctl_ctx *ctx, bool delete_legacy); /* streams migrate-kv */
 int ctl_cmd_accounts(ctl_ctx *ctx, int argc, char **argv);
 int ctl_accounts_import(ctl_ctx *ctx, int argc, char **argv); /* accounts import */
 int ctl_cmd_keys(ctl_ctx *ctx, int argc, char **argv);

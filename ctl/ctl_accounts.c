@@ -109,8 +109,9 @@ static int cred_args_take(cred_args *a, char *token_arg, char *refresh_arg) {
     return CTL_EXIT_OK;
 }
 
-static ap_status cred_args_seal(const cred_args *a, const ap_crypto_key *key, const char *id,
-                                uint8_t **sealed, size_t *sealed_len) {
+static ap_status cred_args_seal(const cred_args *a, const ap_crypto_key *key,
+                                const char *platform, const char *id, uint8_t **sealed,
+                                size_t *sealed_len) {
     ap_crypto_keyring ring;
     ap_crypto_keyring_init(&ring, key);
     ap_credential c = {.access_token = a->token,
@@ -118,7 +119,7 @@ static ap_status cred_args_seal(const cred_args *a, const ap_crypto_key *key, co
                        .expires_at_ms =
                            a->expires_in >= 0 ? a->issued_at_ms + (int64_t)a->expires_in * 1000 : 0,
                        .issued_at_ms = a->issued_at_ms};
-    ap_status st = ap_credential_seal(&ring, id, &c, sealed, sealed_len);
+    ap_status st = ap_credential_seal(&ring, platform, id, &c, sealed, sealed_len);
     ap_crypto_keyring_wipe(&ring);
     return st;
 }
@@ -142,7 +143,7 @@ static int insert_account(ctl_ctx *ctx, const char *platform, const char *extern
     }
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (cred_args_seal(cred, &key, id, &sealed, &sealed_len) != AP_OK) {
+    if (cred_args_seal(cred, &key, platform, id, &sealed, &sealed_len) != AP_OK) {
         ctl_fail("cannot seal the token");
         goto cleanup;
     }
@@ -242,31 +243,47 @@ cleanup:
  * own: the sealed blob (and its issued_at) differs from the one their reauth
  * mark names, so jobs carrying it call the platform again. */
 static int store_credential(ctl_ctx *ctx, const char *id, const cred_args *cred) {
-    char err[512], issued[24];
+    char err[512], issued[24], platform[64];
     ap_crypto_key key;
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
     int rc = CTL_EXIT_FAIL;
     if (ap_crypto_key_load(&key, &ctx->cfg, err, sizeof(err)) != AP_OK)
         return ctl_fail("credentials key: %s", err);
-    if (cred_args_seal(cred, &key, id, &sealed, &sealed_len) != AP_OK) {
+    /* The seal binds the account's platform: read it first. */
+    const char *lookup[] = {id};
+    PGresult *res = ctl_exec(ctx, "SELECT platform FROM social_accounts WHERE id = $1", 1,
+                             lookup, PGRES_TUPLES_OK, err, sizeof(err));
+    if (res == NULL) {
+        ctl_fail("cannot read account %s: %s", id, err);
+        goto cleanup;
+    }
+    bool found = PQntuples(res) == 1;
+    if (found) snprintf(platform, sizeof(platform), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!found) {
+        ctl_fail("account %s not found", id);
+        goto cleanup;
+    }
+    if (cred_args_seal(cred, &key, platform, id, &sealed, &sealed_len) != AP_OK) {
         ctl_fail("cannot seal the token");
         goto cleanup;
     }
     snprintf(issued, sizeof(issued), "%lld", (long long)cred->issued_at_ms);
-    const char *params[] = {id, (const char *)sealed, issued};
-    int lengths[] = {0, (int)sealed_len, 0};
-    int formats[] = {0, 1, 0};
-    PGresult *res = PQexecParams(
+    const char *params[] = {id, (const char *)sealed, issued, platform};
+    int lengths[] = {0, (int)sealed_len, 0, 0};
+    int formats[] = {0, 1, 0, 0};
+    res = PQexecParams(
         ctx->pg.conn,
-        "WITH old AS (SELECT id, status FROM social_accounts WHERE id = $1 FOR UPDATE) "
+        "WITH old AS (SELECT id, status FROM social_accounts WHERE id = $1 AND platform = $4 "
+        "FOR UPDATE) "
         "UPDATE social_accounts a SET credentials = $2, credentials_issued_at_ms = "
         "greatest($3::int8, a.credentials_issued_at_ms + 1), "
         "status = CASE WHEN a.status = 'reauth_required' THEN 'active' ELSE a.status END, "
         "status_reason = CASE WHEN a.status = 'reauth_required' THEN NULL ELSE a.status_reason "
         "END, updated_at = now() FROM old WHERE a.id = old.id "
         "RETURNING a.platform, a.external_id, old.status, a.status",
-        3, NULL, params, lengths, formats, 0);
+        4, NULL, params, lengths, formats, 0);
     if (ap_pg_result_ok(res, PGRES_TUPLES_OK, err, sizeof(err)) != AP_OK) {
         ctl_fail("cannot update account %s: %s", id, err);
     } else if (PQntuples(res) == 0) {

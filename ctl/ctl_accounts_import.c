@@ -282,7 +282,7 @@ static int draw_ids_and_seal(ctl_ctx *ctx, acct_set *s) {
                               .expires_at_ms =
                                   r->expires_in >= 0 ? s->issued_at_ms + r->expires_in * 1000 : 0,
                               .issued_at_ms = s->issued_at_ms};
-        if (ap_credential_seal(&ring, r->id, &cred, &r->sealed, &r->sealed_len) != AP_OK) {
+        if (ap_credential_seal(&ring, r->platform, r->id, &cred, &r->sealed, &r->sealed_len) != AP_OK) {
             rc = ctl_fail("cannot seal the token of %s:%ld", s->label, r->line);
             goto cleanup;
         }

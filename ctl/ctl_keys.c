@@ -5,7 +5,9 @@
  * independent steps: the services learn the new key while still accepting
  * the old one (credentials.key_file = new, previous_key_files = old), then
  * `keys rotate` re-seals every stored row under the new key. Rows already
- * under the current key id are skipped, so the command is idempotent and can
+ * under the current key id and in the current, platform-bound format (AP2)
+ * are skipped; legacy AP1 rows are re-sealed as AP2 even under the current
+ * key, which is how an upgrade binds old rows. The command is idempotent and can
  * be re-run after a failure or after an `accounts add` that still used the
  * old key on some other machine.
  *
@@ -36,7 +38,8 @@ static const char keys_usage[] =
     "         previous keys (credentials.previous_key_files).\n"
     "rotate   re-seals every stored account token with the current key. Tokens are\n"
     "         opened with whichever configured key sealed them; rows already under\n"
-    "         the current key are skipped, so running it again is safe. Works in\n"
+    "         the current key (and bound to their platform) are skipped, so running\n"
+    "         it again is safe. Works in\n"
     "         batches of N rows (default 500), one transaction each. Prints how many\n"
     "         rows were rotated, already current and failed to open (those are\n"
     "         named by account id on stderr, and the exit status is 1).\n"
@@ -107,12 +110,16 @@ static void open_failure(ap_status s, const uint8_t *sealed, size_t len, char *b
                  hex);
 }
 
-/* Seals plain for account id with key and writes it to the row. */
-static ap_status store_resealed(ctl_ctx *ctx, const ap_crypto_key *key, const char *id,
-                                const char *plain, size_t plainlen, char *err, size_t errlen) {
+/* Seals plain for (platform, account id) with key, in the current format,
+ * and writes it to the row. */
+static ap_status store_resealed(ctl_ctx *ctx, const ap_crypto_key *key, const char *platform,
+                                const char *id, const char *plain, size_t plainlen, char *err,
+                                size_t errlen) {
     uint8_t *sealed = NULL;
     size_t len = 0;
-    ap_status s = ap_crypto_seal(key, id, (const uint8_t *)plain, plainlen, &sealed, &len);
+    char aad[AP_CREDENTIAL_AAD_LEN];
+    ap_status s = ap_credential_aad(aad, sizeof(aad), AP_CRYPTO_SEAL_VERSION, platform, id);
+    if (s == AP_OK) s = ap_crypto_seal(key, aad, (const uint8_t *)plain, plainlen, &sealed, &len);
     if (s != AP_OK) {
         snprintf(err, errlen, "account %s: cannot seal with the current key: %s", id,
                  ap_status_str(s));
@@ -134,12 +141,16 @@ static ap_status store_resealed(ctl_ctx *ctx, const ap_crypto_key *key, const ch
 /* Re-seals one row under the current key and stores it. Returns AP_OK,
  * AP_ECONFLICT when the row does not open (reason in why), or another error
  * that stops the whole run (err filled). */
-static ap_status rotate_row(ctl_ctx *ctx, const ap_crypto_keyring *ring, const char *id,
-                            const uint8_t *sealed, size_t len, bool dry_run, char *why,
-                            size_t whylen, char *err, size_t errlen) {
-    char *plain = NULL;
+static ap_status rotate_row(ctl_ctx *ctx, const ap_crypto_keyring *ring, const char *platform,
+                            const char *id, const uint8_t *sealed, size_t len, bool dry_run,
+                            char *why, size_t whylen, char *err, size_t errlen) {
+    char *plain = NULL, aad[AP_CREDENTIAL_AAD_LEN];
     size_t plainlen = 0;
-    ap_status s = ap_crypto_keyring_open(ring, id, sealed, len, &plain, &plainlen);
+    /* Opened as the format it was sealed in (a legacy AP1 blob binds the
+     * account id only); re-sealed below in the current, platform-bound one. */
+    ap_status s = ap_credential_aad(aad, sizeof(aad), ap_crypto_sealed_version(sealed, len),
+                                    platform, id);
+    if (s == AP_OK) s = ap_crypto_keyring_open(ring, aad, sealed, len, &plain, &plainlen);
     if (s == AP_ENOMEM) {
         snprintf(err, errlen, "out of memory");
         return s;
@@ -149,7 +160,8 @@ static ap_status rotate_row(ctl_ctx *ctx, const ap_crypto_keyring *ring, const c
         return AP_ECONFLICT;
     }
     if (!dry_run)
-        s = store_resealed(ctx, ap_crypto_keyring_current(ring), id, plain, plainlen, err, errlen);
+        s = store_resealed(ctx, ap_crypto_keyring_current(ring), platform, id, plain, plainlen,
+                           err, errlen);
     explicit_bzero(plain, plainlen);
     free(plain);
     return s;
@@ -170,7 +182,7 @@ static int rotate_batch(ctl_ctx *ctx, const ap_crypto_keyring *ring, char *after
      * either way, NUL-terminated by libpq). */
     PGresult *res =
         PQexecParams(ctx->pg.conn,
-                     "SELECT id::text, credentials FROM social_accounts "
+                     "SELECT id::text, credentials, platform FROM social_accounts "
                      "WHERE ($1::uuid IS NULL OR id > $1::uuid) ORDER BY id LIMIT $2::int "
                      "FOR NO KEY UPDATE",
                      2, NULL, params, NULL, NULL, 1);
@@ -182,17 +194,19 @@ static int rotate_batch(ctl_ctx *ctx, const ap_crypto_keyring *ring, char *after
     *nrows = PQntuples(res);
     ap_status s = AP_OK;
     for (int i = 0; i < *nrows && s == AP_OK; i++) {
-        const char *id = PQgetvalue(res, i, 0);
+        const char *id = PQgetvalue(res, i, 0), *platform = PQgetvalue(res, i, 2);
         const uint8_t *blob = (const uint8_t *)PQgetvalue(res, i, 1), *kid;
         size_t len = (size_t)PQgetlength(res, i, 1);
         snprintf(after, 37, "%s", id);
         if (ap_crypto_sealed_kid(blob, len, &kid) == AP_OK &&
-            memcmp(kid, current_kid, AP_CRYPTO_KID_LEN) == 0) {
+            memcmp(kid, current_kid, AP_CRYPTO_KID_LEN) == 0 &&
+            ap_crypto_sealed_version(blob, len) == AP_CRYPTO_SEAL_VERSION) {
             c.current++;
             continue;
         }
         char why[256];
-        s = rotate_row(ctx, ring, id, blob, len, dry_run, why, sizeof(why), err, sizeof(err));
+        s = rotate_row(ctx, ring, platform, id, blob, len, dry_run, why, sizeof(why), err,
+                       sizeof(err));
         if (s == AP_OK) {
             c.rotated++;
         } else if (s == AP_ECONFLICT) {

@@ -27,9 +27,16 @@ static const char migrate_usage[] =
     "places at once: runs are serialised with a PostgreSQL advisory lock.\n";
 
 static const char streams_usage[] =
-    "usage: autopostctl streams apply [--config FILE]\n\n"
-    "Creates or updates the JetStream streams, consumers (one per configured\n"
-    "platform) and the key-value bucket autopost runs on. Idempotent.\n";
+    "usage: autopostctl streams apply [--config FILE]\n"
+    "       autopostctl streams migrate-kv [--delete-legacy] [--config FILE]\n\n"
+    "apply       creates or updates the JetStream streams, consumers and key-value\n"
+    "            buckets (one consumer and two buckets per configured platform)\n"
+    "            autopost runs on. Idempotent.\n"
+    "migrate-kv  copies the shared buckets of older releases (autopost_attempts,\n"
+    "            autopost_accounts) into the per-platform ones, so no attempt\n"
+    "            record is lost across the upgrade; run it with the publishers\n"
+    "            stopped, after apply. Safe to repeat. --delete-legacy then\n"
+    "            deletes the old buckets. Needs NATS (admin) and PostgreSQL.\n";
 
 /* The version is the file name's leading decimal number. Read it from the
  * name rather than trusting the generated integer literal, which C would
@@ -186,27 +193,37 @@ static void print_topology(const ap_config *cfg) {
     }
     printf("consumer  %-22s on %s\n", AP_CONSUMER_DISPATCHER, AP_STREAM_RESULTS);
     printf("consumer  %-22s on %s\n", AP_CONSUMER_ADVISORIES, AP_STREAM_ADVISORIES);
-    printf("kv        %s\n", AP_KV_ATTEMPTS);
+    for (int i = 0; i < cfg->nplatforms; i++) {
+        char attempts[AP_KV_BUCKET_LEN], accounts[AP_KV_BUCKET_LEN];
+        if (ap_kv_bucket_attempts(attempts, sizeof(attempts), cfg->platforms[i].name) == AP_OK &&
+            ap_kv_bucket_accounts(accounts, sizeof(accounts), cfg->platforms[i].name) == AP_OK)
+            printf("kv        %s, %s\n", attempts, accounts);
+    }
 }
 
 int ctl_cmd_streams(ctl_ctx *ctx, int argc, char **argv) {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
+                                         {"delete-legacy", no_argument, NULL, 'd'},
                                          {NULL, 0, NULL, 0}};
+    bool delete_legacy = false;
     int c, rc;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'c': ctx->config_path = optarg; break;
+        case 'd': delete_legacy = true; break;
         case 'h': fputs(streams_usage, stdout); return CTL_EXIT_OK;
         default: return ctl_bad_option("streams", c, argv);
         }
     }
-    if (optind >= argc) return ctl_usage_error("streams", "missing sub-command (apply)");
-    if (strcmp(argv[optind], "apply") != 0)
-        return ctl_usage_error("streams", "unknown sub-command \"%s\" (expected apply)",
-                               argv[optind]);
+    if (optind >= argc) return ctl_usage_error("streams", "missing sub-command (apply, migrate-kv)");
     if (optind + 1 < argc)
         return ctl_usage_error("streams", "unexpected argument \"%s\"", argv[optind + 1]);
+    if (strcmp(argv[optind], "migrate-kv") == 0) return ctl_streams_migrate_kv(ctx, delete_legacy);
+    if (strcmp(argv[optind], "apply") != 0)
+        return ctl_usage_error("streams", "unknown sub-command \"%s\" (expected apply or migrate-kv)",
+                               argv[optind]);
+    if (delete_legacy) return ctl_usage_error("streams", "--delete-legacy goes with migrate-kv");
     if ((rc = ctl_setup(ctx, AP_NEED_NATS)) != CTL_EXIT_OK) return rc;
     if (ctx->cfg.nplatforms == 0)
         fprintf(stderr, "autopostctl: warning: no platforms configured, so no publisher "

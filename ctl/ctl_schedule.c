@@ -43,7 +43,7 @@ static const char cancel_usage[] =
     "usage: autopostctl cancel SCHEDULE_ID [--config FILE]\n\n"
     "Cancels a pending or queued schedule. For a queued one (already handed to\n"
     "the publishers) it also records the cancellation in the JetStream KV bucket\n"
-    "" AP_KV_ATTEMPTS " so a publisher that has not started will not post it.\n";
+    "" AP_KV_ATTEMPTS "_<platform> so a publisher that has not started will not post it.\n";
 
 static const char retry_usage[] =
     "usage: autopostctl retry SCHEDULE_ID [--config FILE]\n"
@@ -302,8 +302,23 @@ fail:
 /* Best effort: tell the publishers through their attempt record. Prints
  * what happened; never changes the exit code (the cancel is committed). */
 static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) {
-    char err[512], key[96];
+    char err[512], key[96], bucket[AP_KV_BUCKET_LEN];
     snprintf(key, sizeof(key), "%s-%s", id, generation);
+    /* The record lives in the bucket of the schedule's platform. */
+    const char *params[] = {id};
+    PGresult *res = ctl_exec(ctx,
+                             "SELECT a.platform FROM post_schedules s JOIN social_accounts a "
+                             "ON a.id = s.account_id WHERE s.id = $1",
+                             1, params, PGRES_TUPLES_OK, err, sizeof(err));
+    bool named = res != NULL && PQntuples(res) == 1 &&
+                 ap_kv_bucket_attempts(bucket, sizeof(bucket), PQgetvalue(res, 0, 0)) == AP_OK;
+    PQclear(res);
+    if (!named) {
+        fprintf(stderr,
+                "autopostctl: warning: could not tell the publishers (cannot read the schedule's "
+                "platform); the job is already on the bus and may still be posted\n");
+        return;
+    }
     ap_nats n;
     if (ctl_nats_open(ctx, &n, CTL_NATS_SHORT_TIMEOUT_MS, err, sizeof(err)) != AP_OK) {
         fprintf(stderr,
@@ -313,9 +328,9 @@ static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) 
         return;
     }
     kvStore *kv = NULL;
-    natsStatus s = js_KeyValue(&kv, n.js, AP_KV_ATTEMPTS);
+    natsStatus s = js_KeyValue(&kv, n.js, bucket);
     if (s != NATS_OK) {
-        ap_nats_error(err, sizeof(err), "key-value bucket " AP_KV_ATTEMPTS, s, 0);
+        ap_nats_error(err, sizeof(err), "key-value bucket", s, 0);
         fprintf(stderr, "autopostctl: warning: could not tell the publishers (%s)\n", err);
         goto cleanup;
     }
@@ -323,7 +338,7 @@ static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) 
     s = kvStore_Create(&rev, kv, key, "cancelled", 9);
     if (s == NATS_OK) {
         printf("recorded the cancellation in KV %s (key %s): publishers will not post it\n",
-               AP_KV_ATTEMPTS, key);
+               bucket, key);
         goto cleanup;
     }
     /* Create lost: someone wrote the record first. Show what it says. */
@@ -333,18 +348,18 @@ static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) 
         int len = kvEntry_ValueLen(e);
         snprintf(value, sizeof(value), "%.*s", len > 100 ? 100 : len, kvEntry_ValueString(e));
         if (strcmp(value, "cancelled") == 0)
-            printf("the cancellation was already recorded in KV %s (key %s)\n", AP_KV_ATTEMPTS,
+            printf("the cancellation was already recorded in KV %s (key %s)\n", bucket,
                    key);
         else
             fprintf(stderr,
                     "autopostctl: warning: a publisher already holds this job (KV %s key %s = "
                     "\"%s\"): it may be posting it now; check with `autopostctl show %s`\n",
-                    AP_KV_ATTEMPTS, key, value, id);
+                    bucket, key, value, id);
         kvEntry_Destroy(e);
     } else {
         ap_nats_error(err, sizeof(err), "kv create", s, 0);
         fprintf(stderr, "autopostctl: warning: could not record the cancellation in KV %s: %s\n",
-                AP_KV_ATTEMPTS, err);
+                bucket, err);
     }
 cleanup:
     kvStore_Destroy(kv);

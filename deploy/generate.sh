@@ -323,7 +323,9 @@ EOF
 } | emit k8s/overlays/dev/publisher-secrets/kustomization.yaml
 
 # ---- NATS: the publisher users, one template for auth.conf and values.yaml --
-# Each line: a subject the user may publish, then what it is for.
+# Each line: a subject the user may publish, then what it is for. The KV
+# buckets are the platform's own (common/ap_nats.h): no publisher can read or
+# write another platform's attempt records, marks or refreshed credentials.
 publisher_allow() {
     local p=$1
     cat <<EOF
@@ -331,20 +333,20 @@ autopost.results.$p|PublishResult
 \$JS.API.CONSUMER.INFO.AUTOPOST_JOBS.publisher-$p|bind (js_PullSubscribe)
 \$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-$p|Fetch
 \$JS.ACK.AUTOPOST_JOBS.publisher-$p.>|ack/nak/term/in-progress
-\$JS.API.STREAM.INFO.KV_autopost_attempts|js_KeyValue
-\$KV.autopost_attempts.>|kvStore_Create/Update
-\$JS.API.DIRECT.GET.KV_autopost_attempts|kvStore_Get by revision
-\$JS.API.DIRECT.GET.KV_autopost_attempts.>|kvStore_Get last by key
-\$JS.API.STREAM.MSG.GET.KV_autopost_attempts|the same without AllowDirect
-\$JS.API.STREAM.INFO.KV_autopost_accounts|accounts bucket: reauth marks, refreshed credentials, locks
-\$KV.autopost_accounts.>|put/create/update/delete
-\$JS.API.DIRECT.GET.KV_autopost_accounts|kvStore_Get
-\$JS.API.DIRECT.GET.KV_autopost_accounts.>|kvStore_Get last by key
-\$JS.API.STREAM.MSG.GET.KV_autopost_accounts|the same without AllowDirect
-\$JS.API.CONSUMER.CREATE.KV_autopost_accounts|kvStore_WatchAll: an ordered push consumer
-\$JS.API.CONSUMER.CREATE.KV_autopost_accounts.>|(recreated after a gap)
-\$JS.API.CONSUMER.DELETE.KV_autopost_accounts.>|watcher stopped
-\$JS.FC.KV_autopost_accounts.>|watcher flow control
+\$JS.API.STREAM.INFO.KV_autopost_attempts_$p|js_KeyValue
+\$KV.autopost_attempts_$p.>|kvStore_Create/Update
+\$JS.API.DIRECT.GET.KV_autopost_attempts_$p|kvStore_Get by revision
+\$JS.API.DIRECT.GET.KV_autopost_attempts_$p.>|kvStore_Get last by key
+\$JS.API.STREAM.MSG.GET.KV_autopost_attempts_$p|the same without AllowDirect
+\$JS.API.STREAM.INFO.KV_autopost_accounts_$p|accounts bucket: reauth marks, refreshed credentials, locks
+\$KV.autopost_accounts_$p.>|put/create/update/delete
+\$JS.API.DIRECT.GET.KV_autopost_accounts_$p|kvStore_Get
+\$JS.API.DIRECT.GET.KV_autopost_accounts_$p.>|kvStore_Get last by key
+\$JS.API.STREAM.MSG.GET.KV_autopost_accounts_$p|the same without AllowDirect
+\$JS.API.CONSUMER.CREATE.KV_autopost_accounts_$p|kvStore_WatchAll: an ordered push consumer
+\$JS.API.CONSUMER.CREATE.KV_autopost_accounts_$p.>|(recreated after a gap)
+\$JS.API.CONSUMER.DELETE.KV_autopost_accounts_$p.>|watcher stopped
+\$JS.FC.KV_autopost_accounts_$p.>|watcher flow control
 \$JS.API.STREAM.NAMES|nats.c finds the bucket's stream by subject: names only
 EOF
 }

@@ -153,8 +153,10 @@ typedef struct publisher {
     const ap_adapter *adapter;
     ap_crypto_keyring keys; /* current + previous: a rotation does not strand queued jobs */
     ap_nats nats;
-    kvStore *kv;
-    kvStore *acct_kv;    /* autopost_accounts */
+    kvStore *kv;         /* autopost_attempts_<platform> */
+    kvStore *acct_kv;    /* autopost_accounts_<platform> */
+    char attempts_bucket[AP_KV_BUCKET_LEN];
+    char accounts_bucket[AP_KV_BUCKET_LEN];
     ap_accounts *acc;    /* local table of it (watcher thread) */
     char *client_secret; /* platforms.<name>.client_secret_file, NULL for public clients */
     ap_jsasync *jsa;     /* PubAcks of attempt records and results */
@@ -436,8 +438,9 @@ static ap_status emit_result_async(publisher *p, job_slot *s) {
 /* The attempt record's subject: a KV write is a publish on $KV.<bucket>.<key>. */
 static ap_status guard_publish(publisher *p, job_slot *s, const ap_guard_record *rec, int tag,
                                int64_t expected_revision) {
-    char subject[128], value[512];
-    snprintf(subject, sizeof(subject), "$KV.%s.%s", AP_KV_ATTEMPTS, s->key);
+    char subject[AP_KV_BUCKET_LEN + 72], value[512];
+    int n = snprintf(subject, sizeof(subject), "$KV.%s.%s", p->attempts_bucket, s->key);
+    if (n < 0 || (size_t)n >= sizeof(subject)) return AP_EINVAL;
     ap_guard_format(value, sizeof(value), rec, p->cfg->instance);
     natsMsg *m = NULL;
     if (natsMsg_Create(&m, subject, NULL, value, (int)strlen(value)) != NATS_OK) return AP_ENOMEM;
@@ -1020,7 +1023,7 @@ static void start_with_credential(publisher *p, job_slot *s) {
  * ownership of sealed). Returns false (and frees sealed) if it does not open. */
 static bool adopt_sealed(publisher *p, job_slot *s, uint8_t *sealed, size_t len) {
     ap_credential c;
-    if (ap_credential_open(&p->keys, s->job->account_id, sealed, len, &c) != AP_OK ||
+    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sealed, len, &c) != AP_OK ||
         c.issued_at_ms <= s->cred.issued_at_ms) {
         ap_credential_wipe(&c);
         free(sealed);
@@ -1066,7 +1069,7 @@ static void settle_credential(publisher *p, job_slot *s, ap_flow_mode mode, int6
     const ProtobufCBinaryData *sc = &s->job->sealed_credential;
     s->pending_mode = mode;
     s->pending_since = since;
-    if (ap_credential_open(&p->keys, s->job->account_id, sc->data, sc->len, &s->cred) != AP_OK) {
+    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sc->data, sc->len, &s->cred) != AP_OK) {
         /* Most likely this replica lacks a key (a rotation without
          * previous_key_files), not the account's fault: the job fails but
          * the account is not marked (the dispatcher skips code "credential"). */
@@ -1277,7 +1280,7 @@ static void on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
         uint8_t *sealed = NULL;
         size_t len = 0;
         char *value = NULL;
-        if (ap_credential_seal(&p->keys, s->job->account_id, &nc, &sealed, &len) != AP_OK ||
+        if (ap_credential_seal(&p->keys, p->platform->name, s->job->account_id, &nc, &sealed, &len) != AP_OK ||
             (value = ap_acct_cred_value(sealed, len, nc.issued_at_ms, p->cfg->instance)) == NULL) {
             /* The single-use token is spent and the new one cannot be kept. */
             ap_credential_wipe(&nc);
@@ -1699,7 +1702,7 @@ static int engine_run(publisher *p) {
 }
 
 static ap_status subscribe(publisher *p, char *err, size_t errlen) {
-    char durable[64], subject[96];
+    char durable[64], subject[96], what[AP_KV_BUCKET_LEN + 32];
     ap_consumer_name_publisher(durable, sizeof(durable), p->platform->name);
     snprintf(subject, sizeof(subject), AP_SUBJECT_JOBS_PREFIX "%s", p->platform->name);
     jsSubOptions so;
@@ -1712,14 +1715,24 @@ static ap_status subscribe(publisher *p, char *err, size_t errlen) {
         ap_nats_error(err, errlen, "pull subscribe", s, jerr);
         return AP_ENATS;
     }
-    s = js_KeyValue(&p->kv, p->nats.js, AP_KV_ATTEMPTS);
+    /* This platform's buckets only: its NATS user may touch no other's. */
+    if (ap_kv_bucket_attempts(p->attempts_bucket, sizeof(p->attempts_bucket), p->platform->name) !=
+            AP_OK ||
+        ap_kv_bucket_accounts(p->accounts_bucket, sizeof(p->accounts_bucket), p->platform->name) !=
+            AP_OK) {
+        snprintf(err, errlen, "platform name too long for a bucket name");
+        return AP_EINVAL;
+    }
+    s = js_KeyValue(&p->kv, p->nats.js, p->attempts_bucket);
     if (s != NATS_OK) {
-        ap_nats_error(err, errlen, "key-value bucket " AP_KV_ATTEMPTS, s, 0);
+        snprintf(what, sizeof(what), "key-value bucket %s", p->attempts_bucket);
+        ap_nats_error(err, errlen, what, s, 0);
         return AP_ENATS;
     }
-    s = js_KeyValue(&p->acct_kv, p->nats.js, AP_KV_ACCOUNTS);
+    s = js_KeyValue(&p->acct_kv, p->nats.js, p->accounts_bucket);
     if (s != NATS_OK) {
-        ap_nats_error(err, errlen, "key-value bucket " AP_KV_ACCOUNTS, s, 0);
+        snprintf(what, sizeof(what), "key-value bucket %s", p->accounts_bucket);
+        ap_nats_error(err, errlen, what, s, 0);
         return AP_ENATS;
     }
     if (ap_accounts_watch(p->acc, p->acct_kv) != AP_OK) {

@@ -107,8 +107,8 @@ WHERE id = (:'id')::uuid AND position(convert_to(:'t', 'UTF8') IN credentials) >
 SQL
 )
 [[ $leaks -eq 0 ]] || fail "the token is stored in clear"
-[[ $(stack_psql -c "SELECT substring(credentials from 1 for 3) = 'AP1'::bytea FROM social_accounts WHERE id = '$account'") == t ]] ||
-    fail "credentials are not an AP1 sealed blob"
+[[ $(stack_psql -c "SELECT substring(credentials from 1 for 3) = 'AP2'::bytea FROM social_accounts WHERE id = '$account'") == t ]] ||
+    fail "credentials are not an AP2 (platform-bound) sealed blob"
 echo "$TOKEN" | ctl accounts add --platform facebook --external-id 1002 --token - >"$OUT" 2>"$ERR" ||
     fail "accounts add --token -: $(cat "$ERR")"
 disabled=$(cat "$OUT")
@@ -251,7 +251,7 @@ run cancel "$now_sched"
 [[ $RC -eq 0 ]] && grep -q 'was queued' "$OUT" && grep -q 'recorded the cancellation in KV' "$OUT" ||
     fail "cancel of a queued schedule: $(cat "$OUT" "$ERR")"
 kv=$(curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/jsz?streams=true" | tr -d ' \n' |
-    grep -o '"name":"KV_autopost_attempts"[^]]*' | grep -o '"messages":[0-9]*' | head -n1 |
+    grep -o '"name":"KV_autopost_attempts_facebook"[^]]*' | grep -o '"messages":[0-9]*' | head -n1 |
     cut -d: -f2 || true)
 [[ ${kv:-0} -eq 1 ]] || fail "no cancellation record in the KV bucket (messages: ${kv:-none})"
 

@@ -61,7 +61,7 @@ out=$(svc_ctl streams apply 2>&1) || fail "admin: streams apply failed: $out"
 jsz() { curl -fsS "http://127.0.0.1:$AUTH_NATS_MONITOR_PORT/jsz?acc=AUTOPOST&streams=true&consumers=true"; }
 topology=$(jsz | jq -r '.account_details[]? | select(.name == "AUTOPOST") | .stream_detail[]? |
     .name + ":" + ([.consumer_detail[]?.name] | sort | join(","))' | sort | tr '\n' ' ')
-want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_JOBS:$(for p in $PLATFORM_LIST; do printf 'publisher-%s\n' "$p"; done | sort | paste -sd,) AUTOPOST_RESULTS:dispatcher KV_autopost_accounts: KV_autopost_attempts: "
+want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_JOBS:$(for p in $PLATFORM_LIST; do printf 'publisher-%s\n' "$p"; done | sort | paste -sd,) AUTOPOST_RESULTS:dispatcher $(for p in $PLATFORM_LIST; do printf 'KV_autopost_accounts_%s:\nKV_autopost_attempts_%s:\n' "$p" "$p"; done | sort | tr '\n' ' ')"
 [[ $topology == "$want" ]] || fail "topology in account AUTOPOST: '$topology', expected '$want'"
 echo "ok: admin created the topology with autopostctl streams apply: $topology"
 
@@ -90,22 +90,22 @@ probe_all() {
     expect_denied scheduler pub autopost.results.facebook
     expect_denied scheduler pub '$JS.API.STREAM.UPDATE.AUTOPOST_JOBS'
     expect_denied scheduler pub '$JS.API.STREAM.PURGE.AUTOPOST_JOBS'
-    expect_denied scheduler pub '$KV.autopost_attempts.x'
-    expect_denied scheduler pub '$KV.autopost_accounts.reauth.x'
+    expect_denied scheduler pub '$KV.autopost_attempts_facebook.x'
+    expect_denied scheduler pub '$KV.autopost_accounts_facebook.reauth.x'
 
-    # publisher-facebook: its own jobs, its own results, the attempt records.
+    # publisher-facebook: its own jobs, its own results, its platform's buckets.
     expect_allowed publisher-facebook pub autopost.results.facebook 'raw probe' "$PUBACK_RESULTS"
     expect_allowed publisher-facebook pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-facebook' "$PULL" '^HMSG|^MSG'
     expect_allowed publisher-facebook pub '$JS.API.CONSUMER.INFO.AUTOPOST_JOBS.publisher-facebook' '' '"type":"io.nats.jetstream.api.v1.consumer_info_response"'
-    expect_allowed publisher-facebook pub '$JS.API.STREAM.INFO.KV_autopost_attempts' '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
-    expect_allowed publisher-facebook pub '$KV.autopost_attempts.deploy-probe' 'started' '"stream":"KV_autopost_attempts"'
-    expect_allowed publisher-facebook pub '$JS.API.DIRECT.GET.KV_autopost_attempts.$KV.autopost_attempts.deploy-probe' '' '^HMSG'
+    expect_allowed publisher-facebook pub '$JS.API.STREAM.INFO.KV_autopost_attempts_facebook' '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
+    expect_allowed publisher-facebook pub '$KV.autopost_attempts_facebook.deploy-probe' 'started' '"stream":"KV_autopost_attempts_facebook"'
+    expect_allowed publisher-facebook pub '$JS.API.DIRECT.GET.KV_autopost_attempts_facebook.$KV.autopost_attempts_facebook.deploy-probe' '' '^HMSG'
     expect_allowed publisher-facebook pub '$JS.ACK.AUTOPOST_JOBS.publisher-facebook.1.1.1.1.0' '+ACK'
-    expect_allowed publisher-facebook pub '$JS.API.STREAM.INFO.KV_autopost_accounts' '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
-    expect_allowed publisher-facebook pub '$KV.autopost_accounts.refresh.deploy-probe' 'state=running' '"stream":"KV_autopost_accounts"'
-    expect_allowed publisher-facebook pub '$JS.API.DIRECT.GET.KV_autopost_accounts.$KV.autopost_accounts.refresh.deploy-probe' '' '^HMSG'
-    expect_denied publisher-facebook pub '$JS.API.STREAM.PURGE.KV_autopost_accounts'
-    expect_denied publisher-facebook pub '$JS.API.CONSUMER.CREATE.KV_autopost_attempts'
+    expect_allowed publisher-facebook pub '$JS.API.STREAM.INFO.KV_autopost_accounts_facebook' '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
+    expect_allowed publisher-facebook pub '$KV.autopost_accounts_facebook.refresh.deploy-probe' 'state=running' '"stream":"KV_autopost_accounts_facebook"'
+    expect_allowed publisher-facebook pub '$JS.API.DIRECT.GET.KV_autopost_accounts_facebook.$KV.autopost_accounts_facebook.refresh.deploy-probe' '' '^HMSG'
+    expect_denied publisher-facebook pub '$JS.API.STREAM.PURGE.KV_autopost_accounts_facebook'
+    expect_denied publisher-facebook pub '$JS.API.CONSUMER.CREATE.KV_autopost_attempts_facebook'
     expect_denied publisher-facebook pub autopost.jobs.facebook
     expect_denied publisher-facebook pub autopost.results.x
     expect_denied publisher-facebook pub autopost.results.linkedin
@@ -113,7 +113,7 @@ probe_all() {
     expect_denied publisher-facebook pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_RESULTS.dispatcher'
     expect_denied publisher-facebook pub '$JS.ACK.AUTOPOST_JOBS.publisher-x.1.1.1.1.0'
     expect_denied publisher-facebook pub '$JS.API.STREAM.MSG.DELETE.AUTOPOST_JOBS'
-    expect_denied publisher-facebook pub '$JS.API.STREAM.DELETE.KV_autopost_attempts'
+    expect_denied publisher-facebook pub '$JS.API.STREAM.DELETE.KV_autopost_attempts_facebook'
     expect_denied publisher-facebook pub '$JS.API.CONSUMER.DURABLE.CREATE.AUTOPOST_JOBS.publisher-facebook'
     expect_denied publisher-facebook sub 'autopost.jobs.>'
     # Inboxes: each user its own, nobody another's replies.
@@ -136,6 +136,34 @@ probe_all() {
             expect_denied "publisher-$p" pub "\$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-$q"
         done
     done
+    # KV: a publisher reaches only its own platform's buckets. Two platforms
+    # in full (every way in: write, direct get by key and by request body,
+    # stream message get, info, watch consumer, a plain subscription); every
+    # other pair by write and read.
+    for p in facebook instagram; do
+        q=$([[ $p == facebook ]] && echo instagram || echo facebook)
+        local b
+        for b in attempts accounts; do
+            expect_allowed "publisher-$p" pub "\$KV.autopost_${b}_$p.cred.isolation-probe" 'v' "\"stream\":\"KV_autopost_${b}_$p\""
+            expect_denied "publisher-$p" pub "\$KV.autopost_${b}_$q.cred.isolation-probe"
+            expect_denied "publisher-$p" pub "\$JS.API.DIRECT.GET.KV_autopost_${b}_$q.\$KV.autopost_${b}_$q.cred.isolation-probe"
+            expect_denied "publisher-$p" pub "\$JS.API.DIRECT.GET.KV_autopost_${b}_$q"
+            expect_denied "publisher-$p" pub "\$JS.API.STREAM.MSG.GET.KV_autopost_${b}_$q"
+            expect_denied "publisher-$p" pub "\$JS.API.STREAM.INFO.KV_autopost_${b}_$q"
+            expect_denied "publisher-$p" pub "\$JS.API.CONSUMER.CREATE.KV_autopost_${b}_$q"
+            expect_denied "publisher-$p" pub "\$JS.API.CONSUMER.CREATE.KV_autopost_${b}_$q.probe.\$KV.autopost_${b}_$q.>"
+            expect_denied "publisher-$p" sub "\$KV.autopost_${b}_$q.>"
+            # ...nor the shared buckets of older releases.
+            expect_denied "publisher-$p" pub "\$KV.autopost_$b.cred.isolation-probe"
+        done
+    done
+    for p in $PLATFORM_LIST; do
+        for q in $PLATFORM_LIST; do
+            [[ $q == "$p" ]] && continue
+            expect_denied "publisher-$p" pub "\$KV.autopost_accounts_$q.cred.isolation-probe"
+            expect_denied "publisher-$p" pub "\$JS.API.DIRECT.GET.KV_autopost_accounts_$q.\$KV.autopost_accounts_$q.cred.isolation-probe"
+        done
+    done
 
     # dispatcher: reads results and advisories, reads and deletes dead jobs.
     expect_allowed dispatcher pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_RESULTS.dispatcher' "$PULL" '^HMSG|^MSG'
@@ -148,8 +176,8 @@ probe_all() {
     expect_denied dispatcher pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-facebook'
     expect_denied dispatcher pub '$JS.API.STREAM.MSG.DELETE.AUTOPOST_RESULTS'
     expect_denied dispatcher pub '$JS.API.STREAM.PURGE.AUTOPOST_JOBS'
-    expect_denied dispatcher pub '$KV.autopost_attempts.x'
-    expect_denied dispatcher pub '$KV.autopost_accounts.cred.x'
+    expect_denied dispatcher pub '$KV.autopost_attempts_facebook.x'
+    expect_denied dispatcher pub '$KV.autopost_accounts_facebook.cred.x'
     expect_denied dispatcher sub 'autopost.results.>'
 
     # admin: the JetStream API, not the messages.
@@ -158,8 +186,10 @@ probe_all() {
     # The probes above left a job and a result behind: the operator's purge.
     expect_allowed admin pub '$JS.API.STREAM.PURGE.AUTOPOST_JOBS' '' '"success":true'
     expect_allowed admin pub '$JS.API.STREAM.PURGE.AUTOPOST_RESULTS' '' '"success":true'
-    expect_allowed admin pub '$JS.API.STREAM.PURGE.KV_autopost_attempts' '' '"success":true'
-    expect_allowed admin pub '$JS.API.STREAM.PURGE.KV_autopost_accounts' '' '"success":true'
+    for p in $PLATFORM_LIST; do
+        expect_allowed admin pub "\$JS.API.STREAM.PURGE.KV_autopost_attempts_$p" '' '"success":true'
+        expect_allowed admin pub "\$JS.API.STREAM.PURGE.KV_autopost_accounts_$p" '' '"success":true'
+    done
 }
 echo "== probes against deploy/nats/auth.conf"
 probe_all

@@ -22,9 +22,9 @@ nats_pub autopost.jobs.facebook "$STACK_DIR/unknown.bin"
 nats_pub autopost.results.facebook "$garbage"
 # Garbage in the accounts bucket every publisher watches (reauth marks,
 # pauses, shared credentials): ignored and reported, never fatal.
-nats_pub '$KV.autopost_accounts.reauth.7c9e6679-7425-40de-944b-e07fc1f90ae7' "$garbage"
-nats_pub '$KV.autopost_accounts.pause.7c9e6679-7425-40de-944b-e07fc1f90ae7' "$garbage"
-nats_pub '$KV.autopost_accounts.cred.7c9e6679-7425-40de-944b-e07fc1f90ae7' "$garbage"
+nats_pub '$KV.autopost_accounts_facebook.reauth.7c9e6679-7425-40de-944b-e07fc1f90ae7' "$garbage"
+nats_pub '$KV.autopost_accounts_facebook.pause.7c9e6679-7425-40de-944b-e07fc1f90ae7' "$garbage"
+nats_pub '$KV.autopost_accounts_facebook.cred.7c9e6679-7425-40de-944b-e07fc1f90ae7' "$garbage"
 printf '{"type":"io.nats.jetstream.advisory.v1.max_deliver","stream_seq":"x"}' >"$STACK_DIR/adv.json"
 nats_pub '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTOPOST_JOBS.publisher-facebook' "$STACK_DIR/adv.json"
 

@@ -11,7 +11,7 @@
 #      token) and left alone, the exit status is 1; putting A back lets the
 #      row sealed under A rotate.
 #   6. (within 2) the refreshed credentials publishers share in KV
-#      autopost_accounts follow: one sealed under A is re-sealed under B (it
+#      autopost_accounts_facebook follow: one sealed under A is re-sealed under B (it
 #      opens with B, not with A), one that opens with no key is purged.
 source "$(dirname "$0")/lib.sh"
 
@@ -88,7 +88,7 @@ all=$(AUTOPOST_CONFIG=$config_ba svc_ctl keys id --all) || fail "keys id --all"
 # KV: a refreshed credential of account 1 under A (its own PostgreSQL blob),
 # and for account 4 one sealed for another account (account 1's), which
 # opens with no key.
-KV="$AUTOPOST_BIN/../tests/kv_value $AUTOPOST_NATS_URL autopost_accounts"
+KV="$AUTOPOST_BIN/../tests/kv_value $AUTOPOST_NATS_URL autopost_accounts_facebook"
 kv_a1=${accounts[0]} kv_a4=${accounts[3]}
 blob_a1=$(stack_psql -c "SELECT encode(credentials, 'base64') FROM social_accounts
                           WHERE id = '$kv_a1'" | tr -d '\n')
@@ -101,7 +101,7 @@ kv_opens() {
     local value
     value=$($KV get "cred.$1") || return 2
     sed 's/.* blob=//' <<<"$value" | base64 -d | od -An -tx1 | tr -d ' \n' |
-        "$AUTOPOST_BIN/../tests/open_credential" "$2" "$1" >/dev/null 2>&1
+        "$AUTOPOST_BIN/../tests/open_credential" "$2" facebook "$1" >/dev/null 2>&1
 }
 kv_opens "$kv_a1" "$key_a" || fail "the planted KV credential does not open with A"
 
@@ -116,7 +116,7 @@ rotate "$config_ba" --batch-size 3
 grep -q "^current key id   $kid_b\$" "$OUT" || fail "rotate did not name the key: $(cat "$OUT")"
 [[ $(kid_count "$kid_b") -eq 8 ]] || fail "not every row is under key B after rotate"
 grep -q "rotated 1, already current 0, purged 1" "$OUT" || fail "rotate, KV: $(cat "$OUT")"
-grep -q "account $kv_a4: the refreshed credential in KV autopost_accounts does not open" "$ERR" ||
+grep -q "account $kv_a4: the refreshed credential in KV autopost_accounts_facebook does not open" "$ERR" ||
     fail "rotate did not name the purged KV credential: $(cat "$ERR")"
 kv_opens "$kv_a1" "$key_b" || fail "the KV credential does not open with B after rotate"
 rc=0

@@ -106,7 +106,7 @@ done
 js_open || fail "cannot talk to NATS"
 jobs=$(js_capture AUTOPOST_JOBS "$cap/stream-AUTOPOST_JOBS-queued.bin") || fail "cannot read AUTOPOST_JOBS"
 [[ $jobs -eq 120 ]] || fail "captured $jobs jobs, expected 120"
-sealed=$(grep -a -o 'AP1' "$cap/stream-AUTOPOST_JOBS-queued.bin" | wc -l)
+sealed=$(grep -a -o 'AP2' "$cap/stream-AUTOPOST_JOBS-queued.bin" | wc -l)
 [[ $sealed -ge 120 ]] || fail "only $sealed sealed credentials in 120 jobs"
 pass "captured 120 queued jobs, each carrying a sealed credential"
 
@@ -139,7 +139,7 @@ for s in $streams; do
         [[ $n -ge 120 ]] || fail "captured $n results, expected at least 120"
     fi
 done
-[[ $streams == *KV_autopost_attempts* ]] || fail "no attempt-record stream among: $streams"
+[[ $streams == *KV_autopost_attempts_facebook* ]] || fail "no attempt-record stream among: $streams"
 js_close
 
 pg_dump --data-only "$AUTOPOST_POSTGRES_DSN" >"$cap/pg_dump.sql" 2>"$cap/pg_dump.err" ||

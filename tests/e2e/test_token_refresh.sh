@@ -31,17 +31,22 @@ plain=$(svc_ctl accounts add --platform facebook --external-id 3002 --token plai
 
 # open_credential ACCOUNT: the sealed credential PostgreSQL holds, opened with
 # the stack's key (AES-256-GCM, common/ap_crypto.h: associated data is the
-# blob's header plus the account id), as JSON. The tool uses OpenSSL directly,
+# blob's header plus "facebook/<account id>"), as JSON. The tool uses OpenSSL directly,
 # not the code under test.
 open_credential() {
     stack_psql -c "SELECT encode(credentials, 'hex') FROM social_accounts WHERE id = '$1'" |
-        "$AUTOPOST_BIN/../tests/open_credential" "$AUTOPOST_CREDENTIALS_KEY_FILE" "$1"
+        "$AUTOPOST_BIN/../tests/open_credential" "$AUTOPOST_CREDENTIALS_KEY_FILE" facebook "$1"
 }
 before=$(open_credential "$account")
-# ...and it can say no: the same blob under another account id does not open.
+# ...and it can say no: the same blob under another account id, or as
+# another platform's credential, does not open.
 if stack_psql -c "SELECT encode(credentials, 'hex') FROM social_accounts WHERE id = '$account'" |
-    "$AUTOPOST_BIN/../tests/open_credential" "$AUTOPOST_CREDENTIALS_KEY_FILE" "$plain" >/dev/null 2>&1; then
+    "$AUTOPOST_BIN/../tests/open_credential" "$AUTOPOST_CREDENTIALS_KEY_FILE" facebook "$plain" >/dev/null 2>&1; then
     fail "open_credential opened a credential under another account's id"
+fi
+if stack_psql -c "SELECT encode(credentials, 'hex') FROM social_accounts WHERE id = '$account'" |
+    "$AUTOPOST_BIN/../tests/open_credential" "$AUTOPOST_CREDENTIALS_KEY_FILE" instagram "$account" >/dev/null 2>&1; then
+    fail "a facebook credential opened as an instagram one: the platform is not bound"
 fi
 [[ $(jq -r .refresh_token <<<"$before") == rt-acct3001 ]] || fail "stored credential: $before"
 

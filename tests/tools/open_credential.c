@@ -4,12 +4,13 @@
  * without trusting the code it tests. Used by tests/e2e/test_token_refresh.sh
  * (it replaces a python3 one-liner, so the tests need no Python).
  *
- *   open_credential KEY_FILE ACCOUNT_ID < HEX_BLOB
+ *   open_credential KEY_FILE PLATFORM ACCOUNT_ID < HEX_BLOB
  *
  * KEY_FILE holds the 64 hex characters of the key; stdin the blob in hex
- * (`encode(credentials, 'hex')`). Layout: "AP1" | key id (8) | nonce (12) |
+ * (`encode(credentials, 'hex')`). Layout: "AP2" | key id (8) | nonce (12) |
  * tag (16) | ciphertext, AES-256-GCM, associated data = the first 11 bytes
- * followed by the account id. Prints the plaintext (the credential's JSON).
+ * followed by "PLATFORM/ACCOUNT_ID" (a legacy "AP1" blob: the account id
+ * alone). Prints the plaintext (the credential's JSON).
  * Exit 0 when the blob opens, 1 when it does not, 2 on bad input. */
 #include <ctype.h>
 #include <stdio.h>
@@ -58,7 +59,7 @@ static char *slurp(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) return die("usage: open_credential KEY_FILE ACCOUNT_ID < HEX_BLOB");
+    if (argc != 4) return die("usage: open_credential KEY_FILE PLATFORM ACCOUNT_ID < HEX_BLOB");
     FILE *kf = fopen(argv[1], "r");
     if (kf == NULL) return die("cannot open the key file");
     char *keyhex = slurp(kf);
@@ -70,8 +71,12 @@ int main(int argc, char **argv) {
     static unsigned char blob[MAX_BLOB], plain[MAX_BLOB];
     char *blobhex = slurp(stdin);
     long len = blobhex ? unhex(blobhex, blob, sizeof(blob)) : -1;
-    if (len < HEADER + NONCE + TAG || memcmp(blob, "AP1", 3) != 0)
+    if (len < HEADER + NONCE + TAG || (memcmp(blob, "AP1", 3) != 0 && memcmp(blob, "AP2", 3) != 0))
         return die("stdin is not a sealed credential in hex");
+    static char aad[512];
+    int aad_len = blob[2] == '2' ? snprintf(aad, sizeof(aad), "%s/%s", argv[2], argv[3])
+                                 : snprintf(aad, sizeof(aad), "%s", argv[3]);
+    if (aad_len < 0 || (size_t)aad_len >= sizeof(aad)) return die("platform or account id too long");
     const unsigned char *nonce = blob + HEADER, *tag = nonce + NONCE, *ct = tag + TAG;
     int ct_len = (int)(len - HEADER - NONCE - TAG), n = 0, total = 0;
 
@@ -80,15 +85,14 @@ int main(int argc, char **argv) {
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) == 1 &&
              EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&
              EVP_DecryptUpdate(ctx, NULL, &n, blob, HEADER) == 1 &&
-             EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)argv[2],
-                               (int)strlen(argv[2])) == 1 &&
+             EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, aad_len) == 1 &&
              EVP_DecryptUpdate(ctx, plain, &n, ct, ct_len) == 1;
     total = n;
     ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG, (void *)tag) == 1 &&
          EVP_DecryptFinal_ex(ctx, plain + total, &n) == 1;
     EVP_CIPHER_CTX_free(ctx);
     if (!ok) {
-        fprintf(stderr, "open_credential: does not open with this key and account id\n");
+        fprintf(stderr, "open_credential: does not open with this key, platform and account id\n");
         return 1;
     }
     total += n;

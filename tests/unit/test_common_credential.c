@@ -87,23 +87,43 @@ static void seal_open_round_trip(void) {
     ap_credential in = {.access_token = "at", .refresh_token = "rt", .issued_at_ms = 42};
     uint8_t *sealed = NULL;
     size_t len = 0;
-    CHECK(ap_credential_seal(&ring, ACCOUNT, &in, &sealed, &len) == AP_OK);
+    CHECK(ap_credential_seal(&ring, "facebook", ACCOUNT, &in, &sealed, &len) == AP_OK);
+    CHECK(ap_crypto_sealed_version(sealed, len) == 2);
     /* Nothing of the tokens shows through. */
     CHECK(sealed && memmem(sealed, len, "\"rt\"", 4) == NULL);
     ap_credential out;
-    CHECK(ap_credential_open(&ring, ACCOUNT, sealed, len, &out) == AP_OK);
+    CHECK(ap_credential_open(&ring, "facebook", ACCOUNT, sealed, len, &out) == AP_OK);
+    CHECK(out.platform_bound);
     CHECK_STR_EQ(out.access_token, "at");
     CHECK_STR_EQ(out.refresh_token, "rt");
     CHECK(out.issued_at_ms == 42);
     ap_credential_wipe(&out);
-    /* Bound to the account like any sealed blob. */
-    CHECK(ap_credential_open(&ring, "other-account", sealed, len, &out) == AP_ECRYPTO);
+    /* Bound to the account like any sealed blob... */
+    CHECK(ap_credential_open(&ring, "facebook", "other-account", sealed, len, &out) ==
+          AP_ECRYPTO);
+    /* ...and to the platform: another platform's publisher cannot open it,
+     * even for the same account id. */
+    CHECK(ap_credential_open(&ring, "instagram", ACCOUNT, sealed, len, &out) == AP_ECRYPTO);
+    /* Relabelling the blob as legacy AP1 (account id only) breaks the tag:
+     * the format byte is authenticated. */
+    sealed[2] = '1';
+    CHECK(ap_credential_open(&ring, "instagram", ACCOUNT, sealed, len, &out) == AP_ECRYPTO);
+    sealed[2] = '2';
+    /* A platform is required to seal or open the current format. */
+    uint8_t *none = NULL;
+    size_t none_len = 0;
+    CHECK(ap_credential_seal(&ring, "", ACCOUNT, &in, &none, &none_len) == AP_EINVAL);
+    CHECK(ap_credential_open(&ring, NULL, ACCOUNT, sealed, len, &out) == AP_EINVAL);
 
-    /* An account stored before refresh support: a sealed bare token. */
+    /* An account stored before refresh support and before platform binding:
+     * a legacy AP1 blob of a bare token still opens (keys rotate re-seals it). */
     uint8_t *old = NULL;
     size_t old_len = 0;
-    CHECK(ap_crypto_seal(&k, ACCOUNT, (const uint8_t *)"legacy", 6, &old, &old_len) == AP_OK);
-    CHECK(ap_credential_open(&ring, ACCOUNT, old, old_len, &out) == AP_OK);
+    CHECK(ap_crypto_seal_version(&k, 1, ACCOUNT, (const uint8_t *)"legacy", 6, &old, &old_len) ==
+          AP_OK);
+    CHECK(ap_crypto_sealed_version(old, old_len) == 1);
+    CHECK(ap_credential_open(&ring, "facebook", ACCOUNT, old, old_len, &out) == AP_OK);
+    CHECK(!out.platform_bound);
     CHECK_STR_EQ(out.access_token, "legacy");
     CHECK(out.refresh_token == NULL && out.issued_at_ms == 0);
     ap_credential_wipe(&out);

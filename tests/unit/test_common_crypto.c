@@ -61,7 +61,8 @@ static void test_seal_open_round_trip(void) {
     size_t len;
     seal_token(&k, &sealed, &len);
     CHECK(len == strlen(TOKEN) + AP_CRYPTO_OVERHEAD);
-    CHECK(memcmp(sealed, "AP1", 3) == 0);
+    CHECK(memcmp(sealed, "AP2", 3) == 0);
+    CHECK(ap_crypto_sealed_version(sealed, len) == 2);
     CHECK(memcmp(sealed + OFF_KID, k.kid, AP_CRYPTO_KID_LEN) == 0);
     char *plain = NULL;
     size_t plainlen = 0;
@@ -143,8 +144,12 @@ static void test_bad_magic_rejected(void) {
     uint8_t *sealed;
     size_t len;
     seal_token(&k, &sealed, &len);
-    sealed[2] = '2'; /* "AP2": some future format */
+    sealed[2] = '3'; /* "AP3": some future format */
     CHECK(try_open(&k, ACCOUNT, sealed, len) == AP_EINVAL);
+    CHECK(ap_crypto_sealed_version(sealed, len) == 0);
+    /* The known formats relabel into each other only by breaking the tag. */
+    sealed[2] = '1';
+    CHECK(try_open(&k, ACCOUNT, sealed, len) == AP_ECRYPTO);
     free(sealed);
 }
 
