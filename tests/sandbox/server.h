@@ -1,5 +1,5 @@
 /* server.h -- the platform sandbox core, as seen by main.c and by the
- * platform imitations (facebook.c, and later instagram.c, x.c, ...).
+ * platform imitations (facebook.c, x.c, linkedin.c, containers.c, ...).
  *
  * The core owns everything that is not specific to one social network:
  * the HTTP server (libmicrohttpd), the delay queue that imitates latency
@@ -12,7 +12,8 @@
  * moment the (possibly delayed) answer is due; handle() reads the request
  * through the sandbox_req_* accessors and answers with sandbox_reply_json()
  * or sandbox_hold(). Platforms never see libmicrohttpd, so adding a network
- * is one new file plus one line in the route table in server.c.
+ * is one new file plus its line in common/platforms.list (which puts it in
+ * the route table in server.c). The core's own files share core.h.
  *
  * Threading: handle() always runs on the single libmicrohttpd polling
  * thread. The post store functions take the core's mutex themselves; their
