@@ -96,7 +96,7 @@ static int cred_args_take(cred_args *a, char *token_arg, char *refresh_arg) {
     if (*a->token == '\0') return ctl_fail("the token is empty");
     if (a->refresh_token && *a->refresh_token == '\0')
         return ctl_fail("the refresh token is empty");
-    if (!ctl_utf8_valid(a->token) || (a->refresh_token && !ctl_utf8_valid(a->refresh_token)))
+    if (!ap_utf8_valid(a->token) || (a->refresh_token && !ap_utf8_valid(a->refresh_token)))
         return ctl_fail("the tokens must be UTF-8 text");
     size_t n = strlen(a->token) + (a->refresh_token ? strlen(a->refresh_token) : 0);
     if (n > AP_CRYPTO_MAX_PLAINTEXT - 256)
@@ -217,11 +217,11 @@ static int accounts_add(ctl_ctx *ctx, int argc, char **argv) {
         goto cleanup;
     }
     size_t elen = strlen(external_id);
-    if (elen == 0 || elen > 128 || !ctl_utf8_valid(external_id)) {
+    if (elen == 0 || elen > 128 || !ap_utf8_valid(external_id)) {
         ctl_fail("--external-id must be 1 to 128 characters of UTF-8");
         goto cleanup;
     }
-    if (strlen(name) > 200 || !ctl_utf8_valid(name)) {
+    if (strlen(name) > 200 || !ap_utf8_valid(name)) {
         ctl_fail("--name must be at most 200 characters of UTF-8");
         goto cleanup;
     }
@@ -308,7 +308,7 @@ static int accounts_set_credential(ctl_ctx *ctx, int argc, char **argv) {
         return ctl_usage_error("accounts set-credential", "expected ACCOUNT_ID");
     if (token_arg == NULL) return ctl_usage_error("accounts set-credential", "--token is required");
     char id[37];
-    if (!ctl_uuid_text(argv[optind], id))
+    if (!ap_uuid_normalize(argv[optind], id))
         return ctl_fail("\"%s\" is not an account id (a UUID)", argv[optind]);
     if ((rc = cred_args_take(&cred, token_arg, refresh_arg)) != CTL_EXIT_OK) goto cleanup;
     if ((rc = ctl_setup(ctx, AP_NEED_PG | AP_NEED_KEY)) != CTL_EXIT_OK) goto cleanup;
@@ -410,7 +410,7 @@ static int accounts_set_status(ctl_ctx *ctx, int argc, char **argv) {
         return ctl_usage_error("accounts set-status", "expected ACCOUNT_ID and active|disabled");
     char id[37];
     const char *status = argv[optind + 1];
-    if (!ctl_uuid_text(argv[optind], id))
+    if (!ap_uuid_normalize(argv[optind], id))
         return ctl_fail("\"%s\" is not an account id (a UUID)", argv[optind]);
     if (strcmp(status, "active") != 0 && strcmp(status, "disabled") != 0)
         return ctl_usage_error("accounts set-status",

@@ -316,7 +316,7 @@ static int copy_staging(ctl_ctx *ctx, const acct_set *s) {
                              0, NULL, PGRES_COPY_IN, err, sizeof(err));
     if (res == NULL) return ctl_fail("accounts import: cannot start COPY: %s", err);
     PQclear(res);
-    ctl_buf b = {0};
+    ap_buf b = {0};
     const char *abort_msg = NULL;
     for (size_t i = 0; i < s->n && !abort_msg; i++) {
         const acct_row *r = &s->rows[i];
@@ -331,7 +331,7 @@ static int copy_staging(ctl_ctx *ctx, const acct_set *s) {
     }
     if (!abort_msg && b.len && PQputCopyData(ctx->pg.conn, b.data, (int)b.len) != 1)
         abort_msg = "connection lost during COPY";
-    ctl_buf_free(&b);
+    ap_buf_free(&b);
     if (PQputCopyEnd(ctx->pg.conn, abort_msg) != 1 && abort_msg == NULL)
         abort_msg = "connection lost during COPY";
     int rc = CTL_EXIT_OK;

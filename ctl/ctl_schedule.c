@@ -112,7 +112,7 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
  * database. */
 static int build_post(const schedule_args *a, ctl_post *p) {
     char reason[512];
-    if (!ctl_uuid_text(a->account, p->account_id))
+    if (!ap_uuid_normalize(a->account, p->account_id))
         return ctl_fail("--account: \"%s\" is not an account id (a UUID)", a->account);
     if (!ctl_post_set_at(p, a->at, reason, sizeof(reason))) return ctl_fail("%s", reason);
     if (a->media_type && strcmp(a->media_type, "image") != 0 && strcmp(a->media_type, "video") != 0)
@@ -215,7 +215,7 @@ static int parse_id_command(ctl_ctx *ctx, const char *cmd, const char *usage, in
         }
     }
     if (argc - optind != 1) return ctl_usage_error(cmd, "expected one SCHEDULE_ID");
-    if (!ctl_uuid_text(argv[optind], id))
+    if (!ap_uuid_normalize(argv[optind], id))
         return ctl_fail("\"%s\" is not a schedule id (a UUID)", argv[optind]);
     return CTL_EXIT_OK;
 }
@@ -409,7 +409,7 @@ static int retry_one(ctl_ctx *ctx, const char *arg) {
     char id[37], gen[16];
     locked_row row;
     int rc;
-    if (!ctl_uuid_text(arg, id)) return ctl_fail("\"%s\" is not a schedule id (a UUID)", arg);
+    if (!ap_uuid_normalize(arg, id)) return ctl_fail("\"%s\" is not a schedule id (a UUID)", arg);
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
     if ((rc = retry_in_db(ctx, id, &row, gen, sizeof(gen))) != CTL_EXIT_OK) return rc;

@@ -467,7 +467,7 @@ int ctl_cmd_show(ctl_ctx *ctx, int argc, char **argv) {
     }
     if (argc - optind != 1) return ctl_usage_error("show", "expected one SCHEDULE_ID");
     char id[37];
-    if (!ctl_uuid_text(argv[optind], id))
+    if (!ap_uuid_normalize(argv[optind], id))
         return ctl_fail("\"%s\" is not a schedule id (a UUID)", argv[optind]);
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
