@@ -415,17 +415,8 @@ fail:
 }
 
 int ctl_accounts_import(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(accounts_import_usage, stdout); return CTL_EXIT_OK;
-        default: return ctl_bad_option("accounts import", c, argv);
-        }
-    }
+    int rc = ctl_parse_options(ctx, "accounts import", accounts_import_usage, NULL, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (argc - optind != 1)
         return ctl_usage_error("accounts import", "expected one FILE (or - for stdin)");
     const char *path = argv[optind];

@@ -347,22 +347,11 @@ fail:
 }
 
 int ctl_cmd_import(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"ids", no_argument, NULL, 'i'},
-                                         {"allow-past", no_argument, NULL, 'p'},
-                                         {NULL, 0, NULL, 0}};
     bool ids = false, allow_past = false;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(import_usage, stdout); return CTL_EXIT_OK;
-        case 'i': ids = true; break;
-        case 'p': allow_past = true; break;
-        default: return ctl_bad_option("import", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {
+        {.name = "ids", .flag = &ids}, {.name = "allow-past", .flag = &allow_past}, {0}};
+    int rc = ctl_parse_options(ctx, "import", import_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (argc - optind != 1) return ctl_usage_error("import", "expected one FILE (or - for stdin)");
     const char *path = argv[optind];
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;

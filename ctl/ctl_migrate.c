@@ -150,17 +150,8 @@ cleanup:
 }
 
 int ctl_cmd_migrate(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(migrate_usage, stdout); return CTL_EXIT_OK;
-        default: return ctl_bad_option("migrate", c, argv);
-        }
-    }
+    int rc = ctl_parse_options(ctx, "migrate", migrate_usage, NULL, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc)
         return ctl_usage_error("migrate", "unexpected argument \"%s\"", argv[optind]);
     if ((rc = check_embedded()) != CTL_EXIT_OK) return rc;
@@ -190,17 +181,8 @@ static void print_topology(const ap_config *cfg) {
 }
 
 int ctl_cmd_streams(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(streams_usage, stdout); return CTL_EXIT_OK;
-        default: return ctl_bad_option("streams", c, argv);
-        }
-    }
+    int rc = ctl_parse_options(ctx, "streams", streams_usage, NULL, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind >= argc) return ctl_usage_error("streams", "missing sub-command (apply)");
     if (strcmp(argv[optind], "apply") != 0)
         return ctl_usage_error("streams", "unknown sub-command \"%s\" (expected apply)",

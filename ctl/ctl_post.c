@@ -73,8 +73,7 @@ oom:
 
 bool ctl_url_ok(const char *url, const char *what, char *reason, size_t len) {
     switch (ap_url_check(url)) {
-    case AP_URL_OK:
-        return true;
+    case AP_URL_OK: return true;
     case AP_URL_BAD_SCHEME:
         snprintf(reason, len, "%s: only http:// and https:// URLs are allowed, got \"%.80s\"", what,
                  url);
@@ -88,9 +87,7 @@ bool ctl_url_ok(const char *url, const char *what, char *reason, size_t len) {
     case AP_URL_CONTROL_CHAR:
         snprintf(reason, len, "%s: URL contains a space or control character", what);
         return false;
-    case AP_URL_NOT_UTF8:
-        snprintf(reason, len, "%s: URL is not valid UTF-8", what);
-        return false;
+    case AP_URL_NOT_UTF8: snprintf(reason, len, "%s: URL is not valid UTF-8", what); return false;
     }
     snprintf(reason, len, "%s: URL refused", what);
     return false;

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ap_proto.h"
 #include "ap_buf.h"
+#include "ap_proto.h"
 #include "ap_status.h"
 #include "ap_url.h"
 #include "ap_utf8.h"
