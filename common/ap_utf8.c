@@ -5,9 +5,7 @@
 #include <string.h>
 #include <unistr.h>
 
-bool ap_utf8_valid(const char *s) {
-    return u8_check((const uint8_t *)s, strlen(s)) == NULL;
-}
+bool ap_utf8_valid(const char *s) { return u8_check((const uint8_t *)s, strlen(s)) == NULL; }
 
 long ap_utf8_length(const char *s) {
     size_t n = strlen(s);
