@@ -7,8 +7,9 @@
 #ifndef AP_URL_H
 #define AP_URL_H
 
-/* Longest URL autopost stores or sends: the de facto limit browsers and
- * platform APIs honour, and the column width the migrations assume. */
+/* Longest URL autopost accepts for a link or media item, or follows from
+ * a platform (Graph paging, LinkedIn upload URLs): the de facto limit
+ * browsers and platform APIs honour. */
 #define AP_URL_MAX 2048
 
 typedef enum ap_url_verdict {
