@@ -13,12 +13,13 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ap_buf.h"
 
 const double ap_metrics_latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                              0.5,   1,    2.5,   5,    10};
@@ -55,72 +56,18 @@ struct ap_metrics {
     family *families, **tail;
 };
 
-/* ---- growing text buffer ---------------------------------------------------- */
-
-typedef struct textbuf {
-    char *p;
-    size_t len, cap;
-    bool failed; /* sticky: checked once at the end */
-} textbuf;
-
-static void tb_reserve(textbuf *b, size_t extra) {
-    if (b->failed || b->len + extra + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + extra + 1) cap *= 2;
-    char *grown = realloc(b->p, cap);
-    if (grown == NULL) {
-        b->failed = true;
-        return;
-    }
-    b->p = grown;
-    b->cap = cap;
-}
-
-static void tb_putn(textbuf *b, const char *s, size_t n) {
-    tb_reserve(b, n);
-    if (b->failed) return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void tb_puts(textbuf *b, const char *s) { tb_putn(b, s, strlen(s)); }
-
-static void tb_printf(textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tb_printf(textbuf *b, const char *fmt, ...) {
-    char small[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    if ((size_t)n < sizeof(small)) {
-        tb_putn(b, small, (size_t)n);
-        return;
-    }
-    tb_reserve(b, (size_t)n);
-    if (b->failed) return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 /* Escapes for a label value (in_label) or a HELP line: backslash and newline
  * always, the double quote only inside a label value. */
-static void tb_escaped(textbuf *b, const char *s, bool in_label) {
+static void put_escaped(ap_buf *b, const char *s, bool in_label) {
     for (; *s; s++) {
         if (*s == '\\')
-            tb_puts(b, "\\\\");
+            ap_buf_puts(b, "\\\\");
         else if (*s == '\n')
-            tb_puts(b, "\\n");
+            ap_buf_puts(b, "\\n");
         else if (*s == '"' && in_label)
-            tb_puts(b, "\\\"");
+            ap_buf_puts(b, "\\\"");
         else
-            tb_putn(b, s, 1);
+            ap_buf_append(b, s, 1);
     }
 }
 
@@ -181,20 +128,20 @@ static bool valid_labels(const char *const *labels, size_t *nlabels, metric_kind
 }
 
 static char *render_labels(const char *const *labels, size_t n) {
-    textbuf b = {0};
-    tb_puts(&b, ""); /* "" rather than NULL for no labels */
+    ap_buf b = {0};
+    ap_buf_puts(&b, ""); /* "" rather than NULL for no labels */
     for (size_t i = 0; i < n; i++) {
-        if (i > 0) tb_puts(&b, ",");
-        tb_puts(&b, labels[2 * i]);
-        tb_puts(&b, "=\"");
-        tb_escaped(&b, labels[2 * i + 1], true);
-        tb_puts(&b, "\"");
+        if (i > 0) ap_buf_puts(&b, ",");
+        ap_buf_puts(&b, labels[2 * i]);
+        ap_buf_puts(&b, "=\"");
+        put_escaped(&b, labels[2 * i + 1], true);
+        ap_buf_puts(&b, "\"");
     }
     if (b.failed) {
-        free(b.p);
+        free(b.data);
         return NULL;
     }
-    return b.p;
+    return b.data;
 }
 
 /* ---- registry ---------------------------------------------------------------- */
@@ -405,22 +352,22 @@ void ap_histogram_observe(ap_histogram *h, double v) {
 /* ---- rendering ------------------------------------------------------------------ */
 
 /* name{labels} or name{labels,extra} or name{extra} or name. */
-static void render_series_name(textbuf *b, const char *name, const char *suffix, const char *labels,
+static void render_series_name(ap_buf *b, const char *name, const char *suffix, const char *labels,
                                const char *extra) {
-    tb_puts(b, name);
-    tb_puts(b, suffix);
+    ap_buf_puts(b, name);
+    ap_buf_puts(b, suffix);
     bool have_labels = labels[0] != '\0';
     if (!have_labels && extra == NULL) return;
-    tb_puts(b, "{");
-    tb_puts(b, labels);
+    ap_buf_puts(b, "{");
+    ap_buf_puts(b, labels);
     if (extra) {
-        if (have_labels) tb_puts(b, ",");
-        tb_puts(b, extra);
+        if (have_labels) ap_buf_puts(b, ",");
+        ap_buf_puts(b, extra);
     }
-    tb_puts(b, "}");
+    ap_buf_puts(b, "}");
 }
 
-static void render_histogram(textbuf *b, const family *f, const struct ap_metric *m) {
+static void render_histogram(ap_buf *b, const family *f, const struct ap_metric *m) {
     char num[40], le[64];
     uint64_t cumulative = 0;
     for (size_t i = 0; i <= m->nbounds; i++) {
@@ -432,34 +379,34 @@ static void render_histogram(textbuf *b, const family *f, const struct ap_metric
             snprintf(le, sizeof(le), "le=\"+Inf\"");
         }
         render_series_name(b, f->name, "_bucket", m->labels, le);
-        tb_printf(b, " %" PRIu64 "\n", cumulative);
+        ap_buf_printf(b, " %" PRIu64 "\n", cumulative);
     }
     format_double(num, sizeof(num), atomic_load(&m->value));
     render_series_name(b, f->name, "_sum", m->labels, NULL);
-    tb_printf(b, " %s\n", num);
+    ap_buf_printf(b, " %s\n", num);
     render_series_name(b, f->name, "_count", m->labels, NULL);
-    tb_printf(b, " %" PRIu64 "\n", cumulative);
+    ap_buf_printf(b, " %" PRIu64 "\n", cumulative);
 }
 
-static void render_family(textbuf *b, const family *f) {
+static void render_family(ap_buf *b, const family *f) {
     static const char *const type_names[] = {"counter", "gauge", "histogram"};
     if (f->help) {
-        tb_printf(b, "# HELP %s ", f->name);
-        tb_escaped(b, f->help, false);
-        tb_puts(b, "\n");
+        ap_buf_printf(b, "# HELP %s ", f->name);
+        put_escaped(b, f->help, false);
+        ap_buf_puts(b, "\n");
     }
-    tb_printf(b, "# TYPE %s %s\n", f->name, type_names[f->kind]);
+    ap_buf_printf(b, "# TYPE %s %s\n", f->name, type_names[f->kind]);
     for (const struct ap_metric *m = f->series; m; m = m->next) {
         char num[40];
         switch (f->kind) {
         case KIND_COUNTER:
             render_series_name(b, f->name, "", m->labels, NULL);
-            tb_printf(b, " %" PRIu64 "\n", atomic_load(&m->count));
+            ap_buf_printf(b, " %" PRIu64 "\n", atomic_load(&m->count));
             break;
         case KIND_GAUGE:
             format_double(num, sizeof(num), atomic_load(&m->value));
             render_series_name(b, f->name, "", m->labels, NULL);
-            tb_printf(b, " %s\n", num);
+            ap_buf_printf(b, " %s\n", num);
             break;
         case KIND_HISTOGRAM: render_histogram(b, f, m); break;
         }
@@ -467,20 +414,20 @@ static void render_family(textbuf *b, const family *f) {
 }
 
 ap_status ap_metrics_render(ap_metrics *reg, char **out, size_t *len) {
-    textbuf b = {0};
+    ap_buf b = {0};
     *out = NULL;
     if (len) *len = 0;
-    tb_puts(&b, "");
+    ap_buf_puts(&b, "");
     if (reg) {
         pthread_mutex_lock(&reg->mu);
         for (const family *f = reg->families; f; f = f->next) render_family(&b, f);
         pthread_mutex_unlock(&reg->mu);
     }
     if (b.failed) {
-        free(b.p);
+        free(b.data);
         return AP_ENOMEM;
     }
-    *out = b.p;
+    *out = b.data;
     if (len) *len = b.len;
     return AP_OK;
 }

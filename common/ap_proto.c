@@ -14,18 +14,6 @@ void ap_job_msg_id(char *buf, size_t len, const char *schedule_id, uint32_t gene
     snprintf(buf, len, "%s-%u", schedule_id, generation);
 }
 
-int ap_uuid_valid(const char *s) {
-    if (s == NULL || strlen(s) != 36) return 0;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-') return 0;
-        } else if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static ap_status set_headers(natsMsg *m, const char *const *kv, size_t n) {
     for (size_t i = 0; i + 1 < n; i += 2)
         if (natsMsgHeader_Set(m, kv[i], kv[i + 1]) != NATS_OK) return AP_ENATS;

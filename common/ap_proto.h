@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ap_status.h"
+#include "ap_uuid.h" /* ids in jobs and results are canonical UUID text */
 #include "autopost/v1/job.pb-c.h"
 #include "autopost/v1/result.pb-c.h"
 
@@ -49,9 +50,6 @@ ap_status ap_job_decode(const void *data, size_t len, ap_job **out, char *err, s
 ap_status ap_result_decode(const void *data, size_t len, ap_result **out, char *err, size_t errlen);
 void ap_job_free(ap_job *job);
 void ap_result_free(ap_result *res);
-
-/* Accepts only canonical lowercase UUID text (what PostgreSQL prints). */
-int ap_uuid_valid(const char *s);
 
 const char *ap_outcome_name(Autopost__V1__Outcome o);
 const char *ap_error_class_name(Autopost__V1__ErrorClass c);

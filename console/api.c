@@ -11,6 +11,7 @@
 
 #include "ap_log.h"
 #include "ap_store_retry.h"
+#include "ap_uuid.h"
 #include "console.h"
 
 #define TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -261,17 +262,10 @@ api_reply api_overview(console *c) {
 
 /* ---- schedules ----------------------------------------------------------- */
 
-static bool is_uuid(const char *s) {
-    if (strlen(s) != 36) return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i])) return false;
-    }
-    return true;
-}
-
 api_reply api_schedule(console *c, const char *id) {
-    if (!is_uuid(id)) return api_error(400, "not a schedule id (a UUID)");
+    char canonical_id[AP_UUID_TEXT_LEN + 1];
+    if (!ap_uuid_normalize(id, canonical_id)) return api_error(400, "not a schedule id (a UUID)");
+    id = canonical_id;
     const char *params[] = {id};
     api_reply r;
     PGresult *s = query(c, schedule_sql, 1, params, &r);
@@ -318,7 +312,9 @@ api_reply api_series(console *c, const char *minutes) {
 /* ---- actions --------------------------------------------------------------- */
 
 api_reply api_retry(console *c, const char *id) {
-    if (!is_uuid(id)) return api_error(400, "not a schedule id (a UUID)");
+    char canonical_id[AP_UUID_TEXT_LEN + 1];
+    if (!ap_uuid_normalize(id, canonical_id)) return api_error(400, "not a schedule id (a UUID)");
+    id = canonical_id;
     const char *params[] = {id, "autopost-console"};
     api_reply r;
     PGresult *res = query(c, retry_sql, 2, params, &r);
@@ -333,7 +329,9 @@ api_reply api_retry(console *c, const char *id) {
 }
 
 api_reply api_cancel(console *c, const char *id) {
-    if (!is_uuid(id)) return api_error(400, "not a schedule id (a UUID)");
+    char canonical_id[AP_UUID_TEXT_LEN + 1];
+    if (!ap_uuid_normalize(id, canonical_id)) return api_error(400, "not a schedule id (a UUID)");
+    id = canonical_id;
     const char *params[] = {id};
     api_reply r;
     PGresult *res = query(c, cancel_sql, 1, params, &r);

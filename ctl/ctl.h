@@ -2,7 +2,9 @@
  *
  * Layout (one concern per file, like the services):
  *   main.c          global flags and the command table
- *   ctl_util.c      config, PostgreSQL and NATS plumbing, option errors
+ *   ctl_options.c   every command's options from one table: --config, --help,
+ *                   bad options and bad values handled once
+ *   ctl_util.c      config, PostgreSQL and NATS plumbing, usage errors
  *   ctl_post.c      what a post to schedule is and the rules it must pass;
  *                   no I/O, so tests/unit/test_ctl_post.c covers it
  *   ctl_migrate.c   `migrate`, `streams apply`
@@ -56,6 +58,41 @@ typedef struct ctl_ctx {
 /* One command or sub-command: argv[0] is its own name. */
 typedef int (*ctl_command_fn)(ctl_ctx *ctx, int argc, char **argv);
 
+/* ---- ctl_options.c ------------------------------------------------------ */
+
+/* One option of a command, as data. Set exactly one destination:
+ *   flag    --json           sets *flag = true (takes no value)
+ *   string  --platform P     *string = the value
+ *   number  --limit N        a whole number min..max into *number; with
+ *                            optional_value, "--watch", "--watch=5" and
+ *                            "--watch 5" all work
+ *   take    --media URL      take(value, target) decides; false refuses it
+ * seen (optional) is set true whenever the option appears. invalid is the
+ * sentence for a refused value; a "%s" in it is replaced by the value. */
+typedef struct ctl_opt {
+    const char *name; /* without the dashes; NULL ends the table */
+    bool *flag;
+    const char **string;
+    long *number;
+    long min, max;
+    bool optional_value;
+    bool (*take)(char *value, void *target);
+    void *target;
+    bool *seen;
+    const char *invalid;
+} ctl_opt;
+
+/* ctl_parse_options's "no exit yet": go on with argv[optind...]. */
+#define CTL_OPTS_CONTINUE (-1)
+
+/* Parses cmd's options (opts plus --config FILE and --help, which every
+ * command takes). Returns CTL_OPTS_CONTINUE, or the exit code to return
+ * now: CTL_EXIT_OK after printing usage for --help, CTL_EXIT_USAGE after
+ * explaining a bad option or value. Positional arguments are left at
+ * argv[optind...]. */
+int ctl_parse_options(ctl_ctx *ctx, const char *cmd, const char *usage, const ctl_opt *opts,
+                      int argc, char **argv);
+
 /* ---- ctl_util.c --------------------------------------------------------- */
 
 /* Loads config (file, env, required values for `needs`) and sets up logging.
@@ -84,8 +121,6 @@ ap_status ctl_nats_open(ctl_ctx *ctx, ap_nats *n, int64_t timeout_ms, char *err,
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "autopostctl CMD: ...\nTry 'autopostctl CMD --help'."; returns CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Reports what getopt_long just rejected (ret is ':' or '?'). */
-int ctl_bad_option(const char *cmd, int ret, char **argv);
 
 /* "facebook, instagram" (or "none"): for "not configured" messages. */
 void ctl_platform_list(const ap_config *cfg, char *buf, size_t len);

@@ -82,6 +82,19 @@ static void cred_args_wipe(cred_args *a) {
     a->token = a->refresh_token = NULL;
 }
 
+/* Tokens stay writable: cred_args_take overwrites them in argv once copied,
+ * so they do not linger where ps(1) can read them. */
+static bool take_secret_arg(char *value, void *target) {
+    *(char **)target = value;
+    return true;
+}
+
+#define EXPIRES_IN_OPTION(dest)                                                                    \
+    {                                                                                              \
+        .name = "expires-in", .number = (dest), .min = 0, .max = 10L * 365 * 86400,                \
+        .invalid = "--expires-in takes seconds (0 or more)"                                        \
+    }
+
 /* Copies the token arguments and blanks them in argv (shortens the time
  * `ps` shows them); "-" reads stdin. */
 static int cred_args_take(cred_args *a, char *token_arg, char *refresh_arg) {
@@ -96,7 +109,7 @@ static int cred_args_take(cred_args *a, char *token_arg, char *refresh_arg) {
     if (*a->token == '\0') return ctl_fail("the token is empty");
     if (a->refresh_token && *a->refresh_token == '\0')
         return ctl_fail("the refresh token is empty");
-    if (!ctl_utf8_valid(a->token) || (a->refresh_token && !ctl_utf8_valid(a->refresh_token)))
+    if (!ap_utf8_valid(a->token) || (a->refresh_token && !ap_utf8_valid(a->refresh_token)))
         return ctl_fail("the tokens must be UTF-8 text");
     if (!ap_credential_token_clean(a->token) ||
         (a->refresh_token && !ap_credential_token_clean(a->refresh_token)))
@@ -176,35 +189,19 @@ cleanup:
 }
 
 static int accounts_add(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"external-id", required_argument, NULL, 'e'},
-                                         {"token", required_argument, NULL, 't'},
-                                         {"name", required_argument, NULL, 'n'},
-                                         {"refresh-token", required_argument, NULL, 'r'},
-                                         {"expires-in", required_argument, NULL, 'x'},
-                                         {NULL, 0, NULL, 0}};
     const char *platform = NULL, *external_id = NULL, *name = "";
     char *token_arg = NULL, *refresh_arg = NULL;
     cred_args cred = {.expires_in = -1};
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(accounts_usage, stdout); return CTL_EXIT_OK;
-        case 'p': platform = optarg; break;
-        case 'e': external_id = optarg; break;
-        case 't': token_arg = optarg; break;
-        case 'n': name = optarg; break;
-        case 'r': refresh_arg = optarg; break;
-        case 'x':
-            if (!ctl_int_arg(optarg, 0, 10L * 365 * 86400, &cred.expires_in))
-                return ctl_usage_error("accounts add", "--expires-in takes seconds (0 or more)");
-            break;
-        default: return ctl_bad_option("accounts add", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {
+        {.name = "platform", .string = &platform},
+        {.name = "external-id", .string = &external_id},
+        {.name = "token", .take = take_secret_arg, .target = &token_arg},
+        {.name = "name", .string = &name},
+        {.name = "refresh-token", .take = take_secret_arg, .target = &refresh_arg},
+        EXPIRES_IN_OPTION(&cred.expires_in),
+        {0}};
+    int rc = ctl_parse_options(ctx, "accounts add", accounts_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc)
         return ctl_usage_error("accounts add", "unexpected argument \"%s\"", argv[optind]);
     if (!platform || !external_id || !token_arg)
@@ -222,11 +219,11 @@ static int accounts_add(ctl_ctx *ctx, int argc, char **argv) {
         goto cleanup;
     }
     size_t elen = strlen(external_id);
-    if (elen == 0 || elen > 128 || !ctl_utf8_valid(external_id)) {
+    if (elen == 0 || elen > 128 || !ap_utf8_valid(external_id)) {
         ctl_fail("--external-id must be 1 to 128 characters of UTF-8");
         goto cleanup;
     }
-    if (strlen(name) > 200 || !ctl_utf8_valid(name)) {
+    if (strlen(name) > 200 || !ap_utf8_valid(name)) {
         ctl_fail("--name must be at most 200 characters of UTF-8");
         goto cleanup;
     }
@@ -302,34 +299,20 @@ cleanup:
 }
 
 static int accounts_set_credential(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"token", required_argument, NULL, 't'},
-                                         {"refresh-token", required_argument, NULL, 'r'},
-                                         {"expires-in", required_argument, NULL, 'x'},
-                                         {NULL, 0, NULL, 0}};
     char *token_arg = NULL, *refresh_arg = NULL;
     cred_args cred = {.expires_in = -1};
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(accounts_usage, stdout); return CTL_EXIT_OK;
-        case 't': token_arg = optarg; break;
-        case 'r': refresh_arg = optarg; break;
-        case 'x':
-            if (!ctl_int_arg(optarg, 0, 10L * 365 * 86400, &cred.expires_in))
-                return ctl_usage_error("accounts set-credential",
-                                       "--expires-in takes seconds (0 or more)");
-            break;
-        default: return ctl_bad_option("accounts set-credential", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {
+        {.name = "token", .take = take_secret_arg, .target = &token_arg},
+        {.name = "refresh-token", .take = take_secret_arg, .target = &refresh_arg},
+        EXPIRES_IN_OPTION(&cred.expires_in),
+        {0}};
+    int rc = ctl_parse_options(ctx, "accounts set-credential", accounts_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (argc - optind != 1)
         return ctl_usage_error("accounts set-credential", "expected ACCOUNT_ID");
     if (token_arg == NULL) return ctl_usage_error("accounts set-credential", "--token is required");
     char id[37];
-    if (!ctl_uuid_text(argv[optind], id))
+    if (!ap_uuid_normalize(argv[optind], id))
         return ctl_fail("\"%s\" is not an account id (a UUID)", argv[optind]);
     if ((rc = cred_args_take(&cred, token_arg, refresh_arg)) != CTL_EXIT_OK) goto cleanup;
     if ((rc = ctl_setup(ctx, AP_NEED_PG | AP_NEED_KEY)) != CTL_EXIT_OK) goto cleanup;
@@ -343,23 +326,12 @@ cleanup:
 /* ---- list --------------------------------------------------------------- */
 
 static int accounts_list(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {NULL, 0, NULL, 0}};
     const char *platform = NULL;
     bool json = false;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(accounts_usage, stdout); return CTL_EXIT_OK;
-        case 'p': platform = optarg; break;
-        case 'j': json = true; break;
-        default: return ctl_bad_option("accounts list", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {
+        {.name = "platform", .string = &platform}, {.name = "json", .flag = &json}, {0}};
+    int rc = ctl_parse_options(ctx, "accounts list", accounts_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc)
         return ctl_usage_error("accounts list", "unexpected argument \"%s\"", argv[optind]);
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
@@ -413,25 +385,15 @@ static int accounts_list(ctl_ctx *ctx, int argc, char **argv) {
 /* ---- set-status --------------------------------------------------------- */
 
 static int accounts_set_status(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"reason", required_argument, NULL, 'r'},
-                                         {NULL, 0, NULL, 0}};
     const char *reason = NULL;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(accounts_usage, stdout); return CTL_EXIT_OK;
-        case 'r': reason = optarg; break;
-        default: return ctl_bad_option("accounts set-status", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {{.name = "reason", .string = &reason}, {0}};
+    int rc = ctl_parse_options(ctx, "accounts set-status", accounts_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (argc - optind != 2)
         return ctl_usage_error("accounts set-status", "expected ACCOUNT_ID and active|disabled");
     char id[37];
     const char *status = argv[optind + 1];
-    if (!ctl_uuid_text(argv[optind], id))
+    if (!ap_uuid_normalize(argv[optind], id))
         return ctl_fail("\"%s\" is not an account id (a UUID)", argv[optind]);
     if (strcmp(status, "active") != 0 && strcmp(status, "disabled") != 0)
         return ctl_usage_error("accounts set-status",

@@ -321,7 +321,7 @@ static int copy_staging(ctl_ctx *ctx, const acct_set *s) {
                              0, NULL, PGRES_COPY_IN, err, sizeof(err));
     if (res == NULL) return ctl_fail("accounts import: cannot start COPY: %s", err);
     PQclear(res);
-    ctl_buf b = {0};
+    ap_buf b = {0};
     const char *abort_msg = NULL;
     for (size_t i = 0; i < s->n && !abort_msg; i++) {
         const acct_row *r = &s->rows[i];
@@ -336,7 +336,7 @@ static int copy_staging(ctl_ctx *ctx, const acct_set *s) {
     }
     if (!abort_msg && b.len && PQputCopyData(ctx->pg.conn, b.data, (int)b.len) != 1)
         abort_msg = "connection lost during COPY";
-    ctl_buf_free(&b);
+    ap_buf_free(&b);
     if (PQputCopyEnd(ctx->pg.conn, abort_msg) != 1 && abort_msg == NULL)
         abort_msg = "connection lost during COPY";
     int rc = CTL_EXIT_OK;
@@ -420,17 +420,8 @@ fail:
 }
 
 int ctl_accounts_import(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(accounts_import_usage, stdout); return CTL_EXIT_OK;
-        default: return ctl_bad_option("accounts import", c, argv);
-        }
-    }
+    int rc = ctl_parse_options(ctx, "accounts import", accounts_import_usage, NULL, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (argc - optind != 1)
         return ctl_usage_error("accounts import", "expected one FILE (or - for stdin)");
     const char *path = argv[optind];

@@ -93,36 +93,30 @@ static int failed_text(const PGresult *res) {
     return CTL_EXIT_OK;
 }
 
+static bool take_failed_status(char *value, void *target) {
+    if (strcmp(value, "failed") != 0 && strcmp(value, "unconfirmed") != 0) return false;
+    *(const char **)target = value;
+    return true;
+}
+
 int ctl_cmd_failed(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"status", required_argument, NULL, 's'},
-                                         {"limit", required_argument, NULL, 'l'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {NULL, 0, NULL, 0}};
     const char *platform = NULL, *status = NULL;
     long limit = 20;
     bool json = false;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(failed_usage, stdout); return CTL_EXIT_OK;
-        case 'p': platform = optarg; break;
-        case 'j': json = true; break;
-        case 's':
-            if (strcmp(optarg, "failed") != 0 && strcmp(optarg, "unconfirmed") != 0)
-                return ctl_usage_error("failed", "--status must be failed or unconfirmed");
-            status = optarg;
-            break;
-        case 'l':
-            if (!ctl_int_arg(optarg, 1, 100000, &limit))
-                return ctl_usage_error("failed", "--limit must be a number from 1 to 100000");
-            break;
-        default: return ctl_bad_option("failed", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {{.name = "platform", .string = &platform},
+                            {.name = "status",
+                             .take = take_failed_status,
+                             .target = &status,
+                             .invalid = "--status must be failed or unconfirmed"},
+                            {.name = "limit",
+                             .number = &limit,
+                             .min = 1,
+                             .max = 100000,
+                             .invalid = "--limit must be a number from 1 to 100000"},
+                            {.name = "json", .flag = &json},
+                            {0}};
+    int rc = ctl_parse_options(ctx, "failed", failed_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc) return ctl_usage_error("failed", "unexpected argument \"%s\"", argv[optind]);
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;

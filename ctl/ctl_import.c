@@ -153,16 +153,16 @@ static char *account_array_literal(const import_set *s) {
     for (size_t i = 0; i < s->n; i++)
         if (!s->rows[i].bad) ids[n++] = s->rows[i].post.account_id;
     qsort(ids, n, sizeof(*ids), cmp_str_ptr);
-    ctl_buf b = {0};
-    bool ok = ctl_buf_append(&b, "{", 1);
+    ap_buf b = {0};
+    bool ok = ap_buf_append(&b, "{", 1);
     for (size_t i = 0; ok && i < n; i++) {
         if (i > 0 && strcmp(ids[i], ids[i - 1]) == 0) continue;
-        if (b.len > 1) ok = ctl_buf_append(&b, ",", 1);
-        ok = ok && ctl_buf_append(&b, ids[i], strlen(ids[i]));
+        if (b.len > 1) ok = ap_buf_append(&b, ",", 1);
+        ok = ok && ap_buf_append(&b, ids[i], strlen(ids[i]));
     }
-    ok = ok && ctl_buf_append(&b, "}", 1);
+    ok = ok && ap_buf_append(&b, "}", 1);
     free(ids);
-    if (!ok) ctl_buf_free(&b);
+    if (!ok) ap_buf_free(&b);
     return b.data;
 }
 
@@ -249,9 +249,9 @@ static void report_errors(const import_set *s) {
 /* ---- pass 3: two COPYs in one transaction ------------------------------ */
 
 /* Appends one row of a table's COPY data. */
-typedef bool (*copy_row_fn)(ctl_buf *b, const import_row *r, const char *now_text);
+typedef bool (*copy_row_fn)(ap_buf *b, const import_row *r, const char *now_text);
 
-static bool copy_post(ctl_buf *b, const import_row *r, const char *now_text) {
+static bool copy_post(ap_buf *b, const import_row *r, const char *now_text) {
     char *media = ctl_post_media_json(&r->post);
     bool ok = media && ctl_copy_field(b, r->post_id, '\t') &&
               ctl_copy_field(b, r->post.text, '\t') && ctl_copy_field(b, r->post.link, '\t') &&
@@ -260,7 +260,7 @@ static bool copy_post(ctl_buf *b, const import_row *r, const char *now_text) {
     return ok;
 }
 
-static bool copy_schedule(ctl_buf *b, const import_row *r, const char *now_text) {
+static bool copy_schedule(ap_buf *b, const import_row *r, const char *now_text) {
     char at[32];
     if (!r->post.at_now) ap_time_format_rfc3339(r->post.at_ms, at, sizeof(at));
     return ctl_copy_field(b, r->schedule_id, '\t') && ctl_copy_field(b, r->post_id, '\t') &&
@@ -275,7 +275,7 @@ static int copy_table(ctl_ctx *ctx, const char *sql, const import_set *s, copy_r
     PGresult *res = ctl_exec(ctx, sql, 0, NULL, PGRES_COPY_IN, err, sizeof(err));
     if (res == NULL) return ctl_fail("import: cannot start COPY: %s", err);
     PQclear(res);
-    ctl_buf b = {0};
+    ap_buf b = {0};
     const char *abort_msg = NULL;
     for (size_t i = 0; i < s->n && !abort_msg; i++) {
         if (!row(&b, &s->rows[i], now_text)) abort_msg = "out of memory";
@@ -285,7 +285,7 @@ static int copy_table(ctl_ctx *ctx, const char *sql, const import_set *s, copy_r
             b.len = 0;
         }
     }
-    ctl_buf_free(&b);
+    ap_buf_free(&b);
     if (PQputCopyEnd(ctx->pg.conn, abort_msg) != 1 && abort_msg == NULL)
         abort_msg = "connection lost during COPY";
     int rc = CTL_EXIT_OK;
@@ -301,7 +301,7 @@ static int copy_table(ctl_ctx *ctx, const char *sql, const import_set *s, copy_r
 static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
     char err[512], now_text[64];
     int rc;
-    /* Time-ordered ids (see ctl_uuid_v7): about a third less server time
+    /* Time-ordered ids (see ap_uuid_v7): about a third less server time
      * for a large import than random ones. The counter starts at a random
      * point so two imports in the same millisecond do not share prefixes. */
     int64_t now_ms = ap_now_ms();
@@ -310,8 +310,8 @@ static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
         return ctl_fail("import: cannot draw random ids");
     counter &= 0x7FFFFFFF; /* room for 2^31 rows without wrapping */
     for (size_t i = 0; i < s->n; i++, counter++)
-        if (!ctl_uuid_v7(s->rows[i].post_id, now_ms, counter) ||
-            !ctl_uuid_v7(s->rows[i].schedule_id, now_ms, counter))
+        if (!ap_uuid_v7(s->rows[i].post_id, now_ms, counter) ||
+            !ap_uuid_v7(s->rows[i].schedule_id, now_ms, counter))
             return ctl_fail("import: cannot draw random ids");
     if (ctl_begin(ctx, err, sizeof(err)) != AP_OK) return ctl_fail("import: %s", err);
     /* "now" rows get the transaction's now(), exactly what a DEFAULT or an
@@ -347,22 +347,11 @@ fail:
 }
 
 int ctl_cmd_import(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"ids", no_argument, NULL, 'i'},
-                                         {"allow-past", no_argument, NULL, 'p'},
-                                         {NULL, 0, NULL, 0}};
     bool ids = false, allow_past = false;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(import_usage, stdout); return CTL_EXIT_OK;
-        case 'i': ids = true; break;
-        case 'p': allow_past = true; break;
-        default: return ctl_bad_option("import", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {
+        {.name = "ids", .flag = &ids}, {.name = "allow-past", .flag = &allow_past}, {0}};
+    int rc = ctl_parse_options(ctx, "import", import_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (argc - optind != 1) return ctl_usage_error("import", "expected one FILE (or - for stdin)");
     const char *path = argv[optind];
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;

@@ -29,6 +29,7 @@
 
 #define KEYS_DEFAULT_BATCH 500
 #define KEYS_MAX_BATCH 10000
+#define KEYS_MAX_BATCH_TEXT "10000" /* for the --batch-size message */
 
 static const char keys_usage[] =
     "usage: autopostctl keys id [--all]\n"
@@ -53,20 +54,10 @@ static const char keys_usage[] =
 /* ---- id ----------------------------------------------------------------- */
 
 static int keys_id(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"all", no_argument, NULL, 'a'},
-                                         {NULL, 0, NULL, 0}};
     bool all = false;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(keys_usage, stdout); return CTL_EXIT_OK;
-        case 'a': all = true; break;
-        default: return ctl_bad_option("keys id", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {{.name = "all", .flag = &all}, {0}};
+    int rc = ctl_parse_options(ctx, "keys id", keys_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc)
         return ctl_usage_error("keys id", "unexpected argument \"%s\"", argv[optind]);
     if ((rc = ctl_setup(ctx, AP_NEED_KEY)) != CTL_EXIT_OK) return rc;
@@ -233,27 +224,18 @@ static int rotate_batch(ctl_ctx *ctx, const ap_crypto_keyring *ring, char *after
 }
 
 static int keys_rotate(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"batch-size", required_argument, NULL, 'b'},
-                                         {"dry-run", no_argument, NULL, 'n'},
-                                         {NULL, 0, NULL, 0}};
     long batch = KEYS_DEFAULT_BATCH;
     bool dry_run = false;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(keys_usage, stdout); return CTL_EXIT_OK;
-        case 'b':
-            if (!ctl_int_arg(optarg, 1, KEYS_MAX_BATCH, &batch))
-                return ctl_usage_error("keys rotate", "--batch-size must be 1 to %d, not \"%s\"",
-                                       KEYS_MAX_BATCH, optarg);
-            break;
-        case 'n': dry_run = true; break;
-        default: return ctl_bad_option("keys rotate", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {
+        {.name = "batch-size",
+         .number = &batch,
+         .min = 1,
+         .max = KEYS_MAX_BATCH,
+         .invalid = "--batch-size must be 1 to " KEYS_MAX_BATCH_TEXT ", not \"%s\""},
+        {.name = "dry-run", .flag = &dry_run},
+        {0}};
+    int rc = ctl_parse_options(ctx, "keys rotate", keys_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc)
         return ctl_usage_error("keys rotate", "unexpected argument \"%s\"", argv[optind]);
     if ((rc = ctl_setup(ctx, AP_NEED_PG | AP_NEED_KEY)) != CTL_EXIT_OK) return rc;

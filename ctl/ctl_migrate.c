@@ -157,17 +157,8 @@ cleanup:
 }
 
 int ctl_cmd_migrate(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(migrate_usage, stdout); return CTL_EXIT_OK;
-        default: return ctl_bad_option("migrate", c, argv);
-        }
-    }
+    int rc = ctl_parse_options(ctx, "migrate", migrate_usage, NULL, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc)
         return ctl_usage_error("migrate", "unexpected argument \"%s\"", argv[optind]);
     if ((rc = check_embedded()) != CTL_EXIT_OK) return rc;
@@ -202,20 +193,10 @@ static void print_topology(const ap_config *cfg) {
 }
 
 int ctl_cmd_streams(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"delete-legacy", no_argument, NULL, 'd'},
-                                         {NULL, 0, NULL, 0}};
     bool delete_legacy = false;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'd': delete_legacy = true; break;
-        case 'h': fputs(streams_usage, stdout); return CTL_EXIT_OK;
-        default: return ctl_bad_option("streams", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {{.name = "delete-legacy", .flag = &delete_legacy}, {.name = NULL}};
+    int rc = ctl_parse_options(ctx, "streams", streams_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind >= argc) return ctl_usage_error("streams", "missing sub-command (apply, migrate-kv)");
     if (optind + 1 < argc)
         return ctl_usage_error("streams", "unexpected argument \"%s\"", argv[optind + 1]);

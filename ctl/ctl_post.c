@@ -71,90 +71,26 @@ oom:
     return false;
 }
 
-bool ctl_uuid_text(const char *s, char out[37]) {
-    if (s == NULL || strlen(s) != 36) return false;
-    for (int i = 0; i < 36; i++) out[i] = (char)tolower((unsigned char)s[i]);
-    out[36] = '\0';
-    return ap_uuid_valid(out) != 0;
-}
-
-bool ctl_uuid_v7(char out[37], int64_t unix_ms, uint32_t counter) {
-    uint8_t b[16], rnd[6];
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) return false;
-    for (int i = 0; i < 6; i++) b[i] = (uint8_t)((uint64_t)unix_ms >> (40 - 8 * i));
-    b[6] = (uint8_t)(0x70 | ((counter >> 28) & 0x0F)); /* version 7 */
-    b[7] = (uint8_t)(counter >> 20);
-    b[8] = (uint8_t)(0x80 | ((counter >> 14) & 0x3F)); /* RFC 9562 variant */
-    b[9] = (uint8_t)(counter >> 6);
-    b[10] = (uint8_t)(((counter & 0x3F) << 2) | (rnd[0] & 0x03));
-    memcpy(b + 11, rnd + 1, 5);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-    return true;
-}
-
-bool ctl_utf8_valid(const char *s) {
-    const unsigned char *u = (const unsigned char *)s;
-    while (*u) {
-        size_t n;
-        uint32_t cp;
-        if (*u < 0x80) {
-            u++;
-            continue;
-        } else if ((*u & 0xE0) == 0xC0) {
-            n = 1, cp = *u & 0x1F;
-        } else if ((*u & 0xF0) == 0xE0) {
-            n = 2, cp = *u & 0x0F;
-        } else if ((*u & 0xF8) == 0xF0) {
-            n = 3, cp = *u & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((u[i] & 0xC0) != 0x80) return false;
-            cp = cp << 6 | (u[i] & 0x3F);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are not text. */
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return false;
-        u += n + 1;
-    }
-    return true;
-}
-
 bool ctl_url_ok(const char *url, const char *what, char *reason, size_t len) {
-    size_t skip = 0;
-    if (strncasecmp(url, "https://", 8) == 0)
-        skip = 8;
-    else if (strncasecmp(url, "http://", 7) == 0)
-        skip = 7;
-    if (skip == 0) {
+    switch (ap_url_check(url)) {
+    case AP_URL_OK: return true;
+    case AP_URL_BAD_SCHEME:
         snprintf(reason, len, "%s: only http:// and https:// URLs are allowed, got \"%.80s\"", what,
                  url);
         return false;
-    }
-    const char *host = url + skip;
-    if (*host == '\0' || *host == '/' || *host == '?' || *host == '#') {
+    case AP_URL_NO_HOST:
         snprintf(reason, len, "%s: URL \"%.80s\" has no host", what, url);
         return false;
-    }
-    if (strlen(url) > CTL_MAX_URL) {
-        snprintf(reason, len, "%s: URL longer than %d bytes", what, CTL_MAX_URL);
+    case AP_URL_TOO_LONG:
+        snprintf(reason, len, "%s: URL longer than %d bytes", what, AP_URL_MAX);
         return false;
-    }
-    for (const unsigned char *c = (const unsigned char *)url; *c; c++) {
-        if (*c <= 0x20 || *c == 0x7f) {
-            snprintf(reason, len, "%s: URL contains a space or control character", what);
-            return false;
-        }
-    }
-    if (!ctl_utf8_valid(url)) {
-        snprintf(reason, len, "%s: URL is not valid UTF-8", what);
+    case AP_URL_CONTROL_CHAR:
+        snprintf(reason, len, "%s: URL contains a space or control character", what);
         return false;
+    case AP_URL_NOT_UTF8: snprintf(reason, len, "%s: URL is not valid UTF-8", what); return false;
     }
-    return true;
+    snprintf(reason, len, "%s: URL refused", what);
+    return false;
 }
 
 static bool blank(const char *s) {
@@ -169,7 +105,7 @@ bool ctl_post_check(const ctl_post *p, char *reason, size_t len) {
         snprintf(reason, len, "content is empty: give text, a link or media");
         return false;
     }
-    if (!ctl_utf8_valid(text)) {
+    if (!ap_utf8_valid(text)) {
         snprintf(reason, len, "text is not valid UTF-8");
         return false;
     }
@@ -182,7 +118,7 @@ bool ctl_post_check(const ctl_post *p, char *reason, size_t len) {
         char what[32];
         snprintf(what, sizeof(what), "media[%zu]", i);
         if (!ctl_url_ok(p->media[i].url, what, reason, len)) return false;
-        if (p->media[i].alt_text && !ctl_utf8_valid(p->media[i].alt_text)) {
+        if (p->media[i].alt_text && !ap_utf8_valid(p->media[i].alt_text)) {
             snprintf(reason, len, "%s: alt_text is not valid UTF-8", what);
             return false;
         }
@@ -289,7 +225,7 @@ static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
     bool have_account = false, have_at = false;
     json_object_foreach(root, key, v) {
         if (strcmp(key, "account_id") == 0) {
-            if (!json_is_string(v) || !ctl_uuid_text(json_string_value(v), p->account_id)) {
+            if (!json_is_string(v) || !ap_uuid_normalize(json_string_value(v), p->account_id)) {
                 snprintf(reason, len, "account_id: expected a UUID string");
                 return false;
             }
@@ -426,30 +362,9 @@ char *ctl_post_media_json(const ctl_post *p) {
 
 /* ---- COPY text format --------------------------------------------------- */
 
-bool ctl_buf_append(ctl_buf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (d == NULL) return false;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return true;
-}
-
-void ctl_buf_free(ctl_buf *b) {
-    if (b == NULL) return;
-    free(b->data);
-    memset(b, 0, sizeof(*b));
-}
-
-bool ctl_copy_field(ctl_buf *b, const char *s, char sep) {
+bool ctl_copy_field(ap_buf *b, const char *s, char sep) {
     if (s == NULL) {
-        if (!ctl_buf_append(b, "\\N", 2)) return false;
+        if (!ap_buf_append(b, "\\N", 2)) return false;
     } else {
         /* Copy runs of plain bytes at once; escape only what COPY treats
          * specially in text format. */
@@ -464,11 +379,11 @@ bool ctl_copy_field(ctl_buf *b, const char *s, char sep) {
             case '\0': break;
             default: continue;
             }
-            if (!ctl_buf_append(b, run, (size_t)(c - run))) return false;
+            if (!ap_buf_append(b, run, (size_t)(c - run))) return false;
             if (*c == '\0') break;
-            if (!ctl_buf_append(b, esc, 2)) return false;
+            if (!ap_buf_append(b, esc, 2)) return false;
             run = c + 1;
         }
     }
-    return ctl_buf_append(b, &sep, 1);
+    return ap_buf_append(b, &sep, 1);
 }

@@ -16,12 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ap_buf.h"
 #include "ap_proto.h"
 #include "ap_status.h"
+#include "ap_url.h"
+#include "ap_utf8.h"
+#include "ap_uuid.h"
 
 /* Stands in for ids that do not exist yet when a post is validated. */
 #define CTL_PLACEHOLDER_UUID "00000000-0000-0000-0000-000000000000"
-#define CTL_MAX_URL 2048
 
 typedef struct ctl_media {
     char *url;
@@ -77,29 +80,11 @@ bool ctl_account_usable(const char *account_id, const char *status, const char *
  * malloc'ed (caller frees); NULL when out of memory. */
 char *ctl_post_media_json(const ctl_post *p);
 
-/* Lowercases a UUID into out[37] (PostgreSQL's spelling) and checks its
- * shape; false for anything else. */
-bool ctl_uuid_text(const char *s, char out[37]);
-/* A time-ordered UUID (version 7, RFC 9562) into out[37]: unix_ms, then
- * `counter` as a 32-bit dedicated counter (RFC 9562 method 1), then 42
- * random bits from OpenSSL's CSPRNG. Ids drawn with one timestamp and a
- * rising counter sort in that order, so bulk inserts append to the right
- * edge of the primary-key B-trees instead of touching random pages. */
-bool ctl_uuid_v7(char out[37], int64_t unix_ms, uint32_t counter);
-/* Is this an absolute http(s) URL we are willing to hand to a platform? */
+/* ap_url_check's verdict as a sentence for a person, naming `what`. */
 bool ctl_url_ok(const char *url, const char *what, char *reason, size_t len);
-bool ctl_utf8_valid(const char *s);
 
-/* A growable byte buffer for COPY data. */
-typedef struct ctl_buf {
-    char *data;
-    size_t len, cap;
-} ctl_buf;
-
-bool ctl_buf_append(ctl_buf *b, const char *s, size_t n);
-void ctl_buf_free(ctl_buf *b);
 /* Appends one field in COPY text format (NULL -> \N; backslash, tab,
  * newline and carriage return escaped), followed by sep ('\t' or '\n'). */
-bool ctl_copy_field(ctl_buf *b, const char *s, char sep);
+bool ctl_copy_field(ap_buf *b, const char *s, char sep);
 
 #endif

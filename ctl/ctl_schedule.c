@@ -73,34 +73,29 @@ typedef struct schedule_args {
     bool allow_past;
 } schedule_args;
 
+/* Every --media adds one URL, in order. */
+static bool take_media(char *value, void *target) {
+    schedule_args *a = target;
+    const char **m = realloc(a->media, (a->nmedia + 1) * sizeof(*m));
+    if (m == NULL) return false;
+    a->media = m;
+    a->media[a->nmedia++] = value;
+    return true;
+}
+
 static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_args *a) {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
-        {"account", required_argument, NULL, 'a'}, {"at", required_argument, NULL, 't'},
-        {"text", required_argument, NULL, 'x'},    {"link", required_argument, NULL, 'l'},
-        {"media", required_argument, NULL, 'm'},   {"media-type", required_argument, NULL, 'T'},
-        {"allow-past", no_argument, NULL, 'p'},    {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(schedule_usage, stdout); return -1;
-        case 'a': a->account = optarg; break;
-        case 't': a->at = optarg; break;
-        case 'x': a->text = optarg; break;
-        case 'l': a->link = optarg; break;
-        case 'T': a->media_type = optarg; break;
-        case 'p': a->allow_past = true; break;
-        case 'm': {
-            const char **m = realloc(a->media, (a->nmedia + 1) * sizeof(*m));
-            if (m == NULL) return ctl_fail("out of memory");
-            a->media = m;
-            a->media[a->nmedia++] = optarg;
-            break;
-        }
-        default: return ctl_bad_option("schedule", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {
+        {.name = "account", .string = &a->account},
+        {.name = "at", .string = &a->at},
+        {.name = "text", .string = &a->text},
+        {.name = "link", .string = &a->link},
+        {.name = "media", .take = take_media, .target = a, .invalid = "out of memory"},
+        {.name = "media-type", .string = &a->media_type},
+        {.name = "allow-past", .flag = &a->allow_past},
+        {0}};
+    int rc = ctl_parse_options(ctx, "schedule", schedule_usage, opts, argc, argv);
+    if (rc == CTL_EXIT_OK) return -1; /* --help */
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc)
         return ctl_usage_error("schedule", "unexpected argument \"%s\"", argv[optind]);
     if (a->account == NULL) return ctl_usage_error("schedule", "--account is required");
@@ -112,7 +107,7 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
  * database. */
 static int build_post(const schedule_args *a, ctl_post *p) {
     char reason[512];
-    if (!ctl_uuid_text(a->account, p->account_id))
+    if (!ap_uuid_normalize(a->account, p->account_id))
         return ctl_fail("--account: \"%s\" is not an account id (a UUID)", a->account);
     if (!ctl_post_set_at(p, a->at, reason, sizeof(reason))) return ctl_fail("%s", reason);
     if (a->media_type && strcmp(a->media_type, "image") != 0 && strcmp(a->media_type, "video") != 0)
@@ -203,19 +198,11 @@ cleanup:
 /* Parses "CMD SCHEDULE_ID [--config FILE]". Returns -1 after --help. */
 static int parse_id_command(ctl_ctx *ctx, const char *cmd, const char *usage, int argc, char **argv,
                             char id[37]) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(usage, stdout); return -1;
-        default: return ctl_bad_option(cmd, c, argv);
-        }
-    }
+    int rc = ctl_parse_options(ctx, cmd, usage, NULL, argc, argv);
+    if (rc == CTL_EXIT_OK) return -1; /* --help */
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (argc - optind != 1) return ctl_usage_error(cmd, "expected one SCHEDULE_ID");
-    if (!ctl_uuid_text(argv[optind], id))
+    if (!ap_uuid_normalize(argv[optind], id))
         return ctl_fail("\"%s\" is not a schedule id (a UUID)", argv[optind]);
     return CTL_EXIT_OK;
 }
@@ -425,7 +412,7 @@ static int retry_one(ctl_ctx *ctx, const char *arg) {
     char id[37], gen[16];
     locked_row row;
     int rc;
-    if (!ctl_uuid_text(arg, id)) return ctl_fail("\"%s\" is not a schedule id (a UUID)", arg);
+    if (!ap_uuid_normalize(arg, id)) return ctl_fail("\"%s\" is not a schedule id (a UUID)", arg);
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
     if ((rc = retry_in_db(ctx, id, &row, gen, sizeof(gen))) != CTL_EXIT_OK) return rc;
@@ -527,41 +514,43 @@ static int retry_filtered(ctl_ctx *ctx, retry_filter *f) {
     return CTL_EXIT_OK;
 }
 
+static bool take_since(char *value, void *target) {
+    retry_filter *f = target;
+    return retry_time_arg(value, f->since_abs, f->since_ago);
+}
+
+static bool take_until(char *value, void *target) {
+    retry_filter *f = target;
+    return retry_time_arg(value, f->until_abs, f->until_ago);
+}
+
+static bool take_status(char *value, void *target) { return retry_add_status(target, value); }
+
 int ctl_cmd_retry(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},      {"help", no_argument, NULL, 'h'},
-        {"platform", required_argument, NULL, 'p'},    {"reason", required_argument, NULL, 'r'},
-        {"error-class", required_argument, NULL, 'e'}, {"since", required_argument, NULL, 'S'},
-        {"until", required_argument, NULL, 'U'},       {"status", required_argument, NULL, 's'},
-        {"dry-run", no_argument, NULL, 'd'},           {NULL, 0, NULL, 0}};
     retry_filter f;
     memset(&f, 0, sizeof(f));
-    int c;
     bool filtered = false;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(retry_usage, stdout); return CTL_EXIT_OK;
-        case 'p': f.platform = optarg, filtered = true; break;
-        case 'r': f.reason = optarg, filtered = true; break;
-        case 'e': f.error_class = optarg, filtered = true; break;
-        case 'd': f.dry_run = true; break;
-        case 'S':
-        case 'U':
-            if (!retry_time_arg(optarg, c == 'S' ? f.since_abs : f.until_abs,
-                                c == 'S' ? f.since_ago : f.until_ago))
-                return ctl_usage_error("retry", "--%s: \"%s\" is neither RFC 3339 nor a duration",
-                                       c == 'S' ? "since" : "until", optarg);
-            filtered = true;
-            break;
-        case 's':
-            if (!retry_add_status(&f, optarg))
-                return ctl_usage_error("retry",
-                                       "--status must be failed, unconfirmed or cancelled");
-            break;
-        default: return ctl_bad_option("retry", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {{.name = "platform", .string = &f.platform, .seen = &filtered},
+                            {.name = "reason", .string = &f.reason, .seen = &filtered},
+                            {.name = "error-class", .string = &f.error_class, .seen = &filtered},
+                            {.name = "since",
+                             .take = take_since,
+                             .target = &f,
+                             .seen = &filtered,
+                             .invalid = "--since: \"%s\" is neither RFC 3339 nor a duration"},
+                            {.name = "until",
+                             .take = take_until,
+                             .target = &f,
+                             .seen = &filtered,
+                             .invalid = "--until: \"%s\" is neither RFC 3339 nor a duration"},
+                            {.name = "status",
+                             .take = take_status,
+                             .target = &f,
+                             .invalid = "--status must be failed, unconfirmed or cancelled"},
+                            {.name = "dry-run", .flag = &f.dry_run},
+                            {0}};
+    int rc = ctl_parse_options(ctx, "retry", retry_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     int nargs = argc - optind;
     if (nargs == 1 && !filtered && !f.dry_run && f.statuses[0] == '\0')
         return retry_one(ctx, argv[optind]);

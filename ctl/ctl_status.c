@@ -129,31 +129,20 @@ static int list_print(const PGresult *res, bool json) {
 }
 
 int ctl_cmd_list(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"status", required_argument, NULL, 's'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"limit", required_argument, NULL, 'l'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {NULL, 0, NULL, 0}};
     const char *status = NULL, *platform = NULL;
     long limit = 50;
     bool json = false;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(list_usage, stdout); return CTL_EXIT_OK;
-        case 's': status = optarg; break;
-        case 'p': platform = optarg; break;
-        case 'j': json = true; break;
-        case 'l':
-            if (!ctl_int_arg(optarg, 1, 1000000, &limit))
-                return ctl_usage_error("list", "--limit must be a number from 1 to 1000000");
-            break;
-        default: return ctl_bad_option("list", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {{.name = "status", .string = &status},
+                            {.name = "platform", .string = &platform},
+                            {.name = "limit",
+                             .number = &limit,
+                             .min = 1,
+                             .max = 1000000,
+                             .invalid = "--limit must be a number from 1 to 1000000"},
+                            {.name = "json", .flag = &json},
+                            {0}};
+    int rc = ctl_parse_options(ctx, "list", list_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc) return ctl_usage_error("list", "unexpected argument \"%s\"", argv[optind]);
     if (status && !valid_status(status))
         return ctl_usage_error("list",
@@ -451,23 +440,13 @@ static void show_text(ctl_ctx *ctx, const PGresult *s, const PGresult *h) {
 }
 
 int ctl_cmd_show(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {NULL, 0, NULL, 0}};
     bool json = false;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(show_usage, stdout); return CTL_EXIT_OK;
-        case 'j': json = true; break;
-        default: return ctl_bad_option("show", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {{.name = "json", .flag = &json}, {0}};
+    int rc = ctl_parse_options(ctx, "show", show_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (argc - optind != 1) return ctl_usage_error("show", "expected one SCHEDULE_ID");
     char id[37];
-    if (!ctl_uuid_text(argv[optind], id))
+    if (!ap_uuid_normalize(argv[optind], id))
         return ctl_fail("\"%s\" is not a schedule id (a UUID)", argv[optind]);
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
@@ -856,33 +835,24 @@ static int status_watch(ctl_ctx *ctx, bool json, long interval_s, long count) {
 }
 
 int ctl_cmd_status(ctl_ctx *ctx, int argc, char **argv) {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-        {"json", no_argument, NULL, 'j'},         {"watch", optional_argument, NULL, 'w'},
-        {"count", required_argument, NULL, 'n'},  {NULL, 0, NULL, 0}};
     bool json = false, watch = false;
     long interval = 2, count = 0;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': ctx->config_path = optarg; break;
-        case 'h': fputs(status_usage, stdout); return CTL_EXIT_OK;
-        case 'j': json = true; break;
-        case 'w':
-            watch = true;
-            /* "--watch 5" as well as "--watch=5": take a following number. */
-            if (optarg == NULL && optind < argc && ctl_int_arg(argv[optind], 1, 86400, &interval))
-                optind++;
-            else if (optarg && !ctl_int_arg(optarg, 1, 86400, &interval))
-                return ctl_usage_error("status", "--watch takes seconds from 1 to 86400");
-            break;
-        case 'n':
-            if (!ctl_int_arg(optarg, 1, 1000000, &count))
-                return ctl_usage_error("status", "--count must be a number from 1 to 1000000");
-            break;
-        default: return ctl_bad_option("status", c, argv);
-        }
-    }
+    const ctl_opt opts[] = {{.name = "json", .flag = &json},
+                            {.name = "watch",
+                             .number = &interval,
+                             .min = 1,
+                             .max = 86400,
+                             .optional_value = true,
+                             .seen = &watch,
+                             .invalid = "--watch takes seconds from 1 to 86400"},
+                            {.name = "count",
+                             .number = &count,
+                             .min = 1,
+                             .max = 1000000,
+                             .invalid = "--count must be a number from 1 to 1000000"},
+                            {0}};
+    int rc = ctl_parse_options(ctx, "status", status_usage, opts, argc, argv);
+    if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc) return ctl_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
     if (count && !watch) return ctl_usage_error("status", "--count goes with --watch");
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;

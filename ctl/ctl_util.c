@@ -7,7 +7,6 @@
 #include "ctl.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,13 +33,6 @@ int ctl_usage_error(const char *cmd, const char *fmt, ...) {
     fprintf(stderr, "\nTry 'autopostctl %s --help'.\n", cmd);
     va_end(ap);
     return CTL_EXIT_USAGE;
-}
-
-int ctl_bad_option(const char *cmd, int ret, char **argv) {
-    const char *arg = optind > 0 ? argv[optind - 1] : "?";
-    if (ret == ':') return ctl_usage_error(cmd, "option %s needs a value", arg);
-    if (optopt) return ctl_usage_error(cmd, "unknown option -%c", optopt);
-    return ctl_usage_error(cmd, "unknown option %s", arg);
 }
 
 int ctl_setup(ctl_ctx *ctx, int needs) {

@@ -1,7 +1,7 @@
 /* main.c -- autopostctl: global flags and the command table.
  *
- * Each command parses its own options with getopt_long (so `--config` may
- * come before or after the command name) and returns its exit code:
+ * Each command parses its own options from a table (ctl_options.c; so
+ * `--config` may come before or after the command name) and returns its exit code:
  * 0 success, 1 refused or failed, 2 the command line is wrong. */
 #include <getopt.h>
 #include <stdio.h>

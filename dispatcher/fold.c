@@ -10,6 +10,8 @@
 
 #include "ap_nats.h"
 
+#include "ap_utf8.h"
+
 /* 9999-12-31T23:59:59.999Z. A publisher's clock value past PostgreSQL's
  * timestamp range would make the statement, and so the whole batch, fail
  * forever; such a time is stored as NULL instead. */
@@ -190,27 +192,6 @@ static void arr_next(ap_pgarray *a) {
     a->count++;
 }
 
-/* Length of the well-formed UTF-8 sequence at p, or 0. Same rules as
- * PostgreSQL's pg_utf8_islegal: no overlong forms, no surrogates, nothing
- * above U+10FFFF. Never reads past the terminating NUL (a NUL is not a
- * continuation byte, so the && chain stops there). */
-static size_t utf8_len(const unsigned char *p) {
-    unsigned char c = p[0];
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
-        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F)) return 0;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if ((p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80) return 0;
-        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F)) return 0;
-        return 4;
-    }
-    return 0;
-}
-
 void ap_pgarray_quote(ap_pgarray *a, const char *s) {
     size_t n = strlen(s);
     /* Worst case: every byte becomes a 3-byte U+FFFD, plus the quotes. */
@@ -219,7 +200,7 @@ void ap_pgarray_quote(ap_pgarray *a, const char *s) {
     const unsigned char *p = (const unsigned char *)s;
     *o++ = '"';
     while (*p) {
-        size_t k = utf8_len(p);
+        size_t k = ap_utf8_char_len((const char *)p);
         if (k == 0) {
             memcpy(o, "\xEF\xBF\xBD", 3);
             o += 3;
@@ -698,7 +679,7 @@ static ap_status build_credentials(ap_account_fold *f, ap_result *const *results
  * refuse the statement: such bytes become '?'. */
 static void utf8_scrub(char *s) {
     for (unsigned char *p = (unsigned char *)s; *p;) {
-        size_t k = utf8_len(p);
+        size_t k = ap_utf8_char_len((const char *)p);
         if (k == 0) {
             *p++ = '?';
             continue;

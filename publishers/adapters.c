@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "adapter.h"
+#include "ap_url.h"
 
 /* Every platform of common/platforms.list has publishers/<name>.c defining
  * ap_adapter_<name>: a missing one is a link error, not a runtime surprise. */
@@ -27,19 +28,14 @@ const ap_adapter *ap_adapter_find(const char *platform) {
     return NULL;
 }
 
-static bool is_http_url(const char *url) {
-    return (strncasecmp(url, "http://", 7) == 0 && url[7] != '\0') ||
-           (strncasecmp(url, "https://", 8) == 0 && url[8] != '\0');
-}
-
 bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_t len) {
     bool has_text = job->text && *job->text, has_link = job->link && *job->link;
     if (!has_text && !has_link && job->n_media == 0) {
         snprintf(reason, len, "empty post: no text, link or media");
         return false;
     }
-    if (has_link && (!is_http_url(job->link) || strlen(job->link) > 2048)) {
-        snprintf(reason, len, "link must be an http(s) URL of at most 2048 bytes");
+    if (has_link && ap_url_check(job->link) != AP_URL_OK) {
+        snprintf(reason, len, "link must be an http(s) URL of at most %d bytes", AP_URL_MAX);
         return false;
     }
     if (job->n_media > max_media) {
@@ -49,7 +45,7 @@ bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_
     }
     for (size_t i = 0; i < job->n_media; i++) {
         const char *url = job->media[i]->url;
-        if (url == NULL || !is_http_url(url) || strlen(url) > 2048) {
+        if (ap_url_check(url) != AP_URL_OK) {
             snprintf(reason, len, "media %zu: URL must be http(s) (got \"%.64s\")", i + 1,
                      url ? url : "");
             return false;

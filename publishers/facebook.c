@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "ap_utf8.h"
 #include "graph.h"
 
 #define FACEBOOK_MAX_TEXT 63206 /* characters in a Page post */
@@ -43,7 +44,7 @@ typedef struct fb_flow {
 
 static bool fb_validate(const ap_job *job, char *reason, size_t len) {
     if (!ap_validate_common(job, FACEBOOK_MAX_MEDIA, reason, len)) return false;
-    long chars = ap_graph_utf8_length(job->text ? job->text : "");
+    long chars = ap_utf8_length(job->text ? job->text : "");
     if (chars < 0) {
         snprintf(reason, len, "text is not valid UTF-8");
         return false;

@@ -10,29 +10,7 @@
 #include <string.h>
 
 #include "ap_time.h"
-
-long ap_graph_utf8_length(const char *s) {
-    long n = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int extra;
-        if (*p < 0x80)
-            extra = 0;
-        else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
-            extra = 1;
-        else if ((*p & 0xF0) == 0xE0)
-            extra = 2;
-        else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
-            extra = 3;
-        else
-            return -1;
-        p++;
-        for (int i = 0; i < extra; i++, p++)
-            if ((*p & 0xC0) != 0x80) return -1;
-        n++;
-    }
-    return n;
-}
+#include "ap_url.h"
 
 /* Minutes until access is regained, from X-Business-Use-Case-Usage:
  * {"<id>":[{"type":"pages","estimated_time_to_regain_access":M,...}]}. */
@@ -193,7 +171,7 @@ int64_t ap_graph_time_ms(const char *s) {
 
 char *ap_graph_next_page(json_t *root, const char *base_url) {
     json_t *next = json_object_get(json_object_get(root, "paging"), "next");
-    if (!json_is_string(next) || json_string_length(next) > 2048) return NULL;
+    if (!json_is_string(next) || json_string_length(next) > AP_URL_MAX) return NULL;
     const char *url = json_string_value(next);
     size_t n = strlen(base_url);
     if (strncmp(url, base_url, n) == 0 && url[n] == '/') return strdup(url);

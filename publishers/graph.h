@@ -26,9 +26,6 @@ typedef struct ap_graph_names {
     const char *permission; /* what reconnecting must grant: "instagram_content_publish" */
 } ap_graph_names;
 
-/* UTF-8 code points, or -1 when the text is not valid UTF-8. */
-long ap_graph_utf8_length(const char *s);
-
 /* The longest wait the usage headers and Retry-After ask for, in ms; -1
  * when none says anything. X-Business-Use-Case-Usage carries
  * estimated_time_to_regain_access in minutes; X-App-Usage only percentages,

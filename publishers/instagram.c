@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "ap_utf8.h"
 #include "container.h"
 
 #define INSTAGRAM_MAX_CAPTION 2200
@@ -60,7 +61,7 @@ static bool ig_validate(const ap_job *job, char *reason, size_t len) {
         snprintf(reason, len, "out of memory");
         return false;
     }
-    long chars = ap_graph_utf8_length(caption);
+    long chars = ap_utf8_length(caption);
     int tags = ig_hashtags(caption);
     free(caption);
     if (chars < 0) {

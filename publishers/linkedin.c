@@ -43,6 +43,8 @@
 
 #include "adapter.h"
 #include "ap_time.h"
+#include "ap_url.h"
+#include "ap_utf8.h"
 #include "linkedin.h"
 
 #define LINKEDIN_MAX_COMMENTARY 3000 /* characters */
@@ -66,15 +68,6 @@ typedef struct li_flow {
     char *upload_url;
     char images[LINKEDIN_MAX_MEDIA][100]; /* urn:li:image:... per uploaded image */
 } li_flow;
-
-static long li_utf8_length(const char *s) {
-    long n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p & 0xC0) != 0x80) n++;
-        if (*p == 0xC0 || *p == 0xC1 || *p > 0xF4) return -1;
-    }
-    return n;
-}
 
 char *ap_linkedin_escape(const char *text) {
     size_t n = 0;
@@ -129,7 +122,7 @@ static bool li_validate(const ap_job *job, char *reason, size_t len) {
             return false;
         }
     char *plain = li_commentary_plain(job);
-    long chars = plain ? li_utf8_length(plain) : -1;
+    long chars = plain ? ap_utf8_length(plain) : -1;
     free(plain);
     if (chars < 0) {
         snprintf(reason, len, "text is not valid UTF-8");
@@ -418,7 +411,7 @@ static int li_build_put(const ap_flow_input *in, li_flow *f, ap_http_request *re
 static bool li_upload_url_ok(const ap_flow_input *in, const char *url) {
     static const char *const hosts[] = {"https://www.linkedin.com/", "https://api.linkedin.com/"};
     size_t n = strlen(in->platform->base_url);
-    if (strlen(url) > 2048 || strpbrk(url, " \r\n") != NULL) return false;
+    if (strlen(url) > AP_URL_MAX || strpbrk(url, " \r\n") != NULL) return false;
     if (strncmp(url, in->platform->base_url, n) == 0 && url[n] == '/') return true;
     for (size_t i = 0; i < 2; i++)
         if (strncmp(url, hosts[i], strlen(hosts[i])) == 0) return true;

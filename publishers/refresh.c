@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool ap_credential_expired(const ap_credential *c, int64_t now_ms) {
+bool ap_refresh_credential_expired(const ap_credential *c, int64_t now_ms) {
     return c->expires_at_ms > 0 && c->expires_at_ms <= now_ms;
 }
 

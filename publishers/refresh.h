@@ -38,7 +38,7 @@ bool ap_refresh_due(const ap_platform_config *pc, const ap_credential *c, int64_
 /* Could a refresh help after a REAUTH answer? (The caller allows it once.) */
 bool ap_refresh_possible(const ap_platform_config *pc, const ap_credential *c);
 /* Is the access token past its expiry (so it is useless without a refresh)? */
-bool ap_credential_expired(const ap_credential *c, int64_t now_ms);
+bool ap_refresh_credential_expired(const ap_credential *c, int64_t now_ms);
 
 /* What the lock key says and what to do about it. */
 typedef struct ap_refresh_lock {

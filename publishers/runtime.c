@@ -1092,7 +1092,7 @@ static void settle_credential(publisher *p, job_slot *s, ap_flow_mode mode, int6
  * still valid (and was not just refused), else hand the job back. */
 static void refresh_unavailable(publisher *p, job_slot *s, const char *code, const char *msg,
                                 int64_t hint_ms) {
-    if (!s->after_reauth && !ap_credential_expired(&s->cred, ap_now_ms())) {
+    if (!s->after_reauth && !ap_refresh_credential_expired(&s->cred, ap_now_ms())) {
         ap_log_info("refresh_skipped", sid(s), "%s; the current access token is still valid", msg);
         start_with_credential(p, s);
         return;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "ap_utf8.h"
 #include "container.h"
 
 #define THREADS_MAX_TEXT 500
@@ -40,7 +41,7 @@ static bool th_validate(const ap_job *job, char *reason, size_t len) {
         snprintf(reason, len, "out of memory");
         return false;
     }
-    long chars = ap_graph_utf8_length(text);
+    long chars = ap_utf8_length(text);
     free(text);
     if (chars < 0) {
         snprintf(reason, len, "text is not valid UTF-8");

@@ -341,20 +341,6 @@ static void test_result_decode_rejects_bytes(void) {
     free(big);
 }
 
-static void test_uuid_valid(void) {
-    CHECK(ap_uuid_valid(SID));
-    CHECK(ap_uuid_valid("00000000-0000-0000-0000-000000000000"));
-    CHECK(!ap_uuid_valid("0F8FAD5B-D9CB-469F-A165-70867728950E"));
-    CHECK(!ap_uuid_valid("0f8fad5bd9cb469fa16570867728950e"));      /* no dashes */
-    CHECK(!ap_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950"));   /* 35 */
-    CHECK(!ap_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950e0")); /* 37 */
-    CHECK(!ap_uuid_valid("0f8fad5b-d9cb-469f-a165_70867728950e"));
-    CHECK(!ap_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950g"));
-    CHECK(!ap_uuid_valid("{0f8fad5b-d9cb-469f-a165-70867728950}"));
-    CHECK(!ap_uuid_valid(""));
-    CHECK(!ap_uuid_valid(NULL));
-}
-
 static void test_outcome_and_class_names(void) {
     CHECK_STR_EQ(ap_outcome_name(AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED), "published");
     CHECK_STR_EQ(ap_outcome_name(AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED), "unconfirmed");
@@ -466,7 +452,6 @@ int main(void) {
     RUN(test_result_decode_rejects_ids);
     RUN(test_result_decode_rejects_long_fields);
     RUN(test_result_decode_rejects_bytes);
-    RUN(test_uuid_valid);
     RUN(test_outcome_and_class_names);
     RUN(test_json_escape_specials);
     RUN(test_json_escape_truncates_whole_escapes);

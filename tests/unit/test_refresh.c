@@ -35,8 +35,8 @@ static void when_to_refresh(void) {
     ap_credential no_expiry = {.access_token = "a", .refresh_token = "r"};
     CHECK(!ap_refresh_due(&pc, &no_expiry, 2000000)); /* only after a REAUTH answer */
     CHECK(ap_refresh_possible(&pc, &no_expiry));
-    CHECK(ap_credential_expired(&c, 1000000) && !ap_credential_expired(&c, 999999));
-    CHECK(!ap_credential_expired(&no_expiry, 1));
+    CHECK(ap_refresh_credential_expired(&c, 1000000) && !ap_refresh_credential_expired(&c, 999999));
+    CHECK(!ap_refresh_credential_expired(&no_expiry, 1));
 }
 
 static void lock_decisions(void) {
