@@ -14,7 +14,7 @@
  *                            guard against posting twice)
  *   KV autopost_accounts reauth marks, refreshed credentials (sealed) and
  *                            refresh locks per account, shared by every
- *                            publisher replica (publishers/accounts.h)
+ *                            publisher replica (publishers/engine/accounts.h)
  *
  * Connections retry forever and reconnect on their own: a broker restart is
  * an outage to wait out, not a reason to exit. */

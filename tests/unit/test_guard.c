@@ -1,4 +1,4 @@
-/* test_guard.c -- the attempt record's one-line value (publishers/guard.c).
+/* test_guard.c -- the attempt record's one-line value (publishers/engine/guard.c).
  * The KV calls need a server and are covered by the e2e tests. */
 #include <string.h>
 
