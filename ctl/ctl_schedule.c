@@ -12,9 +12,9 @@
  * A queued schedule is already on the bus. Cancelling it in PostgreSQL
  * alone would not stop a publisher that fetches it a second later, so
  * cancel also writes "cancelled" into the publishers' attempt record in the
- * KV bucket with kvStore_Create: a compare-and-set, so either we get there
- * first and the publisher skips the job, or a publisher already claimed it
- * and we say so instead of pretending. The bus step is best effort and comes
+ * KV bucket (guard.h, ap_guard_cancel: create-if-absent, a compare-and-set):
+ * either we get there first and the publisher skips the job, or a publisher
+ * already claimed it and we say so instead of pretending. The bus step is best effort and comes
  * after COMMIT: writing it first could block a schedule that the database
  * refuses to cancel. */
 #include <getopt.h>
@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "ctl_post.h"
 #include "ctl_retry.h"
+#include "guard.h"
 
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
@@ -303,7 +304,10 @@ fail:
  * what happened; never changes the exit code (the cancel is committed). */
 static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) {
     char err[512], key[96];
-    snprintf(key, sizeof(key), "%s-%s", id, generation);
+    if (ap_guard_key(key, sizeof(key), id, generation) != AP_OK) {
+        fprintf(stderr, "autopostctl: warning: could not tell the publishers (key too long)\n");
+        return;
+    }
     ap_nats n;
     if (ctl_nats_open(ctx, &n, CTL_NATS_SHORT_TIMEOUT_MS, err, sizeof(err)) != AP_OK) {
         fprintf(stderr,
@@ -319,32 +323,27 @@ static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) 
         fprintf(stderr, "autopostctl: warning: could not tell the publishers (%s)\n", err);
         goto cleanup;
     }
-    uint64_t rev = 0;
-    s = kvStore_Create(&rev, kv, key, "cancelled", 9);
-    if (s == NATS_OK) {
+    ap_guard_record rec;
+    char value[128];
+    switch (ap_guard_cancel(kv, key, &rec, value, sizeof(value))) {
+    case AP_OK:
         printf("recorded the cancellation in KV %s (key %s): publishers will not post it\n",
                AP_KV_ATTEMPTS, key);
-        goto cleanup;
-    }
-    /* Create lost: someone wrote the record first. Show what it says. */
-    kvEntry *e = NULL;
-    if (kvStore_Get(&e, kv, key) == NATS_OK) {
-        char value[128];
-        int len = kvEntry_ValueLen(e);
-        snprintf(value, sizeof(value), "%.*s", len > 100 ? 100 : len, kvEntry_ValueString(e));
-        if (strcmp(value, "cancelled") == 0)
+        break;
+    case AP_ECONFLICT: /* someone wrote the record first: show what it says */
+        if (rec.state == AP_GUARD_CANCELLED)
             printf("the cancellation was already recorded in KV %s (key %s)\n", AP_KV_ATTEMPTS,
                    key);
         else
             fprintf(stderr,
                     "autopostctl: warning: a publisher already holds this job (KV %s key %s = "
-                    "\"%s\"): it may be posting it now; check with `autopostctl show %s`\n",
+                    "\"%.100s\"): it may be posting it now; check with `autopostctl show %s`\n",
                     AP_KV_ATTEMPTS, key, value, id);
-        kvEntry_Destroy(e);
-    } else {
-        ap_nats_error(err, sizeof(err), "kv create", s, 0);
-        fprintf(stderr, "autopostctl: warning: could not record the cancellation in KV %s: %s\n",
-                AP_KV_ATTEMPTS, err);
+        break;
+    default:
+        fprintf(stderr,
+                "autopostctl: warning: could not record the cancellation in KV %s: kv create: %s\n",
+                AP_KV_ATTEMPTS, value);
     }
 cleanup:
     kvStore_Destroy(kv);

@@ -433,15 +433,13 @@ static ap_status emit_result_async(publisher *p, job_slot *s) {
     return st;
 }
 
-/* The attempt record's subject: a KV write is a publish on $KV.<bucket>.<key>. */
+/* An asynchronous write of the attempt record (guard.h), answered as tag. */
 static ap_status guard_publish(publisher *p, job_slot *s, const ap_guard_record *rec, int tag,
                                int64_t expected_revision) {
-    char subject[128], value[512];
-    snprintf(subject, sizeof(subject), "$KV.%s.%s", AP_KV_ATTEMPTS, s->key);
-    ap_guard_format(value, sizeof(value), rec, p->cfg->instance);
     natsMsg *m = NULL;
-    if (natsMsg_Create(&m, subject, NULL, value, (int)strlen(value)) != NATS_OK) return AP_ENOMEM;
-    ap_status st = ap_jsasync_publish(p->jsa, m, s, tag, expected_revision);
+    ap_status st = ap_guard_message(&m, s->key, rec, p->cfg->instance);
+    if (st != AP_OK) return st;
+    st = ap_jsasync_publish(p->jsa, m, s, tag, expected_revision);
     if (st == AP_OK) s->pending_ops++;
     return st;
 }
@@ -1006,7 +1004,9 @@ static void credential_retry(publisher *p, job_slot *s, const char *code, const 
 static int64_t lock_stale_ms(const publisher *p) { return 2 * p->platform->timeout_ms + 5000; }
 /* The attempt record's takeover window (guard.h): the same bound, for a
  * request the earlier holder sent before the takeover. */
-static int64_t takeover_window_ms(const publisher *p) { return lock_stale_ms(p); }
+static int64_t takeover_window_ms(const publisher *p) {
+    return ap_guard_takeover_window_ms(p->platform->timeout_ms);
+}
 static int64_t ambiguous_cooldown_ms(const publisher *p) { return 2 * lock_stale_ms(p); }
 
 static void start_with_credential(publisher *p, job_slot *s) {
