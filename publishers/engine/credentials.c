@@ -109,6 +109,7 @@ static void proceed_with_credential(publisher *p, job_slot *s, const ap_acct_vie
 /* Opens the job's credential, then proceeds. */
 void engine_settle_credential(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since) {
     const ProtobufCBinaryData *sc = &s->job->sealed_credential;
+    engine_slot_enter(s, JOB_PREPARING);
     s->pending_mode = mode;
     s->pending_since = since;
     if (ap_credential_open(&p->keys, s->job->account_id, sc->data, sc->len, &s->cred) != AP_OK) {
@@ -145,8 +146,8 @@ static void refresh_unavailable(publisher *p, job_slot *s, const char *code, con
 
 static void wait_for_credential(publisher *p, job_slot *s) {
     int64_t now = ap_mono_ms();
-    if (!s->waiting_cred) s->cred_wait_deadline = now + lock_stale_ms(p) + 5000;
-    s->waiting_cred = true;
+    if (s->state != JOB_AWAITING_CREDENTIAL) s->cred_wait_deadline = now + lock_stale_ms(p) + 5000;
+    engine_slot_enter(s, JOB_AWAITING_CREDENTIAL);
     s->wake_at_ms = now + CRED_WAIT_POLL_MS;
 }
 
@@ -155,23 +156,23 @@ void engine_credential_wait_tick(publisher *p, job_slot *s) {
     ap_acct_view v;
     ap_accounts_lookup(p->acc, s->job->account_id, s->cred.issued_at_ms, &v);
     if (v.cred) {
-        s->waiting_cred = false;
+        engine_slot_enter(s, JOB_PREPARING);
         adopt_shared(p, s, &v);
         ap_log_info("token_shared", sid(s), "using the access token another replica refreshed");
         /* A fresh credential is used as it is: no second refresh. */
         s->refresh_tried = true;
         proceed_with_credential(p, s, &v);
     } else if (ap_acct_blocked(&v, s->cred_digest, s->cred.issued_at_ms)) {
-        s->waiting_cred = false;
+        engine_slot_enter(s, JOB_PREPARING);
         proceed_with_credential(p, s, &v); /* fails it as REAUTH */
     } else if (!v.lock.present || v.lock.ambiguous) {
-        s->waiting_cred = false;
+        engine_slot_enter(s, JOB_PREPARING);
         refresh_unavailable(p, s, "token_refresh",
                             v.lock.ambiguous ? "another replica's token refresh got no answer"
                                              : "another replica's token refresh did not complete",
                             v.lock.ambiguous ? ambiguous_cooldown_ms(p) : 0);
     } else if (ap_mono_ms() >= s->cred_wait_deadline) {
-        s->waiting_cred = false;
+        engine_slot_enter(s, JOB_PREPARING);
         credential_retry(p, s, "token_refresh",
                          "timed out waiting for another replica's token refresh", 0);
     } else {
@@ -221,7 +222,7 @@ static void send_refresh(publisher *p, job_slot *s) {
         refresh_unavailable(p, s, "internal", "could not start the token refresh call", 0);
         return;
     }
-    s->refreshing = true;
+    engine_slot_enter(s, JOB_REFRESHING);
     ap_log_info("token_refresh", sid(s), "refreshing the access token of account %s",
                 s->job->account_id);
 }
@@ -313,7 +314,7 @@ void engine_mark_refresh_ambiguous(publisher *p, job_slot *s) {
 void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *res) {
     char msg[512], key[96];
     ap_credential nc;
-    s->refreshing = false;
+    engine_slot_enter(s, JOB_PREPARING);
     ap_refresh_outcome o = ap_refresh_parse(res, &s->cred, ap_now_ms(), &nc, msg, sizeof(msg));
     switch (o) {
     case AP_REFRESH_OK: {

@@ -29,6 +29,7 @@
 #include "deferral.h"
 #include "guard.h"
 #include "http_engine.h"
+#include "job_state.h"
 #include "jsasync.h"
 
 #define FETCH_WAIT_MS 500
@@ -75,8 +76,6 @@ typedef struct job_slot {
     int64_t pending_since;
     bool refresh_tried; /* one refresh per delivery */
     bool after_reauth;  /* that refresh follows a REAUTH answer */
-    bool refreshing;    /* the easy handle is the token request */
-    bool waiting_cred;  /* another replica refreshes this account */
     int64_t cred_wait_deadline;
     uint64_t lock_rev; /* our refresh lock's revision */
     uint64_t stream_seq;
@@ -106,11 +105,10 @@ typedef struct job_slot {
      * results stream asynchronously, then the job is settled. */
     int64_t claim_at_ms;          /* when our "started" record says this attempt began */
     int64_t fence_ok_ms;          /* monotonic: our last successful write of the record */
-    bool fencing;                 /* the prepared request waits for its record re-check */
     int64_t verify_not_before_ms; /* monotonic: end of a takeover's window */
     int pending_ops;              /* JetStream writes waiting for their PubAck */
-    bool settling;
-    bool active; /* counted in publisher.active */
+    job_state state;              /* the slot's phase: change it only with engine_slot_enter */
+    bool active;                  /* counted in publisher.active */
     bool result_stored;
     settle_action action;
     int64_t nak_delay_ms;
@@ -179,6 +177,7 @@ int engine_jobs_headroom(int concurrency);
 void *engine_fetch_main(void *arg);
 
 /* slots.c */
+void engine_slot_enter(job_slot *s, job_state to);
 natsStatus engine_nak_msg(publisher *p, natsMsg *msg, int64_t delay_ms /* milliseconds */);
 void engine_easy_recycle(publisher *p, CURL *e);
 CURL *engine_easy_take(publisher *p);

@@ -257,11 +257,11 @@ static void take_events(publisher *p) {
                 else
                     ap_log_warn("guard_write_failed", sid(s), "attempt record not updated: %s (%d)",
                                 natsStatus_GetText(ev[i].status), (int)ev[i].err);
-                if (s->settling && s->pending_ops == 0) engine_settle(p, s);
+                if (s->state == JOB_SETTLING && s->pending_ops == 0) engine_settle(p, s);
                 break;
             default: /* OP_RESULT */
                 s->result_stored = ev[i].ok;
-                if (s->settling && s->pending_ops == 0) engine_settle(p, s);
+                if (s->state == JOB_SETTLING && s->pending_ops == 0) engine_settle(p, s);
             }
         }
     }
@@ -307,7 +307,7 @@ static void reap_transfers(publisher *p) {
         ap_http_easy_finish(s->easy, m->data.result, &s->res);
         ap_http_response res = s->res; /* engine_advance() clears s->res after the step */
         memset(&s->res, 0, sizeof(s->res));
-        if (s->refreshing) {
+        if (s->state == JOB_REFRESHING) {
             engine_easy_recycle(p, s->easy);
             s->easy = NULL;
             curl_slist_free_all(s->headers);
@@ -330,7 +330,7 @@ static int64_t service_timers(publisher *p) {
         job_slot *following = s->next; /* engine_advance() may release s */
         if (s->wake_at_ms && s->wake_at_ms <= now) {
             s->wake_at_ms = 0;
-            if (s->waiting_cred)
+            if (s->state == JOB_AWAITING_CREDENTIAL)
                 engine_credential_wait_tick(p, s);
             else
                 engine_advance(p, s, NULL);
@@ -362,13 +362,13 @@ static int64_t service_timers(publisher *p) {
 static void abandon_remaining(publisher *p) {
     while (p->slots) {
         job_slot *s = p->slots;
-        if (s->settling || (s->pending_ops > 0 && !s->fencing)) {
+        if (s->state == JOB_SETTLING || (s->pending_ops > 0 && s->state != JOB_FENCING)) {
             ap_log_warn("drain_abandoned", sid(s),
                         "outcome not yet stored at shutdown; the redelivery re-reports it");
         } else if (s->job && !s->sent_any) {
             /* A token refresh cut off mid-call may have spent the refresh
              * token: say so, so nobody spends it again before the cool-down. */
-            if (s->refreshing) engine_mark_refresh_ambiguous(p, s);
+            if (s->state == JOB_REFRESHING) engine_mark_refresh_ambiguous(p, s);
             engine_guard_write(p, s, AP_GUARD_RETRY, NULL);
             engine_nak_msg(p, s->msg, 0);
         } else {

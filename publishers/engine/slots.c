@@ -193,6 +193,15 @@ void engine_settle(publisher *p, job_slot *s) {
     engine_slot_release(p, s);
 }
 
+/* The one way a slot changes phase (job_state.h). A refused move is a bug
+ * in the engine: logged, and the slot keeps its phase. */
+void engine_slot_enter(job_slot *s, job_state to) {
+    job_state from = s->state;
+    if (!job_state_enter(&s->state, to))
+        ap_log_error("job_state_invalid", sid(s), "refused move %s -> %s", job_state_name(from),
+                     job_state_name(to));
+}
+
 /* Reports an outcome: the attempt record (when `record` is not NONE) and the
  * result are written together; engine_settle() runs when both PubAcks are back.
  * Either order of landing is safe: a redelivery that finds the record
@@ -200,7 +209,7 @@ void engine_settle(publisher *p, job_slot *s) {
 void engine_report(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
                    const ap_flow_result *r, ap_guard_state record, settle_action action,
                    int64_t nak_delay_ms) {
-    s->settling = true;
+    engine_slot_enter(s, JOB_SETTLING);
     slot_deactivate(p, s); /* the next held job may start while this one stores */
     s->outcome = outcome;
     s->action = action;
@@ -321,6 +330,7 @@ bool engine_defer_if_paused(publisher *p, job_slot *s) {
 /* Starts a flow whose first step runs after delay_ms (0: at once). */
 void engine_start_flow_after(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms,
                              int64_t delay_ms) {
+    engine_slot_enter(s, JOB_CALLING);
     if (s->flow) p->adapter->flow_free(s->flow);
     s->in.mode = mode;
     /* A publish flow that finds its own container published looks for the
@@ -554,11 +564,11 @@ static void fence_check(publisher *p, job_slot *s) {
         engine_hand_back_guard_unavailable(p, s);
         return;
     }
-    s->fencing = true;
+    engine_slot_enter(s, JOB_FENCING);
 }
 
 void engine_on_fence_done(publisher *p, job_slot *s, const ap_js_done *d) {
-    s->fencing = false;
+    engine_slot_enter(s, JOB_CALLING);
     if (d->ok) {
         s->guard_rev = d->seq;
         s->fence_ok_ms = ap_mono_ms();
