@@ -15,7 +15,7 @@
  *   KV autopost_accounts_<platform>  reauth marks, refreshed credentials
  *                            (sealed) and refresh locks per account, shared
  *                            by the platform's publisher replicas
- *                            (publishers/accounts.h)
+ *                            (publishers/engine/accounts.h)
  *
  * The buckets are per platform so that NATS permissions, not code, keep one
  * platform's publisher away from another's tokens and records: a bucket is

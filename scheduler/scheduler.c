@@ -557,7 +557,7 @@ ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_t
     if (ns != NATS_OK) {
         /* Unacked ones stay pending; whatever did land is deduplicated when
          * the next tick republishes it. Only a timeout guarantees nats.c's
-         * pending map exists (see publishers/jsasync.c). */
+         * pending map exists (see publishers/engine/jsasync.c). */
         natsMsgList pending = {0};
         if (ns == NATS_TIMEOUT && js_PublishAsyncGetPendingList(&pending, js) == NATS_OK)
             natsMsgList_Destroy(&pending);

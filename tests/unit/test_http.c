@@ -1,4 +1,4 @@
-/* test_http.c -- request/response value helpers (publishers/http.c): form
+/* test_http.c -- request/response value helpers (publishers/platforms/http.c): form
  * encoding, Retry-After, header lookup; and the transfer policies of
  * ap_http_easy_new (TLS verification, no redirects, http/https only, body
  * cap, timeout) checked on real libcurl transfers over a Unix socket, so
