@@ -295,8 +295,10 @@ static ap_status ensure_streams(jsCtx *js, const ap_config *cfg, char *err, size
     sc.Storage = js_FileStorage;
     sc.Replicas = cfg->stream_replicas;
     sc.Duplicates = (int64_t)10 * 60 * 1000 * AP_NS_PER_MS;
+    /* No MaxBytes: JetStream reserves it against the server's file store
+     * at creation (a 1 GB test server refuses 10 GiB), like the other
+     * streams this one is bounded by age. An event is ~700 bytes. */
     sc.MaxAge = (int64_t)7 * 24 * 3600 * 1000 * AP_NS_PER_MS;
-    sc.MaxBytes = (int64_t)10 * 1024 * 1024 * 1024;
     sc.MaxMsgSize = 64 * 1024;
     return ensure_stream(js, &sc, err, errlen);
 }

@@ -10,8 +10,8 @@
  *   AUTOPOST_ADVISORIES $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTOPOST_JOBS.*
  *     dispatcher-advisories  durable pull consumer (so no give-up is missed
  *                            while the dispatcher is down)
- *   AUTOPOST_EVENTS     autopost.events.<tenant id>.<type>  limits (7 days,
- *                            10 GiB), file, 10 min dedup window; written by
+ *   AUTOPOST_EVENTS     autopost.events.<tenant id>.<type>  limits (7 days),
+ *                            file, 10 min dedup window; written by
  *                            the dispatcher's relay (dispatcher/relay.h),
  *                            read by applications' own durable consumers
  *   KV autopost_attempts_<platform>  one record per schedule+generation
