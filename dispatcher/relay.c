@@ -29,6 +29,9 @@
 #define SWEEP_MS 1000
 #define PUBACK_WAIT_MS 5000
 #define PG_RETRY_MS 250
+/* The backlog gauges count the unrelayed rows: after an outage that is a
+ * scan of a long index, so at most once a second, not once a pass. */
+#define BACKLOG_REFRESH_MS 1000
 #define NOTIFY_CHANNEL "autopost_events"
 #define EVENT_CONTENT_TYPE "application/json"
 /* A pass holds row locks only while it publishes: far below any timeout. */
@@ -82,6 +85,7 @@ struct ap_relay {
     bool pg_trouble;
     pthread_t thread;
     bool started;
+    int64_t next_backlog_ms;
     relay_pass pass;
     relay_metrics m;
     uint64_t total_relayed, total_duplicates;
@@ -314,6 +318,9 @@ done:
 }
 
 static void refresh_backlog(ap_relay *r) {
+    int64_t now = ap_mono_ms();
+    if (now < r->next_backlog_ms) return;
+    r->next_backlog_ms = now + BACKLOG_REFRESH_MS;
     PGresult *res = PQexec(r->pg.conn, BACKLOG_SQL);
     char err[256];
     if (ap_pg_result_ok(res, PGRES_TUPLES_OK, err, sizeof(err)) == AP_OK && PQntuples(res) == 1) {
