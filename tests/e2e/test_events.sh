@@ -13,6 +13,7 @@
 #      PubAcks and before marking them relayed: no event is lost, the
 #      re-relayed ones keep their ids, and the stream holds one message per
 #      event id.
+#   3. Two dispatcher replicas relay side by side: still one message per event.
 source "$(dirname "$0")/lib.sh"
 
 if ! grep -aq AUTOPOST_FAILPOINT "$AUTOPOST_BIN/autopost-dispatcher"; then
@@ -172,6 +173,19 @@ wait_relayed || fail "$(unrelayed) events still unrelayed after the restart"
 total=$(stack_psql -c "SELECT count(*) FROM events")
 [[ $total -eq $((8 + 20)) ]] || fail "$total events, expected 28"
 check_stream
+echo "ok: after the two crashes, 28 events and one message each"
+
+# ---- 3. two dispatcher replicas share the relay (FOR UPDATE SKIP LOCKED) ------
+svc_start dispatcher@2
+stack_psql -v account="$good" >/dev/null <<'SQL'
+WITH p AS (INSERT INTO posts (text) SELECT 'replicas ' || g FROM generate_series(1, 150) g RETURNING id)
+INSERT INTO post_schedules (post_id, account_id, scheduled_at) SELECT p.id, (:'account')::uuid, now() FROM p;
+SQL
+svc_wait_terminal 177 120 || fail "the replicas' schedules did not all end"
+wait_relayed || fail "$(unrelayed) events unrelayed with two relays"
+check_stream
+echo "ok: two relays, $(stack_psql -c "SELECT count(*) FROM events") events, one message each" \
+    "(passes: $(log_count dispatcher events_relayed) and $(log_count dispatcher@2 events_relayed))"
 e2e_finish
 dups=$(grep -o '"event":"relay_stopped".*' "$STACK_DIR/logs/dispatcher.log" | tail -n1 |
     grep -o '[0-9]* of them duplicates' | cut -d' ' -f1)
