@@ -1,10 +1,8 @@
 /* scheduler.c -- see scheduler.h for the tick's contract. */
 #include "scheduler.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -613,33 +611,6 @@ static void on_puback_dispatch(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckEr
     natsMsg_Destroy(msg); /* with an AckHandler, the message is ours again */
 }
 
-/* Waits up to timeout_ms for a NOTIFY autopost_due (or the stop flag). */
-static void wait_for_due(ap_pg *pg, int64_t timeout_ms, volatile sig_atomic_t *stop) {
-    int64_t deadline = ap_mono_ms() + timeout_ms;
-    while (!*stop) {
-        int64_t left = deadline - ap_mono_ms();
-        if (left <= 0) return;
-        if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
-            ap_sleep_ms(left < 100 ? left : 100);
-            continue;
-        }
-        struct pollfd pfd = {.fd = PQsocket(pg->conn), .events = POLLIN};
-        int r = poll(&pfd, 1, (int)(left < 100 ? left : 100));
-        if (r > 0) {
-            if (!PQconsumeInput(pg->conn)) return; /* broken: the tick will reconnect */
-            PGnotify *n;
-            bool due = false;
-            while ((n = PQnotifies(pg->conn)) != NULL) {
-                due = true;
-                PQfreemem(n);
-            }
-            if (due) return;
-        } else if (r < 0 && errno != EINTR) {
-            return;
-        }
-    }
-}
-
 /* The loop's metrics; every handle is a no-op without a registry. */
 typedef struct scheduler_metrics {
     ap_counter *claimed, *published, *rejected;
@@ -719,7 +690,7 @@ int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
                 last_error_log = now;
             }
             if (PQstatus(pg.conn) != CONNECTION_OK) listening = false;
-            wait_for_due(&pg, cfg->scheduler_tick_ms, stop);
+            ap_pg_wait_notify(&pg, cfg->scheduler_tick_ms, stop); /* NOTIFY autopost_due */
             continue;
         }
         ap_counter_add(metrics.claimed, (uint64_t)st.claimed);
@@ -732,7 +703,7 @@ int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
                         (long long)(ap_mono_ms() - t0));
         /* A full batch means more are due right now: go again at once. */
         if (st.claimed < cfg->scheduler_batch_size || st.unacked > 0)
-            wait_for_due(&pg, cfg->scheduler_tick_ms, stop);
+            ap_pg_wait_notify(&pg, cfg->scheduler_tick_ms, stop); /* NOTIFY autopost_due */
     }
     rc = 0;
     ap_log_info("stopped", NULL, "scheduler stopped");
