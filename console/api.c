@@ -10,9 +10,12 @@
 #include <string.h>
 
 #include "ap_log.h"
-#include "ap_store_retry.h"
+#include "ap_store.h"
 #include "ap_uuid.h"
 #include "console.h"
+
+/* The actor of the history lines the console's actions write. */
+#define CONSOLE_ACTOR "autopost-console"
 
 #define TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -59,19 +62,36 @@ static json_t *rows_array(const PGresult *res) {
 /* Runs sql; NULL (and *fail set to a 503 reply) when the database is not
  * there or the statement fails. The reason goes to the log, never into the
  * answer: PostgreSQL's text names tables, columns, roles and hosts. */
+static bool database_up(console *c, api_reply *fail) {
+    if (ap_pg_ensure(&c->pg) == AP_OK) return true;
+    ap_log_warn("postgres_down", NULL, "%s", PQerrorMessage(c->pg.conn));
+    *fail = api_error(503, "database unavailable");
+    return false;
+}
+
 static PGresult *query(console *c, const char *sql, int n, const char *const *params,
                        api_reply *fail) {
-    if (ap_pg_ensure(&c->pg) != AP_OK) {
-        ap_log_warn("postgres_down", NULL, "%s", PQerrorMessage(c->pg.conn));
-        *fail = api_error(503, "database unavailable");
-        return NULL;
-    }
+    if (!database_up(c, fail)) return NULL;
     PGresult *res = PQexecParams(c->pg.conn, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         ap_log_warn("query_failed", NULL, "%s", PQresultErrorMessage(res));
         *fail = api_error(503, "database unavailable");
         PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* query() for one of the store's statements (ap_store.h). */
+static PGresult *query_store(console *c, ap_store_op op, const char *const *params,
+                             api_reply *fail) {
+    char err[512];
+    PGresult *res = NULL;
+    if (!database_up(c, fail)) return NULL;
+    if (ap_store_run(c->pg.conn, op, params, &res, NULL, err, sizeof(err)) != AP_OK) {
+        ap_log_warn("query_failed", NULL, "%s: %s", ap_store_op_name(op), err);
+        *fail = api_error(503, "database unavailable");
         return NULL;
     }
     return res;
@@ -158,16 +178,6 @@ static const char schedules_sql[] =
     "WHERE ($1::text IS NULL OR s.status = $1) AND ($2::text IS NULL OR a.platform = $2) "
     "ORDER BY s.updated_at DESC, s.id LIMIT $3::bigint";
 
-/* The grouping of `autopostctl failed`. */
-static const char failed_sql[] =
-    "SELECT a.platform, s.status, s.error_class, s.error_code, "
-    "left(s.error_message, 300) AS error_message, count(*) AS count, "
-    TS("max(s.updated_at)") " AS latest, "
-    "to_json((array_agg(s.id::text ORDER BY s.updated_at DESC, s.id))[1:3])::text AS example_ids "
-    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-    "WHERE s.status IN ('failed', 'unconfirmed') "
-    "GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC, 7 DESC, 1, 2 LIMIT $1::bigint";
-
 /* Throughput and lateness over time. The window is the last $1 minutes,
  * cut to the span of the events in it and into about 60 buckets (never
  * under 100 ms): a ten-second test run and a busy day both draw as a curve.
@@ -196,20 +206,6 @@ static const char series_sql[] =
     "max(late_ms)::bigint AS late_max_ms, max(w.step_ms) AS step_ms "
     "FROM b, w GROUP BY b.i, w.t0, w.step_ms ORDER BY b.i";
 
-/* Only a pending schedule: a queued one is already on the bus, and stopping
- * it needs the publishers' attempt record (`autopostctl cancel` does that). */
-static const char cancel_sql[] =
-    "WITH u AS (UPDATE post_schedules SET status = 'cancelled', "
-    "           error_message = 'cancelled by operator', updated_at = now() "
-    "           WHERE id = $1 AND status = 'pending' RETURNING id, generation, attempts), "
-    "h AS (INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
-    "      error_message, actor, finished_at) "
-    "      SELECT id, generation, attempts, 'cancelled', 'cancelled by operator', "
-    "             'autopost-console', now() FROM u ON CONFLICT DO NOTHING) "
-    "SELECT id, generation FROM u";
-
-static const char retry_sql[] = AP_STORE_SQL_RETRY(
-    "SELECT id, status AS old_status FROM post_schedules WHERE id = $1 FOR UPDATE", "$2");
 // clang-format on
 
 /* ---- overview and platforms ------------------------------------------------ */
@@ -299,9 +295,16 @@ api_reply api_schedules(console *c, const char *status, const char *platform, co
     return reply_rows(c, schedules_sql, 3, params);
 }
 
+/* The grouping of `autopostctl failed` (store/sql/failed.sql), every
+ * platform and both statuses. */
 api_reply api_failed(console *c, const char *limit) {
-    const char *params[] = {limit_or(limit, "20")};
-    return reply_rows(c, failed_sql, 1, params);
+    const char *params[] = {NULL, NULL, limit_or(limit, "20")};
+    api_reply r;
+    PGresult *res = query_store(c, AP_STORE_FAILED, params, &r);
+    if (res == NULL) return r;
+    r = (api_reply){200, rows_array(res)};
+    PQclear(res);
+    return r;
 }
 
 api_reply api_series(console *c, const char *minutes) {
@@ -315,9 +318,11 @@ api_reply api_retry(console *c, const char *id) {
     char canonical_id[AP_UUID_TEXT_LEN + 1];
     if (!ap_uuid_normalize(id, canonical_id)) return api_error(400, "not a schedule id (a UUID)");
     id = canonical_id;
-    const char *params[] = {id, "autopost-console"};
+    char ids[AP_UUID_TEXT_LEN + 3];
+    snprintf(ids, sizeof(ids), "{%s}", id);
+    const char *params[] = {ids, CONSOLE_ACTOR};
     api_reply r;
-    PGresult *res = query(c, retry_sql, 2, params, &r);
+    PGresult *res = query_store(c, AP_STORE_RETRY, params, &r);
     if (res == NULL) return r;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -332,9 +337,12 @@ api_reply api_cancel(console *c, const char *id) {
     char canonical_id[AP_UUID_TEXT_LEN + 1];
     if (!ap_uuid_normalize(id, canonical_id)) return api_error(400, "not a schedule id (a UUID)");
     id = canonical_id;
-    const char *params[] = {id};
+    /* Only a pending schedule: a queued one is already on the bus, and
+     * stopping it needs the publishers' attempt record (`autopostctl
+     * cancel` does that). */
+    const char *params[] = {id, "{pending}", CONSOLE_ACTOR};
     api_reply r;
-    PGresult *res = query(c, cancel_sql, 1, params, &r);
+    PGresult *res = query_store(c, AP_STORE_CANCEL, params, &r);
     if (res == NULL) return r;
     if (PQntuples(res) != 1) {
         PQclear(res);

@@ -407,8 +407,9 @@ static ap_status apply_account_effects(ap_dispatcher *d, ap_account_fold *af, ch
         (st = pg_store(d, AP_STORE_ACCOUNT_CREDENTIALS, (const char *const *)af->credentials, NULL,
                        sqlstate, err, errlen)) != AP_OK)
         return st;
-    if (af->npauses > 0 && (st = pg_store(d, AP_STORE_ACCOUNT_PAUSE, (const char *const *)af->pauses,
-                                          NULL, sqlstate, err, errlen)) != AP_OK)
+    if (af->npauses > 0 &&
+        (st = pg_store(d, AP_STORE_ACCOUNT_PAUSE, (const char *const *)af->pauses, NULL, sqlstate,
+                       err, errlen)) != AP_OK)
         return st;
     if (af->nusage > 0 && (st = pg_store(d, AP_STORE_ACCOUNT_USAGE, (const char *const *)af->usage,
                                          NULL, sqlstate, err, errlen)) != AP_OK)

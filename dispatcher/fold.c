@@ -132,7 +132,7 @@ static bool claims_post(const ap_result *r) {
 
 /* The schedule of an earlier update row that publishes the same post of the
  * same account under another schedule (following that row's own holder), or
- * NULL: "one post, one schedule" inside the batch (AP_FOLD_SQL_UPDATE). */
+ * NULL: "one post, one schedule" inside the batch (store/sql/fold_update.sql). */
 static const char *batch_holder(const ap_result *const *kept, const char *const *holders,
                                 size_t k) {
     const ap_result *r = kept[k];

@@ -67,7 +67,6 @@ enum {
     AP_FOLD_COL_NEW_STATUS, /* what the UPDATE wrote (RETURNING); NULL when it did not move */
 };
 
-
 typedef struct ap_fold {
     size_t nhistory;    /* rows in history[] (every result) */
     size_t nupdates;    /* rows in update[] (one per schedule + generation) */

@@ -417,10 +417,14 @@ static void test_fold_deferred(void) {
     ap_fold_free(&f);
     /* The statement itself: back to pending under the next generation,
      * attempts kept, only from an open row of the same generation. */
-    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), "WHEN r.outcome = 'deferred' THEN 'pending'");
-    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), "s.generation + CASE WHEN r.outcome = 'deferred' THEN 1");
-    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), "WHEN r.outcome = 'deferred' THEN s.attempts");
-    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), "ELSE s.status IN ('pending', 'queued', 'retrying') END");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "WHEN r.outcome = 'deferred' THEN 'pending'");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "s.generation + CASE WHEN r.outcome = 'deferred' THEN 1");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "WHEN r.outcome = 'deferred' THEN s.attempts");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "ELSE s.status IN ('pending', 'queued', 'retrying') END");
     for (size_t i = 0; i < n; i++) free(rs[i]);
     free(r3), free(p1);
 }
@@ -688,8 +692,10 @@ static void test_terminal_status(void) {
      * what it wrote, the cascade how many schedules it failed. */
     CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), "RETURNING r.idx, s.status)");
     /* One post, one schedule: a held post fails the row as a duplicate. */
-    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), "CASE WHEN holder IS NULL THEN outcome ELSE 'failed' END");
-    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), "AND o.id <> b.id AND o.status = 'published'");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "CASE WHEN holder IS NULL THEN outcome ELSE 'failed' END");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "AND o.id <> b.id AND o.status = 'published'");
     CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), "s.generation, u.status FROM");
     const char *tail = "SELECT count(*) FROM s";
     size_t n = strlen(store_sql_flat(AP_STORE_ACCOUNT_REAUTH)), k = strlen(tail);
@@ -725,7 +731,8 @@ static void test_owner_check(void) {
     CHECK(ap_owner_check(r, "facebook", NULL, NULL) == AP_OWNER_UNKNOWN_SCHEDULE);
     CHECK_STR_EQ(ap_owner_verdict_name(AP_OWNER_ACCOUNT), "account");
     CHECK_STR_EQ(ap_owner_verdict_name(AP_OWNER_N), "unknown");
-    CHECK_CONTAINS(store_sql_flat(AP_STORE_OWNER_LOOKUP), "JOIN social_accounts a ON a.id = s.account_id");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_OWNER_LOOKUP),
+                   "JOIN social_accounts a ON a.id = s.account_id");
     free(r);
 }
 
