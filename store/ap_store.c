@@ -43,6 +43,13 @@ static const store_statement statements[AP_STORE_NOPS] = {
     [AP_STORE_RETRY] = {"retry", AP_STORE_SQL_RETRY, 2, true},
     [AP_STORE_RETRY_CANDIDATES] = {"retry_candidates", AP_STORE_SQL_RETRY_CANDIDATES, 8, true},
     [AP_STORE_FAILED] = {"failed", AP_STORE_SQL_FAILED, 3, true},
+    [AP_STORE_STATUS_TOTALS] = {"status_totals", AP_STORE_SQL_STATUS_TOTALS, 0, true},
+    [AP_STORE_STATUS_BY_PLATFORM] = {"status_by_platform", AP_STORE_SQL_STATUS_BY_PLATFORM, 0,
+                                     true},
+    [AP_STORE_SCHEDULE_DETAIL] = {"schedule_detail", AP_STORE_SQL_SCHEDULE_DETAIL, 1, true},
+    [AP_STORE_SCHEDULE_HISTORY] = {"schedule_history", AP_STORE_SQL_SCHEDULE_HISTORY, 1, true},
+    [AP_STORE_SCHEDULE_RECENT] = {"schedule_recent", AP_STORE_SQL_SCHEDULE_RECENT, 3, true},
+    [AP_STORE_OUTCOME_SERIES] = {"outcome_series", AP_STORE_SQL_OUTCOME_SERIES, 1, true},
 };
 
 static const store_statement *statement(ap_store_op op) {

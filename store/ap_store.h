@@ -52,6 +52,14 @@ typedef enum ap_store_op {
     AP_STORE_RETRY,
     AP_STORE_RETRY_CANDIDATES,
     AP_STORE_FAILED,
+    /* reads for the console: times as RFC 3339 text, columns named as its
+     * JSON keys */
+    AP_STORE_STATUS_TOTALS,
+    AP_STORE_STATUS_BY_PLATFORM,
+    AP_STORE_SCHEDULE_DETAIL,
+    AP_STORE_SCHEDULE_HISTORY,
+    AP_STORE_SCHEDULE_RECENT,
+    AP_STORE_OUTCOME_SERIES,
     AP_STORE_NOPS
 } ap_store_op;
 

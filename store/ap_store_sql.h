@@ -33,5 +33,11 @@ extern const char AP_STORE_SQL_SCHEDULE_PLATFORM[];
 extern const char AP_STORE_SQL_RETRY[];
 extern const char AP_STORE_SQL_RETRY_CANDIDATES[];
 extern const char AP_STORE_SQL_FAILED[];
+extern const char AP_STORE_SQL_STATUS_TOTALS[];
+extern const char AP_STORE_SQL_STATUS_BY_PLATFORM[];
+extern const char AP_STORE_SQL_SCHEDULE_DETAIL[];
+extern const char AP_STORE_SQL_SCHEDULE_HISTORY[];
+extern const char AP_STORE_SQL_SCHEDULE_RECENT[];
+extern const char AP_STORE_SQL_OUTCOME_SERIES[];
 
 #endif
