@@ -1,5 +1,6 @@
-/* dispatcher.c -- see dispatcher.h for the design; the SQL and the fold rules
- * live in fold.c.
+/* dispatcher.c -- see dispatcher.h for the design; the fold rules live in
+ * fold.h and fold.c, the statements in store/sql (fold_*, account_*,
+ * owner_lookup, advisory_*).
  *
  * The loop, one iteration:
  *   1. PostgreSQL unusable? Then fetch nothing: results wait in the stream

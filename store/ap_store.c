@@ -50,6 +50,14 @@ static const store_statement statements[AP_STORE_NOPS] = {
     [AP_STORE_SCHEDULE_HISTORY] = {"schedule_history", AP_STORE_SQL_SCHEDULE_HISTORY, 1, true},
     [AP_STORE_SCHEDULE_RECENT] = {"schedule_recent", AP_STORE_SQL_SCHEDULE_RECENT, 3, true},
     [AP_STORE_OUTCOME_SERIES] = {"outcome_series", AP_STORE_SQL_OUTCOME_SERIES, 1, true},
+    [AP_STORE_CTL_LIST] = {"ctl_list", AP_STORE_SQL_CTL_LIST, 3, true},
+    [AP_STORE_CTL_SHOW] = {"ctl_show", AP_STORE_SQL_CTL_SHOW, 1, true},
+    [AP_STORE_CTL_HISTORY] = {"ctl_history", AP_STORE_SQL_CTL_HISTORY, 1, true},
+    [AP_STORE_CTL_STATUS_COUNTS] = {"ctl_status_counts", AP_STORE_SQL_CTL_STATUS_COUNTS, 0, true},
+    [AP_STORE_CTL_STATUS_REASONS] = {"ctl_status_reasons", AP_STORE_SQL_CTL_STATUS_REASONS, 0,
+                                     true},
+    [AP_STORE_ACCOUNT_LIMIT_WAIT] = {"account_limit_wait", AP_STORE_SQL_ACCOUNT_LIMIT_WAIT, 2,
+                                     true},
 };
 
 static const store_statement *statement(ap_store_op op) {

@@ -60,6 +60,14 @@ typedef enum ap_store_op {
     AP_STORE_SCHEDULE_HISTORY,
     AP_STORE_SCHEDULE_RECENT,
     AP_STORE_OUTCOME_SERIES,
+    /* reads for autopostctl list, show and status: times as epoch ms,
+     * columns by position (ctl_status.c names them) */
+    AP_STORE_CTL_LIST,
+    AP_STORE_CTL_SHOW,
+    AP_STORE_CTL_HISTORY,
+    AP_STORE_CTL_STATUS_COUNTS,
+    AP_STORE_CTL_STATUS_REASONS,
+    AP_STORE_ACCOUNT_LIMIT_WAIT,
     AP_STORE_NOPS
 } ap_store_op;
 

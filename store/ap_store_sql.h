@@ -39,5 +39,11 @@ extern const char AP_STORE_SQL_SCHEDULE_DETAIL[];
 extern const char AP_STORE_SQL_SCHEDULE_HISTORY[];
 extern const char AP_STORE_SQL_SCHEDULE_RECENT[];
 extern const char AP_STORE_SQL_OUTCOME_SERIES[];
+extern const char AP_STORE_SQL_CTL_LIST[];
+extern const char AP_STORE_SQL_CTL_SHOW[];
+extern const char AP_STORE_SQL_CTL_HISTORY[];
+extern const char AP_STORE_SQL_CTL_STATUS_COUNTS[];
+extern const char AP_STORE_SQL_CTL_STATUS_REASONS[];
+extern const char AP_STORE_SQL_ACCOUNT_LIMIT_WAIT[];
 
 #endif
