@@ -3,11 +3,12 @@
  * The dispatcher applies a whole fetched batch with two statements in one
  * transaction (store/sql/fold_history.sql, fold_update.sql): one INSERT of
  * every result into schedule_attempts and one UPDATE of post_schedules from
- * the batch collapsed to one row per schedule and generation. Both take their rows as PostgreSQL array parameters that
- * unnest() turns back into a table, so the cost is two round trips per batch
- * whatever its size. Building those parameters is pure C, kept here so that
- * unit tests cover the hard parts (which result wins; array escaping is
- * common/ap_pg_array.h) without a database.
+ * the batch collapsed to one row per schedule and generation. Both take
+ * their rows as PostgreSQL array parameters that unnest() turns back into a
+ * table, so the cost is two round trips per batch whatever its size.
+ * Building those parameters is pure C, kept here so that unit tests cover
+ * the hard parts (which result wins; array escaping is common/ap_pg_array.h)
+ * without a database.
  *
  * Fold rules, enforced by the UPDATE itself against the row as it finds it
  * (under the row lock, so redeliveries and several dispatcher replicas can't
