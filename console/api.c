@@ -1,20 +1,21 @@
 /* api.c -- the console's JSON, straight from PostgreSQL.
  *
- * Each handler runs one or two parameterized statements and turns the
- * result into JSON generically: column names become keys, integer columns
- * numbers, NULL null, and times arrive already formatted as RFC 3339 UTC by
- * the SQL (TS below), so the session's time zone never shows. */
+ * Each handler runs one or two of the store's statements (store/sql) and
+ * turns the result into JSON generically: column names become keys, integer
+ * columns numbers, NULL null, and times arrive already formatted as RFC 3339
+ * UTC by the SQL, so the session's time zone never shows. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ap_log.h"
-#include "ap_store_retry.h"
+#include "ap_store.h"
 #include "ap_uuid.h"
 #include "console.h"
 
-#define TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+/* The actor of the history lines the console's actions write. */
+#define CONSOLE_ACTOR "autopost-console"
 
 /* PostgreSQL type oids of the integer types (pg_type.h is server-side). */
 #define INT8OID 20
@@ -56,161 +57,34 @@ static json_t *rows_array(const PGresult *res) {
     return a;
 }
 
-/* Runs sql; NULL (and *fail set to a 503 reply) when the database is not
- * there or the statement fails. The reason goes to the log, never into the
- * answer: PostgreSQL's text names tables, columns, roles and hosts. */
-static PGresult *query(console *c, const char *sql, int n, const char *const *params,
-                       api_reply *fail) {
+/* Runs one of the store's statements; NULL (and *fail set to a 503 reply)
+ * when the database is not there or the statement fails. The reason goes to
+ * the log, never into the answer: PostgreSQL's text names tables, columns,
+ * roles and hosts. */
+static PGresult *query(console *c, ap_store_op op, const char *const *params, api_reply *fail) {
+    char err[512];
+    PGresult *res = NULL;
     if (ap_pg_ensure(&c->pg) != AP_OK) {
         ap_log_warn("postgres_down", NULL, "%s", PQerrorMessage(c->pg.conn));
         *fail = api_error(503, "database unavailable");
         return NULL;
     }
-    PGresult *res = PQexecParams(c->pg.conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        ap_log_warn("query_failed", NULL, "%s", PQresultErrorMessage(res));
+    if (ap_store_run(c->pg.conn, op, params, &res, NULL, err, sizeof(err)) != AP_OK) {
+        ap_log_warn("query_failed", NULL, "%s: %s", ap_store_op_name(op), err);
         *fail = api_error(503, "database unavailable");
-        PQclear(res);
         return NULL;
     }
     return res;
 }
 
-static api_reply reply_rows(console *c, const char *sql, int n, const char *const *params) {
+static api_reply reply_rows(console *c, ap_store_op op, const char *const *params) {
     api_reply r;
-    PGresult *res = query(c, sql, n, params, &r);
+    PGresult *res = query(c, op, params, &r);
     if (res == NULL) return r;
     r = (api_reply){200, rows_array(res)};
     PQclear(res);
     return r;
 }
-
-/* ---- the statements ------------------------------------------------------ */
-
-// clang-format off
-/* The figures of `autopostctl status` that come from the database, per
- * platform: one scan of post_schedules. */
-static const char platforms_sql[] =
-    "SELECT a.platform, "
-    "count(*) FILTER (WHERE s.status = 'pending' AND s.scheduled_at <= now()) AS due_now, "
-    "count(*) FILTER (WHERE s.status = 'pending') AS pending, "
-    "count(*) FILTER (WHERE s.status = 'queued') AS queued, "
-    "count(*) FILTER (WHERE s.status = 'retrying') AS retrying, "
-    "count(*) FILTER (WHERE s.status = 'published') AS published, "
-    "count(*) FILTER (WHERE s.status = 'failed') AS failed, "
-    "count(*) FILTER (WHERE s.status = 'unconfirmed') AS unconfirmed, "
-    "count(*) FILTER (WHERE s.status = 'cancelled') AS cancelled, "
-    "count(*) FILTER (WHERE s.status = 'published' "
-    "  AND s.published_at > now() - interval '1 minute') AS published_1m, "
-    "count(*) FILTER (WHERE s.status IN ('failed', 'unconfirmed') "
-    "  AND s.updated_at > now() - interval '1 minute') AS failed_1m, "
-    "(extract(epoch FROM now() - min(CASE "
-    "  WHEN s.status IN ('queued', 'retrying') THEN coalesce(s.queued_at, s.scheduled_at) "
-    "  WHEN s.status = 'pending' AND s.scheduled_at <= now() THEN s.scheduled_at END)) "
-    "  * 1000)::bigint AS oldest_waiting_ms "
-    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-    "GROUP BY a.platform ORDER BY a.platform";
-
-static const char overview_sql[] =
-    "SELECT " TS("now()") " AS at, count(*) AS total, "
-    "count(*) FILTER (WHERE status = 'pending' AND scheduled_at <= now()) AS due_now, "
-    "count(*) FILTER (WHERE status = 'pending') AS pending, "
-    "count(*) FILTER (WHERE status = 'queued') AS queued, "
-    "count(*) FILTER (WHERE status = 'retrying') AS retrying, "
-    "count(*) FILTER (WHERE status = 'published') AS published, "
-    "count(*) FILTER (WHERE status = 'failed') AS failed, "
-    "count(*) FILTER (WHERE status = 'unconfirmed') AS unconfirmed, "
-    "count(*) FILTER (WHERE status = 'cancelled') AS cancelled, "
-    "count(*) FILTER (WHERE status = 'published' "
-    "  AND published_at > now() - interval '1 minute') AS published_1m, "
-    "count(*) FILTER (WHERE status IN ('failed', 'unconfirmed') "
-    "  AND updated_at > now() - interval '1 minute') AS failed_1m "
-    "FROM post_schedules";
-
-static const char schedule_sql[] =
-    "SELECT s.id, s.status, s.generation, s.attempts, s.error_class, s.error_code, "
-    "s.error_message, s.external_post_id, s.external_url, "
-    TS("s.scheduled_at") " AS scheduled_at, "
-    TS("s.queued_at") " AS queued_at, "
-    TS("s.published_at") " AS published_at, "
-    TS("s.created_at") " AS created_at, "
-    TS("s.updated_at") " AS updated_at, "
-    "a.id AS account_id, a.platform, a.external_id AS account_external_id, "
-    "a.display_name AS account_name, p.text, p.link, p.media::text AS media "
-    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-    "JOIN posts p ON p.id = s.post_id WHERE s.id = $1";
-
-static const char history_sql[] =
-    "SELECT id, generation, attempt, event, error_class, error_code, error_message, "
-    "external_post_id, http_status, actor, "
-    TS("started_at") " AS started_at, "
-    TS("finished_at") " AS finished_at, "
-    TS("recorded_at") " AS recorded_at "
-    "FROM schedule_attempts WHERE schedule_id = $1 ORDER BY id";
-
-static const char schedules_sql[] =
-    "SELECT s.id, a.platform, s.status, s.attempts, s.generation, "
-    TS("s.scheduled_at") " AS scheduled_at, "
-    TS("s.updated_at") " AS updated_at, "
-    "s.error_class, s.error_code, left(s.error_message, 200) AS error_message "
-    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-    "WHERE ($1::text IS NULL OR s.status = $1) AND ($2::text IS NULL OR a.platform = $2) "
-    "ORDER BY s.updated_at DESC, s.id LIMIT $3::bigint";
-
-/* The grouping of `autopostctl failed`. */
-static const char failed_sql[] =
-    "SELECT a.platform, s.status, s.error_class, s.error_code, "
-    "left(s.error_message, 300) AS error_message, count(*) AS count, "
-    TS("max(s.updated_at)") " AS latest, "
-    "to_json((array_agg(s.id::text ORDER BY s.updated_at DESC, s.id))[1:3])::text AS example_ids "
-    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-    "WHERE s.status IN ('failed', 'unconfirmed') "
-    "GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC, 7 DESC, 1, 2 LIMIT $1::bigint";
-
-/* Throughput and lateness over time. The window is the last $1 minutes,
- * cut to the span of the events in it and into about 60 buckets (never
- * under 100 ms): a ten-second test run and a busy day both draw as a curve.
- * Lateness is published_at - scheduled_at: when our side recorded the post,
- * which includes the dispatcher's batch. */
-static const char series_sql[] =
-    "WITH ev AS ("
-    "  SELECT published_at AS t, 'published' AS kind, "
-    "         extract(epoch FROM published_at - scheduled_at) * 1000 AS late_ms "
-    "    FROM post_schedules WHERE status = 'published' "
-    "     AND published_at > now() - $1::int * interval '1 minute' "
-    "  UNION ALL "
-    "  SELECT updated_at, 'failed', NULL FROM post_schedules "
-    "   WHERE status IN ('failed', 'unconfirmed') "
-    "     AND updated_at > now() - $1::int * interval '1 minute'), "
-    "w AS (SELECT min(t) AS t0, "
-    "      greatest(100, ceil(extract(epoch FROM max(t) - min(t)) * 1000 / 60))::bigint AS step_ms "
-    "      FROM ev), "
-    "b AS (SELECT floor(extract(epoch FROM ev.t - w.t0) * 1000 / w.step_ms)::bigint AS i, "
-    "             ev.kind, ev.late_ms FROM ev, w) "
-    "SELECT " TS("w.t0 + b.i * w.step_ms * interval '1 millisecond'") " AS t, "
-    "count(*) FILTER (WHERE kind = 'published') AS published, "
-    "count(*) FILTER (WHERE kind = 'failed') AS failed, "
-    "(percentile_disc(0.5) WITHIN GROUP (ORDER BY late_ms))::bigint AS late_p50_ms, "
-    "(percentile_disc(0.95) WITHIN GROUP (ORDER BY late_ms))::bigint AS late_p95_ms, "
-    "max(late_ms)::bigint AS late_max_ms, max(w.step_ms) AS step_ms "
-    "FROM b, w GROUP BY b.i, w.t0, w.step_ms ORDER BY b.i";
-
-/* Only a pending schedule: a queued one is already on the bus, and stopping
- * it needs the publishers' attempt record (`autopostctl cancel` does that). */
-static const char cancel_sql[] =
-    "WITH u AS (UPDATE post_schedules SET status = 'cancelled', "
-    "           error_message = 'cancelled by operator', updated_at = now() "
-    "           WHERE id = $1 AND status = 'pending' RETURNING id, generation, attempts), "
-    "h AS (INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
-    "      error_message, actor, finished_at) "
-    "      SELECT id, generation, attempts, 'cancelled', 'cancelled by operator', "
-    "             'autopost-console', now() FROM u ON CONFLICT DO NOTHING) "
-    "SELECT id, generation FROM u";
-
-static const char retry_sql[] = AP_STORE_SQL_RETRY(
-    "SELECT id, status AS old_status FROM post_schedules WHERE id = $1 FOR UPDATE", "$2");
-// clang-format on
 
 /* ---- overview and platforms ------------------------------------------------ */
 
@@ -236,7 +110,7 @@ static void add_platform_lag(console *c, json_t *row) {
 }
 
 api_reply api_platforms(console *c) {
-    api_reply r = reply_rows(c, platforms_sql, 0, NULL);
+    api_reply r = reply_rows(c, AP_STORE_STATUS_BY_PLATFORM, NULL);
     size_t i;
     json_t *row;
     if (r.status == 200) json_array_foreach(r.body, i, row) add_platform_lag(c, row);
@@ -245,7 +119,7 @@ api_reply api_platforms(console *c) {
 
 api_reply api_overview(console *c) {
     api_reply r;
-    PGresult *res = query(c, overview_sql, 0, NULL, &r);
+    PGresult *res = query(c, AP_STORE_STATUS_TOTALS, NULL, &r);
     if (res == NULL) return r;
     json_t *o = row_object(res, 0);
     PQclear(res);
@@ -268,7 +142,7 @@ api_reply api_schedule(console *c, const char *id) {
     id = canonical_id;
     const char *params[] = {id};
     api_reply r;
-    PGresult *s = query(c, schedule_sql, 1, params, &r);
+    PGresult *s = query(c, AP_STORE_SCHEDULE_DETAIL, params, &r);
     if (s == NULL) return r;
     if (PQntuples(s) == 0) {
         PQclear(s);
@@ -276,7 +150,7 @@ api_reply api_schedule(console *c, const char *id) {
     }
     json_t *o = row_object(s, 0);
     PQclear(s);
-    PGresult *h = query(c, history_sql, 1, params, &r);
+    PGresult *h = query(c, AP_STORE_SCHEDULE_HISTORY, params, &r);
     if (h == NULL) {
         json_decref(o);
         return r;
@@ -296,17 +170,19 @@ static const char *limit_or(const char *limit, const char *dflt) {
 api_reply api_schedules(console *c, const char *status, const char *platform, const char *limit) {
     const char *params[] = {status && *status ? status : NULL,
                             platform && *platform ? platform : NULL, limit_or(limit, "50")};
-    return reply_rows(c, schedules_sql, 3, params);
+    return reply_rows(c, AP_STORE_SCHEDULE_RECENT, params);
 }
 
+/* The grouping of `autopostctl failed` (store/sql/failed.sql), every
+ * platform and both statuses. */
 api_reply api_failed(console *c, const char *limit) {
-    const char *params[] = {limit_or(limit, "20")};
-    return reply_rows(c, failed_sql, 1, params);
+    const char *params[] = {NULL, NULL, limit_or(limit, "20")};
+    return reply_rows(c, AP_STORE_FAILED, params);
 }
 
 api_reply api_series(console *c, const char *minutes) {
     const char *params[] = {limit_or(minutes, "60")};
-    return reply_rows(c, series_sql, 1, params);
+    return reply_rows(c, AP_STORE_OUTCOME_SERIES, params);
 }
 
 /* ---- actions --------------------------------------------------------------- */
@@ -315,9 +191,11 @@ api_reply api_retry(console *c, const char *id) {
     char canonical_id[AP_UUID_TEXT_LEN + 1];
     if (!ap_uuid_normalize(id, canonical_id)) return api_error(400, "not a schedule id (a UUID)");
     id = canonical_id;
-    const char *params[] = {id, "autopost-console"};
+    char ids[AP_UUID_TEXT_LEN + 3];
+    snprintf(ids, sizeof(ids), "{%s}", id);
+    const char *params[] = {ids, CONSOLE_ACTOR};
     api_reply r;
-    PGresult *res = query(c, retry_sql, 2, params, &r);
+    PGresult *res = query(c, AP_STORE_RETRY, params, &r);
     if (res == NULL) return r;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -332,9 +210,12 @@ api_reply api_cancel(console *c, const char *id) {
     char canonical_id[AP_UUID_TEXT_LEN + 1];
     if (!ap_uuid_normalize(id, canonical_id)) return api_error(400, "not a schedule id (a UUID)");
     id = canonical_id;
-    const char *params[] = {id};
+    /* Only a pending schedule: a queued one is already on the bus, and
+     * stopping it needs the publishers' attempt record (`autopostctl
+     * cancel` does that). */
+    const char *params[] = {id, "{pending}", CONSOLE_ACTOR};
     api_reply r;
-    PGresult *res = query(c, cancel_sql, 1, params, &r);
+    PGresult *res = query(c, AP_STORE_CANCEL, params, &r);
     if (res == NULL) return r;
     if (PQntuples(res) != 1) {
         PQclear(res);

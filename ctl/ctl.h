@@ -12,8 +12,8 @@
  *   ctl_accounts.c  `accounts add|list|set-status`
  *   ctl_accounts_import.c  `accounts import` (JSON Lines, all or nothing)
  *   ctl_keys.c      `keys id`, `keys rotate` (re-seal tokens under the current key)
- *   ctl_schedule.c  `schedule`, `cancel`, `retry` (one id or a filter)
- *   (the retry statement, shared with autopost-console: store/ap_store_retry.h)
+ *   ctl_schedule.c  `schedule`, `cancel`, `retry` (one id or a filter); their
+ *                   statements, shared with autopost-console, are store/'s
  *   ctl_import.c    `import` (JSON Lines, COPY in one transaction)
  *   ctl_status.c    `list`, `show`, `status`
  *   ctl_failed.c    `failed` (grouped by reason)
@@ -34,6 +34,7 @@
 #include "ap_nats.h"
 #include "ap_pg.h"
 #include "ap_status.h"
+#include "ap_store.h"
 
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_FAIL 1  /* the request was understood but failed or was refused */
@@ -110,6 +111,9 @@ void ctl_ctx_close(ctl_ctx *ctx);
  * (caller PQclears) or NULL with err filled. */
 PGresult *ctl_exec(ctl_ctx *ctx, const char *sql, int nparams, const char *const *params,
                    ExecStatusType want, char *err, size_t errlen);
+/* Runs one of the store's statements (ap_store.h); NULL with err on failure. */
+PGresult *ctl_store(ctl_ctx *ctx, ap_store_op op, const char *const *params, char *err,
+                    size_t errlen);
 /* BEGIN / COMMIT / ROLLBACK; rollback never fails loudly (the connection may
  * already be gone, and the original error is the one worth showing). */
 ap_status ctl_begin(ctl_ctx *ctx, char *err, size_t errlen);

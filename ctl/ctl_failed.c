@@ -21,42 +21,37 @@ static const char failed_usage[] =
     "count, the latest time, and up to three example ids. Re-queue a group\n"
     "with `autopostctl retry --platform P --reason TEXT`. Takes --config FILE.\n";
 
-#define EXAMPLES 3
-
-// clang-format off
-static const char failed_sql[] =
-    "SELECT a.platform, s.status, s.error_class, s.error_code, s.error_message, count(*), "
-    CTL_SQL_MS("max(s.updated_at)") ", "
-    "array_to_string((array_agg(s.id::text ORDER BY s.updated_at DESC, s.id))[1:3], ' ') "
-    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-    "WHERE s.status IN ('failed', 'unconfirmed') AND ($1::text IS NULL OR a.platform = $1) "
-    "AND ($2::text IS NULL OR s.status = $2) "
-    "GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC, 7 DESC, 1, 2 LIMIT $3::bigint";
-// clang-format on
-
 static json_t *text_or_null(const PGresult *res, int row, int col) {
     return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+}
+
+/* The answer's example_ids column: a JSON array of ids (store/sql/failed.sql). */
+static json_t *example_ids(const PGresult *res, int row) {
+    json_t *ids = json_loads(PQgetvalue(res, row, AP_STORE_FAILED_COL_EXAMPLE_IDS), 0, NULL);
+    if (json_is_array(ids)) return ids;
+    json_decref(ids);
+    return json_array();
 }
 
 static int failed_json(const PGresult *res) {
     json_t *arr = json_array();
     for (int i = 0; arr && i < PQntuples(res); i++) {
-        char at[32];
-        ctl_format_ms(PQgetvalue(res, i, 6), at, sizeof(at));
-        json_t *ids = json_array();
-        char *list = strdup(PQgetvalue(res, i, 7)), *save = NULL;
-        for (char *t = list ? strtok_r(list, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
-            json_array_append_new(ids, json_string(t));
-        free(list);
         json_t *o = json_object();
-        json_object_set_new(o, "platform", json_string(PQgetvalue(res, i, 0)));
-        json_object_set_new(o, "status", json_string(PQgetvalue(res, i, 1)));
-        json_object_set_new(o, "error_class", text_or_null(res, i, 2));
-        json_object_set_new(o, "error_code", text_or_null(res, i, 3));
-        json_object_set_new(o, "error_message", text_or_null(res, i, 4));
-        json_object_set_new(o, "count", json_integer(strtoll(PQgetvalue(res, i, 5), NULL, 10)));
-        json_object_set_new(o, "latest", json_string(at));
-        json_object_set_new(o, "example_ids", ids);
+        json_object_set_new(o, "platform",
+                            json_string(PQgetvalue(res, i, AP_STORE_FAILED_COL_PLATFORM)));
+        json_object_set_new(o, "status",
+                            json_string(PQgetvalue(res, i, AP_STORE_FAILED_COL_STATUS)));
+        json_object_set_new(o, "error_class",
+                            text_or_null(res, i, AP_STORE_FAILED_COL_ERROR_CLASS));
+        json_object_set_new(o, "error_code", text_or_null(res, i, AP_STORE_FAILED_COL_ERROR_CODE));
+        json_object_set_new(o, "error_message",
+                            text_or_null(res, i, AP_STORE_FAILED_COL_ERROR_MESSAGE));
+        json_object_set_new(
+            o, "count",
+            json_integer(strtoll(PQgetvalue(res, i, AP_STORE_FAILED_COL_COUNT), NULL, 10)));
+        json_object_set_new(o, "latest",
+                            json_string(PQgetvalue(res, i, AP_STORE_FAILED_COL_LATEST)));
+        json_object_set_new(o, "example_ids", example_ids(res, i));
         json_array_append_new(arr, o);
     }
     if (arr == NULL) return ctl_fail("out of memory building JSON");
@@ -82,13 +77,22 @@ static int failed_text(const PGresult *res) {
     printf("%7s  %-10s  %-11s  %-24s  %s\n", "COUNT", "PLATFORM", "STATUS", "LATEST",
            "REASON / EXAMPLE IDS");
     for (int i = 0; i < n; i++) {
-        char at[32], msg[512];
-        ctl_format_ms(PQgetvalue(res, i, 6), at, sizeof(at));
-        ctl_truncate(dash(res, i, 4), 90, msg, sizeof(msg));
-        printf("%7s  %-10s  %-11s  %-24s  [%s] %s: %s\n", PQgetvalue(res, i, 5),
-               PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), at, dash(res, i, 2), dash(res, i, 3),
-               msg);
-        printf("%7s  %-10s  %-11s  %-24s  e.g. %s\n", "", "", "", "", PQgetvalue(res, i, 7));
+        char msg[512];
+        ctl_truncate(dash(res, i, AP_STORE_FAILED_COL_ERROR_MESSAGE), 90, msg, sizeof(msg));
+        printf("%7s  %-10s  %-11s  %-24s  [%s] %s: %s\n",
+               PQgetvalue(res, i, AP_STORE_FAILED_COL_COUNT),
+               PQgetvalue(res, i, AP_STORE_FAILED_COL_PLATFORM),
+               PQgetvalue(res, i, AP_STORE_FAILED_COL_STATUS),
+               PQgetvalue(res, i, AP_STORE_FAILED_COL_LATEST),
+               dash(res, i, AP_STORE_FAILED_COL_ERROR_CLASS),
+               dash(res, i, AP_STORE_FAILED_COL_ERROR_CODE), msg);
+        json_t *ids = example_ids(res, i), *id;
+        size_t k;
+        printf("%7s  %-10s  %-11s  %-24s  e.g.", "", "", "", "");
+        json_array_foreach(ids, k, id)
+            printf(" %s", json_string_value(id) ? json_string_value(id) : "?");
+        printf("\n");
+        json_decref(ids);
     }
     return CTL_EXIT_OK;
 }
@@ -123,7 +127,7 @@ int ctl_cmd_failed(ctl_ctx *ctx, int argc, char **argv) {
     char err[512], limit_text[24];
     snprintf(limit_text, sizeof(limit_text), "%ld", limit);
     const char *params[] = {platform, status, limit_text};
-    PGresult *res = ctl_exec(ctx, failed_sql, 3, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = ctl_store(ctx, AP_STORE_FAILED, params, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot read failed schedules: %s", err);
     rc = json ? failed_json(res) : failed_text(res);
     PQclear(res);

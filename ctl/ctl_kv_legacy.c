@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_uuid.h"
 #include "ctl.h"
 
 typedef struct copy_counts {
@@ -37,18 +38,17 @@ typedef struct bucket_cache {
 
 /* The platform owning a legacy key, into platform (AP_PLATFORM_NAME_MAX).
  * false when PostgreSQL knows no such schedule/account. */
-static bool key_platform(ctl_ctx *ctx, bool attempts, const char *key, char *platform,
-                         char *err, size_t errlen, ap_status *st) {
+static bool key_platform(ctl_ctx *ctx, bool attempts, const char *key, char *platform, char *err,
+                         size_t errlen, ap_status *st) {
     char id[UUID_TEXT_LEN + 1];
-    const char *sql;
+    const char *sql = NULL; /* a schedule's: the store's schedule_platform */
     *st = AP_OK;
     if (attempts) {
         /* "<uuid>-<generation>": the uuid is the first 36 characters. */
         if (strlen(key) <= UUID_TEXT_LEN || key[UUID_TEXT_LEN] != '-') return false;
         memcpy(id, key, UUID_TEXT_LEN);
         id[UUID_TEXT_LEN] = '\0';
-        sql = "SELECT a.platform FROM post_schedules s JOIN social_accounts a "
-              "ON a.id = s.account_id WHERE s.id::text = $1";
+        if (!ap_uuid_valid(id)) return false; /* no schedule has that id */
     } else {
         if (strncmp(key, "pause.app.", 10) == 0) {
             int n = snprintf(platform, AP_PLATFORM_NAME_MAX, "%s", key + 10);
@@ -60,7 +60,8 @@ static bool key_platform(ctl_ctx *ctx, bool attempts, const char *key, char *pla
         sql = "SELECT platform FROM social_accounts WHERE id::text = $1";
     }
     const char *params[] = {id};
-    PGresult *res = ctl_exec(ctx, sql, 1, params, PGRES_TUPLES_OK, err, errlen);
+    PGresult *res = sql ? ctl_exec(ctx, sql, 1, params, PGRES_TUPLES_OK, err, errlen)
+                        : ctl_store(ctx, AP_STORE_SCHEDULE_PLATFORM, params, err, errlen);
     if (res == NULL) {
         *st = AP_EPG;
         return false;
@@ -72,8 +73,8 @@ static bool key_platform(ctl_ctx *ctx, bool attempts, const char *key, char *pla
 }
 
 /* The platform's bucket of this kind, opened once and kept in cache. */
-static kvStore *platform_bucket(jsCtx *js, bucket_cache *cache, bool attempts,
-                                const char *platform, char *err, size_t errlen) {
+static kvStore *platform_bucket(jsCtx *js, bucket_cache *cache, bool attempts, const char *platform,
+                                char *err, size_t errlen) {
     for (int i = 0; i < cache->n; i++)
         if (strcmp(cache->platform[i], platform) == 0) return cache->kv[i];
     char bucket[AP_KV_BUCKET_LEN];

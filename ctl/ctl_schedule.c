@@ -22,11 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ap_store_retry.h"
+#include "ap_pg_array.h"
 #include "ap_time.h"
 #include "ctl.h"
 #include "ctl_post.h"
 #include "guard.h"
+
+/* The actor of the history lines a hand move writes. */
+#define CTL_ACTOR "autopostctl"
 
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
@@ -218,18 +221,17 @@ typedef struct locked_row {
 static int lock_schedule(ctl_ctx *ctx, const char *id, locked_row *row) {
     char err[512];
     const char *params[] = {id};
-    PGresult *res = ctl_exec(ctx,
-                             "SELECT status, generation, attempts FROM post_schedules "
-                             "WHERE id = $1 FOR UPDATE",
-                             1, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = ctl_store(ctx, AP_STORE_LOCK_SCHEDULE, params, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot read schedule %s: %s", id, err);
     if (PQntuples(res) == 0) {
         PQclear(res);
         return ctl_fail("schedule %s not found", id);
     }
-    snprintf(row->status, sizeof(row->status), "%s", PQgetvalue(res, 0, 0));
-    snprintf(row->generation, sizeof(row->generation), "%s", PQgetvalue(res, 0, 1));
-    snprintf(row->attempts, sizeof(row->attempts), "%s", PQgetvalue(res, 0, 2));
+    snprintf(row->status, sizeof(row->status), "%s", PQgetvalue(res, 0, AP_STORE_LOCK_COL_STATUS));
+    snprintf(row->generation, sizeof(row->generation), "%s",
+             PQgetvalue(res, 0, AP_STORE_LOCK_COL_GENERATION));
+    snprintf(row->attempts, sizeof(row->attempts), "%s",
+             PQgetvalue(res, 0, AP_STORE_LOCK_COL_ATTEMPTS));
     PQclear(res);
     return CTL_EXIT_OK;
 }
@@ -254,26 +256,12 @@ static int cancel_in_db(ctl_ctx *ctx, const char *id, locked_row *row) {
                       id, row->status);
         goto fail;
     }
-    const char *params[] = {id, row->generation, row->attempts};
-    PGresult *res = ctl_exec(ctx,
-                             "UPDATE post_schedules SET status = 'cancelled', "
-                             "error_message = 'cancelled by operator', updated_at = now() "
-                             "WHERE id = $1 AND status IN ('pending', 'queued')",
-                             1, params, PGRES_COMMAND_OK, err, sizeof(err));
-    if (res == NULL || strcmp(PQcmdTuples(res), "1") != 0) {
+    /* Queued too: cancel_on_bus stops the publishers after COMMIT. */
+    const char *params[] = {id, "{pending,queued}", CTL_ACTOR};
+    PGresult *res = ctl_store(ctx, AP_STORE_CANCEL, params, err, sizeof(err));
+    if (res == NULL || PQntuples(res) != 1) {
         PQclear(res);
         rc = ctl_fail("cannot cancel schedule %s: %s", id, res ? "row changed" : err);
-        goto fail;
-    }
-    PQclear(res);
-    res = ctl_exec(ctx,
-                   "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
-                   "error_message, actor, finished_at) "
-                   "VALUES ($1, $2, $3, 'cancelled', 'cancelled by operator', 'autopostctl', "
-                   "now()) ON CONFLICT DO NOTHING",
-                   3, params, PGRES_COMMAND_OK, err, sizeof(err));
-    if (res == NULL) {
-        rc = ctl_fail("cannot record the cancellation of %s: %s", id, err);
         goto fail;
     }
     PQclear(res);
@@ -297,10 +285,7 @@ static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) 
     }
     /* The record lives in the bucket of the schedule's platform. */
     const char *params[] = {id};
-    PGresult *res = ctl_exec(ctx,
-                             "SELECT a.platform FROM post_schedules s JOIN social_accounts a "
-                             "ON a.id = s.account_id WHERE s.id = $1",
-                             1, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = ctl_store(ctx, AP_STORE_SCHEDULE_PLATFORM, params, err, sizeof(err));
     bool named = res != NULL && PQntuples(res) == 1 &&
                  ap_kv_bucket_attempts(bucket, sizeof(bucket), PQgetvalue(res, 0, 0)) == AP_OK;
     PQclear(res);
@@ -329,13 +314,12 @@ static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) 
     char value[128];
     switch (ap_guard_cancel(kv, key, &rec, value, sizeof(value))) {
     case AP_OK:
-        printf("recorded the cancellation in KV %s (key %s): publishers will not post it\n",
-               bucket, key);
+        printf("recorded the cancellation in KV %s (key %s): publishers will not post it\n", bucket,
+               key);
         break;
     case AP_ECONFLICT: /* someone wrote the record first: show what it says */
         if (rec.state == AP_GUARD_CANCELLED)
-            printf("the cancellation was already recorded in KV %s (key %s)\n", bucket,
-                   key);
+            printf("the cancellation was already recorded in KV %s (key %s)\n", bucket, key);
         else
             fprintf(stderr,
                     "autopostctl: warning: a publisher already holds this job (KV %s key %s = "
@@ -384,18 +368,16 @@ static int retry_in_db(ctl_ctx *ctx, const char *id, locked_row *row, char *new_
                       id, row->status);
         goto fail;
     }
-    const char *params[] = {id, "autopostctl"};
-    PGresult *res =
-        ctl_exec(ctx,
-                 AP_STORE_SQL_RETRY(
-                     "SELECT id, status AS old_status FROM post_schedules WHERE id = $1", "$2"),
-                 2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    char ids[AP_UUID_TEXT_LEN + 3];
+    snprintf(ids, sizeof(ids), "{%s}", id);
+    const char *params[] = {ids, CTL_ACTOR};
+    PGresult *res = ctl_store(ctx, AP_STORE_RETRY, params, err, sizeof(err));
     if (res == NULL || PQntuples(res) != 1) {
         PQclear(res);
         rc = ctl_fail("cannot retry schedule %s: %s", id, res ? "row changed" : err);
         goto fail;
     }
-    snprintf(new_gen, gen_len, "%s", PQgetvalue(res, 0, 1));
+    snprintf(new_gen, gen_len, "%s", PQgetvalue(res, 0, AP_STORE_RETRY_COL_GENERATION));
     PQclear(res);
     if (ctl_commit(ctx, err, sizeof(err)) != AP_OK) {
         rc = ctl_fail("cannot retry schedule %s: %s", id, err);
@@ -457,20 +439,18 @@ static bool retry_add_status(retry_filter *f, const char *status) {
     return true;
 }
 
-/* The selection of filter mode: locks what it returns; SKIP LOCKED leaves a
- * row another retry or a service is moving right now to that one. */
-#define RETRY_FILTER_SELECT                                                                        \
-    "SELECT s.id, s.status AS old_status FROM post_schedules s "                                   \
-    "JOIN social_accounts a ON a.id = s.account_id "                                               \
-    "WHERE s.status = ANY ($1::text[]) AND ($2::text IS NULL OR a.platform = $2) "                 \
-    "AND ($3::text IS NULL OR strpos(lower(coalesce(s.error_message, '') || ' ' || "               \
-    "coalesce(s.error_code, '')), lower($3)) > 0) "                                                \
-    "AND ($4::text IS NULL OR s.error_class = $4) "                                                \
-    "AND s.updated_at >= coalesce(to_timestamp($5::bigint / 1000.0), "                             \
-    "now() - $6::bigint * interval '1 millisecond', '-infinity') "                                 \
-    "AND s.updated_at <= coalesce(to_timestamp($7::bigint / 1000.0), "                             \
-    "now() - $8::bigint * interval '1 millisecond', 'infinity') "
+/* The ids retry_candidates locked, as a uuid[] literal; NULL when memory
+ * ran out. */
+static char *candidate_ids(const PGresult *res) {
+    ap_pg_array ids;
+    ap_pg_array_init(&ids);
+    for (int i = 0; i < PQntuples(res); i++) ap_pg_array_text(&ids, PQgetvalue(res, i, 0));
+    return ap_pg_array_finish(&ids);
+}
 
+/* One transaction: the matches are locked (retry_candidates: SKIP LOCKED
+ * leaves a row someone is moving right now to them) and every one is
+ * retried and recorded, or none is. A dry run counts them and rolls back. */
 static int retry_filtered(ctl_ctx *ctx, retry_filter *f) {
     char err[512];
     int rc;
@@ -482,27 +462,38 @@ static int retry_filtered(ctl_ctx *ctx, retry_filter *f) {
 #define OPT(s) ((s)[0] ? (s) : NULL)
     const char *params[] = {f->statuses,       f->platform,       f->reason,
                             f->error_class,    OPT(f->since_abs), OPT(f->since_ago),
-                            OPT(f->until_abs), OPT(f->until_ago), "autopostctl"};
+                            OPT(f->until_abs), OPT(f->until_ago)};
 #undef OPT
+    if (ctl_begin(ctx, err, sizeof(err)) != AP_OK) return ctl_fail("retry: %s", err);
+    PGresult *res = ctl_store(ctx, AP_STORE_RETRY_CANDIDATES, params, err, sizeof(err));
+    if (res == NULL) {
+        rc = ctl_fail("cannot select the matching schedules: %s", err);
+        goto fail;
+    }
     if (f->dry_run) {
-        PGresult *res = ctl_exec(ctx, "SELECT count(*) FROM (" RETRY_FILTER_SELECT ") m", 8, params,
-                                 PGRES_TUPLES_OK, err, sizeof(err));
-        if (res == NULL) return ctl_fail("cannot count the matching schedules: %s", err);
-        printf("would retry %s schedule(s)\n", PQgetvalue(res, 0, 0));
+        printf("would retry %d schedule(s)\n", PQntuples(res));
         PQclear(res);
+        ctl_rollback(ctx);
         return CTL_EXIT_OK;
     }
-    /* One statement is one transaction: every match is retried and recorded,
-     * or none is. */
-    PGresult *res = ctl_exec(
-        ctx,
-        AP_STORE_SQL_RETRY(
-            RETRY_FILTER_SELECT "ORDER BY s.updated_at, s.id FOR UPDATE OF s SKIP LOCKED", "$9"),
-        9, params, PGRES_TUPLES_OK, err, sizeof(err));
-    if (res == NULL) return ctl_fail("cannot retry the matching schedules: %s", err);
+    char *ids = candidate_ids(res);
+    PQclear(res);
+    if (ids == NULL) {
+        rc = ctl_fail("out of memory");
+        goto fail;
+    }
+    const char *retry_params[] = {ids, CTL_ACTOR};
+    res = ctl_store(ctx, AP_STORE_RETRY, retry_params, err, sizeof(err));
+    free(ids);
+    if (res == NULL || ctl_commit(ctx, err, sizeof(err)) != AP_OK) {
+        PQclear(res);
+        rc = ctl_fail("cannot retry the matching schedules: %s", err);
+        goto fail;
+    }
     int unconfirmed = 0;
     for (int i = 0; i < PQntuples(res); i++)
-        if (strcmp(PQgetvalue(res, i, 2), "unconfirmed") == 0) unconfirmed++;
+        if (strcmp(PQgetvalue(res, i, AP_STORE_RETRY_COL_OLD_STATUS), "unconfirmed") == 0)
+            unconfirmed++;
     printf("re-queued %d schedule(s)\n", PQntuples(res));
     if (unconfirmed)
         fprintf(stderr,
@@ -511,6 +502,9 @@ static int retry_filtered(ctl_ctx *ctx, retry_filter *f) {
                 unconfirmed);
     PQclear(res);
     return CTL_EXIT_OK;
+fail:
+    ctl_rollback(ctx);
+    return rc;
 }
 
 static bool take_since(char *value, void *target) {

@@ -3,7 +3,8 @@
  * Each has a table for people and --json for scripts. JSON is built with
  * jansson so every string is escaped correctly, whatever a post contains;
  * times are RFC 3339 UTC in both forms (read as epoch milliseconds, so the
- * session's time zone never leaks into the output).
+ * session's time zone never leaks into the output). The statements are the
+ * store's (store/sql/ctl_*.sql, account_limit_wait.sql).
  *
  * `status` must answer during an incident, which is when NATS may be down:
  * the database part is always printed, the bus part is bounded by a short
@@ -154,19 +155,7 @@ int ctl_cmd_list(ctl_ctx *ctx, int argc, char **argv) {
     char err[512], limit_text[24];
     snprintf(limit_text, sizeof(limit_text), "%ld", limit);
     const char *params[] = {status, platform, limit_text};
-    PGresult *res = ctl_exec(
-        ctx,
-        "SELECT s.id, a.platform, a.external_id, " CTL_SQL_MS(
-            "s.scheduled_at") ", s.status, "
-                              "s.attempts, s.generation, s.error_message, " CTL_SQL_MS(
-                                  "s.updated_at") " "
-                                                  "FROM post_schedules s JOIN social_accounts a ON "
-                                                  "a.id = s.account_id "
-                                                  "WHERE ($1::text IS NULL OR s.status = $1) AND "
-                                                  "($2::text IS NULL OR a.platform = $2) "
-                                                  "ORDER BY s.updated_at DESC, s.id LIMIT "
-                                                  "$3::bigint",
-        3, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = ctl_store(ctx, AP_STORE_CTL_LIST, params, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot list schedules: %s", err);
     rc = list_print(res, json);
     PQclear(res);
@@ -175,7 +164,7 @@ int ctl_cmd_list(ctl_ctx *ctx, int argc, char **argv) {
 
 /* ---- show --------------------------------------------------------------- */
 
-/* Column numbers of the show query, in order. */
+/* Column numbers of store/sql/ctl_show.sql, in order. */
 enum {
     S_ID,
     S_STATUS,
@@ -204,20 +193,6 @@ enum {
     S_PAUSED_UNTIL /* the account's pause after a platform's "slow down" */
 };
 
-// clang-format off
-static const char show_sql[] =
-    "SELECT s.id, s.status, s.generation, s.attempts, s.error_class, s.error_code, "
-    "s.error_message, s.external_post_id, s.external_url, "
-    CTL_SQL_MS("s.scheduled_at") ", " CTL_SQL_MS("s.queued_at") ", "
-    CTL_SQL_MS("s.published_at") ", " CTL_SQL_MS("s.created_at") ", "
-    CTL_SQL_MS("s.updated_at") ", "
-    "a.id, a.platform, a.external_id, a.display_name, a.status, "
-    "p.id, p.text, p.link, p.media::text, "
-    CTL_SQL_MS("s.not_before") ", " CTL_SQL_MS("a.paused_until") " "
-    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-    "JOIN posts p ON p.id = s.post_id WHERE s.id = $1";
-// clang-format on
-
 enum {
     H_ID,
     H_GENERATION,
@@ -233,13 +208,6 @@ enum {
     H_FINISHED,
     H_RECORDED
 };
-
-static const char history_sql[] =
-    "SELECT id, generation, attempt, event, error_class, error_code, error_message, "
-    "external_post_id, http_status, actor, " CTL_SQL_MS("started_at") ", " CTL_SQL_MS(
-        "finished_at") ", " CTL_SQL_MS("recorded_at") " "
-                                                      "FROM schedule_attempts WHERE schedule_id = "
-                                                      "$1 ORDER BY id";
 
 static json_t *show_json(const PGresult *s, const PGresult *h) {
     json_t *o = json_object(), *account = json_object(), *post = json_object(),
@@ -333,30 +301,6 @@ static void show_media(const char *media_json) {
     json_decref(media);
 }
 
-/* Why a due pending schedule waits for its account limit: the claim's count
- * (scheduler.c: queued and retrying jobs, posts published within the window,
- * and, from the platform's last count, posts made elsewhere, held one window
- * after the count was read). Mirrors CLAIM_ELSEWHERE: keep them in step.
- * $1 account id, $2 account_window in ms. The last column is when a slot
- * opens at the latest: the oldest counted post leaving the window. */
-static const char limit_sql[] =
-    "WITH a AS (SELECT id, platform_usage AS usage, platform_usage_at AS at"
-    "             FROM social_accounts WHERE id = $1::uuid),"
-    " w AS (SELECT $2::int8 * interval '1 millisecond' AS len)"
-    " SELECT (SELECT count(*) FROM post_schedules"
-    "          WHERE account_id = a.id AND status IN ('queued', 'retrying')),"
-    "        (SELECT count(*) FROM post_schedules"
-    "          WHERE account_id = a.id AND published_at > now() - w.len),"
-    "        CASE WHEN a.at > now() - w.len THEN greatest(a.usage - ("
-    "          SELECT count(*) FROM post_schedules q WHERE q.account_id = a.id"
-    "             AND q.published_at <= a.at AND q.published_at > a.at - w.len), 0) ELSE 0 END,"
-    "        a.usage, (extract(epoch FROM a.at) * 1000)::bigint,"
-    "        (extract(epoch FROM least("
-    "          (SELECT min(published_at) FROM post_schedules"
-    "            WHERE account_id = a.id AND published_at > now() - w.len),"
-    "          CASE WHEN a.at > now() - w.len THEN a.at END) + w.len) * 1000)::bigint"
-    "   FROM a, w";
-
 /* Prints "waiting for the account limit" when a due pending schedule's
  * account has no free slot; prints nothing otherwise or when it cannot tell. */
 static void show_limit_wait(ctl_ctx *ctx, const PGresult *s) {
@@ -371,7 +315,7 @@ static void show_limit_wait(ctl_ctx *ctx, const PGresult *s) {
     char window[24], err[256];
     snprintf(window, sizeof(window), "%lld", (long long)pc->account_window_ms);
     const char *params[] = {PQgetvalue(s, 0, S_ACCOUNT_ID), window};
-    PGresult *r = ctl_exec(ctx, limit_sql, 2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *r = ctl_store(ctx, AP_STORE_ACCOUNT_LIMIT_WAIT, params, err, sizeof(err));
     if (r == NULL) return;
     if (PQntuples(r) == 1) {
         long long queued = atoll(PQgetvalue(r, 0, 0)), ours = atoll(PQgetvalue(r, 0, 1)),
@@ -452,13 +396,13 @@ int ctl_cmd_show(ctl_ctx *ctx, int argc, char **argv) {
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
     char err[512];
     const char *params[] = {id};
-    PGresult *s = ctl_exec(ctx, show_sql, 1, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *s = ctl_store(ctx, AP_STORE_CTL_SHOW, params, err, sizeof(err));
     if (s == NULL) return ctl_fail("cannot read schedule %s: %s", id, err);
     if (PQntuples(s) == 0) {
         PQclear(s);
         return ctl_fail("schedule %s not found", id);
     }
-    PGresult *h = ctl_exec(ctx, history_sql, 1, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *h = ctl_store(ctx, AP_STORE_CTL_HISTORY, params, err, sizeof(err));
     if (h == NULL) {
         PQclear(s);
         return ctl_fail("cannot read the history of %s: %s", id, err);
@@ -529,28 +473,6 @@ static platform_row *report_platform(status_report *r, const char *name) {
     return p;
 }
 
-/* One row per (platform, status) with the extra figures folded in: a
- * single scan of post_schedules, whatever its size. "Waiting" is a job the
- * pipeline owes work to: due but unclaimed, or queued/retrying on the bus. */
-// clang-format off
-static const char status_counts_sql[] =
-    "SELECT a.platform, s.status, count(*), "
-    "count(*) FILTER (WHERE s.status = 'pending' AND s.scheduled_at <= now()"
-    "  AND (s.not_before IS NULL OR s.not_before <= now())), "
-    "(extract(epoch FROM min(CASE "
-    "  WHEN s.status IN ('queued', 'retrying') THEN coalesce(s.queued_at, s.scheduled_at) "
-    "  WHEN s.status = 'pending' AND s.scheduled_at <= now()"
-    "   AND (s.not_before IS NULL OR s.not_before <= now()) THEN s.scheduled_at END)) "
-    "  * 1000)::bigint, "
-    "count(*) FILTER (WHERE s.status = 'published' "
-    "  AND s.published_at > now() - interval '1 minute'), "
-    "count(*) FILTER (WHERE s.status IN ('failed', 'unconfirmed') "
-    "  AND s.updated_at > now() - interval '1 minute'), "
-    CTL_SQL_MS("now()") " "
-    "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-    "GROUP BY a.platform, s.status ORDER BY a.platform";
-// clang-format on
-
 static void fold_count_row(status_report *r, platform_row *p, const PGresult *res, int i) {
     long long n = strtoll(PQgetvalue(res, i, 2), NULL, 10);
     for (size_t k = 0; k < NSTATUSES; k++) {
@@ -572,14 +494,7 @@ static void fold_count_row(status_report *r, platform_row *p, const PGresult *re
 
 static int status_reasons(ctl_ctx *ctx, status_report *r) {
     char err[512];
-    PGresult *res = ctl_exec(ctx,
-                             "SELECT a.platform, s.status, coalesce(s.error_class, '-'), "
-                             "coalesce(s.error_code, '-'), left(coalesce(s.error_message, '-'), "
-                             "200), count(*) "
-                             "FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id "
-                             "WHERE s.status IN ('failed', 'unconfirmed') "
-                             "GROUP BY 1, 2, 3, 4, 5 ORDER BY 6 DESC, 1, 2, 3, 4, 5 LIMIT 5",
-                             0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = ctl_store(ctx, AP_STORE_CTL_STATUS_REASONS, NULL, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot read error reasons: %s", err);
     for (int i = 0; i < PQntuples(res) && r->nreasons < STATUS_REASONS; i++) {
         reason_row *x = &r->reasons[r->nreasons++];
@@ -601,7 +516,7 @@ static int status_counts(ctl_ctx *ctx, status_report *r) {
         if (p == NULL) return ctl_fail("out of memory");
         p->configured = true;
     }
-    PGresult *res = ctl_exec(ctx, status_counts_sql, 0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = ctl_store(ctx, AP_STORE_CTL_STATUS_COUNTS, NULL, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot count schedules: %s", err);
     for (int i = 0; i < PQntuples(res); i++) {
         platform_row *p = report_platform(r, PQgetvalue(res, i, 0));

@@ -77,6 +77,12 @@ PGresult *ctl_exec(ctl_ctx *ctx, const char *sql, int nparams, const char *const
     return res;
 }
 
+PGresult *ctl_store(ctl_ctx *ctx, ap_store_op op, const char *const *params, char *err,
+                    size_t errlen) {
+    PGresult *res = NULL;
+    return ap_store_run(ctx->pg.conn, op, params, &res, NULL, err, errlen) == AP_OK ? res : NULL;
+}
+
 ap_status ctl_begin(ctl_ctx *ctx, char *err, size_t errlen) {
     PGresult *res = ctl_exec(ctx, "BEGIN", 0, NULL, PGRES_COMMAND_OK, err, errlen);
     PQclear(res);

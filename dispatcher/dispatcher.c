@@ -1,5 +1,6 @@
-/* dispatcher.c -- see dispatcher.h for the design; the SQL and the fold rules
- * live in fold.c.
+/* dispatcher.c -- see dispatcher.h for the design; the fold rules live in
+ * fold.h and fold.c, the statements in store/sql (fold_*, account_*,
+ * owner_lookup, advisory_*).
  *
  * The loop, one iteration:
  *   1. PostgreSQL unusable? Then fetch nothing: results wait in the stream
@@ -29,6 +30,7 @@
 #include "ap_nats.h"
 #include "ap_pg.h"
 #include "ap_proto.h"
+#include "ap_store.h"
 #include "ap_time.h"
 #include "fold.h"
 #include "relay.h"
@@ -228,24 +230,22 @@ static bool sqlstate_is_data(const char *sqlstate) {
 
 /* ---- PostgreSQL ------------------------------------------------------------ */
 
-/* Runs one statement expecting `want`; on failure fills err and the SQLSTATE
- * ("" when the connection, not the statement, failed). */
-static ap_status pg_run(ap_dispatcher *d, const char *sql, int nparams, const char *const *params,
-                        ExecStatusType want, PGresult **out, char sqlstate[6], char *err,
-                        size_t errlen) {
-    PGresult *res = nparams ? PQexecParams(d->pg.conn, sql, nparams, NULL, params, NULL, NULL, 0)
-                            : PQexec(d->pg.conn, sql);
-    if (ap_pg_result_ok(res, want, err, errlen) != AP_OK) {
-        const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        snprintf(sqlstate, 6, "%s", code ? code : "");
-        PQclear(res);
-        return AP_EPG;
-    }
-    if (out)
-        *out = res;
-    else
-        PQclear(res);
-    return AP_OK;
+/* Runs a transaction command (BEGIN, COMMIT); on failure fills err and the
+ * SQLSTATE ("" when the connection, not the statement, failed). */
+static ap_status pg_command(ap_dispatcher *d, const char *sql, char sqlstate[6], char *err,
+                            size_t errlen) {
+    PGresult *res = PQexec(d->pg.conn, sql);
+    ap_status st = ap_pg_result_ok(res, PGRES_COMMAND_OK, err, errlen);
+    const char *code = res && st != AP_OK ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (st != AP_OK) snprintf(sqlstate, 6, "%s", code ? code : "");
+    PQclear(res);
+    return st;
+}
+
+/* Runs one of the store's statements (ap_store.h): their SQL lives there. */
+static ap_status pg_store(ap_dispatcher *d, ap_store_op op, const char *const *params,
+                          PGresult **out, char sqlstate[6], char *err, size_t errlen) {
+    return ap_store_run(d->pg.conn, op, params, out, sqlstate, err, errlen);
 }
 
 static void pg_rollback(ap_dispatcher *d) {
@@ -406,24 +406,23 @@ static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *r
 static ap_status apply_account_effects(ap_dispatcher *d, ap_account_fold *af, char sqlstate[6],
                                        char *err, size_t errlen) {
     ap_status st;
-    if (af->ncredentials > 0 && (st = pg_run(d, AP_ACCOUNT_SQL_CREDENTIALS, AP_ACCOUNT_CRED_NPARAMS,
-                                             (const char *const *)af->credentials, PGRES_COMMAND_OK,
-                                             NULL, sqlstate, err, errlen)) != AP_OK)
+    if (af->ncredentials > 0 &&
+        (st = pg_store(d, AP_STORE_ACCOUNT_CREDENTIALS, (const char *const *)af->credentials, NULL,
+                       sqlstate, err, errlen)) != AP_OK)
         return st;
-    if (af->npauses > 0 && (st = pg_run(d, AP_ACCOUNT_SQL_PAUSE, AP_ACCOUNT_PAUSE_NPARAMS,
-                                        (const char *const *)af->pauses, PGRES_COMMAND_OK, NULL,
-                                        sqlstate, err, errlen)) != AP_OK)
+    if (af->npauses > 0 &&
+        (st = pg_store(d, AP_STORE_ACCOUNT_PAUSE, (const char *const *)af->pauses, NULL, sqlstate,
+                       err, errlen)) != AP_OK)
         return st;
-    if (af->nusage > 0 && (st = pg_run(d, AP_ACCOUNT_SQL_USAGE, AP_ACCOUNT_USAGE_NPARAMS,
-                                       (const char *const *)af->usage, PGRES_COMMAND_OK, NULL,
-                                       sqlstate, err, errlen)) != AP_OK)
+    if (af->nusage > 0 && (st = pg_store(d, AP_STORE_ACCOUNT_USAGE, (const char *const *)af->usage,
+                                         NULL, sqlstate, err, errlen)) != AP_OK)
         return st;
     for (size_t i = 0; i < af->nreauth; i++) {
         ap_account_reauth *a = &af->reauth[i];
         const char *params[] = {a->account_id, a->reason, a->issued_at, a->message};
         PGresult *res = NULL;
-        if ((st = pg_run(d, AP_ACCOUNT_SQL_REAUTH, AP_ACCOUNT_REAUTH_NPARAMS, params,
-                         PGRES_TUPLES_OK, &res, sqlstate, err, errlen)) != AP_OK)
+        if ((st = pg_store(d, AP_STORE_ACCOUNT_REAUTH, params, &res, sqlstate, err, errlen)) !=
+            AP_OK)
             return st;
         char *end = NULL;
         const char *n = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
@@ -468,14 +467,13 @@ static ap_status apply_results(ap_dispatcher *d, ap_result *const *results, size
         snprintf(err, errlen, "building the batch: %s", ap_status_str(st));
         goto cleanup;
     }
-    if ((st = pg_run(d, BEGIN_SQL, 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)) ||
-        (st =
-             pg_run(d, AP_FOLD_SQL_HISTORY, AP_FOLD_HISTORY_NPARAMS, (const char *const *)f.history,
-                    PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)) ||
-        (st = pg_run(d, AP_FOLD_SQL_UPDATE, AP_FOLD_UPDATE_NPARAMS, (const char *const *)f.update,
-                     PGRES_TUPLES_OK, &res, sqlstate, err, errlen)) ||
+    if ((st = pg_command(d, BEGIN_SQL, sqlstate, err, errlen)) ||
+        (st = pg_store(d, AP_STORE_FOLD_HISTORY, (const char *const *)f.history, NULL, sqlstate,
+                       err, errlen)) ||
+        (st = pg_store(d, AP_STORE_FOLD_UPDATE, (const char *const *)f.update, &res, sqlstate, err,
+                       errlen)) ||
         (st = apply_account_effects(d, &af, sqlstate, err, errlen)) ||
-        (st = pg_run(d, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)))
+        (st = pg_command(d, "COMMIT", sqlstate, err, errlen)))
         goto cleanup;
     report_rows(&f, results, res, c);
     report_accounts(&af, c);
@@ -554,10 +552,10 @@ static void term_forged(ap_dispatcher *d, natsMsg *m, const ap_result *r, ap_own
  * subject's platform owns; the others are terminated and freed. */
 static ap_status drop_forged(ap_dispatcher *d, batch *b, char sqlstate[6], char *err,
                              size_t errlen) {
-    ap_pgarray ids;
-    ap_pgarray_init(&ids);
-    for (size_t i = 0; i < b->n; i++) ap_pgarray_text(&ids, b->results[i]->schedule_id);
-    char *ids_literal = ap_pgarray_finish(&ids);
+    ap_pg_array ids;
+    ap_pg_array_init(&ids);
+    for (size_t i = 0; i < b->n; i++) ap_pg_array_text(&ids, b->results[i]->schedule_id);
+    char *ids_literal = ap_pg_array_finish(&ids);
     sqlstate[0] = '\0';
     if (ids_literal == NULL) {
         snprintf(err, errlen, "owner check: out of memory");
@@ -565,8 +563,7 @@ static ap_status drop_forged(ap_dispatcher *d, batch *b, char sqlstate[6], char 
     }
     const char *params[] = {ids_literal};
     PGresult *res = NULL;
-    ap_status st =
-        pg_run(d, AP_OWNER_SQL_LOOKUP, 1, params, PGRES_TUPLES_OK, &res, sqlstate, err, errlen);
+    ap_status st = pg_store(d, AP_STORE_OWNER_LOOKUP, params, &res, sqlstate, err, errlen);
     free(ids_literal);
     if (st != AP_OK) return st;
     size_t kept = 0;
@@ -574,9 +571,9 @@ static ap_status drop_forged(ap_dispatcher *d, batch *b, char sqlstate[6], char 
         ap_result *r = b->results[i];
         const char *account = NULL, *platform = NULL;
         for (int row = 0; row < PQntuples(res) && account == NULL; row++)
-            if (strcasecmp(PQgetvalue(res, row, AP_OWNER_COL_ID), r->schedule_id) == 0) {
-                account = PQgetvalue(res, row, AP_OWNER_COL_ACCOUNT);
-                platform = PQgetvalue(res, row, AP_OWNER_COL_PLATFORM);
+            if (strcasecmp(PQgetvalue(res, row, AP_STORE_OWNER_COL_ID), r->schedule_id) == 0) {
+                account = PQgetvalue(res, row, AP_STORE_OWNER_COL_ACCOUNT);
+                platform = PQgetvalue(res, row, AP_STORE_OWNER_COL_PLATFORM);
             }
         char subject_platform[64];
         ap_owner_verdict v =
@@ -656,12 +653,10 @@ static ap_status apply_gave_up(ap_dispatcher *d, const ap_job *job, uint64_t del
     ap_advisory_message(msg, sizeof(msg), deliveries);
     const char *params[] = {job->schedule_id, gen, msg, att, ACTOR_DISPATCHER};
     ap_status st;
-    if ((st = pg_run(d, BEGIN_SQL, 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)) ||
-        (st = pg_run(d, AP_ADVISORY_SQL_FAIL, 4, params, PGRES_COMMAND_OK, &res, sqlstate, err,
-                     errlen)) ||
-        (st = pg_run(d, AP_ADVISORY_SQL_HISTORY, 5, params, PGRES_COMMAND_OK, NULL, sqlstate, err,
-                     errlen)) ||
-        (st = pg_run(d, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, sqlstate, err, errlen)))
+    if ((st = pg_command(d, BEGIN_SQL, sqlstate, err, errlen)) ||
+        (st = pg_store(d, AP_STORE_ADVISORY_FAIL, params, &res, sqlstate, err, errlen)) ||
+        (st = pg_store(d, AP_STORE_ADVISORY_HISTORY, params, NULL, sqlstate, err, errlen)) ||
+        (st = pg_command(d, "COMMIT", sqlstate, err, errlen)))
         goto cleanup;
     /* Committed: the UPDATE's own row count (0 when the row had moved on). */
     uint64_t n = strtoull(PQcmdTuples(res), NULL, 10);

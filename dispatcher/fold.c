@@ -20,232 +20,6 @@
 /* Advisories are a few hundred bytes; anything far larger is not one. */
 #define ADVISORY_MAX_BYTES (64 * 1024)
 
-/* ---- SQL ------------------------------------------------------------------ */
-
-/* Every result of the batch, duplicates included: ON CONFLICT makes a
- * redelivered result a no-op, and the EXISTS keeps a result for a deleted or
- * unknown schedule from failing the batch on the foreign key. ORDER BY gives
- * the lines ids in stream order, the order a person reads them in. */
-const char AP_FOLD_SQL_HISTORY[] =
-    "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_class,"
-    " error_code, error_message, external_post_id, http_status, actor, started_at, finished_at)"
-    " SELECT r.schedule_id, r.generation, r.attempt, r.event, r.error_class, r.error_code,"
-    " r.error_message, r.external_post_id, r.http_status, r.actor,"
-    " 'epoch'::timestamptz + r.started_ms * interval '1 millisecond',"
-    " 'epoch'::timestamptz + r.finished_ms * interval '1 millisecond'"
-    " FROM unnest($1::uuid[], $2::int4[], $3::int4[], $4::text[], $5::text[], $6::text[],"
-    " $7::text[], $8::text[], $9::int4[], $10::text[], $11::int8[], $12::int8[])"
-    " WITH ORDINALITY AS r(schedule_id, generation, attempt, event, error_class, error_code,"
-    " error_message, external_post_id, http_status, actor, started_ms, finished_ms, ord)"
-    " WHERE EXISTS (SELECT 1 FROM post_schedules s WHERE s.id = r.schedule_id)"
-    " ORDER BY r.ord"
-    " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING";
-
-/* The fold rules of fold.h, as one statement. The batch is collapsed to one
- * row per (schedule, generation) in C first, because UPDATE ... FROM picks an
- * arbitrary source row when several match. The final SELECT reports every
- * input row with the status it found: the CTE and the SELECT share one
- * snapshot, so old_status is the value before this UPDATE, and NULL means
- * the schedule does not exist; u.status (RETURNING) is what it wrote, the
- * value the terminal-transition counter counts. A retrying result already recorded (same
- * attempt, row still retrying) is not rewritten, so redeliveries leave
- * updated_at alone. A deferred result moves the row back to pending under
- * the next generation (a fresh Nats-Msg-Id and attempt record) with
- * not_before set, attempts untouched; like the other outcomes it applies
- * only to the row's current generation and only while the row is open, so a
- * late or repeated one changes nothing. not_before is cleared by every
- * outcome but retrying.
- *
- * Both reads of post_schedules go through its primary key, whatever the
- * planner thinks of a 500-row batch against the table: "s.id = ANY($1)"
- * lets the UPDATE find its rows by index, and the LATERAL ... OFFSET 0 (which
- * the planner may not flatten into a join) looks each row up on its own.
- * Left to itself the planner hashed the whole table twice per batch, a cost
- * that grows with every schedule ever made (bench/README.md).
- *
- * "One post, one schedule" comes first (h, r): a published result whose
- * post another published schedule of the account already holds (or an
- * earlier row of this batch: batch_holder, found in C) becomes failed
- * duplicate naming that schedule, with a history line of the dispatcher's
- * (held). Two schedules with the same
- * text on one account can both claim one post: the second is refused as a
- * duplicate and its read-back finds the first one's post, made after it was
- * queued (publishers/engine/slots.c, settle_duplicate). The look-up is the index
- * post_schedules_account_post_idx (migration 0008). Rows of two batches
- * committed at the same moment by two dispatcher replicas do not see each
- * other; a unique index would turn that race into a failed batch instead. */
-const char AP_FOLD_SQL_UPDATE[] =
-    "WITH b AS ("
-    " SELECT * FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::int4[], $5::text[],"
-    " $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::uuid[])"
-    " WITH ORDINALITY AS t(id, generation, outcome, attempt, external_post_id, external_url,"
-    " error_class, error_code, error_message, finished_ms, retry_ms, batch_holder, idx)),"
-    " h AS ("
-    " SELECT b.*, CASE WHEN b.outcome = 'published' AND b.external_post_id IS NOT NULL"
-    " THEN coalesce(b.batch_holder, (SELECT o.id FROM post_schedules me JOIN post_schedules o"
-    " ON o.account_id = me.account_id AND o.external_post_id = b.external_post_id"
-    " WHERE me.id = b.id AND o.id <> b.id AND o.status = 'published' LIMIT 1)) END AS holder"
-    " FROM b),"
-    " r AS ("
-    " SELECT id, generation, CASE WHEN holder IS NULL THEN outcome ELSE 'failed' END AS outcome,"
-    " attempt, CASE WHEN holder IS NULL THEN external_post_id END AS external_post_id,"
-    " CASE WHEN holder IS NULL THEN external_url END AS external_url,"
-    " CASE WHEN holder IS NULL THEN error_class ELSE 'duplicate' END AS error_class,"
-    " CASE WHEN holder IS NULL THEN error_code ELSE 'post_held' END AS error_code,"
-    " CASE WHEN holder IS NULL THEN error_message ELSE format('the platform''s post %s is"
-    " already the outcome of schedule %s of this account; one post counts for one schedule',"
-    " external_post_id, holder) END AS error_message,"
-    " finished_ms, retry_ms, holder, idx FROM h),"
-    " u AS ("
-    " UPDATE post_schedules s SET"
-    " status = CASE WHEN r.outcome = 'deferred' THEN 'pending' ELSE r.outcome END,"
-    " generation = s.generation + CASE WHEN r.outcome = 'deferred' THEN 1 ELSE 0 END,"
-    " not_before = CASE r.outcome WHEN 'deferred' THEN coalesce("
-    "'epoch'::timestamptz + r.finished_ms * interval '1 millisecond', now())"
-    " + coalesce(r.retry_ms, 0) * interval '1 millisecond'"
-    " WHEN 'retrying' THEN s.not_before END,"
-    " attempts = CASE WHEN r.outcome = 'deferred' THEN s.attempts"
-    " ELSE greatest(s.attempts, r.attempt) END,"
-    " external_post_id = coalesce(r.external_post_id, s.external_post_id),"
-    " external_url = coalesce(r.external_url, s.external_url),"
-    " published_at = CASE WHEN r.outcome = 'published' THEN coalesce("
-    "'epoch'::timestamptz + r.finished_ms * interval '1 millisecond', now())"
-    " ELSE s.published_at END,"
-    " error_class = CASE WHEN r.outcome = 'published' THEN NULL ELSE r.error_class END,"
-    " error_code = CASE WHEN r.outcome = 'published' THEN NULL ELSE r.error_code END,"
-    " error_message = CASE WHEN r.outcome = 'published' THEN NULL ELSE r.error_message END,"
-    " updated_at = now()"
-    " FROM r"
-    " WHERE s.id = ANY($1::uuid[]) AND s.id = r.id AND s.generation = r.generation"
-    " AND CASE r.outcome"
-    " WHEN 'published' THEN s.status <> 'published'"
-    " WHEN 'retrying' THEN (s.status IN ('pending', 'queued') AND r.attempt >= s.attempts)"
-    " OR (s.status = 'retrying' AND r.attempt > s.attempts)"
-    " ELSE s.status IN ('pending', 'queued', 'retrying') END"
-    " RETURNING r.idx, s.status),"
-    " held AS ("
-    " INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_class,"
-    " error_code, error_message, actor, finished_at)"
-    " SELECT r.id, r.generation, r.attempt, 'failed', r.error_class, r.error_code,"
-    " r.error_message, 'dispatcher', now() FROM r JOIN u ON u.idx = r.idx"
-    " WHERE r.holder IS NOT NULL"
-    " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING)"
-    " SELECT r.idx, u.idx IS NOT NULL, s.status, s.generation, u.status"
-    " FROM r LEFT JOIN u ON u.idx = r.idx"
-    " LEFT JOIN LATERAL (SELECT status, generation FROM post_schedules WHERE id = r.id OFFSET 0)"
-    " s ON true"
-    " ORDER BY r.idx";
-
-/* A job the broker gave up on is a failed result with the broker as its
- * author: the same forward-only rule ($1 id, $2 generation, $3 message,
- * $4 deliveries). */
-const char AP_ADVISORY_SQL_FAIL[] =
-    "UPDATE post_schedules SET status = 'failed', error_class = 'retry',"
-    " error_code = 'max_deliveries', error_message = $3::text,"
-    " attempts = greatest(attempts, $4::int4), updated_at = now()"
-    " WHERE id = $1::uuid AND generation = $2::int4"
-    " AND status IN ('pending', 'queued', 'retrying')";
-
-/* $5 actor. */
-const char AP_ADVISORY_SQL_HISTORY[] =
-    "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_class,"
-    " error_code, error_message, actor, finished_at)"
-    " SELECT $1::uuid, $2::int4, $4::int4, 'gave_up', 'retry', 'max_deliveries', $3::text,"
-    " $5::text, now()"
-    " WHERE EXISTS (SELECT 1 FROM post_schedules WHERE id = $1::uuid)"
-    " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING";
-
-/* ---- array literals ----------------------------------------------------- */
-
-void ap_pgarray_init(ap_pgarray *a) { memset(a, 0, sizeof(*a)); }
-
-void ap_pgarray_free(ap_pgarray *a) {
-    if (a == NULL) return;
-    free(a->buf);
-    ap_pgarray_init(a);
-}
-
-static bool arr_grow(ap_pgarray *a, size_t extra) {
-    if (a->failed) return false;
-    if (a->len + extra + 1 <= a->cap) return true;
-    size_t cap = a->cap ? a->cap : 256;
-    while (cap < a->len + extra + 1) cap *= 2;
-    char *b = realloc(a->buf, cap);
-    if (b == NULL) {
-        a->failed = true;
-        return false;
-    }
-    a->buf = b;
-    a->cap = cap;
-    return true;
-}
-
-static void arr_put(ap_pgarray *a, const char *s, size_t n) {
-    if (!arr_grow(a, n)) return;
-    memcpy(a->buf + a->len, s, n);
-    a->len += n;
-    a->buf[a->len] = '\0';
-}
-
-static void arr_next(ap_pgarray *a) {
-    arr_put(a, a->count ? "," : "{", 1);
-    a->count++;
-}
-
-void ap_pgarray_quote(ap_pgarray *a, const char *s) {
-    size_t n = strlen(s);
-    /* Worst case: every byte becomes a 3-byte U+FFFD, plus the quotes. */
-    if (!arr_grow(a, 3 * n + 2)) return;
-    char *o = a->buf + a->len;
-    const unsigned char *p = (const unsigned char *)s;
-    *o++ = '"';
-    while (*p) {
-        size_t k = ap_utf8_char_len((const char *)p);
-        if (k == 0) {
-            memcpy(o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            p++;
-            continue;
-        }
-        if (*p == '"' || *p == '\\') *o++ = '\\';
-        memcpy(o, p, k);
-        o += k;
-        p += k;
-    }
-    *o++ = '"';
-    *o = '\0';
-    a->len = (size_t)(o - a->buf);
-}
-
-void ap_pgarray_text(ap_pgarray *a, const char *s) {
-    arr_next(a);
-    if (s == NULL)
-        arr_put(a, "NULL", 4);
-    else
-        ap_pgarray_quote(a, s);
-}
-
-void ap_pgarray_int(ap_pgarray *a, int64_t v) {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-    arr_next(a);
-    arr_put(a, tmp, (size_t)n);
-}
-
-void ap_pgarray_null(ap_pgarray *a) {
-    arr_next(a);
-    arr_put(a, "NULL", 4);
-}
-
-char *ap_pgarray_finish(ap_pgarray *a) {
-    if (a->count == 0) arr_put(a, "{", 1);
-    arr_put(a, "}", 1);
-    char *out = a->failed ? NULL : a->buf;
-    if (out == NULL) free(a->buf);
-    ap_pgarray_init(a);
-    return out;
-}
-
 /* ---- the fold ------------------------------------------------------------ */
 
 static const char *nonempty(const char *s) { return (s && *s) ? s : NULL; }
@@ -254,18 +28,18 @@ static const char *nonempty(const char *s) { return (s && *s) ? s : NULL; }
  * batch. A real attempt count or generation never gets near this. */
 static int64_t clamp_int4(uint32_t v) { return v > INT32_MAX ? INT32_MAX : (int64_t)v; }
 
-static void add_ms(ap_pgarray *a, int64_t ms) {
+static void add_ms(ap_pg_array *a, int64_t ms) {
     if (ms > 0 && ms <= FOLD_MAX_MS)
-        ap_pgarray_int(a, ms);
+        ap_pg_array_int(a, ms);
     else
-        ap_pgarray_null(a);
+        ap_pg_array_null(a);
 }
 
-static void add_positive_int(ap_pgarray *a, int64_t v) {
+static void add_positive_int(ap_pg_array *a, int64_t v) {
     if (v > 0)
-        ap_pgarray_int(a, v);
+        ap_pg_array_int(a, v);
     else
-        ap_pgarray_null(a);
+        ap_pg_array_null(a);
 }
 
 static const char *class_name(Autopost__V1__ErrorClass c) {
@@ -320,30 +94,30 @@ void ap_fold_free(ap_fold *f) {
 }
 
 /* Finishes cols[0..n) into out[0..n); false if any ran out of memory. */
-static bool finish_columns(ap_pgarray *cols, char **out, int n) {
+static bool finish_columns(ap_pg_array *cols, char **out, int n) {
     bool ok = true;
     for (int i = 0; i < n; i++) {
-        out[i] = ap_pgarray_finish(&cols[i]);
+        out[i] = ap_pg_array_finish(&cols[i]);
         if (out[i] == NULL) ok = false;
     }
     return ok;
 }
 
 static bool build_history(ap_fold *f, ap_result *const *results, size_t n) {
-    ap_pgarray c[AP_FOLD_HISTORY_NPARAMS];
-    for (int i = 0; i < AP_FOLD_HISTORY_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    ap_pg_array c[AP_FOLD_HISTORY_NPARAMS];
+    for (int i = 0; i < AP_FOLD_HISTORY_NPARAMS; i++) ap_pg_array_init(&c[i]);
     for (size_t k = 0; k < n; k++) {
         const ap_result *r = results[k];
-        ap_pgarray_text(&c[0], r->schedule_id);
-        ap_pgarray_int(&c[1], clamp_int4(r->generation));
-        ap_pgarray_int(&c[2], clamp_int4(r->attempt));
-        ap_pgarray_text(&c[3], ap_outcome_name(r->outcome));
-        ap_pgarray_text(&c[4], class_name(r->error_class));
-        ap_pgarray_text(&c[5], nonempty(r->error_code));
-        ap_pgarray_text(&c[6], nonempty(r->error_message));
-        ap_pgarray_text(&c[7], nonempty(r->external_post_id));
+        ap_pg_array_text(&c[0], r->schedule_id);
+        ap_pg_array_int(&c[1], clamp_int4(r->generation));
+        ap_pg_array_int(&c[2], clamp_int4(r->attempt));
+        ap_pg_array_text(&c[3], ap_outcome_name(r->outcome));
+        ap_pg_array_text(&c[4], class_name(r->error_class));
+        ap_pg_array_text(&c[5], nonempty(r->error_code));
+        ap_pg_array_text(&c[6], nonempty(r->error_message));
+        ap_pg_array_text(&c[7], nonempty(r->external_post_id));
         add_positive_int(&c[8], r->http_status);
-        ap_pgarray_text(&c[9], nonempty(r->publisher_instance));
+        ap_pg_array_text(&c[9], nonempty(r->publisher_instance));
         add_ms(&c[10], r->started_at_ms);
         add_ms(&c[11], r->finished_at_ms);
     }
@@ -358,7 +132,7 @@ static bool claims_post(const ap_result *r) {
 
 /* The schedule of an earlier update row that publishes the same post of the
  * same account under another schedule (following that row's own holder), or
- * NULL: "one post, one schedule" inside the batch (AP_FOLD_SQL_UPDATE). */
+ * NULL: "one post, one schedule" inside the batch (store/sql/fold_update.sql). */
 static const char *batch_holder(const ap_result *const *kept, const char *const *holders,
                                 size_t k) {
     const ap_result *r = kept[k];
@@ -373,8 +147,8 @@ static const char *batch_holder(const ap_result *const *kept, const char *const 
 }
 
 static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
-    ap_pgarray c[AP_FOLD_UPDATE_NPARAMS];
-    for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    ap_pg_array c[AP_FOLD_UPDATE_NPARAMS];
+    for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) ap_pg_array_init(&c[i]);
     const ap_result **kept = malloc(n * sizeof(*kept));
     const char **holders = malloc(n * sizeof(*holders));
     if (kept == NULL || holders == NULL) {
@@ -391,17 +165,17 @@ static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
             continue;
         kept[f->nupdates] = r;
         holders[f->nupdates] = batch_holder(kept, holders, f->nupdates);
-        ap_pgarray_text(&c[11], holders[f->nupdates]);
+        ap_pg_array_text(&c[11], holders[f->nupdates]);
         f->update_src[f->nupdates++] = refs[k].i;
-        ap_pgarray_text(&c[0], r->schedule_id);
-        ap_pgarray_int(&c[1], clamp_int4(r->generation));
-        ap_pgarray_text(&c[2], ap_outcome_name(r->outcome));
-        ap_pgarray_int(&c[3], clamp_int4(r->attempt));
-        ap_pgarray_text(&c[4], nonempty(r->external_post_id));
-        ap_pgarray_text(&c[5], nonempty(r->external_url));
-        ap_pgarray_text(&c[6], class_name(r->error_class));
-        ap_pgarray_text(&c[7], nonempty(r->error_code));
-        ap_pgarray_text(&c[8], nonempty(r->error_message));
+        ap_pg_array_text(&c[0], r->schedule_id);
+        ap_pg_array_int(&c[1], clamp_int4(r->generation));
+        ap_pg_array_text(&c[2], ap_outcome_name(r->outcome));
+        ap_pg_array_int(&c[3], clamp_int4(r->attempt));
+        ap_pg_array_text(&c[4], nonempty(r->external_post_id));
+        ap_pg_array_text(&c[5], nonempty(r->external_url));
+        ap_pg_array_text(&c[6], class_name(r->error_class));
+        ap_pg_array_text(&c[7], nonempty(r->error_code));
+        ap_pg_array_text(&c[8], nonempty(r->error_message));
         add_ms(&c[9], r->finished_at_ms);
         /* Capped at FOLD_MAX_MS too: interval arithmetic must not overflow. */
         add_ms(&c[10],
@@ -522,10 +296,6 @@ const char *ap_terminal_cause_name(ap_terminal_cause c) {
 
 /* ---- who may report on a schedule ------------------------------------------ */
 
-const char AP_OWNER_SQL_LOOKUP[] =
-    "SELECT s.id::text, s.account_id::text, a.platform FROM post_schedules s"
-    " JOIN social_accounts a ON a.id = s.account_id WHERE s.id = ANY ($1::uuid[])";
-
 const char *ap_owner_subject_platform(const char *subject, char *buf, size_t len) {
     static const char prefix[] = AP_SUBJECT_RESULTS_PREFIX;
     if (subject == NULL || strncmp(subject, prefix, sizeof(prefix) - 1) != 0) return NULL;
@@ -565,55 +335,6 @@ const char *ap_owner_verdict_name(ap_owner_verdict v) {
 
 /* ---- account effects ------------------------------------------------------- */
 
-/* $1 account ids, $2 sealed credentials in hex, $3 their issued_at_ms. */
-const char AP_ACCOUNT_SQL_CREDENTIALS[] =
-    "UPDATE social_accounts a SET credentials = decode(r.blob, 'hex'),"
-    " credentials_issued_at_ms = r.issued, updated_at = now()"
-    " FROM unnest($1::uuid[], $2::text[], $3::int8[]) AS r(id, blob, issued)"
-    " WHERE a.id = r.id AND a.credentials_issued_at_ms < r.issued";
-
-/* $1 account id, $2 status_reason, $3 issued_at_ms of the refused
- * credential, $4 the message stored on the other schedules. The history
- * INSERT is a CTE too (PostgreSQL runs every data-modifying CTE to the end
- * whether or not the query reads it), so the answer can be the count of
- * schedules failed rather than of lines inserted. */
-const char AP_ACCOUNT_SQL_REAUTH[] =
-    "WITH a AS (UPDATE social_accounts SET status = 'reauth_required', status_reason = $2::text,"
-    " updated_at = now() WHERE id = $1::uuid AND status = 'active'"
-    " AND credentials_issued_at_ms <= $3::int8 RETURNING id),"
-    " s AS (UPDATE post_schedules p SET status = 'failed', error_class = 'reauth',"
-    " error_code = 'account_reauth_required', error_message = $4::text, updated_at = now()"
-    " FROM a WHERE p.account_id = a.id AND p.status IN ('pending', 'queued', 'retrying')"
-    " RETURNING p.id, p.generation, p.attempts),"
-    " h AS (INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_class,"
-    " error_code, error_message, actor, finished_at)"
-    " SELECT s.id, s.generation, s.attempts, 'account_reauth', 'reauth', 'account_reauth_required',"
-    " $4::text, 'dispatcher', now() FROM s"
-    " ON CONFLICT (schedule_id, generation, attempt, event) DO NOTHING)"
-    " SELECT count(*) FROM s";
-
-/* $1 account ids (NULL for an app pause), $2 platforms, $3 until (epoch ms).
- * Rows are aggregated per account first: UPDATE ... FROM would pick an
- * arbitrary one of several matches. */
-const char AP_ACCOUNT_SQL_PAUSE[] =
-    "UPDATE social_accounts a SET paused_until = p.until"
-    " FROM (SELECT x.id, max('epoch'::timestamptz + r.until * interval '1 millisecond') AS until"
-    " FROM unnest($1::uuid[], $2::text[], $3::int8[]) AS r(id, platform, until)"
-    " JOIN social_accounts x ON x.id = r.id OR (r.id IS NULL AND x.platform = r.platform)"
-    " GROUP BY x.id) p"
-    " WHERE a.id = p.id AND (a.paused_until IS NULL OR a.paused_until < p.until)";
-
-/* $1 account ids, $2 counts, $3 when asked (epoch ms). DISTINCT ON keeps one
- * row per account for UPDATE ... FROM; equal times keep the larger count. */
-const char AP_ACCOUNT_SQL_USAGE[] =
-    "UPDATE social_accounts a SET platform_usage = p.usage, platform_usage_at = p.at"
-    " FROM (SELECT DISTINCT ON (r.id) r.id, r.usage,"
-    " 'epoch'::timestamptz + r.at * interval '1 millisecond' AS at"
-    " FROM unnest($1::uuid[], $2::int4[], $3::int8[]) AS r(id, usage, at)"
-    " ORDER BY r.id, r.at DESC, r.usage DESC) p"
-    " WHERE a.id = p.id AND (a.platform_usage_at IS NULL OR a.platform_usage_at < p.at"
-    " OR (a.platform_usage_at = p.at AND a.platform_usage < p.usage))";
-
 void ap_account_fold_init(ap_account_fold *f) { memset(f, 0, sizeof(*f)); }
 
 void ap_account_fold_free(ap_account_fold *f) {
@@ -647,8 +368,8 @@ static char *hex_of(const uint8_t *b, size_t n) {
 }
 
 static ap_status build_credentials(ap_account_fold *f, ap_result *const *results, size_t n) {
-    ap_pgarray c[AP_ACCOUNT_CRED_NPARAMS];
-    for (int i = 0; i < AP_ACCOUNT_CRED_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    ap_pg_array c[AP_ACCOUNT_CRED_NPARAMS];
+    for (int i = 0; i < AP_ACCOUNT_CRED_NPARAMS; i++) ap_pg_array_init(&c[i]);
     for (size_t k = 0; k < n; k++) {
         const ap_result *r = results[k];
         if (!has_refresh(r)) continue;
@@ -661,15 +382,15 @@ static ap_status build_credentials(ap_account_fold *f, ap_result *const *results
                 superseded = true;
         if (superseded) continue;
         char *hex = hex_of(r->refreshed_credential.data, r->refreshed_credential.len);
-        if (hex == NULL) c[1].failed = true;
-        ap_pgarray_text(&c[0], r->account_id);
-        ap_pgarray_text(&c[1], hex);
-        ap_pgarray_int(&c[2], r->credential_issued_at_ms);
+        if (hex == NULL) ap_pg_array_fail(&c[1]);
+        ap_pg_array_text(&c[0], r->account_id);
+        ap_pg_array_text(&c[1], hex);
+        ap_pg_array_int(&c[2], r->credential_issued_at_ms);
         free(hex);
         f->ncredentials++;
     }
     if (f->ncredentials == 0) {
-        for (int i = 0; i < AP_ACCOUNT_CRED_NPARAMS; i++) ap_pgarray_free(&c[i]);
+        for (int i = 0; i < AP_ACCOUNT_CRED_NPARAMS; i++) ap_pg_array_free(&c[i]);
         return AP_OK;
     }
     return finish_columns(c, f->credentials, AP_ACCOUNT_CRED_NPARAMS) ? AP_OK : AP_ENOMEM;
@@ -701,19 +422,19 @@ static bool has_pause(const ap_result *r) {
 }
 
 static ap_status build_pauses(ap_account_fold *f, ap_result *const *results, size_t n) {
-    ap_pgarray c[AP_ACCOUNT_PAUSE_NPARAMS];
-    for (int i = 0; i < AP_ACCOUNT_PAUSE_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    ap_pg_array c[AP_ACCOUNT_PAUSE_NPARAMS];
+    for (int i = 0; i < AP_ACCOUNT_PAUSE_NPARAMS; i++) ap_pg_array_init(&c[i]);
     for (size_t k = 0; k < n; k++) {
         const ap_result *r = results[k];
         if (!has_pause(r)) continue;
         bool app = r->pause_scope == AUTOPOST__V1__PAUSE_SCOPE__PAUSE_SCOPE_APP;
-        ap_pgarray_text(&c[0], app ? NULL : r->account_id);
-        ap_pgarray_text(&c[1], r->platform);
-        ap_pgarray_int(&c[2], r->finished_at_ms + r->retry_after_ms);
+        ap_pg_array_text(&c[0], app ? NULL : r->account_id);
+        ap_pg_array_text(&c[1], r->platform);
+        ap_pg_array_int(&c[2], r->finished_at_ms + r->retry_after_ms);
         f->npauses++;
     }
     if (f->npauses == 0) {
-        for (int i = 0; i < AP_ACCOUNT_PAUSE_NPARAMS; i++) ap_pgarray_free(&c[i]);
+        for (int i = 0; i < AP_ACCOUNT_PAUSE_NPARAMS; i++) ap_pg_array_free(&c[i]);
         return AP_OK;
     }
     return finish_columns(c, f->pauses, AP_ACCOUNT_PAUSE_NPARAMS) ? AP_OK : AP_ENOMEM;
@@ -726,18 +447,18 @@ static bool has_usage(const ap_result *r) {
 }
 
 static ap_status build_usage(ap_account_fold *f, ap_result *const *results, size_t n) {
-    ap_pgarray c[AP_ACCOUNT_USAGE_NPARAMS];
-    for (int i = 0; i < AP_ACCOUNT_USAGE_NPARAMS; i++) ap_pgarray_init(&c[i]);
+    ap_pg_array c[AP_ACCOUNT_USAGE_NPARAMS];
+    for (int i = 0; i < AP_ACCOUNT_USAGE_NPARAMS; i++) ap_pg_array_init(&c[i]);
     for (size_t k = 0; k < n; k++) {
         const ap_result *r = results[k];
         if (!has_usage(r)) continue;
-        ap_pgarray_text(&c[0], r->account_id);
-        ap_pgarray_int(&c[1], r->platform_usage);
-        ap_pgarray_int(&c[2], r->platform_usage_at_ms);
+        ap_pg_array_text(&c[0], r->account_id);
+        ap_pg_array_int(&c[1], r->platform_usage);
+        ap_pg_array_int(&c[2], r->platform_usage_at_ms);
         f->nusage++;
     }
     if (f->nusage == 0) {
-        for (int i = 0; i < AP_ACCOUNT_USAGE_NPARAMS; i++) ap_pgarray_free(&c[i]);
+        for (int i = 0; i < AP_ACCOUNT_USAGE_NPARAMS; i++) ap_pg_array_free(&c[i]);
         return AP_OK;
     }
     return finish_columns(c, f->usage, AP_ACCOUNT_USAGE_NPARAMS) ? AP_OK : AP_ENOMEM;

@@ -1,13 +1,14 @@
 /* fold.h -- how a batch of PublishResults becomes a few SQL statements.
  *
  * The dispatcher applies a whole fetched batch with two statements in one
- * transaction: one INSERT of every result into schedule_attempts and one
- * UPDATE of post_schedules from the batch collapsed to one row per schedule
- * and generation. Both take their rows as PostgreSQL array parameters that
- * unnest() turns back into a table, so the cost is two round trips per batch
- * whatever its size. Building those parameters is pure C, kept here so that
- * unit tests cover the hard parts (array escaping, which result wins) without
- * a database.
+ * transaction (store/sql/fold_history.sql, fold_update.sql): one INSERT of
+ * every result into schedule_attempts and one UPDATE of post_schedules from
+ * the batch collapsed to one row per schedule and generation. Both take
+ * their rows as PostgreSQL array parameters that unnest() turns back into a
+ * table, so the cost is two round trips per batch whatever its size.
+ * Building those parameters is pure C, kept here so that unit tests cover
+ * the hard parts (which result wins; array escaping is common/ap_pg_array.h)
+ * without a database.
  *
  * Fold rules, enforced by the UPDATE itself against the row as it finds it
  * (under the row lock, so redeliveries and several dispatcher replicas can't
@@ -48,41 +49,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ap_pg_array.h"
 #include "ap_proto.h"
 #include "ap_status.h"
-
-/* ---- PostgreSQL array literals -------------------------------------------
- *
- * Text-format array literals ("{"a","b",NULL}") for PQexecParams. Every text
- * element is double-quoted with '"' and '\' escaped, so commas, braces,
- * quotes, backslashes, whitespace and the word NULL all survive; a NULL
- * pointer becomes an SQL NULL. Invalid UTF-8 becomes U+FFFD: PostgreSQL would
- * reject the whole statement, and a batch that can never commit would stall
- * every result behind it. Errors are sticky (checked once at finish). */
-typedef struct ap_pgarray {
-    char *buf;
-    size_t len, cap;
-    size_t count; /* elements so far */
-    bool failed;  /* out of memory */
-} ap_pgarray;
-
-void ap_pgarray_init(ap_pgarray *a);
-void ap_pgarray_text(ap_pgarray *a, const char *s);
-void ap_pgarray_int(ap_pgarray *a, int64_t v);
-void ap_pgarray_null(ap_pgarray *a);
-/* Closes the literal and hands its buffer to the caller (free()); NULL if
- * memory ran out. The array is empty and reusable afterwards. */
-char *ap_pgarray_finish(ap_pgarray *a);
-void ap_pgarray_free(ap_pgarray *a);
-
-/* Appends s to buf as a quoted array element; exposed for tests. */
-void ap_pgarray_quote(ap_pgarray *a, const char *s);
 
 /* ---- the fold ------------------------------------------------------------ */
 
 enum { AP_FOLD_HISTORY_NPARAMS = 12, AP_FOLD_UPDATE_NPARAMS = 12 };
 
-/* One row of the UPDATE statement's answer, in update-row order. */
+/* The parameters of store/sql/fold_history.sql and fold_update.sql (run as
+ * AP_STORE_FOLD_HISTORY and AP_STORE_FOLD_UPDATE), and one row of the
+ * UPDATE's answer, in update-row order. */
 enum {
     AP_FOLD_COL_INDEX,      /* 1-based update row */
     AP_FOLD_COL_APPLIED,    /* "t" when the row moved */
@@ -90,9 +67,6 @@ enum {
     AP_FOLD_COL_ROW_GENERATION,
     AP_FOLD_COL_NEW_STATUS, /* what the UPDATE wrote (RETURNING); NULL when it did not move */
 };
-
-extern const char AP_FOLD_SQL_HISTORY[];
-extern const char AP_FOLD_SQL_UPDATE[];
 
 typedef struct ap_fold {
     size_t nhistory;    /* rows in history[] (every result) */
@@ -143,21 +117,11 @@ enum {
     AP_ACCOUNT_PAUSE_NPARAMS = 3,
     AP_ACCOUNT_USAGE_NPARAMS = 3
 };
-extern const char AP_ACCOUNT_SQL_CREDENTIALS[];
-/* Answers one row, one column: how many schedules it failed (the UPDATE's
- * own count, not the history lines, which a conflict could make fewer). */
-extern const char AP_ACCOUNT_SQL_REAUTH[];
-/* Pauses from results whose pause_scope is set: social_accounts.paused_until
- * moves to finished_at + retry_after (only later, never earlier) for the
- * account, or for every account of the platform (app scope), so the
- * scheduler admits none of their posts until then. */
-extern const char AP_ACCOUNT_SQL_PAUSE[];
-/* The platform's own count of an account's posts (platform_usage, observed
- * at platform_usage_at_ms) goes to social_accounts.platform_usage(_at) when
- * it is newer than the stored one: one row per account per batch, the
- * newest (the larger count on a tie). The claim reads it (README "Rate
- * limits"). It only ever delays posts, so a lost or late one is harmless. */
-extern const char AP_ACCOUNT_SQL_USAGE[];
+/* The parameters of store/sql/account_*.sql. Refreshed credentials, pauses
+ * (pause_scope set: the account, or every account of the platform, waits
+ * until finished_at + retry_after) and the platform's own usage count are
+ * one row per account per batch, the newest; account_reauth answers how
+ * many schedules it failed. */
 
 typedef struct ap_account_reauth {
     char account_id[40];
@@ -203,10 +167,7 @@ typedef enum {
     AP_OWNER_N
 } ap_owner_verdict;
 
-/* $1 schedule ids (uuid[]) -> one row per existing schedule: id, its
- * account id, that account's platform (all text). */
-extern const char AP_OWNER_SQL_LOOKUP[];
-enum { AP_OWNER_COL_ID, AP_OWNER_COL_ACCOUNT, AP_OWNER_COL_PLATFORM };
+/* What PostgreSQL holds for each schedule comes from store/sql/owner_lookup.sql. */
 
 /* The <platform> of "autopost.results.<platform>" copied into buf; NULL when
  * the subject has another shape or the name does not fit. */
@@ -234,8 +195,7 @@ typedef struct ap_advisory {
 ap_status ap_advisory_parse(const char *data, size_t len, ap_advisory *out, char *err,
                             size_t errlen);
 
-extern const char AP_ADVISORY_SQL_FAIL[];
-extern const char AP_ADVISORY_SQL_HISTORY[];
+/* Applied by store/sql/advisory_fail.sql and advisory_history.sql. */
 
 /* The error_message stored on a schedule the broker gave up on. */
 void ap_advisory_message(char *buf, size_t len, uint64_t deliveries);

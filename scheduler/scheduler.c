@@ -11,6 +11,7 @@
 #include "ap_failpoint.h"
 #include "ap_health.h"
 #include "ap_log.h"
+#include "ap_pg_array.h"
 #include "ap_platforms.h"
 #include "ap_proto.h"
 #include "ap_store.h"
@@ -328,64 +329,23 @@ cleanup:
     return ok;
 }
 
-/* Builds a Postgres array literal of UUIDs/ints (safe: we control the
- * characters: UUIDs were validated by Postgres itself). */
-static char *uuid_array(claimed_row *rows, int n, bool (*pick)(const claimed_row *)) {
-    size_t cap = (size_t)n * 38 + 3, len = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL) return NULL;
-    buf[len++] = '{';
-    for (int i = 0; i < n; i++) {
-        if (!pick(&rows[i])) continue;
-        if (len > 1) buf[len++] = ',';
-        memcpy(buf + len, rows[i].id, 36);
-        len += 36;
-    }
-    buf[len++] = '}';
-    buf[len] = '\0';
-    return buf;
-}
-
-static bool pick_acked(const claimed_row *r) { return r->acked && !r->rejected; }
-
-static ap_status exec_params(ap_pg *pg, const char *sql, int n, const char *const *params,
-                             char *err, size_t errlen) {
-    PGresult *r = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
-    ap_status s = ap_pg_result_ok(r, PGRES_COMMAND_OK, err, errlen);
-    PQclear(r);
-    return s;
-}
-
+/* The acked rows become queued, the rejected ones failed, in the claim's
+ * transaction (store/sql/mark_queued.sql, mark_invalid.sql). */
 static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *err, size_t errlen) {
-    ap_status s = AP_OK;
-    char *ids = uuid_array(b->rows, b->n, pick_acked);
+    ap_pg_array acked;
+    ap_pg_array_init(&acked);
+    for (int i = 0; i < b->n; i++)
+        if (b->rows[i].acked && !b->rows[i].rejected) ap_pg_array_text(&acked, b->rows[i].id);
+    char *ids = ap_pg_array_finish(&acked);
     if (ids == NULL) return AP_ENOMEM;
     const char *p1[] = {ids};
-    /* One statement: the history lines come from the UPDATE's own RETURNING
-     * instead of a second lookup of every row. */
-    s = exec_params(pg,
-                    "WITH u AS (UPDATE post_schedules SET status = 'queued', queued_at = now(), "
-                    "updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending' "
-                    "RETURNING id, generation) "
-                    "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
-                    "actor, started_at) SELECT id, generation, 0, 'queued', 'scheduler', now() "
-                    "FROM u ON CONFLICT DO NOTHING",
-                    1, p1, err, errlen);
+    ap_status s = ap_store_run(pg->conn, AP_STORE_MARK_QUEUED, p1, NULL, NULL, err, errlen);
     free(ids);
     for (int i = 0; s == AP_OK && i < b->n; i++) {
         claimed_row *r = &b->rows[i];
         if (!r->rejected) continue;
         const char *params[] = {r->id, r->code, r->reason};
-        s = exec_params(pg,
-                        "WITH u AS (UPDATE post_schedules SET status = 'failed', "
-                        "error_class = 'invalid', error_code = $2, error_message = $3, "
-                        "updated_at = now() WHERE id = $1 AND status = 'pending' "
-                        "RETURNING id, generation) "
-                        "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
-                        "error_class, error_code, error_message, actor, finished_at) "
-                        "SELECT id, generation, 0, 'failed', 'invalid', $2, $3, 'scheduler', "
-                        "now() FROM u ON CONFLICT DO NOTHING",
-                        3, params, err, errlen);
+        s = ap_store_run(pg->conn, AP_STORE_MARK_INVALID, params, NULL, NULL, err, errlen);
         if (s == AP_OK) {
             st->failed++;
             ap_log_warn("schedule_rejected", r->id, "%s", r->reason);

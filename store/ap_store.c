@@ -1,6 +1,10 @@
-/* ap_store.c -- see ap_store.h: which embedded statement a caller runs. */
+/* ap_store.c -- see ap_store.h: which embedded statement an op is, and the
+ * one way they are run. */
 #include "ap_store.h"
 
+#include <stdio.h>
+
+#include "ap_pg.h"
 #include "ap_store_sql.h"
 
 enum { CLAIM_FAIR_NPARAMS = 9, CLAIM_FIFO_NPARAMS = 1 };
@@ -9,4 +13,96 @@ ap_store_claim ap_store_claim_statement(bool fair) {
     ap_store_claim c = {fair ? AP_STORE_SQL_CLAIM_FAIR : AP_STORE_SQL_CLAIM_FIFO,
                         fair ? CLAIM_FAIR_NPARAMS : CLAIM_FIFO_NPARAMS};
     return c;
+}
+
+typedef struct store_statement {
+    const char *name;
+    const char *sql;
+    int nparams;
+    bool rows;
+} store_statement;
+
+/* nparams must be the highest $n of the file: PostgreSQL refuses a
+ * parameter the text does not use (test_store checks every entry). */
+static const store_statement statements[AP_STORE_NOPS] = {
+    [AP_STORE_MARK_QUEUED] = {"mark_queued", AP_STORE_SQL_MARK_QUEUED, 1, false},
+    [AP_STORE_MARK_INVALID] = {"mark_invalid", AP_STORE_SQL_MARK_INVALID, 3, false},
+    [AP_STORE_FOLD_HISTORY] = {"fold_history", AP_STORE_SQL_FOLD_HISTORY, 12, false},
+    [AP_STORE_FOLD_UPDATE] = {"fold_update", AP_STORE_SQL_FOLD_UPDATE, 12, true},
+    [AP_STORE_OWNER_LOOKUP] = {"owner_lookup", AP_STORE_SQL_OWNER_LOOKUP, 1, true},
+    [AP_STORE_ACCOUNT_CREDENTIALS] = {"account_credentials", AP_STORE_SQL_ACCOUNT_CREDENTIALS, 3,
+                                      false},
+    [AP_STORE_ACCOUNT_REAUTH] = {"account_reauth", AP_STORE_SQL_ACCOUNT_REAUTH, 4, true},
+    [AP_STORE_ACCOUNT_PAUSE] = {"account_pause", AP_STORE_SQL_ACCOUNT_PAUSE, 3, false},
+    [AP_STORE_ACCOUNT_USAGE] = {"account_usage", AP_STORE_SQL_ACCOUNT_USAGE, 3, false},
+    [AP_STORE_ADVISORY_FAIL] = {"advisory_fail", AP_STORE_SQL_ADVISORY_FAIL, 4, false},
+    [AP_STORE_ADVISORY_HISTORY] = {"advisory_history", AP_STORE_SQL_ADVISORY_HISTORY, 5, false},
+    [AP_STORE_LOCK_SCHEDULE] = {"lock_schedule", AP_STORE_SQL_LOCK_SCHEDULE, 1, true},
+    [AP_STORE_CANCEL] = {"cancel", AP_STORE_SQL_CANCEL, 3, true},
+    [AP_STORE_SCHEDULE_PLATFORM] = {"schedule_platform", AP_STORE_SQL_SCHEDULE_PLATFORM, 1, true},
+    [AP_STORE_RETRY] = {"retry", AP_STORE_SQL_RETRY, 2, true},
+    [AP_STORE_RETRY_CANDIDATES] = {"retry_candidates", AP_STORE_SQL_RETRY_CANDIDATES, 8, true},
+    [AP_STORE_FAILED] = {"failed", AP_STORE_SQL_FAILED, 3, true},
+    [AP_STORE_STATUS_TOTALS] = {"status_totals", AP_STORE_SQL_STATUS_TOTALS, 0, true},
+    [AP_STORE_STATUS_BY_PLATFORM] = {"status_by_platform", AP_STORE_SQL_STATUS_BY_PLATFORM, 0,
+                                     true},
+    [AP_STORE_SCHEDULE_DETAIL] = {"schedule_detail", AP_STORE_SQL_SCHEDULE_DETAIL, 1, true},
+    [AP_STORE_SCHEDULE_HISTORY] = {"schedule_history", AP_STORE_SQL_SCHEDULE_HISTORY, 1, true},
+    [AP_STORE_SCHEDULE_RECENT] = {"schedule_recent", AP_STORE_SQL_SCHEDULE_RECENT, 3, true},
+    [AP_STORE_OUTCOME_SERIES] = {"outcome_series", AP_STORE_SQL_OUTCOME_SERIES, 1, true},
+    [AP_STORE_CTL_LIST] = {"ctl_list", AP_STORE_SQL_CTL_LIST, 3, true},
+    [AP_STORE_CTL_SHOW] = {"ctl_show", AP_STORE_SQL_CTL_SHOW, 1, true},
+    [AP_STORE_CTL_HISTORY] = {"ctl_history", AP_STORE_SQL_CTL_HISTORY, 1, true},
+    [AP_STORE_CTL_STATUS_COUNTS] = {"ctl_status_counts", AP_STORE_SQL_CTL_STATUS_COUNTS, 0, true},
+    [AP_STORE_CTL_STATUS_REASONS] = {"ctl_status_reasons", AP_STORE_SQL_CTL_STATUS_REASONS, 0,
+                                     true},
+    [AP_STORE_ACCOUNT_LIMIT_WAIT] = {"account_limit_wait", AP_STORE_SQL_ACCOUNT_LIMIT_WAIT, 2,
+                                     true},
+};
+
+static const store_statement *statement(ap_store_op op) {
+    return (unsigned)op < AP_STORE_NOPS ? &statements[op] : NULL;
+}
+
+const char *ap_store_sql(ap_store_op op) {
+    const store_statement *s = statement(op);
+    return s ? s->sql : NULL;
+}
+
+const char *ap_store_op_name(ap_store_op op) {
+    const store_statement *s = statement(op);
+    return s ? s->name : NULL;
+}
+
+int ap_store_nparams(ap_store_op op) {
+    const store_statement *s = statement(op);
+    return s ? s->nparams : 0;
+}
+
+bool ap_store_returns_rows(ap_store_op op) {
+    const store_statement *s = statement(op);
+    return s && s->rows;
+}
+
+ap_status ap_store_run(PGconn *conn, ap_store_op op, const char *const *params, PGresult **out,
+                       char sqlstate[6], char *err, size_t errlen) {
+    const store_statement *s = statement(op);
+    if (out) *out = NULL;
+    if (sqlstate) sqlstate[0] = '\0';
+    if (s == NULL) {
+        if (err && errlen) snprintf(err, errlen, "store: unknown statement %d", (int)op);
+        return AP_EINVAL;
+    }
+    PGresult *res = PQexecParams(conn, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
+    if (ap_pg_result_ok(res, s->rows ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, err, errlen) != AP_OK) {
+        const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        if (sqlstate) snprintf(sqlstate, 6, "%s", code ? code : "");
+        PQclear(res);
+        return AP_EPG;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return AP_OK;
 }

@@ -1,13 +1,24 @@
 /* ap_store.h -- the one home of schedule SQL (issue 15 §2).
  *
  * The store owns the statements that read or change post_schedules state;
- * the services call ap_store_* and hold no schedule SQL of their own. The
- * statements themselves are in store/sql/ (ap_store_sql.h). Moved so far:
- * the scheduler's claim. */
+ * the services call ap_store_* and hold no schedule SQL of their own. Each
+ * statement is a file in store/sql/ (ap_store_sql.h) whose top comment says
+ * its parameters and its answer; here it is an ap_store_op, run with
+ * ap_store_run. The callers keep what is theirs: when to BEGIN and COMMIT,
+ * how to build the parameters (dispatcher/fold.c), and what a failure means
+ * to their user (a 503, an exit code, a nak).
+ *
+ * The scheduler's claim is the one statement a caller prepares itself
+ * (scheduler.c adds a lock prefix and reuses a prepared plan), so it comes
+ * out as text: ap_store_claim_statement. */
 #ifndef AP_STORE_H
 #define AP_STORE_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "ap_status.h"
 
 /* The claim statement and its parameter count: fair (admission per tenant
  * and per account, platform limits; 9 parameters) or oldest first (1). */
@@ -17,5 +28,78 @@ typedef struct ap_store_claim {
 } ap_store_claim;
 
 ap_store_claim ap_store_claim_statement(bool fair);
+
+/* The statements, by who runs them; store/sql/<name>.sql documents each. */
+typedef enum ap_store_op {
+    /* the scheduler, in the claim's transaction */
+    AP_STORE_MARK_QUEUED,  /* mark_queued.sql */
+    AP_STORE_MARK_INVALID, /* mark_invalid.sql */
+    /* the dispatcher: a batch's fold (dispatcher/fold.h) */
+    AP_STORE_FOLD_HISTORY,
+    AP_STORE_FOLD_UPDATE,
+    AP_STORE_OWNER_LOOKUP,
+    AP_STORE_ACCOUNT_CREDENTIALS,
+    AP_STORE_ACCOUNT_REAUTH,
+    AP_STORE_ACCOUNT_PAUSE,
+    AP_STORE_ACCOUNT_USAGE,
+    /* the dispatcher: a MAX_DELIVERIES give-up */
+    AP_STORE_ADVISORY_FAIL,
+    AP_STORE_ADVISORY_HISTORY,
+    /* hands: autopostctl and the console */
+    AP_STORE_LOCK_SCHEDULE,
+    AP_STORE_CANCEL,
+    AP_STORE_SCHEDULE_PLATFORM,
+    AP_STORE_RETRY,
+    AP_STORE_RETRY_CANDIDATES,
+    AP_STORE_FAILED,
+    /* reads for the console: times as RFC 3339 text, columns named as its
+     * JSON keys */
+    AP_STORE_STATUS_TOTALS,
+    AP_STORE_STATUS_BY_PLATFORM,
+    AP_STORE_SCHEDULE_DETAIL,
+    AP_STORE_SCHEDULE_HISTORY,
+    AP_STORE_SCHEDULE_RECENT,
+    AP_STORE_OUTCOME_SERIES,
+    /* reads for autopostctl list, show and status: times as epoch ms,
+     * columns by position (ctl_status.c names them) */
+    AP_STORE_CTL_LIST,
+    AP_STORE_CTL_SHOW,
+    AP_STORE_CTL_HISTORY,
+    AP_STORE_CTL_STATUS_COUNTS,
+    AP_STORE_CTL_STATUS_REASONS,
+    AP_STORE_ACCOUNT_LIMIT_WAIT,
+    AP_STORE_NOPS
+} ap_store_op;
+
+/* The answers' columns, where callers read them by position. */
+enum { AP_STORE_OWNER_COL_ID, AP_STORE_OWNER_COL_ACCOUNT, AP_STORE_OWNER_COL_PLATFORM };
+enum { AP_STORE_LOCK_COL_STATUS, AP_STORE_LOCK_COL_GENERATION, AP_STORE_LOCK_COL_ATTEMPTS };
+enum { AP_STORE_RETRY_COL_ID, AP_STORE_RETRY_COL_GENERATION, AP_STORE_RETRY_COL_OLD_STATUS };
+enum {
+    AP_STORE_FAILED_COL_PLATFORM,
+    AP_STORE_FAILED_COL_STATUS,
+    AP_STORE_FAILED_COL_ERROR_CLASS,
+    AP_STORE_FAILED_COL_ERROR_CODE,
+    AP_STORE_FAILED_COL_ERROR_MESSAGE,
+    AP_STORE_FAILED_COL_COUNT,
+    AP_STORE_FAILED_COL_LATEST,
+    AP_STORE_FAILED_COL_EXAMPLE_IDS
+};
+
+/* The statement's text (the whole .sql file), its name (the file's, for
+ * logs) and how many parameters it takes; NULL / 0 for an unknown op. */
+const char *ap_store_sql(ap_store_op op);
+const char *ap_store_op_name(ap_store_op op);
+int ap_store_nparams(ap_store_op op);
+/* Whether a success answers rows (PGRES_TUPLES_OK) or only a count. */
+bool ap_store_returns_rows(ap_store_op op);
+
+/* Runs op on conn with ap_store_nparams(op) text parameters (NULL is SQL
+ * NULL). AP_OK: *out (when out is not NULL) is the answer, the caller's to
+ * PQclear; otherwise it is cleared here. AP_EPG: err says why and sqlstate
+ * (when not NULL) holds the SQLSTATE, "" when the connection rather than
+ * the statement failed. AP_EINVAL for an unknown op. */
+ap_status ap_store_run(PGconn *conn, ap_store_op op, const char *const *params, PGresult **out,
+                       char sqlstate[6], char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,7 @@
 #     (new generation, "retry_requested" by autopost-console in the history).
 #   - the consoles log in as members of autopost_console (read-only) and, for
 #     the one that acts, autopost_console_actions (0009_narrow_roles.sql);
+#   - /api/failed and `autopostctl failed --json` answer the same groups;
 #   - a Host header not in console.allowed_hosts is 421 (DNS rebinding);
 #     console.read_token_file makes every /api/ read need a token; a database
 #     that is down or refuses a query is a generic 503 with no SQL text.
@@ -232,6 +233,28 @@ done
 [[ $(code_of -H "Authorization: Bearer $read_token" -X POST "$RT/api/schedules/$bad_id/cancel") \
     == 401 ]] || fail "the read token could act"
 pass "console.read_token_file: every /api/ read needs the read (or action) token"
+
+# ---- one grouping of failures: /api/failed and `autopostctl failed` -------------------
+# Both read store/sql/failed.sql. Two failed rows whose messages share their
+# first 300 characters are two groups with their whole messages (the console
+# once grouped by a 300-character cut), and the console's groups are the
+# ones autopostctl prints, field for field.
+prefix=$(printf 'x%.0s' {1..300})
+mapfile -t two < <(stack_psql -c "SELECT id FROM post_schedules WHERE status = 'failed'
+                                  ORDER BY id LIMIT 2")
+stack_psql -c "UPDATE post_schedules SET error_class = 'permanent', error_code = 'prefix_test',
+               error_message = '$prefix ' || id::text
+               WHERE id IN ('${two[0]}', '${two[1]}')" >/dev/null
+curl -fsS "$RO/api/failed?limit=100" >"$STACK_DIR/failed.console.json" || fail "/api/failed"
+[[ $(jq '[.[] | select(.error_code == "prefix_test")] | length' "$STACK_DIR/failed.console.json") \
+    == 2 ]] || fail "messages sharing 300 characters merged: $(cat "$STACK_DIR/failed.console.json")"
+[[ $(jq '[.[] | select(.error_code == "prefix_test") | .error_message | length] | min' \
+    "$STACK_DIR/failed.console.json") -eq 337 ]] || fail "a failed group's message was cut"
+svc_ctl failed --limit 100 --json >"$STACK_DIR/failed.ctl.json" || fail "autopostctl failed --json"
+[[ $(jq -S 'map(.example_ids |= fromjson)' "$STACK_DIR/failed.console.json") == \
+    "$(jq -S . "$STACK_DIR/failed.ctl.json")" ]] ||
+    fail "console and autopostctl group failures differently: $(cat "$STACK_DIR/failed.ctl.json")"
+pass "/api/failed and autopostctl failed: one grouping, whole messages"
 
 # ---- database errors: a generic 503 ------------------------------------------------------
 down_port=$(stack_free_port)

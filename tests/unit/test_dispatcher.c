@@ -1,11 +1,14 @@
 /* test_dispatcher.c -- the dispatcher's pure parts: PostgreSQL array
- * literals, which result decides a row, the batch fold, advisories. The SQL
- * itself is exercised against a real database by the e2e tests. */
+ * literals (common/ap_pg_array.h), which result decides a row, the batch
+ * fold, advisories, and what the store's statements the fold feeds
+ * (store/sql) say. The SQL itself is exercised against a real database by
+ * the e2e tests. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fold.h"
+#include "store_sql.h"
 #include "test.h"
 
 #define SID_A "0b6f2f5e-0000-4000-8000-00000000000a"
@@ -59,20 +62,20 @@ static void free_elems(char **e, int n) {
 /* ---- array literals ------------------------------------------------------ */
 
 static void test_array_empty_and_ints(void) {
-    ap_pgarray a;
-    ap_pgarray_init(&a);
-    char *s = ap_pgarray_finish(&a);
+    ap_pg_array a;
+    ap_pg_array_init(&a);
+    char *s = ap_pg_array_finish(&a);
     CHECK_STR_EQ(s, "{}");
     free(s);
 
-    ap_pgarray_int(&a, 1);
-    ap_pgarray_null(&a);
-    ap_pgarray_int(&a, -42);
-    ap_pgarray_int(&a, INT64_MAX);
-    s = ap_pgarray_finish(&a);
+    ap_pg_array_int(&a, 1);
+    ap_pg_array_null(&a);
+    ap_pg_array_int(&a, -42);
+    ap_pg_array_int(&a, INT64_MAX);
+    s = ap_pg_array_finish(&a);
     CHECK_STR_EQ(s, "{1,NULL,-42,9223372036854775807}");
     free(s);
-    ap_pgarray_free(&a);
+    ap_pg_array_free(&a);
 }
 
 static void test_array_text_escaping(void) {
@@ -82,11 +85,11 @@ static void test_array_text_escaping(void) {
         "\\\"",        "\"",    "\\",       "'single'",   "Tiếng Việt có dấu 🎉",
     };
     size_t n = sizeof(nasty) / sizeof(nasty[0]);
-    ap_pgarray a;
-    ap_pgarray_init(&a);
-    for (size_t i = 0; i < n; i++) ap_pgarray_text(&a, nasty[i]);
-    ap_pgarray_text(&a, NULL);
-    char *lit = ap_pgarray_finish(&a);
+    ap_pg_array a;
+    ap_pg_array_init(&a);
+    for (size_t i = 0; i < n; i++) ap_pg_array_text(&a, nasty[i]);
+    ap_pg_array_text(&a, NULL);
+    char *lit = ap_pg_array_finish(&a);
     CHECK(lit != NULL);
     char *elems[32];
     int got = parse_array(lit, elems, 32);
@@ -112,10 +115,10 @@ static void test_array_invalid_utf8_replaced(void) {
         {"emoji \xF0\x9F\x8E\x89", "emoji \xF0\x9F\x8E\x89"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        ap_pgarray a;
-        ap_pgarray_init(&a);
-        ap_pgarray_text(&a, cases[i].in);
-        char *lit = ap_pgarray_finish(&a);
+        ap_pg_array a;
+        ap_pg_array_init(&a);
+        ap_pg_array_text(&a, cases[i].in);
+        char *lit = ap_pg_array_finish(&a);
         char *e[2] = {0};
         CHECK(parse_array(lit, e, 2) == 1);
         CHECK_STR_EQ(e[0], cases[i].want);
@@ -129,10 +132,10 @@ static void test_array_long_text(void) {
     char big[2049];
     memset(big, '"', 2048);
     big[2048] = '\0';
-    ap_pgarray a;
-    ap_pgarray_init(&a);
-    for (int i = 0; i < 100; i++) ap_pgarray_text(&a, big);
-    char *lit = ap_pgarray_finish(&a);
+    ap_pg_array a;
+    ap_pg_array_init(&a);
+    for (int i = 0; i < 100; i++) ap_pg_array_text(&a, big);
+    char *lit = ap_pg_array_finish(&a);
     char *e[128];
     int got = parse_array(lit, e, 128);
     CHECK(got == 100);
@@ -414,10 +417,14 @@ static void test_fold_deferred(void) {
     ap_fold_free(&f);
     /* The statement itself: back to pending under the next generation,
      * attempts kept, only from an open row of the same generation. */
-    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "WHEN r.outcome = 'deferred' THEN 'pending'");
-    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "s.generation + CASE WHEN r.outcome = 'deferred' THEN 1");
-    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "WHEN r.outcome = 'deferred' THEN s.attempts");
-    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "ELSE s.status IN ('pending', 'queued', 'retrying') END");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "WHEN r.outcome = 'deferred' THEN 'pending'");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "s.generation + CASE WHEN r.outcome = 'deferred' THEN 1");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "WHEN r.outcome = 'deferred' THEN s.attempts");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "ELSE s.status IN ('pending', 'queued', 'retrying') END");
     for (size_t i = 0; i < n; i++) free(rs[i]);
     free(r3), free(p1);
 }
@@ -465,9 +472,9 @@ static void test_account_fold_pauses(void) {
     ap_account_fold_free(&f);
     char want[8];
     snprintf(want, sizeof(want), "$%d:", AP_ACCOUNT_PAUSE_NPARAMS);
-    CHECK_CONTAINS(AP_ACCOUNT_SQL_PAUSE, want);
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_ACCOUNT_PAUSE), want);
     /* Only ever later. */
-    CHECK_CONTAINS(AP_ACCOUNT_SQL_PAUSE, "a.paused_until < p.until");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_ACCOUNT_PAUSE), "a.paused_until < p.until");
     for (size_t i = 0; i < 5; i++) free(rs[i]);
 }
 
@@ -511,9 +518,9 @@ static void test_account_fold_platform_usage(void) {
     ap_account_fold_free(&f);
     char want[8];
     snprintf(want, sizeof(want), "$%d:", AP_ACCOUNT_USAGE_NPARAMS);
-    CHECK_CONTAINS(AP_ACCOUNT_SQL_USAGE, want);
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_ACCOUNT_USAGE), want);
     /* Only ever a newer observation: a late result cannot roll it back. */
-    CHECK_CONTAINS(AP_ACCOUNT_SQL_USAGE, "a.platform_usage_at < p.at");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_ACCOUNT_USAGE), "a.platform_usage_at < p.at");
     for (size_t i = 0; i < 4; i++) free(rs[i]);
 }
 
@@ -521,13 +528,20 @@ static void test_sql_parameter_counts(void) {
     /* The statements and the arrays must agree on how many parameters. */
     char want[8];
     snprintf(want, sizeof(want), "$%d:", AP_FOLD_HISTORY_NPARAMS);
-    CHECK_CONTAINS(AP_FOLD_SQL_HISTORY, want);
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_HISTORY), want);
     snprintf(want, sizeof(want), "$%d:", AP_FOLD_HISTORY_NPARAMS + 1);
-    CHECK(strstr(AP_FOLD_SQL_HISTORY, want) == NULL);
+    CHECK(strstr(store_sql_flat(AP_STORE_FOLD_HISTORY), want) == NULL);
     snprintf(want, sizeof(want), "$%d:", AP_FOLD_UPDATE_NPARAMS);
-    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, want);
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), want);
     snprintf(want, sizeof(want), "$%d:", AP_FOLD_UPDATE_NPARAMS + 1);
-    CHECK(strstr(AP_FOLD_SQL_UPDATE, want) == NULL);
+    CHECK(strstr(store_sql_flat(AP_STORE_FOLD_UPDATE), want) == NULL);
+    /* ... and the store runs them with as many as the fold builds. */
+    CHECK(ap_store_nparams(AP_STORE_FOLD_HISTORY) == AP_FOLD_HISTORY_NPARAMS);
+    CHECK(ap_store_nparams(AP_STORE_FOLD_UPDATE) == AP_FOLD_UPDATE_NPARAMS);
+    CHECK(ap_store_nparams(AP_STORE_ACCOUNT_CREDENTIALS) == AP_ACCOUNT_CRED_NPARAMS);
+    CHECK(ap_store_nparams(AP_STORE_ACCOUNT_REAUTH) == AP_ACCOUNT_REAUTH_NPARAMS);
+    CHECK(ap_store_nparams(AP_STORE_ACCOUNT_PAUSE) == AP_ACCOUNT_PAUSE_NPARAMS);
+    CHECK(ap_store_nparams(AP_STORE_ACCOUNT_USAGE) == AP_ACCOUNT_USAGE_NPARAMS);
 }
 
 /* ---- account effects ------------------------------------------------------ */
@@ -608,9 +622,9 @@ static void test_account_fold(void) {
 
     char want[8];
     snprintf(want, sizeof(want), "$%d:", AP_ACCOUNT_CRED_NPARAMS);
-    CHECK_CONTAINS(AP_ACCOUNT_SQL_CREDENTIALS, want);
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_ACCOUNT_CREDENTIALS), want);
     snprintf(want, sizeof(want), "$%d:", AP_ACCOUNT_REAUTH_NPARAMS);
-    CHECK_CONTAINS(AP_ACCOUNT_SQL_REAUTH, want);
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_ACCOUNT_REAUTH), want);
 }
 
 /* ---- advisories ----------------------------------------------------------- */
@@ -676,14 +690,16 @@ static void test_terminal_status(void) {
     CHECK_STR_EQ(ap_terminal_status_name(AP_TERMINAL_NSTATUS), "unknown");
     /* The counts come from the statements' own answers: the UPDATE returns
      * what it wrote, the cascade how many schedules it failed. */
-    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "RETURNING r.idx, s.status)");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), "RETURNING r.idx, s.status)");
     /* One post, one schedule: a held post fails the row as a duplicate. */
-    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "CASE WHEN holder IS NULL THEN outcome ELSE 'failed' END");
-    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "AND o.id <> b.id AND o.status = 'published'");
-    CHECK_CONTAINS(AP_FOLD_SQL_UPDATE, "s.generation, u.status FROM");
-    const char *tail = " SELECT count(*) FROM s";
-    size_t n = strlen(AP_ACCOUNT_SQL_REAUTH), k = strlen(tail);
-    CHECK(n > k && strcmp(AP_ACCOUNT_SQL_REAUTH + n - k, tail) == 0);
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "CASE WHEN holder IS NULL THEN outcome ELSE 'failed' END");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE),
+                   "AND o.id <> b.id AND o.status = 'published'");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_FOLD_UPDATE), "s.generation, u.status FROM");
+    const char *tail = "SELECT count(*) FROM s";
+    size_t n = strlen(store_sql_flat(AP_STORE_ACCOUNT_REAUTH)), k = strlen(tail);
+    CHECK(n > k && strcmp(store_sql_flat(AP_STORE_ACCOUNT_REAUTH) + n - k, tail) == 0);
 }
 
 /* Issue 17: the subject names the platform; a result applies only to a
@@ -715,7 +731,8 @@ static void test_owner_check(void) {
     CHECK(ap_owner_check(r, "facebook", NULL, NULL) == AP_OWNER_UNKNOWN_SCHEDULE);
     CHECK_STR_EQ(ap_owner_verdict_name(AP_OWNER_ACCOUNT), "account");
     CHECK_STR_EQ(ap_owner_verdict_name(AP_OWNER_N), "unknown");
-    CHECK_CONTAINS(AP_OWNER_SQL_LOOKUP, "JOIN social_accounts a ON a.id = s.account_id");
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_OWNER_LOOKUP),
+                   "JOIN social_accounts a ON a.id = s.account_id");
     free(r);
 }
 
