@@ -172,6 +172,13 @@ void ap_nats_close(ap_nats *n) {
     memset(n, 0, sizeof(*n));
 }
 
+void ap_nats_shutdown(void) {
+    natsStatus s = nats_CloseAndWait(5000);
+    if (s != NATS_OK)
+        ap_log_warn("nats_shutdown", NULL, "the NATS library's threads did not end in 5 s: %s",
+                    natsStatus_GetText(s));
+}
+
 void ap_consumer_name_publisher(char *buf, size_t len, const char *platform) {
     snprintf(buf, len, "publisher-%s", platform);
 }

@@ -66,6 +66,13 @@ ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_n
                           jsOptions *js_opts, char *err, size_t errlen);
 void ap_nats_close(ap_nats *n);
 
+/* Tears the NATS library down at process exit, after every connection is
+ * closed: waits (up to a few seconds) for the library's own threads to end.
+ * nats_Close() alone returns while they may still run, and a thread still
+ * running when exit() frees the library has crashed services on their way
+ * out (READ at 0x10 after "stopped"). */
+void ap_nats_shutdown(void);
+
 /* Creates or updates every stream, consumer and the KV bucket above. */
 ap_status ap_js_apply_topology(jsCtx *js, const ap_config *cfg, char *err, size_t errlen);
 /* Retries ap_js_apply_topology until it succeeds or *stop becomes non-zero. */

@@ -163,7 +163,7 @@ int main(int argc, char **argv) {
 cleanup:
     if (d) MHD_stop_daemon(d);
     ap_nats_close(&nats);
-    if (used_nats) nats_Close();
+    if (used_nats) ap_nats_shutdown();
     pthread_mutex_destroy(&con.bus.mu);
     ap_pg_close(&con.pg);
     free_token(con.token);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ap_log.h"
+#include "ap_nats.h"
 #include "ap_time.h"
 
 int ctl_fail(const char *fmt, ...) {
@@ -64,7 +65,7 @@ void ctl_ctx_close(ctl_ctx *ctx) {
     if (ctx->cfg_loaded) ap_config_free(&ctx->cfg);
     ctx->cfg_loaded = false;
     /* Releases the library's threads and caches (and keeps LSan quiet). */
-    if (ctx->used_nats) nats_Close();
+    if (ctx->used_nats) ap_nats_shutdown();
 }
 
 PGresult *ctl_exec(ctl_ctx *ctx, const char *sql, int nparams, const char *const *params,

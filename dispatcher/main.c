@@ -13,6 +13,7 @@
 
 #include "ap_config.h"
 #include "ap_health.h"
+#include "ap_nats.h"
 #include "ap_log.h"
 #include "ap_service.h"
 #include "dispatcher.h"
@@ -68,6 +69,6 @@ int main(int argc, char **argv) {
     ap_dispatcher_destroy(d);
     ap_health_stop();
     ap_config_free(&cfg);
-    nats_Close();
+    ap_nats_shutdown();
     return rc;
 }

@@ -12,6 +12,7 @@
 #include "adapter.h"
 #include "ap_config.h"
 #include "ap_health.h"
+#include "ap_nats.h"
 #include "ap_log.h"
 #include "ap_service.h"
 #include "runtime.h"
@@ -81,6 +82,6 @@ int main(int argc, char **argv) {
     ap_health_stop();
     curl_global_cleanup();
     ap_config_free(&cfg);
-    nats_Close();
+    ap_nats_shutdown();
     return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "ap_config.h"
 #include "ap_health.h"
+#include "ap_nats.h"
 #include "ap_log.h"
 #include "ap_service.h"
 #include "scheduler.h"
@@ -68,6 +69,6 @@ int main(int argc, char **argv) {
     int rc = ap_scheduler_run(&cfg, &ap_service_stop);
     ap_health_stop();
     ap_config_free(&cfg);
-    nats_Close();
+    ap_nats_shutdown();
     return rc;
 }
