@@ -9,23 +9,24 @@ static void acct_kv_key(char *buf, size_t len, const char *kind, const job_slot 
 }
 
 /* Marks the credential in use as refused, for every replica (the bucket)
- * and at once for this one (the local table). Synchronous: rare, and the
- * mark must be stored before the result makes the dispatcher fail the
- * account's other schedules. */
+ * and at once for this one (the local table). The mark must be stored
+ * before the result makes the dispatcher fail the account's other
+ * schedules: the write is the slot's (OP_MARK), and engine_report() holds
+ * the result back until its PubAck is in (engine_on_mark_done), without
+ * holding up any other job. */
 void engine_mark_reauth(publisher *p, job_slot *s, const char *reason) {
     char key[96];
     acct_kv_key(key, sizeof(key), "reauth", s);
     char *v = ap_acct_reauth_value(s->cred_digest, s->cred.issued_at_ms, ap_now_ms(),
                                    p->cfg->instance, reason && *reason ? reason : "reauth");
     if (v == NULL) return;
-    uint64_t rev = 0;
-    natsStatus st = kvStore_PutString(&rev, p->acct_kv, key, v);
-    if (st != NATS_OK)
+    ap_status st = engine_shared_write(p, p->accounts_bucket, key, v, s);
+    if (st != AP_OK)
         ap_log_warn("reauth_mark_failed", sid(s),
                     "could not share the reauth mark of account %s: %s (the dispatcher still "
                     "marks the account)",
-                    s->job->account_id, natsStatus_GetText(st));
-    ap_accounts_apply(p->acc, key, v, strlen(v), false, rev);
+                    s->job->account_id, ap_status_str(st));
+    ap_accounts_apply(p->acc, key, v, strlen(v), false, 0);
     ap_log_warn("account_reauth", sid(s), "account %s needs reconnection: %s", s->job->account_id,
                 reason);
     free(v);

@@ -5,14 +5,18 @@
 
 /* allowed[from] has a bit for every state it may move to. */
 static const unsigned allowed[] = {
-    [JOB_CLAIMING] = BIT(JOB_PREPARING) | BIT(JOB_SETTLING),
+    [JOB_CLAIMING] =
+        BIT(JOB_PREPARING) | BIT(JOB_READING_RECORD) | BIT(JOB_DEFERRING) | BIT(JOB_SETTLING),
+    [JOB_READING_RECORD] = BIT(JOB_TAKING_OVER) | BIT(JOB_SETTLING),
+    [JOB_TAKING_OVER] = BIT(JOB_PREPARING) | BIT(JOB_DEFERRING) | BIT(JOB_SETTLING),
+    [JOB_DEFERRING] = BIT(JOB_SETTLING),
     [JOB_PREPARING] =
         BIT(JOB_AWAITING_CREDENTIAL) | BIT(JOB_REFRESHING) | BIT(JOB_CALLING) | BIT(JOB_SETTLING),
     [JOB_AWAITING_CREDENTIAL] =
         BIT(JOB_AWAITING_CREDENTIAL) | BIT(JOB_PREPARING) | BIT(JOB_SETTLING),
     [JOB_REFRESHING] = BIT(JOB_PREPARING) | BIT(JOB_SETTLING),
     [JOB_CALLING] = BIT(JOB_CALLING) | BIT(JOB_FENCING) | BIT(JOB_REFRESHING) |
-                    BIT(JOB_AWAITING_CREDENTIAL) | BIT(JOB_SETTLING),
+                    BIT(JOB_AWAITING_CREDENTIAL) | BIT(JOB_DEFERRING) | BIT(JOB_SETTLING),
     [JOB_FENCING] = BIT(JOB_CALLING) | BIT(JOB_SETTLING),
     [JOB_SETTLING] = BIT(JOB_SETTLING), /* settle runs again when the last PubAck lands */
 };
@@ -25,6 +29,9 @@ static const char *const names[] = {
     [JOB_CALLING] = "calling",
     [JOB_FENCING] = "fencing",
     [JOB_SETTLING] = "settling",
+    [JOB_READING_RECORD] = "reading_record",
+    [JOB_TAKING_OVER] = "taking_over",
+    [JOB_DEFERRING] = "deferring",
 };
 
 #define NSTATES (sizeof(allowed) / sizeof(allowed[0]))

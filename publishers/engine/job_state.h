@@ -5,12 +5,21 @@
  * is one value, changed only through job_state_enter, which refuses a move
  * the engine never makes:
  *
- *   CLAIMING --> PREPARING --> CALLING <--> FENCING
- *                  |  ^  ^        |
- *                  v  |  |        v
- *   AWAITING_CREDENTIAL  REFRESHING            (any) --> SETTLING
+ *   CLAIMING ----------------> PREPARING --> CALLING <--> FENCING
+ *      |                       ^  |  ^  ^        |
+ *      v                       |  v  |  |        v
+ *   READING_RECORD --> TAKING_OVER   AWAITING_CREDENTIAL  REFRESHING
+ *
+ *   CLAIMING, TAKING_OVER, CALLING --> DEFERRING;   (any) --> SETTLING
  *
  *   CLAIMING             the attempt record's claim awaits its PubAck
+ *   READING_RECORD       the claim lost (a record exists): its read awaits
+ *                        the reply
+ *   TAKING_OVER          the record said retry or started: our re-stamp
+ *                        (compare-and-set) awaits its PubAck, and no call
+ *                        goes out before it is stored
+ *   DEFERRING            a limit is in the way: the record's "deferred"
+ *                        awaits its PubAck before the result may say so
  *   PREPARING            the claim is answered; the credential is settled
  *   AWAITING_CREDENTIAL  another replica refreshes the account's token
  *   REFRESHING           our token request is the slot's transfer
@@ -36,6 +45,9 @@ typedef enum job_state {
     JOB_CALLING,
     JOB_FENCING,
     JOB_SETTLING,
+    JOB_READING_RECORD,
+    JOB_TAKING_OVER,
+    JOB_DEFERRING,
 } job_state;
 
 /* Whether the engine ever moves a slot from `from` to `to`. */
