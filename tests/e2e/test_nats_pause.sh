@@ -5,13 +5,25 @@
 # request (publishers/engine/jsasync.h): the calls are answered during the
 # pause, their outcomes wait as unanswered asynchronous writes, and once
 # NATS is back every job settles with the delivery it has (no redelivery, no
-# read-back), each post exactly once. The publisher's longest engine-loop
-# turn (autopost_publisher_loop_max_seconds) is printed, not asserted.
+# read-back), each post exactly once. One more job's account has a revoked
+# token: its REAUTH answer also comes during the pause, and its reauth mark
+# must be stored once NATS is back (a synchronous write would have timed out
+# after 5 s, mid-pause, and the mark would be lost for the other replicas).
+# The publisher's longest engine-loop turn
+# (autopost_publisher_loop_max_seconds) is printed, not asserted.
 source "$(dirname "$0")/lib.sh"
 
 SVC_ACK_WAIT=60s # the pause and the calls fit in one delivery's AckWait
 e2e_begin --latency-ms 0
 total=$(seed_scenario 3 4 1 "$(rfc3339_in 2)") # 12 posts
+revoked=$(svc_ctl accounts add --platform facebook --external-id 2901 --token revoked-in-pause) ||
+    fail "add the revoked account"
+stack_psql -v account="$revoked" >/dev/null <<'SQL' || fail "schedule the revoked account's post"
+WITH p AS (INSERT INTO posts (text) VALUES ('revoked during the pause') RETURNING id)
+INSERT INTO post_schedules (post_id, account_id, scheduled_at)
+SELECT p.id, (:'account')::uuid, now() + interval '2 s' FROM p;
+SQL
+calls=$((total + 1))
 
 METRICS_PORT=$(stack_free_port) || fail "no free port"
 {
@@ -30,11 +42,11 @@ svc_start scheduler
 svc_start dispatcher
 svc_start publisher-facebook --config "$STACK_DIR/publisher.yaml"
 for ((i = 0; i < 1500; i++)); do
-    [[ $(sandbox_stat in_flight) -ge $total ]] && break
+    [[ $(sandbox_stat in_flight) -ge $calls ]] && break
     sleep 0.02
 done
-[[ $(sandbox_stat in_flight) -ge $total ]] ||
-    fail "only $(sandbox_stat in_flight) of $total calls in flight"
+[[ $(sandbox_stat in_flight) -ge $calls ]] ||
+    fail "only $(sandbox_stat in_flight) of $calls calls in flight"
 
 echo "pausing nats-server for 10 s with $(sandbox_stat in_flight) calls in flight"
 kill -STOP "$STACK_NATS_PID"
@@ -44,7 +56,7 @@ kill -CONT "$STACK_NATS_PID"
 echo "nats-server resumed; the platform answered $answered posts meanwhile"
 [[ $answered -ge $total ]] || fail "the platform answered only $answered of $total during the pause"
 
-svc_wait_terminal "$total" 120 || fail "not every job settled once NATS was back"
+svc_wait_terminal "$calls" 120 || fail "not every job settled once NATS was back"
 check_exactly_once "$total" || fail "exactly-once check"
 log=$STACK_DIR/logs/publisher-facebook.log
 # Settled by the delivery that made the call: no job waited for a redelivery.
@@ -54,6 +66,11 @@ log=$STACK_DIR/logs/publisher-facebook.log
     fail "a job was redelivered and read back instead of settling after the pause"
 [[ $(grep -c result_publish_failed "$log" || true) -eq 0 ]] ||
     fail "a result could not be stored after the pause"
+[[ $(grep -c reauth_mark_failed "$log" || true) -eq 0 ]] ||
+    fail "the reauth mark answered during the pause was not stored"
+[[ $(log_count publisher-facebook account_reauth) -eq 1 ]] || fail "no reauth mark was made"
+status=$(stack_psql -c "SELECT status FROM social_accounts WHERE id = '$revoked'")
+[[ $status == reauth_required ]] || fail "the revoked account is $status"
 echo "publisher engine loop: longest turn $(loop_max || echo '?') s (autopost_publisher_loop_max_seconds)"
 e2e_finish
 pass "jobs in flight across a 10 s NATS pause settled exactly once when it came back"
