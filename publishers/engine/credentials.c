@@ -20,7 +20,7 @@ void engine_mark_reauth(publisher *p, job_slot *s, const char *reason) {
     char *v = ap_acct_reauth_value(s->cred_digest, s->cred.issued_at_ms, ap_now_ms(),
                                    p->cfg->instance, reason && *reason ? reason : "reauth");
     if (v == NULL) return;
-    ap_status st = engine_shared_write(p, p->accounts_bucket, key, v, s);
+    ap_status st = engine_kv_publish(p, p->accounts_bucket, key, v, -1, s, OP_MARK);
     if (st != AP_OK)
         ap_log_warn("reauth_mark_failed", sid(s),
                     "could not share the reauth mark of account %s: %s (the dispatcher still "
@@ -182,31 +182,16 @@ void engine_credential_wait_tick(publisher *p, job_slot *s) {
     ap_acct_view_clear(&v);
 }
 
-/* Reads one key of the accounts bucket from the server into the table. */
-static ap_status acct_kv_refresh_key(publisher *p, const char *key, kvEntry **out) {
-    kvEntry *e = NULL;
-    natsStatus st = kvStore_Get(&e, p->acct_kv, key);
-    if (st == NATS_NOT_FOUND) return AP_ENOTFOUND;
-    if (st != NATS_OK) return AP_ENATS;
-    ap_accounts_apply(p->acc, key, (const char *)kvEntry_Value(e),
-                      (size_t)(kvEntry_ValueLen(e) > 0 ? kvEntry_ValueLen(e) : 0),
-                      kvEntry_Operation(e) != kvOp_Put, kvEntry_Revision(e));
-    if (out)
-        *out = e;
-    else
-        kvEntry_Destroy(e);
-    return AP_OK;
-}
-
+/* Our refresh lock goes: a delete marker nobody waits for (a lost one goes
+ * stale on its own), and at once out of our table. */
 static void release_lock(publisher *p, job_slot *s) {
     char key[96];
     acct_kv_key(key, sizeof(key), "refresh", s);
-    natsStatus st = kvStore_Delete(p->acct_kv, key);
-    if (st != NATS_OK)
+    ap_status st = engine_kv_publish(p, p->accounts_bucket, key, NULL, -1, NULL, OP_SHARED_WRITE);
+    if (st != AP_OK)
         ap_log_warn("refresh_unlock_failed", sid(s),
-                    "refresh lock not released: %s (it goes "
-                    "stale on its own)",
-                    natsStatus_GetText(st));
+                    "refresh lock not released: %s (it goes stale on its own)",
+                    ap_status_str(st));
     ap_accounts_apply(p->acc, key, NULL, 0, true, s->lock_rev + 1);
     s->lock_rev = 0;
 }
@@ -229,18 +214,40 @@ static void send_refresh(publisher *p, job_slot *s) {
                 s->job->account_id);
 }
 
+/* Reads one key of the accounts bucket from the server, answered as tag
+ * (engine_on_account_event): the slot waits in READING_ACCOUNT. */
+static bool read_account_key(publisher *p, job_slot *s, const char *kind, int tag) {
+    char key[96];
+    acct_kv_key(key, sizeof(key), kind, s);
+    if (ap_jsasync_kv_get(p->jsa, p->accounts_bucket, key, s, tag) != AP_OK) return false;
+    s->pending_ops++;
+    engine_slot_enter(s, JOB_READING_ACCOUNT);
+    return true;
+}
+
+/* A read's answer into the table, as the watcher would have brought it. */
+static void apply_read(publisher *p, job_slot *s, const char *kind, const ap_js_done *d) {
+    char key[96];
+    acct_kv_key(key, sizeof(key), kind, s);
+    if (d->found) ap_accounts_apply(p->acc, key, d->value, (size_t)d->value_len, false, d->seq);
+}
+
 /* We hold the lock: the refresh may already have happened elsewhere (our
  * table lagging behind the bucket), so read the shared credential from the
- * server before spending the single-use refresh token. */
+ * server before spending the single-use refresh token (on_credential_read). */
 static void refresh_locked(publisher *p, job_slot *s) {
-    char key[96];
-    acct_kv_key(key, sizeof(key), "cred", s);
-    ap_status st = acct_kv_refresh_key(p, key, NULL);
-    if (st == AP_ENATS) {
+    if (read_account_key(p, s, "cred", OP_READ_CRED)) return;
+    release_lock(p, s);
+    refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
+}
+
+static void on_credential_read(publisher *p, job_slot *s, const ap_js_done *d) {
+    if (!d->ok) {
         release_lock(p, s);
         refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
         return;
     }
+    apply_read(p, s, "cred", d);
     ap_acct_view v;
     ap_accounts_lookup(p->acc, s->job->account_id, s->cred.issued_at_ms, &v);
     if (v.cred) {
@@ -254,50 +261,90 @@ static void refresh_locked(publisher *p, job_slot *s) {
     send_refresh(p, s);
 }
 
-void engine_begin_refresh(publisher *p, job_slot *s, bool after_reauth) {
+/* The lock is ours once its write is stored; lost (or the bucket is down):
+ * learn the lock's state, then wait for its holder. */
+static void on_lock_done(publisher *p, job_slot *s, const ap_js_done *d) {
     char key[96];
+    if (d->ok) {
+        s->lock_rev = d->seq;
+        char *value = ap_acct_lock_value(false, s->lock_at_ms, p->cfg->instance);
+        acct_kv_key(key, sizeof(key), "refresh", s);
+        if (value) ap_accounts_apply(p->acc, key, value, strlen(value), false, d->seq);
+        free(value);
+        refresh_locked(p, s);
+        return;
+    }
+    if (!read_account_key(p, s, "refresh", OP_READ_LOCK))
+        refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
+}
+
+static bool publish_lock(publisher *p, job_slot *s, int64_t expected) {
+    char key[96];
+    char *value = ap_acct_lock_value(false, s->lock_at_ms, p->cfg->instance);
+    if (value == NULL) return false;
+    acct_kv_key(key, sizeof(key), "refresh", s);
+    engine_slot_enter(s, JOB_LOCKING);
+    ap_status st = engine_kv_publish(p, p->accounts_bucket, key, value, expected, s, OP_LOCK);
+    free(value);
+    if (st == AP_OK) return true;
+    engine_slot_enter(s, JOB_PREPARING);
+    return false;
+}
+
+static void on_lock_read(publisher *p, job_slot *s, const ap_js_done *d) {
+    if (!d->ok) {
+        refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
+        return;
+    }
+    if (!d->found && !s->lock_retried) {
+        /* "Must not exist" loses to the delete marker a released lock
+         * leaves: take it once more over that marker's revision (what
+         * kvStore_Create does). */
+        s->lock_retried = true;
+        if (!publish_lock(p, s, (int64_t)d->seq))
+            refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
+        return;
+    }
+    apply_read(p, s, "refresh", d);
+    wait_for_credential(p, s);
+}
+
+void engine_on_account_event(publisher *p, job_slot *s, const ap_js_done *d) {
+    engine_slot_enter(s, JOB_PREPARING);
+    switch (d->tag) {
+    case OP_LOCK: on_lock_done(p, s, d); break;
+    case OP_READ_LOCK: on_lock_read(p, s, d); break;
+    default: on_credential_read(p, s, d); /* OP_READ_CRED */
+    }
+}
+
+/* Takes the shared refresh lock (refresh.h) with a compare-and-set whose
+ * PubAck the slot waits for in LOCKING; no token is spent before it is
+ * stored (on_lock_done). */
+void engine_begin_refresh(publisher *p, job_slot *s, bool after_reauth) {
     s->refresh_tried = true;
     s->after_reauth = after_reauth;
-    acct_kv_key(key, sizeof(key), "refresh", s);
     ap_acct_view v;
     ap_accounts_lookup(p->acc, s->job->account_id, INT64_MAX, &v);
     ap_refresh_lock lock = v.lock;
     ap_acct_view_clear(&v);
     int64_t now = ap_now_ms();
-    char *value = ap_acct_lock_value(false, now, p->cfg->instance);
-    if (value == NULL) {
-        refresh_unavailable(p, s, "internal", "out of memory", 0);
-        return;
-    }
-    uint64_t rev = 0;
-    natsStatus st = NATS_OK;
+    int64_t expected = 0; /* AP_LOCK_TAKE: must not exist */
     switch (ap_refresh_lock_decide(&lock, now, lock_stale_ms(p), ambiguous_cooldown_ms(p))) {
-    case AP_LOCK_WAIT: wait_for_credential(p, s); goto done;
+    case AP_LOCK_WAIT: wait_for_credential(p, s); return;
     case AP_LOCK_COOLDOWN:
         refresh_unavailable(p, s, "token_refresh_unconfirmed",
                             "an earlier token refresh got no answer; not refreshing again before "
                             "its cool-down",
                             lock.at_ms + ambiguous_cooldown_ms(p) - now);
-        goto done;
-    case AP_LOCK_TAKE: st = kvStore_CreateString(&rev, p->acct_kv, key, value); break;
-    case AP_LOCK_TAKEOVER:
-        st = kvStore_UpdateString(&rev, p->acct_kv, key, value, lock.revision);
-        break;
+        return;
+    case AP_LOCK_TAKE: break;
+    case AP_LOCK_TAKEOVER: expected = (int64_t)lock.revision; break;
     }
-    if (st == NATS_OK) {
-        s->lock_rev = rev;
-        ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
-        refresh_locked(p, s);
-        goto done;
-    }
-    /* Lost the race (or the bucket is down): learn the lock's state and wait. */
-    if (acct_kv_refresh_key(p, key, NULL) == AP_ENATS) {
+    s->lock_at_ms = now;
+    s->lock_retried = false;
+    if (!publish_lock(p, s, expected))
         refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
-        goto done;
-    }
-    wait_for_credential(p, s);
-done:
-    free(value);
 }
 
 /* Keeps our lock, marked: nobody spends the refresh token again before the
@@ -305,10 +352,14 @@ done:
 void engine_mark_refresh_ambiguous(publisher *p, job_slot *s) {
     char key[96];
     char *value = ap_acct_lock_value(true, ap_now_ms(), p->cfg->instance);
-    uint64_t rev = 0;
+    if (value == NULL) return;
     acct_kv_key(key, sizeof(key), "refresh", s);
-    if (value && kvStore_UpdateString(&rev, p->acct_kv, key, value, s->lock_rev) == NATS_OK)
-        ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
+    /* A compare-and-set on our lock nobody waits for; our own table has the
+     * mark at once (at our revision: the watcher brings the stored one). If
+     * it is lost, someone took the stale lock over, and their value wins. */
+    if (engine_kv_publish(p, p->accounts_bucket, key, value, (int64_t)s->lock_rev, NULL,
+                          OP_SHARED_WRITE) == AP_OK)
+        ap_accounts_apply(p->acc, key, value, strlen(value), false, s->lock_rev);
     free(value);
 }
 
@@ -338,14 +389,16 @@ void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
             return;
         }
         acct_kv_key(key, sizeof(key), "cred", s);
-        uint64_t rev = 0;
-        natsStatus st = kvStore_PutString(&rev, p->acct_kv, key, value);
-        if (st != NATS_OK)
+        /* Shared without waiting: the job goes on with it at once, and it
+         * reaches PostgreSQL with this job's result either way. */
+        ap_status st =
+            engine_kv_publish(p, p->accounts_bucket, key, value, -1, NULL, OP_SHARED_WRITE);
+        if (st != AP_OK)
             ap_log_warn("token_share_failed", sid(s),
                         "refreshed credential not shared (%s); it reaches PostgreSQL with this "
                         "job's result",
-                        natsStatus_GetText(st));
-        ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
+                        ap_status_str(st));
+        ap_accounts_apply(p->acc, key, value, strlen(value), false, 0);
         free(value);
         release_lock(p, s);
         ap_credential_wipe(&s->cred);

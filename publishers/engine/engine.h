@@ -64,6 +64,9 @@ enum {
     OP_TAKEOVER,
     OP_DEFER,
     OP_MARK,
+    OP_LOCK,      /* our refresh lock's write */
+    OP_READ_LOCK, /* the refresh lock we lost to */
+    OP_READ_CRED, /* the shared credential, read before spending a refresh token */
     OP_SHARED_WRITE
 };
 
@@ -91,6 +94,8 @@ typedef struct job_slot {
     bool after_reauth;  /* that refresh follows a REAUTH answer */
     int64_t cred_wait_deadline;
     uint64_t lock_rev; /* our refresh lock's revision */
+    int64_t lock_at_ms; /* when we wrote it (its value says so) */
+    bool lock_retried;  /* taken over a released lock's delete marker once */
     uint64_t stream_seq;
     ap_flow_input in;
     void *flow;
@@ -162,13 +167,13 @@ typedef struct publisher {
     const ap_adapter *adapter;
     ap_crypto_keyring keys; /* current + previous: a rotation does not strand queued jobs */
     ap_nats nats;
-    kvStore *kv;         /* autopost_attempts_<platform> */
-    kvStore *acct_kv;    /* autopost_accounts_<platform> */
+    kvStore *kv;         /* autopost_attempts_<platform>: bound at start (writes: jsa) */
+    kvStore *acct_kv;    /* autopost_accounts_<platform>: the watcher's (writes: jsa) */
     char attempts_bucket[AP_KV_BUCKET_LEN];
     char accounts_bucket[AP_KV_BUCKET_LEN];
     ap_accounts *acc;    /* local table of it (watcher thread) */
     char *client_secret; /* platforms.<name>.client_secret_file, NULL for public clients */
-    ap_jsasync *jsa;     /* PubAcks of attempt records and results */
+    ap_jsasync *jsa;     /* every KV write and read of the engine thread, and results */
     natsSubscription *sub;
     CURLM *multi;
     volatile sig_atomic_t *stop;
@@ -226,8 +231,8 @@ void engine_complete(publisher *p, job_slot *s, ap_flow_result *r);
 void engine_on_fence_done(publisher *p, job_slot *s, const ap_js_done *d);
 void engine_on_defer_done(publisher *p, job_slot *s, const ap_js_done *d);
 void engine_on_mark_done(publisher *p, job_slot *s, const ap_js_done *d);
-ap_status engine_shared_write(publisher *p, const char *bucket, const char *key, const char *value,
-                              job_slot *waiting);
+ap_status engine_kv_publish(publisher *p, const char *bucket, const char *key, const char *value,
+                            int64_t expected, job_slot *owner, int tag);
 void engine_advance(publisher *p, job_slot *s, const ap_http_response *prev);
 void engine_fail_before_call(publisher *p, job_slot *s, ap_error_class cls, const char *code,
                              const char *message, bool write_guard);
@@ -239,5 +244,6 @@ void engine_credential_wait_tick(publisher *p, job_slot *s);
 void engine_begin_refresh(publisher *p, job_slot *s, bool after_reauth);
 void engine_mark_refresh_ambiguous(publisher *p, job_slot *s);
 void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *res);
+void engine_on_account_event(publisher *p, job_slot *s, const ap_js_done *d);
 
 #endif

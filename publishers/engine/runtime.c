@@ -318,6 +318,9 @@ static void take_events(publisher *p) {
             case OP_DEFER: engine_on_defer_done(p, s, &ev[i]); break;
             case OP_FENCE: engine_on_fence_done(p, s, &ev[i]); break;
             case OP_MARK: engine_on_mark_done(p, s, &ev[i]); break;
+            case OP_LOCK:
+            case OP_READ_LOCK:
+            case OP_READ_CRED: engine_on_account_event(p, s, &ev[i]); break;
             case OP_RECORD:
                 if (ev[i].ok)
                     s->guard_rev = ev[i].seq;

@@ -137,21 +137,29 @@ void engine_guard_write(publisher *p, job_slot *s, ap_guard_state state, const c
                     ap_guard_state_name(state), ap_status_str(st));
 }
 
-/* A plain write (no compare-and-set) of key in bucket, as a publish on
- * $KV.<bucket>.<key>. With a waiting slot it is a reauth mark the slot's
- * result waits for (OP_MARK, engine_on_mark_done); without, nobody waits. */
-ap_status engine_shared_write(publisher *p, const char *bucket, const char *key, const char *value,
-                              job_slot *waiting) {
+/* A write of key in bucket as a publish on $KV.<bucket>.<key>: value, or a
+ * delete marker when value is NULL; expected is the key's revision for a
+ * compare-and-set (0: must not exist, -1: none). Answered as (owner, tag)
+ * when owner is a slot (counted in its pending_ops, and in marks_pending
+ * for OP_MARK: engine_on_mark_done); with no owner nobody waits and a
+ * failure is only logged (tag OP_SHARED_WRITE). */
+ap_status engine_kv_publish(publisher *p, const char *bucket, const char *key, const char *value,
+                            int64_t expected, job_slot *owner, int tag) {
     char subject[AP_KV_BUCKET_LEN + 128];
     int n = snprintf(subject, sizeof(subject), "$KV.%s.%s", bucket, key);
     if (n < 0 || (size_t)n >= sizeof(subject)) return AP_EINVAL;
     natsMsg *m = NULL;
-    if (natsMsg_Create(&m, subject, NULL, value, (int)strlen(value)) != NATS_OK) return AP_ENOMEM;
-    ap_status st =
-        ap_jsasync_publish(p->jsa, m, waiting, waiting ? OP_MARK : OP_SHARED_WRITE, -1);
-    if (st == AP_OK && waiting) {
-        waiting->pending_ops++;
-        waiting->marks_pending++;
+    if (natsMsg_Create(&m, subject, NULL, value, value ? (int)strlen(value) : 0) != NATS_OK)
+        return AP_ENOMEM;
+    if (value == NULL && natsMsgHeader_Set(m, "KV-Operation", "DEL") != NATS_OK) {
+        natsMsg_Destroy(m);
+        return AP_ENOMEM;
+    }
+    if (owner == NULL) tag = OP_SHARED_WRITE;
+    ap_status st = ap_jsasync_publish(p->jsa, m, owner, tag, expected);
+    if (st == AP_OK && owner) {
+        owner->pending_ops++;
+        if (tag == OP_MARK) owner->marks_pending++;
     }
     return st;
 }
@@ -322,7 +330,7 @@ static void record_pause(publisher *p, job_slot *s, ap_pause_scope scope, int64_
     if (known >= until_ms && (app || scope != AP_PAUSE_APP)) return;
     char *v = ap_acct_pause_value(until_ms, ap_now_ms(), p->cfg->instance, reason);
     if (v == NULL) return;
-    ap_status st = engine_shared_write(p, p->accounts_bucket, key, v, NULL);
+    ap_status st = engine_kv_publish(p, p->accounts_bucket, key, v, -1, NULL, OP_SHARED_WRITE);
     if (st != AP_OK)
         ap_log_warn("pause_record_failed", sid(s),
                     "could not share the pause %s: %s (this replica still keeps it, and the "
