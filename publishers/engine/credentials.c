@@ -66,7 +66,8 @@ static void start_with_credential(publisher *p, job_slot *s) {
  * ownership of sealed). Returns false (and frees sealed) if it does not open. */
 static bool adopt_sealed(publisher *p, job_slot *s, uint8_t *sealed, size_t len) {
     ap_credential c;
-    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sealed, len, &c) != AP_OK ||
+    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sealed, len, &c) !=
+            AP_OK ||
         c.issued_at_ms <= s->cred.issued_at_ms) {
         ap_credential_wipe(&c);
         free(sealed);
@@ -113,7 +114,8 @@ void engine_settle_credential(publisher *p, job_slot *s, ap_flow_mode mode, int6
     engine_slot_enter(s, JOB_PREPARING);
     s->pending_mode = mode;
     s->pending_since = since;
-    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sc->data, sc->len, &s->cred) != AP_OK) {
+    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sc->data, sc->len,
+                           &s->cred) != AP_OK) {
         /* Most likely this replica lacks a key (a rotation without
          * previous_key_files), not the account's fault: the job fails but
          * the account is not marked (the dispatcher skips code "credential"). */
@@ -190,8 +192,7 @@ static void release_lock(publisher *p, job_slot *s) {
     ap_status st = engine_kv_publish(p, p->accounts_bucket, key, NULL, -1, NULL, OP_SHARED_WRITE);
     if (st != AP_OK)
         ap_log_warn("refresh_unlock_failed", sid(s),
-                    "refresh lock not released: %s (it goes stale on its own)",
-                    ap_status_str(st));
+                    "refresh lock not released: %s (it goes stale on its own)", ap_status_str(st));
     ap_accounts_apply(p->acc, key, NULL, 0, true, s->lock_rev + 1);
     s->lock_rev = 0;
 }
@@ -201,8 +202,8 @@ static void send_refresh(publisher *p, job_slot *s) {
     if (ap_refresh_request(&s->req, p->platform, p->client_secret, s->cred.refresh_token) !=
             AP_OK ||
         (s->easy = ap_http_easy_new(engine_easy_take(p), &s->req, p->platform,
-                                    p->cfg->publisher_media_allow_private, &s->res,
-                                    &s->headers)) == NULL ||
+                                    p->cfg->publisher_media_allow_private, &s->res, &s->headers)) ==
+            NULL ||
         curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
         curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
         release_lock(p, s);
@@ -376,7 +377,8 @@ void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
         uint8_t *sealed = NULL;
         size_t len = 0;
         char *value = NULL;
-        if (ap_credential_seal(&p->keys, p->platform->name, s->job->account_id, &nc, &sealed, &len) != AP_OK ||
+        if (ap_credential_seal(&p->keys, p->platform->name, s->job->account_id, &nc, &sealed,
+                               &len) != AP_OK ||
             (value = ap_acct_cred_value(sealed, len, nc.issued_at_ms, p->cfg->instance)) == NULL) {
             /* The single-use token is spent and the new one cannot be kept. */
             ap_credential_wipe(&nc);

@@ -93,7 +93,7 @@ typedef struct job_slot {
     bool refresh_tried; /* one refresh per delivery */
     bool after_reauth;  /* that refresh follows a REAUTH answer */
     int64_t cred_wait_deadline;
-    uint64_t lock_rev; /* our refresh lock's revision */
+    uint64_t lock_rev;  /* our refresh lock's revision */
     int64_t lock_at_ms; /* when we wrote it (its value says so) */
     bool lock_retried;  /* taken over a released lock's delete marker once */
     uint64_t stream_seq;
@@ -134,8 +134,8 @@ typedef struct job_slot {
     /* DEFERRING: the wait and scope "deferred" stands for (final holds the reason). */
     int64_t deferral_wait_ms;
     ap_pause_scope deferral_scope;
-    job_state state;              /* the slot's phase: change it only with engine_slot_enter */
-    bool active;                  /* counted in publisher.active */
+    job_state state; /* the slot's phase: change it only with engine_slot_enter */
+    bool active;     /* counted in publisher.active */
     bool result_stored;
     settle_action action;
     int64_t nak_delay_ms;
@@ -167,8 +167,8 @@ typedef struct publisher {
     const ap_adapter *adapter;
     ap_crypto_keyring keys; /* current + previous: a rotation does not strand queued jobs */
     ap_nats nats;
-    kvStore *kv;         /* autopost_attempts_<platform>: bound at start (writes: jsa) */
-    kvStore *acct_kv;    /* autopost_accounts_<platform>: the watcher's (writes: jsa) */
+    kvStore *kv;      /* autopost_attempts_<platform>: bound at start (writes: jsa) */
+    kvStore *acct_kv; /* autopost_accounts_<platform>: the watcher's (writes: jsa) */
     char attempts_bucket[AP_KV_BUCKET_LEN];
     char accounts_bucket[AP_KV_BUCKET_LEN];
     ap_accounts *acc;    /* local table of it (watcher thread) */

@@ -265,8 +265,8 @@ ap_status ap_jsasync_new(ap_jsasync **out, natsConnection *nc, int64_t max_wait_
 ap_status ap_jsasync_kv_get(ap_jsasync *a, const char *bucket, const char *key, void *owner,
                             int tag) {
     char subject[320], reply[sizeof(a->reply_prefix) + 24];
-    int n = snprintf(subject, sizeof(subject), "$JS.API.DIRECT.GET.KV_%s.$KV.%s.%s", bucket,
-                     bucket, key);
+    int n = snprintf(subject, sizeof(subject), "$JS.API.DIRECT.GET.KV_%s.$KV.%s.%s", bucket, bucket,
+                     key);
     if (n < 0 || (size_t)n >= sizeof(subject)) return AP_EINVAL;
     pthread_mutex_lock(&a->mu);
     if (a->ngets == a->gets_cap) {
@@ -281,8 +281,8 @@ ap_status ap_jsasync_kv_get(ap_jsasync *a, const char *bucket, const char *key, 
     }
     uint64_t id = ++a->next_get_id;
     /* Registered before the request: the reply may beat us back. */
-    a->gets[a->ngets++] =
-        (pending_get){.id = id, .owner = owner, .tag = tag, .deadline_ms = ap_mono_ms() + a->max_wait_ms};
+    a->gets[a->ngets++] = (pending_get){
+        .id = id, .owner = owner, .tag = tag, .deadline_ms = ap_mono_ms() + a->max_wait_ms};
     pthread_mutex_unlock(&a->mu);
     n = snprintf(reply, sizeof(reply), "%s.%llu", a->reply_prefix, (unsigned long long)id);
     natsStatus s = n > 0 && (size_t)n < sizeof(reply)
@@ -385,8 +385,7 @@ void ap_jsasync_destroy(ap_jsasync *a, int64_t timeout_ms) {
          * timeout means the map exists and still holds messages. */
         if (js_PublishAsyncComplete(a->js, &po) == NATS_TIMEOUT) {
             natsMsgList left = {0};
-            if (js_PublishAsyncGetPendingList(&left, a->js) == NATS_OK)
-                natsMsgList_Destroy(&left);
+            if (js_PublishAsyncGetPendingList(&left, a->js) == NATS_OK) natsMsgList_Destroy(&left);
         }
         jsCtx_Destroy(a->js);
     }

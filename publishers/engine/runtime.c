@@ -153,8 +153,8 @@ static void proceed_after_claim(publisher *p, job_slot *s, ap_flow_mode mode, in
  * takeover). Nothing reaches the platform before the PubAck says it is
  * stored (on_takeover_done); a lost compare-and-set or an unreachable
  * bucket hands the job back, as the synchronous write did. */
-static void begin_takeover(publisher *p, job_slot *s, const ap_guard_record *rec,
-                           ap_flow_mode mode, int64_t since) {
+static void begin_takeover(publisher *p, job_slot *s, const ap_guard_record *rec, ap_flow_mode mode,
+                           int64_t since) {
     ap_guard_record next = {.state = AP_GUARD_STARTED,
                             .attempt = s->attempt,
                             .at_ms = mode == AP_FLOW_VERIFY ? since : ap_now_ms()};
@@ -172,7 +172,8 @@ static void begin_takeover(publisher *p, job_slot *s, const ap_guard_record *rec
 
 static void on_takeover_done(publisher *p, job_slot *s, const ap_js_done *d) {
     if (!d->ok) {
-        ap_log_warn("takeover_failed", sid(s), "attempt record not re-stamped: %s (%d); retrying later",
+        ap_log_warn("takeover_failed", sid(s),
+                    "attempt record not re-stamped: %s (%d); retrying later",
                     natsStatus_GetText(d->status), (int)d->err);
         engine_nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
         engine_slot_release(p, s);
@@ -662,8 +663,8 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
         goto cleanup;
     }
     /* PubAcks must arrive well within AckWait, or the job comes back anyway. */
-    if (ap_jsasync_new(&p.jsa, p.nats.nc, cfg->ack_wait_ms / 2, cfg->nats_inbox_prefix,
-                       wake_engine, &p) != AP_OK) {
+    if (ap_jsasync_new(&p.jsa, p.nats.nc, cfg->ack_wait_ms / 2, cfg->nats_inbox_prefix, wake_engine,
+                       &p) != AP_OK) {
         ap_log_error("startup_failed", NULL, "cannot create the JetStream publish context");
         goto cleanup;
     }

@@ -26,24 +26,24 @@ static void test_lives_a_job_leads(void) {
                                  JOB_CALLING,   JOB_SETTLING, JOB_SETTLING};
     CHECK(walk(publish, 6));
     /* The token is due: refresh first; another replica holds the lock. */
-    const job_state refresh[] = {JOB_PREPARING,  JOB_LOCKING,   JOB_PREPARING, JOB_READING_ACCOUNT,
-                                 JOB_PREPARING,  JOB_REFRESHING, JOB_PREPARING, JOB_CALLING,
-                                 JOB_SETTLING};
+    const job_state refresh[] = {JOB_PREPARING,       JOB_LOCKING,   JOB_PREPARING,
+                                 JOB_READING_ACCOUNT, JOB_PREPARING, JOB_REFRESHING,
+                                 JOB_PREPARING,       JOB_CALLING,   JOB_SETTLING};
     CHECK(walk(refresh, 9));
     const job_state wait[] = {JOB_PREPARING, JOB_AWAITING_CREDENTIAL, JOB_AWAITING_CREDENTIAL,
                               JOB_PREPARING, JOB_CALLING};
     CHECK(walk(wait, 5));
     /* A REAUTH answer earns one refresh, then the flow runs again. */
-    const job_state reauth[] = {JOB_PREPARING, JOB_CALLING,    JOB_LOCKING, JOB_PREPARING,
-                                JOB_READING_ACCOUNT, JOB_PREPARING, JOB_REFRESHING, JOB_PREPARING,
-                                JOB_CALLING};
+    const job_state reauth[] = {JOB_PREPARING,  JOB_CALLING,         JOB_LOCKING,
+                                JOB_PREPARING,  JOB_READING_ACCOUNT, JOB_PREPARING,
+                                JOB_REFRESHING, JOB_PREPARING,       JOB_CALLING};
     CHECK(walk(reauth, 9));
     /* The record already says how it ended: report it, no call. */
     const job_state known[] = {JOB_SETTLING};
     CHECK(walk(known, 1));
     /* A redelivery: the claim lost, the record is read, then re-stamped. */
-    const job_state takeover[] = {JOB_READING_RECORD, JOB_TAKING_OVER, JOB_PREPARING,
-                                  JOB_CALLING, JOB_SETTLING};
+    const job_state takeover[] = {JOB_READING_RECORD, JOB_TAKING_OVER, JOB_PREPARING, JOB_CALLING,
+                                  JOB_SETTLING};
     CHECK(walk(takeover, 5));
     const job_state ended[] = {JOB_READING_RECORD, JOB_SETTLING};
     CHECK(walk(ended, 2));
@@ -53,12 +53,12 @@ static void test_lives_a_job_leads(void) {
     const job_state limited[] = {JOB_PREPARING, JOB_CALLING, JOB_DEFERRING, JOB_SETTLING};
     CHECK(walk(limited, 4));
     /* A REAUTH answer, the lock lost: read it, wait for its holder. */
-    const job_state lost[] = {JOB_PREPARING, JOB_CALLING,         JOB_LOCKING,
-                              JOB_PREPARING, JOB_READING_ACCOUNT, JOB_PREPARING,
+    const job_state lost[] = {JOB_PREPARING,          JOB_CALLING,         JOB_LOCKING,
+                              JOB_PREPARING,          JOB_READING_ACCOUNT, JOB_PREPARING,
                               JOB_AWAITING_CREDENTIAL};
     CHECK(walk(lost, 7));
-    const job_state paused_after_takeover[] = {JOB_READING_RECORD, JOB_TAKING_OVER,
-                                               JOB_DEFERRING, JOB_SETTLING};
+    const job_state paused_after_takeover[] = {JOB_READING_RECORD, JOB_TAKING_OVER, JOB_DEFERRING,
+                                               JOB_SETTLING};
     CHECK(walk(paused_after_takeover, 4));
 }
 
@@ -82,8 +82,8 @@ static void test_no_call_before_the_claim_is_answered(void) {
 static void test_no_call_while_a_record_write_or_read_is_unanswered(void) {
     /* The record's read, our takeover stamp and "deferred" must be answered
      * before anything may reach the platform (README, exactly once). */
-    const job_state waiting[] = {JOB_READING_RECORD, JOB_TAKING_OVER, JOB_DEFERRING,
-                                 JOB_LOCKING, JOB_READING_ACCOUNT};
+    const job_state waiting[] = {JOB_READING_RECORD, JOB_TAKING_OVER, JOB_DEFERRING, JOB_LOCKING,
+                                 JOB_READING_ACCOUNT};
     for (int w = 0; w < 5; w++) {
         CHECK(!job_state_allowed(waiting[w], JOB_CALLING));
         CHECK(!job_state_allowed(waiting[w], JOB_FENCING));

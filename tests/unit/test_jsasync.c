@@ -21,8 +21,13 @@ static natsMsg *reply(const char *data, const char *const *headers) {
 }
 
 static void test_a_stored_value(void) {
-    const char *const h[] = {"Nats-Stream", "KV_autopost_attempts_x", "Nats-Subject",
-                             "$KV.autopost_attempts_x.s-1", "Nats-Sequence", "42", NULL};
+    const char *const h[] = {"Nats-Stream",
+                             "KV_autopost_attempts_x",
+                             "Nats-Subject",
+                             "$KV.autopost_attempts_x.s-1",
+                             "Nats-Sequence",
+                             "42",
+                             NULL};
     natsMsg *m = reply("published attempt=1 at=5 by=a id=99", h);
     CHECK(m != NULL);
     ap_js_done d = {0};
