@@ -534,6 +534,31 @@ static int engine_run(publisher *p) {
     return 0;
 }
 
+/* The engine reads both buckets with direct gets (jsasync.h), which only a
+ * stream with AllowDirect answers; without it every read would time out and
+ * every redelivered job would be handed back forever, so say so at start.
+ * Buckets made by `autopostctl streams apply` (nats.c) have it. */
+static ap_status check_direct_get(publisher *p, const char *bucket, char *err, size_t errlen) {
+    char stream[AP_KV_BUCKET_LEN + 8];
+    int n = snprintf(stream, sizeof(stream), "KV_%s", bucket);
+    if (n < 0 || (size_t)n >= sizeof(stream)) return AP_EINVAL;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, p->nats.js, stream, NULL, &jerr);
+    if (s != NATS_OK) {
+        ap_nats_error(err, errlen, stream, s, jerr);
+        return AP_ENATS;
+    }
+    bool direct = si->Config != NULL && si->Config->AllowDirect;
+    jsStreamInfo_Destroy(si);
+    if (direct) return AP_OK;
+    snprintf(err, errlen,
+             "stream %s does not allow direct gets, which the publisher reads the bucket with: "
+             "enable allow_direct on it (buckets created by `autopostctl streams apply` have it)",
+             stream);
+    return AP_EINVAL;
+}
+
 static ap_status subscribe(publisher *p, char *err, size_t errlen) {
     char durable[64], subject[96];
     ap_consumer_name_publisher(durable, sizeof(durable), p->platform->name);
@@ -569,6 +594,9 @@ static ap_status subscribe(publisher *p, char *err, size_t errlen) {
         ap_nats_error(err, errlen, what, s, 0);
         return AP_ENATS;
     }
+    ap_status direct = check_direct_get(p, p->attempts_bucket, err, errlen);
+    if (direct == AP_OK) direct = check_direct_get(p, p->accounts_bucket, err, errlen);
+    if (direct != AP_OK) return direct;
     if (ap_accounts_watch(p->acc, p->acct_kv) != AP_OK) {
         snprintf(err, errlen, "cannot start the accounts watcher");
         return AP_ENOMEM;
