@@ -9,23 +9,24 @@ static void acct_kv_key(char *buf, size_t len, const char *kind, const job_slot 
 }
 
 /* Marks the credential in use as refused, for every replica (the bucket)
- * and at once for this one (the local table). Synchronous: rare, and the
- * mark must be stored before the result makes the dispatcher fail the
- * account's other schedules. */
+ * and at once for this one (the local table). The mark must be stored
+ * before the result makes the dispatcher fail the account's other
+ * schedules: the write is the slot's (OP_MARK), and engine_report() holds
+ * the result back until its PubAck is in (engine_on_mark_done), without
+ * holding up any other job. */
 void engine_mark_reauth(publisher *p, job_slot *s, const char *reason) {
     char key[96];
     acct_kv_key(key, sizeof(key), "reauth", s);
     char *v = ap_acct_reauth_value(s->cred_digest, s->cred.issued_at_ms, ap_now_ms(),
                                    p->cfg->instance, reason && *reason ? reason : "reauth");
     if (v == NULL) return;
-    uint64_t rev = 0;
-    natsStatus st = kvStore_PutString(&rev, p->acct_kv, key, v);
-    if (st != NATS_OK)
+    ap_status st = engine_kv_publish(p, p->accounts_bucket, key, v, -1, s, OP_MARK);
+    if (st != AP_OK)
         ap_log_warn("reauth_mark_failed", sid(s),
                     "could not share the reauth mark of account %s: %s (the dispatcher still "
                     "marks the account)",
-                    s->job->account_id, natsStatus_GetText(st));
-    ap_accounts_apply(p->acc, key, v, strlen(v), false, rev);
+                    s->job->account_id, ap_status_str(st));
+    ap_accounts_apply(p->acc, key, v, strlen(v), false, 0);
     ap_log_warn("account_reauth", sid(s), "account %s needs reconnection: %s", s->job->account_id,
                 reason);
     free(v);
@@ -65,7 +66,8 @@ static void start_with_credential(publisher *p, job_slot *s) {
  * ownership of sealed). Returns false (and frees sealed) if it does not open. */
 static bool adopt_sealed(publisher *p, job_slot *s, uint8_t *sealed, size_t len) {
     ap_credential c;
-    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sealed, len, &c) != AP_OK ||
+    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sealed, len, &c) !=
+            AP_OK ||
         c.issued_at_ms <= s->cred.issued_at_ms) {
         ap_credential_wipe(&c);
         free(sealed);
@@ -112,7 +114,8 @@ void engine_settle_credential(publisher *p, job_slot *s, ap_flow_mode mode, int6
     engine_slot_enter(s, JOB_PREPARING);
     s->pending_mode = mode;
     s->pending_since = since;
-    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sc->data, sc->len, &s->cred) != AP_OK) {
+    if (ap_credential_open(&p->keys, p->platform->name, s->job->account_id, sc->data, sc->len,
+                           &s->cred) != AP_OK) {
         /* Most likely this replica lacks a key (a rotation without
          * previous_key_files), not the account's fault: the job fails but
          * the account is not marked (the dispatcher skips code "credential"). */
@@ -181,31 +184,15 @@ void engine_credential_wait_tick(publisher *p, job_slot *s) {
     ap_acct_view_clear(&v);
 }
 
-/* Reads one key of the accounts bucket from the server into the table. */
-static ap_status acct_kv_refresh_key(publisher *p, const char *key, kvEntry **out) {
-    kvEntry *e = NULL;
-    natsStatus st = kvStore_Get(&e, p->acct_kv, key);
-    if (st == NATS_NOT_FOUND) return AP_ENOTFOUND;
-    if (st != NATS_OK) return AP_ENATS;
-    ap_accounts_apply(p->acc, key, (const char *)kvEntry_Value(e),
-                      (size_t)(kvEntry_ValueLen(e) > 0 ? kvEntry_ValueLen(e) : 0),
-                      kvEntry_Operation(e) != kvOp_Put, kvEntry_Revision(e));
-    if (out)
-        *out = e;
-    else
-        kvEntry_Destroy(e);
-    return AP_OK;
-}
-
+/* Our refresh lock goes: a delete marker nobody waits for (a lost one goes
+ * stale on its own), and at once out of our table. */
 static void release_lock(publisher *p, job_slot *s) {
     char key[96];
     acct_kv_key(key, sizeof(key), "refresh", s);
-    natsStatus st = kvStore_Delete(p->acct_kv, key);
-    if (st != NATS_OK)
+    ap_status st = engine_kv_publish(p, p->accounts_bucket, key, NULL, -1, NULL, OP_SHARED_WRITE);
+    if (st != AP_OK)
         ap_log_warn("refresh_unlock_failed", sid(s),
-                    "refresh lock not released: %s (it goes "
-                    "stale on its own)",
-                    natsStatus_GetText(st));
+                    "refresh lock not released: %s (it goes stale on its own)", ap_status_str(st));
     ap_accounts_apply(p->acc, key, NULL, 0, true, s->lock_rev + 1);
     s->lock_rev = 0;
 }
@@ -215,8 +202,8 @@ static void send_refresh(publisher *p, job_slot *s) {
     if (ap_refresh_request(&s->req, p->platform, p->client_secret, s->cred.refresh_token) !=
             AP_OK ||
         (s->easy = ap_http_easy_new(engine_easy_take(p), &s->req, p->platform,
-                                    p->cfg->publisher_media_allow_private, &s->res,
-                                    &s->headers)) == NULL ||
+                                    p->cfg->publisher_media_allow_private, &s->res, &s->headers)) ==
+            NULL ||
         curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK ||
         curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
         release_lock(p, s);
@@ -228,18 +215,40 @@ static void send_refresh(publisher *p, job_slot *s) {
                 s->job->account_id);
 }
 
+/* Reads one key of the accounts bucket from the server, answered as tag
+ * (engine_on_account_event): the slot waits in READING_ACCOUNT. */
+static bool read_account_key(publisher *p, job_slot *s, const char *kind, int tag) {
+    char key[96];
+    acct_kv_key(key, sizeof(key), kind, s);
+    if (ap_jsasync_kv_get(p->jsa, p->accounts_bucket, key, s, tag) != AP_OK) return false;
+    s->pending_ops++;
+    engine_slot_enter(s, JOB_READING_ACCOUNT);
+    return true;
+}
+
+/* A read's answer into the table, as the watcher would have brought it. */
+static void apply_read(publisher *p, job_slot *s, const char *kind, const ap_js_done *d) {
+    char key[96];
+    acct_kv_key(key, sizeof(key), kind, s);
+    if (d->found) ap_accounts_apply(p->acc, key, d->value, (size_t)d->value_len, false, d->seq);
+}
+
 /* We hold the lock: the refresh may already have happened elsewhere (our
  * table lagging behind the bucket), so read the shared credential from the
- * server before spending the single-use refresh token. */
+ * server before spending the single-use refresh token (on_credential_read). */
 static void refresh_locked(publisher *p, job_slot *s) {
-    char key[96];
-    acct_kv_key(key, sizeof(key), "cred", s);
-    ap_status st = acct_kv_refresh_key(p, key, NULL);
-    if (st == AP_ENATS) {
+    if (read_account_key(p, s, "cred", OP_READ_CRED)) return;
+    release_lock(p, s);
+    refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
+}
+
+static void on_credential_read(publisher *p, job_slot *s, const ap_js_done *d) {
+    if (!d->ok) {
         release_lock(p, s);
         refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
         return;
     }
+    apply_read(p, s, "cred", d);
     ap_acct_view v;
     ap_accounts_lookup(p->acc, s->job->account_id, s->cred.issued_at_ms, &v);
     if (v.cred) {
@@ -253,50 +262,90 @@ static void refresh_locked(publisher *p, job_slot *s) {
     send_refresh(p, s);
 }
 
-void engine_begin_refresh(publisher *p, job_slot *s, bool after_reauth) {
+/* The lock is ours once its write is stored; lost (or the bucket is down):
+ * learn the lock's state, then wait for its holder. */
+static void on_lock_done(publisher *p, job_slot *s, const ap_js_done *d) {
     char key[96];
+    if (d->ok) {
+        s->lock_rev = d->seq;
+        char *value = ap_acct_lock_value(false, s->lock_at_ms, p->cfg->instance);
+        acct_kv_key(key, sizeof(key), "refresh", s);
+        if (value) ap_accounts_apply(p->acc, key, value, strlen(value), false, d->seq);
+        free(value);
+        refresh_locked(p, s);
+        return;
+    }
+    if (!read_account_key(p, s, "refresh", OP_READ_LOCK))
+        refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
+}
+
+static bool publish_lock(publisher *p, job_slot *s, int64_t expected) {
+    char key[96];
+    char *value = ap_acct_lock_value(false, s->lock_at_ms, p->cfg->instance);
+    if (value == NULL) return false;
+    acct_kv_key(key, sizeof(key), "refresh", s);
+    engine_slot_enter(s, JOB_LOCKING);
+    ap_status st = engine_kv_publish(p, p->accounts_bucket, key, value, expected, s, OP_LOCK);
+    free(value);
+    if (st == AP_OK) return true;
+    engine_slot_enter(s, JOB_PREPARING);
+    return false;
+}
+
+static void on_lock_read(publisher *p, job_slot *s, const ap_js_done *d) {
+    if (!d->ok) {
+        refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
+        return;
+    }
+    if (!d->found && !s->lock_retried) {
+        /* "Must not exist" loses to the delete marker a released lock
+         * leaves: take it once more over that marker's revision (what
+         * kvStore_Create does). */
+        s->lock_retried = true;
+        if (!publish_lock(p, s, (int64_t)d->seq))
+            refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
+        return;
+    }
+    apply_read(p, s, "refresh", d);
+    wait_for_credential(p, s);
+}
+
+void engine_on_account_event(publisher *p, job_slot *s, const ap_js_done *d) {
+    engine_slot_enter(s, JOB_PREPARING);
+    switch (d->tag) {
+    case OP_LOCK: on_lock_done(p, s, d); break;
+    case OP_READ_LOCK: on_lock_read(p, s, d); break;
+    default: on_credential_read(p, s, d); /* OP_READ_CRED */
+    }
+}
+
+/* Takes the shared refresh lock (refresh.h) with a compare-and-set whose
+ * PubAck the slot waits for in LOCKING; no token is spent before it is
+ * stored (on_lock_done). */
+void engine_begin_refresh(publisher *p, job_slot *s, bool after_reauth) {
     s->refresh_tried = true;
     s->after_reauth = after_reauth;
-    acct_kv_key(key, sizeof(key), "refresh", s);
     ap_acct_view v;
     ap_accounts_lookup(p->acc, s->job->account_id, INT64_MAX, &v);
     ap_refresh_lock lock = v.lock;
     ap_acct_view_clear(&v);
     int64_t now = ap_now_ms();
-    char *value = ap_acct_lock_value(false, now, p->cfg->instance);
-    if (value == NULL) {
-        refresh_unavailable(p, s, "internal", "out of memory", 0);
-        return;
-    }
-    uint64_t rev = 0;
-    natsStatus st = NATS_OK;
+    int64_t expected = 0; /* AP_LOCK_TAKE: must not exist */
     switch (ap_refresh_lock_decide(&lock, now, lock_stale_ms(p), ambiguous_cooldown_ms(p))) {
-    case AP_LOCK_WAIT: wait_for_credential(p, s); goto done;
+    case AP_LOCK_WAIT: wait_for_credential(p, s); return;
     case AP_LOCK_COOLDOWN:
         refresh_unavailable(p, s, "token_refresh_unconfirmed",
                             "an earlier token refresh got no answer; not refreshing again before "
                             "its cool-down",
                             lock.at_ms + ambiguous_cooldown_ms(p) - now);
-        goto done;
-    case AP_LOCK_TAKE: st = kvStore_CreateString(&rev, p->acct_kv, key, value); break;
-    case AP_LOCK_TAKEOVER:
-        st = kvStore_UpdateString(&rev, p->acct_kv, key, value, lock.revision);
-        break;
+        return;
+    case AP_LOCK_TAKE: break;
+    case AP_LOCK_TAKEOVER: expected = (int64_t)lock.revision; break;
     }
-    if (st == NATS_OK) {
-        s->lock_rev = rev;
-        ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
-        refresh_locked(p, s);
-        goto done;
-    }
-    /* Lost the race (or the bucket is down): learn the lock's state and wait. */
-    if (acct_kv_refresh_key(p, key, NULL) == AP_ENATS) {
+    s->lock_at_ms = now;
+    s->lock_retried = false;
+    if (!publish_lock(p, s, expected))
         refresh_unavailable(p, s, "accounts_bucket", "accounts bucket unreachable", 0);
-        goto done;
-    }
-    wait_for_credential(p, s);
-done:
-    free(value);
 }
 
 /* Keeps our lock, marked: nobody spends the refresh token again before the
@@ -304,10 +353,14 @@ done:
 void engine_mark_refresh_ambiguous(publisher *p, job_slot *s) {
     char key[96];
     char *value = ap_acct_lock_value(true, ap_now_ms(), p->cfg->instance);
-    uint64_t rev = 0;
+    if (value == NULL) return;
     acct_kv_key(key, sizeof(key), "refresh", s);
-    if (value && kvStore_UpdateString(&rev, p->acct_kv, key, value, s->lock_rev) == NATS_OK)
-        ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
+    /* A compare-and-set on our lock nobody waits for; our own table has the
+     * mark at once (at our revision: the watcher brings the stored one). If
+     * it is lost, someone took the stale lock over, and their value wins. */
+    if (engine_kv_publish(p, p->accounts_bucket, key, value, (int64_t)s->lock_rev, NULL,
+                          OP_SHARED_WRITE) == AP_OK)
+        ap_accounts_apply(p->acc, key, value, strlen(value), false, s->lock_rev);
     free(value);
 }
 
@@ -324,7 +377,8 @@ void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
         uint8_t *sealed = NULL;
         size_t len = 0;
         char *value = NULL;
-        if (ap_credential_seal(&p->keys, p->platform->name, s->job->account_id, &nc, &sealed, &len) != AP_OK ||
+        if (ap_credential_seal(&p->keys, p->platform->name, s->job->account_id, &nc, &sealed,
+                               &len) != AP_OK ||
             (value = ap_acct_cred_value(sealed, len, nc.issued_at_ms, p->cfg->instance)) == NULL) {
             /* The single-use token is spent and the new one cannot be kept. */
             ap_credential_wipe(&nc);
@@ -337,14 +391,16 @@ void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
             return;
         }
         acct_kv_key(key, sizeof(key), "cred", s);
-        uint64_t rev = 0;
-        natsStatus st = kvStore_PutString(&rev, p->acct_kv, key, value);
-        if (st != NATS_OK)
+        /* Shared without waiting: the job goes on with it at once, and it
+         * reaches PostgreSQL with this job's result either way. */
+        ap_status st =
+            engine_kv_publish(p, p->accounts_bucket, key, value, -1, NULL, OP_SHARED_WRITE);
+        if (st != AP_OK)
             ap_log_warn("token_share_failed", sid(s),
                         "refreshed credential not shared (%s); it reaches PostgreSQL with this "
                         "job's result",
-                        natsStatus_GetText(st));
-        ap_accounts_apply(p->acc, key, value, strlen(value), false, rev);
+                        ap_status_str(st));
+        ap_accounts_apply(p->acc, key, value, strlen(value), false, 0);
         free(value);
         release_lock(p, s);
         ap_credential_wipe(&s->cred);

@@ -51,8 +51,24 @@
 /* How a job is handed back once its result is stored. */
 typedef enum settle_action { SETTLE_ACK, SETTLE_TERM, SETTLE_NAK } settle_action;
 
-/* Tags of the asynchronous JetStream writes a slot waits for. */
-enum { OP_CLAIM, OP_RECORD, OP_RESULT, OP_FENCE };
+/* Tags of the asynchronous JetStream writes and reads a slot waits for.
+ * OP_MARK (a reauth mark: the result waits for it) has the slot as owner;
+ * OP_SHARED_WRITE (a pause mark, a record written as the slot goes) has
+ * none: nobody waits, a failure is only logged. */
+enum {
+    OP_CLAIM,
+    OP_RECORD,
+    OP_RESULT,
+    OP_FENCE,
+    OP_READ_RECORD,
+    OP_TAKEOVER,
+    OP_DEFER,
+    OP_MARK,
+    OP_LOCK,      /* our refresh lock's write */
+    OP_READ_LOCK, /* the refresh lock we lost to */
+    OP_READ_CRED, /* the shared credential, read before spending a refresh token */
+    OP_SHARED_WRITE
+};
 
 /* A publish request goes out without re-checking the attempt record only
  * this soon after our last successful write of it (guard.h, the fence). */
@@ -77,7 +93,9 @@ typedef struct job_slot {
     bool refresh_tried; /* one refresh per delivery */
     bool after_reauth;  /* that refresh follows a REAUTH answer */
     int64_t cred_wait_deadline;
-    uint64_t lock_rev; /* our refresh lock's revision */
+    uint64_t lock_rev;  /* our refresh lock's revision */
+    int64_t lock_at_ms; /* when we wrote it (its value says so) */
+    bool lock_retried;  /* taken over a released lock's delete marker once */
     uint64_t stream_seq;
     ap_flow_input in;
     void *flow;
@@ -107,8 +125,17 @@ typedef struct job_slot {
     int64_t fence_ok_ms;          /* monotonic: our last successful write of the record */
     int64_t verify_not_before_ms; /* monotonic: end of a takeover's window */
     int pending_ops;              /* JetStream writes waiting for their PubAck */
-    job_state state;              /* the slot's phase: change it only with engine_slot_enter */
-    bool active;                  /* counted in publisher.active */
+    int marks_pending;            /* of them, reauth marks the result waits for */
+    bool result_waits_for_marks;  /* engine_report() held the result back */
+    /* A takeover (JOB_TAKING_OVER): how the flow starts once the re-stamp is
+     * stored; the mode and since wait in pending_mode/pending_since. */
+    bool takeover_read_back_at_once; /* the holder wrote "started ... ended=1" */
+    int takeover_from_attempt;
+    /* DEFERRING: the wait and scope "deferred" stands for (final holds the reason). */
+    int64_t deferral_wait_ms;
+    ap_pause_scope deferral_scope;
+    job_state state; /* the slot's phase: change it only with engine_slot_enter */
+    bool active;     /* counted in publisher.active */
     bool result_stored;
     settle_action action;
     int64_t nak_delay_ms;
@@ -128,6 +155,8 @@ typedef struct publisher_metrics {
     ap_counter *outcomes[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1]; /* by outcome */
     ap_histogram *call_seconds[AP_CLASS_INVALID + 1]; /* by error class, [NONE] is "ok" */
     ap_gauge *in_flight;
+    ap_gauge *loop_max_seconds; /* engine thread: longest loop iteration's work */
+    int64_t loop_max_us;
     ap_lag_gauges lag;      /* fetch thread only */
     int64_t next_health_ms; /* engine thread only */
 } publisher_metrics;
@@ -138,13 +167,13 @@ typedef struct publisher {
     const ap_adapter *adapter;
     ap_crypto_keyring keys; /* current + previous: a rotation does not strand queued jobs */
     ap_nats nats;
-    kvStore *kv;         /* autopost_attempts_<platform> */
-    kvStore *acct_kv;    /* autopost_accounts_<platform> */
+    kvStore *kv;      /* autopost_attempts_<platform>: bound at start (writes: jsa) */
+    kvStore *acct_kv; /* autopost_accounts_<platform>: the watcher's (writes: jsa) */
     char attempts_bucket[AP_KV_BUCKET_LEN];
     char accounts_bucket[AP_KV_BUCKET_LEN];
     ap_accounts *acc;    /* local table of it (watcher thread) */
     char *client_secret; /* platforms.<name>.client_secret_file, NULL for public clients */
-    ap_jsasync *jsa;     /* PubAcks of attempt records and results */
+    ap_jsasync *jsa;     /* every KV write and read of the engine thread, and results */
     natsSubscription *sub;
     CURLM *multi;
     volatile sig_atomic_t *stop;
@@ -200,6 +229,10 @@ void engine_start_flow_after(publisher *p, job_slot *s, ap_flow_mode mode, int64
                              int64_t delay_ms);
 void engine_complete(publisher *p, job_slot *s, ap_flow_result *r);
 void engine_on_fence_done(publisher *p, job_slot *s, const ap_js_done *d);
+void engine_on_defer_done(publisher *p, job_slot *s, const ap_js_done *d);
+void engine_on_mark_done(publisher *p, job_slot *s, const ap_js_done *d);
+ap_status engine_kv_publish(publisher *p, const char *bucket, const char *key, const char *value,
+                            int64_t expected, job_slot *owner, int tag);
 void engine_advance(publisher *p, job_slot *s, const ap_http_response *prev);
 void engine_fail_before_call(publisher *p, job_slot *s, ap_error_class cls, const char *code,
                              const char *message, bool write_guard);
@@ -211,5 +244,6 @@ void engine_credential_wait_tick(publisher *p, job_slot *s);
 void engine_begin_refresh(publisher *p, job_slot *s, bool after_reauth);
 void engine_mark_refresh_ambiguous(publisher *p, job_slot *s);
 void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *res);
+void engine_on_account_event(publisher *p, job_slot *s, const ap_js_done *d);
 
 #endif

@@ -51,18 +51,6 @@ int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec) {
     return 0;
 }
 
-ap_status ap_guard_read(kvStore *kv, const char *key, ap_guard_record *rec) {
-    kvEntry *e = NULL;
-    natsStatus s = kvStore_Get(&e, kv, key);
-    if (s == NATS_NOT_FOUND) return AP_ENOTFOUND;
-    if (s != NATS_OK) return AP_ENATS;
-    if (ap_guard_parse(kvEntry_ValueString(e), (size_t)kvEntry_ValueLen(e), rec) != 0)
-        rec->state = AP_GUARD_UNKNOWN;
-    rec->revision = kvEntry_Revision(e);
-    kvEntry_Destroy(e);
-    return AP_OK;
-}
-
 ap_status ap_guard_key(char *buf, size_t len, const char *schedule_id, const char *generation) {
     int n = snprintf(buf, len, "%s-%s", schedule_id, generation);
     return n > 0 && (size_t)n < len ? AP_OK : AP_EINVAL;
@@ -111,21 +99,4 @@ ap_status ap_guard_cancel(kvStore *kv, const char *key, ap_guard_record *rec, ch
     snprintf(value, len, "%.*s", vlen, text);
     kvEntry_Destroy(e);
     return AP_ECONFLICT;
-}
-
-ap_status ap_guard_set(kvStore *kv, const char *key, const ap_guard_record *next,
-                       const char *instance, uint64_t *revision) {
-    char value[512];
-    ap_guard_format(value, sizeof(value), next, instance);
-    uint64_t rev = 0;
-    natsStatus s = kvStore_UpdateString(&rev, kv, key, value, *revision);
-    if (s == NATS_OK) {
-        *revision = rev;
-        return AP_OK;
-    }
-    /* Tell a lost compare-and-set from an unreachable server. */
-    ap_guard_record now;
-    ap_status r = ap_guard_read(kv, key, &now);
-    if (r == AP_OK && now.revision != *revision) return AP_ECONFLICT;
-    return AP_ENATS;
 }

@@ -77,7 +77,8 @@ int64_t ap_guard_takeover_window_ms(int64_t platform_timeout_ms);
  * autopost_attempts_<platform>, ap_kv_bucket_attempts). The caller publishes it expecting the key's
  * last revision (0: create-if-absent, the claim; its revision: the
  * compare-and-set of a record or a fence) and reads the PubAck: a wrong last
- * sequence means someone else wrote the record (ap_guard_read it).
+ * sequence means someone else wrote the record (the engine reads it back
+ * asynchronously, ap_jsasync_kv_get, and parses it with ap_guard_parse).
  * AP_EINVAL when the key does not fit a subject, AP_ENOMEM. */
 ap_status ap_guard_message(natsMsg **out, const char *bucket, const char *key,
                            const ap_guard_record *rec, const char *instance);
@@ -89,11 +90,5 @@ ap_status ap_guard_message(natsMsg **out, const char *bucket, const char *key,
  * the bucket is unreachable, value then says why. */
 ap_status ap_guard_cancel(kvStore *kv, const char *key, ap_guard_record *rec, char *value,
                           size_t len);
-/* Reads the record: AP_OK, AP_ENOTFOUND or AP_ENATS. */
-ap_status ap_guard_read(kvStore *kv, const char *key, ap_guard_record *rec);
-/* Replaces the record if it is still at *revision (compare-and-set); updates
- * *revision. AP_ECONFLICT when someone else changed it. */
-ap_status ap_guard_set(kvStore *kv, const char *key, const ap_guard_record *next,
-                       const char *instance, uint64_t *revision);
 
 #endif

@@ -9,7 +9,15 @@
  * the engine thread collects with ap_jsasync_take().
  *
  * A KV write is a JetStream publish on $KV.<bucket>.<key>; compare-and-set is
- * the Nats-Expected-Last-Subject-Sequence header (0 = "must not exist"). */
+ * the Nats-Expected-Last-Subject-Sequence header (0 = "must not exist").
+ *
+ * A KV read is a direct get (a plain request on
+ * $JS.API.DIRECT.GET.KV_<bucket>.$KV.<bucket>.<key>; nats.c's kvStore_Get
+ * makes the same request, and the publishers' NATS users may already make
+ * it) whose reply comes back on one wildcard subscription of our own inbox,
+ * so a read during a NATS outage stalls only the job that asked: its event
+ * is a failure after max_wait_ms like a PubAck's. The reply is a message
+ * with the stored value and Nats-Sequence, or a 404 status. */
 #ifndef AP_JSASYNC_H
 #define AP_JSASYNC_H
 
@@ -29,17 +37,36 @@ typedef struct ap_js_done {
     jsErrCode err;  /* e.g. JSStreamWrongLastSequenceErr: a lost compare-and-set */
     uint64_t seq;   /* stream sequence (a KV record's new revision) */
     bool duplicate; /* dropped by the server's dedup window */
+    /* A read (ap_jsasync_kv_get) only: ok and found with the value
+     * (malloc'ed, NUL-terminated, freed by ap_js_done_clear) and its
+     * revision in seq; ok and not found when the key has no value (absent,
+     * deleted or purged). */
+    bool found;
+    char *value;
+    int value_len;
 } ap_js_done;
 
 /* wake(arg) is called (from a nats.c thread) whenever events are ready.
- * max_wait_ms bounds how long a PubAck may take before it is a failure. */
+ * max_wait_ms bounds how long a PubAck or a read's reply may take before it
+ * is a failure. inbox_prefix is the connection's (nats.inbox_prefix; NULL:
+ * nats.c's default "_INBOX"): reads are answered below it. */
 ap_status ap_jsasync_new(ap_jsasync **out, natsConnection *nc, int64_t max_wait_ms,
-                         void (*wake)(void *), void *wake_arg);
+                         const char *inbox_prefix, void (*wake)(void *), void *wake_arg);
 /* Publishes msg (always consumed). expected_last_subject_seq < 0 means no
  * compare-and-set. On AP_OK exactly one event will follow for (owner, tag). */
 ap_status ap_jsasync_publish(ap_jsasync *a, natsMsg *msg, void *owner, int tag,
                              int64_t expected_last_subject_seq);
-/* Moves up to max ready events into out; returns how many. */
+/* Reads the last value of key in bucket; on AP_OK exactly one event will
+ * follow for (owner, tag) (AP_EINVAL: the subject does not fit). */
+ap_status ap_jsasync_kv_get(ap_jsasync *a, const char *bucket, const char *key, void *owner,
+                            int tag);
+/* Decodes a direct get's reply into d (ok/found/value/seq or a failure);
+ * no I/O, for the tests too. */
+void ap_jsasync_decode_get_reply(natsMsg *reply, ap_js_done *d);
+/* Frees what an event owns (a read's value); safe on any event. */
+void ap_js_done_clear(ap_js_done *d);
+/* Moves up to max ready events into out; returns how many. A read whose
+ * reply is overdue becomes a failure event (NATS_TIMEOUT) here. */
 int ap_jsasync_take(ap_jsasync *a, ap_js_done *out, int max);
 /* Waits up to timeout_ms for outstanding PubAcks, then frees everything. */
 void ap_jsasync_destroy(ap_jsasync *a, int64_t timeout_ms);

@@ -47,6 +47,11 @@ static void publisher_metrics_init(publisher *p) {
         labels);
     m->in_flight = ap_metrics_gauge(reg, "autopost_publisher_in_flight",
                                     "Jobs fetched by this replica and not yet settled.", labels);
+    m->loop_max_seconds = ap_metrics_gauge(
+        reg, "autopost_publisher_loop_max_seconds",
+        "Longest single turn of the engine loop since start (its work, not its idle wait): "
+        "what a blocking call on the engine thread would show.",
+        labels);
     for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED;
          o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED; o++) {
         const char *const ol[] = {"platform", platform, "outcome", ap_outcome_name(o), NULL};
@@ -137,11 +142,63 @@ static void start_job(publisher *p, natsMsg *msg) {
         engine_hand_back_guard_unavailable(p, s);
 }
 
+/* A claim, or a takeover, is stored: the credential, then the flow. */
+static void proceed_after_claim(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since) {
+    if (mode == AP_FLOW_PUBLISH && engine_defer_if_paused(p, s)) return;
+    engine_settle_credential(p, s, mode, since);
+}
+
+/* The record says retry or started (rec): re-stamp it as ours with a
+ * compare-and-set on the revision read, asynchronously (guard.h, the
+ * takeover). Nothing reaches the platform before the PubAck says it is
+ * stored (on_takeover_done); a lost compare-and-set or an unreachable
+ * bucket hands the job back, as the synchronous write did. */
+static void begin_takeover(publisher *p, job_slot *s, const ap_guard_record *rec, ap_flow_mode mode,
+                           int64_t since) {
+    ap_guard_record next = {.state = AP_GUARD_STARTED,
+                            .attempt = s->attempt,
+                            .at_ms = mode == AP_FLOW_VERIFY ? since : ap_now_ms()};
+    s->pending_mode = mode;
+    s->pending_since = since;
+    s->claim_at_ms = next.at_ms;
+    s->takeover_read_back_at_once = rec->state == AP_GUARD_STARTED && rec->ended;
+    s->takeover_from_attempt = rec->attempt;
+    engine_slot_enter(s, JOB_TAKING_OVER);
+    if (engine_guard_publish(p, s, &next, OP_TAKEOVER, (int64_t)s->guard_rev) != AP_OK) {
+        engine_nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
+        engine_slot_release(p, s);
+    }
+}
+
+static void on_takeover_done(publisher *p, job_slot *s, const ap_js_done *d) {
+    if (!d->ok) {
+        ap_log_warn("takeover_failed", sid(s),
+                    "attempt record not re-stamped: %s (%d); retrying later",
+                    natsStatus_GetText(d->status), (int)d->err);
+        engine_nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
+        engine_slot_release(p, s);
+        return;
+    }
+    s->guard_rev = d->seq;
+    s->fence_ok_ms = ap_mono_ms();
+    if (s->pending_mode == AP_FLOW_VERIFY) {
+        /* The fence (guard.h): the earlier holder sends nothing new now,
+         * but what it sent before may still land; unless it said its
+         * calls were over, read back only after the takeover window. */
+        if (!s->takeover_read_back_at_once)
+            s->verify_not_before_ms = ap_mono_ms() + takeover_window_ms(p);
+        ap_log_info("verify_start", sid(s),
+                    "attempt %d by another run did not finish; reading back %s",
+                    s->takeover_from_attempt,
+                    s->verify_not_before_ms ? "after the takeover window" : "first");
+    }
+    proceed_after_claim(p, s, s->pending_mode, s->pending_since);
+}
+
 /* The claim's answer decides how this delivery proceeds: g is AP_OK when the
  * record was created by us (revision in rec), AP_ECONFLICT when one was
  * already there (rec holds it), AP_ENATS when the bucket is unreachable. */
 static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record rec) {
-    natsMsg *msg = s->msg;
     if (g == AP_ENATS) {
         engine_hand_back_guard_unavailable(p, s);
         return;
@@ -181,44 +238,19 @@ static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record 
                           SETTLE_ACK, left > 0 ? left : 0);
             return;
         }
-        case AP_GUARD_RETRY: {
-            ap_guard_record next = {
-                .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = ap_now_ms()};
-            if (ap_guard_set(p->kv, s->key, &next, p->cfg->instance, &s->guard_rev) != AP_OK) {
-                engine_nak_msg(p, msg, KV_BUSY_RETRY_MS);
-                engine_slot_release(p, s);
-                return;
-            }
-            s->claim_at_ms = next.at_ms;
-            s->fence_ok_ms = ap_mono_ms();
-            break;
-        }
-        default: { /* started / unknown: an attempt died mid-call, or is still alive */
+        case AP_GUARD_RETRY:
+            /* Nothing of an earlier attempt went live: publish, once our
+             * re-stamp is stored. */
+            begin_takeover(p, s, &rec, AP_FLOW_PUBLISH, 0);
+            return;
+        default: /* started / unknown: an attempt died mid-call, or is still alive */
             since = rec.at_ms > 0 ? rec.at_ms : s->started_ms - p->cfg->ack_wait_ms;
-            ap_guard_record next = {
-                .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = since};
-            if (ap_guard_set(p->kv, s->key, &next, p->cfg->instance, &s->guard_rev) != AP_OK) {
-                engine_nak_msg(p, msg, KV_BUSY_RETRY_MS);
-                engine_slot_release(p, s);
-                return;
-            }
-            s->claim_at_ms = since;
-            s->fence_ok_ms = ap_mono_ms();
-            mode = AP_FLOW_VERIFY;
-            /* The fence (guard.h): the earlier holder sends nothing new now,
-             * but what it sent before may still land; unless it said its
-             * calls were over, read back only after the takeover window. */
-            if (rec.state != AP_GUARD_STARTED || !rec.ended)
-                s->verify_not_before_ms = ap_mono_ms() + takeover_window_ms(p);
-            ap_log_info("verify_start", sid(s),
-                        "attempt %d by another run did not finish; reading back %s", rec.attempt,
-                        s->verify_not_before_ms ? "after the takeover window" : "first");
-        }
+            begin_takeover(p, s, &rec, AP_FLOW_VERIFY, since);
+            return;
         }
     }
 
-    if (mode == AP_FLOW_PUBLISH && engine_defer_if_paused(p, s)) return;
-    engine_settle_credential(p, s, mode, since);
+    proceed_after_claim(p, s, mode, since);
 }
 
 /* ---- PubAck events ------------------------------------------------------ */
@@ -233,12 +265,39 @@ static void on_claim_done(publisher *p, job_slot *s, const ap_js_done *d) {
         return;
     }
     if (d->err == JSStreamWrongLastSequenceErr) {
-        /* A record exists (a redelivery): read what it says. */
-        ap_status r = ap_guard_read(p->kv, s->key, &rec);
-        after_claim(p, s, r == AP_OK ? AP_ECONFLICT : AP_ENATS, rec);
+        /* A record exists (a redelivery): read what it says, without
+         * waiting here (on_record_read). */
+        engine_slot_enter(s, JOB_READING_RECORD);
+        if (ap_jsasync_kv_get(p->jsa, p->attempts_bucket, s->key, s, OP_READ_RECORD) != AP_OK) {
+            after_claim(p, s, AP_ENATS, rec);
+            return;
+        }
+        s->pending_ops++;
         return;
     }
     after_claim(p, s, AP_ENATS, rec);
+}
+
+/* The record our claim lost to. Absent after all (expired or purged in
+ * between) or unreadable: handed back like an unreachable bucket. */
+static void on_record_read(publisher *p, job_slot *s, const ap_js_done *d) {
+    ap_guard_record rec;
+    memset(&rec, 0, sizeof(rec));
+    if (!d->ok || !d->found) {
+        after_claim(p, s, AP_ENATS, rec);
+        return;
+    }
+    if (ap_guard_parse(d->value, (size_t)d->value_len, &rec) != 0) rec.state = AP_GUARD_UNKNOWN;
+    rec.revision = d->seq;
+    after_claim(p, s, AP_ECONFLICT, rec);
+}
+
+/* A write nobody waits for (engine_shared_write without a slot). */
+static void on_shared_write_done(const ap_js_done *d) {
+    if (!d->ok)
+        ap_log_warn("shared_write_failed", NULL,
+                    "a pause mark or attempt record was not stored: %s (%d)",
+                    natsStatus_GetText(d->status), (int)d->err);
 }
 
 static void take_events(publisher *p) {
@@ -247,10 +306,22 @@ static void take_events(publisher *p) {
     while ((n = ap_jsasync_take(p->jsa, ev, 256)) > 0) {
         for (int i = 0; i < n; i++) {
             job_slot *s = ev[i].owner;
+            if (s == NULL) {
+                on_shared_write_done(&ev[i]);
+                ap_js_done_clear(&ev[i]);
+                continue;
+            }
             s->pending_ops--;
             switch (ev[i].tag) {
             case OP_CLAIM: on_claim_done(p, s, &ev[i]); break;
+            case OP_READ_RECORD: on_record_read(p, s, &ev[i]); break;
+            case OP_TAKEOVER: on_takeover_done(p, s, &ev[i]); break;
+            case OP_DEFER: engine_on_defer_done(p, s, &ev[i]); break;
             case OP_FENCE: engine_on_fence_done(p, s, &ev[i]); break;
+            case OP_MARK: engine_on_mark_done(p, s, &ev[i]); break;
+            case OP_LOCK:
+            case OP_READ_LOCK:
+            case OP_READ_CRED: engine_on_account_event(p, s, &ev[i]); break;
             case OP_RECORD:
                 if (ev[i].ok)
                     s->guard_rev = ev[i].seq;
@@ -263,6 +334,7 @@ static void take_events(publisher *p) {
                 s->result_stored = ev[i].ok;
                 if (s->state == JOB_SETTLING && s->pending_ops == 0) engine_settle(p, s);
             }
+            ap_js_done_clear(&ev[i]);
         }
     }
 }
@@ -399,10 +471,27 @@ static void wake_engine(void *arg) {
     curl_multi_wakeup(p->multi);
 }
 
+static int64_t mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One turn's work (everything but the wait in curl_multi_poll): its
+ * high-water mark is the gauge, so a call that blocked the engine thread
+ * (a synchronous request in an outage) shows up however briefly it lasted. */
+static void note_loop_turn(publisher *p, int64_t began_us) {
+    int64_t took = mono_us() - began_us;
+    if (took <= p->m.loop_max_us) return;
+    p->m.loop_max_us = took;
+    ap_gauge_set(p->m.loop_max_seconds, (double)took / 1e6);
+}
+
 static int engine_run(publisher *p) {
     int64_t drain_deadline = 0;
     int64_t last_stats = ap_mono_ms();
     for (;;) {
+        int64_t turn_began_us = mono_us();
         engine_report_health(p);
         take_inbox(p);
         take_events(p);
@@ -430,17 +519,44 @@ static int engine_run(publisher *p) {
         if (ap_mono_ms() - last_stats >= 10000) {
             last_stats = ap_mono_ms();
             ap_log_info("stats", NULL,
-                        "published=%llu retried=%llu failed=%llu unconfirmed=%llu poison=%llu",
+                        "published=%llu retried=%llu failed=%llu unconfirmed=%llu poison=%llu "
+                        "loop_max_ms=%.1f",
                         (unsigned long long)p->counts.published,
                         (unsigned long long)p->counts.retried, (unsigned long long)p->counts.failed,
                         (unsigned long long)p->counts.unconfirmed,
-                        (unsigned long long)p->counts.poison);
+                        (unsigned long long)p->counts.poison, (double)p->m.loop_max_us / 1000.0);
         }
+        note_loop_turn(p, turn_began_us);
         if (wait < 1) wait = 1;
         curl_multi_poll(p->multi, NULL, 0, (int)(wait > ENGINE_TICK_MS ? ENGINE_TICK_MS : wait),
                         NULL);
     }
     return 0;
+}
+
+/* The engine reads both buckets with direct gets (jsasync.h), which only a
+ * stream with AllowDirect answers; without it every read would time out and
+ * every redelivered job would be handed back forever, so say so at start.
+ * Buckets made by `autopostctl streams apply` (nats.c) have it. */
+static ap_status check_direct_get(publisher *p, const char *bucket, char *err, size_t errlen) {
+    char stream[AP_KV_BUCKET_LEN + 8];
+    int n = snprintf(stream, sizeof(stream), "KV_%s", bucket);
+    if (n < 0 || (size_t)n >= sizeof(stream)) return AP_EINVAL;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, p->nats.js, stream, NULL, &jerr);
+    if (s != NATS_OK) {
+        ap_nats_error(err, errlen, stream, s, jerr);
+        return AP_ENATS;
+    }
+    bool direct = si->Config != NULL && si->Config->AllowDirect;
+    jsStreamInfo_Destroy(si);
+    if (direct) return AP_OK;
+    snprintf(err, errlen,
+             "stream %s does not allow direct gets, which the publisher reads the bucket with: "
+             "enable allow_direct on it (buckets created by `autopostctl streams apply` have it)",
+             stream);
+    return AP_EINVAL;
 }
 
 static ap_status subscribe(publisher *p, char *err, size_t errlen) {
@@ -478,6 +594,9 @@ static ap_status subscribe(publisher *p, char *err, size_t errlen) {
         ap_nats_error(err, errlen, what, s, 0);
         return AP_ENATS;
     }
+    ap_status direct = check_direct_get(p, p->attempts_bucket, err, errlen);
+    if (direct == AP_OK) direct = check_direct_get(p, p->accounts_bucket, err, errlen);
+    if (direct != AP_OK) return direct;
     if (ap_accounts_watch(p->acc, p->acct_kv) != AP_OK) {
         snprintf(err, errlen, "cannot start the accounts watcher");
         return AP_ENOMEM;
@@ -572,7 +691,8 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
         goto cleanup;
     }
     /* PubAcks must arrive well within AckWait, or the job comes back anyway. */
-    if (ap_jsasync_new(&p.jsa, p.nats.nc, cfg->ack_wait_ms / 2, wake_engine, &p) != AP_OK) {
+    if (ap_jsasync_new(&p.jsa, p.nats.nc, cfg->ack_wait_ms / 2, cfg->nats_inbox_prefix, wake_engine,
+                       &p) != AP_OK) {
         ap_log_error("startup_failed", NULL, "cannot create the JetStream publish context");
         goto cleanup;
     }
@@ -586,9 +706,11 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
     thread_started = false;
     /* Messages fetched after the engine's last look go straight back. */
     take_inbox(&p);
-    ap_log_info("stopped", NULL, "published=%llu retried=%llu failed=%llu poison=%llu",
+    ap_log_info("stopped", NULL,
+                "published=%llu retried=%llu failed=%llu poison=%llu loop_max_ms=%.1f",
                 (unsigned long long)p.counts.published, (unsigned long long)p.counts.retried,
-                (unsigned long long)p.counts.failed, (unsigned long long)p.counts.poison);
+                (unsigned long long)p.counts.failed, (unsigned long long)p.counts.poison,
+                (double)p.m.loop_max_us / 1000.0);
 cleanup:
     if (thread_started) {
         pthread_join(fetcher, NULL);

@@ -121,13 +121,47 @@ ap_status engine_guard_publish(publisher *p, job_slot *s, const ap_guard_record 
     return st;
 }
 
+/* The record written as the slot goes (abandoned at shutdown, out of
+ * memory before a call): a compare-and-set on our revision whose PubAck
+ * nobody waits for. If it is lost, the redelivery finds "started" and reads
+ * back (after the takeover window): slower, never a second post. */
 void engine_guard_write(publisher *p, job_slot *s, ap_guard_state state, const char *external_id) {
     ap_guard_record rec = {.state = state, .attempt = s->attempt, .at_ms = ap_now_ms()};
     if (external_id) snprintf(rec.external_id, sizeof(rec.external_id), "%s", external_id);
-    ap_status st = ap_guard_set(p->kv, s->key, &rec, p->cfg->instance, &s->guard_rev);
+    natsMsg *m = NULL;
+    ap_status st = ap_guard_message(&m, p->attempts_bucket, s->key, &rec, p->cfg->instance);
+    if (st == AP_OK)
+        st = ap_jsasync_publish(p->jsa, m, NULL, OP_SHARED_WRITE, (int64_t)s->guard_rev);
     if (st != AP_OK)
         ap_log_warn("guard_write_failed", sid(s), "attempt record -> %s: %s",
                     ap_guard_state_name(state), ap_status_str(st));
+}
+
+/* A write of key in bucket as a publish on $KV.<bucket>.<key>: value, or a
+ * delete marker when value is NULL; expected is the key's revision for a
+ * compare-and-set (0: must not exist, -1: none). Answered as (owner, tag)
+ * when owner is a slot (counted in its pending_ops, and in marks_pending
+ * for OP_MARK: engine_on_mark_done); with no owner nobody waits and a
+ * failure is only logged (tag OP_SHARED_WRITE). */
+ap_status engine_kv_publish(publisher *p, const char *bucket, const char *key, const char *value,
+                            int64_t expected, job_slot *owner, int tag) {
+    char subject[AP_KV_BUCKET_LEN + 128];
+    int n = snprintf(subject, sizeof(subject), "$KV.%s.%s", bucket, key);
+    if (n < 0 || (size_t)n >= sizeof(subject)) return AP_EINVAL;
+    natsMsg *m = NULL;
+    if (natsMsg_Create(&m, subject, NULL, value, value ? (int)strlen(value) : 0) != NATS_OK)
+        return AP_ENOMEM;
+    if (value == NULL && natsMsgHeader_Set(m, "KV-Operation", "DEL") != NATS_OK) {
+        natsMsg_Destroy(m);
+        return AP_ENOMEM;
+    }
+    if (owner == NULL) tag = OP_SHARED_WRITE;
+    ap_status st = ap_jsasync_publish(p->jsa, m, owner, tag, expected);
+    if (st == AP_OK && owner) {
+        owner->pending_ops++;
+        if (tag == OP_MARK) owner->marks_pending++;
+    }
+    return st;
 }
 
 /* Both writes are stored (or failed): hand the job back and say so. */
@@ -229,8 +263,27 @@ void engine_report(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
             ap_log_warn("guard_write_failed", sid(s), "attempt record -> %s not sent",
                         ap_guard_state_name(record));
     }
-    if (emit_result_async(p, s) != AP_OK) s->result_stored = false;
+    /* A reauth mark is stored before the result makes the dispatcher fail
+     * the account's other schedules (credentials.c). */
+    if (s->marks_pending > 0)
+        s->result_waits_for_marks = true;
+    else if (emit_result_async(p, s) != AP_OK)
+        s->result_stored = false;
     if (s->pending_ops == 0) engine_settle(p, s);
+}
+
+void engine_on_mark_done(publisher *p, job_slot *s, const ap_js_done *d) {
+    s->marks_pending--;
+    if (!d->ok)
+        ap_log_warn("reauth_mark_failed", sid(s),
+                    "could not share the reauth mark of account %s: %s (%d) (the dispatcher "
+                    "still marks the account)",
+                    s->job->account_id, natsStatus_GetText(d->status), (int)d->err);
+    if (s->result_waits_for_marks && s->marks_pending == 0) {
+        s->result_waits_for_marks = false;
+        if (emit_result_async(p, s) != AP_OK) s->result_stored = false;
+    }
+    if (s->state == JOB_SETTLING && s->pending_ops == 0) engine_settle(p, s);
 }
 
 /* Terminal outcome: record, report, then Ack (published/cancelled) or Term. */
@@ -259,9 +312,11 @@ void engine_finish_retry(publisher *p, job_slot *s, const ap_flow_result *r,
 }
 
 /* Records a pause for every replica: pause.<account> or pause.app.<platform>
- * in the accounts bucket, and at once in our own table. Synchronous like
- * engine_mark_reauth: the replica's next job must see it. Only a later end is
- * written, so replicas answering the same limit do not shorten it. */
+ * in the accounts bucket, and at once in our own table, so this replica's
+ * next job sees it without waiting for the write (nobody waits: a lost
+ * write is logged, and the dispatcher holds the account's new posts back
+ * from the deferred result). Only a later end is written, so replicas
+ * answering the same limit do not shorten it. */
 static void record_pause(publisher *p, job_slot *s, ap_pause_scope scope, int64_t until_ms,
                          const char *reason) {
     char key[96], why[160];
@@ -275,14 +330,13 @@ static void record_pause(publisher *p, job_slot *s, ap_pause_scope scope, int64_
     if (known >= until_ms && (app || scope != AP_PAUSE_APP)) return;
     char *v = ap_acct_pause_value(until_ms, ap_now_ms(), p->cfg->instance, reason);
     if (v == NULL) return;
-    uint64_t rev = 0;
-    natsStatus st = kvStore_PutString(&rev, p->acct_kv, key, v);
-    if (st != NATS_OK)
+    ap_status st = engine_kv_publish(p, p->accounts_bucket, key, v, -1, NULL, OP_SHARED_WRITE);
+    if (st != AP_OK)
         ap_log_warn("pause_record_failed", sid(s),
                     "could not share the pause %s: %s (this replica still keeps it, and the "
                     "dispatcher holds the account's new posts back)",
-                    key, natsStatus_GetText(st));
-    ap_accounts_apply(p->acc, key, v, strlen(v), false, rev);
+                    key, ap_status_str(st));
+    ap_accounts_apply(p->acc, key, v, strlen(v), false, 0);
     ap_log_warn("platform_pause", sid(s), "%s paused for %lld ms: %s", key,
                 (long long)(until_ms - ap_now_ms()), reason);
     free(v);
@@ -290,24 +344,43 @@ static void record_pause(publisher *p, job_slot *s, ap_pause_scope scope, int64_
 
 /* A limit is in the way: the attempt record says "deferred" (this key is
  * done: the schedule continues under the next generation) before the result
- * can make the dispatcher bump the generation, then the job is acked. If the
- * record cannot be written, the old way: a retry with the wait as delay. */
+ * can make the dispatcher bump the generation, then the job is acked. The
+ * record's write is a compare-and-set whose PubAck the slot waits for
+ * (DEFERRING, engine_on_defer_done). If it cannot be written, the old way:
+ * a retry with the wait as delay. */
+static void defer_as_retry(publisher *p, job_slot *s, ap_flow_result *r, int64_t wait_ms) {
+    ap_log_warn("guard_write_failed", sid(s), "attempt record -> deferred not stored; retrying");
+    if (r->retry_after_ms < wait_ms) r->retry_after_ms = wait_ms;
+    engine_finish_retry(p, s, r, AP_GUARD_RETRY);
+}
+
 static void finish_deferred(publisher *p, job_slot *s, ap_flow_result *r, int64_t wait_ms,
                             ap_pause_scope scope) {
     int64_t until = ap_now_ms() + wait_ms;
     if (scope != AP_PAUSE_NONE) record_pause(p, s, scope, until, r->error_message);
     ap_guard_record rec = {.state = AP_GUARD_DEFERRED, .attempt = s->attempt, .at_ms = until};
-    if (s->guard_rev == 0 ||
-        ap_guard_set(p->kv, s->key, &rec, p->cfg->instance, &s->guard_rev) != AP_OK) {
-        ap_log_warn("guard_write_failed", sid(s),
-                    "attempt record -> deferred not stored; retrying");
-        if (r->retry_after_ms < wait_ms) r->retry_after_ms = wait_ms;
-        engine_finish_retry(p, s, r, AP_GUARD_RETRY);
+    if (s->guard_rev == 0) {
+        defer_as_retry(p, s, r, wait_ms);
         return;
     }
-    r->pause = scope;
-    engine_report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED, r, AP_GUARD_NONE, SETTLE_ACK,
-                  wait_ms);
+    engine_slot_enter(s, JOB_DEFERRING);
+    s->final = *r;
+    s->deferral_wait_ms = wait_ms;
+    s->deferral_scope = scope;
+    if (engine_guard_publish(p, s, &rec, OP_DEFER, (int64_t)s->guard_rev) != AP_OK)
+        defer_as_retry(p, s, r, wait_ms);
+}
+
+void engine_on_defer_done(publisher *p, job_slot *s, const ap_js_done *d) {
+    ap_flow_result r = s->final;
+    if (!d->ok) {
+        defer_as_retry(p, s, &r, s->deferral_wait_ms);
+        return;
+    }
+    s->guard_rev = d->seq;
+    r.pause = s->deferral_scope;
+    engine_report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED, &r, AP_GUARD_NONE, SETTLE_ACK,
+                  s->deferral_wait_ms);
 }
 
 /* Before any call: a job of a paused account (or app) waits out the pause. */

@@ -46,6 +46,22 @@ e2e_finish() {
     svc_assert_clean_logs || fail "sanitizer reports in service logs"
 }
 
+# nats_req SUBJECT BODY: a request over the plain protocol; prints the reply.
+nats_req() {
+    local subject=$1 body=$2 line
+    exec 8<>"/dev/tcp/127.0.0.1/$NATS_PORT"
+    printf 'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.upgrade 1\r\nPUB %s _INBOX.upgrade %d\r\n%s\r\n' \
+        "$subject" "${#body}" "$body" >&8
+    while IFS= read -r -t 5 line <&8; do
+        if [[ $line == MSG* ]]; then
+            IFS= read -r -t 5 line <&8
+            printf '%s\n' "${line%$'\r'}"
+            break
+        fi
+    done
+    exec 8>&-
+}
+
 # nats_pub SUBJECT PAYLOAD_FILE: publish raw bytes with the plain NATS
 # protocol (no client library: this is how a foreign or broken producer looks).
 nats_pub() {

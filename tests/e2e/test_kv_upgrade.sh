@@ -11,22 +11,6 @@
 # removes the old buckets.
 source "$(dirname "$0")/lib.sh"
 
-# nats_req SUBJECT BODY: a request over the plain protocol; prints the reply.
-nats_req() {
-    local subject=$1 body=$2 line
-    exec 8<>"/dev/tcp/127.0.0.1/$NATS_PORT"
-    printf 'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.upgrade 1\r\nPUB %s _INBOX.upgrade %d\r\n%s\r\n' \
-        "$subject" "${#body}" "$body" >&8
-    while IFS= read -r -t 5 line <&8; do
-        if [[ $line == MSG* ]]; then
-            IFS= read -r -t 5 line <&8
-            printf '%s\n' "${line%$'\r'}"
-            break
-        fi
-    done
-    exec 8>&-
-}
-
 # legacy_bucket NAME: the stream an older release's js_CreateKeyValue made.
 legacy_bucket() {
     nats_req "\$JS.API.STREAM.CREATE.KV_$1" "{\"name\":\"KV_$1\",\"subjects\":[\"\$KV.$1.>\"],\"max_msgs_per_subject\":5,\"allow_direct\":true,\"allow_rollup_hdrs\":true,\"deny_delete\":true,\"discard\":\"new\",\"storage\":\"file\",\"num_replicas\":1}"
