@@ -1,0 +1,26 @@
+/* topology.h -- the JetStream side of autopost-webhooks: the durable
+ * consumer "webhooks" on AUTOPOST_EVENTS (explicit ack after the deliveries
+ * are committed, MaxDeliver unlimited: an event must not be dropped).
+ *
+ * The stream itself belongs to the outbox relay, which writes it. So that
+ * this service also runs (and its tests run) where the relay has not made
+ * it yet, a missing stream is created here with the relay's subjects; an
+ * existing one is never changed from here. With nats.manage_topology off
+ * (least-privilege users) nothing is created: the service waits until the
+ * consumer exists (`autopostctl streams apply` as admin). */
+#ifndef WH_TOPOLOGY_H
+#define WH_TOPOLOGY_H
+
+#include <nats/nats.h>
+#include <signal.h>
+
+#include "ap_config.h"
+#include "ap_status.h"
+
+/* Retries until the consumer is there (created when allowed) or *stop. */
+ap_status wh_topology_ready_wait(jsCtx *js, const ap_config *cfg, volatile sig_atomic_t *stop);
+
+/* One try of the same: AP_OK when the stream and consumer are in place. */
+ap_status wh_topology_apply(jsCtx *js, const ap_config *cfg, char *err, size_t errlen);
+
+#endif
