@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "ap_config.h"
 #include "ap_nats.h"
@@ -157,5 +158,9 @@ int ctl_cmd_retry(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_status(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_failed(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_webhooks(ctl_ctx *ctx, int argc, char **argv);
+/* For `status`: endpoints marked failing, as a JSON array of {id, tenant_id,
+ * url, failing_since} (NULL with err filled on failure), and its text. */
+json_t *ctl_webhooks_failing(ctl_ctx *ctx, char *err, size_t errlen);
+void ctl_webhooks_failing_print(const json_t *failing);
 
 #endif

@@ -8,6 +8,7 @@
  * secret is the last word of the output, so scripts can take it with
  * `| awk '{print $NF}'`. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,8 @@ static int webhooks_list(ctl_ctx *ctx, int argc, char **argv) {
     char err[512];
     wh_endpoint *list = NULL;
     int n = 0;
-    if (wh_endpoint_list(ctx->pg.conn, tenant ? tid : NULL, &list, &n, err, sizeof(err)) != AP_OK)
+    if (wh_endpoint_list(ctx->pg.conn, tenant ? tid : NULL, false, &list, &n, err, sizeof(err)) !=
+        AP_OK)
         return ctl_fail("cannot list webhooks: %s", err);
     printf("%-36s  %-36s  %-28s  %-20s  %s\n", "ID", "TENANT", "EVENTS", "FAILING SINCE", "URL");
     for (int i = 0; i < n; i++)
@@ -133,6 +135,33 @@ static int webhooks_deliveries(ctl_ctx *ctx, int argc, char **argv) {
     }
     wh_deliveries_free(list, n);
     return CTL_EXIT_OK;
+}
+
+json_t *ctl_webhooks_failing(ctl_ctx *ctx, char *err, size_t errlen) {
+    wh_endpoint *list = NULL;
+    int n = 0;
+    if (wh_endpoint_list(ctx->pg.conn, NULL, true, &list, &n, err, errlen) != AP_OK) return NULL;
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", list[i].id, "tenant_id",
+                                             list[i].tenant_id, "url", list[i].url,
+                                             "failing_since", list[i].failing_since));
+    wh_endpoints_free(list, n);
+    if (arr == NULL) snprintf(err, errlen, "out of memory");
+    return arr;
+}
+
+void ctl_webhooks_failing_print(const json_t *failing) {
+    if (json_array_size(failing) == 0) return;
+    printf("\nfailing webhooks (deliveries gave up; `autopostctl webhooks deliveries ID`):\n");
+    size_t i;
+    const json_t *w;
+    json_array_foreach(failing, i, w) {
+        printf("  %s  tenant %s  since %s  %s\n", json_string_value(json_object_get(w, "id")),
+               json_string_value(json_object_get(w, "tenant_id")),
+               json_string_value(json_object_get(w, "failing_since")),
+               json_string_value(json_object_get(w, "url")));
+    }
 }
 
 int ctl_cmd_webhooks(ctl_ctx *ctx, int argc, char **argv) {

@@ -212,14 +212,15 @@ static const char endpoint_select[] =
     "SELECT id, tenant_id, url, array_to_string(event_types, ','), "
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-    "FROM webhook_endpoints WHERE $1::uuid IS NULL OR tenant_id = $1::uuid ORDER BY created_at, id";
+    "FROM webhook_endpoints WHERE ($1::uuid IS NULL OR tenant_id = $1::uuid) "
+    "AND (NOT $2::bool OR failing_since IS NOT NULL) ORDER BY created_at, id";
 
-ap_status wh_endpoint_list(PGconn *pg, const char *tenant_id, wh_endpoint **out, int *n, char *err,
-                           size_t errlen) {
+ap_status wh_endpoint_list(PGconn *pg, const char *tenant_id, bool failing_only, wh_endpoint **out,
+                           int *n, char *err, size_t errlen) {
     *out = NULL;
     *n = 0;
-    const char *params[] = {tenant_id};
-    PGresult *res = PQexecParams(pg, endpoint_select, 1, NULL, params, NULL, NULL, 0);
+    const char *params[] = {tenant_id, failing_only ? "true" : "false"};
+    PGresult *res = PQexecParams(pg, endpoint_select, 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         set_err(err, errlen, "list webhooks", res, pg);
         PQclear(res);

@@ -77,9 +77,10 @@ ap_status wh_endpoint_create(PGconn *pg, const ap_crypto_keyring *ring, const ch
                              char id_out[AP_UUID_TEXT_LEN + 1], char secret_out[WH_SECRET_LEN + 1],
                              char *err, size_t errlen);
 
-/* Endpoints of tenant_id (NULL: all), oldest first. */
-ap_status wh_endpoint_list(PGconn *pg, const char *tenant_id, wh_endpoint **out, int *n, char *err,
-                           size_t errlen);
+/* Endpoints of tenant_id (NULL: all), oldest first; with failing_only,
+ * only those whose deliveries gave up since their last success. */
+ap_status wh_endpoint_list(PGconn *pg, const char *tenant_id, bool failing_only, wh_endpoint **out,
+                           int *n, char *err, size_t errlen);
 void wh_endpoints_free(wh_endpoint *list, int n);
 
 /* Deletes the endpoint and its deliveries. AP_ENOTFOUND when there is no
