@@ -6,13 +6,14 @@
  * this service also runs (and its tests run) where the relay has not made
  * it yet, a missing stream is created here with the relay's subjects; an
  * existing one is never changed from here. With nats.manage_topology off
- * (least-privilege users) nothing is created: the service waits until the
- * consumer exists (`autopostctl streams apply` as admin). */
+ * (least-privilege users) the service creates nothing: it waits until the
+ * consumer exists (`autopostctl streams apply` as admin makes both). */
 #ifndef WH_TOPOLOGY_H
 #define WH_TOPOLOGY_H
 
 #include <nats/nats.h>
 #include <signal.h>
+#include <stdbool.h>
 
 #include "ap_config.h"
 #include "ap_status.h"
@@ -20,7 +21,11 @@
 /* Retries until the consumer is there (created when allowed) or *stop. */
 ap_status wh_topology_ready_wait(jsCtx *js, const ap_config *cfg, volatile sig_atomic_t *stop);
 
-/* One try of the same: AP_OK when the stream and consumer are in place. */
-ap_status wh_topology_apply(jsCtx *js, const ap_config *cfg, char *err, size_t errlen);
+/* One try: AP_OK when the stream and consumer are in place. With create
+ * (the service under nats.manage_topology, and `autopostctl streams apply`)
+ * a missing stream is made and the consumer created or updated; without,
+ * they are only looked up. */
+ap_status wh_topology_apply(jsCtx *js, const ap_config *cfg, bool create, char *err,
+                            size_t errlen);
 
 #endif
