@@ -366,3 +366,109 @@ void wh_deliveries_free(wh_delivery *list, int n) {
     for (int i = 0; i < n; i++) free(list[i].last_error);
     free(list);
 }
+
+/* One endpoint's secret under the current key; AP_ECRYPTO when it does not
+ * open with any key of the ring. *changed says whether it needed it. */
+static ap_status reseal_one(PGconn *pg, const ap_crypto_keyring *ring, bool dry_run,
+                            const char *id, const unsigned char *sealed, size_t len,
+                            bool *changed, char *err, size_t errlen) {
+    const uint8_t *kid = NULL;
+    const ap_crypto_key *current = ap_crypto_keyring_current(ring);
+    *changed = false;
+    if (ap_crypto_sealed_kid(sealed, len, &kid) == AP_OK &&
+        memcmp(kid, current->kid, AP_CRYPTO_KID_LEN) == 0 &&
+        ap_crypto_sealed_version(sealed, len) == AP_CRYPTO_SEAL_VERSION)
+        return AP_OK;
+    char aad[WH_SECRET_AAD_LEN];
+    char *secret = NULL;
+    size_t secret_len = 0;
+    if (wh_secret_aad(aad, id) != AP_OK ||
+        ap_crypto_keyring_open(ring, aad, sealed, len, &secret, &secret_len) != AP_OK)
+        return AP_ECRYPTO;
+    *changed = true;
+    ap_status st = AP_OK;
+    if (!dry_run) {
+        uint8_t *resealed = NULL;
+        size_t resealed_len = 0;
+        st = seal_secret(ring, id, secret, &resealed, &resealed_len);
+        if (st == AP_OK) {
+            const char *params[] = {id, (const char *)resealed};
+            const int lengths[] = {0, (int)resealed_len}, formats[] = {0, 1};
+            PGresult *res = PQexecParams(pg,
+                                         "UPDATE webhook_endpoints SET secret_sealed = $2 "
+                                         "WHERE id = $1",
+                                         2, NULL, params, lengths, formats, 0);
+            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                set_err(err, errlen, "update webhook secret", res, pg);
+                st = AP_EPG;
+            }
+            PQclear(res);
+        } else {
+            snprintf(err, errlen, "sealing a webhook secret failed");
+        }
+        free(resealed);
+    }
+    explicit_bzero(secret, secret_len);
+    free(secret);
+    return st;
+}
+
+static ap_status exec_simple(PGconn *pg, const char *sql, char *err, size_t errlen) {
+    PGresult *res = PQexec(pg, sql);
+    ap_status st = AP_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        set_err(err, errlen, sql, res, pg);
+        st = AP_EPG;
+    }
+    PQclear(res);
+    return st;
+}
+
+ap_status wh_endpoint_reseal(PGconn *pg, const ap_crypto_keyring *ring, bool dry_run,
+                             void (*on_failure)(const char *endpoint_id, void *arg), void *arg,
+                             wh_reseal_counts *counts, char *err, size_t errlen) {
+    memset(counts, 0, sizeof(*counts));
+    ap_status st = exec_simple(pg, "BEGIN", err, errlen);
+    if (st != AP_OK) return st;
+    PGresult *rows = PQexecParams(pg,
+                                  "SELECT id, secret_sealed FROM webhook_endpoints ORDER BY id "
+                                  "FOR NO KEY UPDATE",
+                                  0, NULL, NULL, NULL, NULL, 1 /* binary: the sealed bytes */);
+    if (PQresultStatus(rows) != PGRES_TUPLES_OK) {
+        set_err(err, errlen, "read webhook secrets", rows, pg);
+        st = AP_EPG;
+    }
+    for (int i = 0; st == AP_OK && i < PQntuples(rows); i++) {
+        /* Binary uuid: 16 bytes, formatted back into text. */
+        const unsigned char *u = (const unsigned char *)PQgetvalue(rows, i, 0);
+        char id[AP_UUID_TEXT_LEN + 1];
+        if (PQgetlength(rows, i, 0) != 16) {
+            snprintf(err, errlen, "unexpected uuid size");
+            st = AP_EPG;
+            break;
+        }
+        snprintf(id, sizeof(id),
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+                 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+                 u[14], u[15]);
+        bool changed = false;
+        ap_status one = reseal_one(pg, ring, dry_run, id,
+                                   (const unsigned char *)PQgetvalue(rows, i, 1),
+                                   (size_t)PQgetlength(rows, i, 1), &changed, err, errlen);
+        if (one == AP_ECRYPTO) {
+            counts->failed++;
+            if (on_failure) on_failure(id, arg);
+        } else if (one != AP_OK) {
+            st = one;
+        } else if (changed) {
+            counts->rotated++;
+        } else {
+            counts->current++;
+        }
+    }
+    PQclear(rows);
+    if (st == AP_OK) return exec_simple(pg, "COMMIT", err, errlen);
+    PGresult *rb = PQexec(pg, "ROLLBACK");
+    PQclear(rb);
+    return st;
+}

@@ -88,6 +88,18 @@ void wh_endpoints_free(wh_endpoint *list, int n);
 ap_status wh_endpoint_remove(PGconn *pg, const char *tenant_id, const char *id, char *err,
                              size_t errlen);
 
+/* `autopostctl keys rotate`'s webhook pass: in one transaction, re-seals
+ * every endpoint's secret that is not already under the ring's current key
+ * (opened with whichever key of the ring sealed it). A secret that opens
+ * with no key of the ring is left as it was, counted in failed and named
+ * through on_failure (by endpoint id only). With dry_run nothing changes. */
+typedef struct wh_reseal_counts {
+    long rotated, current, failed;
+} wh_reseal_counts;
+ap_status wh_endpoint_reseal(PGconn *pg, const ap_crypto_keyring *ring, bool dry_run,
+                             void (*on_failure)(const char *endpoint_id, void *arg), void *arg,
+                             wh_reseal_counts *counts, char *err, size_t errlen);
+
 /* The endpoint's `limit` most recent deliveries, newest first. AP_ENOTFOUND
  * when the endpoint is not tenant_id's (NULL: any tenant). */
 ap_status wh_delivery_list(PGconn *pg, const char *tenant_id, const char *endpoint_id, int limit,

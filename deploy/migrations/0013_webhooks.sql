@@ -93,6 +93,7 @@ GRANT UPDATE (state, attempts, next_attempt_at, last_attempt_at, last_status, la
 -- autopostctl (and the API, which runs with the admin role's grants on these
 -- tables) manages endpoints and reads deliveries; the console shows them.
 GRANT SELECT, INSERT, DELETE ON webhook_endpoints TO autopost_admin;
+GRANT UPDATE (secret_sealed) ON webhook_endpoints TO autopost_admin; -- keys rotate
 GRANT SELECT, DELETE ON webhook_deliveries TO autopost_admin;
 GRANT SELECT (id, tenant_id, url, event_types, created_at, failing_since)
     ON webhook_endpoints TO autopost_console;
