@@ -54,8 +54,9 @@ static int webhooks_add(ctl_ctx *ctx, int argc, char **argv) {
     if (ap_crypto_keyring_load(&ring, &ctx->cfg, err, sizeof(err)) != AP_OK)
         return ctl_fail("%s", err);
     char id[AP_UUID_TEXT_LEN + 1], secret[WH_SECRET_LEN + 1];
-    ap_status st = wh_endpoint_create(ctx->pg.conn, &ring, tenant, url, events,
-                                      ctx->cfg.webhooks_allow_private, id, secret, err, sizeof(err));
+    ap_status st =
+        wh_endpoint_create(ctx->pg.conn, &ring, tenant, url, events,
+                           ctx->cfg.webhooks_allow_private, id, secret, err, sizeof(err));
     ap_crypto_keyring_wipe(&ring);
     if (st != AP_OK) return ctl_fail("cannot add webhook: %s", err);
     printf("%s %s\n", id, secret);
@@ -144,8 +145,8 @@ json_t *ctl_webhooks_failing(ctl_ctx *ctx, char *err, size_t errlen) {
     json_t *arr = json_array();
     for (int i = 0; arr && i < n; i++)
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", list[i].id, "tenant_id",
-                                             list[i].tenant_id, "url", list[i].url,
-                                             "failing_since", list[i].failing_since));
+                                             list[i].tenant_id, "url", list[i].url, "failing_since",
+                                             list[i].failing_since));
     wh_endpoints_free(list, n);
     if (arr == NULL) snprintf(err, errlen, "out of memory");
     return arr;

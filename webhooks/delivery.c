@@ -46,10 +46,10 @@ static const char record_delivered[] =
     "UPDATE webhook_endpoints e SET failing_since = NULL FROM d "
     "WHERE e.id = d.webhook_id AND e.failing_since IS NOT NULL";
 
-static const char record_retry[] =
-    "UPDATE webhook_deliveries SET next_attempt_at = now() + $5::bigint * interval '1 millisecond', "
-    "  last_status = NULLIF($3::int, 0), last_error = $4 "
-    "WHERE id = $1 AND attempts = $2 AND state = 'pending'";
+static const char record_retry[] = "UPDATE webhook_deliveries SET next_attempt_at = now() + "
+                                   "$5::bigint * interval '1 millisecond', "
+                                   "  last_status = NULLIF($3::int, 0), last_error = $4 "
+                                   "WHERE id = $1 AND attempts = $2 AND state = 'pending'";
 
 static const char record_failed[] =
     "WITH d AS (UPDATE webhook_deliveries SET state = 'failed', "
@@ -301,9 +301,12 @@ static void start_one(wh_delivery_loop *d, PGresult *res, int row) {
     unsigned char *sealed =
         PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, 6), &sealed_len);
     const char *why = NULL;
-    if (t->body == NULL || sealed == NULL) why = "out of memory";
-    else if (sign_headers(d, t, sealed, sealed_len) != AP_OK) why = "the secret does not open";
-    else if ((t->easy = curl_easy_init()) == NULL || configure(d, t, PQgetvalue(res, row, 5)) != CURLE_OK ||
+    if (t->body == NULL || sealed == NULL)
+        why = "out of memory";
+    else if (sign_headers(d, t, sealed, sealed_len) != AP_OK)
+        why = "the secret does not open";
+    else if ((t->easy = curl_easy_init()) == NULL ||
+             configure(d, t, PQgetvalue(res, row, 5)) != CURLE_OK ||
              curl_multi_add_handle(d->multi, t->easy) != CURLM_OK)
         why = "the request could not be prepared";
     PQfreemem(sealed);
@@ -351,10 +354,14 @@ static void finish(wh_delivery_loop *d, CURLMsg *msg) {
     char why[LAST_ERROR_MAX];
     /* What a tenant may read back (GET .../deliveries): the status, or a
      * generic reason; never curl's text, which can name resolved addresses. */
-    if (t->address_refused) snprintf(why, sizeof(why), "address not allowed");
-    else if (code != CURLE_OK) snprintf(why, sizeof(why), "%s", curl_easy_strerror(code));
-    else if (status < 200 || status > 299) snprintf(why, sizeof(why), "HTTP %ld", status);
-    else why[0] = '\0';
+    if (t->address_refused)
+        snprintf(why, sizeof(why), "address not allowed");
+    else if (code != CURLE_OK)
+        snprintf(why, sizeof(why), "%s", curl_easy_strerror(code));
+    else if (status < 200 || status > 299)
+        snprintf(why, sizeof(why), "HTTP %ld", status);
+    else
+        why[0] = '\0';
     record(d, t, status, why[0] ? why : NULL);
     transfer_release(d, t);
     d->inflight--;

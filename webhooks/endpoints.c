@@ -369,9 +369,9 @@ void wh_deliveries_free(wh_delivery *list, int n) {
 
 /* One endpoint's secret under the current key; AP_ECRYPTO when it does not
  * open with any key of the ring. *changed says whether it needed it. */
-static ap_status reseal_one(PGconn *pg, const ap_crypto_keyring *ring, bool dry_run,
-                            const char *id, const unsigned char *sealed, size_t len,
-                            bool *changed, char *err, size_t errlen) {
+static ap_status reseal_one(PGconn *pg, const ap_crypto_keyring *ring, bool dry_run, const char *id,
+                            const unsigned char *sealed, size_t len, bool *changed, char *err,
+                            size_t errlen) {
     const uint8_t *kid = NULL;
     const ap_crypto_key *current = ap_crypto_keyring_current(ring);
     *changed = false;
@@ -448,13 +448,13 @@ ap_status wh_endpoint_reseal(PGconn *pg, const ap_crypto_keyring *ring, bool dry
             break;
         }
         snprintf(id, sizeof(id),
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-                 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-                 u[14], u[15]);
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+                 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+                 u[15]);
         bool changed = false;
-        ap_status one = reseal_one(pg, ring, dry_run, id,
-                                   (const unsigned char *)PQgetvalue(rows, i, 1),
-                                   (size_t)PQgetlength(rows, i, 1), &changed, err, errlen);
+        ap_status one =
+            reseal_one(pg, ring, dry_run, id, (const unsigned char *)PQgetvalue(rows, i, 1),
+                       (size_t)PQgetlength(rows, i, 1), &changed, err, errlen);
         if (one == AP_ECRYPTO) {
             counts->failed++;
             if (on_failure) on_failure(id, arg);

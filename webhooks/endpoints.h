@@ -48,7 +48,7 @@ typedef struct wh_delivery {
     char event_type[WH_EVENT_TYPE_MAX + 1];
     char state[16]; /* pending | delivered | failed */
     int attempts;
-    int last_status; /* 0: no answer */
+    int last_status;  /* 0: no answer */
     char *last_error; /* "" when none */
     char created_at[WH_TIME_TEXT_MAX];
     char next_attempt_at[WH_TIME_TEXT_MAX];

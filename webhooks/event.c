@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static ap_status take_uuid(json_t *root, const char *key, char out[AP_UUID_TEXT_LEN + 1],
-                           char *err, size_t errlen) {
+static ap_status take_uuid(json_t *root, const char *key, char out[AP_UUID_TEXT_LEN + 1], char *err,
+                           size_t errlen) {
     const char *s = json_string_value(json_object_get(root, key));
     if (s == NULL || !ap_uuid_normalize(s, out)) {
         snprintf(err, errlen, "event %s: missing or not a UUID", key);

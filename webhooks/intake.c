@@ -48,9 +48,8 @@ ap_status wh_intake_create(wh_intake **out, const ap_config *cfg, jsCtx *js,
     so.Stream = WH_EVENTS_STREAM;
     so.Consumer = WH_EVENTS_CONSUMER; /* bind, never create */
     jsErrCode jerr = 0;
-    natsStatus s =
-        js_PullSubscribe(&in->sub, js, WH_EVENTS_SUBJECT_PREFIX ">", WH_EVENTS_CONSUMER, NULL, &so,
-                         &jerr);
+    natsStatus s = js_PullSubscribe(&in->sub, js, WH_EVENTS_SUBJECT_PREFIX ">", WH_EVENTS_CONSUMER,
+                                    NULL, &so, &jerr);
     if (s != NATS_OK) {
         ap_nats_error(err, errlen, "bind consumer " WH_EVENTS_CONSUMER, s, jerr);
         free(in);
@@ -66,9 +65,9 @@ ap_status wh_intake_create(wh_intake **out, const ap_config *cfg, jsCtx *js,
     in->deliveries_created =
         ap_metrics_counter(reg, "autopost_webhook_deliveries_created_total",
                            "Delivery rows created (one per event and matching endpoint).", NULL);
-    in->garbage = ap_metrics_counter(reg, "autopost_webhook_events_refused_total",
-                                     "AUTOPOST_EVENTS messages that were not events (terminated).",
-                                     NULL);
+    in->garbage =
+        ap_metrics_counter(reg, "autopost_webhook_events_refused_total",
+                           "AUTOPOST_EVENTS messages that were not events (terminated).", NULL);
     *out = in;
     return AP_OK;
 }
@@ -115,7 +114,8 @@ static ap_status insert_batch(wh_intake *in, natsMsg **msgs, const wh_event *evs
             return AP_ENOMEM;
         }
         const char *params[] = {evs[i].id, evs[i].tenant_id, evs[i].type, body};
-        PGresult *res = PQexecParams(in->pg.conn, insert_deliveries, 4, NULL, params, NULL, NULL, 0);
+        PGresult *res =
+            PQexecParams(in->pg.conn, insert_deliveries, 4, NULL, params, NULL, NULL, 0);
         free(body);
         ap_status st = ap_pg_result_ok(res, PGRES_COMMAND_OK, err, errlen);
         if (st == AP_OK) *created += strtol(PQcmdTuples(res), NULL, 10);
@@ -136,17 +136,22 @@ static void handle_batch(wh_intake *in, natsMsgList *list) {
     char err[512];
     long created = 0;
     ap_status st = ap_pg_ensure(&in->pg);
-    if (st == AP_OK) st = insert_batch(in, list->Msgs, evs, list->Count, &created, err, sizeof(err));
-    else snprintf(err, sizeof(err), "no connection");
+    if (st == AP_OK)
+        st = insert_batch(in, list->Msgs, evs, list->Count, &created, err, sizeof(err));
+    else
+        snprintf(err, sizeof(err), "no connection");
     ap_health_set(AP_CHECK_POSTGRES, st != AP_EPG);
     for (int i = 0; i < list->Count; i++) {
         natsMsg *m = list->Msgs[i];
         if (m == NULL) continue;
-        if (st == AP_OK) natsMsg_Ack(m, NULL);
-        else natsMsg_NakWithDelay(m, NAK_DELAY_MS, NULL);
+        if (st == AP_OK)
+            natsMsg_Ack(m, NULL);
+        else
+            natsMsg_NakWithDelay(m, NAK_DELAY_MS, NULL);
     }
     if (st != AP_OK) {
-        ap_log_warn("intake_failed", NULL, "%d events not stored, redelivered later: %s", kept, err);
+        ap_log_warn("intake_failed", NULL, "%d events not stored, redelivered later: %s", kept,
+                    err);
         return;
     }
     ap_counter_add(in->events, (uint64_t)kept);
@@ -158,9 +163,8 @@ void wh_intake_run(wh_intake *in) {
     while (!*in->stop) {
         natsMsgList list = {0};
         jsErrCode jerr = 0;
-        natsStatus s = natsSubscription_Fetch(&list, in->sub,
-                                              ap_js_fetch_batch(in->sub, INTAKE_BATCH),
-                                              FETCH_WAIT_MS, &jerr);
+        natsStatus s = natsSubscription_Fetch(
+            &list, in->sub, ap_js_fetch_batch(in->sub, INTAKE_BATCH), FETCH_WAIT_MS, &jerr);
         ap_health_set(AP_CHECK_NATS, s == NATS_OK || s == NATS_TIMEOUT || s == NATS_NOT_FOUND);
         if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) continue; /* nothing now */
         if (s != NATS_OK) {

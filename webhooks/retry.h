@@ -35,7 +35,6 @@ int64_t wh_retry_delay_ms(const wh_retry_policy *p, int attempts, uint64_t rando
  * refused address, connection error). created_ms: when the delivery row was
  * made; now_ms: when the attempt ended. *next_ms is set for WH_RETRY. */
 wh_outcome wh_retry_decide(const wh_retry_policy *p, long http_status, int attempts,
-                           int64_t created_ms, int64_t now_ms, uint64_t random64,
-                           int64_t *next_ms);
+                           int64_t created_ms, int64_t now_ms, uint64_t random64, int64_t *next_ms);
 
 #endif

@@ -25,7 +25,6 @@ ap_status wh_topology_ready_wait(jsCtx *js, const ap_config *cfg, volatile sig_a
  * (the service under nats.manage_topology, and `autopostctl streams apply`)
  * a missing stream is made and the consumer created or updated; without,
  * they are only looked up. */
-ap_status wh_topology_apply(jsCtx *js, const ap_config *cfg, bool create, char *err,
-                            size_t errlen);
+ap_status wh_topology_apply(jsCtx *js, const ap_config *cfg, bool create, char *err, size_t errlen);
 
 #endif

@@ -24,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (wh_event_parse(subject, NULL, body, body_len, &ev, err, sizeof(err)) == AP_OK) {
         if (!ap_uuid_valid(ev.id) || !ap_uuid_valid(ev.tenant_id) || ev.type[0] == '\0') abort();
         char want[256];
-        int n = snprintf(want, sizeof(want), WH_EVENTS_SUBJECT_PREFIX "%s.%s", ev.tenant_id,
-                         ev.type);
+        int n =
+            snprintf(want, sizeof(want), WH_EVENTS_SUBJECT_PREFIX "%s.%s", ev.tenant_id, ev.type);
         if (n < 0 || (size_t)n >= sizeof(want) || strcmp(want, subject) != 0) abort();
         if (strchr(ev.type, '*') || strchr(ev.type, ',') || memchr(body, 0, body_len)) abort();
         /* The event id is also accepted as its own Nats-Msg-Id. */

@@ -84,8 +84,10 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *url, ap_buf 
     const char *entry = next_answer(event_id, &n);
     unsigned status = 500;
     long hang_ms = 0;
-    if (strncmp(entry, "hang:", 5) == 0) hang_ms = strtol(entry + 5, NULL, 10);
-    else status = (unsigned)strtoul(entry, NULL, 10);
+    if (strncmp(entry, "hang:", 5) == 0)
+        hang_ms = strtol(entry + 5, NULL, 10);
+    else
+        status = (unsigned)strtoul(entry, NULL, 10);
     char meta[2048];
     int m = snprintf(meta, sizeof(meta),
                      "answer=%s\nevent_id=%s\nsignature=%s\ncontent_type=%s\npath=%s\n", entry,
@@ -103,8 +105,8 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *url, ap_buf 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **state) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **state) {
     (void)cls, (void)method, (void)version;
     ap_buf *body = *state;
     if (body == NULL) {
@@ -148,10 +150,10 @@ int main(int argc, char **argv) {
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-        on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
+                         NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "webhook_receiver: cannot listen\n");
         return 1;
@@ -162,8 +164,8 @@ int main(int argc, char **argv) {
     char tmp[4096];
     int t = snprintf(tmp, sizeof(tmp), "%s.tmp", argv[1]);
     FILE *f = t > 0 && (size_t)t < sizeof(tmp) ? fopen(tmp, "w") : NULL;
-    if (info == NULL || info->port == 0 || f == NULL || fwrite(port, 1, (size_t)n, f) != (size_t)n ||
-        fclose(f) != 0 || rename(tmp, argv[1]) != 0) {
+    if (info == NULL || info->port == 0 || f == NULL ||
+        fwrite(port, 1, (size_t)n, f) != (size_t)n || fclose(f) != 0 || rename(tmp, argv[1]) != 0) {
         fprintf(stderr, "webhook_receiver: cannot write the port file\n");
         MHD_stop_daemon(d);
         return 1;

@@ -116,8 +116,8 @@ static ap_status parse(const char *subject, const char *msg_id, const char *body
 
 static void test_event_accepted(void) {
     wh_event ev;
-    CHECK(parse(SUBJECT(TENANT, "schedule.published"), EVENT_ID,
-                BODY(TENANT, "schedule.published"), &ev) == AP_OK);
+    CHECK(parse(SUBJECT(TENANT, "schedule.published"), EVENT_ID, BODY(TENANT, "schedule.published"),
+                &ev) == AP_OK);
     CHECK_STR_EQ(ev.id, EVENT_ID);
     CHECK_STR_EQ(ev.tenant_id, TENANT);
     CHECK_STR_EQ(ev.type, "schedule.published");
