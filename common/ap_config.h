@@ -130,11 +130,11 @@ typedef struct ap_config {
     bool console_consumer_lag; /* console.consumer_lag: read consumer lag from NATS */
 
     /* autopost-webhooks (webhooks/, README "Webhooks"). */
-    int64_t webhooks_retry_initial_ms;   /* webhooks.retry_initial: first retry's cap */
-    int64_t webhooks_retry_max_ms;       /* webhooks.retry_max: the doubling stops here */
-    int64_t webhooks_give_up_after_ms;   /* webhooks.give_up_after: then failed */
-    int64_t webhooks_timeout_ms;         /* webhooks.timeout: one delivery request */
-    int webhooks_concurrency;            /* webhooks.concurrency: requests in flight */
+    int64_t webhooks_retry_initial_ms; /* webhooks.retry_initial: first retry's cap */
+    int64_t webhooks_retry_max_ms;     /* webhooks.retry_max: the doubling stops here */
+    int64_t webhooks_give_up_after_ms; /* webhooks.give_up_after: then failed */
+    int64_t webhooks_timeout_ms;       /* webhooks.timeout: one delivery request */
+    int webhooks_concurrency;          /* webhooks.concurrency: requests in flight */
     /* webhooks.allow_private: endpoints may be on loopback, private and
      * metadata addresses and use plain http (tests, dev); off, only https
      * to public addresses (the publishers' media rule). */

@@ -27,10 +27,10 @@
 #ifndef CTL_H
 #define CTL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
 #include "ap_config.h"
 #include "ap_nats.h"

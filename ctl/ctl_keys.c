@@ -83,8 +83,10 @@ static int keys_id(ctl_ctx *ctx, int argc, char **argv) {
 
 static void webhook_open_failure(const char *endpoint_id, void *arg) {
     (void)arg;
-    fprintf(stderr, "autopostctl keys rotate: webhook %s: its secret does not open with any "
-                    "configured key\n", endpoint_id);
+    fprintf(stderr,
+            "autopostctl keys rotate: webhook %s: its secret does not open with any "
+            "configured key\n",
+            endpoint_id);
 }
 
 /* The webhook secrets' pass; adds its failures to *failed. */
