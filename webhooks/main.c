@@ -120,6 +120,8 @@ int main(int argc, char **argv) {
     ap_health_stop();
     curl_global_cleanup();
     ap_config_free(&cfg);
-    nats_Close();
+    /* Not nats_Close: a connection thread could still be releasing the
+     * library while the process exits. */
+    nats_CloseAndWait(2000);
     return rc;
 }

@@ -46,6 +46,9 @@ int main(int argc, char **argv) {
     jsPubAck_Destroy(ack);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
-    nats_Close();
+    /* Wait for the library's threads: with nats_Close a connection thread
+     * could still be releasing the library as the process exits (seen under
+     * ASan as a crash in natsLib_Release, then a hang). */
+    nats_CloseAndWait(2000);
     return rc;
 }
