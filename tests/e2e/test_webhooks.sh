@@ -5,6 +5,7 @@
 # receiver's failures and a hang; an endpoint that never answers 2xx is given
 # up after webhooks.give_up_after and shows as failing; a private address is
 # refused at `webhooks add` and, behind a name, at connect time.
+# shellcheck disable=SC2154 # PORT_<name> are set by receiver() with printf -v
 source "$(dirname "$0")/lib.sh"
 
 SVC_PLATFORMS="x"
@@ -48,7 +49,7 @@ read -r WA SA < <(add --tenant "$T1" --url "http://127.0.0.1:$PORT_a/hook" \
     --events schedule.published,schedule.failed) || fail "webhooks add a"
 read -r WB SB < <(add --tenant "$T2" --url "http://127.0.0.1:$PORT_b/hook" --events '*') ||
     fail "webhooks add b"
-read -r WC SC < <(add --tenant "$T1" --url "http://127.0.0.1:$PORT_c/hook" \
+read -r WC _ < <(add --tenant "$T1" --url "http://127.0.0.1:$PORT_c/hook" \
     --events schedule.failed) || fail "webhooks add c"
 [[ $SA =~ ^whsec_[0-9a-f]{64}$ && $SB != "$SA" ]] || fail "secrets: '$SA' '$SB'"
 [[ $(stack_psql -c "SELECT count(*) FROM webhook_endpoints WHERE secret_sealed::text LIKE '%' || encode(convert_to('$SA', 'UTF8'), 'hex') || '%'") -eq 0 ]] ||
@@ -81,7 +82,7 @@ event() {
     local id=$1 tenant=$2 type=$3 f=$STACK_DIR/event-$1.json
     printf '{"id": "%s", "type": "%s", "created_at": "2026-12-06T03:00:00.000Z", "tenant_id": "%s", "data": {"post_id": "p", "schedule": {"id": "s", "status": "published", "error": null}}}' \
         "$id" "$type" "$tenant" >"$f"
-    "$tools/publish_event" "$AUTOPOST_NATS_URL" "autopost.events.$tenant.$type" "$id" "$f"
+    timeout 30 "$tools/publish_event" "$AUTOPOST_NATS_URL" "autopost.events.$tenant.$type" "$id" "$f"
 }
 E1=018f0000-0000-7000-8000-000000000001
 E2=018f0000-0000-7000-8000-000000000002
@@ -95,7 +96,7 @@ E4=018f0000-0000-7000-8000-000000000004
 # A message whose subject names another tenant than its body: refused.
 bad=$STACK_DIR/event-bad.json
 sed "s/$T1/$T2/" "$STACK_DIR/event-$E2.json" >"$bad"
-"$tools/publish_event" "$AUTOPOST_NATS_URL" "autopost.events.$T1.schedule.failed" \
+timeout 30 "$tools/publish_event" "$AUTOPOST_NATS_URL" "autopost.events.$T1.schedule.failed" \
     018f0000-0000-7000-8000-0000000000bb "$bad" >/dev/null || fail "publish the mismatched event"
 
 # answers DIR EVENT CODE: how many times the receiver answered CODE for EVENT.
@@ -154,7 +155,8 @@ verify() {
 [[ $(verify a "$SA") -ge 8 ]] || fail "a: fewer requests than expected"
 [[ $(verify b "$SB") -ge 1 ]] || fail "b: no requests"
 # The wrong secret does not verify (the check above is not vacuous).
-f=$(ls "$STACK_DIR"/recv-b/*.meta | head -n1)
+metas=("$STACK_DIR"/recv-b/*.meta)
+f=${metas[0]}
 t=$(sed -n 's/^signature=t=\([0-9]*\),.*/\1/p' "$f")
 [[ $( (printf '%s.' "$t"; cat "${f%.meta}.body") | openssl dgst -sha256 -hmac "$SA" | awk '{print $NF}') != \
     "$(sed -n 's/^signature=.*v1=//p' "$f")" ]] || fail "another endpoint's secret verifies b's delivery"
