@@ -13,12 +13,13 @@
 
 #include <stddef.h>
 
+#include "ap_nats.h"
 #include "ap_status.h"
 #include "ap_uuid.h"
 #include "endpoints.h"
 
-#define WH_EVENTS_STREAM "AUTOPOST_EVENTS"
-#define WH_EVENTS_SUBJECT_PREFIX "autopost.events."
+#define WH_EVENTS_STREAM AP_STREAM_EVENTS /* made by the topology (common/ap_nats.h) */
+#define WH_EVENTS_SUBJECT_PREFIX AP_SUBJECT_EVENTS_PREFIX
 #define WH_EVENTS_CONSUMER "webhooks"
 /* Largest event body accepted (an event is a schedule's outcome: small). */
 #define WH_EVENT_MAX_BODY (64 * 1024)

@@ -18,35 +18,13 @@ static ap_status ensure_events_stream(jsCtx *js, const ap_config *cfg, bool crea
     jsErrCode jerr = 0;
     natsStatus s = js_GetStreamInfo(&si, js, WH_EVENTS_STREAM, NULL, &jerr);
     jsStreamInfo_Destroy(si);
-    si = NULL;
     if (s == NATS_OK) return AP_OK;
     if (!not_found(s, jerr, JSStreamNotFoundErr) || !create) {
         ap_nats_error(err, errlen, "stream " WH_EVENTS_STREAM, s, jerr);
         return AP_ENATS;
     }
-    const char *subjects[] = {WH_EVENTS_SUBJECT_PREFIX ">"};
-    jsStreamConfig sc;
-    jsStreamConfig_Init(&sc);
-    sc.Name = WH_EVENTS_STREAM;
-    sc.Description = "autopost outcome events (JSON); subject autopost.events.<tenant>.<type>, "
-                     "Nats-Msg-Id = event id";
-    sc.Subjects = subjects;
-    sc.SubjectsLen = 1;
-    sc.Retention = js_LimitsPolicy;
-    sc.Storage = js_FileStorage;
-    sc.Replicas = cfg->stream_replicas;
-    sc.Duplicates = cfg->duplicate_window_ms * AP_NS_PER_MS;
-    sc.MaxAge = (int64_t)7 * 24 * 3600 * 1000 * AP_NS_PER_MS;
-    sc.MaxMsgSize = WH_EVENT_MAX_BODY;
-    jerr = 0;
-    s = js_AddStream(&si, js, &sc, NULL, &jerr);
-    jsStreamInfo_Destroy(si);
-    /* Another replica may have made it a moment ago. */
-    if (s != NATS_OK && jerr != JSStreamNameExistErr) {
-        ap_nats_error(err, errlen, "create stream " WH_EVENTS_STREAM, s, jerr);
-        return AP_ENATS;
-    }
-    return AP_OK;
+    /* The stream's one definition is the topology's (common/ap_nats.c). */
+    return ap_js_apply_topology(js, cfg, err, errlen);
 }
 
 static ap_status ensure_consumer(jsCtx *js, bool create, char *err, size_t errlen) {

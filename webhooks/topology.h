@@ -2,10 +2,10 @@
  * consumer "webhooks" on AUTOPOST_EVENTS (explicit ack after the deliveries
  * are committed, MaxDeliver unlimited: an event must not be dropped).
  *
- * The stream itself belongs to the outbox relay, which writes it. So that
- * this service also runs (and its tests run) where the relay has not made
- * it yet, a missing stream is created here with the relay's subjects; an
- * existing one is never changed from here. With nats.manage_topology off
+ * The stream itself is part of the topology every service applies
+ * (common/ap_nats.c; the dispatcher's outbox relay writes it): when it is
+ * missing and creating is allowed, the whole topology is applied, so the
+ * stream has its one definition. With nats.manage_topology off
  * (least-privilege users) the service creates nothing: it waits until the
  * consumer exists (`autopostctl streams apply` as admin makes both). */
 #ifndef WH_TOPOLOGY_H
