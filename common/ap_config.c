@@ -70,6 +70,12 @@ static const key_spec config_keys[] = {
     {"console.read_token_file", T_STRING, F(console_read_token_file), 0, 0},
     {"console.allowed_hosts", T_STRING, F(console_allowed_hosts), 0, 0},
     {"console.consumer_lag", T_BOOL, F(console_consumer_lag), 0, 0},
+    {"webhooks.retry_initial", T_DURATION, F(webhooks_retry_initial_ms), 10, 3600000},
+    {"webhooks.retry_max", T_DURATION, F(webhooks_retry_max_ms), 10, 86400000},
+    {"webhooks.give_up_after", T_DURATION, F(webhooks_give_up_after_ms), 1000, 30 * 86400000LL},
+    {"webhooks.timeout", T_DURATION, F(webhooks_timeout_ms), 100, 120000},
+    {"webhooks.concurrency", T_INT, F(webhooks_concurrency), 1, 10000},
+    {"webhooks.allow_private", T_BOOL, F(webhooks_allow_private), 0, 0},
 };
 #undef F
 
@@ -132,6 +138,11 @@ void ap_config_init(ap_config *cfg) {
     cfg->console_http_bind = strdup("127.0.0.1"); /* a person's browser, not the world */
     cfg->console_http_port = 8090;
     cfg->console_consumer_lag = true;
+    cfg->webhooks_retry_initial_ms = 5000;
+    cfg->webhooks_retry_max_ms = 3600 * 1000;
+    cfg->webhooks_give_up_after_ms = 24 * 3600 * 1000LL; /* Stripe-like: a day of retries */
+    cfg->webhooks_timeout_ms = 10000;
+    cfg->webhooks_concurrency = 64;
 }
 
 static void platform_free(ap_platform_config *p) {

@@ -133,6 +133,17 @@ typedef struct ap_config {
     char *console_read_token_file; /* console.read_token_file: a token for every read */
     char *console_allowed_hosts; /* console.allowed_hosts: comma list of Host names */
     bool console_consumer_lag; /* console.consumer_lag: read consumer lag from NATS */
+
+    /* autopost-webhooks (webhooks/, README "Webhooks"). */
+    int64_t webhooks_retry_initial_ms; /* webhooks.retry_initial: first retry's cap */
+    int64_t webhooks_retry_max_ms;     /* webhooks.retry_max: the doubling stops here */
+    int64_t webhooks_give_up_after_ms; /* webhooks.give_up_after: then failed */
+    int64_t webhooks_timeout_ms;       /* webhooks.timeout: one delivery request */
+    int webhooks_concurrency;          /* webhooks.concurrency: requests in flight */
+    /* webhooks.allow_private: endpoints may be on loopback, private and
+     * metadata addresses and use plain http (tests, dev); off, only https
+     * to public addresses (the publishers' media rule). */
+    bool webhooks_allow_private;
 } ap_config;
 
 /* What a service needs to be present after file + environment. */

@@ -17,6 +17,7 @@
  *   ctl_import.c    `import` (JSON Lines, COPY in one transaction)
  *   ctl_status.c    `list`, `show`, `status`
  *   ctl_failed.c    `failed` (grouped by reason)
+ *   ctl_webhooks.c  `webhooks add|list|remove|deliveries` (webhooks/endpoints.h)
  *
  * Conventions: a command returns its exit code (CTL_EXIT_*). Errors go to
  * stderr as "autopostctl: <what went wrong>"; stdout carries only results, so
@@ -26,6 +27,7 @@
 #ifndef CTL_H
 #define CTL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -163,5 +165,10 @@ int ctl_cmd_cancel(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_retry(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_status(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_failed(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_webhooks(ctl_ctx *ctx, int argc, char **argv);
+/* For `status`: endpoints marked failing, as a JSON array of {id, tenant_id,
+ * url, failing_since} (NULL with err filled on failure), and its text. */
+json_t *ctl_webhooks_failing(ctl_ctx *ctx, char *err, size_t errlen);
+void ctl_webhooks_failing_print(const json_t *failing);
 
 #endif

@@ -18,7 +18,8 @@
  * UPDATE, COMMIT. A row that does not open is counted and named by its
  * account id (never by anything derived from its token) and left as it was;
  * the command then exits 1 so a deploy script cannot miss it. The refreshed
- * credentials publishers keep in KV follow (ctl_keys_kv.c). */
+ * credentials publishers keep in KV follow (ctl_keys_kv.c), then the webhook
+ * endpoints' signing secrets (webhooks/endpoints.h, one transaction). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 
 #include "ap_crypto.h"
 #include "ctl.h"
+#include "endpoints.h"
 
 #define KEYS_DEFAULT_BATCH 500
 #define KEYS_MAX_BATCH 10000
@@ -48,7 +50,8 @@ static const char keys_usage[] =
     "         With nats.url set it then does the same for the refreshed credentials\n"
     "         publishers share in KV autopost_accounts; one that opens with no\n"
     "         configured key is purged (named on stderr): publishers then use the\n"
-    "         PostgreSQL copy.\n"
+    "         PostgreSQL copy. Webhook endpoints' signing secrets are re-sealed\n"
+    "         the same way (one that opens with no key is named and left).\n"
     "\nRotation: see README \"Security\". Both take --config FILE.\n";
 
 /* ---- id ----------------------------------------------------------------- */
@@ -77,6 +80,28 @@ static int keys_id(ctl_ctx *ctx, int argc, char **argv) {
 }
 
 /* ---- rotate ------------------------------------------------------------- */
+
+static void webhook_open_failure(const char *endpoint_id, void *arg) {
+    (void)arg;
+    fprintf(stderr,
+            "autopostctl keys rotate: webhook %s: its secret does not open with any "
+            "configured key\n",
+            endpoint_id);
+}
+
+/* The webhook secrets' pass; adds its failures to *failed. */
+static int rotate_webhook_secrets(ctl_ctx *ctx, const ap_crypto_keyring *ring, bool dry_run,
+                                  long *failed) {
+    wh_reseal_counts c;
+    char err[512];
+    if (wh_endpoint_reseal(ctx->pg.conn, ring, dry_run, webhook_open_failure, NULL, &c, err,
+                           sizeof(err)) != AP_OK)
+        return ctl_fail("keys rotate: webhook secrets: %s (rolled back)", err);
+    printf("webhook secrets  %s %ld, already current %ld, failed to open %ld\n",
+           dry_run ? "to rotate" : "rotated", c.rotated, c.current, c.failed);
+    *failed += c.failed;
+    return CTL_EXIT_OK;
+}
 
 typedef struct rotate_counts {
     long rotated, current, failed;
@@ -262,10 +287,17 @@ static int keys_rotate(ctl_ctx *ctx, int argc, char **argv) {
     printf("already current  %ld\n", total.current);
     printf("failed to open   %ld\n", total.failed);
     if ((rc = ctl_keys_rotate_kv(ctx, &ring, dry_run)) != CTL_EXIT_OK) goto cleanup;
+    long webhook_failed = 0;
+    if ((rc = rotate_webhook_secrets(ctx, &ring, dry_run, &webhook_failed)) != CTL_EXIT_OK)
+        goto cleanup;
     if (total.failed > 0)
         rc = ctl_fail("%ld account(s) could not be opened with the configured keys (named above); "
                       "their credentials were left as they were",
                       total.failed);
+    else if (webhook_failed > 0)
+        rc = ctl_fail("%ld webhook secret(s) could not be opened with the configured keys (named "
+                      "above); they were left as they were",
+                      webhook_failed);
 cleanup:
     ap_crypto_keyring_wipe(&ring);
     return rc;

@@ -19,6 +19,8 @@
 
 #include "ctl.h"
 #include "ctl_migrations.h"
+#include "event.h"
+#include "topology.h"
 
 static const char migrate_usage[] =
     "usage: autopostctl migrate [--config FILE]\n\n"
@@ -185,6 +187,8 @@ static void print_topology(const ap_config *cfg) {
     }
     printf("consumer  %-22s on %s\n", AP_CONSUMER_DISPATCHER, AP_STREAM_RESULTS);
     printf("consumer  %-22s on %s\n", AP_CONSUMER_ADVISORIES, AP_STREAM_ADVISORIES);
+    printf("consumer  %-22s on %s (the stream made if missing)\n", WH_EVENTS_CONSUMER,
+           WH_EVENTS_STREAM);
     for (int i = 0; i < cfg->nplatforms; i++) {
         char attempts[AP_KV_BUCKET_LEN], accounts[AP_KV_BUCKET_LEN];
         if (ap_kv_bucket_attempts(attempts, sizeof(attempts), cfg->platforms[i].name) == AP_OK &&
@@ -215,6 +219,8 @@ int ctl_cmd_streams(ctl_ctx *ctx, int argc, char **argv) {
     if (ctl_nats_open(ctx, &n, ctx->cfg.nats_connect_timeout_ms, err, sizeof(err)) != AP_OK)
         return ctl_fail("%s", err);
     ap_status s = ap_js_apply_topology(n.js, &ctx->cfg, err, sizeof(err));
+    /* The webhooks consumer on AUTOPOST_EVENTS (webhooks/topology.h). */
+    if (s == AP_OK) s = wh_topology_apply(n.js, &ctx->cfg, true, err, sizeof(err));
     ap_nats_close(&n);
     if (s != AP_OK) return ctl_fail("applying the JetStream topology failed: %s", err);
     print_topology(&ctx->cfg);

@@ -722,7 +722,19 @@ static int status_once(ctl_ctx *ctx, bool json) {
     int rc = status_counts(ctx, &r);
     if (rc == CTL_EXIT_OK) {
         status_lags(ctx, &r);
-        rc = json ? print_json(status_json(&r)) : status_print_text(&r);
+        char err[512];
+        json_t *failing = ctl_webhooks_failing(ctx, err, sizeof(err));
+        if (failing == NULL) {
+            rc = ctl_fail("cannot read webhook endpoints: %s", err);
+        } else if (json) {
+            json_t *root = status_json(&r);
+            if (root) json_object_set(root, "failing_webhooks", failing);
+            rc = print_json(root);
+        } else {
+            rc = status_print_text(&r);
+            ctl_webhooks_failing_print(failing);
+        }
+        json_decref(failing);
     }
     free(r.rows);
     fflush(stdout);

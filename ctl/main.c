@@ -30,6 +30,7 @@ static const ctl_command commands[] = {
      "retry a failed, unconfirmed or cancelled schedule, or every match of a filter"},
     {"status", ctl_cmd_status, "counts per platform and status, and consumer lag"},
     {"failed", ctl_cmd_failed, "failed and unconfirmed schedules grouped by reason"},
+    {"webhooks", ctl_cmd_webhooks, "webhooks add|list|remove|deliveries: tenants' endpoints"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -9,7 +9,8 @@
 set -euo pipefail
 bin=$1 failpoints=$2 harden=$3 fortify=$4
 command -v readelf >/dev/null || { echo "skipped: no readelf"; exit 77; }
-programs=(autopost-scheduler autopost-publisher autopost-dispatcher autopostctl autopost-console)
+programs=(autopost-scheduler autopost-publisher autopost-dispatcher autopostctl autopost-console
+    autopost-webhooks)
 problems=0
 problem() { printf 'FAIL: %s\n' "$*" >&2; problems=$((problems + 1)); }
 

@@ -42,7 +42,7 @@ README=$AUTOPOST_SRC/README.md
 CONFIG_LAYERS="autopost.yaml platforms.yaml env.yaml"
 PLATFORMS=$(awk '/^[a-z0-9]/ { print $1 }' "$AUTOPOST_SRC/common/platforms.list" | tr '\n' ' ')
 PLATFORMS=${PLATFORMS% }
-BINARIES='["autopost-scheduler","autopost-publisher","autopost-dispatcher","autopostctl","autopost-sandbox","autopost-console"]'
+BINARIES='["autopost-scheduler","autopost-publisher","autopost-dispatcher","autopostctl","autopost-sandbox","autopost-console","autopost-webhooks"]'
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -90,16 +90,17 @@ def component: .labels["app.kubernetes.io/component"] // "";
 def containers: (.pod.containers // []) + (.pod.initContainers // []);
 def arg($flag): (.args // []) as $a | ($a | index($flag)) as $i | if $i == null then null else $a[$i + 1] end;
 def env($name): [(.env // [])[] | select(.name == $name)] | first;
-def is_service: (.command // [""])[0] as $c | ["autopost-scheduler", "autopost-dispatcher", "autopost-publisher"] | index($c) != null;
+def is_service: (.command // [""])[0] as $c | ["autopost-scheduler", "autopost-dispatcher", "autopost-publisher", "autopost-webhooks"] | index($c) != null;
 def nats_user_for:
   (.command // [""])[0] as $c
   | if $c == "autopost-scheduler" then "scheduler"
     elif $c == "autopost-dispatcher" then "dispatcher"
+    elif $c == "autopost-webhooks" then "webhooks"
     elif $c == "autopost-publisher" then "publisher-" + (arg("--platform") // "?")
     elif $c == "autopostctl" and ((.args // []) | index("streams")) != null then "admin"
     else null end;
 def needs_pg: (.command // [""])[0] as $c
-  | ($c == "autopost-scheduler" or $c == "autopost-dispatcher"
+  | ($c == "autopost-scheduler" or $c == "autopost-dispatcher" or $c == "autopost-webhooks"
      or ($c == "autopostctl" and ((.args // []) | index("migrate")) != null));
 '
 
@@ -241,13 +242,14 @@ check_render() {
            else empty end),
           (if ($c | needs_pg) and (($c | env("AUTOPOST_POSTGRES_DSN") | .valueFrom.secretKeyRef.name) == null)
            then "\($where): AUTOPOST_POSTGRES_DSN must come from a Secret" else empty end),
-          (if ($c.command[0] == "autopost-publisher") then
+          (if ($c.command[0] == "autopost-publisher" or $c.command[0] == "autopost-webhooks") then
              ($cfg.credentials.key_file // "" | sub("/[^/]*$"; "")) as $kdir
              | ([$c.volumeMounts[]? | select(.mountPath == $kdir) | .name] | first) as $vol
              | (if ([$w.pod.volumes[]? | select(.name == $vol) | .secret.secretName] | first) == null
                 then "\($where): credentials.key_file \($cfg.credentials.key_file) is not on a Secret volume" else empty end),
-               (($c | arg("--platform")) as $p
-                | if $cfg.platforms[$p] == null then "\($where): --platform \($p) is not in the config platforms" else empty end)
+               (if $c.command[0] != "autopost-publisher" then empty
+                else ($c | arg("--platform")) as $p
+                | if $cfg.platforms[$p] == null then "\($where): --platform \($p) is not in the config platforms" else empty end end)
            else empty end)' "${args[@]}"
 
     # Secrets: referenced ones exist in dev (placeholders) or are documented;
@@ -332,8 +334,8 @@ check_render() {
     check "$name: NetworkPolicies: default deny, and only the ports each pod needs" "$json" '
         def egress_ok($comp): {"scheduler": [53, 4222, 5432], "dispatcher": [53, 4222, 5432], "migrate": [53, 4222, 5432],
             "publisher": ([53, 4222, 443] + (if $render == "dev" then [8090] else [] end)), "sandbox": [53],
-            "console": [53, 5432]}[$comp] // [53];
-        def ingress_ok($comp): {"scheduler": [8080], "dispatcher": [8080], "publisher": [8080], "sandbox": [8090]}[$comp] // [];
+            "console": [53, 5432], "webhooks": [53, 4222, 5432, 443]}[$comp] // [53];
+        def ingress_ok($comp): {"scheduler": [8080], "dispatcher": [8080], "publisher": [8080], "webhooks": [8080], "sandbox": [8090]}[$comp] // [];
         . as $all
         | [$all[] | select(.kind == "NetworkPolicy")] as $nps
         | workloads as $w | ($w | component) as $comp
@@ -388,7 +390,7 @@ check_render() {
     podenv+=(AUTOPOST_NATS_USER=scheduler AUTOPOST_NATS_PASSWORD=placeholder)
     platforms=$(jq -r '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0]
         | select(.command[0] == "autopost-publisher") | .args as $a | $a[($a | index("--platform")) + 1]' "$json")
-    local runs=("autopost-scheduler" "autopost-dispatcher" "autopostctl" "autopost-console")
+    local runs=("autopost-scheduler" "autopost-dispatcher" "autopostctl" "autopost-console" "autopost-webhooks")
     for p in $platforms; do runs+=("autopost-publisher --platform $p"); done
     local bin out
     for bin in "${runs[@]}"; do

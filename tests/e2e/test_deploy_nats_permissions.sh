@@ -61,7 +61,7 @@ out=$(svc_ctl streams apply 2>&1) || fail "admin: streams apply failed: $out"
 jsz() { curl -fsS "http://127.0.0.1:$AUTH_NATS_MONITOR_PORT/jsz?acc=AUTOPOST&streams=true&consumers=true"; }
 topology=$(jsz | jq -r '.account_details[]? | select(.name == "AUTOPOST") | .stream_detail[]? |
     .name + ":" + ([.consumer_detail[]?.name] | sort | join(","))' | sort | tr '\n' ' ')
-want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_EVENTS: AUTOPOST_JOBS:$(for p in $PLATFORM_LIST; do printf 'publisher-%s\n' "$p"; done | sort | paste -sd,) AUTOPOST_RESULTS:dispatcher $(for p in $PLATFORM_LIST; do printf 'KV_autopost_accounts_%s:\nKV_autopost_attempts_%s:\n' "$p" "$p"; done | sort | tr '\n' ' ')"
+want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_EVENTS:webhooks AUTOPOST_JOBS:$(for p in $PLATFORM_LIST; do printf 'publisher-%s\n' "$p"; done | sort | paste -sd,) AUTOPOST_RESULTS:dispatcher $(for p in $PLATFORM_LIST; do printf 'KV_autopost_accounts_%s:\nKV_autopost_attempts_%s:\n' "$p" "$p"; done | sort | tr '\n' ' ')"
 [[ $topology == "$want" ]] || fail "topology in account AUTOPOST: '$topology', expected '$want'"
 echo "ok: admin created the topology with autopostctl streams apply: $topology"
 
@@ -205,6 +205,21 @@ probe_all() {
     expect_denied events-reader sub '_INBOX.>'
     expect_denied events-reader sub '_INBOX_dispatcher.>'
 
+    # webhooks: its own consumer on AUTOPOST_EVENTS, nothing else.
+    expect_allowed webhooks pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_EVENTS.webhooks' "$PULL" '^HMSG|^MSG'
+    expect_allowed webhooks pub '$JS.API.CONSUMER.INFO.AUTOPOST_EVENTS.webhooks' '' '"type":"io.nats.jetstream.api.v1.consumer_info_response"'
+    expect_allowed webhooks pub '$JS.API.STREAM.INFO.AUTOPOST_EVENTS' '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
+    expect_allowed webhooks sub '_INBOX_webhooks.>'
+    expect_denied webhooks sub '_INBOX.>'
+    expect_denied webhooks sub 'autopost.events.>'
+    expect_denied webhooks pub "autopost.events.$PROBE_TENANT.schedule.published"
+    expect_denied webhooks pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_RESULTS.dispatcher'
+    expect_denied webhooks pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-facebook'
+    expect_denied webhooks pub '$JS.API.STREAM.PURGE.AUTOPOST_EVENTS'
+    expect_denied webhooks pub '$JS.API.CONSUMER.DURABLE.CREATE.AUTOPOST_EVENTS.webhooks'
+    expect_denied webhooks pub '$KV.autopost_accounts_facebook.cred.x'
+    expect_denied dispatcher pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_EVENTS.webhooks'
+
     # admin: the JetStream API, not the messages.
     expect_denied admin pub autopost.jobs.facebook
     expect_denied admin pub autopost.results.facebook
@@ -242,7 +257,7 @@ fi
 # them: they only check (INFO) that what they use exists, so auth.conf as
 # shipped must be enough.
 NATS_EXTRA="  manage_topology: false"
-for user in scheduler dispatcher publisher-facebook; do
+for user in scheduler dispatcher publisher-facebook webhooks; do
     user_config "$user" "$STACK_DIR/$user.yaml"
 done
 
@@ -258,6 +273,19 @@ violations=$(auth_violations_since "$log_offset")
 [[ -z $violations ]] || fail "permission violations while the services ran:
 $violations"
 echo "ok: $total posts published by scheduler, publisher-facebook and dispatcher users, no violation"
+
+# autopost-webhooks with its user: checks the topology, binds its consumer
+# and pulls without a single violation.
+log_offset=$(auth_log_size)
+AUTOPOST_CONFIG=$STACK_DIR/webhooks.yaml svc_start webhooks
+webhooks_up() { [[ $(log_count webhooks webhooks_started) -ge 1 ]]; }
+stack_wait_for webhooks_up >/dev/null || fail "autopost-webhooks did not start with its NATS user"
+sleep 2 # a few pulls
+svc_kill webhooks TERM || fail "webhooks did not exit 0 on SIGTERM"
+violations=$(auth_violations_since "$log_offset")
+[[ -z $violations ]] || fail "permission violations while autopost-webhooks ran:
+$violations"
+echo "ok: autopost-webhooks ran with the webhooks user, no violation"
 
 # ---- 4. a real MAX_DELIVERIES give-up under the dispatcher's permissions -----
 svc_kill publisher-facebook TERM || fail "publisher did not exit 0 on SIGTERM"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deploy/grafana/autopost.json is a valid Grafana dashboard and every metric
-# it queries is one the services register (common/, publishers/, scheduler/,
-# dispatcher/): a renamed metric breaks this test instead of leaving an empty
+# it queries is one the services register (common/, publishers/ and its engine/
+# and platforms/, scheduler/,
+# dispatcher/, webhooks/): a renamed metric breaks this test instead of leaving an empty
 # panel. Histograms may only be queried through _bucket/_sum/_count, and
 # everything else never with those suffixes. Static: no stack needed.
 set -euo pipefail
@@ -30,7 +31,8 @@ rm -f "${TMPDIR:-/tmp}/dash.$$"
     problem "a query names a datasource other than the \${datasource} variable"
 
 # The metrics the code registers: "kind name" per line.
-registered=$(cat "$AUTOPOST_SRC"/{common,publishers,scheduler,dispatcher}/*.c | tr '\n' ' ' |
+registered=$(cat "$AUTOPOST_SRC"/{common,publishers,scheduler,dispatcher,webhooks}/*.c \
+    "$AUTOPOST_SRC"/publishers/*/*.c | tr '\n' ' ' |
     grep -oE 'ap_metrics_(counter|gauge|histogram)\([^,()]*,[[:space:]]*"autopost_[a-z0-9_]+"' |
     sed -E 's/ap_metrics_([a-z]+)\(.*"(autopost_[a-z0-9_]+)"/\1 \2/' | sort -u)
 [[ $(wc -l <<<"$registered") -ge 15 ]] || problem "found only $(wc -l <<<"$registered") registered metrics: the scan is broken"

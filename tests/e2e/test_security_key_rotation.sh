@@ -12,7 +12,8 @@
 #      row sealed under A rotate.
 #   6. (within 2) the refreshed credentials publishers share in KV
 #      autopost_accounts_facebook follow: one sealed under A is re-sealed under B (it
-#      opens with B, not with A), one that opens with no key is purged.
+#      opens with B, not with A), one that opens with no key is purged; and a
+#      webhook endpoint's signing secret sealed under A is re-sealed under B.
 source "$(dirname "$0")/lib.sh"
 
 new_key() { (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1"); }
@@ -77,6 +78,13 @@ for ((i = 0; i < 60; i++)); do
     sleep 0.5
 done
 [[ $(svc_count_status queued) -eq 16 ]] || fail "jobs were not queued"
+webhook=$(svc_ctl webhooks add --tenant 00000000-0000-0000-0000-000000000001 \
+    --url https://hooks.example.com/autopost --events '*' | awk '{print $1}') || fail "webhooks add"
+secret_kid() {
+    stack_psql -c "SELECT encode(substring(secret_sealed FROM 4 FOR 8), 'hex')
+                    FROM webhook_endpoints WHERE id = '$webhook'"
+}
+[[ $(secret_kid) == "$kid_a" ]] || fail "the webhook secret is not sealed under key A"
 pass "16 jobs queued with credentials sealed under key A ($kid_a)"
 
 # ---- 2. switch to B, rotate -----------------------------------------------------------
@@ -109,6 +117,9 @@ rotate "$config_ba" --dry-run
 [[ $RC -eq 0 && $(counts) == 8,0,0 ]] || fail "dry run: exit $RC, $(cat "$OUT" "$ERR")"
 [[ $(kid_count "$kid_a") -eq 8 ]] || fail "the dry run changed rows"
 grep -q "to rotate 1, already current 0, to purge 1" "$OUT" || fail "dry run, KV: $(cat "$OUT")"
+grep -q "^webhook secrets  to rotate 1, already current 0, failed to open 0$" "$OUT" ||
+    fail "dry run, webhooks: $(cat "$OUT")"
+[[ $(secret_kid) == "$kid_a" ]] || fail "the dry run changed the webhook secret"
 kv_opens "$kv_a1" "$key_a" || fail "the dry run changed KV"
 
 rotate "$config_ba" --batch-size 3
@@ -116,6 +127,9 @@ rotate "$config_ba" --batch-size 3
 grep -q "^current key id   $kid_b\$" "$OUT" || fail "rotate did not name the key: $(cat "$OUT")"
 [[ $(kid_count "$kid_b") -eq 8 ]] || fail "not every row is under key B after rotate"
 grep -q "rotated 1, already current 0, purged 1" "$OUT" || fail "rotate, KV: $(cat "$OUT")"
+grep -q "^webhook secrets  rotated 1, already current 0, failed to open 0$" "$OUT" ||
+    fail "rotate, webhooks: $(cat "$OUT")"
+[[ $(secret_kid) == "$kid_b" ]] || fail "the webhook secret is not under key B after rotate"
 grep -q "account $kv_a4: the refreshed credential in KV autopost_accounts_facebook does not open" "$ERR" ||
     fail "rotate did not name the purged KV credential: $(cat "$ERR")"
 kv_opens "$kv_a1" "$key_b" || fail "the KV credential does not open with B after rotate"
@@ -129,6 +143,8 @@ $KV get "cred.$kv_a4" >/dev/null || rc=$?
 rotate "$config_ba"
 [[ $RC -eq 0 && $(counts) == 0,8,0 ]] || fail "second rotate: exit $RC, $(cat "$OUT" "$ERR")"
 grep -q "rotated 0, already current 1, purged 0" "$OUT" || fail "second rotate, KV: $(cat "$OUT")"
+grep -q "^webhook secrets  rotated 0, already current 1, failed to open 0$" "$OUT" ||
+    fail "second rotate, webhooks: $(cat "$OUT")"
 pass "keys rotate re-sealed 8 rows under $kid_b in batches, and KV's refreshed credentials (one purged); again: nothing to do"
 
 # ---- 3. queued jobs sealed under A still publish ------------------------------------
