@@ -122,6 +122,6 @@ int main(int argc, char **argv) {
     ap_config_free(&cfg);
     /* Not nats_Close: a connection thread could still be releasing the
      * library while the process exits. */
-    nats_CloseAndWait(2000);
+    ap_nats_shutdown();
     return rc;
 }

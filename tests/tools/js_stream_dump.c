@@ -54,6 +54,6 @@ int main(int argc, char **argv) {
     rc = s == NATS_OK ? dump(js, argv[2]) : fail("connect", s, 0);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
-    nats_Close();
+    nats_CloseAndWait(2000); /* its threads end before exit() frees the library */
     return rc;
 }

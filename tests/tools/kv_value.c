@@ -60,6 +60,6 @@ int main(int argc, char **argv) {
     kvStore_Destroy(kv);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
-    nats_Close();
+    nats_CloseAndWait(2000); /* its threads end before exit() frees the library */
     return rc;
 }
