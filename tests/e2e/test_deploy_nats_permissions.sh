@@ -196,6 +196,12 @@ probe_all() {
     expect_allowed events-reader sub '_INBOX_events-reader.>'
     expect_denied events-reader pub "autopost.events.$PROBE_TENANT.schedule.published"
     expect_denied events-reader pub '$JS.API.STREAM.PURGE.AUTOPOST_EVENTS'
+    # The webhooks service's consumer is not the backend's to take or drop.
+    expect_denied events-reader pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_EVENTS.webhooks' "$PULL"
+    expect_denied events-reader pub '$JS.API.CONSUMER.DELETE.AUTOPOST_EVENTS.webhooks'
+    expect_denied events-reader pub '$JS.API.CONSUMER.DURABLE.CREATE.AUTOPOST_EVENTS.webhooks'
+    expect_denied events-reader pub '$JS.API.CONSUMER.CREATE.AUTOPOST_EVENTS.webhooks.autopost.events.>'
+    expect_denied events-reader pub '$JS.ACK.AUTOPOST_EVENTS.webhooks.1.1.1.1.1.0'
     expect_denied events-reader pub '$JS.API.STREAM.MSG.DELETE.AUTOPOST_EVENTS'
     expect_denied events-reader pub '$JS.API.STREAM.INFO.AUTOPOST_RESULTS'
     expect_denied events-reader pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_RESULTS.dispatcher'
