@@ -17,6 +17,8 @@
  *   ctl_import.c    `import` (JSON Lines, COPY in one transaction)
  *   ctl_status.c    `list`, `show`, `status`
  *   ctl_failed.c    `failed` (grouped by reason)
+ *   ctl_tenants.c   `tenants add|list`
+ *   ctl_api_keys.c  `api-keys create|list|revoke` (keys for autopost-api)
  *
  * Conventions: a command returns its exit code (CTL_EXIT_*). Errors go to
  * stderr as "autopostctl: <what went wrong>"; stdout carries only results, so
@@ -155,5 +157,7 @@ int ctl_cmd_cancel(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_retry(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_status(ctl_ctx *ctx, int argc, char **argv);
 int ctl_cmd_failed(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_tenants(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_api_keys(ctl_ctx *ctx, int argc, char **argv);
 
 #endif
