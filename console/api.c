@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ap_log.h"
+#include "ap_store_cancel.h"
 #include "ap_store_retry.h"
 #include "ap_uuid.h"
 #include "console.h"
@@ -196,17 +197,8 @@ static const char series_sql[] =
     "max(late_ms)::bigint AS late_max_ms, max(w.step_ms) AS step_ms "
     "FROM b, w GROUP BY b.i, w.t0, w.step_ms ORDER BY b.i";
 
-/* Only a pending schedule: a queued one is already on the bus, and stopping
- * it needs the publishers' attempt record (`autopostctl cancel` does that). */
-static const char cancel_sql[] =
-    "WITH u AS (UPDATE post_schedules SET status = 'cancelled', "
-    "           error_message = 'cancelled by operator', updated_at = now() "
-    "           WHERE id = $1 AND status = 'pending' RETURNING id, generation, attempts), "
-    "h AS (INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, "
-    "      error_message, actor, finished_at) "
-    "      SELECT id, generation, attempts, 'cancelled', 'cancelled by operator', "
-    "             'autopost-console', now() FROM u ON CONFLICT DO NOTHING) "
-    "SELECT id, generation FROM u";
+static const char cancel_sql[] = AP_STORE_SQL_CANCEL_PENDING(
+    "SELECT $1::uuid AS id", "'autopost-console'", "'cancelled by operator'");
 
 static const char retry_sql[] = AP_STORE_SQL_RETRY(
     "SELECT id, status AS old_status FROM post_schedules WHERE id = $1 FOR UPDATE", "$2");
