@@ -235,10 +235,11 @@ pass "a post created through the API is published by the pipeline, once, with it
 rid=$(grep -i '^X-Request-Id:' "$HDR" | tr -d '\r' | awk '{print $2}')
 grep -q "request_id=$rid" "$STACK_DIR/logs/api.log" || fail "request id $rid is not in the API's log"
 # One curl, one kept-alive connection, 100 requests: far faster than the
-# refill (20/s after a burst of 40).
+# refill (20/s after a burst of 40). Bodies and codes share stdout, each
+# code on a line of its own.
 urls=()
 for i in $(seq 1 100); do urls+=("$API/v1/accounts"); done
-curl -sS -o /dev/null -D "$STACK_DIR/rl.hdr" -w '%{http_code}\n' -H "Authorization: Bearer $KL" \
+curl -sS -D "$STACK_DIR/rl.hdr" -w '\n%{http_code}\n' -H "Authorization: Bearer $KL" \
     "${urls[@]}" >"$STACK_DIR/rl.codes"
 grep -q '^429$' "$STACK_DIR/rl.codes" || fail "100 quick requests on one key got no 429"
 grep -q '^200$' "$STACK_DIR/rl.codes" || fail "the burst allowance let nothing through"
