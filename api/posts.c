@@ -18,16 +18,26 @@
 #include "api.h"
 #include "ctl_post.h"
 
+/* The accounts as a PostgreSQL uuid[] literal, {a,b,...}. */
+#define ID_ARRAY_LEN (API_MAX_ACCOUNTS * 37 + 3)
+static void id_array(const api_post_request *pr, char out[ID_ARRAY_LEN]) {
+    size_t n = 0;
+    out[n++] = '{';
+    for (size_t i = 0; i < pr->naccounts; i++) {
+        if (i) out[n++] = ',';
+        memcpy(out + n, pr->account_ids[i], 36);
+        n += 36;
+    }
+    out[n++] = '}';
+    out[n] = '\0';
+}
+
 /* The key's tenant's accounts among ids, checked one by one into r's
  * details; true when every one passed. */
 static bool check_accounts(const api_request *req, PGconn *db, const api_post_request *pr,
-                           api_reply *r, bool *failed_db) {
-    char err[512], ids[API_MAX_ACCOUNTS * 38 + 3] = "{";
-    for (size_t i = 0; i < pr->naccounts; i++) {
-        size_t n = strlen(ids);
-        snprintf(ids + n, sizeof(ids) - n, "%s%s", i ? "," : "", pr->account_ids[i]);
-    }
-    strcat(ids, "}");
+                           api_reply *r) {
+    char err[512], ids[ID_ARRAY_LEN];
+    id_array(pr, ids);
     const char *params[] = {ids, req->tenant_id};
     PGresult *res = api_db_exec(db,
                                 "SELECT id, platform, external_id, status, "
@@ -35,7 +45,6 @@ static bool check_accounts(const api_request *req, PGconn *db, const api_post_re
                                 "WHERE id = ANY ($1::uuid[]) AND tenant_id = $2",
                                 2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) {
-        *failed_db = true;
         *r = api_error_internal(req, "account lookup", err);
         return false;
     }
@@ -89,14 +98,10 @@ static bool insert_post(const api_request *req, PGconn *db, const api_post_reque
                                 4, params, PGRES_TUPLES_OK, err, errlen);
     free(media);
     if (res == NULL) return false;
-    char post_id[37], ids[API_MAX_ACCOUNTS * 38 + 3] = "{", at[40];
+    char post_id[37], ids[ID_ARRAY_LEN], at[40];
     snprintf(post_id, sizeof(post_id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    for (size_t i = 0; i < pr->naccounts; i++) {
-        size_t n = strlen(ids);
-        snprintf(ids + n, sizeof(ids) - n, "%s%s", i ? "," : "", pr->account_ids[i]);
-    }
-    strcat(ids, "}");
+    id_array(pr, ids);
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
     const char *sparams[] = {post_id, ids, p->at_now ? NULL : at};
     res = api_db_exec(db,
@@ -127,7 +132,6 @@ static void rollback(PGconn *db) {
 static api_reply create_in_tx(api_request *req, PGconn *db, api_post_request *pr) {
     char err[512];
     api_reply r = {0};
-    bool failed_db = false;
     PGresult *res = api_db_exec(db, "BEGIN", 0, NULL, PGRES_COMMAND_OK, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "begin", err);
     PQclear(res);
@@ -142,7 +146,7 @@ static api_reply create_in_tx(api_request *req, PGconn *db, api_post_request *pr
         case API_IDEM_ERROR: rollback(db); return api_error_internal(req, "idempotency", err);
         }
     }
-    if (!check_accounts(req, db, pr, &r, &failed_db)) {
+    if (!check_accounts(req, db, pr, &r)) {
         rollback(db);
         return r;
     }

@@ -69,7 +69,12 @@ XB=$(svc_ctl accounts add --platform x --external-id 7002 --token x-other-token)
 stack_psql -c "UPDATE social_accounts SET tenant_id = '$A' WHERE id IN ('$XA', '$FA');
                UPDATE social_accounts SET tenant_id = '$B' WHERE id = '$XB'" >/dev/null
 
-svc_start api
+# The API runs as a login user in autopost_api (0011_api.sql), as deployed:
+# everything below passing under it shows the grants are enough; the checks
+# at the end show they are not more.
+stack_psql -c "CREATE ROLE api_login LOGIN IN ROLE autopost_api" >/dev/null
+API_DSN=$(sed 's/user=[^ ]*/user=api_login/' <<<"$AUTOPOST_POSTGRES_DSN")
+AUTOPOST_POSTGRES_DSN=$API_DSN svc_start api
 stack_wait_for curl -fsS -o /dev/null "$API/v1/openapi.json" >/dev/null || fail "the API did not start"
 svc_start scheduler
 svc_start publisher-x
@@ -246,6 +251,24 @@ grep -q '^200$' "$STACK_DIR/rl.codes" || fail "the burst allowance let nothing t
 grep -qi '^Retry-After: [1-9]' "$STACK_DIR/rl.hdr" || fail "429 without Retry-After"
 expect 200 GET /v1/accounts "$KA"
 pass "X-Request-Id is in the log; 429 with Retry-After for one busy key, another key unaffected"
+
+# ---- least privilege ----------------------------------------------------------------------
+deny() {
+    local out
+    out=$(psql "$API_DSN" -v ON_ERROR_STOP=1 -XAtq -c "$1" 2>&1) && fail "api_login was allowed: $1"
+    [[ $out == *"permission denied"* ]] || fail "api_login: '$1' failed, but not for lack of privilege: $out"
+}
+deny "SELECT credentials FROM social_accounts"
+deny "UPDATE social_accounts SET tenant_id = '$B'"
+deny "INSERT INTO api_keys (tenant_id, key_prefix, key_hash) VALUES ('$A', 'apk_', sha256('x'))"
+deny "UPDATE api_keys SET revoked_at = NULL"
+deny "SELECT name FROM api_keys"
+deny "UPDATE posts SET text = 'defaced'"
+deny "UPDATE post_schedules SET account_id = '$XB'"
+deny "DELETE FROM post_schedules"
+deny "INSERT INTO tenants (name) VALUES ('intruder')"
+deny "SELECT * FROM schema_migrations"
+pass "api_login (autopost_api) served all of the above and may not read credentials, mint or unrevoke keys, repoint schedules"
 
 e2e_finish
 pass "autopost-api"
