@@ -37,8 +37,8 @@
 typedef struct api_request {
     const char *method;
     const char *path;
-    const char *path_id;   /* the {id} segment of the matched route, or NULL */
-    const char *body;      /* NUL-terminated; "" when none */
+    const char *path_id; /* the {id} segment of the matched route, or NULL */
+    const char *body;    /* NUL-terminated; "" when none */
     size_t body_len;
     const char *idempotency_key; /* header, or NULL */
     char tenant_id[37];          /* the key's tenant (after auth) */
@@ -179,9 +179,10 @@ json_t *api_json_text(PGresult *res, int row, int col);
 /* The columns api_schedule_json reads, in order, from post_schedules s
  * joined with social_accounts a. */
 #define API_SQL_SCHEDULE_COLUMNS                                                                   \
-    "s.id, s.account_id, a.platform, s.status, s.attempts, " API_SQL_MS("s.scheduled_at") ", "     \
-    API_SQL_MS("s.published_at") ", s.external_post_id, s.external_url, s.error_class, "           \
-    "s.error_code, s.error_message"
+    "s.id, s.account_id, a.platform, s.status, s.attempts, " API_SQL_MS(                           \
+        "s.scheduled_at") ", " API_SQL_MS("s.published_at") ", s.external_post_id, "               \
+                                                            "s.external_url, s.error_class, "      \
+                                                            "s.error_code, s.error_message"
 /* One schedule, the shape GET /v1/posts/{id}, the list and the events share:
  * {"id","account_id","platform","status","attempts","scheduled_at",
  *  "published_at","external_id","external_url","error": {...} | null}. */

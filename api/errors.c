@@ -20,8 +20,8 @@ api_reply api_error(unsigned int status, const char *code, const char *fmt, ...)
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (n < 0) msg[0] = '\0'; /* a longer message is cut, which is fine for a sentence */
-    json_t *body = json_pack("{s:{s:s, s:s, s:[]}}", "error", "code", code, "message", msg,
-                             "details");
+    json_t *body =
+        json_pack("{s:{s:s, s:s, s:[]}}", "error", "code", code, "message", msg, "details");
     return (api_reply){.status = status, .body = body};
 }
 

@@ -80,8 +80,7 @@ fail:
     return NULL;
 }
 
-static json_t *parse_node(yaml_parser_t *p, yaml_event_t *ev, int depth, char *err,
-                          size_t errlen) {
+static json_t *parse_node(yaml_parser_t *p, yaml_event_t *ev, int depth, char *err, size_t errlen) {
     json_t *v = NULL;
     if (depth > 64) {
         snprintf(err, errlen, "nested too deeply");

@@ -70,8 +70,7 @@ static bool decode_accounts(api_post_request *pr, json_t *v, api_reply *err) {
     return true;
 }
 
-static bool decode_string(json_t *v, const char *field, bool nullable, char **dst,
-                          api_reply *err) {
+static bool decode_string(json_t *v, const char *field, bool nullable, char **dst, api_reply *err) {
     if (nullable && json_is_null(v)) return true;
     if (!json_is_string(v)) {
         *err = invalid(field, "expected a string");

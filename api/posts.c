@@ -157,8 +157,7 @@ static api_reply create_in_tx(api_request *req, PGconn *db, api_post_request *pr
         snprintf(err, sizeof(err), "out of memory");
         goto fail;
     }
-    if (req->idempotency_key && !api_idem_remember(req, db, 201, text, err, sizeof(err)))
-        goto fail;
+    if (req->idempotency_key && !api_idem_remember(req, db, 201, text, err, sizeof(err))) goto fail;
     if ((res = api_db_exec(db, "COMMIT", 0, NULL, PGRES_COMMAND_OK, err, sizeof(err))) == NULL)
         goto fail;
     PQclear(res);
@@ -202,8 +201,8 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
     if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such post");
     const char *params[] = {id, req->tenant_id};
     PGresult *res = api_db_exec(db,
-                                "SELECT id, text, link, media::text, " API_SQL_MS("created_at")
-                                " FROM posts WHERE id = $1 AND tenant_id = $2",
+                                "SELECT id, text, link, media::text, " API_SQL_MS(
+                                    "created_at") " FROM posts WHERE id = $1 AND tenant_id = $2",
                                 2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "read post", err);
     if (PQntuples(res) == 0) {

@@ -39,19 +39,18 @@ json_t *api_json_text(PGresult *res, int row, int col) {
 }
 
 json_t *api_schedule_json(PGresult *res, int i) {
-    json_t *error = PQgetisnull(res, i, 9) && PQgetisnull(res, i, 10) && PQgetisnull(res, i, 11)
-                        ? json_null()
-                        : json_pack("{s:o, s:o, s:o}", "class", api_json_text(res, i, 9), "code",
-                                    api_json_text(res, i, 10), "message",
-                                    api_json_text(res, i, 11));
+    json_t *error =
+        PQgetisnull(res, i, 9) && PQgetisnull(res, i, 10) && PQgetisnull(res, i, 11)
+            ? json_null()
+            : json_pack("{s:o, s:o, s:o}", "class", api_json_text(res, i, 9), "code",
+                        api_json_text(res, i, 10), "message", api_json_text(res, i, 11));
     return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "id",
                      PQgetvalue(res, i, 0), "account_id", PQgetvalue(res, i, 1), "platform",
                      PQgetvalue(res, i, 2), "status", PQgetvalue(res, i, 3), "attempts",
                      atoi(PQgetvalue(res, i, 4)), "scheduled_at",
                      api_json_time(PQgetvalue(res, i, 5)), "published_at",
-                     api_json_time(PQgetvalue(res, i, 6)), "external_id",
-                     api_json_text(res, i, 7), "external_url", api_json_text(res, i, 8), "error",
-                     error);
+                     api_json_time(PQgetvalue(res, i, 6)), "external_id", api_json_text(res, i, 7),
+                     "external_url", api_json_text(res, i, 8), "error", error);
 }
 
 /* ---- cursor ---------------------------------------------------------------- */
@@ -84,8 +83,8 @@ static api_reply bad_query(const char *field, const char *reason) {
 }
 
 static bool status_known(const char *s) {
-    static const char *const all[] = {"pending",   "queued",      "retrying",  "published",
-                                      "failed",    "unconfirmed", "cancelled", NULL};
+    static const char *const all[] = {"pending", "queued",      "retrying",  "published",
+                                      "failed",  "unconfirmed", "cancelled", NULL};
     for (const char *const *p = all; *p; p++)
         if (strcmp(*p, s) == 0) return true;
     return false;
@@ -181,7 +180,8 @@ static api_reply not_moved(api_request *req, PGconn *db, const char *id, const c
 
 api_reply api_schedules_cancel(api_request *req, PGconn *db) {
     char id[37], err[512];
-    if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such schedule");
+    if (!ap_uuid_normalize(req->path_id, id))
+        return api_error(404, "not_found", "no such schedule");
     const char *params[] = {id, req->tenant_id};
     PGresult *res = api_db_exec(
         db,
@@ -224,7 +224,8 @@ static bool decode_patch(const api_request *req, ctl_post *p, api_reply *r) {
 
 api_reply api_schedules_patch(api_request *req, PGconn *db) {
     char id[37], err[512], at[40];
-    if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such schedule");
+    if (!ap_uuid_normalize(req->path_id, id))
+        return api_error(404, "not_found", "no such schedule");
     ctl_post p;
     ctl_post_init(&p);
     api_reply r;
@@ -250,21 +251,21 @@ api_reply api_schedules_patch(api_request *req, PGconn *db) {
 api_reply api_accounts_list(api_request *req, PGconn *db) {
     char err[512];
     const char *params[] = {req->tenant_id};
-    PGresult *res = api_db_exec(db,
-                                "SELECT id, platform, external_id, display_name, status, "
-                                "status_reason, " API_SQL_MS("created_at")
-                                " FROM social_accounts WHERE tenant_id = $1 "
-                                "ORDER BY platform, external_id, id",
-                                1, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = api_db_exec(
+        db,
+        "SELECT id, platform, external_id, display_name, status, "
+        "status_reason, " API_SQL_MS("created_at") " FROM social_accounts WHERE tenant_id = $1 "
+                                                   "ORDER BY platform, external_id, id",
+        1, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "list accounts", err);
     json_t *data = json_array();
     for (int i = 0; i < PQntuples(res); i++)
         json_array_append_new(
             data, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", PQgetvalue(res, i, 0),
-                            "platform", PQgetvalue(res, i, 1), "external_id",
-                            PQgetvalue(res, i, 2), "name", PQgetvalue(res, i, 3), "status",
-                            PQgetvalue(res, i, 4), "status_reason", api_json_text(res, i, 5),
-                            "created_at", api_json_time(PQgetvalue(res, i, 6))));
+                            "platform", PQgetvalue(res, i, 1), "external_id", PQgetvalue(res, i, 2),
+                            "name", PQgetvalue(res, i, 3), "status", PQgetvalue(res, i, 4),
+                            "status_reason", api_json_text(res, i, 5), "created_at",
+                            api_json_time(PQgetvalue(res, i, 6))));
     PQclear(res);
     return (api_reply){.status = 200, .body = json_pack("{s:o}", "data", data)};
 }

@@ -51,9 +51,9 @@ static const char *query_value(void *conn, const char *name) {
 
 static mhd_result send_reply(struct MHD_Connection *conn, request_state *st, const char *method,
                              const char *url, const char *tenant, api_reply r) {
-    char *text = r.raw_body ? r.raw_body
-                            : (r.body ? json_dumps(r.body, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                                      : strdup(""));
+    char *text =
+        r.raw_body ? r.raw_body
+                   : (r.body ? json_dumps(r.body, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup(""));
     json_decref(r.body);
     unsigned int status = r.status;
     if (text == NULL) {
@@ -135,9 +135,9 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
             snprintf(st->request_id, sizeof(st->request_id), "-");
         if (!declared_too_large(conn)) return MHD_YES;
         /* Answered before the body is read: no 100 Continue, no upload. */
-        return send_reply(conn, st, method, url, NULL,
-                          api_error(413, "payload_too_large", "the body is over %d bytes",
-                                    API_MAX_BODY));
+        return send_reply(
+            conn, st, method, url, NULL,
+            api_error(413, "payload_too_large", "the body is over %d bytes", API_MAX_BODY));
     }
     if (*upload_data_size > 0) {
         if (!st->too_large && st->body.len + *upload_data_size > API_MAX_BODY) st->too_large = true;
@@ -147,9 +147,9 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
     }
     if (st->answered) return MHD_YES;
     if (st->too_large)
-        return send_reply(conn, st, method, url, NULL,
-                          api_error(413, "payload_too_large", "the body is over %d bytes",
-                                    API_MAX_BODY));
+        return send_reply(
+            conn, st, method, url, NULL,
+            api_error(413, "payload_too_large", "the body is over %d bytes", API_MAX_BODY));
     if (ap_buf_failed(&st->body))
         return send_reply(conn, st, method, url, NULL,
                           api_error(503, "unavailable", "out of memory reading the body"));
@@ -198,11 +198,10 @@ bool api_server_start(api_server *srv, char *err, size_t errlen) {
     }
     srv->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG,
-        (uint16_t)srv->cfg->api_http_port, NULL, NULL, on_request, srv,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)srv->cfg->api_threads, MHD_OPTION_CONNECTION_LIMIT, 256u,
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+        (uint16_t)srv->cfg->api_http_port, NULL, NULL, on_request, srv, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg->api_threads,
+        MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         snprintf(err, errlen, "cannot serve http on %s:%d", srv->cfg->api_http_bind,
                  srv->cfg->api_http_port);

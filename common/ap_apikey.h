@@ -15,9 +15,9 @@
 #include <stddef.h>
 
 #define AP_APIKEY_SCHEME "apk_"
-#define AP_APIKEY_LEN (4 + 64)     /* characters, without the NUL */
-#define AP_APIKEY_PREFIX_LEN 12    /* "apk_" + 8 hex: shown by api-keys list */
-#define AP_APIKEY_HASH_HEX_LEN 64  /* SHA-256 as lowercase hex */
+#define AP_APIKEY_LEN (4 + 64)    /* characters, without the NUL */
+#define AP_APIKEY_PREFIX_LEN 12   /* "apk_" + 8 hex: shown by api-keys list */
+#define AP_APIKEY_HASH_HEX_LEN 64 /* SHA-256 as lowercase hex */
 
 /* Fills key (AP_APIKEY_LEN + 1 bytes) with a new random key; false when the
  * random generator fails (then key holds nothing usable). */

@@ -30,9 +30,8 @@ static const char api_keys_usage[] =
 
 static int api_keys_create(ctl_ctx *ctx, int argc, char **argv) {
     const char *tenant_arg = NULL, *name = "";
-    const ctl_opt opts[] = {{.name = "tenant", .string = &tenant_arg},
-                            {.name = "name", .string = &name},
-                            {0}};
+    const ctl_opt opts[] = {
+        {.name = "tenant", .string = &tenant_arg}, {.name = "name", .string = &name}, {0}};
     int rc = ctl_parse_options(ctx, "api-keys create", api_keys_usage, opts, argc, argv);
     if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc)
@@ -85,13 +84,14 @@ static int api_keys_list(ctl_ctx *ctx, int argc, char **argv) {
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
     char err[512];
     const char *params[] = {tenant_arg ? tenant : NULL};
-    PGresult *res = ctl_exec(ctx,
-                             "SELECT id, tenant_id, name, key_prefix, " CTL_SQL_MS(
-                                 "created_at") ", " CTL_SQL_MS("last_used_at") ", " CTL_SQL_MS(
-                                 "revoked_at") " FROM api_keys "
-                                               "WHERE ($1::uuid IS NULL OR tenant_id = $1) "
-                                               "ORDER BY created_at, id",
-                             1, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = ctl_exec(
+        ctx,
+        "SELECT id, tenant_id, name, key_prefix, " CTL_SQL_MS("created_at") ", " CTL_SQL_MS(
+            "last_used_at") ", " CTL_SQL_MS("revoked_at") " FROM api_keys "
+                                                          "WHERE ($1::uuid IS NULL OR tenant_id = "
+                                                          "$1) "
+                                                          "ORDER BY created_at, id",
+        1, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot list API keys: %s", err);
     printf("%-36s  %-36s  %-16s  %-12s  %-24s  %-24s  %s\n", "ID", "TENANT", "NAME", "PREFIX",
            "CREATED", "LAST USED", "REVOKED");

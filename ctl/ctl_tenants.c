@@ -57,13 +57,13 @@ static int tenants_list(ctl_ctx *ctx, int argc, char **argv) {
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
     char err[512];
-    PGresult *res = ctl_exec(
-        ctx,
-        "SELECT t.id, t.name, "
-        "(SELECT count(*) FROM social_accounts a WHERE a.tenant_id = t.id), "
-        "(SELECT count(*) FROM api_keys k WHERE k.tenant_id = t.id AND k.revoked_at IS NULL), "
-        CTL_SQL_MS("t.created_at") " FROM tenants t ORDER BY t.created_at, t.id",
-        0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res =
+        ctl_exec(ctx,
+                 "SELECT t.id, t.name, "
+                 "(SELECT count(*) FROM social_accounts a WHERE a.tenant_id = t.id), "
+                 "(SELECT count(*) FROM api_keys k WHERE k.tenant_id = t.id AND k.revoked_at IS "
+                 "NULL), " CTL_SQL_MS("t.created_at") " FROM tenants t ORDER BY t.created_at, t.id",
+                 0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot list tenants: %s", err);
     printf("%-36s  %-24s  %8s  %4s  %s\n", "ID", "NAME", "ACCOUNTS", "KEYS", "CREATED");
     for (int i = 0; i < PQntuples(res); i++) {
