@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ap_buf.h"
+#include "ap_health.h"
 #include "ap_log.h"
 #include "ap_time.h"
 #include "ap_uuid.h"
@@ -49,8 +50,8 @@ static const char *query_value(void *conn, const char *name) {
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static mhd_result send_reply(struct MHD_Connection *conn, request_state *st, const char *method,
-                             const char *url, const char *tenant, api_reply r) {
+static mhd_result send_reply(api_server *srv, struct MHD_Connection *conn, request_state *st,
+                             const char *method, const char *url, const char *tenant, api_reply r) {
     char *text =
         r.raw_body ? r.raw_body
                    : (r.body ? json_dumps(r.body, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup(""));
@@ -80,6 +81,8 @@ static mhd_result send_reply(struct MHD_Connection *conn, request_state *st, con
     mhd_result m = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     st->answered = true;
+    if (status >= 100 && status < 600) ap_counter_inc(srv->requests[status / 100 - 1]);
+    ap_histogram_observe(srv->latency, (double)(ap_mono_ms() - st->start_ms) / 1000.0);
     ap_log_info("api_request", NULL, "request_id=%s method=%s path=%s status=%u tenant=%s ms=%lld",
                 st->request_id, method, url, status, tenant && *tenant ? tenant : "-",
                 (long long)(ap_mono_ms() - st->start_ms));
@@ -136,7 +139,7 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
         if (!declared_too_large(conn)) return MHD_YES;
         /* Answered before the body is read: no 100 Continue, no upload. */
         return send_reply(
-            conn, st, method, url, NULL,
+            srv, conn, st, method, url, NULL,
             api_error(413, "payload_too_large", "the body is over %d bytes", API_MAX_BODY));
     }
     if (*upload_data_size > 0) {
@@ -148,10 +151,10 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
     if (st->answered) return MHD_YES;
     if (st->too_large)
         return send_reply(
-            conn, st, method, url, NULL,
+            srv, conn, st, method, url, NULL,
             api_error(413, "payload_too_large", "the body is over %d bytes", API_MAX_BODY));
     if (ap_buf_failed(&st->body))
-        return send_reply(conn, st, method, url, NULL,
+        return send_reply(srv, conn, st, method, url, NULL,
                           api_error(503, "unavailable", "out of memory reading the body"));
     api_request req = {
         .method = method,
@@ -165,7 +168,7 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
     };
     memcpy(req.request_id, st->request_id, sizeof(req.request_id));
     api_reply r = dispatch(srv, conn, &req);
-    return send_reply(conn, st, method, url, req.tenant_id, r);
+    return send_reply(srv, conn, st, method, url, req.tenant_id, r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -187,6 +190,15 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 }
 
 bool api_server_start(api_server *srv, char *err, size_t errlen) {
+    static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int i = 0; i < 5; i++) {
+        const char *const labels[] = {"class", classes[i], NULL};
+        srv->requests[i] = ap_metrics_counter(ap_health_metrics(), "autopost_api_requests_total",
+                                              "HTTP answers of the API, by status class.", labels);
+    }
+    srv->latency = ap_metrics_histogram(ap_health_metrics(), "autopost_api_request_seconds",
+                                        "Time from request to answer.", NULL,
+                                        ap_metrics_latency_buckets, ap_metrics_latency_nbuckets);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;

@@ -12,6 +12,7 @@ source "$(dirname "$0")/lib.sh"
 SVC_PLATFORMS="x facebook"
 e2e_begin
 API_PORT=$(stack_free_port)
+METRICS_PORT=$(stack_free_port)
 svc_config "api:
   http_port: $API_PORT
   rate_limit_per_second: 20
@@ -74,7 +75,11 @@ stack_psql -c "UPDATE social_accounts SET tenant_id = '$A' WHERE id IN ('$XA', '
 # at the end show they are not more.
 stack_psql -c "CREATE ROLE api_login LOGIN IN ROLE autopost_api" >/dev/null
 API_DSN=$(sed 's/user=[^ ]*/user=api_login/' <<<"$AUTOPOST_POSTGRES_DSN")
-AUTOPOST_POSTGRES_DSN=$API_DSN svc_start api
+# Its health endpoint on a port of its own: the other services share the
+# config and would all try to bind the same one.
+API_CONFIG=$STACK_DIR/api.yaml
+{ cat "$AUTOPOST_CONFIG"; printf 'service:\n  http_port: %s\n' "$METRICS_PORT"; } >"$API_CONFIG"
+AUTOPOST_CONFIG=$API_CONFIG AUTOPOST_POSTGRES_DSN=$API_DSN svc_start api
 stack_wait_for curl -fsS -o /dev/null "$API/v1/openapi.json" >/dev/null || fail "the API did not start"
 svc_start scheduler
 svc_start publisher-x
@@ -251,6 +256,17 @@ grep -q '^200$' "$STACK_DIR/rl.codes" || fail "the burst allowance let nothing t
 grep -qi '^Retry-After: [1-9]' "$STACK_DIR/rl.hdr" || fail "429 without Retry-After"
 expect 200 GET /v1/accounts "$KA"
 pass "X-Request-Id is in the log; 429 with Retry-After for one busy key, another key unaffected"
+
+# ---- health and metrics on service.http_port, like every service ----------------------------
+curl -fsS "http://127.0.0.1:$METRICS_PORT/readyz" >/dev/null || fail "/readyz is not 200"
+curl -fsS "http://127.0.0.1:$METRICS_PORT/healthz" >/dev/null || fail "/healthz is not 200"
+curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" >"$STACK_DIR/metrics"
+for class in 2xx 4xx; do
+    n=$(awk -v c="autopost_api_requests_total{class=\"$class\"}" '$1 == c {print $2}' "$STACK_DIR/metrics")
+    [[ ${n:-0} -gt 0 ]] || fail "autopost_api_requests_total{class=\"$class\"} is ${n:-missing}"
+done
+grep -q '^autopost_api_request_seconds_count' "$STACK_DIR/metrics" || fail "no request latency histogram"
+pass "/healthz, /readyz and /metrics (answers by class, latency) on service.http_port"
 
 # ---- least privilege ----------------------------------------------------------------------
 deny() {
