@@ -2,7 +2,7 @@
 # writes OUT_DIR/ap_platform_list.h, one
 #   AP_PLATFORM(name, "base_url", "api_version", cap, cap_window_hours, reports_usage)
 # line per platform, for the C tables to expand; NAMES_VAR gets the names (a
-# platform's adapter is publishers/<name>.c, its imitation tests/sandbox/<name>.c).
+# platform's adapter is publishers/platforms/<name>.c, its imitation tests/sandbox/<name>.c).
 # Used by the top-level project and by the sandbox's standalone build.
 function(ap_platform_header list out_dir names_var)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${list})

@@ -57,6 +57,7 @@ static const key_spec config_keys[] = {
     {"scheduler.tick", T_DURATION, F(scheduler_tick_ms), 10, 60000},
     {"scheduler.batch_size", T_INT, F(scheduler_batch_size), 1, 10000},
     {"scheduler.max_queued_per_account", T_INT, F(scheduler_max_queued_per_account), 0, 1000000},
+    {"scheduler.max_queued_per_tenant", T_INT, F(scheduler_max_queued_per_tenant), 0, 1000000},
     {"scheduler.max_past", T_DURATION, F(scheduler_max_past_ms), 0, 7 * 86400000LL},
     {"publisher.fetch_batch", T_INT, F(publisher_fetch_batch), 1, 4096},
     {"publisher.drain_grace", T_DURATION, F(publisher_drain_grace_ms), 0, 3600000},
@@ -120,6 +121,11 @@ void ap_config_init(ap_config *cfg) {
     cfg->scheduler_tick_ms = 200;
     cfg->scheduler_batch_size = 500;
     cfg->scheduler_max_queued_per_account = 100;
+    /* One tenant's share of the queue: other tenants' posts wait behind at
+     * most this many of its jobs (README "Fairness"). Big enough that a lone
+     * tenant keeps the demo's eight publishers (640 jobs held) busy through
+     * a scheduler tick or two at the pipeline's top rate. */
+    cfg->scheduler_max_queued_per_tenant = 2000;
     /* Long enough for a script that computed "in a moment" before a slow
      * import; far too short for a date or time-zone bug to slip through. */
     cfg->scheduler_max_past_ms = 5 * 60 * 1000;

@@ -103,6 +103,11 @@ typedef struct ap_config {
     /* scheduler.max_queued_per_account: jobs one account may have in the
      * queue (queued + retrying) before its next due post waits; 0 = off. */
     int scheduler_max_queued_per_account;
+    /* scheduler.max_queued_per_tenant: the same bound one level up, over
+     * all of a tenant's accounts together; 0 = no tenant cap. Applies only
+     * where admission is on (scheduler.max_queued_per_account > 0 or a
+     * platform rate limit). */
+    int scheduler_max_queued_per_tenant;
     /* scheduler.max_past: how far in the past a new schedule's time may be
      * before it is refused (ctl_post_check_at); 0 = not at all. */
     int64_t scheduler_max_past_ms;

@@ -275,6 +275,31 @@ static ap_status ensure_streams(jsCtx *js, const ap_config *cfg, char *err, size
     sc.Retention = js_WorkQueuePolicy;
     sc.Storage = js_FileStorage;
     sc.Replicas = cfg->stream_replicas;
+    if ((st = ensure_stream(js, &sc, err, errlen)) != AP_OK) return st;
+
+    /* Outcomes for applications (dispatcher/relay.h); nats.c 3.4.1 does not
+     * escape a description, so no quotes in it. The relay publishes
+     * an event again only when it died between the PubAck and marking the
+     * row relayed, and restarts within seconds: 10 minutes of dedup covers
+     * that with room, while keeping the window's id set small at tens of
+     * thousands of events a second. Limits, not work queue: any number of
+     * application consumers read the same events. */
+    const char *events_subjects[] = {AP_SUBJECT_EVENTS_PREFIX ">"};
+    jsStreamConfig_Init(&sc);
+    sc.Name = AP_STREAM_EVENTS;
+    sc.Description = "autopost outcome events (JSON, see the README, Events); "
+                     "subject autopost.events.<tenant id>.<type>, Nats-Msg-Id = event id";
+    sc.Subjects = events_subjects;
+    sc.SubjectsLen = 1;
+    sc.Retention = js_LimitsPolicy;
+    sc.Storage = js_FileStorage;
+    sc.Replicas = cfg->stream_replicas;
+    sc.Duplicates = (int64_t)10 * 60 * 1000 * AP_NS_PER_MS;
+    /* No MaxBytes: JetStream reserves it against the server's file store
+     * at creation (a 1 GB test server refuses 10 GiB), like the other
+     * streams this one is bounded by age. An event is ~700 bytes. */
+    sc.MaxAge = (int64_t)7 * 24 * 3600 * 1000 * AP_NS_PER_MS;
+    sc.MaxMsgSize = 64 * 1024;
     return ensure_stream(js, &sc, err, errlen);
 }
 
@@ -459,6 +484,7 @@ static ap_status topology_present(jsCtx *js, ap_js_role role, const char *platfo
             AP_OK)
             return st;
         if ((st = stream_exists(js, AP_STREAM_ADVISORIES, err, errlen)) != AP_OK) return st;
+        if ((st = stream_exists(js, AP_STREAM_EVENTS, err, errlen)) != AP_OK) return st;
         return consumer_exists(js, AP_STREAM_ADVISORIES, AP_CONSUMER_ADVISORIES, err, errlen);
     }
     return AP_EINVAL;

@@ -10,12 +10,16 @@
  *   AUTOPOST_ADVISORIES $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTOPOST_JOBS.*
  *     dispatcher-advisories  durable pull consumer (so no give-up is missed
  *                            while the dispatcher is down)
+ *   AUTOPOST_EVENTS     autopost.events.<tenant id>.<type>  limits (7 days),
+ *                            file, 10 min dedup window; written by
+ *                            the dispatcher's relay (dispatcher/relay.h),
+ *                            read by applications' own durable consumers
  *   KV autopost_attempts_<platform>  one record per schedule+generation
  *                            (publishers' guard against posting twice)
  *   KV autopost_accounts_<platform>  reauth marks, refreshed credentials
  *                            (sealed) and refresh locks per account, shared
  *                            by the platform's publisher replicas
- *                            (publishers/accounts.h)
+ *                            (publishers/engine/accounts.h)
  *
  * The buckets are per platform so that NATS permissions, not code, keep one
  * platform's publisher away from another's tokens and records: a bucket is
@@ -39,6 +43,7 @@
 #define AP_STREAM_JOBS "AUTOPOST_JOBS"
 #define AP_STREAM_RESULTS "AUTOPOST_RESULTS"
 #define AP_STREAM_ADVISORIES "AUTOPOST_ADVISORIES"
+#define AP_STREAM_EVENTS "AUTOPOST_EVENTS"
 #define AP_CONSUMER_DISPATCHER "dispatcher"
 #define AP_CONSUMER_ADVISORIES "dispatcher-advisories"
 #define AP_KV_ATTEMPTS "autopost_attempts" /* + "_<platform>"; alone: the legacy bucket */
@@ -46,6 +51,7 @@
 #define AP_KV_BUCKET_LEN 64
 #define AP_SUBJECT_JOBS_PREFIX "autopost.jobs."
 #define AP_SUBJECT_RESULTS_PREFIX "autopost.results."
+#define AP_SUBJECT_EVENTS_PREFIX "autopost.events." /* + "<tenant id>.<type>" */
 #define AP_SUBJECT_MAX_DELIVERIES "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." AP_STREAM_JOBS ".*"
 
 typedef struct ap_nats {

@@ -1,6 +1,7 @@
 /* ap_pg.c -- see ap_pg.h. */
 #include "ap_pg.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -85,4 +86,41 @@ ap_status ap_pg_exec(ap_pg *pg, const char *sql, char *err, size_t errlen) {
                       : ap_pg_result_ok(res, PGRES_COMMAND_OK, err, errlen);
     PQclear(res);
     return s;
+}
+
+/* Consumes every notification libpq already holds; whether there was one. */
+static bool drain_notifies(PGconn *conn) {
+    PGnotify *n;
+    bool notified = false;
+    while ((n = PQnotifies(conn)) != NULL) {
+        notified = true;
+        PQfreemem(n);
+    }
+    return notified;
+}
+
+bool ap_pg_wait_notify(ap_pg *pg, int64_t timeout_ms, volatile sig_atomic_t *stop) {
+    int64_t deadline = ap_mono_ms() + timeout_ms;
+    /* ap_pg_alive or a statement may have read a notification already: the
+     * socket would then stay quiet while it waits in libpq. */
+    if (pg->conn && drain_notifies(pg->conn)) return true;
+    while (!*stop) {
+        int64_t left = deadline - ap_mono_ms();
+        if (left <= 0) return false;
+        /* Short polls: a stop request is noticed within 100 ms. */
+        int step = (int)(left < 100 ? left : 100);
+        if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
+            ap_sleep_ms(step);
+            continue;
+        }
+        struct pollfd pfd = {.fd = PQsocket(pg->conn), .events = POLLIN};
+        int r = poll(&pfd, 1, step);
+        if (r > 0) {
+            if (!PQconsumeInput(pg->conn)) return false;
+            if (drain_notifies(pg->conn)) return true;
+        } else if (r < 0 && errno != EINTR) {
+            return false;
+        }
+    }
+    return false;
 }

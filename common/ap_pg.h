@@ -8,6 +8,7 @@
 #define AP_PG_H
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,13 @@ ap_status ap_pg_ensure(ap_pg *pg);
  * that owns the connection. */
 bool ap_pg_alive(ap_pg *pg);
 void ap_pg_close(ap_pg *pg);
+
+/* Waits up to timeout_ms for a notification on a channel this connection
+ * LISTENs to, returning early (true) when one arrives; false on timeout,
+ * when *stop becomes non-zero, or when the connection broke (the caller's
+ * next ap_pg_ensure reconnects; LISTEN must then be issued again). Every
+ * pending notification is consumed. */
+bool ap_pg_wait_notify(ap_pg *pg, int64_t timeout_ms, volatile sig_atomic_t *stop);
 
 /* Runs a statement without parameters and checks it succeeded. */
 ap_status ap_pg_exec(ap_pg *pg, const char *sql, char *err, size_t errlen);

@@ -1,6 +1,6 @@
 /* ap_platforms.h -- the platforms autopost knows, with their public API
  * defaults. The config accepts exactly these names under `platforms:`, and
- * the publisher has one adapter for each (publishers/adapters.c). */
+ * the publisher has one adapter for each (publishers/platforms/adapters.c). */
 #ifndef AP_PLATFORMS_H
 #define AP_PLATFORMS_H
 

@@ -48,6 +48,10 @@
  * long as every autopostctl uses the same one. */
 #define CTL_MIGRATE_LOCK_KEY "7022360927590716276"
 
+/* The tenant of every row made before tenants existed, and of an account
+ * added without --tenant or "tenant_id" (deploy/migrations/0010_tenants.sql). */
+#define CTL_DEFAULT_TENANT_ID "00000000-0000-0000-0000-000000000001"
+
 typedef struct ctl_ctx {
     const char *config_path; /* --config, global or per command */
     bool verbose;            /* --verbose: let the services' JSON logs through */

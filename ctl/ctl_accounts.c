@@ -1,5 +1,9 @@
 /* ctl_accounts.c -- `accounts add|list|set-status|set-credential`.
  *
+ * Every account belongs to a tenant (--tenant, else the default tenant); a
+ * tenant that does not exist is refused by the tenant_id foreign key, so the
+ * check and the insert are one statement and nothing is stored.
+ *
  * A token is sealed (AES-256-GCM, common/ap_crypto.h) before it leaves this
  * process, with the account id as associated data. That is why the id is
  * drawn from PostgreSQL first and the row inserted second: the sealed blob
@@ -25,18 +29,21 @@
 
 static const char accounts_usage[] =
     "usage: autopostctl accounts add --platform P --external-id ID --token TOKEN [--name NAME]\n"
-    "                               [--refresh-token TOKEN] [--expires-in SECONDS]\n"
+    "                               [--tenant TENANT_ID] [--refresh-token TOKEN]\n"
+    "                               [--expires-in SECONDS]\n"
     "       autopostctl accounts set-credential ACCOUNT_ID --token TOKEN\n"
     "                               [--refresh-token TOKEN] [--expires-in SECONDS]\n"
     "       autopostctl accounts import FILE|-\n"
-    "       autopostctl accounts list [--platform P] [--json]\n"
+    "       autopostctl accounts list [--platform P] [--tenant TENANT_ID] [--json]\n"
     "       autopostctl accounts set-status ACCOUNT_ID active|disabled [--reason TEXT]\n\n"
     "add          stores a social account with its access token sealed (never in clear);\n"
     "             prints the new account id. --token - reads the token from stdin,\n"
-    "             which keeps it out of `ps` and shell history.\n"
+    "             which keeps it out of `ps` and shell history. --tenant puts it in\n"
+    "             that tenant; without it the account is in the default tenant\n"
+    "             " CTL_DEFAULT_TENANT_ID ".\n"
     "import       adds many accounts from JSON Lines, all or nothing; prints their\n"
     "             ids in order (see `autopostctl accounts import --help`).\n"
-    "list         every account: id, platform, external id, name, status.\n"
+    "list         every account: id, tenant, platform, external id, name, status.\n"
     "set-status   enables or disables an account (a disabled account takes no posts).\n"
     "set-credential\n"
     "             reconnects an account: stores a new token (and refresh token) and\n"
@@ -122,9 +129,8 @@ static int cred_args_take(cred_args *a, char *token_arg, char *refresh_arg) {
     return CTL_EXIT_OK;
 }
 
-static ap_status cred_args_seal(const cred_args *a, const ap_crypto_key *key,
-                                const char *platform, const char *id, uint8_t **sealed,
-                                size_t *sealed_len) {
+static ap_status cred_args_seal(const cred_args *a, const ap_crypto_key *key, const char *platform,
+                                const char *id, uint8_t **sealed, size_t *sealed_len) {
     ap_crypto_keyring ring;
     ap_crypto_keyring_init(&ring, key);
     ap_credential c = {.access_token = a->token,
@@ -137,8 +143,23 @@ static ap_status cred_args_seal(const cred_args *a, const ap_crypto_key *key,
     return st;
 }
 
+/* The answer to an INSERT into social_accounts that PostgreSQL refused. */
+static void report_insert_refused(PGresult *res, const char *err, const char *platform,
+                                  const char *external_id, const char *tenant) {
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state && strcmp(state, "23505") == 0)
+        ctl_fail("an account for %s with external id \"%s\" already exists (see "
+                 "`autopostctl accounts list`)",
+                 platform, external_id);
+    else if (state && strcmp(state, "23503") == 0)
+        ctl_fail("tenant %s does not exist (see `autopostctl tenants list`); nothing was stored",
+                 tenant);
+    else
+        ctl_fail("cannot store the account: %s", err);
+}
+
 static int insert_account(ctl_ctx *ctx, const char *platform, const char *external_id,
-                          const char *name, const cred_args *cred) {
+                          const char *name, const char *tenant, const cred_args *cred) {
     char err[512], id[64], issued[24];
     ap_crypto_key key;
     uint8_t *sealed = NULL;
@@ -161,21 +182,16 @@ static int insert_account(ctl_ctx *ctx, const char *platform, const char *extern
         goto cleanup;
     }
     snprintf(issued, sizeof(issued), "%lld", (long long)cred->issued_at_ms);
-    const char *params[] = {id, platform, external_id, name, (const char *)sealed, issued};
-    int lengths[] = {0, 0, 0, 0, (int)sealed_len, 0};
-    int formats[] = {0, 0, 0, 0, 1, 0}; /* credentials go as binary bytea */
+    const char *params[] = {id, platform, external_id, name, (const char *)sealed, issued, tenant};
+    int lengths[] = {0, 0, 0, 0, (int)sealed_len, 0, 0};
+    int formats[] = {0, 0, 0, 0, 1, 0, 0}; /* credentials go as binary bytea */
     res = PQexecParams(ctx->pg.conn,
                        "INSERT INTO social_accounts (id, platform, external_id, display_name, "
-                       "credentials, credentials_issued_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-                       6, NULL, params, lengths, formats, 0);
+                       "credentials, credentials_issued_at_ms, tenant_id) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                       7, NULL, params, lengths, formats, 0);
     if (ap_pg_result_ok(res, PGRES_COMMAND_OK, err, sizeof(err)) != AP_OK) {
-        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        if (state && strcmp(state, "23505") == 0)
-            ctl_fail("an account for %s with external id \"%s\" already exists (see "
-                     "`autopostctl accounts list`)",
-                     platform, external_id);
-        else
-            ctl_fail("cannot store the account: %s", err);
+        report_insert_refused(res, err, platform, external_id, tenant);
         PQclear(res);
         goto cleanup;
     }
@@ -188,8 +204,14 @@ cleanup:
     return rc;
 }
 
+/* --tenant ID: a UUID, normalised (lower case) into the char[37] target. */
+static bool take_tenant_id(char *value, void *target) {
+    return ap_uuid_normalize(value, (char *)target);
+}
+
 static int accounts_add(ctl_ctx *ctx, int argc, char **argv) {
     const char *platform = NULL, *external_id = NULL, *name = "";
+    char tenant[AP_UUID_TEXT_LEN + 1] = CTL_DEFAULT_TENANT_ID;
     char *token_arg = NULL, *refresh_arg = NULL;
     cred_args cred = {.expires_in = -1};
     const ctl_opt opts[] = {
@@ -197,6 +219,10 @@ static int accounts_add(ctl_ctx *ctx, int argc, char **argv) {
         {.name = "external-id", .string = &external_id},
         {.name = "token", .take = take_secret_arg, .target = &token_arg},
         {.name = "name", .string = &name},
+        {.name = "tenant",
+         .take = take_tenant_id,
+         .target = tenant,
+         .invalid = "--tenant takes a tenant id (a UUID), not \"%s\""},
         {.name = "refresh-token", .take = take_secret_arg, .target = &refresh_arg},
         EXPIRES_IN_OPTION(&cred.expires_in),
         {0}};
@@ -227,7 +253,7 @@ static int accounts_add(ctl_ctx *ctx, int argc, char **argv) {
         ctl_fail("--name must be at most 200 characters of UTF-8");
         goto cleanup;
     }
-    rc = insert_account(ctx, platform, external_id, name, &cred);
+    rc = insert_account(ctx, platform, external_id, name, tenant, &cred);
 cleanup:
     cred_args_wipe(&cred);
     return rc;
@@ -249,8 +275,8 @@ static int store_credential(ctl_ctx *ctx, const char *id, const cred_args *cred)
         return ctl_fail("credentials key: %s", err);
     /* The seal binds the account's platform: read it first. */
     const char *lookup[] = {id};
-    PGresult *res = ctl_exec(ctx, "SELECT platform FROM social_accounts WHERE id = $1", 1,
-                             lookup, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = ctl_exec(ctx, "SELECT platform FROM social_accounts WHERE id = $1", 1, lookup,
+                             PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) {
         ctl_fail("cannot read account %s: %s", id, err);
         goto cleanup;
@@ -325,11 +351,50 @@ cleanup:
 
 /* ---- list --------------------------------------------------------------- */
 
+static void print_accounts_json(PGresult *res, int *rc) {
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < PQntuples(res); i++) {
+        char created[32];
+        ctl_format_ms(PQgetvalue(res, i, 6), created, sizeof(created));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s}", "id", PQgetvalue(res, i, 0),
+                           "tenant_id", PQgetvalue(res, i, 7), "platform", PQgetvalue(res, i, 1),
+                           "external_id", PQgetvalue(res, i, 2), "name", PQgetvalue(res, i, 3),
+                           "status", PQgetvalue(res, i, 4), "status_reason",
+                           *PQgetvalue(res, i, 5) ? PQgetvalue(res, i, 5) : NULL, "created_at",
+                           created));
+    }
+    *rc = arr && json_dumpf(arr, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0
+              ? CTL_EXIT_OK
+              : ctl_fail("cannot write JSON");
+    putchar('\n');
+    json_decref(arr);
+}
+
+static void print_accounts_table(PGresult *res) {
+    printf("%-36s  %-36s  %-10s  %-20s  %-24s  %s\n", "ID", "TENANT", "PLATFORM", "EXTERNAL ID",
+           "NAME", "STATUS");
+    for (int i = 0; i < PQntuples(res); i++) {
+        char ext[128], name[128];
+        ctl_truncate(PQgetvalue(res, i, 2), 20, ext, sizeof(ext));
+        ctl_truncate(PQgetvalue(res, i, 3), 24, name, sizeof(name));
+        printf("%-36s  %-36s  %-10s  %-20s  %-24s  %s%s%s\n", PQgetvalue(res, i, 0),
+               PQgetvalue(res, i, 7), PQgetvalue(res, i, 1), ext, name, PQgetvalue(res, i, 4),
+               *PQgetvalue(res, i, 5) ? ": " : "", PQgetvalue(res, i, 5));
+    }
+}
+
 static int accounts_list(ctl_ctx *ctx, int argc, char **argv) {
     const char *platform = NULL;
+    char tenant[AP_UUID_TEXT_LEN + 1] = "";
     bool json = false;
-    const ctl_opt opts[] = {
-        {.name = "platform", .string = &platform}, {.name = "json", .flag = &json}, {0}};
+    const ctl_opt opts[] = {{.name = "platform", .string = &platform},
+                            {.name = "tenant",
+                             .take = take_tenant_id,
+                             .target = tenant,
+                             .invalid = "--tenant takes a tenant id (a UUID), not \"%s\""},
+                            {.name = "json", .flag = &json},
+                            {0}};
     int rc = ctl_parse_options(ctx, "accounts list", accounts_usage, opts, argc, argv);
     if (rc != CTL_OPTS_CONTINUE) return rc;
     if (optind < argc)
@@ -337,47 +402,21 @@ static int accounts_list(ctl_ctx *ctx, int argc, char **argv) {
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
     char err[512];
-    const char *params[] = {platform};
-    PGresult *res =
-        ctl_exec(ctx,
-                 "SELECT id, platform, external_id, display_name, status, "
-                 "coalesce(status_reason, ''), " CTL_SQL_MS(
-                     "created_at") " "
-                                   "FROM social_accounts WHERE ($1::text IS NULL OR platform = $1) "
-                                   "ORDER BY platform, external_id",
-                 1, params, PGRES_TUPLES_OK, err, sizeof(err));
+    const char *params[] = {platform, *tenant ? tenant : NULL};
+    PGresult *res = ctl_exec(ctx,
+                             "SELECT id, platform, external_id, display_name, status, "
+                             "coalesce(status_reason, ''), " CTL_SQL_MS(
+                                 "created_at") ", "
+                                               "tenant_id FROM social_accounts "
+                                               "WHERE ($1::text IS NULL OR platform = $1) "
+                                               "AND ($2::uuid IS NULL OR tenant_id = $2) "
+                                               "ORDER BY platform, external_id",
+                             2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot list accounts: %s", err);
-    int n = PQntuples(res);
-    if (json) {
-        json_t *arr = json_array();
-        for (int i = 0; arr && i < n; i++) {
-            char created[32];
-            ctl_format_ms(PQgetvalue(res, i, 6), created, sizeof(created));
-            json_array_append_new(
-                arr,
-                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s}", "id", PQgetvalue(res, i, 0),
-                          "platform", PQgetvalue(res, i, 1), "external_id", PQgetvalue(res, i, 2),
-                          "name", PQgetvalue(res, i, 3), "status", PQgetvalue(res, i, 4),
-                          "status_reason", *PQgetvalue(res, i, 5) ? PQgetvalue(res, i, 5) : NULL,
-                          "created_at", created));
-        }
-        rc = arr && json_dumpf(arr, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0
-                 ? CTL_EXIT_OK
-                 : ctl_fail("cannot write JSON");
-        putchar('\n');
-        json_decref(arr);
-    } else {
-        printf("%-36s  %-10s  %-20s  %-24s  %s\n", "ID", "PLATFORM", "EXTERNAL ID", "NAME",
-               "STATUS");
-        for (int i = 0; i < n; i++) {
-            char ext[128], name[128];
-            ctl_truncate(PQgetvalue(res, i, 2), 20, ext, sizeof(ext));
-            ctl_truncate(PQgetvalue(res, i, 3), 24, name, sizeof(name));
-            printf("%-36s  %-10s  %-20s  %-24s  %s%s%s\n", PQgetvalue(res, i, 0),
-                   PQgetvalue(res, i, 1), ext, name, PQgetvalue(res, i, 4),
-                   *PQgetvalue(res, i, 5) ? ": " : "", PQgetvalue(res, i, 5));
-        }
-    }
+    if (json)
+        print_accounts_json(res, &rc);
+    else
+        print_accounts_table(res);
     PQclear(res);
     return rc;
 }

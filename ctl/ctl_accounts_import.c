@@ -8,7 +8,11 @@
  * associated data (as `accounts add` does), the rows are COPYed into a
  * staging table, clashes with existing accounts are reported by line, and
  * only a clean file is moved into social_accounts. Tokens stay in memory
- * only as long as needed and are wiped on the way out. */
+ * only as long as needed and are wiped on the way out.
+ *
+ * A line's "tenant_id" puts the account in that tenant (omitted: the
+ * default tenant); tenants that do not exist are reported by line, like
+ * accounts that exist already, and nothing is added. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -25,12 +29,14 @@ static const char accounts_import_usage[] =
     "usage: autopostctl accounts import FILE|- [--config FILE]\n\n"
     "Adds accounts from JSON Lines, one object per line (blank lines skipped):\n"
     "  {\"platform\": \"facebook\", \"external_id\": \"1234\", \"token\": \"...\",\n"
-    "   \"name\": \"My page\"}\n"
+    "   \"name\": \"My page\", \"tenant_id\": \"<tenant uuid>\"}\n"
+    "\"tenant_id\" puts the account in that tenant (omitted: the default tenant,\n"
+    "" CTL_DEFAULT_TENANT_ID "); an unknown tenant is an error.\n"
     "OAuth 2.0 accounts may add \"refresh_token\" and \"expires_in\" (seconds the\n"
     "access token stays valid from now); publishers refresh it when it is due\n"
     "(platforms.<name>.token_url).\n"
-    "Every line is checked (platform configured, no duplicates in the file or the\n"
-    "database); if any is bad each one is reported as FILE:LINE: reason and\n"
+    "Every line is checked (platform configured, tenant exists, no duplicates in\n"
+    "the file or the database); if any is bad each one is reported as FILE:LINE: reason and\n"
     "nothing is added. Otherwise prints the new account ids, one per line, in the\n"
     "file's order. Tokens are sealed before they are stored and never printed.\n";
 
@@ -39,6 +45,7 @@ typedef struct acct_row {
     char *platform, *external_id, *name, *token, *refresh_token;
     long long expires_in; /* seconds; -1 when not given */
     char id[37];
+    char tenant_id[AP_UUID_TEXT_LEN + 1]; /* normalised; the default tenant when not given */
     uint8_t *sealed;
     size_t sealed_len;
     bool bad;
@@ -109,7 +116,15 @@ static bool parse_record(const ap_config *cfg, acct_row *r, const char *line, si
         goto cleanup;
     }
     r->expires_in = -1;
+    snprintf(r->tenant_id, sizeof(r->tenant_id), "%s", CTL_DEFAULT_TENANT_ID);
     json_object_foreach(root, key, v) {
+        if (strcmp(key, "tenant_id") == 0) {
+            if (!json_is_string(v) || !ap_uuid_normalize(json_string_value(v), r->tenant_id)) {
+                snprintf(reason, len, "tenant_id: expected a tenant id (a UUID)");
+                goto cleanup;
+            }
+            continue;
+        }
         if (strcmp(key, "expires_in") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) < 0 ||
                 json_integer_value(v) > 10LL * 365 * 86400) {
@@ -128,7 +143,7 @@ static bool parse_record(const ap_config *cfg, acct_row *r, const char *line, si
         if (dst == NULL) {
             snprintf(reason, len,
                      "unknown key \"%.40s\" (known: platform, external_id, token, name, "
-                     "refresh_token, expires_in)",
+                     "tenant_id, refresh_token, expires_in)",
                      key);
             goto cleanup;
         }
@@ -317,7 +332,7 @@ static int copy_staging(ctl_ctx *ctx, const acct_set *s) {
     char err[512];
     PGresult *res = ctl_exec(ctx,
                              "COPY ctl_accounts_import (n, id, platform, external_id, "
-                             "display_name, credentials) FROM STDIN",
+                             "display_name, credentials, tenant_id) FROM STDIN",
                              0, NULL, PGRES_COPY_IN, err, sizeof(err));
     if (res == NULL) return ctl_fail("accounts import: cannot start COPY: %s", err);
     PQclear(res);
@@ -330,7 +345,8 @@ static int copy_staging(ctl_ctx *ctx, const acct_set *s) {
         char *hex = bytea_hex(r->sealed, r->sealed_len);
         if (!hex || !ctl_copy_field(&b, n, '\t') || !ctl_copy_field(&b, r->id, '\t') ||
             !ctl_copy_field(&b, r->platform, '\t') || !ctl_copy_field(&b, r->external_id, '\t') ||
-            !ctl_copy_field(&b, r->name ? r->name : "", '\t') || !ctl_copy_field(&b, hex, '\n'))
+            !ctl_copy_field(&b, r->name ? r->name : "", '\t') || !ctl_copy_field(&b, hex, '\t') ||
+            !ctl_copy_field(&b, r->tenant_id, '\n'))
             abort_msg = "out of memory";
         free(hex);
     }
@@ -350,24 +366,25 @@ static int copy_staging(ctl_ctx *ctx, const acct_set *s) {
     return rc;
 }
 
-/* Accounts that exist already: reported by line, like any other bad line. */
-static int check_existing(ctl_ctx *ctx, acct_set *s) {
+/* Lines the database refuses, each reported by line like any other bad
+ * line: accounts that exist already, tenants that do not. The query answers
+ * (line, reason) pairs. */
+static int check_against_database(ctl_ctx *ctx, acct_set *s) {
     char err[512];
-    PGresult *res = ctl_exec(ctx,
-                             "SELECT s.n, a.id FROM ctl_accounts_import s JOIN social_accounts a "
-                             "ON a.platform = s.platform AND a.external_id = s.external_id "
-                             "ORDER BY s.n",
-                             0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = ctl_exec(
+        ctx,
+        "SELECT s.n, 'account already exists (id ' || a.id || ')' FROM ctl_accounts_import s "
+        "JOIN social_accounts a ON a.platform = s.platform AND a.external_id = s.external_id "
+        "UNION ALL "
+        "SELECT s.n, 'tenant ' || s.tenant_id || ' does not exist' FROM ctl_accounts_import s "
+        "WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = s.tenant_id) "
+        "ORDER BY 1",
+        0, NULL, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return ctl_fail("accounts import: %s", err);
     for (int i = 0; i < PQntuples(res); i++) {
         long line = strtol(PQgetvalue(res, i, 0), NULL, 10);
-        for (size_t k = 0; k < s->n; k++) {
-            if (s->rows[k].line != line) continue;
-            char reason[160];
-            snprintf(reason, sizeof(reason), "account already exists (id %s)",
-                     PQgetvalue(res, i, 1));
-            row_fail(s, &s->rows[k], reason);
-        }
+        for (size_t k = 0; k < s->n; k++)
+            if (s->rows[k].line == line) row_fail(s, &s->rows[k], PQgetvalue(res, i, 1));
     }
     PQclear(res);
     return CTL_EXIT_OK;
@@ -380,7 +397,8 @@ static int store_all(ctl_ctx *ctx, acct_set *s) {
     PGresult *res = ctl_exec(ctx,
                              "CREATE TEMP TABLE ctl_accounts_import (n integer NOT NULL, "
                              "id uuid NOT NULL, platform text NOT NULL, external_id text NOT NULL, "
-                             "display_name text NOT NULL, credentials bytea NOT NULL) "
+                             "display_name text NOT NULL, credentials bytea NOT NULL, "
+                             "tenant_id uuid NOT NULL) "
                              "ON COMMIT DROP",
                              0, NULL, PGRES_COMMAND_OK, err, sizeof(err));
     if (res == NULL) {
@@ -389,10 +407,12 @@ static int store_all(ctl_ctx *ctx, acct_set *s) {
     }
     PQclear(res);
     if ((rc = copy_staging(ctx, s)) != CTL_EXIT_OK) goto fail;
-    if ((rc = check_existing(ctx, s)) != CTL_EXIT_OK) goto fail;
+    if ((rc = check_against_database(ctx, s)) != CTL_EXIT_OK) goto fail;
     if (s->nbad > 0) {
         report_errors(s);
-        rc = ctl_fail("%zu of %zu accounts already exist; nothing was added", s->nbad, s->n);
+        rc = ctl_fail("%zu of %zu accounts already exist or name an unknown tenant; nothing was "
+                      "added",
+                      s->nbad, s->n);
         goto fail;
     }
     char issued[24];
@@ -400,8 +420,9 @@ static int store_all(ctl_ctx *ctx, acct_set *s) {
     const char *params[] = {issued};
     res = ctl_exec(ctx,
                    "INSERT INTO social_accounts (id, platform, external_id, display_name, "
-                   "credentials, credentials_issued_at_ms) SELECT id, platform, external_id, "
-                   "display_name, credentials, $1::int8 FROM ctl_accounts_import",
+                   "credentials, credentials_issued_at_ms, tenant_id) SELECT id, platform, "
+                   "external_id, display_name, credentials, $1::int8, tenant_id "
+                   "FROM ctl_accounts_import",
                    1, params, PGRES_COMMAND_OK, err, sizeof(err));
     if (res == NULL) {
         rc = ctl_fail("accounts import: cannot store the accounts: %s", err);

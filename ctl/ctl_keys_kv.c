@@ -3,7 +3,7 @@
  * bucket.
  *
  * A publisher that refreshes a token writes the new one, sealed, as
- * cred.<account id> (publishers/accounts.h) before the dispatcher stores it
+ * cred.<account id> (publishers/engine/accounts.h) before the dispatcher stores it
  * in PostgreSQL; a publisher that starts later reads it from there. A
  * rotation that re-sealed only PostgreSQL left these under the old key, so
  * dropping the old key from credentials.previous_key_files made them

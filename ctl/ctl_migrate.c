@@ -176,6 +176,7 @@ static void print_topology(const ap_config *cfg) {
     printf("stream    %-22s %s*\n", AP_STREAM_JOBS, AP_SUBJECT_JOBS_PREFIX);
     printf("stream    %-22s %s*\n", AP_STREAM_RESULTS, AP_SUBJECT_RESULTS_PREFIX);
     printf("stream    %-22s %s\n", AP_STREAM_ADVISORIES, AP_SUBJECT_MAX_DELIVERIES);
+    printf("stream    %-22s %s>\n", AP_STREAM_EVENTS, AP_SUBJECT_EVENTS_PREFIX);
     for (int i = 0; i < cfg->nplatforms; i++) {
         char durable[64];
         ap_consumer_name_publisher(durable, sizeof(durable), cfg->platforms[i].name);

@@ -12,9 +12,9 @@
  * A queued schedule is already on the bus. Cancelling it in PostgreSQL
  * alone would not stop a publisher that fetches it a second later, so
  * cancel also writes "cancelled" into the publishers' attempt record in the
- * KV bucket with kvStore_Create: a compare-and-set, so either we get there
- * first and the publisher skips the job, or a publisher already claimed it
- * and we say so instead of pretending. The bus step is best effort and comes
+ * KV bucket (guard.h, ap_guard_cancel: create-if-absent, a compare-and-set):
+ * either we get there first and the publisher skips the job, or a publisher
+ * already claimed it and we say so instead of pretending. The bus step is best effort and comes
  * after COMMIT: writing it first could block a schedule that the database
  * refuses to cancel. */
 #include <getopt.h>
@@ -26,6 +26,7 @@
 #include "ap_time.h"
 #include "ctl.h"
 #include "ctl_post.h"
+#include "guard.h"
 
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
@@ -290,7 +291,10 @@ fail:
  * what happened; never changes the exit code (the cancel is committed). */
 static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) {
     char err[512], key[96], bucket[AP_KV_BUCKET_LEN];
-    snprintf(key, sizeof(key), "%s-%s", id, generation);
+    if (ap_guard_key(key, sizeof(key), id, generation) != AP_OK) {
+        fprintf(stderr, "autopostctl: warning: could not tell the publishers (key too long)\n");
+        return;
+    }
     /* The record lives in the bucket of the schedule's platform. */
     const char *params[] = {id};
     PGresult *res = ctl_exec(ctx,
@@ -321,32 +325,27 @@ static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) 
         fprintf(stderr, "autopostctl: warning: could not tell the publishers (%s)\n", err);
         goto cleanup;
     }
-    uint64_t rev = 0;
-    s = kvStore_Create(&rev, kv, key, "cancelled", 9);
-    if (s == NATS_OK) {
+    ap_guard_record rec;
+    char value[128];
+    switch (ap_guard_cancel(kv, key, &rec, value, sizeof(value))) {
+    case AP_OK:
         printf("recorded the cancellation in KV %s (key %s): publishers will not post it\n",
                bucket, key);
-        goto cleanup;
-    }
-    /* Create lost: someone wrote the record first. Show what it says. */
-    kvEntry *e = NULL;
-    if (kvStore_Get(&e, kv, key) == NATS_OK) {
-        char value[128];
-        int len = kvEntry_ValueLen(e);
-        snprintf(value, sizeof(value), "%.*s", len > 100 ? 100 : len, kvEntry_ValueString(e));
-        if (strcmp(value, "cancelled") == 0)
+        break;
+    case AP_ECONFLICT: /* someone wrote the record first: show what it says */
+        if (rec.state == AP_GUARD_CANCELLED)
             printf("the cancellation was already recorded in KV %s (key %s)\n", bucket,
                    key);
         else
             fprintf(stderr,
                     "autopostctl: warning: a publisher already holds this job (KV %s key %s = "
-                    "\"%s\"): it may be posting it now; check with `autopostctl show %s`\n",
+                    "\"%.100s\"): it may be posting it now; check with `autopostctl show %s`\n",
                     bucket, key, value, id);
-        kvEntry_Destroy(e);
-    } else {
-        ap_nats_error(err, sizeof(err), "kv create", s, 0);
-        fprintf(stderr, "autopostctl: warning: could not record the cancellation in KV %s: %s\n",
-                bucket, err);
+        break;
+    default:
+        fprintf(stderr,
+                "autopostctl: warning: could not record the cancellation in KV %s: kv create: %s\n",
+                bucket, value);
     }
 cleanup:
     kvStore_Destroy(kv);

@@ -31,6 +31,7 @@
 #include "ap_proto.h"
 #include "ap_time.h"
 #include "fold.h"
+#include "relay.h"
 
 /* How long an empty Fetch waits: bounds how late we notice SIGTERM or an
  * advisory while idle. */
@@ -89,6 +90,7 @@ struct ap_dispatcher {
     ap_pg pg;
     natsSubscription *results;
     natsSubscription *advisories;
+    ap_relay *relay; /* its own thread; started once the topology is there */
     batch batch;
     int64_t next_advisory_ms;
     bool nats_trouble;       /* log a broken fetch once, not every loop */
@@ -860,6 +862,12 @@ ap_status ap_dispatcher_run(ap_dispatcher *d) {
         bind_consumers(d) != AP_OK)
         return AP_OK; /* stopped before we had started: nothing in hand */
     ap_health_set(AP_CHECK_TOPOLOGY, true);
+    char err[512];
+    ap_status st = ap_relay_start(&d->relay, d->cfg, d->stop, err, sizeof(err));
+    if (st != AP_OK) {
+        ap_log_error("relay_failed", NULL, "%s", err);
+        return st;
+    }
     ap_log_info("dispatcher_started", NULL,
                 "consuming %s/%s and %s/%s, batch %d, flush %" PRId64 " ms", AP_STREAM_RESULTS,
                 AP_CONSUMER_DISPATCHER, AP_STREAM_ADVISORIES, AP_CONSUMER_ADVISORIES,
@@ -908,6 +916,9 @@ void ap_dispatcher_destroy(ap_dispatcher *d) {
         natsSubscription_Unsubscribe(d->advisories);
         natsSubscription_Destroy(d->advisories);
     }
+    /* The relay stops with the same flag; without a stop (a failed start)
+     * it was never started. */
+    ap_relay_join(d->relay);
     batch_free(&d->batch);
     ap_pg_close(&d->pg);
     ap_nats_close(&d->nats);

@@ -70,7 +70,7 @@ const char AP_FOLD_SQL_HISTORY[] =
  * (held). Two schedules with the same
  * text on one account can both claim one post: the second is refused as a
  * duplicate and its read-back finds the first one's post, made after it was
- * queued (publishers/runtime.c, settle_duplicate). The look-up is the index
+ * queued (publishers/engine/slots.c, settle_duplicate). The look-up is the index
  * post_schedules_account_post_idx (migration 0008). Rows of two batches
  * committed at the same moment by two dispatcher replicas do not see each
  * other; a unique index would turn that race into a failed batch instead. */

@@ -1,10 +1,8 @@
 /* scheduler.c -- see scheduler.h for the tick's contract. */
 #include "scheduler.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +25,13 @@
  *
  * The statements are store/sql/claim_fair.sql and claim_fifo.sql (ap_store.h);
  * these notes explain them. claim_fair is the default. It admits a schedule into the queue only
- * while its account has a free slot. An account's free slots are the least of
+ * while its tenant and its account both have a free slot. A tenant's free slots are
+ * scheduler.max_queued_per_tenant ($9) minus the queued + retrying jobs of all its accounts:
+ * a tenant with 100,000 posts due over a thousand accounts holds at most $9 jobs in the
+ * stream ahead of another tenant's single post (README "Fairness"). A tenant at its cap has
+ * every account in "blocked", so its backlog is skipped like a blocked account's (the list is
+ * as long as that tenant has accounts: the price of keeping tenant_id off post_schedules).
+ * An account's free slots are the least of
  *   - scheduler.max_queued_per_account ($2) minus its queued + retrying jobs:
  *     an account with 10,000 posts due holds at most $2 jobs in the stream
  *     ahead of another account's single post (README "Fairness");
@@ -47,16 +51,21 @@
  * and deferred rows, and stops after four batches' worth. NOT IN (not NOT
  * EXISTS) keeps the blocked test a hashed filter on the index scan, so the
  * scan keeps its order and its LIMIT instead of becoming a join over every
- * due row. The slots then go round-robin: every account's first post, then
- * every account's second, and so on.
+ * due row. The slots then go round-robin, tenants first ("admitted"): every
+ * tenant's first post, then every tenant's second, and so on, where a tenant's
+ * posts are in turn round-robin over its accounts (every account's first post,
+ * then every account's second).
  *
  * When the window is "crowded" (full, and some account in it has more due
  * rows than free slots) an account with a backlog may be hiding other
  * accounts' posts beyond the window; then, and only then, every due row of
  * the accounts with a slot is ranked ("cand" takes the second branch; the
- * one-time filter skips whichever branch is off). That costs O(due rows)
- * while a single account's backlog lasts, the price of the fairness bound;
- * a burst spread over many accounts stays O(batch).
+ * one-time filter skips whichever branch is off). A tenant with more rows
+ * in the window than free slots crowds it the same way, but only when there
+ * is another tenant whose posts it could hide (a deployment with one tenant
+ * never pays for it). That costs O(due rows) while a single account's or
+ * tenant's backlog lasts, the price of the fairness bound; a burst spread
+ * over many accounts and tenants stays O(batch).
  *
  * The claimed rows' posts and accounts are looked up one by one (LATERAL
  * ... OFFSET 0, which the planner may not turn into a join): left to itself
@@ -123,7 +132,8 @@
  * least() ignores NULL, so m.acc_n - m.used alone left only the admission
  * cap for exactly the accounts with the most posts waiting (issue 14).
  *
- * claim_fifo: scheduler.max_queued_per_account 0 turns admission off: oldest first. */
+ * claim_fifo: scheduler.max_queued_per_account 0 turns admission off: oldest first
+ * (the tenant cap too: it is part of admission). */
 
 enum {
     C_ID,
@@ -387,10 +397,10 @@ static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *er
 /* Advisory lock key of the rate-limited claim ("autopost" in ASCII). */
 #define CLAIM_LOCK_KEY "8387236541416275828"
 
-/* The claim's parameters as text: batch size, per-account queue cap, and
- * the platforms' limits as parallel PostgreSQL arrays. */
+/* The claim's parameters as text: batch size, per-account queue cap, the
+ * platforms' limits as parallel PostgreSQL arrays, per-tenant queue cap. */
 typedef struct claim_params {
-    char limit[16], per_account[16];
+    char limit[16], per_account[16], per_tenant[16];
     char platforms[AP_MAX_PLATFORMS * (AP_PLATFORM_NAME_MAX + 1) + 3];
     char account_limits[AP_MAX_PLATFORMS * 12 + 3], account_ms[AP_MAX_PLATFORMS * 21 + 3];
     char app_limits[AP_MAX_PLATFORMS * 12 + 3], app_ms[AP_MAX_PLATFORMS * 21 + 3];
@@ -408,6 +418,8 @@ static bool claim_params_build(claim_params *cp, const ap_config *cfg) {
     int cap = cfg->scheduler_max_queued_per_account;
     snprintf(cp->limit, sizeof(cp->limit), "%d", cfg->scheduler_batch_size);
     snprintf(cp->per_account, sizeof(cp->per_account), "%d", cap > 0 ? cap : INT_MAX);
+    int tenant_cap = cfg->scheduler_max_queued_per_tenant;
+    snprintf(cp->per_tenant, sizeof(cp->per_tenant), "%d", tenant_cap > 0 ? tenant_cap : INT_MAX);
     strcpy(cp->platforms, "{");
     strcpy(cp->account_limits, "{");
     strcpy(cp->account_ms, "{");
@@ -470,8 +482,9 @@ static PGresult *claim_prepare(ap_pg *pg, const char *sql, int nparams) {
 static PGresult *claim(ap_pg *pg, const ap_config *cfg, const char *prefix) {
     claim_params cp;
     bool limited = claim_params_build(&cp, cfg);
-    const char *params[] = {cp.limit,      cp.per_account, cp.platforms, cp.account_limits,
-                            cp.account_ms, cp.app_limits,  cp.app_ms,    cp.probes};
+    const char *params[] = {cp.limit,          cp.per_account, cp.platforms,
+                            cp.account_limits, cp.account_ms,  cp.app_limits,
+                            cp.app_ms,         cp.probes,      cp.per_tenant};
     if (limited) {
         /* Rate limits must hold across scheduler replicas too: one claim at a
          * time, released when this tick's transaction ends. */
@@ -557,7 +570,7 @@ ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_t
     if (ns != NATS_OK) {
         /* Unacked ones stay pending; whatever did land is deduplicated when
          * the next tick republishes it. Only a timeout guarantees nats.c's
-         * pending map exists (see publishers/jsasync.c). */
+         * pending map exists (see publishers/engine/jsasync.c). */
         natsMsgList pending = {0};
         if (ns == NATS_TIMEOUT && js_PublishAsyncGetPendingList(&pending, js) == NATS_OK)
             natsMsgList_Destroy(&pending);
@@ -596,33 +609,6 @@ static void on_puback_dispatch(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckEr
     tick_batch *b = current_batch;
     if (b) on_puback(js, msg, pa, pae, b);
     natsMsg_Destroy(msg); /* with an AckHandler, the message is ours again */
-}
-
-/* Waits up to timeout_ms for a NOTIFY autopost_due (or the stop flag). */
-static void wait_for_due(ap_pg *pg, int64_t timeout_ms, volatile sig_atomic_t *stop) {
-    int64_t deadline = ap_mono_ms() + timeout_ms;
-    while (!*stop) {
-        int64_t left = deadline - ap_mono_ms();
-        if (left <= 0) return;
-        if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
-            ap_sleep_ms(left < 100 ? left : 100);
-            continue;
-        }
-        struct pollfd pfd = {.fd = PQsocket(pg->conn), .events = POLLIN};
-        int r = poll(&pfd, 1, (int)(left < 100 ? left : 100));
-        if (r > 0) {
-            if (!PQconsumeInput(pg->conn)) return; /* broken: the tick will reconnect */
-            PGnotify *n;
-            bool due = false;
-            while ((n = PQnotifies(pg->conn)) != NULL) {
-                due = true;
-                PQfreemem(n);
-            }
-            if (due) return;
-        } else if (r < 0 && errno != EINTR) {
-            return;
-        }
-    }
 }
 
 /* The loop's metrics; every handle is a no-op without a registry. */
@@ -704,7 +690,7 @@ int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
                 last_error_log = now;
             }
             if (PQstatus(pg.conn) != CONNECTION_OK) listening = false;
-            wait_for_due(&pg, cfg->scheduler_tick_ms, stop);
+            ap_pg_wait_notify(&pg, cfg->scheduler_tick_ms, stop); /* NOTIFY autopost_due */
             continue;
         }
         ap_counter_add(metrics.claimed, (uint64_t)st.claimed);
@@ -717,7 +703,7 @@ int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
                         (long long)(ap_mono_ms() - t0));
         /* A full batch means more are due right now: go again at once. */
         if (st.claimed < cfg->scheduler_batch_size || st.unacked > 0)
-            wait_for_due(&pg, cfg->scheduler_tick_ms, stop);
+            ap_pg_wait_notify(&pg, cfg->scheduler_tick_ms, stop); /* NOTIFY autopost_due */
     }
     rc = 0;
     ap_log_info("stopped", NULL, "scheduler stopped");

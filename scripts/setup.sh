@@ -16,7 +16,7 @@ PACKAGES=(
     nats-server libnats-dev libprotobuf-c-dev protobuf-c-compiler
     libpq-dev postgresql postgresql-client
     libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev libssl-dev libjansson-dev
-    libunistring-dev
+    libunistring-dev libical-dev tzdata
     clang libclang-rt-14-dev jq openssl
 )
 

@@ -3,7 +3,7 @@
 
 #include "ap_store_sql.h"
 
-enum { CLAIM_FAIR_NPARAMS = 8, CLAIM_FIFO_NPARAMS = 1 };
+enum { CLAIM_FAIR_NPARAMS = 9, CLAIM_FIFO_NPARAMS = 1 };
 
 ap_store_claim ap_store_claim_statement(bool fair) {
     ap_store_claim c = {fair ? AP_STORE_SQL_CLAIM_FAIR : AP_STORE_SQL_CLAIM_FIFO,

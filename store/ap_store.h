@@ -9,8 +9,8 @@
 
 #include <stdbool.h>
 
-/* The claim statement and its parameter count: fair (admission per account
- * and platform limits, 8 parameters) or oldest first (1 parameter). */
+/* The claim statement and its parameter count: fair (admission per tenant
+ * and per account, platform limits; 9 parameters) or oldest first (1). */
 typedef struct ap_store_claim {
     const char *sql;
     int nparams;

@@ -1,9 +1,11 @@
 -- claim_fair: the scheduler's default claim (scheduler.c explains it:
--- admission per account, rate windows, posts made elsewhere, the probe of a
--- cold account, round-robin slots, the crowded window). Parameters: $1 batch
--- size, $2 scheduler.max_queued_per_account, $3..$7 per-platform limits as
+-- admission per tenant and per account, rate windows, posts made elsewhere,
+-- the probe of a cold account, round-robin slots over tenants and then over
+-- each tenant's accounts, the crowded window). Parameters: $1 batch size,
+-- $2 scheduler.max_queued_per_account, $3..$7 per-platform limits as
 -- parallel arrays (platform, account_limit, account_window ms, app_limit,
--- app_window ms; 0 = no limit), $8 which platforms report their own count.
+-- app_window ms; 0 = no limit), $8 which platforms report their own count,
+-- $9 scheduler.max_queued_per_tenant.
 -- An account's free slots ("least(...)") and its stale probe
 -- ("l.probe AND NOT ...") appear in several CTEs; keep them identical.
 WITH lim AS (
@@ -14,6 +16,9 @@ WITH lim AS (
 busy AS (
   SELECT account_id, count(*) AS n FROM post_schedules
    WHERE status IN ('queued', 'retrying') GROUP BY account_id),
+tbusy AS (
+  SELECT a.tenant_id, sum(b.n)::int8 AS n
+    FROM busy b JOIN social_accounts a ON a.id = b.account_id GROUP BY a.tenant_id),
 limited AS (
   SELECT x.account_id, sum(x.n)::int8 AS used, l.acc_n
     FROM lim l CROSS JOIN LATERAL (
@@ -38,7 +43,9 @@ blocked AS (
   UNION SELECT b.account_id FROM busy b JOIN social_accounts a ON a.id = b.account_id
           JOIN lim l ON l.platform = a.platform WHERE (l.probe AND NOT coalesce(a.platform_usage_at > now()
                     - least(l.acc_ms, 60000) * interval '1 millisecond', false))
-  UNION SELECT id FROM social_accounts WHERE paused_until > now()),
+  UNION SELECT id FROM social_accounts WHERE paused_until > now()
+  UNION SELECT a.id FROM tbusy t JOIN social_accounts a ON a.tenant_id = t.tenant_id
+         WHERE t.n >= $9),
 win AS (
   SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s
    WHERE s.status = 'pending' AND s.scheduled_at <= now()
@@ -46,7 +53,7 @@ win AS (
      AND s.account_id NOT IN (SELECT account_id FROM blocked)
    ORDER BY s.scheduled_at LIMIT $1 * 4),
 crowded AS (
-  SELECT (SELECT count(*) FROM win) >= $1 * 4 AND EXISTS (
+  SELECT (SELECT count(*) FROM win) >= $1 * 4 AND (EXISTS (
     SELECT 1 FROM (SELECT account_id, count(*) AS n FROM win GROUP BY account_id) w
       JOIN social_accounts a ON a.id = w.account_id
       LEFT JOIN lim l ON l.platform = a.platform
@@ -55,7 +62,12 @@ crowded AS (
      WHERE w.n > least($2::int8 - coalesce(b.n, 0), l.acc_n - coalesce(m.used, 0),
              CASE WHEN (l.probe AND NOT coalesce(a.platform_usage_at > now()
                     - least(l.acc_ms, 60000) * interval '1 millisecond', false))
-             THEN 1 - coalesce(b.n, 0) END)) AS yes),
+             THEN 1 - coalesce(b.n, 0) END)) OR EXISTS (
+    SELECT 1 FROM (SELECT a.tenant_id, count(*) AS n FROM win w
+                     JOIN social_accounts a ON a.id = w.account_id GROUP BY a.tenant_id) t
+      LEFT JOIN tbusy tb ON tb.tenant_id = t.tenant_id
+     WHERE t.n > $9::int8 - coalesce(tb.n, 0)
+       AND EXISTS (SELECT 1 FROM tenants o WHERE o.id <> t.tenant_id))) AS yes),
 cand AS (
   SELECT * FROM win WHERE NOT (SELECT yes FROM crowded)
   UNION ALL
@@ -65,7 +77,7 @@ cand AS (
      AND (s.not_before IS NULL OR s.not_before <= now())
      AND s.account_id NOT IN (SELECT account_id FROM blocked)),
 ranked AS (
-  SELECT c.id, c.scheduled_at, a.platform,
+  SELECT c.id, c.scheduled_at, a.platform, a.tenant_id,
          row_number() OVER (PARTITION BY c.account_id ORDER BY c.scheduled_at, c.id) AS rn,
          least($2::int8 - coalesce(b.n, 0), l.acc_n - coalesce(m.used, 0),
              CASE WHEN (l.probe AND NOT coalesce(a.platform_usage_at > now()
@@ -75,6 +87,11 @@ ranked AS (
     LEFT JOIN lim l ON l.platform = a.platform
     LEFT JOIN busy b ON b.account_id = c.account_id
     LEFT JOIN limited m ON m.account_id = c.account_id),
+admitted AS ( -- the account's slots, then the tenant's, round-robin over its accounts
+  SELECT r.id, r.rn, r.scheduled_at, r.platform, $9::int8 - coalesce(tb.n, 0) AS tfree,
+         row_number() OVER (PARTITION BY r.tenant_id ORDER BY r.rn, r.scheduled_at, r.id) AS trn
+    FROM ranked r LEFT JOIN tbusy tb ON tb.tenant_id = r.tenant_id
+   WHERE r.rn <= r.free),
 app AS (
   SELECT l.platform, l.app_n -
          (SELECT count(*) FROM post_schedules r JOIN social_accounts ra ON ra.id = r.account_id
@@ -82,14 +99,15 @@ app AS (
               OR r.published_at > now() - l.app_ms * interval '1 millisecond')) AS free
     FROM lim l WHERE l.app_n IS NOT NULL),
 pick AS (
-  SELECT r.id, r.rn, r.scheduled_at, app.free AS app_free,
-         row_number() OVER (PARTITION BY r.platform ORDER BY r.rn, r.scheduled_at, r.id) AS prn
-    FROM ranked r LEFT JOIN app ON app.platform = r.platform
-   WHERE r.rn <= r.free),
+  SELECT r.id, r.trn, r.rn, r.scheduled_at, app.free AS app_free,
+         row_number() OVER (PARTITION BY r.platform
+                            ORDER BY r.trn, r.rn, r.scheduled_at, r.id) AS prn
+    FROM admitted r LEFT JOIN app ON app.platform = r.platform
+   WHERE r.trn <= r.tfree),
 top AS (
-  SELECT id, rn, scheduled_at FROM pick
+  SELECT id, trn, rn, scheduled_at FROM pick
    WHERE app_free IS NULL OR prn <= app_free
-   ORDER BY rn, scheduled_at LIMIT $1 * 2)
+   ORDER BY trn, rn, scheduled_at LIMIT $1 * 2)
 SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
        a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text,
        (extract(epoch FROM s.scheduled_at) * 1000)::bigint
@@ -99,6 +117,6 @@ SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
   CROSS JOIN LATERAL (SELECT platform, external_id, credentials, status
       FROM social_accounts WHERE id = s.account_id OFFSET 0) a
  WHERE s.status = 'pending'
- ORDER BY k.rn, k.scheduled_at
+ ORDER BY k.trn, k.rn, k.scheduled_at
  LIMIT $1
    FOR UPDATE OF s SKIP LOCKED

@@ -3,7 +3,7 @@
 # answer (a crash after commit, a proxy's or load balancer's idle-timeout
 # race, a deploy). On a kept-alive connection libcurl takes that for a stale
 # connection and silently sends the same request again on a fresh one: a
-# second post. Publishing calls are `once` requests (publishers/http.h): the
+# second post. Publishing calls are `once` requests (publishers/platforms/http.h): the
 # engine refuses that resend, the attempt is ambiguous, and the read-back
 # finds the post the platform committed.
 #

@@ -92,7 +92,8 @@ run migrate
 ok "migrate is serialised and idempotent"
 
 run streams apply
-[[ $RC -eq 0 ]] && grep -q 'publisher-facebook' "$OUT" || fail "streams apply: $(cat "$OUT" "$ERR")"
+[[ $RC -eq 0 ]] && grep -q 'publisher-facebook' "$OUT" && grep -q 'AUTOPOST_EVENTS  *autopost.events.>' "$OUT" ||
+    fail "streams apply: $(cat "$OUT" "$ERR")"
 ok "streams apply"
 
 # ---- accounts ----------------------------------------------------------------

@@ -61,7 +61,7 @@ out=$(svc_ctl streams apply 2>&1) || fail "admin: streams apply failed: $out"
 jsz() { curl -fsS "http://127.0.0.1:$AUTH_NATS_MONITOR_PORT/jsz?acc=AUTOPOST&streams=true&consumers=true"; }
 topology=$(jsz | jq -r '.account_details[]? | select(.name == "AUTOPOST") | .stream_detail[]? |
     .name + ":" + ([.consumer_detail[]?.name] | sort | join(","))' | sort | tr '\n' ' ')
-want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_JOBS:$(for p in $PLATFORM_LIST; do printf 'publisher-%s\n' "$p"; done | sort | paste -sd,) AUTOPOST_RESULTS:dispatcher $(for p in $PLATFORM_LIST; do printf 'KV_autopost_accounts_%s:\nKV_autopost_attempts_%s:\n' "$p" "$p"; done | sort | tr '\n' ' ')"
+want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_EVENTS: AUTOPOST_JOBS:$(for p in $PLATFORM_LIST; do printf 'publisher-%s\n' "$p"; done | sort | paste -sd,) AUTOPOST_RESULTS:dispatcher $(for p in $PLATFORM_LIST; do printf 'KV_autopost_accounts_%s:\nKV_autopost_attempts_%s:\n' "$p" "$p"; done | sort | tr '\n' ' ')"
 [[ $topology == "$want" ]] || fail "topology in account AUTOPOST: '$topology', expected '$want'"
 echo "ok: admin created the topology with autopostctl streams apply: $topology"
 
@@ -78,6 +78,8 @@ probe_all() {
     PUBACK_JOBS='"stream":"AUTOPOST_JOBS"'
     PUBACK_RESULTS='"stream":"AUTOPOST_RESULTS"'
     PULL='{"batch":1,"no_wait":true}'
+    PUBACK_EVENTS='"stream":"AUTOPOST_EVENTS"'
+    PROBE_TENANT=00000000-0000-0000-0000-000000000001
 
     # scheduler: publishes jobs, nothing else.
     expect_allowed scheduler pub autopost.jobs.facebook 'raw probe' "$PUBACK_JOBS"
@@ -179,6 +181,29 @@ probe_all() {
     expect_denied dispatcher pub '$KV.autopost_attempts_facebook.x'
     expect_denied dispatcher pub '$KV.autopost_accounts_facebook.cred.x'
     expect_denied dispatcher sub 'autopost.results.>'
+    # ...and its relay publishes the outcome events.
+    expect_allowed dispatcher pub "autopost.events.$PROBE_TENANT.schedule.published" '{"probe":1}' "$PUBACK_EVENTS"
+    expect_allowed dispatcher pub '$JS.API.STREAM.INFO.AUTOPOST_EVENTS' '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
+    expect_denied dispatcher sub 'autopost.events.>'
+    expect_denied scheduler pub "autopost.events.$PROBE_TENANT.schedule.published"
+    expect_denied publisher-facebook pub "autopost.events.$PROBE_TENANT.schedule.published"
+
+    # events-reader: its own durable consumers on AUTOPOST_EVENTS, nothing else.
+    expect_allowed events-reader pub '$JS.API.STREAM.INFO.AUTOPOST_EVENTS' '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
+    expect_allowed events-reader pub '$JS.API.CONSUMER.DURABLE.CREATE.AUTOPOST_EVENTS.backend' \
+        '{"stream_name":"AUTOPOST_EVENTS","config":{"durable_name":"backend","ack_policy":"explicit","deliver_policy":"all"}}' '"name":"backend"'
+    expect_allowed events-reader pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_EVENTS.backend' "$PULL" '^HMSG|^MSG'
+    expect_allowed events-reader sub '_INBOX_events-reader.>'
+    expect_denied events-reader pub "autopost.events.$PROBE_TENANT.schedule.published"
+    expect_denied events-reader pub '$JS.API.STREAM.PURGE.AUTOPOST_EVENTS'
+    expect_denied events-reader pub '$JS.API.STREAM.MSG.DELETE.AUTOPOST_EVENTS'
+    expect_denied events-reader pub '$JS.API.STREAM.INFO.AUTOPOST_RESULTS'
+    expect_denied events-reader pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_RESULTS.dispatcher'
+    expect_denied events-reader pub '$JS.API.CONSUMER.DURABLE.CREATE.AUTOPOST_JOBS.x'
+    expect_denied events-reader pub '$KV.autopost_accounts_facebook.cred.x'
+    expect_denied events-reader sub 'autopost.events.>'
+    expect_denied events-reader sub '_INBOX.>'
+    expect_denied events-reader sub '_INBOX_dispatcher.>'
 
     # admin: the JetStream API, not the messages.
     expect_denied admin pub autopost.jobs.facebook
@@ -186,6 +211,8 @@ probe_all() {
     # The probes above left a job and a result behind: the operator's purge.
     expect_allowed admin pub '$JS.API.STREAM.PURGE.AUTOPOST_JOBS' '' '"success":true'
     expect_allowed admin pub '$JS.API.STREAM.PURGE.AUTOPOST_RESULTS' '' '"success":true'
+    expect_allowed admin pub '$JS.API.STREAM.PURGE.AUTOPOST_EVENTS' '' '"success":true'
+    expect_denied admin pub "autopost.events.$PROBE_TENANT.schedule.published"
     for p in $PLATFORM_LIST; do
         expect_allowed admin pub "\$JS.API.STREAM.PURGE.KV_autopost_attempts_$p" '' '"success":true'
         expect_allowed admin pub "\$JS.API.STREAM.PURGE.KV_autopost_accounts_$p" '' '"success":true'

@@ -54,7 +54,7 @@ done
 # (README "Metrics and health"), or Prometheus's own.
 for l in $(grep -oE '(by|without) \([^)]*\)' <<<"$exprs" | sed -E 's/.*\((.*)\)/\1/' | tr ', ' '\n\n' | sort -u); do
     case $l in
-        platform | outcome | status | cause | stream | consumer | service | version | le | instance | job) ;;
+        platform | outcome | status | cause | stream | consumer | type | service | version | le | instance | job) ;;
         *) problem "label $l is not one autopost metrics carry" ;;
     esac
 done

@@ -88,6 +88,12 @@ wait_metric dispatcher 'autopost_results_applied_total{outcome="failed"}' 0
 batches=$(metric dispatcher autopost_dispatcher_batches_total)
 ((batches >= 1)) || fail "dispatcher counted no batch"
 wait_metric dispatcher autopost_dispatcher_batch_seconds_count "$batches"
+# Each published row wrote one event; the dispatcher's relay relayed them all.
+wait_metric dispatcher 'autopost_events_relayed_total{type="schedule.published"}' 100
+wait_metric dispatcher autopost_events_relay_delay_seconds_count 100
+wait_metric dispatcher autopost_events_unrelayed 0
+wait_metric dispatcher autopost_events_relay_lag_seconds 0
+wait_metric dispatcher autopost_events_relay_duplicates_total 0
 
 # Lag drains back to zero (refreshed every few seconds by each service).
 wait_metric publisher-facebook \
@@ -162,6 +168,18 @@ cascade=$(metric dispatcher 'autopost_dispatcher_terminal_total{status="failed",
 echo "ok: published $(svc_count_status published), failed $(svc_count_status failed) = $cascade by" \
     "the cascade + $(metric dispatcher 'autopost_dispatcher_terminal_total{status="failed",cause="result"}')" \
     "by results (results_applied says $(metric dispatcher 'autopost_results_applied_total{outcome="failed"}'))"
+# Every event the transitions wrote is counted as relayed, type by type.
+events_match() {
+    local t
+    for t in schedule.published schedule.failed schedule.unconfirmed schedule.cancelled \
+        account.reauth_required; do
+        [[ $(metric dispatcher "autopost_events_relayed_total{type=\"$t\"}") == \
+            $(stack_psql -c "SELECT count(*) FROM events WHERE type = '$t'") ]] || return 1
+    done
+}
+stack_wait_for events_match >/dev/null ||
+    fail "autopost_events_relayed_total does not match the events table: $(stack_psql -c \
+        "SELECT string_agg(type || '=' || n, ' ') FROM (SELECT type, count(*) n FROM events GROUP BY 1) c")"
 sandbox_post /_sandbox/config '{"error_rate_5xx":0}' >/dev/null || fail "sandbox config"
 pass "terminal transitions add up to PostgreSQL's counts through a reauth cascade"
 

@@ -107,6 +107,14 @@ failed=$(stack_psql -c "SELECT count(*) FROM post_schedules s WHERE status = 'fa
 [[ $failed -eq 2 ]] || fail "$failed schedules of the disabled account failed, expected 2"
 history=$(stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE event IN ('queued', 'published')")
 [[ $history -eq 36 ]] || fail "history has $history queued/published lines, expected 36"
+# The event triggers run as the migration's owner (0012_events.sql): the
+# narrow roles' changes still write their events, which the relay relays.
+events=$(stack_psql -c "SELECT count(*) FILTER (WHERE type = 'schedule.published') || '/' ||
+                               count(*) FILTER (WHERE type = 'schedule.failed'
+                                                  AND account_id = '$disabled') FROM events")
+[[ $events == 18/2 ]] || fail "events published/refused: $events, expected 18/2"
+relayed() { [[ $(stack_psql -c "SELECT count(*) FROM events WHERE relayed_at IS NULL") -eq 0 ]]; }
+stack_wait_for relayed >/dev/null || fail "the dispatcher's relay left events unrelayed"
 if grep -l 'permission denied' "$STACK_DIR"/logs/*.log; then
     fail "a service was refused something it needs"
 fi
@@ -162,6 +170,19 @@ deny disp_login "UPDATE social_accounts SET display_name = 'x'"
 deny disp_login "SELECT text FROM posts"
 deny disp_login "SELECT error_message FROM schedule_attempts"
 allow disp_login "SELECT count(*) FROM post_schedules"
+# Events: the relay reads them and stamps relayed_at; nobody forges,
+# rewrites or deletes one.
+allow disp_login "UPDATE events SET relayed_at = relayed_at WHERE false"
+deny disp_login "UPDATE events SET body = '{}' WHERE false"
+deny disp_login "INSERT INTO events (id, tenant_id, type, account_id, body)
+                 VALUES (gen_random_uuid(), gen_random_uuid(), 'schedule.failed', gen_random_uuid(), '{}')"
+deny disp_login "DELETE FROM events"
+deny sched_login "SELECT count(*) FROM events"
+deny sched_login "INSERT INTO events (id, tenant_id, type, account_id, body)
+                  VALUES (gen_random_uuid(), gen_random_uuid(), 'schedule.failed', gen_random_uuid(), '{}')"
+deny admin_login "INSERT INTO events (id, tenant_id, type, account_id, body)
+                  VALUES (gen_random_uuid(), gen_random_uuid(), 'schedule.failed', gen_random_uuid(), '{}')"
+deny admin_login "UPDATE events SET relayed_at = NULL"
 deny admin_login "DROP TABLE post_schedules"
 deny admin_login "ALTER TABLE social_accounts ADD COLUMN plain_token text"
 deny admin_login "CREATE ROLE intruder LOGIN"

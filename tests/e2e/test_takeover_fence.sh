@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two live deliveries of one job must not post twice (publishers/guard.h, the
+# Two live deliveries of one job must not post twice (publishers/engine/guard.h, the
 # fence). Replica 1 sends the publish call, which the platform holds for 4 s,
 # and then goes silent (SIGSTOP: what an engine blocked for AckWait looks
 # like). JetStream hands the job to replica 2, which finds the attempt record

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A token refresh that gets no answer may have spent the single-use refresh
-# token (publishers/refresh.h). It must not be retried blindly: the lock in
+# token (publishers/engine/refresh.h). It must not be retried blindly: the lock in
 # KV autopost_accounts turns "ambiguous", no replica sends the token again
 # before the cool-down (4 x the call timeout), and then exactly one replica
 # tries once more. Here the sandbox holds the first refresh without acting

@@ -4,7 +4,7 @@
 # answer (close_rate). On a kept-alive connection libcurl would send the same
 # refresh again at once: the old token is spent, so the platform answers
 # invalid_grant and the account is lost for a reason of our own making. The
-# refresh is a `once` request (publishers/http.h): the resend is refused, the
+# refresh is a `once` request (publishers/platforms/http.h): the resend is refused, the
 # refresh is unconfirmed, and no replica sends the token again before the
 # cool-down of test_token_refresh_ambiguous.sh (4 x the call timeout).
 #

@@ -1,4 +1,4 @@
-/* fuzz_x_text.c -- libFuzzer target: X's weighted length (publishers/x_text.c)
+/* fuzz_x_text.c -- libFuzzer target: X's weighted length (publishers/platforms/x_text.c)
  * and LinkedIn's little-text escaping see whatever users type.
  *
  * Invariants: -1 exactly when the input is not UTF-8; otherwise between 0

@@ -61,6 +61,7 @@ static void test_good_file_sets_every_key(void) {
     CHECK(cfg.scheduler_tick_ms == 250);
     CHECK(cfg.scheduler_batch_size == 1000);
     CHECK(cfg.scheduler_max_past_ms == 90000);
+    CHECK(cfg.scheduler_max_queued_per_tenant == 300);
     CHECK(cfg.publisher_fetch_batch == 128);
     CHECK(cfg.publisher_drain_grace_ms == 15000);
     CHECK(cfg.publisher_media_allow_private);
@@ -262,6 +263,8 @@ static void test_minimal_file_keeps_service_defaults(void) {
     CHECK(cfg.max_deliver == 20);
     CHECK(cfg.scheduler_tick_ms == 200);
     CHECK(cfg.scheduler_max_past_ms == 5 * 60 * 1000);
+    CHECK(cfg.scheduler_max_queued_per_account == 100);
+    CHECK(cfg.scheduler_max_queued_per_tenant == 2000);
     CHECK(cfg.shutdown_grace_ms == 25000);
     CHECK(cfg.nplatforms == 1);
     ap_config_free(&cfg);
@@ -381,6 +384,8 @@ static void test_int_out_of_range(void) {
     expect_error("nats:\n  stream_replicas: 7\n", 2, "nats.stream_replicas",
                  "7 is out of range [1, 5]");
     expect_error("nats:\n  max_deliver: 1\n", 2, "nats.max_deliver", "out of range");
+    expect_error("scheduler:\n  max_queued_per_tenant: -1\n", 2, "scheduler.max_queued_per_tenant",
+                 "-1 is out of range [0, 1000000]");
     expect_error("scheduler:\n  batch_size: 99999999999999999999\n", 2, "scheduler.batch_size",
                  "expected an integer");
 }

@@ -1,6 +1,6 @@
 /* test_deferral.c -- which answers wait for a limit instead of using up an
- * attempt (publishers/deferral.c), and the shared pause table's "pause"
- * keys (publishers/accounts.c, without a server: ap_accounts_apply is what
+ * attempt (publishers/engine/deferral.c), and the shared pause table's "pause"
+ * keys (publishers/engine/accounts.c, without a server: ap_accounts_apply is what
  * the watcher calls). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* test_facebook.c -- the Facebook adapter (publishers/facebook.c) driven
+/* test_facebook.c -- the Facebook adapter (publishers/platforms/facebook.c) driven
  * without a network: requests are inspected as values and Graph API answers
  * are fed back as ap_http_response values. */
 #include <stdlib.h>

@@ -1,5 +1,6 @@
-/* test_guard.c -- the attempt record's one-line value (publishers/guard.c).
- * The KV calls need a server and are covered by the e2e tests. */
+/* test_guard.c -- the attempt record's one-line value (publishers/engine/guard.c),
+ * its key and $KV subject, and the takeover window. The KV calls need a
+ * server and are covered by the e2e tests (test_takeover_fence, test_ctl). */
 #include <string.h>
 
 #include "guard.h"
@@ -141,7 +142,41 @@ static void test_state_names(void) {
     CHECK_STR_EQ(ap_guard_state_name((ap_guard_state)99), "unknown");
 }
 
+static void test_key(void) {
+    char buf[64];
+    CHECK(ap_guard_key(buf, sizeof(buf), "0b6f0c1e-2f3a-4d5b-8c9d-0e1f2a3b4c5d", "3") == AP_OK);
+    CHECK_STR_EQ(buf, "0b6f0c1e-2f3a-4d5b-8c9d-0e1f2a3b4c5d-3");
+    /* A key that does not fit is refused, never cut (it would name another record). */
+    char small[8];
+    CHECK(ap_guard_key(small, sizeof(small), "0b6f0c1e", "3") == AP_EINVAL);
+}
+
+static void test_message_is_a_kv_write(void) {
+    natsMsg *m = NULL;
+    ap_guard_record r = record(AP_GUARD_STARTED, 1, 1795856400000LL);
+    CHECK(ap_guard_message(&m, "autopost_attempts_x", "abc-1", &r, "pub-2") == AP_OK);
+    CHECK(m != NULL);
+    if (m == NULL) return;
+    CHECK_STR_EQ(natsMsg_GetSubject(m), "$KV.autopost_attempts_x.abc-1");
+    CHECK(natsMsg_GetDataLength(m) == (int)strlen("started attempt=1 at=1795856400000 by=pub-2"));
+    CHECK(memcmp(natsMsg_GetData(m), "started attempt=1 at=1795856400000 by=pub-2",
+                 (size_t)natsMsg_GetDataLength(m)) == 0);
+    natsMsg_Destroy(m);
+    char key[200];
+    memset(key, 'k', sizeof(key) - 1);
+    key[sizeof(key) - 1] = '\0';
+    CHECK(ap_guard_message(&m, "autopost_attempts_x", key, &r, "pub-2") == AP_EINVAL);
+    CHECK(m == NULL);
+}
+
+static void test_takeover_window(void) {
+    /* 2 x the platform timeout + 5 s (guard.h). */
+    CHECK(ap_guard_takeover_window_ms(30000) == 65000);
+    CHECK(ap_guard_takeover_window_ms(0) == 5000);
+}
+
 int main(void) {
+    if (nats_Open(-1) != NATS_OK) return 1; /* natsMsg_Create needs it, not a server */
     RUN(test_format);
     RUN(test_round_trip_every_stored_state);
     RUN(test_published_carries_id);
@@ -153,5 +188,9 @@ int main(void) {
     RUN(test_parse_rejects_overlong);
     RUN(test_long_id_is_truncated_not_overflowed);
     RUN(test_state_names);
+    RUN(test_key);
+    RUN(test_message_is_a_kv_write);
+    RUN(test_takeover_window);
+    nats_Close();
     return TEST_RESULT();
 }

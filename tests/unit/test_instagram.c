@@ -1,5 +1,5 @@
-/* test_instagram.c -- the Instagram adapter (publishers/instagram.c on the
- * container flow of publishers/container.c) driven without a network. */
+/* test_instagram.c -- the Instagram adapter (publishers/platforms/instagram.c on the
+ * container flow of publishers/platforms/container.c) driven without a network. */
 #include "ap_time.h"
 #include "container_case.h"
 

@@ -1,4 +1,4 @@
-/* test_linkedin.c -- the LinkedIn adapter (publishers/linkedin.c) driven
+/* test_linkedin.c -- the LinkedIn adapter (publishers/platforms/linkedin.c) driven
  * without a network: requests are inspected as values, Posts API answers
  * (status, headers, body) are fed back. */
 #include <jansson.h>

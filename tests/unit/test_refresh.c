@@ -1,5 +1,5 @@
-/* test_refresh.c -- the token refresh decisions (publishers/refresh.c) and
- * the shared account table (publishers/accounts.c), without a network. */
+/* test_refresh.c -- the token refresh decisions (publishers/engine/refresh.c) and
+ * the shared account table (publishers/engine/accounts.c), without a network. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* test_retry.c -- backoff between attempts (ap_retry_delay_ms in
- * publishers/runtime.c). rnd is passed in, so every case is exact. */
+ * publishers/engine/retry.c). rnd is passed in, so every case is exact. */
 #include <stdint.h>
 
 #include "runtime.h"

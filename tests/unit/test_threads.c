@@ -1,5 +1,5 @@
-/* test_threads.c -- the Threads adapter (publishers/threads.c on the
- * container flow of publishers/container.c) driven without a network. */
+/* test_threads.c -- the Threads adapter (publishers/platforms/threads.c on the
+ * container flow of publishers/platforms/container.c) driven without a network. */
 #include "container_case.h"
 
 #define TUSER "25000000000000007"

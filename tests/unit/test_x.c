@@ -1,4 +1,4 @@
-/* test_x.c -- the X adapter (publishers/x.c) driven without a network:
+/* test_x.c -- the X adapter (publishers/platforms/x.c) driven without a network:
  * requests are inspected as values, X API answers are fed back. */
 #include <jansson.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* test_x_text.c -- X's weighted length (publishers/x_text.c): the numbers a
+/* test_x_text.c -- X's weighted length (publishers/platforms/x_text.c): the numbers a
  * post must meet before the X adapter sends it. */
 #include <stdlib.h>
 #include <string.h>

@@ -63,11 +63,32 @@ void ap_guard_format(char *buf, size_t len, const ap_guard_record *rec, const ch
 int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec);
 const char *ap_guard_state_name(ap_guard_state s);
 
-/* Creates the record as "started" when absent (rec->state = NONE on return,
- * revision set). When present, fills rec with what is there: AP_ECONFLICT.
- * AP_ENATS when the bucket is unreachable. */
-ap_status ap_guard_claim(kvStore *kv, const char *key, int attempt, int64_t now_ms,
-                         const char *instance, ap_guard_record *rec);
+/* The record's key, "<schedule id>-<generation>" (the job's Nats-Msg-Id is
+ * the same string, ap_job_msg_id). AP_EINVAL when it does not fit in len. */
+ap_status ap_guard_key(char *buf, size_t len, const char *schedule_id, const char *generation);
+
+/* The takeover window (above) for a platform whose requests time out after
+ * platform_timeout_ms: 2 x that + 5 s. */
+int64_t ap_guard_takeover_window_ms(int64_t platform_timeout_ms);
+
+/* An asynchronous write of the record (the engine's claim, record and fence
+ * never block it): a KV write is a publish on $KV.<bucket>.<key>, so *out is
+ * that message with rec's value (bucket: the platform's
+ * autopost_attempts_<platform>, ap_kv_bucket_attempts). The caller publishes it expecting the key's
+ * last revision (0: create-if-absent, the claim; its revision: the
+ * compare-and-set of a record or a fence) and reads the PubAck: a wrong last
+ * sequence means someone else wrote the record (ap_guard_read it).
+ * AP_EINVAL when the key does not fit a subject, AP_ENOMEM. */
+ap_status ap_guard_message(natsMsg **out, const char *bucket, const char *key,
+                           const ap_guard_record *rec, const char *instance);
+
+/* The cancel mark (`autopostctl cancel`): creates the record as "cancelled"
+ * when absent, so no publisher calls the platform for that job: AP_OK.
+ * When a record is there already, rec holds it and value (len bytes) its
+ * text: AP_ECONFLICT (rec->state CANCELLED: cancelled before). AP_ENATS when
+ * the bucket is unreachable, value then says why. */
+ap_status ap_guard_cancel(kvStore *kv, const char *key, ap_guard_record *rec, char *value,
+                          size_t len);
 /* Reads the record: AP_OK, AP_ENOTFOUND or AP_ENATS. */
 ap_status ap_guard_read(kvStore *kv, const char *key, ap_guard_record *rec);
 /* Replaces the record if it is still at *revision (compare-and-set); updates

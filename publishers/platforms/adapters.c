@@ -8,7 +8,7 @@
 #include "adapter.h"
 #include "ap_url.h"
 
-/* Every platform of common/platforms.list has publishers/<name>.c defining
+/* Every platform of common/platforms.list has publishers/platforms/<name>.c defining
  * ap_adapter_<name>: a missing one is a link error, not a runtime surprise. */
 #define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports) \
     extern const ap_adapter ap_adapter_##name;

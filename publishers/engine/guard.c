@@ -1,9 +1,13 @@
-/* guard.c -- see guard.h. */
+/* guard.c -- the attempt-record protocol (see guard.h): the value's one
+ * line, the key and its $KV subject, the takeover window, the cancel mark.
+ * The publishers' engine and autopostctl both link it (autopost_guard). */
 #include "guard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ap_nats.h"
 
 static const char *const state_names[] = {"none",      "started",  "retry",
                                           "published", "failed",   "unconfirmed",
@@ -59,26 +63,54 @@ ap_status ap_guard_read(kvStore *kv, const char *key, ap_guard_record *rec) {
     return AP_OK;
 }
 
-ap_status ap_guard_claim(kvStore *kv, const char *key, int attempt, int64_t now_ms,
-                         const char *instance, ap_guard_record *rec) {
-    ap_guard_record started = {.state = AP_GUARD_STARTED, .attempt = attempt, .at_ms = now_ms};
-    char value[512];
-    ap_guard_format(value, sizeof(value), &started, instance);
-    /* Two tries: a record deleted between our create and get is absent again. */
-    for (int i = 0; i < 2; i++) {
-        uint64_t rev = 0;
-        natsStatus s = kvStore_CreateString(&rev, kv, key, value);
-        if (s == NATS_OK) {
-            *rec = started;
-            rec->state = AP_GUARD_NONE; /* nothing was there before us */
-            rec->revision = rev;
-            return AP_OK;
-        }
-        ap_status r = ap_guard_read(kv, key, rec);
-        if (r == AP_OK) return AP_ECONFLICT;
-        if (r != AP_ENOTFOUND) return AP_ENATS;
+ap_status ap_guard_key(char *buf, size_t len, const char *schedule_id, const char *generation) {
+    int n = snprintf(buf, len, "%s-%s", schedule_id, generation);
+    return n > 0 && (size_t)n < len ? AP_OK : AP_EINVAL;
+}
+
+int64_t ap_guard_takeover_window_ms(int64_t platform_timeout_ms) {
+    return 2 * platform_timeout_ms + 5000;
+}
+
+ap_status ap_guard_message(natsMsg **out, const char *bucket, const char *key,
+                           const ap_guard_record *rec, const char *instance) {
+    char subject[AP_KV_BUCKET_LEN + 72], value[512];
+    *out = NULL;
+    int n = snprintf(subject, sizeof(subject), "$KV.%s.%s", bucket, key);
+    if (n < 0 || (size_t)n >= sizeof(subject)) return AP_EINVAL;
+    ap_guard_format(value, sizeof(value), rec, instance);
+    if (natsMsg_Create(out, subject, NULL, value, (int)strlen(value)) != NATS_OK) return AP_ENOMEM;
+    return AP_OK;
+}
+
+/* The mark is the bare state name: older publishers read it the same way. */
+#define CANCEL_MARK "cancelled"
+
+ap_status ap_guard_cancel(kvStore *kv, const char *key, ap_guard_record *rec, char *value,
+                          size_t len) {
+    memset(rec, 0, sizeof(*rec));
+    if (len > 0) value[0] = '\0';
+    uint64_t rev = 0;
+    natsStatus s = kvStore_Create(&rev, kv, key, CANCEL_MARK, (int)strlen(CANCEL_MARK));
+    if (s == NATS_OK) {
+        rec->state = AP_GUARD_CANCELLED;
+        rec->revision = rev;
+        return AP_OK;
     }
-    return AP_ENATS;
+    /* Create lost: someone wrote the record first. Say what it says. */
+    kvEntry *e = NULL;
+    natsStatus g = kvStore_Get(&e, kv, key);
+    if (g != NATS_OK) {
+        snprintf(value, len, "%s", natsStatus_GetText(s));
+        return AP_ENATS;
+    }
+    int vlen = kvEntry_ValueLen(e);
+    const char *text = kvEntry_ValueString(e);
+    if (ap_guard_parse(text, (size_t)vlen, rec) != 0) rec->state = AP_GUARD_UNKNOWN;
+    rec->revision = kvEntry_Revision(e);
+    snprintf(value, len, "%.*s", vlen, text);
+    kvEntry_Destroy(e);
+    return AP_ECONFLICT;
 }
 
 ap_status ap_guard_set(kvStore *kv, const char *key, const ap_guard_record *next,

@@ -1,0 +1,215 @@
+/* engine.h -- the publisher engine's shared state, for its own files only.
+ *
+ * One replica is a publisher: a fetch thread (fetch.c) fills the inbox, the
+ * engine thread (runtime.c) starts jobs from it, runs each job's slot
+ * (slots.c: the flow, settle, the fence) over one curl multi handle, gets
+ * the job a usable credential (credentials.c), and reads the PubAcks of its
+ * JetStream writes. Retry policy is retry.c. Everything here but the fetch
+ * thread's inbox (under publisher.mu) belongs to the engine thread. */
+#ifndef AP_ENGINE_H
+#define AP_ENGINE_H
+
+#include "runtime.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "ap_crypto.h"
+#include "ap_health.h"
+#include "ap_log.h"
+#include "ap_nats.h"
+#include "ap_time.h"
+#include "deferral.h"
+#include "guard.h"
+#include "http_engine.h"
+#include "job_state.h"
+#include "jsasync.h"
+
+#define FETCH_WAIT_MS 500
+#define ENGINE_TICK_MS 100
+#define KV_BUSY_RETRY_MS 2000
+/* How often a job waiting for another replica's token refresh looks again
+ * (a local table lookup, no network). */
+#define CRED_WAIT_POLL_MS 50
+/* Before the read-back that closes an ambiguous last attempt: time for the
+ * platform to show a post it did create before we call it not there. */
+#define FINAL_CHECK_DELAY_MS 2000
+/* A duplicate refusal's read-back (settle_duplicate): a moment for the
+ * platform to list the post it just compared ours with, and how far before
+ * the job was queued it looks, so that an older post with the same text can
+ * be named in the reason (the adapters add their own minute of slack). */
+#define DUPLICATE_CHECK_DELAY_MS 1000
+#define DUPLICATE_LOOKBACK_MS (5 * 60 * 1000)
+
+/* How a job is handed back once its result is stored. */
+typedef enum settle_action { SETTLE_ACK, SETTLE_TERM, SETTLE_NAK } settle_action;
+
+/* Tags of the asynchronous JetStream writes a slot waits for. */
+enum { OP_CLAIM, OP_RECORD, OP_RESULT, OP_FENCE };
+
+/* A publish request goes out without re-checking the attempt record only
+ * this soon after our last successful write of it (guard.h, the fence). */
+#define FENCE_FRESH_MS 1000
+
+typedef struct job_slot {
+    struct job_slot *prev, *next;
+    natsMsg *msg;
+    ap_job *job;
+    char key[64]; /* guard key and Nats-Msg-Id: "<schedule id>-<generation>" */
+    int attempt;
+
+    /* The credential the flow uses: the job's, or a newer one (refreshed
+     * here or by another replica), whose sealed form then goes back in the
+     * result for the dispatcher to store. */
+    ap_credential cred;
+    char cred_digest[AP_CRYPTO_DIGEST_HEX_LEN]; /* of the sealed form in use */
+    uint8_t *new_sealed;
+    size_t new_sealed_len;
+    ap_flow_mode pending_mode; /* the flow to start once the credential is settled */
+    int64_t pending_since;
+    bool refresh_tried; /* one refresh per delivery */
+    bool after_reauth;  /* that refresh follows a REAUTH answer */
+    int64_t cred_wait_deadline;
+    uint64_t lock_rev; /* our refresh lock's revision */
+    uint64_t stream_seq;
+    ap_flow_input in;
+    void *flow;
+    CURL *easy;
+    struct curl_slist *headers;
+    ap_http_request req;
+    ap_http_response res;
+    int64_t wake_at_ms; /* adapter asked to wait (AP_STEP_WAIT) */
+    int64_t started_ms;
+    /* Out of attempts on an ambiguous publish: the read-back that decides
+     * between failed (nothing went live) and unconfirmed, and the answer
+     * that made it necessary (for the row's reason). */
+    bool final_check;
+    ap_flow_result last_ambiguous;
+    /* The platform refused the publish call as a duplicate and a read-back
+     * decides whether the post it has is ours (settle_duplicate), with the
+     * refusal kept for the row's reason. Once per delivery. */
+    bool duplicate_check;
+    ap_flow_result duplicate_refusal;
+    int64_t last_progress_ms;
+    uint64_t guard_rev;
+    bool sent_any; /* a request of this delivery left us: outcome unknown */
+
+    /* The outcome being reported: written to the attempt record and the
+     * results stream asynchronously, then the job is settled. */
+    int64_t claim_at_ms;          /* when our "started" record says this attempt began */
+    int64_t fence_ok_ms;          /* monotonic: our last successful write of the record */
+    int64_t verify_not_before_ms; /* monotonic: end of a takeover's window */
+    int pending_ops;              /* JetStream writes waiting for their PubAck */
+    job_state state;              /* the slot's phase: change it only with engine_slot_enter */
+    bool active;                  /* counted in publisher.active */
+    bool result_stored;
+    settle_action action;
+    int64_t nak_delay_ms;
+    Autopost__V1__Outcome outcome;
+    ap_flow_result final;
+} job_slot;
+
+/* A fetched job waiting in the inbox, and when JetStream last heard of it. */
+typedef struct held_msg {
+    natsMsg *msg;
+    int64_t progress_ms;
+} held_msg;
+
+/* Metric handles (no-ops without a registry), all labelled with the platform. */
+typedef struct publisher_metrics {
+    ap_counter *acks, *naks, *terms, *poison, *rate_limit_waits;
+    ap_counter *outcomes[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1]; /* by outcome */
+    ap_histogram *call_seconds[AP_CLASS_INVALID + 1]; /* by error class, [NONE] is "ok" */
+    ap_gauge *in_flight;
+    ap_lag_gauges lag;      /* fetch thread only */
+    int64_t next_health_ms; /* engine thread only */
+} publisher_metrics;
+
+typedef struct publisher {
+    const ap_config *cfg;
+    const ap_platform_config *platform;
+    const ap_adapter *adapter;
+    ap_crypto_keyring keys; /* current + previous: a rotation does not strand queued jobs */
+    ap_nats nats;
+    kvStore *kv;         /* autopost_attempts_<platform> */
+    kvStore *acct_kv;    /* autopost_accounts_<platform> */
+    char attempts_bucket[AP_KV_BUCKET_LEN];
+    char accounts_bucket[AP_KV_BUCKET_LEN];
+    ap_accounts *acc;    /* local table of it (watcher thread) */
+    char *client_secret; /* platforms.<name>.client_secret_file, NULL for public clients */
+    ap_jsasync *jsa;     /* PubAcks of attempt records and results */
+    natsSubscription *sub;
+    CURLM *multi;
+    volatile sig_atomic_t *stop;
+
+    pthread_mutex_t mu; /* guards inbox, inflight, fetch_done */
+    pthread_cond_t room;
+    /* Fetched jobs not yet started, oldest at inbox_head: see max_held. */
+    held_msg *inbox;
+    int inbox_head, inbox_len, inbox_cap;
+    int inflight; /* fetched and not yet released */
+    int max_held; /* concurrency and a quarter more: see engine_jobs_headroom() */
+    bool fetch_done;
+
+    job_slot *slots;   /* engine thread only */
+    int active;        /* engine thread only: started jobs not yet reporting */
+    CURL **spare_easy; /* engine thread only: reset handles, see engine_easy_recycle() */
+    int spare_len;
+    unsigned rng;
+    struct {
+        uint64_t published, retried, failed, unconfirmed, poison, verified, deferred;
+    } counts;
+    publisher_metrics m;
+} publisher;
+
+static inline const char *sid(const job_slot *s) { return s->job ? s->job->schedule_id : NULL; }
+
+/* retry.c */
+double engine_rand01(publisher *p);
+
+/* fetch.c */
+int engine_jobs_headroom(int concurrency);
+void *engine_fetch_main(void *arg);
+
+/* slots.c */
+void engine_slot_enter(job_slot *s, job_state to);
+natsStatus engine_nak_msg(publisher *p, natsMsg *msg, int64_t delay_ms /* milliseconds */);
+void engine_easy_recycle(publisher *p, CURL *e);
+CURL *engine_easy_take(publisher *p);
+void engine_slot_release(publisher *p, job_slot *s);
+void engine_hand_back_guard_unavailable(publisher *p, job_slot *s);
+ap_status engine_guard_publish(publisher *p, job_slot *s, const ap_guard_record *rec, int tag,
+                               int64_t expected_revision);
+void engine_guard_write(publisher *p, job_slot *s, ap_guard_state state, const char *external_id);
+void engine_settle(publisher *p, job_slot *s);
+void engine_report(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
+                   const ap_flow_result *r, ap_guard_state record, settle_action action,
+                   int64_t nak_delay_ms);
+void engine_finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
+                            const ap_flow_result *r, bool write_guard);
+void engine_finish_retry(publisher *p, job_slot *s, const ap_flow_result *r, ap_guard_state record);
+bool engine_defer_if_paused(publisher *p, job_slot *s);
+void engine_start_flow_after(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms,
+                             int64_t delay_ms);
+void engine_complete(publisher *p, job_slot *s, ap_flow_result *r);
+void engine_on_fence_done(publisher *p, job_slot *s, const ap_js_done *d);
+void engine_advance(publisher *p, job_slot *s, const ap_http_response *prev);
+void engine_fail_before_call(publisher *p, job_slot *s, ap_error_class cls, const char *code,
+                             const char *message, bool write_guard);
+
+/* credentials.c */
+void engine_mark_reauth(publisher *p, job_slot *s, const char *reason);
+void engine_settle_credential(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since);
+void engine_credential_wait_tick(publisher *p, job_slot *s);
+void engine_begin_refresh(publisher *p, job_slot *s, bool after_reauth);
+void engine_mark_refresh_ambiguous(publisher *p, job_slot *s);
+void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *res);
+
+#endif

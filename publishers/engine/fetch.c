@@ -1,0 +1,87 @@
+/* fetch.c -- the fetch thread and the inbox it fills for the engine.
+ *
+ * platforms.<p>.concurrency caps the jobs a replica works on at once, from
+ * the claim of the attempt record to the end of the flow; a job that is only
+ * storing its outcome (the record and the result, both PubAcks) no longer
+ * counts. The replica holds a quarter more jobs than that, fetched but not
+ * started: when a flow ends, the next job starts at once instead of after
+ * the finished one's JetStream round trips and a fetch (bench/README.md,
+ * seed profile). A held job has no attempt record yet and goes from claim
+ * to request as fast as without the headroom (the reverted call-slot queue
+ * let a claimed job wait for a call); like running jobs it gets InProgress,
+ * so JetStream does not hand it to another replica while it waits. */
+#include "engine.h"
+
+int engine_jobs_headroom(int concurrency) { return (concurrency + 3) / 4; }
+
+/* Appends a fetched batch to the inbox (mu held). false: out of memory. */
+static bool inbox_append(publisher *p, natsMsgList *list) {
+    if (p->inbox_len + list->Count > p->inbox_cap && p->inbox_head > 0) {
+        memmove(p->inbox, p->inbox + p->inbox_head,
+                sizeof(*p->inbox) * (size_t)(p->inbox_len - p->inbox_head));
+        p->inbox_len -= p->inbox_head;
+        p->inbox_head = 0;
+    }
+    if (p->inbox_len + list->Count > p->inbox_cap) {
+        int cap = (p->inbox_len + list->Count) * 2;
+        held_msg *grown = realloc(p->inbox, sizeof(*grown) * (size_t)cap);
+        if (grown == NULL) return false;
+        p->inbox = grown;
+        p->inbox_cap = cap;
+    }
+    int64_t now = ap_mono_ms();
+    for (int i = 0; i < list->Count; i++) {
+        p->inbox[p->inbox_len++] = (held_msg){.msg = list->Msgs[i], .progress_ms = now};
+        list->Msgs[i] = NULL; /* ownership moves to the engine */
+    }
+    p->inflight += list->Count;
+    return true;
+}
+
+void *engine_fetch_main(void *arg) {
+    publisher *p = arg;
+    int64_t last_error_log = 0;
+    while (!*p->stop) {
+        pthread_mutex_lock(&p->mu);
+        while (p->inflight >= p->max_held && !*p->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 100 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&p->room, &p->mu, &ts);
+        }
+        int want = p->max_held - p->inflight;
+        pthread_mutex_unlock(&p->mu);
+        if (*p->stop) break;
+        ap_lag_gauges_refresh(&p->m.lag, p->nats.nc, p->nats.js);
+        if (want > p->cfg->publisher_fetch_batch) want = p->cfg->publisher_fetch_batch;
+
+        natsMsgList list = {0};
+        natsStatus s = natsSubscription_Fetch(&list, p->sub, ap_js_fetch_batch(p->sub, want),
+                                              FETCH_WAIT_MS, NULL);
+        if (s == NATS_OK && list.Count > 0) {
+            pthread_mutex_lock(&p->mu);
+            bool taken = inbox_append(p, &list);
+            pthread_mutex_unlock(&p->mu);
+            /* Not taken (out of memory): not acked, they come back after AckWait. */
+            if (taken) curl_multi_wakeup(p->multi);
+        } else if (s != NATS_OK && s != NATS_TIMEOUT) {
+            /* Disconnected, server restarting...: nats.c reconnects; wait. */
+            int64_t now = ap_mono_ms();
+            if (now - last_error_log > 5000) {
+                ap_log_warn("fetch_failed", NULL, "fetch: %s (retrying)", natsStatus_GetText(s));
+                last_error_log = now;
+            }
+            ap_sleep_ms(200);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fetch_done = true;
+    pthread_mutex_unlock(&p->mu);
+    curl_multi_wakeup(p->multi);
+    return NULL;
+}

@@ -1,0 +1,619 @@
+/* runtime.c -- the publisher engine: start-up, the engine thread's loop,
+ * a job's start (decode, validate, claim) and the PubAck events (see
+ * runtime.h for the big picture, engine.h for the files).
+ *
+ * A job's life in one replica:
+ *
+ *   fetch -> decode (garbage: Term + report) -> validate (invalid: FAILED,
+ *   Term, no call) -> claim the attempt record (guard.h) -> open the sealed
+ *   credential, take a newer one refreshed by any replica, refuse an account
+ *   marked for reauth (accounts.h), refresh the token if it is due
+ *   (refresh.h) -> adapter flow over curl multi -> record the outcome in the
+ *   guard -> publish PublishResult (wait for its PubAck) -> Ack |
+ *   NakWithDelay | Term.
+ *
+ * A limit (QUOTA, a rate limit with a wait hint, or a pause some replica
+ * recorded for the account or the app) ends the job DEFERRED instead of
+ * using up an attempt, and a limit the platform just answered pauses the
+ * account (or app) in the shared bucket first (deferral.h).
+ *
+ * A final REAUTH answer marks the account in the shared bucket before the
+ * result goes out (once a refresh token has had its one chance), so every
+ * replica stops calling the platform for that credential.
+ *
+ * The result is published before the ack, and the guard is written before
+ * the result: a crash anywhere leaves enough behind for the redelivery to
+ * finish the job without calling the platform twice. */
+#include "engine.h"
+
+static void publisher_metrics_init(publisher *p) {
+    publisher_metrics *m = &p->m;
+    ap_metrics *reg = ap_health_metrics();
+    const char *platform = p->platform->name;
+    const char *const labels[] = {"platform", platform, NULL};
+    m->acks = ap_metrics_counter(reg, "autopost_publisher_acks_total",
+                                 "Jobs acked (published, or cancelled before any call).", labels);
+    m->naks = ap_metrics_counter(reg, "autopost_publisher_naks_total",
+                                 "Jobs handed back to JetStream for a later delivery.", labels);
+    m->terms = ap_metrics_counter(reg, "autopost_publisher_terms_total",
+                                  "Jobs terminated (final failure, unconfirmed, poison).", labels);
+    m->poison =
+        ap_metrics_counter(reg, "autopost_publisher_poison_total",
+                           "Messages on the jobs subject that are not a valid PublishJob.", labels);
+    m->rate_limit_waits = ap_metrics_counter(
+        reg, "autopost_rate_limit_waits_total",
+        "Naks whose delay came from the platform (Retry-After, usage headers), and "
+        "deferrals (a limit or a pause: back to pending, no attempt used).",
+        labels);
+    m->in_flight = ap_metrics_gauge(reg, "autopost_publisher_in_flight",
+                                    "Jobs fetched by this replica and not yet settled.", labels);
+    for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED;
+         o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED; o++) {
+        const char *const ol[] = {"platform", platform, "outcome", ap_outcome_name(o), NULL};
+        m->outcomes[o] = ap_metrics_counter(reg, "autopost_publisher_outcomes_total",
+                                            "Results published, by outcome.", ol);
+    }
+    for (int c = AP_CLASS_NONE; c <= AP_CLASS_INVALID; c++) {
+        const char *const cl[] = {"platform", platform, "outcome",
+                                  c == AP_CLASS_NONE ? "ok" : ap_error_class_name(c), NULL};
+        m->call_seconds[c] = ap_metrics_histogram(
+            reg, "autopost_platform_call_seconds",
+            "Platform HTTP call latency; outcome is the error class the call ended its flow "
+            "with, or ok.",
+            cl, ap_metrics_latency_buckets, ap_metrics_latency_nbuckets);
+    }
+    char durable[64];
+    ap_consumer_name_publisher(durable, sizeof(durable), platform);
+    ap_lag_gauges_init(&m->lag, AP_STREAM_JOBS, durable);
+}
+
+/* The attempt record's takeover window (guard.h), for a request the
+ * earlier holder sent before the takeover. */
+static int64_t takeover_window_ms(const publisher *p) {
+    return ap_guard_takeover_window_ms(p->platform->timeout_ms);
+}
+
+/* Claims the attempt record and decides how this delivery proceeds. */
+static void start_job(publisher *p, natsMsg *msg) {
+    char why[256];
+    jsMsgMetaData *meta = NULL;
+    job_slot *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        natsMsg_Destroy(msg); /* unacked: redelivered after AckWait */
+        pthread_mutex_lock(&p->mu);
+        p->inflight--;
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    s->msg = msg;
+    s->next = p->slots;
+    if (p->slots) p->slots->prev = s;
+    p->slots = s;
+    s->active = true;
+    p->active++;
+    s->started_ms = ap_now_ms();
+    s->last_progress_ms = ap_mono_ms();
+    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        s->attempt = (int)meta->NumDelivered;
+        s->stream_seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+    } else {
+        s->attempt = 1;
+    }
+
+    if (ap_job_decode(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), &s->job, why,
+                      sizeof(why)) != AP_OK) {
+        /* Poison: nothing we could ever do with it. Report and drop. */
+        p->counts.poison++;
+        ap_log_error("poison_message", NULL,
+                     "terminated message %llu on %s (%d bytes, delivery %d): %s",
+                     (unsigned long long)s->stream_seq, natsMsg_GetSubject(msg),
+                     natsMsg_GetDataLength(msg), s->attempt, why);
+        ap_counter_inc(p->m.poison);
+        if (natsMsg_Term(msg, NULL) == NATS_OK) ap_counter_inc(p->m.terms);
+        engine_slot_release(p, s);
+        return;
+    }
+    ap_job_msg_id(s->key, sizeof(s->key), s->job->schedule_id, s->job->generation);
+    s->in.job = s->job;
+    s->in.platform = p->platform;
+
+    if (strcmp(s->job->platform, p->platform->name) != 0) {
+        snprintf(why, sizeof(why), "job for platform \"%s\" arrived on %s", s->job->platform,
+                 natsMsg_GetSubject(msg));
+        engine_fail_before_call(p, s, AP_CLASS_INVALID, "wrong_platform", why, false);
+        return;
+    }
+    if (!p->adapter->validate(s->job, why, sizeof(why))) {
+        engine_fail_before_call(p, s, AP_CLASS_INVALID, "invalid", why, false);
+        return;
+    }
+
+    /* Claim the attempt record: create-if-absent, answered as OP_CLAIM. */
+    ap_guard_record started = {
+        .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = ap_now_ms()};
+    s->claim_at_ms = started.at_ms;
+    if (engine_guard_publish(p, s, &started, OP_CLAIM, 0) != AP_OK)
+        engine_hand_back_guard_unavailable(p, s);
+}
+
+/* The claim's answer decides how this delivery proceeds: g is AP_OK when the
+ * record was created by us (revision in rec), AP_ECONFLICT when one was
+ * already there (rec holds it), AP_ENATS when the bucket is unreachable. */
+static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record rec) {
+    natsMsg *msg = s->msg;
+    if (g == AP_ENATS) {
+        engine_hand_back_guard_unavailable(p, s);
+        return;
+    }
+    s->guard_rev = rec.revision;
+    ap_flow_mode mode = AP_FLOW_PUBLISH;
+    int64_t since = 0;
+    if (g == AP_ECONFLICT) {
+        ap_flow_result r;
+        memset(&r, 0, sizeof(r));
+        switch (rec.state) {
+        case AP_GUARD_PUBLISHED:
+            snprintf(r.external_id, sizeof(r.external_id), "%s", rec.external_id);
+            ap_log_info("guard_published", sid(s), "already published; re-reporting");
+            engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, &r, false);
+            return;
+        case AP_GUARD_CANCELLED:
+            engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED, &r, false);
+            return;
+        case AP_GUARD_FAILED:
+            ap_flow_fail(&r, AP_CLASS_PERMANENT, 0, "already_failed",
+                         "an earlier attempt already ended this schedule as failed");
+            engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &r, false);
+            return;
+        case AP_GUARD_UNCONFIRMED:
+            ap_flow_fail(&r, AP_CLASS_AMBIGUOUS, 0, "unconfirmed",
+                         "an earlier attempt ended unconfirmed");
+            engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, &r, false);
+            return;
+        case AP_GUARD_DEFERRED: {
+            /* Its result may not have landed: say it again. Once folded, the
+             * row is at the next generation and this one is history. */
+            int64_t left = rec.at_ms - ap_now_ms();
+            ap_flow_fail(&r, AP_CLASS_RETRY, 0, "deferred",
+                         "an earlier attempt was deferred by a platform limit");
+            engine_report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED, &r, AP_GUARD_NONE,
+                          SETTLE_ACK, left > 0 ? left : 0);
+            return;
+        }
+        case AP_GUARD_RETRY: {
+            ap_guard_record next = {
+                .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = ap_now_ms()};
+            if (ap_guard_set(p->kv, s->key, &next, p->cfg->instance, &s->guard_rev) != AP_OK) {
+                engine_nak_msg(p, msg, KV_BUSY_RETRY_MS);
+                engine_slot_release(p, s);
+                return;
+            }
+            s->claim_at_ms = next.at_ms;
+            s->fence_ok_ms = ap_mono_ms();
+            break;
+        }
+        default: { /* started / unknown: an attempt died mid-call, or is still alive */
+            since = rec.at_ms > 0 ? rec.at_ms : s->started_ms - p->cfg->ack_wait_ms;
+            ap_guard_record next = {
+                .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = since};
+            if (ap_guard_set(p->kv, s->key, &next, p->cfg->instance, &s->guard_rev) != AP_OK) {
+                engine_nak_msg(p, msg, KV_BUSY_RETRY_MS);
+                engine_slot_release(p, s);
+                return;
+            }
+            s->claim_at_ms = since;
+            s->fence_ok_ms = ap_mono_ms();
+            mode = AP_FLOW_VERIFY;
+            /* The fence (guard.h): the earlier holder sends nothing new now,
+             * but what it sent before may still land; unless it said its
+             * calls were over, read back only after the takeover window. */
+            if (rec.state != AP_GUARD_STARTED || !rec.ended)
+                s->verify_not_before_ms = ap_mono_ms() + takeover_window_ms(p);
+            ap_log_info("verify_start", sid(s),
+                        "attempt %d by another run did not finish; reading back %s", rec.attempt,
+                        s->verify_not_before_ms ? "after the takeover window" : "first");
+        }
+        }
+    }
+
+    if (mode == AP_FLOW_PUBLISH && engine_defer_if_paused(p, s)) return;
+    engine_settle_credential(p, s, mode, since);
+}
+
+/* ---- PubAck events ------------------------------------------------------ */
+
+static void on_claim_done(publisher *p, job_slot *s, const ap_js_done *d) {
+    ap_guard_record rec;
+    memset(&rec, 0, sizeof(rec));
+    if (d->ok) {
+        rec.revision = d->seq; /* ours: nothing was there before */
+        s->fence_ok_ms = ap_mono_ms();
+        after_claim(p, s, AP_OK, rec);
+        return;
+    }
+    if (d->err == JSStreamWrongLastSequenceErr) {
+        /* A record exists (a redelivery): read what it says. */
+        ap_status r = ap_guard_read(p->kv, s->key, &rec);
+        after_claim(p, s, r == AP_OK ? AP_ECONFLICT : AP_ENATS, rec);
+        return;
+    }
+    after_claim(p, s, AP_ENATS, rec);
+}
+
+static void take_events(publisher *p) {
+    ap_js_done ev[256];
+    int n;
+    while ((n = ap_jsasync_take(p->jsa, ev, 256)) > 0) {
+        for (int i = 0; i < n; i++) {
+            job_slot *s = ev[i].owner;
+            s->pending_ops--;
+            switch (ev[i].tag) {
+            case OP_CLAIM: on_claim_done(p, s, &ev[i]); break;
+            case OP_FENCE: engine_on_fence_done(p, s, &ev[i]); break;
+            case OP_RECORD:
+                if (ev[i].ok)
+                    s->guard_rev = ev[i].seq;
+                else
+                    ap_log_warn("guard_write_failed", sid(s), "attempt record not updated: %s (%d)",
+                                natsStatus_GetText(ev[i].status), (int)ev[i].err);
+                if (s->state == JOB_SETTLING && s->pending_ops == 0) engine_settle(p, s);
+                break;
+            default: /* OP_RESULT */
+                s->result_stored = ev[i].ok;
+                if (s->state == JOB_SETTLING && s->pending_ops == 0) engine_settle(p, s);
+            }
+        }
+    }
+}
+
+/* ---- engine ------------------------------------------------------------- */
+
+/* Starts held jobs, oldest first (stream order), while fewer than
+ * concurrency are active; when stopping, hands every held job back. */
+static void take_inbox(publisher *p) {
+    natsMsg *batch[256];
+    for (;;) {
+        int n = 0, room = *p->stop ? 256 : p->platform->concurrency - p->active;
+        if (room > 256) room = 256;
+        pthread_mutex_lock(&p->mu);
+        while (n < room && p->inbox_head < p->inbox_len) batch[n++] = p->inbox[p->inbox_head++].msg;
+        if (p->inbox_head == p->inbox_len) p->inbox_head = p->inbox_len = 0;
+        pthread_mutex_unlock(&p->mu);
+        if (n == 0) return;
+        for (int i = 0; i < n; i++) {
+            if (*p->stop) {
+                /* Stopping: hand it straight back to another replica. */
+                engine_nak_msg(p, batch[i], 0);
+                natsMsg_Destroy(batch[i]);
+                pthread_mutex_lock(&p->mu);
+                p->inflight--;
+                pthread_mutex_unlock(&p->mu);
+            } else {
+                start_job(p, batch[i]);
+            }
+        }
+    }
+}
+
+static void reap_transfers(publisher *p) {
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE) continue;
+        job_slot *s = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+        if (s == NULL) continue;
+        ap_http_easy_finish(s->easy, m->data.result, &s->res);
+        ap_http_response res = s->res; /* engine_advance() clears s->res after the step */
+        memset(&s->res, 0, sizeof(s->res));
+        if (s->state == JOB_REFRESHING) {
+            engine_easy_recycle(p, s->easy);
+            s->easy = NULL;
+            ap_http_headers_free(s->headers);
+            s->headers = NULL;
+            ap_http_request_clear(&s->req);
+            engine_on_refresh_done(p, s, &res);
+        } else {
+            engine_advance(p, s, &res);
+        }
+        ap_http_response_clear(&res);
+    }
+}
+
+/* Wakes waiting flows and tells JetStream that long calls are still alive. */
+static int64_t service_timers(publisher *p) {
+    int64_t now = ap_mono_ms(), next = now + ENGINE_TICK_MS;
+    int64_t progress_every = p->cfg->ack_wait_ms / 3;
+    job_slot *s = p->slots;
+    while (s) {
+        job_slot *following = s->next; /* engine_advance() may release s */
+        if (s->wake_at_ms && s->wake_at_ms <= now) {
+            s->wake_at_ms = 0;
+            if (s->state == JOB_AWAITING_CREDENTIAL)
+                engine_credential_wait_tick(p, s);
+            else
+                engine_advance(p, s, NULL);
+        } else {
+            if (s->wake_at_ms && s->wake_at_ms < next) next = s->wake_at_ms;
+            if (now - s->last_progress_ms >= progress_every) {
+                natsMsg_InProgress(s->msg, NULL);
+                s->last_progress_ms = now;
+            }
+        }
+        s = following;
+    }
+    /* Held jobs wait for at most about one call; still, JetStream must not
+     * hand them to another replica (and count a delivery) meanwhile. */
+    pthread_mutex_lock(&p->mu);
+    for (int i = p->inbox_head; i < p->inbox_len; i++) {
+        if (now - p->inbox[i].progress_ms >= progress_every) {
+            natsMsg_InProgress(p->inbox[i].msg, NULL);
+            p->inbox[i].progress_ms = now;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return next - now;
+}
+
+/* Grace expired: release what is left. A job whose request may have been
+ * sent stays unacked (its record says "started", so the redelivery reads
+ * back); one that never called out is handed back at once. */
+static void abandon_remaining(publisher *p) {
+    while (p->slots) {
+        job_slot *s = p->slots;
+        if (s->state == JOB_SETTLING || (s->pending_ops > 0 && s->state != JOB_FENCING)) {
+            ap_log_warn("drain_abandoned", sid(s),
+                        "outcome not yet stored at shutdown; the redelivery re-reports it");
+        } else if (s->job && !s->sent_any) {
+            /* A token refresh cut off mid-call may have spent the refresh
+             * token: say so, so nobody spends it again before the cool-down. */
+            if (s->state == JOB_REFRESHING) engine_mark_refresh_ambiguous(p, s);
+            engine_guard_write(p, s, AP_GUARD_RETRY, NULL);
+            engine_nak_msg(p, s->msg, 0);
+        } else {
+            ap_log_warn("drain_abandoned", sid(s),
+                        "still in flight at shutdown; redelivery will read back first");
+        }
+        engine_slot_release(p, s);
+    }
+}
+
+/* The engine loop is the one /healthz watches; a busy loop turns thousands
+ * of times a second, so it reports ten times a second at most. */
+static void engine_report_health(publisher *p) {
+    int64_t now = ap_mono_ms();
+    if (now < p->m.next_health_ms) return;
+    p->m.next_health_ms = now + ENGINE_TICK_MS;
+    ap_health_beat();
+    ap_health_set(AP_CHECK_NATS, natsConnection_Status(p->nats.nc) == NATS_CONN_STATUS_CONNECTED);
+    pthread_mutex_lock(&p->mu);
+    int inflight = p->inflight;
+    pthread_mutex_unlock(&p->mu);
+    ap_gauge_set(p->m.in_flight, inflight);
+}
+
+/* nats.c thread: PubAck events are ready for the engine. */
+static void wake_engine(void *arg) {
+    publisher *p = arg;
+    curl_multi_wakeup(p->multi);
+}
+
+static int engine_run(publisher *p) {
+    int64_t drain_deadline = 0;
+    int64_t last_stats = ap_mono_ms();
+    for (;;) {
+        engine_report_health(p);
+        take_inbox(p);
+        take_events(p);
+        int running = 0;
+        curl_multi_perform(p->multi, &running);
+        reap_transfers(p);
+        int64_t wait = service_timers(p);
+        take_inbox(p); /* flows that just ended made room for held jobs */
+
+        if (*p->stop) {
+            int64_t now = ap_mono_ms();
+            if (drain_deadline == 0) {
+                drain_deadline = now + p->cfg->publisher_drain_grace_ms;
+                ap_log_info("draining", NULL, "stop requested: finishing in-flight jobs");
+            }
+            pthread_mutex_lock(&p->mu);
+            bool idle = p->fetch_done && p->inbox_head == p->inbox_len && p->slots == NULL;
+            pthread_mutex_unlock(&p->mu);
+            if (idle) break;
+            if (now >= drain_deadline) {
+                abandon_remaining(p);
+                break;
+            }
+        }
+        if (ap_mono_ms() - last_stats >= 10000) {
+            last_stats = ap_mono_ms();
+            ap_log_info("stats", NULL,
+                        "published=%llu retried=%llu failed=%llu unconfirmed=%llu poison=%llu",
+                        (unsigned long long)p->counts.published,
+                        (unsigned long long)p->counts.retried, (unsigned long long)p->counts.failed,
+                        (unsigned long long)p->counts.unconfirmed,
+                        (unsigned long long)p->counts.poison);
+        }
+        if (wait < 1) wait = 1;
+        curl_multi_poll(p->multi, NULL, 0, (int)(wait > ENGINE_TICK_MS ? ENGINE_TICK_MS : wait),
+                        NULL);
+    }
+    return 0;
+}
+
+static ap_status subscribe(publisher *p, char *err, size_t errlen) {
+    char durable[64], subject[96];
+    ap_consumer_name_publisher(durable, sizeof(durable), p->platform->name);
+    snprintf(subject, sizeof(subject), AP_SUBJECT_JOBS_PREFIX "%s", p->platform->name);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = AP_STREAM_JOBS;
+    so.Consumer = durable;
+    jsErrCode jerr = 0;
+    natsStatus s = js_PullSubscribe(&p->sub, p->nats.js, subject, durable, NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        ap_nats_error(err, errlen, "pull subscribe", s, jerr);
+        return AP_ENATS;
+    }
+    /* This platform's buckets only: its NATS user may touch no other's. */
+    char what[AP_KV_BUCKET_LEN + 32];
+    if (ap_kv_bucket_attempts(p->attempts_bucket, sizeof(p->attempts_bucket), p->platform->name) !=
+            AP_OK ||
+        ap_kv_bucket_accounts(p->accounts_bucket, sizeof(p->accounts_bucket), p->platform->name) !=
+            AP_OK) {
+        snprintf(err, errlen, "platform name too long for a bucket name");
+        return AP_EINVAL;
+    }
+    s = js_KeyValue(&p->kv, p->nats.js, p->attempts_bucket);
+    if (s != NATS_OK) {
+        snprintf(what, sizeof(what), "key-value bucket %s", p->attempts_bucket);
+        ap_nats_error(err, errlen, what, s, 0);
+        return AP_ENATS;
+    }
+    s = js_KeyValue(&p->acct_kv, p->nats.js, p->accounts_bucket);
+    if (s != NATS_OK) {
+        snprintf(what, sizeof(what), "key-value bucket %s", p->accounts_bucket);
+        ap_nats_error(err, errlen, what, s, 0);
+        return AP_ENATS;
+    }
+    if (ap_accounts_watch(p->acc, p->acct_kv) != AP_OK) {
+        snprintf(err, errlen, "cannot start the accounts watcher");
+        return AP_ENOMEM;
+    }
+    /* Jobs start once the marks and shared credentials are known, so a
+     * restarted replica does not call for an account already marked. */
+    for (int i = 0; i < 100 && !ap_accounts_synced(p->acc) && !*p->stop; i++) ap_sleep_ms(50);
+    if (!ap_accounts_synced(p->acc))
+        ap_log_warn("accounts_not_synced", NULL,
+                    "accounts bucket not read within 5 s; starting anyway");
+    return AP_OK;
+}
+
+/* The OAuth client secret, for confidential clients; kept only in memory. */
+static ap_status load_client_secret(publisher *p, char *err, size_t errlen) {
+    const char *path = p->platform->client_secret_file;
+    snprintf(err, errlen, "out of memory");
+    if (path == NULL) return AP_OK;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "platforms.%s.client_secret_file: %s: %s", p->platform->name, path,
+                 strerror(errno));
+        return AP_EIO;
+    }
+    char buf[1024] = {0};
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
+    buf[n] = '\0';
+    if (n == 0) {
+        snprintf(err, errlen, "platforms.%s.client_secret_file: %s is empty", p->platform->name,
+                 path);
+        return AP_EINVAL;
+    }
+    p->client_secret = strdup(buf);
+    explicit_bzero(buf, sizeof(buf));
+    return p->client_secret ? AP_OK : AP_ENOMEM;
+}
+
+int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_atomic_t *stop) {
+    publisher p;
+    char err[512];
+    int rc = 1;
+    bool mutex_ready = false, thread_started = false;
+    pthread_t fetcher;
+    memset(&p, 0, sizeof(p));
+    p.cfg = cfg;
+    p.stop = stop;
+    p.platform = ap_config_platform(cfg, platform);
+    p.adapter = ap_adapter_find(platform);
+    p.rng = (unsigned)ap_now_ms() ^ (unsigned)getpid();
+    if (p.platform == NULL || p.adapter == NULL) {
+        ap_log_error("startup_failed", NULL, "platform %s is not configured", platform);
+        return 1;
+    }
+    p.max_held = p.platform->concurrency + engine_jobs_headroom(p.platform->concurrency);
+    /* Without it handles are simply not kept (engine_easy_recycle). */
+    p.spare_easy = calloc((size_t)p.platform->concurrency, sizeof(*p.spare_easy));
+    publisher_metrics_init(&p);
+    if (!p.platform->tls_verify)
+        ap_log_warn("tls_verify_off", NULL,
+                    "TLS certificate verification is OFF for %s: only acceptable for a sandbox",
+                    platform);
+    if (ap_crypto_keyring_load(&p.keys, cfg, err, sizeof(err)) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        return 1;
+    }
+    if (load_client_secret(&p, err, sizeof(err)) != AP_OK || ap_accounts_new(&p.acc) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        ap_crypto_keyring_wipe(&p.keys);
+        return 1;
+    }
+    p.multi = curl_multi_init();
+    if (p.multi == NULL) goto cleanup;
+    /* Keep one reusable connection per in-flight call. */
+    curl_multi_setopt(p.multi, CURLMOPT_MAXCONNECTS, (long)p.platform->concurrency);
+    if (pthread_mutex_init(&p.mu, NULL) != 0 || pthread_cond_init(&p.room, NULL) != 0) goto cleanup;
+    mutex_ready = true;
+
+    char client[128];
+    snprintf(client, sizeof(client), "autopost-publisher-%s/%s", platform, cfg->instance);
+    if (ap_nats_connect(&p.nats, cfg, client, NULL, err, sizeof(err)) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        goto cleanup;
+    }
+    if (ap_js_topology_ready_wait(p.nats.js, cfg, AP_ROLE_PUBLISHER, platform, stop) != AP_OK) {
+        rc = 0; /* stopped before NATS ever came up */
+        goto cleanup;
+    }
+    if (subscribe(&p, err, sizeof(err)) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        goto cleanup;
+    }
+    /* PubAcks must arrive well within AckWait, or the job comes back anyway. */
+    if (ap_jsasync_new(&p.jsa, p.nats.nc, cfg->ack_wait_ms / 2, wake_engine, &p) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "cannot create the JetStream publish context");
+        goto cleanup;
+    }
+    ap_health_set(AP_CHECK_TOPOLOGY, true);
+    ap_log_info("started", NULL, "publishing %s jobs: concurrency %d, max attempts %d, base %s",
+                platform, p.platform->concurrency, p.platform->max_attempts, p.platform->base_url);
+    if (pthread_create(&fetcher, NULL, engine_fetch_main, &p) != 0) goto cleanup;
+    thread_started = true;
+    rc = engine_run(&p);
+    pthread_join(fetcher, NULL);
+    thread_started = false;
+    /* Messages fetched after the engine's last look go straight back. */
+    take_inbox(&p);
+    ap_log_info("stopped", NULL, "published=%llu retried=%llu failed=%llu poison=%llu",
+                (unsigned long long)p.counts.published, (unsigned long long)p.counts.retried,
+                (unsigned long long)p.counts.failed, (unsigned long long)p.counts.poison);
+cleanup:
+    if (thread_started) {
+        pthread_join(fetcher, NULL);
+    }
+    /* Writes still waiting for a PubAck get a moment; their jobs are unacked
+     * either way, so nothing is lost if they never answer. */
+    ap_jsasync_destroy(p.jsa, 2000);
+    /* Destroy, not Unsubscribe: the durable consumer outlives this replica. */
+    if (p.sub) natsSubscription_Destroy(p.sub);
+    ap_accounts_free(p.acc); /* stops the watcher before its bucket goes */
+    if (p.acct_kv) kvStore_Destroy(p.acct_kv);
+    if (p.kv) kvStore_Destroy(p.kv);
+    if (p.client_secret) {
+        explicit_bzero(p.client_secret, strlen(p.client_secret));
+        free(p.client_secret);
+    }
+    ap_nats_close(&p.nats);
+    while (p.spare_len > 0) curl_easy_cleanup(p.spare_easy[--p.spare_len]);
+    free(p.spare_easy);
+    if (p.multi) curl_multi_cleanup(p.multi);
+    if (mutex_ready) {
+        pthread_mutex_destroy(&p.mu);
+        pthread_cond_destroy(&p.room);
+    }
+    free(p.inbox);
+    ap_crypto_keyring_wipe(&p.keys);
+    return rc;
+}

@@ -1,0 +1,640 @@
+/* slots.c -- a job's slot on the engine thread: curl handles, the
+ * adapter flow step by step, the fence before a publish request, and
+ * settling the outcome (attempt record, then PublishResult, then
+ * ack / nak / term). A duplicate refusal is read back before it is
+ * believed. See runtime.c for a job's whole life. */
+#include "engine.h"
+
+/* Every nak goes through here so that it is counted. */
+natsStatus engine_nak_msg(publisher *p, natsMsg *msg, int64_t delay_ms /* milliseconds */) {
+    natsStatus st =
+        delay_ms > 0 ? natsMsg_NakWithDelay(msg, delay_ms, NULL) : natsMsg_Nak(msg, NULL);
+    if (st == NATS_OK) ap_counter_inc(p->m.naks);
+    return st;
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+/* A finished transfer's easy handle, reset (no URL, header list, callback
+ * data or credential of the last call stays set) and kept for the next
+ * call instead of allocating curl's per-handle state on every call (malloc
+ * and free were the publisher's largest own cost in perf). At most
+ * concurrency are kept. The multi handle owns the connections either way. */
+void engine_easy_recycle(publisher *p, CURL *e) {
+    curl_multi_remove_handle(p->multi, e);
+    if (p->spare_easy && p->spare_len < p->platform->concurrency) {
+        curl_easy_reset(e);
+        p->spare_easy[p->spare_len++] = e;
+        return;
+    }
+    curl_easy_cleanup(e);
+}
+
+CURL *engine_easy_take(publisher *p) {
+    return p->spare_len > 0 ? p->spare_easy[--p->spare_len] : NULL;
+}
+
+/* The job no longer counts against concurrency: its flow is over. */
+static void slot_deactivate(publisher *p, job_slot *s) {
+    if (!s->active) return;
+    s->active = false;
+    p->active--;
+}
+
+void engine_slot_release(publisher *p, job_slot *s) {
+    slot_deactivate(p, s);
+    if (s->prev)
+        s->prev->next = s->next;
+    else if (p->slots == s)
+        p->slots = s->next;
+    if (s->next) s->next->prev = s->prev;
+    if (s->easy) engine_easy_recycle(p, s->easy);
+    ap_http_headers_free(s->headers);
+    ap_http_request_clear(&s->req);
+    ap_http_response_clear(&s->res);
+    if (s->flow) p->adapter->flow_free(s->flow);
+    ap_credential_wipe(&s->cred);
+    free(s->new_sealed);
+    ap_job_free(s->job);
+    natsMsg_Destroy(s->msg);
+    free(s);
+    pthread_mutex_lock(&p->mu);
+    p->inflight--;
+    pthread_cond_signal(&p->room);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* The attempt record cannot be written or read: hand the job back for a
+ * little later, without a call. */
+void engine_hand_back_guard_unavailable(publisher *p, job_slot *s) {
+    ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
+    engine_nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
+    engine_slot_release(p, s);
+}
+
+/* Publishes the attempt's PublishResult; its PubAck comes back as an
+ * OP_RESULT event and only then is the job settled, so the job is never acked
+ * before its outcome is durably on the results stream. */
+static ap_status emit_result_async(publisher *p, job_slot *s) {
+    const ap_flow_result *r = &s->final;
+    ap_result res = AUTOPOST__V1__PUBLISH_RESULT__INIT;
+    res.schedule_id = s->job->schedule_id;
+    res.generation = s->job->generation;
+    res.account_id = s->job->account_id;
+    res.platform = (char *)p->platform->name;
+    res.outcome = s->outcome;
+    res.attempt = (uint32_t)s->attempt;
+    res.started_at_ms = s->started_ms;
+    res.finished_at_ms = ap_now_ms();
+    res.publisher_instance = p->cfg->instance;
+    bool deferred = s->outcome == AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED;
+    res.retry_after_ms = s->action == SETTLE_NAK || deferred ? s->nak_delay_ms : 0;
+    res.pause_scope = deferred ? r->pause : AP_PAUSE_NONE;
+    res.external_post_id = (char *)r->external_id;
+    res.external_url = (char *)r->external_url;
+    res.error_class = r->error_class;
+    res.error_code = (char *)r->error_code;
+    res.error_message = (char *)r->error_message;
+    res.http_status = (int32_t)r->http_status;
+    res.credential_issued_at_ms = s->cred.issued_at_ms;
+    res.platform_usage = r->platform_usage;
+    res.platform_usage_at_ms = r->platform_usage_at_ms;
+    if (s->new_sealed) {
+        res.refreshed_credential.data = s->new_sealed;
+        res.refreshed_credential.len = s->new_sealed_len;
+    }
+    natsMsg *m = NULL;
+    if (ap_result_to_msg(&res, &m) != AP_OK) return AP_ENOMEM;
+    ap_status st = ap_jsasync_publish(p->jsa, m, s, OP_RESULT, -1);
+    if (st == AP_OK) s->pending_ops++;
+    return st;
+}
+
+/* An asynchronous write of the attempt record (guard.h), answered as tag. */
+ap_status engine_guard_publish(publisher *p, job_slot *s, const ap_guard_record *rec, int tag,
+                               int64_t expected_revision) {
+    natsMsg *m = NULL;
+    ap_status st = ap_guard_message(&m, p->attempts_bucket, s->key, rec, p->cfg->instance);
+    if (st != AP_OK) return st;
+    st = ap_jsasync_publish(p->jsa, m, s, tag, expected_revision);
+    if (st == AP_OK) s->pending_ops++;
+    return st;
+}
+
+void engine_guard_write(publisher *p, job_slot *s, ap_guard_state state, const char *external_id) {
+    ap_guard_record rec = {.state = state, .attempt = s->attempt, .at_ms = ap_now_ms()};
+    if (external_id) snprintf(rec.external_id, sizeof(rec.external_id), "%s", external_id);
+    ap_status st = ap_guard_set(p->kv, s->key, &rec, p->cfg->instance, &s->guard_rev);
+    if (st != AP_OK)
+        ap_log_warn("guard_write_failed", sid(s), "attempt record -> %s: %s",
+                    ap_guard_state_name(state), ap_status_str(st));
+}
+
+/* Both writes are stored (or failed): hand the job back and say so. */
+void engine_settle(publisher *p, job_slot *s) {
+    const ap_flow_result *r = &s->final;
+    if (!s->result_stored) {
+        ap_log_error("result_publish_failed", sid(s),
+                     "could not store the %s result; the job will be redelivered and its "
+                     "attempt record completes it",
+                     ap_outcome_name(s->outcome));
+        engine_slot_release(p, s); /* no ack: the redelivery re-reports */
+        return;
+    }
+    if (s->outcome >= 0 && s->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED)
+        ap_counter_inc(p->m.outcomes[s->outcome]);
+    natsStatus st;
+    switch (s->action) {
+    case SETTLE_ACK:
+        st = natsMsg_Ack(s->msg, NULL);
+        if (st == NATS_OK) ap_counter_inc(p->m.acks);
+        break;
+    case SETTLE_TERM:
+        st = natsMsg_Term(s->msg, NULL);
+        if (st == NATS_OK) ap_counter_inc(p->m.terms);
+        break;
+    default:
+        st = engine_nak_msg(p, s->msg, s->nak_delay_ms);
+        if (st == NATS_OK && r->retry_after_ms > 0) ap_counter_inc(p->m.rate_limit_waits);
+    }
+    if (st != NATS_OK)
+        ap_log_warn("ack_failed", sid(s), "ack/nak/term: %s (redelivery is harmless)",
+                    natsStatus_GetText(st));
+    switch (s->outcome) {
+    case AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED:
+        p->counts.published++;
+        ap_log_info("job_published", sid(s), "published as %s (attempt %d)", r->external_id,
+                    s->attempt);
+        break;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING:
+        p->counts.retried++;
+        ap_log_info("job_retrying", sid(s), "%s: %s; attempt %d, next in %lld ms",
+                    ap_error_class_name(r->error_class), r->error_message, s->attempt,
+                    (long long)s->nak_delay_ms);
+        break;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED:
+        p->counts.unconfirmed++;
+        ap_log_warn("job_unconfirmed", sid(s), "%s", r->error_message);
+        break;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED:
+        ap_log_info("job_cancelled", sid(s), "cancelled before any platform call");
+        break;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED:
+        p->counts.deferred++;
+        ap_counter_inc(p->m.rate_limit_waits);
+        ap_log_info("job_deferred", sid(s), "%s; back to pending for %lld ms (attempt %d kept)",
+                    r->error_message, (long long)s->nak_delay_ms, s->attempt);
+        break;
+    default:
+        p->counts.failed++;
+        ap_log_warn("job_failed", sid(s), "%s: %s (attempt %d)",
+                    ap_error_class_name(r->error_class), r->error_message, s->attempt);
+    }
+    engine_slot_release(p, s);
+}
+
+/* The one way a slot changes phase (job_state.h). A refused move is a bug
+ * in the engine: logged, and the slot keeps its phase. */
+void engine_slot_enter(job_slot *s, job_state to) {
+    job_state from = s->state;
+    if (!job_state_enter(&s->state, to))
+        ap_log_error("job_state_invalid", sid(s), "refused move %s -> %s", job_state_name(from),
+                     job_state_name(to));
+}
+
+/* Reports an outcome: the attempt record (when `record` is not NONE) and the
+ * result are written together; engine_settle() runs when both PubAcks are back.
+ * Either order of landing is safe: a redelivery that finds the record
+ * re-reports from it, one that finds only "started" reads the platform back. */
+void engine_report(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
+                   const ap_flow_result *r, ap_guard_state record, settle_action action,
+                   int64_t nak_delay_ms) {
+    engine_slot_enter(s, JOB_SETTLING);
+    slot_deactivate(p, s); /* the next held job may start while this one stores */
+    s->outcome = outcome;
+    s->action = action;
+    s->nak_delay_ms = nak_delay_ms;
+    if (r)
+        s->final = *r;
+    else
+        memset(&s->final, 0, sizeof(s->final));
+    if (record != AP_GUARD_NONE && s->guard_rev > 0) {
+        ap_guard_record rec = {.state = record, .attempt = s->attempt, .at_ms = ap_now_ms()};
+        if (record == AP_GUARD_STARTED) { /* a retry after an unclear answer */
+            rec.at_ms = s->claim_at_ms;   /* the read-back looks from there */
+            rec.ended = true;             /* no call of ours is in flight */
+        }
+        snprintf(rec.external_id, sizeof(rec.external_id), "%s", s->final.external_id);
+        if (engine_guard_publish(p, s, &rec, OP_RECORD, (int64_t)s->guard_rev) != AP_OK)
+            ap_log_warn("guard_write_failed", sid(s), "attempt record -> %s not sent",
+                        ap_guard_state_name(record));
+    }
+    if (emit_result_async(p, s) != AP_OK) s->result_stored = false;
+    if (s->pending_ops == 0) engine_settle(p, s);
+}
+
+/* Terminal outcome: record, report, then Ack (published/cancelled) or Term. */
+void engine_finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
+                            const ap_flow_result *r, bool write_guard) {
+    ap_guard_state g = AP_GUARD_NONE;
+    if (write_guard)
+        g = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED     ? AP_GUARD_PUBLISHED
+            : outcome == AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED ? AP_GUARD_UNCONFIRMED
+                                                                    : AP_GUARD_FAILED;
+    bool ack = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED ||
+               outcome == AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED;
+    engine_report(p, s, outcome, r, g, ack ? SETTLE_ACK : SETTLE_TERM, 0);
+}
+
+/* Retryable outcome: report RETRYING and hand the job back with a delay.
+ * record: RETRY when nothing went live; STARTED (written "ended") after a
+ * flow whose last answer was unclear, so the next delivery reads back at
+ * once; NONE leaves the record as it is. */
+void engine_finish_retry(publisher *p, job_slot *s, const ap_flow_result *r,
+                         ap_guard_state record) {
+    const ap_platform_config *pc = p->platform;
+    int64_t delay = ap_retry_delay_ms(s->attempt, pc->backoff_base_ms, pc->backoff_max_ms,
+                                      r->retry_after_ms, engine_rand01(p));
+    engine_report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING, r, record, SETTLE_NAK, delay);
+}
+
+/* Records a pause for every replica: pause.<account> or pause.app.<platform>
+ * in the accounts bucket, and at once in our own table. Synchronous like
+ * engine_mark_reauth: the replica's next job must see it. Only a later end is
+ * written, so replicas answering the same limit do not shorten it. */
+static void record_pause(publisher *p, job_slot *s, ap_pause_scope scope, int64_t until_ms,
+                         const char *reason) {
+    char key[96], why[160];
+    bool app = false;
+    if (scope == AP_PAUSE_APP)
+        ap_acct_app_pause_key(key, sizeof(key), p->platform->name);
+    else
+        ap_acct_key(key, sizeof(key), "pause", s->job->account_id);
+    int64_t known = ap_accounts_paused_until(p->acc, s->job->account_id, p->platform->name, why,
+                                             sizeof(why), &app);
+    if (known >= until_ms && (app || scope != AP_PAUSE_APP)) return;
+    char *v = ap_acct_pause_value(until_ms, ap_now_ms(), p->cfg->instance, reason);
+    if (v == NULL) return;
+    uint64_t rev = 0;
+    natsStatus st = kvStore_PutString(&rev, p->acct_kv, key, v);
+    if (st != NATS_OK)
+        ap_log_warn("pause_record_failed", sid(s),
+                    "could not share the pause %s: %s (this replica still keeps it, and the "
+                    "dispatcher holds the account's new posts back)",
+                    key, natsStatus_GetText(st));
+    ap_accounts_apply(p->acc, key, v, strlen(v), false, rev);
+    ap_log_warn("platform_pause", sid(s), "%s paused for %lld ms: %s", key,
+                (long long)(until_ms - ap_now_ms()), reason);
+    free(v);
+}
+
+/* A limit is in the way: the attempt record says "deferred" (this key is
+ * done: the schedule continues under the next generation) before the result
+ * can make the dispatcher bump the generation, then the job is acked. If the
+ * record cannot be written, the old way: a retry with the wait as delay. */
+static void finish_deferred(publisher *p, job_slot *s, ap_flow_result *r, int64_t wait_ms,
+                            ap_pause_scope scope) {
+    int64_t until = ap_now_ms() + wait_ms;
+    if (scope != AP_PAUSE_NONE) record_pause(p, s, scope, until, r->error_message);
+    ap_guard_record rec = {.state = AP_GUARD_DEFERRED, .attempt = s->attempt, .at_ms = until};
+    if (s->guard_rev == 0 ||
+        ap_guard_set(p->kv, s->key, &rec, p->cfg->instance, &s->guard_rev) != AP_OK) {
+        ap_log_warn("guard_write_failed", sid(s),
+                    "attempt record -> deferred not stored; retrying");
+        if (r->retry_after_ms < wait_ms) r->retry_after_ms = wait_ms;
+        engine_finish_retry(p, s, r, AP_GUARD_RETRY);
+        return;
+    }
+    r->pause = scope;
+    engine_report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED, r, AP_GUARD_NONE, SETTLE_ACK,
+                  wait_ms);
+}
+
+/* Before any call: a job of a paused account (or app) waits out the pause. */
+bool engine_defer_if_paused(publisher *p, job_slot *s) {
+    char why[256];
+    bool app = false;
+    int64_t until = ap_accounts_paused_until(p->acc, s->job->account_id, p->platform->name, why,
+                                             sizeof(why), &app);
+    int64_t now = ap_now_ms();
+    if (until <= now) return false;
+    ap_flow_result r;
+    memset(&r, 0, sizeof(r));
+    ap_flow_fail(&r, AP_CLASS_RETRY, 0, app ? "app_paused" : "account_paused",
+                 "%s paused by the platform's limit for %lld s more: %s",
+                 app ? "the app" : "the account", (long long)((until - now + 999) / 1000), why);
+    finish_deferred(p, s, &r, until - now, AP_PAUSE_NONE);
+    return true;
+}
+
+/* Starts a flow whose first step runs after delay_ms (0: at once). */
+void engine_start_flow_after(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms,
+                             int64_t delay_ms) {
+    engine_slot_enter(s, JOB_CALLING);
+    if (s->flow) p->adapter->flow_free(s->flow);
+    s->in.mode = mode;
+    /* A publish flow that finds its own container published looks for the
+     * post among those made since this attempt began. */
+    s->in.since_ms = mode == AP_FLOW_PUBLISH && since_ms <= 0 ? s->started_ms : since_ms;
+    s->flow = p->adapter->flow_new(&s->in);
+    if (s->flow == NULL) {
+        /* Out of memory before any call: hand it back untouched. */
+        engine_guard_write(p, s, AP_GUARD_RETRY, NULL);
+        engine_nak_msg(p, s->msg, 1000);
+        engine_slot_release(p, s);
+        return;
+    }
+    if (delay_ms > 0)
+        s->wake_at_ms = ap_mono_ms() + delay_ms;
+    else
+        engine_advance(p, s, NULL);
+}
+
+static void start_flow(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms) {
+    engine_start_flow_after(p, s, mode, since_ms, 0);
+}
+
+/* ---- a duplicate refusal is evidence, not a failure ----------------------
+ *
+ * X and LinkedIn refuse a post whose text repeats a recent post of the
+ * account. When the post they have is ours (the call went through, its answer
+ * was lost and something below us sent it again: a proxy's retry), failing
+ * the schedule would invite the user to post it by hand a second time. So a
+ * DUPLICATE end of a publish flow, on an adapter with duplicate_reads_back,
+ * is followed by a read-back of the account's recent posts, and the matched
+ * post's creation time decides:
+ *
+ *   made at or after the job was queued (to the second, a second of slack
+ *   for clocks)                      -> published with that post, and a
+ *                                       history line saying how we know;
+ *   made before, or none found       -> failed duplicate, naming it;
+ *   found, but no time given         -> unconfirmed, for a person;
+ *   the read-back could not tell     -> ambiguous: the next delivery reads
+ *                                       back again (or unconfirmed at the end).
+ *
+ * The job's enqueued_at_ms bounds the first attempt from below: nothing of
+ * ours can be older. A job without it keeps the refusal as a failure. */
+static int64_t duplicate_floor_ms(const ap_job *job) {
+    return job->enqueued_at_ms / 1000 * 1000 - 1000;
+}
+
+static bool begin_duplicate_check(publisher *p, job_slot *s, const ap_flow_result *r) {
+    if (!p->adapter->duplicate_reads_back || s->duplicate_check || s->job->enqueued_at_ms <= 0)
+        return false;
+    s->duplicate_check = true;
+    s->duplicate_refusal = *r;
+    ap_log_info("duplicate_read_back", sid(s), "%s; reading back whether the post is ours",
+                r->error_message);
+    engine_start_flow_after(p, s, AP_FLOW_VERIFY,
+                            duplicate_floor_ms(s->job) - DUPLICATE_LOOKBACK_MS,
+                            DUPLICATE_CHECK_DELAY_MS);
+    return true;
+}
+
+/* Appends text to r's error_message (cut if it does not fit). */
+static void append_reason(ap_flow_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void append_reason(ap_flow_result *r, const char *fmt, ...) {
+    size_t n = strlen(r->error_message);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->error_message + n, sizeof(r->error_message) - n, fmt, ap);
+    va_end(ap);
+}
+
+/* The read-back after a duplicate refusal has ended with r. Returns false
+ * when it could not tell: r is then the refusal, made ambiguous, for the
+ * caller's ambiguous path. */
+static bool settle_duplicate(publisher *p, job_slot *s, ap_flow_result *r) {
+    ap_flow_result refusal = s->duplicate_refusal;
+    int64_t floor = duplicate_floor_ms(s->job);
+    char made[32], queued[32];
+    ap_time_format_rfc3339(r->created_at_ms, made, sizeof(made));
+    ap_time_format_rfc3339(s->job->enqueued_at_ms, queued, sizeof(queued));
+    if (r->error_class == AP_CLASS_NONE && r->created_at_ms > 0 && r->created_at_ms >= floor) {
+        p->counts.verified++;
+        ap_flow_result ours = *r;
+        snprintf(ours.error_message, sizeof(ours.error_message),
+                 "the platform refused a duplicate; read back found our post %s made at %s",
+                 r->external_id, made);
+        ap_log_info("duplicate_confirmed", sid(s), "%s", ours.error_message);
+        engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, &ours, true);
+        return true;
+    }
+    if (r->error_class == AP_CLASS_NONE && r->created_at_ms > 0) {
+        append_reason(&refusal,
+                      "; read back: the existing post %s was made at %s, before this "
+                      "schedule was queued (%s)",
+                      r->external_id, made, queued);
+    } else if (r->error_class == AP_CLASS_NONE) {
+        refusal.error_class = AP_CLASS_AMBIGUOUS;
+        append_reason(&refusal,
+                      "; read back found post %s but not when it was made: check "
+                      "whether it is this schedule's",
+                      r->external_id);
+        engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, &refusal, true);
+        return true;
+    } else if (r->not_found) {
+        append_reason(&refusal,
+                      "; read back: no post with this text since shortly before this "
+                      "schedule was queued (%s), so the one the platform has is older",
+                      queued);
+    } else {
+        refusal.error_class = AP_CLASS_AMBIGUOUS;
+        append_reason(&refusal, "; could not read back whether the post is ours: %s",
+                      r->error_message);
+        *r = refusal;
+        return false;
+    }
+    ap_log_info("duplicate_not_ours", sid(s), "%s", refusal.error_message);
+    engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &refusal, true);
+    return true;
+}
+
+void engine_complete(publisher *p, job_slot *s, ap_flow_result *r) {
+    bool out_of_attempts = s->attempt >= p->platform->max_attempts;
+    if (s->in.mode == AP_FLOW_VERIFY && s->duplicate_check) {
+        if (settle_duplicate(p, s, r)) return;
+    } else if (s->in.mode == AP_FLOW_VERIFY) {
+        if (r->error_class == AP_CLASS_NONE) {
+            p->counts.verified++;
+            ap_log_info("verify_found", sid(s), "an earlier attempt did publish: %s",
+                        r->external_id);
+            engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, r, true);
+            return;
+        }
+        if (r->not_found && s->final_check) {
+            /* Checked after the last attempt: the platform has no such post,
+             * so nothing went live and the post can fail with the answer
+             * that made the attempt ambiguous. */
+            ap_flow_result last = s->last_ambiguous;
+            last.error_class = AP_CLASS_RETRY;
+            size_t n = strlen(last.error_message);
+            snprintf(last.error_message + n, sizeof(last.error_message) - n, "%s",
+                     "; read back afterwards: not on the platform, nothing was posted");
+            ap_log_info("verify_not_found", sid(s), "last attempt left no post; failing");
+            engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &last, true);
+            return;
+        }
+        if (r->not_found) {
+            ap_log_info("verify_not_found", sid(s), "earlier attempt left no post; publishing");
+            start_flow(p, s, AP_FLOW_PUBLISH, 0);
+            return;
+        }
+        if (s->final_check) *r = s->last_ambiguous; /* could not tell: keep the cause */
+        r->error_class = AP_CLASS_AMBIGUOUS;        /* could not tell */
+    }
+    if (s->in.mode == AP_FLOW_PUBLISH && r->error_class == AP_CLASS_DUPLICATE &&
+        begin_duplicate_check(p, s, r))
+        return;
+    if (r->error_class == AP_CLASS_REAUTH) {
+        /* A 401 proves the post was not made: with a refresh token, one
+         * refresh and one more try of the same flow. */
+        if (!s->refresh_tried && ap_refresh_possible(p->platform, &s->cred)) {
+            ap_log_info("reauth_refresh", sid(s),
+                        "platform refused the access token (%s); "
+                        "refreshing it once",
+                        r->error_message);
+            engine_begin_refresh(p, s, true);
+            return;
+        }
+        engine_mark_reauth(p, s, r->error_message);
+    }
+    ap_deferral d;
+    if (s->in.mode == AP_FLOW_PUBLISH && ap_deferral_decide(r, p->platform->quota_wait_ms, &d)) {
+        finish_deferred(p, s, r, d.wait_ms, d.scope);
+        return;
+    }
+    switch (r->error_class) {
+    case AP_CLASS_NONE:
+        engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, r, true);
+        break;
+    case AP_CLASS_RETRY:
+    case AP_CLASS_QUOTA:
+        if (out_of_attempts)
+            engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, r, true);
+        else
+            engine_finish_retry(p, s, r, AP_GUARD_RETRY);
+        break;
+    case AP_CLASS_AMBIGUOUS:
+        /* The record stays "started" (marked ended): the next delivery reads back first. */
+        if (out_of_attempts && s->in.mode == AP_FLOW_PUBLISH && !s->final_check) {
+            /* No delivery is left to read back: do it now, after a pause
+             * that lets the platform show a post it did create. */
+            s->final_check = true;
+            s->last_ambiguous = *r;
+            engine_start_flow_after(p, s, AP_FLOW_VERIFY, s->started_ms - 1000,
+                                    FINAL_CHECK_DELAY_MS);
+        } else if (out_of_attempts) {
+            engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, r, true);
+        } else {
+            engine_finish_retry(p, s, r, AP_GUARD_STARTED);
+        }
+        break;
+    default: engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, r, true);
+    }
+}
+
+/* Sends the prepared request. */
+static void send_prepared(publisher *p, job_slot *s) {
+    if (curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
+        ap_flow_result r;
+        memset(&r, 0, sizeof(r));
+        ap_flow_fail(&r, AP_CLASS_RETRY, 0, "internal", "could not start the HTTP call");
+        engine_complete(p, s, &r);
+        return;
+    }
+    s->sent_any = true;
+}
+
+/* A request that may create a post re-checks the record first unless we
+ * wrote it within FENCE_FRESH_MS (guard.h): after a takeover it must not go. */
+static bool needs_fence(const job_slot *s) {
+    return s->in.mode == AP_FLOW_PUBLISH &&
+           (s->req.method == NULL || strcmp(s->req.method, "GET") != 0) &&
+           ap_mono_ms() - s->fence_ok_ms > FENCE_FRESH_MS;
+}
+
+/* Re-writes our "started" record with a compare-and-set on our revision;
+ * engine_on_fence_done() sends the prepared request or stops. */
+static void fence_check(publisher *p, job_slot *s) {
+    ap_guard_record rec = {
+        .state = AP_GUARD_STARTED, .attempt = s->attempt, .at_ms = s->claim_at_ms};
+    if (engine_guard_publish(p, s, &rec, OP_FENCE, (int64_t)s->guard_rev) != AP_OK) {
+        engine_hand_back_guard_unavailable(p, s);
+        return;
+    }
+    engine_slot_enter(s, JOB_FENCING);
+}
+
+void engine_on_fence_done(publisher *p, job_slot *s, const ap_js_done *d) {
+    engine_slot_enter(s, JOB_CALLING);
+    if (d->ok) {
+        s->guard_rev = d->seq;
+        s->fence_ok_ms = ap_mono_ms();
+        send_prepared(p, s);
+        return;
+    }
+    if (d->err == JSStreamWrongLastSequenceErr) {
+        /* Another delivery owns the job now and reports its outcome: this
+         * one sends nothing and is dropped, neither acked nor naked. */
+        ap_log_warn("fenced_off", sid(s),
+                    "another delivery took this job over; this one stops before its call");
+        engine_slot_release(p, s);
+        return;
+    }
+    engine_hand_back_guard_unavailable(p, s);
+}
+
+void engine_advance(publisher *p, job_slot *s, const ap_http_response *prev) {
+    ap_flow_result r;
+    memset(&r, 0, sizeof(r));
+    int64_t wait_ms = 0;
+    ap_http_request_clear(&s->req);
+    ap_step_kind k = p->adapter->step(s->flow, &s->in, prev, &s->req, &wait_ms, &r);
+    if (r.note_event[0]) ap_log_info(r.note_event, sid(s), "%s", r.note);
+    if (prev && s->easy) {
+        /* A call that led to a further step counts as ok; the one that ended
+         * the flow carries its error class. */
+        curl_off_t us = 0;
+        int cls = k == AP_STEP_DONE ? (int)r.error_class : AP_CLASS_NONE;
+        if (cls < AP_CLASS_NONE || cls > AP_CLASS_INVALID) cls = AP_CLASS_RETRY;
+        if (curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK)
+            ap_histogram_observe(p->m.call_seconds[cls], (double)us / 1e6);
+    }
+    if (s->easy) { /* the previous transfer is fully consumed now */
+        engine_easy_recycle(p, s->easy);
+        s->easy = NULL;
+        ap_http_headers_free(s->headers);
+        s->headers = NULL;
+    }
+    ap_http_response_clear(&s->res);
+    switch (k) {
+    case AP_STEP_REQUEST:
+        s->easy = ap_http_easy_new(engine_easy_take(p), &s->req, p->platform,
+                                   p->cfg->publisher_media_allow_private, &s->res, &s->headers);
+        if (s->easy == NULL || curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s) != CURLE_OK) {
+            ap_flow_fail(&r, AP_CLASS_RETRY, 0, "internal", "could not start the HTTP call");
+            engine_complete(p, s, &r);
+            return;
+        }
+        if (needs_fence(s)) {
+            fence_check(p, s);
+            return;
+        }
+        send_prepared(p, s);
+        break;
+    case AP_STEP_WAIT: s->wake_at_ms = ap_mono_ms() + (wait_ms > 0 ? wait_ms : 0); break;
+    case AP_STEP_DONE: engine_complete(p, s, &r); break;
+    }
+}
+
+void engine_fail_before_call(publisher *p, job_slot *s, ap_error_class cls, const char *code,
+                             const char *message, bool write_guard) {
+    ap_flow_result r;
+    memset(&r, 0, sizeof(r));
+    ap_flow_fail(&r, cls, 0, code, "%s", message);
+    engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &r, write_guard);
+}
+
+/* ---- credentials ----------------------------------------------------------- */
