@@ -156,6 +156,26 @@ static void test_error_shape(void) {
     json_decref(r.body);
 }
 
+/* A body whose parse error quotes bytes that are not UTF-8 still gets the
+ * error shape (json_pack refuses such strings: the answer was empty). */
+static void test_error_not_utf8(void) {
+    unsigned int st;
+    /* An escape followed by a lone lead byte (the fuzzer's find). */
+    const char body[] = "{\"link\": \"https\\\xdd\x82\xa2\"}";
+    CHECK_STR_EQ(decode_field(body, &st), "-");
+    CHECK(st == 400);
+    api_reply r = api_error(400, "invalid_json", "bad \xff byte");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(r.body, "error"), "message")),
+                 "bad ? byte");
+    json_decref(r.body);
+    r = api_error(422, "validation_failed", "x");
+    api_error_detail(&r, "f\xc3", "r\xe2\x82");
+    json_t *d = json_array_get(json_object_get(json_object_get(r.body, "error"), "details"), 0);
+    CHECK_STR_EQ(json_string_value(json_object_get(d, "field")), "f?");
+    CHECK_STR_EQ(json_string_value(json_object_get(d, "reason")), "r??");
+    json_decref(r.body);
+}
+
 static void test_ratelimit(void) {
     api_ratelimit *rl = api_ratelimit_new(2, 3);
     int retry = 0;
@@ -190,6 +210,7 @@ int main(void) {
     RUN(test_route_find);
     RUN(test_post_request);
     RUN(test_error_shape);
+    RUN(test_error_not_utf8);
     RUN(test_ratelimit);
     RUN(test_apikey);
     return TEST_RESULT();
