@@ -76,6 +76,12 @@ static const key_spec config_keys[] = {
     {"webhooks.timeout", T_DURATION, F(webhooks_timeout_ms), 100, 120000},
     {"webhooks.concurrency", T_INT, F(webhooks_concurrency), 1, 10000},
     {"webhooks.allow_private", T_BOOL, F(webhooks_allow_private), 0, 0},
+    {"api.http_bind", T_STRING, F(api_http_bind), 0, 0},
+    {"api.http_port", T_INT, F(api_http_port), 1, 65535},
+    {"api.threads", T_INT, F(api_threads), 1, 64},
+    {"api.rate_limit_per_second", T_INT, F(api_rate_limit_per_second), 1, 1000000},
+    {"api.rate_limit_burst", T_INT, F(api_rate_limit_burst), 1, 1000000},
+    {"api.idempotency_ttl", T_DURATION, F(api_idempotency_ttl_ms), 86400000LL, 30 * 86400000LL},
 };
 #undef F
 
@@ -143,6 +149,14 @@ void ap_config_init(ap_config *cfg) {
     cfg->webhooks_give_up_after_ms = 24 * 3600 * 1000LL; /* Stripe-like: a day of retries */
     cfg->webhooks_timeout_ms = 10000;
     cfg->webhooks_concurrency = 64;
+    cfg->api_http_bind = strdup("127.0.0.1"); /* behind a Service or proxy, not the world */
+    cfg->api_http_port = 8088;
+    cfg->api_threads = 4;
+    cfg->api_rate_limit_per_second = 50;
+    cfg->api_rate_limit_burst = 100;
+    /* Stripe keeps keys 24 h; a client retrying a day-old request is rarer
+     * than one retrying after an outage, so that is the floor. */
+    cfg->api_idempotency_ttl_ms = 86400000LL;
 }
 
 static void platform_free(ap_platform_config *p) {
@@ -186,6 +200,7 @@ void ap_config_free(ap_config *cfg) {
     free(cfg->console_token_file);
     free(cfg->console_read_token_file);
     free(cfg->console_allowed_hosts);
+    free(cfg->api_http_bind);
     memset(cfg, 0, sizeof(*cfg));
 }
 

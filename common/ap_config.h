@@ -144,6 +144,12 @@ typedef struct ap_config {
      * metadata addresses and use plain http (tests, dev); off, only https
      * to public addresses (the publishers' media rule). */
     bool webhooks_allow_private;
+    char *api_http_bind;           /* api.http_bind: autopost-api's address */
+    int api_http_port;             /* api.http_port */
+    int api_threads;               /* api.threads: HTTP threads, one PostgreSQL connection each */
+    int api_rate_limit_per_second; /* api.rate_limit_per_second: requests per key, per replica */
+    int api_rate_limit_burst;      /* api.rate_limit_burst: requests a key may make at once */
+    int64_t api_idempotency_ttl_ms; /* api.idempotency_ttl: how long an Idempotency-Key holds */
 } ap_config;
 
 /* What a service needs to be present after file + environment. */

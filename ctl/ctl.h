@@ -18,6 +18,8 @@
  *   ctl_status.c    `list`, `show`, `status`
  *   ctl_failed.c    `failed` (grouped by reason)
  *   ctl_webhooks.c  `webhooks add|list|remove|deliveries` (webhooks/endpoints.h)
+ *   ctl_tenants.c   `tenants add|list`
+ *   ctl_api_keys.c  `api-keys create|list|revoke` (keys for autopost-api)
  *
  * Conventions: a command returns its exit code (CTL_EXIT_*). Errors go to
  * stderr as "autopostctl: <what went wrong>"; stdout carries only results, so
@@ -170,5 +172,7 @@ int ctl_cmd_webhooks(ctl_ctx *ctx, int argc, char **argv);
  * url, failing_since} (NULL with err filled on failure), and its text. */
 json_t *ctl_webhooks_failing(ctl_ctx *ctx, char *err, size_t errlen);
 void ctl_webhooks_failing_print(const json_t *failing);
+int ctl_cmd_tenants(ctl_ctx *ctx, int argc, char **argv);
+int ctl_cmd_api_keys(ctl_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -31,6 +31,8 @@ static const ctl_command commands[] = {
     {"status", ctl_cmd_status, "counts per platform and status, and consumer lag"},
     {"failed", ctl_cmd_failed, "failed and unconfirmed schedules grouped by reason"},
     {"webhooks", ctl_cmd_webhooks, "webhooks add|list|remove|deliveries: tenants' endpoints"},
+    {"tenants", ctl_cmd_tenants, "tenants add|list: the customers that own accounts and keys"},
+    {"api-keys", ctl_cmd_api_keys, "api-keys create|list|revoke: keys for autopost-api"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

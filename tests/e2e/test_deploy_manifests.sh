@@ -42,7 +42,7 @@ README=$AUTOPOST_SRC/README.md
 CONFIG_LAYERS="autopost.yaml platforms.yaml env.yaml"
 PLATFORMS=$(awk '/^[a-z0-9]/ { print $1 }' "$AUTOPOST_SRC/common/platforms.list" | tr '\n' ' ')
 PLATFORMS=${PLATFORMS% }
-BINARIES='["autopost-scheduler","autopost-publisher","autopost-dispatcher","autopostctl","autopost-sandbox","autopost-console","autopost-webhooks"]'
+BINARIES='["autopost-scheduler","autopost-publisher","autopost-dispatcher","autopostctl","autopost-sandbox","autopost-console","autopost-webhooks","autopost-api"]'
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -90,7 +90,7 @@ def component: .labels["app.kubernetes.io/component"] // "";
 def containers: (.pod.containers // []) + (.pod.initContainers // []);
 def arg($flag): (.args // []) as $a | ($a | index($flag)) as $i | if $i == null then null else $a[$i + 1] end;
 def env($name): [(.env // [])[] | select(.name == $name)] | first;
-def is_service: (.command // [""])[0] as $c | ["autopost-scheduler", "autopost-dispatcher", "autopost-publisher", "autopost-webhooks"] | index($c) != null;
+def is_service: (.command // [""])[0] as $c | ["autopost-scheduler", "autopost-dispatcher", "autopost-publisher", "autopost-webhooks", "autopost-api"] | index($c) != null;
 def nats_user_for:
   (.command // [""])[0] as $c
   | if $c == "autopost-scheduler" then "scheduler"
@@ -100,7 +100,7 @@ def nats_user_for:
     elif $c == "autopostctl" and ((.args // []) | index("streams")) != null then "admin"
     else null end;
 def needs_pg: (.command // [""])[0] as $c
-  | ($c == "autopost-scheduler" or $c == "autopost-dispatcher" or $c == "autopost-webhooks"
+  | ($c == "autopost-scheduler" or $c == "autopost-dispatcher" or $c == "autopost-webhooks" or $c == "autopost-api"
      or ($c == "autopostctl" and ((.args // []) | index("migrate")) != null));
 '
 
@@ -334,8 +334,9 @@ check_render() {
     check "$name: NetworkPolicies: default deny, and only the ports each pod needs" "$json" '
         def egress_ok($comp): {"scheduler": [53, 4222, 5432], "dispatcher": [53, 4222, 5432], "migrate": [53, 4222, 5432],
             "publisher": ([53, 4222, 443] + (if $render == "dev" then [8090] else [] end)), "sandbox": [53],
-            "console": [53, 5432], "webhooks": [53, 4222, 5432, 443]}[$comp] // [53];
-        def ingress_ok($comp): {"scheduler": [8080], "dispatcher": [8080], "publisher": [8080], "webhooks": [8080], "sandbox": [8090]}[$comp] // [];
+            "console": [53, 5432], "webhooks": [53, 4222, 5432, 443], "api": [53, 5432]}[$comp] // [53];
+        def ingress_ok($comp): {"scheduler": [8080], "dispatcher": [8080], "publisher": [8080], "webhooks": [8080], "sandbox": [8090],
+            "api": [8080, 8088]}[$comp] // [];
         . as $all
         | [$all[] | select(.kind == "NetworkPolicy")] as $nps
         | workloads as $w | ($w | component) as $comp
@@ -355,12 +356,27 @@ check_render() {
                 (if (.from // []) == [] then "\($np): ingress to \($w.name) from anywhere" else empty end),
                 ((.from // [])[]
                  | if .namespaceSelector != null then
-                     (if .namespaceSelector.matchLabels["kubernetes.io/metadata.name"] != "monitoring"
-                      then "\($np): ingress to \($w.name) from a namespace other than monitoring" else empty end)
+                     (.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]) as $from
+                     | (if $from != "monitoring" and ($comp != "api" or $from != "ingress-nginx")
+                      then "\($np): ingress to \($w.name) from a namespace other than monitoring (or, for the api, ingress-nginx)" else empty end)
                    elif .podSelector != null then
                      (if $comp != "sandbox" or .podSelector.matchLabels["app.kubernetes.io/component"] != "publisher"
                       then "\($np): ingress to \($w.name) from pods \(.podSelector)" else empty end)
                    else "\($np): ingress to \($w.name) from \(.)" end)))' "${args[@]}"
+
+    check "$name: autopost-api runs, its API port behind a Service, reachable only through autopost-ingress-api" "$json" '
+        . as $all
+        | [$all[] | select(.kind == "Deployment" and .spec.template.spec.containers[0].command[0] == "autopost-api")] as $d
+        | if ($d | length) != 1 then "\($d | length) autopost-api Deployments, expected 1" else
+          ($d[0].spec.template.metadata.labels) as $labels
+          | (if ([$all[] | select(.kind == "Service" and (.spec.selector // {} | to_entries | all(. as $e | $labels[$e.key] == $e.value)))
+                  | .spec.ports[] | select(.port == ($cfg.api.http_port // 8088))] | length) == 0
+             then "no Service exposes the API port \($cfg.api.http_port // 8088)" else empty end),
+            (if ($cfg.api.http_bind // "127.0.0.1") | startswith("127.") then "api.http_bind is loopback: nothing outside the pod could call it" else empty end),
+            (if ([$all[] | select(.kind == "NetworkPolicy" and .metadata.name == "autopost-ingress-api")
+                  | .spec.ingress[].ports[] | select(.port == ($cfg.api.http_port // 8088))] | length) != 1
+             then "autopost-ingress-api does not open the API port" else empty end)
+          end' "${args[@]}"
 
     check "$name: publishers reach 443 only outside the cluster's and private ranges" "$json" '
         . as $all
@@ -390,7 +406,7 @@ check_render() {
     podenv+=(AUTOPOST_NATS_USER=scheduler AUTOPOST_NATS_PASSWORD=placeholder)
     platforms=$(jq -r '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0]
         | select(.command[0] == "autopost-publisher") | .args as $a | $a[($a | index("--platform")) + 1]' "$json")
-    local runs=("autopost-scheduler" "autopost-dispatcher" "autopostctl" "autopost-console" "autopost-webhooks")
+    local runs=("autopost-scheduler" "autopost-dispatcher" "autopostctl" "autopost-console" "autopost-webhooks" "autopost-api")
     for p in $platforms; do runs+=("autopost-publisher --platform $p"); done
     local bin out
     for bin in "${runs[@]}"; do

@@ -53,7 +53,7 @@ stack_psql -c "ALTER ROLE ap_owner CREATEROLE" || fail "ALTER ROLE failed"
 AUTOPOST_POSTGRES_DSN=$owned_dsn svc_ctl migrate >/dev/null || fail "migrate by owner with CREATEROLE"
 roles=$(stack_psql -c "SELECT string_agg(rolname || ':' || rolcanlogin || ':' || rolsuper, ','
                         ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'autopost\_%'")
-want=autopost_admin:false:false,autopost_console:false:false,autopost_console_actions:false:false,autopost_dispatcher:false:false,autopost_scheduler:false:false,autopost_webhooks:false:false
+want=autopost_admin:false:false,autopost_api:false:false,autopost_console:false:false,autopost_console_actions:false:false,autopost_dispatcher:false:false,autopost_scheduler:false:false,autopost_webhooks:false:false
 [[ $roles == "$want" ]] || fail "roles: $roles, expected $want"
 svc_ctl migrate >/dev/null || fail "migrate of the main database (roles already there)"
 # The newest migration's number, so adding one does not break this test.

@@ -639,6 +639,31 @@ static void test_console_section(void) {
     expect_error("console:\n  token: x\n", 2, "console.token", "unknown key");
 }
 
+/* autopost-api's section: loopback on 8088 by default; the idempotency
+ * window cannot go under the 24 hours the API promises. */
+static void test_api_section(void) {
+    ap_config cfg;
+    char err[512];
+    ap_config_init(&cfg);
+    CHECK_STR_EQ(cfg.api_http_bind, "127.0.0.1");
+    CHECK(cfg.api_http_port == 8088);
+    CHECK(cfg.api_threads == 4);
+    CHECK(cfg.api_rate_limit_per_second == 50 && cfg.api_rate_limit_burst == 100);
+    CHECK(cfg.api_idempotency_ttl_ms == 86400000);
+    ap_config_free(&cfg);
+    CHECK(load(&cfg, "api:\n  http_bind: 0.0.0.0\n  http_port: 9100\n  threads: 2\n"
+                     "  rate_limit_per_second: 7\n  rate_limit_burst: 9\n  idempotency_ttl: 48h\n",
+               err, sizeof(err)) == AP_OK);
+    CHECK_STR_EQ(cfg.api_http_bind, "0.0.0.0");
+    CHECK(cfg.api_http_port == 9100 && cfg.api_threads == 2);
+    CHECK(cfg.api_rate_limit_per_second == 7 && cfg.api_rate_limit_burst == 9);
+    CHECK(cfg.api_idempotency_ttl_ms == 48 * 3600000LL);
+    ap_config_free(&cfg);
+    expect_error("api:\n  idempotency_ttl: 1h\n", 2, "api.idempotency_ttl", "out of range");
+    expect_error("api:\n  rate_limit_per_second: 0\n", 2, "api.rate_limit_per_second",
+                 "out of range");
+}
+
 /* "a,b": b's keys over a's; a platform entry merges key by key; an error in
  * any file names that file; cfg->path is the whole list. */
 static void test_layered_files(void) {
@@ -712,6 +737,7 @@ int main(void) {
     RUN(test_file_unreadable);
     RUN(test_free_is_clean_and_repeatable);
     RUN(test_console_section);
+    RUN(test_api_section);
     RUN(test_token_refresh_keys);
     RUN(test_layered_files);
     RUN(test_platform_ca_file);

@@ -1,0 +1,95 @@
+/* autopost-api -- the HTTP API applications use to create posts and read
+ * their outcomes (issue 18).
+ *
+ *   autopost-api --config autopost.yaml
+ *
+ * Serves /v1/... on api.http_bind:api.http_port (default 127.0.0.1:8088)
+ * and, like every service, /healthz /readyz /metrics on service.http_port.
+ * Needs PostgreSQL only (its own role, autopost_api: migration 0011). The
+ * main thread beats the health endpoint and checks the database every few
+ * seconds on a connection of its own, which is what /readyz reports; the
+ * HTTP threads never block on it. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ap_health.h"
+#include "ap_log.h"
+#include "ap_pg.h"
+#include "ap_service.h"
+#include "ap_time.h"
+#include "api.h"
+#include "api_server.h"
+
+#define READY_CHECK_MS 2000
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: autopost-api [--config FILE] [--check-config]\n"
+                 "  Serves the HTTP API on api.http_bind:api.http_port.\n"
+                 "  Environment: AUTOPOST_POSTGRES_DSN, AUTOPOST_LOG_LEVEL\n");
+}
+
+int main(int argc, char **argv) {
+    const char *config_path = NULL;
+    int check_only = 0, c;
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"check-config", no_argument, 0, 'k'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 'k': check_only = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    ap_config cfg;
+    int exit_now = ap_service_setup(&cfg, config_path, AP_NEED_PG, NULL, check_only, "api");
+    if (exit_now >= 0) return exit_now;
+    ap_service_signals(&cfg);
+    char err[512];
+    int rc = 1;
+    api_server srv = {.cfg = &cfg};
+    ap_pg probe;
+    memset(&probe, 0, sizeof(probe));
+    if (!api_openapi_load(err, sizeof(err))) {
+        ap_log_error("startup_failed", NULL, "api/openapi.yaml: %s", err);
+        goto cleanup;
+    }
+    srv.ratelimit = api_ratelimit_new(cfg.api_rate_limit_per_second, cfg.api_rate_limit_burst);
+    if (srv.ratelimit == NULL) {
+        ap_log_error("startup_failed", NULL, "out of memory");
+        goto cleanup;
+    }
+    if (ap_health_start(&cfg, "api", AP_CHECK_POSTGRES, err, sizeof(err)) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        goto cleanup;
+    }
+    if (ap_pg_open(&probe, cfg.pg_dsn, "autopost-api-probe", err, sizeof(err)) != AP_OK)
+        ap_log_warn("postgres_down", NULL, "%s (will retry)", err);
+    if (!api_server_start(&srv, err, sizeof(err))) {
+        ap_log_error("startup_failed", NULL, "%s", err);
+        goto cleanup;
+    }
+    ap_log_info("api_started", NULL, "serving http://%s:%d/v1/ (%d threads, %d requests/s per key)",
+                cfg.api_http_bind, cfg.api_http_port, cfg.api_threads,
+                cfg.api_rate_limit_per_second);
+    for (int64_t next = 0; !ap_service_stop; ap_sleep_ms(100)) {
+        ap_health_beat();
+        if (ap_mono_ms() < next) continue;
+        ap_health_set(AP_CHECK_POSTGRES, ap_pg_ensure(&probe) == AP_OK && ap_pg_alive(&probe));
+        next = ap_mono_ms() + READY_CHECK_MS;
+    }
+    ap_log_info("api_stopping", NULL, "signal received");
+    rc = 0;
+cleanup:
+    api_server_stop(&srv);
+    api_db_close_all();
+    ap_health_stop();
+    ap_pg_close(&probe);
+    api_ratelimit_free(srv.ratelimit);
+    api_openapi_free();
+    ap_config_free(&cfg);
+    return rc;
+}

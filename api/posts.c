@@ -1,0 +1,233 @@
+/* posts.c -- POST /v1/posts and GET /v1/posts/{id}.
+ *
+ * Create is all or nothing, in one transaction: the idempotency claim, the
+ * accounts' checks, the post and one schedule per account. Every account is
+ * checked before anything is written and every refusal is collected, so a
+ * 422 lists each bad field at once and stores nothing. The checks are
+ * autopostctl's (ctl/ctl_post.h): the account must belong to the key's
+ * tenant and be usable, and the platform adapter's own validate() decides
+ * "too long for X". An account of another tenant is "no such account", the
+ * same words as one that does not exist: an answer never confirms that
+ * another tenant's id is real. "at" omitted means the database's now(), the
+ * clock the scheduler compares against. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ap_time.h"
+#include "api.h"
+#include "ctl_post.h"
+
+/* The accounts as a PostgreSQL uuid[] literal, {a,b,...}. */
+#define ID_ARRAY_LEN (API_MAX_ACCOUNTS * 37 + 3)
+static void id_array(const api_post_request *pr, char out[ID_ARRAY_LEN]) {
+    size_t n = 0;
+    out[n++] = '{';
+    for (size_t i = 0; i < pr->naccounts; i++) {
+        if (i) out[n++] = ',';
+        memcpy(out + n, pr->account_ids[i], 36);
+        n += 36;
+    }
+    out[n++] = '}';
+    out[n] = '\0';
+}
+
+/* The key's tenant's accounts among ids, checked one by one into r's
+ * details; true when every one passed. */
+static bool check_accounts(const api_request *req, PGconn *db, const api_post_request *pr,
+                           api_reply *r) {
+    char err[512], ids[ID_ARRAY_LEN];
+    id_array(pr, ids);
+    const char *params[] = {ids, req->tenant_id};
+    PGresult *res = api_db_exec(db,
+                                "SELECT id, platform, external_id, status, "
+                                "coalesce(status_reason, '') FROM social_accounts "
+                                "WHERE id = ANY ($1::uuid[]) AND tenant_id = $2",
+                                2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    if (res == NULL) {
+        *r = api_error_internal(req, "account lookup", err);
+        return false;
+    }
+    *r = api_error(422, "validation_failed", "the post is not valid for every account");
+    bool all_ok = true;
+    for (size_t i = 0; i < pr->naccounts; i++) {
+        char field[48], why[700];
+        snprintf(field, sizeof(field), "account_ids[%zu]", i);
+        int row = -1;
+        for (int j = 0; j < PQntuples(res); j++)
+            if (strcmp(PQgetvalue(res, j, 0), pr->account_ids[i]) == 0) row = j;
+        bool ok = true;
+        if (row < 0) {
+            snprintf(why, sizeof(why), "no such account");
+            ok = false;
+        } else if (!ctl_account_usable(pr->account_ids[i], PQgetvalue(res, row, 3),
+                                       PQgetvalue(res, row, 4), why, sizeof(why))) {
+            ok = false;
+        } else {
+            /* The job the adapter sees names the account it goes to. */
+            memcpy(pr->post->account_id, pr->account_ids[i], sizeof(pr->post->account_id));
+            ok = ctl_post_validate_platform(pr->post, PQgetvalue(res, row, 1),
+                                            PQgetvalue(res, row, 2), why, sizeof(why));
+        }
+        if (!ok) {
+            api_error_detail(r, field, why);
+            all_ok = false;
+        }
+    }
+    PQclear(res);
+    if (all_ok) {
+        json_decref(r->body);
+        r->body = NULL;
+    }
+    return all_ok;
+}
+
+/* Inserts the post and its schedules; the 201 body. */
+static bool insert_post(const api_request *req, PGconn *db, const api_post_request *pr,
+                        json_t **out, char *err, size_t errlen) {
+    char *media = ctl_post_media_json(pr->post);
+    if (media == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    const ctl_post *p = pr->post;
+    const char *params[] = {req->tenant_id, p->text, p->link, media};
+    PGresult *res = api_db_exec(db,
+                                "INSERT INTO posts (tenant_id, text, link, media) "
+                                "VALUES ($1, $2, $3, $4::jsonb) RETURNING id",
+                                4, params, PGRES_TUPLES_OK, err, errlen);
+    free(media);
+    if (res == NULL) return false;
+    char post_id[37], ids[ID_ARRAY_LEN], at[40];
+    snprintf(post_id, sizeof(post_id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    id_array(pr, ids);
+    if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
+    const char *sparams[] = {post_id, ids, p->at_now ? NULL : at};
+    res = api_db_exec(db,
+                      "WITH s AS (INSERT INTO post_schedules (post_id, account_id, scheduled_at) "
+                      "  SELECT $1, t.a, coalesce($3::timestamptz, now()) "
+                      "  FROM unnest($2::uuid[]) WITH ORDINALITY AS t(a, n) ORDER BY t.n "
+                      "  RETURNING *) "
+                      "SELECT " API_SQL_SCHEDULE_COLUMNS " FROM s "
+                      "JOIN social_accounts a ON a.id = s.account_id "
+                      "ORDER BY array_position($2::uuid[], s.account_id)",
+                      3, sparams, PGRES_TUPLES_OK, err, errlen);
+    if (res == NULL) return false;
+    json_t *schedules = json_array();
+    for (int i = 0; schedules && i < PQntuples(res); i++)
+        json_array_append_new(schedules, api_schedule_json(res, i));
+    PQclear(res);
+    *out = json_pack("{s:s, s:o}", "id", post_id, "schedules", schedules);
+    if (*out == NULL) snprintf(err, errlen, "out of memory");
+    return *out != NULL;
+}
+
+static void rollback(PGconn *db) {
+    PGresult *res = PQexec(db, "ROLLBACK");
+    PQclear(res);
+}
+
+/* The transaction: claim, check, insert, remember, commit. */
+static api_reply create_in_tx(api_request *req, PGconn *db, api_post_request *pr) {
+    char err[512];
+    api_reply r = {0};
+    PGresult *res = api_db_exec(db, "BEGIN", 0, NULL, PGRES_COMMAND_OK, err, sizeof(err));
+    if (res == NULL) return api_error_internal(req, "begin", err);
+    PQclear(res);
+    if (req->idempotency_key) {
+        switch (api_idem_claim(req, db, &r, err, sizeof(err))) {
+        case API_IDEM_NEW: break;
+        case API_IDEM_REPLAY: rollback(db); return r;
+        case API_IDEM_CONFLICT:
+            rollback(db);
+            return api_error(409, "idempotency_key_reused",
+                             "this Idempotency-Key was used with another request body");
+        case API_IDEM_ERROR: rollback(db); return api_error_internal(req, "idempotency", err);
+        }
+    }
+    if (!check_accounts(req, db, pr, &r)) {
+        rollback(db);
+        return r;
+    }
+    json_t *body = NULL;
+    char *text = NULL;
+    if (!insert_post(req, db, pr, &body, err, sizeof(err))) goto fail;
+    if ((text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+        snprintf(err, sizeof(err), "out of memory");
+        goto fail;
+    }
+    if (req->idempotency_key && !api_idem_remember(req, db, 201, text, err, sizeof(err))) goto fail;
+    if ((res = api_db_exec(db, "COMMIT", 0, NULL, PGRES_COMMAND_OK, err, sizeof(err))) == NULL)
+        goto fail;
+    PQclear(res);
+    json_decref(body);
+    return (api_reply){.status = 201, .raw_body = text};
+fail:
+    rollback(db);
+    json_decref(body);
+    free(text);
+    return api_error_internal(req, "create post", err);
+}
+
+api_reply api_posts_create(api_request *req, PGconn *db) {
+    if (req->idempotency_key &&
+        (strlen(req->idempotency_key) == 0 || strlen(req->idempotency_key) > 255)) {
+        api_reply r = api_error(422, "validation_failed", "Idempotency-Key must be 1 to 255 bytes");
+        api_error_detail(&r, "Idempotency-Key", "must be 1 to 255 bytes");
+        return r;
+    }
+    api_post_request pr;
+    api_reply r;
+    if (!api_post_request_decode(&pr, req->body, req->body_len, &r)) {
+        api_post_request_free(&pr);
+        return r;
+    }
+    char why[512];
+    if (!ctl_post_check_at(pr.post, ap_now_ms(), req->cfg->scheduler_max_past_ms, false, why,
+                           sizeof(why))) {
+        api_post_request_free(&pr);
+        r = api_error(422, "validation_failed", "%s", why);
+        api_error_detail(&r, "at", why);
+        return r;
+    }
+    r = create_in_tx(req, db, &pr);
+    api_post_request_free(&pr);
+    return r;
+}
+
+api_reply api_posts_get(api_request *req, PGconn *db) {
+    char id[37], err[512];
+    if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such post");
+    const char *params[] = {id, req->tenant_id};
+    PGresult *res = api_db_exec(db,
+                                "SELECT id, text, link, media::text, " API_SQL_MS(
+                                    "created_at") " FROM posts WHERE id = $1 AND tenant_id = $2",
+                                2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    if (res == NULL) return api_error_internal(req, "read post", err);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return api_error(404, "not_found", "no such post");
+    }
+    json_t *post = json_pack("{s:s, s:s, s:o, s:o, s:o}", "id", PQgetvalue(res, 0, 0), "text",
+                             PQgetvalue(res, 0, 1), "link", api_json_text(res, 0, 2), "media",
+                             json_loads(PQgetvalue(res, 0, 3), 0, NULL), "created_at",
+                             api_json_time(PQgetvalue(res, 0, 4)));
+    PQclear(res);
+    const char *sparams[] = {id};
+    res = api_db_exec(db,
+                      "SELECT " API_SQL_SCHEDULE_COLUMNS " FROM post_schedules s "
+                      "JOIN social_accounts a ON a.id = s.account_id WHERE s.post_id = $1 "
+                      "ORDER BY s.created_at, s.id",
+                      1, sparams, PGRES_TUPLES_OK, err, sizeof(err));
+    if (res == NULL) {
+        json_decref(post);
+        return api_error_internal(req, "read schedules", err);
+    }
+    json_t *schedules = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(schedules, api_schedule_json(res, i));
+    PQclear(res);
+    json_object_set_new(post, "schedules", schedules);
+    return (api_reply){.status = 200, .body = post};
+}
