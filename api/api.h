@@ -30,6 +30,7 @@
 
 #include "ap_config.h"
 #include "ap_pg.h"
+#include "ap_store.h"
 
 #define API_MAX_BODY (1024 * 1024) /* larger bodies get 413 */
 
@@ -112,6 +113,10 @@ PGconn *api_db(const ap_config *cfg);
 void api_db_close_all(void);
 /* Runs a statement with text parameters; NULL (err filled) unless its
  * status is want. */
+/* Runs a store statement (store/ap_store.h: every statement about
+ * schedules lives there); NULL with err filled on failure. */
+PGresult *api_db_store(PGconn *db, ap_store_op op, const char *const *params, char *err,
+                       size_t errlen);
 PGresult *api_db_exec(PGconn *db, const char *sql, int n, const char *const *params,
                       ExecStatusType want, char *err, size_t errlen);
 
@@ -176,14 +181,9 @@ json_t *api_json_time(const char *ms_text);
 /* A column: JSON null for SQL NULL, else a string. */
 json_t *api_json_text(PGresult *res, int row, int col);
 
-/* The columns api_schedule_json reads, in order, from post_schedules s
- * joined with social_accounts a. */
-#define API_SQL_SCHEDULE_COLUMNS                                                                   \
-    "s.id, s.account_id, a.platform, s.status, s.attempts, " API_SQL_MS(                           \
-        "s.scheduled_at") ", " API_SQL_MS("s.published_at") ", s.external_post_id, "               \
-                                                            "s.external_url, s.error_class, "      \
-                                                            "s.error_code, s.error_message"
-/* One schedule, the shape GET /v1/posts/{id}, the list and the events share:
+/* One schedule from a row of the store's api_* statements (columns by
+ * position, store/sql/api_schedules_create.sql lists them), in the shape
+ * GET /v1/posts/{id}, the list and the events share:
  * {"id","account_id","platform","status","attempts","scheduled_at",
  *  "published_at","external_id","external_url","error": {...} | null}. */
 json_t *api_schedule_json(PGresult *res, int row);

@@ -51,6 +51,12 @@ void api_db_close_all(void) {
     pthread_mutex_unlock(&all_mu);
 }
 
+PGresult *api_db_store(PGconn *db, ap_store_op op, const char *const *params, char *err,
+                       size_t errlen) {
+    PGresult *res = NULL;
+    return ap_store_run(db, op, params, &res, NULL, err, errlen) == AP_OK ? res : NULL;
+}
+
 PGresult *api_db_exec(PGconn *db, const char *sql, int n, const char *const *params,
                       ExecStatusType want, char *err, size_t errlen) {
     PGresult *res = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);

@@ -104,15 +104,7 @@ static bool insert_post(const api_request *req, PGconn *db, const api_post_reque
     id_array(pr, ids);
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
     const char *sparams[] = {post_id, ids, p->at_now ? NULL : at};
-    res = api_db_exec(db,
-                      "WITH s AS (INSERT INTO post_schedules (post_id, account_id, scheduled_at) "
-                      "  SELECT $1, t.a, coalesce($3::timestamptz, now()) "
-                      "  FROM unnest($2::uuid[]) WITH ORDINALITY AS t(a, n) ORDER BY t.n "
-                      "  RETURNING *) "
-                      "SELECT " API_SQL_SCHEDULE_COLUMNS " FROM s "
-                      "JOIN social_accounts a ON a.id = s.account_id "
-                      "ORDER BY array_position($2::uuid[], s.account_id)",
-                      3, sparams, PGRES_TUPLES_OK, err, errlen);
+    res = api_db_store(db, AP_STORE_API_SCHEDULES_CREATE, sparams, err, errlen);
     if (res == NULL) return false;
     json_t *schedules = json_array();
     for (int i = 0; schedules && i < PQntuples(res); i++)
@@ -215,11 +207,7 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
                              api_json_time(PQgetvalue(res, 0, 4)));
     PQclear(res);
     const char *sparams[] = {id};
-    res = api_db_exec(db,
-                      "SELECT " API_SQL_SCHEDULE_COLUMNS " FROM post_schedules s "
-                      "JOIN social_accounts a ON a.id = s.account_id WHERE s.post_id = $1 "
-                      "ORDER BY s.created_at, s.id",
-                      1, sparams, PGRES_TUPLES_OK, err, sizeof(err));
+    res = api_db_store(db, AP_STORE_API_POST_SCHEDULES, sparams, err, sizeof(err));
     if (res == NULL) {
         json_decref(post);
         return api_error_internal(req, "read schedules", err);

@@ -115,14 +115,7 @@ api_reply api_schedules_list(api_request *req, PGconn *db) {
     snprintf(limit, sizeof(limit), "%ld", n + 1); /* one more: is there a next page? */
     const char *params[] = {req->tenant_id, status, account && *account ? account_id : NULL,
                             cursor && *cursor ? after : NULL, limit};
-    PGresult *res = api_db_exec(db,
-                                "SELECT " API_SQL_SCHEDULE_COLUMNS " FROM post_schedules s "
-                                "JOIN social_accounts a ON a.id = s.account_id "
-                                "WHERE a.tenant_id = $1 AND ($2::text IS NULL OR s.status = $2) "
-                                "AND ($3::uuid IS NULL OR s.account_id = $3) "
-                                "AND ($4::uuid IS NULL OR s.id > $4) "
-                                "ORDER BY s.id LIMIT $5::int",
-                                5, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = api_db_store(db, AP_STORE_API_SCHEDULE_PAGE, params, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "list schedules", err);
     int rows = PQntuples(res), shown = rows > n ? (int)n : rows;
     json_t *data = json_array();
@@ -145,11 +138,7 @@ api_reply api_schedules_list(api_request *req, PGconn *db) {
 static json_t *read_schedule(api_request *req, PGconn *db, const char *id, api_reply *r) {
     char err[512];
     const char *params[] = {id, req->tenant_id};
-    PGresult *res = api_db_exec(db,
-                                "SELECT " API_SQL_SCHEDULE_COLUMNS " FROM post_schedules s "
-                                "JOIN social_accounts a ON a.id = s.account_id "
-                                "WHERE s.id = $1 AND a.tenant_id = $2",
-                                2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = api_db_store(db, AP_STORE_API_SCHEDULE, params, err, sizeof(err));
     if (res == NULL) {
         *r = api_error_internal(req, "read schedule", err);
         return NULL;
@@ -232,12 +221,7 @@ api_reply api_schedules_patch(api_request *req, PGconn *db) {
     if (!decode_patch(req, &p, &r)) return r;
     if (!p.at_now) ap_time_format_rfc3339(p.at_ms, at, sizeof(at));
     const char *params[] = {id, req->tenant_id, p.at_now ? NULL : at};
-    PGresult *res = api_db_exec(db,
-                                "UPDATE post_schedules s SET scheduled_at = "
-                                "coalesce($3::timestamptz, now()), updated_at = now() "
-                                "FROM social_accounts a WHERE s.id = $1 AND a.id = s.account_id "
-                                "AND a.tenant_id = $2 AND s.status = 'pending' RETURNING s.id",
-                                3, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = api_db_store(db, AP_STORE_API_RESCHEDULE, params, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "reschedule", err);
     bool moved = PQntuples(res) == 1;
     PQclear(res);

@@ -46,6 +46,7 @@ typedef struct import_row {
     long line;
     ctl_post post;
     char post_id[37], schedule_id[37]; /* drawn before COPY */
+    char tenant_id[37];                /* the account's: the post belongs to it too */
     bool bad;
     char *error; /* why it is bad (NULL if even that allocation failed) */
 } import_row;
@@ -61,7 +62,7 @@ typedef struct import_set {
 } import_set;
 
 typedef struct account_info {
-    char id[37];
+    char id[37], tenant_id[37];
     char *platform, *external_id, *status, *status_reason;
 } account_info;
 
@@ -184,7 +185,7 @@ static int load_accounts(ctl_ctx *ctx, const import_set *s, account_info **out, 
     const char *params[] = {ids};
     PGresult *res = ctl_exec(ctx,
                              "SELECT id, platform, external_id, status, "
-                             "coalesce(status_reason, '') FROM social_accounts "
+                             "coalesce(status_reason, ''), tenant_id FROM social_accounts "
                              "WHERE id = ANY($1::uuid[]) ORDER BY id::text",
                              1, params, PGRES_TUPLES_OK, err, sizeof(err));
     free(ids);
@@ -201,6 +202,7 @@ static int load_accounts(ctl_ctx *ctx, const import_set *s, account_info **out, 
         a[i].external_id = strdup(PQgetvalue(res, (int)i, 2));
         a[i].status = strdup(PQgetvalue(res, (int)i, 3));
         a[i].status_reason = strdup(PQgetvalue(res, (int)i, 4));
+        snprintf(a[i].tenant_id, sizeof(a[i].tenant_id), "%s", PQgetvalue(res, (int)i, 5));
         if (!a[i].platform || !a[i].external_id || !a[i].status || !a[i].status_reason) {
             PQclear(res);
             accounts_free(a, i + 1);
@@ -233,6 +235,8 @@ static int check_rows(ctl_ctx *ctx, import_set *s) {
                    !ctl_post_validate_platform(&r->post, a->platform, a->external_id, reason,
                                                sizeof(reason))) {
             row_fail(s, r, reason);
+        } else {
+            memcpy(r->tenant_id, a->tenant_id, sizeof(r->tenant_id));
         }
     }
     accounts_free(accounts, naccounts);
@@ -254,7 +258,7 @@ typedef bool (*copy_row_fn)(ap_buf *b, const import_row *r, const char *now_text
 static bool copy_post(ap_buf *b, const import_row *r, const char *now_text) {
     char *media = ctl_post_media_json(&r->post);
     bool ok = media && ctl_copy_field(b, r->post_id, '\t') &&
-              ctl_copy_field(b, r->post.text, '\t') && ctl_copy_field(b, r->post.link, '\t') &&
+              ctl_copy_field(b, r->tenant_id, '\t') && ctl_copy_field(b, r->post.text, '\t') && ctl_copy_field(b, r->post.link, '\t') &&
               ctl_copy_field(b, media, '\n');
     free(media);
     return ok;
@@ -325,7 +329,7 @@ static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
     snprintf(now_text, sizeof(now_text), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     /* Posts first: the schedules' foreign key is checked row by row. */
-    if ((rc = copy_table(ctx, "COPY posts (id, text, link, media) FROM STDIN", s, copy_post,
+    if ((rc = copy_table(ctx, "COPY posts (id, tenant_id, text, link, media) FROM STDIN", s, copy_post,
                          now_text)) != CTL_EXIT_OK)
         goto fail;
     if ((rc = copy_table(ctx,

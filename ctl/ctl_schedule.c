@@ -154,17 +154,14 @@ static int insert_schedule(ctl_ctx *ctx, const ctl_post *p) {
     if (media == NULL) return ctl_fail("out of memory");
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
     const char *params[] = {p->text, p->link, media, p->account_id, p->at_now ? NULL : at};
-    /* One statement, so the post and its schedule commit together; "now"
-     * is the database's clock, the one the scheduler compares against. */
-    PGresult *res =
-        ctl_exec(ctx,
-                 "WITH p AS (INSERT INTO posts (text, link, media) VALUES ($1, $2, $3::jsonb) "
-                 "RETURNING id) "
-                 "INSERT INTO post_schedules (post_id, account_id, scheduled_at) "
-                 "SELECT p.id, $4, coalesce($5::timestamptz, now()) FROM p RETURNING id",
-                 5, params, PGRES_TUPLES_OK, err, sizeof(err));
+    /* One statement: the post (in the account's tenant) and its schedule. */
+    PGresult *res = ctl_store(ctx, AP_STORE_SCHEDULE_CREATE, params, err, sizeof(err));
     free(media);
     if (res == NULL) return ctl_fail("cannot store the schedule: %s", err);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return ctl_fail("account %s not found", p->account_id);
+    }
     printf("%s\n", PQgetvalue(res, 0, 0));
     PQclear(res);
     return CTL_EXIT_OK;

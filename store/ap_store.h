@@ -68,6 +68,16 @@ typedef enum ap_store_op {
     AP_STORE_CTL_STATUS_COUNTS,
     AP_STORE_CTL_STATUS_REASONS,
     AP_STORE_ACCOUNT_LIMIT_WAIT,
+    /* autopostctl schedule: a post and its schedule */
+    AP_STORE_SCHEDULE_CREATE,
+    /* autopost-api (api/): every statement names the key's tenant or runs
+     * after a check that does; schedules in the API's shape
+     * (api_schedule_json reads the columns by position) */
+    AP_STORE_API_SCHEDULES_CREATE,
+    AP_STORE_API_POST_SCHEDULES,
+    AP_STORE_API_SCHEDULE_PAGE,
+    AP_STORE_API_SCHEDULE,
+    AP_STORE_API_RESCHEDULE,
     AP_STORE_NOPS
 } ap_store_op;
 

@@ -45,5 +45,11 @@ extern const char AP_STORE_SQL_CTL_HISTORY[];
 extern const char AP_STORE_SQL_CTL_STATUS_COUNTS[];
 extern const char AP_STORE_SQL_CTL_STATUS_REASONS[];
 extern const char AP_STORE_SQL_ACCOUNT_LIMIT_WAIT[];
+extern const char AP_STORE_SQL_SCHEDULE_CREATE[];
+extern const char AP_STORE_SQL_API_SCHEDULES_CREATE[];
+extern const char AP_STORE_SQL_API_POST_SCHEDULES[];
+extern const char AP_STORE_SQL_API_SCHEDULE_PAGE[];
+extern const char AP_STORE_SQL_API_SCHEDULE[];
+extern const char AP_STORE_SQL_API_RESCHEDULE[];
 
 #endif

@@ -113,4 +113,24 @@ SQL
 ) == "2 2" ]] || fail "accounts list --tenant acme --json: $(cat "$OUT")"
 ok "accounts list: the tenant of every account, --tenant filters"
 
+# ---- posts belong to their account's tenant ----------------------------------------
+# `schedule` and `import` create the post too: it must be the account's
+# tenant's, or the API would answer 404 for a post whose schedule it lists.
+post_tenant() { stack_psql -c "SELECT p.tenant_id FROM post_schedules s JOIN posts p ON p.id = s.post_id WHERE s.id = '$1'"; }
+run schedule --account "$in_acme" --at 2030-01-01T09:00:00Z --text "acme's post"
+[[ $RC -eq 0 ]] || fail "schedule: $(cat "$ERR")"
+[[ $(post_tenant "$(cat "$OUT")") == "$ACME" ]] || fail "schedule: the post is in tenant $(post_tenant "$(cat "$OUT")"), not acme"
+run schedule --account "$in_default" --at 2030-01-01T09:00:00Z --text "default's post"
+[[ $RC -eq 0 ]] || fail "schedule: $(cat "$ERR")"
+[[ $(post_tenant "$(cat "$OUT")") == "$DEFAULT_TENANT" ]] || fail "schedule: the default account's post is not in the default tenant"
+{
+    printf '{"account_id":"%s","at":"2030-01-01T10:00:00Z","text":"a"}\n' "$in_acme"
+    printf '{"account_id":"%s","at":"2030-01-01T10:00:00Z","text":"b"}\n' "$in_default"
+} >"$STACK_DIR/posts.jsonl"
+run import "$STACK_DIR/posts.jsonl" --ids
+[[ $RC -eq 0 ]] || fail "import: $(cat "$ERR")"
+[[ $(post_tenant "$(sed -n 1p "$OUT")") == "$ACME" ]] || fail "import: line 1's post is not in acme"
+[[ $(post_tenant "$(sed -n 2p "$OUT")") == "$DEFAULT_TENANT" ]] || fail "import: line 2's post is not in the default tenant"
+ok "schedule and import: a post is in its account's tenant"
+
 printf 'PASS: accounts in tenants\n'

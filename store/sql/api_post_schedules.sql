@@ -1,0 +1,10 @@
+-- api_post_schedules: GET /v1/posts/{id}'s schedules (the caller found the
+-- post in the key's tenant first). $1 post id. Answers the API's schedule
+-- shape (api_schedules_create.sql), oldest first.
+SELECT s.id, s.account_id, a.platform, s.status, s.attempts,
+       (extract(epoch FROM s.scheduled_at) * 1000)::bigint,
+       (extract(epoch FROM s.published_at) * 1000)::bigint,
+       s.external_post_id, s.external_url, s.error_class, s.error_code, s.error_message
+  FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id
+ WHERE s.post_id = $1
+ ORDER BY s.created_at, s.id
