@@ -12,6 +12,8 @@
  *   posts.c         POST /v1/posts, GET /v1/posts/{id}
  *   idempotency.c   Idempotency-Key: claim, replay, remember
  *   schedules.c     GET /v1/schedules, cancel, reschedule; GET /v1/accounts
+ *   webhooks.c      POST/GET /v1/webhooks, DELETE /v1/webhooks/{id},
+ *                   GET /v1/webhooks/{id}/deliveries (webhooks/endpoints.h)
  *   openapi.c       api/openapi.yaml (embedded) served as JSON
  *
  * Threads: libmicrohttpd runs a pool of api.threads threads; a request is
@@ -29,8 +31,10 @@
 #include <stdint.h>
 
 #include "ap_config.h"
+#include "ap_crypto.h"
 #include "ap_pg.h"
 #include "ap_store.h"
+#include "endpoints.h"
 
 #define API_MAX_BODY (1024 * 1024) /* larger bodies get 413 */
 
@@ -46,6 +50,7 @@ typedef struct api_request {
     char key_id[37];
     char request_id[37];
     const ap_config *cfg;
+    const ap_crypto_keyring *keyring; /* seals webhook secrets (read-only) */
     /* Query string values (NULL when absent). */
     const char *(*query)(void *conn, const char *name);
     void *conn;
@@ -147,6 +152,25 @@ api_reply api_schedules_list(api_request *req, PGconn *db);
 api_reply api_schedules_cancel(api_request *req, PGconn *db);
 api_reply api_schedules_patch(api_request *req, PGconn *db);
 api_reply api_openapi_get(api_request *req, PGconn *db);
+api_reply api_webhooks_create(api_request *req, PGconn *db);
+api_reply api_webhooks_list(api_request *req, PGconn *db);
+api_reply api_webhooks_delete(api_request *req, PGconn *db);
+api_reply api_webhooks_deliveries(api_request *req, PGconn *db);
+
+/* ---- webhooks.c: the POST /v1/webhooks body ------------------------------ */
+
+/* {"url": "...", "events": ["schedule.published", ...]} and nothing else,
+ * checked by the endpoint store's rules (url: wh_endpoint_url_check with
+ * allow_private; each event: wh_event_types_check, one type per element). */
+typedef struct api_webhook_request {
+    char *url;                                                     /* owned */
+    char events_csv[WH_MAX_EVENT_TYPES * (WH_EVENT_TYPE_MAX + 1) + 1]; /* "a,b" */
+} api_webhook_request;
+
+/* false with *err a 422 naming the field (or 400 for JSON that does not parse). */
+bool api_webhook_request_decode(api_webhook_request *wr, const char *body, size_t len,
+                                bool allow_private, api_reply *err);
+void api_webhook_request_free(api_webhook_request *wr);
 
 /* ---- openapi.c --------------------------------------------------------- */
 

@@ -5,14 +5,18 @@
  *
  * Serves /v1/... on api.http_bind:api.http_port (default 127.0.0.1:8088)
  * and, like every service, /healthz /readyz /metrics on service.http_port.
- * Needs PostgreSQL only (its own role, autopost_api: migration 0011). The
- * main thread beats the health endpoint and checks the database every few
+ * Needs PostgreSQL (its own role, autopost_api: migrations 0011 and 0015)
+ * and the credentials key (credentials.key_file): POST /v1/webhooks seals
+ * each endpoint's signing secret with it, as `autopostctl webhooks add`
+ * does; the keyring is loaded once here and only read by the HTTP threads.
+ * The main thread beats the health endpoint and checks the database every few
  * seconds on a connection of its own, which is what /readyz reports; the
  * HTTP threads never block on it. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ap_crypto.h"
 #include "ap_health.h"
 #include "ap_log.h"
 #include "ap_pg.h"
@@ -26,7 +30,8 @@
 static void usage(FILE *out) {
     fprintf(out, "usage: autopost-api [--config FILE] [--check-config]\n"
                  "  Serves the HTTP API on api.http_bind:api.http_port.\n"
-                 "  Environment: AUTOPOST_POSTGRES_DSN, AUTOPOST_LOG_LEVEL\n");
+                 "  Environment: AUTOPOST_POSTGRES_DSN, AUTOPOST_CREDENTIALS_KEY_FILE,\n"
+                 "  AUTOPOST_LOG_LEVEL\n");
 }
 
 int main(int argc, char **argv) {
@@ -44,17 +49,29 @@ int main(int argc, char **argv) {
         default: usage(stderr); return 2;
         }
     }
+    char err[512];
+    /* It holds the credentials key (to seal webhook secrets). */
+    if (ap_service_protect_secrets(err, sizeof(err)) != 0) {
+        fprintf(stderr, "autopost-api: %s\n", err);
+        return 1;
+    }
     ap_config cfg;
-    int exit_now = ap_service_setup(&cfg, config_path, AP_NEED_PG, NULL, check_only, "api");
+    int exit_now =
+        ap_service_setup(&cfg, config_path, AP_NEED_PG | AP_NEED_KEY, NULL, check_only, "api");
     if (exit_now >= 0) return exit_now;
     ap_service_signals(&cfg);
-    char err[512];
     int rc = 1;
-    api_server srv = {.cfg = &cfg};
+    ap_crypto_keyring keyring;
+    memset(&keyring, 0, sizeof(keyring));
+    api_server srv = {.cfg = &cfg, .keyring = &keyring};
     ap_pg probe;
     memset(&probe, 0, sizeof(probe));
     if (!api_openapi_load(err, sizeof(err))) {
         ap_log_error("startup_failed", NULL, "api/openapi.yaml: %s", err);
+        goto cleanup;
+    }
+    if (ap_crypto_keyring_load(&keyring, &cfg, err, sizeof(err)) != AP_OK) {
+        ap_log_error("startup_failed", NULL, "%s", err);
         goto cleanup;
     }
     srv.ratelimit = api_ratelimit_new(cfg.api_rate_limit_per_second, cfg.api_rate_limit_burst);
@@ -90,6 +107,7 @@ cleanup:
     ap_pg_close(&probe);
     api_ratelimit_free(srv.ratelimit);
     api_openapi_free();
+    ap_crypto_keyring_wipe(&keyring);
     ap_config_free(&cfg);
     return rc;
 }

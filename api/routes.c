@@ -3,8 +3,7 @@
  * A route is a method, a path pattern with at most one {id} segment, and a
  * handler. The table is also what tests/unit/test_api_routes.c compares
  * with api/openapi.yaml's paths, both ways, so a route cannot ship without
- * its documentation nor the other way round. The webhook routes
- * (/v1/webhooks...) join this table when that piece merges. */
+ * its documentation nor the other way round. */
 #include <string.h>
 
 #include "api.h"
@@ -16,8 +15,10 @@ const api_route api_routes[] = {
     {"GET", "/v1/schedules", api_schedules_list, false},
     {"PATCH", "/v1/schedules/{id}", api_schedules_patch, false},
     {"POST", "/v1/schedules/{id}/cancel", api_schedules_cancel, false},
-    /* webhooks: POST/GET /v1/webhooks, DELETE /v1/webhooks/{id},
-     * GET /v1/webhooks/{id}/deliveries (the webhooks piece) */
+    {"POST", "/v1/webhooks", api_webhooks_create, false},
+    {"GET", "/v1/webhooks", api_webhooks_list, false},
+    {"DELETE", "/v1/webhooks/{id}", api_webhooks_delete, false},
+    {"GET", "/v1/webhooks/{id}/deliveries", api_webhooks_deliveries, false},
     {"GET", "/v1/openapi.json", api_openapi_get, true},
     {NULL, NULL, NULL, false},
 };

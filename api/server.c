@@ -163,6 +163,7 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
         .body_len = st->body.len,
         .idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key"),
         .cfg = srv->cfg,
+        .keyring = srv->keyring,
         .query = query_value,
         .conn = conn,
     };

@@ -1,7 +1,10 @@
 /* endpoints.c -- webhook endpoints and their deliveries for autopostctl and
  * the API (endpoints.h). Every statement takes its values as parameters;
  * a tenant filter is "$n::uuid IS NULL OR tenant_id = $n" so one statement
- * serves the operator (any tenant) and the API (its own tenant only). */
+ * serves the operator (any tenant) and the API (its own tenant only).
+ * Statements name their columns: the API's role (0015_api_webhooks.sql) is
+ * granted exactly those, never an endpoint's sealed secret nor an event's
+ * body. */
 #include "endpoints.h"
 
 #include <arpa/inet.h>
@@ -299,7 +302,9 @@ static const char delivery_select[] =
     "e.id IS NOT NULL "
     "FROM (SELECT 1) one "
     "LEFT JOIN webhook_endpoints e ON e.id = $1 AND ($2::uuid IS NULL OR e.tenant_id = $2::uuid) "
-    "LEFT JOIN LATERAL (SELECT * FROM webhook_deliveries x WHERE x.webhook_id = e.id "
+    "LEFT JOIN LATERAL (SELECT x.id, x.event_id, x.event_type, x.state, x.attempts, "
+    "                   x.last_status, x.last_error, x.created_at, x.next_attempt_at, "
+    "                   x.delivered_at FROM webhook_deliveries x WHERE x.webhook_id = e.id "
     "                   ORDER BY x.id DESC LIMIT $3) d ON true "
     "ORDER BY d.id DESC";
 

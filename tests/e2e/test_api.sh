@@ -5,18 +5,26 @@
 # Idempotency-Key replayed (same ids) and reused with another body (409),
 # concurrent duplicates creating one post, 422 cases that store nothing, 413,
 # 429 with Retry-After, cursor pagination, cancel, reschedule, the OpenAPI
-# document, X-Request-Id in the log, and a post created through the API that
-# the scheduler, publisher and dispatcher really publish.
+# document, X-Request-Id in the log, webhook endpoints (secret shown once,
+# 404 across tenants, private URLs 422), and a post created through the API
+# that the scheduler, publisher and dispatcher really publish and
+# autopost-webhooks delivers, as GET /v1/webhooks/{id}/deliveries shows.
 source "$(dirname "$0")/lib.sh"
 
 SVC_PLATFORMS="x facebook"
 e2e_begin
 API_PORT=$(stack_free_port)
 METRICS_PORT=$(stack_free_port)
+# webhooks.allow_private is on for autopost-webhooks and autopostctl (the
+# test receiver listens on loopback) and off for the API (as in production).
 svc_config "api:
   http_port: $API_PORT
   rate_limit_per_second: 20
-  rate_limit_burst: 40"
+  rate_limit_burst: 40
+webhooks:
+  allow_private: true
+  retry_initial: 100ms
+  retry_max: 400ms"
 API=http://127.0.0.1:$API_PORT
 OUT=$STACK_DIR/api.out
 HDR=$STACK_DIR/api.hdr
@@ -78,13 +86,16 @@ API_DSN=$(sed 's/user=[^ ]*/user=api_login/' <<<"$AUTOPOST_POSTGRES_DSN")
 # Its health endpoint on a port of its own: the other services share the
 # config and would all try to bind the same one.
 API_CONFIG=$STACK_DIR/api.yaml
-{ cat "$AUTOPOST_CONFIG"; printf 'service:\n  http_port: %s\n' "$METRICS_PORT"; } >"$API_CONFIG"
+{ sed 's/^  allow_private: true$/  allow_private: false/' "$AUTOPOST_CONFIG"
+  printf 'service:\n  http_port: %s\n' "$METRICS_PORT"; } >"$API_CONFIG"
+grep -q '^  allow_private: false$' "$API_CONFIG" || fail "the API's config still allows private webhook URLs"
 AUTOPOST_CONFIG=$API_CONFIG AUTOPOST_POSTGRES_DSN=$API_DSN svc_start api
 stack_wait_for curl -fsS -o /dev/null "$API/v1/openapi.json" >/dev/null || fail "the API did not start"
 svc_start scheduler
 svc_start publisher-x
 svc_start publisher-facebook
 svc_start dispatcher
+svc_start webhooks
 
 # ---- OpenAPI, 401, accounts --------------------------------------------------
 expect 200 GET /v1/openapi.json ""
@@ -181,6 +192,55 @@ expect 405 DELETE "/v1/posts/$P1" "$KA"
     fail "tenant A's request changed tenant B's schedule"
 pass "404 for another tenant's post and schedule (read, cancel, reschedule), unknown routes 404/405"
 
+# ---- webhook endpoints -----------------------------------------------------------------
+endpoints_count() { stack_psql -c "SELECT count(*) FROM webhook_endpoints"; }
+expect 201 POST /v1/webhooks "$KA" '{"url": "https://hooks.example.com/autopost", "events": ["schedule.published", "schedule.failed"]}'
+WA=$(j .id)
+SECRET=$(j .secret)
+[[ $WA =~ $UUID_RE && $SECRET =~ ^whsec_[0-9a-f]{64}$ &&
+    $(j '.events | join(",")') == schedule.published,schedule.failed ]] || fail "201 webhook: $(cat "$OUT")"
+[[ $(stack_psql -c "SELECT tenant_id FROM webhook_endpoints WHERE id = '$WA'") == "$A" ]] ||
+    fail "the endpoint is not tenant A's"
+[[ $(stack_psql -c "SELECT count(*) FROM webhook_endpoints WHERE position(convert_to('$SECRET', 'UTF8') IN secret_sealed) > 0") == 0 ]] ||
+    fail "the secret is stored in clear"
+expect 201 POST /v1/webhooks "$KB" '{"url": "https://hooks.example.org/b", "events": ["*"]}'
+WB=$(j .id)
+expect 200 GET /v1/webhooks "$KA"
+[[ $(j '[.data[].id] | join(",")') == "$WA" && $(j '.data[0].url') == https://hooks.example.com/autopost &&
+    $(j '.data[0].failing_since') == null && $(j '.data[0].created_at') != null ]] || fail "GET /v1/webhooks: $(cat "$OUT")"
+grep -q whsec_ "$OUT" && fail "GET /v1/webhooks shows a secret: $(cat "$OUT")"
+[[ $(j '.data[0] | has("secret")') == false ]] || fail "GET /v1/webhooks has a secret field"
+grep -q "$SECRET" "$STACK_DIR/logs/api.log" && fail "the secret is in the API's log"
+expect 200 GET "/v1/webhooks/$WA/deliveries" "$KA"
+[[ $(j '.data | length') == 0 ]] || fail "a new endpoint has deliveries: $(cat "$OUT")"
+expect 404 GET "/v1/webhooks/$WA/deliveries" "$KB"
+[[ $(j .error.code) == not_found ]] || fail "404 without the error shape: $(cat "$OUT")"
+expect 404 DELETE "/v1/webhooks/$WA" "$KB"
+expect 404 DELETE "/v1/webhooks/$WB" "$KA"
+expect 404 DELETE "/v1/webhooks/not-a-uuid" "$KA"
+expect 404 GET "/v1/webhooks/$(cat /proc/sys/kernel/random/uuid)/deliveries" "$KA"
+expect 422 GET "/v1/webhooks/$WA/deliveries?limit=0" "$KA"
+[[ $(stack_psql -c "SELECT count(*) FROM webhook_endpoints WHERE id IN ('$WA', '$WB')") == 2 ]] ||
+    fail "another tenant's DELETE removed an endpoint"
+before=$(endpoints_count)
+for url in "http://127.0.0.1:9/hook" "https://127.0.0.1/hook" "https://10.0.0.8/hook" \
+    "https://169.254.169.254/latest" "https://[::1]/hook" "https://localhost/hook" "ftp://hooks.example.com/"; do
+    expect 422 POST /v1/webhooks "$KA" "{\"url\": \"$url\", \"events\": [\"*\"]}"
+    [[ $(j '.error.details[0].field') == url ]] || fail "$url: $(cat "$OUT")"
+done
+expect 422 POST /v1/webhooks "$KA" '{"url": "https://hooks.example.com/x", "events": ["schedule.published", "Bad Type"]}'
+[[ $(j '.error.details[0].field') == 'events[1]' ]] || fail "bad event type: $(cat "$OUT")"
+expect 422 POST /v1/webhooks "$KA" '{"url": "https://hooks.example.com/x", "events": []}'
+expect 422 POST /v1/webhooks "$KA" '{"url": "https://hooks.example.com/x", "events": ["*"], "secret": "mine"}'
+expect 400 POST /v1/webhooks "$KA" '{"url":'
+[[ $(endpoints_count) == "$before" ]] || fail "a refused webhook was stored"
+expect 204 DELETE "/v1/webhooks/$WA" "$KA"
+expect 404 DELETE "/v1/webhooks/$WA" "$KA"
+expect 200 GET /v1/webhooks "$KA"
+[[ $(j '.data | length') == 0 ]] || fail "deleted endpoint still listed: $(cat "$OUT")"
+expect 204 DELETE "/v1/webhooks/$WB" "$KB"
+pass "webhooks: 201 with the secret once (sealed, never listed or logged), list, 404 across tenants, private URLs and bad events 422, delete"
+
 # ---- 413 ----------------------------------------------------------------------------
 head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$STACK_DIR/big"
 expect 413 POST /v1/posts "$KA" "" --data-binary "@$STACK_DIR/big" -H 'Content-Type: application/json'
@@ -231,6 +291,15 @@ expect 422 PATCH "/v1/schedules/$S2" "$KA" "{\"at\": \"$AT2\", \"text\": \"no\"}
 pass "cancel (200, then 409, history by autopost-api), reschedule (200; 409 when cancelled; 422 bad at)"
 
 # ---- published through the pipeline -------------------------------------------------
+# A receiver on loopback for tenant A (added with autopostctl: its config
+# allows private URLs, the API's does not) that answers 503 first, then 200.
+RECV=$STACK_DIR/recv
+mkdir -p "$RECV"
+"$AUTOPOST_BIN/../tests/webhook_receiver" "$RECV.port" "$RECV" "503,200" >>"$STACK_DIR/logs/recv.log" 2>&1 &
+stack_register_pid $!
+stack_wait_for test -s "$RECV.port" >/dev/null || fail "the webhook receiver did not start"
+read -r WR _ < <(svc_ctl webhooks add --tenant "$A" --url "http://127.0.0.1:$(cat "$RECV.port")/hook" \
+    --events schedule.published) || fail "webhooks add"
 expect 201 POST /v1/posts "$KA" "{\"account_ids\": [\"$XA\"], \"text\": \"live via the api $$\"}"
 PNOW=$(j .id)
 published() { [[ $(call GET "/v1/posts/$PNOW" "$KA") == 200 && $(j '.schedules[0].status') == published ]]; }
@@ -240,6 +309,24 @@ stack_wait_for published >/dev/null || fail "the API's post was not published: $
 [[ $(sandbox_get "/_sandbox/posts?platform=x" | jq --arg t "live via the api $$" '[.posts[] | select(.message == $t)] | length') == 1 ]] ||
     fail "the sandbox did not get the post exactly once"
 pass "a post created through the API is published by the pipeline, once, with its external id"
+
+# The schedule.published event reaches tenant A's receiver through the
+# outbox relay and autopost-webhooks; the API shows that delivery.
+SNOW=$(j '.schedules[0].id')
+delivered() {
+    [[ $(call GET "/v1/webhooks/$WR/deliveries" "$KA") == 200 &&
+        $(j "[.data[] | select(.state == \"delivered\")] | length") -ge 1 ]]
+}
+stack_wait_for delivered >/dev/null || fail "no delivery shown: $(cat "$OUT")"
+ev=$(j '[.data[] | select(.state == "delivered")][0].event_id')
+[[ $(j '[.data[] | select(.state == "delivered")][0] | "\(.event_type) \(.status_code) \(.attempts) \(.delivered_at != null)"') == \
+    "schedule.published 200 2 true" ]] || fail "the delivery after a 503: $(cat "$OUT")"
+[[ $(grep -lx "event_id=$ev" "$RECV"/*.meta | xargs grep -hx 'answer=.*' | sort | paste -sd,) == answer=200,answer=503 ]] ||
+    fail "the receiver did not answer 503 then 200 for $ev"
+body=$(grep -lx "event_id=$ev" "$RECV"/*.meta | xargs grep -lx 'answer=200')
+[[ $(jq -r '.data.schedule.id' "${body%.meta}.body") == "$SNOW" ]] || fail "the delivered event is not the schedule's"
+expect 404 GET "/v1/webhooks/$WR/deliveries" "$KB"
+pass "GET /v1/webhooks/{id}/deliveries: the published schedule's event, 503 then 200, two attempts"
 
 # ---- request id in the log, 429 ----------------------------------------------------------
 rid=$(grep -i '^X-Request-Id:' "$HDR" | tr -d '\r' | awk '{print $2}')
@@ -284,7 +371,12 @@ deny "UPDATE post_schedules SET account_id = '$XB'"
 deny "DELETE FROM post_schedules"
 deny "INSERT INTO tenants (name) VALUES ('intruder')"
 deny "SELECT * FROM schema_migrations"
-pass "api_login (autopost_api) served all of the above and may not read credentials, mint or unrevoke keys, repoint schedules"
+deny "SELECT secret_sealed FROM webhook_endpoints"
+deny "UPDATE webhook_endpoints SET url = 'https://elsewhere.example/'"
+deny "SELECT body FROM webhook_deliveries"
+deny "UPDATE webhook_deliveries SET state = 'delivered'"
+deny "DELETE FROM webhook_deliveries"
+pass "api_login (autopost_api) served all of the above and may not read credentials, mint or unrevoke keys, repoint schedules, read webhook secrets or event bodies, record deliveries"
 
 e2e_finish
 pass "autopost-api"

@@ -242,7 +242,8 @@ check_render() {
            else empty end),
           (if ($c | needs_pg) and (($c | env("AUTOPOST_POSTGRES_DSN") | .valueFrom.secretKeyRef.name) == null)
            then "\($where): AUTOPOST_POSTGRES_DSN must come from a Secret" else empty end),
-          (if ($c.command[0] == "autopost-publisher" or $c.command[0] == "autopost-webhooks") then
+          (if ($c.command[0] == "autopost-publisher" or $c.command[0] == "autopost-webhooks"
+               or $c.command[0] == "autopost-api") then
              ($cfg.credentials.key_file // "" | sub("/[^/]*$"; "")) as $kdir
              | ([$c.volumeMounts[]? | select(.mountPath == $kdir) | .name] | first) as $vol
              | (if ([$w.pod.volumes[]? | select(.name == $vol) | .secret.secretName] | first) == null

@@ -1,7 +1,8 @@
 /* test_api.c -- autopost-api's parts that need no server: the route table
  * against api/openapi.yaml (both ways), route matching, the POST /v1/posts
- * decoder and its 422 details, the error shape, the rate limiter and the
- * API key format. */
+ * decoder and its 422 details, the POST /v1/webhooks decoder (url and
+ * events by the endpoint store's rules), the error shape, the rate limiter
+ * and the API key format. */
 #include <stdlib.h>
 
 #include "ap_apikey.h"
@@ -79,6 +80,83 @@ static void test_route_find(void) {
     CHECK(api_route_find("GET", path, id, &known) == NULL);
     r = api_route_find("GET", "/v1/openapi.json", id, &known);
     CHECK(r && r->public_route && id[0] == '\0');
+    r = api_route_find("GET", "/v1/webhooks/w1/deliveries", id, &known);
+    CHECK(r && r->handler == api_webhooks_deliveries && !r->public_route);
+    CHECK_STR_EQ(id, "w1");
+    r = api_route_find("DELETE", "/v1/webhooks/w2", id, &known);
+    CHECK(r && r->handler == api_webhooks_delete);
+    r = api_route_find("DELETE", "/v1/webhooks", id, &known);
+    CHECK(r == NULL && known); /* 405 */
+}
+
+/* Decodes a POST /v1/webhooks body; returns the first detail's field and
+ * reason as "field: reason" ("" when accepted, events in *csv). */
+static const char *webhook_refusal(const char *body, bool allow_private, unsigned int *status,
+                                   char csv[64]) {
+    static char out[256];
+    api_webhook_request wr;
+    api_reply r = {0};
+    bool ok = api_webhook_request_decode(&wr, body, strlen(body), allow_private, &r);
+    *status = ok ? 0 : r.status;
+    int n = snprintf(csv, 64, "%.63s", ok ? wr.events_csv : "");
+    CHECK(n >= 0 && n < 64);
+    json_t *d = json_array_get(json_object_get(json_object_get(r.body, "error"), "details"), 0);
+    snprintf(out, sizeof(out), "%s%s%s", d ? json_string_value(json_object_get(d, "field")) : "",
+             d ? ": " : "", d ? json_string_value(json_object_get(d, "reason")) : "");
+    if (ok) CHECK(wr.url != NULL);
+    api_webhook_request_free(&wr);
+    json_decref(r.body);
+    return out;
+}
+
+static void test_webhook_request(void) {
+    unsigned int st;
+    char csv[64];
+    CHECK_STR_EQ(webhook_refusal("{\"url\": \"https://hooks.example.com/in\", \"events\": "
+                                 "[\"schedule.published\", \"schedule.failed\"]}",
+                                 false, &st, csv),
+                 "");
+    CHECK(st == 0);
+    CHECK_STR_EQ(csv, "schedule.published,schedule.failed");
+    CHECK_STR_EQ(webhook_refusal("{\"url\": \"https://h.example/\", \"events\": [\"*\"]}", false,
+                                 &st, csv),
+                 "");
+    CHECK_STR_EQ(csv, "*");
+    /* Private and plain-http URLs: refused unless webhooks.allow_private. */
+    const char *private_urls[] = {"http://127.0.0.1:9/h", "https://127.0.0.1/h",
+                                  "https://10.1.2.3/h", "https://169.254.169.254/latest",
+                                  "https://[::1]/h", "https://localhost/h", NULL};
+    for (const char *const *u = private_urls; *u; u++) {
+        char body[256];
+        snprintf(body, sizeof(body), "{\"url\": \"%s\", \"events\": [\"*\"]}", *u);
+        const char *why = webhook_refusal(body, false, &st, csv);
+        CHECK(st == 422 && strncmp(why, "url: ", 5) == 0);
+        CHECK_STR_EQ(webhook_refusal(body, true, &st, csv), "");
+    }
+    CHECK_STR_EQ(webhook_refusal("{\"url\": \"ftp://h.example/\", \"events\": [\"*\"]}", true,
+                                 &st, csv),
+                 "url: not an http(s) URL autopost accepts");
+    CHECK_STR_EQ(webhook_refusal("{\"events\": [\"*\"]}", false, &st, csv),
+                 "url: required: the endpoint's https URL");
+    /* Events: present, a non-empty list of single, well-formed types. */
+    const char *u = "{\"url\": \"https://h.example/\", ";
+    char body[512];
+    snprintf(body, sizeof(body), "%s\"events\": []}", u);
+    CHECK(strncmp(webhook_refusal(body, false, &st, csv), "events: ", 8) == 0 && st == 422);
+    snprintf(body, sizeof(body), "%s\"events\": \"*\"}", u);
+    CHECK(strncmp(webhook_refusal(body, false, &st, csv), "events: ", 8) == 0);
+    snprintf(body, sizeof(body), "%s\"events\": [\"schedule.published\", \"Bad\"]}", u);
+    CHECK(strncmp(webhook_refusal(body, false, &st, csv), "events[1]: ", 11) == 0);
+    snprintf(body, sizeof(body), "%s\"events\": [\"a,b\"]}", u);
+    CHECK(strncmp(webhook_refusal(body, false, &st, csv), "events[0]: ", 11) == 0);
+    snprintf(body, sizeof(body), "%s\"events\": [7]}", u);
+    CHECK(strncmp(webhook_refusal(body, false, &st, csv), "events[0]: ", 11) == 0);
+    /* Unknown fields, non-objects, bad JSON. */
+    snprintf(body, sizeof(body), "%s\"events\": [\"*\"], \"secret\": \"mine\"}", u);
+    CHECK_STR_EQ(webhook_refusal(body, false, &st, csv), "secret: unknown field");
+    CHECK(strncmp(webhook_refusal("[1]", false, &st, csv), "body: ", 6) == 0 && st == 422);
+    webhook_refusal("{not json", false, &st, csv);
+    CHECK(st == 400);
 }
 
 /* Decodes body and returns the reply's first detail field ("" when the
@@ -209,6 +287,7 @@ int main(void) {
     RUN(test_routes_match_openapi);
     RUN(test_route_find);
     RUN(test_post_request);
+    RUN(test_webhook_request);
     RUN(test_error_shape);
     RUN(test_error_not_utf8);
     RUN(test_ratelimit);
