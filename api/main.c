@@ -12,7 +12,6 @@
  * The main thread beats the health endpoint and checks the database every few
  * seconds on a connection of its own, which is what /readyz reports; the
  * HTTP threads never block on it. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,19 +35,9 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
     const char *config_path = NULL;
-    int check_only = 0, c;
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"check-config", no_argument, 0, 'k'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config_path = optarg; break;
-        case 'k': check_only = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
+    int check_only = 0;
+    int exit_now = ap_service_args(argc, argv, "autopost-api", usage, &config_path, &check_only);
+    if (exit_now >= 0) return exit_now;
     char err[512];
     /* It holds the credentials key (to seal webhook secrets). */
     if (ap_service_protect_secrets(err, sizeof(err)) != 0) {
@@ -56,7 +45,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     ap_config cfg;
-    int exit_now =
+    exit_now =
         ap_service_setup(&cfg, config_path, AP_NEED_PG | AP_NEED_KEY, NULL, check_only, "api");
     if (exit_now >= 0) return exit_now;
     ap_service_signals(&cfg);

@@ -2,6 +2,7 @@
 #include "ap_service.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -17,6 +18,29 @@ static void on_stop_signal(int sig) {
     (void)sig;
     if (!ap_service_stop && grace_seconds > 0) alarm(grace_seconds);
     ap_service_stop = 1;
+}
+
+int ap_service_args(int argc, char **argv, const char *name, void (*usage)(FILE *out),
+                    const char **config_path, int *check_only) {
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"check-config", no_argument, 0, 'k'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': *config_path = optarg; break;
+        case 'k': *check_only = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument \"%s\"\n", name, argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    return -1;
 }
 
 int ap_service_setup(ap_config *cfg, const char *path, int needs, const char *platform,

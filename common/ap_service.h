@@ -11,11 +11,20 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ap_config.h"
 
 /* Set by SIGTERM/SIGINT once ap_service_signals() is installed. */
 extern volatile sig_atomic_t ap_service_stop;
+
+/* The flags every service without flags of its own takes: --config FILE,
+ * --check-config and --help; any other flag or a stray argument is a usage
+ * error. Returns -1 to carry on, otherwise the exit status main() returns
+ * (0 after --help, 2 after printing usage to stderr). `name` prefixes the
+ * messages ("autopost-api"). */
+int ap_service_args(int argc, char **argv, const char *name, void (*usage)(FILE *out),
+                    const char **config_path, int *check_only);
 
 /* Config with ap_config_setup(needs, platform); with check_only prints
  * "config ok". Returns -1 to carry on, otherwise the exit status main()

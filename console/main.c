@@ -11,7 +11,6 @@
  * lag every few seconds, as `autopostctl status` does; NATS being down only
  * leaves those figures null. */
 #include <errno.h>
-#include <getopt.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,21 +86,12 @@ static void bus_refresh(console *con, ap_nats *n) {
 
 int main(int argc, char **argv) {
     const char *config_path = NULL;
-    int check_only = 0, c;
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"check-config", no_argument, 0, 'k'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config_path = optarg; break;
-        case 'k': check_only = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
+    int check_only = 0;
+    int exit_now =
+        ap_service_args(argc, argv, "autopost-console", usage, &config_path, &check_only);
+    if (exit_now >= 0) return exit_now;
     ap_config cfg;
-    int exit_now = ap_service_setup(&cfg, config_path, AP_NEED_PG, NULL, check_only, "console");
+    exit_now = ap_service_setup(&cfg, config_path, AP_NEED_PG, NULL, check_only, "console");
     if (exit_now >= 0) return exit_now;
     ap_service_signals(&cfg);
 
@@ -116,12 +106,14 @@ int main(int argc, char **argv) {
     int rc = 1;
     struct MHD_Daemon *d = NULL;
     if (cfg.console_token_file &&
-        (con.token = read_token("console.token_file", cfg.console_token_file, err, sizeof(err))) == NULL) {
+        (con.token = read_token("console.token_file", cfg.console_token_file, err, sizeof(err))) ==
+            NULL) {
         ap_log_error("startup_failed", NULL, "%s", err);
         goto cleanup;
     }
     if (cfg.console_read_token_file &&
-        (con.read_token = read_token("console.read_token_file", cfg.console_read_token_file, err, sizeof(err))) == NULL) {
+        (con.read_token = read_token("console.read_token_file", cfg.console_read_token_file, err,
+                                     sizeof(err))) == NULL) {
         ap_log_error("startup_failed", NULL, "%s", err);
         goto cleanup;
     }

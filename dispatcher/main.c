@@ -4,7 +4,6 @@
  *   autopost-dispatcher --config autopost.yaml --check-config
  *
  * Flags, config and signals live here; everything else is in dispatcher.c. */
-#include <getopt.h>
 #include <nats/nats.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,8 +12,8 @@
 
 #include "ap_config.h"
 #include "ap_health.h"
-#include "ap_nats.h"
 #include "ap_log.h"
+#include "ap_nats.h"
 #include "ap_service.h"
 #include "dispatcher.h"
 
@@ -28,28 +27,13 @@ static void usage(FILE *out) {
 int main(int argc, char **argv) {
     const char *config_path = NULL;
     int check_only = 0;
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"check-config", no_argument, 0, 'k'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config_path = optarg; break;
-        case 'k': check_only = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "autopost-dispatcher: unexpected argument \"%s\"\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
+    int exit_now =
+        ap_service_args(argc, argv, "autopost-dispatcher", usage, &config_path, &check_only);
+    if (exit_now >= 0) return exit_now;
 
     ap_config cfg;
-    int exit_now = ap_service_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_PG, NULL, check_only,
-                                    "dispatcher");
+    exit_now = ap_service_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_PG, NULL, check_only,
+                                "dispatcher");
     if (exit_now >= 0) return exit_now;
     ap_service_signals(&cfg);
 

@@ -7,7 +7,6 @@
  * delivery rows on its own thread; the delivery loop (delivery.c) sends them
  * on the main thread. Flags, config, signals and the lifecycle live here. */
 #include <curl/curl.h>
-#include <getopt.h>
 #include <nats/nats.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -77,24 +76,9 @@ cleanup:
 int main(int argc, char **argv) {
     const char *config_path = NULL;
     int check_only = 0;
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"check-config", no_argument, 0, 'k'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config_path = optarg; break;
-        case 'k': check_only = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "autopost-webhooks: unexpected argument \"%s\"\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
+    int exit_now =
+        ap_service_args(argc, argv, "autopost-webhooks", usage, &config_path, &check_only);
+    if (exit_now >= 0) return exit_now;
     char err[256];
     /* It holds the credentials key (to open endpoints' secrets). */
     if (ap_service_protect_secrets(err, sizeof(err)) != 0) {
@@ -102,8 +86,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     ap_config cfg;
-    int exit_now = ap_service_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_PG | AP_NEED_KEY,
-                                    NULL, check_only, "webhooks");
+    exit_now = ap_service_setup(&cfg, config_path, AP_NEED_NATS | AP_NEED_PG | AP_NEED_KEY, NULL,
+                                check_only, "webhooks");
     if (exit_now >= 0) return exit_now;
     ap_service_signals(&cfg);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
