@@ -48,10 +48,10 @@ static const char BACKLOG_SQL[] =
     "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8"
     " FROM events WHERE relayed_at IS NULL";
 
-/* Every type the triggers write (0012_events.sql's CHECK). */
-static const char *const event_types[] = {"schedule.published", "schedule.failed",
-                                          "schedule.unconfirmed", "schedule.cancelled",
-                                          "account.reauth_required"};
+/* Every type the triggers write (events_type_check, 0016_terminal_states.sql). */
+static const char *const event_types[] = {
+    "schedule.published", "schedule.failed",  "schedule.unconfirmed",   "schedule.cancelled",
+    "schedule.skipped",   "schedule.expired", "account.reauth_required"};
 #define NTYPES (sizeof(event_types) / sizeof(event_types[0]))
 
 typedef struct relay_row {
