@@ -64,6 +64,7 @@ static const key_spec config_keys[] = {
     {"publisher.media_allow_private", T_BOOL, F(publisher_media_allow_private), 0, 0},
     {"dispatcher.batch_size", T_INT, F(dispatcher_batch_size), 1, 10000},
     {"dispatcher.flush_interval", T_DURATION, F(dispatcher_flush_ms), 1, 60000},
+    {"events.retention", T_DURATION, F(events_retention_ms), 0, 3650 * 86400000LL},
     {"console.http_bind", T_STRING, F(console_http_bind), 0, 0},
     {"console.http_port", T_INT, F(console_http_port), 1, 65535},
     {"console.token_file", T_STRING, F(console_token_file), 0, 0},
@@ -76,6 +77,8 @@ static const key_spec config_keys[] = {
     {"webhooks.timeout", T_DURATION, F(webhooks_timeout_ms), 100, 120000},
     {"webhooks.concurrency", T_INT, F(webhooks_concurrency), 1, 10000},
     {"webhooks.allow_private", T_BOOL, F(webhooks_allow_private), 0, 0},
+    {"webhooks.delivery_retention", T_DURATION, F(webhooks_delivery_retention_ms), 0,
+     3650 * 86400000LL},
     {"api.http_bind", T_STRING, F(api_http_bind), 0, 0},
     {"api.http_port", T_INT, F(api_http_port), 1, 65535},
     {"api.threads", T_INT, F(api_threads), 1, 64},
@@ -149,6 +152,10 @@ void ap_config_init(ap_config *cfg) {
     cfg->webhooks_give_up_after_ms = 24 * 3600 * 1000LL; /* Stripe-like: a day of retries */
     cfg->webhooks_timeout_ms = 10000;
     cfg->webhooks_concurrency = 64;
+    /* A week of outcomes to look back on (GET .../deliveries, the events
+     * table) before the rows go: longer than any retry (give_up_after). */
+    cfg->events_retention_ms = 7 * 86400000LL;
+    cfg->webhooks_delivery_retention_ms = 7 * 86400000LL;
     cfg->api_http_bind = strdup("127.0.0.1"); /* behind a Service or proxy, not the world */
     cfg->api_http_port = 8088;
     cfg->api_threads = 4;

@@ -121,6 +121,7 @@ typedef struct ap_config {
 
     int dispatcher_batch_size;   /* dispatcher.batch_size */
     int64_t dispatcher_flush_ms; /* dispatcher.flush_interval */
+    int64_t events_retention_ms; /* events.retention: relayed events kept; 0 = forever */
 
     int64_t shutdown_grace_ms; /* service.shutdown_grace */
 
@@ -144,6 +145,7 @@ typedef struct ap_config {
      * metadata addresses and use plain http (tests, dev); off, only https
      * to public addresses (the publishers' media rule). */
     bool webhooks_allow_private;
+    int64_t webhooks_delivery_retention_ms; /* webhooks.delivery_retention; 0 = forever */
     char *api_http_bind;           /* api.http_bind: autopost-api's address */
     int api_http_port;             /* api.http_port */
     int api_threads;               /* api.threads: HTTP threads, one PostgreSQL connection each */

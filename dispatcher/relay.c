@@ -32,6 +32,11 @@
 /* The backlog gauges count the unrelayed rows: after an outage that is a
  * scan of a long index, so at most once a second, not once a pass. */
 #define BACKLOG_REFRESH_MS 1000
+/* Retention (events.retention): relayed rows older than that are deleted, at
+ * most PRUNE_BATCH per call so no statement holds many row locks or runs
+ * long; a full batch means more are waiting and the next pass prunes again. */
+#define PRUNE_BATCH 5000
+#define PRUNE_INTERVAL_MS 60000
 #define NOTIFY_CHANNEL "autopost_events"
 #define EVENT_CONTENT_TYPE "application/json"
 /* A pass holds row locks only while it publishes: far below any timeout. */
@@ -44,6 +49,7 @@ static const char SELECT_SQL[] =
 enum { COL_ID, COL_TENANT, COL_TYPE, COL_BODY, COL_AGE };
 static const char MARK_SQL[] =
     "UPDATE events SET relayed_at = now() WHERE id = ANY(string_to_array($1, ',')::uuid[])";
+static const char PRUNE_SQL[] = "SELECT autopost_prune_events($1::bigint, $2::integer)";
 static const char BACKLOG_SQL[] =
     "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8"
     " FROM events WHERE relayed_at IS NULL";
@@ -71,7 +77,7 @@ typedef struct relay_pass {
 
 typedef struct relay_metrics {
     ap_counter *relayed[NTYPES];
-    ap_counter *duplicates, *publish_errors;
+    ap_counter *duplicates, *publish_errors, *pruned;
     ap_gauge *unrelayed, *lag_seconds;
     ap_histogram *delay_seconds;
 } relay_metrics;
@@ -85,7 +91,7 @@ struct ap_relay {
     bool pg_trouble;
     pthread_t thread;
     bool started;
-    int64_t next_backlog_ms;
+    int64_t next_backlog_ms, next_prune_ms;
     relay_pass pass;
     relay_metrics m;
     uint64_t total_relayed, total_duplicates;
@@ -136,6 +142,8 @@ static void relay_metrics_init(relay_metrics *m) {
                                            "Event publishes without a PubAck (left for the next "
                                            "pass).",
                                            NULL);
+    m->pruned = ap_metrics_counter(reg, "autopost_events_pruned_total",
+                                   "Relayed events deleted after events.retention.", NULL);
     m->unrelayed = ap_metrics_gauge(reg, "autopost_events_unrelayed",
                                     "Committed events not yet relayed (all replicas).", NULL);
     m->lag_seconds = ap_metrics_gauge(
@@ -330,6 +338,31 @@ static void refresh_backlog(ap_relay *r) {
     PQclear(res);
 }
 
+/* Deletes relayed events older than events.retention (0: keeps them all).
+ * A short retention (tests) is checked more often than once a minute. */
+static void prune_events(ap_relay *r) {
+    int64_t keep = r->cfg->events_retention_ms, now = ap_mono_ms();
+    if (keep <= 0 || now < r->next_prune_ms) return;
+    int64_t interval = keep / 2 < PRUNE_INTERVAL_MS ? keep / 2 : PRUNE_INTERVAL_MS;
+    char keep_ms[24], batch[16], err[256] = "no answer";
+    snprintf(keep_ms, sizeof(keep_ms), "%" PRId64, keep);
+    snprintf(batch, sizeof(batch), "%d", PRUNE_BATCH);
+    const char *params[] = {keep_ms, batch};
+    PGresult *res = PQexecParams(r->pg.conn, PRUNE_SQL, 2, NULL, params, NULL, NULL, 0);
+    if (ap_pg_result_ok(res, PGRES_TUPLES_OK, err, sizeof(err)) == AP_OK && PQntuples(res) == 1) {
+        long deleted = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        ap_counter_add(r->m.pruned, (uint64_t)(deleted > 0 ? deleted : 0));
+        if (deleted > 0)
+            ap_log_info("events_pruned", NULL, "%ld relayed events older than %" PRId64 " ms deleted",
+                        deleted, keep);
+        if (deleted >= PRUNE_BATCH) interval = 0;
+    } else {
+        ap_log_warn("events_prune_failed", NULL, "%s", err);
+    }
+    PQclear(res);
+    r->next_prune_ms = now + interval;
+}
+
 static void *relay_main(void *arg) {
     ap_relay *r = arg;
     ap_log_info("relay_started", NULL, "relaying events to %s, %d per pass, sweep %d ms",
@@ -347,6 +380,7 @@ static void *relay_main(void *arg) {
         }
         int selected = relay_pass_run(r);
         refresh_backlog(r);
+        if (selected >= 0) prune_events(r);
         if (selected == RELAY_BATCH) continue; /* more are waiting */
         ap_pg_wait_notify(&r->pg, selected < 0 ? PG_RETRY_MS : SWEEP_MS, r->stop);
     }

@@ -26,6 +26,10 @@
  * replica that died mid-request leaves it unrecorded that long. */
 #define LEASE_MARGIN_MS 30000
 #define LAST_ERROR_MAX 200
+/* Retention (webhooks.delivery_retention): finished rows older than that go,
+ * PRUNE_BATCH at a time (a full batch: prune again on the next turn). */
+#define PRUNE_BATCH 5000
+#define PRUNE_INTERVAL_MS 60000
 
 static const char claim_due[] =
     "WITH due AS ("
@@ -38,6 +42,13 @@ static const char claim_due[] =
     "WHERE d.id = due.id AND e.id = d.webhook_id "
     "RETURNING d.id, d.attempts, d.event_id, d.body, e.id, e.url, e.secret_sealed, "
     "  (extract(epoch FROM d.created_at) * 1000)::bigint";
+
+/* Finished rows only: a pending delivery is a promise whatever its age. */
+static const char prune_finished[] =
+    "DELETE FROM webhook_deliveries WHERE ctid = ANY (ARRAY("
+    "  SELECT ctid FROM webhook_deliveries WHERE state IN ('delivered', 'failed')"
+    "  AND coalesce(last_attempt_at, created_at) < now() - $1::bigint * interval '1 millisecond'"
+    "  LIMIT $2))";
 
 static const char record_delivered[] =
     "WITH d AS (UPDATE webhook_deliveries SET state = 'delivered', delivered_at = now(), "
@@ -82,8 +93,8 @@ struct wh_delivery_loop {
     int nslots;
     int inflight;
     wh_retry_policy policy;
-    int64_t next_claim_ms;
-    ap_counter *delivered, *retried, *failed;
+    int64_t next_claim_ms, next_prune_ms;
+    ap_counter *delivered, *retried, *failed, *pruned;
     ap_histogram *latency;
 };
 
@@ -120,6 +131,9 @@ ap_status wh_delivery_create(wh_delivery_loop **out, const ap_config *cfg,
     d->delivered = ap_metrics_counter(reg, "autopost_webhook_deliveries_total", help, ok);
     d->retried = ap_metrics_counter(reg, "autopost_webhook_deliveries_total", help, again);
     d->failed = ap_metrics_counter(reg, "autopost_webhook_deliveries_total", help, gave_up);
+    d->pruned = ap_metrics_counter(reg, "autopost_webhook_deliveries_pruned_total",
+                                   "Finished deliveries deleted after webhooks.delivery_retention.",
+                                   NULL);
     d->latency = ap_metrics_histogram(reg, "autopost_webhook_request_seconds",
                                       "Time from sending a delivery to its answer or error.", NULL,
                                       ap_metrics_latency_buckets, ap_metrics_latency_nbuckets);
@@ -343,6 +357,31 @@ static void claim(wh_delivery_loop *d) {
     d->next_claim_ms = got == want ? 0 : ap_mono_ms() + CLAIM_IDLE_MS;
 }
 
+/* Deletes finished deliveries older than webhooks.delivery_retention (0:
+ * keeps them all). A short retention (tests) is checked more often. */
+static void prune(wh_delivery_loop *d) {
+    int64_t keep = d->cfg->webhooks_delivery_retention_ms, now = ap_mono_ms();
+    if (keep <= 0 || now < d->next_prune_ms || PQstatus(d->pg.conn) != CONNECTION_OK) return;
+    int64_t interval = keep / 2 < PRUNE_INTERVAL_MS ? keep / 2 : PRUNE_INTERVAL_MS;
+    char keep_ms[24], batch[16], err[256] = "no answer";
+    snprintf(keep_ms, sizeof(keep_ms), "%" PRId64, keep);
+    snprintf(batch, sizeof(batch), "%d", PRUNE_BATCH);
+    const char *params[] = {keep_ms, batch};
+    PGresult *res = PQexecParams(d->pg.conn, prune_finished, 2, NULL, params, NULL, NULL, 0);
+    if (ap_pg_result_ok(res, PGRES_COMMAND_OK, err, sizeof(err)) == AP_OK) {
+        long deleted = strtol(PQcmdTuples(res), NULL, 10);
+        ap_counter_add(d->pruned, (uint64_t)(deleted > 0 ? deleted : 0));
+        if (deleted > 0)
+            ap_log_info("deliveries_pruned", NULL,
+                        "%ld finished deliveries older than %" PRId64 " ms deleted", deleted, keep);
+        if (deleted >= PRUNE_BATCH) interval = 0;
+    } else {
+        ap_log_warn("deliveries_prune_failed", NULL, "%s", err);
+    }
+    PQclear(res);
+    d->next_prune_ms = now + interval;
+}
+
 static void finish(wh_delivery_loop *d, CURLMsg *msg) {
     transfer *t = NULL;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
@@ -371,6 +410,7 @@ void wh_delivery_run(wh_delivery_loop *d) {
     while (!*d->stop || d->inflight > 0) {
         ap_health_beat();
         if (!*d->stop) claim(d);
+        if (!*d->stop) prune(d);
         int running = 0;
         curl_multi_perform(d->multi, &running);
         CURLMsg *msg;
