@@ -353,8 +353,8 @@ static void prune_events(ap_relay *r) {
         long deleted = strtol(PQgetvalue(res, 0, 0), NULL, 10);
         ap_counter_add(r->m.pruned, (uint64_t)(deleted > 0 ? deleted : 0));
         if (deleted > 0)
-            ap_log_info("events_pruned", NULL, "%ld relayed events older than %" PRId64 " ms deleted",
-                        deleted, keep);
+            ap_log_info("events_pruned", NULL,
+                        "%ld relayed events older than %" PRId64 " ms deleted", deleted, keep);
         if (deleted >= PRUNE_BATCH) interval = 0;
     } else {
         ap_log_warn("events_prune_failed", NULL, "%s", err);

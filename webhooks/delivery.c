@@ -131,9 +131,9 @@ ap_status wh_delivery_create(wh_delivery_loop **out, const ap_config *cfg,
     d->delivered = ap_metrics_counter(reg, "autopost_webhook_deliveries_total", help, ok);
     d->retried = ap_metrics_counter(reg, "autopost_webhook_deliveries_total", help, again);
     d->failed = ap_metrics_counter(reg, "autopost_webhook_deliveries_total", help, gave_up);
-    d->pruned = ap_metrics_counter(reg, "autopost_webhook_deliveries_pruned_total",
-                                   "Finished deliveries deleted after webhooks.delivery_retention.",
-                                   NULL);
+    d->pruned =
+        ap_metrics_counter(reg, "autopost_webhook_deliveries_pruned_total",
+                           "Finished deliveries deleted after webhooks.delivery_retention.", NULL);
     d->latency = ap_metrics_histogram(reg, "autopost_webhook_request_seconds",
                                       "Time from sending a delivery to its answer or error.", NULL,
                                       ap_metrics_latency_buckets, ap_metrics_latency_nbuckets);
