@@ -3,58 +3,9 @@
 # two at once), accounts with sealed tokens, schedule validation, all-or-
 # nothing import, list/show/cancel/retry, and status with the bus up and down.
 # No scheduler runs, so schedules stay where the commands put them.
-set -euo pipefail
-
-: "${AUTOPOST_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-: "${AUTOPOST_BIN:=$AUTOPOST_SRC/build/bin}"
-# shellcheck source=../fixtures/stack.sh
-source "$AUTOPOST_SRC/tests/fixtures/stack.sh"
-
-fail() {
-    printf 'FAIL: %s\n' "$*" >&2
-    exit 1
-}
-ok() { printf 'ok: %s\n' "$*"; }
-# A command that fails outside a check still says where, not just "exit 1".
-trap 'printf "FAIL: unexpected error (exit %s) at line %s\n" "$?" "$LINENO" >&2' ERR
-
-[[ -x $AUTOPOST_BIN/autopostctl ]] || fail "no autopostctl in $AUTOPOST_BIN"
-stack_trap
-stack_start || fail "could not start nats-server and PostgreSQL"
-
-CONFIG=$STACK_DIR/ctl.yaml
-cat >"$CONFIG" <<YAML
-nats:
-  url: $AUTOPOST_NATS_URL
-postgres:
-  dsn: "$AUTOPOST_POSTGRES_DSN"
-platforms:
-  facebook:
-    base_url: http://127.0.0.1:9
-YAML
-AUTOPOST_CREDENTIALS_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AUTOPOST_CREDENTIALS_KEY
-OUT=$STACK_DIR/out
-ERR=$STACK_DIR/err
+source "$(dirname "$0")/../fixtures/ctl_stack.sh"
+ctl_stack_begin
 UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-
-ctl() { "$AUTOPOST_BIN/autopostctl" --config "$CONFIG" "$@"; }
-
-# run CMD...: runs autopostctl with stdout in $OUT, stderr in $ERR; sets RC.
-run() {
-    RC=0
-    ctl "$@" >"$OUT" 2>"$ERR" || RC=$?
-}
-
-# expect_fail CODE PATTERN ARGS...: autopostctl ARGS exits CODE and says PATTERN on stderr.
-expect_fail() {
-    local code=$1 pattern=$2
-    shift 2
-    run "$@"
-    [[ $RC -eq $code ]] || fail "autopostctl $*: exit $RC, expected $code (stderr: $(cat "$ERR"))"
-    grep -q -- "$pattern" "$ERR" || fail "autopostctl $*: stderr lacks '$pattern': $(cat "$ERR")"
-    [[ ! -s $OUT ]] || fail "autopostctl $*: printed a result although it failed: $(cat "$OUT")"
-}
 
 # jget PATH: a value out of the JSON in $OUT, e.g. PATH={platforms,facebook,pending}
 # (PostgreSQL parses it, so the test needs no jq).

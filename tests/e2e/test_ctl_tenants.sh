@@ -5,55 +5,12 @@
 # not exist is refused by name and nothing is stored; `accounts list` shows
 # each account's tenant and filters by it. Tenants are made with SQL here
 # (`autopostctl tenants add` belongs to another command).
-set -euo pipefail
-
-: "${AUTOPOST_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-: "${AUTOPOST_BIN:=$AUTOPOST_SRC/build/bin}"
-# shellcheck source=../fixtures/stack.sh
-source "$AUTOPOST_SRC/tests/fixtures/stack.sh"
-
-fail() {
-    printf 'FAIL: %s\n' "$*" >&2
-    exit 1
-}
-ok() { printf 'ok: %s\n' "$*"; }
-trap 'printf "FAIL: unexpected error (exit %s) at line %s\n" "$?" "$LINENO" >&2' ERR
-
-[[ -x $AUTOPOST_BIN/autopostctl ]] || fail "no autopostctl in $AUTOPOST_BIN"
-stack_trap
-stack_start || fail "could not start nats-server and PostgreSQL"
-
-CONFIG=$STACK_DIR/ctl.yaml
-cat >"$CONFIG" <<YAML
-nats:
-  url: $AUTOPOST_NATS_URL
-postgres:
-  dsn: "$AUTOPOST_POSTGRES_DSN"
-platforms:
-  facebook:
-    base_url: http://127.0.0.1:9
-YAML
-AUTOPOST_CREDENTIALS_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AUTOPOST_CREDENTIALS_KEY
-OUT=$STACK_DIR/out
-ERR=$STACK_DIR/err
+source "$(dirname "$0")/../fixtures/ctl_stack.sh"
+ctl_stack_begin
 DEFAULT_TENANT=00000000-0000-0000-0000-000000000001
 ACME=6f1c0d3e-5b7a-4c2e-9a1d-000000000a01
 UNKNOWN=6f1c0d3e-5b7a-4c2e-9a1d-00000000dead
 
-ctl() { "$AUTOPOST_BIN/autopostctl" --config "$CONFIG" "$@"; }
-run() {
-    RC=0
-    ctl "$@" >"$OUT" 2>"$ERR" || RC=$?
-}
-expect_fail() {
-    local code=$1 pattern=$2
-    shift 2
-    run "$@"
-    [[ $RC -eq $code ]] || fail "autopostctl $*: exit $RC, expected $code (stderr: $(cat "$ERR"))"
-    grep -q -- "$pattern" "$ERR" || fail "autopostctl $*: stderr lacks '$pattern': $(cat "$ERR")"
-    [[ ! -s $OUT ]] || fail "autopostctl $*: printed a result although it failed: $(cat "$OUT")"
-}
 accounts_count() { stack_psql -c "SELECT count(*) FROM social_accounts"; }
 tenant_of() { stack_psql -c "SELECT tenant_id FROM social_accounts WHERE id = '$1'"; }
 
