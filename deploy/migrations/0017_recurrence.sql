@@ -50,3 +50,8 @@ CREATE UNIQUE INDEX post_schedules_occurrence_idx
 GRANT INSERT ON post_schedules TO autopost_scheduler;
 GRANT UPDATE (recur_materialised_until) ON posts TO autopost_scheduler;
 GRANT UPDATE (text, recur_cancelled_at) ON posts TO autopost_api;
+
+-- The no-burst pass (store/sql/occurrences_skip_stale.sql) looks only at
+-- pending occurrences, not at a backlog of one-off posts waiting for slots.
+CREATE INDEX post_schedules_occurrence_due_idx ON post_schedules (scheduled_at)
+    WHERE status = 'pending' AND occurrence_at IS NOT NULL;
