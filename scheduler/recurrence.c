@@ -87,8 +87,7 @@ static ap_status materialise(ap_pg *pg, PGresult *due, int row, const ap_occurre
     if (at_list == NULL || status_list == NULL || n < 0 || (size_t)n >= sizeof(reason)) goto done;
     PGresult *res = NULL;
     if (plan->n > 0) {
-        const char *params[] = {id, PQgetvalue(due, row, AP_STORE_DUE_COL_ACCOUNTS), at_list,
-                                status_list, reason};
+        const char *params[] = {id, at_list, status_list, reason};
         s = ap_store_run(pg->conn, AP_STORE_OCCURRENCES_INSERT, params, &res, NULL, err, errlen);
         if (s != AP_OK) goto done;
         st->pending += atoi(PQgetvalue(res, 0, 0));

@@ -21,7 +21,11 @@
 -- nothing more is materialised.
 --
 -- Grants (0009/0011 style, only what each role writes):
---   autopost_scheduler  insert occurrence rows; move recur_materialised_until
+--   autopost_scheduler  no INSERT on post_schedules: it may only run
+--                       autopost_occurrences_insert (below), which makes
+--                       occurrence rows of a live series for that series'
+--                       own accounts and nothing else; UPDATE of posts only
+--                       recur_materialised_until
 --   autopost_api        edit a series' text; cancel a series
 
 ALTER TABLE posts
@@ -47,7 +51,52 @@ CREATE UNIQUE INDEX post_schedules_occurrence_idx
     ON post_schedules (post_id, account_id, occurrence_at)
     WHERE occurrence_at IS NOT NULL;
 
-GRANT INSERT ON post_schedules TO autopost_scheduler;
+-- The materialiser's insert (store/sql/occurrences_insert.sql calls it): a
+-- live series' occurrences become rows, one per account of the series, ON
+-- CONFLICT DO NOTHING on the index above. Instants are epoch ms, each with
+-- its status (pending, or skipped for one already missed, with p_reason and
+-- a history line; 0016's insert trigger writes its schedule.skipped event).
+-- SECURITY DEFINER with search_path pinned (as 0012's functions): the
+-- scheduler cannot insert a schedule for any other post or account, nor in
+-- any other state. Answers the rows made, pending and skipped.
+CREATE FUNCTION autopost_occurrences_insert(p_post uuid, p_at bigint[], p_status text[],
+                                            p_reason text)
+    RETURNS TABLE (made_pending bigint, made_skipped bigint)
+    LANGUAGE sql SECURITY DEFINER AS $$
+WITH s AS (SELECT id, recur_account_ids FROM posts
+            WHERE id = p_post AND recur_rrule IS NOT NULL AND recur_cancelled_at IS NULL),
+t AS (SELECT 'epoch'::timestamptz + x.ms * interval '1 millisecond' AS at, x.st
+        FROM unnest(p_at, p_status) AS x(ms, st)
+       WHERE x.ms IS NOT NULL AND x.st IN ('pending', 'skipped')),
+ins AS (INSERT INTO post_schedules (post_id, account_id, scheduled_at, occurrence_at, status,
+                                    error_code, error_message)
+        SELECT s.id, a.id, t.at, t.at, t.st,
+               CASE WHEN t.st = 'skipped' THEN 'occurrence_missed' END,
+               CASE WHEN t.st = 'skipped' THEN p_reason END
+          FROM s CROSS JOIN LATERAL unnest(s.recur_account_ids) AS u(id)
+          JOIN social_accounts a ON a.id = u.id
+         CROSS JOIN t
+        ON CONFLICT (post_id, account_id, occurrence_at) WHERE occurrence_at IS NOT NULL
+        DO NOTHING
+        RETURNING id, generation, status),
+h AS (INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, error_code,
+                                     error_message, actor, finished_at)
+      SELECT id, generation, 0, 'skipped', 'occurrence_missed', p_reason, 'scheduler', now()
+        FROM ins WHERE status = 'skipped'
+      ON CONFLICT DO NOTHING)
+SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'skipped')
+  FROM ins
+$$;
+
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION autopost_occurrences_insert(uuid, bigint[], text[], text) '
+                   'SET search_path = %I, pg_temp', current_schema());
+END
+$$;
+REVOKE EXECUTE ON FUNCTION autopost_occurrences_insert(uuid, bigint[], text[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION autopost_occurrences_insert(uuid, bigint[], text[], text)
+    TO autopost_scheduler;
 GRANT UPDATE (recur_materialised_until) ON posts TO autopost_scheduler;
 GRANT UPDATE (text, recur_cancelled_at) ON posts TO autopost_api;
 

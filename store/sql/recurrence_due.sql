@@ -4,10 +4,9 @@
 -- a series is revisited about four times per horizon, not on every tick),
 -- $2 how many series per pass. FOR UPDATE SKIP LOCKED: two schedulers take
 -- disjoint series, and a cancel (api/series.c) waits for the one holding
--- its post. Answers id, rrule, tz, start, the accounts (uuid[] text),
--- materialised-until and the database's now (epoch ms): the clock the claim
--- compares scheduled_at with.
-SELECT id, recur_rrule, recur_tz, recur_start, recur_account_ids::text,
+-- its post. Answers id, rrule, tz, start, materialised-until and the
+-- database's now (epoch ms): the clock the claim compares scheduled_at with.
+SELECT id, recur_rrule, recur_tz, recur_start,
        (extract(epoch FROM recur_materialised_until) * 1000)::bigint,
        (extract(epoch FROM now()) * 1000)::bigint
   FROM posts
