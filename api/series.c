@@ -14,9 +14,11 @@
  * rows runs after that, so rows a materialiser just committed are
  * cancelled too, and a later materialiser skips the cancelled series.
  *
- * Editing the text changes the posts row: the scheduler reads a post's text
- * when it claims a schedule (claim_*.sql), so every occurrence not yet
- * queued goes out with the new text and queued ones keep theirs. The new
+ * Editing the text changes the posts row, through 0017's
+ * autopost_series_set_text (the API's role has no UPDATE of posts.text: it
+ * can change a live series' text and nothing else). The scheduler reads a
+ * post's text when it claims a schedule (claim_*.sql), so every occurrence
+ * not yet queued goes out with the new text and queued ones keep theirs. The new
  * text is checked as a create would check it: the same decoder and every
  * account's platform rules. */
 #include <stdio.h>
@@ -77,7 +79,7 @@ bool api_series_insert(const api_request *req, PGconn *db, const api_post_reques
         return false;
     }
     const ctl_post *p = pr->post;
-    const char *params[] = {req->tenant_id,  p->text,     p->link,        media,
+    const char *params[] = {req->tenant_id,  p->text,      p->link,         media,
                             pr->recur_rrule, pr->recur_tz, pr->recur_start, accounts};
     PGresult *res = api_db_exec(
         db,
@@ -200,7 +202,8 @@ api_reply api_posts_cancel(api_request *req, PGconn *db) {
         goto fail;
     PQclear(res);
     api_reply r = api_posts_get(req, db);
-    if (r.status == 200) json_object_set_new(r.body, "cancelled_schedules", json_integer(cancelled));
+    if (r.status == 200)
+        json_object_set_new(r.body, "cancelled_schedules", json_integer(cancelled));
     return r;
 fail:
     rollback(db);
@@ -241,9 +244,9 @@ static bool check_new_text(api_request *req, PGconn *db, PGresult *post, const c
     for (char *a = strtok_r(list + 1, ",}", &save); a; a = strtok_r(NULL, ",}", &save))
         json_array_append_new(accounts, json_string(a));
     free(list);
-    json_t *body = json_pack("{s:o, s:s, s:o, s:o}", "account_ids", accounts, "text", text,
-                             "link", api_json_text(post, 0, 5), "media",
-                             json_loads(PQgetvalue(post, 0, 6), 0, NULL));
+    json_t *body =
+        json_pack("{s:o, s:s, s:o, s:o}", "account_ids", accounts, "text", text, "link",
+                  api_json_text(post, 0, 5), "media", json_loads(PQgetvalue(post, 0, 6), 0, NULL));
     char *raw = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (raw == NULL) {
@@ -278,13 +281,20 @@ api_reply api_posts_patch(api_request *req, PGconn *db) {
     }
     if (!check_new_text(req, db, post, text, &r)) goto done;
     const char *params[] = {id, req->tenant_id, text};
-    PGresult *res = api_db_exec(db, "UPDATE posts SET text = $3 WHERE id = $1 AND tenant_id = $2",
-                                3, params, PGRES_COMMAND_OK, err, sizeof(err));
+    /* The role may not UPDATE posts.text: only a live series' text, through
+     * 0017's function (a one-off post's text stays out of its reach). */
+    PGresult *res = api_db_exec(db, "SELECT autopost_series_set_text($1, $2, $3)", 3, params,
+                                PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) {
         r = api_error_internal(req, "edit post", err);
         goto done;
     }
+    bool changed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
+    if (!changed) { /* cancelled since it was read */
+        r = api_error(409, "conflict", "the series is cancelled");
+        goto done;
+    }
     r = api_posts_get(req, db);
 done:
     PQclear(post);

@@ -26,7 +26,10 @@
 --                       occurrence rows of a live series for that series'
 --                       own accounts and nothing else; UPDATE of posts only
 --                       recur_materialised_until
---   autopost_api        edit a series' text; cancel a series
+--   autopost_api        cancel a series (UPDATE of recur_cancelled_at only);
+--                       edit a series' text only through
+--                       autopost_series_set_text (below): it still cannot
+--                       change a one-off post's text
 
 ALTER TABLE posts
     ADD COLUMN recur_rrule text CHECK (length(recur_rrule) BETWEEN 1 AND 1000),
@@ -98,7 +101,28 @@ REVOKE EXECUTE ON FUNCTION autopost_occurrences_insert(uuid, bigint[], text[], t
 GRANT EXECUTE ON FUNCTION autopost_occurrences_insert(uuid, bigint[], text[], text)
     TO autopost_scheduler;
 GRANT UPDATE (recur_materialised_until) ON posts TO autopost_scheduler;
-GRANT UPDATE (text, recur_cancelled_at) ON posts TO autopost_api;
+GRANT UPDATE (recur_cancelled_at) ON posts TO autopost_api;
+
+-- PATCH /v1/posts/{id} {"text"} (api/series.c): the text of the tenant's
+-- live series, nothing else. True when it changed a row.
+CREATE FUNCTION autopost_series_set_text(p_post uuid, p_tenant uuid, p_text text)
+    RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER AS $$
+WITH u AS (UPDATE posts SET text = p_text
+            WHERE id = p_post AND tenant_id = p_tenant
+              AND recur_rrule IS NOT NULL AND recur_cancelled_at IS NULL
+           RETURNING 1)
+SELECT EXISTS (SELECT 1 FROM u)
+$$;
+
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION autopost_series_set_text(uuid, uuid, text) '
+                   'SET search_path = %I, pg_temp', current_schema());
+END
+$$;
+REVOKE EXECUTE ON FUNCTION autopost_series_set_text(uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION autopost_series_set_text(uuid, uuid, text) TO autopost_api;
 
 -- The no-burst pass (store/sql/occurrences_skip_stale.sql) looks only at
 -- pending occurrences, not at a backlog of one-off posts waiting for slots.
