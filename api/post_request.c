@@ -209,7 +209,8 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
         }
         return true;
     }
-    snprintf(why, sizeof(why), "unknown key \"%.40s\" (known: account_ids, text, link, media, at, "
+    snprintf(why, sizeof(why),
+             "unknown key \"%.40s\" (known: account_ids, text, link, media, at, "
              "recurrence)",
              key);
     *err = invalid(key[0] && strlen(key) < 64 ? key : "body", why);

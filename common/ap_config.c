@@ -687,7 +687,8 @@ ap_status ap_config_require(const ap_config *cfg, int needs, const char *platfor
                  where, cfg->log_level);
         return AP_EINVAL;
     }
-    if (cfg->instance != NULL && ap_config_check_instance(cfg->instance, where, err, errlen) != AP_OK)
+    if (cfg->instance != NULL &&
+        ap_config_check_instance(cfg->instance, where, err, errlen) != AP_OK)
         return AP_EINVAL;
     if ((needs & AP_NEED_NATS) && cfg->nats_url == NULL) {
         snprintf(err, errlen, "%s: nats.url: missing required value (or set AUTOPOST_NATS_URL)",

@@ -45,9 +45,9 @@ typedef struct ap_occurrence_plan {
     int64_t at[AP_RECUR_MISSED_ROWS + AP_RECUR_PASS_ROWS];
     bool missed[AP_RECUR_MISSED_ROWS + AP_RECUR_PASS_ROWS];
     size_t n;
-    size_t missed_total;   /* missed occurrences walked, with or without a row */
-    int64_t until_ms;      /* every instant <= this was handled */
-    bool ended;            /* the rule has no instant after the last one */
+    size_t missed_total; /* missed occurrences walked, with or without a row */
+    int64_t until_ms;    /* every instant <= this was handled */
+    bool ended;          /* the rule has no instant after the last one */
 } ap_occurrence_plan;
 
 /* Plans the occurrences of r strictly after after_ms up to now_ms +
@@ -58,11 +58,11 @@ void ap_occurrence_plan_make(ap_recur *r, int64_t after_ms, int64_t now_ms, int6
                              int64_t grace_ms, ap_occurrence_plan *p);
 
 typedef struct ap_recurrence_stats {
-    int series;         /* series materialised this pass */
-    int pending;        /* pending rows made */
-    int skipped;        /* skipped rows made (missed before they had rows) */
-    long missed_norow;  /* missed occurrences left without a row */
-    int stale;          /* pending occurrences skipped for being too late */
+    int series;        /* series materialised this pass */
+    int pending;       /* pending rows made */
+    int skipped;       /* skipped rows made (missed before they had rows) */
+    long missed_norow; /* missed occurrences left without a row */
+    int stale;         /* pending occurrences skipped for being too late */
 } ap_recurrence_stats;
 
 /* One pass (see the top of this file). */

@@ -206,6 +206,9 @@ until [[ $(skipped) -ge 2 ]] || (($(date +%s) > deadline)); do sleep 0.5; done
     fail "schedule.skipped events: $(stack_psql -c "SELECT type FROM events WHERE post_id = '$OP'")"
 [[ $(stack_psql -c "SELECT count(*) FROM schedule_attempts a JOIN post_schedules s ON s.id = a.schedule_id WHERE s.post_id = '$OP' AND a.event = 'skipped'") == 2 ]] ||
     fail "the skipped occurrences have no history line"
+expect 200 GET "/v1/schedules?status=skipped&limit=200"
+[[ $(j "[.data[] | select(.error.code == \"occurrence_missed\")] | length") -ge 2 ]] ||
+    fail "GET /v1/schedules?status=skipped: $(head -c 400 "$OUT")"
 sleep 2
 [[ $(sandbox_get "/_sandbox/posts.tsv?page_id=$XU" | grep -cP '\toutage series') == 0 ]] ||
     fail "the sandbox got a missed occurrence"
