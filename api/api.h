@@ -10,6 +10,7 @@
  *   db.c            one PostgreSQL connection per HTTP thread
  *   post_request.c  the POST /v1/posts body decoder (no I/O; fuzzed)
  *   posts.c         POST /v1/posts, GET /v1/posts/{id}
+ *   series.c        recurring posts: occurrences, cancel, PATCH text
  *   idempotency.c   Idempotency-Key: claim, replay, remember
  *   schedules.c     GET /v1/schedules, cancel, reschedule; GET /v1/accounts
  *   webhooks.c      POST/GET /v1/webhooks, DELETE /v1/webhooks/{id},
@@ -136,17 +137,28 @@ typedef struct api_post_request {
     char account_ids[API_MAX_ACCOUNTS][37];
     size_t naccounts;
     struct ctl_post *post; /* owned; api_post_request_free */
+    bool at_given;         /* "at" was in the body (not null) */
+    /* "recurrence": {"rrule", "tz", "start"} (README "Recurring posts"):
+     * all three set (owned) or all NULL. Checked with ap_recur, without the
+     * api.min_recurrence_interval bound (api_recurrence_check adds it). */
+    char *recur_rrule, *recur_tz, *recur_start;
 } api_post_request;
 
 /* Decodes and checks what needs no database (shape, UUIDs, at, content,
  * URLs). false with *err a 422 (or 400 for JSON that does not parse). */
 bool api_post_request_decode(api_post_request *pr, const char *body, size_t len, api_reply *err);
 void api_post_request_free(api_post_request *pr);
+/* The recurrence against api.min_recurrence_interval: true when none was
+ * given or it passes; else false with *err a 422 naming the field. */
+bool api_recurrence_check(const api_post_request *pr, int64_t min_interval_ms, api_reply *err);
 
 /* ---- handlers ---------------------------------------------------------- */
 
 api_reply api_posts_create(api_request *req, PGconn *db);
 api_reply api_posts_get(api_request *req, PGconn *db);
+api_reply api_posts_patch(api_request *req, PGconn *db);
+api_reply api_posts_cancel(api_request *req, PGconn *db);
+api_reply api_posts_occurrences(api_request *req, PGconn *db);
 api_reply api_accounts_list(api_request *req, PGconn *db);
 api_reply api_schedules_list(api_request *req, PGconn *db);
 api_reply api_schedules_cancel(api_request *req, PGconn *db);
@@ -171,6 +183,24 @@ typedef struct api_webhook_request {
 bool api_webhook_request_decode(api_webhook_request *wr, const char *body, size_t len,
                                 bool allow_private, api_reply *err);
 void api_webhook_request_free(api_webhook_request *wr);
+
+/* ---- posts.c / series.c: recurring posts ------------------------------- */
+
+/* The key's tenant's accounts among pr's, each checked as a create checks
+ * it (usable, the platform's rules for pr's post); false with *r a 422
+ * listing every refusal (or a 500). */
+bool api_posts_check_accounts(const api_request *req, PGconn *db, const api_post_request *pr,
+                              api_reply *r);
+/* A series' create rules that need the config or the clock
+ * (api.min_recurrence_interval, an occurrence after now); false with *err. */
+bool api_series_check(const api_post_request *pr, const ap_config *cfg, api_reply *err);
+/* Inserts pr as a series (no schedule rows: the scheduler makes them);
+ * *out the 201 body. media is the post's media as JSON text. */
+bool api_series_insert(const api_request *req, PGconn *db, const api_post_request *pr,
+                       const char *media, json_t **out, char *err, size_t errlen);
+/* {"rrule","tz","start","cancelled_at"} from columns col..col+3 (rule, zone,
+ * start, cancelled-at epoch ms) of row, or JSON null for a one-off post. */
+json_t *api_series_json(PGresult *res, int row, int col);
 
 /* ---- openapi.c --------------------------------------------------------- */
 

@@ -3,6 +3,9 @@
  *   {"account_ids": ["<uuid>", ...], "text": "...", "link": "https://...",
  *    "media": [{"url": "...", "type": "image|video", "alt_text": "..."}],
  *    "at": "<RFC 3339>"}            (at omitted or "now" = now)
+ *   or, instead of "at", a series (README "Recurring posts"):
+ *    "recurrence": {"rrule": "FREQ=DAILY;COUNT=3", "tz": "Asia/Ho_Chi_Minh",
+ *                   "start": "2027-03-13T09:00:00"}
  *
  * Unknown keys, wrong types, duplicate keys and duplicate accounts are
  * refused with the field that is wrong. The post itself is autopostctl's
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_recur.h"
 #include "api.h"
 #include "ctl_post.h"
 
@@ -133,6 +137,57 @@ static bool decode_media(ctl_post *p, json_t *arr, api_reply *err) {
     return true;
 }
 
+/* "recurrence": an object of exactly rrule, tz and start, all strings,
+ * that ap_recur accepts (min_interval_ms 0: the bound needs the config). */
+static bool decode_recurrence(api_post_request *pr, json_t *v, api_reply *err) {
+    if (!json_is_object(v)) {
+        *err = invalid("recurrence", "expected an object {rrule, tz, start}");
+        return false;
+    }
+    static const char *const names[] = {"rrule", "tz", "start"};
+    char **dst[] = {&pr->recur_rrule, &pr->recur_tz, &pr->recur_start};
+    const char *key;
+    json_t *item;
+    json_object_foreach(v, key, item) {
+        size_t k = 0;
+        while (k < 3 && strcmp(key, names[k]) != 0) k++;
+        char field[64], why[96];
+        if (k == 3) {
+            snprintf(why, sizeof(why), "unknown key \"%.40s\" (known: rrule, tz, start)", key);
+            *err = invalid("recurrence", why);
+            return false;
+        }
+        snprintf(field, sizeof(field), "recurrence.%s", names[k]);
+        if (!decode_string(item, field, false, dst[k], err)) return false;
+    }
+    for (size_t k = 0; k < 3; k++)
+        if (*dst[k] == NULL) {
+            char field[64];
+            snprintf(field, sizeof(field), "recurrence.%s", names[k]);
+            *err = invalid(field, "missing");
+            return false;
+        }
+    return api_recurrence_check(pr, 0, err);
+}
+
+bool api_recurrence_check(const api_post_request *pr, int64_t min_interval_ms, api_reply *err) {
+    if (pr->recur_rrule == NULL) return true;
+    ap_recur *r = NULL;
+    ap_recur_error why = {0};
+    ap_status s = ap_recur_new(&r, pr->recur_rrule, pr->recur_tz, pr->recur_start,
+                               min_interval_ms / 1000, &why);
+    ap_recur_free(r);
+    if (s == AP_OK) return true;
+    if (s != AP_EINVAL) {
+        *err = api_error(500, "internal", "out of memory");
+        return false;
+    }
+    char field[64];
+    snprintf(field, sizeof(field), "recurrence.%s", why.field ? why.field : "rrule");
+    *err = invalid(field, why.reason);
+    return false;
+}
+
 static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_reply *err) {
     ctl_post *p = pr->post;
     char why[300];
@@ -140,8 +195,10 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
     if (strcmp(key, "text") == 0) return decode_string(v, "text", false, &p->text, err);
     if (strcmp(key, "link") == 0) return decode_string(v, "link", true, &p->link, err);
     if (strcmp(key, "media") == 0) return decode_media(p, v, err);
+    if (strcmp(key, "recurrence") == 0) return decode_recurrence(pr, v, err);
     if (strcmp(key, "at") == 0) {
         if (json_is_null(v)) return true;
+        pr->at_given = true;
         if (!json_is_string(v)) {
             *err = invalid("at", "expected an RFC 3339 time, e.g. 2026-11-28T09:00:00Z");
             return false;
@@ -152,7 +209,9 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
         }
         return true;
     }
-    snprintf(why, sizeof(why), "unknown key \"%.40s\" (known: account_ids, text, link, media, at)",
+    snprintf(why, sizeof(why),
+             "unknown key \"%.40s\" (known: account_ids, text, link, media, at, "
+             "recurrence)",
              key);
     *err = invalid(key[0] && strlen(key) < 64 ? key : "body", why);
     return false;
@@ -183,6 +242,10 @@ bool api_post_request_decode(api_post_request *pr, const char *body, size_t len,
     json_object_foreach(root, key, v) {
         if (!decode_member(pr, key, v, err)) goto cleanup;
     }
+    if (pr->at_given && pr->recur_rrule != NULL) {
+        *err = invalid("recurrence", "give either \"at\" or \"recurrence\", not both");
+        goto cleanup;
+    }
     if (pr->naccounts == 0) {
         *err = invalid("account_ids", "missing: give at least one account id");
         goto cleanup;
@@ -204,7 +267,12 @@ cleanup:
 }
 
 void api_post_request_free(api_post_request *pr) {
-    if (pr == NULL || pr->post == NULL) return;
+    if (pr == NULL) return;
+    free(pr->recur_rrule);
+    free(pr->recur_tz);
+    free(pr->recur_start);
+    pr->recur_rrule = pr->recur_tz = pr->recur_start = NULL;
+    if (pr->post == NULL) return;
     ctl_post_free(pr->post);
     free(pr->post);
     pr->post = NULL;

@@ -9,7 +9,8 @@
  * "too long for X". An account of another tenant is "no such account", the
  * same words as one that does not exist: an answer never confirms that
  * another tenant's id is real. "at" omitted means the database's now(), the
- * clock the scheduler compares against. */
+ * clock the scheduler compares against. A "recurrence" instead of "at" makes
+ * a series (series.c): the same checks, then the posts row alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,8 @@ static void id_array(const api_post_request *pr, char out[ID_ARRAY_LEN]) {
 
 /* The key's tenant's accounts among ids, checked one by one into r's
  * details; true when every one passed. */
-static bool check_accounts(const api_request *req, PGconn *db, const api_post_request *pr,
-                           api_reply *r) {
+bool api_posts_check_accounts(const api_request *req, PGconn *db, const api_post_request *pr,
+                              api_reply *r) {
     char err[512], ids[ID_ARRAY_LEN];
     id_array(pr, ids);
     const char *params[] = {ids, req->tenant_id};
@@ -90,6 +91,11 @@ static bool insert_post(const api_request *req, PGconn *db, const api_post_reque
         snprintf(err, errlen, "out of memory");
         return false;
     }
+    if (pr->recur_rrule != NULL) { /* a series: its rows come from the scheduler */
+        bool ok = api_series_insert(req, db, pr, media, out, err, errlen);
+        free(media);
+        return ok;
+    }
     const ctl_post *p = pr->post;
     const char *params[] = {req->tenant_id, p->text, p->link, media};
     PGresult *res = api_db_exec(db,
@@ -138,7 +144,7 @@ static api_reply create_in_tx(api_request *req, PGconn *db, api_post_request *pr
         case API_IDEM_ERROR: rollback(db); return api_error_internal(req, "idempotency", err);
         }
     }
-    if (!check_accounts(req, db, pr, &r)) {
+    if (!api_posts_check_accounts(req, db, pr, &r)) {
         rollback(db);
         return r;
     }
@@ -175,6 +181,10 @@ api_reply api_posts_create(api_request *req, PGconn *db) {
         api_post_request_free(&pr);
         return r;
     }
+    if (pr.recur_rrule != NULL && !api_series_check(&pr, req->cfg, &r)) {
+        api_post_request_free(&pr);
+        return r;
+    }
     char why[512];
     if (!ctl_post_check_at(pr.post, ap_now_ms(), req->cfg->scheduler_max_past_ms, false, why,
                            sizeof(why))) {
@@ -192,10 +202,18 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
     char id[37], err[512];
     if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such post");
     const char *params[] = {id, req->tenant_id};
-    PGresult *res = api_db_exec(db,
-                                "SELECT id, text, link, media::text, " API_SQL_MS(
-                                    "created_at") " FROM posts WHERE id = $1 AND tenant_id = $2",
-                                2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res =
+        api_db_exec(
+            db,
+            "SELECT id, text, link, media::text, " API_SQL_MS(
+                "created_at") ", recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_"
+                                                                                  "at") " FROM "
+                                                                                        "posts "
+                                                                                        "WHERE id "
+                                                                                        "= $1 AND "
+                                                                                        "tenant_id "
+                                                                                        "= $2",
+            2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "read post", err);
     if (PQntuples(res) == 0) {
         PQclear(res);
@@ -205,6 +223,7 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
                              PQgetvalue(res, 0, 1), "link", api_json_text(res, 0, 2), "media",
                              json_loads(PQgetvalue(res, 0, 3), 0, NULL), "created_at",
                              api_json_time(PQgetvalue(res, 0, 4)));
+    json_object_set_new(post, "recurrence", api_series_json(res, 0, 5));
     PQclear(res);
     const char *sparams[] = {id};
     res = api_db_store(db, AP_STORE_API_POST_SCHEDULES, sparams, err, sizeof(err));

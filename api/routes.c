@@ -11,6 +11,9 @@
 const api_route api_routes[] = {
     {"POST", "/v1/posts", api_posts_create, false},
     {"GET", "/v1/posts/{id}", api_posts_get, false},
+    {"PATCH", "/v1/posts/{id}", api_posts_patch, false},
+    {"POST", "/v1/posts/{id}/cancel", api_posts_cancel, false},
+    {"GET", "/v1/posts/{id}/occurrences", api_posts_occurrences, false},
     {"GET", "/v1/accounts", api_accounts_list, false},
     {"GET", "/v1/schedules", api_schedules_list, false},
     {"PATCH", "/v1/schedules/{id}", api_schedules_patch, false},

@@ -84,8 +84,8 @@ static api_reply bad_query(const char *field, const char *reason) {
 }
 
 static bool status_known(const char *s) {
-    static const char *const all[] = {"pending", "queued",      "retrying",  "published",
-                                      "failed",  "unconfirmed", "cancelled", NULL};
+    static const char *const all[] = {"pending",     "queued",    "retrying", "published", "failed",
+                                      "unconfirmed", "cancelled", "skipped",  "expired",   NULL};
     for (const char *const *p = all; *p; p++)
         if (strcmp(*p, s) == 0) return true;
     return false;
@@ -101,7 +101,7 @@ api_reply api_schedules_list(api_request *req, PGconn *db) {
     if (status && *status == '\0') status = NULL;
     if (status && !status_known(status))
         return bad_query("status", "one of pending, queued, retrying, published, failed, "
-                                   "unconfirmed, cancelled");
+                                   "unconfirmed, cancelled, skipped, expired");
     if (account && *account && !ap_uuid_normalize(account, account_id))
         return bad_query("account_id", "expected an account id (a UUID)");
     if (limit_arg && *limit_arg) {

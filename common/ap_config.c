@@ -59,6 +59,9 @@ static const key_spec config_keys[] = {
     {"scheduler.max_queued_per_account", T_INT, F(scheduler_max_queued_per_account), 0, 1000000},
     {"scheduler.max_queued_per_tenant", T_INT, F(scheduler_max_queued_per_tenant), 0, 1000000},
     {"scheduler.max_past", T_DURATION, F(scheduler_max_past_ms), 0, 7 * 86400000LL},
+    {"scheduler.recurrence_horizon", T_DURATION, F(scheduler_recurrence_horizon_ms), 60000,
+     31 * 86400000LL},
+    {"scheduler.recurrence_grace", T_DURATION, F(scheduler_recurrence_grace_ms), 1000, 86400000LL},
     {"publisher.fetch_batch", T_INT, F(publisher_fetch_batch), 1, 4096},
     {"publisher.drain_grace", T_DURATION, F(publisher_drain_grace_ms), 0, 3600000},
     {"publisher.media_allow_private", T_BOOL, F(publisher_media_allow_private), 0, 0},
@@ -85,6 +88,7 @@ static const key_spec config_keys[] = {
     {"api.rate_limit_per_second", T_INT, F(api_rate_limit_per_second), 1, 1000000},
     {"api.rate_limit_burst", T_INT, F(api_rate_limit_burst), 1, 1000000},
     {"api.idempotency_ttl", T_DURATION, F(api_idempotency_ttl_ms), 86400000LL, 30 * 86400000LL},
+    {"api.min_recurrence_interval", T_DURATION, F(api_min_recurrence_interval_ms), 0, 86400000LL},
 };
 #undef F
 
@@ -138,6 +142,10 @@ void ap_config_init(ap_config *cfg) {
     /* Long enough for a script that computed "in a moment" before a slow
      * import; far too short for a date or time-zone bug to slip through. */
     cfg->scheduler_max_past_ms = 5 * 60 * 1000;
+    /* A day ahead: a scheduler outage shorter than that loses nothing, and
+     * a minutely rule costs at most 1,440 rows per account. */
+    cfg->scheduler_recurrence_horizon_ms = 24 * 3600 * 1000LL;
+    cfg->scheduler_recurrence_grace_ms = 10 * 60 * 1000;
     cfg->publisher_fetch_batch = 64;
     cfg->publisher_drain_grace_ms = 20000;
     cfg->dispatcher_batch_size = 500;
@@ -164,6 +172,7 @@ void ap_config_init(ap_config *cfg) {
     /* Stripe keeps keys 24 h; a client retrying a day-old request is rarer
      * than one retrying after an outage, so that is the floor. */
     cfg->api_idempotency_ttl_ms = 86400000LL;
+    cfg->api_min_recurrence_interval_ms = 60 * 1000;
 }
 
 static void platform_free(ap_platform_config *p) {

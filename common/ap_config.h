@@ -111,6 +111,12 @@ typedef struct ap_config {
     /* scheduler.max_past: how far in the past a new schedule's time may be
      * before it is refused (ctl_post_check_at); 0 = not at all. */
     int64_t scheduler_max_past_ms;
+    /* scheduler.recurrence_horizon: how far ahead a recurring post's
+     * occurrences become schedule rows (README "Recurring posts"). */
+    int64_t scheduler_recurrence_horizon_ms;
+    /* scheduler.recurrence_grace: an occurrence more than this late when it
+     * comes due ends skipped instead of firing (no catch-up burst). */
+    int64_t scheduler_recurrence_grace_ms;
 
     int publisher_fetch_batch;        /* publisher.fetch_batch */
     int64_t publisher_drain_grace_ms; /* publisher.drain_grace */
@@ -152,6 +158,9 @@ typedef struct ap_config {
     int api_rate_limit_per_second; /* api.rate_limit_per_second: requests per key, per replica */
     int api_rate_limit_burst;      /* api.rate_limit_burst: requests a key may make at once */
     int64_t api_idempotency_ttl_ms; /* api.idempotency_ttl: how long an Idempotency-Key holds */
+    /* api.min_recurrence_interval: a rule whose occurrences come closer
+     * together than this is refused (422). */
+    int64_t api_min_recurrence_interval_ms;
 } ap_config;
 
 /* What a service needs to be present after file + environment. */

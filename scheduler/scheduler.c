@@ -16,6 +16,7 @@
 #include "ap_proto.h"
 #include "ap_store.h"
 #include "ap_time.h"
+#include "recurrence.h"
 
 #define PUBACK_WAIT_MS 10000
 
@@ -638,6 +639,20 @@ int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
         }
         if (!listening) {
             listening = ap_pg_exec(&pg, "LISTEN autopost_due", err, sizeof(err)) == AP_OK;
+        }
+        /* Recurring posts first: their rows made and late ones skipped
+         * before the claim looks for due rows (recurrence.h). */
+        ap_recurrence_stats rst;
+        if (ap_recurrence_tick(&pg, cfg, &rst, err, sizeof(err)) != AP_OK) {
+            int64_t now = ap_mono_ms();
+            if (now - last_error_log > 2000) {
+                ap_log_warn("recurrence_failed", NULL, "%s", err);
+                last_error_log = now;
+            }
+        } else if (rst.series > 0 || rst.stale > 0) {
+            ap_log_info("recurrence", NULL,
+                        "series=%d pending=%d skipped=%d missed_without_row=%ld stale_skipped=%d",
+                        rst.series, rst.pending, rst.skipped, rst.missed_norow, rst.stale);
         }
         ap_tick_stats st;
         int64_t t0 = ap_mono_ms();

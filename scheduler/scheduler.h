@@ -9,7 +9,10 @@
  *      "<schedule id>-<generation>", and we wait for every PubAck;
  *   4. only acked rows become 'queued'; COMMIT.
  * A crash before COMMIT leaves the rows pending; the next tick republishes
- * them and JetStream's duplicate window drops the copies. */
+ * them and JetStream's duplicate window drops the copies.
+ * Before each tick, the loop runs recurrence.h's pass in its own
+ * transaction: recurring posts' occurrences become ordinary pending rows
+ * for the claim, and late ones end skipped. */
 #ifndef AP_SCHEDULER_H
 #define AP_SCHEDULER_H
 

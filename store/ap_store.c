@@ -65,6 +65,14 @@ static const store_statement statements[AP_STORE_NOPS] = {
     [AP_STORE_API_SCHEDULE_PAGE] = {"api_schedule_page", AP_STORE_SQL_API_SCHEDULE_PAGE, 5, true},
     [AP_STORE_API_SCHEDULE] = {"api_schedule", AP_STORE_SQL_API_SCHEDULE, 2, true},
     [AP_STORE_API_RESCHEDULE] = {"api_reschedule", AP_STORE_SQL_API_RESCHEDULE, 3, true},
+    [AP_STORE_POST_CANCEL] = {"post_cancel", AP_STORE_SQL_POST_CANCEL, 2, true},
+    [AP_STORE_RECURRENCE_DUE] = {"recurrence_due", AP_STORE_SQL_RECURRENCE_DUE, 2, true},
+    [AP_STORE_OCCURRENCES_INSERT] = {"occurrences_insert", AP_STORE_SQL_OCCURRENCES_INSERT, 4,
+                                     true},
+    [AP_STORE_RECURRENCE_ADVANCE] = {"recurrence_advance", AP_STORE_SQL_RECURRENCE_ADVANCE, 3,
+                                     false},
+    [AP_STORE_OCCURRENCES_SKIP_STALE] = {"occurrences_skip_stale",
+                                         AP_STORE_SQL_OCCURRENCES_SKIP_STALE, 2, true},
 };
 
 static const store_statement *statement(ap_store_op op) {

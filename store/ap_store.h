@@ -78,10 +78,24 @@ typedef enum ap_store_op {
     AP_STORE_API_SCHEDULE_PAGE,
     AP_STORE_API_SCHEDULE,
     AP_STORE_API_RESCHEDULE,
+    AP_STORE_POST_CANCEL, /* a post's pending schedules (a series' cancel) */
+    /* the scheduler: recurring posts (scheduler/recurrence.c) */
+    AP_STORE_RECURRENCE_DUE,
+    AP_STORE_OCCURRENCES_INSERT,
+    AP_STORE_RECURRENCE_ADVANCE,
+    AP_STORE_OCCURRENCES_SKIP_STALE,
     AP_STORE_NOPS
 } ap_store_op;
 
 /* The answers' columns, where callers read them by position. */
+enum {
+    AP_STORE_DUE_COL_ID,
+    AP_STORE_DUE_COL_RRULE,
+    AP_STORE_DUE_COL_TZ,
+    AP_STORE_DUE_COL_START,
+    AP_STORE_DUE_COL_UNTIL_MS,
+    AP_STORE_DUE_COL_NOW_MS
+};
 enum { AP_STORE_OWNER_COL_ID, AP_STORE_OWNER_COL_ACCOUNT, AP_STORE_OWNER_COL_PLATFORM };
 enum { AP_STORE_LOCK_COL_STATUS, AP_STORE_LOCK_COL_GENERATION, AP_STORE_LOCK_COL_ATTEMPTS };
 enum { AP_STORE_RETRY_COL_ID, AP_STORE_RETRY_COL_GENERATION, AP_STORE_RETRY_COL_OLD_STATUS };

@@ -51,5 +51,10 @@ extern const char AP_STORE_SQL_API_POST_SCHEDULES[];
 extern const char AP_STORE_SQL_API_SCHEDULE_PAGE[];
 extern const char AP_STORE_SQL_API_SCHEDULE[];
 extern const char AP_STORE_SQL_API_RESCHEDULE[];
+extern const char AP_STORE_SQL_POST_CANCEL[];
+extern const char AP_STORE_SQL_RECURRENCE_DUE[];
+extern const char AP_STORE_SQL_OCCURRENCES_INSERT[];
+extern const char AP_STORE_SQL_RECURRENCE_ADVANCE[];
+extern const char AP_STORE_SQL_OCCURRENCES_SKIP_STALE[];
 
 #endif

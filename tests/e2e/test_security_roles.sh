@@ -152,6 +152,11 @@ for user in sched_login disp_login; do
     deny "$user" "CREATE ROLE intruder LOGIN"
 done
 allow sched_login "SELECT count(*) FROM social_accounts" # it forwards the sealed token
+# Recurring posts (0017): occurrence rows only through the function, which
+# makes nothing for a post that is not a live series; only the mark on posts.
+allow sched_login "SELECT * FROM autopost_occurrences_insert(gen_random_uuid(), '{1}', '{pending}', 'x')"
+allow sched_login "UPDATE posts SET recur_materialised_until = now() WHERE false"
+deny sched_login "UPDATE posts SET recur_rrule = 'FREQ=DAILY'"
 deny sched_login "UPDATE social_accounts SET status = 'disabled'"
 deny disp_login "SELECT credentials FROM social_accounts"
 deny disp_login "SELECT external_id FROM social_accounts"

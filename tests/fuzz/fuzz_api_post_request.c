@@ -2,11 +2,15 @@
  * body decoder (api/post_request.c) on arbitrary bytes. Whatever the input it
  * must not crash or leak; a refusal is a 400 or a 422 in the one error shape
  * with at least one detail naming a field; an accepted body has 1 to
- * API_MAX_ACCOUNTS distinct accounts and a post that passes ctl_post_check. */
+ * API_MAX_ACCOUNTS distinct accounts and a post that passes ctl_post_check;
+ * with a "recurrence" (never together with "at") all three of its fields are
+ * set and ap_recur accepts them, so the series the API stores is one the
+ * scheduler can expand. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_recur.h"
 #include "api.h"
 #include "ctl_post.h"
 
@@ -21,6 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (strcmp(pr.account_ids[i], pr.account_ids[j]) == 0) abort();
         if (!ctl_post_check(pr.post, why, sizeof(why))) abort();
         if (r.body != NULL) abort();
+        bool any = pr.recur_rrule || pr.recur_tz || pr.recur_start;
+        bool all = pr.recur_rrule && pr.recur_tz && pr.recur_start;
+        if (any != all || (all && pr.at_given)) abort();
+        if (all) {
+            ap_recur *rule = NULL;
+            if (ap_recur_new(&rule, pr.recur_rrule, pr.recur_tz, pr.recur_start, 0, NULL) != AP_OK)
+                abort();
+            ap_recur_free(rule);
+        }
     } else {
         json_t *err = json_object_get(r.body, "error");
         if (!json_is_string(json_object_get(err, "code"))) abort();

@@ -224,6 +224,74 @@ static void test_post_request(void) {
     CHECK(st == 400);
 }
 
+/* "recurrence" instead of "at": all three fields, checked by ap_recur,
+ * never with "at"; api_recurrence_check adds api.min_recurrence_interval. */
+#define REC_BODY(rec) "{\"account_ids\": [" ACC "], \"text\": \"a\", \"recurrence\": " rec "}"
+static void test_post_request_recurrence(void) {
+    unsigned int st;
+    const char *good = REC_BODY("{\"rrule\": \"FREQ=DAILY;COUNT=3\", \"tz\": "
+                                "\"America/New_York\", \"start\": \"2027-03-13T09:00:00\"}");
+    api_post_request pr;
+    api_reply r = {0};
+    CHECK(api_post_request_decode(&pr, good, strlen(good), &r));
+    CHECK_STR_EQ(pr.recur_rrule, "FREQ=DAILY;COUNT=3");
+    CHECK_STR_EQ(pr.recur_tz, "America/New_York");
+    CHECK_STR_EQ(pr.recur_start, "2027-03-13T09:00:00");
+    CHECK(api_recurrence_check(&pr, 60000, &r));
+    api_post_request_free(&pr);
+
+    const char *minutely = REC_BODY("{\"rrule\": \"FREQ=MINUTELY;INTERVAL=1\", \"tz\": \"UTC\", "
+                                    "\"start\": \"2027-01-01T00:00:00\"}");
+    CHECK(api_post_request_decode(&pr, minutely, strlen(minutely), &r));
+    CHECK(api_recurrence_check(&pr, 60000, &r)); /* exactly the bound is allowed */
+    r = (api_reply){0};
+    CHECK(!api_recurrence_check(&pr, 120000, &r));
+    CHECK(r.status == 422);
+    json_t *d = json_array_get(json_object_get(json_object_get(r.body, "error"), "details"), 0);
+    CHECK_STR_EQ(json_string_value(json_object_get(d, "field")), "recurrence.rrule");
+    json_decref(r.body);
+    api_post_request_free(&pr);
+
+    CHECK_STR_EQ(decode_field(REC_BODY("{\"rrule\": \"FREQ=DAILY\", \"tz\": \"Mars/Olympus\", "
+                                       "\"start\": \"2027-01-01T09:00:00\"}"),
+                              &st),
+                 "recurrence.tz");
+    CHECK(st == 422);
+    CHECK_STR_EQ(decode_field(REC_BODY("{\"rrule\": \"FREQ=SOMETIMES\", \"tz\": \"UTC\", "
+                                       "\"start\": \"2027-01-01T09:00:00\"}"),
+                              &st),
+                 "recurrence.rrule");
+    /* 02:30 on the day New York springs forward does not exist. */
+    CHECK_STR_EQ(decode_field(REC_BODY("{\"rrule\": \"FREQ=DAILY\", \"tz\": "
+                                       "\"America/New_York\", \"start\": \"2027-03-14T02:30:00\"}"),
+                              &st),
+                 "recurrence.start");
+    CHECK_STR_EQ(decode_field(REC_BODY("{\"rrule\": \"FREQ=DAILY\", \"tz\": \"UTC\"}"), &st),
+                 "recurrence.start");
+    CHECK_STR_EQ(decode_field(REC_BODY("{\"rrule\": \"FREQ=DAILY\", \"tz\": \"UTC\", \"start\": "
+                                       "\"2027-01-01T09:00:00\", \"every\": 1}"),
+                              &st),
+                 "recurrence");
+    CHECK_STR_EQ(decode_field(REC_BODY("{\"rrule\": 5, \"tz\": \"UTC\", \"start\": "
+                                       "\"2027-01-01T09:00:00\"}"),
+                              &st),
+                 "recurrence.rrule");
+    CHECK_STR_EQ(decode_field(REC_BODY("\"FREQ=DAILY\""), &st), "recurrence");
+    CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"text\": \"a\", \"at\": "
+                              "\"2030-01-02T03:04:05Z\", \"recurrence\": {\"rrule\": "
+                              "\"FREQ=DAILY\", \"tz\": \"UTC\", \"start\": "
+                              "\"2030-01-01T09:00:00\"}}",
+                              &st),
+                 "recurrence");
+    CHECK(st == 422);
+    /* "at": null is no "at". */
+    CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"text\": \"a\", \"at\": null, "
+                              "\"recurrence\": {\"rrule\": \"FREQ=DAILY\", \"tz\": \"UTC\", "
+                              "\"start\": \"2030-01-01T09:00:00\"}}",
+                              &st),
+                 "");
+}
+
 static void test_error_shape(void) {
     api_reply r = api_error(422, "validation_failed", "bad %s", "thing");
     api_error_detail(&r, "text", "too long");
@@ -287,6 +355,7 @@ int main(void) {
     RUN(test_routes_match_openapi);
     RUN(test_route_find);
     RUN(test_post_request);
+    RUN(test_post_request_recurrence);
     RUN(test_webhook_request);
     RUN(test_error_shape);
     RUN(test_error_not_utf8);

@@ -660,6 +660,21 @@ static void test_api_section(void) {
     CHECK(cfg.api_idempotency_ttl_ms == 48 * 3600000LL);
     ap_config_free(&cfg);
     expect_error("api:\n  idempotency_ttl: 1h\n", 2, "api.idempotency_ttl", "out of range");
+    /* Recurring posts (README "Recurring posts"). */
+    ap_config_init(&cfg);
+    CHECK(cfg.api_min_recurrence_interval_ms == 60000);
+    CHECK(cfg.scheduler_recurrence_horizon_ms == 24 * 3600000LL);
+    CHECK(cfg.scheduler_recurrence_grace_ms == 600000);
+    ap_config_free(&cfg);
+    CHECK(load(&cfg, "api:\n  min_recurrence_interval: 0s\nscheduler:\n"
+                     "  recurrence_horizon: 2h\n  recurrence_grace: 30s\n",
+               err, sizeof(err)) == AP_OK);
+    CHECK(cfg.api_min_recurrence_interval_ms == 0);
+    CHECK(cfg.scheduler_recurrence_horizon_ms == 2 * 3600000LL);
+    CHECK(cfg.scheduler_recurrence_grace_ms == 30000);
+    ap_config_free(&cfg);
+    expect_error("scheduler:\n  recurrence_horizon: 10s\n", 2, "scheduler.recurrence_horizon",
+                 "out of range");
     expect_error("api:\n  rate_limit_per_second: 0\n", 2, "api.rate_limit_per_second",
                  "out of range");
 }
