@@ -64,9 +64,17 @@ peak_rss_mb() {
 
 threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
-postgres_pids() { pgrep -u postgres -f "postgres" | tr '\n' ' '; }
+# postgres_pids: this stack's postmaster and its children (backends and
+# background workers), not every postgres process on the machine: other
+# stacks (parallel test runs, other sessions) would count otherwise.
+postgres_pids() {
+    local pm
+    pm=$(head -n 1 "$STACK_DIR/pg/postmaster.pid" 2>/dev/null) || return 0
+    [[ $pm =~ ^[0-9]+$ ]] || return 0
+    printf '%s %s' "$pm" "$(pgrep -P "$pm" | tr '\n' ' ')"
+}
 
-# pg_cpu_mark: remembers every postgres process's CPU so far; pg_cpu_since
+# pg_cpu_mark: remembers every postgres process's CPU so far (the stack's own); pg_cpu_since
 # then sums what all postgres processes spent after the mark, counting
 # backends that connected later (the services' own) from zero.
 declare -gA PG_CPU0=()
@@ -177,7 +185,7 @@ profile_overhead() {
     done
     row overhead "nats-server CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "$STACK_NATS_PID")" -v b="$n0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
     row overhead "nats-server peak RSS (MiB)" "$(peak_rss_mb "$STACK_NATS_PID")"
-    row overhead "postgres CPU s / 1000 jobs" "$(awk -v a="$(pg_cpu_since)" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "all postgres processes"
+    row overhead "postgres CPU s / 1000 jobs" "$(awk -v a="$(pg_cpu_since)" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "the stack's postgres processes"
     local app bpid
     while read -r app bpid; do
         row overhead "  of which $app's backend" "$(awk -v a="$(cpu_seconds "$bpid")" -v b="${PG_CPU0[$bpid]:-0}" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
@@ -342,7 +350,7 @@ YAML
     row api "posts/s created (POST /v1/posts)" "$(api_field per_s "$out")" "key, validation, Idempotency-Key"
     row api "create latency p50 / p99 / max (ms)" "$(api_field p50_ms "$out") / $(api_field p99_ms "$out") / $(api_field max_ms "$out")"
     row api "autopost-api CPU s / 1000 posts" "$(awk -v a="$a1" -v b="$a0" -v n="$n" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
-    row api "postgres CPU s / 1000 posts" "$(awk -v a="$pg" -v n="$n" 'BEGIN { printf "%.3f", a * 1000 / n }')" "all postgres processes"
+    row api "postgres CPU s / 1000 posts" "$(awk -v a="$pg" -v n="$n" 'BEGIN { printf "%.3f", a * 1000 / n }')" "the stack's postgres processes"
     row api "replays/s (same keys and bodies)" "$(api_field per_s "$replay")" "$(api_field ok "$replay") answered 201"
     row api "replay latency p50 / p99 (ms)" "$(api_field p50_ms "$replay") / $(api_field p99_ms "$replay")"
     row api "autopost-api peak RSS (MiB)" "$(peak_rss_mb "${SVC_PIDS[api]}")"
@@ -425,7 +433,7 @@ profile_floor() {
     others=$(pg_cpu_since)
     backend=$(awk -v hz="$CLK_TCK" 'NR == 1 { a = $1 } NR == 2 { printf "%.2f", ($1 - a) / hz }' "$cpu")
     row floor "PostgreSQL: schedules" "$total" "queued+history, published+history"
-    row floor "postgres CPU s / 1000 jobs" "$(awk -v a="$backend" -v b="$others" -v n="$total" 'BEGIN { printf "%.3f", (a + b) * 1000 / n }')" "all postgres processes"
+    row floor "postgres CPU s / 1000 jobs" "$(awk -v a="$backend" -v b="$others" -v n="$total" 'BEGIN { printf "%.3f", (a + b) * 1000 / n }')" "the stack's postgres processes"
     row floor "  of which the working backend" "$(awk -v a="$backend" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "batches of 500, in the server"
     end_stack
 }
