@@ -137,7 +137,7 @@ create() {
     BODY[$t$i]=$(post_body "$t$i" "$@")
     expect 201 POST /v1/posts "$key" "${BODY[$t$i]}" -H "Idempotency-Key: fd-$i"
     ANSWER[$t$i]=$(cat "$OUT")
-    [[ $(j '.schedules | length') == $# ]] || fail "post $t$i: $(cat "$OUT")"
+    [[ $(j '.schedules | length') == "$#" ]] || fail "post $t$i: $(cat "$OUT")"
     local ids
     mapfile -t ids < <(j '.schedules[].id')
     if [[ $t == A ]]; then SCHED_A+=("${ids[@]}") POSTS_A+=("$(j .id)"); else SCHED_B+=("${ids[@]}") POSTS_B+=("$(j .id)"); fi
@@ -272,7 +272,8 @@ check_tenant() {
             fail "$meta: not tenant $r's schedule.published event: $(cat "$body")"
     done
     # The check above is not vacuous: the other tenant's secret does not verify.
-    meta=$(ls "$dir"/*.meta | head -n1)
+    local metas=("$dir"/*.meta)
+    meta=${metas[0]}
     t=$(sed -n 's/^signature=t=\([0-9]*\),.*/\1/p' "$meta")
     [[ $( (printf '%s.' "$t"; cat "${meta%.meta}.body") | openssl dgst -sha256 -hmac "$other" | awk '{print $NF}') != \
         "$(sed -n 's/^signature=.*v1=//p' "$meta")" ]] || fail "the other tenant's secret verifies $meta"
@@ -312,7 +313,7 @@ $(diff <(echo "$oks") <(echo "$stream_ids"))"
             <(grep -lx "event_id=$e" "$dir"/*.meta | head -n1 | sed 's/\.meta$/.body/' | xargs cat | tr -d '\n') ||
             fail "event $e: the stream's body is not the delivered body"
     done
-    echo "ok: tenant $r heard $(grep -c . <<<"$oks") events ($dups duplicate 2xx deliveries), $(ls "$dir"/*.meta | wc -l) requests, all signed"
+    echo "ok: tenant $r heard $(grep -c . <<<"$oks") events ($dups duplicate 2xx deliveries), ${#metas[@]} requests, all signed"
 }
 check_tenant a "$A" "$SA" "$SB" "$PLAN_A" "${SCHED_A[@]}"
 check_tenant b "$B" "$SB" "$SA" "$PLAN_B" "${SCHED_B[@]}"
