@@ -16,6 +16,8 @@
 #   inflight  sandbox latency 2 s, 2,000 calls in flight from one replica
 #   floor     the brokers alone doing one job's writes: CPU per job of
 #             nats-server and PostgreSQL with nothing else running
+#   api       posts/s created through POST /v1/posts (keys, validation,
+#             idempotency keys) and webhook events/s relayed and delivered
 #
 # Figures are measured on this machine and printed; nothing here asserts a
 # time. Targets live in bench/README.md.
@@ -62,9 +64,17 @@ peak_rss_mb() {
 
 threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
-postgres_pids() { pgrep -u postgres -f "postgres" | tr '\n' ' '; }
+# postgres_pids: this stack's postmaster and its children (backends and
+# background workers), not every postgres process on the machine: other
+# stacks (parallel test runs, other sessions) would count otherwise.
+postgres_pids() {
+    local pm
+    pm=$(head -n 1 "$STACK_DIR/pg/postmaster.pid" 2>/dev/null) || return 0
+    [[ $pm =~ ^[0-9]+$ ]] || return 0
+    printf '%s %s' "$pm" "$(pgrep -P "$pm" | tr '\n' ' ')"
+}
 
-# pg_cpu_mark: remembers every postgres process's CPU so far; pg_cpu_since
+# pg_cpu_mark: remembers every postgres process's CPU so far (the stack's own); pg_cpu_since
 # then sums what all postgres processes spent after the mark, counting
 # backends that connected later (the services' own) from zero.
 declare -gA PG_CPU0=()
@@ -175,7 +185,7 @@ profile_overhead() {
     done
     row overhead "nats-server CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "$STACK_NATS_PID")" -v b="$n0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
     row overhead "nats-server peak RSS (MiB)" "$(peak_rss_mb "$STACK_NATS_PID")"
-    row overhead "postgres CPU s / 1000 jobs" "$(awk -v a="$(pg_cpu_since)" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "all postgres processes"
+    row overhead "postgres CPU s / 1000 jobs" "$(awk -v a="$(pg_cpu_since)" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "the stack's postgres processes"
     local app bpid
     while read -r app bpid; do
         row overhead "  of which $app's backend" "$(awk -v a="$(cpu_seconds "$bpid")" -v b="${PG_CPU0[$bpid]:-0}" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
@@ -285,6 +295,89 @@ profile_inflight() {
     end_stack
 }
 
+# The front door (issue 18). Posts created through POST /v1/posts by
+# autopost-bench-api-load (bench/api_load.c: libcurl multi, kept-alive
+# connections, a key per tenant, an Idempotency-Key per post), due in a day
+# so nothing else runs; then the same requests again (all replays). Then
+# every one of those schedules is marked published in one statement, whose
+# outbox trigger writes an event per schedule, and the dispatcher's relay
+# and autopost-webhooks carry them to a local receiver: events/s from that
+# commit to the stream and to the receiver's 2xx, from the rows' timestamps.
+profile_api() {
+    local n=${BENCH_API_POSTS:-3000} conc=${BENCH_API_CONCURRENCY:-32} tenants=4 port
+    begin_stack --latency-ms 0
+    port=$(stack_free_port)
+    cat >>"$AUTOPOST_CONFIG" <<YAML
+api:
+  http_port: $port
+  # The bench measures the API, not its per-key limiter (one key per tenant).
+  rate_limit_per_second: 1000000
+  rate_limit_burst: 1000000
+webhooks:
+  allow_private: true
+YAML
+    local api=http://127.0.0.1:$port recv=$STACK_DIR/recv t tid key accounts pairs=()
+    mkdir -p "$recv"
+    "$AUTOPOST_BIN/autopost-bench-webhook-receiver" "$recv.port" "$recv" 200 >>"$STACK_DIR/logs/recv.log" 2>&1 &
+    stack_register_pid $!
+    svc_start api
+    svc_start dispatcher
+    svc_start webhooks
+    stack_wait_for test -s "$recv.port" >/dev/null
+    stack_wait_for curl -fsS -o /dev/null "$api/v1/openapi.json" >/dev/null
+    for ((t = 1; t <= tenants; t++)); do
+        tid=$(svc_ctl tenants add --name "bench-$t" | awk '{print $NF}')
+        key=$(svc_ctl api-keys create --tenant "$tid" --name bench | awk '{print $NF}')
+        accounts=$(svc_ctl accounts add --tenant "$tid" --platform facebook --external-id "90${t}1" --token bench-token),
+        accounts+=$(svc_ctl accounts add --tenant "$tid" --platform facebook --external-id "90${t}2" --token bench-token)
+        pairs+=("$key=$accounts")
+        curl -fsS -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+            -d "{\"url\": \"http://127.0.0.1:$(cat "$recv.port")/hook\", \"events\": [\"schedule.published\"]}" \
+            "$api/v1/webhooks"
+    done
+    local at out replay a0 a1 pg
+    at=$(rfc3339_in 86400)
+    api_field() { awk -v k="$1" '$1 == k { print $2 }' <<<"$2"; }
+    pg_cpu_mark
+    a0=$(cpu_seconds "${SVC_PIDS[api]}")
+    out=$("$AUTOPOST_BIN/autopost-bench-api-load" "$api" "$$" "$n" "$conc" "$at" "${pairs[@]}") ||
+        echo "bench: some posts were not created (see above)" >&2
+    a1=$(cpu_seconds "${SVC_PIDS[api]}") pg=$(pg_cpu_since)
+    replay=$("$AUTOPOST_BIN/autopost-bench-api-load" "$api" "$$" "$n" "$conc" "$at" "${pairs[@]}") ||
+        echo "bench: some replays were not answered 201 (see above)" >&2
+    row api "posts / tenants / concurrency" "$n / $tenants / $conc" "2 accounts a post: 2 schedules"
+    row api "posts created (201) / stored" "$(api_field ok "$out") / $(stack_psql -c "SELECT count(*) FROM posts")" "the replays stored none"
+    row api "posts/s created (POST /v1/posts)" "$(api_field per_s "$out")" "key, validation, Idempotency-Key"
+    row api "create latency p50 / p99 / max (ms)" "$(api_field p50_ms "$out") / $(api_field p99_ms "$out") / $(api_field max_ms "$out")"
+    row api "autopost-api CPU s / 1000 posts" "$(awk -v a="$a1" -v b="$a0" -v n="$n" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
+    row api "postgres CPU s / 1000 posts" "$(awk -v a="$pg" -v n="$n" 'BEGIN { printf "%.3f", a * 1000 / n }')" "the stack's postgres processes"
+    row api "replays/s (same keys and bodies)" "$(api_field per_s "$replay")" "$(api_field ok "$replay") answered 201"
+    row api "replay latency p50 / p99 (ms)" "$(api_field p50_ms "$replay") / $(api_field p99_ms "$replay")"
+    row api "autopost-api peak RSS (MiB)" "$(peak_rss_mb "${SVC_PIDS[api]}")"
+    # The events: one statement publishes every schedule; its commit is t0.
+    local d0 w0 total t0 relay_s deliver_s
+    stack_psql -c "UPDATE post_schedules SET status = 'queued', queued_at = now(), updated_at = now()
+                    WHERE status = 'pending'" >/dev/null
+    d0=$(cpu_seconds "${SVC_PIDS[dispatcher]}") w0=$(cpu_seconds "${SVC_PIDS[webhooks]}")
+    t0=$(stack_psql -c "UPDATE post_schedules SET status = 'published', attempts = 1, published_at = now(),
+                               external_post_id = 'bench_' || id, updated_at = now() WHERE status = 'queued';
+                        SELECT extract(epoch FROM clock_timestamp())" | tail -n1)
+    total=$(stack_psql -c "SELECT count(*) FROM events WHERE type = 'schedule.published'")
+    delivered() { [[ $(stack_psql -c "SELECT count(*) FROM webhook_deliveries WHERE state = 'delivered'") -ge $1 ]]; }
+    STACK_WAIT_TIMEOUT=600 stack_wait_for delivered "$total" >/dev/null ||
+        echo "bench: not every event was delivered" >&2
+    relay_s=$(stack_psql -c "SELECT extract(epoch FROM max(relayed_at)) - $t0 FROM events")
+    deliver_s=$(stack_psql -c "SELECT extract(epoch FROM max(delivered_at)) - $t0 FROM webhook_deliveries")
+    row api "events (schedule.published)" "$total" "one statement, outbox trigger"
+    row api "events/s relayed (commit -> stream)" "$(awk -v n="$total" -v s="$relay_s" 'BEGIN { printf "%d", n / s }')" "dispatcher's relay"
+    row api "events/s delivered (commit -> 2xx)" "$(awk -v n="$total" -v s="$deliver_s" 'BEGIN { printf "%d", n / s }')" "autopost-webhooks to a local receiver"
+    row api "requests the receiver saw" "$(find "$recv" -name '*.meta' | wc -l)" "at least once: >= events"
+    row api "dispatcher CPU s / 1000 events" "$(awk -v a="$(cpu_seconds "${SVC_PIDS[dispatcher]}")" -v b="$d0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')" "relay (and its idle fold)"
+    row api "autopost-webhooks CPU s / 1000 events" "$(awk -v a="$(cpu_seconds "${SVC_PIDS[webhooks]}")" -v b="$w0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')" "intake, signing, curl multi"
+    row api "autopost-webhooks peak RSS (MiB)" "$(peak_rss_mb "${SVC_PIDS[webhooks]}")"
+    end_stack
+}
+
 # The rows' own writes for every pending schedule, in batches of 500 inside
 # the server (no client round trips, plans cached): queued with its history
 # line, committed, then published with its history line, committed. What the
@@ -340,14 +433,14 @@ profile_floor() {
     others=$(pg_cpu_since)
     backend=$(awk -v hz="$CLK_TCK" 'NR == 1 { a = $1 } NR == 2 { printf "%.2f", ($1 - a) / hz }' "$cpu")
     row floor "PostgreSQL: schedules" "$total" "queued+history, published+history"
-    row floor "postgres CPU s / 1000 jobs" "$(awk -v a="$backend" -v b="$others" -v n="$total" 'BEGIN { printf "%.3f", (a + b) * 1000 / n }')" "all postgres processes"
+    row floor "postgres CPU s / 1000 jobs" "$(awk -v a="$backend" -v b="$others" -v n="$total" 'BEGIN { printf "%.3f", (a + b) * 1000 / n }')" "the stack's postgres processes"
     row floor "  of which the working backend" "$(awk -v a="$backend" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "batches of 500, in the server"
     end_stack
 }
 
 stack_trap
 profiles=("$@")
-((${#profiles[@]})) || profiles=(seed overhead scale inflight floor)
+((${#profiles[@]})) || profiles=(seed overhead scale inflight floor api)
 for p in "${profiles[@]}"; do
     echo "bench: running $p" >&2
     "profile_$p"
