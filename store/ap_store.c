@@ -3,8 +3,10 @@
 #include "ap_store.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "ap_pg.h"
+#include "ap_store_prepared.h"
 #include "ap_store_sql.h"
 
 enum { CLAIM_FAIR_NPARAMS = 9, CLAIM_FIFO_NPARAMS = 1 };
@@ -61,7 +63,8 @@ static const store_statement statements[AP_STORE_NOPS] = {
     [AP_STORE_SCHEDULE_CREATE] = {"schedule_create", AP_STORE_SQL_SCHEDULE_CREATE, 5, true},
     [AP_STORE_API_SCHEDULES_CREATE] = {"api_schedules_create", AP_STORE_SQL_API_SCHEDULES_CREATE, 3,
                                        true},
-    [AP_STORE_API_POST_SCHEDULES] = {"api_post_schedules", AP_STORE_SQL_API_POST_SCHEDULES, 1, true},
+    [AP_STORE_API_POST_SCHEDULES] = {"api_post_schedules", AP_STORE_SQL_API_POST_SCHEDULES, 1,
+                                     true},
     [AP_STORE_API_SCHEDULE_PAGE] = {"api_schedule_page", AP_STORE_SQL_API_SCHEDULE_PAGE, 5, true},
     [AP_STORE_API_SCHEDULE] = {"api_schedule", AP_STORE_SQL_API_SCHEDULE, 2, true},
     [AP_STORE_API_RESCHEDULE] = {"api_reschedule", AP_STORE_SQL_API_RESCHEDULE, 3, true},
@@ -99,6 +102,28 @@ bool ap_store_returns_rows(ap_store_op op) {
     return s && s->rows;
 }
 
+/* The statement's answer: prepared once per connection and backend, then
+ * only bound and executed (ap_store_prepared.h). A failed PQprepare is
+ * returned as the answer, so the caller sees its error like any other. */
+static PGresult *run(PGconn *conn, ap_store_op op, const store_statement *s,
+                     const char *const *params) {
+    char name[64];
+    int prepared = ap_store_prepared_lookup(conn, (int)op, s->name, name, sizeof(name));
+    if (prepared < 0) return PQexecParams(conn, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
+    if (prepared == 0) {
+        PGresult *res = PQprepare(conn, name, s->sql, s->nparams, NULL);
+        if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) return res;
+        PQclear(res);
+        ap_store_prepared_mark(conn, (int)op, true);
+    }
+    PGresult *res = PQexecPrepared(conn, name, s->nparams, params, NULL, NULL, 0);
+    const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    /* 26000: the backend does not know the name after all (a connection
+     * object reused for another backend): prepare it on the next run. */
+    if (code && strcmp(code, "26000") == 0) ap_store_prepared_mark(conn, (int)op, false);
+    return res;
+}
+
 ap_status ap_store_run(PGconn *conn, ap_store_op op, const char *const *params, PGresult **out,
                        char sqlstate[6], char *err, size_t errlen) {
     const store_statement *s = statement(op);
@@ -108,7 +133,7 @@ ap_status ap_store_run(PGconn *conn, ap_store_op op, const char *const *params, 
         if (err && errlen) snprintf(err, errlen, "store: unknown statement %d", (int)op);
         return AP_EINVAL;
     }
-    PGresult *res = PQexecParams(conn, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
+    PGresult *res = run(conn, op, s, params);
     if (ap_pg_result_ok(res, s->rows ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, err, errlen) != AP_OK) {
         const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         if (sqlstate) snprintf(sqlstate, 6, "%s", code ? code : "");

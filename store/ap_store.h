@@ -8,9 +8,10 @@
  * how to build the parameters (dispatcher/fold.c), and what a failure means
  * to their user (a 503, an exit code, a nak).
  *
- * The scheduler's claim is the one statement a caller prepares itself
- * (scheduler.c adds a lock prefix and reuses a prepared plan), so it comes
- * out as text: ap_store_claim_statement. */
+ * ap_store_run prepares each statement once per connection
+ * (ap_store_prepared.h). The scheduler's claim is the one statement a
+ * caller prepares itself (scheduler.c can run it under an EXPLAIN prefix),
+ * so it comes out as text: ap_store_claim_statement. */
 #ifndef AP_STORE_H
 #define AP_STORE_H
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ap_store.h"
+#include "ap_store_prepared.h"
 #include "store_sql.h"
 #include "test.h"
 
@@ -81,10 +82,58 @@ static void test_hand_moves_guard_their_states(void) {
     CHECK_CONTAINS(store_sql_flat(AP_STORE_MARK_INVALID), "AND status = 'pending'");
 }
 
+/* The prepared-statement registry: a name is stable until the connection
+ * gets another backend or its entry is taken over, and a name is never
+ * handed out again for a connection that may still hold it. Connections
+ * that never connected are real PGconn objects with backend pid 0. */
+static void test_prepared_registry(void) {
+    PGconn *a = PQconnectStart("host=/nonexistent-autopost-test port=1");
+    PGconn *b = PQconnectStart("host=/nonexistent-autopost-test port=1");
+    CHECK(a != NULL && b != NULL);
+    if (a == NULL || b == NULL) return;
+    char first[64], again[64], other[64];
+    CHECK(ap_store_prepared_lookup(a, AP_STORE_CANCEL, "cancel", first, sizeof(first)) == 0);
+    CHECK(strncmp(first, "ap_", 3) == 0);
+    CHECK_CONTAINS(first, "_cancel");
+    ap_store_prepared_mark(a, AP_STORE_CANCEL, true);
+    CHECK(ap_store_prepared_lookup(a, AP_STORE_CANCEL, "cancel", again, sizeof(again)) == 1);
+    CHECK_STR_EQ(again, first);
+    /* Another op on the same connection is not prepared yet. */
+    CHECK(ap_store_prepared_lookup(a, AP_STORE_RETRY, "retry", again, sizeof(again)) == 0);
+    /* Another connection has names of its own. */
+    CHECK(ap_store_prepared_lookup(b, AP_STORE_CANCEL, "cancel", other, sizeof(other)) == 0);
+    CHECK(strcmp(other, first) != 0);
+    /* The backend said it does not know the name: prepare again. */
+    ap_store_prepared_mark(a, AP_STORE_CANCEL, false);
+    CHECK(ap_store_prepared_lookup(a, AP_STORE_CANCEL, "cancel", again, sizeof(again)) == 0);
+    ap_store_prepared_mark(a, AP_STORE_CANCEL, true);
+    /* More connections than the table holds: a's entry is taken over, and
+     * when a comes back its statements get new names, never the old one. */
+    PGconn *many[80];
+    for (int i = 0; i < 80; i++) {
+        many[i] = PQconnectStart("host=/nonexistent-autopost-test port=1");
+        CHECK(many[i] != NULL);
+        if (many[i])
+            ap_store_prepared_lookup(many[i], AP_STORE_CANCEL, "cancel", other, sizeof(other));
+    }
+    CHECK(ap_store_prepared_lookup(a, AP_STORE_CANCEL, "cancel", again, sizeof(again)) == 0);
+    CHECK(strcmp(again, first) != 0);
+    /* A name PostgreSQL would truncate is refused: run unprepared. */
+    char longname[80];
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    CHECK(ap_store_prepared_lookup(a, AP_STORE_CANCEL, longname, other, sizeof(other)) == -1);
+    CHECK(ap_store_prepared_lookup(a, AP_STORE_NOPS, "x", other, sizeof(other)) == -1);
+    for (int i = 0; i < 80; i++) PQfinish(many[i]);
+    PQfinish(a);
+    PQfinish(b);
+}
+
 int main(void) {
     RUN(test_every_op_has_its_statement);
     RUN(test_unknown_op);
     RUN(test_failed_shape);
     RUN(test_hand_moves_guard_their_states);
+    RUN(test_prepared_registry);
     return TEST_RESULT();
 }
