@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,24 +51,29 @@ static const char prune_finished[] =
     "  AND coalesce(last_attempt_at, created_at) < now() - $1::bigint * interval '1 millisecond'"
     "  LIMIT $2))";
 
-static const char record_delivered[] =
-    "WITH d AS (UPDATE webhook_deliveries SET state = 'delivered', delivered_at = now(), "
-    "  last_status = $3, last_error = NULL "
-    "  WHERE id = $1 AND attempts = $2 AND state = 'pending' RETURNING webhook_id) "
-    "UPDATE webhook_endpoints e SET failing_since = NULL FROM d "
-    "WHERE e.id = d.webhook_id AND e.failing_since IS NOT NULL";
-
-static const char record_retry[] = "UPDATE webhook_deliveries SET next_attempt_at = now() + "
-                                   "$5::bigint * interval '1 millisecond', "
-                                   "  last_status = NULLIF($3::int, 0), last_error = $4 "
-                                   "WHERE id = $1 AND attempts = $2 AND state = 'pending'";
-
-static const char record_failed[] =
-    "WITH d AS (UPDATE webhook_deliveries SET state = 'failed', "
-    "  last_status = NULLIF($3::int, 0), last_error = $4 "
-    "  WHERE id = $1 AND attempts = $2 AND state = 'pending' RETURNING webhook_id) "
-    "UPDATE webhook_endpoints e SET failing_since = coalesce(e.failing_since, now()) FROM d "
-    "WHERE e.id = d.webhook_id";
+/* Every outcome a turn of the loop collected, in one statement: one round
+ * trip per turn instead of one per delivery. A row moves only if it is
+ * still the attempt this replica claimed (attempts, pending): a lease that
+ * ran out and was claimed again elsewhere keeps the newer attempt's word.
+ * An endpoint that answered 2xx in the batch is not failing; one whose
+ * delivery was given up is (from the first give-up on). */
+static const char record_outcomes[] =
+    "WITH o AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS o(id bigint, attempts int, "
+    "    outcome text, status int, why text, delay_ms bigint)), "
+    "d AS (UPDATE webhook_deliveries w SET "
+    "    state = CASE o.outcome WHEN 'retry' THEN 'pending' ELSE o.outcome END, "
+    "    delivered_at = CASE WHEN o.outcome = 'delivered' THEN now() ELSE w.delivered_at END, "
+    "    next_attempt_at = CASE WHEN o.outcome = 'retry' "
+    "      THEN now() + o.delay_ms * interval '1 millisecond' ELSE w.next_attempt_at END, "
+    "    last_status = NULLIF(o.status, 0), last_error = o.why "
+    "  FROM o WHERE w.id = o.id AND w.attempts = o.attempts AND w.state = 'pending' "
+    "  RETURNING w.webhook_id, o.outcome), "
+    "e AS (SELECT webhook_id, bool_or(outcome = 'delivered') AS answered FROM d "
+    "  WHERE outcome <> 'retry' GROUP BY webhook_id) "
+    "UPDATE webhook_endpoints x SET failing_since = CASE WHEN e.answered THEN NULL "
+    "  ELSE coalesce(x.failing_since, now()) END "
+    "FROM e WHERE x.id = e.webhook_id "
+    "  AND (e.answered IS DISTINCT FROM (x.failing_since IS NULL))";
 
 typedef struct transfer {
     bool busy;
@@ -83,6 +89,18 @@ typedef struct transfer {
     char event_id[AP_UUID_TEXT_LEN + 1];
 } transfer;
 
+/* A finished attempt waiting for this turn's record_outcomes. */
+typedef struct outcome {
+    long long id;
+    int attempts;
+    long status;
+    wh_outcome decision;
+    int64_t delay_ms;
+    char why[LAST_ERROR_MAX];
+    char webhook_id[AP_UUID_TEXT_LEN + 1];
+    char event_id[AP_UUID_TEXT_LEN + 1];
+} outcome;
+
 struct wh_delivery_loop {
     const ap_config *cfg;
     volatile sig_atomic_t *stop;
@@ -92,6 +110,8 @@ struct wh_delivery_loop {
     transfer *slots;
     int nslots;
     int inflight;
+    outcome *outcomes; /* nslots of them: at most one per slot per turn */
+    int noutcomes;
     wh_retry_policy policy;
     int64_t next_claim_ms, next_prune_ms;
     ap_counter *delivered, *retried, *failed, *pruned;
@@ -113,8 +133,9 @@ ap_status wh_delivery_create(wh_delivery_loop **out, const ap_config *cfg,
     ap_status st = ap_crypto_keyring_load(&d->ring, cfg, err, errlen);
     if (st != AP_OK) goto fail;
     d->slots = calloc((size_t)d->nslots, sizeof(*d->slots));
+    d->outcomes = calloc((size_t)d->nslots, sizeof(*d->outcomes));
     d->multi = curl_multi_init();
-    if (d->slots == NULL || d->multi == NULL) {
+    if (d->slots == NULL || d->outcomes == NULL || d->multi == NULL) {
         snprintf(err, errlen, "out of memory");
         st = AP_ENOMEM;
         goto fail;
@@ -159,6 +180,7 @@ void wh_delivery_destroy(wh_delivery_loop *d) {
     for (int i = 0; d->slots && i < d->nslots; i++)
         if (d->slots[i].busy) transfer_release(d, &d->slots[i]);
     free(d->slots);
+    free(d->outcomes);
     if (d->multi) curl_multi_cleanup(d->multi);
     ap_crypto_keyring_wipe(&d->ring);
     ap_pg_close(&d->pg);
@@ -174,43 +196,79 @@ static uint64_t jitter_random(void) {
     return r;
 }
 
+/* Decides what the attempt means (delivered, retry later, give up) and
+ * queues it for this turn's flush_outcomes. */
 static void record(wh_delivery_loop *d, const transfer *t, long status, const char *why) {
+    if (d->noutcomes >= d->nslots) return; /* cannot happen: one per slot per turn */
+    outcome *o = &d->outcomes[d->noutcomes++];
     int64_t now = ap_now_ms(), next = now;
-    wh_outcome o = wh_retry_decide(&d->policy, status, t->attempts, t->created_ms, now,
-                                   jitter_random(), &next);
-    char id[24], attempts[16], code[16], delay[24];
-    snprintf(id, sizeof(id), "%lld", t->id);
-    snprintf(attempts, sizeof(attempts), "%d", t->attempts);
-    snprintf(code, sizeof(code), "%ld", status);
-    snprintf(delay, sizeof(delay), "%" PRId64, next - now);
-    const char *params[] = {id, attempts, code, why, delay};
-    const char *sql = o == WH_DELIVERED ? record_delivered
-                      : o == WH_RETRY   ? record_retry
-                                        : record_failed;
-    int nparams = o == WH_DELIVERED ? 3 : o == WH_RETRY ? 5 : 4;
-    char err[256];
-    ap_status st = ap_pg_ensure(&d->pg);
+    o->decision = wh_retry_decide(&d->policy, status, t->attempts, t->created_ms, now,
+                                  jitter_random(), &next);
+    o->id = t->id;
+    o->attempts = t->attempts;
+    o->status = status;
+    o->delay_ms = next - now;
+    snprintf(o->why, sizeof(o->why), "%s", why ? why : "");
+    memcpy(o->webhook_id, t->webhook_id, sizeof(o->webhook_id));
+    memcpy(o->event_id, t->event_id, sizeof(o->event_id));
+}
+
+static const char *decision_name(wh_outcome o) {
+    return o == WH_DELIVERED ? "delivered" : o == WH_RETRY ? "retry" : "failed";
+}
+
+/* The queued outcomes as record_outcomes' JSON parameter (malloc'ed). */
+static char *outcomes_json(const wh_delivery_loop *d) {
+    json_t *rows = json_array();
+    for (int i = 0; rows && i < d->noutcomes; i++) {
+        const outcome *o = &d->outcomes[i];
+        json_t *row =
+            json_pack("{sI si ss sI ss? sI}", "id", (json_int_t)o->id, "attempts", o->attempts,
+                      "outcome", decision_name(o->decision), "status", (json_int_t)o->status, "why",
+                      o->why[0] ? o->why : NULL, "delay_ms", (json_int_t)o->delay_ms);
+        if (row == NULL || json_array_append_new(rows, row) != 0) {
+            json_decref(rows);
+            return NULL;
+        }
+    }
+    char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
+    json_decref(rows);
+    return text;
+}
+
+/* Writes every queued outcome in one statement. When that fails nothing is
+ * lost: each lease runs out and the row is sent again (at least once). */
+static void flush_outcomes(wh_delivery_loop *d) {
+    if (d->noutcomes == 0) return;
+    char err[256] = "no connection";
+    char *json = outcomes_json(d);
+    ap_status st = json ? ap_pg_ensure(&d->pg) : AP_ENOMEM;
+    if (json == NULL) snprintf(err, sizeof(err), "the outcomes could not be encoded");
     if (st == AP_OK) {
-        PGresult *res = PQexecParams(d->pg.conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        const char *params[] = {json};
+        PGresult *res = PQexecParams(d->pg.conn, record_outcomes, 1, NULL, params, NULL, NULL, 0);
         st = ap_pg_result_ok(res, PGRES_COMMAND_OK, err, sizeof(err));
         PQclear(res);
-    } else {
-        snprintf(err, sizeof(err), "no connection");
     }
-    if (st != AP_OK) {
-        /* The lease runs out and the row is sent again: at least once. */
-        ap_log_warn("delivery_unrecorded", NULL, "delivery %lld: %s", t->id, err);
-        return;
+    free(json);
+    for (int i = 0; i < d->noutcomes; i++) {
+        const outcome *o = &d->outcomes[i];
+        if (st != AP_OK) {
+            ap_log_warn("delivery_unrecorded", NULL, "delivery %lld: %s", o->id, err);
+            continue;
+        }
+        ap_counter_inc(o->decision == WH_DELIVERED ? d->delivered
+                       : o->decision == WH_RETRY   ? d->retried
+                                                   : d->failed);
+        ap_log_info("webhook_attempt", NULL,
+                    "delivery %lld event %s webhook %s attempt %d: %s (status %ld%s%s)", o->id,
+                    o->event_id, o->webhook_id, o->attempts, decision_name(o->decision), o->status,
+                    o->why[0] ? ", " : "", o->why);
+        if (o->decision == WH_GIVE_UP)
+            ap_log_warn("webhook_failing", NULL, "webhook %s gave up on event %s after %d attempts",
+                        o->webhook_id, o->event_id, o->attempts);
     }
-    const char *outcome = o == WH_DELIVERED ? "delivered" : o == WH_RETRY ? "retry" : "failed";
-    ap_counter_inc(o == WH_DELIVERED ? d->delivered : o == WH_RETRY ? d->retried : d->failed);
-    ap_log_info("webhook_attempt", NULL,
-                "delivery %lld event %s webhook %s attempt %d: %s (status %ld%s%s)", t->id,
-                t->event_id, t->webhook_id, t->attempts, outcome, status, why ? ", " : "",
-                why ? why : "");
-    if (o == WH_GIVE_UP)
-        ap_log_warn("webhook_failing", NULL, "webhook %s gave up on event %s after %d attempts",
-                    t->webhook_id, t->event_id, t->attempts);
+    d->noutcomes = 0;
 }
 
 /* ---- request ------------------------------------------------------------ */
@@ -334,9 +392,13 @@ static void start_one(wh_delivery_loop *d, PGresult *res, int row) {
     d->inflight++;
 }
 
+/* Claims due rows for the free slots. While requests are in flight it
+ * waits until an eighth of the slots are free, so a busy loop claims rows
+ * in batches rather than one round trip per finished request. */
 static void claim(wh_delivery_loop *d) {
-    int want = d->nslots - d->inflight;
-    if (want <= 0 || ap_mono_ms() < d->next_claim_ms) return;
+    int want = d->nslots - d->inflight, batch = d->nslots / 8 > 1 ? d->nslots / 8 : 1;
+    if (want <= 0 || (d->inflight > 0 && want < batch)) return;
+    if (ap_mono_ms() < d->next_claim_ms) return;
     ap_status st = ap_pg_ensure(&d->pg);
     PGresult *res = NULL;
     char err[256] = "no connection";
@@ -410,6 +472,7 @@ void wh_delivery_run(wh_delivery_loop *d) {
     while (!*d->stop || d->inflight > 0) {
         ap_health_beat();
         if (!*d->stop) claim(d);
+        flush_outcomes(d); /* rows the claim could not send */
         if (!*d->stop) prune(d);
         int running = 0;
         curl_multi_perform(d->multi, &running);
@@ -417,6 +480,7 @@ void wh_delivery_run(wh_delivery_loop *d) {
         int left = 0;
         while ((msg = curl_multi_info_read(d->multi, &left)) != NULL)
             if (msg->msg == CURLMSG_DONE) finish(d, msg);
+        flush_outcomes(d);
         int64_t wait = d->next_claim_ms == 0 ? 0 : d->next_claim_ms - ap_mono_ms();
         if (wait > CLAIM_IDLE_MS) wait = CLAIM_IDLE_MS;
         if (wait > 0 || d->inflight > 0)
