@@ -143,7 +143,7 @@ static bool x_validate(const ap_job *job, char *reason, size_t len) {
 static void *x_flow_new(const ap_flow_input *in) {
     x_flow *f = calloc(1, sizeof(x_flow));
     long moving = x_moving_index(in->job);
-    if (f && moving >= 0 && in->mode == AP_FLOW_PUBLISH) {
+    if (f && moving >= 0) {
         f->video = ap_x_video_new(in, (size_t)moving, (size_t)in->platform->media_chunk_bytes);
         if (f->video == NULL) {
             free(f);

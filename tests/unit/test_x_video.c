@@ -409,6 +409,28 @@ static void test_upload_errors(void) {
     case_end(&c);
 }
 
+/* A lost attempt of a video post is read back like any other: the timeline,
+ * no upload, and the t.co link X adds for the video is ignored. */
+static void test_verify_video_post(void) {
+    v_case c;
+    case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
+    ap_http_request_clear(&c.req);
+    c.ad->flow_free(c.flow);
+    c.in.mode = AP_FLOW_VERIFY;
+    c.in.since_ms = 1795856400000;
+    c.flow = c.ad->flow_new(&c.in);
+    CHECK(c.ad->step(c.flow, &c.in, NULL, &c.req, &c.wait, &c.r) == AP_STEP_REQUEST);
+    CHECK_STR_EQ(c.req.method, "GET");
+    CHECK_CONTAINS(c.req.url, BASE "/2/users/1234567890/tweets?");
+    CHECK(answer(&c, 200,
+                 "{\"data\":[{\"id\":\"42\",\"text\":\"a video https://t.co/abc\","
+                 "\"created_at\":\"2026-11-28T12:00:00.000Z\"}],\"meta\":{\"result_count\":1}}") ==
+          AP_STEP_DONE);
+    CHECK(c.r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(c.r.external_id, "42");
+    case_end(&c);
+}
+
 static void test_parsers(void) {
     int64_t a, b, t, exp;
     CHECK(ap_x_parse_content_range("bytes 0-999/2500", &a, &b, &t) == 0);
@@ -454,6 +476,7 @@ int main(void) {
     RUN(test_first_chunk_refusals);
     RUN(test_file_changed);
     RUN(test_upload_errors);
+    RUN(test_verify_video_post);
     RUN(test_parsers);
     return TEST_RESULT();
 }
