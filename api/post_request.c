@@ -1,7 +1,7 @@
 /* post_request.c -- the body of POST /v1/posts, decoded strictly:
  *
  *   {"account_ids": ["<uuid>", ...], "text": "...", "link": "https://...",
- *    "media": [{"url": "...", "type": "image|video", "alt_text": "..."}],
+ *    "media": [{"url": "...", "type": "image|video|gif", "alt_text": "..."}],
  *    "at": "<RFC 3339>"}            (at omitted or "now" = now)
  *   or, instead of "at", a series (README "Recurring posts"):
  *    "recurrence": {"rrule": "FREQ=DAILY;COUNT=3", "tz": "Asia/Ho_Chi_Minh",

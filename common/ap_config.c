@@ -117,6 +117,8 @@ static const key_spec platform_keys[] = {
     {"account_window", T_DURATION, P(account_window_ms), 1000, 7 * 86400000LL},
     {"app_limit", T_INT, P(app_limit), 0, 100000000},
     {"app_window", T_DURATION, P(app_window_ms), 1000, 7 * 86400000LL},
+    /* X takes appends of up to 5 MB; below 64 KiB a video is too many parts. */
+    {"media_chunk_size", T_INT, P(media_chunk_bytes), 65536, 5000000},
 };
 #undef P
 
@@ -249,6 +251,7 @@ static ap_platform_config *platform_add(ap_config *cfg, const char *name) {
     p->account_limit = info->account_limit;
     p->account_window_ms = info->account_limit > 0 ? info->account_window_ms : 15 * 60 * 1000;
     p->app_window_ms = 24 * 60 * 60 * 1000;
+    p->media_chunk_bytes = 4 * 1024 * 1024;
     return p;
 }
 

@@ -33,7 +33,7 @@
 
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
-    "                            [--link URL] [--media URL]... [--media-type image|video]\n"
+    "                            [--link URL] [--media URL]... [--media-type image|video|gif]\n"
     "                            [--allow-past]\n\n"
     "Schedules one post and prints the new schedule id. Checked before anything is\n"
     "stored: the account exists and is active, the time parses, the post has\n"
@@ -114,8 +114,9 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     if (!ap_uuid_normalize(a->account, p->account_id))
         return ctl_fail("--account: \"%s\" is not an account id (a UUID)", a->account);
     if (!ctl_post_set_at(p, a->at, reason, sizeof(reason))) return ctl_fail("%s", reason);
-    if (a->media_type && strcmp(a->media_type, "image") != 0 && strcmp(a->media_type, "video") != 0)
-        return ctl_fail("--media-type must be image or video, not \"%s\"", a->media_type);
+    if (a->media_type && strcmp(a->media_type, "image") != 0 &&
+        strcmp(a->media_type, "video") != 0 && strcmp(a->media_type, "gif") != 0)
+        return ctl_fail("--media-type must be image, video or gif, not \"%s\"", a->media_type);
     p->text = strdup(a->text ? a->text : "");
     if (p->text == NULL) return ctl_fail("out of memory");
     if (a->link && (p->link = strdup(a->link)) == NULL) return ctl_fail("out of memory");

@@ -145,6 +145,8 @@ static const char *const kept_headers[] = {
     "x-restli-id",
     "location",
     "content-type",
+    /* a ranged read of a video: where the chunk sits and the file's size */
+    "content-range",
     /* X: the user's 24-hour post allowance */
     "x-user-limit-24hour-reset",
     "x-user-limit-24hour-remaining",

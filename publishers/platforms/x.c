@@ -38,7 +38,10 @@
  *     -> {"data":{"id"}}
  * then the tweet carries {"media":{"media_ids":[...]}}. A failure in those
  * steps publishes nothing, so it is retried or failed, never ambiguous.
- * Not supported yet: video (needs the chunked INIT/APPEND/FINALIZE upload). */
+ * A video or an animated GIF (one, alone) goes through X's chunked upload
+ * instead (x_video.c: initialize, ranged reads of the media URL appended
+ * chunk by chunk, finalize, processing status), then the tweet names it;
+ * the tweet stays the one ambiguous call, read back as above. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +51,9 @@
 
 #include "adapter.h"
 #include "ap_time.h"
+#include "x.h"
 #include "x_text.h"
+#include "x_video.h"
 
 #define X_MAX_IMAGES 4
 #define X_VERIFY_MAX_PAGES 10 /* 10 x 100 tweets since the lost attempt */
@@ -57,7 +62,8 @@
 #define X_URL_MARK "\x01" /* stands for any URL when comparing texts */
 #define X_MAX_IMAGE_BYTES (5 * 1024 * 1024)
 
-typedef enum x_phase { X_FETCH, X_UPLOAD, X_TWEET } x_phase;
+/* X_VIDEO: the chunked upload of a video or GIF (x_video.c) is under way. */
+typedef enum x_phase { X_FETCH, X_UPLOAD, X_VIDEO, X_TWEET } x_phase;
 
 typedef struct x_flow {
     int calls;
@@ -68,6 +74,8 @@ typedef struct x_flow {
     size_t nbytes;
     char content_type[64];
     char media_ids[X_MAX_IMAGES][32];
+    ap_x_video *video; /* the job's video or GIF; NULL for images or text */
+    bool started;      /* AP_FLOW_PUBLISH: the first request went out */
 } x_flow;
 
 /* The text we post: text, plus the link on its own line unless the text
@@ -82,18 +90,28 @@ static char *x_compose(const ap_job *job) {
     return m;
 }
 
+static bool x_is_moving(const Autopost__V1__Media *m) {
+    return m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO ||
+           m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF;
+}
+
+/* The job's video or GIF (X takes one, alone), or -1. */
+static long x_moving_index(const ap_job *job) {
+    for (size_t i = 0; i < job->n_media; i++)
+        if (x_is_moving(job->media[i])) return (long)i;
+    return -1;
+}
+
 static bool x_validate(const ap_job *job, char *reason, size_t len) {
     if (!ap_validate_common(job, X_MAX_IMAGES, reason, len)) return false;
-    size_t videos = 0;
     for (size_t i = 0; i < job->n_media; i++)
-        if (job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO) videos++;
-    if (videos > 0 && job->n_media > 1) {
-        snprintf(reason, len, "X takes up to %d images or one video, not both", X_MAX_IMAGES);
-        return false;
-    }
-    if (videos > 0) {
-        snprintf(reason, len,
-                 "video posts are not supported for X yet (chunked upload is missing)");
+        if (job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT) {
+            snprintf(reason, len, "X does not take documents (media %zu)", i + 1);
+            return false;
+        }
+    if (x_moving_index(job) >= 0 && job->n_media > 1) {
+        snprintf(reason, len, "X takes up to %d images or one video or GIF, not several or mixed",
+                 X_MAX_IMAGES);
         return false;
     }
     char *text = x_compose(job);
@@ -123,8 +141,16 @@ static bool x_validate(const ap_job *job, char *reason, size_t len) {
 }
 
 static void *x_flow_new(const ap_flow_input *in) {
-    (void)in;
-    return calloc(1, sizeof(x_flow));
+    x_flow *f = calloc(1, sizeof(x_flow));
+    long moving = x_moving_index(in->job);
+    if (f && moving >= 0) {
+        f->video = ap_x_video_new(in, (size_t)moving, (size_t)in->platform->media_chunk_bytes);
+        if (f->video == NULL) {
+            free(f);
+            return NULL;
+        }
+    }
+    return f;
 }
 
 static void x_flow_free(void *state) {
@@ -132,6 +158,7 @@ static void x_flow_free(void *state) {
     if (f) {
         free(f->next_token);
         free(f->bytes);
+        ap_x_video_free(f->video);
     }
     free(f);
 }
@@ -256,7 +283,7 @@ static bool x_app_spent(const ap_http_response *res) {
     return left && strcmp(left, "0") == 0;
 }
 
-static void x_classify_error(const ap_http_response *res, bool publishing, ap_flow_result *r) {
+void ap_x_classify_error(const ap_http_response *res, bool publishing, ap_flow_result *r) {
     char detail[300], code[32];
     x_problem_text(res, detail, sizeof(detail));
     snprintf(code, sizeof(code), "http_%ld", res->status);
@@ -300,9 +327,12 @@ static void x_set_published(ap_flow_result *r, long status, const char *id) {
     snprintf(r->external_url, sizeof(r->external_url), "https://x.com/i/web/status/%s", id);
 }
 
+bool ap_x_id_text_ok(const char *id, size_t len) {
+    return len > 0 && len <= 32 && strlen(id) == len && strspn(id, "0123456789") == len;
+}
+
 static bool x_id_ok(json_t *id) {
-    return json_is_string(id) && json_string_length(id) > 0 && json_string_length(id) <= 32 &&
-           strspn(json_string_value(id), "0123456789") == json_string_length(id);
+    return json_is_string(id) && ap_x_id_text_ok(json_string_value(id), json_string_length(id));
 }
 
 static void x_parse_publish(const ap_http_response *res, ap_flow_result *r) {
@@ -525,7 +555,7 @@ static bool x_take_upload(x_flow *f, const ap_http_response *res, ap_flow_result
         return false;
     }
     if (res->status < 200 || res->status >= 300) {
-        x_classify_error(res, false, r);
+        ap_x_classify_error(res, false, r);
         if (r->error_class == AP_CLASS_DUPLICATE || r->error_class == AP_CLASS_AMBIGUOUS)
             r->error_class = AP_CLASS_RETRY;
         return false;
@@ -543,19 +573,40 @@ static bool x_take_upload(x_flow *f, const ap_http_response *res, ap_flow_result
     return ok;
 }
 
-/* The next request of a publish flow after the answer prev (NULL first). */
+/* The video or GIF's upload, then the tweet once X has processed it. */
+static ap_step_kind x_video_step(x_flow *f, const ap_flow_input *in, const ap_http_response *prev,
+                                 ap_http_request *req, int64_t *wait_ms, ap_flow_result *r) {
+    ap_step_kind k = ap_x_video_step(f->video, in, prev, req, wait_ms, r);
+    if (k == AP_STEP_REQUEST) f->calls++;
+    if (k != AP_STEP_DONE || ap_x_video_state_of(f->video) != AP_XV_READY) return k;
+    snprintf(f->media_ids[0], sizeof(f->media_ids[0]), "%s", ap_x_video_media_id(f->video));
+    f->phase = X_TWEET;
+    if (x_build_publish(in, f, req) != 0) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "could not build the request");
+        return AP_STEP_DONE;
+    }
+    f->calls++;
+    return AP_STEP_REQUEST;
+}
+
+/* The next request of a publish flow after the answer prev (NULL first and
+ * after a wait). */
 static ap_step_kind x_publish_step(x_flow *f, const ap_flow_input *in, const ap_http_response *prev,
-                                   ap_http_request *req, ap_flow_result *r) {
-    if (prev && f->phase == X_FETCH) {
+                                   ap_http_request *req, int64_t *wait_ms, ap_flow_result *r) {
+    if (!f->started) {
+        f->started = true;
+        f->phase = f->video ? X_VIDEO : in->job->n_media > 0 ? X_FETCH : X_TWEET;
+    } else if (f->phase == X_VIDEO) {
+        return x_video_step(f, in, prev, req, wait_ms, r);
+    } else if (prev && f->phase == X_FETCH) {
         if (!x_take_download(f, prev, r)) return AP_STEP_DONE;
         f->phase = X_UPLOAD;
     } else if (prev && f->phase == X_UPLOAD) {
         if (!x_take_upload(f, prev, r)) return AP_STEP_DONE;
         f->media++;
         f->phase = f->media < in->job->n_media ? X_FETCH : X_TWEET;
-    } else if (prev == NULL) {
-        f->phase = in->job->n_media > 0 ? X_FETCH : X_TWEET;
     }
+    if (f->phase == X_VIDEO) return x_video_step(f, in, NULL, req, wait_ms, r);
     int rc = f->phase == X_FETCH    ? x_build_fetch(in, f, req)
              : f->phase == X_UPLOAD ? x_build_upload(in, f, req)
                                     : x_build_publish(in, f, req);
@@ -570,10 +621,9 @@ static ap_step_kind x_publish_step(x_flow *f, const ap_flow_input *in, const ap_
 static ap_step_kind x_step(void *state, const ap_flow_input *in, const ap_http_response *prev,
                            ap_http_request *req, int64_t *wait_ms, ap_flow_result *result) {
     x_flow *f = state;
-    (void)wait_ms;
     bool verify = in->mode == AP_FLOW_VERIFY;
     if (!verify && (prev == NULL || f->phase != X_TWEET))
-        return x_publish_step(f, in, prev, req, result);
+        return x_publish_step(f, in, prev, req, wait_ms, result);
     if (prev == NULL) {
         int rc = x_build_verify(in, NULL, req);
         if (rc != 0) {
@@ -610,7 +660,7 @@ static ap_step_kind x_step(void *state, const ap_flow_input *in, const ap_http_r
             return AP_STEP_REQUEST;
         }
     } else {
-        x_classify_error(prev, !verify, result);
+        ap_x_classify_error(prev, !verify, result);
     }
     return AP_STEP_DONE;
 }

@@ -2,7 +2,8 @@
 # The X adapter against the sandbox's X imitation, with real nats-server,
 # PostgreSQL and services: one schedule per outcome class, each checked on
 # its row (status, error class, reason) and on what the sandbox received.
-#   validation (weighted length, video) -> failed, no API call
+#   validation (weighted length, a video with an image) -> failed, no API call
+#   (video and GIF themselves: test_x_video)
 #   503 until we turn it off            -> retrying, then published
 #   hang (answer never comes)           -> ambiguous, read back, published once
 #   success at exactly 280 weighted     -> published with the sandbox's id
@@ -80,11 +81,12 @@ svc_start publisher-x
 # ---- validation: no API call --------------------------------------------------
 before=$(sandbox_stat requests)
 too_long=$(insert_schedule "$good" "$vi141" '[]')
-with_media=$(insert_schedule "$good" "a video" '[{"url":"https://cdn.example/a.mp4","type":"video"}]')
+with_media=$(insert_schedule "$good" "a video and an image" \
+    '[{"url":"https://cdn.example/a.mp4","type":"video"},{"url":"https://cdn.example/b.png","type":"image"}]')
 wait_status "$too_long" failed
 wait_status "$with_media" failed
 expect "$too_long" failed invalid "weighs 282"
-expect "$with_media" failed invalid "video posts are not supported for X"
+expect "$with_media" failed invalid "one video or GIF, not several or mixed"
 [[ $(sandbox_stat requests) -eq $before ]] || fail "invalid X posts reached the sandbox"
 
 # ---- retry: 503 until we stop it ---------------------------------------------

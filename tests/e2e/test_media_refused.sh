@@ -6,6 +6,8 @@
 #   https://127.0.0.1:P/...        -> refused by address (checked at connect)
 #   https://localhost:P/...        -> the same after DNS
 #   http://127.0.0.1:P/...         -> refused by scheme (https only)
+#   https://127.0.0.1:P/d.mp4      -> a video (X's chunked upload reads it in
+#                                     ranges): refused by address the same way
 # The same URLs are fetched with the flag on (test_adapter_x, every e2e
 # stack: tests/fixtures/services.sh sets it for the sandbox's media).
 source "$(dirname "$0")/lib.sh"
@@ -40,6 +42,8 @@ by_name=$(svc_ctl schedule --account "$account" --at now --text "loopback by nam
     --media "https://localhost:$port/b.png")
 by_scheme=$(svc_ctl schedule --account "$account" --at now --text "loopback over http" \
     --media "http://127.0.0.1:$port/c.png")
+video=$(svc_ctl schedule --account "$account" --at now --text "a video on loopback" \
+    --media "https://127.0.0.1:$port/d.mp4" --media-type video)
 
 row() { stack_psql -F '|' -c "SELECT status, coalesce(error_class, ''), coalesce(error_code, ''), coalesce(error_message, '') FROM post_schedules WHERE id = '$1'"; }
 final() { [[ $(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$1'") == failed ]]; }
@@ -55,6 +59,7 @@ expect() {
 expect "$by_address" "address not allowed"
 expect "$by_name" "address not allowed"
 expect "$by_scheme" "only https URLs are allowed"
+expect "$video" "address not allowed"
 
 [[ $(connections) -eq 1 ]] || fail "the publisher connected to the media URL's host $(($(connections) - 1)) times"
 [[ $(sandbox_get "/_sandbox/posts?platform=x" | jq '.posts | length') -eq 0 ]] ||

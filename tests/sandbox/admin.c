@@ -1,5 +1,6 @@
 /* admin.c -- the /_sandbox/ admin API tests and benches drive: healthz,
- * the recorded posts (JSON and TSV), stats, config get/set and reset.
+ * the recorded posts (JSON and TSV), stats, config get/set and reset, and
+ * X's chunked uploads (x/uploads).
  * It answers at once, never delayed or faulted, on the MHD thread.
  */
 
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "core.h"
+#include "x_chunked.h"
 
 static void sandbox_admin_error(sandbox_request *req, unsigned status, const char *msg) {
     sandbox_reply_json(req, status, json_pack("{s:s}", "error", msg));
@@ -218,7 +220,13 @@ static void sandbox_admin_reset(sandbox_request *req) {
     sandbox_rng_seed_locked(server.seed);
     pthread_mutex_unlock(&server.lock);
     sandbox_oauth_reset();
+    sandbox_x_chunked_reset();
     sandbox_reply_json(req, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1));
+}
+
+/* X's chunked uploads as they arrived (x_chunked.c). */
+static void sandbox_admin_x_uploads(sandbox_request *req) {
+    sandbox_reply_json(req, MHD_HTTP_OK, sandbox_x_chunked_json());
 }
 
 static const struct sandbox_admin_route {
@@ -229,7 +237,7 @@ static const struct sandbox_admin_route {
     {"GET", "healthz", sandbox_admin_healthz},     {"GET", "posts", sandbox_admin_posts},
     {"GET", "posts.tsv", sandbox_admin_posts_tsv}, {"GET", "stats", sandbox_admin_stats},
     {"GET", "config", sandbox_admin_config_get},   {"POST", "config", sandbox_admin_config_post},
-    {"POST", "reset", sandbox_admin_reset},
+    {"POST", "reset", sandbox_admin_reset},        {"GET", "x/uploads", sandbox_admin_x_uploads},
 };
 
 void sandbox_admin_handle(sandbox_request *req) {

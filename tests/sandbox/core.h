@@ -24,7 +24,7 @@
 #include "server.h"
 
 #define SANDBOX_ADMIN_PREFIX "/_sandbox/"
-#define SANDBOX_MAX_BODY (1024 * 1024)
+#define SANDBOX_MAX_BODY (8 * 1024 * 1024) /* X appends chunks of up to 5 MB */
 #define SANDBOX_MAX_HEADERS 4
 #define SANDBOX_CONNECTION_LIMIT 20000
 #define SANDBOX_LISTEN_BACKLOG 4096

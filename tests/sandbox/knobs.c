@@ -44,6 +44,10 @@ static const struct sandbox_knob_desc {
     {"x_user_post_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_post_limit)},
     {"x_user_window_ms", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_window_ms)},
     {"x_user_daily_limit", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_user_daily_limit)},
+    {"x_append_fail_segment", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_append_fail_segment)},
+    {"x_processing_polls", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_processing_polls)},
+    {"x_processing_fail", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, x_processing_fail)},
+    {"x_expire_uploads", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_expire_uploads)},
     {"linkedin_min_version", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, linkedin_min_version)},
     {"token_ttl_s", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, token_ttl_s)},
 };

@@ -1,14 +1,21 @@
-/* media.c -- a stand-in for the web servers that host a post's images, under
- * /media/, so publishers that must download media before uploading it (X)
- * have something to fetch without the internet.
+/* media.c -- a stand-in for the web servers that host a post's images and
+ * videos, under /media/, so publishers that must download media before
+ * uploading it (X) have something to fetch without the internet.
  *
- *   GET /media/{name}.{jpg|jpeg|png|gif|webp|txt}[?bytes=N]
- *     -> 200, N bytes (default 2048, at most 16 MiB) with the extension's
+ *   GET /media/{name}.{jpg|jpeg|png|gif|webp|mp4|mov|txt}[?bytes=N][&norange=1]
+ *     -> 200, N bytes (default 2048, at most 600 MiB) with the extension's
  *        Content-Type; the bytes depend only on the name and N
+ *     with "Range: bytes=A-B" (or "A-"): 206 with those bytes and
+ *        Content-Range: bytes A-B'/N (B' = min(B, N-1)), as a CDN answers a
+ *        ranged read; 416 when A >= N; norange=1 ignores Range (a host that
+ *        does not support it)
  *   anything else -> 404
  *
+ * Only the bytes asked for are made, so a 600 MiB "video" costs one chunk
+ * of memory per ranged read (plus computing the bytes before it).
  * Not a platform: no tokens, no faults, nothing recorded in the post store. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,18 +24,41 @@
 
 #define MEDIA_PREFIX "/media/"
 #define MEDIA_DEFAULT_BYTES 2048
-#define MEDIA_MAX_BYTES (16L * 1024 * 1024)
+#define MEDIA_MAX_BYTES (600L * 1024 * 1024)
+#define MEDIA_MAX_ANSWER (64L * 1024 * 1024) /* one answer's bytes (a range) */
 
 static const struct {
     const char *ext, *type;
 } media_types[] = {
-    {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"png", "image/png"},
-    {"gif", "image/gif"},  {"webp", "image/webp"}, {"txt", "text/plain"},
+    {"jpg", "image/jpeg"},      {"jpeg", "image/jpeg"}, {"png", "image/png"},
+    {"gif", "image/gif"},       {"webp", "image/webp"}, {"mp4", "video/mp4"},
+    {"mov", "video/quicktime"}, {"txt", "text/plain"},
 };
+
+/* "bytes=A-B" or "bytes=A-" of a file of n bytes into [*first, *last];
+ * 0 ok, 1 not satisfiable, -1 not a single range we understand (ignored,
+ * as RFC 9110 lets a server do). */
+static int media_range(const char *h, long n, long *first, long *last) {
+    char *end;
+    if (h == NULL || strncasecmp(h, "bytes=", 6) != 0) return -1;
+    long a = strtol(h + 6, &end, 10);
+    if (end == h + 6 || *end != '-' || a < 0) return -1;
+    const char *b_text = end + 1;
+    long b = n - 1;
+    if (*b_text != '\0') {
+        b = strtol(b_text, &end, 10);
+        if (end == b_text || *end != '\0' || b < a) return -1;
+    }
+    if (a >= n) return 1;
+    *first = a;
+    *last = b < n - 1 ? b : n - 1;
+    return 0;
+}
 
 static void media_handle(sandbox_request *req) {
     const char *name = sandbox_req_path(req) + strlen(MEDIA_PREFIX);
     const char *dot = strrchr(name, '.'), *type = NULL, *q = sandbox_req_query(req, "bytes");
+    const char *norange = sandbox_req_query(req, "norange");
     long n = MEDIA_DEFAULT_BYTES;
     char *end = NULL;
     for (size_t i = 0; dot && i < sizeof(media_types) / sizeof(media_types[0]); i++)
@@ -39,20 +69,42 @@ static void media_handle(sandbox_request *req) {
         sandbox_reply_json(req, 404, json_pack("{s:s}", "error", "no such media"));
         return;
     }
-    unsigned char *buf = malloc((size_t)n);
+    long first = 0, last = n - 1;
+    int ranged = norange && strcmp(norange, "1") == 0
+                     ? -1
+                     : media_range(sandbox_req_header(req, "Range"), n, &first, &last);
+    if (ranged == 1) {
+        char cr[64];
+        snprintf(cr, sizeof(cr), "bytes */%ld", n);
+        if (sandbox_reply_header(req, "Content-Range", cr) != 0) sandbox_log("media: no header");
+        sandbox_reply_json(req, 416, json_pack("{s:s}", "error", "range not satisfiable"));
+        return;
+    }
+    if (ranged != 0) first = 0, last = n - 1;
+    if (last - first + 1 > MEDIA_MAX_ANSWER) {
+        sandbox_reply_json(req, 500,
+                           json_pack("{s:s}", "error", "answer too large for the sandbox"));
+        return;
+    }
+    unsigned char *buf = malloc((size_t)(last - first + 1));
     if (buf == NULL) {
         sandbox_reply_json(req, 500, NULL);
         return;
     }
     uint64_t x = 1469598103934665603ULL; /* seeded by the name: same URL, same bytes */
     for (const char *p = name; *p; p++) x = (x ^ (unsigned char)*p) * 1099511628211ULL;
-    for (long i = 0; i < n; i++) {
+    for (long i = 0; i <= last; i++) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        buf[i] = (unsigned char)x;
+        if (i >= first) buf[i - first] = (unsigned char)x;
     }
-    sandbox_reply_bytes(req, 200, type, buf, (size_t)n);
+    if (ranged == 0) {
+        char cr[96];
+        snprintf(cr, sizeof(cr), "bytes %ld-%ld/%ld", first, last, n);
+        if (sandbox_reply_header(req, "Content-Range", cr) != 0) sandbox_log("media: no header");
+    }
+    sandbox_reply_bytes(req, ranged == 0 ? 206 : 200, type, buf, (size_t)(last - first + 1));
     free(buf);
 }
 

@@ -65,11 +65,16 @@ typedef struct sandbox_knobs {
     long threads_quota;
     long quota_window_ms; /* the quotas' rolling window (real: 24 h); short in tests */
     /* Platform imitations (x.c, linkedin.c). */
-    long x_user_post_limit;    /* X: posts per user per x_user_window_ms (real: 200) */
-    long x_user_window_ms;     /* X: that window (real: 15 minutes) */
-    long x_user_daily_limit;   /* X: posts per user per 24 h (tier-dependent); 0 = off */
-    long linkedin_min_version; /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
-    long token_ttl_s;          /* expires_in of access tokens the token endpoints issue */
+    long x_user_post_limit;  /* X: posts per user per x_user_window_ms (real: 200) */
+    long x_user_window_ms;   /* X: that window (real: 15 minutes) */
+    long x_user_daily_limit; /* X: posts per user per 24 h (tier-dependent); 0 = off */
+    /* X's chunked media upload (x_chunked.c): failure modes. */
+    long x_append_fail_segment; /* k: the first append of segment k-1 is stored, then 503 */
+    long x_processing_polls;    /* STATUS says in_progress this many times first */
+    int x_processing_fail;      /* processing ends failed */
+    long x_expire_uploads;      /* the next n uploads are forgotten after one append */
+    long linkedin_min_version;  /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
+    long token_ttl_s;           /* expires_in of access tokens the token endpoints issue */
 } sandbox_knobs;
 
 typedef struct sandbox_config {

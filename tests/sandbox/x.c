@@ -5,6 +5,9 @@
  *   POST /x/2/media/upload           multipart/form-data: media (bytes),
  *                                    media_category -> 200 {"data":{"id","media_key",
  *                                    "size","expires_after_secs"}}
+ *   POST /x/2/media/upload/initialize, /{id}/append, /{id}/finalize,
+ *   GET  /x/2/media/upload?command=STATUS   the chunked upload of a video or
+ *                                    GIF (x_chunked.c)
  *   GET  /x/2/users/me               the token's user {"data":{"id","name","username"}}
  *   GET  /x/2/users/{id}/tweets      start_time, end_time (RFC 3339),
  *                                    max_results (5..100, default 10),
@@ -29,7 +32,8 @@
  * limit and duplicate rule (403 "duplicate content") -> accept, or hold.
  * Text is returned with &, < and > escaped, as X does, and a tweet with
  * images gets one more https://t.co/... link at the end, as on X. Uploaded
- * media ids belong to the token's user; a tweet may name up to 4 of them. */
+ * media ids belong to the token's user; a tweet may name up to 4 of them,
+ * or one video or GIF whose processing succeeded. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,7 @@
 #include <time.h>
 
 #include "server.h"
+#include "x_chunked.h"
 
 #define X_PLATFORM "x"
 #define X_PREFIX "/x"
@@ -280,22 +285,27 @@ static int x_tweet_media(x_call *c, char *ids, size_t len) {
     ids[0] = '\0';
     if (m == NULL) return 0;
     json_t *root = json_loads(m, 0, NULL), *arr = json_object_get(root, "media_ids"), *v;
-    size_t i;
+    size_t i, moving = 0;
     int rc =
         json_is_array(arr) && json_array_size(arr) >= 1 && json_array_size(arr) <= X_MAX_TWEET_MEDIA
             ? 1
             : -1;
     json_array_foreach(arr, i, v) {
         if (rc < 0) break;
-        if (!json_is_string(v) || !x_upload_known(json_string_value(v), c->user))
+        int chunked = json_is_string(v) && sandbox_x_chunked_ready(json_string_value(v), c->user);
+        moving += (size_t)chunked;
+        if (!json_is_string(v) || (!chunked && !x_upload_known(json_string_value(v), c->user)))
             rc = -1;
         else
             snprintf(ids + strlen(ids), len - strlen(ids), "%s%s", i ? "," : "",
                      json_string_value(v));
     }
+    /* A video or GIF goes alone. */
+    if (rc > 0 && moving > 0 && json_array_size(arr) > 1) rc = -1;
     json_decref(root);
     if (rc < 0)
-        x_invalid(c->req, "$.media.media_ids: 1 to 4 ids of media this user uploaded are required");
+        x_invalid(c->req, "$.media.media_ids: 1 to 4 ids of images, or one video or GIF whose "
+                          "processing succeeded, uploaded by this user, are required");
     return rc;
 }
 
@@ -579,8 +589,10 @@ static void x_handle(sandbox_request *req) {
     int timeline =
         n == 4 && strcmp(seg[1], "users") == 0 && x_digits(seg[2]) && strcmp(seg[3], "tweets") == 0;
     int one = n == 3 && strcmp(seg[1], "tweets") == 0 && x_digits(seg[2]);
+    x_chunked_route chunked = n >= 3 ? sandbox_x_chunked_route(method, seg, n) : X_CHUNKED_NONE;
+    if (chunked == X_CHUNKED_STATUS) upload = 0;
     if (n < 2 || strcmp(seg[0], "2") != 0 ||
-        !(((tweets || upload) && post) || (get && (me || timeline || one)))) {
+        !(((tweets || upload) && post) || (get && (me || timeline || one)) || chunked)) {
         x_not_found(req);
         return;
     }
@@ -591,7 +603,9 @@ static void x_handle(sandbox_request *req) {
         return;
     }
     if (x_check_token(&c, op) != 0) return;
-    if (tweets)
+    if (chunked)
+        sandbox_x_chunked_handle(req, chunked, c.user, n == 5 ? seg[3] : NULL);
+    else if (tweets)
         x_publish(&c);
     else if (upload)
         x_upload(&c);

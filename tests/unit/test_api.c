@@ -204,7 +204,7 @@ static void test_post_request(void) {
     CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"link\": \"ftp://e.x/\"}", &st),
                  "link");
     CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"media\": [{\"url\": "
-                              "\"https://e.x/a\", \"type\": \"gif\"}]}",
+                              "\"https://e.x/a\", \"type\": \"audio\"}]}",
                               &st),
                  "media[0].type");
     CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"media\": [{}]}", &st),

@@ -184,9 +184,19 @@ static void test_validate_media_and_account(void) {
     c.job.n_media = 1;
     CHECK(valid(&c, reason, sizeof(reason))); /* one image */
     c.media_ptrs[0] = &c.media[1];
-    CHECK(!valid(&c, reason, sizeof(reason))); /* one video */
-    CHECK_CONTAINS(reason, "video posts are not supported for X yet");
+    CHECK(valid(&c, reason, sizeof(reason))); /* one video: the chunked upload */
+    c.media[1].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF;
+    CHECK(valid(&c, reason, sizeof(reason))); /* one GIF */
+    c.job.n_media = 2;
+    c.media_ptrs[1] = &c.media[0];
+    CHECK(!valid(&c, reason, sizeof(reason))); /* a GIF and an image */
+    CHECK_CONTAINS(reason, "one video or GIF");
+    c.job.n_media = 1;
+    c.media[1].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT;
+    CHECK(!valid(&c, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "documents");
     c.media_ptrs[0] = &c.media[0];
+    c.media_ptrs[1] = &c.media[1];
     c.media[1].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_IMAGE;
     c.job.n_media = 4;
     CHECK(valid(&c, reason, sizeof(reason)));

@@ -1,0 +1,589 @@
+/* x_video.c -- X's chunked media upload for a video or an animated GIF.
+ *
+ * The steps (X API v2, media upload docs), one request each:
+ *   FETCH     GET <media URL>  Range: bytes=O-(O+C-1)       (no token sent)
+ *               -> 206, Content-Range: bytes O-L/TOTAL, the chunk's bytes
+ *   INIT      POST {base}/{ver}/media/upload/initialize
+ *               {"media_type","total_bytes","media_category":tweet_video|tweet_gif}
+ *               -> {"data":{"id","expires_after_secs"}}       (after chunk 0 told TOTAL)
+ *   APPEND    POST {base}/{ver}/media/upload/{id}/append
+ *               multipart: segment_index (0..999), media (the chunk)
+ *   ... FETCH and APPEND alternate until TOTAL bytes are appended ...
+ *   FINALIZE  POST {base}/{ver}/media/upload/{id}/finalize
+ *               -> {"data":{"processing_info":{"state","check_after_secs",...}}}
+ *   STATUS    GET  {base}/{ver}/media/upload?media_id={id}&command=STATUS
+ *               after check_after_secs, until succeeded or failed
+ * and then the tweet (x.c) names the media id.
+ *
+ * Why ranged reads: the adapter does no I/O and keeps no socket between
+ * steps, so "read one chunk, send it, read the next" is one ranged GET per
+ * chunk. Only one chunk is ever held (a 512 MB video streams through C
+ * bytes of memory), each GET goes through the engine's outbound policy
+ * (public addresses, https, redirects re-checked), and a host that ignores
+ * Range and sends the whole file is cut at C bytes and refused, never
+ * buffered. Every ranged answer must agree on TOTAL: a file that changes
+ * under us is not uploaded half old, half new.
+ *
+ * Retries: nothing here is public, so no answer is ambiguous. An append,
+ * finalize or status call that gets no answer or a 5xx is sent again in
+ * this flow (same segment_index: X keeps the last copy of a segment, so a
+ * gateway error after X stored it duplicates nothing), up to
+ * XV_MAX_SENDS times with a short backoff, then the job is retried from
+ * the start. A media id X no longer knows (404: expired or lost) restarts
+ * the upload from initialize, at most XV_MAX_RESTARTS times. Processing
+ * that fails ends the post as permanent: the tweet is never sent. */
+#include "x_video.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ap_time.h"
+#include "x.h"
+
+#define XV_MAX_SENDS 4       /* one append/finalize/status call, first send included */
+#define XV_MAX_RESTARTS 2    /* fresh media ids after X forgot one */
+#define XV_MAX_POLLS 120     /* STATUS calls before "X is too slow", retried later */
+#define XV_POLL_MIN_MS 1000  /* check_after_secs is whole seconds; 0 means "soon" */
+#define XV_POLL_MAX_MS 60000 /* a longer hint is still asked again within a minute */
+#define XV_BACKOFF_MS 500
+#define XV_BACKOFF_MAX_MS 30000
+#define XV_CURLE_WRITE_ERROR 23 /* the engine's body cap cut the download */
+
+struct ap_x_video {
+    ap_x_video_state state;
+    size_t index; /* which of the job's media */
+    size_t chunk_bytes;
+    bool gif;
+    char media_id[40];
+    char content_type[64];
+    int64_t total;  /* -1 until the first ranged answer says it */
+    int64_t offset; /* where the chunk in hand starts = bytes appended */
+    int segment;    /* segment_index of the chunk in hand */
+    char *chunk;
+    size_t chunk_len;
+    int sends; /* of the current append/finalize/status call */
+    int restarts;
+    int polls;
+};
+
+/* What taking an answer leads to. */
+typedef enum xv_next { XV_NEXT_REQUEST, XV_NEXT_WAIT, XV_NEXT_DONE } xv_next;
+
+/* ---- parsers ---------------------------------------------------------------- */
+
+int ap_x_video_parse_init(const char *body, size_t len, char *id, size_t id_len,
+                          int64_t *expires_after_s) {
+    json_t *root = json_loadb(body ? body : "", len, 0, NULL);
+    json_t *data = json_object_get(root, "data");
+    json_t *jid = json_object_get(data, "id"), *exp = json_object_get(data, "expires_after_secs");
+    int rc = -1;
+    if (json_is_string(jid) && ap_x_id_text_ok(json_string_value(jid), json_string_length(jid)) &&
+        json_string_length(jid) < id_len) {
+        snprintf(id, id_len, "%s", json_string_value(jid));
+        *expires_after_s = json_is_integer(exp) ? (int64_t)json_integer_value(exp) : -1;
+        rc = 0;
+    }
+    json_decref(root);
+    return rc;
+}
+
+static ap_x_processing_state xv_state_named(const char *s) {
+    static const struct {
+        const char *name;
+        ap_x_processing_state state;
+    } names[] = {{"pending", AP_XP_PENDING},
+                 {"in_progress", AP_XP_IN_PROGRESS},
+                 {"succeeded", AP_XP_SUCCEEDED},
+                 {"failed", AP_XP_FAILED}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(s, names[i].name) == 0) return names[i].state;
+    return AP_XP_NONE;
+}
+
+int ap_x_video_parse_processing(const char *body, size_t len, ap_x_processing *p) {
+    memset(p, 0, sizeof(*p));
+    p->check_after_s = -1;
+    p->progress_percent = -1;
+    json_t *root = json_loadb(body ? body : "", len, 0, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return -1;
+    }
+    json_t *data = json_object_get(root, "data");
+    json_t *info = json_object_get(json_is_object(data) ? data : root, "processing_info");
+    int rc = 0;
+    if (info == NULL) {
+        p->state = AP_XP_NONE; /* nothing to process (X leaves it out) */
+    } else if (!json_is_object(info) || !json_is_string(json_object_get(info, "state")) ||
+               (p->state = xv_state_named(json_string_value(json_object_get(info, "state")))) ==
+                   AP_XP_NONE) {
+        rc = -1; /* a state we do not know is not "ready" */
+    } else {
+        json_t *after = json_object_get(info, "check_after_secs");
+        json_t *pct = json_object_get(info, "progress_percent");
+        json_t *err = json_object_get(info, "error");
+        if (json_is_integer(after) && json_integer_value(after) >= 0 &&
+            json_integer_value(after) <= 86400)
+            p->check_after_s = (int64_t)json_integer_value(after);
+        if (json_is_integer(pct) && json_integer_value(pct) >= 0 && json_integer_value(pct) <= 100)
+            p->progress_percent = (int)json_integer_value(pct);
+        json_t *msg = json_object_get(err, "message");
+        if (!json_is_string(msg)) msg = json_object_get(err, "name");
+        if (json_is_string(msg)) snprintf(p->error, sizeof(p->error), "%s", json_string_value(msg));
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* Digits into *out; advances *s. -1 when none or too many. */
+static int xv_number(const char **s, int64_t *out) {
+    int64_t v = 0;
+    int n = 0;
+    for (; isdigit((unsigned char)**s); (*s)++, n++) {
+        if (n == 18) return -1;
+        v = v * 10 + (**s - '0');
+    }
+    *out = v;
+    return n > 0 ? 0 : -1;
+}
+
+int ap_x_parse_content_range(const char *value, int64_t *first, int64_t *last, int64_t *total) {
+    if (value == NULL || strncasecmp(value, "bytes", 5) != 0) return -1;
+    const char *s = value + 5;
+    while (*s == ' ') s++;
+    if (xv_number(&s, first) != 0 || *s++ != '-' || xv_number(&s, last) != 0 || *s++ != '/' ||
+        xv_number(&s, total) != 0)
+        return -1;
+    while (*s == ' ') s++;
+    return *s == '\0' && *first <= *last && *last < *total ? 0 : -1;
+}
+
+/* ---- the flow -------------------------------------------------------------- */
+
+ap_x_video *ap_x_video_new(const ap_flow_input *in, size_t index, size_t chunk_bytes) {
+    ap_x_video *v = calloc(1, sizeof(*v));
+    if (v == NULL) return NULL;
+    v->index = index;
+    v->chunk_bytes = chunk_bytes > 0 ? chunk_bytes : 4 * 1024 * 1024;
+    v->gif = in->job->media[index]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF;
+    v->total = -1;
+    v->state = AP_XV_FETCH;
+    return v;
+}
+
+void ap_x_video_free(ap_x_video *v) {
+    if (v) free(v->chunk);
+    free(v);
+}
+
+ap_x_video_state ap_x_video_state_of(const ap_x_video *v) { return v->state; }
+
+const char *ap_x_video_media_id(const ap_x_video *v) {
+    return v->state == AP_XV_READY ? v->media_id : "";
+}
+
+static const char *xv_what(const ap_x_video *v) { return v->gif ? "GIF" : "video"; }
+
+static void xv_drop_chunk(ap_x_video *v) {
+    free(v->chunk);
+    v->chunk = NULL;
+    v->chunk_len = 0;
+}
+
+static xv_next xv_fail(ap_x_video *v, ap_flow_result *r, ap_error_class cls, long status,
+                       const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static xv_next xv_fail(ap_x_video *v, ap_flow_result *r, ap_error_class cls, long status,
+                       const char *code, const char *fmt, ...) {
+    char message[sizeof(r->error_message)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    v->state = AP_XV_FAILED;
+    ap_flow_fail(r, cls, status, code, "%s", message);
+    return XV_NEXT_DONE;
+}
+
+/* ---- requests ---- */
+
+static int xv_url(const ap_flow_input *in, const ap_x_video *v, const char *what,
+                  ap_http_request *req) {
+    char url[1024];
+    int n = what ? snprintf(url, sizeof(url), "%s/%s/media/upload/%s/%s", in->platform->base_url,
+                            in->platform->api_version, v->media_id, what)
+                 : snprintf(url, sizeof(url), "%s/%s/media/upload/initialize",
+                            in->platform->base_url, in->platform->api_version);
+    if (n < 0 || (size_t)n >= sizeof(url)) return -1;
+    req->url = strdup(url);
+    return req->url ? 0 : -1;
+}
+
+static int xv_build_fetch(const ap_flow_input *in, const ap_x_video *v, ap_http_request *req) {
+    char range[64];
+    int64_t last = v->offset + (int64_t)v->chunk_bytes - 1;
+    if (v->total > 0 && last > v->total - 1) last = v->total - 1;
+    int n =
+        snprintf(range, sizeof(range), "bytes=%lld-%lld", (long long)v->offset, (long long)last);
+    if (ap_media_build_fetch(req, in->job->media[v->index]->url, v->chunk_bytes) != 0 || n < 0 ||
+        (size_t)n >= sizeof(range))
+        return -1;
+    /* Exactly one chunk: a host that ignores Range is cut here, not buffered. */
+    req->max_response = v->chunk_bytes;
+    return ap_http_request_add_header(req, "Range", range);
+}
+
+static int xv_build_init(const ap_flow_input *in, const ap_x_video *v, ap_http_request *req) {
+    ap_http_request_init(req, "POST");
+    json_t *body =
+        json_pack("{s:s,s:I,s:s}", "media_type", v->content_type, "total_bytes",
+                  (json_int_t)v->total, "media_category", v->gif ? "tweet_gif" : "tweet_video");
+    req->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (req->body == NULL || xv_url(in, v, NULL, req) != 0) return -1;
+    req->body_len = strlen(req->body);
+    if (ap_http_request_add_header(req, "Content-Type", "application/json") != 0) return -1;
+    return ap_flow_bearer_header(req, in->token);
+}
+
+static bool xv_contains(const char *buf, size_t n, const char *needle) {
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (buf[i] == needle[0] && memcmp(buf + i, needle, k) == 0) return true;
+    return false;
+}
+
+/* multipart/form-data: segment_index, then media (the chunk's bytes). */
+static int xv_build_append(const ap_flow_input *in, const ap_x_video *v, ap_http_request *req) {
+    char boundary[80], head[600], tail[96], ctype[128];
+    ap_http_request_init(req, "POST");
+    unsigned salt = 0;
+    do
+        snprintf(boundary, sizeof(boundary), "autopost-%.8s-%d-%u", in->job->schedule_id,
+                 v->segment, salt++);
+    while (xv_contains(v->chunk, v->chunk_len, boundary));
+    int h = snprintf(head, sizeof(head),
+                     "--%s\r\nContent-Disposition: form-data; name=\"segment_index\"\r\n\r\n%d\r\n"
+                     "--%s\r\nContent-Disposition: form-data; name=\"media\"; filename=\"blob\"\r\n"
+                     "Content-Type: application/octet-stream\r\n\r\n",
+                     boundary, v->segment, boundary);
+    int t = snprintf(tail, sizeof(tail), "\r\n--%s--\r\n", boundary);
+    int c = snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
+    if (h < 0 || (size_t)h >= sizeof(head) || t < 0 || (size_t)t >= sizeof(tail) || c < 0 ||
+        (size_t)c >= sizeof(ctype))
+        return -1;
+    size_t len = (size_t)h + v->chunk_len + (size_t)t;
+    req->body = malloc(len + 1);
+    if (req->body == NULL) return -1;
+    memcpy(req->body, head, (size_t)h);
+    memcpy(req->body + h, v->chunk, v->chunk_len);
+    memcpy(req->body + h + v->chunk_len, tail, (size_t)t);
+    req->body[len] = '\0';
+    req->body_len = len;
+    if (xv_url(in, v, "append", req) != 0 ||
+        ap_http_request_add_header(req, "Content-Type", ctype) != 0)
+        return -1;
+    return ap_flow_bearer_header(req, in->token);
+}
+
+static int xv_build_finalize(const ap_flow_input *in, const ap_x_video *v, ap_http_request *req) {
+    ap_http_request_init(req, "POST");
+    if (xv_url(in, v, "finalize", req) != 0) return -1;
+    return ap_flow_bearer_header(req, in->token);
+}
+
+static int xv_build_status(const ap_flow_input *in, const ap_x_video *v, ap_http_request *req) {
+    char url[1024];
+    ap_http_request_init(req, "GET");
+    int n = snprintf(url, sizeof(url), "%s/%s/media/upload?media_id=%s&command=STATUS",
+                     in->platform->base_url, in->platform->api_version, v->media_id);
+    if (n < 0 || (size_t)n >= sizeof(url) || (req->url = strdup(url)) == NULL) return -1;
+    return ap_flow_bearer_header(req, in->token);
+}
+
+static int xv_build(const ap_flow_input *in, const ap_x_video *v, ap_http_request *req) {
+    switch (v->state) {
+    case AP_XV_FETCH: return xv_build_fetch(in, v, req);
+    case AP_XV_INIT: return xv_build_init(in, v, req);
+    case AP_XV_APPEND: return xv_build_append(in, v, req);
+    case AP_XV_FINALIZE: return xv_build_finalize(in, v, req);
+    case AP_XV_STATUS: return xv_build_status(in, v, req);
+    case AP_XV_READY:
+    case AP_XV_FAILED:
+    default: return -1;
+    }
+}
+
+/* ---- answers ---- */
+
+/* The media type X is told, from the host's Content-Type (parameters cut). */
+static bool xv_type_ok(ap_x_video *v, const char *type) {
+    if (type == NULL) return false;
+    size_t n = strcspn(type, "; ");
+    if (n == 0 || n >= sizeof(v->content_type)) return false;
+    snprintf(v->content_type, sizeof(v->content_type), "%.*s", (int)n, type);
+    for (char *c = v->content_type; *c; c++) *c = (char)tolower((unsigned char)*c);
+    if (v->gif) return strcmp(v->content_type, "image/gif") == 0;
+    return strcmp(v->content_type, "video/mp4") == 0 ||
+           strcmp(v->content_type, "video/quicktime") == 0;
+}
+
+/* Where the chunk sits in the file; false (r filled) when the answer does
+ * not match what we asked or what earlier chunks said. */
+static bool xv_chunk_place(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+    int64_t first = 0, last = -1, total = (int64_t)res->body_len;
+    if (res->status == 206 &&
+        ap_x_parse_content_range(ap_http_response_header(res, "content-range"), &first, &last,
+                                 &total) != 0) {
+        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_range",
+                "the %s's host answered a ranged read without a usable Content-Range", xv_what(v));
+        return false;
+    }
+    if (res->status == 200 && v->offset != 0) {
+        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_range",
+                "the %s's host stopped honouring ranged reads (Range) mid-file", xv_what(v));
+        return false;
+    }
+    if (res->status == 206 && (first != v->offset || last - first + 1 != (int64_t)res->body_len)) {
+        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_range",
+                "the %s's host sent other bytes than the range asked for", xv_what(v));
+        return false;
+    }
+    if (v->total >= 0 && total != v->total) {
+        /* The file changed under us: start over with the new one. */
+        xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_changed",
+                "the %s changed size while it was being uploaded", xv_what(v));
+        return false;
+    }
+    v->total = total;
+    return true;
+}
+
+/* The first chunk also tells the size and type: check X's limits now,
+ * before X hears of the upload. */
+static bool xv_first_chunk_ok(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+    int64_t max = v->gif ? AP_X_GIF_MAX_BYTES : AP_X_VIDEO_MAX_BYTES;
+    if (!xv_type_ok(v, ap_http_response_header(res, "content-type"))) {
+        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_type",
+                v->gif ? "the GIF's URL does not serve image/gif (%s)"
+                       : "the video's URL does not serve video/mp4 or video/quicktime (%s)",
+                v->content_type[0] ? v->content_type : "no Content-Type");
+        return false;
+    }
+    if (v->total > max) {
+        char lim[64];
+        snprintf(lim, sizeof(lim), "%lld bytes", (long long)max);
+        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_too_large",
+                v->gif ? "the GIF is larger than X's limit of %s"
+                       : "the video is larger than X's limit of %s",
+                lim);
+        return false;
+    }
+    if ((v->total + (int64_t)v->chunk_bytes - 1) / (int64_t)v->chunk_bytes > AP_X_MAX_SEGMENTS) {
+        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_too_many_parts",
+                "the %s needs more than 1000 appends; raise platforms.x.media_chunk_size",
+                xv_what(v));
+        return false;
+    }
+    return true;
+}
+
+static xv_next xv_take_fetch(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+    char which[32];
+    snprintf(which, sizeof(which), "%zu", v->index + 1);
+    if (res->address_refused || res->scheme_refused)
+        /* As for images: permanent, and nothing about the host. */
+        return xv_fail(v, r, AP_CLASS_PERMANENT, 0, "media_url_refused",
+                       res->address_refused ? "media %s: address not allowed"
+                                            : "media %s: only https URLs are allowed",
+                       which);
+    if (res->transport_error == XV_CURLE_WRITE_ERROR)
+        return xv_fail(v, r, AP_CLASS_PERMANENT, 0, "media_range",
+                       "the %s's host sent more than one chunk: it ignores ranged reads (Range), "
+                       "which streaming to X needs",
+                       xv_what(v));
+    if (res->transport_error != 0)
+        return xv_fail(v, r, AP_CLASS_RETRY, 0, "media_download", "could not download the %s",
+                       xv_what(v));
+    if (res->status == 429 || res->status >= 500)
+        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_download",
+                       "the %s's host is unavailable", xv_what(v));
+    if ((res->status != 200 && res->status != 206) || res->body_len == 0) {
+        char why[80];
+        snprintf(why, sizeof(why), "%s could not be fetched: its URL answered %ld", xv_what(v),
+                 res->status);
+        return xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_download", "the %s", why);
+    }
+    if (!xv_chunk_place(v, res, r)) return XV_NEXT_DONE;
+    if (v->offset == 0 && !xv_first_chunk_ok(v, res, r)) return XV_NEXT_DONE;
+    xv_drop_chunk(v);
+    if ((v->chunk = malloc(res->body_len)) == NULL)
+        return xv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "out of memory holding a %s chunk",
+                       xv_what(v));
+    memcpy(v->chunk, res->body, res->body_len);
+    v->chunk_len = res->body_len;
+    v->state = v->media_id[0] ? AP_XV_APPEND : AP_XV_INIT;
+    return XV_NEXT_REQUEST;
+}
+
+/* An X error on an upload call: nothing is public, so never duplicate or
+ * ambiguous. */
+static xv_next xv_x_error(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+    v->state = AP_XV_FAILED;
+    ap_x_classify_error(res, false, r);
+    if (r->error_class == AP_CLASS_DUPLICATE || r->error_class == AP_CLASS_AMBIGUOUS)
+        r->error_class = AP_CLASS_RETRY;
+    return XV_NEXT_DONE;
+}
+
+/* No answer or a 5xx to a call that is safe to repeat: again, in this
+ * flow, after a short backoff (or X's Retry-After). */
+static xv_next xv_again(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                        ap_flow_result *r) {
+    if (++v->sends >= XV_MAX_SENDS) {
+        if (res->transport_error != 0) {
+            ap_flow_transport_error(res, false, r);
+            v->state = AP_XV_FAILED;
+            return XV_NEXT_DONE;
+        }
+        return xv_x_error(v, res, r);
+    }
+    int64_t wait = (int64_t)XV_BACKOFF_MS << (v->sends - 1);
+    long long ra = ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"), ap_now_ms());
+    if (ra > wait) wait = ra;
+    *wait_ms = wait > XV_BACKOFF_MAX_MS ? XV_BACKOFF_MAX_MS : wait;
+    snprintf(r->note_event, sizeof(r->note_event), "x_media_resend");
+    snprintf(r->note, sizeof(r->note), "X %s upload call %s (%s); sending it again in %lld ms",
+             xv_what(v),
+             v->state == AP_XV_APPEND     ? "append"
+             : v->state == AP_XV_FINALIZE ? "finalize"
+                                          : "status",
+             res->transport_error ? "no answer" : "5xx", (long long)*wait_ms);
+    return XV_NEXT_WAIT;
+}
+
+/* X no longer knows the media id (expired, or lost on its side): a new
+ * upload from initialize, chunk 0 read again. */
+static xv_next xv_restart(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+    if (++v->restarts > XV_MAX_RESTARTS)
+        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_expired",
+                       "X kept forgetting the %s upload's media id", xv_what(v));
+    snprintf(r->note_event, sizeof(r->note_event), "x_media_restart");
+    snprintf(r->note, sizeof(r->note),
+             "X answered %ld for media id %s (expired or unknown): uploading the %s again from "
+             "initialize",
+             res->status, v->media_id, xv_what(v));
+    v->media_id[0] = '\0';
+    v->offset = 0;
+    v->segment = 0;
+    v->sends = 0;
+    v->polls = 0;
+    xv_drop_chunk(v);
+    v->state = AP_XV_FETCH;
+    return XV_NEXT_REQUEST;
+}
+
+static xv_next xv_take_init(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+    int64_t expires = 0;
+    if (res->transport_error != 0) {
+        ap_flow_transport_error(res, false, r);
+        v->state = AP_XV_FAILED;
+        return XV_NEXT_DONE;
+    }
+    if (res->status < 200 || res->status >= 300) return xv_x_error(v, res, r);
+    if (ap_x_video_parse_init(res->body, res->body_len, v->media_id, sizeof(v->media_id),
+                              &expires) != 0)
+        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_upload",
+                       "X accepted the %s upload without a media id", xv_what(v));
+    v->segment = 0;
+    v->sends = 0;
+    v->state = AP_XV_APPEND;
+    return XV_NEXT_REQUEST;
+}
+
+static xv_next xv_take_append(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                              ap_flow_result *r) {
+    if (res->transport_error != 0 || res->status >= 500) return xv_again(v, res, wait_ms, r);
+    if (res->status == 404) return xv_restart(v, res, r);
+    if (res->status < 200 || res->status >= 300) return xv_x_error(v, res, r);
+    v->offset += (int64_t)v->chunk_len;
+    v->segment++;
+    v->sends = 0;
+    xv_drop_chunk(v);
+    v->state = v->offset >= v->total ? AP_XV_FINALIZE : AP_XV_FETCH;
+    return XV_NEXT_REQUEST;
+}
+
+/* finalize and STATUS answer the same processing_info. */
+static xv_next xv_take_processing(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                                  ap_flow_result *r) {
+    if (res->transport_error != 0 || res->status >= 500) return xv_again(v, res, wait_ms, r);
+    if (res->status == 404) return xv_restart(v, res, r);
+    if (res->status < 200 || res->status >= 300) return xv_x_error(v, res, r);
+    v->sends = 0;
+    ap_x_processing p;
+    if (ap_x_video_parse_processing(res->body, res->body_len, &p) != 0)
+        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_processing",
+                       "X's processing status of the %s was unreadable", xv_what(v));
+    switch (p.state) {
+    case AP_XP_NONE:
+    case AP_XP_SUCCEEDED: v->state = AP_XV_READY; return XV_NEXT_DONE;
+    case AP_XP_FAILED: {
+        char why[200];
+        snprintf(why, sizeof(why), "%s: %s", xv_what(v), p.error[0] ? p.error : "no reason given");
+        return xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_processing_failed",
+                       "X could not process the %s; nothing was posted", why);
+    }
+    case AP_XP_PENDING:
+    case AP_XP_IN_PROGRESS:
+    default: break;
+    }
+    if (++v->polls > XV_MAX_POLLS)
+        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_processing_slow",
+                       "X was still processing the %s after many checks", xv_what(v));
+    int64_t wait = p.check_after_s >= 0 ? p.check_after_s * 1000 : XV_POLL_MIN_MS;
+    *wait_ms = wait < XV_POLL_MIN_MS   ? XV_POLL_MIN_MS
+               : wait > XV_POLL_MAX_MS ? XV_POLL_MAX_MS
+                                       : wait;
+    v->state = AP_XV_STATUS;
+    return XV_NEXT_WAIT;
+}
+
+static xv_next xv_take(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                       ap_flow_result *r) {
+    switch (v->state) {
+    case AP_XV_FETCH: return xv_take_fetch(v, res, r);
+    case AP_XV_INIT: return xv_take_init(v, res, r);
+    case AP_XV_APPEND: return xv_take_append(v, res, wait_ms, r);
+    case AP_XV_FINALIZE:
+    case AP_XV_STATUS: return xv_take_processing(v, res, wait_ms, r);
+    case AP_XV_READY:
+    case AP_XV_FAILED:
+    default:
+        return xv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "the %s upload was already over",
+                       xv_what(v));
+    }
+}
+
+ap_step_kind ap_x_video_step(ap_x_video *v, const ap_flow_input *in, const ap_http_response *prev,
+                             ap_http_request *req, int64_t *wait_ms, ap_flow_result *r) {
+    if (prev) {
+        switch (xv_take(v, prev, wait_ms, r)) {
+        case XV_NEXT_DONE: return AP_STEP_DONE;
+        case XV_NEXT_WAIT: return AP_STEP_WAIT;
+        case XV_NEXT_REQUEST: break;
+        }
+    }
+    if (xv_build(in, v, req) != 0) {
+        xv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "could not build the %s upload request",
+                xv_what(v));
+        return AP_STEP_DONE;
+    }
+    return AP_STEP_REQUEST;
+}
