@@ -153,9 +153,12 @@ typedef struct api_post_request {
  * URLs). false with *err a 422 (or 400 for JSON that does not parse). */
 bool api_post_request_decode(api_post_request *pr, const char *body, size_t len, api_reply *err);
 void api_post_request_free(api_post_request *pr);
-/* The recurrence against api.min_recurrence_interval: true when none was
- * given or it passes; else false with *err a 422 naming the field. */
-bool api_recurrence_check(const api_post_request *pr, int64_t min_interval_ms, api_reply *err);
+/* The recurrence by ctl_recurrence_check (the rules autopostctl applies
+ * too): with min_interval_ms (api.min_recurrence_interval) and, when now_ms
+ * > 0, an occurrence after it. true when none was given or it passes; else
+ * false with *err a 422 naming the field. */
+bool api_recurrence_check(const api_post_request *pr, int64_t min_interval_ms, int64_t now_ms,
+                          api_reply *err);
 
 /* ---- handlers ---------------------------------------------------------- */
 

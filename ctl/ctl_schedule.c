@@ -32,13 +32,20 @@
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
     "                            [--link URL] [--media URL]... [--media-type image|video]\n"
-    "                            [--allow-past]\n\n"
+    "                            [--allow-past]\n"
+    "       autopostctl schedule --account ACCOUNT_ID --rrule RULE --tz ZONE\n"
+    "                            --start YYYY-MM-DDTHH:MM:SS --text TEXT [--link URL] ...\n\n"
     "Schedules one post and prints the new schedule id. Checked before anything is\n"
     "stored: the account exists and is active, the time parses, the post has\n"
     "content, URLs are http(s), and the platform's own rules (length, media).\n"
     "--media may repeat; --media-type applies to every --media (default image).\n"
     "A time more than scheduler.max_past (default 5m) ago is refused (it would be\n"
     "published at once): use --at now, or --allow-past if that is what you mean.\n"
+    "With --rrule/--tz/--start instead of --at, a recurring post (the API's\n"
+    "\"recurrence\"): an RFC 5545 RRULE (e.g. FREQ=WEEKLY;BYDAY=MO), an IANA zone,\n"
+    "and the local wall time of the first occurrence. Checked as the API checks\n"
+    "it (api.min_recurrence_interval, an occurrence still to come); prints the\n"
+    "post id: the scheduler makes its schedules a horizon ahead.\n"
     "Takes --config FILE.\n";
 
 static const char cancel_usage[] =
@@ -72,6 +79,7 @@ static const char retry_usage[] =
 
 typedef struct schedule_args {
     const char *account, *at, *text, *link, *media_type;
+    const char *rrule, *tz, *start; /* a recurring post: all three or none */
     const char **media;
     size_t nmedia;
     bool allow_past;
@@ -96,6 +104,9 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
         {.name = "media", .take = take_media, .target = a, .invalid = "out of memory"},
         {.name = "media-type", .string = &a->media_type},
         {.name = "allow-past", .flag = &a->allow_past},
+        {.name = "rrule", .string = &a->rrule},
+        {.name = "tz", .string = &a->tz},
+        {.name = "start", .string = &a->start},
         {0}};
     int rc = ctl_parse_options(ctx, "schedule", schedule_usage, opts, argc, argv);
     if (rc == CTL_EXIT_OK) return -1; /* --help */
@@ -103,7 +114,14 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
     if (optind < argc)
         return ctl_usage_error("schedule", "unexpected argument \"%s\"", argv[optind]);
     if (a->account == NULL) return ctl_usage_error("schedule", "--account is required");
-    if (a->at == NULL) return ctl_usage_error("schedule", "--at is required (RFC 3339 or now)");
+    bool recurring = a->rrule || a->tz || a->start;
+    if (recurring && !(a->rrule && a->tz && a->start))
+        return ctl_usage_error("schedule", "--rrule, --tz and --start go together");
+    if (recurring && a->at)
+        return ctl_usage_error("schedule", "give either --at or --rrule/--tz/--start, not both");
+    if (!recurring && a->at == NULL)
+        return ctl_usage_error("schedule",
+                               "--at is required (RFC 3339 or now), or --rrule/--tz/--start");
     return CTL_EXIT_OK;
 }
 
@@ -113,7 +131,12 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     char reason[512];
     if (!ap_uuid_normalize(a->account, p->account_id))
         return ctl_fail("--account: \"%s\" is not an account id (a UUID)", a->account);
-    if (!ctl_post_set_at(p, a->at, reason, sizeof(reason))) return ctl_fail("%s", reason);
+    if (a->rrule) {
+        if ((p->recur_rrule = strdup(a->rrule)) == NULL || (p->recur_tz = strdup(a->tz)) == NULL ||
+            (p->recur_start = strdup(a->start)) == NULL)
+            return ctl_fail("out of memory");
+    } else if (!ctl_post_set_at(p, a->at, reason, sizeof(reason)))
+        return ctl_fail("%s", reason);
     if (a->media_type && strcmp(a->media_type, "image") != 0 && strcmp(a->media_type, "video") != 0)
         return ctl_fail("--media-type must be image or video, not \"%s\"", a->media_type);
     p->text = strdup(a->text ? a->text : "");
@@ -126,12 +149,13 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     return CTL_EXIT_OK;
 }
 
-/* The account must exist and take posts; then the platform's rules. */
-static int check_account(ctl_ctx *ctx, const ctl_post *p) {
+/* The account must exist and take posts; then the platform's rules.
+ * tenant gets the account's tenant (a series is stored in it). */
+static int check_account(ctl_ctx *ctx, const ctl_post *p, char tenant[37]) {
     char err[512], reason[600];
     const char *params[] = {p->account_id};
     PGresult *res = ctl_exec(ctx,
-                             "SELECT platform, external_id, status, status_reason "
+                             "SELECT platform, external_id, status, status_reason, tenant_id "
                              "FROM social_accounts WHERE id = $1",
                              1, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot read account %s: %s", p->account_id, err);
@@ -144,8 +168,32 @@ static int check_account(ctl_ctx *ctx, const ctl_post *p) {
     else if (!ctl_post_validate_platform(p, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), reason,
                                          sizeof(reason)))
         rc = ctl_fail("%s", reason);
+    else
+        snprintf(tenant, 37, "%s", PQgetvalue(res, 0, 4));
     PQclear(res);
     return rc;
+}
+
+/* A recurring post: its rule by the API's rules, then the store's
+ * series_create (no schedule rows: the scheduler makes them). */
+static int insert_series(ctl_ctx *ctx, const ctl_post *p, const char *tenant) {
+    char err[512], why[200], accounts[40];
+    const char *field = NULL;
+    if (!ctl_recurrence_check(p->recur_rrule, p->recur_tz, p->recur_start,
+                              ctx->cfg.api_min_recurrence_interval_ms, ap_now_ms(), &field, why,
+                              sizeof(why)))
+        return ctl_fail("--%s: %s", field ? field : "rrule", why);
+    char *media = ctl_post_media_json(p);
+    if (media == NULL) return ctl_fail("out of memory");
+    snprintf(accounts, sizeof(accounts), "{%s}", p->account_id);
+    const char *params[] = {tenant,         p->text,     p->link,        media,
+                            p->recur_rrule, p->recur_tz, p->recur_start, accounts};
+    PGresult *res = ctl_store(ctx, AP_STORE_SERIES_CREATE, params, err, sizeof(err));
+    free(media);
+    if (res == NULL) return ctl_fail("cannot store the recurring post: %s", err);
+    printf("%s\n", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return CTL_EXIT_OK;
 }
 
 static int insert_schedule(ctl_ctx *ctx, const ctl_post *p) {
@@ -186,8 +234,9 @@ int ctl_cmd_schedule(ctl_ctx *ctx, int argc, char **argv) {
         goto cleanup;
     }
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) goto cleanup;
-    if ((rc = check_account(ctx, &p)) != CTL_EXIT_OK) goto cleanup;
-    rc = insert_schedule(ctx, &p);
+    char tenant[37];
+    if ((rc = check_account(ctx, &p, tenant)) != CTL_EXIT_OK) goto cleanup;
+    rc = p.recur_rrule ? insert_series(ctx, &p, tenant) : insert_schedule(ctx, &p);
 cleanup:
     ctl_post_free(&p);
     free(a.media);
