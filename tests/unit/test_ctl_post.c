@@ -222,10 +222,10 @@ static void test_json_recurrence(void) {
     CHECK(!ctl_recurrence_check("FREQ=MINUTELY", "UTC", "2030-01-01T09:00:00", 3600000, 0, &field,
                                 why, sizeof(why)));
     CHECK_STR_EQ(field, "rrule");
-    CHECK(ctl_recurrence_check("FREQ=HOURLY", "UTC", "2030-01-01T09:00:00", 3600000, 0, &field,
-                               why, sizeof(why)));
-    CHECK(!ctl_recurrence_check("FREQ=DAILY;COUNT=2", "UTC", "2020-01-01T09:00:00", 0,
-                                ap_now_ms(), &field, why, sizeof(why)));
+    CHECK(ctl_recurrence_check("FREQ=HOURLY", "UTC", "2030-01-01T09:00:00", 3600000, 0, &field, why,
+                               sizeof(why)));
+    CHECK(!ctl_recurrence_check("FREQ=DAILY;COUNT=2", "UTC", "2020-01-01T09:00:00", 0, ap_now_ms(),
+                                &field, why, sizeof(why)));
     CHECK_STR_EQ(field, "start");
     CHECK_CONTAINS(why, "no occurrence after now");
 }
