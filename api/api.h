@@ -12,7 +12,8 @@
  *   posts.c         POST /v1/posts, GET /v1/posts/{id}
  *   series.c        recurring posts: occurrences, cancel, PATCH text
  *   idempotency.c   Idempotency-Key: claim, replay, remember
- *   schedules.c     GET /v1/schedules, cancel, reschedule; GET /v1/accounts
+ *   schedules.c     GET /v1/schedules, cancel (cancel.h, with NATS), reschedule;
+ *                   GET /v1/accounts
  *   webhooks.c      POST/GET /v1/webhooks, DELETE /v1/webhooks/{id},
  *                   GET /v1/webhooks/{id}/deliveries (webhooks/endpoints.h)
  *   openapi.c       api/openapi.yaml (embedded) served as JSON
@@ -33,6 +34,7 @@
 
 #include "ap_config.h"
 #include "ap_crypto.h"
+#include "ap_nats.h"
 #include "ap_pg.h"
 #include "ap_store.h"
 #include "endpoints.h"
@@ -52,6 +54,9 @@ typedef struct api_request {
     char request_id[37];
     const ap_config *cfg;
     const ap_crypto_keyring *keyring; /* seals webhook secrets (read-only) */
+    /* The process's NATS connection (thread-safe in nats.c): a cancel of a
+     * queued schedule marks the publishers' attempt record through it. */
+    const ap_nats *nats;
     /* Query string values (NULL when absent). */
     const char *(*query)(void *conn, const char *name);
     void *conn;
@@ -148,9 +153,12 @@ typedef struct api_post_request {
  * URLs). false with *err a 422 (or 400 for JSON that does not parse). */
 bool api_post_request_decode(api_post_request *pr, const char *body, size_t len, api_reply *err);
 void api_post_request_free(api_post_request *pr);
-/* The recurrence against api.min_recurrence_interval: true when none was
- * given or it passes; else false with *err a 422 naming the field. */
-bool api_recurrence_check(const api_post_request *pr, int64_t min_interval_ms, api_reply *err);
+/* The recurrence by ctl_recurrence_check (the rules autopostctl applies
+ * too): with min_interval_ms (api.min_recurrence_interval) and, when now_ms
+ * > 0, an occurrence after it. true when none was given or it passes; else
+ * false with *err a 422 naming the field. */
+bool api_recurrence_check(const api_post_request *pr, int64_t min_interval_ms, int64_t now_ms,
+                          api_reply *err);
 
 /* ---- handlers ---------------------------------------------------------- */
 
@@ -175,7 +183,7 @@ api_reply api_webhooks_deliveries(api_request *req, PGconn *db);
  * checked by the endpoint store's rules (url: wh_endpoint_url_check with
  * allow_private; each event: wh_event_types_check, one type per element). */
 typedef struct api_webhook_request {
-    char *url;                                                     /* owned */
+    char *url;                                                         /* owned */
     char events_csv[WH_MAX_EVENT_TYPES * (WH_EVENT_TYPE_MAX + 1) + 1]; /* "a,b" */
 } api_webhook_request;
 

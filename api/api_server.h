@@ -14,6 +14,7 @@ typedef struct api_server {
     const ap_config *cfg;
     api_ratelimit *ratelimit;
     const ap_crypto_keyring *keyring; /* webhook secrets are sealed with its current key */
+    const ap_nats *nats;              /* the attempt records a cancel marks (cancel.h) */
     struct MHD_Daemon *daemon;
     /* autopost_api_requests_total{class="1xx".."5xx"} and the latency
      * histogram, in the process registry (no-ops without one). */

@@ -167,24 +167,23 @@ static bool decode_recurrence(api_post_request *pr, json_t *v, api_reply *err) {
             *err = invalid(field, "missing");
             return false;
         }
-    return api_recurrence_check(pr, 0, err);
+    return api_recurrence_check(pr, 0, 0, err);
 }
 
-bool api_recurrence_check(const api_post_request *pr, int64_t min_interval_ms, api_reply *err) {
+bool api_recurrence_check(const api_post_request *pr, int64_t min_interval_ms, int64_t now_ms,
+                          api_reply *err) {
     if (pr->recur_rrule == NULL) return true;
-    ap_recur *r = NULL;
-    ap_recur_error why = {0};
-    ap_status s = ap_recur_new(&r, pr->recur_rrule, pr->recur_tz, pr->recur_start,
-                               min_interval_ms / 1000, &why);
-    ap_recur_free(r);
-    if (s == AP_OK) return true;
-    if (s != AP_EINVAL) {
+    const char *at = NULL;
+    char why[200], field[64];
+    if (ctl_recurrence_check(pr->recur_rrule, pr->recur_tz, pr->recur_start, min_interval_ms,
+                             now_ms, &at, why, sizeof(why)))
+        return true;
+    if (at == NULL) {
         *err = api_error(500, "internal", "out of memory");
         return false;
     }
-    char field[64];
-    snprintf(field, sizeof(field), "recurrence.%s", why.field ? why.field : "rrule");
-    *err = invalid(field, why.reason);
+    snprintf(field, sizeof(field), "recurrence.%s", at);
+    *err = invalid(field, why);
     return false;
 }
 

@@ -8,20 +8,24 @@
  * The list pages by schedule id (stable: ids never change and the order
  * does not depend on state or time); the cursor is the last id seen,
  * wrapped so clients treat it as opaque. Cancel checks the tenant, then
- * runs the store's cancel (store/sql/cancel.sql, as the console and
- * autopostctl do; a schedule never changes tenant) for pending schedules
- * only: a queued one is already on the bus, and stopping it needs the
- * publishers' attempt record, which `autopostctl cancel` writes (409 says
- * so). Reschedule moves a pending schedule's time; the status guard in the
- * UPDATE loses cleanly to a scheduler that queues the row at that moment. */
+ * runs the hand cancel autopostctl runs (cancel.h; a schedule never changes
+ * tenant): a pending schedule is cancelled in the database; a queued one is
+ * already on the bus, so the cancel mark goes into the publishers' attempt
+ * record first, through the process's NATS connection. 409 when a
+ * publisher already holds it (it may be live) or it is past cancelling,
+ * 503 when NATS cannot be reached (nothing changed). Reschedule moves a pending schedule's time;
+ * the status guard in the UPDATE loses cleanly to a scheduler that queues the row at that moment.
+ */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_log.h"
 #include "ap_store.h"
 #include "ap_time.h"
 #include "api.h"
+#include "cancel.h"
 #include "ctl_post.h"
 
 #define LIST_DEFAULT 50
@@ -149,42 +153,78 @@ static json_t *read_schedule(api_request *req, PGconn *db, const char *id, api_r
     return o;
 }
 
-/* After a move that changed nothing: 404 for not ours, else 409 naming the
- * state it is in. */
-static api_reply not_moved(api_request *req, PGconn *db, const char *id, const char *what) {
+/* After a reschedule that changed nothing: 404 for not ours, else 409
+ * naming the state it is in. */
+static api_reply not_moved(api_request *req, PGconn *db, const char *id) {
     api_reply r;
     json_t *o = read_schedule(req, db, id, &r);
     if (o == NULL) return r;
-    const char *status = json_string_value(json_object_get(o, "status"));
-    if (strcmp(status, "queued") == 0 && strcmp(what, "cancelled") == 0)
-        r = api_error(409, "not_cancellable",
-                      "schedule %s is queued: it is already with the publishers; an operator "
-                      "can still stop it with `autopostctl cancel`, which also tells them",
-                      id);
-    else
-        r = api_error(409, strcmp(what, "cancelled") == 0 ? "not_cancellable" : "not_pending",
-                      "schedule %s is %s: only a pending schedule can be %s", id, status, what);
+    r = api_error(409, "not_pending",
+                  "schedule %s is %s: only a pending schedule can be rescheduled", id,
+                  json_string_value(json_object_get(o, "status")));
     json_decref(o);
     return r;
 }
 
+/* The bus for ap_cancel_schedule: the process's connection, while it is up
+ * (a JetStream request on a broken one would wait out its whole timeout). */
+static jsCtx *cancel_js(void *arg, char *err, size_t errlen) {
+    const ap_nats *n = arg;
+    if (n == NULL || n->nc == NULL || n->js == NULL) {
+        snprintf(err, errlen, "NATS is not configured");
+        return NULL;
+    }
+    if (natsConnection_Status(n->nc) != NATS_CONN_STATUS_CONNECTED) {
+        snprintf(err, errlen, "NATS is not connected");
+        return NULL;
+    }
+    return n->js;
+}
+
+/* What ap_cancel_schedule's outcome means to an application. */
+static api_reply cancel_reply(api_request *req, PGconn *db, const char *id,
+                              const ap_cancel_result *c, const char *err) {
+    api_reply r;
+    switch (c->outcome) {
+    case AP_CANCEL_DONE: {
+        json_t *o = read_schedule(req, db, id, &r);
+        return o ? (api_reply){.status = 200, .body = o} : r;
+    }
+    case AP_CANCEL_NOT_FOUND: return api_error(404, "not_found", "no such schedule");
+    case AP_CANCEL_NOT_CANCELLABLE:
+        return api_error(409, "not_cancellable",
+                         "schedule %s is %s: only a pending or queued schedule can be cancelled",
+                         id, c->status);
+    case AP_CANCEL_STARTED:
+        return api_error(409, "publishing_started",
+                         "schedule %s is already being published (its attempt is %s): it may be "
+                         "live, so it cannot be cancelled; its outcome will show here",
+                         id, ap_guard_state_name(c->rec.state));
+    case AP_CANCEL_BUS_DOWN:
+    default:
+        ap_log_warn("cancel_unavailable", id, "request_id=%s %s", req->request_id, err);
+        r = api_error(503, "unavailable",
+                      "schedule %s is queued and the publishers cannot be told now; nothing "
+                      "changed, try again",
+                      id);
+        r.retry_after_s = 5;
+        return r;
+    }
+}
+
 api_reply api_schedules_cancel(api_request *req, PGconn *db) {
-    char id[37], err[512];
+    char id[37], err[512] = "";
     if (!ap_uuid_normalize(req->path_id, id))
         return api_error(404, "not_found", "no such schedule");
     api_reply r;
     json_t *mine = read_schedule(req, db, id, &r); /* 404 unless the key's tenant owns it */
     if (mine == NULL) return r;
     json_decref(mine);
-    const char *params[] = {id, "{pending}", "autopost-api"};
-    PGresult *res = NULL;
-    if (ap_store_run(db, AP_STORE_CANCEL, params, &res, NULL, err, sizeof(err)) != AP_OK)
+    ap_cancel_result c;
+    if (ap_cancel_schedule(db, id, "autopost-api", cancel_js, (void *)req->nats, &c, err,
+                           sizeof(err)) != AP_OK)
         return api_error_internal(req, "cancel", err);
-    bool cancelled = PQntuples(res) == 1;
-    PQclear(res);
-    if (!cancelled) return not_moved(req, db, id, "cancelled");
-    json_t *o = read_schedule(req, db, id, &r);
-    return o ? (api_reply){.status = 200, .body = o} : r;
+    return cancel_reply(req, db, id, &c, err);
 }
 
 /* {"at": "<RFC 3339>" | "now"} and nothing else. */
@@ -225,7 +265,7 @@ api_reply api_schedules_patch(api_request *req, PGconn *db) {
     if (res == NULL) return api_error_internal(req, "reschedule", err);
     bool moved = PQntuples(res) == 1;
     PQclear(res);
-    if (!moved) return not_moved(req, db, id, "rescheduled");
+    if (!moved) return not_moved(req, db, id);
     json_t *o = read_schedule(req, db, id, &r);
     return o ? (api_reply){.status = 200, .body = o} : r;
 }

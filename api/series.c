@@ -37,22 +37,7 @@
 /* Rules of the create request that need the config or the clock: the
  * api.min_recurrence_interval bound, and an occurrence still to come. */
 bool api_series_check(const api_post_request *pr, const ap_config *cfg, api_reply *err) {
-    if (!api_recurrence_check(pr, cfg->api_min_recurrence_interval_ms, err)) return false;
-    ap_recur *r = NULL;
-    if (ap_recur_new(&r, pr->recur_rrule, pr->recur_tz, pr->recur_start, 0, NULL) != AP_OK) {
-        *err = api_error(500, "internal", "out of memory");
-        return false;
-    }
-    int64_t next;
-    size_t n = ap_recur_next(r, ap_now_ms(), &next, 1);
-    ap_recur_free(r);
-    if (n == 0) {
-        const char *why = "the rule has no occurrence after now (COUNT or UNTIL ended it)";
-        *err = api_error(422, "validation_failed", "the post is not valid: %s", why);
-        api_error_detail(err, "recurrence.start", why);
-        return false;
-    }
-    return true;
+    return api_recurrence_check(pr, cfg->api_min_recurrence_interval_ms, ap_now_ms(), err);
 }
 
 /* The accounts as a uuid[] literal. */
@@ -81,12 +66,7 @@ bool api_series_insert(const api_request *req, PGconn *db, const api_post_reques
     const ctl_post *p = pr->post;
     const char *params[] = {req->tenant_id,  p->text,      p->link,         media,
                             pr->recur_rrule, pr->recur_tz, pr->recur_start, accounts};
-    PGresult *res = api_db_exec(
-        db,
-        "INSERT INTO posts (tenant_id, text, link, media, recur_rrule, recur_tz, recur_start, "
-        "recur_account_ids, recur_materialised_until) "
-        "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8::uuid[], now()) RETURNING id",
-        8, params, PGRES_TUPLES_OK, err, errlen);
+    PGresult *res = api_db_store(db, AP_STORE_SERIES_CREATE, params, err, errlen);
     free(accounts);
     if (res == NULL) return false;
     json_t *recurrence = json_pack("{s:s, s:s, s:s, s:n}", "rrule", pr->recur_rrule, "tz",

@@ -164,6 +164,7 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
         .idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key"),
         .cfg = srv->cfg,
         .keyring = srv->keyring,
+        .nats = srv->nats,
         .query = query_value,
         .conn = conn,
     };

@@ -13,6 +13,7 @@
 #include "ap_store.h"
 #include "ap_uuid.h"
 #include "console.h"
+#include "endpoints.h"
 
 /* The actor of the history lines the console's actions write. */
 #define CONSOLE_ACTOR "autopost-console"
@@ -183,6 +184,32 @@ api_reply api_failed(console *c, const char *limit) {
 api_reply api_series(console *c, const char *minutes) {
     const char *params[] = {limit_or(minutes, "60")};
     return reply_rows(c, AP_STORE_OUTCOME_SERIES, params);
+}
+
+/* ---- webhooks ------------------------------------------------------------- */
+
+/* Endpoints marked failing (their deliveries gave up), from the endpoint
+ * store autopostctl status reads (webhooks/endpoints.h): id, tenant_id,
+ * url, failing_since. */
+api_reply api_webhooks_failing(console *c) {
+    char err[512];
+    wh_endpoint *list = NULL;
+    int n = 0;
+    if (ap_pg_ensure(&c->pg) != AP_OK) {
+        ap_log_warn("postgres_down", NULL, "%s", PQerrorMessage(c->pg.conn));
+        return api_error(503, "database unavailable");
+    }
+    if (wh_endpoint_list(c->pg.conn, NULL, true, &list, &n, err, sizeof(err)) != AP_OK) {
+        ap_log_warn("query_failed", NULL, "webhook endpoints: %s", err);
+        return api_error(503, "database unavailable");
+    }
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", list[i].id, "tenant_id",
+                                             list[i].tenant_id, "url", list[i].url, "failing_since",
+                                             list[i].failing_since));
+    wh_endpoints_free(list, n);
+    return arr ? (api_reply){200, arr} : api_error(503, "out of memory");
 }
 
 /* ---- actions --------------------------------------------------------------- */

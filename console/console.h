@@ -42,8 +42,8 @@ typedef struct console_bus {
 typedef struct console {
     const ap_config *cfg;
     ap_pg pg;
-    char *token;      /* NULL: read-only console */
-    char *read_token; /* NULL: reads need no token (console.read_token_file) */
+    char *token;         /* NULL: read-only console */
+    char *read_token;    /* NULL: reads need no token (console.read_token_file) */
     char *allowed_hosts; /* comma list the Host header must name (console_allowed_hosts) */
     console_bus bus;
 } console;
@@ -61,6 +61,7 @@ api_reply api_schedule(console *c, const char *id);
 api_reply api_schedules(console *c, const char *status, const char *platform, const char *limit);
 api_reply api_failed(console *c, const char *limit);
 api_reply api_series(console *c, const char *minutes);
+api_reply api_webhooks_failing(console *c);
 /* POST handlers (the token is already checked). */
 api_reply api_retry(console *c, const char *id);
 api_reply api_cancel(console *c, const char *id);

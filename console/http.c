@@ -8,6 +8,7 @@
  *   GET  /api/schedules/ID       one schedule with its full history
  *   GET  /api/failed?limit=      failed and unconfirmed, grouped by reason
  *   GET  /api/series?minutes=    throughput and lateness over time
+ *   GET  /api/webhooks/failing   webhook endpoints marked failing
  *   POST /api/schedules/ID/retry, /api/schedules/ID/cancel
  *
  * Read-only unless console.token_file is set: then a POST must carry
@@ -161,8 +162,10 @@ char *console_allowed_hosts(const ap_config *cfg, char *err, size_t errlen) {
              (strcmp(bind, "0.0.0.0") == 0 || add_host(list, cap, bind, strlen(bind)));
     }
     if (!ok) {
-        snprintf(err, errlen, "console.allowed_hosts: \"%s\": every comma-separated name must "
-                              "be 1 to 253 characters", conf ? conf : "");
+        snprintf(err, errlen,
+                 "console.allowed_hosts: \"%s\": every comma-separated name must "
+                 "be 1 to 253 characters",
+                 conf ? conf : "");
         free(list);
         return NULL;
     }
@@ -212,6 +215,7 @@ static mhd_result route_get(console *c, struct MHD_Connection *conn, const char 
     if (strcmp(url, "/api/overview") == 0) return send_reply(conn, api_overview(c));
     if (strcmp(url, "/api/platforms") == 0) return send_reply(conn, api_platforms(c));
     if (strcmp(url, "/api/failed") == 0) return send_reply(conn, api_failed(c, arg(conn, "limit")));
+    if (strcmp(url, "/api/webhooks/failing") == 0) return send_reply(conn, api_webhooks_failing(c));
     if (strcmp(url, "/api/series") == 0)
         return send_reply(conn, api_series(c, arg(conn, "minutes")));
     if (strcmp(url, "/api/schedules") == 0)

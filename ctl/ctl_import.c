@@ -12,7 +12,12 @@
  * Per-row INSERTs would cost a round trip each (100,000 rows: minutes);
  * COPY streams the rows and the server inserts them in batches. The ids are
  * drawn here so a post and its schedule line up without reading anything
- * back, and --ids can print the schedule ids in the file's order. */
+ * back, and --ids can print the schedule ids in the file's order.
+ *
+ * A line with "recurrence" instead of "at" is a recurring post: checked by
+ * the API's rules (ctl_recurrence_check, api.min_recurrence_interval) in
+ * pass 1 and stored in pass 3's transaction by the store's series_create,
+ * as the API stores it (no schedule rows: the scheduler makes them). */
 #include <errno.h>
 #include <getopt.h>
 #include <openssl/rand.h>
@@ -30,6 +35,9 @@ static const char import_usage[] =
     "  {\"account_id\": \"UUID\", \"at\": \"2026-11-28T09:00:00Z\", \"text\": \"...\",\n"
     "   \"link\": \"https://...\", \"media\": [{\"url\": \"https://...\", \"type\": \"image\",\n"
     "   \"alt_text\": \"...\"}]}\n"
+    "or, instead of \"at\", a recurring post (as the API takes it):\n"
+    "  \"recurrence\": {\"rrule\": \"FREQ=WEEKLY;BYDAY=MO\", \"tz\": \"Europe/Paris\",\n"
+    "                 \"start\": \"2026-12-07T09:00:00\"}\n"
     "\"at\" is an RFC 3339 time or \"now\". A time more than scheduler.max_past\n"
     "(default 5m) ago is refused: it would be published at once, and is more\n"
     "likely a date or time-zone bug. --allow-past accepts such times for the\n"
@@ -37,7 +45,9 @@ static const char import_usage[] =
     "Every line is checked like `schedule` does. If any line is bad, each one is\n"
     "reported as FILE:LINE: reason and nothing is imported. Otherwise all lines\n"
     "are imported in one transaction and `imported N schedules` is printed\n"
-    "(with --ids: the new schedule ids, one per line, in the file's order).\n";
+    "(`... and M recurring posts` when there are some; with --ids: the new\n"
+    "schedule ids, or a recurring post's post id, one per line, in the file's\n"
+    "order).\n";
 
 #define IMPORT_MAX_LINE (1024 * 1024)
 #define IMPORT_COPY_CHUNK (1024 * 1024)
@@ -57,6 +67,7 @@ typedef struct import_set {
      * whole file, so its lines are judged alike. */
     int64_t now_ms, max_past_ms;
     bool allow_past;
+    int64_t min_recur_ms; /* api.min_recurrence_interval */
     import_row *rows;
     size_t n, cap, nbad;
 } import_set;
@@ -102,6 +113,18 @@ static bool is_blank(const char *s, size_t n) {
     return true;
 }
 
+/* A recurring line: the rules that need the config and the clock. */
+static void check_recurrence(import_set *s, import_row *r) {
+    const char *field = NULL;
+    char why[200], reason[300];
+    if (ctl_recurrence_check(r->post.recur_rrule, r->post.recur_tz, r->post.recur_start,
+                             s->min_recur_ms, s->now_ms, &field, why, sizeof(why)))
+        return;
+    snprintf(reason, sizeof(reason), "recurrence%s%s: %s", field ? "." : "", field ? field : "",
+             why);
+    row_fail(s, r, reason);
+}
+
 /* Pass 1. Returns CTL_EXIT_OK unless the file cannot be read at all. */
 static int parse_file(FILE *f, import_set *s) {
     char *line = NULL;
@@ -130,7 +153,8 @@ static int parse_file(FILE *f, import_set *s) {
                              "import with --allow-past",
                              reason);
             row_fail(s, r, n >= 0 && (size_t)n < sizeof(why) ? why : reason);
-        }
+        } else if (r->post.recur_rrule)
+            check_recurrence(s, r);
     }
     if (ferror(f)) rc = ctl_fail("%s: read error: %s", s->label, strerror(errno));
 cleanup:
@@ -256,15 +280,17 @@ static void report_errors(const import_set *s) {
 typedef bool (*copy_row_fn)(ap_buf *b, const import_row *r, const char *now_text);
 
 static bool copy_post(ap_buf *b, const import_row *r, const char *now_text) {
+    if (r->post.recur_rrule) return true; /* insert_series */
     char *media = ctl_post_media_json(&r->post);
     bool ok = media && ctl_copy_field(b, r->post_id, '\t') &&
-              ctl_copy_field(b, r->tenant_id, '\t') && ctl_copy_field(b, r->post.text, '\t') && ctl_copy_field(b, r->post.link, '\t') &&
-              ctl_copy_field(b, media, '\n');
+              ctl_copy_field(b, r->tenant_id, '\t') && ctl_copy_field(b, r->post.text, '\t') &&
+              ctl_copy_field(b, r->post.link, '\t') && ctl_copy_field(b, media, '\n');
     free(media);
     return ok;
 }
 
 static bool copy_schedule(ap_buf *b, const import_row *r, const char *now_text) {
+    if (r->post.recur_rrule) return true; /* no schedule rows: the scheduler makes them */
     char at[32];
     if (!r->post.at_now) ap_time_format_rfc3339(r->post.at_ms, at, sizeof(at));
     return ctl_copy_field(b, r->schedule_id, '\t') && ctl_copy_field(b, r->post_id, '\t') &&
@@ -302,6 +328,30 @@ static int copy_table(ctl_ctx *ctx, const char *sql, const import_set *s, copy_r
     return rc;
 }
 
+/* The recurring lines, in the import's transaction; each row's post_id
+ * becomes its post's. Counts them into *n. */
+static int insert_series(ctl_ctx *ctx, import_set *s, size_t *n) {
+    char err[512], accounts[40];
+    *n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        import_row *r = &s->rows[i];
+        if (r->post.recur_rrule == NULL) continue;
+        char *media = ctl_post_media_json(&r->post);
+        if (media == NULL) return ctl_fail("import: out of memory");
+        snprintf(accounts, sizeof(accounts), "{%s}", r->post.account_id);
+        const char *params[] = {
+            r->tenant_id,        r->post.text,     r->post.link,        media,
+            r->post.recur_rrule, r->post.recur_tz, r->post.recur_start, accounts};
+        PGresult *res = ctl_store(ctx, AP_STORE_SERIES_CREATE, params, err, sizeof(err));
+        free(media);
+        if (res == NULL) return ctl_fail("import: %s:%ld: %s", s->label, r->line, err);
+        snprintf(r->post_id, sizeof(r->post_id), "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        (*n)++;
+    }
+    return CTL_EXIT_OK;
+}
+
 static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
     char err[512], now_text[64];
     int rc;
@@ -329,21 +379,27 @@ static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
     snprintf(now_text, sizeof(now_text), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     /* Posts first: the schedules' foreign key is checked row by row. */
-    if ((rc = copy_table(ctx, "COPY posts (id, tenant_id, text, link, media) FROM STDIN", s, copy_post,
-                         now_text)) != CTL_EXIT_OK)
+    if ((rc = copy_table(ctx, "COPY posts (id, tenant_id, text, link, media) FROM STDIN", s,
+                         copy_post, now_text)) != CTL_EXIT_OK)
         goto fail;
     if ((rc = copy_table(ctx,
                          "COPY post_schedules (id, post_id, account_id, scheduled_at) FROM STDIN",
                          s, copy_schedule, now_text)) != CTL_EXIT_OK)
         goto fail;
+    size_t nseries = 0;
+    if ((rc = insert_series(ctx, s, &nseries)) != CTL_EXIT_OK) goto fail;
     if (ctl_commit(ctx, err, sizeof(err)) != AP_OK) {
         rc = ctl_fail("import: commit failed, nothing imported: %s", err);
         goto fail;
     }
     if (ids)
-        for (size_t i = 0; i < s->n; i++) printf("%s\n", s->rows[i].schedule_id);
-    else
+        for (size_t i = 0; i < s->n; i++)
+            printf("%s\n",
+                   s->rows[i].post.recur_rrule ? s->rows[i].post_id : s->rows[i].schedule_id);
+    else if (nseries == 0)
         printf("imported %zu schedules\n", s->n);
+    else
+        printf("imported %zu schedules and %zu recurring posts\n", s->n - nseries, nseries);
     return CTL_EXIT_OK;
 fail:
     ctl_rollback(ctx);
@@ -366,7 +422,8 @@ int ctl_cmd_import(ctl_ctx *ctx, int argc, char **argv) {
     import_set s = {.label = use_stdin ? "<stdin>" : path,
                     .now_ms = ap_now_ms(),
                     .max_past_ms = ctx->cfg.scheduler_max_past_ms,
-                    .allow_past = allow_past};
+                    .allow_past = allow_past,
+                    .min_recur_ms = ctx->cfg.api_min_recurrence_interval_ms};
     rc = parse_file(f, &s);
     if (!use_stdin) fclose(f);
     if (rc != CTL_EXIT_OK) goto cleanup;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "adapter.h"
+#include "ap_recur.h"
 #include "ap_time.h"
 
 void ctl_post_init(ctl_post *p) { memset(p, 0, sizeof(*p)); }
@@ -23,6 +24,9 @@ void ctl_post_free(ctl_post *p) {
         free(p->media[i].alt_text);
     }
     free(p->media);
+    free(p->recur_rrule);
+    free(p->recur_tz);
+    free(p->recur_start);
     memset(p, 0, sizeof(*p));
 }
 
@@ -146,7 +150,8 @@ static void format_duration(int64_t ms, bool exact, char *buf, size_t len) {
 
 bool ctl_post_check_at(const ctl_post *p, int64_t now_ms, int64_t max_past_ms, bool allow_past,
                        char *reason, size_t len) {
-    if (p->at_now || allow_past || p->at_ms >= now_ms - max_past_ms) return true;
+    /* A series has no at: ctl_recurrence_check asks for an occurrence to come. */
+    if (p->recur_rrule || p->at_now || allow_past || p->at_ms >= now_ms - max_past_ms) return true;
     char at[40], ago[32], limit[32];
     ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
     format_duration(now_ms - p->at_ms, false, ago, sizeof(ago));
@@ -221,10 +226,73 @@ static bool json_str(json_t *v, const char *key, bool nullable, char **dst, char
     return true;
 }
 
+bool ctl_recurrence_check(const char *rrule, const char *tz, const char *start,
+                          int64_t min_interval_ms, int64_t now_ms, const char **field, char *reason,
+                          size_t len) {
+    ap_recur *r = NULL;
+    ap_recur_error why = {0};
+    ap_status s = ap_recur_new(&r, rrule, tz, start, min_interval_ms / 1000, &why);
+    if (s != AP_OK) {
+        *field = s == AP_EINVAL ? (why.field ? why.field : "rrule") : NULL;
+        snprintf(reason, len, "%s", s == AP_EINVAL ? why.reason : "out of memory");
+        return false;
+    }
+    int64_t next;
+    bool ahead = now_ms <= 0 || ap_recur_next(r, now_ms, &next, 1) == 1;
+    ap_recur_free(r);
+    if (!ahead) {
+        *field = "start";
+        snprintf(reason, len, "the rule has no occurrence after now (COUNT or UNTIL ended it)");
+    }
+    return ahead;
+}
+
+/* "recurrence": exactly {rrule, tz, start}, all strings, that ap_recur
+ * accepts (the bounds that need the config or the clock come later). */
+static bool json_recurrence(ctl_post *p, json_t *v, char *reason, size_t len) {
+    static const char *const names[] = {"rrule", "tz", "start"};
+    char **dst[] = {&p->recur_rrule, &p->recur_tz, &p->recur_start};
+    const char *key;
+    json_t *item;
+    if (!json_is_object(v)) {
+        snprintf(reason, len, "recurrence: expected an object {rrule, tz, start}");
+        return false;
+    }
+    json_object_foreach(v, key, item) {
+        size_t k = 0;
+        while (k < 3 && strcmp(key, names[k]) != 0) k++;
+        if (k == 3) {
+            snprintf(reason, len, "recurrence: unknown key \"%.40s\" (known: rrule, tz, start)",
+                     key);
+            return false;
+        }
+        if (!json_is_string(item)) {
+            snprintf(reason, len, "recurrence.%s: expected a string", names[k]);
+            return false;
+        }
+        if ((*dst[k] = strdup(json_string_value(item))) == NULL) {
+            snprintf(reason, len, "out of memory");
+            return false;
+        }
+    }
+    for (size_t k = 0; k < 3; k++)
+        if (*dst[k] == NULL) {
+            snprintf(reason, len, "recurrence.%s is missing", names[k]);
+            return false;
+        }
+    const char *field = NULL;
+    char why[200];
+    if (ctl_recurrence_check(p->recur_rrule, p->recur_tz, p->recur_start, 0, 0, &field, why,
+                             sizeof(why)))
+        return true;
+    snprintf(reason, len, "recurrence%s%s: %s", field ? "." : "", field ? field : "", why);
+    return false;
+}
+
 static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
     const char *key;
     json_t *v;
-    bool have_account = false, have_at = false;
+    bool have_account = false, have_at = false, have_recurrence = false;
     json_object_foreach(root, key, v) {
         if (strcmp(key, "account_id") == 0) {
             if (!json_is_string(v) || !ap_uuid_normalize(json_string_value(v), p->account_id)) {
@@ -245,18 +313,27 @@ static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
             if (!json_str(v, key, true, &p->link, reason, len)) return false;
         } else if (strcmp(key, "media") == 0) {
             if (!json_media(p, v, reason, len)) return false;
+        } else if (strcmp(key, "recurrence") == 0) {
+            if (!json_recurrence(p, v, reason, len)) return false;
+            have_recurrence = true;
         } else {
             snprintf(reason, len,
-                     "unknown key \"%.40s\" (known: account_id, at, text, link, media)", key);
+                     "unknown key \"%.40s\" (known: account_id, at, recurrence, text, link, "
+                     "media)",
+                     key);
             return false;
         }
+    }
+    if (have_at && have_recurrence) {
+        snprintf(reason, len, "give either at or recurrence, not both");
+        return false;
     }
     if (!have_account) {
         snprintf(reason, len, "account_id is missing");
         return false;
     }
-    if (!have_at) {
-        snprintf(reason, len, "at is missing");
+    if (!have_at && !have_recurrence) {
+        snprintf(reason, len, "at is missing (or give recurrence)");
         return false;
     }
     return true;

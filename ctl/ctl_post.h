@@ -41,6 +41,9 @@ typedef struct ctl_post {
     char *link;    /* NULL for none */
     ctl_media *media;
     size_t nmedia;
+    /* A recurring post (README "Recurring posts") instead of one time: the
+     * rule, its IANA zone and local start, all three set or all NULL. */
+    char *recur_rrule, *recur_tz, *recur_start;
 } ctl_post;
 
 void ctl_post_init(ctl_post *p);
@@ -66,6 +69,15 @@ bool ctl_post_check(const ctl_post *p, char *reason, size_t len);
  * reason has no hint about how to override: that depends on the caller. */
 bool ctl_post_check_at(const ctl_post *p, int64_t now_ms, int64_t max_past_ms, bool allow_past,
                        char *reason, size_t len);
+/* The recurrence rules every door applies (the API's create, autopostctl
+ * schedule and import): ap_recur accepts rrule in tz from start, its
+ * instances are at least min_interval_ms apart (api.min_recurrence_interval;
+ * 0: no bound) and, when now_ms > 0, one is still to come after now_ms.
+ * false with *field the input at fault ("rrule", "tz" or "start"; NULL when
+ * out of memory) and reason a sentence for a person. */
+bool ctl_recurrence_check(const char *rrule, const char *tz, const char *start,
+                          int64_t min_interval_ms, int64_t now_ms, const char **field, char *reason,
+                          size_t len);
 /* Parses one JSON Lines record strictly (unknown keys, wrong types and
  * duplicate keys are errors) and runs ctl_post_check. p must be fresh. */
 bool ctl_post_from_json(ctl_post *p, const char *line, size_t len, char *reason, size_t rlen);

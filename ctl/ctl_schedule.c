@@ -9,14 +9,11 @@
  * check and the move one step, and the UPDATE repeats the allowed states as
  * a second guard.
  *
- * A queued schedule is already on the bus. Cancelling it in PostgreSQL
- * alone would not stop a publisher that fetches it a second later, so
- * cancel also writes "cancelled" into the publishers' attempt record in the
- * KV bucket (guard.h, ap_guard_cancel: create-if-absent, a compare-and-set):
- * either we get there first and the publisher skips the job, or a publisher
- * already claimed it and we say so instead of pretending. The bus step is best effort and comes
- * after COMMIT: writing it first could block a schedule that the database
- * refuses to cancel. */
+ * Cancel is the sequence autopost-api shares (cancel.h, ap_cancel_schedule):
+ * a queued schedule is already on the bus, so the cancel mark goes into the
+ * publishers' attempt record first (create-if-absent): either we get there
+ * first and no publisher posts it, or a publisher already holds it and
+ * nothing changes (exit 1, saying so) instead of pretending. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +21,7 @@
 
 #include "ap_pg_array.h"
 #include "ap_time.h"
+#include "cancel.h"
 #include "ctl.h"
 #include "ctl_post.h"
 #include "guard.h"
@@ -34,20 +32,29 @@
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
     "                            [--link URL] [--media URL]... [--media-type image|video|gif]\n"
-    "                            [--allow-past]\n\n"
+    "                            [--allow-past]\n"
+    "       autopostctl schedule --account ACCOUNT_ID --rrule RULE --tz ZONE\n"
+    "                            --start YYYY-MM-DDTHH:MM:SS --text TEXT [--link URL] ...\n\n"
     "Schedules one post and prints the new schedule id. Checked before anything is\n"
     "stored: the account exists and is active, the time parses, the post has\n"
     "content, URLs are http(s), and the platform's own rules (length, media).\n"
     "--media may repeat; --media-type applies to every --media (default image).\n"
     "A time more than scheduler.max_past (default 5m) ago is refused (it would be\n"
     "published at once): use --at now, or --allow-past if that is what you mean.\n"
+    "With --rrule/--tz/--start instead of --at, a recurring post (the API's\n"
+    "\"recurrence\"): an RFC 5545 RRULE (e.g. FREQ=WEEKLY;BYDAY=MO), an IANA zone,\n"
+    "and the local wall time of the first occurrence. Checked as the API checks\n"
+    "it (api.min_recurrence_interval, an occurrence still to come); prints the\n"
+    "post id: the scheduler makes its schedules a horizon ahead.\n"
     "Takes --config FILE.\n";
 
 static const char cancel_usage[] =
     "usage: autopostctl cancel SCHEDULE_ID [--config FILE]\n\n"
     "Cancels a pending or queued schedule. For a queued one (already handed to\n"
-    "the publishers) it also records the cancellation in the JetStream KV bucket\n"
-    "" AP_KV_ATTEMPTS "_<platform> so a publisher that has not started will not post it.\n";
+    "the publishers) it first records the cancellation in the JetStream KV bucket\n"
+    "" AP_KV_ATTEMPTS "_<platform>, so no publisher posts it; when a publisher\n"
+    "already holds the job (it may be live), or the bucket cannot be reached,\n"
+    "nothing changes and it exits 1 saying which.\n";
 
 static const char retry_usage[] =
     "usage: autopostctl retry SCHEDULE_ID [--config FILE]\n"
@@ -72,6 +79,7 @@ static const char retry_usage[] =
 
 typedef struct schedule_args {
     const char *account, *at, *text, *link, *media_type;
+    const char *rrule, *tz, *start; /* a recurring post: all three or none */
     const char **media;
     size_t nmedia;
     bool allow_past;
@@ -96,6 +104,9 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
         {.name = "media", .take = take_media, .target = a, .invalid = "out of memory"},
         {.name = "media-type", .string = &a->media_type},
         {.name = "allow-past", .flag = &a->allow_past},
+        {.name = "rrule", .string = &a->rrule},
+        {.name = "tz", .string = &a->tz},
+        {.name = "start", .string = &a->start},
         {0}};
     int rc = ctl_parse_options(ctx, "schedule", schedule_usage, opts, argc, argv);
     if (rc == CTL_EXIT_OK) return -1; /* --help */
@@ -103,7 +114,14 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
     if (optind < argc)
         return ctl_usage_error("schedule", "unexpected argument \"%s\"", argv[optind]);
     if (a->account == NULL) return ctl_usage_error("schedule", "--account is required");
-    if (a->at == NULL) return ctl_usage_error("schedule", "--at is required (RFC 3339 or now)");
+    bool recurring = a->rrule || a->tz || a->start;
+    if (recurring && !(a->rrule && a->tz && a->start))
+        return ctl_usage_error("schedule", "--rrule, --tz and --start go together");
+    if (recurring && a->at)
+        return ctl_usage_error("schedule", "give either --at or --rrule/--tz/--start, not both");
+    if (!recurring && a->at == NULL)
+        return ctl_usage_error("schedule",
+                               "--at is required (RFC 3339 or now), or --rrule/--tz/--start");
     return CTL_EXIT_OK;
 }
 
@@ -113,7 +131,12 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     char reason[512];
     if (!ap_uuid_normalize(a->account, p->account_id))
         return ctl_fail("--account: \"%s\" is not an account id (a UUID)", a->account);
-    if (!ctl_post_set_at(p, a->at, reason, sizeof(reason))) return ctl_fail("%s", reason);
+    if (a->rrule) {
+        if ((p->recur_rrule = strdup(a->rrule)) == NULL || (p->recur_tz = strdup(a->tz)) == NULL ||
+            (p->recur_start = strdup(a->start)) == NULL)
+            return ctl_fail("out of memory");
+    } else if (!ctl_post_set_at(p, a->at, reason, sizeof(reason)))
+        return ctl_fail("%s", reason);
     if (a->media_type && strcmp(a->media_type, "image") != 0 &&
         strcmp(a->media_type, "video") != 0 && strcmp(a->media_type, "gif") != 0)
         return ctl_fail("--media-type must be image, video or gif, not \"%s\"", a->media_type);
@@ -127,12 +150,13 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     return CTL_EXIT_OK;
 }
 
-/* The account must exist and take posts; then the platform's rules. */
-static int check_account(ctl_ctx *ctx, const ctl_post *p) {
+/* The account must exist and take posts; then the platform's rules.
+ * tenant gets the account's tenant (a series is stored in it). */
+static int check_account(ctl_ctx *ctx, const ctl_post *p, char tenant[37]) {
     char err[512], reason[600];
     const char *params[] = {p->account_id};
     PGresult *res = ctl_exec(ctx,
-                             "SELECT platform, external_id, status, status_reason "
+                             "SELECT platform, external_id, status, status_reason, tenant_id "
                              "FROM social_accounts WHERE id = $1",
                              1, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return ctl_fail("cannot read account %s: %s", p->account_id, err);
@@ -145,8 +169,32 @@ static int check_account(ctl_ctx *ctx, const ctl_post *p) {
     else if (!ctl_post_validate_platform(p, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), reason,
                                          sizeof(reason)))
         rc = ctl_fail("%s", reason);
+    else
+        snprintf(tenant, 37, "%s", PQgetvalue(res, 0, 4));
     PQclear(res);
     return rc;
+}
+
+/* A recurring post: its rule by the API's rules, then the store's
+ * series_create (no schedule rows: the scheduler makes them). */
+static int insert_series(ctl_ctx *ctx, const ctl_post *p, const char *tenant) {
+    char err[512], why[200], accounts[40];
+    const char *field = NULL;
+    if (!ctl_recurrence_check(p->recur_rrule, p->recur_tz, p->recur_start,
+                              ctx->cfg.api_min_recurrence_interval_ms, ap_now_ms(), &field, why,
+                              sizeof(why)))
+        return ctl_fail("--%s: %s", field ? field : "rrule", why);
+    char *media = ctl_post_media_json(p);
+    if (media == NULL) return ctl_fail("out of memory");
+    snprintf(accounts, sizeof(accounts), "{%s}", p->account_id);
+    const char *params[] = {tenant,         p->text,     p->link,        media,
+                            p->recur_rrule, p->recur_tz, p->recur_start, accounts};
+    PGresult *res = ctl_store(ctx, AP_STORE_SERIES_CREATE, params, err, sizeof(err));
+    free(media);
+    if (res == NULL) return ctl_fail("cannot store the recurring post: %s", err);
+    printf("%s\n", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return CTL_EXIT_OK;
 }
 
 static int insert_schedule(ctl_ctx *ctx, const ctl_post *p) {
@@ -187,8 +235,9 @@ int ctl_cmd_schedule(ctl_ctx *ctx, int argc, char **argv) {
         goto cleanup;
     }
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) goto cleanup;
-    if ((rc = check_account(ctx, &p)) != CTL_EXIT_OK) goto cleanup;
-    rc = insert_schedule(ctx, &p);
+    char tenant[37];
+    if ((rc = check_account(ctx, &p, tenant)) != CTL_EXIT_OK) goto cleanup;
+    rc = p.recur_rrule ? insert_series(ctx, &p, tenant) : insert_schedule(ctx, &p);
 cleanup:
     ctl_post_free(&p);
     free(a.media);
@@ -242,113 +291,65 @@ static bool status_in(const char *status, const char *const *allowed) {
 
 /* ---- cancel ------------------------------------------------------------- */
 
-static int cancel_in_db(ctl_ctx *ctx, const char *id, locked_row *row) {
-    static const char *const allowed[] = {"pending", "queued", NULL};
-    char err[512];
-    int rc;
-    if (ctl_begin(ctx, err, sizeof(err)) != AP_OK) return ctl_fail("cancel %s: %s", id, err);
-    if ((rc = lock_schedule(ctx, id, row)) != CTL_EXIT_OK) goto fail;
-    if (!status_in(row->status, allowed)) {
-        rc = ctl_fail("cannot cancel schedule %s: it is %s (only pending or queued schedules "
-                      "can be cancelled)",
-                      id, row->status);
-        goto fail;
-    }
-    /* Queued too: cancel_on_bus stops the publishers after COMMIT. */
-    const char *params[] = {id, "{pending,queued}", CTL_ACTOR};
-    PGresult *res = ctl_store(ctx, AP_STORE_CANCEL, params, err, sizeof(err));
-    if (res == NULL || PQntuples(res) != 1) {
-        PQclear(res);
-        rc = ctl_fail("cannot cancel schedule %s: %s", id, res ? "row changed" : err);
-        goto fail;
-    }
-    PQclear(res);
-    if (ctl_commit(ctx, err, sizeof(err)) != AP_OK) {
-        rc = ctl_fail("cannot cancel schedule %s: %s", id, err);
-        goto fail;
-    }
-    return CTL_EXIT_OK;
-fail:
-    ctl_rollback(ctx);
-    return rc;
+/* The bus for ap_cancel_schedule, opened only for a queued schedule. */
+typedef struct cancel_bus {
+    ctl_ctx *ctx;
+    ap_nats n;
+    bool open;
+} cancel_bus;
+
+static jsCtx *cancel_bus_js(void *arg, char *err, size_t errlen) {
+    cancel_bus *b = arg;
+    if (!b->open && ctl_nats_open(b->ctx, &b->n, CTL_NATS_SHORT_TIMEOUT_MS, err, errlen) != AP_OK)
+        return NULL;
+    b->open = true;
+    return b->n.js;
 }
 
-/* Best effort: tell the publishers through their attempt record. Prints
- * what happened; never changes the exit code (the cancel is committed). */
-static void cancel_on_bus(ctl_ctx *ctx, const char *id, const char *generation) {
-    char err[512], key[96], bucket[AP_KV_BUCKET_LEN];
-    if (ap_guard_key(key, sizeof(key), id, generation) != AP_OK) {
-        fprintf(stderr, "autopostctl: warning: could not tell the publishers (key too long)\n");
-        return;
-    }
-    /* The record lives in the bucket of the schedule's platform. */
-    const char *params[] = {id};
-    PGresult *res = ctl_store(ctx, AP_STORE_SCHEDULE_PLATFORM, params, err, sizeof(err));
-    bool named = res != NULL && PQntuples(res) == 1 &&
-                 ap_kv_bucket_attempts(bucket, sizeof(bucket), PQgetvalue(res, 0, 0)) == AP_OK;
-    PQclear(res);
-    if (!named) {
-        fprintf(stderr,
-                "autopostctl: warning: could not tell the publishers (cannot read the schedule's "
-                "platform); the job is already on the bus and may still be posted\n");
-        return;
-    }
-    ap_nats n;
-    if (ctl_nats_open(ctx, &n, CTL_NATS_SHORT_TIMEOUT_MS, err, sizeof(err)) != AP_OK) {
-        fprintf(stderr,
-                "autopostctl: warning: could not tell the publishers (%s); the job is already "
-                "on the bus and may still be posted\n",
-                err);
-        return;
-    }
-    kvStore *kv = NULL;
-    natsStatus s = js_KeyValue(&kv, n.js, bucket);
-    if (s != NATS_OK) {
-        ap_nats_error(err, sizeof(err), "key-value bucket", s, 0);
-        fprintf(stderr, "autopostctl: warning: could not tell the publishers (%s)\n", err);
-        goto cleanup;
-    }
-    ap_guard_record rec;
-    char value[128];
-    switch (ap_guard_cancel(kv, key, &rec, value, sizeof(value))) {
-    case AP_OK:
-        printf("recorded the cancellation in KV %s (key %s): publishers will not post it\n", bucket,
-               key);
-        break;
-    case AP_ECONFLICT: /* someone wrote the record first: show what it says */
-        if (rec.state == AP_GUARD_CANCELLED)
-            printf("the cancellation was already recorded in KV %s (key %s)\n", bucket, key);
-        else
-            fprintf(stderr,
-                    "autopostctl: warning: a publisher already holds this job (KV %s key %s = "
-                    "\"%.100s\"): it may be posting it now; check with `autopostctl show %s`\n",
-                    bucket, key, value, id);
-        break;
+/* What ap_cancel_schedule's outcome means to an operator. */
+static int cancel_report(const char *id, const ap_cancel_result *r, const char *err) {
+    switch (r->outcome) {
+    case AP_CANCEL_DONE:
+        printf("cancelled schedule %s (was %s, generation %s)\n", id, r->status, r->generation);
+        if (strcmp(r->status, "queued") == 0)
+            printf("%s the cancellation in KV %s (key %s): publishers will not post it\n",
+                   r->marked_before ? "found" : "recorded", r->bucket, r->key);
+        return CTL_EXIT_OK;
+    case AP_CANCEL_NOT_FOUND: return ctl_fail("schedule %s not found", id);
+    case AP_CANCEL_NOT_CANCELLABLE:
+        return ctl_fail("cannot cancel schedule %s: it is %s (only pending or queued schedules "
+                        "can be cancelled)",
+                        id, r->status);
+    case AP_CANCEL_STARTED:
+        return ctl_fail("cannot cancel schedule %s: a publisher already holds it (KV %s key %s = "
+                        "\"%.100s\"), so it may be live; nothing changed. Its outcome will show "
+                        "in `autopostctl show %s`",
+                        id, r->bucket, r->key, r->value, id);
+    case AP_CANCEL_BUS_DOWN:
     default:
-        fprintf(stderr,
-                "autopostctl: warning: could not record the cancellation in KV %s: kv create: %s\n",
-                bucket, value);
+        return ctl_fail("cannot cancel schedule %s: it is queued (already on the bus) and the "
+                        "publishers' attempt record cannot be written (%s); nothing changed, "
+                        "try again",
+                        id, err);
     }
-cleanup:
-    kvStore_Destroy(kv);
-    ap_nats_close(&n);
 }
 
 int ctl_cmd_cancel(ctl_ctx *ctx, int argc, char **argv) {
-    char id[37];
-    locked_row row;
+    char id[37], err[512] = "";
     int rc = parse_id_command(ctx, "cancel", cancel_usage, argc, argv, id);
     if (rc < 0) return CTL_EXIT_OK;
     if (rc != CTL_EXIT_OK) return rc;
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;
     if ((rc = ctl_pg_connect(ctx)) != CTL_EXIT_OK) return rc;
-    if ((rc = cancel_in_db(ctx, id, &row)) != CTL_EXIT_OK) return rc;
-    printf("cancelled schedule %s (was %s, generation %s)\n", id, row.status, row.generation);
-    if (strcmp(row.status, "queued") == 0) {
-        fflush(stdout); /* keep the report in order if the bus step warns */
-        cancel_on_bus(ctx, id, row.generation);
-    }
-    return CTL_EXIT_OK;
+    cancel_bus bus = {.ctx = ctx};
+    ap_cancel_result r;
+    if (ap_cancel_schedule(ctx->pg.conn, id, CTL_ACTOR, cancel_bus_js, &bus, &r, err,
+                           sizeof(err)) != AP_OK)
+        rc = ctl_fail("cannot cancel schedule %s: %s", id, err);
+    else
+        rc = cancel_report(id, &r, err);
+    if (bus.open) ap_nats_close(&bus.n);
+    return rc;
 }
 
 /* ---- retry -------------------------------------------------------------- */

@@ -8,7 +8,8 @@
 #   k8s/overlays/{dev,prod}/platforms.yaml    the same for an environment
 #   k8s/overlays/{dev,prod}/scaling.yaml      each ScaledObject's bounds there
 #   k8s/overlays/dev/publisher-secrets/   dev-only NATS passwords (a Component)
-#   nats/auth.conf, nats/values.yaml      the publisher users, between the
+#   nats/auth.conf, nats/values.yaml      the publisher users and the api user
+#                                         (a bucket per platform), between the
 #                                         "generated" markers (one template)
 #
 #   deploy/generate.sh           rewrite them
@@ -421,7 +422,70 @@ splice() {
         !skip { print }' "$OUT/$file" >"$OUT/$file.new"
     mv "$OUT/$file.new" "$OUT/$file"
 }
+# ---- NATS: the api user (autopost-api): the cancel mark of a queued schedule
+# (publishers/engine/cancel.h) in every platform's attempt bucket, nothing else:
+# not the accounts buckets (tokens), not jobs, results or any consumer. A
+# subject grant cannot tell a create from an update: the code only creates.
+api_allow() {
+    local p
+    for p in "${PLATFORMS[@]}"; do
+        cat <<EOF
+\$JS.API.STREAM.INFO.KV_autopost_attempts_$p|js_KeyValue
+\$KV.autopost_attempts_$p.>|kvStore_Create (the cancel mark)
+\$JS.API.DIRECT.GET.KV_autopost_attempts_$p|kvStore_Get by revision
+\$JS.API.DIRECT.GET.KV_autopost_attempts_$p.>|kvStore_Get last by key (the record that won)
+\$JS.API.STREAM.MSG.GET.KV_autopost_attempts_$p|the same without AllowDirect
+EOF
+    done
+}
+
+auth_conf_api() {
+    local subject why
+    cat <<EOF
+      # autopost-api: cancelling a queued schedule writes the cancel mark into
+      # the publishers' attempt record of its platform (create-if-absent) and
+      # reads the record that won; it cannot touch jobs, results, consumers
+      # or the accounts buckets; replies only on its own inbox.
+      {
+        user: api
+        password: \$NATS_AUTOPOST_API_PASSWORD
+        permissions: {
+          publish: {
+            allow: [
+EOF
+    while IFS='|' read -r subject why; do
+        printf '              %-60s # %s\n' "\"$subject\"" "$why"
+    done < <(api_allow)
+    cat <<EOF
+            ]
+          }
+          subscribe: {
+            allow: [
+              "_INBOX_api.>"                                               # PubAcks and API replies
+            ]
+          }
+        }
+      }
+
+EOF
+}
+
+values_api() {
+    local subject why
+    printf '          # api: the cancel mark in each platform'"'"'s attempt records, nothing else.\n'
+    printf '          - user: api\n'
+    printf '            password: << $NATS_AUTOPOST_API_PASSWORD >>\n'
+    printf '            permissions:\n              publish:\n                allow:\n'
+    while IFS='|' read -r subject why; do
+        printf '                  - "%s"\n' "$subject"
+    done < <(api_allow)
+    printf '              subscribe:\n                allow:\n'
+    printf '                  - "_INBOX_api.>"\n'
+}
+
 splice nats/auth.conf publisher-users auth_conf_users
+splice nats/auth.conf api-user auth_conf_api
+splice nats/values.yaml api-user values_api
 splice nats/values.yaml publisher-users values_users
 splice nats/values.yaml publisher-passwords values_env
 GENERATED+=(nats/auth.conf nats/values.yaml)

@@ -71,6 +71,8 @@ typedef enum ap_store_op {
     AP_STORE_ACCOUNT_LIMIT_WAIT,
     /* autopostctl schedule: a post and its schedule */
     AP_STORE_SCHEDULE_CREATE,
+    /* a recurring post (autopostctl schedule/import and the API) */
+    AP_STORE_SERIES_CREATE,
     /* autopost-api (api/): every statement names the key's tenant or runs
      * after a check that does; schedules in the API's shape
      * (api_schedule_json reads the columns by position) */

@@ -46,6 +46,7 @@ extern const char AP_STORE_SQL_CTL_STATUS_COUNTS[];
 extern const char AP_STORE_SQL_CTL_STATUS_REASONS[];
 extern const char AP_STORE_SQL_ACCOUNT_LIMIT_WAIT[];
 extern const char AP_STORE_SQL_SCHEDULE_CREATE[];
+extern const char AP_STORE_SQL_SERIES_CREATE[];
 extern const char AP_STORE_SQL_API_SCHEDULES_CREATE[];
 extern const char AP_STORE_SQL_API_POST_SCHEDULES[];
 extern const char AP_STORE_SQL_API_SCHEDULE_PAGE[];

@@ -103,6 +103,13 @@ function drawFailed(rows) {
   }));
 }
 
+function drawWebhooksFailing(rows) {
+  $("webhooks-failing-none").hidden = rows.length > 0;
+  fillBody("webhooks-failing", rows.map((w) => el("tr", { class: "status-failed", "data-webhook": w.id },
+    el("td", { text: w.id }), el("td", { text: w.tenant_id }), el("td", { text: w.url }),
+    el("td", { text: shortTime(w.failing_since) }))));
+}
+
 function drawRecent(rows) {
   fillBody("recent", rows.map((s) => el("tr", {},
     el("td", {}, scheduleLink(s.id, true)), el("td", { text: s.platform }),
@@ -237,13 +244,15 @@ async function act(action) {
 
 async function refresh() {
   try {
-    const [o, p, f, s, r] = await Promise.all([api("/api/overview"), api("/api/platforms"),
-      api("/api/failed?limit=20"), api("/api/series?minutes=60"), api("/api/schedules?limit=15")]);
+    const [o, p, f, s, r, w] = await Promise.all([api("/api/overview"), api("/api/platforms"),
+      api("/api/failed?limit=20"), api("/api/series?minutes=60"), api("/api/schedules?limit=15"),
+      api("/api/webhooks/failing")]);
     drawOverview(o);
     drawPlatforms(p);
     drawFailed(f);
     drawSeries(s);
     drawRecent(r);
+    drawWebhooksFailing(w);
     showError("");
     document.body.dataset.loaded = "1";
   } catch (e) {

@@ -4,14 +4,15 @@
 # missing, unknown or revoked key, 404 across tenants, POST /v1/posts with an
 # Idempotency-Key replayed (same ids) and reused with another body (409),
 # concurrent duplicates creating one post, 422 cases that store nothing, 413,
-# 429 with Retry-After, cursor pagination, cancel, reschedule, the OpenAPI
+# 429 with Retry-After, cursor pagination, cancel (a queued schedule too:
+# the publishers' attempt record; 409 when one holds it), reschedule, the OpenAPI
 # document, X-Request-Id in the log, webhook endpoints (secret shown once,
 # 404 across tenants, private URLs 422), and a post created through the API
 # that the scheduler, publisher and dispatcher really publish and
 # autopost-webhooks delivers, as GET /v1/webhooks/{id}/deliveries shows.
 source "$(dirname "$0")/lib.sh"
 
-SVC_PLATFORMS="x facebook"
+SVC_PLATFORMS="x facebook linkedin"
 e2e_begin
 API_PORT=$(stack_free_port)
 METRICS_PORT=$(stack_free_port)
@@ -344,6 +345,62 @@ grep -qi '^Retry-After: [1-9]' "$STACK_DIR/rl.hdr" || fail "429 without Retry-Af
 expect 200 GET /v1/accounts "$KA"
 pass "X-Request-Id is in the log; 429 with Retry-After for one busy key, another key unaffected"
 
+# ---- cancel of a queued schedule: the publishers' attempt record --------------------------
+# A LinkedIn account whose publisher is not running yet: the scheduler queues
+# its schedules (the jobs wait in AUTOPOST_JOBS) and nothing takes them.
+LA=$(svc_ctl accounts add --platform linkedin --external-id urn:li:person:sandbox1 --token li-good-token)
+stack_psql -c "UPDATE social_accounts SET tenant_id = '$A' WHERE id = '$LA'" >/dev/null
+expect 201 POST /v1/posts "$KA" "{\"account_ids\": [\"$LA\"], \"text\": \"queued, then cancelled $$\"}"
+QC=$(j '.schedules[0].id')
+expect 201 POST /v1/posts "$KA" "{\"account_ids\": [\"$LA\"], \"text\": \"queued, already with a publisher $$\"}"
+QS=$(j '.schedules[0].id')
+status_of() { stack_psql -c "SELECT status FROM post_schedules WHERE id = '$1'"; }
+both_queued() { [[ $(status_of "$QC") == queued && $(status_of "$QS") == queued ]]; }
+stack_wait_for both_queued >/dev/null || fail "not queued: $(status_of "$QC") $(status_of "$QS")"
+# kv_value KEY: the attempt record's text in the LinkedIn bucket ("" when none).
+kv_value() {
+    nats_req '$JS.API.STREAM.MSG.GET.KV_autopost_attempts_linkedin' \
+        "{\"last_by_subj\": \"\$KV.autopost_attempts_linkedin.$1\"}" | jq -r '.message.data // empty' | base64 -d
+}
+# kv_put KEY VALUE: a record as a publisher writes it.
+kv_put() {
+    [[ $(nats_req "\$KV.autopost_attempts_linkedin.$1" "$2") == *'"stream":"KV_autopost_attempts_linkedin"'* ]] ||
+        fail "could not write the attempt record $1"
+}
+QS_KEY=$QS-$(stack_psql -c "SELECT generation FROM post_schedules WHERE id = '$QS'")
+QC_KEY=$QC-$(stack_psql -c "SELECT generation FROM post_schedules WHERE id = '$QC'")
+# QS: a publisher already began its call (its record says so): the post may
+# be live, so the cancel must be refused and change nothing.
+kv_put "$QS_KEY" "started attempt=1 at=$(date +%s%3N) by=test-publisher"
+expect 409 POST "/v1/schedules/$QS/cancel" "$KA"
+[[ $(j .error.code) == publishing_started ]] || fail "cancel of a started schedule: $(cat "$OUT")"
+[[ $(status_of "$QS") == queued && $(kv_value "$QS_KEY") == started* ]] ||
+    fail "a refused cancel changed something: $(status_of "$QS"), record '$(kv_value "$QS_KEY")'"
+# QC: nobody has it yet: cancelled, and the mark is in the publishers' record.
+expect 200 POST "/v1/schedules/$QC/cancel" "$KA"
+[[ $(j .status) == cancelled ]] || fail "cancel of a queued schedule: $(cat "$OUT")"
+[[ $(kv_value "$QC_KEY") == cancelled ]] || fail "no cancel mark in KV for $QC_KEY: '$(kv_value "$QC_KEY")'"
+[[ $(stack_psql -c "SELECT actor FROM schedule_attempts WHERE schedule_id = '$QC' AND event = 'cancelled'") == autopost-api ]] ||
+    fail "the queued cancel wrote no history line"
+expect 409 POST "/v1/schedules/$QC/cancel" "$KA"
+[[ $(j .error.code) == not_cancellable ]] || fail "second cancel of $QC: $(cat "$OUT")"
+# Now the publisher comes. QS's holder "finished" (published), so it only
+# re-reports that; QC's job must be skipped: the sandbox never sees it.
+kv_put "$QS_KEY" "published attempt=1 at=$(date +%s%3N) by=test-publisher id=urn:li:share:api-test"
+svc_start publisher-linkedin
+qs_published() { [[ $(status_of "$QS") == published ]]; }
+stack_wait_for qs_published >/dev/null || fail "$QS was not re-reported published: $(status_of "$QS")"
+drained() {
+    [[ $(curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/jsz?consumers=true" | jq '[.account_details[]?.stream_detail[]?
+        | select(.name == "AUTOPOST_JOBS") | .consumer_detail[]? | select(.name == "publisher-linkedin")
+        | .num_pending + .num_ack_pending] | first') == 0 ]]
+}
+stack_wait_for drained >/dev/null || fail "publisher-linkedin did not take its jobs"
+[[ $(sandbox_get "/_sandbox/posts?platform=linkedin" | jq --arg t "queued, then cancelled $$" '[.posts[] | select(.message == $t)] | length') == 0 ]] ||
+    fail "the cancelled queued schedule reached the platform"
+[[ $(status_of "$QC") == cancelled ]] || fail "$QC is $(status_of "$QC") after the publisher ran"
+pass "cancel of a queued schedule: 200 and the publishers' mark (never posted), 409 publishing_started when a publisher holds it (nothing changed)"
+
 # ---- health and metrics on service.http_port, like every service ----------------------------
 curl -fsS "http://127.0.0.1:$METRICS_PORT/readyz" >/dev/null || fail "/readyz is not 200"
 curl -fsS "http://127.0.0.1:$METRICS_PORT/healthz" >/dev/null || fail "/healthz is not 200"
@@ -354,6 +411,15 @@ for class in 2xx 4xx; do
 done
 grep -q '^autopost_api_request_seconds_count' "$STACK_DIR/metrics" || fail "no request latency histogram"
 pass "/healthz, /readyz and /metrics (answers by class, latency) on service.http_port"
+# /readyz reflects NATS too (a queued schedule's cancel needs it), and
+# recovers with it; meanwhile such a cancel is a 503 that changes nothing.
+stack_nats_kill || fail "could not stop nats-server"
+nats_unready() { [[ $(curl -sS -o "$OUT" -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/readyz") == 503 ]] && grep -qi nats "$OUT"; }
+stack_wait_for nats_unready >/dev/null || fail "/readyz did not report NATS down: $(cat "$OUT")"
+stack_nats_start || fail "could not restart nats-server"
+stack_wait_for curl -fsS -o /dev/null "http://127.0.0.1:$METRICS_PORT/readyz" >/dev/null ||
+    fail "/readyz did not recover with NATS"
+pass "/readyz is 503 naming NATS while nats-server is down, 200 again once it is back"
 
 # ---- least privilege ----------------------------------------------------------------------
 deny() {

@@ -12,6 +12,8 @@
 #   - the consoles log in as members of autopost_console (read-only) and, for
 #     the one that acts, autopost_console_actions (0009_narrow_roles.sql);
 #   - /api/failed and `autopostctl failed --json` answer the same groups;
+#   - a webhook endpoint marked failing is in /api/webhooks/failing (as in
+#     `autopostctl status`) and on the page, a healthy one is not;
 #   - a Host header not in console.allowed_hosts is 421 (DNS rebinding);
 #     console.read_token_file makes every /api/ read need a token; a database
 #     that is down or refuses a query is a generic 503 with no SQL text.
@@ -83,6 +85,16 @@ CONSOLE_DSN=$(dsn_as console_rw) console_start console-rw "$rw_port" "$STACK_DIR
 RO=http://127.0.0.1:$ro_port
 RW=http://127.0.0.1:$rw_port
 
+# Two webhook endpoints of the accounts' tenant; autopost-webhooks marks one
+# failing when its deliveries give up (failing_since), here set by hand.
+WH_TENANT=$(stack_psql -c "SELECT tenant_id FROM social_accounts WHERE id = '${accounts[0]}'")
+read -r wh_failing _ < <(svc_ctl webhooks add --tenant "$WH_TENANT" --url https://hooks.example.com/gone \
+    --events '*') || fail "webhooks add"
+read -r wh_fine _ < <(svc_ctl webhooks add --tenant "$WH_TENANT" --url https://hooks.example.com/fine \
+    --events '*') || fail "webhooks add"
+stack_psql -c "UPDATE webhook_endpoints SET failing_since = now() - interval '5 minutes'
+               WHERE id = '$wh_failing'" >/dev/null || fail "cannot mark $wh_failing failing"
+
 # ---- JSON API -------------------------------------------------------------------
 json() { curl -fsS "$1" | jq -r "$2"; }
 [[ $(json "$RO/api/overview" .published) == "$published" ]] || fail "overview published"
@@ -118,6 +130,14 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' "$RO/api/schedules/not-a-uuid")
 [[ $code == 400 ]] || fail "bad id: HTTP $code"
 csp=$(curl -sS -D - -o /dev/null "$RO/" | tr -d '\r' | grep -i '^content-security-policy:' || true)
 [[ $csp == *"default-src 'self'"* ]] || fail "page has no same-origin CSP: $csp"
+# The failing endpoint, as `autopostctl status --json` lists it, through the
+# read-only console's role (0024: the list's columns, never the secret).
+[[ $(json "$RO/api/webhooks/failing" '[.[] | "\(.id) \(.tenant_id) \(.url)"] | join(",")') == \
+    "$wh_failing $WH_TENANT https://hooks.example.com/gone" ]] ||
+    fail "failing webhooks: $(curl -sS "$RO/api/webhooks/failing")"
+[[ $(json "$RO/api/webhooks/failing" '.[0].failing_since') == \
+    "$(svc_ctl status --json | jq -r '.failing_webhooks[0].failing_since // empty')" ]] ||
+    fail "the console's failing_since differs from autopostctl status: $(curl -sS "$RO/api/webhooks/failing")"
 pass "JSON API matches PostgreSQL"
 
 # ---- the page in headless Chromium ------------------------------------------------
@@ -136,6 +156,12 @@ dom_count() { sed -n "s/.*id=\"count-$1\">\([0-9]*\)<.*/\1/p" "$ART/console.html
 grep -q '<tr data-platform="facebook">' "$ART/console.html" || fail "DOM: no facebook queue row"
 grep -q 'class="bar-published"' "$ART/console.html" || fail "DOM: no throughput bars"
 grep -q 'Invalid OAuth access token' "$ART/console.html" || fail "DOM: failed list lacks the reason"
+grep -q "<tr class=\"status-failed\" data-webhook=\"$wh_failing\">" "$ART/console.html" &&
+    grep -q 'https://hooks.example.com/gone' "$ART/console.html" ||
+    fail "DOM: the failing webhook $wh_failing is not shown"
+! grep -q "data-webhook=\"$wh_fine\"" "$ART/console.html" || fail "DOM: a healthy webhook is shown as failing"
+grep -q '<p id="webhooks-failing-none" class="muted" hidden=""' "$ART/console.html" ||
+    fail "DOM: 'no webhook is failing' shown beside a failing one"
 grep -q '<form id="token-form" class="token" hidden=""' "$ART/console.html" ||
     fail "DOM: the read-only console offers a token field"
 chrome --dump-dom "$RW/" >"$ART/console-rw.html" || fail "chromium (token console)"

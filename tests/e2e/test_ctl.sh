@@ -206,6 +206,23 @@ kv=$(curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/jsz?streams=true" | tr -d ' 
     grep -o '"name":"KV_autopost_attempts_facebook"[^]]*' | grep -o '"messages":[0-9]*' | head -n1 |
     cut -d: -f2 || true)
 [[ ${kv:-0} -eq 1 ]] || fail "no cancellation record in the KV bucket (messages: ${kv:-none})"
+# ...unless a publisher already holds the job: its call may have been made,
+# so nothing changes (exit 1) rather than a "cancelled" row for a live post.
+kv_put() { # kv_put KEY VALUE: an attempt record as a publisher writes it
+    local line
+    exec 7<>"/dev/tcp/127.0.0.1/$NATS_PORT"
+    printf 'CONNECT {"verbose":false}\r\nPUB $KV.autopost_attempts_facebook.%s %d\r\n%s\r\nPING\r\n' \
+        "$1" "${#2}" "$2" >&7
+    while IFS= read -r -t 5 line <&7; do [[ $line == PONG* ]] && break; done
+    exec 7>&-
+}
+run schedule --account "$account" --at now --text "held by a publisher"
+held=$(cat "$OUT")
+stack_psql -c "UPDATE post_schedules SET status = 'queued', queued_at = now() WHERE id = '$held'" >/dev/null
+kv_put "$held-1" "started attempt=1 at=$(date +%s%3N) by=test-publisher"
+expect_fail 1 'a publisher already holds it' cancel "$held"
+[[ $(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$held'") == queued ]] ||
+    fail "a refused cancel changed $held"
 
 run retry "$sched"
 [[ $RC -eq 0 && $(cat "$OUT") == 2 ]] || fail "retry printed '$(cat "$OUT")': $(cat "$ERR")"
@@ -218,7 +235,7 @@ js=$(cat "$OUT")
 due=$(stack_psql -c "SELECT scheduled_at <= now() FROM post_schedules WHERE id = '$sched'")
 [[ $due == t ]] || fail "retry did not make the schedule due now"
 expect_fail 1 'it is pending' retry "$sched"
-ok "cancel and retry"
+ok "cancel (a queued one through the attempt record; refused while a publisher holds it) and retry"
 
 # ---- times in the past (scheduler.max_past, default 5m) -------------------------------
 ago() { date -u -d "@$(($(date +%s) - $1))" +%Y-%m-%dT%H:%M:%SZ; }
@@ -297,6 +314,13 @@ js=$(cat "$OUT")
 [[ $(jget '{platforms,facebook,pending}') == "$pending" ]] || fail "status without NATS lost the counts: $js"
 run status
 grep -q 'not reachable' "$OUT" || fail "status (text) with NATS down: $(cat "$OUT")"
+# A queued schedule cannot be stopped without the bus: refused, unchanged.
+run schedule --account "$account" --at now --text "queued while the bus is down"
+down=$(cat "$OUT")
+stack_psql -c "UPDATE post_schedules SET status = 'queued', queued_at = now() WHERE id = '$down'" >/dev/null
+expect_fail 1 'cannot be written' cancel "$down"
+[[ $(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$down'") == queued ]] ||
+    fail "a cancel with NATS down changed $down"
 ok "status with NATS up and down"
 
 printf 'PASS: autopostctl\n'

@@ -96,6 +96,7 @@ def nats_user_for:
   | if $c == "autopost-scheduler" then "scheduler"
     elif $c == "autopost-dispatcher" then "dispatcher"
     elif $c == "autopost-webhooks" then "webhooks"
+    elif $c == "autopost-api" then "api"
     elif $c == "autopost-publisher" then "publisher-" + (arg("--platform") // "?")
     elif $c == "autopostctl" and ((.args // []) | index("streams")) != null then "admin"
     else null end;
@@ -335,7 +336,7 @@ check_render() {
     check "$name: NetworkPolicies: default deny, and only the ports each pod needs" "$json" '
         def egress_ok($comp): {"scheduler": [53, 4222, 5432], "dispatcher": [53, 4222, 5432], "migrate": [53, 4222, 5432],
             "publisher": ([53, 4222, 443] + (if $render == "dev" then [8090] else [] end)), "sandbox": [53],
-            "console": [53, 5432], "webhooks": [53, 4222, 5432, 443], "api": [53, 5432]}[$comp] // [53];
+            "console": [53, 5432], "webhooks": [53, 4222, 5432, 443], "api": [53, 4222, 5432]}[$comp] // [53];
         def ingress_ok($comp): {"scheduler": [8080], "dispatcher": [8080], "publisher": [8080], "webhooks": [8080], "sandbox": [8090],
             "api": [8080, 8088]}[$comp] // [];
         . as $all

@@ -10,6 +10,8 @@
 #      posts end to end (scheduler -> publisher -> dispatcher), and the
 #      dispatcher handles a real MAX_DELIVERIES give-up (reads and deletes the
 #      dead job). The server must log no permission violation meanwhile.
+#   4. autopost-api with the api user cancels a queued schedule (the cancel
+#      mark in the publishers' attempt record), again without a violation.
 #
 # Step 3 runs the services with `nats.manage_topology: false`, as the
 # manifests do: they only check (INFO) the topology that admin applied, so
@@ -226,6 +228,34 @@ probe_all() {
     expect_denied webhooks pub '$KV.autopost_accounts_facebook.cred.x'
     expect_denied dispatcher pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_EVENTS.webhooks'
 
+    # api: the cancel mark in every platform's attempt bucket (and reading
+    # the record that won), nothing else: no accounts bucket (tokens), no
+    # jobs, results, events or consumers, no bucket management.
+    for p in $PLATFORM_LIST; do
+        expect_allowed api pub "\$JS.API.STREAM.INFO.KV_autopost_attempts_$p" '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
+        expect_allowed api pub "\$KV.autopost_attempts_$p.api-probe" 'cancelled' "\"stream\":\"KV_autopost_attempts_$p\""
+        expect_allowed api pub "\$JS.API.DIRECT.GET.KV_autopost_attempts_$p.\$KV.autopost_attempts_$p.api-probe" '' '^HMSG'
+        expect_denied api pub "\$KV.autopost_accounts_$p.cred.api-probe"
+        expect_denied api pub "\$JS.API.STREAM.INFO.KV_autopost_accounts_$p"
+        expect_denied api pub "\$JS.API.DIRECT.GET.KV_autopost_accounts_$p.\$KV.autopost_accounts_$p.cred.api-probe"
+        expect_denied api pub "\$JS.API.STREAM.MSG.GET.KV_autopost_accounts_$p"
+        expect_denied api pub "\$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-$p"
+        expect_denied api pub "autopost.jobs.$p"
+        expect_denied api pub "autopost.results.$p"
+    done
+    expect_allowed api pub '$JS.API.STREAM.MSG.GET.KV_autopost_attempts_facebook' '{"last_by_subj":"$KV.autopost_attempts_facebook.api-probe"}' '"type":"io.nats.jetstream.api.v1.stream_msg_get_response"'
+    expect_allowed api sub '_INBOX_api.>'
+    expect_denied api sub '_INBOX.>'
+    expect_denied api sub '_INBOX_publisher-facebook.>'
+    expect_denied api sub '$KV.autopost_attempts_facebook.>'
+    expect_denied api pub "autopost.events.$PROBE_TENANT.schedule.published"
+    expect_denied api pub '$JS.API.STREAM.PURGE.KV_autopost_attempts_facebook'
+    expect_denied api pub '$JS.API.STREAM.DELETE.KV_autopost_attempts_facebook'
+    expect_denied api pub '$JS.API.CONSUMER.CREATE.KV_autopost_attempts_facebook'
+    expect_denied api pub '$JS.API.STREAM.INFO.AUTOPOST_JOBS'
+    expect_denied api pub '$JS.API.STREAM.MSG.DELETE.AUTOPOST_JOBS'
+    expect_denied api pub '$KV.autopost_attempts.legacy-probe'
+
     # admin: the JetStream API, not the messages.
     expect_denied admin pub autopost.jobs.facebook
     expect_denied admin pub autopost.results.facebook
@@ -322,6 +352,32 @@ violations=$(auth_violations_since "$log_offset")
 [[ -z $violations ]] || fail "permission violations while the dispatcher gave up:
 $violations"
 echo "ok: the dispatcher user read and deleted the dead job and failed its schedule"
+
+# ---- 5. autopost-api with the api user cancels a queued schedule ------------
+# publisher-facebook is gone, so a schedule due now stays queued; the API
+# marks its attempt record and cancels it, without a single violation.
+queued_sid=$(svc_ctl schedule --account "$account" --at now --text "cancelled through the api user") ||
+    fail "autopostctl schedule"
+is_queued() { [[ $(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$queued_sid'") == queued ]]; }
+stack_wait_for is_queued >/dev/null || fail "$queued_sid was not queued"
+api_key=$(svc_ctl api-keys create --tenant "$(stack_psql -c "SELECT tenant_id FROM social_accounts WHERE id = '$account'")" \
+    --name deploy-test | awk '{print $NF}')
+api_port=$(stack_free_port) || fail "no free port"
+api_health=$(stack_free_port) || fail "no free port"
+user_config api "$STACK_DIR/api.yaml"
+printf 'api:\n  http_port: %s\nservice:\n  http_port: %s\n' "$api_port" "$api_health" >>"$STACK_DIR/api.yaml"
+log_offset=$(auth_log_size)
+AUTOPOST_CONFIG=$STACK_DIR/api.yaml svc_start api
+stack_wait_for curl -fsS -o /dev/null "http://127.0.0.1:$api_health/readyz" >/dev/null ||
+    fail "autopost-api with the api user never became ready (NATS, PostgreSQL)"
+code=$(curl -sS -o "$STACK_DIR/cancel.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $api_key" \
+    "http://127.0.0.1:$api_port/v1/schedules/$queued_sid/cancel")
+[[ $code == 200 && $(jq -r .status "$STACK_DIR/cancel.out") == cancelled ]] ||
+    fail "cancel through the api user: HTTP $code $(cat "$STACK_DIR/cancel.out")"
+violations=$(auth_violations_since "$log_offset")
+[[ -z $violations ]] || fail "permission violations while autopost-api cancelled:
+$violations"
+echo "ok: autopost-api with the api user cancelled a queued schedule (the attempt record), no violation"
 
 e2e_finish
 pass "deploy/nats/auth.conf: least privilege per service, and enough to run"

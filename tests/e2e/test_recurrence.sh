@@ -8,6 +8,8 @@
 #   2. two schedulers materialising 150 series at once: exactly the rows the
 #      rules give, one per (post, account, occurrence), and a forced second
 #      pass over everything makes no row; a series cancel stops it;
+#      autopostctl's series (schedule --rrule, import "recurrence") stored
+#      and materialised the same way, bad rules refused by field;
 #   3. a live FREQ=MINUTELY;COUNT=2 series published exactly once per
 #      occurrence, ~60 s apart, the second with the text PATCHed in between;
 #   4. an outage: the scheduler stops while a minutely series passes two
@@ -153,6 +155,53 @@ sleep 2
 [[ $(stack_psql -c "SELECT count(*) FROM post_schedules WHERE post_id = '$CP' AND status <> 'cancelled'") == 0 ]] ||
     fail "rows of a cancelled series are not all cancelled"
 pass "series cancel: pending occurrences cancelled, no occurrence listed or made afterwards"
+
+# ---- autopostctl: the API's fields, rules and storage ---------------------------
+# `schedule --rrule/--tz/--start` and an import line with "recurrence" make
+# series the scheduler materialises exactly like the API's (no facebook
+# publisher runs: the rows just wait); the API reads them back. A refused
+# rule names its field and stores nothing.
+CSTART=$(date -u -d '+20 sec' +%Y-%m-%dT%H:%M:%S)
+CTL_P=$(svc_ctl schedule --account "$FA" --text "ctl series" --rrule "FREQ=MINUTELY;COUNT=1" \
+    --tz UTC --start "$CSTART") || fail "autopostctl schedule --rrule"
+[[ $CTL_P =~ ^[0-9a-f-]{36}$ ]] || fail "schedule --rrule printed '$CTL_P', not a post id"
+[[ $(stack_psql -c "SELECT recur_rrule || '|' || recur_tz || '|' || recur_start || '|' || tenant_id || '|' ||
+                           recur_account_ids::text FROM posts WHERE id = '$CTL_P'") == \
+    "FREQ=MINUTELY;COUNT=1|UTC|$CSTART|$TENANT|{$FA}" ]] || fail "schedule --rrule stored: $(stack_psql -c "SELECT * FROM posts WHERE id = '$CTL_P'")"
+ISTART=$(TZ=Asia/Ho_Chi_Minh date -d '+25 sec' +%Y-%m-%dT%H:%M:%S)
+printf '%s\n' "{\"account_id\": \"$FB\", \"text\": \"imported series\", \"recurrence\": {\"rrule\": \"FREQ=MINUTELY;COUNT=1\", \"tz\": \"Asia/Ho_Chi_Minh\", \"start\": \"$ISTART\"}}" \
+    "{\"account_id\": \"$FB\", \"at\": \"$(rfc3339_in 3600)\", \"text\": \"imported one-off\"}" >"$STACK_DIR/series.jsonl"
+out=$(svc_ctl import "$STACK_DIR/series.jsonl") || fail "import with a recurrence line: $out"
+[[ $out == "imported 1 schedules and 1 recurring posts" ]] || fail "import said: $out"
+IMP_P=$(stack_psql -c "SELECT id FROM posts WHERE text = 'imported series'")
+expect 200 GET "/v1/posts/$IMP_P"
+[[ $(j .recurrence.tz) == Asia/Ho_Chi_Minh && $(j .recurrence.start) == "$ISTART" ]] || fail "GET of the imported series: $(cat "$OUT")"
+at_of() { stack_psql -c "SELECT to_char(scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') FROM post_schedules WHERE post_id = '$1'"; }
+made() { [[ -n $(at_of "$CTL_P") && -n $(at_of "$IMP_P") ]]; }
+stack_wait_for made >/dev/null || fail "the ctl series were not materialised: '$(at_of "$CTL_P")' '$(at_of "$IMP_P")'"
+# One row each (COUNT=1; import made none itself), at the rule's instant.
+[[ $(at_of "$CTL_P") == "$CSTART" ]] || fail "schedule --rrule's occurrence is at $(at_of "$CTL_P"), expected $CSTART"
+[[ $(at_of "$IMP_P") == "$(date -u -d "$ISTART +07:00" +%Y-%m-%dT%H:%M:%S)" ]] ||
+    fail "the imported series' occurrence is at $(at_of "$IMP_P") UTC, for $ISTART in Ho Chi Minh City"
+before=$(stack_psql -c "SELECT count(*) FROM posts")
+refused() { # refused TEXT ARGS...: autopostctl fails, saying TEXT
+    local want=$1 out
+    shift
+    out=$(svc_ctl "$@" 2>&1) && fail "autopostctl $* was accepted"
+    [[ $out == *"$want"* ]] || fail "autopostctl $*: '$out' does not say '$want'"
+}
+refused "--rrule" schedule --account "$FA" --text x --rrule FREQ=FORTNIGHTLY --tz UTC --start 2030-01-01T09:00:00
+refused "--rrule" schedule --account "$FA" --text x --rrule "FREQ=MINUTELY;BYSECOND=0,30" --tz UTC --start 2030-01-01T09:00:00
+refused "--tz" schedule --account "$FA" --text x --rrule FREQ=DAILY --tz Mars/Olympus --start 2030-01-01T09:00:00
+refused "--start" schedule --account "$FA" --text x --rrule "FREQ=DAILY;COUNT=2" --tz UTC --start 2020-01-01T09:00:00
+refused "go together" schedule --account "$FA" --text x --rrule FREQ=DAILY --tz UTC
+refused "not both" schedule --account "$FA" --text x --at now --rrule FREQ=DAILY --tz UTC --start 2030-01-01T09:00:00
+printf '%s\n' "{\"account_id\": \"$FB\", \"at\": \"now\", \"text\": \"fine\"}" \
+    "{\"account_id\": \"$FB\", \"text\": \"b\", \"recurrence\": {\"rrule\": \"FREQ=MINUTELY;BYSECOND=0,30\", \"tz\": \"UTC\", \"start\": \"2030-01-01T09:00:00\"}}" \
+    >"$STACK_DIR/bad-series.jsonl"
+refused "bad-series.jsonl:2: recurrence.rrule" import "$STACK_DIR/bad-series.jsonl"
+[[ $(stack_psql -c "SELECT count(*) FROM posts") == "$before" ]] || fail "a refused autopostctl series was stored"
+pass "autopostctl schedule --rrule/--tz/--start and import's recurrence: stored as the API stores them, materialised; bad rules refused by field, nothing stored"
 
 # ---- 3. live: FREQ=MINUTELY;COUNT=2, exactly once each, PATCH in between --------
 svc_start publisher-x

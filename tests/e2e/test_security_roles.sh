@@ -228,6 +228,12 @@ deny console_login "UPDATE social_accounts SET status = 'disabled'"
 deny console_login "INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, actor)
                     SELECT id, generation, 0, 'x', 'x' FROM post_schedules LIMIT 1"
 deny console_login "DELETE FROM post_schedules"
+# Failing webhooks (0024): the list's columns, never the sealed secret or a
+# delivery, and no write.
+allow console_login "SELECT id, tenant_id, url, event_types, created_at, failing_since FROM webhook_endpoints"
+deny console_login "SELECT secret_sealed FROM webhook_endpoints"
+deny console_login "SELECT id FROM webhook_deliveries"
+deny console_login "UPDATE webhook_endpoints SET failing_since = NULL"
 deny actions_login "UPDATE post_schedules SET account_id = account_id WHERE id = '$some'"
 deny actions_login "SELECT credentials FROM social_accounts"
 allow actions_login "BEGIN; UPDATE post_schedules SET status = 'cancelled',

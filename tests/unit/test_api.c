@@ -237,15 +237,15 @@ static void test_post_request_recurrence(void) {
     CHECK_STR_EQ(pr.recur_rrule, "FREQ=DAILY;COUNT=3");
     CHECK_STR_EQ(pr.recur_tz, "America/New_York");
     CHECK_STR_EQ(pr.recur_start, "2027-03-13T09:00:00");
-    CHECK(api_recurrence_check(&pr, 60000, &r));
+    CHECK(api_recurrence_check(&pr, 60000, 0, &r));
     api_post_request_free(&pr);
 
     const char *minutely = REC_BODY("{\"rrule\": \"FREQ=MINUTELY;INTERVAL=1\", \"tz\": \"UTC\", "
                                     "\"start\": \"2027-01-01T00:00:00\"}");
     CHECK(api_post_request_decode(&pr, minutely, strlen(minutely), &r));
-    CHECK(api_recurrence_check(&pr, 60000, &r)); /* exactly the bound is allowed */
+    CHECK(api_recurrence_check(&pr, 60000, 0, &r)); /* exactly the bound is allowed */
     r = (api_reply){0};
-    CHECK(!api_recurrence_check(&pr, 120000, &r));
+    CHECK(!api_recurrence_check(&pr, 120000, 0, &r));
     CHECK(r.status == 422);
     json_t *d = json_array_get(json_object_get(json_object_get(r.body, "error"), "details"), 0);
     CHECK_STR_EQ(json_string_value(json_object_get(d, "field")), "recurrence.rrule");

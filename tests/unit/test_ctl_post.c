@@ -4,6 +4,7 @@
  *
  * ctl/ is an executable, not a library, so the one I/O-free file under test
  * is compiled into this test directly. */
+#include "ap_time.h"
 #include "ctl_post.h"
 
 #include "test.h"
@@ -183,6 +184,52 @@ static void test_json_records(void) {
     CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"nul \\u0000 inside\"}"));
 }
 
+/* "recurrence" in an import line: the API's shape and the API's rules
+ * (ctl_recurrence_check), instead of "at", never with it. */
+static void test_json_recurrence(void) {
+    ctl_post p;
+    ctl_post_init(&p);
+    const char *line = "{" ACC ", \"text\": \"weekly\", \"recurrence\": {\"rrule\": "
+                       "\"FREQ=WEEKLY;BYDAY=MO\", \"tz\": \"Europe/Paris\", \"start\": "
+                       "\"2030-01-07T09:00:00\"}}";
+    CHECK(ctl_post_from_json(&p, line, strlen(line), reason, sizeof(reason)));
+    CHECK_STR_EQ(p.recur_rrule, "FREQ=WEEKLY;BYDAY=MO");
+    CHECK_STR_EQ(p.recur_tz, "Europe/Paris");
+    CHECK_STR_EQ(p.recur_start, "2030-01-07T09:00:00");
+    /* A series has no at: the past-time rule does not apply to it. */
+    CHECK(ctl_post_check_at(&p, ap_now_ms(), 300000, false, reason, sizeof(reason)));
+    ctl_post_free(&p);
+
+    CHECK(!parse("{" ACC ", \"text\": \"x\", \"at\": \"now\", \"recurrence\": {\"rrule\": "
+                 "\"FREQ=DAILY\", \"tz\": \"UTC\", \"start\": \"2030-01-01T09:00:00\"}}"));
+    CHECK_CONTAINS(reason, "either at or recurrence");
+    CHECK(!parse("{" ACC ", \"text\": \"x\", \"recurrence\": {\"rrule\": \"FREQ=FORTNIGHTLY\", "
+                 "\"tz\": \"UTC\", \"start\": \"2030-01-01T09:00:00\"}}"));
+    CHECK_CONTAINS(reason, "recurrence.rrule");
+    CHECK(!parse("{" ACC ", \"text\": \"x\", \"recurrence\": {\"rrule\": \"FREQ=DAILY\", "
+                 "\"tz\": \"Mars/Olympus\", \"start\": \"2030-01-01T09:00:00\"}}"));
+    CHECK_CONTAINS(reason, "recurrence.tz");
+    CHECK(!parse("{" ACC ", \"text\": \"x\", \"recurrence\": {\"rrule\": \"FREQ=DAILY\", "
+                 "\"tz\": \"UTC\"}}"));
+    CHECK_CONTAINS(reason, "recurrence.start is missing");
+    CHECK(!parse("{" ACC ", \"text\": \"x\", \"recurrence\": {\"rrule\": \"FREQ=DAILY\", "
+                 "\"tz\": \"UTC\", \"start\": \"2030-01-01T09:00:00\", \"every\": 1}}"));
+    CHECK_CONTAINS(reason, "unknown key \"every\"");
+
+    /* The bounds that need the config and the clock. */
+    const char *field = NULL;
+    char why[200];
+    CHECK(!ctl_recurrence_check("FREQ=MINUTELY", "UTC", "2030-01-01T09:00:00", 3600000, 0, &field,
+                                why, sizeof(why)));
+    CHECK_STR_EQ(field, "rrule");
+    CHECK(ctl_recurrence_check("FREQ=HOURLY", "UTC", "2030-01-01T09:00:00", 3600000, 0, &field, why,
+                               sizeof(why)));
+    CHECK(!ctl_recurrence_check("FREQ=DAILY;COUNT=2", "UTC", "2020-01-01T09:00:00", 0, ap_now_ms(),
+                                &field, why, sizeof(why)));
+    CHECK_STR_EQ(field, "start");
+    CHECK_CONTAINS(why, "no occurrence after now");
+}
+
 static void test_platform_rules(void) {
     ctl_post p;
     ctl_post_init(&p);
@@ -225,6 +272,7 @@ int main(void) {
     RUN(test_at);
     RUN(test_at_past);
     RUN(test_json_records);
+    RUN(test_json_recurrence);
     RUN(test_platform_rules);
     RUN(test_copy_encoding);
     return TEST_RESULT();
