@@ -14,7 +14,8 @@
 #      posts accepted between the first and the last of those urgent ones;
 #   3. exactly once: every post published, each once on the sandbox.
 # The topology is checked as an operator sees it (/jsz, what `nats consumer
-# info` reads): a durable consumer per lane, filtered to its subject.
+# info` reads): a durable consumer per lane, filtered to its subject; and
+# `autopostctl status` shows the urgent lane's lag while the burst waits.
 source "$(dirname "$0")/lib.sh"
 
 CONCURRENCY=5
@@ -143,6 +144,16 @@ for ((k = 1; k <= BURST; k++)); do
     printf '{"account_id":"%s","at":"now","text":"burst %d","priority":"urgent"}\n' "$URGENT_ACCOUNT" "$k"
 done >"$STACK_DIR/burst.jsonl"
 svc_ctl import "$STACK_DIR/burst.jsonl" >/dev/null || fail "import urgent burst"
+# The operator's view while the burst waits: `autopostctl status` reads the
+# urgent consumer's lag beside the normal one.
+for ((i = 0; i < 50; i++)); do
+    urgent_lag=$(svc_ctl status --json | jq '.platforms.facebook.urgent_consumer
+                                              | .pending + .ack_pending')
+    [[ ${urgent_lag:-0} -gt 0 ]] && break
+    sleep 0.1
+done
+[[ ${urgent_lag:-0} -gt 0 ]] || fail "autopostctl status shows no urgent lag during the burst"
+svc_ctl status | grep -q '^urgent lane of facebook: ' || fail "autopostctl status text lacks the urgent lane"
 for ((i = 0; i < 600; i++)); do
     n=$(stack_psql -c "SELECT count(*) FROM post_schedules WHERE priority = 'urgent' AND status = 'published'")
     [[ $n -ge $((LATENCY_URGENT + BURST)) ]] && break
