@@ -2,7 +2,8 @@
  *
  *   {"account_ids": ["<uuid>", ...], "text": "...", "link": "https://...",
  *    "media": [{"url": "...", "type": "image|video|gif", "alt_text": "..."}],
- *    "at": "<RFC 3339>"}            (at omitted or "now" = now)
+ *    "at": "<RFC 3339>",            (at omitted or "now" = now)
+ *    "priority": "normal|urgent"}   (omitted: normal; README "Urgent lane")
  *   or, instead of "at", a series (README "Recurring posts"):
  *    "recurrence": {"rrule": "FREQ=DAILY;COUNT=3", "tz": "Asia/Ho_Chi_Minh",
  *                   "start": "2027-03-13T09:00:00"}
@@ -195,6 +196,18 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
     if (strcmp(key, "link") == 0) return decode_string(v, "link", true, &p->link, err);
     if (strcmp(key, "media") == 0) return decode_media(p, v, err);
     if (strcmp(key, "recurrence") == 0) return decode_recurrence(pr, v, err);
+    if (strcmp(key, "priority") == 0) {
+        if (json_is_null(v)) return true;
+        if (!json_is_string(v)) {
+            *err = invalid("priority", "expected \"normal\" or \"urgent\"");
+            return false;
+        }
+        if (!ctl_post_set_priority(p, json_string_value(v), why, sizeof(why))) {
+            *err = invalid("priority", why);
+            return false;
+        }
+        return true;
+    }
     if (strcmp(key, "at") == 0) {
         if (json_is_null(v)) return true;
         pr->at_given = true;
@@ -210,7 +223,7 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
     }
     snprintf(why, sizeof(why),
              "unknown key \"%.40s\" (known: account_ids, text, link, media, at, "
-             "recurrence)",
+             "recurrence, priority)",
              key);
     *err = invalid(key[0] && strlen(key) < 64 ? key : "body", why);
     return false;
@@ -240,6 +253,10 @@ bool api_post_request_decode(api_post_request *pr, const char *body, size_t len,
     }
     json_object_foreach(root, key, v) {
         if (!decode_member(pr, key, v, err)) goto cleanup;
+    }
+    if (pr->post->urgent && pr->recur_rrule != NULL) {
+        *err = invalid("priority", "a recurring post is normal: urgent is for one-off posts");
+        goto cleanup;
     }
     if (pr->at_given && pr->recur_rrule != NULL) {
         *err = invalid("recurrence", "give either \"at\" or \"recurrence\", not both");

@@ -109,14 +109,15 @@ static bool insert_post(const api_request *req, PGconn *db, const api_post_reque
     PQclear(res);
     id_array(pr, ids);
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
-    const char *sparams[] = {post_id, ids, p->at_now ? NULL : at};
+    const char *sparams[] = {post_id, ids, p->at_now ? NULL : at, ctl_post_priority(p)};
     res = api_db_store(db, AP_STORE_API_SCHEDULES_CREATE, sparams, err, errlen);
     if (res == NULL) return false;
     json_t *schedules = json_array();
     for (int i = 0; schedules && i < PQntuples(res); i++)
         json_array_append_new(schedules, api_schedule_json(res, i));
     PQclear(res);
-    *out = json_pack("{s:s, s:o}", "id", post_id, "schedules", schedules);
+    *out = json_pack("{s:s, s:s, s:o}", "id", post_id, "priority", ctl_post_priority(p),
+                     "schedules", schedules);
     if (*out == NULL) snprintf(err, errlen, "out of memory");
     return *out != NULL;
 }
@@ -202,18 +203,17 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
     char id[37], err[512];
     if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such post");
     const char *params[] = {id, req->tenant_id};
-    PGresult *res =
-        api_db_exec(
-            db,
-            "SELECT id, text, link, media::text, " API_SQL_MS(
-                "created_at") ", recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_"
-                                                                                  "at") " FROM "
-                                                                                        "posts "
-                                                                                        "WHERE id "
-                                                                                        "= $1 AND "
-                                                                                        "tenant_id "
-                                                                                        "= $2",
-            2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = api_db_exec(
+        db,
+        "SELECT id, text, link, media::text, " API_SQL_MS(
+            "created_at") ", recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_"
+                                                                              "at") " FROM "
+                                                                                    "posts "
+                                                                                    "WHERE id "
+                                                                                    "= $1 AND "
+                                                                                    "tenant_id "
+                                                                                    "= $2",
+        2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "read post", err);
     if (PQntuples(res) == 0) {
         PQclear(res);

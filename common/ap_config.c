@@ -19,13 +19,13 @@
 #include "ap_platforms.h"
 #include "ap_time.h"
 
-typedef enum { T_STRING, T_INT, T_BOOL, T_DURATION } key_type;
+typedef enum { T_STRING, T_INT, T_BOOL, T_DURATION, T_FRACTION } key_type;
 
 typedef struct key_spec {
     const char *key;
     key_type type;
     size_t offset;
-    int64_t min, max; /* for T_INT and T_DURATION (ms) */
+    int64_t min, max; /* for T_INT, T_DURATION (ms) and T_FRACTION (thousandths) */
 } key_spec;
 
 #define F(field) offsetof(ap_config, field)
@@ -65,6 +65,7 @@ static const key_spec config_keys[] = {
     {"publisher.fetch_batch", T_INT, F(publisher_fetch_batch), 1, 4096},
     {"publisher.drain_grace", T_DURATION, F(publisher_drain_grace_ms), 0, 3600000},
     {"publisher.media_allow_private", T_BOOL, F(publisher_media_allow_private), 0, 0},
+    {"publisher.normal_share", T_FRACTION, F(publisher_normal_share), 0, 900},
     {"dispatcher.batch_size", T_INT, F(dispatcher_batch_size), 1, 10000},
     {"dispatcher.flush_interval", T_DURATION, F(dispatcher_flush_ms), 1, 60000},
     {"events.retention", T_DURATION, F(events_retention_ms), 0, 3650 * 86400000LL},
@@ -149,6 +150,7 @@ void ap_config_init(ap_config *cfg) {
     cfg->scheduler_recurrence_horizon_ms = 24 * 3600 * 1000LL;
     cfg->scheduler_recurrence_grace_ms = 10 * 60 * 1000;
     cfg->publisher_fetch_batch = 64;
+    cfg->publisher_normal_share = 0.2;
     cfg->publisher_drain_grace_ms = 20000;
     cfg->dispatcher_batch_size = 500;
     cfg->dispatcher_flush_ms = 20;
@@ -323,6 +325,18 @@ static ap_status set_value(load_ctx *c, const key_spec *spec, void *base, const 
         else
             return fail(c, at, key, "expected true or false, found \"%s\"", v);
         return AP_OK;
+    case T_FRACTION: {
+        char *end;
+        errno = 0;
+        double d = strtod(v, &end);
+        if (quoted || errno || end == v || *end != '\0' || d != d)
+            return fail(c, at, key, "expected a number like 0.2, found \"%s\"", v);
+        if (d < (double)spec->min / 1000.0 || d > (double)spec->max / 1000.0)
+            return fail(c, at, key, "%s is out of range [%g, %g]", v, (double)spec->min / 1000.0,
+                        (double)spec->max / 1000.0);
+        *(double *)field = d;
+        return AP_OK;
+    }
     case T_DURATION: {
         int64_t ms;
         if (ap_duration_parse(v, &ms) != 0)

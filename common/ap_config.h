@@ -127,6 +127,9 @@ typedef struct ap_config {
      * private, link-local and metadata addresses and use plain http (the
      * tests and the sandbox); off, only https to public addresses. */
     bool publisher_media_allow_private;
+    /* publisher.normal_share: while urgent jobs wait, the part of a
+     * replica's concurrency kept for normal ones (README "Urgent lane"). */
+    double publisher_normal_share;
 
     int dispatcher_batch_size;   /* dispatcher.batch_size */
     int64_t dispatcher_flush_ms; /* dispatcher.flush_interval */

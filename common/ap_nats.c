@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ap_log.h"
+#include "ap_proto.h"
 #include "ap_time.h"
 
 static void on_disconnected(natsConnection *nc, void *closure) {
@@ -183,6 +184,10 @@ void ap_consumer_name_publisher(char *buf, size_t len, const char *platform) {
     snprintf(buf, len, "publisher-%s", platform);
 }
 
+void ap_consumer_name_urgent(char *buf, size_t len, const char *platform) {
+    snprintf(buf, len, "publisher-%s" AP_CONSUMER_URGENT_SUFFIX, platform);
+}
+
 static ap_status kv_bucket_name(char *buf, size_t len, const char *base, const char *platform) {
     int n = snprintf(buf, len, "%s_%s", base, platform ? platform : "");
     return n > 0 && (size_t)n < len && platform && *platform ? AP_OK : AP_EINVAL;
@@ -245,13 +250,18 @@ static ap_status ensure_streams(jsCtx *js, const ap_config *cfg, char *err, size
     jsStreamConfig sc;
     ap_status st;
 
-    const char *jobs_subjects[] = {AP_SUBJECT_JOBS_PREFIX "*"};
+    /* Two lanes per platform; the second subject came with the urgent lane
+     * and an update adds it to an existing stream without touching its
+     * messages. The normal consumers' filters (exact platform subjects) do
+     * not match the urgent ones, so the work queue's filters stay disjoint. */
+    const char *jobs_subjects[] = {AP_SUBJECT_JOBS_PREFIX "*",
+                                   AP_SUBJECT_JOBS_PREFIX "*" AP_SUBJECT_URGENT_SUFFIX};
     jsStreamConfig_Init(&sc);
     sc.Name = AP_STREAM_JOBS;
     sc.Description = "autopost publish jobs (protobuf autopost.v1.PublishJob); "
                      "Nats-Msg-Id = <schedule id>-<generation>";
     sc.Subjects = jobs_subjects;
-    sc.SubjectsLen = 1;
+    sc.SubjectsLen = 2;
     sc.Retention = js_WorkQueuePolicy;
     sc.Storage = js_FileStorage;
     sc.Replicas = cfg->stream_replicas;
@@ -310,29 +320,50 @@ static ap_status ensure_streams(jsCtx *js, const ap_config *cfg, char *err, size
     return ensure_stream(js, &sc, err, errlen);
 }
 
+/* One lane's durable consumer of a platform's jobs; both lanes share every
+ * setting (the attempt guard, MaxDeliver and the advisory are lane-blind). */
+static ap_status ensure_publisher_consumer(jsCtx *js, const ap_config *cfg,
+                                           const ap_platform_config *p, const char *durable,
+                                           const char *filter, const char *desc, char *err,
+                                           size_t errlen) {
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = durable;
+    cc.Description = desc;
+    cc.FilterSubject = filter;
+    cc.AckPolicy = js_AckExplicit;
+    cc.DeliverPolicy = js_DeliverAll;
+    cc.AckWait = cfg->ack_wait_ms * AP_NS_PER_MS;
+    /* MaxDeliver is only the crash backstop: publishers give up by
+     * themselves after max_attempts, so leave room above it. */
+    cc.MaxDeliver = cfg->max_deliver > p->max_attempts ? cfg->max_deliver : p->max_attempts + 2;
+    cc.MaxAckPending = p->max_ack_pending;
+    cc.MaxWaiting = 512;
+    return ensure_consumer(js, AP_STREAM_JOBS, &cc, err, errlen);
+}
+
 static ap_status ensure_consumers(jsCtx *js, const ap_config *cfg, char *err, size_t errlen) {
     jsConsumerConfig cc;
     ap_status st;
     for (int i = 0; i < cfg->nplatforms; i++) {
         const ap_platform_config *p = &cfg->platforms[i];
         char durable[64], filter[96], desc[160];
-        ap_consumer_name_publisher(durable, sizeof(durable), p->name);
-        snprintf(filter, sizeof(filter), AP_SUBJECT_JOBS_PREFIX "%s", p->name);
-        snprintf(desc, sizeof(desc), "%s publishers: pull, explicit ack, MaxAckPending caps calls",
-                 p->name);
-        jsConsumerConfig_Init(&cc);
-        cc.Durable = durable;
-        cc.Description = desc;
-        cc.FilterSubject = filter;
-        cc.AckPolicy = js_AckExplicit;
-        cc.DeliverPolicy = js_DeliverAll;
-        cc.AckWait = cfg->ack_wait_ms * AP_NS_PER_MS;
-        /* MaxDeliver is only the crash backstop: publishers give up by
-         * themselves after max_attempts, so leave room above it. */
-        cc.MaxDeliver = cfg->max_deliver > p->max_attempts ? cfg->max_deliver : p->max_attempts + 2;
-        cc.MaxAckPending = p->max_ack_pending;
-        cc.MaxWaiting = 512;
-        if ((st = ensure_consumer(js, AP_STREAM_JOBS, &cc, err, errlen)) != AP_OK) return st;
+        for (int urgent = 0; urgent <= 1; urgent++) {
+            if (urgent) {
+                ap_consumer_name_urgent(durable, sizeof(durable), p->name);
+                snprintf(desc, sizeof(desc),
+                         "%s publishers, urgent lane: pull, explicit ack, MaxAckPending caps calls",
+                         p->name);
+            } else {
+                ap_consumer_name_publisher(durable, sizeof(durable), p->name);
+                snprintf(desc, sizeof(desc),
+                         "%s publishers: pull, explicit ack, MaxAckPending caps calls", p->name);
+            }
+            ap_job_subject(filter, sizeof(filter), p->name, urgent);
+            if ((st = ensure_publisher_consumer(js, cfg, p, durable, filter, desc, err, errlen)) !=
+                AP_OK)
+                return st;
+        }
     }
 
     jsConsumerConfig_Init(&cc);
@@ -476,6 +507,8 @@ static ap_status topology_present(jsCtx *js, ap_js_role role, const char *platfo
     case AP_ROLE_SCHEDULER: return stream_exists(js, AP_STREAM_JOBS, err, errlen);
     case AP_ROLE_PUBLISHER:
         ap_consumer_name_publisher(durable, sizeof(durable), platform ? platform : "");
+        if ((st = consumer_exists(js, AP_STREAM_JOBS, durable, err, errlen)) != AP_OK) return st;
+        ap_consumer_name_urgent(durable, sizeof(durable), platform ? platform : "");
         if ((st = consumer_exists(js, AP_STREAM_JOBS, durable, err, errlen)) != AP_OK) return st;
         {
             char bucket[AP_KV_BUCKET_LEN], stream[AP_KV_BUCKET_LEN + 3];

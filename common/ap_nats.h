@@ -4,7 +4,11 @@
  * `autopostctl streams apply`):
  *
  *   AUTOPOST_JOBS       autopost.jobs.<platform>   work queue, file, dedup window
+ *                       autopost.jobs.<platform>.urgent   (the urgent lane)
  *     publisher-<platform>   durable pull consumer, explicit ack, MaxAckPending
+ *     publisher-<platform>-urgent   the same on the urgent subject: a lane of
+ *                            its own, so an urgent job never waits behind
+ *                            the normal backlog (README "Urgent lane")
  *   AUTOPOST_RESULTS    autopost.results.<platform> limits (24 h), file
  *     dispatcher             durable pull consumer
  *   AUTOPOST_ADVISORIES $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AUTOPOST_JOBS.*
@@ -50,6 +54,8 @@
 #define AP_KV_ACCOUNTS "autopost_accounts" /* + "_<platform>"; alone: the legacy bucket */
 #define AP_KV_BUCKET_LEN 64
 #define AP_SUBJECT_JOBS_PREFIX "autopost.jobs."
+#define AP_SUBJECT_URGENT_SUFFIX ".urgent"  /* autopost.jobs.<platform>.urgent */
+#define AP_CONSUMER_URGENT_SUFFIX "-urgent" /* publisher-<platform>-urgent */
 #define AP_SUBJECT_RESULTS_PREFIX "autopost.results."
 #define AP_SUBJECT_EVENTS_PREFIX "autopost.events." /* + "<tenant id>.<type>" */
 #define AP_SUBJECT_MAX_DELIVERIES "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." AP_STREAM_JOBS ".*"
@@ -113,6 +119,8 @@ ap_status ap_js_topology_ready_wait(jsCtx *js, const ap_config *cfg, ap_js_role 
 
 /* "publisher-facebook" */
 void ap_consumer_name_publisher(char *buf, size_t len, const char *platform);
+/* "publisher-facebook-urgent": the urgent lane's consumer */
+void ap_consumer_name_urgent(char *buf, size_t len, const char *platform);
 /* nats.url as it may be shown (logs, errors): the user:password@ or token@
  * of every URL in the comma-separated list becomes ***@. out is always
  * NUL-terminated (truncated when short). */

@@ -20,13 +20,18 @@ static ap_status set_headers(natsMsg *m, const char *const *kv, size_t n) {
     return AP_OK;
 }
 
+void ap_job_subject(char *buf, size_t len, const char *platform, bool urgent) {
+    snprintf(buf, len, AP_SUBJECT_JOBS_PREFIX "%s%s", platform,
+             urgent ? AP_SUBJECT_URGENT_SUFFIX : "");
+}
+
 ap_status ap_job_to_msg(const ap_job *job, natsMsg **out) {
     char subject[96], msg_id[64], gen[16], at[32];
     size_t len = autopost__v1__publish_job__get_packed_size(job);
     uint8_t *buf = malloc(len ? len : 1);
     if (buf == NULL) return AP_ENOMEM;
     autopost__v1__publish_job__pack(job, buf);
-    snprintf(subject, sizeof(subject), AP_SUBJECT_JOBS_PREFIX "%s", job->platform);
+    ap_job_subject(subject, sizeof(subject), job->platform, job->urgent);
     ap_job_msg_id(msg_id, sizeof(msg_id), job->schedule_id, job->generation);
     snprintf(gen, sizeof(gen), "%u", job->generation);
     ap_time_format_rfc3339(job->scheduled_at_ms, at, sizeof(at));
@@ -39,6 +44,7 @@ ap_status ap_job_to_msg(const ap_job *job, natsMsg **out) {
                                  AP_HDR_PLATFORM,     job->platform,
                                  AP_HDR_ACCOUNT_ID,   job->account_id,
                                  AP_HDR_SCHEDULED_AT, at,
+                                 AP_HDR_PRIORITY,     job->urgent ? "urgent" : "normal",
                                  AP_HDR_CONTENT_TYPE, AP_CT_JOB};
         s = set_headers(m, headers, sizeof(headers) / sizeof(headers[0]));
     }

@@ -9,6 +9,7 @@
 #define AP_PROTO_H
 
 #include <nats/nats.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@
 #define AP_HDR_OUTCOME "Autopost-Outcome"
 #define AP_HDR_ATTEMPT "Autopost-Attempt"
 #define AP_HDR_ERROR_CLASS "Autopost-Error-Class"
+#define AP_HDR_PRIORITY "Autopost-Priority" /* normal | urgent (README "Urgent lane") */
 #define AP_HDR_CONTENT_TYPE "Content-Type"
 #define AP_CT_JOB "application/protobuf; proto=autopost.v1.PublishJob"
 #define AP_CT_RESULT "application/protobuf; proto=autopost.v1.PublishResult"
@@ -39,6 +41,10 @@ typedef Autopost__V1__PublishJob ap_job;
 typedef Autopost__V1__PublishResult ap_result;
 
 void ap_job_msg_id(char *buf, size_t len, const char *schedule_id, uint32_t generation);
+
+/* The job's subject: "autopost.jobs.<platform>", or with ".urgent" on the
+ * urgent lane (its own durable consumer, README "Urgent lane"). */
+void ap_job_subject(char *buf, size_t len, const char *platform, bool urgent);
 
 /* Builds the NATS message for a job/result, headers included. */
 ap_status ap_job_to_msg(const ap_job *job, natsMsg **out);

@@ -34,14 +34,14 @@ static const char import_usage[] =
     "Schedules posts from JSON Lines (one object per line; blank lines skipped):\n"
     "  {\"account_id\": \"UUID\", \"at\": \"2026-11-28T09:00:00Z\", \"text\": \"...\",\n"
     "   \"link\": \"https://...\", \"media\": [{\"url\": \"https://...\", \"type\": \"image\",\n"
-    "   \"alt_text\": \"...\"}]}\n"
+    "   \"alt_text\": \"...\"}], \"priority\": \"normal|urgent\"}\n"
     "or, instead of \"at\", a recurring post (as the API takes it):\n"
     "  \"recurrence\": {\"rrule\": \"FREQ=WEEKLY;BYDAY=MO\", \"tz\": \"Europe/Paris\",\n"
     "                 \"start\": \"2026-12-07T09:00:00\"}\n"
     "\"at\" is an RFC 3339 time or \"now\". A time more than scheduler.max_past\n"
     "(default 5m) ago is refused: it would be published at once, and is more\n"
     "likely a date or time-zone bug. --allow-past accepts such times for the\n"
-    "whole file.\n"
+    "whole file. \"priority\" is optional (normal; urgent: README \"Urgent lane\").\n"
     "Every line is checked like `schedule` does. If any line is bad, each one is\n"
     "reported as FILE:LINE: reason and nothing is imported. Otherwise all lines\n"
     "are imported in one transaction and `imported N schedules` is printed\n"
@@ -295,7 +295,8 @@ static bool copy_schedule(ap_buf *b, const import_row *r, const char *now_text) 
     if (!r->post.at_now) ap_time_format_rfc3339(r->post.at_ms, at, sizeof(at));
     return ctl_copy_field(b, r->schedule_id, '\t') && ctl_copy_field(b, r->post_id, '\t') &&
            ctl_copy_field(b, r->post.account_id, '\t') &&
-           ctl_copy_field(b, r->post.at_now ? now_text : at, '\n');
+           ctl_copy_field(b, r->post.at_now ? now_text : at, '\t') &&
+           ctl_copy_field(b, ctl_post_priority(&r->post), '\n');
 }
 
 /* Streams every row through COPY in chunks of about IMPORT_COPY_CHUNK. */
@@ -383,7 +384,8 @@ static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
                          copy_post, now_text)) != CTL_EXIT_OK)
         goto fail;
     if ((rc = copy_table(ctx,
-                         "COPY post_schedules (id, post_id, account_id, scheduled_at) FROM STDIN",
+                         "COPY post_schedules (id, post_id, account_id, scheduled_at, priority) "
+                         "FROM STDIN",
                          s, copy_schedule, now_text)) != CTL_EXIT_OK)
         goto fail;
     size_t nseries = 0;

@@ -175,15 +175,20 @@ int ctl_cmd_migrate(ctl_ctx *ctx, int argc, char **argv) {
 /* ---- streams apply ------------------------------------------------------ */
 
 static void print_topology(const ap_config *cfg) {
-    printf("stream    %-22s %s*\n", AP_STREAM_JOBS, AP_SUBJECT_JOBS_PREFIX);
+    printf("stream    %-22s %s*, %s*%s\n", AP_STREAM_JOBS, AP_SUBJECT_JOBS_PREFIX,
+           AP_SUBJECT_JOBS_PREFIX, AP_SUBJECT_URGENT_SUFFIX);
     printf("stream    %-22s %s*\n", AP_STREAM_RESULTS, AP_SUBJECT_RESULTS_PREFIX);
     printf("stream    %-22s %s\n", AP_STREAM_ADVISORIES, AP_SUBJECT_MAX_DELIVERIES);
     printf("stream    %-22s %s>\n", AP_STREAM_EVENTS, AP_SUBJECT_EVENTS_PREFIX);
     for (int i = 0; i < cfg->nplatforms; i++) {
-        char durable[64];
+        char durable[80];
         ap_consumer_name_publisher(durable, sizeof(durable), cfg->platforms[i].name);
         printf("consumer  %-22s on %s, filter %s%s, max ack pending %d\n", durable, AP_STREAM_JOBS,
                AP_SUBJECT_JOBS_PREFIX, cfg->platforms[i].name, cfg->platforms[i].max_ack_pending);
+        ap_consumer_name_urgent(durable, sizeof(durable), cfg->platforms[i].name);
+        printf("consumer  %-22s on %s, filter %s%s%s, max ack pending %d\n", durable,
+               AP_STREAM_JOBS, AP_SUBJECT_JOBS_PREFIX, cfg->platforms[i].name,
+               AP_SUBJECT_URGENT_SUFFIX, cfg->platforms[i].max_ack_pending);
     }
     printf("consumer  %-22s on %s\n", AP_CONSUMER_DISPATCHER, AP_STREAM_RESULTS);
     printf("consumer  %-22s on %s\n", AP_CONSUMER_ADVISORIES, AP_STREAM_ADVISORIES);
@@ -202,13 +207,14 @@ int ctl_cmd_streams(ctl_ctx *ctx, int argc, char **argv) {
     const ctl_opt opts[] = {{.name = "delete-legacy", .flag = &delete_legacy}, {.name = NULL}};
     int rc = ctl_parse_options(ctx, "streams", streams_usage, opts, argc, argv);
     if (rc != CTL_OPTS_CONTINUE) return rc;
-    if (optind >= argc) return ctl_usage_error("streams", "missing sub-command (apply, migrate-kv)");
+    if (optind >= argc)
+        return ctl_usage_error("streams", "missing sub-command (apply, migrate-kv)");
     if (optind + 1 < argc)
         return ctl_usage_error("streams", "unexpected argument \"%s\"", argv[optind + 1]);
     if (strcmp(argv[optind], "migrate-kv") == 0) return ctl_streams_migrate_kv(ctx, delete_legacy);
     if (strcmp(argv[optind], "apply") != 0)
-        return ctl_usage_error("streams", "unknown sub-command \"%s\" (expected apply or migrate-kv)",
-                               argv[optind]);
+        return ctl_usage_error(
+            "streams", "unknown sub-command \"%s\" (expected apply or migrate-kv)", argv[optind]);
     if (delete_legacy) return ctl_usage_error("streams", "--delete-legacy goes with migrate-kv");
     if ((rc = ctl_setup(ctx, AP_NEED_NATS)) != CTL_EXIT_OK) return rc;
     if (ctx->cfg.nplatforms == 0)

@@ -45,6 +45,15 @@ bool ctl_post_set_at(ctl_post *p, const char *at, char *reason, size_t len) {
     return true;
 }
 
+bool ctl_post_set_priority(ctl_post *p, const char *priority, char *reason, size_t len) {
+    if (strcmp(priority, "normal") == 0 || strcmp(priority, "urgent") == 0) {
+        p->urgent = priority[0] == 'u';
+        return true;
+    }
+    snprintf(reason, len, "priority: \"%.32s\" is not one of normal, urgent", priority);
+    return false;
+}
+
 bool ctl_post_add_media(ctl_post *p, const char *url, const char *type, const char *alt,
                         char *reason, size_t len) {
     Autopost__V1__MediaType t;
@@ -316,16 +325,26 @@ static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
         } else if (strcmp(key, "recurrence") == 0) {
             if (!json_recurrence(p, v, reason, len)) return false;
             have_recurrence = true;
+        } else if (strcmp(key, "priority") == 0) {
+            if (!json_is_string(v)) {
+                snprintf(reason, len, "priority: expected \"normal\" or \"urgent\"");
+                return false;
+            }
+            if (!ctl_post_set_priority(p, json_string_value(v), reason, len)) return false;
         } else {
             snprintf(reason, len,
                      "unknown key \"%.40s\" (known: account_id, at, recurrence, text, link, "
-                     "media)",
+                     "media, priority)",
                      key);
             return false;
         }
     }
     if (have_at && have_recurrence) {
         snprintf(reason, len, "give either at or recurrence, not both");
+        return false;
+    }
+    if (have_recurrence && p->urgent) {
+        snprintf(reason, len, "priority: a recurring post cannot be urgent");
         return false;
     }
     if (!have_account) {

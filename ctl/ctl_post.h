@@ -44,6 +44,7 @@ typedef struct ctl_post {
     /* A recurring post (README "Recurring posts") instead of one time: the
      * rule, its IANA zone and local start, all three set or all NULL. */
     char *recur_rrule, *recur_tz, *recur_start;
+    bool urgent; /* "priority": "urgent" (README "Urgent lane"); false: normal */
 } ctl_post;
 
 void ctl_post_init(ctl_post *p);
@@ -51,6 +52,12 @@ void ctl_post_free(ctl_post *p);
 
 /* "now" or an RFC 3339 time. */
 bool ctl_post_set_at(ctl_post *p, const char *at, char *reason, size_t len);
+/* "normal" or "urgent"; the reason names the field "priority". */
+bool ctl_post_set_priority(ctl_post *p, const char *priority, char *reason, size_t len);
+/* The column value of post_schedules.priority. */
+static inline const char *ctl_post_priority(const ctl_post *p) {
+    return p->urgent ? "urgent" : "normal";
+}
 /* type may be NULL (image). Fails on an unknown type or out of memory. */
 bool ctl_post_add_media(ctl_post *p, const char *url, const char *type, const char *alt,
                         char *reason, size_t len);

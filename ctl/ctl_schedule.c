@@ -32,7 +32,7 @@
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
     "                            [--link URL] [--media URL]... [--media-type image|video|gif]\n"
-    "                            [--allow-past]\n"
+    "                            [--priority normal|urgent] [--allow-past]\n"
     "       autopostctl schedule --account ACCOUNT_ID --rrule RULE --tz ZONE\n"
     "                            --start YYYY-MM-DDTHH:MM:SS --text TEXT [--link URL] ...\n\n"
     "Schedules one post and prints the new schedule id. Checked before anything is\n"
@@ -46,6 +46,7 @@ static const char schedule_usage[] =
     "and the local wall time of the first occurrence. Checked as the API checks\n"
     "it (api.min_recurrence_interval, an occurrence still to come); prints the\n"
     "post id: the scheduler makes its schedules a horizon ahead.\n"
+    "--priority urgent puts it on the urgent lane (README \"Urgent lane\").\n"
     "Takes --config FILE.\n";
 
 static const char cancel_usage[] =
@@ -78,7 +79,7 @@ static const char retry_usage[] =
 /* ---- schedule ----------------------------------------------------------- */
 
 typedef struct schedule_args {
-    const char *account, *at, *text, *link, *media_type;
+    const char *account, *at, *text, *link, *media_type, *priority;
     const char *rrule, *tz, *start; /* a recurring post: all three or none */
     const char **media;
     size_t nmedia;
@@ -103,6 +104,7 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
         {.name = "link", .string = &a->link},
         {.name = "media", .take = take_media, .target = a, .invalid = "out of memory"},
         {.name = "media-type", .string = &a->media_type},
+        {.name = "priority", .string = &a->priority},
         {.name = "allow-past", .flag = &a->allow_past},
         {.name = "rrule", .string = &a->rrule},
         {.name = "tz", .string = &a->tz},
@@ -132,11 +134,15 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     if (!ap_uuid_normalize(a->account, p->account_id))
         return ctl_fail("--account: \"%s\" is not an account id (a UUID)", a->account);
     if (a->rrule) {
+        if (a->priority && strcmp(a->priority, "normal") != 0)
+            return ctl_fail("--priority: a recurring post cannot be urgent");
         if ((p->recur_rrule = strdup(a->rrule)) == NULL || (p->recur_tz = strdup(a->tz)) == NULL ||
             (p->recur_start = strdup(a->start)) == NULL)
             return ctl_fail("out of memory");
     } else if (!ctl_post_set_at(p, a->at, reason, sizeof(reason)))
         return ctl_fail("%s", reason);
+    if (a->priority && !ctl_post_set_priority(p, a->priority, reason, sizeof(reason)))
+        return ctl_fail("--%s", reason);
     if (a->media_type && strcmp(a->media_type, "image") != 0 &&
         strcmp(a->media_type, "video") != 0 && strcmp(a->media_type, "gif") != 0)
         return ctl_fail("--media-type must be image, video or gif, not \"%s\"", a->media_type);
@@ -202,7 +208,8 @@ static int insert_schedule(ctl_ctx *ctx, const ctl_post *p) {
     char *media = ctl_post_media_json(p);
     if (media == NULL) return ctl_fail("out of memory");
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
-    const char *params[] = {p->text, p->link, media, p->account_id, p->at_now ? NULL : at};
+    const char *params[] = {
+        p->text, p->link, media, p->account_id, p->at_now ? NULL : at, ctl_post_priority(p)};
     /* One statement: the post (in the account's tenant) and its schedule. */
     PGresult *res = ctl_store(ctx, AP_STORE_SCHEDULE_CREATE, params, err, sizeof(err));
     free(media);

@@ -434,6 +434,7 @@ typedef struct platform_row {
     long long failed_1m;    /* failed or unconfirmed in the last minute */
     bool configured;
     lag consumer;
+    lag urgent; /* publisher-<platform>-urgent (README "Urgent lane") */
 } platform_row;
 
 /* One line of "top error reasons". */
@@ -551,18 +552,21 @@ static void status_lags(ctl_ctx *ctx, status_report *r) {
     if (ctl_nats_open(ctx, &n, CTL_NATS_SHORT_TIMEOUT_MS, r->nats_error, sizeof(r->nats_error)) !=
         AP_OK) {
         r->dispatcher.why = "NATS unreachable";
-        for (size_t i = 0; i < r->n; i++) r->rows[i].consumer.why = "NATS unreachable";
+        for (size_t i = 0; i < r->n; i++)
+            r->rows[i].consumer.why = r->rows[i].urgent.why = "NATS unreachable";
         return;
     }
     r->nats_reachable = true;
     for (size_t i = 0; i < r->n; i++) {
         if (!r->rows[i].configured) {
-            r->rows[i].consumer.why = "platform not configured here";
+            r->rows[i].consumer.why = r->rows[i].urgent.why = "platform not configured here";
             continue;
         }
-        char durable[64];
+        char durable[80];
         ap_consumer_name_publisher(durable, sizeof(durable), r->rows[i].name);
         consumer_lag(n.js, AP_STREAM_JOBS, durable, &r->rows[i].consumer);
+        ap_consumer_name_urgent(durable, sizeof(durable), r->rows[i].name);
+        consumer_lag(n.js, AP_STREAM_JOBS, durable, &r->rows[i].urgent);
     }
     consumer_lag(n.js, AP_STREAM_RESULTS, AP_CONSUMER_DISPATCHER, &r->dispatcher);
     ap_nats_close(&n);
@@ -601,6 +605,7 @@ static json_t *json_platform(const status_report *r, const platform_row *p) {
     json_t *o = json_counts(p->counts);
     if (o == NULL) return NULL;
     json_object_set_new(o, "consumer", json_lag(&p->consumer));
+    json_object_set_new(o, "urgent_consumer", json_lag(&p->urgent));
     json_object_set_new(o, "configured", json_boolean(p->configured));
     json_object_set_new(o, "due_now", json_integer(p->due_now));
     json_object_set_new(o, "in_flight",
@@ -698,6 +703,14 @@ static int status_print_text(const status_report *r) {
     printf("\nIN FLIGHT: delivered to a publisher, not yet acked; LAG: consumer pending + ack "
            "pending;\nOLDEST: the longest a due or queued job has waited; rates over the last "
            "minute.\n");
+    bool urgent_shown = false; /* the urgent lanes with work (README "Urgent lane") */
+    for (size_t i = 0; i < r->n; i++) {
+        const lag *u = &r->rows[i].urgent;
+        if (!u->known || u->pending + (uint64_t)u->ack_pending == 0) continue;
+        printf("%surgent lane of %s: %llu pending, %lld ack pending\n", urgent_shown ? "" : "\n",
+               r->rows[i].name, (unsigned long long)u->pending, (long long)u->ack_pending);
+        urgent_shown = true;
+    }
     if (!r->nats_reachable)
         printf("\n%s; consumer lag unknown\n", r->nats_error);
     else if (r->dispatcher.known)

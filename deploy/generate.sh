@@ -64,8 +64,9 @@ publisher_yaml() {
 $HEADER
 # autopost-publisher --platform $p: every replica binds the durable pull
 # consumer AUTOPOST_JOBS/publisher-$p (MaxAckPending, i.e.
-# platforms.$p.max_ack_pending, caps the jobs held across replicas). KEDA
-# scales it on that consumer's lag. NATS user "publisher-$p": only $p jobs,
+# platforms.$p.max_ack_pending, caps the jobs held across replicas), and
+# publisher-$p-urgent, the urgent lane (README "Urgent lane"). KEDA scales
+# it on both consumers' lag. NATS user "publisher-$p": only $p jobs,
 # only $p results, replies on its own inbox prefix.
 apiVersion: apps/v1
 kind: Deployment
@@ -226,8 +227,9 @@ spec:
       app.kubernetes.io/component: publisher
       autopost.io/platform: $p
 ---
-# Scale on the consumer's lag (pending + ack pending), read by KEDA from the
-# NATS monitoring endpoint (/jsz on 8222). One replica per 500 waiting jobs.
+# Scale on the consumers' lag (pending + ack pending), read by KEDA from the
+# NATS monitoring endpoint (/jsz on 8222). One replica per 500 waiting jobs;
+# urgent jobs add replicas sooner (one per 50: each is promised in seconds).
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
 metadata:
@@ -247,6 +249,13 @@ spec:
         stream: "AUTOPOST_JOBS"
         consumer: "publisher-$p"
         lagThreshold: "500"
+    - type: nats-jetstream
+      metadata:
+        natsServerMonitoringEndpoint: "nats.nats.svc.cluster.local:8222"
+        account: "AUTOPOST"
+        stream: "AUTOPOST_JOBS"
+        consumer: "publisher-$p-urgent"
+        lagThreshold: "50"
 EOF
 }
 
@@ -334,6 +343,9 @@ autopost.results.$p|PublishResult
 \$JS.API.CONSUMER.INFO.AUTOPOST_JOBS.publisher-$p|bind (js_PullSubscribe)
 \$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-$p|Fetch
 \$JS.ACK.AUTOPOST_JOBS.publisher-$p.>|ack/nak/term/in-progress
+\$JS.API.CONSUMER.INFO.AUTOPOST_JOBS.publisher-$p-urgent|the urgent lane: bind
+\$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-$p-urgent|the urgent lane: Fetch
+\$JS.ACK.AUTOPOST_JOBS.publisher-$p-urgent.>|the urgent lane: ack/nak/term/in-progress
 \$JS.API.STREAM.INFO.KV_autopost_attempts_$p|js_KeyValue
 \$KV.autopost_attempts_$p.>|kvStore_Create/Update
 \$JS.API.DIRECT.GET.KV_autopost_attempts_$p|kvStore_Get by revision

@@ -135,7 +135,14 @@
  * cap for exactly the accounts with the most posts waiting (issue 14).
  *
  * claim_fifo: scheduler.max_queued_per_account 0 turns admission off: oldest first
- * (the tenant cap too: it is part of admission). */
+ * (the tenant cap too: it is part of admission).
+ *
+ * Lanes (README "Urgent lane"). Both statements read urgent due rows first,
+ * from their own partial index (0023), and order every ranking by lane
+ * before anything else: an urgent row takes the next free slot of its
+ * account, tenant and platform, and the claim's LIMIT, ahead of the normal
+ * backlog, while the caps and rate limits above count both lanes alike.
+ * The job goes out on autopost.jobs.<platform>.urgent (ap_job_subject). */
 
 enum {
     C_ID,
@@ -149,7 +156,8 @@ enum {
     C_TEXT,
     C_LINK,
     C_MEDIA,
-    C_AT
+    C_AT,
+    C_URGENT /* boolean: the urgent lane (0023) */
 };
 
 typedef struct claimed_row {
@@ -299,6 +307,7 @@ static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cf
     job.account_external_id = PQgetvalue(res, i, C_EXTERNAL);
     job.scheduled_at_ms = strtoll(PQgetvalue(res, i, C_AT), NULL, 10);
     job.enqueued_at_ms = ap_now_ms();
+    job.urgent = strcmp(PQgetvalue(res, i, C_URGENT), "t") == 0;
     if (!build_media(PQgetvalue(res, i, C_MEDIA), &job, media, media_ptrs, row->reason,
                      sizeof(row->reason))) {
         snprintf(row->code, sizeof(row->code), "invalid_media");

@@ -1,11 +1,12 @@
 /* engine.h -- the publisher engine's shared state, for its own files only.
  *
- * One replica is a publisher: a fetch thread (fetch.c) fills the inbox, the
- * engine thread (runtime.c) starts jobs from it, runs each job's slot
+ * One replica is a publisher: a fetch thread per lane (fetch.c, lanes.h)
+ * fills that lane's inbox, the engine thread (runtime.c) starts jobs from
+ * them, runs each job's slot
  * (slots.c: the flow, settle, the fence) over one curl multi handle, gets
  * the job a usable credential (credentials.c), and reads the PubAcks of its
  * JetStream writes. Retry policy is retry.c. Everything here but the fetch
- * thread's inbox (under publisher.mu) belongs to the engine thread. */
+ * threads' inboxes (under publisher.mu) belongs to the engine thread. */
 #ifndef AP_ENGINE_H
 #define AP_ENGINE_H
 
@@ -31,6 +32,7 @@
 #include "http_engine.h"
 #include "job_state.h"
 #include "jsasync.h"
+#include "lanes.h"
 
 #define FETCH_WAIT_MS 500
 #define ENGINE_TICK_MS 100
@@ -77,6 +79,7 @@ enum {
 typedef struct job_slot {
     struct job_slot *prev, *next;
     natsMsg *msg;
+    ap_lane lane; /* the consumer it came from: its inbox and its count */
     ap_job *job;
     char key[64]; /* guard key and Nats-Msg-Id: "<schedule id>-<generation>" */
     int attempt;
@@ -155,11 +158,31 @@ typedef struct publisher_metrics {
     ap_counter *outcomes[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1]; /* by outcome */
     ap_histogram *call_seconds[AP_CLASS_INVALID + 1]; /* by error class, [NONE] is "ok" */
     ap_gauge *in_flight;
-    ap_gauge *loop_max_seconds; /* engine thread: longest loop iteration's work */
+    ap_gauge *loop_max_seconds;     /* engine thread: longest loop iteration's work */
+    ap_counter *started[AP_LANE_N]; /* jobs started, by lane */
     int64_t loop_max_us;
-    ap_lag_gauges lag;      /* fetch thread only */
     int64_t next_health_ms; /* engine thread only */
 } publisher_metrics;
+
+struct publisher;
+
+/* One lane: its durable consumer, the jobs its fetch thread holds for the
+ * engine, and how many of its jobs are running. */
+typedef struct job_lane {
+    struct publisher *p;
+    ap_lane id;
+    natsSubscription *sub;
+    /* Under publisher.mu: fetched jobs not yet started, oldest at
+     * inbox_head (see max_held), and fetched jobs not yet released. */
+    held_msg *inbox;
+    int inbox_head, inbox_len, inbox_cap;
+    int inflight;
+    bool fetch_done;
+    bool fetch_started;
+    int active;        /* engine thread only: this lane's part of publisher.active */
+    ap_lag_gauges lag; /* this lane's fetch thread only */
+    pthread_t fetcher;
+} job_lane;
 
 typedef struct publisher {
     const ap_config *cfg;
@@ -174,21 +197,16 @@ typedef struct publisher {
     ap_accounts *acc;    /* local table of it (watcher thread) */
     char *client_secret; /* platforms.<name>.client_secret_file, NULL for public clients */
     ap_jsasync *jsa;     /* every KV write and read of the engine thread, and results */
-    natsSubscription *sub;
     CURLM *multi;
     volatile sig_atomic_t *stop;
 
-    pthread_mutex_t mu; /* guards inbox, inflight, fetch_done */
+    pthread_mutex_t mu; /* guards the lanes' inboxes, inflight, fetch_done */
     pthread_cond_t room;
-    /* Fetched jobs not yet started, oldest at inbox_head: see max_held. */
-    held_msg *inbox;
-    int inbox_head, inbox_len, inbox_cap;
-    int inflight; /* fetched and not yet released */
-    int max_held; /* concurrency and a quarter more: see engine_jobs_headroom() */
-    bool fetch_done;
+    job_lane lanes[AP_LANE_N];
+    int max_held; /* per lane: concurrency and a quarter more, see engine_jobs_headroom() */
 
     job_slot *slots;   /* engine thread only */
-    int active;        /* engine thread only: started jobs not yet reporting */
+    int active;        /* engine thread only: started jobs not yet reporting, both lanes */
     CURL **spare_easy; /* engine thread only: reset handles, see engine_easy_recycle() */
     int spare_len;
     unsigned rng;
@@ -205,7 +223,7 @@ double engine_rand01(publisher *p);
 
 /* fetch.c */
 int engine_jobs_headroom(int concurrency);
-void *engine_fetch_main(void *arg);
+void *engine_fetch_main(void *arg); /* arg: the job_lane it fills */
 
 /* slots.c */
 void engine_slot_enter(job_slot *s, job_state to);

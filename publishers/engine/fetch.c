@@ -1,4 +1,9 @@
-/* fetch.c -- the fetch thread and the inbox it fills for the engine.
+/* fetch.c -- the fetch threads and the inboxes they fill for the engine.
+ *
+ * One fetch thread per lane (lanes.h), each with its own pull subscription
+ * (only one fetch at a time per subscription) and its own inbox, so a pull
+ * that waits for normal jobs never delays an urgent one. The numbers below
+ * hold per lane; the engine shares concurrency between the lanes.
  *
  * platforms.<p>.concurrency caps the jobs a replica works on at once, from
  * the claim of the attempt record to the end of the flow; a job that is only
@@ -14,36 +19,37 @@
 
 int engine_jobs_headroom(int concurrency) { return (concurrency + 3) / 4; }
 
-/* Appends a fetched batch to the inbox (mu held). false: out of memory. */
-static bool inbox_append(publisher *p, natsMsgList *list) {
-    if (p->inbox_len + list->Count > p->inbox_cap && p->inbox_head > 0) {
-        memmove(p->inbox, p->inbox + p->inbox_head,
-                sizeof(*p->inbox) * (size_t)(p->inbox_len - p->inbox_head));
-        p->inbox_len -= p->inbox_head;
-        p->inbox_head = 0;
+/* Appends a fetched batch to the lane's inbox (mu held). false: out of memory. */
+static bool inbox_append(job_lane *lane, natsMsgList *list) {
+    if (lane->inbox_len + list->Count > lane->inbox_cap && lane->inbox_head > 0) {
+        memmove(lane->inbox, lane->inbox + lane->inbox_head,
+                sizeof(*lane->inbox) * (size_t)(lane->inbox_len - lane->inbox_head));
+        lane->inbox_len -= lane->inbox_head;
+        lane->inbox_head = 0;
     }
-    if (p->inbox_len + list->Count > p->inbox_cap) {
-        int cap = (p->inbox_len + list->Count) * 2;
-        held_msg *grown = realloc(p->inbox, sizeof(*grown) * (size_t)cap);
+    if (lane->inbox_len + list->Count > lane->inbox_cap) {
+        int cap = (lane->inbox_len + list->Count) * 2;
+        held_msg *grown = realloc(lane->inbox, sizeof(*grown) * (size_t)cap);
         if (grown == NULL) return false;
-        p->inbox = grown;
-        p->inbox_cap = cap;
+        lane->inbox = grown;
+        lane->inbox_cap = cap;
     }
     int64_t now = ap_mono_ms();
     for (int i = 0; i < list->Count; i++) {
-        p->inbox[p->inbox_len++] = (held_msg){.msg = list->Msgs[i], .progress_ms = now};
+        lane->inbox[lane->inbox_len++] = (held_msg){.msg = list->Msgs[i], .progress_ms = now};
         list->Msgs[i] = NULL; /* ownership moves to the engine */
     }
-    p->inflight += list->Count;
+    lane->inflight += list->Count;
     return true;
 }
 
 void *engine_fetch_main(void *arg) {
-    publisher *p = arg;
+    job_lane *lane = arg;
+    publisher *p = lane->p;
     int64_t last_error_log = 0;
     while (!*p->stop) {
         pthread_mutex_lock(&p->mu);
-        while (p->inflight >= p->max_held && !*p->stop) {
+        while (lane->inflight >= p->max_held && !*p->stop) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 100 * 1000000L;
@@ -53,18 +59,18 @@ void *engine_fetch_main(void *arg) {
             }
             pthread_cond_timedwait(&p->room, &p->mu, &ts);
         }
-        int want = p->max_held - p->inflight;
+        int want = p->max_held - lane->inflight;
         pthread_mutex_unlock(&p->mu);
         if (*p->stop) break;
-        ap_lag_gauges_refresh(&p->m.lag, p->nats.nc, p->nats.js);
+        ap_lag_gauges_refresh(&lane->lag, p->nats.nc, p->nats.js);
         if (want > p->cfg->publisher_fetch_batch) want = p->cfg->publisher_fetch_batch;
 
         natsMsgList list = {0};
-        natsStatus s = natsSubscription_Fetch(&list, p->sub, ap_js_fetch_batch(p->sub, want),
+        natsStatus s = natsSubscription_Fetch(&list, lane->sub, ap_js_fetch_batch(lane->sub, want),
                                               FETCH_WAIT_MS, NULL);
         if (s == NATS_OK && list.Count > 0) {
             pthread_mutex_lock(&p->mu);
-            bool taken = inbox_append(p, &list);
+            bool taken = inbox_append(lane, &list);
             pthread_mutex_unlock(&p->mu);
             /* Not taken (out of memory): not acked, they come back after AckWait. */
             if (taken) curl_multi_wakeup(p->multi);
@@ -72,7 +78,8 @@ void *engine_fetch_main(void *arg) {
             /* Disconnected, server restarting...: nats.c reconnects; wait. */
             int64_t now = ap_mono_ms();
             if (now - last_error_log > 5000) {
-                ap_log_warn("fetch_failed", NULL, "fetch: %s (retrying)", natsStatus_GetText(s));
+                ap_log_warn("fetch_failed", NULL, "fetch (%s lane): %s (retrying)",
+                            ap_lane_name(lane->id), natsStatus_GetText(s));
                 last_error_log = now;
             }
             ap_sleep_ms(200);
@@ -80,7 +87,7 @@ void *engine_fetch_main(void *arg) {
         natsMsgList_Destroy(&list);
     }
     pthread_mutex_lock(&p->mu);
-    p->fetch_done = true;
+    lane->fetch_done = true;
     pthread_mutex_unlock(&p->mu);
     curl_multi_wakeup(p->multi);
     return NULL;

@@ -67,9 +67,18 @@ static void publisher_metrics_init(publisher *p) {
             "with, or ok.",
             cl, ap_metrics_latency_buckets, ap_metrics_latency_nbuckets);
     }
-    char durable[64];
-    ap_consumer_name_publisher(durable, sizeof(durable), platform);
-    ap_lag_gauges_init(&m->lag, AP_STREAM_JOBS, durable);
+    for (int l = 0; l < AP_LANE_N; l++) {
+        const char *const ll[] = {"platform", platform, "lane", ap_lane_name((ap_lane)l), NULL};
+        m->started[l] =
+            ap_metrics_counter(reg, "autopost_publisher_jobs_started_total",
+                               "Jobs started by this replica (taken from its inbox), by lane.", ll);
+        char durable[80];
+        if (l == AP_LANE_URGENT)
+            ap_consumer_name_urgent(durable, sizeof(durable), platform);
+        else
+            ap_consumer_name_publisher(durable, sizeof(durable), platform);
+        ap_lag_gauges_init(&p->lanes[l].lag, AP_STREAM_JOBS, durable);
+    }
 }
 
 /* The attempt record's takeover window (guard.h), for a request the
@@ -79,18 +88,22 @@ static int64_t takeover_window_ms(const publisher *p) {
 }
 
 /* Claims the attempt record and decides how this delivery proceeds. */
-static void start_job(publisher *p, natsMsg *msg) {
+static void start_job(publisher *p, natsMsg *msg, ap_lane lane) {
     char why[256];
     jsMsgMetaData *meta = NULL;
     job_slot *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         natsMsg_Destroy(msg); /* unacked: redelivered after AckWait */
         pthread_mutex_lock(&p->mu);
-        p->inflight--;
+        p->lanes[lane].inflight--;
+        pthread_cond_broadcast(&p->room);
         pthread_mutex_unlock(&p->mu);
         return;
     }
     s->msg = msg;
+    s->lane = lane;
+    p->lanes[lane].active++;
+    ap_counter_inc(p->m.started[lane]);
     s->next = p->slots;
     if (p->slots) p->slots->prev = s;
     p->slots = s;
@@ -341,29 +354,47 @@ static void take_events(publisher *p) {
 
 /* ---- engine ------------------------------------------------------------- */
 
-/* Starts held jobs, oldest first (stream order), while fewer than
- * concurrency are active; when stopping, hands every held job back. */
+/* Takes the next held job to start (mu held): the lane rule (lanes.h)
+ * picks the lane, and its oldest held job goes. NULL when none may start:
+ * no room or nothing held. While stopping, any held job (to hand back). */
+static natsMsg *inbox_take(publisher *p, ap_lane *lane) {
+    job_lane *u = &p->lanes[AP_LANE_URGENT], *n = &p->lanes[AP_LANE_NORMAL];
+    bool u_waiting = u->inbox_head < u->inbox_len, n_waiting = n->inbox_head < n->inbox_len;
+    ap_lane pick;
+    if (*p->stop)
+        pick = u_waiting ? AP_LANE_URGENT : n_waiting ? AP_LANE_NORMAL : AP_LANE_N;
+    else if (p->active >= p->platform->concurrency)
+        pick = AP_LANE_N;
+    else
+        pick = ap_lane_pick(p->platform->concurrency, p->cfg->publisher_normal_share, u->active,
+                            u_waiting, n_waiting);
+    if (pick == AP_LANE_N) return NULL;
+    job_lane *l = &p->lanes[pick];
+    natsMsg *msg = l->inbox[l->inbox_head++].msg;
+    if (l->inbox_head == l->inbox_len) l->inbox_head = l->inbox_len = 0;
+    *lane = pick;
+    return msg;
+}
+
+/* Starts held jobs while fewer than concurrency are active, each lane's
+ * oldest first (stream order), urgent ones first up to their cap while
+ * normal ones wait (lanes.h); when stopping, hands every held job back. */
 static void take_inbox(publisher *p) {
-    natsMsg *batch[256];
     for (;;) {
-        int n = 0, room = *p->stop ? 256 : p->platform->concurrency - p->active;
-        if (room > 256) room = 256;
+        ap_lane lane = AP_LANE_NORMAL;
         pthread_mutex_lock(&p->mu);
-        while (n < room && p->inbox_head < p->inbox_len) batch[n++] = p->inbox[p->inbox_head++].msg;
-        if (p->inbox_head == p->inbox_len) p->inbox_head = p->inbox_len = 0;
+        natsMsg *msg = inbox_take(p, &lane);
         pthread_mutex_unlock(&p->mu);
-        if (n == 0) return;
-        for (int i = 0; i < n; i++) {
-            if (*p->stop) {
-                /* Stopping: hand it straight back to another replica. */
-                engine_nak_msg(p, batch[i], 0);
-                natsMsg_Destroy(batch[i]);
-                pthread_mutex_lock(&p->mu);
-                p->inflight--;
-                pthread_mutex_unlock(&p->mu);
-            } else {
-                start_job(p, batch[i]);
-            }
+        if (msg == NULL) return;
+        if (*p->stop) {
+            /* Stopping: hand it straight back to another replica. */
+            engine_nak_msg(p, msg, 0);
+            natsMsg_Destroy(msg);
+            pthread_mutex_lock(&p->mu);
+            p->lanes[lane].inflight--;
+            pthread_mutex_unlock(&p->mu);
+        } else {
+            start_job(p, msg, lane);
         }
     }
 }
@@ -418,10 +449,13 @@ static int64_t service_timers(publisher *p) {
     /* Held jobs wait for at most about one call; still, JetStream must not
      * hand them to another replica (and count a delivery) meanwhile. */
     pthread_mutex_lock(&p->mu);
-    for (int i = p->inbox_head; i < p->inbox_len; i++) {
-        if (now - p->inbox[i].progress_ms >= progress_every) {
-            natsMsg_InProgress(p->inbox[i].msg, NULL);
-            p->inbox[i].progress_ms = now;
+    for (int l = 0; l < AP_LANE_N; l++) {
+        job_lane *lane = &p->lanes[l];
+        for (int i = lane->inbox_head; i < lane->inbox_len; i++) {
+            if (now - lane->inbox[i].progress_ms >= progress_every) {
+                natsMsg_InProgress(lane->inbox[i].msg, NULL);
+                lane->inbox[i].progress_ms = now;
+            }
         }
     }
     pthread_mutex_unlock(&p->mu);
@@ -460,7 +494,7 @@ static void engine_report_health(publisher *p) {
     ap_health_beat();
     ap_health_set(AP_CHECK_NATS, natsConnection_Status(p->nats.nc) == NATS_CONN_STATUS_CONNECTED);
     pthread_mutex_lock(&p->mu);
-    int inflight = p->inflight;
+    int inflight = p->lanes[AP_LANE_NORMAL].inflight + p->lanes[AP_LANE_URGENT].inflight;
     pthread_mutex_unlock(&p->mu);
     ap_gauge_set(p->m.in_flight, inflight);
 }
@@ -508,7 +542,10 @@ static int engine_run(publisher *p) {
                 ap_log_info("draining", NULL, "stop requested: finishing in-flight jobs");
             }
             pthread_mutex_lock(&p->mu);
-            bool idle = p->fetch_done && p->inbox_head == p->inbox_len && p->slots == NULL;
+            bool idle = p->slots == NULL;
+            for (int l = 0; l < AP_LANE_N; l++)
+                idle = idle && p->lanes[l].fetch_done &&
+                       p->lanes[l].inbox_head == p->lanes[l].inbox_len;
             pthread_mutex_unlock(&p->mu);
             if (idle) break;
             if (now >= drain_deadline) {
@@ -559,19 +596,35 @@ static ap_status check_direct_get(publisher *p, const char *bucket, char *err, s
     return AP_EINVAL;
 }
 
-static ap_status subscribe(publisher *p, char *err, size_t errlen) {
-    char durable[64], subject[96];
-    ap_consumer_name_publisher(durable, sizeof(durable), p->platform->name);
-    snprintf(subject, sizeof(subject), AP_SUBJECT_JOBS_PREFIX "%s", p->platform->name);
+/* Binds the lane's durable pull consumer (created by the topology). */
+static ap_status subscribe_lane(publisher *p, ap_lane lane, char *err, size_t errlen) {
+    char durable[80], subject[96], what[128];
+    bool urgent = lane == AP_LANE_URGENT;
+    if (urgent)
+        ap_consumer_name_urgent(durable, sizeof(durable), p->platform->name);
+    else
+        ap_consumer_name_publisher(durable, sizeof(durable), p->platform->name);
+    ap_job_subject(subject, sizeof(subject), p->platform->name, urgent);
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = AP_STREAM_JOBS;
     so.Consumer = durable;
     jsErrCode jerr = 0;
-    natsStatus s = js_PullSubscribe(&p->sub, p->nats.js, subject, durable, NULL, &so, &jerr);
+    natsStatus s =
+        js_PullSubscribe(&p->lanes[lane].sub, p->nats.js, subject, durable, NULL, &so, &jerr);
     if (s != NATS_OK) {
-        ap_nats_error(err, errlen, "pull subscribe", s, jerr);
+        snprintf(what, sizeof(what), "pull subscribe %s", durable);
+        ap_nats_error(err, errlen, what, s, jerr);
         return AP_ENATS;
+    }
+    return AP_OK;
+}
+
+static ap_status subscribe(publisher *p, char *err, size_t errlen) {
+    natsStatus s;
+    for (int l = 0; l < AP_LANE_N; l++) {
+        ap_status st = subscribe_lane(p, (ap_lane)l, err, errlen);
+        if (st != AP_OK) return st;
     }
     /* This platform's buckets only: its NATS user may touch no other's. */
     char what[AP_KV_BUCKET_LEN + 32];
@@ -636,13 +689,24 @@ static ap_status load_client_secret(publisher *p, char *err, size_t errlen) {
     return p->client_secret ? AP_OK : AP_ENOMEM;
 }
 
+static void join_fetchers(publisher *p) {
+    for (int l = 0; l < AP_LANE_N; l++) {
+        if (!p->lanes[l].fetch_started) continue;
+        pthread_join(p->lanes[l].fetcher, NULL);
+        p->lanes[l].fetch_started = false;
+    }
+}
+
 int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_atomic_t *stop) {
     publisher p;
     char err[512];
     int rc = 1;
-    bool mutex_ready = false, thread_started = false;
-    pthread_t fetcher;
+    bool mutex_ready = false;
     memset(&p, 0, sizeof(p));
+    for (int l = 0; l < AP_LANE_N; l++) {
+        p.lanes[l].p = &p;
+        p.lanes[l].id = (ap_lane)l;
+    }
     p.cfg = cfg;
     p.stop = stop;
     p.platform = ap_config_platform(cfg, platform);
@@ -699,11 +763,15 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
     ap_health_set(AP_CHECK_TOPOLOGY, true);
     ap_log_info("started", NULL, "publishing %s jobs: concurrency %d, max attempts %d, base %s",
                 platform, p.platform->concurrency, p.platform->max_attempts, p.platform->base_url);
-    if (pthread_create(&fetcher, NULL, engine_fetch_main, &p) != 0) goto cleanup;
-    thread_started = true;
+    for (int l = 0; l < AP_LANE_N; l++) {
+        if (pthread_create(&p.lanes[l].fetcher, NULL, engine_fetch_main, &p.lanes[l]) != 0) {
+            *stop = 1; /* the other lane's thread, if any, ends too */
+            goto cleanup;
+        }
+        p.lanes[l].fetch_started = true;
+    }
     rc = engine_run(&p);
-    pthread_join(fetcher, NULL);
-    thread_started = false;
+    join_fetchers(&p);
     /* Messages fetched after the engine's last look go straight back. */
     take_inbox(&p);
     ap_log_info("stopped", NULL,
@@ -712,14 +780,13 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
                 (unsigned long long)p.counts.failed, (unsigned long long)p.counts.poison,
                 (double)p.m.loop_max_us / 1000.0);
 cleanup:
-    if (thread_started) {
-        pthread_join(fetcher, NULL);
-    }
+    join_fetchers(&p);
     /* Writes still waiting for a PubAck get a moment; their jobs are unacked
      * either way, so nothing is lost if they never answer. */
     ap_jsasync_destroy(p.jsa, 2000);
     /* Destroy, not Unsubscribe: the durable consumer outlives this replica. */
-    if (p.sub) natsSubscription_Destroy(p.sub);
+    for (int l = 0; l < AP_LANE_N; l++)
+        if (p.lanes[l].sub) natsSubscription_Destroy(p.lanes[l].sub);
     ap_accounts_free(p.acc); /* stops the watcher before its bucket goes */
     if (p.acct_kv) kvStore_Destroy(p.acct_kv);
     if (p.kv) kvStore_Destroy(p.kv);
@@ -735,7 +802,7 @@ cleanup:
         pthread_mutex_destroy(&p.mu);
         pthread_cond_destroy(&p.room);
     }
-    free(p.inbox);
+    for (int l = 0; l < AP_LANE_N; l++) free(p.lanes[l].inbox);
     ap_crypto_keyring_wipe(&p.keys);
     return rc;
 }

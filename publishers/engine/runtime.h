@@ -1,9 +1,12 @@
 /* runtime.h -- the publisher runtime shared by every platform.
  *
- * One replica = one fetch thread + one engine thread:
- *   fetch thread   pulls jobs from the durable consumer publisher-<platform>
- *                  while it holds fewer than `concurrency` and a quarter;
- *   engine thread  runs every job's adapter flow on one curl multi handle
+ * One replica = a fetch thread per lane + one engine thread:
+ *   fetch threads  pull jobs from the durable consumers publisher-<platform>
+ *                  and publisher-<platform>-urgent (lanes.h), each while it
+ *                  holds fewer than `concurrency` and a quarter;
+ *   engine thread  starts held jobs, urgent first while normal ones keep
+ *                  publisher.normal_share of the slots (lanes.h), and runs
+ *                  every job's adapter flow on one curl multi handle
  *                  (thousands of concurrent calls without a thread each),
  *                  guards each attempt in the KV bucket, publishes a
  *                  PublishResult, then acks / naks with delay / terms.

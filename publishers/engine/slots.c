@@ -39,9 +39,11 @@ static void slot_deactivate(publisher *p, job_slot *s) {
     if (!s->active) return;
     s->active = false;
     p->active--;
+    p->lanes[s->lane].active--;
 }
 
 void engine_slot_release(publisher *p, job_slot *s) {
+    ap_lane lane = s->lane;
     slot_deactivate(p, s);
     if (s->prev)
         s->prev->next = s->next;
@@ -59,8 +61,8 @@ void engine_slot_release(publisher *p, job_slot *s) {
     natsMsg_Destroy(s->msg);
     free(s);
     pthread_mutex_lock(&p->mu);
-    p->inflight--;
-    pthread_cond_signal(&p->room);
+    p->lanes[lane].inflight--;
+    pthread_cond_broadcast(&p->room); /* one fetch thread per lane waits on it */
     pthread_mutex_unlock(&p->mu);
 }
 

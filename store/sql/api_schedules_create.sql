@@ -1,13 +1,14 @@
 -- api_schedules_create: POST /v1/posts makes one schedule per account, in
 -- the transaction that inserted the post (api/posts.c; the accounts were
 -- checked to be the key's tenant's). $1 post id, $2 the account ids
--- (uuid[], in request order), $3 the time (timestamptz; NULL: now).
+-- (uuid[], in request order), $3 the time (timestamptz; NULL: now), $4 the
+-- lane ('normal' or 'urgent', 0023).
 -- Answers the schedules in request order, in the API's schedule shape:
 -- id, account_id, platform, status, attempts, scheduled_at and
 -- published_at (epoch ms), external_post_id, external_url, error_class,
 -- error_code, error_message (api_schedule_json reads them by position).
-WITH s AS (INSERT INTO post_schedules (post_id, account_id, scheduled_at)
-           SELECT $1, t.a, coalesce($3::timestamptz, now())
+WITH s AS (INSERT INTO post_schedules (post_id, account_id, scheduled_at, priority)
+           SELECT $1, t.a, coalesce($3::timestamptz, now()), $4
              FROM unnest($2::uuid[]) WITH ORDINALITY AS t(a, n) ORDER BY t.n
            RETURNING *)
 SELECT s.id, s.account_id, a.platform, s.status, s.attempts,

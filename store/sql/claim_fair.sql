@@ -6,6 +6,10 @@
 -- parallel arrays (platform, account_limit, account_window ms, app_limit,
 -- app_window ms; 0 = no limit), $8 which platforms report their own count,
 -- $9 scheduler.max_queued_per_tenant.
+-- Lanes (0023, README "Urgent lane"): lane 0 is urgent, 1 normal. The window
+-- reads each lane from its own index; every ranking below orders by lane
+-- first, so urgent rows take an account's, a tenant's and a platform's free
+-- slots before normal ones, and the round-robin holds inside each lane.
 -- An account's free slots ("least(...)") and its stale probe
 -- ("l.probe AND NOT ...") appear in several CTEs; keep them identical.
 WITH lim AS (
@@ -47,11 +51,17 @@ blocked AS (
   UNION SELECT a.id FROM tbusy t JOIN social_accounts a ON a.tenant_id = t.tenant_id
          WHERE t.n >= $9),
 win AS (
-  SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s
-   WHERE s.status = 'pending' AND s.scheduled_at <= now()
-     AND (s.not_before IS NULL OR s.not_before <= now())
-     AND s.account_id NOT IN (SELECT account_id FROM blocked)
-   ORDER BY s.scheduled_at LIMIT $1 * 4),
+  (SELECT s.id, s.account_id, s.scheduled_at, 0 AS lane FROM post_schedules s
+    WHERE s.status = 'pending' AND s.priority = 'urgent' AND s.scheduled_at <= now()
+      AND (s.not_before IS NULL OR s.not_before <= now())
+      AND s.account_id NOT IN (SELECT account_id FROM blocked)
+    ORDER BY s.scheduled_at LIMIT $1 * 4)
+  UNION ALL
+  (SELECT s.id, s.account_id, s.scheduled_at, 1 FROM post_schedules s
+    WHERE s.status = 'pending' AND s.priority <> 'urgent' AND s.scheduled_at <= now()
+      AND (s.not_before IS NULL OR s.not_before <= now())
+      AND s.account_id NOT IN (SELECT account_id FROM blocked)
+    ORDER BY s.scheduled_at LIMIT $1 * 4)),
 crowded AS (
   SELECT (SELECT count(*) FROM win) >= $1 * 4 AND (EXISTS (
     SELECT 1 FROM (SELECT account_id, count(*) AS n FROM win GROUP BY account_id) w
@@ -71,14 +81,15 @@ crowded AS (
 cand AS (
   SELECT * FROM win WHERE NOT (SELECT yes FROM crowded)
   UNION ALL
-  SELECT s.id, s.account_id, s.scheduled_at FROM post_schedules s
+  SELECT s.id, s.account_id, s.scheduled_at, CASE WHEN s.priority = 'urgent' THEN 0 ELSE 1 END
+    FROM post_schedules s
    WHERE (SELECT yes FROM crowded)
      AND s.status = 'pending' AND s.scheduled_at <= now()
      AND (s.not_before IS NULL OR s.not_before <= now())
      AND s.account_id NOT IN (SELECT account_id FROM blocked)),
 ranked AS (
-  SELECT c.id, c.scheduled_at, a.platform, a.tenant_id,
-         row_number() OVER (PARTITION BY c.account_id ORDER BY c.scheduled_at, c.id) AS rn,
+  SELECT c.id, c.lane, c.scheduled_at, a.platform, a.tenant_id,
+         row_number() OVER (PARTITION BY c.account_id ORDER BY c.lane, c.scheduled_at, c.id) AS rn,
          least($2::int8 - coalesce(b.n, 0), l.acc_n - coalesce(m.used, 0),
              CASE WHEN (l.probe AND NOT coalesce(a.platform_usage_at > now()
                     - least(l.acc_ms, 60000) * interval '1 millisecond', false))
@@ -88,8 +99,9 @@ ranked AS (
     LEFT JOIN busy b ON b.account_id = c.account_id
     LEFT JOIN limited m ON m.account_id = c.account_id),
 admitted AS ( -- the account's slots, then the tenant's, round-robin over its accounts
-  SELECT r.id, r.rn, r.scheduled_at, r.platform, $9::int8 - coalesce(tb.n, 0) AS tfree,
-         row_number() OVER (PARTITION BY r.tenant_id ORDER BY r.rn, r.scheduled_at, r.id) AS trn
+  SELECT r.id, r.lane, r.rn, r.scheduled_at, r.platform, $9::int8 - coalesce(tb.n, 0) AS tfree,
+         row_number() OVER (PARTITION BY r.tenant_id
+                            ORDER BY r.lane, r.rn, r.scheduled_at, r.id) AS trn
     FROM ranked r LEFT JOIN tbusy tb ON tb.tenant_id = r.tenant_id
    WHERE r.rn <= r.free),
 app AS (
@@ -99,24 +111,24 @@ app AS (
               OR r.published_at > now() - l.app_ms * interval '1 millisecond')) AS free
     FROM lim l WHERE l.app_n IS NOT NULL),
 pick AS (
-  SELECT r.id, r.trn, r.rn, r.scheduled_at, app.free AS app_free,
+  SELECT r.id, r.lane, r.trn, r.rn, r.scheduled_at, app.free AS app_free,
          row_number() OVER (PARTITION BY r.platform
-                            ORDER BY r.trn, r.rn, r.scheduled_at, r.id) AS prn
+                            ORDER BY r.lane, r.trn, r.rn, r.scheduled_at, r.id) AS prn
     FROM admitted r LEFT JOIN app ON app.platform = r.platform
    WHERE r.trn <= r.tfree),
 top AS (
-  SELECT id, trn, rn, scheduled_at FROM pick
+  SELECT id, lane, trn, rn, scheduled_at FROM pick
    WHERE app_free IS NULL OR prn <= app_free
-   ORDER BY trn, rn, scheduled_at LIMIT $1 * 2)
+   ORDER BY lane, trn, rn, scheduled_at LIMIT $1 * 2)
 SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
        a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text,
-       (extract(epoch FROM s.scheduled_at) * 1000)::bigint
+       (extract(epoch FROM s.scheduled_at) * 1000)::bigint, s.priority = 'urgent'
   FROM top k
   JOIN post_schedules s ON s.id = k.id
   CROSS JOIN LATERAL (SELECT text, link, media FROM posts WHERE id = s.post_id OFFSET 0) p
   CROSS JOIN LATERAL (SELECT platform, external_id, credentials, status
       FROM social_accounts WHERE id = s.account_id OFFSET 0) a
  WHERE s.status = 'pending'
- ORDER BY k.trn, k.rn, k.scheduled_at
+ ORDER BY k.lane, k.trn, k.rn, k.scheduled_at
  LIMIT $1
    FOR UPDATE OF s SKIP LOCKED

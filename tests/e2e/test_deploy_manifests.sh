@@ -309,11 +309,14 @@ check_render() {
                 | if $map < ($so.spec.maxReplicaCount * $held)
                   then "\($where): max_ack_pending \($map) < maxReplicaCount \($so.spec.maxReplicaCount) x \($held) jobs held (concurrency \($conc) and a quarter): the extra replicas would idle"
                   else empty end),
-               ($so.spec.triggers // [] | if length != 1 then "\($where): expected one trigger" else .[0] end
+               (($so.spec.triggers // []) | map(.metadata.consumer) | sort) as $consumers
+               | (if $consumers != (["publisher-" + $p.platform, "publisher-" + $p.platform + "-urgent"] | sort)
+                  then "\($where): triggers on \($consumers), expected one per lane: publisher-\($p.platform) and publisher-\($p.platform)-urgent" else empty end),
+               ($so.spec.triggers // [] | .[]
                 | select(type == "object")
                 | (if .type != "nats-jetstream" then "\($where): trigger type \(.type)" else empty end),
                   (if .metadata.stream != "AUTOPOST_JOBS" then "\($where): stream \(.metadata.stream), expected AUTOPOST_JOBS" else empty end),
-                  (if .metadata.consumer != "publisher-" + $p.platform then "\($where): consumer \(.metadata.consumer) but the Deployment runs --platform \($p.platform)" else empty end),
+                  (if .metadata.consumer != "publisher-" + $p.platform and .metadata.consumer != "publisher-" + $p.platform + "-urgent" then "\($where): consumer \(.metadata.consumer) but the Deployment runs --platform \($p.platform)" else empty end),
                   (if .metadata.account != $account then "\($where): account \(.metadata.account), auth.conf defines \($account)" else empty end),
                   (if ((.metadata.lagThreshold // "") | test("^[0-9]+$")) | not then "\($where): lagThreshold must be a number in a string" else empty end),
                   (if ((.metadata.natsServerMonitoringEndpoint // "") | test(":8222$")) | not then "\($where): natsServerMonitoringEndpoint must be the monitoring port 8222" else empty end))

@@ -63,7 +63,7 @@ out=$(svc_ctl streams apply 2>&1) || fail "admin: streams apply failed: $out"
 jsz() { curl -fsS "http://127.0.0.1:$AUTH_NATS_MONITOR_PORT/jsz?acc=AUTOPOST&streams=true&consumers=true"; }
 topology=$(jsz | jq -r '.account_details[]? | select(.name == "AUTOPOST") | .stream_detail[]? |
     .name + ":" + ([.consumer_detail[]?.name] | sort | join(","))' | sort | tr '\n' ' ')
-want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_EVENTS:webhooks AUTOPOST_JOBS:$(for p in $PLATFORM_LIST; do printf 'publisher-%s\n' "$p"; done | sort | paste -sd,) AUTOPOST_RESULTS:dispatcher $(for p in $PLATFORM_LIST; do printf 'KV_autopost_accounts_%s:\nKV_autopost_attempts_%s:\n' "$p" "$p"; done | sort | tr '\n' ' ')"
+want="AUTOPOST_ADVISORIES:dispatcher-advisories AUTOPOST_EVENTS:webhooks AUTOPOST_JOBS:$(for p in $PLATFORM_LIST; do printf 'publisher-%s\npublisher-%s-urgent\n' "$p" "$p"; done | sort | paste -sd,) AUTOPOST_RESULTS:dispatcher $(for p in $PLATFORM_LIST; do printf 'KV_autopost_accounts_%s:\nKV_autopost_attempts_%s:\n' "$p" "$p"; done | sort | tr '\n' ' ')"
 [[ $topology == "$want" ]] || fail "topology in account AUTOPOST: '$topology', expected '$want'"
 echo "ok: admin created the topology with autopostctl streams apply: $topology"
 
@@ -85,12 +85,15 @@ probe_all() {
 
     # scheduler: publishes jobs, nothing else.
     expect_allowed scheduler pub autopost.jobs.facebook 'raw probe' "$PUBACK_JOBS"
+    expect_allowed scheduler pub autopost.jobs.facebook.urgent 'raw probe' "$PUBACK_JOBS"
+    expect_denied scheduler pub autopost.jobs.facebook.other
     expect_allowed scheduler pub '$JS.API.STREAM.INFO.AUTOPOST_JOBS' '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
     expect_denied scheduler sub 'autopost.results.>'
     expect_denied scheduler sub 'autopost.jobs.>'
     expect_denied scheduler sub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_RESULTS.dispatcher'
     expect_denied scheduler pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_RESULTS.dispatcher'
     expect_denied scheduler pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-facebook'
+    expect_denied scheduler pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-facebook-urgent'
     expect_denied scheduler pub autopost.results.facebook
     expect_denied scheduler pub '$JS.API.STREAM.UPDATE.AUTOPOST_JOBS'
     expect_denied scheduler pub '$JS.API.STREAM.PURGE.AUTOPOST_JOBS'
@@ -101,6 +104,12 @@ probe_all() {
     expect_allowed publisher-facebook pub autopost.results.facebook 'raw probe' "$PUBACK_RESULTS"
     expect_allowed publisher-facebook pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-facebook' "$PULL" '^HMSG|^MSG'
     expect_allowed publisher-facebook pub '$JS.API.CONSUMER.INFO.AUTOPOST_JOBS.publisher-facebook' '' '"type":"io.nats.jetstream.api.v1.consumer_info_response"'
+    # the urgent lane: its own consumer (README "Urgent lane")
+    expect_allowed publisher-facebook pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-facebook-urgent' "$PULL" '^HMSG|^MSG'
+    expect_allowed publisher-facebook pub '$JS.API.CONSUMER.INFO.AUTOPOST_JOBS.publisher-facebook-urgent' '' '"type":"io.nats.jetstream.api.v1.consumer_info_response"'
+    expect_allowed publisher-facebook pub '$JS.ACK.AUTOPOST_JOBS.publisher-facebook-urgent.1.1.1.1.0' '+ACK'
+    expect_denied publisher-facebook pub '$JS.API.CONSUMER.MSG.NEXT.AUTOPOST_JOBS.publisher-x-urgent'
+    expect_denied publisher-facebook pub autopost.jobs.facebook.urgent
     expect_allowed publisher-facebook pub '$JS.API.STREAM.INFO.KV_autopost_attempts_facebook' '' '"type":"io.nats.jetstream.api.v1.stream_info_response"'
     expect_allowed publisher-facebook pub '$KV.autopost_attempts_facebook.deploy-probe' 'started' '"stream":"KV_autopost_attempts_facebook"'
     expect_allowed publisher-facebook pub '$JS.API.DIRECT.GET.KV_autopost_attempts_facebook.$KV.autopost_attempts_facebook.deploy-probe' '' '^HMSG'

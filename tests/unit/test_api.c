@@ -118,14 +118,18 @@ static void test_webhook_request(void) {
                  "");
     CHECK(st == 0);
     CHECK_STR_EQ(csv, "schedule.published,schedule.failed");
-    CHECK_STR_EQ(webhook_refusal("{\"url\": \"https://h.example/\", \"events\": [\"*\"]}", false,
-                                 &st, csv),
-                 "");
+    CHECK_STR_EQ(
+        webhook_refusal("{\"url\": \"https://h.example/\", \"events\": [\"*\"]}", false, &st, csv),
+        "");
     CHECK_STR_EQ(csv, "*");
     /* Private and plain-http URLs: refused unless webhooks.allow_private. */
-    const char *private_urls[] = {"http://127.0.0.1:9/h", "https://127.0.0.1/h",
-                                  "https://10.1.2.3/h", "https://169.254.169.254/latest",
-                                  "https://[::1]/h", "https://localhost/h", NULL};
+    const char *private_urls[] = {"http://127.0.0.1:9/h",
+                                  "https://127.0.0.1/h",
+                                  "https://10.1.2.3/h",
+                                  "https://169.254.169.254/latest",
+                                  "https://[::1]/h",
+                                  "https://localhost/h",
+                                  NULL};
     for (const char *const *u = private_urls; *u; u++) {
         char body[256];
         snprintf(body, sizeof(body), "{\"url\": \"%s\", \"events\": [\"*\"]}", *u);
@@ -133,9 +137,9 @@ static void test_webhook_request(void) {
         CHECK(st == 422 && strncmp(why, "url: ", 5) == 0);
         CHECK_STR_EQ(webhook_refusal(body, true, &st, csv), "");
     }
-    CHECK_STR_EQ(webhook_refusal("{\"url\": \"ftp://h.example/\", \"events\": [\"*\"]}", true,
-                                 &st, csv),
-                 "url: not an http(s) URL autopost accepts");
+    CHECK_STR_EQ(
+        webhook_refusal("{\"url\": \"ftp://h.example/\", \"events\": [\"*\"]}", true, &st, csv),
+        "url: not an http(s) URL autopost accepts");
     CHECK_STR_EQ(webhook_refusal("{\"events\": [\"*\"]}", false, &st, csv),
                  "url: required: the endpoint's https URL");
     /* Events: present, a non-empty list of single, well-formed types. */
@@ -222,6 +226,37 @@ static void test_post_request(void) {
     CHECK(st == 422);
     CHECK_STR_EQ(decode_field("{", &st), "-");
     CHECK(st == 400);
+}
+
+/* "priority": normal (the default) or urgent; never on a series. */
+static void test_post_request_priority(void) {
+    unsigned int st;
+    api_post_request pr;
+    api_reply r = {0};
+    const char *urgent = "{\"account_ids\": [" ACC "], \"text\": \"t\", \"priority\": \"urgent\"}";
+    CHECK(api_post_request_decode(&pr, urgent, strlen(urgent), &r));
+    CHECK(pr.post->urgent);
+    api_post_request_free(&pr);
+    const char *plain = "{\"account_ids\": [" ACC "], \"text\": \"t\", \"priority\": \"normal\"}";
+    CHECK(api_post_request_decode(&pr, plain, strlen(plain), &r));
+    CHECK(!pr.post->urgent);
+    api_post_request_free(&pr);
+    const char *none = "{\"account_ids\": [" ACC "], \"text\": \"t\"}";
+    CHECK(api_post_request_decode(&pr, none, strlen(none), &r));
+    CHECK(!pr.post->urgent);
+    api_post_request_free(&pr);
+    CHECK_STR_EQ(
+        decode_field("{\"account_ids\": [" ACC "], \"text\": \"t\", \"priority\": \"asap\"}", &st),
+        "priority");
+    CHECK(st == 422);
+    CHECK_STR_EQ(
+        decode_field("{\"account_ids\": [" ACC "], \"text\": \"t\", \"priority\": 1}", &st),
+        "priority");
+    CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"text\": \"t\", \"priority\": "
+                              "\"urgent\", \"recurrence\": {\"rrule\": \"FREQ=DAILY\", \"tz\": "
+                              "\"UTC\", \"start\": \"2030-01-01T09:00:00\"}}",
+                              &st),
+                 "priority");
 }
 
 /* "recurrence" instead of "at": all three fields, checked by ap_recur,
@@ -355,6 +390,7 @@ int main(void) {
     RUN(test_routes_match_openapi);
     RUN(test_route_find);
     RUN(test_post_request);
+    RUN(test_post_request_priority);
     RUN(test_post_request_recurrence);
     RUN(test_webhook_request);
     RUN(test_error_shape);

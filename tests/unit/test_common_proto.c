@@ -90,6 +90,28 @@ static void test_job_to_msg_headers(void) {
     CHECK_STR_EQ(header(m, "Autopost-Account-Id"), ACCOUNT);
     CHECK_STR_EQ(header(m, "Autopost-Scheduled-At"), "2026-11-28T09:00:00.250Z");
     CHECK_STR_EQ(header(m, "Content-Type"), "application/protobuf; proto=autopost.v1.PublishJob");
+    CHECK_STR_EQ(header(m, "Autopost-Priority"), "normal");
+    natsMsg_Destroy(m);
+}
+
+/* The urgent lane: its own subject (and so its own consumer), the same
+ * dedup id, the lane in a header and in the payload. */
+static void test_urgent_job_subject(void) {
+    job_fixture f;
+    job_fixture_init(&f);
+    f.job.urgent = true;
+    natsMsg *m = NULL;
+    CHECK(ap_job_to_msg(&f.job, &m) == AP_OK);
+    if (m == NULL) return;
+    CHECK_STR_EQ(natsMsg_GetSubject(m), "autopost.jobs.facebook.urgent");
+    CHECK_STR_EQ(header(m, "Nats-Msg-Id"), SID "-3");
+    CHECK_STR_EQ(header(m, "Autopost-Priority"), "urgent");
+    ap_job *back = NULL;
+    char why[128];
+    CHECK(ap_job_decode(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &back, why,
+                        sizeof(why)) == AP_OK);
+    CHECK(back != NULL && back->urgent);
+    ap_job_free(back);
     natsMsg_Destroy(m);
 }
 
@@ -439,6 +461,7 @@ int main(void) {
     /* natsMsg_Destroy hands messages to the library's collector: open it. */
     if (nats_Open(-1) != NATS_OK) return 1;
     RUN(test_job_to_msg_headers);
+    RUN(test_urgent_job_subject);
     RUN(test_job_msg_round_trip);
     RUN(test_msg_id);
     RUN(test_job_decode_rejects_bytes);

@@ -182,6 +182,19 @@ static void test_json_records(void) {
     CHECK(!parse("not json"));
     CHECK_CONTAINS(reason, "invalid JSON");
     CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"nul \\u0000 inside\"}"));
+
+    /* "priority": the lane (README "Urgent lane"). */
+    ctl_post_init(&p);
+    line = "{" ACC ", \"at\": \"now\", \"text\": \"x\", \"priority\": \"urgent\"}";
+    CHECK(ctl_post_from_json(&p, line, strlen(line), reason, sizeof(reason)));
+    CHECK(p.urgent);
+    CHECK_STR_EQ(ctl_post_priority(&p), "urgent");
+    ctl_post_free(&p);
+    CHECK(parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"priority\": \"normal\"}"));
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"priority\": \"high\"}"));
+    CHECK_CONTAINS(reason, "priority: \"high\" is not one of normal, urgent");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"priority\": true}"));
+    CHECK_CONTAINS(reason, "priority: expected");
 }
 
 /* "recurrence" in an import line: the API's shape and the API's rules
