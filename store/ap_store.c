@@ -59,7 +59,7 @@ static const store_statement statements[AP_STORE_NOPS] = {
     [AP_STORE_ACCOUNT_LIMIT_WAIT] = {"account_limit_wait", AP_STORE_SQL_ACCOUNT_LIMIT_WAIT, 2,
                                      true},
     [AP_STORE_SCHEDULE_CREATE] = {"schedule_create", AP_STORE_SQL_SCHEDULE_CREATE, 5, true},
-    [AP_STORE_API_SCHEDULES_CREATE] = {"api_schedules_create", AP_STORE_SQL_API_SCHEDULES_CREATE, 3,
+    [AP_STORE_API_SCHEDULES_CREATE] = {"api_schedules_create", AP_STORE_SQL_API_SCHEDULES_CREATE, 4,
                                        true},
     [AP_STORE_API_POST_SCHEDULES] = {"api_post_schedules", AP_STORE_SQL_API_POST_SCHEDULES, 1, true},
     [AP_STORE_API_SCHEDULE_PAGE] = {"api_schedule_page", AP_STORE_SQL_API_SCHEDULE_PAGE, 5, true},
