@@ -17,6 +17,7 @@
 #include "ap_pg.h"
 #include "ap_time.h"
 #include "endpoints.h"
+#include "event.h"
 #include "retry.h"
 #include "signature.h"
 
@@ -81,6 +82,10 @@ typedef struct transfer {
     bool address_refused;
     char webhook_id[AP_UUID_TEXT_LEN + 1];
     char event_id[AP_UUID_TEXT_LEN + 1];
+    /* A schedule event's trace with this attempt's span: the traceparent
+     * header and the trace_id of the lines about it ("" when none). */
+    ap_trace trace;
+    char schedule_id[AP_UUID_TEXT_LEN + 1];
 } transfer;
 
 struct wh_delivery_loop {
@@ -199,17 +204,19 @@ static void record(wh_delivery_loop *d, const transfer *t, long status, const ch
     }
     if (st != AP_OK) {
         /* The lease runs out and the row is sent again: at least once. */
-        ap_log_warn("delivery_unrecorded", NULL, "delivery %lld: %s", t->id, err);
+        ap_log_job_warn("delivery_unrecorded", t->schedule_id, t->trace.trace_id, "delivery %lld: %s",
+                        t->id, err);
         return;
     }
     const char *outcome = o == WH_DELIVERED ? "delivered" : o == WH_RETRY ? "retry" : "failed";
     ap_counter_inc(o == WH_DELIVERED ? d->delivered : o == WH_RETRY ? d->retried : d->failed);
-    ap_log_info("webhook_attempt", NULL,
+    ap_log_job_info("webhook_attempt", t->schedule_id, t->trace.trace_id,
                 "delivery %lld event %s webhook %s attempt %d: %s (status %ld%s%s)", t->id,
                 t->event_id, t->webhook_id, t->attempts, outcome, status, why ? ", " : "",
                 why ? why : "");
     if (o == WH_GIVE_UP)
-        ap_log_warn("webhook_failing", NULL, "webhook %s gave up on event %s after %d attempts",
+        ap_log_job_warn("webhook_failing", t->schedule_id, t->trace.trace_id,
+                        "webhook %s gave up on event %s after %d attempts",
                     t->webhook_id, t->event_id, t->attempts);
 }
 
@@ -260,6 +267,9 @@ static ap_status sign_headers(wh_delivery_loop *d, transfer *t, const unsigned c
     if (st == AP_OK) st = add_header(&t->headers, "Autopost-Event-Id", t->event_id);
     if (st == AP_OK) st = add_header(&t->headers, "Autopost-Signature", signature);
     if (st == AP_OK) st = add_header(&t->headers, "Expect", ""); /* no 100-continue round trip */
+    char traceparent[AP_TRACEPARENT_LEN + 1];
+    if (st == AP_OK && ap_trace_format(&t->trace, traceparent, sizeof(traceparent)))
+        st = add_header(&t->headers, AP_TRACE_HEADER, traceparent);
     return st;
 }
 
@@ -311,6 +321,7 @@ static void start_one(wh_delivery_loop *d, PGresult *res, int row) {
     snprintf(t->webhook_id, sizeof(t->webhook_id), "%s", PQgetvalue(res, row, 4));
     t->created_ms = strtoll(PQgetvalue(res, row, 7), NULL, 10);
     t->body = strdup(PQgetvalue(res, row, 3));
+    (void)wh_event_trace(t->body, &t->trace, t->schedule_id); /* none: sent without */
     size_t sealed_len = 0;
     unsigned char *sealed =
         PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, 6), &sealed_len);
@@ -325,7 +336,8 @@ static void start_one(wh_delivery_loop *d, PGresult *res, int row) {
         why = "the request could not be prepared";
     PQfreemem(sealed);
     if (why != NULL) {
-        ap_log_error("delivery_not_sent", NULL, "delivery %lld: %s", t->id, why);
+        ap_log_job_error("delivery_not_sent", t->schedule_id, t->trace.trace_id,
+                         "delivery %lld: %s", t->id, why);
         record(d, t, 0, why);
         transfer_release(d, t);
         return;
