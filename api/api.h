@@ -180,7 +180,7 @@ api_reply api_webhooks_deliveries(api_request *req, PGconn *db);
  * checked by the endpoint store's rules (url: wh_endpoint_url_check with
  * allow_private; each event: wh_event_types_check, one type per element). */
 typedef struct api_webhook_request {
-    char *url;                                                     /* owned */
+    char *url;                                                         /* owned */
     char events_csv[WH_MAX_EVENT_TYPES * (WH_EVENT_TYPE_MAX + 1) + 1]; /* "a,b" */
 } api_webhook_request;
 

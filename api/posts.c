@@ -204,18 +204,17 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
     char id[37], err[512];
     if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such post");
     const char *params[] = {id, req->tenant_id};
-    PGresult *res =
-        api_db_exec(
-            db,
-            "SELECT id, text, link, media::text, " API_SQL_MS(
-                "created_at") ", recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_"
-                                                                                  "at") " FROM "
-                                                                                        "posts "
-                                                                                        "WHERE id "
-                                                                                        "= $1 AND "
-                                                                                        "tenant_id "
-                                                                                        "= $2",
-            2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = api_db_exec(
+        db,
+        "SELECT id, text, link, media::text, " API_SQL_MS(
+            "created_at") ", recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_"
+                                                                              "at") " FROM "
+                                                                                    "posts "
+                                                                                    "WHERE id "
+                                                                                    "= $1 AND "
+                                                                                    "tenant_id "
+                                                                                    "= $2",
+        2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "read post", err);
     if (PQntuples(res) == 0) {
         PQclear(res);

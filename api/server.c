@@ -86,8 +86,9 @@ static mhd_result send_reply(api_server *srv, struct MHD_Connection *conn, reque
     if (status >= 100 && status < 600) ap_counter_inc(srv->requests[status / 100 - 1]);
     ap_histogram_observe(srv->latency, (double)(ap_mono_ms() - st->start_ms) / 1000.0);
     ap_log_job_info("api_request", NULL, st->trace.trace_id,
-                    "request_id=%s method=%s path=%s status=%u tenant=%s ms=%lld", st->request_id, method, url, status, tenant && *tenant ? tenant : "-",
-                (long long)(ap_mono_ms() - st->start_ms));
+                    "request_id=%s method=%s path=%s status=%u tenant=%s ms=%lld", st->request_id,
+                    method, url, status, tenant && *tenant ? tenant : "-",
+                    (long long)(ap_mono_ms() - st->start_ms));
     return m;
 }
 
@@ -123,7 +124,7 @@ static api_reply dispatch(api_server *srv, struct MHD_Connection *conn, api_requ
 }
 
 static mhd_result count_traceparent(void *cls, enum MHD_ValueKind kind, const char *key,
-                                         const char *value) {
+                                    const char *value) {
     (void)kind;
     (void)value;
     if (key && strcasecmp(key, AP_TRACE_HEADER) == 0) ++*(int *)cls;
@@ -135,8 +136,8 @@ static mhd_result count_traceparent(void *cls, enum MHD_ValueKind kind, const ch
 static void request_trace(struct MHD_Connection *conn, request_state *st) {
     int n = 0;
     MHD_get_connection_values(conn, MHD_HEADER_KIND, count_traceparent, &n);
-    const char *h = n == 1 ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, AP_TRACE_HEADER)
-                           : NULL;
+    const char *h =
+        n == 1 ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, AP_TRACE_HEADER) : NULL;
     if (ap_trace_continue(h, &st->trace) == AP_TRACE_FAILED) {
         memset(&st->trace, 0, sizeof(st->trace));
         ap_log_warn("trace_failed", NULL, "request_id=%s: no random bytes for a trace id",

@@ -34,8 +34,10 @@ void ap_log_job(ap_log_level level, const char *event, const char *schedule_id,
 #define ap_log_debug(event, sid, ...) ap_log(AP_LOG_DEBUG, event, sid, __VA_ARGS__)
 #define ap_log_job_info(event, sid, tid, ...) ap_log_job(AP_LOG_INFO, event, sid, tid, __VA_ARGS__)
 #define ap_log_job_warn(event, sid, tid, ...) ap_log_job(AP_LOG_WARN, event, sid, tid, __VA_ARGS__)
-#define ap_log_job_error(event, sid, tid, ...) ap_log_job(AP_LOG_ERROR, event, sid, tid, __VA_ARGS__)
-#define ap_log_job_debug(event, sid, tid, ...) ap_log_job(AP_LOG_DEBUG, event, sid, tid, __VA_ARGS__)
+#define ap_log_job_error(event, sid, tid, ...)                                                     \
+    ap_log_job(AP_LOG_ERROR, event, sid, tid, __VA_ARGS__)
+#define ap_log_job_debug(event, sid, tid, ...)                                                     \
+    ap_log_job(AP_LOG_DEBUG, event, sid, tid, __VA_ARGS__)
 
 /* Appends s to buf as JSON string content (no quotes). Returns bytes written,
  * truncating at a character boundary that keeps the output valid. */

@@ -94,7 +94,8 @@ bool ap_trace_child(const ap_trace *parent, ap_trace *out) {
 
 ap_trace_origin ap_trace_continue(const char *header, ap_trace *out) {
     ap_trace in;
-    if (ap_trace_parse(header, &in)) return ap_trace_child(&in, out) ? AP_TRACE_CONTINUED : AP_TRACE_FAILED;
+    if (ap_trace_parse(header, &in))
+        return ap_trace_child(&in, out) ? AP_TRACE_CONTINUED : AP_TRACE_FAILED;
     return ap_trace_start(out) ? AP_TRACE_STARTED : AP_TRACE_FAILED;
 }
 

@@ -189,7 +189,7 @@ enum {
     S_TEXT,
     S_LINK,
     S_MEDIA,
-    S_NOT_BEFORE,  /* a deferred schedule waits for this (README "Rate limits") */
+    S_NOT_BEFORE,   /* a deferred schedule waits for this (README "Rate limits") */
     S_PAUSED_UNTIL, /* the account's pause after a platform's "slow down" */
     S_TRACE_ID      /* W3C trace id (README "Tracing"); NULL for rows before 0025 */
 };

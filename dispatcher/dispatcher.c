@@ -376,8 +376,8 @@ static void report_rows(const ap_fold *f, ap_result *const *results, natsMsg *co
         if (PQgetisnull(res, row, AP_FOLD_COL_OLD_STATUS)) {
             c->unknown++;
             ap_log_job_warn("result_unknown_schedule", r->schedule_id, trace.id,
-                        "%s result (attempt %u) for a schedule that does not exist; acked", outcome,
-                        r->attempt);
+                            "%s result (attempt %u) for a schedule that does not exist; acked",
+                            outcome, r->attempt);
             continue;
         }
         const char *old = PQgetvalue(res, row, AP_FOLD_COL_OLD_STATUS);
@@ -392,25 +392,26 @@ static void report_rows(const ap_fold *f, ap_result *const *results, natsMsg *co
                 /* One post, one schedule (fold.h): another schedule holds it. */
                 o = AUTOPOST__V1__OUTCOME__OUTCOME_FAILED;
                 ap_log_job_warn("post_held", r->schedule_id, trace.id,
-                            "published as %s, a post another schedule of the account already "
-                            "holds: failed as a duplicate",
-                            r->external_post_id);
+                                "published as %s, a post another schedule of the account already "
+                                "holds: failed as a duplicate",
+                                r->external_post_id);
             }
             if (o >= 0 && o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED) c->applied_by_outcome[o]++;
             if (st >= 0) c->terminal[st][AP_CAUSE_RESULT]++;
-            ap_log_job_debug("result_applied", r->schedule_id, trace.id, "%s -> %s (attempt %u, generation %u)",
-                         old, outcome, r->attempt, r->generation);
+            ap_log_job_debug("result_applied", r->schedule_id, trace.id,
+                             "%s -> %s (attempt %u, generation %u)", old, outcome, r->attempt,
+                             r->generation);
         } else if (gen != (long)r->generation) {
             c->stale++;
             ap_log_job_debug("result_stale", r->schedule_id, trace.id,
-                         "%s result of generation %u kept as history only: row is at "
-                         "generation %ld",
-                         outcome, r->generation, gen);
+                             "%s result of generation %u kept as history only: row is at "
+                             "generation %ld",
+                             outcome, r->generation, gen);
         } else {
             c->ignored++;
             ap_log_job_debug("result_ignored", r->schedule_id, trace.id,
-                         "%s (attempt %u) does not move a %s row forward", outcome, r->attempt,
-                         old);
+                             "%s (attempt %u) does not move a %s row forward", outcome, r->attempt,
+                             old);
         }
     }
 }
@@ -524,7 +525,8 @@ static void apply_one_by_one(ap_dispatcher *d, batch *b) {
         fold_counts c = {0};
         char sqlstate[6], err[1024];
         ap_result *r = b->results[i];
-        if (apply_results(d, &b->results[i], &b->msgs[i], 1, &c, sqlstate, err, sizeof(err)) == AP_OK) {
+        if (apply_results(d, &b->results[i], &b->msgs[i], 1, &c, sqlstate, err, sizeof(err)) ==
+            AP_OK) {
             count_applied(d, &c);
             natsMsg_Ack(b->msgs[i], NULL);
         } else if (strncmp(sqlstate, "22", 2) == 0) {
@@ -532,15 +534,15 @@ static void apply_one_by_one(ap_dispatcher *d, batch *b) {
             d->total.garbage++;
             ap_counter_inc(d->m.poison);
             ap_log_job_error("result_rejected", r->schedule_id, msg_trace_id(b->msgs[i]).id,
-                         "PostgreSQL rejects this %s result (attempt %u, stream seq %" PRIu64
-                         ") with SQLSTATE %s: %s; terminated",
-                         ap_outcome_name(r->outcome), r->attempt, msg_stream_seq(b->msgs[i]),
-                         sqlstate, err);
+                             "PostgreSQL rejects this %s result (attempt %u, stream seq %" PRIu64
+                             ") with SQLSTATE %s: %s; terminated",
+                             ap_outcome_name(r->outcome), r->attempt, msg_stream_seq(b->msgs[i]),
+                             sqlstate, err);
         } else {
             nak_messages(d, &b->msgs[i], 1);
             ap_log_job_warn("result_nak", r->schedule_id, msg_trace_id(b->msgs[i]).id,
-                            "not applied (%s%s%s); nak'ed for %d ms",
-                        sqlstate, *sqlstate ? ": " : "", err, NAK_DELAY_MS);
+                            "not applied (%s%s%s); nak'ed for %d ms", sqlstate,
+                            *sqlstate ? ": " : "", err, NAK_DELAY_MS);
         }
     }
 }
@@ -552,15 +554,16 @@ static void term_forged(ap_dispatcher *d, natsMsg *m, const ap_result *r, ap_own
     uint64_t seq = msg_stream_seq(m);
     natsStatus s = natsMsg_Term(m, NULL);
     /* Ids and platform names only: never the credential or the text. */
-    ap_log_job_error("result_forged", r->schedule_id, msg_trace_id(m).id,
-                 "terminated %s result on %s (stream seq %" PRIu64 ", publisher \"%.64s\"): %s; "
-                 "it names platform \"%.32s\" and account \"%.40s\", the schedule's account is "
-                 "%s on %s%s",
-                 ap_outcome_name(r->outcome), natsMsg_GetSubject(m), seq, r->publisher_instance,
-                 ap_owner_verdict_name(v), r->platform, r->account_id,
-                 schedule_account ? schedule_account : "(no such schedule)",
-                 account_platform ? account_platform : "-",
-                 s == NATS_OK ? "" : " (term not sent: it will come back and be terminated again)");
+    ap_log_job_error(
+        "result_forged", r->schedule_id, msg_trace_id(m).id,
+        "terminated %s result on %s (stream seq %" PRIu64 ", publisher \"%.64s\"): %s; "
+        "it names platform \"%.32s\" and account \"%.40s\", the schedule's account is "
+        "%s on %s%s",
+        ap_outcome_name(r->outcome), natsMsg_GetSubject(m), seq, r->publisher_instance,
+        ap_owner_verdict_name(v), r->platform, r->account_id,
+        schedule_account ? schedule_account : "(no such schedule)",
+        account_platform ? account_platform : "-",
+        s == NATS_OK ? "" : " (term not sent: it will come back and be terminated again)");
     ap_counter_inc(d->m.forged[v]);
     d->total.garbage++;
 }

@@ -199,7 +199,8 @@ static void on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, v
     } else {
         b->errors++;
         ap_log_job_warn("puback_failed", (*hit)->id, (*hit)->trace_id, "job not stored: %s",
-                    pae && pae->ErrText ? pae->ErrText : natsStatus_GetText(pae ? pae->Err : 0));
+                        pae && pae->ErrText ? pae->ErrText
+                                            : natsStatus_GetText(pae ? pae->Err : 0));
     }
     pthread_mutex_unlock(&b->mu);
 }
@@ -266,9 +267,9 @@ static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cf
     /* The job message carries the schedule's trace with our own span. A row
      * stored before 0025 has none: its job starts one (not stored). */
     ap_trace trace;
-    bool traced = ap_trace_continue(PQgetisnull(res, i, C_TRACE) ? NULL
-                                                                 : PQgetvalue(res, i, C_TRACE),
-                                    &trace) != AP_TRACE_FAILED;
+    bool traced =
+        ap_trace_continue(PQgetisnull(res, i, C_TRACE) ? NULL : PQgetvalue(res, i, C_TRACE),
+                          &trace) != AP_TRACE_FAILED;
     if (traced) memcpy(row->trace_id, trace.trace_id, sizeof(row->trace_id));
     const char *platform = PQgetvalue(res, i, C_PLATFORM);
     const char *status = PQgetvalue(res, i, C_STATUS);

@@ -204,20 +204,20 @@ static void record(wh_delivery_loop *d, const transfer *t, long status, const ch
     }
     if (st != AP_OK) {
         /* The lease runs out and the row is sent again: at least once. */
-        ap_log_job_warn("delivery_unrecorded", t->schedule_id, t->trace.trace_id, "delivery %lld: %s",
-                        t->id, err);
+        ap_log_job_warn("delivery_unrecorded", t->schedule_id, t->trace.trace_id,
+                        "delivery %lld: %s", t->id, err);
         return;
     }
     const char *outcome = o == WH_DELIVERED ? "delivered" : o == WH_RETRY ? "retry" : "failed";
     ap_counter_inc(o == WH_DELIVERED ? d->delivered : o == WH_RETRY ? d->retried : d->failed);
     ap_log_job_info("webhook_attempt", t->schedule_id, t->trace.trace_id,
-                "delivery %lld event %s webhook %s attempt %d: %s (status %ld%s%s)", t->id,
-                t->event_id, t->webhook_id, t->attempts, outcome, status, why ? ", " : "",
-                why ? why : "");
+                    "delivery %lld event %s webhook %s attempt %d: %s (status %ld%s%s)", t->id,
+                    t->event_id, t->webhook_id, t->attempts, outcome, status, why ? ", " : "",
+                    why ? why : "");
     if (o == WH_GIVE_UP)
         ap_log_job_warn("webhook_failing", t->schedule_id, t->trace.trace_id,
-                        "webhook %s gave up on event %s after %d attempts",
-                    t->webhook_id, t->event_id, t->attempts);
+                        "webhook %s gave up on event %s after %d attempts", t->webhook_id,
+                        t->event_id, t->attempts);
 }
 
 /* ---- request ------------------------------------------------------------ */

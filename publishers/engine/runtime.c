@@ -115,9 +115,9 @@ static void start_job(publisher *p, natsMsg *msg) {
         /* Poison: nothing we could ever do with it. Report and drop. */
         p->counts.poison++;
         ap_log_job_error("poison_message", NULL, tid(s),
-                     "terminated message %llu on %s (%d bytes, delivery %d): %s",
-                     (unsigned long long)s->stream_seq, natsMsg_GetSubject(msg),
-                     natsMsg_GetDataLength(msg), s->attempt, why);
+                         "terminated message %llu on %s (%d bytes, delivery %d): %s",
+                         (unsigned long long)s->stream_seq, natsMsg_GetSubject(msg),
+                         natsMsg_GetDataLength(msg), s->attempt, why);
         ap_counter_inc(p->m.poison);
         if (natsMsg_Term(msg, NULL) == NATS_OK) ap_counter_inc(p->m.terms);
         engine_slot_release(p, s);
@@ -177,8 +177,8 @@ static void begin_takeover(publisher *p, job_slot *s, const ap_guard_record *rec
 static void on_takeover_done(publisher *p, job_slot *s, const ap_js_done *d) {
     if (!d->ok) {
         ap_log_job_warn("takeover_failed", sid(s), tid(s),
-                    "attempt record not re-stamped: %s (%d); retrying later",
-                    natsStatus_GetText(d->status), (int)d->err);
+                        "attempt record not re-stamped: %s (%d); retrying later",
+                        natsStatus_GetText(d->status), (int)d->err);
         engine_nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
         engine_slot_release(p, s);
         return;
@@ -192,9 +192,9 @@ static void on_takeover_done(publisher *p, job_slot *s, const ap_js_done *d) {
         if (!s->takeover_read_back_at_once)
             s->verify_not_before_ms = ap_mono_ms() + takeover_window_ms(p);
         ap_log_job_info("verify_start", sid(s), tid(s),
-                    "attempt %d by another run did not finish; reading back %s",
-                    s->takeover_from_attempt,
-                    s->verify_not_before_ms ? "after the takeover window" : "first");
+                        "attempt %d by another run did not finish; reading back %s",
+                        s->takeover_from_attempt,
+                        s->verify_not_before_ms ? "after the takeover window" : "first");
     }
     proceed_after_claim(p, s, s->pending_mode, s->pending_since);
 }
@@ -330,8 +330,9 @@ static void take_events(publisher *p) {
                 if (ev[i].ok)
                     s->guard_rev = ev[i].seq;
                 else
-                    ap_log_job_warn("guard_write_failed", sid(s), tid(s), "attempt record not updated: %s (%d)",
-                                natsStatus_GetText(ev[i].status), (int)ev[i].err);
+                    ap_log_job_warn("guard_write_failed", sid(s), tid(s),
+                                    "attempt record not updated: %s (%d)",
+                                    natsStatus_GetText(ev[i].status), (int)ev[i].err);
                 if (s->state == JOB_SETTLING && s->pending_ops == 0) engine_settle(p, s);
                 break;
             default: /* OP_RESULT */
@@ -440,7 +441,7 @@ static void abandon_remaining(publisher *p) {
         job_slot *s = p->slots;
         if (s->state == JOB_SETTLING || (s->pending_ops > 0 && s->state != JOB_FENCING)) {
             ap_log_job_warn("drain_abandoned", sid(s), tid(s),
-                        "outcome not yet stored at shutdown; the redelivery re-reports it");
+                            "outcome not yet stored at shutdown; the redelivery re-reports it");
         } else if (s->job && !s->sent_any) {
             /* A token refresh cut off mid-call may have spent the refresh
              * token: say so, so nobody spends it again before the cool-down. */
@@ -449,7 +450,7 @@ static void abandon_remaining(publisher *p) {
             engine_nak_msg(p, s->msg, 0);
         } else {
             ap_log_job_warn("drain_abandoned", sid(s), tid(s),
-                        "still in flight at shutdown; redelivery will read back first");
+                            "still in flight at shutdown; redelivery will read back first");
         }
         engine_slot_release(p, s);
     }

@@ -88,8 +88,7 @@ static void test_trace_start_child_format(void) {
     CHECK(strncmp(buf, "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36) == 0);
     CHECK_STR_EQ(buf + 52, "-01");
 
-    ap_trace zero = {.trace_id = "00000000000000000000000000000000",
-                     .span_id = "00f067aa0ba902b7"};
+    ap_trace zero = {.trace_id = "00000000000000000000000000000000", .span_id = "00f067aa0ba902b7"};
     CHECK(!ap_trace_format(&zero, buf, sizeof(buf)));
     CHECK(!ap_trace_child(&zero, &c));
 }
