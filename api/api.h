@@ -37,6 +37,7 @@
 #include "ap_nats.h"
 #include "ap_pg.h"
 #include "ap_store.h"
+#include "ap_trace.h"
 #include "endpoints.h"
 
 #define API_MAX_BODY (1024 * 1024) /* larger bodies get 413 */
@@ -52,6 +53,10 @@ typedef struct api_request {
     char tenant_id[37];          /* the key's tenant (after auth) */
     char key_id[37];
     char request_id[37];
+    /* This request's span of the caller's trace (its `traceparent`, or a
+     * new trace when it sent none or an invalid one: never a 4xx). Stored
+     * with the schedules a POST /v1/posts makes. */
+    char traceparent[AP_TRACEPARENT_LEN + 1];
     const ap_config *cfg;
     const ap_crypto_keyring *keyring; /* seals webhook secrets (read-only) */
     /* The process's NATS connection (thread-safe in nats.c): a cancel of a
@@ -247,7 +252,8 @@ json_t *api_json_text(PGresult *res, int row, int col);
  * position, store/sql/api_schedules_create.sql lists them), in the shape
  * GET /v1/posts/{id}, the list and the events share:
  * {"id","account_id","platform","status","attempts","scheduled_at",
- *  "published_at","external_id","external_url","error": {...} | null}. */
+ *  "published_at","external_id","external_url","error": {...} | null,
+ *  "trace_id": 32 hex | null (a row stored before 0025)}. */
 json_t *api_schedule_json(PGresult *res, int row);
 
 #define API_SQL_MS(col) "(extract(epoch from " col ") * 1000)::bigint"

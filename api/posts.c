@@ -109,7 +109,9 @@ static bool insert_post(const api_request *req, PGconn *db, const api_post_reque
     PQclear(res);
     id_array(pr, ids);
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
-    const char *sparams[] = {post_id, ids, p->at_now ? NULL : at, ctl_post_priority(p)};
+    /* No trace (the random source failed): the statement starts one. */
+    const char *sparams[] = {post_id, ids, p->at_now ? NULL : at, ctl_post_priority(p),
+                             req->traceparent[0] ? req->traceparent : NULL};
     res = api_db_store(db, AP_STORE_API_SCHEDULES_CREATE, sparams, err, errlen);
     if (res == NULL) return false;
     json_t *schedules = json_array();

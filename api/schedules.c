@@ -43,19 +43,26 @@ json_t *api_json_text(PGresult *res, int row, int col) {
     return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
 }
 
+/* The trace id column (NULL or empty for a row stored before 0025). */
+static json_t *api_json_trace_id(PGresult *res, int row, int col) {
+    if (PQnfields(res) <= col || PQgetisnull(res, row, col) || !*PQgetvalue(res, row, col))
+        return json_null();
+    return json_string(PQgetvalue(res, row, col));
+}
+
 json_t *api_schedule_json(PGresult *res, int i) {
     json_t *error =
         PQgetisnull(res, i, 9) && PQgetisnull(res, i, 10) && PQgetisnull(res, i, 11)
             ? json_null()
             : json_pack("{s:o, s:o, s:o}", "class", api_json_text(res, i, 9), "code",
                         api_json_text(res, i, 10), "message", api_json_text(res, i, 11));
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "id",
-                     PQgetvalue(res, i, 0), "account_id", PQgetvalue(res, i, 1), "platform",
-                     PQgetvalue(res, i, 2), "status", PQgetvalue(res, i, 3), "attempts",
-                     atoi(PQgetvalue(res, i, 4)), "scheduled_at",
-                     api_json_time(PQgetvalue(res, i, 5)), "published_at",
-                     api_json_time(PQgetvalue(res, i, 6)), "external_id", api_json_text(res, i, 7),
-                     "external_url", api_json_text(res, i, 8), "error", error);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "id", PQgetvalue(res, i, 0),
+        "account_id", PQgetvalue(res, i, 1), "platform", PQgetvalue(res, i, 2), "status",
+        PQgetvalue(res, i, 3), "attempts", atoi(PQgetvalue(res, i, 4)), "scheduled_at",
+        api_json_time(PQgetvalue(res, i, 5)), "published_at", api_json_time(PQgetvalue(res, i, 6)),
+        "external_id", api_json_text(res, i, 7), "external_url", api_json_text(res, i, 8), "error",
+        error, "trace_id", api_json_trace_id(res, i, 12));
 }
 
 /* ---- cursor ---------------------------------------------------------------- */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ap_buf.h"
 #include "ap_health.h"
@@ -38,6 +39,7 @@ typedef enum MHD_Result mhd_result;
 /* One request's state between libmicrohttpd's calls. */
 typedef struct request_state {
     char request_id[37];
+    ap_trace trace; /* trace_id "" when even starting one failed */
     int64_t start_ms;
     ap_buf body;
     bool too_large;
@@ -83,9 +85,10 @@ static mhd_result send_reply(api_server *srv, struct MHD_Connection *conn, reque
     st->answered = true;
     if (status >= 100 && status < 600) ap_counter_inc(srv->requests[status / 100 - 1]);
     ap_histogram_observe(srv->latency, (double)(ap_mono_ms() - st->start_ms) / 1000.0);
-    ap_log_info("api_request", NULL, "request_id=%s method=%s path=%s status=%u tenant=%s ms=%lld",
-                st->request_id, method, url, status, tenant && *tenant ? tenant : "-",
-                (long long)(ap_mono_ms() - st->start_ms));
+    ap_log_job_info("api_request", NULL, st->trace.trace_id,
+                    "request_id=%s method=%s path=%s status=%u tenant=%s ms=%lld", st->request_id,
+                    method, url, status, tenant && *tenant ? tenant : "-",
+                    (long long)(ap_mono_ms() - st->start_ms));
     return m;
 }
 
@@ -120,6 +123,28 @@ static api_reply dispatch(api_server *srv, struct MHD_Connection *conn, api_requ
     return route->handler(req, db);
 }
 
+static mhd_result count_traceparent(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value) {
+    (void)kind;
+    (void)value;
+    if (key && strcasecmp(key, AP_TRACE_HEADER) == 0) ++*(int *)cls;
+    return MHD_YES;
+}
+
+/* The request's span: the caller's trace continued, or a new one. Two
+ * traceparent fields are as good as none (the spec: no way to pick). */
+static void request_trace(struct MHD_Connection *conn, request_state *st) {
+    int n = 0;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_traceparent, &n);
+    const char *h =
+        n == 1 ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, AP_TRACE_HEADER) : NULL;
+    if (ap_trace_continue(h, &st->trace) == AP_TRACE_FAILED) {
+        memset(&st->trace, 0, sizeof(st->trace));
+        ap_log_warn("trace_failed", NULL, "request_id=%s: no random bytes for a trace id",
+                    st->request_id);
+    }
+}
+
 static bool declared_too_large(struct MHD_Connection *conn) {
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     return cl && strtoull(cl, NULL, 10) > API_MAX_BODY;
@@ -136,6 +161,7 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
         st->start_ms = ap_mono_ms();
         if (!ap_uuid_v7(st->request_id, ap_now_ms(), atomic_fetch_add(&request_counter, 1)))
             snprintf(st->request_id, sizeof(st->request_id), "-");
+        request_trace(conn, st);
         if (!declared_too_large(conn)) return MHD_YES;
         /* Answered before the body is read: no 100 Continue, no upload. */
         return send_reply(
@@ -169,6 +195,8 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
         .conn = conn,
     };
     memcpy(req.request_id, st->request_id, sizeof(req.request_id));
+    if (!ap_trace_format(&st->trace, req.traceparent, sizeof(req.traceparent)))
+        req.traceparent[0] = '\0';
     api_reply r = dispatch(srv, conn, &req);
     return send_reply(srv, conn, st, method, url, req.tenant_id, r);
 }

@@ -61,14 +61,15 @@ size_t ap_json_escape(char *buf, size_t len, const char *s) {
     return n;
 }
 
-void ap_log(ap_log_level level, const char *event, const char *schedule_id, const char *fmt, ...) {
+static void log_line(ap_log_level level, const char *event, const char *schedule_id,
+                     const char *trace_id, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+static void log_line(ap_log_level level, const char *event, const char *schedule_id,
+                     const char *trace_id, const char *fmt, va_list ap) {
     static const char *names[] = {"debug", "info", "warn", "error"};
-    if (level < log_min) return;
     char msg[2048], line[4096], ts[32];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     ap_time_format_rfc3339(ap_now_ms(), ts, sizeof(ts));
 
     size_t n = (size_t)snprintf(
@@ -83,10 +84,31 @@ void ap_log(ap_log_level level, const char *event, const char *schedule_id, cons
         n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"schedule_id\":\"");
         n += ap_json_escape(line + n, 128, schedule_id);
     }
+    if (trace_id && *trace_id) {
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"trace_id\":\"");
+        n += ap_json_escape(line + n, 64, trace_id);
+    }
     n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"msg\":\"");
     n += ap_json_escape(line + n, sizeof(line) - n - 4, msg);
     n += (size_t)snprintf(line + n, sizeof(line) - n, "\"}\n");
     if (n >= sizeof(line)) n = sizeof(line) - 1;
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w; /* nowhere better to report a failed log write */
+}
+
+void ap_log(ap_log_level level, const char *event, const char *schedule_id, const char *fmt, ...) {
+    if (level < log_min) return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, event, schedule_id, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void ap_log_job(ap_log_level level, const char *event, const char *schedule_id,
+                const char *trace_id, const char *fmt, ...) {
+    if (level < log_min) return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, event, schedule_id, trace_id, fmt, ap);
+    va_end(ap);
 }

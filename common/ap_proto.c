@@ -91,6 +91,18 @@ ap_status ap_result_to_msg(const ap_result *res, natsMsg **out) {
     return AP_OK;
 }
 
+ap_status ap_msg_set_trace(natsMsg *m, const ap_trace *t) {
+    char value[AP_TRACEPARENT_LEN + 1];
+    if (!ap_trace_format(t, value, sizeof(value))) return AP_EINVAL;
+    return natsMsgHeader_Set(m, AP_HDR_TRACEPARENT, value) == NATS_OK ? AP_OK : AP_ENATS;
+}
+
+bool ap_msg_trace(natsMsg *m, ap_trace *out) {
+    const char *value = NULL;
+    if (m == NULL || natsMsgHeader_Get(m, AP_HDR_TRACEPARENT, &value) != NATS_OK) return false;
+    return ap_trace_parse(value, out);
+}
+
 static int valid_platform_token(const char *s) {
     size_t n = strlen(s);
     if (n == 0 || n >= 32) return 0;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ap_status.h"
+#include "ap_trace.h"
 #include "ap_uuid.h" /* ids in jobs and results are canonical UUID text */
 #include "autopost/v1/job.pb-c.h"
 #include "autopost/v1/result.pb-c.h"
@@ -29,6 +30,8 @@
 #define AP_HDR_ERROR_CLASS "Autopost-Error-Class"
 #define AP_HDR_PRIORITY "Autopost-Priority" /* normal | urgent (README "Urgent lane") */
 #define AP_HDR_CONTENT_TYPE "Content-Type"
+/* W3C Trace Context (ap_trace.h): the schedule's trace, the sender's span. */
+#define AP_HDR_TRACEPARENT AP_TRACE_HEADER
 #define AP_CT_JOB "application/protobuf; proto=autopost.v1.PublishJob"
 #define AP_CT_RESULT "application/protobuf; proto=autopost.v1.PublishResult"
 
@@ -56,6 +59,13 @@ ap_status ap_job_decode(const void *data, size_t len, ap_job **out, char *err, s
 ap_status ap_result_decode(const void *data, size_t len, ap_result **out, char *err, size_t errlen);
 void ap_job_free(ap_job *job);
 void ap_result_free(ap_result *res);
+
+/* The trace header of a job or result message. Setting formats t (a
+ * version-00 value); reading is true only for a valid header, which a
+ * receiver continues with ap_trace_child (or ap_trace_continue on the raw
+ * value). */
+ap_status ap_msg_set_trace(natsMsg *m, const ap_trace *t);
+bool ap_msg_trace(natsMsg *m, ap_trace *out);
 
 const char *ap_outcome_name(Autopost__V1__Outcome o);
 const char *ap_error_class_name(Autopost__V1__ErrorClass c);

@@ -189,8 +189,9 @@ enum {
     S_TEXT,
     S_LINK,
     S_MEDIA,
-    S_NOT_BEFORE,  /* a deferred schedule waits for this (README "Rate limits") */
-    S_PAUSED_UNTIL /* the account's pause after a platform's "slow down" */
+    S_NOT_BEFORE,   /* a deferred schedule waits for this (README "Rate limits") */
+    S_PAUSED_UNTIL, /* the account's pause after a platform's "slow down" */
+    S_TRACE_ID      /* W3C trace id (README "Tracing"); NULL for rows before 0025 */
 };
 
 enum {
@@ -231,6 +232,7 @@ static json_t *show_json(const PGresult *s, const PGresult *h) {
     json_object_set_new(o, "created_at", jtime(s, 0, S_CREATED));
     json_object_set_new(o, "updated_at", jtime(s, 0, S_UPDATED));
     json_object_set_new(o, "not_before", jtime(s, 0, S_NOT_BEFORE));
+    json_object_set_new(o, "trace_id", jcol(s, 0, S_TRACE_ID));
     json_object_set_new(account, "id", jcol(s, 0, S_ACCOUNT_ID));
     json_object_set_new(account, "platform", jcol(s, 0, S_PLATFORM));
     json_object_set_new(account, "external_id", jcol(s, 0, S_ACCOUNT_EXT));
@@ -339,6 +341,7 @@ static void show_limit_wait(ctl_ctx *ctx, const PGresult *s) {
 static void show_text(ctl_ctx *ctx, const PGresult *s, const PGresult *h) {
     printf("%-14s %s\n", "schedule", PQgetvalue(s, 0, S_ID));
     printf("%-14s %s\n", "status", PQgetvalue(s, 0, S_STATUS));
+    printf("%-14s %s\n", "trace_id", tcol(s, 0, S_TRACE_ID));
     if (!PQgetisnull(s, 0, S_ERROR_CLASS) || !PQgetisnull(s, 0, S_ERROR_CODE) ||
         !PQgetisnull(s, 0, S_ERROR_MESSAGE)) {
         char reason[4096];

@@ -281,6 +281,20 @@ static void batch_free(batch *b) {
     memset(b, 0, sizeof(*b));
 }
 
+/* The trace id a result message carries (ap_trace.h), "" when none: the
+ * dispatcher's lines about that schedule carry it. It sends nothing on, so
+ * it makes no span of its own. */
+typedef struct trace_text {
+    char id[AP_TRACE_ID_LEN + 1];
+} trace_text;
+
+static trace_text msg_trace_id(natsMsg *m) {
+    trace_text t = {""};
+    ap_trace tr;
+    if (ap_msg_trace(m, &tr)) memcpy(t.id, tr.trace_id, sizeof(t.id));
+    return t;
+}
+
 /* Terminates a message nobody can ever apply; the service keeps going. */
 static void term_garbage(ap_dispatcher *d, natsMsg *m, const char *event, const char *why) {
     uint64_t seq = msg_stream_seq(m);
@@ -351,18 +365,19 @@ static void collect_batch(ap_dispatcher *d, batch *b) {
 
 /* Logs what the UPDATE found for each collapsed row; runs after COMMIT so
  * the lines describe what is durable. */
-static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *res,
-                        fold_counts *c) {
+static void report_rows(const ap_fold *f, ap_result *const *results, natsMsg *const *msgs,
+                        PGresult *res, fold_counts *c) {
     for (int row = 0; row < PQntuples(res); row++) {
         long idx = strtol(PQgetvalue(res, row, AP_FOLD_COL_INDEX), NULL, 10) - 1;
         if (idx < 0 || (size_t)idx >= f->nupdates) continue;
         const ap_result *r = results[f->update_src[idx]];
+        trace_text trace = msg_trace_id(msgs[f->update_src[idx]]);
         const char *outcome = ap_outcome_name(r->outcome);
         if (PQgetisnull(res, row, AP_FOLD_COL_OLD_STATUS)) {
             c->unknown++;
-            ap_log_warn("result_unknown_schedule", r->schedule_id,
-                        "%s result (attempt %u) for a schedule that does not exist; acked", outcome,
-                        r->attempt);
+            ap_log_job_warn("result_unknown_schedule", r->schedule_id, trace.id,
+                            "%s result (attempt %u) for a schedule that does not exist; acked",
+                            outcome, r->attempt);
             continue;
         }
         const char *old = PQgetvalue(res, row, AP_FOLD_COL_OLD_STATUS);
@@ -376,26 +391,27 @@ static void report_rows(const ap_fold *f, ap_result *const *results, PGresult *r
             if (o == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED && st == AP_TERMINAL_FAILED) {
                 /* One post, one schedule (fold.h): another schedule holds it. */
                 o = AUTOPOST__V1__OUTCOME__OUTCOME_FAILED;
-                ap_log_warn("post_held", r->schedule_id,
-                            "published as %s, a post another schedule of the account already "
-                            "holds: failed as a duplicate",
-                            r->external_post_id);
+                ap_log_job_warn("post_held", r->schedule_id, trace.id,
+                                "published as %s, a post another schedule of the account already "
+                                "holds: failed as a duplicate",
+                                r->external_post_id);
             }
             if (o >= 0 && o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED) c->applied_by_outcome[o]++;
             if (st >= 0) c->terminal[st][AP_CAUSE_RESULT]++;
-            ap_log_debug("result_applied", r->schedule_id, "%s -> %s (attempt %u, generation %u)",
-                         old, outcome, r->attempt, r->generation);
+            ap_log_job_debug("result_applied", r->schedule_id, trace.id,
+                             "%s -> %s (attempt %u, generation %u)", old, outcome, r->attempt,
+                             r->generation);
         } else if (gen != (long)r->generation) {
             c->stale++;
-            ap_log_debug("result_stale", r->schedule_id,
-                         "%s result of generation %u kept as history only: row is at "
-                         "generation %ld",
-                         outcome, r->generation, gen);
+            ap_log_job_debug("result_stale", r->schedule_id, trace.id,
+                             "%s result of generation %u kept as history only: row is at "
+                             "generation %ld",
+                             outcome, r->generation, gen);
         } else {
             c->ignored++;
-            ap_log_debug("result_ignored", r->schedule_id,
-                         "%s (attempt %u) does not move a %s row forward", outcome, r->attempt,
-                         old);
+            ap_log_job_debug("result_ignored", r->schedule_id, trace.id,
+                             "%s (attempt %u) does not move a %s row forward", outcome, r->attempt,
+                             old);
         }
     }
 }
@@ -453,8 +469,9 @@ static void report_accounts(const ap_account_fold *af, fold_counts *c) {
 }
 
 /* The whole fold in one transaction. */
-static ap_status apply_results(ap_dispatcher *d, ap_result *const *results, size_t n,
-                               fold_counts *c, char sqlstate[6], char *err, size_t errlen) {
+static ap_status apply_results(ap_dispatcher *d, ap_result *const *results, natsMsg *const *msgs,
+                               size_t n, fold_counts *c, char sqlstate[6], char *err,
+                               size_t errlen) {
     ap_fold f;
     ap_account_fold af;
     PGresult *res = NULL;
@@ -475,7 +492,7 @@ static ap_status apply_results(ap_dispatcher *d, ap_result *const *results, size
         (st = apply_account_effects(d, &af, sqlstate, err, errlen)) ||
         (st = pg_command(d, "COMMIT", sqlstate, err, errlen)))
         goto cleanup;
-    report_rows(&f, results, res, c);
+    report_rows(&f, results, msgs, res, c);
     report_accounts(&af, c);
 cleanup:
     if (st != AP_OK) pg_rollback(d);
@@ -508,22 +525,24 @@ static void apply_one_by_one(ap_dispatcher *d, batch *b) {
         fold_counts c = {0};
         char sqlstate[6], err[1024];
         ap_result *r = b->results[i];
-        if (apply_results(d, &b->results[i], 1, &c, sqlstate, err, sizeof(err)) == AP_OK) {
+        if (apply_results(d, &b->results[i], &b->msgs[i], 1, &c, sqlstate, err, sizeof(err)) ==
+            AP_OK) {
             count_applied(d, &c);
             natsMsg_Ack(b->msgs[i], NULL);
         } else if (strncmp(sqlstate, "22", 2) == 0) {
             natsMsg_Term(b->msgs[i], NULL);
             d->total.garbage++;
             ap_counter_inc(d->m.poison);
-            ap_log_error("result_rejected", r->schedule_id,
-                         "PostgreSQL rejects this %s result (attempt %u, stream seq %" PRIu64
-                         ") with SQLSTATE %s: %s; terminated",
-                         ap_outcome_name(r->outcome), r->attempt, msg_stream_seq(b->msgs[i]),
-                         sqlstate, err);
+            ap_log_job_error("result_rejected", r->schedule_id, msg_trace_id(b->msgs[i]).id,
+                             "PostgreSQL rejects this %s result (attempt %u, stream seq %" PRIu64
+                             ") with SQLSTATE %s: %s; terminated",
+                             ap_outcome_name(r->outcome), r->attempt, msg_stream_seq(b->msgs[i]),
+                             sqlstate, err);
         } else {
             nak_messages(d, &b->msgs[i], 1);
-            ap_log_warn("result_nak", r->schedule_id, "not applied (%s%s%s); nak'ed for %d ms",
-                        sqlstate, *sqlstate ? ": " : "", err, NAK_DELAY_MS);
+            ap_log_job_warn("result_nak", r->schedule_id, msg_trace_id(b->msgs[i]).id,
+                            "not applied (%s%s%s); nak'ed for %d ms", sqlstate,
+                            *sqlstate ? ": " : "", err, NAK_DELAY_MS);
         }
     }
 }
@@ -535,15 +554,16 @@ static void term_forged(ap_dispatcher *d, natsMsg *m, const ap_result *r, ap_own
     uint64_t seq = msg_stream_seq(m);
     natsStatus s = natsMsg_Term(m, NULL);
     /* Ids and platform names only: never the credential or the text. */
-    ap_log_error("result_forged", r->schedule_id,
-                 "terminated %s result on %s (stream seq %" PRIu64 ", publisher \"%.64s\"): %s; "
-                 "it names platform \"%.32s\" and account \"%.40s\", the schedule's account is "
-                 "%s on %s%s",
-                 ap_outcome_name(r->outcome), natsMsg_GetSubject(m), seq, r->publisher_instance,
-                 ap_owner_verdict_name(v), r->platform, r->account_id,
-                 schedule_account ? schedule_account : "(no such schedule)",
-                 account_platform ? account_platform : "-",
-                 s == NATS_OK ? "" : " (term not sent: it will come back and be terminated again)");
+    ap_log_job_error(
+        "result_forged", r->schedule_id, msg_trace_id(m).id,
+        "terminated %s result on %s (stream seq %" PRIu64 ", publisher \"%.64s\"): %s; "
+        "it names platform \"%.32s\" and account \"%.40s\", the schedule's account is "
+        "%s on %s%s",
+        ap_outcome_name(r->outcome), natsMsg_GetSubject(m), seq, r->publisher_instance,
+        ap_owner_verdict_name(v), r->platform, r->account_id,
+        schedule_account ? schedule_account : "(no such schedule)",
+        account_platform ? account_platform : "-",
+        s == NATS_OK ? "" : " (term not sent: it will come back and be terminated again)");
     ap_counter_inc(d->m.forged[v]);
     d->total.garbage++;
 }
@@ -616,7 +636,7 @@ static bool process_batch(ap_dispatcher *d, batch *b) {
         return false;
     }
     if (b->n == 0) return true;
-    if (apply_results(d, b->results, b->n, &c, sqlstate, err, sizeof(err)) == AP_OK) {
+    if (apply_results(d, b->results, b->msgs, b->n, &c, sqlstate, err, sizeof(err)) == AP_OK) {
         count_applied(d, &c);
         ack_messages(b->msgs, b->n);
         ap_log_info("batch_applied", NULL,

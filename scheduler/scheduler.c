@@ -157,7 +157,8 @@ enum {
     C_LINK,
     C_MEDIA,
     C_AT,
-    C_URGENT /* boolean: the urgent lane (0023) */
+    C_URGENT, /* boolean: the urgent lane (0023) */
+    C_TRACE   /* traceparent; NULL for a row stored before 0025 */
 };
 
 typedef struct claimed_row {
@@ -169,6 +170,7 @@ typedef struct claimed_row {
     bool rejected;
     char reason[256];
     char code[32];
+    char trace_id[AP_TRACE_ID_LEN + 1]; /* for this row's log lines */
 } claimed_row;
 
 typedef struct tick_batch {
@@ -204,8 +206,9 @@ static void on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, v
         if (pa->Duplicate) b->duplicates++;
     } else {
         b->errors++;
-        ap_log_warn("puback_failed", (*hit)->id, "job not stored: %s",
-                    pae && pae->ErrText ? pae->ErrText : natsStatus_GetText(pae ? pae->Err : 0));
+        ap_log_job_warn("puback_failed", (*hit)->id, (*hit)->trace_id, "job not stored: %s",
+                        pae && pae->ErrText ? pae->ErrText
+                                            : natsStatus_GetText(pae ? pae->Err : 0));
     }
     pthread_mutex_unlock(&b->mu);
 }
@@ -271,6 +274,13 @@ static void free_media(ap_job *job, Autopost__V1__Media *storage) {
  * row must be failed instead. */
 static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cfg,
                         claimed_row *row) {
+    /* The job message carries the schedule's trace with our own span. A row
+     * stored before 0025 has none: its job starts one (not stored). */
+    ap_trace trace;
+    bool traced =
+        ap_trace_continue(PQgetisnull(res, i, C_TRACE) ? NULL : PQgetvalue(res, i, C_TRACE),
+                          &trace) != AP_TRACE_FAILED;
+    if (traced) memcpy(row->trace_id, trace.trace_id, sizeof(row->trace_id));
     const char *platform = PQgetvalue(res, i, C_PLATFORM);
     const char *status = PQgetvalue(res, i, C_STATUS);
     const ap_platform_config *pc = ap_config_platform(cfg, platform);
@@ -324,7 +334,8 @@ static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cf
     job.sealed_credential.len = cred_len;
 
     natsMsg *m = NULL;
-    if (ap_job_to_msg(&job, &m) != AP_OK) {
+    if (ap_job_to_msg(&job, &m) != AP_OK || (traced && ap_msg_set_trace(m, &trace) != AP_OK)) {
+        natsMsg_Destroy(m);
         row->reason[0] = '\0'; /* not the row's fault: leave it pending */
         ok = true;
         goto cleanup;
@@ -332,7 +343,8 @@ static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cf
     natsStatus s = js_PublishMsgAsync(nats->js, &m, NULL);
     if (s != NATS_OK) {
         natsMsg_Destroy(m); /* stays pending, retried next tick */
-        ap_log_warn("publish_failed", row->id, "async publish: %s", natsStatus_GetText(s));
+        ap_log_job_warn("publish_failed", row->id, row->trace_id, "async publish: %s",
+                        natsStatus_GetText(s));
     }
     ok = true;
 cleanup:
@@ -360,7 +372,7 @@ static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *er
         s = ap_store_run(pg->conn, AP_STORE_MARK_INVALID, params, NULL, NULL, err, errlen);
         if (s == AP_OK) {
             st->failed++;
-            ap_log_warn("schedule_rejected", r->id, "%s", r->reason);
+            ap_log_job_warn("schedule_rejected", r->id, r->trace_id, "%s", r->reason);
         }
     }
     return s;

@@ -62,7 +62,7 @@ static const store_statement statements[AP_STORE_NOPS] = {
                                      true},
     [AP_STORE_SCHEDULE_CREATE] = {"schedule_create", AP_STORE_SQL_SCHEDULE_CREATE, 6, true},
     [AP_STORE_SERIES_CREATE] = {"series_create", AP_STORE_SQL_SERIES_CREATE, 8, true},
-    [AP_STORE_API_SCHEDULES_CREATE] = {"api_schedules_create", AP_STORE_SQL_API_SCHEDULES_CREATE, 4,
+    [AP_STORE_API_SCHEDULES_CREATE] = {"api_schedules_create", AP_STORE_SQL_API_SCHEDULES_CREATE, 5,
                                        true},
     [AP_STORE_API_POST_SCHEDULES] = {"api_post_schedules", AP_STORE_SQL_API_POST_SCHEDULES, 1,
                                      true},

@@ -18,6 +18,7 @@
 #include "ap_pg.h"
 #include "ap_time.h"
 #include "endpoints.h"
+#include "event.h"
 #include "retry.h"
 #include "signature.h"
 
@@ -87,6 +88,10 @@ typedef struct transfer {
     bool address_refused;
     char webhook_id[AP_UUID_TEXT_LEN + 1];
     char event_id[AP_UUID_TEXT_LEN + 1];
+    /* A schedule event's trace with this attempt's span: the traceparent
+     * header and the trace_id of the lines about it ("" when none). */
+    ap_trace trace;
+    char schedule_id[AP_UUID_TEXT_LEN + 1];
 } transfer;
 
 /* A finished attempt waiting for this turn's record_outcomes. */
@@ -99,6 +104,8 @@ typedef struct outcome {
     char why[LAST_ERROR_MAX];
     char webhook_id[AP_UUID_TEXT_LEN + 1];
     char event_id[AP_UUID_TEXT_LEN + 1];
+    char schedule_id[AP_UUID_TEXT_LEN + 1]; /* "" when the event names none */
+    char trace_id[AP_TRACE_ID_LEN + 1];     /* "" when the event has no trace */
 } outcome;
 
 struct wh_delivery_loop {
@@ -211,6 +218,8 @@ static void record(wh_delivery_loop *d, const transfer *t, long status, const ch
     snprintf(o->why, sizeof(o->why), "%s", why ? why : "");
     memcpy(o->webhook_id, t->webhook_id, sizeof(o->webhook_id));
     memcpy(o->event_id, t->event_id, sizeof(o->event_id));
+    memcpy(o->schedule_id, t->schedule_id, sizeof(o->schedule_id));
+    memcpy(o->trace_id, t->trace.trace_id, sizeof(o->trace_id));
 }
 
 static const char *decision_name(wh_outcome o) {
@@ -254,19 +263,22 @@ static void flush_outcomes(wh_delivery_loop *d) {
     for (int i = 0; i < d->noutcomes; i++) {
         const outcome *o = &d->outcomes[i];
         if (st != AP_OK) {
-            ap_log_warn("delivery_unrecorded", NULL, "delivery %lld: %s", o->id, err);
+            /* The lease runs out and the row is sent again: at least once. */
+            ap_log_job_warn("delivery_unrecorded", o->schedule_id, o->trace_id, "delivery %lld: %s",
+                            o->id, err);
             continue;
         }
         ap_counter_inc(o->decision == WH_DELIVERED ? d->delivered
                        : o->decision == WH_RETRY   ? d->retried
                                                    : d->failed);
-        ap_log_info("webhook_attempt", NULL,
-                    "delivery %lld event %s webhook %s attempt %d: %s (status %ld%s%s)", o->id,
-                    o->event_id, o->webhook_id, o->attempts, decision_name(o->decision), o->status,
-                    o->why[0] ? ", " : "", o->why);
+        ap_log_job_info("webhook_attempt", o->schedule_id, o->trace_id,
+                        "delivery %lld event %s webhook %s attempt %d: %s (status %ld%s%s)", o->id,
+                        o->event_id, o->webhook_id, o->attempts, decision_name(o->decision),
+                        o->status, o->why[0] ? ", " : "", o->why);
         if (o->decision == WH_GIVE_UP)
-            ap_log_warn("webhook_failing", NULL, "webhook %s gave up on event %s after %d attempts",
-                        o->webhook_id, o->event_id, o->attempts);
+            ap_log_job_warn("webhook_failing", o->schedule_id, o->trace_id,
+                            "webhook %s gave up on event %s after %d attempts", o->webhook_id,
+                            o->event_id, o->attempts);
     }
     d->noutcomes = 0;
 }
@@ -318,6 +330,9 @@ static ap_status sign_headers(wh_delivery_loop *d, transfer *t, const unsigned c
     if (st == AP_OK) st = add_header(&t->headers, "Autopost-Event-Id", t->event_id);
     if (st == AP_OK) st = add_header(&t->headers, "Autopost-Signature", signature);
     if (st == AP_OK) st = add_header(&t->headers, "Expect", ""); /* no 100-continue round trip */
+    char traceparent[AP_TRACEPARENT_LEN + 1];
+    if (st == AP_OK && ap_trace_format(&t->trace, traceparent, sizeof(traceparent)))
+        st = add_header(&t->headers, AP_TRACE_HEADER, traceparent);
     return st;
 }
 
@@ -369,6 +384,7 @@ static void start_one(wh_delivery_loop *d, PGresult *res, int row) {
     snprintf(t->webhook_id, sizeof(t->webhook_id), "%s", PQgetvalue(res, row, 4));
     t->created_ms = strtoll(PQgetvalue(res, row, 7), NULL, 10);
     t->body = strdup(PQgetvalue(res, row, 3));
+    (void)wh_event_trace(t->body, &t->trace, t->schedule_id); /* none: sent without */
     size_t sealed_len = 0;
     unsigned char *sealed =
         PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, 6), &sealed_len);
@@ -383,7 +399,8 @@ static void start_one(wh_delivery_loop *d, PGresult *res, int row) {
         why = "the request could not be prepared";
     PQfreemem(sealed);
     if (why != NULL) {
-        ap_log_error("delivery_not_sent", NULL, "delivery %lld: %s", t->id, why);
+        ap_log_job_error("delivery_not_sent", t->schedule_id, t->trace.trace_id,
+                         "delivery %lld: %s", t->id, why);
         record(d, t, 0, why);
         transfer_release(d, t);
         return;

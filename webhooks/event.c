@@ -68,3 +68,22 @@ cleanup:
     json_decref(root);
     return st;
 }
+
+bool wh_event_trace(const char *body, ap_trace *out, char schedule_id[AP_UUID_TEXT_LEN + 1]) {
+    memset(out, 0, sizeof(*out));
+    schedule_id[0] = '\0';
+    json_t *root = body ? json_loads(body, 0, NULL) : NULL;
+    json_t *sched = json_object_get(json_object_get(root, "data"), "schedule");
+    const char *sid = json_string_value(json_object_get(sched, "id"));
+    const char *tid = json_string_value(json_object_get(sched, "trace_id"));
+    if (sid == NULL || !ap_uuid_normalize(sid, schedule_id)) schedule_id[0] = '\0';
+    ap_trace t = {.flags = AP_TRACE_FLAG_SAMPLED};
+    bool ok = ap_trace_id_valid(tid);
+    if (ok) {
+        memcpy(t.trace_id, tid, sizeof(t.trace_id));
+        ok = ap_trace_child(&t, out);
+        if (!ok) memset(out, 0, sizeof(*out));
+    }
+    json_decref(root);
+    return ok;
+}

@@ -11,10 +11,12 @@
 #ifndef WH_EVENT_H
 #define WH_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ap_nats.h"
 #include "ap_status.h"
+#include "ap_trace.h"
 #include "ap_uuid.h"
 #include "endpoints.h"
 
@@ -37,5 +39,13 @@ typedef struct wh_event {
  * when absent) is present and is not the event id. */
 ap_status wh_event_parse(const char *subject, const char *msg_id, const char *body, size_t len,
                          wh_event *ev, char *err, size_t errlen);
+
+/* A schedule event's trace for its delivery (README "Tracing"): the
+ * schedule id and trace id of data.schedule (migration 0025), the trace
+ * continued with a new span (each delivery attempt is its own span; flags
+ * "sampled", the event holds only the id). False, with *out zeroed and
+ * schedule_id "", for an event without a valid trace id (an account event,
+ * a row stored before 0025) or when no random span could be drawn. */
+bool wh_event_trace(const char *body, ap_trace *out, char schedule_id[AP_UUID_TEXT_LEN + 1]);
 
 #endif

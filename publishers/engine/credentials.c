@@ -22,13 +22,13 @@ void engine_mark_reauth(publisher *p, job_slot *s, const char *reason) {
     if (v == NULL) return;
     ap_status st = engine_kv_publish(p, p->accounts_bucket, key, v, -1, s, OP_MARK);
     if (st != AP_OK)
-        ap_log_warn("reauth_mark_failed", sid(s),
-                    "could not share the reauth mark of account %s: %s (the dispatcher still "
-                    "marks the account)",
-                    s->job->account_id, ap_status_str(st));
+        ap_log_job_warn("reauth_mark_failed", sid(s), tid(s),
+                        "could not share the reauth mark of account %s: %s (the dispatcher still "
+                        "marks the account)",
+                        s->job->account_id, ap_status_str(st));
     ap_accounts_apply(p->acc, key, v, strlen(v), false, 0);
-    ap_log_warn("account_reauth", sid(s), "account %s needs reconnection: %s", s->job->account_id,
-                reason);
+    ap_log_job_warn("account_reauth", sid(s), tid(s), "account %s needs reconnection: %s",
+                    s->job->account_id, reason);
     free(v);
 }
 
@@ -140,7 +140,8 @@ void engine_settle_credential(publisher *p, job_slot *s, ap_flow_mode mode, int6
 static void refresh_unavailable(publisher *p, job_slot *s, const char *code, const char *msg,
                                 int64_t hint_ms) {
     if (!s->after_reauth && !ap_refresh_credential_expired(&s->cred, ap_now_ms())) {
-        ap_log_info("refresh_skipped", sid(s), "%s; the current access token is still valid", msg);
+        ap_log_job_info("refresh_skipped", sid(s), tid(s),
+                        "%s; the current access token is still valid", msg);
         start_with_credential(p, s);
         return;
     }
@@ -161,7 +162,8 @@ void engine_credential_wait_tick(publisher *p, job_slot *s) {
     if (v.cred) {
         engine_slot_enter(s, JOB_PREPARING);
         adopt_shared(p, s, &v);
-        ap_log_info("token_shared", sid(s), "using the access token another replica refreshed");
+        ap_log_job_info("token_shared", sid(s), tid(s),
+                        "using the access token another replica refreshed");
         /* A fresh credential is used as it is: no second refresh. */
         s->refresh_tried = true;
         proceed_with_credential(p, s, &v);
@@ -191,8 +193,9 @@ static void release_lock(publisher *p, job_slot *s) {
     acct_kv_key(key, sizeof(key), "refresh", s);
     ap_status st = engine_kv_publish(p, p->accounts_bucket, key, NULL, -1, NULL, OP_SHARED_WRITE);
     if (st != AP_OK)
-        ap_log_warn("refresh_unlock_failed", sid(s),
-                    "refresh lock not released: %s (it goes stale on its own)", ap_status_str(st));
+        ap_log_job_warn("refresh_unlock_failed", sid(s), tid(s),
+                        "refresh lock not released: %s (it goes stale on its own)",
+                        ap_status_str(st));
     ap_accounts_apply(p->acc, key, NULL, 0, true, s->lock_rev + 1);
     s->lock_rev = 0;
 }
@@ -211,8 +214,8 @@ static void send_refresh(publisher *p, job_slot *s) {
         return;
     }
     engine_slot_enter(s, JOB_REFRESHING);
-    ap_log_info("token_refresh", sid(s), "refreshing the access token of account %s",
-                s->job->account_id);
+    ap_log_job_info("token_refresh", sid(s), tid(s), "refreshing the access token of account %s",
+                    s->job->account_id);
 }
 
 /* Reads one key of the accounts bucket from the server, answered as tag
@@ -396,10 +399,10 @@ void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
         ap_status st =
             engine_kv_publish(p, p->accounts_bucket, key, value, -1, NULL, OP_SHARED_WRITE);
         if (st != AP_OK)
-            ap_log_warn("token_share_failed", sid(s),
-                        "refreshed credential not shared (%s); it reaches PostgreSQL with this "
-                        "job's result",
-                        ap_status_str(st));
+            ap_log_job_warn("token_share_failed", sid(s), tid(s),
+                            "refreshed credential not shared (%s); it reaches PostgreSQL with this "
+                            "job's result",
+                            ap_status_str(st));
         ap_accounts_apply(p->acc, key, value, strlen(value), false, 0);
         free(value);
         release_lock(p, s);
@@ -409,7 +412,8 @@ void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
         free(s->new_sealed);
         s->new_sealed = sealed;
         s->new_sealed_len = len;
-        ap_log_info("token_refreshed", sid(s), "account %s: %s", s->job->account_id, msg);
+        ap_log_job_info("token_refreshed", sid(s), tid(s), "account %s: %s", s->job->account_id,
+                        msg);
         start_with_credential(p, s);
         return;
     }
@@ -420,12 +424,13 @@ void engine_on_refresh_done(publisher *p, job_slot *s, const ap_http_response *r
         return;
     case AP_REFRESH_NOT_DONE:
         release_lock(p, s);
-        ap_log_warn("token_refresh_failed", sid(s), "%s", msg);
+        ap_log_job_warn("token_refresh_failed", sid(s), tid(s), "%s", msg);
         refresh_unavailable(p, s, "token_refresh", msg, 0);
         return;
     case AP_REFRESH_AMBIGUOUS: {
         engine_mark_refresh_ambiguous(p, s);
-        ap_log_warn("token_refresh_unconfirmed", sid(s), "account %s: %s", s->job->account_id, msg);
+        ap_log_job_warn("token_refresh_unconfirmed", sid(s), tid(s), "account %s: %s",
+                        s->job->account_id, msg);
         refresh_unavailable(p, s, "token_refresh_unconfirmed", msg, ambiguous_cooldown_ms(p));
         return;
     }

@@ -27,6 +27,7 @@
 #include "ap_log.h"
 #include "ap_nats.h"
 #include "ap_time.h"
+#include "ap_trace.h"
 #include "deferral.h"
 #include "guard.h"
 #include "http_engine.h"
@@ -81,6 +82,11 @@ typedef struct job_slot {
     natsMsg *msg;
     ap_lane lane; /* the consumer it came from: its inbox and its count */
     ap_job *job;
+    /* The job's trace (its traceparent header) with this delivery's own
+     * span: on every log line about the job and on its result message.
+     * A job without a valid header starts a trace; trace_id "" only if
+     * even that failed. */
+    ap_trace trace;
     char key[64]; /* guard key and Nats-Msg-Id: "<schedule id>-<generation>" */
     int attempt;
 
@@ -217,6 +223,7 @@ typedef struct publisher {
 } publisher;
 
 static inline const char *sid(const job_slot *s) { return s->job ? s->job->schedule_id : NULL; }
+static inline const char *tid(const job_slot *s) { return s->trace.trace_id; }
 
 /* retry.c */
 double engine_rand01(publisher *p);

@@ -104,6 +104,10 @@ static void start_job(publisher *p, natsMsg *msg, ap_lane lane) {
     s->lane = lane;
     p->lanes[lane].active++;
     ap_counter_inc(p->m.started[lane]);
+    const char *traceparent = NULL;
+    if (natsMsgHeader_Get(msg, AP_HDR_TRACEPARENT, &traceparent) != NATS_OK) traceparent = NULL;
+    if (ap_trace_continue(traceparent, &s->trace) == AP_TRACE_FAILED)
+        memset(&s->trace, 0, sizeof(s->trace));
     s->next = p->slots;
     if (p->slots) p->slots->prev = s;
     p->slots = s;
@@ -123,10 +127,10 @@ static void start_job(publisher *p, natsMsg *msg, ap_lane lane) {
                       sizeof(why)) != AP_OK) {
         /* Poison: nothing we could ever do with it. Report and drop. */
         p->counts.poison++;
-        ap_log_error("poison_message", NULL,
-                     "terminated message %llu on %s (%d bytes, delivery %d): %s",
-                     (unsigned long long)s->stream_seq, natsMsg_GetSubject(msg),
-                     natsMsg_GetDataLength(msg), s->attempt, why);
+        ap_log_job_error("poison_message", NULL, tid(s),
+                         "terminated message %llu on %s (%d bytes, delivery %d): %s",
+                         (unsigned long long)s->stream_seq, natsMsg_GetSubject(msg),
+                         natsMsg_GetDataLength(msg), s->attempt, why);
         ap_counter_inc(p->m.poison);
         if (natsMsg_Term(msg, NULL) == NATS_OK) ap_counter_inc(p->m.terms);
         engine_slot_release(p, s);
@@ -185,9 +189,9 @@ static void begin_takeover(publisher *p, job_slot *s, const ap_guard_record *rec
 
 static void on_takeover_done(publisher *p, job_slot *s, const ap_js_done *d) {
     if (!d->ok) {
-        ap_log_warn("takeover_failed", sid(s),
-                    "attempt record not re-stamped: %s (%d); retrying later",
-                    natsStatus_GetText(d->status), (int)d->err);
+        ap_log_job_warn("takeover_failed", sid(s), tid(s),
+                        "attempt record not re-stamped: %s (%d); retrying later",
+                        natsStatus_GetText(d->status), (int)d->err);
         engine_nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
         engine_slot_release(p, s);
         return;
@@ -200,10 +204,10 @@ static void on_takeover_done(publisher *p, job_slot *s, const ap_js_done *d) {
          * calls were over, read back only after the takeover window. */
         if (!s->takeover_read_back_at_once)
             s->verify_not_before_ms = ap_mono_ms() + takeover_window_ms(p);
-        ap_log_info("verify_start", sid(s),
-                    "attempt %d by another run did not finish; reading back %s",
-                    s->takeover_from_attempt,
-                    s->verify_not_before_ms ? "after the takeover window" : "first");
+        ap_log_job_info("verify_start", sid(s), tid(s),
+                        "attempt %d by another run did not finish; reading back %s",
+                        s->takeover_from_attempt,
+                        s->verify_not_before_ms ? "after the takeover window" : "first");
     }
     proceed_after_claim(p, s, s->pending_mode, s->pending_since);
 }
@@ -225,7 +229,7 @@ static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record 
         switch (rec.state) {
         case AP_GUARD_PUBLISHED:
             snprintf(r.external_id, sizeof(r.external_id), "%s", rec.external_id);
-            ap_log_info("guard_published", sid(s), "already published; re-reporting");
+            ap_log_job_info("guard_published", sid(s), tid(s), "already published; re-reporting");
             engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, &r, false);
             return;
         case AP_GUARD_CANCELLED:
@@ -339,8 +343,9 @@ static void take_events(publisher *p) {
                 if (ev[i].ok)
                     s->guard_rev = ev[i].seq;
                 else
-                    ap_log_warn("guard_write_failed", sid(s), "attempt record not updated: %s (%d)",
-                                natsStatus_GetText(ev[i].status), (int)ev[i].err);
+                    ap_log_job_warn("guard_write_failed", sid(s), tid(s),
+                                    "attempt record not updated: %s (%d)",
+                                    natsStatus_GetText(ev[i].status), (int)ev[i].err);
                 if (s->state == JOB_SETTLING && s->pending_ops == 0) engine_settle(p, s);
                 break;
             default: /* OP_RESULT */
@@ -469,8 +474,8 @@ static void abandon_remaining(publisher *p) {
     while (p->slots) {
         job_slot *s = p->slots;
         if (s->state == JOB_SETTLING || (s->pending_ops > 0 && s->state != JOB_FENCING)) {
-            ap_log_warn("drain_abandoned", sid(s),
-                        "outcome not yet stored at shutdown; the redelivery re-reports it");
+            ap_log_job_warn("drain_abandoned", sid(s), tid(s),
+                            "outcome not yet stored at shutdown; the redelivery re-reports it");
         } else if (s->job && !s->sent_any) {
             /* A token refresh cut off mid-call may have spent the refresh
              * token: say so, so nobody spends it again before the cool-down. */
@@ -478,8 +483,8 @@ static void abandon_remaining(publisher *p) {
             engine_guard_write(p, s, AP_GUARD_RETRY, NULL);
             engine_nak_msg(p, s->msg, 0);
         } else {
-            ap_log_warn("drain_abandoned", sid(s),
-                        "still in flight at shutdown; redelivery will read back first");
+            ap_log_job_warn("drain_abandoned", sid(s), tid(s),
+                            "still in flight at shutdown; redelivery will read back first");
         }
         engine_slot_release(p, s);
     }

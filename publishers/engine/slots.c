@@ -69,7 +69,8 @@ void engine_slot_release(publisher *p, job_slot *s) {
 /* The attempt record cannot be written or read: hand the job back for a
  * little later, without a call. */
 void engine_hand_back_guard_unavailable(publisher *p, job_slot *s) {
-    ap_log_warn("guard_unavailable", sid(s), "attempt record unreachable; retrying later");
+    ap_log_job_warn("guard_unavailable", sid(s), tid(s),
+                    "attempt record unreachable; retrying later");
     engine_nak_msg(p, s->msg, KV_BUSY_RETRY_MS);
     engine_slot_release(p, s);
 }
@@ -107,6 +108,10 @@ static ap_status emit_result_async(publisher *p, job_slot *s) {
     }
     natsMsg *m = NULL;
     if (ap_result_to_msg(&res, &m) != AP_OK) return AP_ENOMEM;
+    if (tid(s)[0] && ap_msg_set_trace(m, &s->trace) != AP_OK) {
+        natsMsg_Destroy(m);
+        return AP_ENOMEM;
+    }
     ap_status st = ap_jsasync_publish(p->jsa, m, s, OP_RESULT, -1);
     if (st == AP_OK) s->pending_ops++;
     return st;
@@ -135,8 +140,8 @@ void engine_guard_write(publisher *p, job_slot *s, ap_guard_state state, const c
     if (st == AP_OK)
         st = ap_jsasync_publish(p->jsa, m, NULL, OP_SHARED_WRITE, (int64_t)s->guard_rev);
     if (st != AP_OK)
-        ap_log_warn("guard_write_failed", sid(s), "attempt record -> %s: %s",
-                    ap_guard_state_name(state), ap_status_str(st));
+        ap_log_job_warn("guard_write_failed", sid(s), tid(s), "attempt record -> %s: %s",
+                        ap_guard_state_name(state), ap_status_str(st));
 }
 
 /* A write of key in bucket as a publish on $KV.<bucket>.<key>: value, or a
@@ -170,10 +175,10 @@ ap_status engine_kv_publish(publisher *p, const char *bucket, const char *key, c
 void engine_settle(publisher *p, job_slot *s) {
     const ap_flow_result *r = &s->final;
     if (!s->result_stored) {
-        ap_log_error("result_publish_failed", sid(s),
-                     "could not store the %s result; the job will be redelivered and its "
-                     "attempt record completes it",
-                     ap_outcome_name(s->outcome));
+        ap_log_job_error("result_publish_failed", sid(s), tid(s),
+                         "could not store the %s result; the job will be redelivered and its "
+                         "attempt record completes it",
+                         ap_outcome_name(s->outcome));
         engine_slot_release(p, s); /* no ack: the redelivery re-reports */
         return;
     }
@@ -194,37 +199,38 @@ void engine_settle(publisher *p, job_slot *s) {
         if (st == NATS_OK && r->retry_after_ms > 0) ap_counter_inc(p->m.rate_limit_waits);
     }
     if (st != NATS_OK)
-        ap_log_warn("ack_failed", sid(s), "ack/nak/term: %s (redelivery is harmless)",
-                    natsStatus_GetText(st));
+        ap_log_job_warn("ack_failed", sid(s), tid(s), "ack/nak/term: %s (redelivery is harmless)",
+                        natsStatus_GetText(st));
     switch (s->outcome) {
     case AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED:
         p->counts.published++;
-        ap_log_info("job_published", sid(s), "published as %s (attempt %d)", r->external_id,
-                    s->attempt);
+        ap_log_job_info("job_published", sid(s), tid(s), "published as %s (attempt %d)",
+                        r->external_id, s->attempt);
         break;
     case AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING:
         p->counts.retried++;
-        ap_log_info("job_retrying", sid(s), "%s: %s; attempt %d, next in %lld ms",
-                    ap_error_class_name(r->error_class), r->error_message, s->attempt,
-                    (long long)s->nak_delay_ms);
+        ap_log_job_info("job_retrying", sid(s), tid(s), "%s: %s; attempt %d, next in %lld ms",
+                        ap_error_class_name(r->error_class), r->error_message, s->attempt,
+                        (long long)s->nak_delay_ms);
         break;
     case AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED:
         p->counts.unconfirmed++;
-        ap_log_warn("job_unconfirmed", sid(s), "%s", r->error_message);
+        ap_log_job_warn("job_unconfirmed", sid(s), tid(s), "%s", r->error_message);
         break;
     case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED:
-        ap_log_info("job_cancelled", sid(s), "cancelled before any platform call");
+        ap_log_job_info("job_cancelled", sid(s), tid(s), "cancelled before any platform call");
         break;
     case AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED:
         p->counts.deferred++;
         ap_counter_inc(p->m.rate_limit_waits);
-        ap_log_info("job_deferred", sid(s), "%s; back to pending for %lld ms (attempt %d kept)",
-                    r->error_message, (long long)s->nak_delay_ms, s->attempt);
+        ap_log_job_info("job_deferred", sid(s), tid(s),
+                        "%s; back to pending for %lld ms (attempt %d kept)", r->error_message,
+                        (long long)s->nak_delay_ms, s->attempt);
         break;
     default:
         p->counts.failed++;
-        ap_log_warn("job_failed", sid(s), "%s: %s (attempt %d)",
-                    ap_error_class_name(r->error_class), r->error_message, s->attempt);
+        ap_log_job_warn("job_failed", sid(s), tid(s), "%s: %s (attempt %d)",
+                        ap_error_class_name(r->error_class), r->error_message, s->attempt);
     }
     engine_slot_release(p, s);
 }
@@ -234,8 +240,8 @@ void engine_settle(publisher *p, job_slot *s) {
 void engine_slot_enter(job_slot *s, job_state to) {
     job_state from = s->state;
     if (!job_state_enter(&s->state, to))
-        ap_log_error("job_state_invalid", sid(s), "refused move %s -> %s", job_state_name(from),
-                     job_state_name(to));
+        ap_log_job_error("job_state_invalid", sid(s), tid(s), "refused move %s -> %s",
+                         job_state_name(from), job_state_name(to));
 }
 
 /* Reports an outcome: the attempt record (when `record` is not NONE) and the
@@ -262,8 +268,8 @@ void engine_report(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
         }
         snprintf(rec.external_id, sizeof(rec.external_id), "%s", s->final.external_id);
         if (engine_guard_publish(p, s, &rec, OP_RECORD, (int64_t)s->guard_rev) != AP_OK)
-            ap_log_warn("guard_write_failed", sid(s), "attempt record -> %s not sent",
-                        ap_guard_state_name(record));
+            ap_log_job_warn("guard_write_failed", sid(s), tid(s), "attempt record -> %s not sent",
+                            ap_guard_state_name(record));
     }
     /* A reauth mark is stored before the result makes the dispatcher fail
      * the account's other schedules (credentials.c). */
@@ -277,10 +283,10 @@ void engine_report(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
 void engine_on_mark_done(publisher *p, job_slot *s, const ap_js_done *d) {
     s->marks_pending--;
     if (!d->ok)
-        ap_log_warn("reauth_mark_failed", sid(s),
-                    "could not share the reauth mark of account %s: %s (%d) (the dispatcher "
-                    "still marks the account)",
-                    s->job->account_id, natsStatus_GetText(d->status), (int)d->err);
+        ap_log_job_warn("reauth_mark_failed", sid(s), tid(s),
+                        "could not share the reauth mark of account %s: %s (%d) (the dispatcher "
+                        "still marks the account)",
+                        s->job->account_id, natsStatus_GetText(d->status), (int)d->err);
     if (s->result_waits_for_marks && s->marks_pending == 0) {
         s->result_waits_for_marks = false;
         if (emit_result_async(p, s) != AP_OK) s->result_stored = false;
@@ -334,13 +340,13 @@ static void record_pause(publisher *p, job_slot *s, ap_pause_scope scope, int64_
     if (v == NULL) return;
     ap_status st = engine_kv_publish(p, p->accounts_bucket, key, v, -1, NULL, OP_SHARED_WRITE);
     if (st != AP_OK)
-        ap_log_warn("pause_record_failed", sid(s),
-                    "could not share the pause %s: %s (this replica still keeps it, and the "
-                    "dispatcher holds the account's new posts back)",
-                    key, ap_status_str(st));
+        ap_log_job_warn("pause_record_failed", sid(s), tid(s),
+                        "could not share the pause %s: %s (this replica still keeps it, and the "
+                        "dispatcher holds the account's new posts back)",
+                        key, ap_status_str(st));
     ap_accounts_apply(p->acc, key, v, strlen(v), false, 0);
-    ap_log_warn("platform_pause", sid(s), "%s paused for %lld ms: %s", key,
-                (long long)(until_ms - ap_now_ms()), reason);
+    ap_log_job_warn("platform_pause", sid(s), tid(s), "%s paused for %lld ms: %s", key,
+                    (long long)(until_ms - ap_now_ms()), reason);
     free(v);
 }
 
@@ -351,7 +357,8 @@ static void record_pause(publisher *p, job_slot *s, ap_pause_scope scope, int64_
  * (DEFERRING, engine_on_defer_done). If it cannot be written, the old way:
  * a retry with the wait as delay. */
 static void defer_as_retry(publisher *p, job_slot *s, ap_flow_result *r, int64_t wait_ms) {
-    ap_log_warn("guard_write_failed", sid(s), "attempt record -> deferred not stored; retrying");
+    ap_log_job_warn("guard_write_failed", sid(s), tid(s),
+                    "attempt record -> deferred not stored; retrying");
     if (r->retry_after_ms < wait_ms) r->retry_after_ms = wait_ms;
     engine_finish_retry(p, s, r, AP_GUARD_RETRY);
 }
@@ -458,8 +465,8 @@ static bool begin_duplicate_check(publisher *p, job_slot *s, const ap_flow_resul
         return false;
     s->duplicate_check = true;
     s->duplicate_refusal = *r;
-    ap_log_info("duplicate_read_back", sid(s), "%s; reading back whether the post is ours",
-                r->error_message);
+    ap_log_job_info("duplicate_read_back", sid(s), tid(s),
+                    "%s; reading back whether the post is ours", r->error_message);
     engine_start_flow_after(p, s, AP_FLOW_VERIFY,
                             duplicate_floor_ms(s->job) - DUPLICATE_LOOKBACK_MS,
                             DUPLICATE_CHECK_DELAY_MS);
@@ -492,7 +499,7 @@ static bool settle_duplicate(publisher *p, job_slot *s, ap_flow_result *r) {
         snprintf(ours.error_message, sizeof(ours.error_message),
                  "the platform refused a duplicate; read back found our post %s made at %s",
                  r->external_id, made);
-        ap_log_info("duplicate_confirmed", sid(s), "%s", ours.error_message);
+        ap_log_job_info("duplicate_confirmed", sid(s), tid(s), "%s", ours.error_message);
         engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, &ours, true);
         return true;
     }
@@ -521,7 +528,7 @@ static bool settle_duplicate(publisher *p, job_slot *s, ap_flow_result *r) {
         *r = refusal;
         return false;
     }
-    ap_log_info("duplicate_not_ours", sid(s), "%s", refusal.error_message);
+    ap_log_job_info("duplicate_not_ours", sid(s), tid(s), "%s", refusal.error_message);
     engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &refusal, true);
     return true;
 }
@@ -533,8 +540,8 @@ void engine_complete(publisher *p, job_slot *s, ap_flow_result *r) {
     } else if (s->in.mode == AP_FLOW_VERIFY) {
         if (r->error_class == AP_CLASS_NONE) {
             p->counts.verified++;
-            ap_log_info("verify_found", sid(s), "an earlier attempt did publish: %s",
-                        r->external_id);
+            ap_log_job_info("verify_found", sid(s), tid(s), "an earlier attempt did publish: %s",
+                            r->external_id);
             engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, r, true);
             return;
         }
@@ -547,12 +554,14 @@ void engine_complete(publisher *p, job_slot *s, ap_flow_result *r) {
             size_t n = strlen(last.error_message);
             snprintf(last.error_message + n, sizeof(last.error_message) - n, "%s",
                      "; read back afterwards: not on the platform, nothing was posted");
-            ap_log_info("verify_not_found", sid(s), "last attempt left no post; failing");
+            ap_log_job_info("verify_not_found", sid(s), tid(s),
+                            "last attempt left no post; failing");
             engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &last, true);
             return;
         }
         if (r->not_found) {
-            ap_log_info("verify_not_found", sid(s), "earlier attempt left no post; publishing");
+            ap_log_job_info("verify_not_found", sid(s), tid(s),
+                            "earlier attempt left no post; publishing");
             start_flow(p, s, AP_FLOW_PUBLISH, 0);
             return;
         }
@@ -566,10 +575,10 @@ void engine_complete(publisher *p, job_slot *s, ap_flow_result *r) {
         /* A 401 proves the post was not made: with a refresh token, one
          * refresh and one more try of the same flow. */
         if (!s->refresh_tried && ap_refresh_possible(p->platform, &s->cred)) {
-            ap_log_info("reauth_refresh", sid(s),
-                        "platform refused the access token (%s); "
-                        "refreshing it once",
-                        r->error_message);
+            ap_log_job_info("reauth_refresh", sid(s), tid(s),
+                            "platform refused the access token (%s); "
+                            "refreshing it once",
+                            r->error_message);
             engine_begin_refresh(p, s, true);
             return;
         }
@@ -653,8 +662,8 @@ void engine_on_fence_done(publisher *p, job_slot *s, const ap_js_done *d) {
     if (d->err == JSStreamWrongLastSequenceErr) {
         /* Another delivery owns the job now and reports its outcome: this
          * one sends nothing and is dropped, neither acked nor naked. */
-        ap_log_warn("fenced_off", sid(s),
-                    "another delivery took this job over; this one stops before its call");
+        ap_log_job_warn("fenced_off", sid(s), tid(s),
+                        "another delivery took this job over; this one stops before its call");
         engine_slot_release(p, s);
         return;
     }
@@ -667,7 +676,7 @@ void engine_advance(publisher *p, job_slot *s, const ap_http_response *prev) {
     int64_t wait_ms = 0;
     ap_http_request_clear(&s->req);
     ap_step_kind k = p->adapter->step(s->flow, &s->in, prev, &s->req, &wait_ms, &r);
-    if (r.note_event[0]) ap_log_info(r.note_event, sid(s), "%s", r.note);
+    if (r.note_event[0]) ap_log_job_info(r.note_event, sid(s), tid(s), "%s", r.note);
     if (prev && s->easy) {
         /* A call that led to a further step counts as ok; the one that ended
          * the flow carries its error class. */

@@ -19,7 +19,8 @@ WITH due AS (
     ORDER BY s.scheduled_at LIMIT $1))
 SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
        a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text,
-       (extract(epoch FROM s.scheduled_at) * 1000)::bigint, s.priority = 'urgent'
+       (extract(epoch FROM s.scheduled_at) * 1000)::bigint, s.priority = 'urgent',
+       s.traceparent
   FROM due d
   JOIN post_schedules s ON s.id = d.id
   JOIN posts p ON p.id = s.post_id

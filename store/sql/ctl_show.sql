@@ -4,8 +4,8 @@
 -- status, generation, attempts, error class, code, message, external post
 -- id and url, scheduled, queued, published, created, updated), the account
 -- (id, platform, external id, name, status), the post (id, text, link,
--- media), then not_before (a deferred schedule waits for it) and the
--- account's paused_until.
+-- media), then not_before (a deferred schedule waits for it), the
+-- account's paused_until and the schedule's trace id (0025; NULL before).
 SELECT s.id, s.status, s.generation, s.attempts, s.error_class, s.error_code,
        s.error_message, s.external_post_id, s.external_url,
        (extract(epoch from s.scheduled_at) * 1000)::bigint, (extract(epoch from s.queued_at) * 1000)::bigint,
@@ -13,6 +13,7 @@ SELECT s.id, s.status, s.generation, s.attempts, s.error_class, s.error_code,
        (extract(epoch from s.updated_at) * 1000)::bigint,
        a.id, a.platform, a.external_id, a.display_name, a.status,
        p.id, p.text, p.link, p.media::text,
-       (extract(epoch from s.not_before) * 1000)::bigint, (extract(epoch from a.paused_until) * 1000)::bigint
+       (extract(epoch from s.not_before) * 1000)::bigint, (extract(epoch from a.paused_until) * 1000)::bigint,
+       substr(s.traceparent, 4, 32)
   FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id
   JOIN posts p ON p.id = s.post_id WHERE s.id = $1

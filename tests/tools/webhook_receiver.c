@@ -9,7 +9,7 @@
  * entry is an HTTP status ("500", "200") or "hang:MS" (wait MS milliseconds
  * before answering 500: a client with a shorter timeout sees no answer).
  * Every request is recorded as DIR/<n>.body (the raw bytes) and DIR/<n>.meta
- * (answer=, event_id=, signature=, content_type=, path= lines), written
+ * (answer=, event_id=, signature=, content_type=, traceparent=, path= lines), written
  * before the answer is sent, so a test that sees answer=200 in a .meta knows
  * the sender got (or will get) a 2xx. One thread per connection, so a hang
  * holds no other request up. Runs until SIGTERM/SIGINT. */
@@ -90,8 +90,10 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *url, ap_buf 
         status = (unsigned)strtoul(entry, NULL, 10);
     char meta[2048];
     int m = snprintf(meta, sizeof(meta),
-                     "answer=%s\nevent_id=%s\nsignature=%s\ncontent_type=%s\npath=%s\n", entry,
-                     event_id, header(c, "Autopost-Signature"), header(c, "Content-Type"), url);
+                     "answer=%s\nevent_id=%s\nsignature=%s\ncontent_type=%s\ntraceparent=%s\n"
+                     "path=%s\n",
+                     entry, event_id, header(c, "Autopost-Signature"), header(c, "Content-Type"),
+                     header(c, "traceparent"), url);
     if (m < 0 || (size_t)m >= sizeof(meta) ||
         write_file(n, "body", body->data ? body->data : "", body->len) != 0 ||
         write_file(n, "meta", meta, (size_t)m) != 0)

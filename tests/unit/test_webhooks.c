@@ -153,6 +153,38 @@ static bool url_ok(const char *url, bool allow_private) {
     return wh_endpoint_url_check(url, allow_private, err, sizeof(err)) == AP_OK;
 }
 
+/* A delivery's traceparent: the schedule event's trace id, a new span. */
+static void test_event_trace(void) {
+    ap_trace t;
+    char sid[AP_UUID_TEXT_LEN + 1], tp[AP_TRACEPARENT_LEN + 1];
+    const char *traced = "{\"id\": \"e\", \"data\": {\"schedule\": {\"id\": "
+                         "\"0E8CD25A-4EA1-49D1-A3F0-0BE633296B0C\", \"trace_id\": "
+                         "\"4bf92f3577b34da6a3ce929d0e0e4736\"}}}";
+    CHECK(wh_event_trace(traced, &t, sid));
+    CHECK_STR_EQ(sid, "0e8cd25a-4ea1-49d1-a3f0-0be633296b0c");
+    CHECK_STR_EQ(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    CHECK(ap_trace_format(&t, tp, sizeof(tp)));
+    CHECK(strncmp(tp, "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36) == 0);
+    CHECK_STR_EQ(tp + 52, "-01");
+    ap_trace again;
+    CHECK(wh_event_trace(traced, &again, sid));
+    CHECK(strcmp(again.span_id, t.span_id) != 0); /* a span per attempt */
+
+    /* No trace: none sent, but the schedule id still names the lines. */
+    CHECK(!wh_event_trace("{\"data\": {\"schedule\": {\"id\": "
+                          "\"0e8cd25a-4ea1-49d1-a3f0-0be633296b0c\", \"trace_id\": null}}}",
+                          &t, sid));
+    CHECK_STR_EQ(sid, "0e8cd25a-4ea1-49d1-a3f0-0be633296b0c");
+    CHECK(t.trace_id[0] == '\0');
+    CHECK(!wh_event_trace("{\"data\": {\"schedule\": {\"trace_id\": "
+                          "\"4BF92F3577B34DA6A3CE929D0E0E4736\"}}}",
+                          &t, sid));
+    CHECK(sid[0] == '\0');
+    CHECK(!wh_event_trace("{\"data\": {\"account\": {\"id\": \"a\"}}}", &t, sid));
+    CHECK(!wh_event_trace("not json", &t, sid));
+    CHECK(!wh_event_trace(NULL, &t, sid));
+}
+
 static void test_endpoint_urls(void) {
     CHECK(url_ok("https://hooks.example.com/autopost", false));
     CHECK(url_ok("https://93.184.216.34/x", false));
@@ -196,6 +228,7 @@ int main(void) {
     RUN(test_decide);
     RUN(test_event_accepted);
     RUN(test_event_refused);
+    RUN(test_event_trace);
     RUN(test_endpoint_urls);
     RUN(test_event_types);
     return TEST_RESULT();
