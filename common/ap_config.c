@@ -117,6 +117,7 @@ static const key_spec platform_keys[] = {
     {"account_window", T_DURATION, P(account_window_ms), 1000, 7 * 86400000LL},
     {"app_limit", T_INT, P(app_limit), 0, 100000000},
     {"app_window", T_DURATION, P(app_window_ms), 1000, 7 * 86400000LL},
+    {"max_lateness", T_DURATION, P(max_lateness_ms), 0, 365 * 86400000LL},
 };
 #undef P
 

@@ -55,6 +55,10 @@ typedef struct ap_platform_config {
     int64_t account_window_ms;
     int app_limit; /* per platform app: all accounts of the platform */
     int64_t app_window_ms;
+    /* How late a post of this platform may still start its platform call:
+     * its default deadline is scheduled_at + this (platforms.<p>.max_lateness;
+     * README "Deadlines"); 0 = none. A post's own deadline, when earlier, wins. */
+    int64_t max_lateness_ms;
 } ap_platform_config;
 
 /* service.instance is written into KV values ("by=<instance>") and logs;
@@ -134,12 +138,12 @@ typedef struct ap_config {
     ap_platform_config platforms[AP_MAX_PLATFORMS];
     int nplatforms;
 
-    char *console_http_bind;   /* console.http_bind: the web console's address */
-    int console_http_port;     /* console.http_port */
-    char *console_token_file;  /* console.token_file: enables POST retry/cancel */
+    char *console_http_bind;       /* console.http_bind: the web console's address */
+    int console_http_port;         /* console.http_port */
+    char *console_token_file;      /* console.token_file: enables POST retry/cancel */
     char *console_read_token_file; /* console.read_token_file: a token for every read */
-    char *console_allowed_hosts; /* console.allowed_hosts: comma list of Host names */
-    bool console_consumer_lag; /* console.consumer_lag: read consumer lag from NATS */
+    char *console_allowed_hosts;   /* console.allowed_hosts: comma list of Host names */
+    bool console_consumer_lag;     /* console.consumer_lag: read consumer lag from NATS */
 
     /* autopost-webhooks (webhooks/, README "Webhooks"). */
     int64_t webhooks_retry_initial_ms; /* webhooks.retry_initial: first retry's cap */
@@ -152,11 +156,11 @@ typedef struct ap_config {
      * to public addresses (the publishers' media rule). */
     bool webhooks_allow_private;
     int64_t webhooks_delivery_retention_ms; /* webhooks.delivery_retention; 0 = forever */
-    char *api_http_bind;           /* api.http_bind: autopost-api's address */
-    int api_http_port;             /* api.http_port */
-    int api_threads;               /* api.threads: HTTP threads, one PostgreSQL connection each */
-    int api_rate_limit_per_second; /* api.rate_limit_per_second: requests per key, per replica */
-    int api_rate_limit_burst;      /* api.rate_limit_burst: requests a key may make at once */
+    char *api_http_bind;                    /* api.http_bind: autopost-api's address */
+    int api_http_port;                      /* api.http_port */
+    int api_threads;                /* api.threads: HTTP threads, one PostgreSQL connection each */
+    int api_rate_limit_per_second;  /* api.rate_limit_per_second: requests per key, per replica */
+    int api_rate_limit_burst;       /* api.rate_limit_burst: requests a key may make at once */
     int64_t api_idempotency_ttl_ms; /* api.idempotency_ttl: how long an Idempotency-Key holds */
     /* api.min_recurrence_interval: a rule whose occurrences come closer
      * together than this is refused (422). */

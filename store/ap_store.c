@@ -27,6 +27,8 @@ typedef struct store_statement {
 static const store_statement statements[AP_STORE_NOPS] = {
     [AP_STORE_MARK_QUEUED] = {"mark_queued", AP_STORE_SQL_MARK_QUEUED, 1, false},
     [AP_STORE_MARK_INVALID] = {"mark_invalid", AP_STORE_SQL_MARK_INVALID, 3, false},
+    [AP_STORE_MARK_EXPIRED] = {"mark_expired", AP_STORE_SQL_MARK_EXPIRED, 2, false},
+    [AP_STORE_EXPIRE_DUE] = {"expire_due", AP_STORE_SQL_EXPIRE_DUE, 3, true},
     [AP_STORE_FOLD_HISTORY] = {"fold_history", AP_STORE_SQL_FOLD_HISTORY, 12, false},
     [AP_STORE_FOLD_UPDATE] = {"fold_update", AP_STORE_SQL_FOLD_UPDATE, 12, true},
     [AP_STORE_OWNER_LOOKUP] = {"owner_lookup", AP_STORE_SQL_OWNER_LOOKUP, 1, true},
@@ -61,7 +63,8 @@ static const store_statement statements[AP_STORE_NOPS] = {
     [AP_STORE_SCHEDULE_CREATE] = {"schedule_create", AP_STORE_SQL_SCHEDULE_CREATE, 5, true},
     [AP_STORE_API_SCHEDULES_CREATE] = {"api_schedules_create", AP_STORE_SQL_API_SCHEDULES_CREATE, 3,
                                        true},
-    [AP_STORE_API_POST_SCHEDULES] = {"api_post_schedules", AP_STORE_SQL_API_POST_SCHEDULES, 1, true},
+    [AP_STORE_API_POST_SCHEDULES] = {"api_post_schedules", AP_STORE_SQL_API_POST_SCHEDULES, 1,
+                                     true},
     [AP_STORE_API_SCHEDULE_PAGE] = {"api_schedule_page", AP_STORE_SQL_API_SCHEDULE_PAGE, 5, true},
     [AP_STORE_API_SCHEDULE] = {"api_schedule", AP_STORE_SQL_API_SCHEDULE, 2, true},
     [AP_STORE_API_RESCHEDULE] = {"api_reschedule", AP_STORE_SQL_API_RESCHEDULE, 3, true},
