@@ -104,12 +104,14 @@ static bool insert_post(const api_request *req, PGconn *db, const api_post_reque
                                 4, params, PGRES_TUPLES_OK, err, errlen);
     free(media);
     if (res == NULL) return false;
-    char post_id[37], ids[ID_ARRAY_LEN], at[40];
+    char post_id[37], ids[ID_ARRAY_LEN], at[40], deadline[40];
     snprintf(post_id, sizeof(post_id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     id_array(pr, ids);
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
-    const char *sparams[] = {post_id, ids, p->at_now ? NULL : at};
+    if (p->deadline_ms > 0) ap_time_format_rfc3339(p->deadline_ms, deadline, sizeof(deadline));
+    const char *sparams[] = {post_id, ids, p->at_now ? NULL : at,
+                             p->deadline_ms > 0 ? deadline : NULL};
     res = api_db_store(db, AP_STORE_API_SCHEDULES_CREATE, sparams, err, errlen);
     if (res == NULL) return false;
     json_t *schedules = json_array();
@@ -202,18 +204,17 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
     char id[37], err[512];
     if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such post");
     const char *params[] = {id, req->tenant_id};
-    PGresult *res =
-        api_db_exec(
-            db,
-            "SELECT id, text, link, media::text, " API_SQL_MS(
-                "created_at") ", recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_"
-                                                                                  "at") " FROM "
-                                                                                        "posts "
-                                                                                        "WHERE id "
-                                                                                        "= $1 AND "
-                                                                                        "tenant_id "
-                                                                                        "= $2",
-            2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res = api_db_exec(
+        db,
+        "SELECT id, text, link, media::text, " API_SQL_MS(
+            "created_at") ", recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_"
+                                                                              "at") " FROM "
+                                                                                    "posts "
+                                                                                    "WHERE id "
+                                                                                    "= $1 AND "
+                                                                                    "tenant_id "
+                                                                                    "= $2",
+        2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "read post", err);
     if (PQntuples(res) == 0) {
         PQclear(res);
@@ -235,6 +236,10 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
     for (int i = 0; i < PQntuples(res); i++)
         json_array_append_new(schedules, api_schedule_json(res, i));
     PQclear(res);
+    /* A one-off post's deadline is its schedules' (README "Deadlines"). */
+    json_t *first = json_array_get(schedules, 0);
+    json_t *deadline = first ? json_object_get(first, "deadline") : NULL;
+    json_object_set_new(post, "deadline", deadline ? json_incref(deadline) : json_null());
     json_object_set_new(post, "schedules", schedules);
     return (api_reply){.status = 200, .body = post};
 }

@@ -45,13 +45,13 @@ json_t *api_schedule_json(PGresult *res, int i) {
             ? json_null()
             : json_pack("{s:o, s:o, s:o}", "class", api_json_text(res, i, 9), "code",
                         api_json_text(res, i, 10), "message", api_json_text(res, i, 11));
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "id",
-                     PQgetvalue(res, i, 0), "account_id", PQgetvalue(res, i, 1), "platform",
-                     PQgetvalue(res, i, 2), "status", PQgetvalue(res, i, 3), "attempts",
-                     atoi(PQgetvalue(res, i, 4)), "scheduled_at",
-                     api_json_time(PQgetvalue(res, i, 5)), "published_at",
-                     api_json_time(PQgetvalue(res, i, 6)), "external_id", api_json_text(res, i, 7),
-                     "external_url", api_json_text(res, i, 8), "error", error);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "id", PQgetvalue(res, i, 0),
+        "account_id", PQgetvalue(res, i, 1), "platform", PQgetvalue(res, i, 2), "status",
+        PQgetvalue(res, i, 3), "attempts", atoi(PQgetvalue(res, i, 4)), "scheduled_at",
+        api_json_time(PQgetvalue(res, i, 5)), "deadline", api_json_time(PQgetvalue(res, i, 12)),
+        "published_at", api_json_time(PQgetvalue(res, i, 6)), "external_id",
+        api_json_text(res, i, 7), "external_url", api_json_text(res, i, 8), "error", error);
 }
 
 /* ---- cursor ---------------------------------------------------------------- */

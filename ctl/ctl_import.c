@@ -29,8 +29,10 @@ static const char import_usage[] =
     "Schedules posts from JSON Lines (one object per line; blank lines skipped):\n"
     "  {\"account_id\": \"UUID\", \"at\": \"2026-11-28T09:00:00Z\", \"text\": \"...\",\n"
     "   \"link\": \"https://...\", \"media\": [{\"url\": \"https://...\", \"type\": \"image\",\n"
-    "   \"alt_text\": \"...\"}]}\n"
-    "\"at\" is an RFC 3339 time or \"now\". A time more than scheduler.max_past\n"
+    "   \"alt_text\": \"...\"}], \"deadline\": \"2026-11-28T10:00:00Z\"}\n"
+    "\"at\" is an RFC 3339 time or \"now\"; the optional \"deadline\" (not before\n"
+    "\"at\") makes a post that cannot start by then end expired. A time more than "
+    "scheduler.max_past\n"
     "(default 5m) ago is refused: it would be published at once, and is more\n"
     "likely a date or time-zone bug. --allow-past accepts such times for the\n"
     "whole file.\n"
@@ -258,18 +260,21 @@ typedef bool (*copy_row_fn)(ap_buf *b, const import_row *r, const char *now_text
 static bool copy_post(ap_buf *b, const import_row *r, const char *now_text) {
     char *media = ctl_post_media_json(&r->post);
     bool ok = media && ctl_copy_field(b, r->post_id, '\t') &&
-              ctl_copy_field(b, r->tenant_id, '\t') && ctl_copy_field(b, r->post.text, '\t') && ctl_copy_field(b, r->post.link, '\t') &&
-              ctl_copy_field(b, media, '\n');
+              ctl_copy_field(b, r->tenant_id, '\t') && ctl_copy_field(b, r->post.text, '\t') &&
+              ctl_copy_field(b, r->post.link, '\t') && ctl_copy_field(b, media, '\n');
     free(media);
     return ok;
 }
 
 static bool copy_schedule(ap_buf *b, const import_row *r, const char *now_text) {
-    char at[32];
+    char at[32], deadline[32];
     if (!r->post.at_now) ap_time_format_rfc3339(r->post.at_ms, at, sizeof(at));
+    if (r->post.deadline_ms > 0)
+        ap_time_format_rfc3339(r->post.deadline_ms, deadline, sizeof(deadline));
     return ctl_copy_field(b, r->schedule_id, '\t') && ctl_copy_field(b, r->post_id, '\t') &&
            ctl_copy_field(b, r->post.account_id, '\t') &&
-           ctl_copy_field(b, r->post.at_now ? now_text : at, '\n');
+           ctl_copy_field(b, r->post.at_now ? now_text : at, '\t') &&
+           ctl_copy_field(b, r->post.deadline_ms > 0 ? deadline : NULL, '\n');
 }
 
 /* Streams every row through COPY in chunks of about IMPORT_COPY_CHUNK. */
@@ -329,11 +334,12 @@ static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
     snprintf(now_text, sizeof(now_text), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     /* Posts first: the schedules' foreign key is checked row by row. */
-    if ((rc = copy_table(ctx, "COPY posts (id, tenant_id, text, link, media) FROM STDIN", s, copy_post,
-                         now_text)) != CTL_EXIT_OK)
+    if ((rc = copy_table(ctx, "COPY posts (id, tenant_id, text, link, media) FROM STDIN", s,
+                         copy_post, now_text)) != CTL_EXIT_OK)
         goto fail;
     if ((rc = copy_table(ctx,
-                         "COPY post_schedules (id, post_id, account_id, scheduled_at) FROM STDIN",
+                         "COPY post_schedules (id, post_id, account_id, scheduled_at, deadline) "
+                         "FROM STDIN",
                          s, copy_schedule, now_text)) != CTL_EXIT_OK)
         goto fail;
     if (ctl_commit(ctx, err, sizeof(err)) != AP_OK) {

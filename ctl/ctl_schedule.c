@@ -34,13 +34,15 @@
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
     "                            [--link URL] [--media URL]... [--media-type image|video]\n"
-    "                            [--allow-past]\n\n"
+    "                            [--deadline RFC3339] [--allow-past]\n\n"
     "Schedules one post and prints the new schedule id. Checked before anything is\n"
     "stored: the account exists and is active, the time parses, the post has\n"
     "content, URLs are http(s), and the platform's own rules (length, media).\n"
     "--media may repeat; --media-type applies to every --media (default image).\n"
     "A time more than scheduler.max_past (default 5m) ago is refused (it would be\n"
     "published at once): use --at now, or --allow-past if that is what you mean.\n"
+    "--deadline: if the platform call cannot start by then, the schedule ends\n"
+    "expired instead of publishing late (not earlier than --at).\n"
     "Takes --config FILE.\n";
 
 static const char cancel_usage[] =
@@ -71,7 +73,7 @@ static const char retry_usage[] =
 /* ---- schedule ----------------------------------------------------------- */
 
 typedef struct schedule_args {
-    const char *account, *at, *text, *link, *media_type;
+    const char *account, *at, *deadline, *text, *link, *media_type;
     const char **media;
     size_t nmedia;
     bool allow_past;
@@ -91,6 +93,7 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
     const ctl_opt opts[] = {
         {.name = "account", .string = &a->account},
         {.name = "at", .string = &a->at},
+        {.name = "deadline", .string = &a->deadline},
         {.name = "text", .string = &a->text},
         {.name = "link", .string = &a->link},
         {.name = "media", .take = take_media, .target = a, .invalid = "out of memory"},
@@ -114,6 +117,8 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     if (!ap_uuid_normalize(a->account, p->account_id))
         return ctl_fail("--account: \"%s\" is not an account id (a UUID)", a->account);
     if (!ctl_post_set_at(p, a->at, reason, sizeof(reason))) return ctl_fail("%s", reason);
+    if (a->deadline && !ctl_post_set_deadline(p, a->deadline, reason, sizeof(reason)))
+        return ctl_fail("%s", reason);
     if (a->media_type && strcmp(a->media_type, "image") != 0 && strcmp(a->media_type, "video") != 0)
         return ctl_fail("--media-type must be image or video, not \"%s\"", a->media_type);
     p->text = strdup(a->text ? a->text : "");
@@ -149,11 +154,17 @@ static int check_account(ctl_ctx *ctx, const ctl_post *p) {
 }
 
 static int insert_schedule(ctl_ctx *ctx, const ctl_post *p) {
-    char err[512], at[32];
+    char err[512], at[32], deadline[32];
     char *media = ctl_post_media_json(p);
     if (media == NULL) return ctl_fail("out of memory");
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
-    const char *params[] = {p->text, p->link, media, p->account_id, p->at_now ? NULL : at};
+    if (p->deadline_ms > 0) ap_time_format_rfc3339(p->deadline_ms, deadline, sizeof(deadline));
+    const char *params[] = {p->text,
+                            p->link,
+                            media,
+                            p->account_id,
+                            p->at_now ? NULL : at,
+                            p->deadline_ms > 0 ? deadline : NULL};
     /* One statement: the post (in the account's tenant) and its schedule. */
     PGresult *res = ctl_store(ctx, AP_STORE_SCHEDULE_CREATE, params, err, sizeof(err));
     free(media);

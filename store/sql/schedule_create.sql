@@ -2,11 +2,12 @@
 -- schedule in one statement, so they commit together; the post belongs to
 -- the account's tenant. "now" is the database's clock, the one the
 -- scheduler compares against. $1 text, $2 link or NULL, $3 media (JSON
--- array text), $4 account id, $5 the time (timestamptz; NULL: now).
+-- array text), $4 account id, $5 the time (timestamptz; NULL: now), $6 the
+-- post's deadline (timestamptz; NULL: none; README "Deadlines").
 -- Answers the schedule's id; no row when there is no such account.
 WITH p AS (INSERT INTO posts (tenant_id, text, link, media)
            SELECT a.tenant_id, $1, $2, $3::jsonb FROM social_accounts a WHERE a.id = $4
            RETURNING id)
-INSERT INTO post_schedules (post_id, account_id, scheduled_at)
-SELECT p.id, $4, coalesce($5::timestamptz, now()) FROM p
+INSERT INTO post_schedules (post_id, account_id, scheduled_at, deadline)
+SELECT p.id, $4, coalesce($5::timestamptz, now()), $6::timestamptz FROM p
 RETURNING id

@@ -118,14 +118,18 @@ static void test_webhook_request(void) {
                  "");
     CHECK(st == 0);
     CHECK_STR_EQ(csv, "schedule.published,schedule.failed");
-    CHECK_STR_EQ(webhook_refusal("{\"url\": \"https://h.example/\", \"events\": [\"*\"]}", false,
-                                 &st, csv),
-                 "");
+    CHECK_STR_EQ(
+        webhook_refusal("{\"url\": \"https://h.example/\", \"events\": [\"*\"]}", false, &st, csv),
+        "");
     CHECK_STR_EQ(csv, "*");
     /* Private and plain-http URLs: refused unless webhooks.allow_private. */
-    const char *private_urls[] = {"http://127.0.0.1:9/h", "https://127.0.0.1/h",
-                                  "https://10.1.2.3/h", "https://169.254.169.254/latest",
-                                  "https://[::1]/h", "https://localhost/h", NULL};
+    const char *private_urls[] = {"http://127.0.0.1:9/h",
+                                  "https://127.0.0.1/h",
+                                  "https://10.1.2.3/h",
+                                  "https://169.254.169.254/latest",
+                                  "https://[::1]/h",
+                                  "https://localhost/h",
+                                  NULL};
     for (const char *const *u = private_urls; *u; u++) {
         char body[256];
         snprintf(body, sizeof(body), "{\"url\": \"%s\", \"events\": [\"*\"]}", *u);
@@ -133,9 +137,9 @@ static void test_webhook_request(void) {
         CHECK(st == 422 && strncmp(why, "url: ", 5) == 0);
         CHECK_STR_EQ(webhook_refusal(body, true, &st, csv), "");
     }
-    CHECK_STR_EQ(webhook_refusal("{\"url\": \"ftp://h.example/\", \"events\": [\"*\"]}", true,
-                                 &st, csv),
-                 "url: not an http(s) URL autopost accepts");
+    CHECK_STR_EQ(
+        webhook_refusal("{\"url\": \"ftp://h.example/\", \"events\": [\"*\"]}", true, &st, csv),
+        "url: not an http(s) URL autopost accepts");
     CHECK_STR_EQ(webhook_refusal("{\"events\": [\"*\"]}", false, &st, csv),
                  "url: required: the endpoint's https URL");
     /* Events: present, a non-empty list of single, well-formed types. */
@@ -222,6 +226,35 @@ static void test_post_request(void) {
     CHECK(st == 422);
     CHECK_STR_EQ(decode_field("{", &st), "-");
     CHECK(st == 400);
+}
+
+/* "deadline": RFC 3339, not earlier than "at" (422 on the field), not with
+ * a recurrence. */
+#define DL_BODY(at, dl)                                                                            \
+    "{\"account_ids\": [" ACC "], \"text\": \"a\", \"at\": " at ", \"deadline\": " dl "}"
+static void test_post_request_deadline(void) {
+    unsigned int st;
+    api_post_request pr;
+    api_reply r = {0};
+    const char *ok = DL_BODY("\"2030-01-02T03:04:05Z\"", "\"2030-01-02T04:04:05+01:00\"");
+    CHECK(api_post_request_decode(&pr, ok, strlen(ok), &r));
+    CHECK(pr.post->deadline_ms == pr.post->at_ms); /* the same instant: allowed */
+    api_post_request_free(&pr);
+    CHECK_STR_EQ(decode_field(DL_BODY("\"2030-01-02T03:04:05Z\"", "null"), &st), "");
+    CHECK_STR_EQ(decode_field(DL_BODY("\"2030-01-02T03:04:05Z\"", "\"2030-01-02T03:04:04Z\""), &st),
+                 "deadline");
+    CHECK(st == 422);
+    CHECK_STR_EQ(decode_field(DL_BODY("\"now\"", "\"2020-01-01T00:00:00Z\""), &st), "deadline");
+    CHECK(st == 422);
+    CHECK_STR_EQ(decode_field(DL_BODY("\"now\"", "\"tomorrow\""), &st), "deadline");
+    CHECK_STR_EQ(decode_field(DL_BODY("\"now\"", "17"), &st), "deadline");
+    CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"text\": \"a\", \"deadline\": "
+                              "\"2030-01-02T03:04:05Z\", \"recurrence\": {\"rrule\": "
+                              "\"FREQ=DAILY\", \"tz\": \"UTC\", \"start\": "
+                              "\"2030-01-01T09:00:00\"}}",
+                              &st),
+                 "deadline");
+    CHECK(st == 422);
 }
 
 /* "recurrence" instead of "at": all three fields, checked by ap_recur,
@@ -356,6 +389,7 @@ int main(void) {
     RUN(test_route_find);
     RUN(test_post_request);
     RUN(test_post_request_recurrence);
+    RUN(test_post_request_deadline);
     RUN(test_webhook_request);
     RUN(test_error_shape);
     RUN(test_error_not_utf8);
