@@ -9,10 +9,13 @@
 -- accepted anything), so expiring it cannot hide a live post.
 -- $1 platforms (text[]) and $2 their max_lateness in ms (int8[], 0 = none),
 -- parallel; $3 how many rows per pass (the rest next tick).
--- The two candidate scans stop early: rows with their own deadline through
--- post_schedules_deadline_idx (0022), rows too late for their platform
--- oldest first through the due index. SKIP LOCKED: a row a claim holds is
--- the claim's (the claim itself refuses one past its deadline, mark_expired).
+-- The candidate scans stop early: rows with their own deadline through
+-- post_schedules_deadline_idx (0022); per platform with a max_lateness (the
+-- LATERAL runs once per such platform, never without one), its rows too
+-- late oldest first through the due index, stepping over other platforms'
+-- rows older than that (the price of keeping platform off post_schedules).
+-- SKIP LOCKED: a row a claim holds is the claim's (the claim itself refuses
+-- one past its deadline, mark_expired).
 -- Answers how many rows it expired.
 WITH lim AS (
   SELECT platform, late_ms FROM unnest($1::text[], $2::int8[]) AS t(platform, late_ms)
@@ -22,12 +25,12 @@ c AS (
     WHERE s.status = 'pending' AND s.deadline IS NOT NULL AND s.deadline < now()
     ORDER BY s.deadline LIMIT $3::integer)
   UNION
-  (SELECT s.id FROM post_schedules s
-     JOIN social_accounts a ON a.id = s.account_id
-     JOIN lim l ON l.platform = a.platform
-    WHERE s.status = 'pending'
-      AND s.scheduled_at < now() - l.late_ms * interval '1 millisecond'
-    ORDER BY s.scheduled_at LIMIT $3::integer)),
+  (SELECT x.id FROM lim l CROSS JOIN LATERAL (
+     SELECT s.id FROM post_schedules s
+       JOIN social_accounts a ON a.id = s.account_id
+      WHERE s.status = 'pending' AND a.platform = l.platform
+        AND s.scheduled_at < now() - l.late_ms * interval '1 millisecond'
+      ORDER BY s.scheduled_at LIMIT $3::integer) x)),
 s AS (
   SELECT p.id, least(p.deadline, p.scheduled_at + l.late_ms * interval '1 millisecond') AS due_by
     FROM post_schedules p

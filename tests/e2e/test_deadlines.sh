@@ -2,7 +2,8 @@
 # Deadlines (issue 19, README "Deadlines"), through autopost-api over HTTP and
 # the real scheduler, publisher, dispatcher and sandbox:
 #   1. the API: "deadline" stored and shown (POST, GET /v1/posts/{id},
-#      GET /v1/schedules), 422 naming the field when it is earlier than "at";
+#      GET /v1/schedules), 422 naming the field when it is earlier than "at",
+#      and a PATCH of "at" past it refused;
 #      `autopostctl schedule --deadline` and `import` store it too;
 #   2. a backlog: one publisher call at a time, each taking the sandbox 1.5 s,
 #      with six posts (9 s of work) ahead of three whose deadline is 5 s away. The three are
@@ -89,6 +90,11 @@ expect 422 POST /v1/posts "$(post "$FA" "bad" "$AT" "$(rfc3339_in 3500)")"
 expect 422 POST /v1/posts "$(printf '{"account_ids": ["%s"], "text": "x", "deadline": "%s"}' "$FA" "$(rfc3339_in -60)")"
 [[ $(j '.error.details[0].field') == deadline ]] || fail "422 (at now) names $(j '.error.details[0].field')"
 [[ $(q "SELECT count(*) FROM post_schedules") == "$before" ]] || fail "a refused post was stored"
+expect 200 GET "/v1/posts/$LATER"
+SID=$(j '.schedules[0].id')
+expect 422 PATCH "/v1/schedules/$SID" "{\"at\": \"$(rfc3339_in 5500)\"}"
+[[ $(j '.error.details[0].field') == at ]] || fail "PATCH past the deadline names $(j '.error.details[0].field')"
+expect 200 PATCH "/v1/schedules/$SID" "{\"at\": \"$(rfc3339_in 5000)\"}"
 expect 200 POST "/v1/posts/$LATER/cancel"
 # The CLI: the same rule and the same column.
 ! svc_ctl schedule --account "$FA" --at "$AT" --deadline "$(rfc3339_in 60)" --text cli 2>"$STACK_DIR/ctl.err" ||
