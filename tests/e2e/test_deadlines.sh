@@ -14,7 +14,10 @@
 #      expiry pass ends it expired at its deadline;
 #   4. platforms.facebook.max_lateness after an outage: with the scheduler
 #      down, rows pass their time by more than max_lateness; when it comes
-#      back, those stale rows expire and fresh ones publish.
+#      back, those stale rows expire and fresh ones publish;
+#   5. exactly once before the deadline: a publish left unanswered (its
+#      record says started) whose redelivery comes after the deadline reads
+#      back and ends published, once, not expired.
 source "$(dirname "$0")/lib.sh"
 
 SVC_CONCURRENCY=1 SVC_MAX_ACK_PENDING=2
@@ -196,5 +199,27 @@ sleep 1
     fail "sandbox after the outage: stale $(on_sandbox stale), fresh $(on_sandbox fresh)"
 grep -q 'expired=4' "$STACK_DIR/logs/scheduler@2.log" || fail "the scheduler's tick did not report expired=4"
 pass "outage: 4 rows more than max_lateness late expired by the scheduler (reason, events, not sent); 2 fresh published"
+
+# ---- 5. exactly once wins: a call that may have started is never expired -----
+# The publish is accepted but never answered (the sandbox holds it): the
+# attempt ends ambiguous after platforms.facebook.timeout (5 s), its record
+# says started, and the redelivery comes after the 2 s deadline. It must
+# read the page back and find the post, not expire a post that is live.
+sandbox_post /_sandbox/config '{"hang_rate": 1}' >/dev/null || fail "sandbox config"
+expect 201 POST /v1/posts "$(post "$FB" "hung" "$(rfc3339_in 0)" "$(rfc3339_in 2)")"
+HUNG=$(j '.schedules[0].id')
+hung_sent() { [[ $(on_sandbox hung) -ge 1 ]]; }
+wait_until 20 hung_sent || fail "the hung post never reached the sandbox"
+sandbox_post /_sandbox/config '{"hang_rate": 0}' >/dev/null || fail "sandbox config"
+hung_done() { [[ $(q "SELECT status FROM post_schedules WHERE id = '$HUNG'") =~ ^(published|failed|unconfirmed|expired)$ ]]; }
+wait_until 60 hung_done || fail "the hung post: $(q "SELECT status FROM post_schedules WHERE id = '$HUNG'")"
+[[ $(q "SELECT status FROM post_schedules WHERE id = '$HUNG'") == published ]] ||
+    fail "a live post past its deadline ended $(q "SELECT status, error_message FROM post_schedules WHERE id = '$HUNG'")"
+[[ $(q "SELECT count(*) FROM schedule_attempts WHERE schedule_id = '$HUNG' AND event = 'expired'") == 0 &&
+    $(q "SELECT count(*) FROM events WHERE schedule_id = '$HUNG' AND type = 'schedule.expired'") == 0 ]] ||
+    fail "the live post has an expired line or event"
+[[ $(on_sandbox hung) == 1 ]] || fail "the sandbox has $(on_sandbox hung) copies of the hung post"
+grep -q "\"verify_found\".*" "$STACK_DIR/logs/publisher-facebook.log" || fail "no read-back found the post"
+pass "a started record past the deadline: read back, published once, not expired"
 
 e2e_finish
