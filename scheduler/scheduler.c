@@ -514,8 +514,9 @@ ap_status ap_scheduler_explain_claim(ap_pg *pg, const ap_config *cfg, FILE *out,
 
 /* Rows past their effective deadline end expired before the claim looks
  * (store/sql/expire_due.sql): after an outage the stale ones go, the fresh
- * ones are claimed. Only when some row can have a deadline: a post's own,
- * or a platform with max_lateness. */
+ * ones are claimed. Every tick: without deadlines it is one probe of an
+ * empty partial index, and no scan at all for platforms without
+ * max_lateness. */
 #define EXPIRE_PER_PASS "1000" /* the rest next tick */
 
 static ap_status expire_due(ap_pg *pg, const ap_config *cfg, ap_tick_stats *st, char *err,
