@@ -3,7 +3,8 @@
  *   {"account_ids": ["<uuid>", ...], "text": "...", "link": "https://...",
  *    "media": [{"url": "...", "type": "image|video|gif", "alt_text": "..."}],
  *    "at": "<RFC 3339>",            (at omitted or "now" = now)
- *    "priority": "normal|urgent"}   (omitted: normal; README "Urgent lane")
+ *    "priority": "normal|urgent",   (omitted: normal; README "Urgent lane")
+ *    "deadline": "<RFC 3339>"}      (optional, not before at; README "Deadlines")
  *   or, instead of "at", a series (README "Recurring posts"):
  *    "recurrence": {"rrule": "FREQ=DAILY;COUNT=3", "tz": "Asia/Ho_Chi_Minh",
  *                   "start": "2027-03-13T09:00:00"}
@@ -208,6 +209,18 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
         }
         return true;
     }
+    if (strcmp(key, "deadline") == 0) {
+        if (json_is_null(v)) return true;
+        if (!json_is_string(v)) {
+            *err = invalid("deadline", "expected an RFC 3339 time, e.g. 2026-11-28T10:00:00Z");
+            return false;
+        }
+        if (!ctl_post_set_deadline(p, json_string_value(v), why, sizeof(why))) {
+            *err = invalid("deadline", why);
+            return false;
+        }
+        return true;
+    }
     if (strcmp(key, "at") == 0) {
         if (json_is_null(v)) return true;
         pr->at_given = true;
@@ -222,7 +235,7 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
         return true;
     }
     snprintf(why, sizeof(why),
-             "unknown key \"%.40s\" (known: account_ids, text, link, media, at, "
+             "unknown key \"%.40s\" (known: account_ids, text, link, media, at, deadline, "
              "recurrence, priority)",
              key);
     *err = invalid(key[0] && strlen(key) < 64 ? key : "body", why);
@@ -260,6 +273,12 @@ bool api_post_request_decode(api_post_request *pr, const char *body, size_t len,
     }
     if (pr->at_given && pr->recur_rrule != NULL) {
         *err = invalid("recurrence", "give either \"at\" or \"recurrence\", not both");
+        goto cleanup;
+    }
+    if (pr->post->deadline_ms > 0 && pr->recur_rrule != NULL) {
+        *err = invalid("deadline", "a recurring post has no single deadline (its occurrences "
+                                   "are bounded by platforms.<p>.max_lateness and "
+                                   "scheduler.recurrence_grace)");
         goto cleanup;
     }
     if (pr->naccounts == 0) {

@@ -104,14 +104,19 @@ static bool insert_post(const api_request *req, PGconn *db, const api_post_reque
                                 4, params, PGRES_TUPLES_OK, err, errlen);
     free(media);
     if (res == NULL) return false;
-    char post_id[37], ids[ID_ARRAY_LEN], at[40];
+    char post_id[37], ids[ID_ARRAY_LEN], at[40], deadline[40];
     snprintf(post_id, sizeof(post_id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     id_array(pr, ids);
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
+    if (p->deadline_ms > 0) ap_time_format_rfc3339(p->deadline_ms, deadline, sizeof(deadline));
     /* No trace (the random source failed): the statement starts one. */
-    const char *sparams[] = {post_id, ids, p->at_now ? NULL : at, ctl_post_priority(p),
-                             req->traceparent[0] ? req->traceparent : NULL};
+    const char *sparams[] = {post_id,
+                             ids,
+                             p->at_now ? NULL : at,
+                             ctl_post_priority(p),
+                             req->traceparent[0] ? req->traceparent : NULL,
+                             p->deadline_ms > 0 ? deadline : NULL};
     res = api_db_store(db, AP_STORE_API_SCHEDULES_CREATE, sparams, err, errlen);
     if (res == NULL) return false;
     json_t *schedules = json_array();
@@ -237,6 +242,10 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
     for (int i = 0; i < PQntuples(res); i++)
         json_array_append_new(schedules, api_schedule_json(res, i));
     PQclear(res);
+    /* A one-off post's deadline is its schedules' (README "Deadlines"). */
+    json_t *first = json_array_get(schedules, 0);
+    json_t *deadline = first ? json_object_get(first, "deadline") : NULL;
+    json_object_set_new(post, "deadline", deadline ? json_incref(deadline) : json_null());
     json_object_set_new(post, "schedules", schedules);
     return (api_reply){.status = 200, .body = post};
 }

@@ -57,12 +57,13 @@ json_t *api_schedule_json(PGresult *res, int i) {
             : json_pack("{s:o, s:o, s:o}", "class", api_json_text(res, i, 9), "code",
                         api_json_text(res, i, 10), "message", api_json_text(res, i, 11));
     return json_pack(
-        "{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "id", PQgetvalue(res, i, 0),
+        "{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", PQgetvalue(res, i, 0),
         "account_id", PQgetvalue(res, i, 1), "platform", PQgetvalue(res, i, 2), "status",
         PQgetvalue(res, i, 3), "attempts", atoi(PQgetvalue(res, i, 4)), "scheduled_at",
-        api_json_time(PQgetvalue(res, i, 5)), "published_at", api_json_time(PQgetvalue(res, i, 6)),
-        "external_id", api_json_text(res, i, 7), "external_url", api_json_text(res, i, 8), "error",
-        error, "trace_id", api_json_trace_id(res, i, 12));
+        api_json_time(PQgetvalue(res, i, 5)), "deadline", api_json_time(PQgetvalue(res, i, 13)),
+        "published_at", api_json_time(PQgetvalue(res, i, 6)), "external_id",
+        api_json_text(res, i, 7), "external_url", api_json_text(res, i, 8), "error", error,
+        "trace_id", api_json_trace_id(res, i, 12));
 }
 
 /* ---- cursor ---------------------------------------------------------------- */
@@ -258,6 +259,26 @@ static bool decode_patch(const api_request *req, ctl_post *p, api_reply *r) {
     return ok;
 }
 
+/* A schedule is not moved past its own deadline (README "Deadlines"): it
+ * could only expire there. false with *r: the 422 (field "at"), a 404 or
+ * a 500. A concurrent change of the deadline is impossible (nothing
+ * updates the column), so checking first is enough. */
+static bool reschedule_meets_deadline(api_request *req, PGconn *db, const char *id,
+                                      const ctl_post *p, api_reply *r) {
+    json_t *o = read_schedule(req, db, id, r);
+    if (o == NULL) return false;
+    const char *deadline = json_string_value(json_object_get(o, "deadline"));
+    int64_t dl = 0, at = p->at_now ? ap_now_ms() : p->at_ms;
+    bool ok = deadline == NULL || ap_time_parse_rfc3339(deadline, &dl) != 0 || at <= dl;
+    if (!ok) {
+        char why[160];
+        snprintf(why, sizeof(why), "the new time is after the schedule's deadline %s", deadline);
+        *r = bad_query("at", why);
+    }
+    json_decref(o);
+    return ok;
+}
+
 api_reply api_schedules_patch(api_request *req, PGconn *db) {
     char id[37], err[512], at[40];
     if (!ap_uuid_normalize(req->path_id, id))
@@ -266,6 +287,7 @@ api_reply api_schedules_patch(api_request *req, PGconn *db) {
     ctl_post_init(&p);
     api_reply r;
     if (!decode_patch(req, &p, &r)) return r;
+    if (!reschedule_meets_deadline(req, db, id, &p, &r)) return r;
     if (!p.at_now) ap_time_format_rfc3339(p.at_ms, at, sizeof(at));
     const char *params[] = {id, req->tenant_id, p.at_now ? NULL : at};
     PGresult *res = api_db_store(db, AP_STORE_API_RESCHEDULE, params, err, sizeof(err));

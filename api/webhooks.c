@@ -128,9 +128,7 @@ static json_t *types_json(const char *csv) {
 }
 
 /* "" (the store's "none") -> null. */
-static json_t *or_null(const char *text) {
-    return text[0] ? json_string(text) : json_null();
-}
+static json_t *or_null(const char *text) { return text[0] ? json_string(text) : json_null(); }
 
 api_reply api_webhooks_create(api_request *req, PGconn *db) {
     api_webhook_request wr;
@@ -139,17 +137,17 @@ api_reply api_webhooks_create(api_request *req, PGconn *db) {
                                     &r))
         return r;
     char id[AP_UUID_TEXT_LEN + 1], secret[WH_SECRET_LEN + 1], err[512];
-    ap_status st = wh_endpoint_create(db, req->keyring, req->tenant_id, wr.url, wr.events_csv,
-                                      req->cfg->webhooks_allow_private, id, secret, err,
-                                      sizeof(err));
+    ap_status st =
+        wh_endpoint_create(db, req->keyring, req->tenant_id, wr.url, wr.events_csv,
+                           req->cfg->webhooks_allow_private, id, secret, err, sizeof(err));
     if (st == AP_EINVAL) /* checked above already: only a race with a config change */
         r = refused(strncmp(err, "events", 6) == 0 ? "events" : "url", after_field(err));
     else if (st != AP_OK)
         r = api_error_internal(req, "create webhook", err);
     else
         r = (api_reply){.status = 201,
-                        .body = json_pack("{s:s, s:s, s:s, s:o}", "id", id, "secret", secret,
-                                          "url", wr.url, "events", types_json(wr.events_csv))};
+                        .body = json_pack("{s:s, s:s, s:s, s:o}", "id", id, "secret", secret, "url",
+                                          wr.url, "events", types_json(wr.events_csv))};
     explicit_bzero(secret, sizeof(secret));
     api_webhook_request_free(&wr);
     return r;
@@ -166,16 +164,14 @@ api_reply api_webhooks_list(api_request *req, PGconn *db) {
         json_array_append_new(
             data, json_pack("{s:s, s:s, s:o, s:s, s:o}", "id", list[i].id, "url", list[i].url,
                             "events", types_json(list[i].event_types), "created_at",
-                            list[i].created_at, "failing_since",
-                            or_null(list[i].failing_since)));
+                            list[i].created_at, "failing_since", or_null(list[i].failing_since)));
     wh_endpoints_free(list, n);
     return (api_reply){.status = 200, .body = json_pack("{s:o}", "data", data)};
 }
 
 api_reply api_webhooks_delete(api_request *req, PGconn *db) {
     char id[AP_UUID_TEXT_LEN + 1], err[512];
-    if (!ap_uuid_normalize(req->path_id, id))
-        return api_error(404, "not_found", "no such webhook");
+    if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such webhook");
     ap_status st = wh_endpoint_remove(db, req->tenant_id, id, err, sizeof(err));
     if (st == AP_ENOTFOUND) return api_error(404, "not_found", "no such webhook");
     if (st != AP_OK) return api_error_internal(req, "delete webhook", err);
@@ -184,8 +180,7 @@ api_reply api_webhooks_delete(api_request *req, PGconn *db) {
 
 api_reply api_webhooks_deliveries(api_request *req, PGconn *db) {
     char id[AP_UUID_TEXT_LEN + 1], err[512];
-    if (!ap_uuid_normalize(req->path_id, id))
-        return api_error(404, "not_found", "no such webhook");
+    if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such webhook");
     long limit = DELIVERIES_DEFAULT;
     const char *limit_arg = req->query(req->conn, "limit");
     if (limit_arg && *limit_arg) {
@@ -196,23 +191,22 @@ api_reply api_webhooks_deliveries(api_request *req, PGconn *db) {
     }
     wh_delivery *list = NULL;
     int n = 0;
-    ap_status st = wh_delivery_list(db, req->tenant_id, id, (int)limit, &list, &n, err, sizeof(err));
+    ap_status st =
+        wh_delivery_list(db, req->tenant_id, id, (int)limit, &list, &n, err, sizeof(err));
     if (st == AP_ENOTFOUND) return api_error(404, "not_found", "no such webhook");
     if (st != AP_OK) return api_error_internal(req, "list deliveries", err);
     json_t *data = json_array();
     for (int i = 0; i < n; i++) {
         const wh_delivery *d = &list[i];
         json_array_append_new(
-            data, json_pack("{s:I, s:s, s:s, s:s, s:i, s:o, s:o, s:s, s:o, s:o}", "id",
-                            (json_int_t)d->id, "event_id", d->event_id, "event_type",
-                            d->event_type, "state", d->state, "attempts", d->attempts,
-                            "status_code", d->last_status ? json_integer(d->last_status)
-                                                          : json_null(),
-                            "error", or_null(d->last_error), "created_at", d->created_at,
-                            "next_attempt_at",
-                            strcmp(d->state, "pending") == 0 ? or_null(d->next_attempt_at)
-                                                             : json_null(),
-                            "delivered_at", or_null(d->delivered_at)));
+            data,
+            json_pack("{s:I, s:s, s:s, s:s, s:i, s:o, s:o, s:s, s:o, s:o}", "id", (json_int_t)d->id,
+                      "event_id", d->event_id, "event_type", d->event_type, "state", d->state,
+                      "attempts", d->attempts, "status_code",
+                      d->last_status ? json_integer(d->last_status) : json_null(), "error",
+                      or_null(d->last_error), "created_at", d->created_at, "next_attempt_at",
+                      strcmp(d->state, "pending") == 0 ? or_null(d->next_attempt_at) : json_null(),
+                      "delivered_at", or_null(d->delivered_at)));
     }
     wh_deliveries_free(list, n);
     return (api_reply){.status = 200, .body = json_pack("{s:o}", "data", data)};

@@ -120,6 +120,7 @@ static const key_spec platform_keys[] = {
     {"app_window", T_DURATION, P(app_window_ms), 1000, 7 * 86400000LL},
     /* X takes appends of up to 5 MB; below 64 KiB a video is too many parts. */
     {"media_chunk_size", T_INT, P(media_chunk_bytes), 65536, 5000000},
+    {"max_lateness", T_DURATION, P(max_lateness_ms), 0, 365 * 86400000LL},
 };
 #undef P
 

@@ -58,6 +58,10 @@ typedef struct ap_platform_config {
     /* Bytes per part of a chunked media upload (X video and GIF: one ranged
      * read of the media URL, then one append of the same bytes). */
     int media_chunk_bytes;
+    /* How late a post of this platform may still start its platform call:
+     * its default deadline is scheduled_at + this (platforms.<p>.max_lateness;
+     * README "Deadlines"); 0 = none. A post's own deadline, when earlier, wins. */
+    int64_t max_lateness_ms;
 } ap_platform_config;
 
 /* service.instance is written into KV values ("by=<instance>") and logs;

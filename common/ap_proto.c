@@ -182,7 +182,7 @@ ap_status ap_result_decode(const void *data, size_t len, ap_result **out, char *
     else if (res->generation == 0)
         why = "generation is 0";
     else if (res->outcome <= AUTOPOST__V1__OUTCOME__OUTCOME_UNSPECIFIED ||
-             res->outcome > AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED)
+             res->outcome > AP_OUTCOME_LAST)
         why = "unknown outcome";
     else if (strlen(res->external_post_id) > 256 || strlen(res->error_message) > 2048 ||
              strlen(res->error_code) > 64 || strlen(res->external_url) > 1024)
@@ -212,6 +212,7 @@ const char *ap_outcome_name(Autopost__V1__Outcome o) {
     case AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED: return "unconfirmed";
     case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED: return "cancelled";
     case AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED: return "deferred";
+    case AUTOPOST__V1__OUTCOME__OUTCOME_EXPIRED: return "expired";
     default: return "unspecified";
     }
 }

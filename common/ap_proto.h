@@ -39,6 +39,8 @@
 #define AP_MAX_JOB_BYTES (256 * 1024)
 #define AP_MAX_RESULT_BYTES (16 * 1024)
 #define AP_MAX_MEDIA 10
+/* The highest Outcome value this build knows: arrays by outcome are this + 1. */
+#define AP_OUTCOME_LAST AUTOPOST__V1__OUTCOME__OUTCOME_EXPIRED
 
 typedef Autopost__V1__PublishJob ap_job;
 typedef Autopost__V1__PublishResult ap_result;

@@ -34,14 +34,16 @@ static const char import_usage[] =
     "Schedules posts from JSON Lines (one object per line; blank lines skipped):\n"
     "  {\"account_id\": \"UUID\", \"at\": \"2026-11-28T09:00:00Z\", \"text\": \"...\",\n"
     "   \"link\": \"https://...\", \"media\": [{\"url\": \"https://...\", \"type\": \"image\",\n"
-    "   \"alt_text\": \"...\"}], \"priority\": \"normal|urgent\"}\n"
+    "   \"alt_text\": \"...\"}], \"priority\": \"normal|urgent\",\n"
+    "   \"deadline\": \"2026-11-28T10:00:00Z\"}\n"
     "or, instead of \"at\", a recurring post (as the API takes it):\n"
     "  \"recurrence\": {\"rrule\": \"FREQ=WEEKLY;BYDAY=MO\", \"tz\": \"Europe/Paris\",\n"
     "                 \"start\": \"2026-12-07T09:00:00\"}\n"
-    "\"at\" is an RFC 3339 time or \"now\". A time more than scheduler.max_past\n"
-    "(default 5m) ago is refused: it would be published at once, and is more\n"
-    "likely a date or time-zone bug. --allow-past accepts such times for the\n"
-    "whole file. \"priority\" is optional (normal; urgent: README \"Urgent lane\").\n"
+    "\"at\" is an RFC 3339 time or \"now\"; the optional \"deadline\" (not before\n"
+    "\"at\") makes a post that cannot start by then end expired. A time more than\n"
+    "scheduler.max_past (default 5m) ago is refused: it would be published at\n"
+    "once, and is more likely a date or time-zone bug. --allow-past accepts such\n"
+    "times for the whole file. \"priority\" is optional (normal; urgent: README \"Urgent lane\").\n"
     "Every line is checked like `schedule` does. If any line is bad, each one is\n"
     "reported as FILE:LINE: reason and nothing is imported. Otherwise all lines\n"
     "are imported in one transaction and `imported N schedules` is printed\n"
@@ -291,12 +293,15 @@ static bool copy_post(ap_buf *b, const import_row *r, const char *now_text) {
 
 static bool copy_schedule(ap_buf *b, const import_row *r, const char *now_text) {
     if (r->post.recur_rrule) return true; /* no schedule rows: the scheduler makes them */
-    char at[32];
+    char at[32], deadline[32];
     if (!r->post.at_now) ap_time_format_rfc3339(r->post.at_ms, at, sizeof(at));
+    if (r->post.deadline_ms > 0)
+        ap_time_format_rfc3339(r->post.deadline_ms, deadline, sizeof(deadline));
     return ctl_copy_field(b, r->schedule_id, '\t') && ctl_copy_field(b, r->post_id, '\t') &&
            ctl_copy_field(b, r->post.account_id, '\t') &&
            ctl_copy_field(b, r->post.at_now ? now_text : at, '\t') &&
-           ctl_copy_field(b, ctl_post_priority(&r->post), '\n');
+           ctl_copy_field(b, ctl_post_priority(&r->post), '\t') &&
+           ctl_copy_field(b, r->post.deadline_ms > 0 ? deadline : NULL, '\n');
 }
 
 /* Streams every row through COPY in chunks of about IMPORT_COPY_CHUNK. */
@@ -384,7 +389,8 @@ static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
                          copy_post, now_text)) != CTL_EXIT_OK)
         goto fail;
     if ((rc = copy_table(ctx,
-                         "COPY post_schedules (id, post_id, account_id, scheduled_at, priority) "
+                         "COPY post_schedules (id, post_id, account_id, scheduled_at, priority, "
+                         "deadline) "
                          "FROM STDIN",
                          s, copy_schedule, now_text)) != CTL_EXIT_OK)
         goto fail;

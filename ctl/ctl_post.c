@@ -54,6 +54,18 @@ bool ctl_post_set_priority(ctl_post *p, const char *priority, char *reason, size
     return false;
 }
 
+bool ctl_post_set_deadline(ctl_post *p, const char *deadline, char *reason, size_t len) {
+    int64_t ms = 0;
+    if (ap_time_parse_rfc3339(deadline, &ms) != 0 || ms <= 0) {
+        snprintf(reason, len,
+                 "deadline: \"%.64s\" is not an RFC 3339 time (e.g. 2026-11-28T10:00:00Z)",
+                 deadline);
+        return false;
+    }
+    p->deadline_ms = ms;
+    return true;
+}
+
 bool ctl_post_add_media(ctl_post *p, const char *url, const char *type, const char *alt,
                         char *reason, size_t len) {
     Autopost__V1__MediaType t;
@@ -114,8 +126,23 @@ static bool blank(const char *s) {
     return true;
 }
 
+/* A deadline before the post is due could never be met: refused, not
+ * stored to expire at once. "now" is read from our clock (the database's
+ * may differ by a skew; the scheduler expires such a row anyway). */
+static bool deadline_ok(const ctl_post *p, char *reason, size_t len) {
+    if (p->deadline_ms <= 0) return true;
+    int64_t at = p->at_now ? ap_now_ms() : p->at_ms;
+    if (p->deadline_ms >= at) return true;
+    char d[40], a[40];
+    ap_time_format_rfc3339(p->deadline_ms, d, sizeof(d));
+    ap_time_format_rfc3339(at, a, sizeof(a));
+    snprintf(reason, len, "deadline: %s is earlier than at (%s%s)", d, p->at_now ? "now, " : "", a);
+    return false;
+}
+
 bool ctl_post_check(const ctl_post *p, char *reason, size_t len) {
     const char *text = p->text ? p->text : "";
+    if (!deadline_ok(p, reason, len)) return false;
     if (blank(text) && p->link == NULL && p->nmedia == 0) {
         snprintf(reason, len, "content is empty: give text, a link or media");
         return false;
@@ -316,6 +343,13 @@ static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
             }
             if (!ctl_post_set_at(p, json_string_value(v), reason, len)) return false;
             have_at = true;
+        } else if (strcmp(key, "deadline") == 0) {
+            if (json_is_null(v)) continue;
+            if (!json_is_string(v)) {
+                snprintf(reason, len, "deadline: expected an RFC 3339 string");
+                return false;
+            }
+            if (!ctl_post_set_deadline(p, json_string_value(v), reason, len)) return false;
         } else if (strcmp(key, "text") == 0) {
             if (!json_str(v, key, false, &p->text, reason, len)) return false;
         } else if (strcmp(key, "link") == 0) {
@@ -333,8 +367,8 @@ static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
             if (!ctl_post_set_priority(p, json_string_value(v), reason, len)) return false;
         } else {
             snprintf(reason, len,
-                     "unknown key \"%.40s\" (known: account_id, at, recurrence, text, link, "
-                     "media, priority)",
+                     "unknown key \"%.40s\" (known: account_id, at, deadline, recurrence, text, "
+                     "link, media, priority)",
                      key);
             return false;
         }
@@ -345,6 +379,12 @@ static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
     }
     if (have_recurrence && p->urgent) {
         snprintf(reason, len, "priority: a recurring post cannot be urgent");
+        return false;
+    }
+    if (have_recurrence && p->deadline_ms > 0) {
+        snprintf(reason, len,
+                 "deadline: a recurring post has no single deadline (its occurrences follow "
+                 "platforms.<p>.max_lateness)");
         return false;
     }
     if (!have_account) {

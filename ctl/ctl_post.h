@@ -37,8 +37,11 @@ typedef struct ctl_post {
     char account_id[37];
     bool at_now;   /* "now": the database clock decides, not ours */
     int64_t at_ms; /* when !at_now */
-    char *text;    /* never NULL once set ("" for none) */
-    char *link;    /* NULL for none */
+    /* The post's own deadline (README "Deadlines"): past it, the schedule
+     * ends expired instead of publishing late. 0 = none. */
+    int64_t deadline_ms;
+    char *text; /* never NULL once set ("" for none) */
+    char *link; /* NULL for none */
     ctl_media *media;
     size_t nmedia;
     /* A recurring post (README "Recurring posts") instead of one time: the
@@ -58,6 +61,9 @@ bool ctl_post_set_priority(ctl_post *p, const char *priority, char *reason, size
 static inline const char *ctl_post_priority(const ctl_post *p) {
     return p->urgent ? "urgent" : "normal";
 }
+/* An RFC 3339 time; reasons start with "deadline: ". ctl_post_check
+ * refuses one earlier than at (or than now, for "now"). */
+bool ctl_post_set_deadline(ctl_post *p, const char *deadline, char *reason, size_t len);
 /* type may be NULL (image). Fails on an unknown type or out of memory. */
 bool ctl_post_add_media(ctl_post *p, const char *url, const char *type, const char *alt,
                         char *reason, size_t len);

@@ -32,7 +32,7 @@
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
     "                            [--link URL] [--media URL]... [--media-type image|video|gif]\n"
-    "                            [--priority normal|urgent] [--allow-past]\n"
+    "                            [--priority normal|urgent] [--deadline RFC3339] [--allow-past]\n"
     "       autopostctl schedule --account ACCOUNT_ID --rrule RULE --tz ZONE\n"
     "                            --start YYYY-MM-DDTHH:MM:SS --text TEXT [--link URL] ...\n\n"
     "Schedules one post and prints the new schedule id. Checked before anything is\n"
@@ -47,6 +47,8 @@ static const char schedule_usage[] =
     "it (api.min_recurrence_interval, an occurrence still to come); prints the\n"
     "post id: the scheduler makes its schedules a horizon ahead.\n"
     "--priority urgent puts it on the urgent lane (README \"Urgent lane\").\n"
+    "--deadline: if the platform call cannot start by then, the schedule ends\n"
+    "expired instead of publishing late (not earlier than --at).\n"
     "Takes --config FILE.\n";
 
 static const char cancel_usage[] =
@@ -79,7 +81,7 @@ static const char retry_usage[] =
 /* ---- schedule ----------------------------------------------------------- */
 
 typedef struct schedule_args {
-    const char *account, *at, *text, *link, *media_type, *priority;
+    const char *account, *at, *deadline, *text, *link, *media_type, *priority;
     const char *rrule, *tz, *start; /* a recurring post: all three or none */
     const char **media;
     size_t nmedia;
@@ -100,6 +102,7 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
     const ctl_opt opts[] = {
         {.name = "account", .string = &a->account},
         {.name = "at", .string = &a->at},
+        {.name = "deadline", .string = &a->deadline},
         {.name = "text", .string = &a->text},
         {.name = "link", .string = &a->link},
         {.name = "media", .take = take_media, .target = a, .invalid = "out of memory"},
@@ -136,6 +139,9 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     if (a->rrule) {
         if (a->priority && strcmp(a->priority, "normal") != 0)
             return ctl_fail("--priority: a recurring post cannot be urgent");
+        if (a->deadline)
+            return ctl_fail("--deadline: a recurring post has no single deadline (its "
+                            "occurrences follow platforms.<p>.max_lateness)");
         if ((p->recur_rrule = strdup(a->rrule)) == NULL || (p->recur_tz = strdup(a->tz)) == NULL ||
             (p->recur_start = strdup(a->start)) == NULL)
             return ctl_fail("out of memory");
@@ -143,6 +149,8 @@ static int build_post(const schedule_args *a, ctl_post *p) {
         return ctl_fail("%s", reason);
     if (a->priority && !ctl_post_set_priority(p, a->priority, reason, sizeof(reason)))
         return ctl_fail("--%s", reason);
+    if (a->deadline && !ctl_post_set_deadline(p, a->deadline, reason, sizeof(reason)))
+        return ctl_fail("%s", reason);
     if (a->media_type && strcmp(a->media_type, "image") != 0 &&
         strcmp(a->media_type, "video") != 0 && strcmp(a->media_type, "gif") != 0)
         return ctl_fail("--media-type must be image, video or gif, not \"%s\"", a->media_type);
@@ -204,12 +212,18 @@ static int insert_series(ctl_ctx *ctx, const ctl_post *p, const char *tenant) {
 }
 
 static int insert_schedule(ctl_ctx *ctx, const ctl_post *p) {
-    char err[512], at[32];
+    char err[512], at[32], deadline[32];
     char *media = ctl_post_media_json(p);
     if (media == NULL) return ctl_fail("out of memory");
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
-    const char *params[] = {
-        p->text, p->link, media, p->account_id, p->at_now ? NULL : at, ctl_post_priority(p)};
+    if (p->deadline_ms > 0) ap_time_format_rfc3339(p->deadline_ms, deadline, sizeof(deadline));
+    const char *params[] = {p->text,
+                            p->link,
+                            media,
+                            p->account_id,
+                            p->at_now ? NULL : at,
+                            ctl_post_priority(p),
+                            p->deadline_ms > 0 ? deadline : NULL};
     /* One statement: the post (in the account's tenant) and its schedule. */
     PGresult *res = ctl_store(ctx, AP_STORE_SCHEDULE_CREATE, params, err, sizeof(err));
     free(media);

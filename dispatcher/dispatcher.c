@@ -68,14 +68,14 @@ typedef struct batch {
 
 typedef struct fold_counts {
     size_t applied, ignored, stale, unknown;
-    size_t applied_by_outcome[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1];
+    size_t applied_by_outcome[AP_OUTCOME_LAST + 1];
     /* Rows the committed statements moved into a terminal status. */
     uint64_t terminal[AP_TERMINAL_NSTATUS][AP_CAUSE_N];
 } fold_counts;
 
 /* Metric handles (no-ops without a registry). */
 typedef struct dispatcher_metrics {
-    ap_counter *applied[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1]; /* by outcome */
+    ap_counter *applied[AP_OUTCOME_LAST + 1]; /* by outcome */
     ap_counter *batches, *advisories, *poison;
     ap_counter *forged[AP_OWNER_N]; /* by verdict; [AP_OWNER_OK] stays NULL */
     /* NULL where a cause cannot write that status (ap_counter_add ignores
@@ -117,8 +117,7 @@ static void register_terminal(dispatcher_metrics *m, ap_metrics *reg, ap_termina
 static void dispatcher_metrics_init(ap_dispatcher *d) {
     dispatcher_metrics *m = &d->m;
     ap_metrics *reg = ap_health_metrics();
-    for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED;
-         o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED; o++) {
+    for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED; o <= AP_OUTCOME_LAST; o++) {
         const char *const labels[] = {"outcome", ap_outcome_name(o), NULL};
         m->applied[o] = ap_metrics_counter(
             reg, "autopost_results_applied_total",
@@ -396,7 +395,7 @@ static void report_rows(const ap_fold *f, ap_result *const *results, natsMsg *co
                                 "holds: failed as a duplicate",
                                 r->external_post_id);
             }
-            if (o >= 0 && o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED) c->applied_by_outcome[o]++;
+            if (o >= 0 && o <= AP_OUTCOME_LAST) c->applied_by_outcome[o]++;
             if (st >= 0) c->terminal[st][AP_CAUSE_RESULT]++;
             ap_log_job_debug("result_applied", r->schedule_id, trace.id,
                              "%s -> %s (attempt %u, generation %u)", old, outcome, r->attempt,

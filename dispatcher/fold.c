@@ -52,6 +52,7 @@ static int outcome_rank(Autopost__V1__Outcome o) {
     case AUTOPOST__V1__OUTCOME__OUTCOME_FAILED:
     case AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED:
     case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED:
+    case AUTOPOST__V1__OUTCOME__OUTCOME_EXPIRED:
     case AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED: return 2; /* each ends the generation */
     case AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING: return 1;
     default: return 0;
@@ -268,10 +269,9 @@ void ap_advisory_message(char *buf, size_t len, uint64_t deliveries) {
 /* ---- terminal transitions ------------------------------------------------ */
 
 static const char *const terminal_status_names[AP_TERMINAL_NSTATUS] = {
-    [AP_TERMINAL_PUBLISHED] = "published",
-    [AP_TERMINAL_FAILED] = "failed",
-    [AP_TERMINAL_UNCONFIRMED] = "unconfirmed",
-    [AP_TERMINAL_CANCELLED] = "cancelled",
+    [AP_TERMINAL_PUBLISHED] = "published",     [AP_TERMINAL_FAILED] = "failed",
+    [AP_TERMINAL_UNCONFIRMED] = "unconfirmed", [AP_TERMINAL_CANCELLED] = "cancelled",
+    [AP_TERMINAL_EXPIRED] = "expired",
 };
 
 static const char *const terminal_cause_names[AP_CAUSE_N] = {

@@ -18,7 +18,7 @@
  *
  *   published    from any other status, even cancelled or failed: the post is
  *                live, and the row must say so.
- *   failed, unconfirmed, cancelled
+ *   failed, unconfirmed, cancelled, expired
  *                only from pending, queued or retrying: a terminal state is
  *                never overwritten by another terminal state.
  *   retrying     only from pending, queued or retrying, and only if its
@@ -215,6 +215,7 @@ typedef enum {
     AP_TERMINAL_FAILED,
     AP_TERMINAL_UNCONFIRMED,
     AP_TERMINAL_CANCELLED,
+    AP_TERMINAL_EXPIRED,
     AP_TERMINAL_NSTATUS
 } ap_terminal_status;
 

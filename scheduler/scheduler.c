@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_deadline.h"
 #include "ap_failpoint.h"
 #include "ap_health.h"
 #include "ap_log.h"
@@ -157,8 +158,9 @@ enum {
     C_LINK,
     C_MEDIA,
     C_AT,
-    C_URGENT, /* boolean: the urgent lane (0023) */
-    C_TRACE   /* traceparent; NULL for a row stored before 0025 */
+    C_URGENT,  /* boolean: the urgent lane (0023) */
+    C_TRACE,   /* traceparent; NULL for a row stored before 0025 */
+    C_DEADLINE /* the post's own, epoch ms; 0 = none */
 };
 
 typedef struct claimed_row {
@@ -168,6 +170,7 @@ typedef struct claimed_row {
     bool acked;
     bool duplicate;
     bool rejected;
+    bool expired; /* rejected because its deadline passed (mark_expired) */
     char reason[256];
     char code[32];
     char trace_id[AP_TRACE_ID_LEN + 1]; /* for this row's log lines */
@@ -284,6 +287,18 @@ static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cf
     const char *platform = PQgetvalue(res, i, C_PLATFORM);
     const char *status = PQgetvalue(res, i, C_STATUS);
     const ap_platform_config *pc = ap_config_platform(cfg, platform);
+    int64_t scheduled_at_ms = strtoll(PQgetvalue(res, i, C_AT), NULL, 10);
+    /* The job carries the effective deadline (common/ap_deadline.h), so a
+     * publisher needs neither the post's deadline nor this config. */
+    int64_t deadline_ms = ap_deadline_effective(strtoll(PQgetvalue(res, i, C_DEADLINE), NULL, 10),
+                                                scheduled_at_ms, pc ? pc->max_lateness_ms : 0);
+    int64_t now_ms = ap_now_ms();
+    if (ap_deadline_passed(deadline_ms, now_ms)) {
+        row->expired = true;
+        snprintf(row->code, sizeof(row->code), "%s", AP_DEADLINE_CODE);
+        ap_deadline_reason(row->reason, sizeof(row->reason), deadline_ms, now_ms, "the scheduler");
+        return false;
+    }
     if (strcmp(status, "active") != 0) {
         snprintf(row->code, sizeof(row->code), "account_%s", status);
         snprintf(row->reason, sizeof(row->reason), "%s",
@@ -315,8 +330,9 @@ static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cf
     job.text = PQgetvalue(res, i, C_TEXT);
     job.link = PQgetvalue(res, i, C_LINK);
     job.account_external_id = PQgetvalue(res, i, C_EXTERNAL);
-    job.scheduled_at_ms = strtoll(PQgetvalue(res, i, C_AT), NULL, 10);
-    job.enqueued_at_ms = ap_now_ms();
+    job.scheduled_at_ms = scheduled_at_ms;
+    job.enqueued_at_ms = now_ms;
+    job.deadline_ms = deadline_ms;
     job.urgent = strcmp(PQgetvalue(res, i, C_URGENT), "t") == 0;
     if (!build_media(PQgetvalue(res, i, C_MEDIA), &job, media, media_ptrs, row->reason,
                      sizeof(row->reason))) {
@@ -353,8 +369,9 @@ cleanup:
     return ok;
 }
 
-/* The acked rows become queued, the rejected ones failed, in the claim's
- * transaction (store/sql/mark_queued.sql, mark_invalid.sql). */
+/* The acked rows become queued, the rejected ones failed (or expired), in
+ * the claim's transaction (store/sql/mark_queued.sql, mark_invalid.sql,
+ * mark_expired.sql). */
 static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *err, size_t errlen) {
     ap_pg_array acked;
     ap_pg_array_init(&acked);
@@ -368,6 +385,15 @@ static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *er
     for (int i = 0; s == AP_OK && i < b->n; i++) {
         claimed_row *r = &b->rows[i];
         if (!r->rejected) continue;
+        if (r->expired) {
+            const char *eparams[] = {r->id, r->reason};
+            s = ap_store_run(pg->conn, AP_STORE_MARK_EXPIRED, eparams, NULL, NULL, err, errlen);
+            if (s == AP_OK) {
+                st->expired++;
+                ap_log_info("schedule_expired", r->id, "%s", r->reason);
+            }
+            continue;
+        }
         const char *params[] = {r->id, r->code, r->reason};
         s = ap_store_run(pg->conn, AP_STORE_MARK_INVALID, params, NULL, NULL, err, errlen);
         if (s == AP_OK) {
@@ -509,6 +535,34 @@ ap_status ap_scheduler_explain_claim(ap_pg *pg, const ap_config *cfg, FILE *out,
     return s;
 }
 
+/* Rows past their effective deadline end expired before the claim looks
+ * (store/sql/expire_due.sql): after an outage the stale ones go, the fresh
+ * ones are claimed. Every tick: without deadlines it is one probe of an
+ * empty partial index, and no scan at all for platforms without
+ * max_lateness. */
+#define EXPIRE_PER_PASS "1000" /* the rest next tick */
+
+static ap_status expire_due(ap_pg *pg, const ap_config *cfg, ap_tick_stats *st, char *err,
+                            size_t errlen) {
+    char platforms[AP_MAX_PLATFORMS * (AP_PLATFORM_NAME_MAX + 1) + 3] = "{";
+    char late[AP_MAX_PLATFORMS * 21 + 3] = "{";
+    for (int i = 0; i < cfg->nplatforms; i++) {
+        char n[24];
+        array_append(platforms, sizeof(platforms), cfg->platforms[i].name);
+        snprintf(n, sizeof(n), "%lld", (long long)cfg->platforms[i].max_lateness_ms);
+        array_append(late, sizeof(late), n);
+    }
+    strcat(platforms, "}");
+    strcat(late, "}");
+    const char *params[] = {platforms, late, EXPIRE_PER_PASS};
+    PGresult *res = NULL;
+    ap_status s = ap_store_run(pg->conn, AP_STORE_EXPIRE_DUE, params, &res, NULL, err, errlen);
+    if (s != AP_OK) return s;
+    st->expired += atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return AP_OK;
+}
+
 ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_tick_stats *st,
                             char *err, size_t errlen) {
     memset(st, 0, sizeof(*st));
@@ -518,6 +572,7 @@ ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_t
     ap_status s = ap_pg_exec(pg, "BEGIN", err, errlen);
     if (s != AP_OK) return s;
 
+    if ((s = expire_due(pg, cfg, st, err, errlen)) != AP_OK) goto rollback;
     res = claim(pg, cfg, NULL);
     if ((s = ap_pg_result_ok(res, PGRES_TUPLES_OK, err, errlen)) != AP_OK) goto rollback;
     b.n = PQntuples(res);
@@ -597,7 +652,7 @@ static void on_puback_dispatch(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckEr
 
 /* The loop's metrics; every handle is a no-op without a registry. */
 typedef struct scheduler_metrics {
-    ap_counter *claimed, *published, *rejected;
+    ap_counter *claimed, *published, *rejected, *expired;
     ap_histogram *tick_seconds;
 } scheduler_metrics;
 
@@ -613,6 +668,11 @@ static void scheduler_metrics_init(scheduler_metrics *m) {
                                      "Schedules failed by the scheduler with a stored reason "
                                      "(disabled account, unknown platform, bad media).",
                                      NULL);
+    m->expired = ap_metrics_counter(reg, "autopost_scheduler_expired_total",
+                                    "Schedules the scheduler ended expired (past the post's "
+                                    "deadline or platforms.<p>.max_lateness) without "
+                                    "publishing them.",
+                                    NULL);
     m->tick_seconds = ap_metrics_histogram(
         reg, "autopost_scheduler_tick_seconds",
         "Duration of one claim/publish/commit tick, idle and failed ticks included.", NULL,
@@ -694,10 +754,12 @@ int ap_scheduler_run(const ap_config *cfg, volatile sig_atomic_t *stop) {
         ap_counter_add(metrics.claimed, (uint64_t)st.claimed);
         ap_counter_add(metrics.published, (uint64_t)st.queued);
         ap_counter_add(metrics.rejected, (uint64_t)st.failed);
-        if (st.claimed > 0)
+        ap_counter_add(metrics.expired, (uint64_t)st.expired);
+        if (st.claimed > 0 || st.expired > 0)
             ap_log_info("tick", NULL,
-                        "claimed=%d queued=%d rejected=%d unacked=%d duplicates=%d in %lld ms",
-                        st.claimed, st.queued, st.failed, st.unacked, st.duplicates,
+                        "claimed=%d queued=%d rejected=%d expired=%d unacked=%d duplicates=%d in "
+                        "%lld ms",
+                        st.claimed, st.queued, st.failed, st.expired, st.unacked, st.duplicates,
                         (long long)(ap_mono_ms() - t0));
         /* A full batch means more are due right now: go again at once. */
         if (st.claimed < cfg->scheduler_batch_size || st.unacked > 0)

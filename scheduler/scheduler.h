@@ -1,10 +1,13 @@
 /* scheduler.h -- claims due schedules and turns them into JetStream jobs.
  *
  * One tick (ap_scheduler_tick), in one transaction:
+ *   0. pending rows past their effective deadline (the post's deadline or
+ *      platforms.<p>.max_lateness) end expired (store/sql/expire_due.sql);
  *   1. SELECT due pending rows ... FOR UPDATE OF s SKIP LOCKED LIMIT batch
  *      (replicas claim disjoint rows and never wait on each other);
  *   2. rows that can never be published (account disabled or missing its
- *      platform, bad media) are failed with a stored reason;
+ *      platform, bad media) are failed with a stored reason, and a claimed
+ *      row already past its deadline is expired;
  *   3. the rest are published with js_PublishMsgAsync, Nats-Msg-Id =
  *      "<schedule id>-<generation>", and we wait for every PubAck;
  *   4. only acked rows become 'queued'; COMMIT.
@@ -27,6 +30,7 @@ typedef struct ap_tick_stats {
     int claimed;
     int queued;
     int failed;     /* rejected with a stored reason */
+    int expired;    /* past their deadline: expired, not published (ap_deadline.h) */
     int unacked;    /* stay pending for the next tick */
     int duplicates; /* PubAck said the server already had it */
 } ap_tick_stats;

@@ -35,6 +35,8 @@ typedef enum ap_store_op {
     /* the scheduler, in the claim's transaction */
     AP_STORE_MARK_QUEUED,  /* mark_queued.sql */
     AP_STORE_MARK_INVALID, /* mark_invalid.sql */
+    AP_STORE_MARK_EXPIRED, /* mark_expired.sql */
+    AP_STORE_EXPIRE_DUE,   /* expire_due.sql, before the claim */
     /* the dispatcher: a batch's fold (dispatcher/fold.h) */
     AP_STORE_FOLD_HISTORY,
     AP_STORE_FOLD_UPDATE,

@@ -18,6 +18,8 @@ extern const char AP_STORE_SQL_CLAIM_FIFO[];
 /* The rest, in the order of ap_store_op (ap_store.h). */
 extern const char AP_STORE_SQL_MARK_QUEUED[];
 extern const char AP_STORE_SQL_MARK_INVALID[];
+extern const char AP_STORE_SQL_MARK_EXPIRED[];
+extern const char AP_STORE_SQL_EXPIRE_DUE[];
 extern const char AP_STORE_SQL_FOLD_HISTORY[];
 extern const char AP_STORE_SQL_FOLD_UPDATE[];
 extern const char AP_STORE_SQL_OWNER_LOOKUP[];

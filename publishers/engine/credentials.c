@@ -58,6 +58,8 @@ static int64_t ambiguous_cooldown_ms(const publisher *p) { return 2 * lock_stale
 
 static void start_with_credential(publisher *p, job_slot *s) {
     s->in.token = s->cred.access_token;
+    /* Right before the first request (a refresh may have taken a while). */
+    if (s->pending_mode == AP_FLOW_PUBLISH && engine_expire_if_late(p, s)) return;
     int64_t wait = s->verify_not_before_ms - ap_mono_ms();
     engine_start_flow_after(p, s, s->pending_mode, s->pending_since, wait > 0 ? wait : 0);
 }

@@ -23,6 +23,7 @@
 
 #include "accounts.h"
 #include "ap_crypto.h"
+#include "ap_deadline.h"
 #include "ap_health.h"
 #include "ap_log.h"
 #include "ap_nats.h"
@@ -161,7 +162,7 @@ typedef struct held_msg {
 /* Metric handles (no-ops without a registry), all labelled with the platform. */
 typedef struct publisher_metrics {
     ap_counter *acks, *naks, *terms, *poison, *rate_limit_waits;
-    ap_counter *outcomes[AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED + 1]; /* by outcome */
+    ap_counter *outcomes[AP_OUTCOME_LAST + 1];        /* by outcome */
     ap_histogram *call_seconds[AP_CLASS_INVALID + 1]; /* by error class, [NONE] is "ok" */
     ap_gauge *in_flight;
     ap_gauge *loop_max_seconds;     /* engine thread: longest loop iteration's work */
@@ -250,6 +251,10 @@ void engine_finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome out
                             const ap_flow_result *r, bool write_guard);
 void engine_finish_retry(publisher *p, job_slot *s, const ap_flow_result *r, ap_guard_state record);
 bool engine_defer_if_paused(publisher *p, job_slot *s);
+/* Before a publish flow's first request: past the job's deadline, with no
+ * request of it possibly sent, the job ends EXPIRED without a call
+ * (ap_deadline.h): true. */
+bool engine_expire_if_late(publisher *p, job_slot *s);
 void engine_start_flow_after(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms,
                              int64_t delay_ms);
 void engine_complete(publisher *p, job_slot *s, ap_flow_result *r);

@@ -9,9 +9,9 @@
 
 #include "ap_nats.h"
 
-static const char *const state_names[] = {"none",      "started",  "retry",
-                                          "published", "failed",   "unconfirmed",
-                                          "cancelled", "deferred", "unknown"};
+static const char *const state_names[] = {"none",    "started",     "retry",     "published",
+                                          "failed",  "unconfirmed", "cancelled", "deferred",
+                                          "expired", "unknown"};
 
 const char *ap_guard_state_name(ap_guard_state s) {
     return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";

@@ -14,6 +14,10 @@
  *             platform accepted anything; the schedule goes on under the next
  *             generation, so this key is done: a redelivery re-reports it.
  *             Its at= is when the deferral ends.
+ *   expired   (from started or retry, before any request of the job went
+ *             out) the job's deadline passed: no call, ever; a redelivery
+ *             re-reports it. Never written over a record that said started:
+ *             that job reads back instead.
  *
  * Finding "started" means an earlier attempt died after it may have sent the
  * request: the runtime reads the platform back (AP_FLOW_VERIFY) instead of
@@ -46,6 +50,7 @@ typedef enum ap_guard_state {
     AP_GUARD_UNCONFIRMED,
     AP_GUARD_CANCELLED,
     AP_GUARD_DEFERRED, /* a limit refused it; the schedule moved to the next generation */
+    AP_GUARD_EXPIRED,  /* its deadline passed before any request went out (ap_deadline.h) */
     AP_GUARD_UNKNOWN   /* unreadable value: treated like "started" (verify) */
 } ap_guard_state;
 

@@ -52,8 +52,7 @@ static void publisher_metrics_init(publisher *p) {
         "Longest single turn of the engine loop since start (its work, not its idle wait): "
         "what a blocking call on the engine thread would show.",
         labels);
-    for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED;
-         o <= AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED; o++) {
+    for (int o = AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED; o <= AP_OUTCOME_LAST; o++) {
         const char *const ol[] = {"platform", platform, "outcome", ap_outcome_name(o), NULL};
         m->outcomes[o] = ap_metrics_counter(reg, "autopost_publisher_outcomes_total",
                                             "Results published, by outcome.", ol);
@@ -161,6 +160,8 @@ static void start_job(publisher *p, natsMsg *msg, ap_lane lane) {
 
 /* A claim, or a takeover, is stored: the credential, then the flow. */
 static void proceed_after_claim(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since) {
+    /* A late job is not deferred for a pause only to expire later. */
+    if (mode == AP_FLOW_PUBLISH && engine_expire_if_late(p, s)) return;
     if (mode == AP_FLOW_PUBLISH && engine_defer_if_paused(p, s)) return;
     engine_settle_credential(p, s, mode, since);
 }
@@ -234,6 +235,13 @@ static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record 
             return;
         case AP_GUARD_CANCELLED:
             engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED, &r, false);
+            return;
+        case AP_GUARD_EXPIRED:
+            snprintf(r.error_code, sizeof(r.error_code), "%s", AP_DEADLINE_CODE);
+            snprintf(r.error_message, sizeof(r.error_message), "%s",
+                     "an earlier delivery already expired this job: its deadline passed before "
+                     "any platform call");
+            engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_EXPIRED, &r, false);
             return;
         case AP_GUARD_FAILED:
             ap_flow_fail(&r, AP_CLASS_PERMANENT, 0, "already_failed",

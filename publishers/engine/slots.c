@@ -220,6 +220,9 @@ void engine_settle(publisher *p, job_slot *s) {
     case AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED:
         ap_log_job_info("job_cancelled", sid(s), tid(s), "cancelled before any platform call");
         break;
+    case AUTOPOST__V1__OUTCOME__OUTCOME_EXPIRED:
+        ap_log_info("job_expired", sid(s), "%s", r->error_message);
+        break;
     case AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED:
         p->counts.deferred++;
         ap_counter_inc(p->m.rate_limit_waits);
@@ -294,13 +297,15 @@ void engine_on_mark_done(publisher *p, job_slot *s, const ap_js_done *d) {
     if (s->state == JOB_SETTLING && s->pending_ops == 0) engine_settle(p, s);
 }
 
-/* Terminal outcome: record, report, then Ack (published/cancelled) or Term. */
+/* Terminal outcome: record, report, then Ack (published/cancelled) or Term
+ * (failed, unconfirmed, expired). */
 void engine_finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
                             const ap_flow_result *r, bool write_guard) {
     ap_guard_state g = AP_GUARD_NONE;
     if (write_guard)
         g = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED     ? AP_GUARD_PUBLISHED
             : outcome == AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED ? AP_GUARD_UNCONFIRMED
+            : outcome == AUTOPOST__V1__OUTCOME__OUTCOME_EXPIRED     ? AP_GUARD_EXPIRED
                                                                     : AP_GUARD_FAILED;
     bool ack = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED ||
                outcome == AUTOPOST__V1__OUTCOME__OUTCOME_CANCELLED;
@@ -406,6 +411,22 @@ bool engine_defer_if_paused(publisher *p, job_slot *s) {
                  "%s paused by the platform's limit for %lld s more: %s",
                  app ? "the app" : "the account", (long long)((until - now + 999) / 1000), why);
     finish_deferred(p, s, &r, until - now, AP_PAUSE_NONE);
+    return true;
+}
+
+bool engine_expire_if_late(publisher *p, job_slot *s) {
+    int64_t now = ap_now_ms();
+    /* Only a publish flow gets here; sent_any: this delivery already sent a
+     * request (a reauth answer's second try), so the post may be live. A
+     * record that said "started" never makes a publish flow (VERIFY). */
+    if (ap_deadline_decide(s->job->deadline_ms, now, s->sent_any) != AP_DEADLINE_EXPIRE)
+        return false;
+    ap_flow_result r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.error_code, sizeof(r.error_code), "%s", AP_DEADLINE_CODE);
+    ap_deadline_reason(r.error_message, sizeof(r.error_message), s->job->deadline_ms, now,
+                       "the publisher");
+    engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_EXPIRED, &r, true);
     return true;
 }
 

@@ -123,7 +123,7 @@ top AS (
 SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
        a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text,
        (extract(epoch FROM s.scheduled_at) * 1000)::bigint, s.priority = 'urgent',
-       s.traceparent
+       s.traceparent, coalesce((extract(epoch FROM s.deadline) * 1000)::bigint, 0)
   FROM top k
   JOIN post_schedules s ON s.id = k.id
   CROSS JOIN LATERAL (SELECT text, link, media FROM posts WHERE id = s.post_id OFFSET 0) p

@@ -20,7 +20,7 @@ WITH due AS (
 SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
        a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text,
        (extract(epoch FROM s.scheduled_at) * 1000)::bigint, s.priority = 'urgent',
-       s.traceparent
+       s.traceparent, coalesce((extract(epoch FROM s.deadline) * 1000)::bigint, 0)
   FROM due d
   JOIN post_schedules s ON s.id = d.id
   JOIN posts p ON p.id = s.post_id

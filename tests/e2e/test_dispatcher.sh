@@ -278,7 +278,7 @@ terminal() {
 # Since the restart above: published sid 5, 7, 21; failed by a result sid 6,
 # 22, 30; given up sid 8; failed by the cascade sid 31..34.
 want=("published result 3" "failed result 3" "failed reauth_cascade 4" "failed max_deliveries 1"
-      "unconfirmed result 0" "cancelled result 0")
+      "unconfirmed result 0" "cancelled result 0" "expired result 0")
 for w in "${want[@]}"; do
     read -r st cause n <<<"$w"
     got=$(terminal "$st" "$cause") || fail "no series for status=$st cause=$cause"

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (rec.state != AP_GUARD_UNKNOWN) abort();
         return 0;
     }
-    if (rec.state < AP_GUARD_STARTED || rec.state > AP_GUARD_DEFERRED) abort();
+    if (rec.state < AP_GUARD_STARTED || rec.state > AP_GUARD_EXPIRED) abort();
     if (strlen(rec.external_id) >= sizeof(rec.external_id)) abort();
     char buf[1024];
     ap_guard_format(buf, sizeof(buf), &rec, "fuzz");

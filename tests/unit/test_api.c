@@ -259,6 +259,35 @@ static void test_post_request_priority(void) {
                  "priority");
 }
 
+/* "deadline": RFC 3339, not earlier than "at" (422 on the field), not with
+ * a recurrence. */
+#define DL_BODY(at, dl)                                                                            \
+    "{\"account_ids\": [" ACC "], \"text\": \"a\", \"at\": " at ", \"deadline\": " dl "}"
+static void test_post_request_deadline(void) {
+    unsigned int st;
+    api_post_request pr;
+    api_reply r = {0};
+    const char *ok = DL_BODY("\"2030-01-02T03:04:05Z\"", "\"2030-01-02T04:04:05+01:00\"");
+    CHECK(api_post_request_decode(&pr, ok, strlen(ok), &r));
+    CHECK(pr.post->deadline_ms == pr.post->at_ms); /* the same instant: allowed */
+    api_post_request_free(&pr);
+    CHECK_STR_EQ(decode_field(DL_BODY("\"2030-01-02T03:04:05Z\"", "null"), &st), "");
+    CHECK_STR_EQ(decode_field(DL_BODY("\"2030-01-02T03:04:05Z\"", "\"2030-01-02T03:04:04Z\""), &st),
+                 "deadline");
+    CHECK(st == 422);
+    CHECK_STR_EQ(decode_field(DL_BODY("\"now\"", "\"2020-01-01T00:00:00Z\""), &st), "deadline");
+    CHECK(st == 422);
+    CHECK_STR_EQ(decode_field(DL_BODY("\"now\"", "\"tomorrow\""), &st), "deadline");
+    CHECK_STR_EQ(decode_field(DL_BODY("\"now\"", "17"), &st), "deadline");
+    CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"text\": \"a\", \"deadline\": "
+                              "\"2030-01-02T03:04:05Z\", \"recurrence\": {\"rrule\": "
+                              "\"FREQ=DAILY\", \"tz\": \"UTC\", \"start\": "
+                              "\"2030-01-01T09:00:00\"}}",
+                              &st),
+                 "deadline");
+    CHECK(st == 422);
+}
+
 /* "recurrence" instead of "at": all three fields, checked by ap_recur,
  * never with "at"; api_recurrence_check adds api.min_recurrence_interval. */
 #define REC_BODY(rec) "{\"account_ids\": [" ACC "], \"text\": \"a\", \"recurrence\": " rec "}"
@@ -392,6 +421,7 @@ int main(void) {
     RUN(test_post_request);
     RUN(test_post_request_priority);
     RUN(test_post_request_recurrence);
+    RUN(test_post_request_deadline);
     RUN(test_webhook_request);
     RUN(test_error_shape);
     RUN(test_error_not_utf8);

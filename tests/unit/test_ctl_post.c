@@ -117,6 +117,32 @@ static void test_at_past(void) {
     ctl_post_free(&p);
 }
 
+/* A deadline: parsed, and never earlier than the post's time. */
+static void test_deadline(void) {
+    ctl_post p;
+    ctl_post_init(&p);
+    p.text = strdup("x");
+    CHECK(ctl_post_set_at(&p, "2026-11-28T09:00:00Z", reason, sizeof(reason)));
+    CHECK(ctl_post_set_deadline(&p, "2026-11-28T10:00:00Z", reason, sizeof(reason)));
+    CHECK(p.deadline_ms == INT64_C(1795860000000));
+    CHECK(ctl_post_check(&p, reason, sizeof(reason)));
+    /* Equal to at: allowed (the call may start at the deadline itself). */
+    CHECK(ctl_post_set_deadline(&p, "2026-11-28T09:00:00Z", reason, sizeof(reason)));
+    CHECK(ctl_post_check(&p, reason, sizeof(reason)));
+    /* Earlier than at: refused, naming the field first (the API's 422 field). */
+    CHECK(ctl_post_set_deadline(&p, "2026-11-28T08:59:59Z", reason, sizeof(reason)));
+    CHECK(!ctl_post_check(&p, reason, sizeof(reason)));
+    CHECK(strncmp(reason, "deadline: ", 10) == 0);
+    CHECK_CONTAINS(reason, "earlier than at");
+    /* With at "now", a deadline already gone is earlier than now. */
+    CHECK(ctl_post_set_at(&p, "now", reason, sizeof(reason)));
+    CHECK(!ctl_post_check(&p, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "earlier than at (now, ");
+    CHECK(!ctl_post_set_deadline(&p, "soon", reason, sizeof(reason)));
+    CHECK(strncmp(reason, "deadline: ", 10) == 0);
+    ctl_post_free(&p);
+}
+
 /* Parses one record into a fresh post; returns whether it was accepted. */
 static bool parse(const char *line) {
     ctl_post p;
@@ -182,6 +208,14 @@ static void test_json_records(void) {
     CHECK(!parse("not json"));
     CHECK_CONTAINS(reason, "invalid JSON");
     CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"nul \\u0000 inside\"}"));
+    CHECK(parse("{" ACC ", \"at\": \"2026-11-28T09:00:00Z\", \"deadline\": "
+                "\"2026-11-28T09:30:00Z\", \"text\": \"x\"}"));
+    CHECK(parse("{" ACC ", \"at\": \"now\", \"deadline\": null, \"text\": \"x\"}"));
+    CHECK(!parse("{" ACC ", \"at\": \"2026-11-28T09:00:00Z\", \"deadline\": "
+                 "\"2026-11-28T08:00:00Z\", \"text\": \"x\"}"));
+    CHECK_CONTAINS(reason, "deadline: ");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"deadline\": 5, \"text\": \"x\"}"));
+    CHECK_CONTAINS(reason, "deadline: expected an RFC 3339 string");
 
     /* "priority": the lane (README "Urgent lane"). */
     ctl_post_init(&p);
@@ -284,6 +318,7 @@ int main(void) {
     RUN(test_check_content);
     RUN(test_at);
     RUN(test_at_past);
+    RUN(test_deadline);
     RUN(test_json_records);
     RUN(test_json_recurrence);
     RUN(test_platform_rules);

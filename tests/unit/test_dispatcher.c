@@ -175,7 +175,14 @@ static void test_precedence(void) {
     CHECK(ap_fold_precedence(fail5, unconf3) > 0); /* among terminals, the higher attempt */
     CHECK(ap_fold_precedence(unconf3, cancel1) > 0);
     CHECK(ap_fold_precedence(retry2, retry2) == 0);
-    free(pub1), free(fail5), free(retry9), free(retry2), free(unconf3), free(cancel1);
+    /* An expired result ends its generation like the other terminals, and
+     * a published one (the post is live after all) still wins over it. */
+    ap_result *exp2 = mk(SID_A, 1, AUTOPOST__V1__OUTCOME__OUTCOME_EXPIRED, 2);
+    CHECK(ap_fold_precedence(exp2, retry9) > 0);
+    CHECK(ap_fold_precedence(pub1, exp2) > 0);
+    CHECK(ap_terminal_status_of("expired") == AP_TERMINAL_EXPIRED);
+    CHECK(strcmp(ap_outcome_name(AUTOPOST__V1__OUTCOME__OUTCOME_EXPIRED), "expired") == 0);
+    free(pub1), free(fail5), free(retry9), free(retry2), free(unconf3), free(cancel1), free(exp2);
 }
 
 /* Reads column `col` of the update (or history) parameters. */
