@@ -4,6 +4,7 @@
  *    "media": [{"url": "...", "type": "image|video|gif", "alt_text": "..."}],
  *    "at": "<RFC 3339>",            (at omitted or "now" = now)
  *    "priority": "normal|urgent",   (omitted: normal; README "Urgent lane")
+ *    "format": "feed|story|reel",   (omitted: feed; README "Formats")
  *    "deadline": "<RFC 3339>"}      (optional, not before at; README "Deadlines")
  *   or, instead of "at", a series (README "Recurring posts"):
  *    "recurrence": {"rrule": "FREQ=DAILY;COUNT=3", "tz": "Asia/Ho_Chi_Minh",
@@ -209,6 +210,18 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
         }
         return true;
     }
+    if (strcmp(key, "format") == 0) {
+        if (json_is_null(v)) return true;
+        if (!json_is_string(v)) {
+            *err = invalid("format", "expected \"feed\", \"story\" or \"reel\"");
+            return false;
+        }
+        if (!ctl_post_set_format(p, json_string_value(v), why, sizeof(why))) {
+            *err = invalid("format", why);
+            return false;
+        }
+        return true;
+    }
     if (strcmp(key, "deadline") == 0) {
         if (json_is_null(v)) return true;
         if (!json_is_string(v)) {
@@ -236,7 +249,7 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
     }
     snprintf(why, sizeof(why),
              "unknown key \"%.40s\" (known: account_ids, text, link, media, at, deadline, "
-             "recurrence, priority)",
+             "recurrence, priority, format)",
              key);
     *err = invalid(key[0] && strlen(key) < 64 ? key : "body", why);
     return false;

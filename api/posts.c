@@ -70,6 +70,8 @@ bool api_posts_check_accounts(const api_request *req, PGconn *db, const api_post
             ok = ctl_post_validate_platform(pr->post, PQgetvalue(res, row, 1),
                                             PQgetvalue(res, row, 2), why, sizeof(why));
         }
+        /* A format the platform cannot do names the field at fault. */
+        if (!ok && ctl_reason_is_format(why)) snprintf(field, sizeof(field), "format");
         if (!ok) {
             api_error_detail(r, field, why);
             all_ok = false;

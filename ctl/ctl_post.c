@@ -54,6 +54,21 @@ bool ctl_post_set_priority(ctl_post *p, const char *priority, char *reason, size
     return false;
 }
 
+bool ctl_post_set_format(ctl_post *p, const char *format, char *reason, size_t len) {
+    if (*format != '\0' && ap_format_parse(format, &p->format)) return true;
+    snprintf(reason, len, "format: \"%.32s\" is not one of feed, story, reel", format);
+    return false;
+}
+
+bool ctl_reason_is_format(const char *reason) {
+    static const char prefix[] = "not valid for ";
+    if (strncmp(reason, prefix, sizeof(prefix) - 1) == 0) {
+        const char *colon = strstr(reason, ": ");
+        if (colon) reason = colon + 2;
+    }
+    return strncmp(reason, "format", 6) == 0;
+}
+
 bool ctl_post_set_deadline(ctl_post *p, const char *deadline, char *reason, size_t len) {
     int64_t ms = 0;
     if (ap_time_parse_rfc3339(deadline, &ms) != 0 || ms <= 0) {
@@ -143,6 +158,10 @@ static bool deadline_ok(const ctl_post *p, char *reason, size_t len) {
 bool ctl_post_check(const ctl_post *p, char *reason, size_t len) {
     const char *text = p->text ? p->text : "";
     if (!deadline_ok(p, reason, len)) return false;
+    if (p->format != AP_FORMAT_FEED && p->nmedia == 0) {
+        snprintf(reason, len, "format: a %s needs an image or a video", ap_format_name(p->format));
+        return false;
+    }
     if (blank(text) && p->link == NULL && p->nmedia == 0) {
         snprintf(reason, len, "content is empty: give text, a link or media");
         return false;
@@ -365,10 +384,17 @@ static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
                 return false;
             }
             if (!ctl_post_set_priority(p, json_string_value(v), reason, len)) return false;
+        } else if (strcmp(key, "format") == 0) {
+            if (json_is_null(v)) continue;
+            if (!json_is_string(v)) {
+                snprintf(reason, len, "format: expected \"feed\", \"story\" or \"reel\"");
+                return false;
+            }
+            if (!ctl_post_set_format(p, json_string_value(v), reason, len)) return false;
         } else {
             snprintf(reason, len,
                      "unknown key \"%.40s\" (known: account_id, at, deadline, recurrence, text, "
-                     "link, media, priority)",
+                     "link, media, priority, format)",
                      key);
             return false;
         }
@@ -458,6 +484,7 @@ bool ctl_post_validate_platform(const ctl_post *p, const char *platform, const c
     job.n_media = p->nmedia;
     job.scheduled_at_ms = p->at_now ? ap_now_ms() : p->at_ms;
     job.account_external_id = (char *)(external_id ? external_id : "");
+    job.format = p->format == AP_FORMAT_FEED ? "" : (char *)ap_format_name(p->format);
     char why[512] = "";
     if (!adapter->validate(&job, why, sizeof(why))) {
         snprintf(reason, len, "not valid for %s: %s", platform, *why ? why : "rejected");
@@ -489,6 +516,12 @@ char *ctl_post_media_json(const ctl_post *p) {
                               : m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF ? "gif"
                                                                                     : "image",
                               "alt_text", m->alt_text ? m->alt_text : "");
+        if (o != NULL && i == 0 && p->format != AP_FORMAT_FEED &&
+            json_object_set_new(o, AP_FORMAT_MEDIA_KEY, json_string(ap_format_name(p->format))) !=
+                0) {
+            json_decref(o);
+            o = NULL;
+        }
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "ap_buf.h"
+#include "ap_format.h"
 #include "ap_proto.h"
 #include "ap_status.h"
 #include "ap_url.h"
@@ -48,6 +49,9 @@ typedef struct ctl_post {
      * rule, its IANA zone and local start, all three set or all NULL. */
     char *recur_rrule, *recur_tz, *recur_start;
     bool urgent; /* "priority": "urgent" (README "Urgent lane"); false: normal */
+    /* "format" (README "Formats"): feed, story or reel. Stored on the first
+     * media item (ap_format.h), so a format other than feed needs media. */
+    ap_format format;
 } ctl_post;
 
 void ctl_post_init(ctl_post *p);
@@ -61,6 +65,12 @@ bool ctl_post_set_priority(ctl_post *p, const char *priority, char *reason, size
 static inline const char *ctl_post_priority(const ctl_post *p) {
     return p->urgent ? "urgent" : "normal";
 }
+/* "feed", "story" or "reel"; reasons start with "format" (so do the
+ * adapters' reasons about a format, ctl_reason_is_format). */
+bool ctl_post_set_format(ctl_post *p, const char *format, char *reason, size_t len);
+/* Is a reason (ctl_post's, or ctl_post_validate_platform's "not valid for
+ * <platform>: ...") about the post's format? The API names the field. */
+bool ctl_reason_is_format(const char *reason);
 /* An RFC 3339 time; reasons start with "deadline: ". ctl_post_check
  * refuses one earlier than at (or than now, for "now"). */
 bool ctl_post_set_deadline(ctl_post *p, const char *deadline, char *reason, size_t len);
@@ -101,7 +111,8 @@ bool ctl_post_validate_platform(const ctl_post *p, const char *platform, const c
 bool ctl_account_usable(const char *account_id, const char *status, const char *status_reason,
                         char *reason, size_t len);
 
-/* posts.media as JSON text: [{"url": ..., "type": ..., "alt_text": ...}].
+/* posts.media as JSON text: [{"url": ..., "type": ..., "alt_text": ...}],
+ * the first item also carrying "format" unless the format is feed.
  * malloc'ed (caller frees); NULL when out of memory. */
 char *ctl_post_media_json(const ctl_post *p);
 

@@ -33,6 +33,7 @@ static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
     "                            [--link URL] [--media URL]... [--media-type image|video|gif]\n"
     "                            [--priority normal|urgent] [--deadline RFC3339] [--allow-past]\n"
+    "                            [--format feed|story|reel]\n"
     "       autopostctl schedule --account ACCOUNT_ID --rrule RULE --tz ZONE\n"
     "                            --start YYYY-MM-DDTHH:MM:SS --text TEXT [--link URL] ...\n\n"
     "Schedules one post and prints the new schedule id. Checked before anything is\n"
@@ -47,6 +48,8 @@ static const char schedule_usage[] =
     "it (api.min_recurrence_interval, an occurrence still to come); prints the\n"
     "post id: the scheduler makes its schedules a horizon ahead.\n"
     "--priority urgent puts it on the urgent lane (README \"Urgent lane\").\n"
+    "--format (default feed): story or reel where the platform has them (README\n"
+    "\"Formats\"; an Instagram story is one --media and no --text or --link).\n"
     "--deadline: if the platform call cannot start by then, the schedule ends\n"
     "expired instead of publishing late (not earlier than --at).\n"
     "Takes --config FILE.\n";
@@ -81,7 +84,7 @@ static const char retry_usage[] =
 /* ---- schedule ----------------------------------------------------------- */
 
 typedef struct schedule_args {
-    const char *account, *at, *deadline, *text, *link, *media_type, *priority;
+    const char *account, *at, *deadline, *text, *link, *media_type, *priority, *format;
     const char *rrule, *tz, *start; /* a recurring post: all three or none */
     const char **media;
     size_t nmedia;
@@ -108,6 +111,7 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
         {.name = "media", .take = take_media, .target = a, .invalid = "out of memory"},
         {.name = "media-type", .string = &a->media_type},
         {.name = "priority", .string = &a->priority},
+        {.name = "format", .string = &a->format},
         {.name = "allow-past", .flag = &a->allow_past},
         {.name = "rrule", .string = &a->rrule},
         {.name = "tz", .string = &a->tz},
@@ -151,6 +155,8 @@ static int build_post(const schedule_args *a, ctl_post *p) {
         return ctl_fail("--%s", reason);
     if (a->deadline && !ctl_post_set_deadline(p, a->deadline, reason, sizeof(reason)))
         return ctl_fail("%s", reason);
+    if (a->format && !ctl_post_set_format(p, a->format, reason, sizeof(reason)))
+        return ctl_fail("--%s", reason);
     if (a->media_type && strcmp(a->media_type, "image") != 0 &&
         strcmp(a->media_type, "video") != 0 && strcmp(a->media_type, "gif") != 0)
         return ctl_fail("--media-type must be image, video or gif, not \"%s\"", a->media_type);

@@ -10,6 +10,7 @@
 
 #include "ap_deadline.h"
 #include "ap_failpoint.h"
+#include "ap_format.h"
 #include "ap_health.h"
 #include "ap_log.h"
 #include "ap_pg_array.h"
@@ -216,8 +217,9 @@ static void on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, v
     pthread_mutex_unlock(&b->mu);
 }
 
-/* Media JSON from the posts row -> PublishJob media. Returns false with a
- * reason when the stored value is unusable. */
+/* Media JSON from the posts row -> PublishJob media, and the post's format,
+ * which rides on the first item (ap_format.h). Returns false with a reason
+ * when the stored value is unusable. */
 static bool build_media(const char *json, ap_job *job, Autopost__V1__Media *storage,
                         Autopost__V1__Media **ptrs, char *reason, size_t len) {
     json_error_t jerr;
@@ -258,6 +260,13 @@ static bool build_media(const char *json, ap_job *job, Autopost__V1__Media *stor
         ptrs[i] = &storage[i];
         job->n_media = i + 1;
     }
+    json_t *fmt = json_object_get(json_array_get(arr, 0), AP_FORMAT_MEDIA_KEY);
+    ap_format f = AP_FORMAT_FEED;
+    if (fmt != NULL && (!json_is_string(fmt) || !ap_format_parse(json_string_value(fmt), &f))) {
+        snprintf(reason, len, "stored format is not one of feed, story, reel");
+        goto cleanup;
+    }
+    job->format = f == AP_FORMAT_FEED ? "" : (char *)ap_format_name(f);
     job->media = ptrs;
     ok = true;
 cleanup:

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "ap_config.h"
+#include "ap_format.h"
 #include "ap_proto.h"
 #include "http.h"
 
@@ -111,12 +112,24 @@ typedef struct ap_adapter {
      * publish flow may then be our own post (a proxy retried a call that
      * went through), and the runtime reads back before calling it failed. */
     bool duplicate_reads_back;
+    /* The formats beyond feed the platform can do (AP_FORMAT_BIT(story) |
+     * ...); 0: feed only. ap_validate_common refuses any other format with
+     * "format <f> is not supported on <platform>"; the adapter's validate()
+     * checks what the format needs (one image or video for a story). */
+    unsigned formats;
 } ap_adapter;
+
+#define AP_FORMAT_BIT(f) (1u << (unsigned)(f))
 
 const ap_adapter *ap_adapter_find(const char *platform);
 
+/* The job's format (PublishJob.format; "" = feed); false with reason for a
+ * name that is none of feed, story, reel. */
+bool ap_job_format(const ap_job *job, ap_format *out, char *reason, size_t len);
+
 /* Checks shared by every platform (non-empty content, http(s) media URLs,
- * media count); adapters call it first from validate(). */
+ * media count, a format the platform can do); adapters call it first from
+ * validate(). */
 bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_t len);
 
 /* Adds "Authorization: Bearer TOKEN", wiping the stack copy of the token;

@@ -28,7 +28,26 @@ const ap_adapter *ap_adapter_find(const char *platform) {
     return NULL;
 }
 
+bool ap_job_format(const ap_job *job, ap_format *out, char *reason, size_t len) {
+    if (ap_format_parse(job->format, out)) return true;
+    snprintf(reason, len, "format \"%.32s\" is not one of feed, story, reel", job->format);
+    return false;
+}
+
+/* Reasons start with "format" so a door can name the field (ctl_post.h). */
+static bool validate_format(const ap_job *job, char *reason, size_t len) {
+    ap_format f;
+    if (!ap_job_format(job, &f, reason, len)) return false;
+    if (f == AP_FORMAT_FEED) return true;
+    const ap_adapter *a = ap_adapter_find(job->platform);
+    if (a != NULL && (a->formats & AP_FORMAT_BIT(f)) != 0) return true;
+    snprintf(reason, len, "format %s is not supported on %s", ap_format_name(f),
+             job->platform && *job->platform ? job->platform : "this platform");
+    return false;
+}
+
 bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_t len) {
+    if (!validate_format(job, reason, len)) return false;
     bool has_text = job->text && *job->text, has_link = job->link && *job->link;
     if (!has_text && !has_link && job->n_media == 0) {
         snprintf(reason, len, "empty post: no text, link or media");

@@ -2,12 +2,19 @@
  * API's container flow (container.h). The account's platform id is the
  * Instagram user id (job->account_external_id).
  *
- * Kinds, chosen by the media:
- *   one image   image   POST /{ig-user}/media image_url, caption
- *   one video   reel    POST /{ig-user}/media media_type=REELS, video_url, caption
- *   2..10       carousel items: POST /{ig-user}/media is_carousel_item=true,
+ * Kinds, chosen by the format (PublishJob.format, ap_format.h) and the media:
+ *   feed, one image   image   POST /{ig-user}/media image_url, caption
+ *   feed, one video   reel    POST /{ig-user}/media media_type=REELS, video_url, caption
+ *   feed, 2..10       carousel items: POST /{ig-user}/media is_carousel_item=true,
  *                       image_url | media_type=VIDEO + video_url;
- *               then POST /{ig-user}/media media_type=CAROUSEL, children=a,b, caption
+ *                     then POST /{ig-user}/media media_type=CAROUSEL, children=a,b, caption
+ *   reel, one video   reel    as a feed post with one video (Instagram shares
+ *                             reels to the feed); anything else is refused
+ *   story, one item   story   POST /{ig-user}/media media_type=STORIES,
+ *                             image_url | video_url, no caption
+ * A story carries no text: Instagram ignores a caption on stories, so a story
+ * with text or a link is refused in validation rather than published without
+ * it. Every container, a story's too, is polled (a story video takes time).
  * then GET /{container}?fields=status_code,status until FINISHED and
  * POST /{ig-user}/media_publish creation_id -> {"id"}.
  *
@@ -42,6 +49,40 @@ static int ig_hashtags(const char *s) {
     return n;
 }
 
+/* What a story or a reel needs beyond a feed post's rules. Reasons start
+ * with "format" (the field a door names). */
+static bool ig_video(const ap_job *job, size_t i) {
+    return job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
+}
+
+static bool ig_story(const ap_job *job) {
+    ap_format f;
+    return ap_format_parse(job->format, &f) && f == AP_FORMAT_STORY;
+}
+
+static bool ig_validate_format(const ap_job *job, char *reason, size_t len) {
+    ap_format f;
+    if (!ap_job_format(job, &f, reason, len)) return false;
+    if (f == AP_FORMAT_STORY) {
+        if (job->n_media != 1) {
+            snprintf(reason, len, "format story takes exactly one image or video (got %zu media)",
+                     job->n_media);
+            return false;
+        }
+        if ((job->text && *job->text) || (job->link && *job->link)) {
+            snprintf(reason, len,
+                     "format story carries no text or link: Instagram ignores text on stories "
+                     "(post the text separately, or drop it)");
+            return false;
+        }
+    }
+    if (f == AP_FORMAT_REEL && (job->n_media != 1 || !ig_video(job, 0))) {
+        snprintf(reason, len, "format reel takes exactly one video");
+        return false;
+    }
+    return true;
+}
+
 static bool ig_validate(const ap_job *job, char *reason, size_t len) {
     if (!ap_validate_common(job, INSTAGRAM_MAX_MEDIA, reason, len)) return false;
     if (job->n_media == 0) {
@@ -56,6 +97,7 @@ static bool ig_validate(const ap_job *job, char *reason, size_t len) {
             return false;
         }
     }
+    if (!ig_validate_format(job, reason, len)) return false;
     char *caption = ap_container_text_with_link(job);
     if (caption == NULL) {
         snprintf(reason, len, "out of memory");
@@ -85,10 +127,6 @@ static bool ig_validate(const ap_job *job, char *reason, size_t len) {
     return true;
 }
 
-static bool ig_video(const ap_job *job, size_t i) {
-    return job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
-}
-
 static void ig_container_pairs(const ap_job *job, int child, const char *children,
                                const char *caption, const char **pairs) {
     int n = 0;
@@ -102,6 +140,11 @@ static void ig_container_pairs(const ap_job *job, int child, const char *childre
             pairs[n++] = "image_url", pairs[n++] = job->media[i]->url;
         }
         pairs[n++] = "is_carousel_item", pairs[n++] = "true";
+    } else if (ig_story(job)) {
+        /* No caption: Instagram drops text on stories (validation refuses it). */
+        pairs[n++] = "media_type", pairs[n++] = "STORIES";
+        pairs[n++] = ig_video(job, 0) ? "video_url" : "image_url";
+        pairs[n++] = job->media[0]->url;
     } else if (children) {
         pairs[n++] = "media_type", pairs[n++] = "CAROUSEL";
         pairs[n++] = "children", pairs[n++] = children;
@@ -149,4 +192,5 @@ const ap_adapter ap_adapter_instagram = {
     .flow_new = ig_flow_new,
     .step = ap_container_step,
     .flow_free = ap_container_flow_free,
+    .formats = AP_FORMAT_BIT(AP_FORMAT_STORY) | AP_FORMAT_BIT(AP_FORMAT_REEL),
 };
