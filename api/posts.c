@@ -125,8 +125,8 @@ static bool insert_post(const api_request *req, PGconn *db, const api_post_reque
     for (int i = 0; schedules && i < PQntuples(res); i++)
         json_array_append_new(schedules, api_schedule_json(res, i));
     PQclear(res);
-    *out = json_pack("{s:s, s:s, s:o}", "id", post_id, "priority", ctl_post_priority(p),
-                     "schedules", schedules);
+    *out = json_pack("{s:s, s:s, s:s, s:o}", "id", post_id, "priority", ctl_post_priority(p),
+                     "format", ap_format_name(p->format), "schedules", schedules);
     if (*out == NULL) snprintf(err, errlen, "out of memory");
     return *out != NULL;
 }
@@ -228,10 +228,12 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
         PQclear(res);
         return api_error(404, "not_found", "no such post");
     }
-    json_t *post = json_pack("{s:s, s:s, s:o, s:o, s:o}", "id", PQgetvalue(res, 0, 0), "text",
+    ap_format format;
+    json_t *media = ctl_post_media_from_json(PQgetvalue(res, 0, 3), &format);
+    json_t *post = json_pack("{s:s, s:s, s:o, s:o, s:s, s:o}", "id", PQgetvalue(res, 0, 0), "text",
                              PQgetvalue(res, 0, 1), "link", api_json_text(res, 0, 2), "media",
-                             json_loads(PQgetvalue(res, 0, 3), 0, NULL), "created_at",
-                             api_json_time(PQgetvalue(res, 0, 4)));
+                             media ? media : json_array(), "format", ap_format_name(format),
+                             "created_at", api_json_time(PQgetvalue(res, 0, 4)));
     json_object_set_new(post, "recurrence", api_series_json(res, 0, 5));
     PQclear(res);
     const char *sparams[] = {id};

@@ -71,8 +71,8 @@ bool api_series_insert(const api_request *req, PGconn *db, const api_post_reques
     if (res == NULL) return false;
     json_t *recurrence = json_pack("{s:s, s:s, s:s, s:n}", "rrule", pr->recur_rrule, "tz",
                                    pr->recur_tz, "start", pr->recur_start, "cancelled_at");
-    *out = json_pack("{s:s, s:o, s:[]}", "id", PQgetvalue(res, 0, 0), "recurrence", recurrence,
-                     "schedules");
+    *out = json_pack("{s:s, s:s, s:o, s:[]}", "id", PQgetvalue(res, 0, 0), "format",
+                     ap_format_name(pr->post->format), "recurrence", recurrence, "schedules");
     PQclear(res);
     if (*out == NULL) snprintf(err, errlen, "out of memory");
     return *out != NULL;
@@ -224,9 +224,11 @@ static bool check_new_text(api_request *req, PGconn *db, PGresult *post, const c
     for (char *a = strtok_r(list + 1, ",}", &save); a; a = strtok_r(NULL, ",}", &save))
         json_array_append_new(accounts, json_string(a));
     free(list);
-    json_t *body =
-        json_pack("{s:o, s:s, s:o, s:o}", "account_ids", accounts, "text", text, "link",
-                  api_json_text(post, 0, 5), "media", json_loads(PQgetvalue(post, 0, 6), 0, NULL));
+    ap_format format;
+    json_t *media = ctl_post_media_from_json(PQgetvalue(post, 0, 6), &format);
+    json_t *body = json_pack("{s:o, s:s, s:o, s:o, s:s}", "account_ids", accounts, "text", text,
+                             "link", api_json_text(post, 0, 5), "media",
+                             media ? media : json_null(), "format", ap_format_name(format));
     char *raw = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (raw == NULL) {

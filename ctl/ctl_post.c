@@ -532,6 +532,21 @@ char *ctl_post_media_json(const ctl_post *p) {
     return out;
 }
 
+json_t *ctl_post_media_from_json(const char *stored, ap_format *format) {
+    *format = AP_FORMAT_FEED;
+    json_t *arr = json_loads(stored, 0, NULL);
+    if (!json_is_array(arr)) {
+        json_decref(arr);
+        return NULL;
+    }
+    json_t *first = json_array_get(arr, 0);
+    json_t *f = json_object_get(first, AP_FORMAT_MEDIA_KEY);
+    if (json_is_string(f) && !ap_format_parse(json_string_value(f), format))
+        *format = AP_FORMAT_FEED;
+    if (f != NULL) json_object_del(first, AP_FORMAT_MEDIA_KEY);
+    return arr;
+}
+
 /* ---- COPY text format --------------------------------------------------- */
 
 bool ctl_copy_field(ap_buf *b, const char *s, char sep) {

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "ap_buf.h"
 #include "ap_format.h"
 #include "ap_proto.h"
@@ -115,6 +117,11 @@ bool ctl_account_usable(const char *account_id, const char *status, const char *
  * the first item also carrying "format" unless the format is feed.
  * malloc'ed (caller frees); NULL when out of memory. */
 char *ctl_post_media_json(const ctl_post *p);
+
+/* The other way: posts.media as stored -> the media array as the API shows
+ * it (without the format key) and the post's format. A new reference (NULL
+ * when the text is not a JSON array); *format is feed when none is stored. */
+json_t *ctl_post_media_from_json(const char *stored, ap_format *format);
 
 /* ap_url_check's verdict as a sentence for a person, naming `what`. */
 bool ctl_url_ok(const char *url, const char *what, char *reason, size_t len);

@@ -30,7 +30,7 @@ typedef struct sb_container {
     char id[SB_ID_MAX];
     char post_id[SB_ID_MAX]; /* once published */
     char *user, *text, *media_url;
-    const char *kind; /* static: "image", "reel", "video", "carousel", "text" */
+    const char *kind; /* static: "image", "reel", "video", "carousel", "text", "story" */
     int is_item;
     sb_fate fate;
     int64_t ready_at_ms; /* wall clock */
@@ -233,6 +233,17 @@ static int sb_parse_media(sb_call *c, sb_container *k) {
                                "of this account");
             return -1;
         }
+    } else if (strcmp(type, "STORIES") == 0 && api->stories && !k->is_item) {
+        /* Instagram drops a story's caption; the sandbox refuses one, so a
+         * client that sends text it believes is shown is caught. */
+        if (k->text != NULL) {
+            sb_invalid(c->req, "(#100) A story takes no caption");
+            return -1;
+        }
+        const char *url = video ? video : image;
+        k->kind = "story";
+        k->media_url = sb_http_url(url) && !(video && image) ? strdup(url) : NULL;
+        if (k->media_url == NULL) goto bad_url;
     } else if (strcmp(type, "TEXT") == 0 && api->text_posts && !k->is_item) {
         k->kind = "text";
         if (k->text == NULL) {

@@ -35,6 +35,7 @@ typedef struct sandbox_container_api {
     const char *video_type;       /* media_type of a single video post: "REELS" | "VIDEO" */
     const char *video_kind;       /* its kind in the post store: "reel" | "video" */
     int text_posts;               /* media_type=TEXT allowed */
+    int stories;                  /* media_type=STORIES (image_url | video_url, no caption) */
     long max_text;                /* characters */
     const char *permalink_prefix; /* + the post id */
     long (*quota)(const sandbox_knobs *k);
