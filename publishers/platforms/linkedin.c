@@ -74,8 +74,8 @@ typedef struct li_flow {
     char content_type[64];
     char *upload_url;
     char images[LINKEDIN_MAX_MEDIA][100]; /* urn:li:image:... per uploaded image */
-    ap_li_video *video; /* the job's video; NULL for images or text */
-    bool started;       /* AP_FLOW_PUBLISH: the first request went out */
+    ap_li_video *video;                   /* the job's video; NULL for images or text */
+    bool started;                         /* AP_FLOW_PUBLISH: the first request went out */
 } li_flow;
 
 char *ap_linkedin_escape(const char *text) {
@@ -443,8 +443,8 @@ bool ap_linkedin_upload_url_ok(const ap_flow_input *in, const char *url) {
     return false;
 }
 
-void ap_linkedin_media_error(const ap_flow_input *in, const ap_http_response *res,
-                             const char *what, ap_flow_result *r) {
+void ap_linkedin_media_error(const ap_flow_input *in, const ap_http_response *res, const char *what,
+                             ap_flow_result *r) {
     if (res->transport_error != 0) {
         ap_flow_fail(r, AP_CLASS_RETRY, 0, "media_upload", "%s failed: %s", what,
                      res->transport_message);
@@ -466,7 +466,8 @@ static bool li_take_init(li_flow *f, const ap_flow_input *in, const ap_http_resp
     json_t *root = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
     json_t *value = json_object_get(root, "value");
     json_t *url = json_object_get(value, "uploadUrl"), *image = json_object_get(value, "image");
-    bool ok = json_is_string(url) && json_is_string(image) && ap_linkedin_urn_ok(json_string_value(image)) &&
+    bool ok = json_is_string(url) && json_is_string(image) &&
+              ap_linkedin_urn_ok(json_string_value(image)) &&
               strncmp(json_string_value(image), "urn:li:image:", 13) == 0;
     if (!ok) {
         ap_flow_fail(r, AP_CLASS_RETRY, res->status, "media_upload",

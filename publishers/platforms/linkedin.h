@@ -23,8 +23,8 @@ bool ap_linkedin_upload_url_ok(const ap_flow_input *in, const char *url);
 /* A failed upload step (image or video, before the post): classified as
  * LinkedIn answers are (see linkedin.c), but never duplicate or ambiguous,
  * since nothing is public yet. what names the step in the message. */
-void ap_linkedin_media_error(const ap_flow_input *in, const ap_http_response *res,
-                             const char *what, ap_flow_result *r);
+void ap_linkedin_media_error(const ap_flow_input *in, const ap_http_response *res, const char *what,
+                             ap_flow_result *r);
 
 /* A LinkedIn URN ("urn:li:<type>:<id>", safe characters, < 100 bytes). */
 bool ap_linkedin_urn_ok(const char *s);

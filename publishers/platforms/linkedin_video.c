@@ -53,10 +53,10 @@
 #include "chunked.h"
 #include "linkedin.h"
 
-#define LV_MAX_SENDS 4      /* one PUT/finalize/status call, first send included */
-#define LV_MAX_RESTARTS 2   /* fresh uploads after expired upload URLs */
-#define LV_MAX_POLLS 180    /* status calls before "LinkedIn is too slow", retried later */
-#define LV_POLL_MS 1000     /* the first wait; grows by LV_POLL_MS every 5 polls */
+#define LV_MAX_SENDS 4    /* one PUT/finalize/status call, first send included */
+#define LV_MAX_RESTARTS 2 /* fresh uploads after expired upload URLs */
+#define LV_MAX_POLLS 180  /* status calls before "LinkedIn is too slow", retried later */
+#define LV_POLL_MS 1000   /* the first wait; grows by LV_POLL_MS every 5 polls */
 #define LV_POLL_MAX_MS 10000
 #define LV_BACKOFF_MS 500
 #define LV_BACKOFF_MAX_MS 30000
@@ -134,8 +134,8 @@ cleanup:
     return rc;
 }
 
-int ap_li_video_parse_status(const char *body, size_t len, ap_li_video_status *status,
-                             char *reason, size_t reason_len) {
+int ap_li_video_parse_status(const char *body, size_t len, ap_li_video_status *status, char *reason,
+                             size_t reason_len) {
     static const struct {
         const char *name;
         ap_li_video_status status;
@@ -235,8 +235,8 @@ static int lv_post_json(const ap_flow_input *in, const char *action, json_t *bod
 
 static int lv_build_init(const ap_flow_input *in, const ap_li_video *v, ap_http_request *req) {
     json_t *body = json_pack("{s:{s:s,s:I,s:b,s:b}}", "initializeUploadRequest", "owner",
-                             in->job->account_external_id, "fileSizeBytes",
-                             (json_int_t)v->rd.total, "uploadCaptions", 0, "uploadThumbnail", 0);
+                             in->job->account_external_id, "fileSizeBytes", (json_int_t)v->rd.total,
+                             "uploadCaptions", 0, "uploadThumbnail", 0);
     return lv_post_json(in, "initializeUpload", body, req);
 }
 
@@ -251,8 +251,7 @@ static int lv_build_put(const ap_flow_input *in, const ap_li_video *v, ap_http_r
     memcpy(req->body, v->rd.bytes, v->rd.len);
     req->body[v->rd.len] = '\0';
     req->body_len = v->rd.len;
-    if (ap_http_request_add_header(req, "Content-Type", "application/octet-stream") != 0)
-        return -1;
+    if (ap_http_request_add_header(req, "Content-Type", "application/octet-stream") != 0) return -1;
     return ap_flow_bearer_header(req, in->token);
 }
 
@@ -475,8 +474,7 @@ static int64_t lv_poll_wait(const ap_li_video *v) {
 }
 
 static lv_next lv_take_finalize(ap_li_video *v, const ap_flow_input *in,
-                                const ap_http_response *res, int64_t *wait_ms,
-                                ap_flow_result *r) {
+                                const ap_http_response *res, int64_t *wait_ms, ap_flow_result *r) {
     if (res->transport_error != 0 || res->status >= 500) return lv_again(v, in, res, wait_ms, r);
     if (res->status < 200 || res->status >= 300) return lv_li_error(v, in, res, lv_call(v), r);
     v->sends = 0;

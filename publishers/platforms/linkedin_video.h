@@ -61,8 +61,8 @@ typedef struct ap_li_video_upload {
 int ap_li_video_parse_init(const char *body, size_t len, ap_li_video_upload *u);
 void ap_li_video_upload_clear(ap_li_video_upload *u);
 /* GET /rest/videos/{urn}: {"status":..., "processingFailureReason":...}. */
-int ap_li_video_parse_status(const char *body, size_t len, ap_li_video_status *status,
-                             char *reason, size_t reason_len);
+int ap_li_video_parse_status(const char *body, size_t len, ap_li_video_status *status, char *reason,
+                             size_t reason_len);
 
 typedef struct ap_li_video ap_li_video;
 
