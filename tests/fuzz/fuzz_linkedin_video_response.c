@@ -94,9 +94,7 @@ static void good_answer(const ap_http_request *req, ap_http_response *res) {
     case S_STATUS: set_body(res, "{\"status\":\"AVAILABLE\"}", 22); break;
     case S_POST:
     case S_COUNT:
-    default:
-        res->status = 201;
-        set_header(res, "x-restli-id", "urn:li:share:9");
+    default: res->status = 201; set_header(res, "x-restli-id", "urn:li:share:9");
     }
 }
 
@@ -163,7 +161,8 @@ static void run(const char *text, size_t len, uint8_t ctl) {
         bool authed = false;
         for (int i = 0; i < req.nheaders; i++)
             authed = authed || strcmp(req.headers[i].name, "Authorization") == 0;
-        if (authed == (last == S_FETCH)) abort(); /* LinkedIn gets the token; the media host never */
+        if (authed == (last == S_FETCH))
+            abort(); /* LinkedIn gets the token; the media host never */
         if (authed && strncmp(req.url, BASE "/", strlen(BASE) + 1) != 0 &&
             strncmp(req.url, "https://www.linkedin.com/", 25) != 0 &&
             strncmp(req.url, "https://api.linkedin.com/", 25) != 0)
