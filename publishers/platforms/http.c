@@ -147,6 +147,8 @@ static const char *const kept_headers[] = {
     "content-type",
     /* a ranged read of a video: where the chunk sits and the file's size */
     "content-range",
+    /* LinkedIn: a video part's id, named again in finalizeUpload */
+    "etag",
     /* X: the user's 24-hour post allowance */
     "x-user-limit-24hour-reset",
     "x-user-limit-24hour-remaining",

@@ -35,7 +35,12 @@
  * {images:[{id}]} (several). A post cannot have both images and an article,
  * so with images the link goes at the end of the commentary. Failures in
  * these steps publish nothing: retried or failed, never ambiguous.
- * Not supported yet: video (Videos API with multi-part upload). */
+ * A video (one, alone) goes through the Videos API instead
+ * (linkedin_video.c: initializeUpload, the parts LinkedIn asks for read
+ * from the media URL by ranges and PUT one at a time, finalizeUpload, the
+ * video's status until AVAILABLE), then the post carries content.media {id:
+ * urn:li:video:...}; the post stays the one ambiguous call, read back as
+ * above. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +51,7 @@
 #include "ap_url.h"
 #include "ap_utf8.h"
 #include "linkedin.h"
+#include "linkedin_video.h"
 
 #define LINKEDIN_MAX_COMMENTARY 3000 /* characters */
 #define LINKEDIN_MAX_MEDIA 20
@@ -55,7 +61,8 @@
 #define LINKEDIN_RESERVED "()[]{}<>@|~_*\\"
 #define LINKEDIN_MAX_IMAGE_BYTES (10 * 1024 * 1024)
 
-typedef enum li_phase { LI_FETCH, LI_INIT, LI_PUT, LI_POST } li_phase;
+/* LI_VIDEO: the video's upload (linkedin_video.c) is under way. */
+typedef enum li_phase { LI_FETCH, LI_INIT, LI_PUT, LI_VIDEO, LI_POST } li_phase;
 
 typedef struct li_flow {
     int calls;
@@ -67,6 +74,8 @@ typedef struct li_flow {
     char content_type[64];
     char *upload_url;
     char images[LINKEDIN_MAX_MEDIA][100]; /* urn:li:image:... per uploaded image */
+    ap_li_video *video;                   /* the job's video; NULL for images or text */
+    bool started;                         /* AP_FLOW_PUBLISH: the first request went out */
 } li_flow;
 
 char *ap_linkedin_escape(const char *text) {
@@ -112,15 +121,20 @@ static bool li_author_ok(const char *urn) {
     return false;
 }
 
+/* The job's video (LinkedIn takes one, alone), or -1. */
+static long li_video_index(const ap_job *job) {
+    for (size_t i = 0; i < job->n_media; i++)
+        if (job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO) return (long)i;
+    return -1;
+}
+
 static bool li_validate(const ap_job *job, char *reason, size_t len) {
     if (!ap_validate_common(job, LINKEDIN_MAX_MEDIA, reason, len)) return false;
-    for (size_t i = 0; i < job->n_media; i++)
-        if (job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO) {
-            snprintf(reason, len,
-                     "video posts are not supported for LinkedIn yet (Videos API "
-                     "upload is missing)");
-            return false;
-        }
+    if (li_video_index(job) >= 0 && job->n_media > 1) {
+        snprintf(reason, len, "LinkedIn takes up to %d images or one video, not several or mixed",
+                 LINKEDIN_MAX_MEDIA);
+        return false;
+    }
     char *plain = li_commentary_plain(job);
     long chars = plain ? ap_utf8_length(plain) : -1;
     free(plain);
@@ -143,8 +157,16 @@ static bool li_validate(const ap_job *job, char *reason, size_t len) {
 }
 
 static void *li_flow_new(const ap_flow_input *in) {
-    (void)in;
-    return calloc(1, sizeof(li_flow));
+    li_flow *f = calloc(1, sizeof(li_flow));
+    long video = li_video_index(in->job);
+    if (f && video >= 0 && in->mode == AP_FLOW_PUBLISH) {
+        f->video = ap_li_video_new((size_t)video, (size_t)in->platform->media_chunk_bytes);
+        if (f->video == NULL) {
+            free(f);
+            return NULL;
+        }
+    }
+    return f;
 }
 
 static void li_flow_free(void *state) {
@@ -152,11 +174,12 @@ static void li_flow_free(void *state) {
     if (f) {
         free(f->bytes);
         free(f->upload_url);
+        ap_li_video_free(f->video);
     }
     free(f);
 }
 
-static int li_headers(ap_http_request *req, const ap_flow_input *in) {
+int ap_linkedin_headers(ap_http_request *req, const ap_flow_input *in) {
     if (ap_http_request_add_header(req, "LinkedIn-Version", in->platform->api_version) != 0 ||
         ap_http_request_add_header(req, "X-Restli-Protocol-Version", "2.0.0") != 0)
         return -1;
@@ -213,7 +236,9 @@ static int li_build_publish(const ap_flow_input *in, const li_flow *f, ap_http_r
                        : NULL;
     free(commentary);
     json_t *content = NULL;
-    if (job->n_media > 0)
+    if (f->video)
+        content = json_pack("{s:{s:s}}", "media", "id", ap_li_video_urn(f->video));
+    else if (job->n_media > 0)
         content = li_images(job, f);
     else if (job->link && *job->link)
         content = li_article(job);
@@ -229,7 +254,7 @@ static int li_build_publish(const ap_flow_input *in, const li_flow *f, ap_http_r
     if (req->body == NULL || req->url == NULL) return -1;
     req->body_len = strlen(req->body);
     if (ap_http_request_add_header(req, "Content-Type", "application/json") != 0) return -1;
-    return li_headers(req, in);
+    return ap_linkedin_headers(req, in);
 }
 
 static int li_build_verify(const ap_flow_input *in, int start, ap_http_request *req) {
@@ -244,7 +269,7 @@ static int li_build_verify(const ap_flow_input *in, int start, ap_http_request *
     if (n < 0 || (size_t)n >= sizeof(url)) return -1;
     req->url = strdup(url);
     if (req->url == NULL) return -1;
-    return li_headers(req, in);
+    return ap_linkedin_headers(req, in);
 }
 
 /* The first "urn:li:<type>:<id>" in s, copied to out ("" when none). */
@@ -317,7 +342,7 @@ static void li_set_published(ap_flow_result *r, long status, const char *urn) {
              urn);
 }
 
-static bool li_urn_ok(const char *s) {
+bool ap_linkedin_urn_ok(const char *s) {
     return s && strncmp(s, "urn:li:", 7) == 0 && strlen(s) < 100 &&
            strspn(s, "urn:liabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
                strlen(s);
@@ -325,7 +350,7 @@ static bool li_urn_ok(const char *s) {
 
 static void li_parse_publish(const ap_http_response *res, ap_flow_result *r) {
     const char *id = ap_http_response_header(res, "x-restli-id");
-    if (li_urn_ok(id))
+    if (ap_linkedin_urn_ok(id))
         li_set_published(r, res->status, id);
     else /* accepted without a URN: the post may exist; don't repost blindly */
         ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, "no_id",
@@ -352,7 +377,7 @@ static bool li_parse_verify(li_flow *f, const ap_flow_input *in, const ap_http_r
         json_t *at = json_object_get(item, "lastModifiedAt");
         if (!json_is_integer(at)) at = json_object_get(item, "createdAt");
         if (json_is_integer(at) && json_integer_value(at) < oldest) oldest = json_integer_value(at);
-        if (!json_is_string(c) || !json_is_string(id) || !li_urn_ok(json_string_value(id)))
+        if (!json_is_string(c) || !json_is_string(id) || !ap_linkedin_urn_ok(json_string_value(id)))
             continue;
         /* LinkedIn may hand commentary back escaped (as sent) or plain. */
         const char *got = json_string_value(c);
@@ -392,7 +417,7 @@ static int li_build_init(const ap_flow_input *in, ap_http_request *req) {
     if (req->body == NULL || req->url == NULL) return -1;
     req->body_len = strlen(req->body);
     if (ap_http_request_add_header(req, "Content-Type", "application/json") != 0) return -1;
-    return li_headers(req, in);
+    return ap_linkedin_headers(req, in);
 }
 
 static int li_build_put(const ap_flow_input *in, li_flow *f, ap_http_request *req) {
@@ -408,7 +433,7 @@ static int li_build_put(const ap_flow_input *in, li_flow *f, ap_http_request *re
 }
 
 /* The upload URL gets our token: only LinkedIn's hosts or the configured API. */
-static bool li_upload_url_ok(const ap_flow_input *in, const char *url) {
+bool ap_linkedin_upload_url_ok(const ap_flow_input *in, const char *url) {
     static const char *const hosts[] = {"https://www.linkedin.com/", "https://api.linkedin.com/"};
     size_t n = strlen(in->platform->base_url);
     if (strlen(url) > AP_URL_MAX || strpbrk(url, " \r\n") != NULL) return false;
@@ -418,11 +443,10 @@ static bool li_upload_url_ok(const ap_flow_input *in, const char *url) {
     return false;
 }
 
-/* A failed image step: nothing is public yet, so never duplicate or ambiguous. */
-static void li_media_error(const ap_flow_input *in, const ap_http_response *res, const char *what,
-                           size_t i, ap_flow_result *r) {
+void ap_linkedin_media_error(const ap_flow_input *in, const ap_http_response *res, const char *what,
+                             ap_flow_result *r) {
     if (res->transport_error != 0) {
-        ap_flow_fail(r, AP_CLASS_RETRY, 0, "media_upload", "image %zu %s failed: %s", i + 1, what,
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "media_upload", "%s failed: %s", what,
                      res->transport_message);
         return;
     }
@@ -434,19 +458,22 @@ static void li_media_error(const ap_flow_input *in, const ap_http_response *res,
 static bool li_take_init(li_flow *f, const ap_flow_input *in, const ap_http_response *res,
                          ap_flow_result *r) {
     if (res->transport_error != 0 || res->status < 200 || res->status >= 300) {
-        li_media_error(in, res, "initializeUpload", f->media, r);
+        char what[64];
+        snprintf(what, sizeof(what), "image %zu initializeUpload", f->media + 1);
+        ap_linkedin_media_error(in, res, what, r);
         return false;
     }
     json_t *root = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
     json_t *value = json_object_get(root, "value");
     json_t *url = json_object_get(value, "uploadUrl"), *image = json_object_get(value, "image");
-    bool ok = json_is_string(url) && json_is_string(image) && li_urn_ok(json_string_value(image)) &&
+    bool ok = json_is_string(url) && json_is_string(image) &&
+              ap_linkedin_urn_ok(json_string_value(image)) &&
               strncmp(json_string_value(image), "urn:li:image:", 13) == 0;
     if (!ok) {
         ap_flow_fail(r, AP_CLASS_RETRY, res->status, "media_upload",
                      "LinkedIn's initializeUpload for image %zu gave no upload URL or image URN",
                      f->media + 1);
-    } else if (!li_upload_url_ok(in, json_string_value(url))) {
+    } else if (!ap_linkedin_upload_url_ok(in, json_string_value(url))) {
         ok = false;
         ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_upload",
                      "LinkedIn's upload URL for image %zu is not on a LinkedIn host", f->media + 1);
@@ -461,12 +488,34 @@ static bool li_take_init(li_flow *f, const ap_flow_input *in, const ap_http_resp
     return ok;
 }
 
-/* The next request of a publish flow after the answer prev (NULL first). */
+/* The video's upload, then the post once LinkedIn made it AVAILABLE. */
+static ap_step_kind li_video_step(li_flow *f, const ap_flow_input *in, const ap_http_response *prev,
+                                  ap_http_request *req, int64_t *wait_ms, ap_flow_result *r) {
+    ap_step_kind k = ap_li_video_step(f->video, in, prev, req, wait_ms, r);
+    if (k == AP_STEP_REQUEST) f->calls++;
+    if (k != AP_STEP_DONE || ap_li_video_state_of(f->video) != AP_LV_READY) return k;
+    f->phase = LI_POST;
+    if (li_build_publish(in, f, req) != 0) {
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "could not build the request");
+        return AP_STEP_DONE;
+    }
+    f->calls++;
+    return AP_STEP_REQUEST;
+}
+
+/* The next request of a publish flow after the answer prev (NULL first and
+ * after a wait). */
 static ap_step_kind li_publish_step(li_flow *f, const ap_flow_input *in,
                                     const ap_http_response *prev, ap_http_request *req,
-                                    ap_flow_result *r) {
-    if (prev == NULL) {
-        f->phase = in->job->n_media > 0 ? LI_FETCH : LI_POST;
+                                    int64_t *wait_ms, ap_flow_result *r) {
+    if (!f->started) {
+        f->started = true;
+        f->phase = f->video ? LI_VIDEO : in->job->n_media > 0 ? LI_FETCH : LI_POST;
+        if (f->video) return li_video_step(f, in, NULL, req, wait_ms, r);
+    } else if (f->phase == LI_VIDEO) {
+        return li_video_step(f, in, prev, req, wait_ms, r);
+    } else if (prev == NULL) {
+        /* only the video waits */
     } else if (f->phase == LI_FETCH) {
         free(f->bytes);
         f->bytes = NULL;
@@ -479,7 +528,9 @@ static ap_step_kind li_publish_step(li_flow *f, const ap_flow_input *in,
         f->phase = LI_PUT;
     } else if (f->phase == LI_PUT) {
         if (prev->transport_error != 0 || prev->status < 200 || prev->status >= 300) {
-            li_media_error(in, prev, "upload", f->media, r);
+            char what[64];
+            snprintf(what, sizeof(what), "image %zu upload", f->media + 1);
+            ap_linkedin_media_error(in, prev, what, r);
             return AP_STEP_DONE;
         }
         f->media++;
@@ -501,10 +552,9 @@ static ap_step_kind li_publish_step(li_flow *f, const ap_flow_input *in,
 static ap_step_kind li_step(void *state, const ap_flow_input *in, const ap_http_response *prev,
                             ap_http_request *req, int64_t *wait_ms, ap_flow_result *result) {
     li_flow *f = state;
-    (void)wait_ms;
     bool verify = in->mode == AP_FLOW_VERIFY;
-    if (!verify && (prev == NULL || f->phase != LI_POST))
-        return li_publish_step(f, in, prev, req, result);
+    if (!verify && (!f->started || f->phase != LI_POST))
+        return li_publish_step(f, in, prev, req, wait_ms, result);
     if (prev == NULL) {
         int rc = li_build_verify(in, 0, req);
         if (rc != 0) {

@@ -15,14 +15,9 @@
  *               after check_after_secs, until succeeded or failed
  * and then the tweet (x.c) names the media id.
  *
- * Why ranged reads: the adapter does no I/O and keeps no socket between
- * steps, so "read one chunk, send it, read the next" is one ranged GET per
- * chunk. Only one chunk is ever held (a 512 MB video streams through C
- * bytes of memory), each GET goes through the engine's outbound policy
- * (public addresses, https, redirects re-checked), and a host that ignores
- * Range and sends the whole file is cut at C bytes and refused, never
- * buffered. Every ranged answer must agree on TOTAL: a file that changes
- * under us is not uploaded half old, half new.
+ * The ranged reads (one chunk in memory, the outbound policy on every
+ * read, a host that ignores Range refused, TOTAL checked on every answer)
+ * are chunked.c's, shared with LinkedIn's video upload.
  *
  * Retries: nothing here is public, so no answer is ambiguous. An append,
  * finalize or status call that gets no answer or a 5xx is sent again in
@@ -43,6 +38,7 @@
 #include <strings.h>
 
 #include "ap_time.h"
+#include "chunked.h"
 #include "x.h"
 
 #define XV_MAX_SENDS 4       /* one append/finalize/status call, first send included */
@@ -52,7 +48,6 @@
 #define XV_POLL_MAX_MS 60000 /* a longer hint is still asked again within a minute */
 #define XV_BACKOFF_MS 500
 #define XV_BACKOFF_MAX_MS 30000
-#define XV_CURLE_WRITE_ERROR 23 /* the engine's body cap cut the download */
 
 struct ap_x_video {
     ap_x_video_state state;
@@ -61,12 +56,10 @@ struct ap_x_video {
     bool gif;
     char media_id[40];
     char content_type[64];
-    int64_t total;  /* -1 until the first ranged answer says it */
-    int64_t offset; /* where the chunk in hand starts = bytes appended */
-    int segment;    /* segment_index of the chunk in hand */
-    char *chunk;
-    size_t chunk_len;
-    int sends; /* of the current append/finalize/status call */
+    ap_chunk_reader rd; /* the file's size and the chunk in hand */
+    int64_t offset;     /* where the chunk in hand starts = bytes appended */
+    int segment;        /* segment_index of the chunk in hand */
+    int sends;          /* of the current append/finalize/status call */
     int restarts;
     int polls;
 };
@@ -140,29 +133,6 @@ int ap_x_video_parse_processing(const char *body, size_t len, ap_x_processing *p
     return rc;
 }
 
-/* Digits into *out; advances *s. -1 when none or too many. */
-static int xv_number(const char **s, int64_t *out) {
-    int64_t v = 0;
-    int n = 0;
-    for (; isdigit((unsigned char)**s); (*s)++, n++) {
-        if (n == 18) return -1;
-        v = v * 10 + (**s - '0');
-    }
-    *out = v;
-    return n > 0 ? 0 : -1;
-}
-
-int ap_x_parse_content_range(const char *value, int64_t *first, int64_t *last, int64_t *total) {
-    if (value == NULL || strncasecmp(value, "bytes", 5) != 0) return -1;
-    const char *s = value + 5;
-    while (*s == ' ') s++;
-    if (xv_number(&s, first) != 0 || *s++ != '-' || xv_number(&s, last) != 0 || *s++ != '/' ||
-        xv_number(&s, total) != 0)
-        return -1;
-    while (*s == ' ') s++;
-    return *s == '\0' && *first <= *last && *last < *total ? 0 : -1;
-}
-
 /* ---- the flow -------------------------------------------------------------- */
 
 ap_x_video *ap_x_video_new(const ap_flow_input *in, size_t index, size_t chunk_bytes) {
@@ -171,13 +141,13 @@ ap_x_video *ap_x_video_new(const ap_flow_input *in, size_t index, size_t chunk_b
     v->index = index;
     v->chunk_bytes = chunk_bytes > 0 ? chunk_bytes : 4 * 1024 * 1024;
     v->gif = in->job->media[index]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF;
-    v->total = -1;
+    ap_chunk_reader_init(&v->rd, index, v->gif ? "GIF" : "video");
     v->state = AP_XV_FETCH;
     return v;
 }
 
 void ap_x_video_free(ap_x_video *v) {
-    if (v) free(v->chunk);
+    if (v) ap_chunk_reader_drop(&v->rd);
     free(v);
 }
 
@@ -188,12 +158,6 @@ const char *ap_x_video_media_id(const ap_x_video *v) {
 }
 
 static const char *xv_what(const ap_x_video *v) { return v->gif ? "GIF" : "video"; }
-
-static void xv_drop_chunk(ap_x_video *v) {
-    free(v->chunk);
-    v->chunk = NULL;
-    v->chunk_len = 0;
-}
 
 static xv_next xv_fail(ap_x_video *v, ap_flow_result *r, ap_error_class cls, long status,
                        const char *code, const char *fmt, ...)
@@ -226,24 +190,15 @@ static int xv_url(const ap_flow_input *in, const ap_x_video *v, const char *what
 }
 
 static int xv_build_fetch(const ap_flow_input *in, const ap_x_video *v, ap_http_request *req) {
-    char range[64];
-    int64_t last = v->offset + (int64_t)v->chunk_bytes - 1;
-    if (v->total > 0 && last > v->total - 1) last = v->total - 1;
-    int n =
-        snprintf(range, sizeof(range), "bytes=%lld-%lld", (long long)v->offset, (long long)last);
-    if (ap_media_build_fetch(req, in->job->media[v->index]->url, v->chunk_bytes) != 0 || n < 0 ||
-        (size_t)n >= sizeof(range))
-        return -1;
-    /* Exactly one chunk: a host that ignores Range is cut here, not buffered. */
-    req->max_response = v->chunk_bytes;
-    return ap_http_request_add_header(req, "Range", range);
+    return ap_chunk_build_fetch(&v->rd, in->job->media[v->index]->url, v->offset, v->chunk_bytes,
+                                req);
 }
 
 static int xv_build_init(const ap_flow_input *in, const ap_x_video *v, ap_http_request *req) {
     ap_http_request_init(req, "POST");
     json_t *body =
         json_pack("{s:s,s:I,s:s}", "media_type", v->content_type, "total_bytes",
-                  (json_int_t)v->total, "media_category", v->gif ? "tweet_gif" : "tweet_video");
+                  (json_int_t)v->rd.total, "media_category", v->gif ? "tweet_gif" : "tweet_video");
     req->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (req->body == NULL || xv_url(in, v, NULL, req) != 0) return -1;
@@ -267,7 +222,7 @@ static int xv_build_append(const ap_flow_input *in, const ap_x_video *v, ap_http
     do
         snprintf(boundary, sizeof(boundary), "autopost-%.8s-%d-%u", in->job->schedule_id,
                  v->segment, salt++);
-    while (xv_contains(v->chunk, v->chunk_len, boundary));
+    while (xv_contains(v->rd.bytes, v->rd.len, boundary));
     int h = snprintf(head, sizeof(head),
                      "--%s\r\nContent-Disposition: form-data; name=\"segment_index\"\r\n\r\n%d\r\n"
                      "--%s\r\nContent-Disposition: form-data; name=\"media\"; filename=\"blob\"\r\n"
@@ -278,12 +233,12 @@ static int xv_build_append(const ap_flow_input *in, const ap_x_video *v, ap_http
     if (h < 0 || (size_t)h >= sizeof(head) || t < 0 || (size_t)t >= sizeof(tail) || c < 0 ||
         (size_t)c >= sizeof(ctype))
         return -1;
-    size_t len = (size_t)h + v->chunk_len + (size_t)t;
+    size_t len = (size_t)h + v->rd.len + (size_t)t;
     req->body = malloc(len + 1);
     if (req->body == NULL) return -1;
     memcpy(req->body, head, (size_t)h);
-    memcpy(req->body + h, v->chunk, v->chunk_len);
-    memcpy(req->body + h + v->chunk_len, tail, (size_t)t);
+    memcpy(req->body + h, v->rd.bytes, v->rd.len);
+    memcpy(req->body + h + v->rd.len, tail, (size_t)t);
     req->body[len] = '\0';
     req->body_len = len;
     if (xv_url(in, v, "append", req) != 0 ||
@@ -334,37 +289,6 @@ static bool xv_type_ok(ap_x_video *v, const char *type) {
            strcmp(v->content_type, "video/quicktime") == 0;
 }
 
-/* Where the chunk sits in the file; false (r filled) when the answer does
- * not match what we asked or what earlier chunks said. */
-static bool xv_chunk_place(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
-    int64_t first = 0, last = -1, total = (int64_t)res->body_len;
-    if (res->status == 206 &&
-        ap_x_parse_content_range(ap_http_response_header(res, "content-range"), &first, &last,
-                                 &total) != 0) {
-        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_range",
-                "the %s's host answered a ranged read without a usable Content-Range", xv_what(v));
-        return false;
-    }
-    if (res->status == 200 && v->offset != 0) {
-        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_range",
-                "the %s's host stopped honouring ranged reads (Range) mid-file", xv_what(v));
-        return false;
-    }
-    if (res->status == 206 && (first != v->offset || last - first + 1 != (int64_t)res->body_len)) {
-        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_range",
-                "the %s's host sent other bytes than the range asked for", xv_what(v));
-        return false;
-    }
-    if (v->total >= 0 && total != v->total) {
-        /* The file changed under us: start over with the new one. */
-        xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_changed",
-                "the %s changed size while it was being uploaded", xv_what(v));
-        return false;
-    }
-    v->total = total;
-    return true;
-}
-
 /* The first chunk also tells the size and type: check X's limits now,
  * before X hears of the upload. */
 static bool xv_first_chunk_ok(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
@@ -376,7 +300,7 @@ static bool xv_first_chunk_ok(ap_x_video *v, const ap_http_response *res, ap_flo
                 v->content_type[0] ? v->content_type : "no Content-Type");
         return false;
     }
-    if (v->total > max) {
+    if (v->rd.total > max) {
         char lim[64];
         snprintf(lim, sizeof(lim), "%lld bytes", (long long)max);
         xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_too_large",
@@ -385,7 +309,7 @@ static bool xv_first_chunk_ok(ap_x_video *v, const ap_http_response *res, ap_flo
                 lim);
         return false;
     }
-    if ((v->total + (int64_t)v->chunk_bytes - 1) / (int64_t)v->chunk_bytes > AP_X_MAX_SEGMENTS) {
+    if ((v->rd.total + (int64_t)v->chunk_bytes - 1) / (int64_t)v->chunk_bytes > AP_X_MAX_SEGMENTS) {
         xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_too_many_parts",
                 "the %s needs more than 1000 appends; raise platforms.x.media_chunk_size",
                 xv_what(v));
@@ -395,39 +319,11 @@ static bool xv_first_chunk_ok(ap_x_video *v, const ap_http_response *res, ap_flo
 }
 
 static xv_next xv_take_fetch(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
-    char which[32];
-    snprintf(which, sizeof(which), "%zu", v->index + 1);
-    if (res->address_refused || res->scheme_refused)
-        /* As for images: permanent, and nothing about the host. */
-        return xv_fail(v, r, AP_CLASS_PERMANENT, 0, "media_url_refused",
-                       res->address_refused ? "media %s: address not allowed"
-                                            : "media %s: only https URLs are allowed",
-                       which);
-    if (res->transport_error == XV_CURLE_WRITE_ERROR)
-        return xv_fail(v, r, AP_CLASS_PERMANENT, 0, "media_range",
-                       "the %s's host sent more than one chunk: it ignores ranged reads (Range), "
-                       "which streaming to X needs",
-                       xv_what(v));
-    if (res->transport_error != 0)
-        return xv_fail(v, r, AP_CLASS_RETRY, 0, "media_download", "could not download the %s",
-                       xv_what(v));
-    if (res->status == 429 || res->status >= 500)
-        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_download",
-                       "the %s's host is unavailable", xv_what(v));
-    if ((res->status != 200 && res->status != 206) || res->body_len == 0) {
-        char why[80];
-        snprintf(why, sizeof(why), "%s could not be fetched: its URL answered %ld", xv_what(v),
-                 res->status);
-        return xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_download", "the %s", why);
+    if (!ap_chunk_take(&v->rd, res, v->offset, r)) {
+        v->state = AP_XV_FAILED;
+        return XV_NEXT_DONE;
     }
-    if (!xv_chunk_place(v, res, r)) return XV_NEXT_DONE;
     if (v->offset == 0 && !xv_first_chunk_ok(v, res, r)) return XV_NEXT_DONE;
-    xv_drop_chunk(v);
-    if ((v->chunk = malloc(res->body_len)) == NULL)
-        return xv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "out of memory holding a %s chunk",
-                       xv_what(v));
-    memcpy(v->chunk, res->body, res->body_len);
-    v->chunk_len = res->body_len;
     v->state = v->media_id[0] ? AP_XV_APPEND : AP_XV_INIT;
     return XV_NEXT_REQUEST;
 }
@@ -484,7 +380,7 @@ static xv_next xv_restart(ap_x_video *v, const ap_http_response *res, ap_flow_re
     v->segment = 0;
     v->sends = 0;
     v->polls = 0;
-    xv_drop_chunk(v);
+    ap_chunk_reader_drop(&v->rd);
     v->state = AP_XV_FETCH;
     return XV_NEXT_REQUEST;
 }
@@ -512,11 +408,11 @@ static xv_next xv_take_append(ap_x_video *v, const ap_http_response *res, int64_
     if (res->transport_error != 0 || res->status >= 500) return xv_again(v, res, wait_ms, r);
     if (res->status == 404) return xv_restart(v, res, r);
     if (res->status < 200 || res->status >= 300) return xv_x_error(v, res, r);
-    v->offset += (int64_t)v->chunk_len;
+    v->offset += (int64_t)v->rd.len;
     v->segment++;
     v->sends = 0;
-    xv_drop_chunk(v);
-    v->state = v->offset >= v->total ? AP_XV_FINALIZE : AP_XV_FETCH;
+    ap_chunk_reader_drop(&v->rd);
+    v->state = v->offset >= v->rd.total ? AP_XV_FINALIZE : AP_XV_FETCH;
     return XV_NEXT_REQUEST;
 }
 

@@ -1,8 +1,8 @@
 /* x_video.h -- X's chunked media upload (a video or an animated GIF), as a
  * sub-flow of the X adapter: no I/O, steps like ap_adapter.step().
  *
- * The media is streamed: one ranged GET of the media URL (one chunk), one
- * append of those bytes, the next chunk... so a 512 MB video never sits
+ * The media is streamed: one ranged GET of the media URL (one chunk,
+ * chunked.h), one append of those bytes, the next chunk... so a 512 MB video never sits
  * in memory, only a chunk at a time (platforms.x.media_chunk_size). */
 #ifndef AP_X_VIDEO_H
 #define AP_X_VIDEO_H
@@ -53,8 +53,6 @@ int ap_x_video_parse_init(const char *body, size_t len, char *id, size_t id_len,
                           int64_t *expires_after_s);
 /* finalize and STATUS: {"data":{"processing_info":{...}}} (data optional). */
 int ap_x_video_parse_processing(const char *body, size_t len, ap_x_processing *p);
-/* Content-Range: "bytes FIRST-LAST/TOTAL" (TOTAL not "*"). */
-int ap_x_parse_content_range(const char *value, int64_t *first, int64_t *last, int64_t *total);
 
 typedef struct ap_x_video ap_x_video;
 

@@ -3,7 +3,7 @@
 # nats-server, PostgreSQL and services: one schedule per outcome class, each
 # checked on its row (status, error class, reason) and on what the sandbox
 # received.
-#   validation (3000 characters, video)  -> failed, no API call
+#   validation (3000 characters, a video with an image) -> failed, no API call
 #   503 until we turn it off             -> retrying, then published
 #   hang (answer never comes)            -> ambiguous, read back, published once
 #   success with little-text characters  -> published, escaped, with the x-restli-id URN
@@ -75,11 +75,11 @@ svc_start publisher-linkedin
 # ---- validation: no API call --------------------------------------------------
 before=$(sandbox_stat requests)
 too_long=$(insert_schedule "$good" "$long_text" '[]')
-with_media=$(insert_schedule "$good" "a video" '[{"url":"https://cdn.example/a.mp4","type":"video"}]')
+with_media=$(insert_schedule "$good" "a video and an image" '[{"url":"https://cdn.example/a.mp4","type":"video"},{"url":"https://cdn.example/b.png","type":"image"}]')
 wait_status "$too_long" failed
 wait_status "$with_media" failed
 expect "$too_long" failed invalid "3001 characters"
-expect "$with_media" failed invalid "video posts are not supported for LinkedIn"
+expect "$with_media" failed invalid "one video, not several or mixed"
 [[ $(sandbox_stat requests) -eq $before ]] || fail "invalid LinkedIn posts reached the sandbox"
 
 # ---- retry: 503 until we stop it ---------------------------------------------

@@ -8,11 +8,14 @@
 #   http://127.0.0.1:P/...         -> refused by scheme (https only)
 #   https://127.0.0.1:P/d.mp4      -> a video (X's chunked upload reads it in
 #                                     ranges): refused by address the same way
+#   https://127.0.0.1:P/e.mp4      -> a LinkedIn video (the Videos API upload
+#                                     reads it in ranges too): refused the same
+#                                     way, before LinkedIn hears of it
 # The same URLs are fetched with the flag on (test_adapter_x, every e2e
 # stack: tests/fixtures/services.sh sets it for the sandbox's media).
 source "$(dirname "$0")/lib.sh"
 
-SVC_PLATFORMS="x"
+SVC_PLATFORMS="x linkedin"
 SVC_MEDIA_ALLOW_PRIVATE=false
 e2e_begin
 
@@ -31,10 +34,12 @@ stack_wait_for bash -c "[[ \$(cat '$STACK_DIR/listener.count') -eq 1 ]]" >/dev/n
 token=x-good-token
 user=$(curl -fsS -H "Authorization: Bearer $token" "$SANDBOX_URL/x/2/users/me" | jq -r .data.id)
 account=$(svc_ctl accounts add --platform x --external-id "$user" --token "$token")
+li_account=$(svc_ctl accounts add --platform linkedin --external-id urn:li:person:sandbox1 --token li-good-token)
 
 svc_start scheduler
 svc_start dispatcher
 svc_start publisher-x
+svc_start publisher-linkedin
 
 by_address=$(svc_ctl schedule --account "$account" --at now --text "loopback by address" \
     --media "https://127.0.0.1:$port/a.png")
@@ -44,6 +49,8 @@ by_scheme=$(svc_ctl schedule --account "$account" --at now --text "loopback over
     --media "http://127.0.0.1:$port/c.png")
 video=$(svc_ctl schedule --account "$account" --at now --text "a video on loopback" \
     --media "https://127.0.0.1:$port/d.mp4" --media-type video)
+li_video=$(svc_ctl schedule --account "$li_account" --at now --text "a LinkedIn video on loopback" \
+    --media "https://127.0.0.1:$port/e.mp4" --media-type video)
 
 row() { stack_psql -F '|' -c "SELECT status, coalesce(error_class, ''), coalesce(error_code, ''), coalesce(error_message, '') FROM post_schedules WHERE id = '$1'"; }
 final() { [[ $(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$1'") == failed ]]; }
@@ -60,10 +67,14 @@ expect "$by_address" "address not allowed"
 expect "$by_name" "address not allowed"
 expect "$by_scheme" "only https URLs are allowed"
 expect "$video" "address not allowed"
+expect "$li_video" "address not allowed"
 
 [[ $(connections) -eq 1 ]] || fail "the publisher connected to the media URL's host $(($(connections) - 1)) times"
 [[ $(sandbox_get "/_sandbox/posts?platform=x" | jq '.posts | length') -eq 0 ]] ||
     fail "a post whose media was refused reached X"
+[[ $(sandbox_get "/_sandbox/linkedin/videos" | jq '.videos | length') -eq 0 &&
+    $(sandbox_get "/_sandbox/posts?platform=linkedin" | jq '.posts | length') -eq 0 ]] ||
+    fail "a LinkedIn video whose media was refused reached LinkedIn"
 [[ $(stack_psql -c "SELECT count(*) FROM schedule_attempts WHERE error_message LIKE '%$port%'") -eq 0 ]] ||
     fail "an attempt's message names the refused host"
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "chunked.h"
 #include "flow_check.h"
 #include "x_video.h"
 
@@ -193,7 +194,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ap_x_video_parse_processing(text, size - 1, &p) == 0 &&
         (strnlen(p.error, sizeof(p.error)) == sizeof(p.error) || p.check_after_s < -1))
         abort();
-    if (ap_x_parse_content_range(text, &a, &b, &t) == 0 && !(0 <= a && a <= b && b < t)) abort();
+    if (ap_chunk_parse_content_range(text, &a, &b, &t) == 0 && !(0 <= a && a <= b && b < t))
+        abort();
     run(text, size - 1, data[0]);
     free(text);
     return 0;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core.h"
+#include "linkedin_videos.h"
 #include "x_chunked.h"
 
 static void sandbox_admin_error(sandbox_request *req, unsigned status, const char *msg) {
@@ -221,7 +222,13 @@ static void sandbox_admin_reset(sandbox_request *req) {
     pthread_mutex_unlock(&server.lock);
     sandbox_oauth_reset();
     sandbox_x_chunked_reset();
+    sandbox_li_videos_reset();
     sandbox_reply_json(req, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1));
+}
+
+/* LinkedIn's video uploads as they arrived (linkedin_videos.c). */
+static void sandbox_admin_li_videos(sandbox_request *req) {
+    sandbox_reply_json(req, MHD_HTTP_OK, sandbox_li_videos_json());
 }
 
 /* X's chunked uploads as they arrived (x_chunked.c). */
@@ -234,10 +241,15 @@ static const struct sandbox_admin_route {
     const char *path;
     void (*fn)(sandbox_request *req);
 } sandbox_admin_routes[] = {
-    {"GET", "healthz", sandbox_admin_healthz},     {"GET", "posts", sandbox_admin_posts},
-    {"GET", "posts.tsv", sandbox_admin_posts_tsv}, {"GET", "stats", sandbox_admin_stats},
-    {"GET", "config", sandbox_admin_config_get},   {"POST", "config", sandbox_admin_config_post},
-    {"POST", "reset", sandbox_admin_reset},        {"GET", "x/uploads", sandbox_admin_x_uploads},
+    {"GET", "healthz", sandbox_admin_healthz},
+    {"GET", "posts", sandbox_admin_posts},
+    {"GET", "posts.tsv", sandbox_admin_posts_tsv},
+    {"GET", "stats", sandbox_admin_stats},
+    {"GET", "config", sandbox_admin_config_get},
+    {"POST", "config", sandbox_admin_config_post},
+    {"POST", "reset", sandbox_admin_reset},
+    {"GET", "x/uploads", sandbox_admin_x_uploads},
+    {"GET", "linkedin/videos", sandbox_admin_li_videos},
 };
 
 void sandbox_admin_handle(sandbox_request *req) {

@@ -49,6 +49,14 @@ static const struct sandbox_knob_desc {
     {"x_processing_fail", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, x_processing_fail)},
     {"x_expire_uploads", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_expire_uploads)},
     {"linkedin_min_version", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, linkedin_min_version)},
+    {"linkedin_video_part_fail", SANDBOX_KNOB_LONG,
+     offsetof(sandbox_knobs, linkedin_video_part_fail)},
+    {"linkedin_video_processing_polls", SANDBOX_KNOB_LONG,
+     offsetof(sandbox_knobs, linkedin_video_processing_polls)},
+    {"linkedin_video_processing_fail", SANDBOX_KNOB_BOOL,
+     offsetof(sandbox_knobs, linkedin_video_processing_fail)},
+    {"linkedin_video_expire_uploads", SANDBOX_KNOB_LONG,
+     offsetof(sandbox_knobs, linkedin_video_expire_uploads)},
     {"token_ttl_s", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, token_ttl_s)},
 };
 

@@ -11,8 +11,11 @@
  *                               {"initializeUploadRequest":{"owner": URN}}
  *                               -> {"value":{"uploadUrlExpiresAt","uploadUrl","image"}}
  *   PUT  /linkedin/dms-uploads/{n}   the image bytes -> 201 (token needed, no version)
- * A post's content is an article {source}, an image {media:{id}} or several
- * {multiImage:{images:[{id}]}}; images must be uploaded by the same owner.
+ *   the Videos API (initializeUpload, PUT parts under /dms-uploads/video/,
+ *   finalizeUpload, GET /rest/videos/{urn}): linkedin_videos.c
+ * A post's content is an article {source}, an image or a video {media:{id}}
+ * or several images {multiImage:{images:[{id}]}}; images and videos must be
+ * uploaded by the same owner, a video must be AVAILABLE.
  *
  * Every call needs LinkedIn-Version: YYYYMM (400 without; 426 when older
  * than the linkedin_min_version knob, as for a retired version) and
@@ -35,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "linkedin_videos.h"
 #include "server.h"
 
 #define LI_PLATFORM "linkedin"
@@ -261,6 +265,12 @@ static int li_content(li_call *c, const char *author, char *source, size_t slen,
             snprintf(source, slen, "%s", json_string_value(src));
         else
             err = "ERROR :: /content/article/source :: must be an http(s) URL";
+    } else if (json_is_string(media) &&
+               strncmp(json_string_value(media), "urn:li:video:", 13) == 0) {
+        if (sandbox_li_videos_available(json_string_value(media), author))
+            snprintf(ids, ilen, "%s", json_string_value(media));
+        else
+            err = "ERROR :: /content/media/id :: not an AVAILABLE video uploaded by the author";
     } else if (media) {
         if (li_take_image(media, author, ids, ilen) != 0)
             err = "ERROR :: /content/media/id :: not an image uploaded by the author";
@@ -501,10 +511,20 @@ static void li_handle(sandbox_request *req) {
     if (upload && strcmp(method, "PUT") == 0) {
         /* Upload URLs take the token but no API version. */
         if (li_fault(&c, SANDBOX_OP_WRITE) || li_check_token(&c, SANDBOX_OP_WRITE) != 0) return;
-        li_upload(&c, upload);
+        if (strncmp(upload, "video/", 6) == 0)
+            sandbox_li_videos_put(req, upload + 6);
+        else
+            li_upload(&c, upload);
         return;
     }
-    if (!((list && (post || get)) || (*one && get) || images)) {
+    int videos = strcmp(path, "/rest/videos") == 0 && post;
+    char video[128] = "";
+    if (get && strncmp(path, "/rest/videos/", 13) == 0 && strlen(path + 13) < sizeof(video) &&
+        strchr(path + 13, '/') == NULL) {
+        snprintf(video, sizeof(video), "%s", path + 13);
+        li_percent_decode(video);
+    }
+    if (!((list && (post || get)) || (*one && get) || images || videos || *video)) {
         li_error(req, 404, 0, "RESOURCE_NOT_FOUND", "No virtual resource found");
         return;
     }
@@ -521,7 +541,11 @@ static void li_handle(sandbox_request *req) {
         return;
     }
     if (li_check_token(&c, op) != 0) return;
-    if (images)
+    if (videos)
+        sandbox_li_videos_action(req);
+    else if (*video)
+        sandbox_li_videos_get(req, video);
+    else if (images)
         li_initialize_upload(&c);
     else if (post)
         li_publish(&c);

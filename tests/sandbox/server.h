@@ -74,7 +74,12 @@ typedef struct sandbox_knobs {
     int x_processing_fail;      /* processing ends failed */
     long x_expire_uploads;      /* the next n uploads are forgotten after one append */
     long linkedin_min_version;  /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
-    long token_ttl_s;           /* expires_in of access tokens the token endpoints issue */
+    /* LinkedIn's Videos API (linkedin_videos.c): failure modes. */
+    long linkedin_video_part_fail;        /* k: the first PUT of part k is stored, then 502 */
+    long linkedin_video_processing_polls; /* the status says PROCESSING this many times first */
+    int linkedin_video_processing_fail;   /* processing ends PROCESSING_FAILED */
+    long linkedin_video_expire_uploads;   /* the next n uploads expire after one part */
+    long token_ttl_s; /* expires_in of access tokens the token endpoints issue */
 } sandbox_knobs;
 
 typedef struct sandbox_config {
@@ -164,6 +169,10 @@ void sandbox_stats_error_after_commit(void);
 void sandbox_stats_quota_refusal(void);
 /* Fresh numeric object id, unique for the life of the process. */
 uint64_t sandbox_next_object_id(void);
+/* POSIX cksum (what `cksum` prints): CRC-32 of the bytes, crc_step per
+ * byte from 0, then cksum_finish folds the length in. */
+uint32_t sandbox_crc_step(uint32_t crc, unsigned char byte);
+uint32_t sandbox_cksum_finish(uint32_t crc, unsigned long long len);
 /* Random bits that do not disturb the fault sequence (trace ids...). */
 uint64_t sandbox_random_aux(void);
 

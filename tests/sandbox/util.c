@@ -99,3 +99,15 @@ int sandbox_reserve(void **arr, size_t *cap, size_t need, size_t elem) {
     *cap = n;
     return 0;
 }
+
+/* POSIX cksum: CRC-32, polynomial 0x04C11DB7, MSB first, length folded in. */
+uint32_t sandbox_crc_step(uint32_t crc, unsigned char byte) {
+    crc ^= (uint32_t)byte << 24;
+    for (int i = 0; i < 8; i++) crc = crc & 0x80000000u ? (crc << 1) ^ 0x04C11DB7u : crc << 1;
+    return crc;
+}
+
+uint32_t sandbox_cksum_finish(uint32_t crc, unsigned long long len) {
+    for (; len; len >>= 8) crc = sandbox_crc_step(crc, (unsigned char)(len & 0xFF));
+    return ~crc;
+}

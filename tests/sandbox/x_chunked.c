@@ -68,19 +68,6 @@ static xc_upload *xc_uploads[XC_MAX_UPLOADS];
 static size_t xc_next;
 static long xc_expire_knob = -1, xc_expired; /* x_expire_uploads as last seen, and its count */
 
-/* ---- POSIX cksum (CRC-32, polynomial 0x04C11DB7, MSB first, length folded in) ---- */
-
-static uint32_t xc_crc_step(uint32_t crc, unsigned char byte) {
-    crc ^= (uint32_t)byte << 24;
-    for (int i = 0; i < 8; i++) crc = crc & 0x80000000u ? (crc << 1) ^ 0x04C11DB7u : crc << 1;
-    return crc;
-}
-
-static uint32_t xc_cksum_finish(uint32_t crc, unsigned long long len) {
-    for (; len; len >>= 8) crc = xc_crc_step(crc, (unsigned char)(len & 0xFF));
-    return ~crc;
-}
-
 /* ---- uploads ---- */
 
 static void xc_free_segments(xc_upload *u) {
@@ -292,8 +279,8 @@ static void xc_finalize(sandbox_request *req, xc_upload *u) {
     }
     uint32_t crc = 0;
     for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < u->seg_len[i]; j++) crc = xc_crc_step(crc, u->seg[i][j]);
-    u->cksum = xc_cksum_finish(crc, (unsigned long long)bytes);
+        for (size_t j = 0; j < u->seg_len[i]; j++) crc = sandbox_crc_step(crc, u->seg[i][j]);
+    u->cksum = sandbox_cksum_finish(crc, (unsigned long long)bytes);
     u->segments = n;
     u->assembled = bytes;
     xc_free_segments(u);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "chunked.h"
 #include "test.h"
 #include "x_video.h"
 
@@ -433,16 +434,16 @@ static void test_verify_video_post(void) {
 
 static void test_parsers(void) {
     int64_t a, b, t, exp;
-    CHECK(ap_x_parse_content_range("bytes 0-999/2500", &a, &b, &t) == 0);
+    CHECK(ap_chunk_parse_content_range("bytes 0-999/2500", &a, &b, &t) == 0);
     CHECK(a == 0 && b == 999 && t == 2500);
-    CHECK(ap_x_parse_content_range("bytes 2000-2499/2500", &a, &b, &t) == 0);
-    CHECK(ap_x_parse_content_range("bytes 0-999/*", &a, &b, &t) != 0);
-    CHECK(ap_x_parse_content_range("bytes */2500", &a, &b, &t) != 0);
-    CHECK(ap_x_parse_content_range("bytes 9-3/2500", &a, &b, &t) != 0);
-    CHECK(ap_x_parse_content_range("bytes 0-2500/2500", &a, &b, &t) != 0);
-    CHECK(ap_x_parse_content_range("bytes 0-1/99999999999999999999", &a, &b, &t) != 0);
-    CHECK(ap_x_parse_content_range("items 0-1/2", &a, &b, &t) != 0);
-    CHECK(ap_x_parse_content_range(NULL, &a, &b, &t) != 0);
+    CHECK(ap_chunk_parse_content_range("bytes 2000-2499/2500", &a, &b, &t) == 0);
+    CHECK(ap_chunk_parse_content_range("bytes 0-999/*", &a, &b, &t) != 0);
+    CHECK(ap_chunk_parse_content_range("bytes */2500", &a, &b, &t) != 0);
+    CHECK(ap_chunk_parse_content_range("bytes 9-3/2500", &a, &b, &t) != 0);
+    CHECK(ap_chunk_parse_content_range("bytes 0-2500/2500", &a, &b, &t) != 0);
+    CHECK(ap_chunk_parse_content_range("bytes 0-1/99999999999999999999", &a, &b, &t) != 0);
+    CHECK(ap_chunk_parse_content_range("items 0-1/2", &a, &b, &t) != 0);
+    CHECK(ap_chunk_parse_content_range(NULL, &a, &b, &t) != 0);
     char id[40];
     const char *ok = "{\"data\":{\"id\":\"123\",\"expires_after_secs\":60}}";
     CHECK(ap_x_video_parse_init(ok, strlen(ok), id, sizeof(id), &exp) == 0);
