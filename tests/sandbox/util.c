@@ -107,6 +107,17 @@ uint32_t sandbox_crc_step(uint32_t crc, unsigned char byte) {
     return crc;
 }
 
+uint32_t sandbox_crc_update(uint32_t crc, const unsigned char *data, size_t len) {
+    static uint32_t table[256];
+    static int ready; /* only the MHD thread calls this; built once */
+    if (!ready) {
+        for (unsigned b = 0; b < 256; b++) table[b] = sandbox_crc_step(0, (unsigned char)b);
+        ready = 1;
+    }
+    for (size_t i = 0; i < len; i++) crc = (crc << 8) ^ table[(crc >> 24) ^ data[i]];
+    return crc;
+}
+
 uint32_t sandbox_cksum_finish(uint32_t crc, unsigned long long len) {
     for (; len; len >>= 8) crc = sandbox_crc_step(crc, (unsigned char)(len & 0xFF));
     return ~crc;
