@@ -18,6 +18,9 @@
 #             nats-server and PostgreSQL with nothing else running
 #   api       posts/s created through POST /v1/posts (keys, validation,
 #             idempotency keys) and webhook events/s relayed and delivered
+#   media     one 200 MiB video through one X publisher (ranged reads, the
+#             chunked upload): the publisher's peak RSS before and after,
+#             time and bytes/s, every byte checked at the sandbox
 #
 # Figures are measured on this machine and printed; nothing here asserts a
 # time. Targets live in bench/README.md.
@@ -438,9 +441,79 @@ profile_floor() {
     end_stack
 }
 
+# media_cksum URL BYTES: the POSIX cksum of the whole file as the sandbox's
+# media host serves it, read in ranges (one answer holds at most 64 MiB).
+media_cksum() {
+    local url=$1 n=$2 step=$((32 * 1024 * 1024)) a
+    for ((a = 0; a < n; a += step)); do
+        curl -fsS ${SANDBOX_CA:+--cacert "$SANDBOX_CA"} -r "$a-$((a + step - 1))" "$url" || return 1
+    done | cksum | cut -d' ' -f1
+}
+
+# media_video_once TEXT URL: schedules one X video now, waits for its row to
+# be final and prints "status attempts seconds" (queued -> final, from the
+# row's own timestamps: the ranged reads, the appends, finalize and one
+# STATUS poll after X's check_after_secs of 1 s).
+media_video_once() {
+    local id
+    id=$(svc_ctl schedule --account "$MEDIA_ACCOUNT" --at now --text "$1" --media "$2" --media-type video)
+    final() { [[ $(stack_psql -c "SELECT status IN ('published', 'failed', 'unconfirmed') FROM post_schedules WHERE id = '$id'") == t ]]; }
+    STACK_WAIT_TIMEOUT=900 stack_wait_for final >/dev/null || echo "bench: video '$1' did not finish" >&2
+    stack_psql -F ' ' -c "SELECT status, attempts, round(extract(epoch FROM updated_at - queued_at)::numeric, 2)
+                            FROM post_schedules WHERE id = '$id'"
+}
+
+# Issue 20: a 200 MiB video through one publisher, its RSS growing by less
+# than 20 MiB. The publisher holds one chunk at a time (chunked.c); the
+# sandbox makes the media per range and folds the appends into a running
+# checksum, so neither side holds the file. A small video first takes the
+# one-off costs (the first chunk's buffers, TLS, curl's caches) so the
+# growth the big one adds is told apart from them.
+profile_media() {
+    local bytes=${BENCH_MEDIA_BYTES:-209715200} small=${BENCH_MEDIA_WARMUP_BYTES:-8388608}
+    SVC_PLATFORMS=x begin_stack --latency-ms 0
+    local token=bench-media-token user
+    user=$(curl -fsS ${SANDBOX_CA:+--cacert "$SANDBOX_CA"} -H "Authorization: Bearer $token" \
+        "$SANDBOX_URL/x/2/users/me" | jq -r .data.id)
+    MEDIA_ACCOUNT=$(svc_ctl accounts add --platform x --external-id "$user" --token "$token")
+    svc_start scheduler
+    svc_start dispatcher
+    svc_start publisher-x
+    local pub=${SVC_PIDS[publisher-x]} url=$SANDBOX_URL/media/bench-video.mp4?bytes=$bytes
+    local hwm0 hwm1 hwm2 rss2 c0 c1 st0 st attempts secs up expect sb0
+    sleep 2 # connected and idle
+    hwm0=$(peak_rss_mb "$pub") sb0=$(peak_rss_mb "$SANDBOX_PID")
+    read -r st0 _ _ <<<"$(media_video_once "bench warm-up video" "$SANDBOX_URL/media/bench-warmup.mp4?bytes=$small")"
+    hwm1=$(peak_rss_mb "$pub")
+    c0=$(cpu_seconds "$pub")
+    read -r st attempts secs <<<"$(media_video_once "bench 200 MiB video" "$url")"
+    c1=$(cpu_seconds "$pub")
+    hwm2=$(peak_rss_mb "$pub")
+    rss2=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pub/status")
+    up=$(sandbox_get /_sandbox/x/uploads | jq -c '.uploads[-1]')
+    expect=$(media_cksum "$url" "$bytes")
+    local n_seg in_order
+    n_seg=$(jq .segments <<<"$up")
+    in_order=$(jq -r '[range(0; .segments)] == .arrivals' <<<"$up")
+    row media "video bytes / chunk" "$bytes / $(jq -r '.total_bytes / .segments | floor' <<<"$up")" "X chunked upload, one publisher"
+    row media "warm-up / video status (attempts)" "$st0 / $st ($attempts)" "target: published in 1 attempt"
+    row media "sandbox: bytes, segments, in order" "$(jq .bytes <<<"$up"), $n_seg, $in_order" "arrivals 0..n-1, none twice"
+    row media "sandbox cksum = file's" "$([[ $(jq -r .cksum <<<"$up") == "$expect" ]] && echo yes || echo NO)" "running CRC of what arrived"
+    row media "publisher peak RSS idle (MiB)" "$hwm0" "VmHWM, connected, before any video"
+    row media "  after $((small / 1048576)) MiB warm-up (MiB)" "$hwm1"
+    row media "  after the video (MiB)" "$hwm2" "VmRSS now $rss2"
+    row media "publisher RSS growth (MiB)" "$(awk -v a="$hwm2" -v b="$hwm0" 'BEGIN { printf "%.1f", a - b }')" "target < 20 (peak - idle peak)"
+    row media "  of which the big video (MiB)" "$(awk -v a="$hwm2" -v b="$hwm1" 'BEGIN { printf "%.1f", a - b }')" "beyond the warm-up's peak"
+    row media "queued -> published (s)" "$secs" "incl. one 1 s STATUS wait"
+    row media "throughput (MiB/s)" "$(awk -v n="$bytes" -v s="$secs" 'BEGIN { printf "%.1f", n / 1048576 / s }')" "read from the host + appended to X"
+    row media "publisher CPU s / 100 MiB" "$(awk -v a="$c1" -v b="$c0" -v n="$bytes" 'BEGIN { printf "%.3f", (a - b) * 104857600 / n }')"
+    row media "sandbox peak RSS idle / after (MiB)" "$sb0 / $(peak_rss_mb "$SANDBOX_PID")" "makes and checks the bytes, keeps none"
+    end_stack
+}
+
 stack_trap
 profiles=("$@")
-((${#profiles[@]})) || profiles=(seed overhead scale inflight floor api)
+((${#profiles[@]})) || profiles=(seed overhead scale inflight floor api media)
 for p in "${profiles[@]}"; do
     echo "bench: running $p" >&2
     "profile_$p"
