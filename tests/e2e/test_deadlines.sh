@@ -19,29 +19,12 @@
 #      record says started) whose redelivery comes after the deadline reads
 #      back and ends published, once, not expired.
 source "$(dirname "$0")/lib.sh"
+source "$AUTOPOST_SRC/tests/fixtures/api_test.sh"
 
 SVC_CONCURRENCY=1 SVC_MAX_ACK_PENDING=2
 e2e_begin --latency-ms 1500
-API_PORT=$(stack_free_port)
-METRICS_PORT=$(stack_free_port)
-svc_config "api:
-  http_port: $API_PORT"
-API=http://127.0.0.1:$API_PORT
-OUT=$STACK_DIR/api.out
+api_test_config
 
-# call METHOD PATH [BODY]: the body goes to $OUT; prints the status code.
-call() {
-    local args=(-sS -o "$OUT" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $KEY")
-    [[ -z ${3:-} ]] || args+=(-H 'Content-Type: application/json' --data-binary "$3")
-    curl "${args[@]}" "$API$2"
-}
-expect() {
-    local want=$1 got
-    shift
-    got=$(call "$@")
-    [[ $got == "$want" ]] || fail "$1 $2: HTTP $got, expected $want: $(head -c 600 "$OUT")"
-}
-j() { jq -r "$1" "$OUT"; }
 post() { # post ACCOUNT TEXT AT [DEADLINE]: the JSON body
     if [[ -n ${4:-} ]]; then
         printf '{"account_ids": ["%s"], "text": "%s", "at": "%s", "deadline": "%s"}' "$1" "$2" "$3" "$4"
@@ -61,19 +44,13 @@ wait_until() { # wait_until SECONDS COMMAND...: until COMMAND succeeds
     done
 }
 
-TENANT=$(svc_ctl tenants add --name acme | awk '{print $NF}')
-KEY=$(svc_ctl api-keys create --tenant "$TENANT" --name main | awk '{print $NF}')
+api_test_tenant acme
 FA=$(svc_ctl accounts add --platform facebook --external-id 5001 --token fb-good-token)
 FB=$(svc_ctl accounts add --platform facebook --external-id 5002 --token fb-good-token)
 q "UPDATE social_accounts SET tenant_id = '$TENANT'" >/dev/null
 
-# The API as deployed: a login in autopost_api (0011, 0022: no grant of its own).
-q "CREATE ROLE api_login LOGIN IN ROLE autopost_api" >/dev/null
-API_CONFIG=$STACK_DIR/api.yaml
-{ cat "$AUTOPOST_CONFIG"; printf 'service:\n  http_port: %s\n' "$METRICS_PORT"; } >"$API_CONFIG"
-AUTOPOST_CONFIG=$API_CONFIG \
-    AUTOPOST_POSTGRES_DSN=$(sed 's/user=[^ ]*/user=api_login/' <<<"$AUTOPOST_POSTGRES_DSN") svc_start api
-stack_wait_for curl -fsS -o /dev/null "$API/v1/openapi.json" >/dev/null || fail "the API did not start"
+# The API as deployed (tests/fixtures/api_test.sh).
+api_test_start
 
 # ---- 1. the field -------------------------------------------------------------
 AT=$(rfc3339_in 3600)

@@ -12,30 +12,14 @@
 #   3. `autopostctl schedule --format story` publishes a story, and
 #      `--format story` on X is refused with the same reason.
 source "$(dirname "$0")/lib.sh"
+source "$AUTOPOST_SRC/tests/fixtures/api_test.sh"
 source "$(dirname "$0")/adapter_checks.sh"
 
 export SVC_PLATFORMS="instagram x"
 e2e_begin --container-ready-ms 1500
-API_PORT=$(stack_free_port)
-METRICS_PORT=$(stack_free_port)
-svc_config "api:
-  http_port: $API_PORT"
-API=http://127.0.0.1:$API_PORT
-OUT=$STACK_DIR/api.out
+api_test_config
 P=instagram
 
-call() {
-    local args=(-sS -o "$OUT" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $KEY")
-    [[ -z ${3:-} ]] || args+=(-H 'Content-Type: application/json' --data-binary "$3")
-    curl "${args[@]}" "$API$2"
-}
-expect() {
-    local want=$1 got
-    shift
-    got=$(call "$@")
-    [[ $got == "$want" ]] || fail "$1 $2: HTTP $got, expected $want: $(head -c 600 "$OUT")"
-}
-j() { jq -r "$1" "$OUT"; }
 q() { stack_psql -c "$1"; }
 story() { # story ACCOUNT URL TYPE [EXTRA JSON MEMBERS]: a POST /v1/posts body
     printf '{"account_ids": ["%s"], "format": "story", "media": [{"url": "%s", "type": "%s"}]%s}' \
@@ -47,19 +31,14 @@ stories() {
         jq -r '.posts[] | "\(.kind) \(.message // "-") \(.photo_url // .url // "?")"' | sort
 }
 
-TENANT=$(svc_ctl tenants add --name acme | awk '{print $NF}')
-KEY=$(svc_ctl api-keys create --tenant "$TENANT" --name main | awk '{print $NF}')
+api_test_tenant acme
 IG=$(svc_ctl accounts add --platform $P --external-id 17841000000000101 --token good-ig-token)
 IG2=$(svc_ctl accounts add --platform $P --external-id 17841000000000102 --token good-ig-token-2)
 XA=$(svc_ctl accounts add --platform x --external-id 4401 --token good-x-token)
 q "UPDATE social_accounts SET tenant_id = '$TENANT'" >/dev/null
 
-q "CREATE ROLE api_login LOGIN IN ROLE autopost_api" >/dev/null
-API_CONFIG=$STACK_DIR/api.yaml
-{ cat "$AUTOPOST_CONFIG"; printf 'service:\n  http_port: %s\n' "$METRICS_PORT"; } >"$API_CONFIG"
-AUTOPOST_CONFIG=$API_CONFIG \
-    AUTOPOST_POSTGRES_DSN=$(sed 's/user=[^ ]*/user=api_login/' <<<"$AUTOPOST_POSTGRES_DSN") svc_start api
-stack_wait_for curl -fsS -o /dev/null "$API/v1/openapi.json" >/dev/null || fail "the API did not start"
+# The API as deployed (tests/fixtures/api_test.sh).
+api_test_start
 svc_start scheduler
 svc_start dispatcher
 svc_start publisher-instagram

@@ -17,39 +17,21 @@
 #      horizon without one); after the restart both end skipped with a
 #      reason and a schedule.skipped event, and the sandbox never sees them.
 source "$(dirname "$0")/lib.sh"
+source "$AUTOPOST_SRC/tests/fixtures/api_test.sh"
 
 SVC_PLATFORMS="x facebook"
 e2e_begin
-API_PORT=$(stack_free_port)
-METRICS_PORT=$(stack_free_port)
-svc_config "api:
-  http_port: $API_PORT"
+api_test_config
 # A one-minute horizon and a ten-second grace keep the outage short.
 sed -i 's/^  tick: 200ms$/  tick: 200ms\n  recurrence_horizon: 1m\n  recurrence_grace: 10s/' "$AUTOPOST_CONFIG"
 grep -q 'recurrence_grace: 10s' "$AUTOPOST_CONFIG" || fail "could not set the recurrence keys"
-API=http://127.0.0.1:$API_PORT
-OUT=$STACK_DIR/api.out
 
-# call METHOD PATH [BODY]: the body goes to $OUT; prints the status code.
-call() {
-    local args=(-sS -o "$OUT" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $KEY")
-    [[ -z ${3:-} ]] || args+=(-H 'Content-Type: application/json' --data-binary "$3")
-    curl "${args[@]}" "$API$2"
-}
-expect() {
-    local want=$1 got
-    shift
-    got=$(call "$@")
-    [[ $got == "$want" ]] || fail "$1 $2: HTTP $got, expected $want: $(head -c 600 "$OUT")"
-}
-j() { jq -r "$1" "$OUT"; }
 series() { # series ACCOUNT TEXT RRULE TZ START
     printf '{"account_ids": ["%s"], "text": "%s", "recurrence": {"rrule": "%s", "tz": "%s", "start": "%s"}}' \
         "$1" "$2" "$3" "$4" "$5"
 }
 
-TENANT=$(svc_ctl tenants add --name acme | awk '{print $NF}')
-KEY=$(svc_ctl api-keys create --tenant "$TENANT" --name main | awk '{print $NF}')
+api_test_tenant acme
 XU=$(curl -fsS -H "Authorization: Bearer x-good-token" "$SANDBOX_URL/x/2/users/me" | jq -r .data.id)
 XA=$(svc_ctl accounts add --platform x --external-id "$XU" --token x-good-token)
 FA=$(svc_ctl accounts add --platform facebook --external-id 5001 --token fb-good-token)
@@ -59,13 +41,8 @@ stack_psql -c "UPDATE social_accounts SET tenant_id = '$TENANT'" >/dev/null
 # identical text twice (X and Facebook refuse it; README "Recurring posts").
 sandbox_post /_sandbox/config '{"reject_duplicates": false}' >/dev/null || fail "sandbox config"
 
-# The API as deployed: a login in autopost_api (0011, 0017 grants).
-stack_psql -c "CREATE ROLE api_login LOGIN IN ROLE autopost_api" >/dev/null
-API_CONFIG=$STACK_DIR/api.yaml
-{ cat "$AUTOPOST_CONFIG"; printf 'service:\n  http_port: %s\n' "$METRICS_PORT"; } >"$API_CONFIG"
-AUTOPOST_CONFIG=$API_CONFIG \
-    AUTOPOST_POSTGRES_DSN=$(sed 's/user=[^ ]*/user=api_login/' <<<"$AUTOPOST_POSTGRES_DSN") svc_start api
-stack_wait_for curl -fsS -o /dev/null "$API/v1/openapi.json" >/dev/null || fail "the API did not start"
+# The API as deployed (tests/fixtures/api_test.sh).
+api_test_start
 
 # ---- 1. occurrences across DST, GET, 422 ---------------------------------------
 occurrences() { # occurrences POST_ID LIMIT: the instants, comma-separated

@@ -15,37 +15,26 @@
 # and the request still succeeds. A row inserted without one (an occurrence,
 # autopostctl) gets one from the column default.
 source "$(dirname "$0")/lib.sh"
+source "$AUTOPOST_SRC/tests/fixtures/api_test.sh"
 
 SVC_PLATFORMS="x"
 e2e_begin
 RECV_BIN=$AUTOPOST_BIN/../tests/webhook_receiver
 [[ -x $RECV_BIN ]] || fail "missing $RECV_BIN (build the tests)"
-API_PORT=$(stack_free_port)
-METRICS_PORT=$(stack_free_port)
-svc_config "api:
-  http_port: $API_PORT
-webhooks:
+api_test_config "webhooks:
   allow_private: true
   retry_initial: 100ms
   retry_max: 400ms"
-API=http://127.0.0.1:$API_PORT
-OUT=$STACK_DIR/api.out
 TP_RE='^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'
 
-T=$(svc_ctl tenants add --name tracer | awk '{print $NF}')
-KEY=$(svc_ctl api-keys create --tenant "$T" --name main | awk '{print $NF}')
-[[ $KEY =~ ^apk_[0-9a-f]{64}$ ]] || fail "no API key: '$KEY'"
+api_test_tenant tracer
+T=$TENANT
 XU=$(curl -fsS -H "Authorization: Bearer x-good-token" "$SANDBOX_URL/x/2/users/me" | jq -r .data.id)
 XA=$(svc_ctl accounts add --platform x --external-id "$XU" --token x-good-token)
 stack_psql -c "UPDATE social_accounts SET tenant_id = '$T' WHERE id = '$XA'" >/dev/null
 
 # The API as deployed: a login user in autopost_api (0011, 0025's grants).
-stack_psql -c "CREATE ROLE trace_api LOGIN IN ROLE autopost_api" >/dev/null
-API_DSN=$(sed 's/user=[^ ]*/user=trace_api/' <<<"$AUTOPOST_POSTGRES_DSN")
-API_CONFIG=$STACK_DIR/api.yaml
-{ cat "$AUTOPOST_CONFIG"; printf 'service:\n  http_port: %s\n' "$METRICS_PORT"; } >"$API_CONFIG"
-AUTOPOST_CONFIG=$API_CONFIG AUTOPOST_POSTGRES_DSN=$API_DSN svc_start api
-stack_wait_for curl -fsS -o /dev/null "$API/v1/openapi.json" >/dev/null || fail "the API did not start"
+api_test_start trace_api
 
 RECV=$STACK_DIR/recv
 mkdir -p "$RECV"
