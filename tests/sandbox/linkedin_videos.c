@@ -37,7 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LV_MAX_UPLOADS 32 /* remembered; the oldest is dropped */
+/* Remembered uploads, the oldest dropped: a mixed seed has 250 in flight. */
+#define LV_MAX_UPLOADS 512
 #define LV_PART (4LL * 1024 * 1024)
 #define LV_MAX_BYTES (500LL * 1024 * 1024)
 #define LV_MAX_PARTS 125 /* 500 MB / 4 MiB, rounded up */

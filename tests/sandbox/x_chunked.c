@@ -45,7 +45,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define XC_MAX_UPLOADS 64 /* remembered; the oldest is dropped */
+/* Remembered uploads, the oldest dropped: a mixed seed has 250 in flight. */
+#define XC_MAX_UPLOADS 512
 #define XC_MAX_SEGMENTS 1000
 #define XC_MAX_ARRIVALS 4096
 #define XC_MAX_SEGMENT_BYTES (5L * 1024 * 1024)
