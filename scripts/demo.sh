@@ -10,6 +10,9 @@
 #   scripts/demo.sh                      the seed scenario
 #   DEMO_LATENCY_MS=100 DEMO_USERS=500 DEMO_POSTS=3 DEMO_PAGES=2 scripts/demo.sh
 #   DEMO_PLATFORMS="facebook x" scripts/demo.sh
+#   DEMO_VIDEO_EVERY=3 scripts/demo.sh   mixed media: every third post on X,
+#             LinkedIn and Instagram carries a video (DEMO_VIDEO_BYTES each,
+#             default 300000), uploaded through each platform's video flow
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -32,6 +35,7 @@ users=${DEMO_USERS:-500} posts=${DEMO_POSTS:-3} pages=${DEMO_PAGES:-2}
 latency=${DEMO_LATENCY_MS:-100}
 SEED_PLATFORMS=${DEMO_PLATFORMS:-facebook instagram x linkedin}
 SVC_PLATFORMS=$SEED_PLATFORMS
+SEED_VIDEO_EVERY=${DEMO_VIDEO_EVERY:-0} SEED_VIDEO_BYTES=${DEMO_VIDEO_BYTES:-300000}
 stack_trap
 stack_start
 echo "demo: nats-server on 127.0.0.1:$NATS_PORT (monitor :$NATS_MONITOR_PORT), PostgreSQL on 127.0.0.1:$PG_PORT"
@@ -43,6 +47,7 @@ svc_ctl streams apply >/dev/null
 
 at=$(rfc3339_in 8)
 echo "demo: seeding $users users x $posts posts x $pages accounts over $SEED_PLATFORMS, all due at $at"
+((SEED_VIDEO_EVERY > 0)) && echo "demo: one post in $SEED_VIDEO_EVERY on X, LinkedIn and Instagram carries a $SEED_VIDEO_BYTES-byte video"
 total=$(seed_scenario "$users" "$posts" "$pages" "$at")
 echo "demo: $total schedules stored"
 
