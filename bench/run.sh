@@ -444,7 +444,7 @@ profile_floor() {
 # media_cksum URL BYTES: the POSIX cksum of the whole file as the sandbox's
 # media host serves it, read in ranges (one answer holds at most 64 MiB).
 media_cksum() {
-    local url=$1 n=$2 step=$((32 * 1024 * 1024)) a
+    local url=$1 n=$2 step=$((8 * 1024 * 1024)) a
     for ((a = 0; a < n; a += step)); do
         curl -fsS ${SANDBOX_CA:+--cacert "$SANDBOX_CA"} -r "$a-$((a + step - 1))" "$url" || return 1
     done | cksum | cut -d' ' -f1
@@ -468,10 +468,11 @@ media_video_once() {
 # sandbox makes the media per range and folds the appends into a running
 # checksum, so neither side holds the file. A small video first takes the
 # one-off costs (the first chunk's buffers, TLS, curl's caches) so the
-# growth the big one adds is told apart from them.
+# growth the big one adds is told apart from them. BENCH_MEDIA_CHUNK sets
+# platforms.x.media_chunk_size (default 4 MiB), BENCH_MEDIA_BYTES the size.
 profile_media() {
     local bytes=${BENCH_MEDIA_BYTES:-209715200} small=${BENCH_MEDIA_WARMUP_BYTES:-8388608}
-    SVC_PLATFORMS=x begin_stack --latency-ms 0
+    SVC_PLATFORMS=x SVC_MEDIA_CHUNK_SIZE=${BENCH_MEDIA_CHUNK:-} begin_stack --latency-ms 0
     local token=bench-media-token user
     user=$(curl -fsS ${SANDBOX_CA:+--cacert "$SANDBOX_CA"} -H "Authorization: Bearer $token" \
         "$SANDBOX_URL/x/2/users/me" | jq -r .data.id)
@@ -479,8 +480,8 @@ profile_media() {
     svc_start scheduler
     svc_start dispatcher
     svc_start publisher-x
-    local pub=${SVC_PIDS[publisher-x]} url=$SANDBOX_URL/media/bench-video.mp4?bytes=$bytes
-    local hwm0 hwm1 hwm2 rss2 c0 c1 st0 st attempts secs up expect sb0
+    local pub=${SVC_PIDS[publisher-x]} url="$SANDBOX_URL/media/bench-video.mp4?bytes=$bytes"
+    local hwm0 hwm1 hwm2 rss2 c0 c1 st0 st attempts secs up expect sb0 sb1
     sleep 2 # connected and idle
     hwm0=$(peak_rss_mb "$pub") sb0=$(peak_rss_mb "$SANDBOX_PID")
     read -r st0 _ _ <<<"$(media_video_once "bench warm-up video" "$SANDBOX_URL/media/bench-warmup.mp4?bytes=$small")"
@@ -490,6 +491,7 @@ profile_media() {
     c1=$(cpu_seconds "$pub")
     hwm2=$(peak_rss_mb "$pub")
     rss2=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pub/status")
+    sb1=$(peak_rss_mb "$SANDBOX_PID") # before the bench's own reads of the file below
     up=$(sandbox_get /_sandbox/x/uploads | jq -c '.uploads[-1]')
     expect=$(media_cksum "$url" "$bytes")
     local n_seg in_order
@@ -507,7 +509,7 @@ profile_media() {
     row media "queued -> published (s)" "$secs" "incl. one 1 s STATUS wait"
     row media "throughput (MiB/s)" "$(awk -v n="$bytes" -v s="$secs" 'BEGIN { printf "%.1f", n / 1048576 / s }')" "read from the host + appended to X"
     row media "publisher CPU s / 100 MiB" "$(awk -v a="$c1" -v b="$c0" -v n="$bytes" 'BEGIN { printf "%.3f", (a - b) * 104857600 / n }')"
-    row media "sandbox peak RSS idle / after (MiB)" "$sb0 / $(peak_rss_mb "$SANDBOX_PID")" "makes and checks the bytes, keeps none"
+    row media "sandbox peak RSS idle / after (MiB)" "$sb0 / $sb1" "makes and checks the bytes, keeps none"
     end_stack
 }
 
