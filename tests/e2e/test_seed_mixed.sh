@@ -57,7 +57,7 @@ video_cksums() { # PLATFORM: the sorted cksums of its posts' videos, as the medi
     done < <(stack_psql -c "SELECT p.media->0->>'url' FROM post_schedules s
                               JOIN social_accounts a ON a.id = s.account_id JOIN posts p ON p.id = s.post_id
                              WHERE a.platform = '$1' AND p.media @> '[{\"type\": \"video\"}]'")
-    curl -Z --parallel-max 32 "${args[@]}" || return 1
+    curl -Z --no-progress-meter --parallel-max 32 "${args[@]}" || return 1
     cksum "$dir"/* | cut -d' ' -f1 | sort
 }
 x_got=$(sandbox_get /_sandbox/x/uploads |
