@@ -28,14 +28,18 @@
  * Tests read GET /_sandbox/linkedin/videos: per upload the part numbers in
  * arrival order, the parts and bytes assembled at finalize and their POSIX
  * cksum (what `cksum` prints for the original file), the polls and the
- * status. Part bytes are freed at finalize; only the MHD thread touches
- * this file's state. */
+ * status. No file is kept whole: parts are folded into a running checksum
+ * as they arrive (fold.h), and a part sent again with other bytes after
+ * it was folded makes finalize refuse the upload. Only the MHD thread
+ * touches this file's state. */
 #include "linkedin_videos.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fold.h"
 
 /* Remembered uploads, the oldest dropped: a mixed seed has 250 in flight. */
 #define LV_MAX_UPLOADS 512
@@ -53,7 +57,7 @@ typedef struct lv_upload {
     char owner[100];
     long long size;
     int nparts;
-    unsigned char *part[LV_MAX_PARTS];
+    sandbox_fold fold; /* what arrived, as a running checksum */
     char etag[LV_MAX_PARTS][40];
     int arrivals[LV_MAX_ARRIVALS]; /* part numbers, 1-based */
     int narrivals;
@@ -84,15 +88,8 @@ static long long lv_part_len(const lv_upload *u, int i) {
     return left < LV_PART ? left : LV_PART;
 }
 
-static void lv_free_parts(lv_upload *u) {
-    for (int i = 0; i < u->nparts; i++) {
-        free(u->part[i]);
-        u->part[i] = NULL;
-    }
-}
-
 static void lv_free(lv_upload *u) {
-    if (u) lv_free_parts(u);
+    if (u) sandbox_fold_free(&u->fold);
     free(u);
 }
 
@@ -145,6 +142,12 @@ static void lv_initialize(sandbox_request *req) {
     u->n = sandbox_next_object_id();
     u->size = (long long)json_integer_value(size);
     u->nparts = (int)((u->size + LV_PART - 1) / LV_PART);
+    if (sandbox_fold_init(&u->fold, u->nparts) != 0) {
+        free(u);
+        json_decref(root);
+        lv_error(req, 500, "INTERNAL_SERVER_ERROR", "Internal Server Error");
+        return;
+    }
     u->expired = 0;
     snprintf(u->owner, sizeof(u->owner), "%s", json_string_value(owner));
     json_decref(root);
@@ -196,16 +199,11 @@ void sandbox_li_videos_put(sandbox_request *req, const char *rest) {
         lv_error(req, 400, "ILLEGAL_ARGUMENT", msg);
         return;
     }
-    unsigned char *copy = malloc(len);
-    if (copy == NULL) {
+    if (sandbox_fold_take(&u->fold, i, (const unsigned char *)body, len) != 0) {
         lv_error(req, 500, "INTERNAL_SERVER_ERROR", "Internal Server Error");
         return;
     }
-    memcpy(copy, body, len);
-    free(u->part[i]); /* the same part again: the last copy counts */
-    u->part[i] = copy;
-    uint32_t crc = 0;
-    for (size_t b = 0; b < len; b++) crc = sandbox_crc_step(crc, copy[b]);
+    uint32_t crc = sandbox_crc_update(0, (const unsigned char *)body, len);
     snprintf(u->etag[i], sizeof(u->etag[i]), "\"p%d-%08" PRIx32 "\"", (int)part, crc);
     if (u->narrivals < LV_MAX_ARRIVALS) u->arrivals[u->narrivals++] = (int)part;
     if (u->narrivals == 1 && lv_should_expire()) u->expired = 1; /* later PUTs get 403 */
@@ -237,26 +235,26 @@ static void lv_finalize(sandbox_request *req) {
         err = "ERROR :: /finalizeUploadRequest :: uploadToken and one uploadedPartId per part";
     for (int i = 0; err == NULL && i < u->nparts; i++) {
         json_t *id = json_array_get(ids, (size_t)i);
-        if (u->part[i] == NULL)
+        if (!sandbox_fold_has(&u->fold, i))
             err = "ERROR :: /finalizeUploadRequest :: a part was never uploaded";
         else if (!json_is_string(id) || strcmp(json_string_value(id), u->etag[i]) != 0)
             err = "ERROR :: /finalizeUploadRequest/uploadedPartIds :: not the parts' ETags in "
                   "order";
     }
+    if (err == NULL && u->fold.resent_other_bytes)
+        err = "sandbox: a part was sent again with other bytes after later ones; the sandbox "
+              "keeps no copy to reassemble it";
     if (err) {
         json_decref(root);
         lv_error(req, 400, "ILLEGAL_ARGUMENT", err);
         return;
     }
     json_decref(root);
-    uint32_t crc = 0;
-    for (int i = 0; i < u->nparts; i++)
-        for (long long b = 0; b < lv_part_len(u, i); b++)
-            crc = sandbox_crc_step(crc, u->part[i][b]);
-    u->assembled_parts = u->nparts;
-    u->assembled = u->size;
-    u->cksum = sandbox_cksum_finish(crc, (unsigned long long)u->size);
-    lv_free_parts(u);
+    /* Every part arrived, so every part is folded: fold.bytes == size. */
+    u->assembled_parts = u->fold.folded;
+    u->assembled = u->fold.bytes;
+    u->cksum = sandbox_fold_cksum(&u->fold);
+    sandbox_fold_drop_held(&u->fold);
     u->status = LV_PROCESSING;
     sandbox_reply_empty(req, 200);
 }

@@ -31,12 +31,9 @@
  * original file), the polls and the state.
  *
  * No file is kept whole (the media bench sends 200 MiB): segments are
- * folded into a running checksum in index order as they arrive, and only a
- * segment that arrives before the ones ahead of it is held until they come.
- * A folded segment sent again must be the same bytes (its own CRC and
- * length are kept to tell); other bytes make finalize refuse the upload,
- * since the sandbox has no copy left to reassemble X's "last copy wins".
- * Only the MHD thread touches this file's state. */
+ * folded into a running checksum as they arrive (fold.h); a folded segment
+ * sent again with other bytes makes finalize refuse the upload. Only the
+ * MHD thread touches this file's state. */
 #include "x_chunked.h"
 
 #include <inttypes.h>
@@ -44,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "fold.h"
 
 /* Remembered uploads, the oldest dropped: a mixed seed has 250 in flight. */
 #define XC_MAX_UPLOADS 512
@@ -60,14 +59,7 @@ static const char *const xc_state_names[] = {"uploading", "processing", "succeed
 typedef struct xc_upload {
     char id[24], user[24], media_type[48], category[24];
     long long total;
-    unsigned char *held[XC_MAX_SEGMENTS]; /* arrived ahead of the folded prefix */
-    size_t held_len[XC_MAX_SEGMENTS];
-    uint32_t seg_crc[XC_MAX_SEGMENTS]; /* of each folded segment, to check a resend */
-    size_t seg_len[XC_MAX_SEGMENTS];
-    int folded;             /* segments 0..folded-1 are in crc */
-    long long folded_bytes; /* their bytes */
-    uint32_t crc;           /* running CRC of the folded bytes */
-    int resent_other_bytes; /* a folded segment came again with other bytes */
+    sandbox_fold fold; /* what arrived, as a running checksum */
     int arrivals[XC_MAX_ARRIVALS];
     int narrivals;
     int failed_append; /* the knob's 503 was answered */
@@ -84,55 +76,8 @@ static long xc_expire_knob = -1, xc_expired; /* x_expire_uploads as last seen, a
 
 /* ---- uploads ---- */
 
-static void xc_free_segments(xc_upload *u) {
-    for (int i = 0; i < XC_MAX_SEGMENTS; i++) {
-        free(u->held[i]);
-        u->held[i] = NULL;
-        u->held_len[i] = 0;
-    }
-}
-
-/* Segment idx == u->folded joins the running checksum. */
-static void xc_fold(xc_upload *u, const unsigned char *data, size_t len) {
-    u->crc = sandbox_crc_update(u->crc, data, len);
-    u->seg_crc[u->folded] = sandbox_crc_update(0, data, len);
-    u->seg_len[u->folded] = len;
-    u->folded_bytes += (long long)len;
-    u->folded++;
-}
-
-/* Takes a segment's bytes: folds it (and any held ones it unblocks), holds
- * it when earlier ones are missing, or checks a resend of a folded one.
- * -1 when out of memory. */
-static int xc_take_segment(xc_upload *u, int idx, const unsigned char *data, size_t len) {
-    if (idx < u->folded) {
-        if (len != u->seg_len[idx] || sandbox_crc_update(0, data, len) != u->seg_crc[idx])
-            u->resent_other_bytes = 1;
-        return 0;
-    }
-    if (idx == u->folded) {
-        free(u->held[idx]); /* an earlier copy held while waiting: the last counts */
-        u->held[idx] = NULL;
-        xc_fold(u, data, len);
-    } else {
-        unsigned char *copy = malloc(len);
-        if (copy == NULL) return -1;
-        memcpy(copy, data, len);
-        free(u->held[idx]); /* the same index again: the last copy counts */
-        u->held[idx] = copy;
-        u->held_len[idx] = len;
-    }
-    while (u->folded < XC_MAX_SEGMENTS && u->held[u->folded]) {
-        int i = u->folded;
-        xc_fold(u, u->held[i], u->held_len[i]);
-        free(u->held[i]);
-        u->held[i] = NULL;
-    }
-    return 0;
-}
-
 static void xc_free(xc_upload *u) {
-    if (u) xc_free_segments(u);
+    if (u) sandbox_fold_free(&u->fold);
     free(u);
 }
 
@@ -180,7 +125,8 @@ static void xc_init(sandbox_request *req, const char *user) {
         return;
     }
     xc_upload *u = calloc(1, sizeof(*u));
-    if (u == NULL) {
+    if (u == NULL || sandbox_fold_init(&u->fold, XC_MAX_SEGMENTS) != 0) {
+        free(u);
         sandbox_reply_json(req, 500, NULL);
         return;
     }
@@ -266,7 +212,7 @@ static void xc_append(sandbox_request *req, xc_upload *u) {
         xc_problem(req, 400, "Invalid Request", "segment_index must be 0 to 999.");
         return;
     }
-    if (xc_take_segment(u, (int)idx, (const unsigned char *)data, len) != 0) {
+    if (sandbox_fold_take(&u->fold, (int)idx, (const unsigned char *)data, len) != 0) {
         sandbox_reply_json(req, 500, NULL);
         return;
     }
@@ -275,7 +221,7 @@ static void xc_append(sandbox_request *req, xc_upload *u) {
     sandbox_knobs_get(&k);
     if (u->narrivals == 1 && xc_should_expire(&k)) {
         u->state = XC_EXPIRED; /* this answer goes out; the next call finds nothing */
-        xc_free_segments(u);
+        sandbox_fold_drop_held(&u->fold);
     }
     if (k.x_append_fail_segment > 0 && idx == k.x_append_fail_segment - 1 && !u->failed_append) {
         u->failed_append = 1;
@@ -315,25 +261,23 @@ static void xc_finalize(sandbox_request *req, xc_upload *u) {
         xc_problem(req, 400, "Invalid Request", "The upload was already finalized.");
         return;
     }
-    int n = u->folded;
-    long long bytes = u->folded_bytes;
-    for (int i = n; i < XC_MAX_SEGMENTS; i++)
-        if (u->held[i]) n = -1; /* a gap: a segment is missing */
+    int n = sandbox_fold_no_gap(&u->fold) ? u->fold.folded : -1; /* -1: a segment is missing */
+    long long bytes = u->fold.bytes;
     if (n <= 0 || bytes != u->total) {
         xc_problem(req, 400, "Invalid Request",
                    "The segments are not 0..n-1 or do not add up to total_bytes.");
         return;
     }
-    if (u->resent_other_bytes) {
+    if (u->fold.resent_other_bytes) {
         xc_problem(req, 400, "Invalid Request",
                    "sandbox: a segment was sent again with other bytes after later ones; "
                    "the sandbox keeps no copy to reassemble it.");
         return;
     }
-    u->cksum = sandbox_cksum_finish(u->crc, (unsigned long long)bytes);
+    u->cksum = sandbox_fold_cksum(&u->fold);
     u->segments = n;
     u->assembled = bytes;
-    xc_free_segments(u);
+    sandbox_fold_drop_held(&u->fold);
     u->state = XC_PROCESSING;
     xc_reply_processing(req, u);
 }
