@@ -109,6 +109,7 @@ typedef struct sandbox_stats {
 struct sandbox_server {
     struct MHD_Daemon *daemon;
     unsigned port;
+    int tls; /* serving https: set at start, read-only after */
     pthread_mutex_t lock;
     pthread_t timer;
     int timer_started;

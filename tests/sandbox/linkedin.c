@@ -208,8 +208,8 @@ static void li_initialize_upload(li_call *c) {
     snprintf(li_images[slot].owner, sizeof(li_images[slot].owner), "%s", json_string_value(owner));
     json_decref(root);
     host = sandbox_req_header(c->req, "Host");
-    snprintf(url, sizeof(url), "http://%.200s%s/dms-uploads/%" PRIu64, host ? host : "localhost",
-             LI_PREFIX, li_images[slot].n);
+    snprintf(url, sizeof(url), "%s://%.200s%s/dms-uploads/%" PRIu64, sandbox_url_scheme(),
+             host ? host : "localhost", LI_PREFIX, li_images[slot].n);
     snprintf(urn, sizeof(urn), "urn:li:image:C%" PRIu64, li_images[slot].n);
     sandbox_reply_json(c->req, 200,
                        json_pack("{s:{s:I,s:s,s:s}}", "value", "uploadUrlExpiresAt",

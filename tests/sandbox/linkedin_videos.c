@@ -158,8 +158,8 @@ static void lv_initialize(sandbox_request *req) {
     json_t *list = json_array();
     for (int i = 0; list && i < u->nparts; i++) {
         char url[512];
-        snprintf(url, sizeof(url), "http://%.200s/linkedin/dms-uploads/video/%" PRIu64 "/%d",
-                 host ? host : "localhost", u->n, i + 1);
+        snprintf(url, sizeof(url), "%s://%.200s/linkedin/dms-uploads/video/%" PRIu64 "/%d",
+                 sandbox_url_scheme(), host ? host : "localhost", u->n, i + 1);
         json_array_append_new(list,
                               json_pack("{s:s,s:I,s:I}", "uploadUrl", url, "firstByte",
                                         (json_int_t)lv_part_first(i), "lastByte",

@@ -159,6 +159,7 @@ void sandbox_req_parse_body(sandbox_request *req) {
  * --------------------------------------------------------------------- */
 
 const char *sandbox_req_method(const sandbox_request *req) { return req->method; }
+const char *sandbox_url_scheme(void) { return server.tls ? "https" : "http"; }
 const char *sandbox_req_path(const sandbox_request *req) { return req->path; }
 int sandbox_req_body_valid(const sandbox_request *req) { return !req->body_invalid; }
 int64_t sandbox_req_received_ms(const sandbox_request *req) { return req->received_ms; }

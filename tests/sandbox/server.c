@@ -487,6 +487,7 @@ static int sandbox_daemon_start(const sandbox_config *cfg) {
     int ntls = sandbox_tls_options(cfg, &flags, tls);
     if (ntls < 0) return -1;
     tls[ntls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    server.tls = ntls > 0;
     if (sandbox_resolve(cfg->host, cfg->port, &ss, &is_v6) != 0) return -1;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (is_v6) flags |= MHD_USE_IPv6;

@@ -151,6 +151,9 @@ void sandbox_reply_empty(sandbox_request *req, unsigned status);
 /* Answer with len bytes of type (copied; binary-safe, e.g. an image). */
 void sandbox_reply_bytes(sandbox_request *req, unsigned status, const char *type, const void *data,
                          size_t len);
+/* "https" when the sandbox serves TLS, else "http": for the upload URLs it
+ * hands out (a publisher sends its token only to the API's own scheme). */
+const char *sandbox_url_scheme(void);
 /* The raw request body (NULL when none); for multipart uploads. */
 const char *sandbox_req_body(const sandbox_request *req, size_t *len);
 /* Never answer: keep the connection open until the client gives up; for a
