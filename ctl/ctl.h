@@ -143,6 +143,14 @@ void ctl_format_ms(const char *ms_text, char *buf, size_t len);
 /* Copies s into buf, cut at max_chars characters (UTF-8 aware), adding "..." */
 void ctl_truncate(const char *s, size_t max_chars, char *buf, size_t len);
 
+/* The schedule statuses `list --status` takes and `status` counts, in the
+ * order the pipeline moves through them. */
+#define CTL_NSTATUSES 7
+extern const char *const ctl_statuses[CTL_NSTATUSES];
+/* Prints v as one compact JSON line and frees it; NULL (out of memory while
+ * building it) is reported as such. A CTL_EXIT_* code. */
+int ctl_print_json(json_t *v);
+
 /* SQL fragment: a timestamptz column as epoch milliseconds (bigint), so the
  * output does not depend on the session's time zone. */
 #define CTL_SQL_MS(col) "(extract(epoch from " col ") * 1000)::bigint"
