@@ -131,4 +131,17 @@ bool ap_store_returns_rows(ap_store_op op);
 ap_status ap_store_run(PGconn *conn, ap_store_op op, const char *const *params, PGresult **out,
                        char sqlstate[6], char *err, size_t errlen);
 
+/* A schedule row as AP_STORE_LOCK_SCHEDULE found it. */
+typedef struct ap_store_locked {
+    char status[16];
+    char generation[16];
+    char attempts[16];
+} ap_store_locked;
+
+/* Inside a transaction: locks schedule id (FOR UPDATE) and reads its
+ * state, the first step of a hand cancel or retry. AP_OK with *found false
+ * when there is no such row; otherwise as ap_store_run. */
+ap_status ap_store_lock_schedule(PGconn *conn, const char *id, ap_store_locked *row, bool *found,
+                                 char *err, size_t errlen);
+
 #endif
