@@ -15,7 +15,8 @@
  *   ctl_schedule.c  `schedule`, `cancel`, `retry` (one id or a filter); their
  *                   statements, shared with autopost-console, are store/'s
  *   ctl_import.c    `import` (JSON Lines, COPY in one transaction)
- *   ctl_status.c    `list`, `show`, `status`
+ *   ctl_show.c      `list`, `show`
+ *   ctl_status.c    `status`
  *   ctl_failed.c    `failed` (grouped by reason)
  *   ctl_webhooks.c  `webhooks add|list|remove|deliveries` (webhooks/endpoints.h)
  *   ctl_tenants.c   `tenants add|list`

@@ -64,7 +64,7 @@ typedef enum ap_store_op {
     AP_STORE_SCHEDULE_RECENT,
     AP_STORE_OUTCOME_SERIES,
     /* reads for autopostctl list, show and status: times as epoch ms,
-     * columns by position (ctl_status.c names them) */
+     * columns by position (ctl_show.c and ctl_status.c name them) */
     AP_STORE_CTL_LIST,
     AP_STORE_CTL_SHOW,
     AP_STORE_CTL_HISTORY,
