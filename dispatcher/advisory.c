@@ -34,7 +34,7 @@ static void term_advisory(ap_advisories *a, natsMsg *m, const char *why) {
 /* One transaction: mark failed (forward-only) and add the 'gave_up' line. */
 static ap_status apply_gave_up(ap_advisories *a, const ap_job *job, uint64_t deliveries,
                                bool *moved, char *err, size_t errlen) {
-    char gen[16], att[16], msg[256], sqlstate[6];
+    char gen[16], att[16], msg[256];
     PGresult *res = NULL;
     snprintf(gen, sizeof(gen), "%u", job->generation);
     snprintf(att, sizeof(att), "%" PRIu64, deliveries > INT32_MAX ? INT32_MAX : deliveries);
@@ -42,9 +42,8 @@ static ap_status apply_gave_up(ap_advisories *a, const ap_job *job, uint64_t del
     const char *params[] = {job->schedule_id, gen, msg, att, ACTOR_DISPATCHER};
     ap_status st;
     if ((st = ap_pg_exec(a->pg, BEGIN_SQL, err, errlen)) ||
-        (st = ap_store_run(a->pg->conn, AP_STORE_ADVISORY_FAIL, params, &res, sqlstate, err,
-                           errlen)) ||
-        (st = ap_store_run(a->pg->conn, AP_STORE_ADVISORY_HISTORY, params, NULL, sqlstate, err,
+        (st = ap_store_run(a->pg->conn, AP_STORE_ADVISORY_FAIL, params, &res, NULL, err, errlen)) ||
+        (st = ap_store_run(a->pg->conn, AP_STORE_ADVISORY_HISTORY, params, NULL, NULL, err,
                            errlen)) ||
         (st = ap_pg_exec(a->pg, "COMMIT", err, errlen)))
         goto cleanup;
@@ -152,6 +151,8 @@ void ap_advisories_poll(ap_advisories *a) {
     int64_t now = ap_mono_ms();
     if (now < a->next_poll_ms) return;
     a->next_poll_ms = now + ADVISORY_POLL_MS;
+    /* A JetStream API call made while disconnected sits in the reconnect
+     * buffer for its whole timeout (5 s): skip it, so SIGTERM is prompt. */
     if (natsConnection_Status(a->nats->nc) != NATS_CONN_STATUS_CONNECTED || !advisories_waiting(a))
         return;
     jsFetchRequest req;

@@ -33,8 +33,9 @@ typedef struct ap_advisories {
     uint64_t gave_up, garbage;
 } ap_advisories;
 
-/* Handles the advisories waiting, at most every ADVISORY_POLL_MS: cheap when
- * there are none. Call it from the loop that owns pg. */
+/* Handles the advisories waiting; does anything at most every 500 ms
+ * (ADVISORY_POLL_MS) and is one cheap stream-info call when there are none.
+ * Call it from the loop that owns pg, between batches. */
 void ap_advisories_poll(ap_advisories *a);
 
 #endif
