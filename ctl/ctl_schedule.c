@@ -285,28 +285,13 @@ static int parse_id_command(ctl_ctx *ctx, const char *cmd, const char *usage, in
     return CTL_EXIT_OK;
 }
 
-typedef struct locked_row {
-    char status[16];
-    char generation[16];
-    char attempts[16];
-} locked_row;
-
 /* Inside a transaction: locks the schedule and reads its state. */
-static int lock_schedule(ctl_ctx *ctx, const char *id, locked_row *row) {
+static int lock_schedule(ctl_ctx *ctx, const char *id, ap_store_locked *row) {
     char err[512];
-    const char *params[] = {id};
-    PGresult *res = ctl_store(ctx, AP_STORE_LOCK_SCHEDULE, params, err, sizeof(err));
-    if (res == NULL) return ctl_fail("cannot read schedule %s: %s", id, err);
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return ctl_fail("schedule %s not found", id);
-    }
-    snprintf(row->status, sizeof(row->status), "%s", PQgetvalue(res, 0, AP_STORE_LOCK_COL_STATUS));
-    snprintf(row->generation, sizeof(row->generation), "%s",
-             PQgetvalue(res, 0, AP_STORE_LOCK_COL_GENERATION));
-    snprintf(row->attempts, sizeof(row->attempts), "%s",
-             PQgetvalue(res, 0, AP_STORE_LOCK_COL_ATTEMPTS));
-    PQclear(res);
+    bool found = false;
+    if (ap_store_lock_schedule(ctx->pg.conn, id, row, &found, err, sizeof(err)) != AP_OK)
+        return ctl_fail("cannot read schedule %s: %s", id, err);
+    if (!found) return ctl_fail("schedule %s not found", id);
     return CTL_EXIT_OK;
 }
 
@@ -381,7 +366,7 @@ int ctl_cmd_cancel(ctl_ctx *ctx, int argc, char **argv) {
 
 /* ---- retry -------------------------------------------------------------- */
 
-static int retry_in_db(ctl_ctx *ctx, const char *id, locked_row *row, char *new_gen,
+static int retry_in_db(ctl_ctx *ctx, const char *id, ap_store_locked *row, char *new_gen,
                        size_t gen_len) {
     static const char *const allowed[] = {"failed", "unconfirmed", "cancelled", NULL};
     char err[512];
@@ -417,7 +402,7 @@ fail:
 
 static int retry_one(ctl_ctx *ctx, const char *arg) {
     char id[37], gen[16];
-    locked_row row;
+    ap_store_locked row;
     int rc;
     if (!ap_uuid_normalize(arg, id)) return ctl_fail("\"%s\" is not a schedule id (a UUID)", arg);
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;

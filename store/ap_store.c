@@ -149,3 +149,22 @@ ap_status ap_store_run(PGconn *conn, ap_store_op op, const char *const *params, 
         PQclear(res);
     return AP_OK;
 }
+
+ap_status ap_store_lock_schedule(PGconn *conn, const char *id, ap_store_locked *row, bool *found,
+                                 char *err, size_t errlen) {
+    const char *params[] = {id};
+    PGresult *res = NULL;
+    ap_status st = ap_store_run(conn, AP_STORE_LOCK_SCHEDULE, params, &res, NULL, err, errlen);
+    if (st != AP_OK) return st;
+    *found = PQntuples(res) == 1;
+    if (*found) {
+        snprintf(row->status, sizeof(row->status), "%s",
+                 PQgetvalue(res, 0, AP_STORE_LOCK_COL_STATUS));
+        snprintf(row->generation, sizeof(row->generation), "%s",
+                 PQgetvalue(res, 0, AP_STORE_LOCK_COL_GENERATION));
+        snprintf(row->attempts, sizeof(row->attempts), "%s",
+                 PQgetvalue(res, 0, AP_STORE_LOCK_COL_ATTEMPTS));
+    }
+    PQclear(res);
+    return AP_OK;
+}

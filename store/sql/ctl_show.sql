@@ -1,6 +1,6 @@
 -- ctl_show: one schedule with its account and post, for `autopostctl
 -- show`. $1 schedule id; no row when there is none. Times are epoch ms.
--- The columns, in order, are ctl_status.c's S_* names: the schedule (id,
+-- The columns, in order, are ctl_show.c's S_* names: the schedule (id,
 -- status, generation, attempts, error class, code, message, external post
 -- id and url, scheduled, queued, published, created, updated), the account
 -- (id, platform, external id, name, status), the post (id, text, link,
