@@ -31,7 +31,6 @@
 
 #include <ctype.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +62,6 @@ struct ap_x_video {
     int restarts;
     int polls;
 };
-
-/* What taking an answer leads to. */
-typedef enum xv_next { XV_NEXT_REQUEST, XV_NEXT_WAIT, XV_NEXT_DONE } xv_next;
 
 /* ---- parsers ---------------------------------------------------------------- */
 
@@ -158,22 +154,6 @@ const char *ap_x_video_media_id(const ap_x_video *v) {
 }
 
 static const char *xv_what(const ap_x_video *v) { return v->gif ? "GIF" : "video"; }
-
-static xv_next xv_fail(ap_x_video *v, ap_flow_result *r, ap_error_class cls, long status,
-                       const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static xv_next xv_fail(ap_x_video *v, ap_flow_result *r, ap_error_class cls, long status,
-                       const char *code, const char *fmt, ...) {
-    char message[sizeof(r->error_message)];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
-    v->state = AP_XV_FAILED;
-    ap_flow_fail(r, cls, status, code, "%s", message);
-    return XV_NEXT_DONE;
-}
 
 /* ---- requests ---- */
 
@@ -294,59 +274,54 @@ static bool xv_type_ok(ap_x_video *v, const char *type) {
 static bool xv_first_chunk_ok(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
     int64_t max = v->gif ? AP_X_GIF_MAX_BYTES : AP_X_VIDEO_MAX_BYTES;
     if (!xv_type_ok(v, ap_http_response_header(res, "content-type"))) {
-        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_type",
-                v->gif ? "the GIF's URL does not serve image/gif (%s)"
-                       : "the video's URL does not serve video/mp4 or video/quicktime (%s)",
-                v->content_type[0] ? v->content_type : "no Content-Type");
+        ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_type",
+                      v->gif ? "the GIF's URL does not serve image/gif (%s)"
+                             : "the video's URL does not serve video/mp4 or video/quicktime (%s)",
+                      v->content_type[0] ? v->content_type : "no Content-Type");
         return false;
     }
     if (v->rd.total > max) {
         char lim[64];
         snprintf(lim, sizeof(lim), "%lld bytes", (long long)max);
-        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_too_large",
-                v->gif ? "the GIF is larger than X's limit of %s"
-                       : "the video is larger than X's limit of %s",
-                lim);
+        ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_too_large",
+                      v->gif ? "the GIF is larger than X's limit of %s"
+                             : "the video is larger than X's limit of %s",
+                      lim);
         return false;
     }
     if ((v->rd.total + (int64_t)v->chunk_bytes - 1) / (int64_t)v->chunk_bytes > AP_X_MAX_SEGMENTS) {
-        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_too_many_parts",
-                "the %s needs more than 1000 appends; raise platforms.x.media_chunk_size",
-                xv_what(v));
+        ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_too_many_parts",
+                      "the %s needs more than 1000 appends; raise platforms.x.media_chunk_size",
+                      xv_what(v));
         return false;
     }
     return true;
 }
 
-static xv_next xv_take_fetch(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
-    if (!ap_chunk_take(&v->rd, res, v->offset, r)) {
-        v->state = AP_XV_FAILED;
-        return XV_NEXT_DONE;
-    }
-    if (v->offset == 0 && !xv_first_chunk_ok(v, res, r)) return XV_NEXT_DONE;
+static ap_flow_next xv_take_fetch(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+    if (!ap_chunk_take(&v->rd, res, v->offset, r)) return AP_NEXT_DONE;
+    if (v->offset == 0 && !xv_first_chunk_ok(v, res, r)) return AP_NEXT_DONE;
     v->state = v->media_id[0] ? AP_XV_APPEND : AP_XV_INIT;
-    return XV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
 /* An X error on an upload call: nothing is public, so never duplicate or
  * ambiguous. */
-static xv_next xv_x_error(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
-    v->state = AP_XV_FAILED;
+static ap_flow_next xv_x_error(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
     ap_x_classify_error(res, false, r);
     if (r->error_class == AP_CLASS_DUPLICATE || r->error_class == AP_CLASS_AMBIGUOUS)
         r->error_class = AP_CLASS_RETRY;
-    return XV_NEXT_DONE;
+    return AP_NEXT_DONE;
 }
 
 /* No answer or a 5xx to a call that is safe to repeat: again, in this
  * flow, after a short backoff (or X's Retry-After). */
-static xv_next xv_again(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
-                        ap_flow_result *r) {
+static ap_flow_next xv_again(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                             ap_flow_result *r) {
     if (++v->sends >= XV_MAX_SENDS) {
         if (res->transport_error != 0) {
             ap_flow_transport_error(res, false, r);
-            v->state = AP_XV_FAILED;
-            return XV_NEXT_DONE;
+            return AP_NEXT_DONE;
         }
         return xv_x_error(v, res, r);
     }
@@ -361,15 +336,15 @@ static xv_next xv_again(ap_x_video *v, const ap_http_response *res, int64_t *wai
              : v->state == AP_XV_FINALIZE ? "finalize"
                                           : "status",
              res->transport_error ? "no answer" : "5xx", (long long)*wait_ms);
-    return XV_NEXT_WAIT;
+    return AP_NEXT_WAIT;
 }
 
 /* X no longer knows the media id (expired, or lost on its side): a new
  * upload from initialize, chunk 0 read again. */
-static xv_next xv_restart(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+static ap_flow_next xv_restart(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
     if (++v->restarts > XV_MAX_RESTARTS)
-        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_expired",
-                       "X kept forgetting the %s upload's media id", xv_what(v));
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_expired",
+                             "X kept forgetting the %s upload's media id", xv_what(v));
     snprintf(r->note_event, sizeof(r->note_event), "x_media_restart");
     snprintf(r->note, sizeof(r->note),
              "X answered %ld for media id %s (expired or unknown): uploading the %s again from "
@@ -382,29 +357,28 @@ static xv_next xv_restart(ap_x_video *v, const ap_http_response *res, ap_flow_re
     v->polls = 0;
     ap_chunk_reader_drop(&v->rd);
     v->state = AP_XV_FETCH;
-    return XV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
-static xv_next xv_take_init(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+static ap_flow_next xv_take_init(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
     int64_t expires = 0;
     if (res->transport_error != 0) {
         ap_flow_transport_error(res, false, r);
-        v->state = AP_XV_FAILED;
-        return XV_NEXT_DONE;
+        return AP_NEXT_DONE;
     }
     if (res->status < 200 || res->status >= 300) return xv_x_error(v, res, r);
     if (ap_x_video_parse_init(res->body, res->body_len, v->media_id, sizeof(v->media_id),
                               &expires) != 0)
-        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_upload",
-                       "X accepted the %s upload without a media id", xv_what(v));
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_upload",
+                             "X accepted the %s upload without a media id", xv_what(v));
     v->segment = 0;
     v->sends = 0;
     v->state = AP_XV_APPEND;
-    return XV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
-static xv_next xv_take_append(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
-                              ap_flow_result *r) {
+static ap_flow_next xv_take_append(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                                   ap_flow_result *r) {
     if (res->transport_error != 0 || res->status >= 500) return xv_again(v, res, wait_ms, r);
     if (res->status == 404) return xv_restart(v, res, r);
     if (res->status < 200 || res->status >= 300) return xv_x_error(v, res, r);
@@ -413,46 +387,46 @@ static xv_next xv_take_append(ap_x_video *v, const ap_http_response *res, int64_
     v->sends = 0;
     ap_chunk_reader_drop(&v->rd);
     v->state = v->offset >= v->rd.total ? AP_XV_FINALIZE : AP_XV_FETCH;
-    return XV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
 /* finalize and STATUS answer the same processing_info. */
-static xv_next xv_take_processing(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
-                                  ap_flow_result *r) {
+static ap_flow_next xv_take_processing(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                                       ap_flow_result *r) {
     if (res->transport_error != 0 || res->status >= 500) return xv_again(v, res, wait_ms, r);
     if (res->status == 404) return xv_restart(v, res, r);
     if (res->status < 200 || res->status >= 300) return xv_x_error(v, res, r);
     v->sends = 0;
     ap_x_processing p;
     if (ap_x_video_parse_processing(res->body, res->body_len, &p) != 0)
-        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_processing",
-                       "X's processing status of the %s was unreadable", xv_what(v));
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_processing",
+                             "X's processing status of the %s was unreadable", xv_what(v));
     switch (p.state) {
     case AP_XP_NONE:
-    case AP_XP_SUCCEEDED: v->state = AP_XV_READY; return XV_NEXT_DONE;
+    case AP_XP_SUCCEEDED: v->state = AP_XV_READY; return AP_NEXT_DONE;
     case AP_XP_FAILED: {
         char why[200];
         snprintf(why, sizeof(why), "%s: %s", xv_what(v), p.error[0] ? p.error : "no reason given");
-        return xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_processing_failed",
-                       "X could not process the %s; nothing was posted", why);
+        return ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_processing_failed",
+                             "X could not process the %s; nothing was posted", why);
     }
     case AP_XP_PENDING:
     case AP_XP_IN_PROGRESS:
     default: break;
     }
     if (++v->polls > XV_MAX_POLLS)
-        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_processing_slow",
-                       "X was still processing the %s after many checks", xv_what(v));
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_processing_slow",
+                             "X was still processing the %s after many checks", xv_what(v));
     int64_t wait = p.check_after_s >= 0 ? p.check_after_s * 1000 : XV_POLL_MIN_MS;
     *wait_ms = wait < XV_POLL_MIN_MS   ? XV_POLL_MIN_MS
                : wait > XV_POLL_MAX_MS ? XV_POLL_MAX_MS
                                        : wait;
     v->state = AP_XV_STATUS;
-    return XV_NEXT_WAIT;
+    return AP_NEXT_WAIT;
 }
 
-static xv_next xv_take(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
-                       ap_flow_result *r) {
+static ap_flow_next xv_take(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                            ap_flow_result *r) {
     switch (v->state) {
     case AP_XV_FETCH: return xv_take_fetch(v, res, r);
     case AP_XV_INIT: return xv_take_init(v, res, r);
@@ -462,23 +436,23 @@ static xv_next xv_take(ap_x_video *v, const ap_http_response *res, int64_t *wait
     case AP_XV_READY:
     case AP_XV_FAILED:
     default:
-        return xv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "the %s upload was already over",
-                       xv_what(v));
+        return ap_flow_vfail(r, AP_CLASS_RETRY, 0, "internal", "the %s upload was already over",
+                             xv_what(v));
     }
 }
 
 ap_step_kind ap_x_video_step(ap_x_video *v, const ap_flow_input *in, const ap_http_response *prev,
                              ap_http_request *req, int64_t *wait_ms, ap_flow_result *r) {
     if (prev) {
-        switch (xv_take(v, prev, wait_ms, r)) {
-        case XV_NEXT_DONE: return AP_STEP_DONE;
-        case XV_NEXT_WAIT: return AP_STEP_WAIT;
-        case XV_NEXT_REQUEST: break;
-        }
+        bool failed = false;
+        ap_step_kind k = ap_flow_next_kind(xv_take(v, prev, wait_ms, r), r, &failed);
+        if (failed) v->state = AP_XV_FAILED;
+        if (k != AP_STEP_REQUEST) return k;
     }
     if (xv_build(in, v, req) != 0) {
-        xv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "could not build the %s upload request",
-                xv_what(v));
+        v->state = AP_XV_FAILED;
+        ap_flow_vfail(r, AP_CLASS_RETRY, 0, "internal", "could not build the %s upload request",
+                      xv_what(v));
         return AP_STEP_DONE;
     }
     return AP_STEP_REQUEST;
