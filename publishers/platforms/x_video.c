@@ -187,42 +187,15 @@ static int xv_build_init(const ap_flow_input *in, const ap_x_video *v, ap_http_r
     return ap_flow_bearer_header(req, in->token);
 }
 
-static bool xv_contains(const char *buf, size_t n, const char *needle) {
-    size_t k = strlen(needle);
-    for (size_t i = 0; i + k <= n; i++)
-        if (buf[i] == needle[0] && memcmp(buf + i, needle, k) == 0) return true;
-    return false;
-}
-
 /* multipart/form-data: segment_index, then media (the chunk's bytes). */
 static int xv_build_append(const ap_flow_input *in, const ap_x_video *v, ap_http_request *req) {
-    char boundary[80], head[600], tail[96], ctype[128];
+    char salt[64], segment[16];
     ap_http_request_init(req, "POST");
-    unsigned salt = 0;
-    do
-        snprintf(boundary, sizeof(boundary), "autopost-%.8s-%d-%u", in->job->schedule_id,
-                 v->segment, salt++);
-    while (xv_contains(v->rd.bytes, v->rd.len, boundary));
-    int h = snprintf(head, sizeof(head),
-                     "--%s\r\nContent-Disposition: form-data; name=\"segment_index\"\r\n\r\n%d\r\n"
-                     "--%s\r\nContent-Disposition: form-data; name=\"media\"; filename=\"blob\"\r\n"
-                     "Content-Type: application/octet-stream\r\n\r\n",
-                     boundary, v->segment, boundary);
-    int t = snprintf(tail, sizeof(tail), "\r\n--%s--\r\n", boundary);
-    int c = snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
-    if (h < 0 || (size_t)h >= sizeof(head) || t < 0 || (size_t)t >= sizeof(tail) || c < 0 ||
-        (size_t)c >= sizeof(ctype))
-        return -1;
-    size_t len = (size_t)h + v->rd.len + (size_t)t;
-    req->body = malloc(len + 1);
-    if (req->body == NULL) return -1;
-    memcpy(req->body, head, (size_t)h);
-    memcpy(req->body + h, v->rd.bytes, v->rd.len);
-    memcpy(req->body + h + v->rd.len, tail, (size_t)t);
-    req->body[len] = '\0';
-    req->body_len = len;
-    if (xv_url(in, v, "append", req) != 0 ||
-        ap_http_request_add_header(req, "Content-Type", ctype) != 0)
+    snprintf(salt, sizeof(salt), "%.8s-%d", in->job->schedule_id, v->segment);
+    snprintf(segment, sizeof(segment), "%d", v->segment);
+    const char *pairs[] = {"segment_index", segment, NULL};
+    if (ap_chunk_build_multipart(req, salt, pairs, "media", v->rd.bytes, v->rd.len) != 0 ||
+        xv_url(in, v, "append", req) != 0)
         return -1;
     return ap_flow_bearer_header(req, in->token);
 }
