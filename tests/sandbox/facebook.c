@@ -12,6 +12,11 @@
  *                                published (default true) -> {"id","post_id"}
  *   GET  /{v}/{page-id}/feed     fields, since, until, limit (newest first)
  *   GET  /{v}/{object-id}        a post (or photo) we accepted
+ *   POST /{v}/{page-id}/videos, /video_reels, POST /video-upload/{v}/{id}
+ *                                page videos and reels (facebook_videos.c);
+ *                                their finish is published here
+ *   GET  /{v}/{page-id}/videos, /video_reels   fields, limit: published ones
+ *   GET  /{v}/{video-id}?fields=status         upload and processing status
  *
  * Parameters come from a form or JSON body, or the query string; the token
  * from access_token or "Authorization: Bearer|OAuth TOKEN". Test tokens
@@ -31,6 +36,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "facebook_videos.h"
 #include "server.h"
 
 #define FB_PLATFORM "facebook"
@@ -52,6 +58,7 @@ typedef struct fb_call {
     const char *node; /* page id, or object id when there is no edge */
     const char *edge; /* NULL for /{version}/{node} */
     const char *token;
+    const char *version;
     int hang; /* accept but never answer */
 } fb_call;
 
@@ -96,6 +103,11 @@ static void fb_error(sandbox_request *req, unsigned http, int code, int subcode,
     }
     sandbox_stats_error(code);
     sandbox_reply_json(req, http, e ? json_pack("{s:o}", "error", e) : NULL);
+}
+
+void sandbox_fb_error(sandbox_request *req, unsigned http, int code, int subcode,
+                      const char *message) {
+    fb_error(req, http, code, subcode, message);
 }
 
 static void fb_invalid_param(sandbox_request *req) {
@@ -329,8 +341,9 @@ static json_t *fb_post_json(const sandbox_post *p, unsigned fields, const char *
  * Publishing
  * --------------------------------------------------------------------- */
 
-/* Runs the store's rules and answers; ok_body is the success response. */
-static void fb_accept(fb_call *c, const sandbox_post *draft, json_t *ok_body) {
+/* Runs the store's rules and answers; ok_body is the success response.
+ * Returns 1 when the post was stored (answered, held or closed). */
+static int fb_accept(fb_call *c, const sandbox_post *draft, json_t *ok_body) {
     sandbox_accept_result r = sandbox_accept_post(c->req, draft);
     if (r.status != SANDBOX_ACCEPT_OK) json_decref(ok_body);
     switch (r.status) {
@@ -344,13 +357,13 @@ static void fb_accept(fb_call *c, const sandbox_post *draft, json_t *ok_body) {
         } else {
             sandbox_reply_json(c->req, 200, ok_body);
         }
-        return;
-    case SANDBOX_ACCEPT_THROTTLED: fb_page_throttled(c, &r); return;
+        return 1;
+    case SANDBOX_ACCEPT_THROTTLED: fb_page_throttled(c, &r); return 0;
     case SANDBOX_ACCEPT_DUPLICATE:
         fb_error(c->req, 400, 506, 0, "Duplicate status message");
-        return;
+        return 0;
     case SANDBOX_ACCEPT_NOMEM:
-    default: fb_error(c->req, 500, 1, 0, "An unknown error has occurred."); return;
+    default: fb_error(c->req, 500, 1, 0, "An unknown error has occurred."); return 0;
     }
 }
 
@@ -449,6 +462,31 @@ static void fb_publish_photo(fb_call *c) {
                         : json_pack("{s:s}", "id", photo_id));
 }
 
+/* A page video's or reel's upload phases (facebook_videos.c); the finish
+ * is published here, under the same rules as any post. Finishing an upload
+ * that is published already answers success again: a video id becomes one
+ * video at most. */
+static void fb_publish_upload(fb_call *c, int reel) {
+    fb_video_finish fin;
+    if (sandbox_fb_videos_post(c->req, c->version, c->node, reel, &fin)) return;
+    if (fin.already) {
+        sandbox_reply_json(c->req, 200, json_pack("{s:b}", "success", 1));
+        return;
+    }
+    sandbox_post d = {.id = fin.video_id,
+                      .page_id = c->node,
+                      .kind = reel ? "reel" : "video",
+                      .message = fin.description,
+                      .photo_id = fin.video_id,
+                      .token = c->token,
+                      .published = 1,
+                      .hung = c->hang};
+    sandbox_fb_videos_published(fin.video_id, fb_accept(c, &d, json_pack("{s:b}", "success", 1)));
+}
+
+static void fb_publish_video(fb_call *c) { fb_publish_upload(c, 0); }
+static void fb_publish_reel(fb_call *c) { fb_publish_upload(c, 1); }
+
 /* ------------------------------------------------------------------------
  * Reading
  * --------------------------------------------------------------------- */
@@ -502,6 +540,48 @@ static void fb_read_feed(fb_call *c) {
     sandbox_reply_json(c->req, 200, json_pack("{s:o,s:{}}", "data", q.data, "paging"));
 }
 
+typedef struct fb_video_query {
+    json_t *data;
+    const char *kind;
+    size_t limit;
+    int failed;
+} fb_video_query;
+
+static int fb_video_visit(const sandbox_post *p, void *ud) {
+    fb_video_query *q = ud;
+    if (!p->published || p->kind == NULL || strcmp(p->kind, q->kind) != 0) return 1;
+    json_t *o = json_pack("{s:s,s:o,s:b}", "id", p->id, "created_time",
+                          fb_created_time(p->accepted_at_ms), "published", 1);
+    if (o && p->message) json_object_set_new(o, "description", json_string(p->message));
+    if (json_array_append_new(q->data, o) != 0) {
+        q->failed = 1;
+        return 0;
+    }
+    return json_array_size(q->data) < q->limit;
+}
+
+/* GET /{page}/videos or /video_reels: the page's published ones, newest first. */
+static void fb_read_uploads(fb_call *c, const char *kind) {
+    long long limit = FB_DEFAULT_LIMIT;
+    if (fb_int_param(c, "limit", &limit) < 0 || limit < 1) {
+        fb_invalid_param(c->req);
+        return;
+    }
+    fb_video_query q = {json_array(), kind, (size_t)(limit > FB_MAX_LIMIT ? FB_MAX_LIMIT : limit),
+                        0};
+    q.failed = q.data == NULL;
+    if (!q.failed) sandbox_posts_of_page(FB_PLATFORM, c->node, fb_video_visit, &q);
+    if (q.failed) {
+        json_decref(q.data);
+        fb_error(c->req, 500, 1, 0, "An unknown error has occurred.");
+        return;
+    }
+    sandbox_reply_json(c->req, 200, json_pack("{s:o,s:{}}", "data", q.data, "paging"));
+}
+
+static void fb_read_videos(fb_call *c) { fb_read_uploads(c, "video"); }
+static void fb_read_reels(fb_call *c) { fb_read_uploads(c, "reel"); }
+
 typedef struct fb_object_query {
     const char *id;
     unsigned fields;
@@ -516,6 +596,9 @@ static int fb_object_visit(const sandbox_post *p, void *ud) {
 
 /* A post or photo we accepted; other ids without '_' are taken as pages. */
 static void fb_read_object(fb_call *c) {
+    const char *fields = fb_param(c, "fields");
+    if (fields && strcmp(fields, "status") == 0 && sandbox_fb_videos_status(c->req, c->node))
+        return;
     fb_object_query q = {c->node, fb_parse_fields(c), NULL};
     char msg[sizeof(FB_MSG_NOT_FOUND) + FB_PATH_MAX];
     if (q.fields == 0) return;
@@ -543,6 +626,10 @@ static const struct fb_route {
     {"feed", "POST", SANDBOX_OP_WRITE, fb_publish_feed},
     {"feed", "GET", SANDBOX_OP_READ, fb_read_feed},
     {"photos", "POST", SANDBOX_OP_WRITE, fb_publish_photo},
+    {"videos", "POST", SANDBOX_OP_WRITE, fb_publish_video},
+    {"videos", "GET", SANDBOX_OP_READ, fb_read_videos},
+    {"video_reels", "POST", SANDBOX_OP_WRITE, fb_publish_reel},
+    {"video_reels", "GET", SANDBOX_OP_READ, fb_read_reels},
     {NULL, "GET", SANDBOX_OP_READ, fb_read_object},
 };
 
@@ -600,16 +687,31 @@ static void fb_unsupported(sandbox_request *req, const char *method) {
     fb_error(req, 400, 100, 0, msg);
 }
 
+/* rupload (rupload.facebook.com/video-upload/{v}/{video-id}): a reel's
+ * bytes; the token as "Authorization: OAuth". */
+static void fb_rupload(fb_call *c, const char *video_id) {
+    if (fb_fault(c, SANDBOX_OP_WRITE)) return;
+    c->token = fb_token(c);
+    if (fb_check_token(c, SANDBOX_OP_WRITE) != 0) return;
+    sandbox_fb_videos_rupload(c->req, video_id);
+}
+
 static void fb_handle(sandbox_request *req) {
     char buf[FB_PATH_MAX], edge_path[FB_PATH_MAX + 1], *seg[FB_MAX_SEGMENTS];
     const char *method = sandbox_req_method(req);
     int n = fb_split(sandbox_req_path(req), buf, sizeof(buf), seg, FB_MAX_SEGMENTS);
     int edge_known;
-    fb_call c = {req, NULL, NULL, NULL, 0};
+    fb_call c = {req, NULL, NULL, NULL, NULL, 0};
+    if (n == 3 && strcmp(seg[0], "video-upload") == 0 && fb_version_ok(seg[1]) &&
+        strcmp(method, "POST") == 0) {
+        fb_rupload(&c, seg[2]);
+        return;
+    }
     if (n < 2 || !fb_version_ok(seg[0])) {
         fb_unknown_path(req, sandbox_req_path(req));
         return;
     }
+    c.version = seg[0];
     c.node = seg[1];
     c.edge = n == 3 ? seg[2] : NULL;
     const struct fb_route *r = fb_route_find(&c, method, &edge_known);
