@@ -58,6 +58,7 @@
 #define FV_MAX_SENDS 4    /* one transfer/status/read-back call, first send included */
 #define FV_MAX_RESTARTS 2 /* fresh upload sessions after Facebook forgot one */
 #define FV_MAX_FINISHES 3 /* finish calls of one upload, read back in between */
+#define FV_MAX_STALLS 3   /* transfer answers in a row asking for the same bytes again */
 #define FV_MAX_POLLS 120  /* status calls before "published, still processing" */
 #define FV_POLL_MS 1000   /* grows by FV_POLL_MS every 5 polls */
 #define FV_POLL_MAX_MS 10000
@@ -79,7 +80,7 @@ struct ap_fb_video {
     size_t send_len;      /* bytes of the chunk in hand that the transfer sends */
     int sends;            /* of the current transfer/status/read-back call */
     int restarts, finishes, polls;
-    long transfers;        /* bounds a Facebook that keeps asking for the same range */
+    int stalls;            /* transfer answers in a row that did not move start_offset on */
     long published_status; /* the HTTP status that told us it is published */
 };
 
@@ -225,7 +226,7 @@ static ap_flow_next fv_next_chunk(ap_fb_video *v, long status, ap_flow_result *r
         return AP_NEXT_REQUEST;
     }
     int64_t end = v->reel || v->end > v->rd.total ? v->rd.total : v->end;
-    if (end <= v->start || ++v->transfers > 2 * AP_FB_VIDEO_MAX_BYTES / (int64_t)v->chunk_bytes + 8)
+    if (end <= v->start || v->stalls > FV_MAX_STALLS)
         return ap_flow_vfail(r, AP_CLASS_RETRY, status, "media_upload",
                              "Facebook asked for bytes %lld-%lld of the %s's %lld",
                              (long long)v->start, (long long)end, fv_what(v),
@@ -350,7 +351,7 @@ static ap_flow_next fv_take_start(ap_fb_video *v, const ap_flow_input *in,
                              "Facebook's upload URL for the reel is not on a Facebook host");
     v->start = v->reel ? 0 : v->up.start;
     v->end = v->reel ? v->rd.total : v->up.end;
-    v->transfers = 0;
+    v->stalls = 0;
     return fv_next_chunk(v, res->status, r);
 }
 
@@ -360,8 +361,9 @@ static ap_flow_next fv_take_transfer(ap_fb_video *v, const ap_http_response *res
         return fv_again(v, res, wait_ms, r) ? AP_NEXT_WAIT : fv_graph_error(res, r);
     if (res->status < 200 || res->status >= 300) {
         ap_graph_classify_error(res, &fv_names, false, r);
-        if (!v->reel && strncmp(r->error_code, "6000", 4) == 0 &&
-            (r->error_code[4] == '\0' || r->error_code[4] == '/')) {
+        char *end = NULL;
+        long code = strtol(r->error_code, &end, 10);
+        if (!v->reel && code == FV_ERROR_UPLOAD && (*end == '\0' || *end == '/')) {
             memset(r, 0, sizeof(*r));
             return fv_restart(v, res, r);
         }
@@ -373,6 +375,9 @@ static ap_flow_next fv_take_transfer(ap_fb_video *v, const ap_http_response *res
         return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_upload",
                              "Facebook's answer to the %s transfer at %lld was unreadable",
                              fv_what(v), (long long)v->start);
+    /* A resent range is answered with the same offsets once; more in a row
+     * means Facebook is not taking our bytes. */
+    v->stalls = start <= v->start ? v->stalls + 1 : 0;
     v->start = start;
     v->end = end;
     return fv_next_chunk(v, res->status, r);

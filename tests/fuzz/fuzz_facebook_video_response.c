@@ -34,7 +34,8 @@ static int step_of(const ap_http_request *req) {
 /* The next range after a page video transfer that started at start_offset. */
 static void next_offsets(const ap_http_request *req, ap_http_response *res) {
     const char *at = req->body ? strstr(req->body, "name=\"start_offset\"\r\n\r\n") : NULL;
-    long start = at ? strtol(at + 24, NULL, 10) + VF_CHUNK : VF_TOTAL;
+    long start =
+        at ? strtol(at + strlen("name=\"start_offset\"\r\n\r\n"), NULL, 10) + VF_CHUNK : VF_TOTAL;
     long end = start + 2 * VF_CHUNK;
     char body[96];
     int n = snprintf(body, sizeof(body), "{\"start_offset\":\"%ld\",\"end_offset\":\"%ld\"}",

@@ -156,6 +156,15 @@ static void test_ranges_facebook_asks_for(void) {
     check_transfer(&c, 0, 600);
     CHECK(offsets(&c, 600, 2500) == AP_STEP_REQUEST);
     check_fetch(&c, "bytes=600-1599"); /* never more than a chunk */
+    CHECK(vc_serve(&c, 600, 1599, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    /* Facebook keeps asking for the same bytes: not forever. */
+    for (int i = 0; i < 3; i++) {
+        check_transfer(&c, 600, 1000);
+        CHECK(offsets(&c, 600, 1600) == AP_STEP_REQUEST);
+    }
+    CHECK(offsets(&c, 600, 1600) == AP_STEP_DONE);
+    CHECK(c.r.error_class == AP_CLASS_RETRY);
+    CHECK_STR_EQ(c.r.error_code, "media_upload");
     vc_end(&c);
 }
 
