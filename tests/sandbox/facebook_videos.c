@@ -36,6 +36,8 @@
  * this file's state. */
 #include "facebook_videos.h"
 
+#include "facebook_graph.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,9 +50,6 @@
 #define FBV_VIDEO_MAX (10LL * 1024 * 1024 * 1024)
 #define FBV_REEL_MAX (1LL * 1024 * 1024 * 1024)
 #define FBV_MAX_CHUNK_BYTES (64L * 1024 * 1024)
-
-void sandbox_fb_error(sandbox_request *req, unsigned http, int code, int subcode,
-                      const char *message); /* facebook.c */
 
 typedef struct fbv_upload {
     char id[32], session[32], page[80];
@@ -80,9 +79,9 @@ static fbv_upload *fbv_find(const char *id) {
 }
 
 static void fbv_session_gone(sandbox_request *req) {
-    sandbox_fb_error(req, 400, 6000, 1363037,
-                     "There was a problem uploading your video file: the upload session has "
-                     "expired or does not exist. Please start a new upload.");
+    fb_error(req, 400, 6000, 1363037,
+             "There was a problem uploading your video file: the upload session has "
+             "expired or does not exist. Please start a new upload.");
 }
 
 /* A form/JSON parameter, or a multipart text part copied into buf. */
@@ -127,7 +126,7 @@ static void fbv_start(sandbox_request *req, const char *version, const char *pag
     long long total = 0;
     if (!reel && (fbv_number(sandbox_req_param(req, "file_size"), &total) != 0 || total < 1 ||
                   total > FBV_VIDEO_MAX)) {
-        sandbox_fb_error(req, 400, 100, 0, "(#100) file_size must be 1 byte to 10 GB");
+        fb_error(req, 400, 100, 0, "(#100) file_size must be 1 byte to 10 GB");
         return;
     }
     fbv_upload *u = calloc(1, sizeof(*u));
@@ -162,7 +161,7 @@ static void fbv_start(sandbox_request *req, const char *version, const char *pag
 static int fbv_take_bytes(sandbox_request *req, fbv_upload *u, long long start, const char *data,
                           size_t len) {
     if (len == 0 || len > FBV_MAX_CHUNK_BYTES) {
-        sandbox_fb_error(req, 400, 100, 0, "(#100) a chunk of 1 byte to 64 MB is required");
+        fb_error(req, 400, 100, 0, "(#100) a chunk of 1 byte to 64 MB is required");
         return -1;
     }
     if (u->narrivals < FBV_MAX_ARRIVALS) u->arrivals[u->narrivals++] = start;
@@ -171,9 +170,9 @@ static int fbv_take_bytes(sandbox_request *req, fbv_upload *u, long long start, 
         return 0;
     }
     if (start != u->received || start + (long long)len > u->total) {
-        sandbox_fb_error(req, 400, 6000, 1363019,
-                         "There was a problem uploading your video file: the chunk does not "
-                         "start where the received bytes end or runs past file_size.");
+        fb_error(req, 400, 6000, 1363019,
+                 "There was a problem uploading your video file: the chunk does not "
+                 "start where the received bytes end or runs past file_size.");
         return -1;
     }
     for (size_t i = 0; i < len; i++) u->crc = sandbox_crc_step(u->crc, (unsigned char)data[i]);
@@ -185,7 +184,7 @@ static int fbv_take_bytes(sandbox_request *req, fbv_upload *u, long long start, 
     if (k.facebook_video_transfer_fail > 0 && u->chunks == k.facebook_video_transfer_fail &&
         !u->failed_transfer) {
         u->failed_transfer = 1; /* stored, then a gateway error */
-        sandbox_fb_error(req, 500, 1, 0, "An unknown error occurred");
+        fb_error(req, 500, 1, 0, "An unknown error occurred");
         return -1;
     }
     return 0;
@@ -204,9 +203,9 @@ static void fbv_transfer(sandbox_request *req, const char *page) {
         return;
     }
     if (fbv_number(off, &start) != 0 || data == NULL) {
-        sandbox_fb_error(req, 400, 100, 0,
-                         "(#100) upload_session_id, start_offset and video_file_chunk are "
-                         "required");
+        fb_error(req, 400, 100, 0,
+                 "(#100) upload_session_id, start_offset and video_file_chunk are "
+                 "required");
         return;
     }
     if (fbv_take_bytes(req, u, start, data, len) == 0) sandbox_reply_json(req, 200, fbv_offsets(u));
@@ -223,13 +222,13 @@ static int fbv_finish(sandbox_request *req, const char *page, int reel, fb_video
         return 1;
     }
     if (reel && (state == NULL || strcmp(state, "PUBLISHED") != 0)) {
-        sandbox_fb_error(req, 400, 100, 0, "(#100) video_state must be PUBLISHED here");
+        fb_error(req, 400, 100, 0, "(#100) video_state must be PUBLISHED here");
         return 1;
     }
     if (u->total == 0 || u->received != u->total) {
-        sandbox_fb_error(req, 400, 6000, 1363040,
-                         "There was a problem uploading your video file: the upload is not "
-                         "complete.");
+        fb_error(req, 400, 6000, 1363040,
+                 "There was a problem uploading your video file: the upload is not "
+                 "complete.");
         return 1;
     }
     memset(fin, 0, sizeof(*fin));
@@ -250,9 +249,9 @@ int sandbox_fb_videos_post(sandbox_request *req, const char *version, const char
     } else if (phase && strcmp(phase, "finish") == 0) {
         return fbv_finish(req, page, reel, fin);
     } else {
-        sandbox_fb_error(req, 400, 100, 0,
-                         reel ? "(#100) upload_phase must be start or finish"
-                              : "(#100) upload_phase must be start, transfer or finish");
+        fb_error(req, 400, 100, 0,
+                 reel ? "(#100) upload_phase must be start or finish"
+                      : "(#100) upload_phase must be start, transfer or finish");
     }
     return 1;
 }
