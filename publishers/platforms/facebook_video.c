@@ -321,9 +321,10 @@ static ap_flow_next fv_restart(ap_fb_video *v, const ap_http_response *res, ap_f
                              "Facebook's upload sessions for the %s kept expiring", fv_what(v));
     snprintf(r->note_event, sizeof(r->note_event), "facebook_video_restart");
     snprintf(r->note, sizeof(r->note),
-             "Facebook answered %ld to the transfer of session %s (expired): uploading the %s "
-             "again from start",
-             res->status, v->up.session, fv_what(v));
+             "Facebook answered %ld to the transfer of %s %s (expired): uploading the %s again "
+             "from start",
+             res->status, v->reel ? "reel" : "session", v->reel ? v->up.video_id : v->up.session,
+             fv_what(v));
     memset(&v->up, 0, sizeof(v->up));
     v->start = v->end = 0;
     v->sends = 0;
@@ -363,7 +364,12 @@ static ap_flow_next fv_take_transfer(ap_fb_video *v, const ap_http_response *res
         ap_graph_classify_error(res, &fv_names, false, r);
         char *end = NULL;
         long code = strtol(r->error_code, &end, 10);
-        if (!v->reel && code == FV_ERROR_UPLOAD && (*end == '\0' || *end == '/')) {
+        /* Graph's 6000 (a page video's session), or rupload refusing a reel's
+         * upload URL (expired or unknown): a new upload is safe. */
+        bool gone = v->reel ? (res->status == 400 || res->status == 403 || res->status == 404 ||
+                               res->status == 410)
+                            : code == FV_ERROR_UPLOAD && (*end == '\0' || *end == '/');
+        if (gone) {
             memset(r, 0, sizeof(*r));
             return fv_restart(v, res, r);
         }
@@ -421,7 +427,17 @@ static ap_flow_next fv_take_finish(ap_fb_video *v, const ap_http_response *res, 
     if (ok && ap_fb_video_parse_success(res->body, res->body_len) == 0)
         return fv_published(v, res->status, wait_ms, r);
     if (!ok && res->transport_error == 0 && res->status < 500) {
-        ap_graph_classify_error(res, &fv_names, true, r); /* Facebook said no: not published */
+        ap_graph_classify_error(res, &fv_names, true, r); /* Facebook said no to this call */
+        if (v->finishes > 1) {
+            /* ...but an earlier finish, whose answer was lost, may have
+             * published it ("already published" reads as a refusal). */
+            char why[sizeof(r->error_message)];
+            snprintf(why, sizeof(why), "%s", r->error_message);
+            ap_flow_vfail(r, AP_CLASS_AMBIGUOUS, res->status, "verify_refused",
+                          "finishing %s %s again was refused (%.300s); an earlier finish may have "
+                          "published it",
+                          fv_what(v), v->up.video_id, why);
+        }
         return AP_NEXT_DONE;
     }
     /* No answer, a 5xx or a 2xx without success: did it publish? We know

@@ -248,6 +248,20 @@ static void test_ambiguous_finish_read_back(void) {
     CHECK_STR_EQ(c.r.error_code, "verify_not_found");
     vc_end(&c);
 
+    /* A refused second finish: the first one may have published it. */
+    upload_page_video(&c);
+    CHECK(vc_no_answer(&c, true) == AP_STEP_WAIT);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":[]}") == AP_STEP_REQUEST);
+    check_finish_page(&c);
+    CHECK(
+        vc_answer(&c, 400, "{\"error\":{\"code\":100,\"message\":\"Video already published\"}}") ==
+        AP_STEP_DONE);
+    CHECK(c.r.error_class == AP_CLASS_AMBIGUOUS);
+    CHECK_STR_EQ(c.r.error_code, "verify_refused");
+    CHECK_CONTAINS(c.r.error_message, "Video already published");
+    vc_end(&c);
+
     /* The page cannot be read: ambiguous, for the runtime's read-back. */
     upload_page_video(&c);
     CHECK(vc_no_answer(&c, true) == AP_STEP_WAIT);
@@ -317,6 +331,22 @@ static void test_reel_flow(void) {
     CHECK_STR_EQ(c.req.url, REELS "?fields=id,published&limit=100");
     CHECK(vc_answer(&c, 200, listed) == AP_STEP_WAIT);
     check_ready(&c, "https://www.facebook.com/" PAGE "/reels/" VID);
+    vc_end(&c);
+}
+
+/* rupload refusing a reel's upload URL (expired): a new reel upload. */
+static void test_reel_upload_url_expired(void) {
+    vc_case c;
+    case_start(&c, "reel");
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"video_id\":\"" VID "\",\"upload_url\":\"" RUPLOAD "\"}") ==
+          AP_STEP_REQUEST);
+    check_rupload(&c, 0, 1000);
+    CHECK(vc_answer(&c, 404, "{\"debug_info\":{\"retriable\":false,\"type\":\"NotFoundError\"}}") ==
+          AP_STEP_REQUEST);
+    CHECK_STR_EQ(c.r.note_event, "facebook_video_restart");
+    CHECK_STR_EQ(c.req.url, REELS);
+    CHECK_STR_EQ(c.req.body, "upload_phase=start");
     vc_end(&c);
 }
 
@@ -420,6 +450,7 @@ int main(void) {
     RUN(test_ambiguous_finish_read_back);
     RUN(test_finish_refused);
     RUN(test_reel_flow);
+    RUN(test_reel_upload_url_expired);
     RUN(test_refusals);
     RUN(test_verify_video_post);
     RUN(test_parsers);
