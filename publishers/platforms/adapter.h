@@ -146,6 +146,22 @@ void ap_flow_transport_error(const ap_http_response *res, bool publish_step, ap_
 void ap_flow_fail(ap_flow_result *r, ap_error_class cls, long http_status, const char *code,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* What an upload sub-flow (x_video.c, linkedin_video.c, facebook_video.c)
+ * does after taking an answer: build the next request, wait, or end. */
+typedef enum ap_flow_next { AP_NEXT_REQUEST, AP_NEXT_WAIT, AP_NEXT_DONE } ap_flow_next;
+
+/* Ends an upload sub-flow: fills r like ap_flow_fail and returns
+ * AP_NEXT_DONE, so a take function can `return ap_flow_vfail(...)`. The
+ * sub-flow's step marks itself failed on any AP_NEXT_DONE whose result has
+ * an error class (ap_flow_next_kind), so no helper of its own is needed. */
+ap_flow_next ap_flow_vfail(ap_flow_result *r, ap_error_class cls, long http_status,
+                           const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* The runtime's step kind for a sub-flow's next; *failed is set when the
+ * sub-flow ended with an error (the caller moves to its FAILED state). */
+ap_step_kind ap_flow_next_kind(ap_flow_next next, const ap_flow_result *r, bool *failed);
+
 /* Media that adapters upload themselves (X, LinkedIn): a GET of the media
  * URL without any token, its body capped at max_bytes. */
 int ap_media_build_fetch(ap_http_request *req, const char *url, size_t max_bytes);

@@ -10,7 +10,7 @@
 
 /* Every platform of common/platforms.list has publishers/platforms/<name>.c defining
  * ap_adapter_<name>: a missing one is a link error, not a runtime surprise. */
-#define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports) \
+#define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports)                              \
     extern const ap_adapter ap_adapter_##name;
 #include "ap_platform_list.h"
 #undef AP_PLATFORM
@@ -82,6 +82,25 @@ void ap_flow_fail(ap_flow_result *r, ap_error_class cls, long http_status, const
     va_start(ap, fmt);
     vsnprintf(r->error_message, sizeof(r->error_message), fmt, ap);
     va_end(ap);
+}
+
+ap_flow_next ap_flow_vfail(ap_flow_result *r, ap_error_class cls, long http_status,
+                           const char *code, const char *fmt, ...) {
+    va_list ap;
+    r->error_class = cls;
+    r->http_status = http_status;
+    snprintf(r->error_code, sizeof(r->error_code), "%s", code ? code : "");
+    va_start(ap, fmt);
+    vsnprintf(r->error_message, sizeof(r->error_message), fmt, ap);
+    va_end(ap);
+    return AP_NEXT_DONE;
+}
+
+ap_step_kind ap_flow_next_kind(ap_flow_next next, const ap_flow_result *r, bool *failed) {
+    *failed = next == AP_NEXT_DONE && r->error_class != AP_CLASS_NONE;
+    return next == AP_NEXT_DONE   ? AP_STEP_DONE
+           : next == AP_NEXT_WAIT ? AP_STEP_WAIT
+                                  : AP_STEP_REQUEST;
 }
 
 int ap_media_build_fetch(ap_http_request *req, const char *url, size_t max_bytes) {
