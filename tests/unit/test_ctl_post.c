@@ -49,7 +49,7 @@ static void test_check_content(void) {
     CHECK(ctl_post_add_media(&p, "https://cdn/a.jpg", NULL, "alt", reason, sizeof(reason)));
     CHECK(ctl_post_check(&p, reason, sizeof(reason))); /* media only is content too */
     CHECK(!ctl_post_add_media(&p, "https://cdn/a.mp3", "audio", NULL, reason, sizeof(reason)));
-    CHECK_CONTAINS(reason, "not image, video or gif");
+    CHECK_CONTAINS(reason, "not image, video, gif or document");
     for (int i = 0; i < AP_MAX_MEDIA; i++)
         CHECK(ctl_post_add_media(&p, "https://cdn/b.jpg", "image", NULL, reason, sizeof(reason)));
     CHECK(!ctl_post_check(&p, reason, sizeof(reason)));
