@@ -2,7 +2,7 @@
  * videos, under /media/, so publishers that must download media before
  * uploading it (X) have something to fetch without the internet.
  *
- *   GET /media/{name}.{jpg|jpeg|png|gif|webp|mp4|mov|txt}[?bytes=N][&norange=1]
+ *   GET /media/{name}.{jpg|jpeg|png|gif|webp|mp4|mov|txt|pdf}[?bytes=N][&norange=1]
  *     -> 200, N bytes (default 2048, at most 600 MiB) with the extension's
  *        Content-Type; the bytes depend only on the name and N
  *     with "Range: bytes=A-B" (or "A-"): 206 with those bytes and
@@ -32,7 +32,7 @@ static const struct {
 } media_types[] = {
     {"jpg", "image/jpeg"},      {"jpeg", "image/jpeg"}, {"png", "image/png"},
     {"gif", "image/gif"},       {"webp", "image/webp"}, {"mp4", "video/mp4"},
-    {"mov", "video/quicktime"}, {"txt", "text/plain"},
+    {"mov", "video/quicktime"}, {"txt", "text/plain"},  {"pdf", "application/pdf"},
 };
 
 /* "bytes=A-B" or "bytes=A-" of a file of n bytes into [*first, *last];

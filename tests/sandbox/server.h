@@ -79,6 +79,11 @@ typedef struct sandbox_knobs {
     long linkedin_video_processing_polls; /* the status says PROCESSING this many times first */
     int linkedin_video_processing_fail;   /* processing ends PROCESSING_FAILED */
     long linkedin_video_expire_uploads;   /* the next n uploads expire after one part */
+    /* LinkedIn's Documents API (linkedin_documents.c): failure modes. */
+    long linkedin_document_put_fail;         /* n: the first n PUTs of an upload: stored, 502 */
+    long linkedin_document_processing_polls; /* the status says PROCESSING this many times */
+    int linkedin_document_processing_fail;   /* processing ends PROCESSING_FAILED */
+    long linkedin_document_expire_uploads;   /* the next n uploads' URLs are expired (403) */
     long token_ttl_s; /* expires_in of access tokens the token endpoints issue */
 } sandbox_knobs;
 
