@@ -254,14 +254,11 @@ static int li_build_publish(const ap_flow_input *in, const li_flow *f, ap_http_r
                        : NULL;
     free(commentary);
     json_t *content = NULL;
-    char title[AP_LI_DOC_TITLE_MAX + 1];
-    if (f->video) {
+    if (f->video)
         content = json_pack("{s:{s:s}}", "media", "id", ap_li_video_urn(f->video));
-    } else if (f->document) {
-        ap_li_doc_title(job, (size_t)li_document_index(job), title, sizeof(title));
-        content = json_pack("{s:{s:s,s:s}}", "media", "title", title, "id",
-                            ap_li_document_urn(f->document));
-    } else if (job->n_media > 0)
+    else if (f->document)
+        content = ap_li_document_content(f->document, job);
+    else if (job->n_media > 0)
         content = li_images(job, f);
     else if (job->link && *job->link)
         content = li_article(job);

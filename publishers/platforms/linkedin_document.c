@@ -197,6 +197,12 @@ static ld_next ld_fail(ap_li_document *d, ap_flow_result *r, ap_error_class cls,
     return LD_NEXT_DONE;
 }
 
+json_t *ap_li_document_content(const ap_li_document *d, const ap_job *job) {
+    char title[AP_LI_DOC_TITLE_MAX + 1];
+    ap_li_doc_title(job, d->index, title, sizeof(title));
+    return json_pack("{s:{s:s,s:s}}", "media", "title", title, "id", ap_li_document_urn(d));
+}
+
 /* ---- requests ---- */
 
 static int ld_build_init(const ap_flow_input *in, ap_http_request *req) {

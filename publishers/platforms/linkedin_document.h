@@ -11,6 +11,7 @@
 #ifndef AP_LINKEDIN_DOCUMENT_H
 #define AP_LINKEDIN_DOCUMENT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,5 +82,8 @@ ap_step_kind ap_li_document_step(ap_li_document *d, const ap_flow_input *in,
 
 ap_li_doc_state ap_li_document_state_of(const ap_li_document *d);
 const char *ap_li_document_urn(const ap_li_document *d); /* "" until READY */
+/* The post's content: {"media":{"title","id": the document URN}}; NULL
+ * when out of memory. */
+json_t *ap_li_document_content(const ap_li_document *d, const ap_job *job);
 
 #endif
