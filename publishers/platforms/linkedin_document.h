@@ -5,9 +5,10 @@
  * Unlike a video, a document goes to LinkedIn in one PUT of the whole file
  * (the Documents API hands out one upload URL, no byte ranges), and the
  * runtime's HTTP engine sends a body from memory: the document is held
- * once, bounded by LinkedIn's 100 MB limit, from its download to its PUT.
- * The PUT takes the bytes over (no second copy); a PUT that must be sent
- * again downloads the document again rather than keeping a spare copy. */
+ * whole, bounded by LinkedIn's 100 MB limit, from its download to its PUT
+ * (for a moment twice: the download's buffer and the flow's copy). The PUT
+ * takes the bytes over (no further copy); a PUT that must be sent again
+ * downloads the document again rather than keeping a spare copy. */
 #ifndef AP_LINKEDIN_DOCUMENT_H
 #define AP_LINKEDIN_DOCUMENT_H
 
