@@ -12,10 +12,13 @@
 #   a document behind a 307                     -> published once, the bytes the file's
 #   an image or a video behind six hops         -> failed, permanent media_url_refused
 #                                                  "more than 5 redirects", nothing posted
-# A hop to a private address or to plain http meets the same checks as a
-# first URL (a new connection per hop, https-only redirects); on loopback no
-# first hop is public, so that part is left to test_http and
-# test_media_refused (the policy itself).
+#   an image redirected to file:///etc/passwd   -> failed, permanent media_url_refused
+#                                                  (the hop's scheme refused), nothing posted
+# media_allow_private still limits hops to http and https (the file: hop);
+# a hop to a private address or to plain http meets the same checks as a
+# first URL with it off (a new connection per hop, https-only redirects), but
+# on loopback no first hop is public: that part is left to test_http
+# (test_outside_url_redirects) and test_media_refused (the policy itself).
 source "$(dirname "$0")/lib.sh"
 
 SVC_PLATFORMS="linkedin"
@@ -79,6 +82,7 @@ video=$(post "a video behind two 307s" "$video_url" video)
 doc_url=$(hops 307 1 deck.pdf?bytes=700000)
 doc=$(post "a document behind a 307" "$doc_url" document)
 six=$(post "an image behind six hops" "$(hops 302 6 six.png)" image)
+file_hop=$(post "an image redirected to a local file" "$SANDBOX_URL/media/redirect/302/to?url=file:///etc/passwd" image)
 six_video=$(post "a video behind six hops" "$(hops 301 6 six.mp4?bytes=3000000)" video)
 
 for id in "$one" "$five" "$video" "$doc"; do
@@ -104,6 +108,10 @@ for id in "$six" "$six_video"; do
     wait_final "$id"
     expect "$id" failed permanent media_url_refused "media 1: more than 5 redirects"
 done
+wait_final "$file_hop"
+expect "$file_hop" failed permanent media_url_refused "media 1: only https URLs are allowed"
+[[ $(posts_of "an image redirected to a local file" | jq length) -eq 0 ]] ||
+    fail "a post whose media redirected to a file was made"
 [[ $(stack_psql -c "SELECT attempts FROM post_schedules WHERE id = '$six'") -eq 1 ]] ||
     fail "too many redirects was retried instead of refused"
 [[ $(posts_of "an image behind six hops" | jq length) -eq 0 && $(posts_of "a video behind six hops" | jq length) -eq 0 ]] ||

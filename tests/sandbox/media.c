@@ -13,6 +13,8 @@
  *     -> that status, Location: the same path with hops-1 (hops 2..20), or
  *        /media/{name}.{ext} with the same query (hops 1): a CDN or link
  *        shortener in front of the file, a chain of hops long
+ *   GET /media/redirect/{code}/to?url=URL -> that status, Location: URL
+ *        (any URL: a hop off the media host, e.g. to file:///etc/passwd)
  *   anything else -> 404
  *
  * Only the bytes asked for are made, so a 600 MiB "video" costs one chunk
@@ -62,10 +64,20 @@ static int media_range(const char *h, long n, long *first, long *last) {
 #define MEDIA_REDIRECT "redirect/"
 #define MEDIA_MAX_HOPS 20
 
-/* redirect/{code}/{hops}/{name}: one hop toward /media/{name}. */
+/* redirect/{code}/{hops}/{name}: one hop toward /media/{name};
+ * redirect/{code}/to?url=URL: one hop to URL. */
 static void media_redirect(sandbox_request *req, const char *rest) {
     char *end;
     long code = strtol(rest, &end, 10);
+    const char *to = sandbox_req_query(req, "url");
+    if (strcmp(end, "/to") == 0 && to && *to && strpbrk(to, "\r\n") == NULL &&
+        (code == 301 || code == 302 || code == 303 || code == 307 || code == 308)) {
+        if (sandbox_reply_header(req, "Location", to) != 0)
+            sandbox_reply_json(req, 500, json_pack("{s:s}", "error", "redirect too long"));
+        else
+            sandbox_reply_empty(req, (unsigned)code);
+        return;
+    }
     long hops = *end == '/' ? strtol(end + 1, &end, 10) : 0;
     const char *name = *end == '/' ? end + 1 : NULL;
     if ((code != 301 && code != 302 && code != 303 && code != 307 && code != 308) || hops < 1 ||
