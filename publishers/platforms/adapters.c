@@ -10,7 +10,7 @@
 
 /* Every platform of common/platforms.list has publishers/platforms/<name>.c defining
  * ap_adapter_<name>: a missing one is a link error, not a runtime surprise. */
-#define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports)                              \
+#define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports) \
     extern const ap_adapter ap_adapter_##name;
 #include "ap_platform_list.h"
 #undef AP_PLATFORM
@@ -62,6 +62,7 @@ bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_
                  max_media, job->platform);
         return false;
     }
+    const ap_adapter *a = ap_adapter_find(job->platform);
     for (size_t i = 0; i < job->n_media; i++) {
         const char *url = job->media[i]->url;
         if (ap_url_check(url) != AP_URL_OK) {
@@ -69,7 +70,6 @@ bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_
                      url ? url : "");
             return false;
         }
-        const ap_adapter *a = ap_adapter_find(job->platform);
         if (job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT &&
             (a == NULL || !a->documents)) {
             snprintf(reason, len,

@@ -138,14 +138,14 @@ static long li_media_index(const ap_job *job, Autopost__V1__MediaType type) {
 
 static bool li_validate(const ap_job *job, char *reason, size_t len) {
     if (!ap_validate_common(job, LINKEDIN_MAX_MEDIA, reason, len)) return false;
-    if (li_video_index(job) >= 0 && job->n_media > 1) {
-        snprintf(reason, len, "LinkedIn takes up to %d images or one video, not several or mixed",
-                 LINKEDIN_MAX_MEDIA);
-        return false;
-    }
     if (li_document_index(job) >= 0 && job->n_media > 1) {
         snprintf(reason, len,
                  "a LinkedIn document post has exactly one document (a PDF) and no other media");
+        return false;
+    }
+    if (li_video_index(job) >= 0 && job->n_media > 1) {
+        snprintf(reason, len, "LinkedIn takes up to %d images or one video, not several or mixed",
+                 LINKEDIN_MAX_MEDIA);
         return false;
     }
     char *plain = li_commentary_plain(job);

@@ -381,6 +381,9 @@ static void test_validate(void) {
     c.media[1].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_IMAGE; /* a document and an image */
     CHECK(!c.ad->validate(&c.job, why, sizeof(why)));
     CHECK_CONTAINS(why, "exactly one document");
+    c.media[1].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO; /* and a video */
+    CHECK(!c.ad->validate(&c.job, why, sizeof(why)));
+    CHECK_CONTAINS(why, "exactly one document");
     c.job.n_media = 1;
     c.job.text = "";
     CHECK(c.ad->validate(&c.job, why, sizeof(why))); /* a document alone is a post */
