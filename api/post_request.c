@@ -1,7 +1,7 @@
 /* post_request.c -- the body of POST /v1/posts, decoded strictly:
  *
  *   {"account_ids": ["<uuid>", ...], "text": "...", "link": "https://...",
- *    "media": [{"url": "...", "type": "image|video|gif", "alt_text": "..."}],
+ *    "media": [{"url": "...", "type": "image|video|gif|document", "alt_text": "..."}],
  *    "at": "<RFC 3339>",            (at omitted or "now" = now)
  *    "priority": "normal|urgent",   (omitted: normal; README "Urgent lane")
  *    "format": "feed|story|reel",   (omitted: feed; README "Formats")

@@ -90,8 +90,10 @@ bool ctl_post_add_media(ctl_post *p, const char *url, const char *type, const ch
         t = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
     else if (strcmp(type, "gif") == 0)
         t = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF;
+    else if (strcmp(type, "document") == 0)
+        t = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT;
     else {
-        snprintf(reason, len, "media type \"%.32s\" is not image, video or gif", type);
+        snprintf(reason, len, "media type \"%.32s\" is not image, video, gif or document", type);
         return false;
     }
     ctl_media *m = realloc(p->media, (p->nmedia + 1) * sizeof(*m));
@@ -511,11 +513,13 @@ char *ctl_post_media_json(const ctl_post *p) {
     if (arr == NULL) return NULL;
     for (size_t i = 0; i < p->nmedia; i++) {
         const ctl_media *m = &p->media[i];
-        json_t *o = json_pack("{s:s, s:s, s:s}", "url", m->url, "type",
-                              m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO ? "video"
-                              : m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF ? "gif"
-                                                                                    : "image",
-                              "alt_text", m->alt_text ? m->alt_text : "");
+        json_t *o =
+            json_pack("{s:s, s:s, s:s}", "url", m->url, "type",
+                      m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO      ? "video"
+                      : m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF      ? "gif"
+                      : m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT ? "document"
+                                                                                 : "image",
+                      "alt_text", m->alt_text ? m->alt_text : "");
         if (o != NULL && i == 0 && p->format != AP_FORMAT_FEED &&
             json_object_set_new(o, AP_FORMAT_MEDIA_KEY, json_string(ap_format_name(p->format))) !=
                 0) {

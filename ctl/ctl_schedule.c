@@ -31,7 +31,8 @@
 
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
-    "                            [--link URL] [--media URL]... [--media-type image|video|gif]\n"
+    "                            [--link URL] [--media URL]... [--media-type "
+    "image|video|gif|document]\n"
     "                            [--priority normal|urgent] [--deadline RFC3339] [--allow-past]\n"
     "                            [--format feed|story|reel]\n"
     "       autopostctl schedule --account ACCOUNT_ID --rrule RULE --tz ZONE\n"
@@ -158,8 +159,10 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     if (a->format && !ctl_post_set_format(p, a->format, reason, sizeof(reason)))
         return ctl_fail("--%s", reason);
     if (a->media_type && strcmp(a->media_type, "image") != 0 &&
-        strcmp(a->media_type, "video") != 0 && strcmp(a->media_type, "gif") != 0)
-        return ctl_fail("--media-type must be image, video or gif, not \"%s\"", a->media_type);
+        strcmp(a->media_type, "video") != 0 && strcmp(a->media_type, "gif") != 0 &&
+        strcmp(a->media_type, "document") != 0)
+        return ctl_fail("--media-type must be image, video, gif or document, not \"%s\"",
+                        a->media_type);
     p->text = strdup(a->text ? a->text : "");
     if (p->text == NULL) return ctl_fail("out of memory");
     if (a->link && (p->link = strdup(a->link)) == NULL) return ctl_fail("out of memory");

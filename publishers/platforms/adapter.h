@@ -117,6 +117,9 @@ typedef struct ap_adapter {
      * "format <f> is not supported on <platform>"; the adapter's validate()
      * checks what the format needs (one image or video for a story). */
     unsigned formats;
+    /* The platform takes a document (media type "document", a PDF) as a
+     * post's one media; ap_validate_common refuses it everywhere else. */
+    bool documents;
 } ap_adapter;
 
 #define AP_FORMAT_BIT(f) (1u << (unsigned)(f))
@@ -173,5 +176,20 @@ int ap_media_build_fetch(ap_http_request *req, const char *url, size_t max_bytes
 bool ap_media_take_download(const ap_http_response *res, size_t index, size_t max_bytes,
                             char **bytes, size_t *nbytes, char *ctype, size_t ctype_len,
                             ap_flow_result *r);
+/* What a download must be: its name in messages ("image"), with an article
+ * ("an image") and the Content-Type it needs ("image/" any image,
+ * "application/pdf" exactly that). */
+typedef struct ap_media_kind {
+    const char *what, *a_what, *type_prefix;
+} ap_media_kind;
+extern const ap_media_kind ap_media_image;
+/* ap_media_take_download for media of another kind (LinkedIn's documents). */
+bool ap_media_take_typed(const ap_http_response *res, size_t index, size_t max_bytes,
+                         const ap_media_kind *kind, char **bytes, size_t *nbytes, char *ctype,
+                         size_t ctype_len, ap_flow_result *r);
+/* The outbound policy stopped the media download (a private address, not
+ * https, more than AP_HTTP_MAX_REDIRECTS redirects): fills r (permanent
+ * media_url_refused, naming no host) and returns true. */
+bool ap_media_refused(const ap_http_response *res, size_t index, ap_flow_result *r);
 
 #endif

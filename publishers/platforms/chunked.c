@@ -105,12 +105,7 @@ static bool chunk_place(ap_chunk_reader *c, const ap_http_response *res, int64_t
 bool ap_chunk_take(ap_chunk_reader *c, const ap_http_response *res, int64_t first,
                    ap_flow_result *r) {
     ap_chunk_reader_drop(c);
-    if (res->address_refused || res->scheme_refused) {
-        /* As for images: permanent, and nothing about the host. */
-        ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_url_refused", "media %zu: %s", c->index + 1,
-                     res->address_refused ? "address not allowed" : "only https URLs are allowed");
-        return false;
-    }
+    if (ap_media_refused(res, c->index, r)) return false; /* as for images */
     if (res->transport_error == CHUNK_CURLE_WRITE_ERROR) {
         ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_range",
                      "the %s's host sent more than one chunk: it ignores ranged reads (Range), "

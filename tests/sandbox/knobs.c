@@ -65,6 +65,14 @@ static const struct sandbox_knob_desc {
      offsetof(sandbox_knobs, facebook_video_processing_fail)},
     {"facebook_video_expire_uploads", SANDBOX_KNOB_LONG,
      offsetof(sandbox_knobs, facebook_video_expire_uploads)},
+    {"linkedin_document_put_fail", SANDBOX_KNOB_LONG,
+     offsetof(sandbox_knobs, linkedin_document_put_fail)},
+    {"linkedin_document_processing_polls", SANDBOX_KNOB_LONG,
+     offsetof(sandbox_knobs, linkedin_document_processing_polls)},
+    {"linkedin_document_processing_fail", SANDBOX_KNOB_BOOL,
+     offsetof(sandbox_knobs, linkedin_document_processing_fail)},
+    {"linkedin_document_expire_uploads", SANDBOX_KNOB_LONG,
+     offsetof(sandbox_knobs, linkedin_document_expire_uploads)},
     {"token_ttl_s", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, token_ttl_s)},
 };
 

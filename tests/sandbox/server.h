@@ -84,6 +84,11 @@ typedef struct sandbox_knobs {
     long facebook_video_processing_polls; /* the status says processing this many times first */
     int facebook_video_processing_fail;   /* processing ends in error */
     long facebook_video_expire_uploads;   /* the next n sessions expire after one chunk */
+    /* LinkedIn's Documents API (linkedin_documents.c): failure modes. */
+    long linkedin_document_put_fail;         /* n: the first n PUTs of an upload: stored, 502 */
+    long linkedin_document_processing_polls; /* the status says PROCESSING this many times */
+    int linkedin_document_processing_fail;   /* processing ends PROCESSING_FAILED */
+    long linkedin_document_expire_uploads;   /* the next n uploads' URLs are expired (403) */
     long token_ttl_s; /* expires_in of access tokens the token endpoints issue */
 } sandbox_knobs;
 

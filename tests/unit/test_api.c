@@ -194,6 +194,12 @@ static void test_post_request(void) {
     CHECK(pr.naccounts == 1 && pr.post->nmedia == 1 && !pr.post->at_now);
     CHECK(pr.post->media[0].type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
     api_post_request_free(&pr);
+    const char *doc = "{\"account_ids\": [" ACC "], \"media\": [{\"url\": \"https://e.x/d.pdf\","
+                      " \"type\": \"document\", \"alt_text\": \"Q3 deck\"}]}";
+    CHECK(api_post_request_decode(&pr, doc, strlen(doc), &r));
+    CHECK(pr.post->nmedia == 1 &&
+          pr.post->media[0].type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT);
+    api_post_request_free(&pr);
 
     CHECK_STR_EQ(decode_field("{\"text\": \"hi\"}", &st), "account_ids");
     CHECK(st == 422);

@@ -49,7 +49,20 @@ static void test_check_content(void) {
     CHECK(ctl_post_add_media(&p, "https://cdn/a.jpg", NULL, "alt", reason, sizeof(reason)));
     CHECK(ctl_post_check(&p, reason, sizeof(reason))); /* media only is content too */
     CHECK(!ctl_post_add_media(&p, "https://cdn/a.mp3", "audio", NULL, reason, sizeof(reason)));
-    CHECK_CONTAINS(reason, "not image, video or gif");
+    CHECK_CONTAINS(reason, "not image, video, gif or document");
+    {
+        /* A document keeps its type and title through the stored media JSON. */
+        ctl_post d;
+        ctl_post_init(&d);
+        CHECK(ctl_post_add_media(&d, "https://cdn/deck.pdf", "document", "Q3", reason,
+                                 sizeof(reason)));
+        CHECK(d.media[0].type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT);
+        char *json = ctl_post_media_json(&d);
+        CHECK_STR_EQ(
+            json, "[{\"url\":\"https://cdn/deck.pdf\",\"type\":\"document\",\"alt_text\":\"Q3\"}]");
+        free(json);
+        ctl_post_free(&d);
+    }
     for (int i = 0; i < AP_MAX_MEDIA; i++)
         CHECK(ctl_post_add_media(&p, "https://cdn/b.jpg", "image", NULL, reason, sizeof(reason)));
     CHECK(!ctl_post_check(&p, reason, sizeof(reason)));
