@@ -107,6 +107,7 @@ expect 200 GET "/v1/posts/$POST"
 [[ $(j .variants.x.text) == "$XTEXT" && $(j .text) == "$LONG" ]] || fail "GET shows: $(cat "$OUT")"
 published "$XS" x "$XTEXT"
 published "$LS" linkedin "$LONG"
+svc_ctl show "$XS" | grep -qF "$XTEXT" || fail "autopostctl show lacks X's variant text: $(svc_ctl show "$XS")"
 sandbox_get "/_sandbox/posts?platform=x" | jq -e --arg m "$LONG" '[.posts[] | select(.message == $m)] | length == 0' \
     >/dev/null || fail "X got the long text"
 
