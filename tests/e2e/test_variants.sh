@@ -13,7 +13,9 @@
 #   3. an account-id variant beats a platform variant: two X accounts, one
 #      with its own entry, the other taking the "x" entry;
 #   4. `autopostctl schedule --variant x=TEXT` and an `import` line with
-#      "variants" publish their variant too.
+#      "variants" publish their variant too;
+#   5. a recurring post's occurrences publish their variants, and a series'
+#      text edited to 300 characters passes because X keeps its variant.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/adapter_checks.sh"
 
@@ -131,6 +133,33 @@ jq -cn --arg a "$X1" --arg t "$(long_text fourth)" \
     '{account_id: $a, at: "now", text: $t, variants: {($a): {text: "imported for X"}}}' >"$STACK_DIR/in.jsonl"
 IMP=$(svc_ctl import "$STACK_DIR/in.jsonl" --ids | tail -1)
 published "$IMP" x "imported for X"
+
+# ---- 5. a series: its occurrence takes the variant; a text edit keeps them -----------
+series() { # series ACCOUNTS_JSON TEXT VARIANTS_JSON RRULE START
+    jq -cn --argjson a "$1" --arg t "$2" --argjson v "$3" --arg r "$4" --arg s "$5" \
+        '{account_ids: $a, text: $t, variants: $v, recurrence: {rrule: $r, tz: "UTC", start: $s}}'
+}
+LONG5=$(long_text fifth)
+START=$(date -u -d '+12 sec' +%Y-%m-%dT%H:%M:%S)
+expect 201 POST /v1/posts "$(series "[\"$X1\", \"$LI\"]" "$LONG5" '{"x": {"text": "the series on X"}}' \
+    "FREQ=MINUTELY;COUNT=1" "$START")"
+SERIES=$(j .id)
+occurrence() { # occurrence PLATFORM: the series' schedule id on that platform, once made
+    q "SELECT s.id FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id
+        WHERE s.post_id = '$SERIES' AND a.platform = '$1'"
+}
+deadline=$(($(date +%s) + 60))
+until [[ -n $(occurrence x) && -n $(occurrence linkedin) ]] || (($(date +%s) > deadline)); do sleep 0.5; done
+[[ -n $(occurrence x) && -n $(occurrence linkedin) ]] || fail "the series made no occurrences"
+published "$(occurrence x)" x "the series on X"
+published "$(occurrence linkedin)" linkedin "$LONG5"
+# A far series: its text edited to 300 characters is checked where it
+# applies (X keeps its variant), and the variants stay.
+expect 201 POST /v1/posts "$(series "[\"$X1\", \"$LI\"]" short '{"x": {"text": "far X"}}' \
+    FREQ=DAILY 2030-01-01T09:00:00)"
+FAR=$(j .id)
+expect 200 PATCH "/v1/posts/$FAR" "$(jq -cn --arg t "$(long_text sixth)" '{text: $t}')"
+[[ $(j .variants.x.text) == "far X" && $(j '.text | length') == 300 ]] || fail "PATCH of a series with variants: $(cat "$OUT")"
 
 e2e_finish
 pass "variants: X's variant and LinkedIn's long text each published once; the account's entry beats the platform's; refusals store nothing"
