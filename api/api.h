@@ -208,9 +208,11 @@ bool api_posts_check_accounts(const api_request *req, PGconn *db, const api_post
  * (api.min_recurrence_interval, an occurrence after now); false with *err. */
 bool api_series_check(const api_post_request *pr, const ap_config *cfg, api_reply *err);
 /* Inserts pr as a series (no schedule rows: the scheduler makes them);
- * *out the 201 body. media is the post's media as JSON text. */
+ * *out the 201 body. media is the post's media as JSON text, variants its
+ * variants (ctl_post_variants_json; NULL: none). */
 bool api_series_insert(const api_request *req, PGconn *db, const api_post_request *pr,
-                       const char *media, json_t **out, char *err, size_t errlen);
+                       const char *media, const char *variants, json_t **out, char *err,
+                       size_t errlen);
 /* {"rrule","tz","start","cancelled_at"} from columns col..col+3 (rule, zone,
  * start, cancelled-at epoch ms) of row, or JSON null for a one-off post. */
 json_t *api_series_json(PGresult *res, int row, int col);

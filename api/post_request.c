@@ -1,11 +1,12 @@
 /* post_request.c -- the body of POST /v1/posts, decoded strictly:
  *
  *   {"account_ids": ["<uuid>", ...], "text": "...", "link": "https://...",
- *    "media": [{"url": "...", "type": "image|video|gif", "alt_text": "..."}],
+ *    "media": [{"url": "...", "type": "image|video|gif|document", "alt_text": "..."}],
  *    "at": "<RFC 3339>",            (at omitted or "now" = now)
  *    "priority": "normal|urgent",   (omitted: normal; README "Urgent lane")
  *    "format": "feed|story|reel",   (omitted: feed; README "Formats")
- *    "deadline": "<RFC 3339>"}      (optional, not before at; README "Deadlines")
+ *    "deadline": "<RFC 3339>",      (optional, not before at; README "Deadlines")
+ *    "variants": {"<platform or account id>": {"text", "media"}}}  (README "Variants")
  *   or, instead of "at", a series (README "Recurring posts"):
  *    "recurrence": {"rrule": "FREQ=DAILY;COUNT=3", "tz": "Asia/Ho_Chi_Minh",
  *                   "start": "2027-03-13T09:00:00"}
@@ -31,7 +32,7 @@ static void reason_field(const char *reason, char *field, size_t len) {
     size_t n = strcspn(reason, ": ");
     bool path = n > 0 && n < len && reason[n] == ':';
     for (size_t i = 0; path && i < n; i++)
-        path = strchr("abcdefghijklmnopqrstuvwxyz_[]0123456789.", reason[i]) != NULL;
+        path = strchr("abcdefghijklmnopqrstuvwxyz_[]0123456789.-", reason[i]) != NULL;
     if (!path) {
         snprintf(field, len, "body");
         return;
@@ -190,6 +191,22 @@ bool api_recurrence_check(const api_post_request *pr, int64_t min_interval_ms, i
     return false;
 }
 
+/* "variants" (README "Variants"): its keys are checked once the accounts
+ * are known. Reasons start with the field, as ctl_post's do. */
+static bool variant_invalid(const char *field, const char *why, api_reply *err) {
+    char reason[600];
+    snprintf(reason, sizeof(reason), "%s: %s", field, why);
+    *err = strcmp(why, "out of memory") == 0 ? api_error(500, "internal", "out of memory")
+                                             : invalid(field, reason);
+    return false;
+}
+
+static bool decode_variants(ctl_post *p, json_t *v, api_reply *err) {
+    char field[128], why[400];
+    if (ctl_post_set_variants(p, v, field, sizeof(field), why, sizeof(why))) return true;
+    return variant_invalid(field, why, err);
+}
+
 static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_reply *err) {
     ctl_post *p = pr->post;
     char why[300];
@@ -198,6 +215,7 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
     if (strcmp(key, "link") == 0) return decode_string(v, "link", true, &p->link, err);
     if (strcmp(key, "media") == 0) return decode_media(p, v, err);
     if (strcmp(key, "recurrence") == 0) return decode_recurrence(pr, v, err);
+    if (strcmp(key, "variants") == 0) return decode_variants(p, v, err);
     if (strcmp(key, "priority") == 0) {
         if (json_is_null(v)) return true;
         if (!json_is_string(v)) {
@@ -249,7 +267,7 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
     }
     snprintf(why, sizeof(why),
              "unknown key \"%.40s\" (known: account_ids, text, link, media, at, deadline, "
-             "recurrence, priority, format)",
+             "recurrence, priority, format, variants)",
              key);
     *err = invalid(key[0] && strlen(key) < 64 ? key : "body", why);
     return false;
@@ -302,7 +320,12 @@ bool api_post_request_decode(api_post_request *pr, const char *body, size_t len,
         *err = api_error(500, "internal", "out of memory");
         goto cleanup;
     }
-    char why[512], field[64];
+    char why[512], field[128];
+    if (!ctl_post_check_variant_keys(pr->post, (const char(*)[37])pr->account_ids, pr->naccounts,
+                                     field, sizeof(field), why, sizeof(why))) {
+        variant_invalid(field, why, err);
+        goto cleanup;
+    }
     if (!ctl_post_check(pr->post, why, sizeof(why))) {
         reason_field(why, field, sizeof(field));
         *err = invalid(field, why);

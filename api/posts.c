@@ -52,7 +52,7 @@ bool api_posts_check_accounts(const api_request *req, PGconn *db, const api_post
     *r = api_error(422, "validation_failed", "the post is not valid for every account");
     bool all_ok = true;
     for (size_t i = 0; i < pr->naccounts; i++) {
-        char field[48], why[700];
+        char field[128], why[700];
         snprintf(field, sizeof(field), "account_ids[%zu]", i);
         int row = -1;
         for (int j = 0; j < PQntuples(res); j++)
@@ -70,8 +70,14 @@ bool api_posts_check_accounts(const api_request *req, PGconn *db, const api_post
             ok = ctl_post_validate_platform(pr->post, PQgetvalue(res, row, 1),
                                             PQgetvalue(res, row, 2), why, sizeof(why));
         }
-        /* A format the platform cannot do names the field at fault. */
+        /* A format the platform cannot do names the field at fault, and
+         * so does content that is a variant's. */
+        const ctl_variant *v =
+            row < 0 ? NULL
+                    : ctl_post_variant_for(pr->post, pr->account_ids[i], PQgetvalue(res, row, 1));
         if (!ok && ctl_reason_is_format(why)) snprintf(field, sizeof(field), "format");
+        if (!ok && v && strncmp(why, "variants.", 9) == 0)
+            snprintf(field, sizeof(field), "variants.%.80s", v->key);
         if (!ok) {
             api_error_detail(r, field, why);
             all_ok = false;
@@ -88,23 +94,26 @@ bool api_posts_check_accounts(const api_request *req, PGconn *db, const api_post
 /* Inserts the post and its schedules; the 201 body. */
 static bool insert_post(const api_request *req, PGconn *db, const api_post_request *pr,
                         json_t **out, char *err, size_t errlen) {
-    char *media = ctl_post_media_json(pr->post);
-    if (media == NULL) {
+    char *media = ctl_post_media_json(pr->post), *variants = NULL;
+    if (media == NULL || !ctl_post_variants_json(pr->post, &variants)) {
+        free(media);
         snprintf(err, errlen, "out of memory");
         return false;
     }
     if (pr->recur_rrule != NULL) { /* a series: its rows come from the scheduler */
-        bool ok = api_series_insert(req, db, pr, media, out, err, errlen);
+        bool ok = api_series_insert(req, db, pr, media, variants, out, err, errlen);
         free(media);
+        free(variants);
         return ok;
     }
     const ctl_post *p = pr->post;
-    const char *params[] = {req->tenant_id, p->text, p->link, media};
+    const char *params[] = {req->tenant_id, p->text, p->link, media, variants};
     PGresult *res = api_db_exec(db,
-                                "INSERT INTO posts (tenant_id, text, link, media) "
-                                "VALUES ($1, $2, $3, $4::jsonb) RETURNING id",
-                                4, params, PGRES_TUPLES_OK, err, errlen);
+                                "INSERT INTO posts (tenant_id, text, link, media, variants) "
+                                "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb) RETURNING id",
+                                5, params, PGRES_TUPLES_OK, err, errlen);
     free(media);
+    free(variants);
     if (res == NULL) return false;
     char post_id[37], ids[ID_ARRAY_LEN], at[40], deadline[40];
     snprintf(post_id, sizeof(post_id), "%s", PQgetvalue(res, 0, 0));
@@ -216,7 +225,9 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
         db,
         "SELECT id, text, link, media::text, " API_SQL_MS(
             "created_at") ", recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_"
-                                                                              "at") " FROM "
+                                                                              "at") ", "
+                                                                                    "variants::"
+                                                                                    "text FROM "
                                                                                     "posts "
                                                                                     "WHERE id "
                                                                                     "= $1 AND "
@@ -235,6 +246,7 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
                              media ? media : json_array(), "format", ap_format_name(format),
                              "created_at", api_json_time(PQgetvalue(res, 0, 4)));
     json_object_set_new(post, "recurrence", api_series_json(res, 0, 5));
+    json_object_set_new(post, "variants", ctl_post_variants_from_json(PQgetvalue(res, 0, 9)));
     PQclear(res);
     const char *sparams[] = {id};
     res = api_db_store(db, AP_STORE_API_POST_SCHEDULES, sparams, err, sizeof(err));

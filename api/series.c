@@ -57,15 +57,16 @@ static char *account_array(const api_post_request *pr) {
 }
 
 bool api_series_insert(const api_request *req, PGconn *db, const api_post_request *pr,
-                       const char *media, json_t **out, char *err, size_t errlen) {
+                       const char *media, const char *variants, json_t **out, char *err,
+                       size_t errlen) {
     char *accounts = account_array(pr);
     if (accounts == NULL) {
         snprintf(err, errlen, "out of memory");
         return false;
     }
     const ctl_post *p = pr->post;
-    const char *params[] = {req->tenant_id,  p->text,      p->link,         media,
-                            pr->recur_rrule, pr->recur_tz, pr->recur_start, accounts};
+    const char *params[] = {req->tenant_id, p->text,         p->link,  media,   pr->recur_rrule,
+                            pr->recur_tz,   pr->recur_start, accounts, variants};
     PGresult *res = api_db_store(db, AP_STORE_SERIES_CREATE, params, err, errlen);
     free(accounts);
     if (res == NULL) return false;
@@ -93,7 +94,7 @@ static PGresult *read_series(const api_request *req, PGconn *db, const char *id,
     PGresult *res = api_db_exec(db,
                                 "SELECT recur_rrule, recur_tz, recur_start, "
                                 "recur_cancelled_at IS NOT NULL, text, link, media::text, "
-                                "recur_account_ids::text FROM posts "
+                                "recur_account_ids::text, variants::text FROM posts "
                                 "WHERE id = $1 AND tenant_id = $2",
                                 2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) {
@@ -226,9 +227,11 @@ static bool check_new_text(api_request *req, PGconn *db, PGresult *post, const c
     free(list);
     ap_format format;
     json_t *media = ctl_post_media_from_json(PQgetvalue(post, 0, 6), &format);
-    json_t *body = json_pack("{s:o, s:s, s:o, s:o, s:s}", "account_ids", accounts, "text", text,
-                             "link", api_json_text(post, 0, 5), "media",
-                             media ? media : json_null(), "format", ap_format_name(format));
+    /* The variants come along: the new text is checked where it applies. */
+    json_t *body = json_pack("{s:o, s:s, s:o, s:o, s:s, s:o}", "account_ids", accounts, "text",
+                             text, "link", api_json_text(post, 0, 5), "media",
+                             media ? media : json_null(), "format", ap_format_name(format),
+                             "variants", ctl_post_variants_from_json(PQgetvalue(post, 0, 8)));
     char *raw = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (raw == NULL) {

@@ -22,6 +22,10 @@
 #             chunked upload), then one LinkedIn publisher (Videos API):
 #             each publisher's peak RSS before and after, time and bytes/s,
 #             every byte checked at the sandbox
+#   cluster   the overhead work on a 3-node JetStream cluster, R3 streams:
+#             what replication costs nats-server per job
+#   nodeloss  the seed burst on the R3 cluster, once as is and once with the
+#             publisher's NATS node killed a third in: time to all terminal
 #
 # Figures are measured on this machine and printed; nothing here asserts a
 # time. Targets live in bench/README.md.
@@ -37,6 +41,7 @@ export AUTOPOST_BIN=$BUILD/bin AUTOPOST_SRC=$ROOT
 source "$ROOT/tests/fixtures/stack.sh"
 source "$ROOT/tests/fixtures/services.sh"
 source "$ROOT/tests/fixtures/seed.sh"
+source "$ROOT/tests/fixtures/cluster.sh"
 
 OUT=${BENCH_OUT:-$ROOT/bench/results/latest.json}
 mkdir -p "$(dirname "$OUT")"
@@ -536,6 +541,109 @@ profile_media() {
         media_run "$platform" "$account"
     done
     end_stack
+}
+
+# begin_cluster_stack SANDBOX_FLAGS...: like begin_stack, but the services
+# talk to a 3-node JetStream cluster on loopback and every stream and bucket
+# is R3 (tests/fixtures/cluster.sh). The single nats-server of the stack
+# still runs; nothing connects to it.
+begin_cluster_stack() {
+    stack_start >/dev/null
+    SVC_SANDBOX_TLS=${BENCH_TLS:-0} svc_sandbox_start "$@"
+    cluster_start 3
+    export AUTOPOST_NATS_URL=$CLUSTER_URLS
+    SVC_ACK_WAIT=${BENCH_ACK_WAIT:-30s} SVC_TIMEOUT=${BENCH_TIMEOUT:-10s} svc_config
+    sed -i 's/^nats:$/nats:\n  stream_replicas: 3/' "$AUTOPOST_CONFIG"
+    svc_ctl migrate >/dev/null
+    svc_ctl streams apply >/dev/null
+}
+
+end_cluster_stack() {
+    end_stack
+    CLUSTER_PIDS=() CLUSTER_PORTS=() CLUSTER_MON=() CLUSTER_ROUTE=()
+    export AUTOPOST_NATS_URL=
+}
+
+# cluster_node_of CLIENT_NAME_PREFIX: the node (1-based) a client is connected to.
+cluster_node_of() {
+    local i
+    for ((i = 1; i <= ${#CLUSTER_MON[@]}; i++)); do
+        curl -fsS --max-time 2 "http://127.0.0.1:${CLUSTER_MON[$i]}/connz?limit=1024" 2>/dev/null |
+            jq -e --arg p "$1" '[.connections[]? | select((.name // "") | startswith($p))] | length > 0' \
+                >/dev/null 2>&1 && { echo "$i"; return 0; }
+    done
+    return 1
+}
+
+# The replication's cost: the overhead profile's work (smaller) against a
+# 3-node cluster with R3 streams; nats-server CPU is the three nodes' sum.
+profile_cluster() {
+    local n=${BENCH_CLUSTER_POSTS:-20000}
+    begin_cluster_stack --latency-ms 0
+    sed -i "s/concurrency: [0-9]*/concurrency: 256/; s/max_ack_pending: [0-9]*/max_ack_pending: 4096/" "$AUTOPOST_CONFIG"
+    local total
+    total=$(seed_scenario $((n / 50)) 25 2 "$(rfc3339_in 20)")
+    svc_start dispatcher
+    svc_start publisher-facebook
+    svc_start scheduler
+    local c0 n0 name
+    declare -A c0s=()
+    for name in scheduler publisher-facebook dispatcher; do c0s[$name]=$(cpu_seconds "${SVC_PIDS[$name]}"); done
+    pg_cpu_mark
+    n0=$(cpu_seconds "${CLUSTER_PIDS[@]}")
+    wait_all_terminal "$total"
+    local secs
+    secs=$(stack_psql -c "SELECT extract(epoch FROM max(updated_at) - min(scheduled_at)) FROM post_schedules")
+    row cluster "posts (3 nodes, R3)" "$total" "sandbox answers at once"
+    row cluster "end-to-end jobs/s (due -> published)" "$(awk -v n="$total" -v s="$secs" 'BEGIN { printf "%d", n / s }')"
+    for name in scheduler publisher-facebook dispatcher; do
+        row cluster "$name CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "${SVC_PIDS[$name]}")" -v b="${c0s[$name]}" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
+    done
+    row cluster "nats-server CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "${CLUSTER_PIDS[@]}")" -v b="$n0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')" "three nodes together; compare overhead"
+    row cluster "postgres CPU s / 1000 jobs" "$(awk -v a="$(pg_cpu_since)" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "the stack's postgres processes"
+    end_cluster_stack
+}
+
+# One seed burst on the R3 cluster: "makespan terminal_after" in ms after
+# the due time. With KILL=1 the node the publisher is connected to gets
+# SIGKILL once a third of the posts have arrived (and stays down).
+_nodeloss_burst() {
+    local kill=$1 C=${BENCH_SEED_CAP:-64}
+    begin_cluster_stack --latency-ms 100
+    sed -i "s/concurrency: [0-9]*/concurrency: $C/; s/ack_wait: .*/ack_wait: ${BENCH_NODELOSS_ACK_WAIT:-60s}/" "$AUTOPOST_CONFIG"
+    local total victim=""
+    total=$(seed_scenario 500 3 2 "$(rfc3339_in 8)")
+    svc_start dispatcher
+    svc_start publisher-facebook
+    svc_start scheduler
+    if ((kill)); then
+        stack_wait_for bash -c "(( \$(curl -fsS $SANDBOX_URL/_sandbox/stats | jq .accepted) >= $((total / 3)) ))" >/dev/null
+        victim=$(cluster_node_of autopost-publisher-facebook) || victim=1
+        cluster_kill "$victim"
+    fi
+    wait_all_terminal "$total"
+    read -r _ _ max _ <<<"$(lateness_figures)"
+    local done_ms bad dups
+    done_ms=$(stack_psql -c "SELECT (extract(epoch FROM max(updated_at)) * 1000)::bigint - (extract(epoch FROM min(scheduled_at)) * 1000)::bigint FROM post_schedules")
+    bad=$(stack_psql -c "SELECT count(*) FROM post_schedules WHERE status <> 'published'")
+    dups=$(stack_psql -c "SELECT count(*) - count(DISTINCT (page_id, message)) FROM sandbox_posts")
+    end_cluster_stack
+    echo "$max $done_ms $bad $dups $victim"
+}
+
+# Losing one of three NATS nodes mid-burst: how long until every row is
+# terminal, against the same burst without the loss (issue 21's goal:
+# within 15 s of the no-fault figure, exactly once).
+profile_nodeloss() {
+    local base fault
+    base=$(_nodeloss_burst 0)
+    fault=$(_nodeloss_burst 1)
+    read -r b_make b_done b_bad b_dups _ <<<"$base"
+    read -r f_make f_done f_bad f_dups f_victim <<<"$fault"
+    row nodeloss "no loss: makespan / all terminal (ms)" "$b_make / $b_done" "3,000 posts, C = 64, 100 ms, R3"
+    row nodeloss "node $f_victim killed: makespan / all terminal (ms)" "$f_make / $f_done" "the publisher's node, a third in"
+    row nodeloss "all terminal: loss - no loss (ms)" "$((f_done - b_done))" "target <= 15000"
+    row nodeloss "not published / sandbox dups (no loss; loss)" "$b_bad / $b_dups; $f_bad / $f_dups" "exactly once: 0 / 0"
 }
 
 stack_trap

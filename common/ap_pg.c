@@ -88,6 +88,12 @@ ap_status ap_pg_exec(ap_pg *pg, const char *sql, char *err, size_t errlen) {
     return s;
 }
 
+void ap_pg_rollback(ap_pg *pg) {
+    if (PQstatus(pg->conn) != CONNECTION_OK) return;
+    if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE) return;
+    PQclear(PQexec(pg->conn, "ROLLBACK"));
+}
+
 /* Consumes every notification libpq already holds; whether there was one. */
 static bool drain_notifies(PGconn *conn) {
     PGnotify *n;

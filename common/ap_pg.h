@@ -43,6 +43,9 @@ bool ap_pg_wait_notify(ap_pg *pg, int64_t timeout_ms, volatile sig_atomic_t *sto
 
 /* Runs a statement without parameters and checks it succeeded. */
 ap_status ap_pg_exec(ap_pg *pg, const char *sql, char *err, size_t errlen);
+/* Rolls back the transaction in progress, if any; quietly, because the
+ * caller is already handling the error that got it here. */
+void ap_pg_rollback(ap_pg *pg);
 /* Checks res has status `want`; on failure fills err. The caller still
  * owns (and PQclear()s) res. */
 ap_status ap_pg_result_ok(PGresult *res, ExecStatusType want, char *err, size_t errlen);

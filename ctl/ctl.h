@@ -15,7 +15,8 @@
  *   ctl_schedule.c  `schedule`, `cancel`, `retry` (one id or a filter); their
  *                   statements, shared with autopost-console, are store/'s
  *   ctl_import.c    `import` (JSON Lines, COPY in one transaction)
- *   ctl_status.c    `list`, `show`, `status`
+ *   ctl_show.c      `list`, `show`
+ *   ctl_status.c    `status`
  *   ctl_failed.c    `failed` (grouped by reason)
  *   ctl_webhooks.c  `webhooks add|list|remove|deliveries` (webhooks/endpoints.h)
  *   ctl_tenants.c   `tenants add|list`
@@ -142,6 +143,14 @@ bool ctl_int_arg(const char *arg, long min, long max, long *out);
 void ctl_format_ms(const char *ms_text, char *buf, size_t len);
 /* Copies s into buf, cut at max_chars characters (UTF-8 aware), adding "..." */
 void ctl_truncate(const char *s, size_t max_chars, char *buf, size_t len);
+
+/* The schedule statuses `list --status` takes and `status` counts, in the
+ * order the pipeline moves through them. */
+#define CTL_NSTATUSES 7
+extern const char *const ctl_statuses[CTL_NSTATUSES];
+/* Prints v as one compact JSON line and frees it; NULL (out of memory while
+ * building it) is reported as such. A CTL_EXIT_* code. */
+int ctl_print_json(json_t *v);
 
 /* SQL fragment: a timestamptz column as epoch milliseconds (bigint), so the
  * output does not depend on the session's time zone. */

@@ -54,13 +54,7 @@ static int failed_json(const PGresult *res) {
         json_object_set_new(o, "example_ids", example_ids(res, i));
         json_array_append_new(arr, o);
     }
-    if (arr == NULL) return ctl_fail("out of memory building JSON");
-    int rc = json_dumpf(arr, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0
-                 ? CTL_EXIT_OK
-                 : ctl_fail("cannot write JSON");
-    putchar('\n');
-    json_decref(arr);
-    return rc;
+    return ctl_print_json(arr);
 }
 
 static const char *dash(const PGresult *res, int row, int col) {

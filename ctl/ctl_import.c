@@ -36,6 +36,7 @@ static const char import_usage[] =
     "   \"link\": \"https://...\", \"media\": [{\"url\": \"https://...\", \"type\": \"image\",\n"
     "   \"alt_text\": \"...\"}], \"priority\": \"normal|urgent\",\n"
     "   \"format\": \"feed|story|reel\",\n"
+    "   \"variants\": {\"x\": {\"text\": \"...\"}, \"UUID\": {\"media\": [...]}},\n"
     "   \"deadline\": \"2026-11-28T10:00:00Z\"}\n"
     "or, instead of \"at\", a recurring post (as the API takes it):\n"
     "  \"recurrence\": {\"rrule\": \"FREQ=WEEKLY;BYDAY=MO\", \"tz\": \"Europe/Paris\",\n"
@@ -47,6 +48,8 @@ static const char import_usage[] =
     "times for the whole file. \"priority\" is optional (normal; urgent: README \"Urgent lane\").\n"
     "\"format\" is optional (feed; story and reel where the platform has them:\n"
     "README \"Formats\").\n"
+    "\"variants\" is optional: another text and/or media for the accounts of a\n"
+    "platform or for the line's account (its id wins; README \"Variants\").\n"
     "Every line is checked like `schedule` does. If any line is bad, each one is\n"
     "reported as FILE:LINE: reason and nothing is imported. Otherwise all lines\n"
     "are imported in one transaction and `imported N schedules` is printed\n"
@@ -286,11 +289,13 @@ typedef bool (*copy_row_fn)(ap_buf *b, const import_row *r, const char *now_text
 
 static bool copy_post(ap_buf *b, const import_row *r, const char *now_text) {
     if (r->post.recur_rrule) return true; /* insert_series */
-    char *media = ctl_post_media_json(&r->post);
-    bool ok = media && ctl_copy_field(b, r->post_id, '\t') &&
-              ctl_copy_field(b, r->tenant_id, '\t') && ctl_copy_field(b, r->post.text, '\t') &&
-              ctl_copy_field(b, r->post.link, '\t') && ctl_copy_field(b, media, '\n');
+    char *media = ctl_post_media_json(&r->post), *variants = NULL;
+    bool ok = media && ctl_post_variants_json(&r->post, &variants) &&
+              ctl_copy_field(b, r->post_id, '\t') && ctl_copy_field(b, r->tenant_id, '\t') &&
+              ctl_copy_field(b, r->post.text, '\t') && ctl_copy_field(b, r->post.link, '\t') &&
+              ctl_copy_field(b, media, '\t') && ctl_copy_field(b, variants, '\n');
     free(media);
+    free(variants);
     return ok;
 }
 
@@ -345,14 +350,18 @@ static int insert_series(ctl_ctx *ctx, import_set *s, size_t *n) {
     for (size_t i = 0; i < s->n; i++) {
         import_row *r = &s->rows[i];
         if (r->post.recur_rrule == NULL) continue;
-        char *media = ctl_post_media_json(&r->post);
-        if (media == NULL) return ctl_fail("import: out of memory");
+        char *media = ctl_post_media_json(&r->post), *variants = NULL;
+        if (media == NULL || !ctl_post_variants_json(&r->post, &variants)) {
+            free(media);
+            return ctl_fail("import: out of memory");
+        }
         snprintf(accounts, sizeof(accounts), "{%s}", r->post.account_id);
         const char *params[] = {
-            r->tenant_id,        r->post.text,     r->post.link,        media,
-            r->post.recur_rrule, r->post.recur_tz, r->post.recur_start, accounts};
+            r->tenant_id,     r->post.text,        r->post.link, media,   r->post.recur_rrule,
+            r->post.recur_tz, r->post.recur_start, accounts,     variants};
         PGresult *res = ctl_store(ctx, AP_STORE_SERIES_CREATE, params, err, sizeof(err));
         free(media);
+        free(variants);
         if (res == NULL) return ctl_fail("import: %s:%ld: %s", s->label, r->line, err);
         snprintf(r->post_id, sizeof(r->post_id), "%s", PQgetvalue(res, 0, 0));
         PQclear(res);
@@ -388,8 +397,8 @@ static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
     snprintf(now_text, sizeof(now_text), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     /* Posts first: the schedules' foreign key is checked row by row. */
-    if ((rc = copy_table(ctx, "COPY posts (id, tenant_id, text, link, media) FROM STDIN", s,
-                         copy_post, now_text)) != CTL_EXIT_OK)
+    if ((rc = copy_table(ctx, "COPY posts (id, tenant_id, text, link, media, variants) FROM STDIN",
+                         s, copy_post, now_text)) != CTL_EXIT_OK)
         goto fail;
     if ((rc = copy_table(ctx,
                          "COPY post_schedules (id, post_id, account_id, scheduled_at, priority, "

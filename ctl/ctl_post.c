@@ -27,6 +27,7 @@ void ctl_post_free(ctl_post *p) {
     free(p->recur_rrule);
     free(p->recur_tz);
     free(p->recur_start);
+    ctl_post_variants_free(p);
     memset(p, 0, sizeof(*p));
 }
 
@@ -90,8 +91,10 @@ bool ctl_post_add_media(ctl_post *p, const char *url, const char *type, const ch
         t = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
     else if (strcmp(type, "gif") == 0)
         t = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF;
+    else if (strcmp(type, "document") == 0)
+        t = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT;
     else {
-        snprintf(reason, len, "media type \"%.32s\" is not image, video or gif", type);
+        snprintf(reason, len, "media type \"%.32s\" is not image, video, gif or document", type);
         return false;
     }
     ctl_media *m = realloc(p->media, (p->nmedia + 1) * sizeof(*m));
@@ -155,9 +158,10 @@ static bool deadline_ok(const ctl_post *p, char *reason, size_t len) {
     return false;
 }
 
-bool ctl_post_check(const ctl_post *p, char *reason, size_t len) {
+/* The rules on what a schedule publishes: the post's own content, and
+ * each variant's as it replaces it. */
+static bool content_ok(const ctl_post *p, char *reason, size_t len) {
     const char *text = p->text ? p->text : "";
-    if (!deadline_ok(p, reason, len)) return false;
     if (p->format != AP_FORMAT_FEED && p->nmedia == 0) {
         snprintf(reason, len, "format: a %s needs an image or a video", ap_format_name(p->format));
         return false;
@@ -181,6 +185,19 @@ bool ctl_post_check(const ctl_post *p, char *reason, size_t len) {
         if (!ctl_url_ok(p->media[i].url, what, reason, len)) return false;
         if (p->media[i].alt_text && !ap_utf8_valid(p->media[i].alt_text)) {
             snprintf(reason, len, "%s: alt_text is not valid UTF-8", what);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool ctl_post_check(const ctl_post *p, char *reason, size_t len) {
+    if (!deadline_ok(p, reason, len) || !content_ok(p, reason, len)) return false;
+    for (size_t i = 0; i < p->nvariants; i++) {
+        ctl_post view = ctl_post_with_variant(p, &p->variants[i]);
+        char why[400];
+        if (!content_ok(&view, why, sizeof(why))) {
+            snprintf(reason, len, "variants.%s: %s", p->variants[i].key, why);
             return false;
         }
     }
@@ -391,10 +408,16 @@ static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
                 return false;
             }
             if (!ctl_post_set_format(p, json_string_value(v), reason, len)) return false;
+        } else if (strcmp(key, "variants") == 0) {
+            char field[128], why[400];
+            if (!ctl_post_set_variants(p, v, field, sizeof(field), why, sizeof(why))) {
+                snprintf(reason, len, "%s: %s", field, why);
+                return false;
+            }
         } else {
             snprintf(reason, len,
                      "unknown key \"%.40s\" (known: account_id, at, deadline, recurrence, text, "
-                     "link, media, priority, format)",
+                     "link, media, priority, format, variants)",
                      key);
             return false;
         }
@@ -415,6 +438,12 @@ static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
     }
     if (!have_account) {
         snprintf(reason, len, "account_id is missing");
+        return false;
+    }
+    char field[128], why[400];
+    if (!ctl_post_check_variant_keys(p, (const char(*)[37]) & p->account_id, 1, field,
+                                     sizeof(field), why, sizeof(why))) {
+        snprintf(reason, len, "%s: %s", field, why);
         return false;
     }
     if (!have_at && !have_recurrence) {
@@ -449,8 +478,8 @@ cleanup:
 
 /* ---- platform rules ----------------------------------------------------- */
 
-bool ctl_post_validate_platform(const ctl_post *p, const char *platform, const char *external_id,
-                                char *reason, size_t len) {
+static bool validate_content(const ctl_post *p, const char *platform, const char *external_id,
+                             char *reason, size_t len) {
     const ap_adapter *adapter = ap_adapter_find(platform);
     if (adapter == NULL || adapter->validate == NULL) {
         snprintf(reason, len, "no publisher adapter for platform \"%s\"", platform);
@@ -493,6 +522,19 @@ bool ctl_post_validate_platform(const ctl_post *p, const char *platform, const c
     return true;
 }
 
+/* Validates what the schedule on p->account_id will publish: its variant
+ * when one applies, named in the reason. */
+bool ctl_post_validate_platform(const ctl_post *p, const char *platform, const char *external_id,
+                                char *reason, size_t len) {
+    const ctl_variant *v = ctl_post_variant_for(p, p->account_id, platform);
+    if (v == NULL) return validate_content(p, platform, external_id, reason, len);
+    ctl_post view = ctl_post_with_variant(p, v);
+    char why[600];
+    if (validate_content(&view, platform, external_id, why, sizeof(why))) return true;
+    snprintf(reason, len, "variants.%s: %s", v->key, why);
+    return false;
+}
+
 bool ctl_account_usable(const char *account_id, const char *status, const char *status_reason,
                         char *reason, size_t len) {
     if (strcmp(status, "active") == 0) return true;
@@ -511,11 +553,13 @@ char *ctl_post_media_json(const ctl_post *p) {
     if (arr == NULL) return NULL;
     for (size_t i = 0; i < p->nmedia; i++) {
         const ctl_media *m = &p->media[i];
-        json_t *o = json_pack("{s:s, s:s, s:s}", "url", m->url, "type",
-                              m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO ? "video"
-                              : m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF ? "gif"
-                                                                                    : "image",
-                              "alt_text", m->alt_text ? m->alt_text : "");
+        json_t *o =
+            json_pack("{s:s, s:s, s:s}", "url", m->url, "type",
+                      m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO      ? "video"
+                      : m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF      ? "gif"
+                      : m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT ? "document"
+                                                                                 : "image",
+                      "alt_text", m->alt_text ? m->alt_text : "");
         if (o != NULL && i == 0 && p->format != AP_FORMAT_FEED &&
             json_object_set_new(o, AP_FORMAT_MEDIA_KEY, json_string(ap_format_name(p->format))) !=
                 0) {

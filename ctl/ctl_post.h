@@ -35,6 +35,17 @@ typedef struct ctl_media {
     char *alt_text;               /* NULL when none */
 } ctl_media;
 
+/* One entry of "variants" (README "Variants"): what the schedules on one
+ * account, or on every account of one platform, publish instead of the
+ * post's own text and/or media. Owned by its ctl_post. */
+typedef struct ctl_variant {
+    char *key;      /* a platform name, or an account id (lowercase UUID) */
+    char *text;     /* NULL: the post's text */
+    bool has_media; /* false: the post's media ([] is "no media") */
+    ctl_media *media;
+    size_t nmedia;
+} ctl_variant;
+
 /* Owns every string in it; ctl_post_free releases them. */
 typedef struct ctl_post {
     char account_id[37];
@@ -54,6 +65,8 @@ typedef struct ctl_post {
     /* "format" (README "Formats"): feed, story or reel. Stored on the first
      * media item (ap_format.h), so a format other than feed needs media. */
     ap_format format;
+    ctl_variant *variants; /* ctl_post_variants.c */
+    size_t nvariants;
 } ctl_post;
 
 void ctl_post_init(ctl_post *p);
@@ -125,6 +138,43 @@ json_t *ctl_post_media_from_json(const char *stored, ap_format *format);
 
 /* ap_url_check's verdict as a sentence for a person, naming `what`. */
 bool ctl_url_ok(const char *url, const char *what, char *reason, size_t len);
+
+/* ---- variants (ctl_post_variants.c; README "Variants") ----------------
+ * A schedule on account A of platform P publishes the variant keyed by A's
+ * id if there is one, else the one keyed by P's name, else the post as is;
+ * the chosen variant's text and media each replace the post's on their own
+ * (a variant with only text keeps the post's media). The scheduler applies
+ * the same rule in SQL (0027's autopost_post_variant) when it builds the
+ * job; ctl_post_validate_platform applies it here, so each schedule is
+ * validated as it will be published. Reasons about a variant start with
+ * "variants.<key>" (a field path, as the API names it). */
+
+/* "variants": an object of {"text"?, "media"?: [{url, type, alt_text?}]}
+ * keyed by platform name or account id, decoded strictly (unknown keys,
+ * wrong types, bad URLs). *field gets the path at fault. The keys are
+ * checked against the post's accounts later (ctl_post_check_variant_keys). */
+bool ctl_post_set_variants(ctl_post *p, json_t *v, char *field, size_t flen, char *reason,
+                           size_t len);
+/* `schedule --variant KEY=TEXT`: a text-only variant. */
+bool ctl_post_add_variant_text(ctl_post *p, const char *key, const char *text, char *reason,
+                               size_t len);
+/* Every key is a known platform name (common/ap_platforms.c) or one of
+ * account_ids (normalised UUIDs). */
+bool ctl_post_check_variant_keys(const ctl_post *p, const char (*account_ids)[37], size_t n,
+                                 char *field, size_t flen, char *reason, size_t len);
+/* The variant a schedule on account_id of platform publishes; NULL: none. */
+const ctl_variant *ctl_post_variant_for(const ctl_post *p, const char *account_id,
+                                        const char *platform);
+/* p as a schedule with variant v publishes it: a shallow copy that borrows
+ * p's and v's strings (never ctl_post_free it); v NULL: p itself. */
+ctl_post ctl_post_with_variant(const ctl_post *p, const ctl_variant *v);
+/* posts.variants as JSON text (each media array as ctl_post_media_json
+ * writes it); *out malloc'ed, NULL when the post has none. false: OOM. */
+bool ctl_post_variants_json(const ctl_post *p, char **out);
+/* posts.variants as stored -> the API's "variants" object (media without
+ * the format key); {} for NULL or empty. A new reference; NULL on OOM. */
+json_t *ctl_post_variants_from_json(const char *stored);
+void ctl_post_variants_free(ctl_post *p);
 
 /* Appends one field in COPY text format (NULL -> \N; backslash, tab,
  * newline and carriage return escaped), followed by sep ('\t' or '\n'). */

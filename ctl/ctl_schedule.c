@@ -31,9 +31,10 @@
 
 static const char schedule_usage[] =
     "usage: autopostctl schedule --account ACCOUNT_ID --at RFC3339|now --text TEXT\n"
-    "                            [--link URL] [--media URL]... [--media-type image|video|gif]\n"
+    "                            [--link URL] [--media URL]... [--media-type "
+    "image|video|gif|document]\n"
     "                            [--priority normal|urgent] [--deadline RFC3339] [--allow-past]\n"
-    "                            [--format feed|story|reel]\n"
+    "                            [--format feed|story|reel] [--variant KEY=TEXT]...\n"
     "       autopostctl schedule --account ACCOUNT_ID --rrule RULE --tz ZONE\n"
     "                            --start YYYY-MM-DDTHH:MM:SS --text TEXT [--link URL] ...\n\n"
     "Schedules one post and prints the new schedule id. Checked before anything is\n"
@@ -52,6 +53,8 @@ static const char schedule_usage[] =
     "\"Formats\"; an Instagram story is one --media and no --text or --link).\n"
     "--deadline: if the platform call cannot start by then, the schedule ends\n"
     "expired instead of publishing late (not earlier than --at).\n"
+    "--variant KEY=TEXT (may repeat): another text where KEY applies, KEY a\n"
+    "platform name or the account's id (the account's wins; README \"Variants\").\n"
     "Takes --config FILE.\n";
 
 static const char cancel_usage[] =
@@ -88,6 +91,8 @@ typedef struct schedule_args {
     const char *rrule, *tz, *start; /* a recurring post: all three or none */
     const char **media;
     size_t nmedia;
+    const char **variants; /* KEY=TEXT, in order */
+    size_t nvariants;
     bool allow_past;
 } schedule_args;
 
@@ -101,6 +106,17 @@ static bool take_media(char *value, void *target) {
     return true;
 }
 
+/* Every --variant adds one KEY=TEXT, in order. */
+static bool take_variant(char *value, void *target) {
+    schedule_args *a = target;
+    if (strchr(value, '=') == NULL || *value == '=') return false;
+    const char **v = realloc(a->variants, (a->nvariants + 1) * sizeof(*v));
+    if (v == NULL) return false;
+    a->variants = v;
+    a->variants[a->nvariants++] = value;
+    return true;
+}
+
 static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_args *a) {
     const ctl_opt opts[] = {
         {.name = "account", .string = &a->account},
@@ -110,6 +126,10 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
         {.name = "link", .string = &a->link},
         {.name = "media", .take = take_media, .target = a, .invalid = "out of memory"},
         {.name = "media-type", .string = &a->media_type},
+        {.name = "variant",
+         .take = take_variant,
+         .target = a,
+         .invalid = "--variant \"%s\": expected KEY=TEXT (KEY a platform name or the account id)"},
         {.name = "priority", .string = &a->priority},
         {.name = "format", .string = &a->format},
         {.name = "allow-past", .flag = &a->allow_past},
@@ -158,14 +178,27 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     if (a->format && !ctl_post_set_format(p, a->format, reason, sizeof(reason)))
         return ctl_fail("--%s", reason);
     if (a->media_type && strcmp(a->media_type, "image") != 0 &&
-        strcmp(a->media_type, "video") != 0 && strcmp(a->media_type, "gif") != 0)
-        return ctl_fail("--media-type must be image, video or gif, not \"%s\"", a->media_type);
+        strcmp(a->media_type, "video") != 0 && strcmp(a->media_type, "gif") != 0 &&
+        strcmp(a->media_type, "document") != 0)
+        return ctl_fail("--media-type must be image, video, gif or document, not \"%s\"",
+                        a->media_type);
     p->text = strdup(a->text ? a->text : "");
     if (p->text == NULL) return ctl_fail("out of memory");
     if (a->link && (p->link = strdup(a->link)) == NULL) return ctl_fail("out of memory");
     for (size_t i = 0; i < a->nmedia; i++)
         if (!ctl_post_add_media(p, a->media[i], a->media_type, NULL, reason, sizeof(reason)))
             return ctl_fail("%s", reason);
+    for (size_t i = 0; i < a->nvariants; i++) {
+        const char *eq = strchr(a->variants[i], '=');
+        char key[80];
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - a->variants[i]), a->variants[i]);
+        if (!ctl_post_add_variant_text(p, key, eq + 1, reason, sizeof(reason)))
+            return ctl_fail("--variant %s", reason);
+    }
+    char field[128], why[200];
+    if (!ctl_post_check_variant_keys(p, (const char(*)[37]) & p->account_id, 1, field,
+                                     sizeof(field), why, sizeof(why)))
+        return ctl_fail("--variant: %s: %s", field, why);
     if (!ctl_post_check(p, reason, sizeof(reason))) return ctl_fail("%s", reason);
     return CTL_EXIT_OK;
 }
@@ -204,13 +237,17 @@ static int insert_series(ctl_ctx *ctx, const ctl_post *p, const char *tenant) {
                               ctx->cfg.api_min_recurrence_interval_ms, ap_now_ms(), &field, why,
                               sizeof(why)))
         return ctl_fail("--%s: %s", field ? field : "rrule", why);
-    char *media = ctl_post_media_json(p);
-    if (media == NULL) return ctl_fail("out of memory");
+    char *media = ctl_post_media_json(p), *variants = NULL;
+    if (media == NULL || !ctl_post_variants_json(p, &variants)) {
+        free(media);
+        return ctl_fail("out of memory");
+    }
     snprintf(accounts, sizeof(accounts), "{%s}", p->account_id);
-    const char *params[] = {tenant,         p->text,     p->link,        media,
-                            p->recur_rrule, p->recur_tz, p->recur_start, accounts};
+    const char *params[] = {tenant,      p->text,        p->link,  media,   p->recur_rrule,
+                            p->recur_tz, p->recur_start, accounts, variants};
     PGresult *res = ctl_store(ctx, AP_STORE_SERIES_CREATE, params, err, sizeof(err));
     free(media);
+    free(variants);
     if (res == NULL) return ctl_fail("cannot store the recurring post: %s", err);
     printf("%s\n", PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -219,8 +256,11 @@ static int insert_series(ctl_ctx *ctx, const ctl_post *p, const char *tenant) {
 
 static int insert_schedule(ctl_ctx *ctx, const ctl_post *p) {
     char err[512], at[32], deadline[32];
-    char *media = ctl_post_media_json(p);
-    if (media == NULL) return ctl_fail("out of memory");
+    char *media = ctl_post_media_json(p), *variants = NULL;
+    if (media == NULL || !ctl_post_variants_json(p, &variants)) {
+        free(media);
+        return ctl_fail("out of memory");
+    }
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
     if (p->deadline_ms > 0) ap_time_format_rfc3339(p->deadline_ms, deadline, sizeof(deadline));
     const char *params[] = {p->text,
@@ -229,10 +269,12 @@ static int insert_schedule(ctl_ctx *ctx, const ctl_post *p) {
                             p->account_id,
                             p->at_now ? NULL : at,
                             ctl_post_priority(p),
-                            p->deadline_ms > 0 ? deadline : NULL};
+                            p->deadline_ms > 0 ? deadline : NULL,
+                            variants};
     /* One statement: the post (in the account's tenant) and its schedule. */
     PGresult *res = ctl_store(ctx, AP_STORE_SCHEDULE_CREATE, params, err, sizeof(err));
     free(media);
+    free(variants);
     if (res == NULL) return ctl_fail("cannot store the schedule: %s", err);
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -268,6 +310,7 @@ int ctl_cmd_schedule(ctl_ctx *ctx, int argc, char **argv) {
 cleanup:
     ctl_post_free(&p);
     free(a.media);
+    free(a.variants);
     return rc;
 }
 
@@ -285,28 +328,13 @@ static int parse_id_command(ctl_ctx *ctx, const char *cmd, const char *usage, in
     return CTL_EXIT_OK;
 }
 
-typedef struct locked_row {
-    char status[16];
-    char generation[16];
-    char attempts[16];
-} locked_row;
-
 /* Inside a transaction: locks the schedule and reads its state. */
-static int lock_schedule(ctl_ctx *ctx, const char *id, locked_row *row) {
+static int lock_schedule(ctl_ctx *ctx, const char *id, ap_store_locked *row) {
     char err[512];
-    const char *params[] = {id};
-    PGresult *res = ctl_store(ctx, AP_STORE_LOCK_SCHEDULE, params, err, sizeof(err));
-    if (res == NULL) return ctl_fail("cannot read schedule %s: %s", id, err);
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return ctl_fail("schedule %s not found", id);
-    }
-    snprintf(row->status, sizeof(row->status), "%s", PQgetvalue(res, 0, AP_STORE_LOCK_COL_STATUS));
-    snprintf(row->generation, sizeof(row->generation), "%s",
-             PQgetvalue(res, 0, AP_STORE_LOCK_COL_GENERATION));
-    snprintf(row->attempts, sizeof(row->attempts), "%s",
-             PQgetvalue(res, 0, AP_STORE_LOCK_COL_ATTEMPTS));
-    PQclear(res);
+    bool found = false;
+    if (ap_store_lock_schedule(ctx->pg.conn, id, row, &found, err, sizeof(err)) != AP_OK)
+        return ctl_fail("cannot read schedule %s: %s", id, err);
+    if (!found) return ctl_fail("schedule %s not found", id);
     return CTL_EXIT_OK;
 }
 
@@ -381,7 +409,7 @@ int ctl_cmd_cancel(ctl_ctx *ctx, int argc, char **argv) {
 
 /* ---- retry -------------------------------------------------------------- */
 
-static int retry_in_db(ctl_ctx *ctx, const char *id, locked_row *row, char *new_gen,
+static int retry_in_db(ctl_ctx *ctx, const char *id, ap_store_locked *row, char *new_gen,
                        size_t gen_len) {
     static const char *const allowed[] = {"failed", "unconfirmed", "cancelled", NULL};
     char err[512];
@@ -417,7 +445,7 @@ fail:
 
 static int retry_one(ctl_ctx *ctx, const char *arg) {
     char id[37], gen[16];
-    locked_row row;
+    ap_store_locked row;
     int rc;
     if (!ap_uuid_normalize(arg, id)) return ctl_fail("\"%s\" is not a schedule id (a UUID)", arg);
     if ((rc = ctl_setup(ctx, AP_NEED_PG)) != CTL_EXIT_OK) return rc;

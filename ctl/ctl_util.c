@@ -185,3 +185,16 @@ void ctl_truncate(const char *s, size_t max_chars, char *buf, size_t len) {
     }
     buf[o] = '\0';
 }
+
+const char *const ctl_statuses[CTL_NSTATUSES] = {"pending", "queued",      "retrying", "published",
+                                                 "failed",  "unconfirmed", "cancelled"};
+
+int ctl_print_json(json_t *v) {
+    if (v == NULL) return ctl_fail("out of memory building JSON");
+    int rc = json_dumpf(v, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0
+                 ? CTL_EXIT_OK
+                 : ctl_fail("cannot write JSON");
+    putchar('\n');
+    json_decref(v);
+    return rc;
+}

@@ -1,11 +1,11 @@
 /* dispatcher.c -- see dispatcher.h for the design; the fold rules live in
  * fold.h and fold.c, the statements in store/sql (fold_*, account_*,
- * owner_lookup, advisory_*).
+ * owner_lookup), the advisories in advisory.c.
  *
  * The loop, one iteration:
  *   1. PostgreSQL unusable? Then fetch nothing: results wait in the stream
  *      (not in our memory, not in a nak loop) until ap_pg_ensure reconnects.
- *   2. Now and then, handle MAX_DELIVERIES advisories.
+ *   2. Now and then, handle MAX_DELIVERIES advisories (advisory.h).
  *   3. Fetch up to batch_size results: wait up to FETCH_IDLE_MS for the first,
  *      then keep collecting for flush_interval so a trickle still makes
  *      batches. Garbage is terminated right away and never reaches SQL.
@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "advisory.h"
 #include "ap_health.h"
 #include "ap_log.h"
 #include "ap_nats.h"
@@ -34,17 +35,13 @@
 #include "ap_time.h"
 #include "fold.h"
 #include "relay.h"
+#include "term.h"
 
 /* How long an empty Fetch waits: bounds how late we notice SIGTERM or an
  * advisory while idle. */
 #define FETCH_IDLE_MS 100
 /* Nak delay when PostgreSQL fails (NakWithDelay takes milliseconds). */
 #define NAK_DELAY_MS 1000
-#define ADVISORY_POLL_MS 500
-#define ADVISORY_BATCH 16
-/* nats.c sends Expires minus 10 ms when it is >= 20 ms; 25 ms gives the
- * server 15 ms to answer inside our wait, so no late reply is left behind. */
-#define ADVISORY_FETCH_MS 25
 #define PG_WAIT_STEP_MS 100
 /* After a batch fails on a live connection (read-only standby, lock
  * timeouts, ...), wait before fetching more, doubling up to the max: without
@@ -55,7 +52,6 @@
 /* Well below the consumer's 30 s AckWait: a batch stuck on a lock must fail
  * and be nak'ed before the server redelivers it to someone else. */
 #define BEGIN_SQL "BEGIN; SET LOCAL statement_timeout = '10s'"
-#define ACTOR_DISPATCHER "dispatcher"
 
 typedef struct batch {
     natsMsg **msgs; /* decoded results' messages, owned */
@@ -91,14 +87,13 @@ struct ap_dispatcher {
     ap_nats nats;
     ap_pg pg;
     natsSubscription *results;
-    natsSubscription *advisories;
-    ap_relay *relay; /* its own thread; started once the topology is there */
+    ap_advisories adv; /* shares our connections, polled from our loop */
+    ap_relay *relay;   /* its own thread; started once the topology is there */
     batch batch;
-    int64_t next_advisory_ms;
     bool nats_trouble;       /* log a broken fetch once, not every loop */
     int64_t fail_backoff_ms; /* 0 while batches commit */
     struct {
-        uint64_t results, batches, garbage, naks, gave_up;
+        uint64_t results, batches, garbage, naks; /* the advisories count their own */
     } total;
     dispatcher_metrics m;
 };
@@ -175,14 +170,6 @@ static void sleep_unless_stopped(ap_dispatcher *d, int64_t ms) {
     for (int64_t waited = 0; waited < ms && !*d->stop; waited += 20) ap_sleep_ms(20);
 }
 
-static uint64_t msg_stream_seq(natsMsg *m) {
-    jsMsgMetaData *meta = NULL;
-    uint64_t seq = 0;
-    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) seq = meta->Sequence.Stream;
-    jsMsgMetaData_Destroy(meta);
-    return seq;
-}
-
 static void nats_trouble(ap_dispatcher *d, const char *what, natsStatus s, jsErrCode jerr) {
     if (!d->nats_trouble) {
         char err[512];
@@ -247,12 +234,6 @@ static ap_status pg_store(ap_dispatcher *d, ap_store_op op, const char *const *p
     return ap_store_run(d->pg.conn, op, params, out, sqlstate, err, errlen);
 }
 
-static void pg_rollback(ap_dispatcher *d) {
-    if (PQstatus(d->pg.conn) != CONNECTION_OK) return;
-    if (PQtransactionStatus(d->pg.conn) == PQTRANS_IDLE) return;
-    PQclear(PQexec(d->pg.conn, "ROLLBACK"));
-}
-
 /* ---- results -------------------------------------------------------------- */
 
 static ap_status batch_init(batch *b, size_t cap) {
@@ -296,11 +277,7 @@ static trace_text msg_trace_id(natsMsg *m) {
 
 /* Terminates a message nobody can ever apply; the service keeps going. */
 static void term_garbage(ap_dispatcher *d, natsMsg *m, const char *event, const char *why) {
-    uint64_t seq = msg_stream_seq(m);
-    natsStatus s = natsMsg_Term(m, NULL);
-    ap_log_error(event, NULL, "terminated message on %s (stream seq %" PRIu64 "): %s%s",
-                 natsMsg_GetSubject(m), seq, why,
-                 s == NATS_OK ? "" : " (term not sent: it will come back and be terminated again)");
+    ap_term_garbage(m, event, why);
     d->total.garbage++;
 }
 
@@ -494,7 +471,7 @@ static ap_status apply_results(ap_dispatcher *d, ap_result *const *results, nats
     report_rows(&f, results, msgs, res, c);
     report_accounts(&af, c);
 cleanup:
-    if (st != AP_OK) pg_rollback(d);
+    if (st != AP_OK) ap_pg_rollback(&d->pg);
     PQclear(res);
     ap_fold_free(&f);
     ap_account_fold_free(&af);
@@ -535,7 +512,7 @@ static void apply_one_by_one(ap_dispatcher *d, batch *b) {
             ap_log_job_error("result_rejected", r->schedule_id, msg_trace_id(b->msgs[i]).id,
                              "PostgreSQL rejects this %s result (attempt %u, stream seq %" PRIu64
                              ") with SQLSTATE %s: %s; terminated",
-                             ap_outcome_name(r->outcome), r->attempt, msg_stream_seq(b->msgs[i]),
+                             ap_outcome_name(r->outcome), r->attempt, ap_msg_stream_seq(b->msgs[i]),
                              sqlstate, err);
         } else {
             nak_messages(d, &b->msgs[i], 1);
@@ -550,7 +527,7 @@ static void apply_one_by_one(ap_dispatcher *d, batch *b) {
 
 static void term_forged(ap_dispatcher *d, natsMsg *m, const ap_result *r, ap_owner_verdict v,
                         const char *schedule_account, const char *account_platform) {
-    uint64_t seq = msg_stream_seq(m);
+    uint64_t seq = ap_msg_stream_seq(m);
     natsStatus s = natsMsg_Term(m, NULL);
     /* Ids and platform names only: never the credential or the text. */
     ap_log_job_error(
@@ -660,145 +637,6 @@ static bool process_batch(ap_dispatcher *d, batch *b) {
     return false;
 }
 
-/* ---- advisories ------------------------------------------------------------ */
-
-/* One transaction: mark failed (forward-only) and add the 'gave_up' line. */
-static ap_status apply_gave_up(ap_dispatcher *d, const ap_job *job, uint64_t deliveries,
-                               bool *moved, char *err, size_t errlen) {
-    char gen[16], att[16], msg[256], sqlstate[6];
-    PGresult *res = NULL;
-    snprintf(gen, sizeof(gen), "%u", job->generation);
-    snprintf(att, sizeof(att), "%" PRIu64, deliveries > INT32_MAX ? INT32_MAX : deliveries);
-    ap_advisory_message(msg, sizeof(msg), deliveries);
-    const char *params[] = {job->schedule_id, gen, msg, att, ACTOR_DISPATCHER};
-    ap_status st;
-    if ((st = pg_command(d, BEGIN_SQL, sqlstate, err, errlen)) ||
-        (st = pg_store(d, AP_STORE_ADVISORY_FAIL, params, &res, sqlstate, err, errlen)) ||
-        (st = pg_store(d, AP_STORE_ADVISORY_HISTORY, params, NULL, sqlstate, err, errlen)) ||
-        (st = pg_command(d, "COMMIT", sqlstate, err, errlen)))
-        goto cleanup;
-    /* Committed: the UPDATE's own row count (0 when the row had moved on). */
-    uint64_t n = strtoull(PQcmdTuples(res), NULL, 10);
-    *moved = n > 0;
-    ap_counter_add(d->m.terminal[AP_TERMINAL_FAILED][AP_CAUSE_MAX_DELIVERIES], n);
-cleanup:
-    if (st != AP_OK) pg_rollback(d);
-    PQclear(res);
-    return st;
-}
-
-static void handle_advisory(ap_dispatcher *d, natsMsg *m) {
-    char err[512];
-    ap_advisory adv;
-    natsMsg *job_msg = NULL;
-    ap_job *job = NULL;
-    jsErrCode jerr = 0;
-    ap_counter_inc(d->m.advisories);
-    if (ap_advisory_parse(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &adv, err,
-                          sizeof(err)) != AP_OK) {
-        term_garbage(d, m, "advisory_garbage", err);
-        return;
-    }
-    if (strcmp(adv.stream, AP_STREAM_JOBS) != 0) {
-        snprintf(err, sizeof(err), "advisory for stream \"%s\", not " AP_STREAM_JOBS, adv.stream);
-        term_garbage(d, m, "advisory_garbage", err);
-        return;
-    }
-    natsStatus s = js_GetMsg(&job_msg, d->nats.js, AP_STREAM_JOBS, adv.stream_seq, NULL, &jerr);
-    if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) {
-        ap_log_info("advisory_job_gone", NULL,
-                    "job at " AP_STREAM_JOBS " seq %" PRIu64 " (consumer %s) is already gone",
-                    adv.stream_seq, adv.consumer);
-        natsMsg_Ack(m, NULL);
-        goto cleanup;
-    }
-    if (s != NATS_OK) {
-        ap_nats_error(err, sizeof(err), "get job message", s, jerr);
-        ap_log_warn("advisory_retry", NULL, "%s; advisory nak'ed", err);
-        natsMsg_NakWithDelay(m, NAK_DELAY_MS, NULL);
-        goto cleanup;
-    }
-    bool moved = false;
-    if (ap_job_decode(natsMsg_GetData(job_msg), (size_t)natsMsg_GetDataLength(job_msg), &job, err,
-                      sizeof(err)) == AP_OK &&
-        job->generation > INT32_MAX) {
-        snprintf(err, sizeof(err), "generation out of range");
-        ap_job_free(job);
-        job = NULL;
-    }
-    if (job == NULL) {
-        /* Nothing to mark; the dead message itself still has to go. */
-        ap_log_error("advisory_job_garbage", NULL,
-                     "job at " AP_STREAM_JOBS " seq %" PRIu64 " hit max deliveries and is not a "
-                     "valid job (%s); deleting it",
-                     adv.stream_seq, err);
-    } else if (apply_gave_up(d, job, adv.deliveries, &moved, err, sizeof(err)) != AP_OK) {
-        ap_log_warn("advisory_retry", job->schedule_id, "cannot record give-up (%s); nak'ed", err);
-        natsMsg_NakWithDelay(m, NAK_DELAY_MS, NULL);
-        goto cleanup;
-    }
-    jerr = 0;
-    s = js_DeleteMsg(d->nats.js, AP_STREAM_JOBS, adv.stream_seq, NULL, &jerr);
-    if (s != NATS_OK && s != NATS_NOT_FOUND && jerr != JSNoMessageFoundErr) {
-        /* Doing it all again is harmless: the fold is idempotent. */
-        ap_nats_error(err, sizeof(err), "delete job message", s, jerr);
-        ap_log_warn("advisory_retry", job ? job->schedule_id : NULL, "%s; advisory nak'ed", err);
-        natsMsg_NakWithDelay(m, NAK_DELAY_MS, NULL);
-        goto cleanup;
-    }
-    natsMsg_Ack(m, NULL);
-    if (job) {
-        d->total.gave_up++;
-        if (moved)
-            ap_log_warn("schedule_gave_up", job->schedule_id,
-                        "marked failed: %s job hit max deliveries (%" PRIu64
-                        ", consumer %s); job message deleted",
-                        job->platform, adv.deliveries, adv.consumer);
-        else
-            ap_log_info("schedule_gave_up_ignored", job->schedule_id,
-                        "job hit max deliveries but the row has moved on (finished or newer "
-                        "generation); job message deleted");
-    }
-cleanup:
-    ap_job_free(job);
-    natsMsg_Destroy(job_msg);
-}
-
-/* The advisory stream is a work queue, empty almost always: asking its
- * message count is one cheap round trip, where an empty pull would make the
- * server hold the request until it expires (nats-server 2.9 treats no_wait
- * with expires as "wait"). */
-static bool advisories_waiting(ap_dispatcher *d) {
-    jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
-    natsStatus s = js_GetStreamInfo(&si, d->nats.js, AP_STREAM_ADVISORIES, NULL, &jerr);
-    bool waiting = (s == NATS_OK && si->State.Msgs > 0);
-    jsStreamInfo_Destroy(si);
-    return waiting;
-}
-
-static void poll_advisories(ap_dispatcher *d) {
-    int64_t now = ap_mono_ms();
-    if (now < d->next_advisory_ms) return;
-    d->next_advisory_ms = now + ADVISORY_POLL_MS;
-    if (!nats_connected(d) || !advisories_waiting(d)) return;
-    jsFetchRequest req;
-    jsFetchRequest_Init(&req);
-    req.Batch = ap_js_fetch_batch(d->advisories, ADVISORY_BATCH);
-    req.NoWait = true;
-    req.Expires = ADVISORY_FETCH_MS * AP_NS_PER_MS;
-    natsMsgList list = {0};
-    natsStatus s = natsSubscription_FetchRequest(&list, d->advisories, &req);
-    if (s != NATS_OK) return; /* none deliverable now (e.g. nak'ed, waiting) */
-    for (int i = 0; i < list.Count; i++) {
-        if (*d->stop)
-            natsMsg_Nak(list.Msgs[i], NULL); /* for the next replica, now */
-        else
-            handle_advisory(d, list.Msgs[i]);
-    }
-    natsMsgList_Destroy(&list);
-}
-
 /* ---- lifecycle ------------------------------------------------------------- */
 
 static ap_status bind_consumer(ap_dispatcher *d, natsSubscription **sub, const char *subject,
@@ -825,8 +663,8 @@ static ap_status bind_consumers(ap_dispatcher *d) {
         if (d->results == NULL)
             st = bind_consumer(d, &d->results, AP_SUBJECT_RESULTS_PREFIX "*", AP_STREAM_RESULTS,
                                AP_CONSUMER_DISPATCHER, err, sizeof(err));
-        if (st == AP_OK && d->advisories == NULL)
-            st = bind_consumer(d, &d->advisories, AP_SUBJECT_MAX_DELIVERIES, AP_STREAM_ADVISORIES,
+        if (st == AP_OK && d->adv.sub == NULL)
+            st = bind_consumer(d, &d->adv.sub, AP_SUBJECT_MAX_DELIVERIES, AP_STREAM_ADVISORIES,
                                AP_CONSUMER_ADVISORIES, err, sizeof(err));
         if (st == AP_OK) return AP_OK;
         ap_log_warn("bind_retry", NULL, "%s", err);
@@ -847,6 +685,13 @@ ap_status ap_dispatcher_create(ap_dispatcher **out, const ap_config *cfg,
     d->cfg = cfg;
     d->stop = stop;
     dispatcher_metrics_init(d);
+    d->adv = (ap_advisories){
+        .nats = &d->nats,
+        .pg = &d->pg,
+        .stop = stop,
+        .handled = d->m.advisories,
+        .gave_up_failed = d->m.terminal[AP_TERMINAL_FAILED][AP_CAUSE_MAX_DELIVERIES],
+    };
     if ((st = batch_init(&d->batch, (size_t)cfg->dispatcher_batch_size)) != AP_OK) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -891,7 +736,7 @@ ap_status ap_dispatcher_run(ap_dispatcher *d) {
             sleep_unless_stopped(d, PG_WAIT_STEP_MS);
             continue;
         }
-        poll_advisories(d);
+        ap_advisories_poll(&d->adv);
         collect_batch(d, &d->batch);
         size_t batch_n = d->batch.n;
         int64_t t0 = ap_mono_ms();
@@ -913,8 +758,8 @@ ap_status ap_dispatcher_run(ap_dispatcher *d) {
     ap_log_info("dispatcher_stopped", NULL,
                 "%" PRIu64 " results in %" PRIu64 " batches, %" PRIu64 " garbage, %" PRIu64
                 " nak'ed, %" PRIu64 " given up",
-                d->total.results, d->total.batches, d->total.garbage, d->total.naks,
-                d->total.gave_up);
+                d->total.results, d->total.batches, d->total.garbage + d->adv.garbage,
+                d->total.naks, d->adv.gave_up);
     return AP_OK;
 }
 
@@ -926,9 +771,9 @@ void ap_dispatcher_destroy(ap_dispatcher *d) {
         natsSubscription_Unsubscribe(d->results);
         natsSubscription_Destroy(d->results);
     }
-    if (d->advisories) {
-        natsSubscription_Unsubscribe(d->advisories);
-        natsSubscription_Destroy(d->advisories);
+    if (d->adv.sub) {
+        natsSubscription_Unsubscribe(d->adv.sub);
+        natsSubscription_Destroy(d->adv.sub);
     }
     /* The relay stops with the same flag; without a stop (a failed start)
      * it was never started. */

@@ -3,7 +3,8 @@
  *   autopost-dispatcher --config autopost.yaml
  *   autopost-dispatcher --config autopost.yaml --check-config
  *
- * Flags, config and signals live here; everything else is in dispatcher.c. */
+ * Flags, config and signals live here; everything else is in dispatcher.c
+ * and the files it uses (advisory.c, relay.c). */
 #include <nats/nats.h>
 #include <signal.h>
 #include <stdio.h>

@@ -161,12 +161,6 @@ static int type_index(const char *type) {
     return -1;
 }
 
-static void pg_rollback(ap_relay *r) {
-    if (PQstatus(r->pg.conn) != CONNECTION_OK) return;
-    if (PQtransactionStatus(r->pg.conn) == PQTRANS_IDLE) return;
-    PQclear(PQexec(r->pg.conn, "ROLLBACK"));
-}
-
 static ap_status pg_command(ap_relay *r, const char *sql, int nparams, const char *const *params,
                             char *err, size_t errlen) {
     PGresult *res = PQexecParams(r->pg.conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -314,7 +308,7 @@ static int relay_pass_run(ap_relay *r) {
                 acked, r->pass.n, ap_mono_ms() - t0, errors);
     goto done;
 fail:
-    pg_rollback(r);
+    ap_pg_rollback(&r->pg);
     if (!r->pg_trouble) ap_log_warn("relay_pass_failed", NULL, "%s; retrying", err);
     r->pg_trouble = true;
     selected = -1;

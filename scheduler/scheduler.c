@@ -253,6 +253,8 @@ static bool build_media(const char *json, ap_job *job, Autopost__V1__Media *stor
             storage[i].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
         else if (strcmp(t, "gif") == 0)
             storage[i].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF;
+        else if (strcmp(t, "document") == 0)
+            storage[i].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT;
         else {
             snprintf(reason, len, "media %zu has unknown type \"%.32s\"", i + 1, t);
             goto cleanup;

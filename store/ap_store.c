@@ -62,8 +62,8 @@ static const store_statement statements[AP_STORE_NOPS] = {
                                      true},
     [AP_STORE_ACCOUNT_LIMIT_WAIT] = {"account_limit_wait", AP_STORE_SQL_ACCOUNT_LIMIT_WAIT, 2,
                                      true},
-    [AP_STORE_SCHEDULE_CREATE] = {"schedule_create", AP_STORE_SQL_SCHEDULE_CREATE, 7, true},
-    [AP_STORE_SERIES_CREATE] = {"series_create", AP_STORE_SQL_SERIES_CREATE, 8, true},
+    [AP_STORE_SCHEDULE_CREATE] = {"schedule_create", AP_STORE_SQL_SCHEDULE_CREATE, 8, true},
+    [AP_STORE_SERIES_CREATE] = {"series_create", AP_STORE_SQL_SERIES_CREATE, 9, true},
     [AP_STORE_API_SCHEDULES_CREATE] = {"api_schedules_create", AP_STORE_SQL_API_SCHEDULES_CREATE, 6,
                                        true},
     [AP_STORE_API_POST_SCHEDULES] = {"api_post_schedules", AP_STORE_SQL_API_POST_SCHEDULES, 1,
@@ -147,5 +147,24 @@ ap_status ap_store_run(PGconn *conn, ap_store_op op, const char *const *params, 
         *out = res;
     else
         PQclear(res);
+    return AP_OK;
+}
+
+ap_status ap_store_lock_schedule(PGconn *conn, const char *id, ap_store_locked *row, bool *found,
+                                 char *err, size_t errlen) {
+    const char *params[] = {id};
+    PGresult *res = NULL;
+    ap_status st = ap_store_run(conn, AP_STORE_LOCK_SCHEDULE, params, &res, NULL, err, errlen);
+    if (st != AP_OK) return st;
+    *found = PQntuples(res) == 1;
+    if (*found) {
+        snprintf(row->status, sizeof(row->status), "%s",
+                 PQgetvalue(res, 0, AP_STORE_LOCK_COL_STATUS));
+        snprintf(row->generation, sizeof(row->generation), "%s",
+                 PQgetvalue(res, 0, AP_STORE_LOCK_COL_GENERATION));
+        snprintf(row->attempts, sizeof(row->attempts), "%s",
+                 PQgetvalue(res, 0, AP_STORE_LOCK_COL_ATTEMPTS));
+    }
+    PQclear(res);
     return AP_OK;
 }

@@ -64,7 +64,7 @@ typedef enum ap_store_op {
     AP_STORE_SCHEDULE_RECENT,
     AP_STORE_OUTCOME_SERIES,
     /* reads for autopostctl list, show and status: times as epoch ms,
-     * columns by position (ctl_status.c names them) */
+     * columns by position (ctl_show.c and ctl_status.c name them) */
     AP_STORE_CTL_LIST,
     AP_STORE_CTL_SHOW,
     AP_STORE_CTL_HISTORY,
@@ -130,5 +130,18 @@ bool ap_store_returns_rows(ap_store_op op);
  * the statement failed. AP_EINVAL for an unknown op. */
 ap_status ap_store_run(PGconn *conn, ap_store_op op, const char *const *params, PGresult **out,
                        char sqlstate[6], char *err, size_t errlen);
+
+/* A schedule row as AP_STORE_LOCK_SCHEDULE found it. */
+typedef struct ap_store_locked {
+    char status[16];
+    char generation[16];
+    char attempts[16];
+} ap_store_locked;
+
+/* Inside a transaction: locks schedule id (FOR UPDATE) and reads its
+ * state, the first step of a hand cancel or retry. AP_OK with *found false
+ * when there is no such row; otherwise as ap_store_run. */
+ap_status ap_store_lock_schedule(PGconn *conn, const char *id, ap_store_locked *row, bool *found,
+                                 char *err, size_t errlen);
 
 #endif

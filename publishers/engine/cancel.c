@@ -17,24 +17,6 @@ static ap_status run_plain(PGconn *db, const char *sql, char *err, size_t errlen
     return st;
 }
 
-/* Locks the row and reads its state; false when there is none. */
-static ap_status lock_row(PGconn *db, const char *id, ap_cancel_result *out, bool *found, char *err,
-                          size_t errlen) {
-    const char *params[] = {id};
-    PGresult *res = NULL;
-    ap_status st = ap_store_run(db, AP_STORE_LOCK_SCHEDULE, params, &res, NULL, err, errlen);
-    if (st != AP_OK) return st;
-    *found = PQntuples(res) == 1;
-    if (*found) {
-        snprintf(out->status, sizeof(out->status), "%s",
-                 PQgetvalue(res, 0, AP_STORE_LOCK_COL_STATUS));
-        snprintf(out->generation, sizeof(out->generation), "%s",
-                 PQgetvalue(res, 0, AP_STORE_LOCK_COL_GENERATION));
-    }
-    PQclear(res);
-    return AP_OK;
-}
-
 /* The bucket and key of the row's attempt record. */
 static ap_status name_record(PGconn *db, const char *id, ap_cancel_result *out, char *err,
                              size_t errlen) {
@@ -85,11 +67,14 @@ ap_status ap_cancel_schedule(PGconn *db, const char *id, const char *actor, ap_c
     bool found = false;
     ap_status st = run_plain(db, "BEGIN", err, errlen);
     if (st != AP_OK) return st;
-    if ((st = lock_row(db, id, out, &found, err, errlen)) != AP_OK) goto rollback;
+    ap_store_locked row;
+    if ((st = ap_store_lock_schedule(db, id, &row, &found, err, errlen)) != AP_OK) goto rollback;
     if (!found) {
         out->outcome = AP_CANCEL_NOT_FOUND;
         goto rollback;
     }
+    snprintf(out->status, sizeof(out->status), "%s", row.status);
+    snprintf(out->generation, sizeof(out->generation), "%s", row.generation);
     if (strcmp(out->status, "pending") != 0 && strcmp(out->status, "queued") != 0) {
         out->outcome = AP_CANCEL_NOT_CANCELLABLE;
         goto rollback;

@@ -232,6 +232,9 @@ double engine_rand01(publisher *p);
 /* fetch.c */
 int engine_jobs_headroom(int concurrency);
 void *engine_fetch_main(void *arg); /* arg: the job_lane it fills */
+ap_status engine_subscribe_lane(publisher *p, ap_lane lane, char *err, size_t errlen);
+/* Waits for the lanes' fetch threads that were started (they end on stop). */
+void engine_join_fetchers(publisher *p);
 
 /* slots.c */
 void engine_slot_enter(job_slot *s, job_state to);

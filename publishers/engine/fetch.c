@@ -1,4 +1,5 @@
-/* fetch.c -- the fetch threads and the inboxes they fill for the engine.
+/* fetch.c -- the fetch threads, the pull subscriptions they read and the
+ * inboxes they fill for the engine (runtime.c starts the threads).
  *
  * One fetch thread per lane (lanes.h), each with its own pull subscription
  * (only one fetch at a time per subscription) and its own inbox, so a pull
@@ -91,4 +92,36 @@ void *engine_fetch_main(void *arg) {
     pthread_mutex_unlock(&p->mu);
     curl_multi_wakeup(p->multi);
     return NULL;
+}
+
+/* Binds the lane's durable pull consumer (created by the topology). */
+ap_status engine_subscribe_lane(publisher *p, ap_lane lane, char *err, size_t errlen) {
+    char durable[80], subject[96], what[128];
+    bool urgent = lane == AP_LANE_URGENT;
+    if (urgent)
+        ap_consumer_name_urgent(durable, sizeof(durable), p->platform->name);
+    else
+        ap_consumer_name_publisher(durable, sizeof(durable), p->platform->name);
+    ap_job_subject(subject, sizeof(subject), p->platform->name, urgent);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = AP_STREAM_JOBS;
+    so.Consumer = durable;
+    jsErrCode jerr = 0;
+    natsStatus s =
+        js_PullSubscribe(&p->lanes[lane].sub, p->nats.js, subject, durable, NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        snprintf(what, sizeof(what), "pull subscribe %s", durable);
+        ap_nats_error(err, errlen, what, s, jerr);
+        return AP_ENATS;
+    }
+    return AP_OK;
+}
+
+void engine_join_fetchers(publisher *p) {
+    for (int l = 0; l < AP_LANE_N; l++) {
+        if (!p->lanes[l].fetch_started) continue;
+        pthread_join(p->lanes[l].fetcher, NULL);
+        p->lanes[l].fetch_started = false;
+    }
 }

@@ -609,34 +609,10 @@ static ap_status check_direct_get(publisher *p, const char *bucket, char *err, s
     return AP_EINVAL;
 }
 
-/* Binds the lane's durable pull consumer (created by the topology). */
-static ap_status subscribe_lane(publisher *p, ap_lane lane, char *err, size_t errlen) {
-    char durable[80], subject[96], what[128];
-    bool urgent = lane == AP_LANE_URGENT;
-    if (urgent)
-        ap_consumer_name_urgent(durable, sizeof(durable), p->platform->name);
-    else
-        ap_consumer_name_publisher(durable, sizeof(durable), p->platform->name);
-    ap_job_subject(subject, sizeof(subject), p->platform->name, urgent);
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = AP_STREAM_JOBS;
-    so.Consumer = durable;
-    jsErrCode jerr = 0;
-    natsStatus s =
-        js_PullSubscribe(&p->lanes[lane].sub, p->nats.js, subject, durable, NULL, &so, &jerr);
-    if (s != NATS_OK) {
-        snprintf(what, sizeof(what), "pull subscribe %s", durable);
-        ap_nats_error(err, errlen, what, s, jerr);
-        return AP_ENATS;
-    }
-    return AP_OK;
-}
-
 static ap_status subscribe(publisher *p, char *err, size_t errlen) {
     natsStatus s;
     for (int l = 0; l < AP_LANE_N; l++) {
-        ap_status st = subscribe_lane(p, (ap_lane)l, err, errlen);
+        ap_status st = engine_subscribe_lane(p, (ap_lane)l, err, errlen);
         if (st != AP_OK) return st;
     }
     /* This platform's buckets only: its NATS user may touch no other's. */
@@ -700,14 +676,6 @@ static ap_status load_client_secret(publisher *p, char *err, size_t errlen) {
     p->client_secret = strdup(buf);
     explicit_bzero(buf, sizeof(buf));
     return p->client_secret ? AP_OK : AP_ENOMEM;
-}
-
-static void join_fetchers(publisher *p) {
-    for (int l = 0; l < AP_LANE_N; l++) {
-        if (!p->lanes[l].fetch_started) continue;
-        pthread_join(p->lanes[l].fetcher, NULL);
-        p->lanes[l].fetch_started = false;
-    }
 }
 
 int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_atomic_t *stop) {
@@ -784,7 +752,7 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
         p.lanes[l].fetch_started = true;
     }
     rc = engine_run(&p);
-    join_fetchers(&p);
+    engine_join_fetchers(&p);
     /* Messages fetched after the engine's last look go straight back. */
     take_inbox(&p);
     ap_log_info("stopped", NULL,
@@ -793,7 +761,7 @@ int ap_publisher_run(const ap_config *cfg, const char *platform, volatile sig_at
                 (unsigned long long)p.counts.failed, (unsigned long long)p.counts.poison,
                 (double)p.m.loop_max_us / 1000.0);
 cleanup:
-    join_fetchers(&p);
+    engine_join_fetchers(&p);
     /* Writes still waiting for a PubAck get a moment; their jobs are unacked
      * either way, so nothing is lost if they never answer. */
     ap_jsasync_destroy(p.jsa, 2000);

@@ -117,6 +117,9 @@ typedef struct ap_adapter {
      * "format <f> is not supported on <platform>"; the adapter's validate()
      * checks what the format needs (one image or video for a story). */
     unsigned formats;
+    /* The platform takes a document (media type "document", a PDF) as a
+     * post's one media; ap_validate_common refuses it everywhere else. */
+    bool documents;
 } ap_adapter;
 
 #define AP_FORMAT_BIT(f) (1u << (unsigned)(f))
@@ -146,6 +149,22 @@ void ap_flow_transport_error(const ap_http_response *res, bool publish_step, ap_
 void ap_flow_fail(ap_flow_result *r, ap_error_class cls, long http_status, const char *code,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* What an upload sub-flow (x_video.c, linkedin_video.c, facebook_video.c)
+ * does after taking an answer: build the next request, wait, or end. */
+typedef enum ap_flow_next { AP_NEXT_REQUEST, AP_NEXT_WAIT, AP_NEXT_DONE } ap_flow_next;
+
+/* Ends an upload sub-flow: fills r like ap_flow_fail and returns
+ * AP_NEXT_DONE, so a take function can `return ap_flow_vfail(...)`. The
+ * sub-flow's step marks itself failed on any AP_NEXT_DONE whose result has
+ * an error class (ap_flow_next_kind), so no helper of its own is needed. */
+ap_flow_next ap_flow_vfail(ap_flow_result *r, ap_error_class cls, long http_status,
+                           const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* The runtime's step kind for a sub-flow's next; *failed is set when the
+ * sub-flow ended with an error (the caller moves to its FAILED state). */
+ap_step_kind ap_flow_next_kind(ap_flow_next next, const ap_flow_result *r, bool *failed);
+
 /* Media that adapters upload themselves (X, LinkedIn): a GET of the media
  * URL without any token, its body capped at max_bytes. */
 int ap_media_build_fetch(ap_http_request *req, const char *url, size_t max_bytes);
@@ -157,5 +176,20 @@ int ap_media_build_fetch(ap_http_request *req, const char *url, size_t max_bytes
 bool ap_media_take_download(const ap_http_response *res, size_t index, size_t max_bytes,
                             char **bytes, size_t *nbytes, char *ctype, size_t ctype_len,
                             ap_flow_result *r);
+/* What a download must be: its name in messages ("image"), with an article
+ * ("an image") and the Content-Type it needs ("image/" any image,
+ * "application/pdf" exactly that). */
+typedef struct ap_media_kind {
+    const char *what, *a_what, *type_prefix;
+} ap_media_kind;
+extern const ap_media_kind ap_media_image;
+/* ap_media_take_download for media of another kind (LinkedIn's documents). */
+bool ap_media_take_typed(const ap_http_response *res, size_t index, size_t max_bytes,
+                         const ap_media_kind *kind, char **bytes, size_t *nbytes, char *ctype,
+                         size_t ctype_len, ap_flow_result *r);
+/* The outbound policy stopped the media download (a private address, not
+ * https, more than AP_HTTP_MAX_REDIRECTS redirects): fills r (permanent
+ * media_url_refused, naming no host) and returns true. */
+bool ap_media_refused(const ap_http_response *res, size_t index, ap_flow_result *r);
 
 #endif

@@ -10,7 +10,7 @@
 
 /* Every platform of common/platforms.list has publishers/platforms/<name>.c defining
  * ap_adapter_<name>: a missing one is a link error, not a runtime surprise. */
-#define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports) \
+#define AP_PLATFORM(name, base_url, version, cap, cap_hours, reports)                              \
     extern const ap_adapter ap_adapter_##name;
 #include "ap_platform_list.h"
 #undef AP_PLATFORM
@@ -62,11 +62,20 @@ bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_
                  max_media, job->platform);
         return false;
     }
+    const ap_adapter *a = ap_adapter_find(job->platform);
     for (size_t i = 0; i < job->n_media; i++) {
         const char *url = job->media[i]->url;
         if (ap_url_check(url) != AP_URL_OK) {
             snprintf(reason, len, "media %zu: URL must be http(s) (got \"%.64s\")", i + 1,
                      url ? url : "");
+            return false;
+        }
+        if (job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT &&
+            (a == NULL || !a->documents)) {
+            snprintf(reason, len,
+                     "media %zu: a document (PDF) post is LinkedIn's; %s does not "
+                     "take documents",
+                     i + 1, job->platform && *job->platform ? job->platform : "this platform");
             return false;
         }
     }
@@ -84,6 +93,25 @@ void ap_flow_fail(ap_flow_result *r, ap_error_class cls, long http_status, const
     va_end(ap);
 }
 
+ap_flow_next ap_flow_vfail(ap_flow_result *r, ap_error_class cls, long http_status,
+                           const char *code, const char *fmt, ...) {
+    va_list ap;
+    r->error_class = cls;
+    r->http_status = http_status;
+    snprintf(r->error_code, sizeof(r->error_code), "%s", code ? code : "");
+    va_start(ap, fmt);
+    vsnprintf(r->error_message, sizeof(r->error_message), fmt, ap);
+    va_end(ap);
+    return AP_NEXT_DONE;
+}
+
+ap_step_kind ap_flow_next_kind(ap_flow_next next, const ap_flow_result *r, bool *failed) {
+    *failed = next == AP_NEXT_DONE && r->error_class != AP_CLASS_NONE;
+    return next == AP_NEXT_DONE   ? AP_STEP_DONE
+           : next == AP_NEXT_WAIT ? AP_STEP_WAIT
+                                  : AP_STEP_REQUEST;
+}
+
 int ap_media_build_fetch(ap_http_request *req, const char *url, size_t max_bytes) {
     ap_http_request_init(req, "GET");
     req->url = strdup(url);
@@ -93,36 +121,59 @@ int ap_media_build_fetch(ap_http_request *req, const char *url, size_t max_bytes
     return req->url ? 0 : -1;
 }
 
-#define AP_CURLE_WRITE_ERROR 23 /* the engine's body cap cut the download */
+#define AP_CURLE_WRITE_ERROR 23        /* the engine's body cap cut the download */
+#define AP_CURLE_TOO_MANY_REDIRECTS 47 /* more than AP_HTTP_MAX_REDIRECTS hops */
 
-bool ap_media_take_download(const ap_http_response *res, size_t index, size_t max_bytes,
-                            char **bytes, size_t *nbytes, char *ctype, size_t ctype_len,
-                            ap_flow_result *r) {
+bool ap_media_refused(const ap_http_response *res, size_t index, ap_flow_result *r) {
+    /* Permanent and without the host's answer or curl's text: a post must
+     * not become a probe of what the publisher can reach. */
+    if (res->address_refused || res->scheme_refused)
+        ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_url_refused", "media %zu: %s", index + 1,
+                     res->address_refused ? "address not allowed" : "only https URLs are allowed");
+    else if (res->transport_error == AP_CURLE_TOO_MANY_REDIRECTS)
+        ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_url_refused",
+                     "media %zu: more than %d redirects", index + 1, AP_HTTP_MAX_REDIRECTS);
+    else
+        return false;
+    return true;
+}
+
+/* type_prefix "image/" takes any image; a full type ("application/pdf")
+ * takes that type with parameters only. */
+static bool media_type_ok(const char *type, const char *type_prefix) {
+    size_t n = strlen(type_prefix);
+    if (type == NULL || strncasecmp(type, type_prefix, n) != 0) return false;
+    return type_prefix[n - 1] == '/' || type[n] == '\0' || type[n] == ';' || type[n] == ' ';
+}
+
+bool ap_media_take_typed(const ap_http_response *res, size_t index, size_t max_bytes,
+                         const ap_media_kind *kind, char **bytes, size_t *nbytes, char *ctype,
+                         size_t ctype_len, ap_flow_result *r) {
     size_t i = index + 1;
     const char *type = ap_http_response_header(res, "content-type");
-    if (res->address_refused || res->scheme_refused) {
-        /* Permanent and without the host's answer or curl's text: a post
-         * must not become a probe of what the publisher can reach. */
-        ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_url_refused", "media %zu: %s", i,
-                     res->address_refused ? "address not allowed" : "only https URLs are allowed");
+    if (ap_media_refused(res, index, r)) {
+        /* said */
     } else if (res->transport_error == AP_CURLE_WRITE_ERROR || res->body_len > max_bytes) {
         ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_too_large",
-                     "image %zu is larger than %zu bytes", i, max_bytes);
+                     "%s %zu is larger than %zu bytes", kind->what, i, max_bytes);
     } else if (res->transport_error != 0) {
-        ap_flow_fail(r, AP_CLASS_RETRY, 0, "media_download", "could not download image %zu: %s", i,
-                     res->transport_message);
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "media_download", "could not download %s %zu: %s",
+                     kind->what, i, res->transport_message);
     } else if (res->status == 429 || res->status >= 500) {
         ap_flow_fail(r, AP_CLASS_RETRY, res->status, "media_download",
-                     "the host of image %zu answered %ld", i, res->status);
+                     "the host of %s %zu answered %ld", kind->what, i, res->status);
     } else if (res->status < 200 || res->status >= 300 || res->body_len == 0) {
         ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_download",
-                     "image %zu could not be fetched: its URL answered %ld", i, res->status);
-    } else if (type == NULL || strncasecmp(type, "image/", 6) != 0 || strlen(type) >= ctype_len ||
+                     "%s %zu could not be fetched: its URL answered %ld", kind->what, i,
+                     res->status);
+    } else if (!media_type_ok(type, kind->type_prefix) || strlen(type) >= ctype_len ||
                strpbrk(type, "\r\n") != NULL) {
         ap_flow_fail(r, AP_CLASS_PERMANENT, res->status, "media_type",
-                     "media %zu is not an image (Content-Type %.40s)", i, type ? type : "none");
+                     "media %zu is not %s (Content-Type %.40s)", i, kind->a_what,
+                     type ? type : "none");
     } else if ((*bytes = malloc(res->body_len)) == NULL) {
-        ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "out of memory holding image %zu", i);
+        ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "out of memory holding %s %zu", kind->what,
+                     i);
     } else {
         memcpy(*bytes, res->body, res->body_len);
         *nbytes = res->body_len;
@@ -130,6 +181,15 @@ bool ap_media_take_download(const ap_http_response *res, size_t index, size_t ma
         return true;
     }
     return false;
+}
+
+const ap_media_kind ap_media_image = {"image", "an image", "image/"};
+
+bool ap_media_take_download(const ap_http_response *res, size_t index, size_t max_bytes,
+                            char **bytes, size_t *nbytes, char *ctype, size_t ctype_len,
+                            ap_flow_result *r) {
+    return ap_media_take_typed(res, index, max_bytes, &ap_media_image, bytes, nbytes, ctype,
+                               ctype_len, r);
 }
 
 void ap_flow_transport_error(const ap_http_response *res, bool publish_step, ap_flow_result *r) {

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ap_buf.h"
+
 #define CHUNK_CURLE_WRITE_ERROR 23 /* the engine's body cap cut the download */
 
 void ap_chunk_reader_init(ap_chunk_reader *c, size_t index, const char *what) {
@@ -103,12 +105,7 @@ static bool chunk_place(ap_chunk_reader *c, const ap_http_response *res, int64_t
 bool ap_chunk_take(ap_chunk_reader *c, const ap_http_response *res, int64_t first,
                    ap_flow_result *r) {
     ap_chunk_reader_drop(c);
-    if (res->address_refused || res->scheme_refused) {
-        /* As for images: permanent, and nothing about the host. */
-        ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_url_refused", "media %zu: %s", c->index + 1,
-                     res->address_refused ? "address not allowed" : "only https URLs are allowed");
-        return false;
-    }
+    if (ap_media_refused(res, c->index, r)) return false; /* as for images */
     if (res->transport_error == CHUNK_CURLE_WRITE_ERROR) {
         ap_flow_fail(r, AP_CLASS_PERMANENT, 0, "media_range",
                      "the %s's host sent more than one chunk: it ignores ranged reads (Range), "
@@ -139,4 +136,42 @@ bool ap_chunk_take(ap_chunk_reader *c, const ap_http_response *res, int64_t firs
     c->len = res->body_len;
     c->first = first;
     return true;
+}
+
+static bool chunk_contains(const char *buf, size_t n, const char *needle) {
+    size_t k = strlen(needle);
+    for (size_t i = 0; buf && i + k <= n; i++)
+        if (buf[i] == needle[0] && memcmp(buf + i, needle, k) == 0) return true;
+    return false;
+}
+
+int ap_chunk_build_multipart(ap_http_request *req, const char *salt, const char *const *pairs,
+                             const char *file_field, const char *bytes, size_t len) {
+    char boundary[96], ctype[160];
+    unsigned n = 0;
+    do {
+        int b = snprintf(boundary, sizeof(boundary), "autopost-%.40s-%u", salt, n++);
+        if (b < 0 || (size_t)b >= sizeof(boundary)) return -1;
+    } while (chunk_contains(bytes, len, boundary));
+    ap_buf body = {0};
+    for (size_t i = 0; pairs && pairs[i]; i += 2) {
+        if (pairs[i + 1] == NULL) continue;
+        ap_buf_printf(&body, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n",
+                      boundary, pairs[i], pairs[i + 1]);
+    }
+    ap_buf_printf(&body,
+                  "--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"blob\"\r\n"
+                  "Content-Type: application/octet-stream\r\n\r\n",
+                  boundary, file_field);
+    ap_buf_append(&body, bytes ? bytes : "", len);
+    ap_buf_printf(&body, "\r\n--%s--\r\n", boundary);
+    int c = snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
+    if (ap_buf_failed(&body) || c < 0 || (size_t)c >= sizeof(ctype)) {
+        ap_buf_free(&body);
+        return -1;
+    }
+    free(req->body);
+    req->body = body.data;
+    req->body_len = body.len;
+    return ap_http_request_add_header(req, "Content-Type", ctype);
 }

@@ -1,6 +1,7 @@
 /* chunked.h -- ranged reads of a post's media URL, one chunk in memory at a
  * time: the shared half of the chunked uploads (X's video and GIF in
- * x_video.c, LinkedIn's video in linkedin_video.c).
+ * x_video.c, LinkedIn's video in linkedin_video.c, Facebook's page videos
+ * and reels in facebook_video.c).
  *
  * No I/O: ap_chunk_build_fetch() fills the request for one range and
  * ap_chunk_take() checks the answer and keeps its bytes. The upload flows
@@ -41,6 +42,14 @@ int ap_chunk_build_fetch(const ap_chunk_reader *c, const char *url, int64_t firs
  * (permanent media_download). Nothing is public yet: never ambiguous. */
 bool ap_chunk_take(ap_chunk_reader *c, const ap_http_response *res, int64_t first,
                    ap_flow_result *r);
+
+/* A multipart/form-data body for req: the text fields (NULL-terminated
+ * name/value pairs; a NULL value skips the field), then one file part named
+ * file_field holding the chunk's bytes; sets the Content-Type header with a
+ * boundary (built from salt) that never occurs in the bytes. Used by X's
+ * append and Facebook's transfer. -1 on OOM or an oversized field. */
+int ap_chunk_build_multipart(ap_http_request *req, const char *salt, const char *const *pairs,
+                             const char *file_field, const char *bytes, size_t len);
 
 /* Content-Range: "bytes FIRST-LAST/TOTAL" (TOTAL not "*"); 0 or -1.
  * Fuzzed by tests/fuzz/fuzz_x_video_response.c. */

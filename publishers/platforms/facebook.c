@@ -8,10 +8,15 @@
  *                    attached_media=[{"media_fbid":"<id>"},...]         -> {"id"}
  * Only the last call of a flow publishes: an unpublished photo whose answer
  * is lost is not a post (it is retried), a lost final answer is ambiguous.
+ *   one video   the resumable upload and its finish (facebook_video.c): a page
+ *               video on POST /{page-id}/videos, or with "format": "reel" a
+ *               reel on POST /{page-id}/video_reels; finish publishes, and a
+ *               lost finish is read back there by the video id
  * Verify (a previous attempt died after sending):
  *   GET {base}/{version}/{page-id}/feed?fields=id,message,created_time&since=T
  *   and look for our message; Facebook itself rejects an identical message
- *   on the same page (error 506), so text equality identifies our post.
+ *   on the same page (error 506), so text equality identifies our post. A
+ *   video or reel shows in the feed with its description as the message.
  *
  * Errors are classified by the shared Graph rules (graph.h). A 5xx to the
  * publishing call stays a retry here, as before: Facebook's feed answers
@@ -25,6 +30,7 @@
 
 #include "adapter.h"
 #include "ap_utf8.h"
+#include "facebook_video.h"
 #include "graph.h"
 
 #define FACEBOOK_MAX_TEXT 63206 /* characters in a Page post */
@@ -40,7 +46,34 @@ typedef struct fb_flow {
     /* Multi-photo: ids of the unpublished photos uploaded so far. */
     size_t nphotos;
     char photo_ids[FACEBOOK_MAX_MEDIA][128];
+    ap_fb_video *video; /* the job's video or reel; NULL otherwise */
 } fb_flow;
+
+static bool fb_is_video(const Autopost__V1__Media *m) {
+    return m->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
+}
+
+/* What a video or a reel needs: one video, alone. */
+static bool fb_validate_video(const ap_job *job, char *reason, size_t len) {
+    ap_format format = AP_FORMAT_FEED;
+    if (!ap_job_format(job, &format, reason, len)) return false;
+    size_t videos = 0;
+    for (size_t i = 0; i < job->n_media; i++) videos += fb_is_video(job->media[i]);
+    if (format == AP_FORMAT_REEL && (job->n_media != 1 || videos != 1)) {
+        snprintf(reason, len, "format reel takes exactly one video");
+        return false;
+    }
+    if (videos > 0 && job->n_media > 1) {
+        snprintf(reason, len, "Facebook takes up to %d photos or one video, not several or mixed",
+                 FACEBOOK_MAX_MEDIA);
+        return false;
+    }
+    if (videos > 0 && job->link && *job->link) {
+        snprintf(reason, len, "a Facebook video cannot carry a link; put it in the text");
+        return false;
+    }
+    return true;
+}
 
 static bool fb_validate(const ap_job *job, char *reason, size_t len) {
     if (!ap_validate_common(job, FACEBOOK_MAX_MEDIA, reason, len)) return false;
@@ -54,12 +87,7 @@ static bool fb_validate(const ap_job *job, char *reason, size_t len) {
                  FACEBOOK_MAX_TEXT);
         return false;
     }
-    for (size_t i = 0; i < job->n_media; i++) {
-        if (job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO) {
-            snprintf(reason, len, "video posts are not supported for Facebook yet");
-            return false;
-        }
-    }
+    if (!fb_validate_video(job, reason, len)) return false;
     if (job->account_external_id == NULL || *job->account_external_id == '\0' ||
         strpbrk(job->account_external_id, "/?#&% ") != NULL) {
         snprintf(reason, len, "account has no valid Facebook page id");
@@ -68,15 +96,29 @@ static bool fb_validate(const ap_job *job, char *reason, size_t len) {
     return true;
 }
 
-static void *fb_flow_new(const ap_flow_input *in) {
-    (void)in;
-    return calloc(1, sizeof(fb_flow));
-}
-
 static void fb_flow_free(void *state) {
     fb_flow *f = state;
-    if (f) free(f->next_page);
+    if (f) {
+        free(f->next_page);
+        ap_fb_video_free(f->video);
+    }
     free(f);
+}
+
+static void *fb_flow_new(const ap_flow_input *in) {
+    fb_flow *f = calloc(1, sizeof(fb_flow));
+    const ap_job *job = in->job;
+    ap_format format = AP_FORMAT_FEED;
+    char reason[8];
+    if (f && in->mode == AP_FLOW_PUBLISH && job->n_media == 1 && fb_is_video(job->media[0])) {
+        bool reel = ap_job_format(job, &format, reason, sizeof(reason)) && format == AP_FORMAT_REEL;
+        f->video = ap_fb_video_new(0, reel, (size_t)in->platform->media_chunk_bytes);
+        if (f->video == NULL) {
+            fb_flow_free(f);
+            return NULL;
+        }
+    }
+    return f;
 }
 
 /* What we post as the message/caption: a photo cannot carry a link
@@ -279,7 +321,7 @@ static bool fb_verify_next(fb_flow *f, const ap_flow_input *in, long status, ap_
 static ap_step_kind fb_step(void *state, const ap_flow_input *in, const ap_http_response *prev,
                             ap_http_request *req, int64_t *wait_ms, ap_flow_result *result) {
     fb_flow *f = state;
-    (void)wait_ms;
+    if (f->video) return ap_fb_video_step(f->video, in, prev, req, wait_ms, result);
     if (prev == NULL) {
         int rc =
             in->mode == AP_FLOW_VERIFY ? fb_build_verify(in, req) : fb_build_publish(in, f, req);
@@ -315,4 +357,5 @@ const ap_adapter ap_adapter_facebook = {
     .flow_new = fb_flow_new,
     .step = fb_step,
     .flow_free = fb_flow_free,
+    .formats = AP_FORMAT_BIT(AP_FORMAT_REEL),
 };

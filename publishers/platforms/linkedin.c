@@ -40,7 +40,9 @@
  * from the media URL by ranges and PUT one at a time, finalizeUpload, the
  * video's status until AVAILABLE), then the post carries content.media {id:
  * urn:li:video:...}; the post stays the one ambiguous call, read back as
- * above. */
+ * above. A document (a PDF, one, alone) goes through the Documents API
+ * the same way (linkedin_document.c) and the post carries content.media
+ * {title, id: urn:li:document:...}. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +53,7 @@
 #include "ap_url.h"
 #include "ap_utf8.h"
 #include "linkedin.h"
+#include "linkedin_document.h"
 #include "linkedin_video.h"
 
 #define LINKEDIN_MAX_COMMENTARY 3000 /* characters */
@@ -61,8 +64,9 @@
 #define LINKEDIN_RESERVED "()[]{}<>@|~_*\\"
 #define LINKEDIN_MAX_IMAGE_BYTES (10 * 1024 * 1024)
 
-/* LI_VIDEO: the video's upload (linkedin_video.c) is under way. */
-typedef enum li_phase { LI_FETCH, LI_INIT, LI_PUT, LI_VIDEO, LI_POST } li_phase;
+/* LI_UPLOAD: the video's or document's upload (linkedin_video.c,
+ * linkedin_document.c) is under way. */
+typedef enum li_phase { LI_FETCH, LI_INIT, LI_PUT, LI_UPLOAD, LI_POST } li_phase;
 
 typedef struct li_flow {
     int calls;
@@ -75,6 +79,7 @@ typedef struct li_flow {
     char *upload_url;
     char images[LINKEDIN_MAX_MEDIA][100]; /* urn:li:image:... per uploaded image */
     ap_li_video *video;                   /* the job's video; NULL for images or text */
+    ap_li_document *document;             /* the job's document; NULL otherwise */
     bool started;                         /* AP_FLOW_PUBLISH: the first request went out */
 } li_flow;
 
@@ -121,15 +126,23 @@ static bool li_author_ok(const char *urn) {
     return false;
 }
 
-/* The job's video (LinkedIn takes one, alone), or -1. */
-static long li_video_index(const ap_job *job) {
+/* The job's first media of this type (a video or document, which LinkedIn
+ * takes one of, alone), or -1. */
+static long li_media_index(const ap_job *job, Autopost__V1__MediaType type) {
     for (size_t i = 0; i < job->n_media; i++)
-        if (job->media[i]->type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO) return (long)i;
+        if (job->media[i]->type == type) return (long)i;
     return -1;
 }
+#define li_video_index(job) li_media_index(job, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO)
+#define li_document_index(job) li_media_index(job, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT)
 
 static bool li_validate(const ap_job *job, char *reason, size_t len) {
     if (!ap_validate_common(job, LINKEDIN_MAX_MEDIA, reason, len)) return false;
+    if (li_document_index(job) >= 0 && job->n_media > 1) {
+        snprintf(reason, len,
+                 "a LinkedIn document post has exactly one document (a PDF) and no other media");
+        return false;
+    }
     if (li_video_index(job) >= 0 && job->n_media > 1) {
         snprintf(reason, len, "LinkedIn takes up to %d images or one video, not several or mixed",
                  LINKEDIN_MAX_MEDIA);
@@ -158,13 +171,17 @@ static bool li_validate(const ap_job *job, char *reason, size_t len) {
 
 static void *li_flow_new(const ap_flow_input *in) {
     li_flow *f = calloc(1, sizeof(li_flow));
-    long video = li_video_index(in->job);
-    if (f && video >= 0 && in->mode == AP_FLOW_PUBLISH) {
-        f->video = ap_li_video_new((size_t)video, (size_t)in->platform->media_chunk_bytes);
-        if (f->video == NULL) {
-            free(f);
-            return NULL;
-        }
+    long video = li_video_index(in->job), document = li_document_index(in->job);
+    if (f == NULL || in->mode != AP_FLOW_PUBLISH) return f;
+    if (video >= 0 && (f->video = ap_li_video_new(
+                           (size_t)video, (size_t)in->platform->media_chunk_bytes)) == NULL) {
+        free(f);
+        return NULL;
+    }
+    if (document >= 0 && (f->document = ap_li_document_new((size_t)document)) == NULL) {
+        ap_li_video_free(f->video);
+        free(f);
+        return NULL;
     }
     return f;
 }
@@ -175,6 +192,7 @@ static void li_flow_free(void *state) {
         free(f->bytes);
         free(f->upload_url);
         ap_li_video_free(f->video);
+        ap_li_document_free(f->document);
     }
     free(f);
 }
@@ -238,6 +256,8 @@ static int li_build_publish(const ap_flow_input *in, const li_flow *f, ap_http_r
     json_t *content = NULL;
     if (f->video)
         content = json_pack("{s:{s:s}}", "media", "id", ap_li_video_urn(f->video));
+    else if (f->document)
+        content = ap_li_document_content(f->document, job);
     else if (job->n_media > 0)
         content = li_images(job, f);
     else if (job->link && *job->link)
@@ -488,12 +508,17 @@ static bool li_take_init(li_flow *f, const ap_flow_input *in, const ap_http_resp
     return ok;
 }
 
-/* The video's upload, then the post once LinkedIn made it AVAILABLE. */
-static ap_step_kind li_video_step(li_flow *f, const ap_flow_input *in, const ap_http_response *prev,
-                                  ap_http_request *req, int64_t *wait_ms, ap_flow_result *r) {
-    ap_step_kind k = ap_li_video_step(f->video, in, prev, req, wait_ms, r);
+/* The video's or document's upload, then the post once LinkedIn made it
+ * AVAILABLE. */
+static ap_step_kind li_upload_step(li_flow *f, const ap_flow_input *in,
+                                   const ap_http_response *prev, ap_http_request *req,
+                                   int64_t *wait_ms, ap_flow_result *r) {
+    ap_step_kind k = f->video ? ap_li_video_step(f->video, in, prev, req, wait_ms, r)
+                              : ap_li_document_step(f->document, in, prev, req, wait_ms, r);
+    bool ready = f->video ? ap_li_video_state_of(f->video) == AP_LV_READY
+                          : ap_li_document_state_of(f->document) == AP_LD_READY;
     if (k == AP_STEP_REQUEST) f->calls++;
-    if (k != AP_STEP_DONE || ap_li_video_state_of(f->video) != AP_LV_READY) return k;
+    if (k != AP_STEP_DONE || !ready) return k;
     f->phase = LI_POST;
     if (li_build_publish(in, f, req) != 0) {
         ap_flow_fail(r, AP_CLASS_RETRY, 0, "internal", "could not build the request");
@@ -510,12 +535,13 @@ static ap_step_kind li_publish_step(li_flow *f, const ap_flow_input *in,
                                     int64_t *wait_ms, ap_flow_result *r) {
     if (!f->started) {
         f->started = true;
-        f->phase = f->video ? LI_VIDEO : in->job->n_media > 0 ? LI_FETCH : LI_POST;
-        if (f->video) return li_video_step(f, in, NULL, req, wait_ms, r);
-    } else if (f->phase == LI_VIDEO) {
-        return li_video_step(f, in, prev, req, wait_ms, r);
+        bool upload = f->video || f->document;
+        f->phase = upload ? LI_UPLOAD : in->job->n_media > 0 ? LI_FETCH : LI_POST;
+        if (upload) return li_upload_step(f, in, NULL, req, wait_ms, r);
+    } else if (f->phase == LI_UPLOAD) {
+        return li_upload_step(f, in, prev, req, wait_ms, r);
     } else if (prev == NULL) {
-        /* only the video waits */
+        /* only the video and the document wait */
     } else if (f->phase == LI_FETCH) {
         free(f->bytes);
         f->bytes = NULL;
@@ -602,4 +628,5 @@ const ap_adapter ap_adapter_linkedin = {
     .step = li_step,
     .flow_free = li_flow_free,
     .duplicate_reads_back = true,
+    .documents = true,
 };

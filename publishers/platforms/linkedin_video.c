@@ -42,7 +42,6 @@
 
 #include <ctype.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,8 +73,6 @@ struct ap_li_video {
     int restarts;
     int polls;
 };
-
-typedef enum lv_next { LV_NEXT_REQUEST, LV_NEXT_WAIT, LV_NEXT_DONE } lv_next;
 
 /* ---- parsers ---------------------------------------------------------------- */
 
@@ -191,22 +188,6 @@ const char *ap_li_video_urn(const ap_li_video *v) {
     return v->state == AP_LV_READY ? v->up.video : "";
 }
 
-static lv_next lv_fail(ap_li_video *v, ap_flow_result *r, ap_error_class cls, long status,
-                       const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static lv_next lv_fail(ap_li_video *v, ap_flow_result *r, ap_error_class cls, long status,
-                       const char *code, const char *fmt, ...) {
-    char message[sizeof(r->error_message)];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
-    v->state = AP_LV_FAILED;
-    ap_flow_fail(r, cls, status, code, "%s", message);
-    return LV_NEXT_DONE;
-}
-
 /* ---- requests ---- */
 
 static const ap_li_video_part *lv_part(const ap_li_video *v) { return &v->up.parts[v->part]; }
@@ -307,50 +288,47 @@ static bool lv_holding_part(const ap_li_video *v) {
     return v->rd.bytes != NULL && v->rd.first == p->first && v->rd.len == lv_part_size(p);
 }
 
-static lv_next lv_next_part(ap_li_video *v) {
+static ap_flow_next lv_next_part(ap_li_video *v) {
     v->sends = 0;
     if (v->part == v->up.nparts) {
         v->state = AP_LV_FINALIZE;
-        return LV_NEXT_REQUEST;
+        return AP_NEXT_REQUEST;
     }
     v->state = lv_holding_part(v) ? AP_LV_PUT : AP_LV_FETCH;
-    return LV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
-static lv_next lv_take_fetch(ap_li_video *v, const ap_http_response *res, ap_flow_result *r) {
+static ap_flow_next lv_take_fetch(ap_li_video *v, const ap_http_response *res, ap_flow_result *r) {
     bool first = v->up.nparts == 0;
-    if (!ap_chunk_take(&v->rd, res, first ? 0 : lv_part(v)->first, r)) {
-        v->state = AP_LV_FAILED;
-        return LV_NEXT_DONE;
-    }
+    if (!ap_chunk_take(&v->rd, res, first ? 0 : lv_part(v)->first, r)) return AP_NEXT_DONE;
     if (first) {
         /* The first read tells the size and type: LinkedIn's limits now,
          * before LinkedIn hears of the upload. */
         const char *type = ap_http_response_header(res, "content-type");
         if (!lv_type_ok(type))
-            return lv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_type",
-                           "the video's URL does not serve video/mp4 (%.40s)",
-                           type ? type : "no Content-Type");
+            return ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_type",
+                                 "the video's URL does not serve video/mp4 (%.40s)",
+                                 type ? type : "no Content-Type");
         if (v->rd.total > AP_LI_VIDEO_MAX_BYTES)
-            return lv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_too_large",
-                           "the video is larger than LinkedIn's limit of %lld bytes",
-                           (long long)AP_LI_VIDEO_MAX_BYTES);
+            return ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_too_large",
+                                 "the video is larger than LinkedIn's limit of %lld bytes",
+                                 (long long)AP_LI_VIDEO_MAX_BYTES);
         v->state = AP_LV_INIT;
-        return LV_NEXT_REQUEST;
+        return AP_NEXT_REQUEST;
     }
     if (!lv_holding_part(v))
-        return lv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_range",
-                       "the video's host sent other bytes than part %zu asked for", v->part + 1);
+        return ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_range",
+                             "the video's host sent other bytes than part %zu asked for",
+                             v->part + 1);
     v->state = AP_LV_PUT;
-    return LV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
 /* A failed LinkedIn call of the upload: never duplicate or ambiguous. */
-static lv_next lv_li_error(ap_li_video *v, const ap_flow_input *in, const ap_http_response *res,
-                           const char *what, ap_flow_result *r) {
-    v->state = AP_LV_FAILED;
+static ap_flow_next lv_li_error(ap_li_video *v, const ap_flow_input *in,
+                                const ap_http_response *res, const char *what, ap_flow_result *r) {
     ap_linkedin_media_error(in, res, what, r);
-    return LV_NEXT_DONE;
+    return AP_NEXT_DONE;
 }
 
 static const char *lv_call(const ap_li_video *v) {
@@ -362,8 +340,8 @@ static const char *lv_call(const ap_li_video *v) {
 
 /* No answer or a 5xx to a call that is safe to repeat: again, in this
  * flow, after a short backoff (or LinkedIn's Retry-After). */
-static lv_next lv_again(ap_li_video *v, const ap_flow_input *in, const ap_http_response *res,
-                        int64_t *wait_ms, ap_flow_result *r) {
+static ap_flow_next lv_again(ap_li_video *v, const ap_flow_input *in, const ap_http_response *res,
+                             int64_t *wait_ms, ap_flow_result *r) {
     if (++v->sends >= LV_MAX_SENDS) return lv_li_error(v, in, res, lv_call(v), r);
     int64_t wait = (int64_t)LV_BACKOFF_MS << (v->sends - 1);
     long long ra = ap_http_retry_after_ms(ap_http_response_header(res, "retry-after"), ap_now_ms());
@@ -380,15 +358,15 @@ static lv_next lv_again(ap_li_video *v, const ap_flow_input *in, const ap_http_r
     else
         snprintf(r->note, sizeof(r->note), "LinkedIn %s: %s; sending it again in %lld ms",
                  lv_call(v), res->transport_error ? "no answer" : "5xx", (long long)*wait_ms);
-    return LV_NEXT_WAIT;
+    return AP_NEXT_WAIT;
 }
 
 /* The upload URL expired (LinkedIn's 403/404 on a part): a new upload from
  * initializeUpload; the file's size is known, the parts are read again. */
-static lv_next lv_restart(ap_li_video *v, const ap_http_response *res, ap_flow_result *r) {
+static ap_flow_next lv_restart(ap_li_video *v, const ap_http_response *res, ap_flow_result *r) {
     if (++v->restarts > LV_MAX_RESTARTS)
-        return lv_fail(v, r, AP_CLASS_RETRY, res->status, "media_expired",
-                       "LinkedIn's video upload URLs kept expiring");
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_expired",
+                             "LinkedIn's video upload URLs kept expiring");
     snprintf(r->note_event, sizeof(r->note_event), "linkedin_video_restart");
     snprintf(r->note, sizeof(r->note),
              "LinkedIn answered %ld to video part %zu of %s (upload URL expired): uploading the "
@@ -398,7 +376,7 @@ static lv_next lv_restart(ap_li_video *v, const ap_http_response *res, ap_flow_r
     v->sends = 0;
     v->polls = 0;
     v->state = AP_LV_INIT;
-    return LV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
 /* The instructions cover the file once, in order, in parts we can hold,
@@ -409,60 +387,63 @@ static bool lv_instructions_ok(ap_li_video *v, const ap_flow_input *in, long sta
     for (size_t i = 0; i < v->up.nparts; i++) {
         const ap_li_video_part *p = &v->up.parts[i];
         if (p->first != next || p->last - p->first + 1 > AP_LI_VIDEO_MAX_PART) {
-            lv_fail(v, r, AP_CLASS_RETRY, status, "media_upload",
-                    "LinkedIn's upload instructions for the video do not cover its %lld bytes in "
-                    "parts of at most %d bytes (part %zu: %lld-%lld)",
-                    (long long)v->rd.total, AP_LI_VIDEO_MAX_PART, i + 1, (long long)p->first,
-                    (long long)p->last);
+            ap_flow_vfail(
+                r, AP_CLASS_RETRY, status, "media_upload",
+                "LinkedIn's upload instructions for the video do not cover its %lld bytes in "
+                "parts of at most %d bytes (part %zu: %lld-%lld)",
+                (long long)v->rd.total, AP_LI_VIDEO_MAX_PART, i + 1, (long long)p->first,
+                (long long)p->last);
             return false;
         }
         if (!ap_linkedin_upload_url_ok(in, p->url)) {
-            lv_fail(v, r, AP_CLASS_PERMANENT, status, "media_upload",
-                    "LinkedIn's upload URL for video part %zu is not on a LinkedIn host", i + 1);
+            ap_flow_vfail(r, AP_CLASS_PERMANENT, status, "media_upload",
+                          "LinkedIn's upload URL for video part %zu is not on a LinkedIn host",
+                          i + 1);
             return false;
         }
         next = p->last + 1;
     }
     if (next != v->rd.total) {
-        lv_fail(v, r, AP_CLASS_RETRY, status, "media_upload",
-                "LinkedIn's upload instructions cover %lld of the video's %lld bytes",
-                (long long)next, (long long)v->rd.total);
+        ap_flow_vfail(r, AP_CLASS_RETRY, status, "media_upload",
+                      "LinkedIn's upload instructions cover %lld of the video's %lld bytes",
+                      (long long)next, (long long)v->rd.total);
         return false;
     }
     return true;
 }
 
-static lv_next lv_take_init(ap_li_video *v, const ap_flow_input *in, const ap_http_response *res,
-                            ap_flow_result *r) {
+static ap_flow_next lv_take_init(ap_li_video *v, const ap_flow_input *in,
+                                 const ap_http_response *res, ap_flow_result *r) {
     if (res->transport_error != 0 || res->status < 200 || res->status >= 300)
         return lv_li_error(v, in, res, "video initializeUpload", r);
     if (ap_li_video_parse_init(res->body, res->body_len, &v->up) != 0)
-        return lv_fail(v, r, AP_CLASS_RETRY, res->status, "media_upload",
-                       "LinkedIn's initializeUpload for the video gave no video URN or upload "
-                       "instructions");
-    if (!lv_instructions_ok(v, in, res->status, r)) return LV_NEXT_DONE;
+        return ap_flow_vfail(
+            r, AP_CLASS_RETRY, res->status, "media_upload",
+            "LinkedIn's initializeUpload for the video gave no video URN or upload "
+            "instructions");
+    if (!lv_instructions_ok(v, in, res->status, r)) return AP_NEXT_DONE;
     if ((v->etags = calloc(v->up.nparts, sizeof(*v->etags))) == NULL)
-        return lv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "out of memory");
+        return ap_flow_vfail(r, AP_CLASS_RETRY, 0, "internal", "out of memory");
     v->part = 0;
     return lv_next_part(v);
 }
 
-static lv_next lv_take_put(ap_li_video *v, const ap_flow_input *in, const ap_http_response *res,
-                           int64_t *wait_ms, ap_flow_result *r) {
+static ap_flow_next lv_take_put(ap_li_video *v, const ap_flow_input *in,
+                                const ap_http_response *res, int64_t *wait_ms, ap_flow_result *r) {
     if (res->address_refused || res->scheme_refused)
-        return lv_fail(v, r, AP_CLASS_PERMANENT, 0, "upload_url_refused",
-                       "LinkedIn's upload URL for video part %zu: %s", v->part + 1,
-                       res->address_refused ? "address not allowed"
-                                            : "only https URLs are allowed");
+        return ap_flow_vfail(r, AP_CLASS_PERMANENT, 0, "upload_url_refused",
+                             "LinkedIn's upload URL for video part %zu: %s", v->part + 1,
+                             res->address_refused ? "address not allowed"
+                                                  : "only https URLs are allowed");
     if (res->transport_error != 0 || res->status >= 500) return lv_again(v, in, res, wait_ms, r);
     if (res->status == 403 || res->status == 404) return lv_restart(v, res, r);
     if (res->status < 200 || res->status >= 300) return lv_li_error(v, in, res, lv_call(v), r);
     const char *etag = ap_http_response_header(res, "etag");
     if (etag == NULL || *etag == '\0' || strlen(etag) > LV_ETAG_MAX || strpbrk(etag, "\r\n"))
-        return lv_fail(v, r, AP_CLASS_RETRY, res->status, "media_upload",
-                       "LinkedIn took video part %zu without an ETag", v->part + 1);
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_upload",
+                             "LinkedIn took video part %zu without an ETag", v->part + 1);
     if ((v->etags[v->part] = strdup(etag)) == NULL)
-        return lv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "out of memory");
+        return ap_flow_vfail(r, AP_CLASS_RETRY, 0, "internal", "out of memory");
     ap_chunk_reader_drop(&v->rd);
     v->part++;
     return lv_next_part(v);
@@ -473,44 +454,47 @@ static int64_t lv_poll_wait(const ap_li_video *v) {
     return wait > LV_POLL_MAX_MS ? LV_POLL_MAX_MS : wait;
 }
 
-static lv_next lv_take_finalize(ap_li_video *v, const ap_flow_input *in,
-                                const ap_http_response *res, int64_t *wait_ms, ap_flow_result *r) {
+static ap_flow_next lv_take_finalize(ap_li_video *v, const ap_flow_input *in,
+                                     const ap_http_response *res, int64_t *wait_ms,
+                                     ap_flow_result *r) {
     if (res->transport_error != 0 || res->status >= 500) return lv_again(v, in, res, wait_ms, r);
     if (res->status < 200 || res->status >= 300) return lv_li_error(v, in, res, lv_call(v), r);
     v->sends = 0;
     v->polls = 0;
     v->state = AP_LV_STATUS;
     *wait_ms = lv_poll_wait(v);
-    return LV_NEXT_WAIT;
+    return AP_NEXT_WAIT;
 }
 
-static lv_next lv_take_status(ap_li_video *v, const ap_flow_input *in, const ap_http_response *res,
-                              int64_t *wait_ms, ap_flow_result *r) {
+static ap_flow_next lv_take_status(ap_li_video *v, const ap_flow_input *in,
+                                   const ap_http_response *res, int64_t *wait_ms,
+                                   ap_flow_result *r) {
     if (res->transport_error != 0 || res->status >= 500) return lv_again(v, in, res, wait_ms, r);
     if (res->status < 200 || res->status >= 300) return lv_li_error(v, in, res, lv_call(v), r);
     v->sends = 0;
     ap_li_video_status status;
     char why[160];
     if (ap_li_video_parse_status(res->body, res->body_len, &status, why, sizeof(why)) != 0)
-        return lv_fail(v, r, AP_CLASS_RETRY, res->status, "media_processing",
-                       "LinkedIn's status of video %s was unreadable", v->up.video);
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_processing",
+                             "LinkedIn's status of video %s was unreadable", v->up.video);
     if (status == AP_LVS_AVAILABLE) {
         v->state = AP_LV_READY;
-        return LV_NEXT_DONE;
+        return AP_NEXT_DONE;
     }
     if (status == AP_LVS_PROCESSING_FAILED)
-        return lv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_processing_failed",
-                       "LinkedIn could not process the video (%s); nothing was posted",
-                       why[0] ? why : "no reason given");
+        return ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_processing_failed",
+                             "LinkedIn could not process the video (%s); nothing was posted",
+                             why[0] ? why : "no reason given");
     if (++v->polls > LV_MAX_POLLS)
-        return lv_fail(v, r, AP_CLASS_RETRY, res->status, "media_processing_slow",
-                       "LinkedIn was still processing video %s after many checks", v->up.video);
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_processing_slow",
+                             "LinkedIn was still processing video %s after many checks",
+                             v->up.video);
     *wait_ms = lv_poll_wait(v);
-    return LV_NEXT_WAIT;
+    return AP_NEXT_WAIT;
 }
 
-static lv_next lv_take(ap_li_video *v, const ap_flow_input *in, const ap_http_response *res,
-                       int64_t *wait_ms, ap_flow_result *r) {
+static ap_flow_next lv_take(ap_li_video *v, const ap_flow_input *in, const ap_http_response *res,
+                            int64_t *wait_ms, ap_flow_result *r) {
     switch (v->state) {
     case AP_LV_FETCH: return lv_take_fetch(v, res, r);
     case AP_LV_INIT: return lv_take_init(v, in, res, r);
@@ -520,21 +504,21 @@ static lv_next lv_take(ap_li_video *v, const ap_flow_input *in, const ap_http_re
     case AP_LV_READY:
     case AP_LV_FAILED:
     default:
-        return lv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "the video upload was already over");
+        return ap_flow_vfail(r, AP_CLASS_RETRY, 0, "internal", "the video upload was already over");
     }
 }
 
 ap_step_kind ap_li_video_step(ap_li_video *v, const ap_flow_input *in, const ap_http_response *prev,
                               ap_http_request *req, int64_t *wait_ms, ap_flow_result *r) {
     if (prev) {
-        switch (lv_take(v, in, prev, wait_ms, r)) {
-        case LV_NEXT_DONE: return AP_STEP_DONE;
-        case LV_NEXT_WAIT: return AP_STEP_WAIT;
-        case LV_NEXT_REQUEST: break;
-        }
+        bool failed = false;
+        ap_step_kind k = ap_flow_next_kind(lv_take(v, in, prev, wait_ms, r), r, &failed);
+        if (failed) v->state = AP_LV_FAILED;
+        if (k != AP_STEP_REQUEST) return k;
     }
     if (lv_build(in, v, req) != 0) {
-        lv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "could not build the video upload request");
+        v->state = AP_LV_FAILED;
+        ap_flow_vfail(r, AP_CLASS_RETRY, 0, "internal", "could not build the video upload request");
         return AP_STEP_DONE;
     }
     return AP_STEP_REQUEST;

@@ -31,7 +31,6 @@
 
 #include <ctype.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +62,6 @@ struct ap_x_video {
     int restarts;
     int polls;
 };
-
-/* What taking an answer leads to. */
-typedef enum xv_next { XV_NEXT_REQUEST, XV_NEXT_WAIT, XV_NEXT_DONE } xv_next;
 
 /* ---- parsers ---------------------------------------------------------------- */
 
@@ -159,22 +155,6 @@ const char *ap_x_video_media_id(const ap_x_video *v) {
 
 static const char *xv_what(const ap_x_video *v) { return v->gif ? "GIF" : "video"; }
 
-static xv_next xv_fail(ap_x_video *v, ap_flow_result *r, ap_error_class cls, long status,
-                       const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static xv_next xv_fail(ap_x_video *v, ap_flow_result *r, ap_error_class cls, long status,
-                       const char *code, const char *fmt, ...) {
-    char message[sizeof(r->error_message)];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
-    v->state = AP_XV_FAILED;
-    ap_flow_fail(r, cls, status, code, "%s", message);
-    return XV_NEXT_DONE;
-}
-
 /* ---- requests ---- */
 
 static int xv_url(const ap_flow_input *in, const ap_x_video *v, const char *what,
@@ -207,42 +187,15 @@ static int xv_build_init(const ap_flow_input *in, const ap_x_video *v, ap_http_r
     return ap_flow_bearer_header(req, in->token);
 }
 
-static bool xv_contains(const char *buf, size_t n, const char *needle) {
-    size_t k = strlen(needle);
-    for (size_t i = 0; i + k <= n; i++)
-        if (buf[i] == needle[0] && memcmp(buf + i, needle, k) == 0) return true;
-    return false;
-}
-
 /* multipart/form-data: segment_index, then media (the chunk's bytes). */
 static int xv_build_append(const ap_flow_input *in, const ap_x_video *v, ap_http_request *req) {
-    char boundary[80], head[600], tail[96], ctype[128];
+    char salt[64], segment[16];
     ap_http_request_init(req, "POST");
-    unsigned salt = 0;
-    do
-        snprintf(boundary, sizeof(boundary), "autopost-%.8s-%d-%u", in->job->schedule_id,
-                 v->segment, salt++);
-    while (xv_contains(v->rd.bytes, v->rd.len, boundary));
-    int h = snprintf(head, sizeof(head),
-                     "--%s\r\nContent-Disposition: form-data; name=\"segment_index\"\r\n\r\n%d\r\n"
-                     "--%s\r\nContent-Disposition: form-data; name=\"media\"; filename=\"blob\"\r\n"
-                     "Content-Type: application/octet-stream\r\n\r\n",
-                     boundary, v->segment, boundary);
-    int t = snprintf(tail, sizeof(tail), "\r\n--%s--\r\n", boundary);
-    int c = snprintf(ctype, sizeof(ctype), "multipart/form-data; boundary=%s", boundary);
-    if (h < 0 || (size_t)h >= sizeof(head) || t < 0 || (size_t)t >= sizeof(tail) || c < 0 ||
-        (size_t)c >= sizeof(ctype))
-        return -1;
-    size_t len = (size_t)h + v->rd.len + (size_t)t;
-    req->body = malloc(len + 1);
-    if (req->body == NULL) return -1;
-    memcpy(req->body, head, (size_t)h);
-    memcpy(req->body + h, v->rd.bytes, v->rd.len);
-    memcpy(req->body + h + v->rd.len, tail, (size_t)t);
-    req->body[len] = '\0';
-    req->body_len = len;
-    if (xv_url(in, v, "append", req) != 0 ||
-        ap_http_request_add_header(req, "Content-Type", ctype) != 0)
+    snprintf(salt, sizeof(salt), "%.8s-%d", in->job->schedule_id, v->segment);
+    snprintf(segment, sizeof(segment), "%d", v->segment);
+    const char *pairs[] = {"segment_index", segment, NULL};
+    if (ap_chunk_build_multipart(req, salt, pairs, "media", v->rd.bytes, v->rd.len) != 0 ||
+        xv_url(in, v, "append", req) != 0)
         return -1;
     return ap_flow_bearer_header(req, in->token);
 }
@@ -294,59 +247,54 @@ static bool xv_type_ok(ap_x_video *v, const char *type) {
 static bool xv_first_chunk_ok(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
     int64_t max = v->gif ? AP_X_GIF_MAX_BYTES : AP_X_VIDEO_MAX_BYTES;
     if (!xv_type_ok(v, ap_http_response_header(res, "content-type"))) {
-        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_type",
-                v->gif ? "the GIF's URL does not serve image/gif (%s)"
-                       : "the video's URL does not serve video/mp4 or video/quicktime (%s)",
-                v->content_type[0] ? v->content_type : "no Content-Type");
+        ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_type",
+                      v->gif ? "the GIF's URL does not serve image/gif (%s)"
+                             : "the video's URL does not serve video/mp4 or video/quicktime (%s)",
+                      v->content_type[0] ? v->content_type : "no Content-Type");
         return false;
     }
     if (v->rd.total > max) {
         char lim[64];
         snprintf(lim, sizeof(lim), "%lld bytes", (long long)max);
-        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_too_large",
-                v->gif ? "the GIF is larger than X's limit of %s"
-                       : "the video is larger than X's limit of %s",
-                lim);
+        ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_too_large",
+                      v->gif ? "the GIF is larger than X's limit of %s"
+                             : "the video is larger than X's limit of %s",
+                      lim);
         return false;
     }
     if ((v->rd.total + (int64_t)v->chunk_bytes - 1) / (int64_t)v->chunk_bytes > AP_X_MAX_SEGMENTS) {
-        xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_too_many_parts",
-                "the %s needs more than 1000 appends; raise platforms.x.media_chunk_size",
-                xv_what(v));
+        ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_too_many_parts",
+                      "the %s needs more than 1000 appends; raise platforms.x.media_chunk_size",
+                      xv_what(v));
         return false;
     }
     return true;
 }
 
-static xv_next xv_take_fetch(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
-    if (!ap_chunk_take(&v->rd, res, v->offset, r)) {
-        v->state = AP_XV_FAILED;
-        return XV_NEXT_DONE;
-    }
-    if (v->offset == 0 && !xv_first_chunk_ok(v, res, r)) return XV_NEXT_DONE;
+static ap_flow_next xv_take_fetch(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+    if (!ap_chunk_take(&v->rd, res, v->offset, r)) return AP_NEXT_DONE;
+    if (v->offset == 0 && !xv_first_chunk_ok(v, res, r)) return AP_NEXT_DONE;
     v->state = v->media_id[0] ? AP_XV_APPEND : AP_XV_INIT;
-    return XV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
 /* An X error on an upload call: nothing is public, so never duplicate or
  * ambiguous. */
-static xv_next xv_x_error(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
-    v->state = AP_XV_FAILED;
+static ap_flow_next xv_x_error(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
     ap_x_classify_error(res, false, r);
     if (r->error_class == AP_CLASS_DUPLICATE || r->error_class == AP_CLASS_AMBIGUOUS)
         r->error_class = AP_CLASS_RETRY;
-    return XV_NEXT_DONE;
+    return AP_NEXT_DONE;
 }
 
 /* No answer or a 5xx to a call that is safe to repeat: again, in this
  * flow, after a short backoff (or X's Retry-After). */
-static xv_next xv_again(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
-                        ap_flow_result *r) {
+static ap_flow_next xv_again(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                             ap_flow_result *r) {
     if (++v->sends >= XV_MAX_SENDS) {
         if (res->transport_error != 0) {
             ap_flow_transport_error(res, false, r);
-            v->state = AP_XV_FAILED;
-            return XV_NEXT_DONE;
+            return AP_NEXT_DONE;
         }
         return xv_x_error(v, res, r);
     }
@@ -361,15 +309,15 @@ static xv_next xv_again(ap_x_video *v, const ap_http_response *res, int64_t *wai
              : v->state == AP_XV_FINALIZE ? "finalize"
                                           : "status",
              res->transport_error ? "no answer" : "5xx", (long long)*wait_ms);
-    return XV_NEXT_WAIT;
+    return AP_NEXT_WAIT;
 }
 
 /* X no longer knows the media id (expired, or lost on its side): a new
  * upload from initialize, chunk 0 read again. */
-static xv_next xv_restart(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+static ap_flow_next xv_restart(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
     if (++v->restarts > XV_MAX_RESTARTS)
-        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_expired",
-                       "X kept forgetting the %s upload's media id", xv_what(v));
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_expired",
+                             "X kept forgetting the %s upload's media id", xv_what(v));
     snprintf(r->note_event, sizeof(r->note_event), "x_media_restart");
     snprintf(r->note, sizeof(r->note),
              "X answered %ld for media id %s (expired or unknown): uploading the %s again from "
@@ -382,29 +330,28 @@ static xv_next xv_restart(ap_x_video *v, const ap_http_response *res, ap_flow_re
     v->polls = 0;
     ap_chunk_reader_drop(&v->rd);
     v->state = AP_XV_FETCH;
-    return XV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
-static xv_next xv_take_init(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
+static ap_flow_next xv_take_init(ap_x_video *v, const ap_http_response *res, ap_flow_result *r) {
     int64_t expires = 0;
     if (res->transport_error != 0) {
         ap_flow_transport_error(res, false, r);
-        v->state = AP_XV_FAILED;
-        return XV_NEXT_DONE;
+        return AP_NEXT_DONE;
     }
     if (res->status < 200 || res->status >= 300) return xv_x_error(v, res, r);
     if (ap_x_video_parse_init(res->body, res->body_len, v->media_id, sizeof(v->media_id),
                               &expires) != 0)
-        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_upload",
-                       "X accepted the %s upload without a media id", xv_what(v));
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_upload",
+                             "X accepted the %s upload without a media id", xv_what(v));
     v->segment = 0;
     v->sends = 0;
     v->state = AP_XV_APPEND;
-    return XV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
-static xv_next xv_take_append(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
-                              ap_flow_result *r) {
+static ap_flow_next xv_take_append(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                                   ap_flow_result *r) {
     if (res->transport_error != 0 || res->status >= 500) return xv_again(v, res, wait_ms, r);
     if (res->status == 404) return xv_restart(v, res, r);
     if (res->status < 200 || res->status >= 300) return xv_x_error(v, res, r);
@@ -413,46 +360,46 @@ static xv_next xv_take_append(ap_x_video *v, const ap_http_response *res, int64_
     v->sends = 0;
     ap_chunk_reader_drop(&v->rd);
     v->state = v->offset >= v->rd.total ? AP_XV_FINALIZE : AP_XV_FETCH;
-    return XV_NEXT_REQUEST;
+    return AP_NEXT_REQUEST;
 }
 
 /* finalize and STATUS answer the same processing_info. */
-static xv_next xv_take_processing(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
-                                  ap_flow_result *r) {
+static ap_flow_next xv_take_processing(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                                       ap_flow_result *r) {
     if (res->transport_error != 0 || res->status >= 500) return xv_again(v, res, wait_ms, r);
     if (res->status == 404) return xv_restart(v, res, r);
     if (res->status < 200 || res->status >= 300) return xv_x_error(v, res, r);
     v->sends = 0;
     ap_x_processing p;
     if (ap_x_video_parse_processing(res->body, res->body_len, &p) != 0)
-        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_processing",
-                       "X's processing status of the %s was unreadable", xv_what(v));
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_processing",
+                             "X's processing status of the %s was unreadable", xv_what(v));
     switch (p.state) {
     case AP_XP_NONE:
-    case AP_XP_SUCCEEDED: v->state = AP_XV_READY; return XV_NEXT_DONE;
+    case AP_XP_SUCCEEDED: v->state = AP_XV_READY; return AP_NEXT_DONE;
     case AP_XP_FAILED: {
         char why[200];
         snprintf(why, sizeof(why), "%s: %s", xv_what(v), p.error[0] ? p.error : "no reason given");
-        return xv_fail(v, r, AP_CLASS_PERMANENT, res->status, "media_processing_failed",
-                       "X could not process the %s; nothing was posted", why);
+        return ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_processing_failed",
+                             "X could not process the %s; nothing was posted", why);
     }
     case AP_XP_PENDING:
     case AP_XP_IN_PROGRESS:
     default: break;
     }
     if (++v->polls > XV_MAX_POLLS)
-        return xv_fail(v, r, AP_CLASS_RETRY, res->status, "media_processing_slow",
-                       "X was still processing the %s after many checks", xv_what(v));
+        return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_processing_slow",
+                             "X was still processing the %s after many checks", xv_what(v));
     int64_t wait = p.check_after_s >= 0 ? p.check_after_s * 1000 : XV_POLL_MIN_MS;
     *wait_ms = wait < XV_POLL_MIN_MS   ? XV_POLL_MIN_MS
                : wait > XV_POLL_MAX_MS ? XV_POLL_MAX_MS
                                        : wait;
     v->state = AP_XV_STATUS;
-    return XV_NEXT_WAIT;
+    return AP_NEXT_WAIT;
 }
 
-static xv_next xv_take(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
-                       ap_flow_result *r) {
+static ap_flow_next xv_take(ap_x_video *v, const ap_http_response *res, int64_t *wait_ms,
+                            ap_flow_result *r) {
     switch (v->state) {
     case AP_XV_FETCH: return xv_take_fetch(v, res, r);
     case AP_XV_INIT: return xv_take_init(v, res, r);
@@ -462,23 +409,23 @@ static xv_next xv_take(ap_x_video *v, const ap_http_response *res, int64_t *wait
     case AP_XV_READY:
     case AP_XV_FAILED:
     default:
-        return xv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "the %s upload was already over",
-                       xv_what(v));
+        return ap_flow_vfail(r, AP_CLASS_RETRY, 0, "internal", "the %s upload was already over",
+                             xv_what(v));
     }
 }
 
 ap_step_kind ap_x_video_step(ap_x_video *v, const ap_flow_input *in, const ap_http_response *prev,
                              ap_http_request *req, int64_t *wait_ms, ap_flow_result *r) {
     if (prev) {
-        switch (xv_take(v, prev, wait_ms, r)) {
-        case XV_NEXT_DONE: return AP_STEP_DONE;
-        case XV_NEXT_WAIT: return AP_STEP_WAIT;
-        case XV_NEXT_REQUEST: break;
-        }
+        bool failed = false;
+        ap_step_kind k = ap_flow_next_kind(xv_take(v, prev, wait_ms, r), r, &failed);
+        if (failed) v->state = AP_XV_FAILED;
+        if (k != AP_STEP_REQUEST) return k;
     }
     if (xv_build(in, v, req) != 0) {
-        xv_fail(v, r, AP_CLASS_RETRY, 0, "internal", "could not build the %s upload request",
-                xv_what(v));
+        v->state = AP_XV_FAILED;
+        ap_flow_vfail(r, AP_CLASS_RETRY, 0, "internal", "could not build the %s upload request",
+                      xv_what(v));
         return AP_STEP_DONE;
     }
     return AP_STEP_REQUEST;

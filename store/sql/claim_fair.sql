@@ -120,15 +120,20 @@ top AS (
   SELECT id, lane, trn, rn, scheduled_at FROM pick
    WHERE app_free IS NULL OR prn <= app_free
    ORDER BY lane, trn, rn, scheduled_at LIMIT $1 * 2)
+-- The content is the schedule's variant's where one applies (0027), text
+-- and media each over the post's.
 SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
-       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text,
+       a.credentials, a.status, coalesce(p.v ->> 'text', p.text), coalesce(p.link, ''),
+       coalesce(p.v -> 'media', p.media)::text,
        (extract(epoch FROM s.scheduled_at) * 1000)::bigint, s.priority = 'urgent',
        s.traceparent, coalesce((extract(epoch FROM s.deadline) * 1000)::bigint, 0)
   FROM top k
   JOIN post_schedules s ON s.id = k.id
-  CROSS JOIN LATERAL (SELECT text, link, media FROM posts WHERE id = s.post_id OFFSET 0) p
   CROSS JOIN LATERAL (SELECT platform, external_id, credentials, status
       FROM social_accounts WHERE id = s.account_id OFFSET 0) a
+  CROSS JOIN LATERAL (SELECT text, link, media,
+                             autopost_post_variant(variants, s.account_id, a.platform) AS v
+      FROM posts WHERE id = s.post_id OFFSET 0) p
  WHERE s.status = 'pending'
  ORDER BY k.lane, k.trn, k.rn, k.scheduled_at
  LIMIT $1

@@ -18,13 +18,16 @@ WITH due AS (
                        WHERE a.id = s.account_id AND a.paused_until > now())
     ORDER BY s.scheduled_at LIMIT $1))
 SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
-       a.credentials, a.status, p.text, coalesce(p.link, ''), p.media::text,
+       a.credentials, a.status, coalesce(v.e ->> 'text', p.text), coalesce(p.link, ''),
+       coalesce(v.e -> 'media', p.media)::text,
        (extract(epoch FROM s.scheduled_at) * 1000)::bigint, s.priority = 'urgent',
        s.traceparent, coalesce((extract(epoch FROM s.deadline) * 1000)::bigint, 0)
   FROM due d
   JOIN post_schedules s ON s.id = d.id
   JOIN posts p ON p.id = s.post_id
   JOIN social_accounts a ON a.id = s.account_id
+  -- the schedule's variant (0027), text and media each over the post's
+  CROSS JOIN LATERAL (SELECT autopost_post_variant(p.variants, s.account_id, a.platform) AS e) v
  WHERE s.status = 'pending'
  ORDER BY d.lane, d.scheduled_at
  LIMIT $1

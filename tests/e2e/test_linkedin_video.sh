@@ -13,6 +13,7 @@
 #     initializeUpload, published once, in one attempt
 #   a QuickTime file -> failed (permanent) before LinkedIn hears of it
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/video_lib.sh"
 
 SVC_PLATFORMS="linkedin"
 SVC_TIMEOUT=10s
@@ -22,32 +23,12 @@ e2e_begin
 author=urn:li:person:sandbox1
 account=$(svc_ctl accounts add --platform linkedin --external-id "$author" --token li-video-token)
 
-row() { stack_psql -F '|' -c "SELECT status, coalesce(error_class, ''), coalesce(error_code, ''), coalesce(error_message, '') FROM post_schedules WHERE id = '$1'"; }
-status_in() { # ID STATUS...
-    local st s
-    st=$(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$1'")
-    for s in "${@:2}"; do [[ $st == "$s" ]] && return 0; done
-    return 1
-}
-wait_final() { stack_wait_for status_in "$1" published failed unconfirmed >/dev/null || fail "schedule $1 did not end: $(row "$1")"; }
-# expect ID STATUS CLASS CODE REASON_SUBSTRING
-expect() {
-    local r st cls code msg
-    r=$(row "$1")
-    IFS='|' read -r st cls code msg <<<"$r"
-    [[ $st == "$2" && $cls == "$3" && $code == "$4" && $msg == *"$5"* ]] ||
-        fail "schedule $1: got '$r', expected $2|$3|$4|...$5..."
-    echo "ok: $st ${cls:-(no class)} ${msg:0:100}"
-}
-sandbox_config() { sandbox_post /_sandbox/config "$1" >/dev/null || fail "sandbox config $1"; }
 videos() { sandbox_get /_sandbox/linkedin/videos | jq -c '.videos'; }
 video_count() { videos | jq length; }
 posts_of() { # TEXT -> the sandbox's LinkedIn posts with that commentary (JSON array)
     sandbox_get "/_sandbox/posts?platform=linkedin" | jq -c --arg t "$1" '[.posts[] | select(.message == $t)]'
 }
 post() { svc_ctl schedule --account "$account" --at now --text "$1" --media "$2" --media-type video; }
-file_cksum() { curl -fsS "$1" | cksum | cut -d' ' -f1; }
-attempts() { stack_psql -c "SELECT attempts FROM post_schedules WHERE id = '$1'"; }
 # published_once ID TEXT -> the upload (JSON) the one post names
 published_once() {
     local posts

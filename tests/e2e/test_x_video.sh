@@ -14,6 +14,7 @@
 #   a 16 MiB GIF -> failed (permanent, too large) before X hears of it
 #   a host that ignores Range -> failed (permanent) after one chunk's bytes
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/video_lib.sh"
 
 SVC_PLATFORMS="x"
 SVC_MEDIA_CHUNK_SIZE=1048576
@@ -26,24 +27,6 @@ user=$(curl -fsS -H "Authorization: Bearer $token" "$SANDBOX_URL/x/2/users/me" |
 [[ $user =~ ^[0-9]+$ ]] || fail "sandbox users/me gave no id: $user"
 account=$(svc_ctl accounts add --platform x --external-id "$user" --token "$token")
 
-row() { stack_psql -F '|' -c "SELECT status, coalesce(error_class, ''), coalesce(error_code, ''), coalesce(error_message, '') FROM post_schedules WHERE id = '$1'"; }
-status_in() { # ID STATUS...
-    local st s
-    st=$(stack_psql -c "SELECT status FROM post_schedules WHERE id = '$1'")
-    for s in "${@:2}"; do [[ $st == "$s" ]] && return 0; done
-    return 1
-}
-wait_final() { stack_wait_for status_in "$1" published failed unconfirmed >/dev/null || fail "schedule $1 did not end: $(row "$1")"; }
-# expect ID STATUS CLASS CODE REASON_SUBSTRING
-expect() {
-    local r st cls code msg
-    r=$(row "$1")
-    IFS='|' read -r st cls code msg <<<"$r"
-    [[ $st == "$2" && $cls == "$3" && $code == "$4" && $msg == *"$5"* ]] ||
-        fail "schedule $1: got '$r', expected $2|$3|$4|...$5..."
-    echo "ok: $st ${cls:-(no class)} ${msg:0:100}"
-}
-sandbox_config() { sandbox_post /_sandbox/config "$1" >/dev/null || fail "sandbox config $1"; }
 uploads() { sandbox_get /_sandbox/x/uploads | jq -c '.uploads'; }
 upload_count() { uploads | jq length; }
 tweet_of() { # TEXT -> the sandbox's tweets with that text (JSON array)
@@ -51,8 +34,6 @@ tweet_of() { # TEXT -> the sandbox's tweets with that text (JSON array)
 }
 # post TEXT URL TYPE -> schedule id
 post() { svc_ctl schedule --account "$account" --at now --text "$1" --media "$2" --media-type "$3"; }
-# file_cksum URL -> the POSIX cksum of the whole file, as the media host serves it
-file_cksum() { curl -fsS "$1" | cksum | cut -d' ' -f1; }
 # published_once ID TEXT -> the upload (JSON) the one tweet names
 published_once() {
     local tweets

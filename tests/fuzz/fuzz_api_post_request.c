@@ -5,11 +5,13 @@
  * API_MAX_ACCOUNTS distinct accounts and a post that passes ctl_post_check;
  * with a "recurrence" (never together with "at") all three of its fields are
  * set and ap_recur accepts them, so the series the API stores is one the
- * scheduler can expand. */
+ * scheduler can expand; every variant's key is a platform name or one of
+ * the accounts, and the variants store as a JSON object. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_platforms.h"
 #include "ap_recur.h"
 #include "api.h"
 #include "ctl_post.h"
@@ -25,6 +27,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (strcmp(pr.account_ids[i], pr.account_ids[j]) == 0) abort();
         if (!ctl_post_check(pr.post, why, sizeof(why))) abort();
         if (r.body != NULL) abort();
+        for (size_t i = 0; i < pr.post->nvariants; i++) {
+            const char *key = pr.post->variants[i].key;
+            bool known = ap_platform_info_find(key) != NULL;
+            for (size_t j = 0; !known && j < pr.naccounts; j++)
+                known = strcmp(key, pr.account_ids[j]) == 0;
+            if (!known) abort();
+        }
+        char *variants = NULL;
+        if (!ctl_post_variants_json(pr.post, &variants)) abort();
+        json_t *stored = variants ? json_loads(variants, 0, NULL) : NULL;
+        if ((variants != NULL) != json_is_object(stored)) abort();
+        json_decref(stored);
+        free(variants);
         bool any = pr.recur_rrule || pr.recur_tz || pr.recur_start;
         bool all = pr.recur_rrule && pr.recur_tz && pr.recur_start;
         if (any != all || (all && pr.at_given)) abort();

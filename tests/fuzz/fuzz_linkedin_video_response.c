@@ -1,41 +1,22 @@
 /* fuzz_linkedin_video_response.c -- libFuzzer target: LinkedIn's video
  * upload (linkedin_video.c) whatever the media host or LinkedIn answers at
- * any step.
+ * any step; the driver and the input's layout are video_fuzz.h's (the fuzzed
+ * bytes are also the ETag of a PUT and the post's x-restli-id).
  *
- * Input: byte 0's low 3 bits pick the step that gets the fuzzed answer
- * (ranged read, initializeUpload, part PUT, finalizeUpload, status, the
- * post), bits 3-6 its HTTP status (or a transport error); the rest is the
- * body, also tried as the Content-Range of a ranged read and the ETag of a
- * PUT. Steps before the chosen one get well-formed answers; from it on,
- * every answer is the fuzzed one. The parsers are also called on the bytes
- * directly.
- *
- * Invariants: the flow ends on its own (resends, restarts and polls are
- * bounded), waits are short and positive, the token only goes to LinkedIn
- * and a download never carries it, no request holds or asks for more than
- * one part, every PUT goes through the outbound policy, and nothing before
- * the post ends ambiguous, duplicate or published (nothing is public). */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "adapter.h"
-#include "flow_check.h"
+ * Steps: ranged read, initializeUpload, part PUT, finalizeUpload, status,
+ * the post. Invariants beyond the driver's: the token only goes to
+ * LinkedIn, no request holds or asks for more than one part, every PUT goes
+ * through the outbound policy, and the parsers hold their bounds on the
+ * bytes directly (a refused answer leaves nothing behind). */
 #include "linkedin_video.h"
+#include "video_fuzz.h"
 
 #define BASE "https://api.linkedin.example"
 #define UPLOAD "https://www.linkedin.com/dms-uploads/"
-#define CHUNK 1000
-#define TOTAL 2500
-#define MAX_STEPS 3000
 
-typedef enum step { S_FETCH, S_INIT, S_PUT, S_FINALIZE, S_STATUS, S_POST, S_COUNT } step;
+enum { S_FETCH = VF_FETCH, S_INIT, S_PUT, S_FINALIZE, S_STATUS, S_POST, S_COUNT };
 
-static const long statuses[] = {200, 201, 204, 206, 400, 401, 403, 404,
-                                416, 429, 500, 502, 503, 504, 0,   0};
-
-static step step_of(const ap_http_request *req) {
+static int step_of(const ap_http_request *req) {
     if (strcmp(req->method, "PUT") == 0) return S_PUT;
     if (req->outside_url) return S_FETCH;
     if (strstr(req->url, "action=initializeUpload")) return S_INIT;
@@ -45,150 +26,43 @@ static step step_of(const ap_http_request *req) {
     abort(); /* a request of no known step */
 }
 
-static void set_header(ap_http_response *res, const char *name, const char *value) {
-    if (res->nheaders == AP_HTTP_MAX_HEADERS) return;
-    res->headers[res->nheaders].name = strdup(name);
-    res->headers[res->nheaders].value = strdup(value);
-    res->nheaders++;
-}
-
-static void set_body(ap_http_response *res, const char *body, size_t len) {
-    res->body = malloc(len + 1);
-    if (res->body == NULL) abort();
-    memcpy(res->body, body, len);
-    res->body[len] = '\0';
-    res->body_len = len;
-}
-
 static const char good_init[] =
     "{\"value\":{\"video\":\"urn:li:video:C1\",\"uploadToken\":\"\",\"uploadInstructions\":["
     "{\"uploadUrl\":\"" UPLOAD "1\",\"firstByte\":0,\"lastByte\":999},"
     "{\"uploadUrl\":\"" UPLOAD "2\",\"firstByte\":1000,\"lastByte\":1999},"
     "{\"uploadUrl\":\"" UPLOAD "3\",\"firstByte\":2000,\"lastByte\":2499}]}}";
 
-/* A well-formed answer to req, as the media host or LinkedIn would give it. */
-static void good_answer(const ap_http_request *req, ap_http_response *res) {
-    static const char bytes[CHUNK] = {0};
-    res->status = 200;
-    res->request_sent = true;
-    switch (step_of(req)) {
-    case S_FETCH: {
-        const char *range = NULL;
-        for (int i = 0; i < req->nheaders; i++)
-            if (strcmp(req->headers[i].name, "Range") == 0) range = req->headers[i].value;
-        long first = 0, last = 0;
-        if (range == NULL || sscanf(range, "bytes=%ld-%ld", &first, &last) != 2) abort();
-        if (last >= TOTAL) last = TOTAL - 1;
-        if (last - first + 1 > CHUNK) last = first + CHUNK - 1;
-        char cr[64];
-        snprintf(cr, sizeof(cr), "bytes %ld-%ld/%d", first, last, TOTAL);
-        res->status = 206;
-        set_header(res, "Content-Range", cr);
-        set_header(res, "Content-Type", "video/mp4");
-        set_body(res, bytes, (size_t)(last - first + 1));
-        break;
-    }
-    case S_INIT: set_body(res, good_init, strlen(good_init)); break;
-    case S_PUT: set_header(res, "ETag", "\"e\""); break;
+static void good_answer(const ap_http_request *req, int step, ap_http_response *res) {
+    (void)req;
+    switch (step) {
+    case S_INIT: vf_set_body(res, good_init, strlen(good_init)); break;
+    case S_PUT: vf_set_header(res, "ETag", "\"e\""); break;
     case S_FINALIZE: break;
-    case S_STATUS: set_body(res, "{\"status\":\"AVAILABLE\"}", 22); break;
-    case S_POST:
-    case S_COUNT:
-    default: res->status = 201; set_header(res, "x-restli-id", "urn:li:share:9");
+    case S_STATUS: vf_set_body(res, "{\"status\":\"AVAILABLE\"}", 22); break;
+    default: res->status = 201; vf_set_header(res, "x-restli-id", "urn:li:share:9");
     }
 }
 
-static void fuzz_answer(const char *text, size_t len, uint8_t ctl, step at, ap_http_response *res) {
-    long status = statuses[(ctl >> 3) & 0x0f];
-    res->status = status;
-    res->transport_error = status == 0 ? ((ctl & 0x80) ? 23 : 28) : 0;
-    res->request_sent = (ctl & 0x80) != 0 || status != 0;
-    set_body(res, text, len);
-    if (at == S_FETCH) {
-        set_header(res, "Content-Range", text);
-        set_header(res, "Content-Type", (ctl & 0x80) ? "video/mp4" : text);
-    }
-    if (at == S_PUT) set_header(res, "ETag", text);
-    if (at == S_POST) set_header(res, "x-restli-id", text);
+static void check_request(const ap_http_request *req, int step) {
+    if (step != S_FETCH && strncmp(req->url, BASE "/", strlen(BASE) + 1) != 0 &&
+        strncmp(req->url, "https://www.linkedin.com/", 25) != 0 &&
+        strncmp(req->url, "https://api.linkedin.com/", 25) != 0)
+        abort();
+    if (step == S_FETCH && req->max_response > AP_LI_VIDEO_MAX_PART) abort();
+    if (step == S_PUT && (!req->outside_url || req->body_len > AP_LI_VIDEO_MAX_PART)) abort();
 }
 
-static void run(const char *text, size_t len, uint8_t ctl) {
-    static const ap_job job_init = AUTOPOST__V1__PUBLISH_JOB__INIT;
-    static const Autopost__V1__Media media_init = AUTOPOST__V1__MEDIA__INIT;
-    ap_job job = job_init;
-    Autopost__V1__Media media = media_init, *media_ptr = &media;
-    ap_platform_config platform;
-    ap_flow_input in;
-    memset(&platform, 0, sizeof(platform));
-    memset(&in, 0, sizeof(in));
-    media.url = "https://cdn.example/clip.mp4";
-    media.type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
-    job.schedule_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-    job.platform = "linkedin";
-    job.text = "a video";
-    job.account_external_id = "urn:li:person:abc";
-    job.n_media = 1;
-    job.media = &media_ptr;
-    platform.base_url = BASE;
-    platform.api_version = "202411";
-    platform.media_chunk_bytes = CHUNK;
-    in.job = &job;
-    in.platform = &platform;
-    in.token = "TOKEN";
-    in.mode = AP_FLOW_PUBLISH;
-
-    step at = (step)((ctl & 0x07) % S_COUNT);
-    bool reached = false;
-    const ap_adapter *ad = ap_adapter_find("linkedin");
-    void *flow = ad->flow_new(&in);
-    ap_http_request req;
-    ap_flow_result r;
-    memset(&req, 0, sizeof(req));
-    memset(&r, 0, sizeof(r));
-    int64_t wait = 0;
-    ap_step_kind k = ad->step(flow, &in, NULL, &req, &wait, &r);
-    step last = S_FETCH;
-    for (int n = 0; k != AP_STEP_DONE; n++) {
-        if (n > MAX_STEPS) abort(); /* the flow must end on its own */
-        if (k == AP_STEP_WAIT) {
-            if (wait <= 0 || wait > 60000) abort();
-            ap_http_request_clear(&req);
-            memset(&r, 0, sizeof(r));
-            k = ad->step(flow, &in, NULL, &req, &wait, &r);
-            continue;
-        }
-        last = step_of(&req);
-        bool authed = false;
-        for (int i = 0; i < req.nheaders; i++)
-            authed = authed || strcmp(req.headers[i].name, "Authorization") == 0;
-        if (authed == (last == S_FETCH))
-            abort(); /* LinkedIn gets the token; the media host never */
-        if (authed && strncmp(req.url, BASE "/", strlen(BASE) + 1) != 0 &&
-            strncmp(req.url, "https://www.linkedin.com/", 25) != 0 &&
-            strncmp(req.url, "https://api.linkedin.com/", 25) != 0)
-            abort();
-        if (last == S_FETCH && req.max_response > AP_LI_VIDEO_MAX_PART) abort();
-        if (last == S_PUT && (!req.outside_url || req.body_len > AP_LI_VIDEO_MAX_PART)) abort();
-        reached = reached || last == at;
-        ap_http_response res;
-        memset(&res, 0, sizeof(res));
-        if (reached)
-            fuzz_answer(text, len, ctl, last, &res);
-        else
-            good_answer(&req, &res);
-        ap_http_request_clear(&req);
-        memset(&r, 0, sizeof(r));
-        wait = 0;
-        k = ad->step(flow, &in, &res, &req, &wait, &r);
-        ap_http_response_clear(&res);
-    }
-    fuzz_check_flow_result(&r);
-    if (last != S_POST && (r.error_class == AP_CLASS_AMBIGUOUS ||
-                           r.error_class == AP_CLASS_DUPLICATE || r.error_class == AP_CLASS_NONE))
-        abort(); /* only the post can be live */
-    ap_http_request_clear(&req);
-    ad->flow_free(flow);
+static void fuzz_headers(int step, const char *text, ap_http_response *res) {
+    if (step == S_PUT) vf_set_header(res, "ETag", text);
+    if (step == S_POST) vf_set_header(res, "x-restli-id", text);
 }
+
+static const vf_target target = {"linkedin",    "https://api.linkedin.example",
+                                 "202411",      "urn:li:person:abc",
+                                 NULL,          S_COUNT,
+                                 S_POST,        3000,
+                                 step_of,       good_answer,
+                                 check_request, fuzz_headers};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size == 0) return 0;
@@ -215,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ap_li_video_parse_status(text, size - 1, &s, why, sizeof(why)) == 0 &&
         (s == AP_LVS_UNKNOWN || strnlen(why, sizeof(why)) == sizeof(why)))
         abort();
-    run(text, size - 1, data[0]);
+    vf_run(&target, text, size - 1, data[0]);
     free(text);
     return 0;
 }

@@ -15,6 +15,8 @@
 #include <time.h>
 
 #include "core.h"
+#include "facebook_videos.h"
+#include "linkedin_documents.h"
 #include "linkedin_videos.h"
 #include "x_chunked.h"
 
@@ -223,12 +225,24 @@ static void sandbox_admin_reset(sandbox_request *req) {
     sandbox_oauth_reset();
     sandbox_x_chunked_reset();
     sandbox_li_videos_reset();
+    sandbox_fb_videos_reset();
+    sandbox_li_documents_reset();
     sandbox_reply_json(req, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1));
 }
 
 /* LinkedIn's video uploads as they arrived (linkedin_videos.c). */
 static void sandbox_admin_li_videos(sandbox_request *req) {
     sandbox_reply_json(req, MHD_HTTP_OK, sandbox_li_videos_json());
+}
+
+/* Facebook's page video and reel uploads (facebook_videos.c). */
+static void sandbox_admin_fb_videos(sandbox_request *req) {
+    sandbox_reply_json(req, MHD_HTTP_OK, sandbox_fb_videos_json());
+}
+
+/* LinkedIn's document uploads as they went (linkedin_documents.c). */
+static void sandbox_admin_li_documents(sandbox_request *req) {
+    sandbox_reply_json(req, MHD_HTTP_OK, sandbox_li_documents_json());
 }
 
 /* X's chunked uploads as they arrived (x_chunked.c). */
@@ -250,6 +264,8 @@ static const struct sandbox_admin_route {
     {"POST", "reset", sandbox_admin_reset},
     {"GET", "x/uploads", sandbox_admin_x_uploads},
     {"GET", "linkedin/videos", sandbox_admin_li_videos},
+    {"GET", "facebook/videos", sandbox_admin_fb_videos},
+    {"GET", "linkedin/documents", sandbox_admin_li_documents},
 };
 
 void sandbox_admin_handle(sandbox_request *req) {

@@ -12,6 +12,13 @@
  *                                published (default true) -> {"id","post_id"}
  *   GET  /{v}/{page-id}/feed     fields, since, until, limit (newest first)
  *   GET  /{v}/{object-id}        a post (or photo) we accepted
+ *   POST /{v}/{page-id}/videos, /video_reels, POST /video-upload/{v}/{id}
+ *                                page videos and reels (facebook_videos.c);
+ *                                their finish is published here
+ *   GET  /{v}/{page-id}/videos, /video_reels   fields, limit: published ones
+ *   GET  /{v}/{video-id}?fields=status         upload and processing status
+ * The reads are facebook_read.c's, the video upload phases
+ * facebook_videos.c's; what the three share is in facebook_graph.h.
  *
  * Parameters come from a form or JSON body, or the query string; the token
  * from access_token or "Authorization: Bearer|OAuth TOKEN". Test tokens
@@ -31,29 +38,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "server.h"
-
-#define FB_PLATFORM "facebook"
-#define FB_PATH_MAX 512
-#define FB_ID_MAX (FB_PATH_MAX + 32)
-#define FB_MAX_SEGMENTS 3
-#define FB_DEFAULT_LIMIT 25
-#define FB_MAX_LIMIT 100
-#define FB_MSG_TRANSIENT "An unexpected error has occurred. Please retry your request later."
-#define FB_MSG_NOT_FOUND                                                                           \
-    "Unsupported get request. Object with ID '%s' does not exist, cannot be "                      \
-    "loaded due to missing permissions, or does not support this operation. "                      \
-    "Please read the Graph API documentation at "                                                  \
-    "https://developers.facebook.com/docs/graph-api"
-
-/* One parsed call. */
-typedef struct fb_call {
-    sandbox_request *req;
-    const char *node; /* page id, or object id when there is no edge */
-    const char *edge; /* NULL for /{version}/{node} */
-    const char *token;
-    int hang; /* accept but never answer */
-} fb_call;
+#include "facebook_graph.h"
+#include "facebook_videos.h"
 
 /* ------------------------------------------------------------------------
  * Errors
@@ -76,8 +62,7 @@ static void fb_trace_id(char *out, size_t len) {
     out[i] = '\0';
 }
 
-static void fb_error(sandbox_request *req, unsigned http, int code, int subcode,
-                     const char *message) {
+void fb_error(sandbox_request *req, unsigned http, int code, int subcode, const char *message) {
     char trace[12];
     json_t *e = json_object();
     int rc = e ? 0 : -1;
@@ -98,7 +83,7 @@ static void fb_error(sandbox_request *req, unsigned http, int code, int subcode,
     sandbox_reply_json(req, http, e ? json_pack("{s:o}", "error", e) : NULL);
 }
 
-static void fb_invalid_param(sandbox_request *req) {
+void fb_invalid_param(sandbox_request *req) {
     fb_error(req, 400, 100, 0, "(#100) Invalid parameter");
 }
 
@@ -132,7 +117,7 @@ static void fb_page_throttled(fb_call *c, const sandbox_accept_result *r) {
  * --------------------------------------------------------------------- */
 
 /* A parameter, with empty values treated as absent as Graph does. */
-static const char *fb_param(const fb_call *c, const char *name) {
+const char *fb_param(const fb_call *c, const char *name) {
     const char *v = sandbox_req_param(c->req, name);
     return v && *v ? v : NULL;
 }
@@ -228,7 +213,7 @@ static int fb_http_url(const char *url) {
 }
 
 /* Non-negative integer parameter; -1 when present but not a number. */
-static int fb_int_param(const fb_call *c, const char *name, long long *out) {
+int fb_int_param(const fb_call *c, const char *name, long long *out) {
     const char *v = fb_param(c, name);
     char *end;
     if (v == NULL) return 0;
@@ -237,100 +222,12 @@ static int fb_int_param(const fb_call *c, const char *name, long long *out) {
 }
 
 /* ------------------------------------------------------------------------
- * Object fields (GET responses)
- * --------------------------------------------------------------------- */
-
-enum {
-    FB_F_ID = 1,
-    FB_F_MESSAGE = 2,
-    FB_F_CREATED = 4,
-    FB_F_LINK = 8,
-    FB_F_PICTURE = 16,
-    FB_F_PERMALINK = 32,
-    FB_F_DEFAULT = FB_F_ID | FB_F_MESSAGE | FB_F_CREATED
-};
-
-static const struct fb_field {
-    const char *name;
-    unsigned bit;
-} fb_fields[] = {
-    {"id", FB_F_ID},     {"message", FB_F_MESSAGE},      {"created_time", FB_F_CREATED},
-    {"link", FB_F_LINK}, {"full_picture", FB_F_PICTURE}, {"permalink_url", FB_F_PERMALINK},
-};
-
-static unsigned fb_field_bit(const char *name, size_t len) {
-    for (size_t i = 0; i < sizeof(fb_fields) / sizeof(fb_fields[0]); i++)
-        if (strlen(fb_fields[i].name) == len && strncmp(fb_fields[i].name, name, len) == 0)
-            return fb_fields[i].bit;
-    return 0;
-}
-
-/* Parses ?fields=a,b,c into a mask; answers the error and returns 0 for an
- * unknown field, which is what Graph does. */
-static unsigned fb_parse_fields(fb_call *c) {
-    const char *s = fb_param(c, "fields");
-    unsigned mask = 0;
-    if (s == NULL) return FB_F_DEFAULT;
-    while (*s) {
-        s += strspn(s, " ,");
-        size_t len = strcspn(s, " ,");
-        unsigned bit = fb_field_bit(s, len);
-        if (len > 0 && bit == 0) {
-            char msg[160];
-            snprintf(msg, sizeof(msg), "(#100) Tried accessing nonexisting field (%.*s)",
-                     (int)(len > 64 ? 64 : len), s);
-            fb_error(c->req, 400, 100, 0, msg);
-            return 0;
-        }
-        mask |= bit;
-        s += len;
-    }
-    return mask ? mask : FB_F_DEFAULT;
-}
-
-static json_t *fb_created_time(int64_t ms) {
-    char buf[32];
-    struct tm tm;
-    time_t t = (time_t)(ms / 1000);
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S+0000", &tm) == 0)
-        return NULL;
-    return json_string(buf);
-}
-
-static json_t *fb_permalink(const char *id) {
-    char buf[FB_ID_MAX + 32];
-    snprintf(buf, sizeof(buf), "https://www.facebook.com/%s", id);
-    return json_string(buf);
-}
-
-/* Object as Graph shows it: only requested fields, absent ones omitted. */
-static json_t *fb_post_json(const sandbox_post *p, unsigned fields, const char *id) {
-    json_t *o = json_object();
-    int rc = o ? 0 : -1;
-    if (rc == 0 && (fields & FB_F_ID)) rc |= json_object_set_new(o, "id", json_string(id));
-    if (rc == 0 && (fields & FB_F_MESSAGE) && p->message)
-        rc |= json_object_set_new(o, "message", json_string(p->message));
-    if (rc == 0 && (fields & FB_F_CREATED))
-        rc |= json_object_set_new(o, "created_time", fb_created_time(p->accepted_at_ms));
-    if (rc == 0 && (fields & FB_F_LINK) && p->link)
-        rc |= json_object_set_new(o, "link", json_string(p->link));
-    if (rc == 0 && (fields & FB_F_PICTURE) && p->photo_url)
-        rc |= json_object_set_new(o, "full_picture", json_string(p->photo_url));
-    if (rc == 0 && (fields & FB_F_PERMALINK))
-        rc |= json_object_set_new(o, "permalink_url", fb_permalink(p->id));
-    if (rc != 0) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-/* ------------------------------------------------------------------------
  * Publishing
  * --------------------------------------------------------------------- */
 
-/* Runs the store's rules and answers; ok_body is the success response. */
-static void fb_accept(fb_call *c, const sandbox_post *draft, json_t *ok_body) {
+/* Runs the store's rules and answers; ok_body is the success response.
+ * Returns 1 when the post was stored (answered, held or closed). */
+static int fb_accept(fb_call *c, const sandbox_post *draft, json_t *ok_body) {
     sandbox_accept_result r = sandbox_accept_post(c->req, draft);
     if (r.status != SANDBOX_ACCEPT_OK) json_decref(ok_body);
     switch (r.status) {
@@ -344,13 +241,13 @@ static void fb_accept(fb_call *c, const sandbox_post *draft, json_t *ok_body) {
         } else {
             sandbox_reply_json(c->req, 200, ok_body);
         }
-        return;
-    case SANDBOX_ACCEPT_THROTTLED: fb_page_throttled(c, &r); return;
+        return 1;
+    case SANDBOX_ACCEPT_THROTTLED: fb_page_throttled(c, &r); return 0;
     case SANDBOX_ACCEPT_DUPLICATE:
         fb_error(c->req, 400, 506, 0, "Duplicate status message");
-        return;
+        return 0;
     case SANDBOX_ACCEPT_NOMEM:
-    default: fb_error(c->req, 500, 1, 0, "An unknown error has occurred."); return;
+    default: fb_error(c->req, 500, 1, 0, "An unknown error has occurred."); return 0;
     }
 }
 
@@ -449,86 +346,30 @@ static void fb_publish_photo(fb_call *c) {
                         : json_pack("{s:s}", "id", photo_id));
 }
 
-/* ------------------------------------------------------------------------
- * Reading
- * --------------------------------------------------------------------- */
-
-typedef struct fb_feed_query {
-    json_t *data;
-    int64_t since_ms, until_ms;
-    size_t limit;
-    unsigned fields;
-    int failed;
-} fb_feed_query;
-
-/* Called newest first with the store locked: stop at the first too old. */
-static int fb_feed_visit(const sandbox_post *p, void *ud) {
-    fb_feed_query *q = ud;
-    if (p->accepted_at_ms < q->since_ms) return 0;
-    if (!p->published || p->accepted_at_ms > q->until_ms) return 1;
-    if (json_array_append_new(q->data, fb_post_json(p, q->fields, p->id)) != 0) {
-        q->failed = 1;
-        return 0;
-    }
-    return json_array_size(q->data) < q->limit;
-}
-
-static int fb_feed_query_init(fb_call *c, fb_feed_query *q) {
-    long long since = 0, until = INT64_MAX / 1000 - 1, limit = FB_DEFAULT_LIMIT;
-    if (fb_int_param(c, "since", &since) < 0 || fb_int_param(c, "until", &until) < 0 ||
-        fb_int_param(c, "limit", &limit) < 0 || limit < 1 || since > INT64_MAX / 1000 - 1 ||
-        until > INT64_MAX / 1000 - 1) {
-        fb_invalid_param(c->req);
-        return -1;
-    }
-    q->since_ms = (int64_t)since * 1000;
-    q->until_ms = (int64_t)until * 1000 + 999; /* until is inclusive, in seconds */
-    q->limit = (size_t)(limit > FB_MAX_LIMIT ? FB_MAX_LIMIT : limit);
-    q->fields = fb_parse_fields(c);
-    q->data = q->fields ? json_array() : NULL;
-    q->failed = q->data == NULL;
-    return q->fields ? 0 : -1;
-}
-
-static void fb_read_feed(fb_call *c) {
-    fb_feed_query q;
-    if (fb_feed_query_init(c, &q) != 0) return;
-    if (!q.failed) sandbox_posts_of_page(FB_PLATFORM, c->node, fb_feed_visit, &q);
-    if (q.failed) {
-        json_decref(q.data);
-        fb_error(c->req, 500, 1, 0, "An unknown error has occurred.");
+/* A page video's or reel's upload phases (facebook_videos.c); the finish
+ * is published here, under the same rules as any post. Finishing an upload
+ * that is published already answers success again: a video id becomes one
+ * video at most. */
+static void fb_publish_upload(fb_call *c, int reel) {
+    fb_video_finish fin;
+    if (sandbox_fb_videos_post(c->req, c->version, c->node, reel, &fin)) return;
+    if (fin.already) {
+        sandbox_reply_json(c->req, 200, json_pack("{s:b}", "success", 1));
         return;
     }
-    sandbox_reply_json(c->req, 200, json_pack("{s:o,s:{}}", "data", q.data, "paging"));
+    sandbox_post d = {.id = fin.video_id,
+                      .page_id = c->node,
+                      .kind = reel ? "reel" : "video",
+                      .message = fin.description,
+                      .photo_id = fin.video_id,
+                      .token = c->token,
+                      .published = 1,
+                      .hung = c->hang};
+    sandbox_fb_videos_published(fin.video_id, fb_accept(c, &d, json_pack("{s:b}", "success", 1)));
 }
 
-typedef struct fb_object_query {
-    const char *id;
-    unsigned fields;
-    json_t *obj;
-} fb_object_query;
-
-static int fb_object_visit(const sandbox_post *p, void *ud) {
-    fb_object_query *q = ud;
-    q->obj = fb_post_json(p, q->fields, q->id);
-    return 0;
-}
-
-/* A post or photo we accepted; other ids without '_' are taken as pages. */
-static void fb_read_object(fb_call *c) {
-    fb_object_query q = {c->node, fb_parse_fields(c), NULL};
-    char msg[sizeof(FB_MSG_NOT_FOUND) + FB_PATH_MAX];
-    if (q.fields == 0) return;
-    if (sandbox_post_by_id(FB_PLATFORM, c->node, fb_object_visit, &q)) {
-        sandbox_reply_json(c->req, 200, q.obj);
-    } else if (strchr(c->node, '_') != NULL) {
-        snprintf(msg, sizeof(msg), FB_MSG_NOT_FOUND, c->node);
-        fb_error(c->req, 400, 100, 33, msg);
-    } else {
-        snprintf(msg, sizeof(msg), "Sandbox page %s", c->node);
-        sandbox_reply_json(c->req, 200, json_pack("{s:s,s:s}", "id", c->node, "name", msg));
-    }
-}
+static void fb_publish_video(fb_call *c) { fb_publish_upload(c, 0); }
+static void fb_publish_reel(fb_call *c) { fb_publish_upload(c, 1); }
 
 /* ------------------------------------------------------------------------
  * Routing
@@ -543,6 +384,10 @@ static const struct fb_route {
     {"feed", "POST", SANDBOX_OP_WRITE, fb_publish_feed},
     {"feed", "GET", SANDBOX_OP_READ, fb_read_feed},
     {"photos", "POST", SANDBOX_OP_WRITE, fb_publish_photo},
+    {"videos", "POST", SANDBOX_OP_WRITE, fb_publish_video},
+    {"videos", "GET", SANDBOX_OP_READ, fb_read_videos},
+    {"video_reels", "POST", SANDBOX_OP_WRITE, fb_publish_reel},
+    {"video_reels", "GET", SANDBOX_OP_READ, fb_read_reels},
     {NULL, "GET", SANDBOX_OP_READ, fb_read_object},
 };
 
@@ -600,16 +445,31 @@ static void fb_unsupported(sandbox_request *req, const char *method) {
     fb_error(req, 400, 100, 0, msg);
 }
 
+/* rupload (rupload.facebook.com/video-upload/{v}/{video-id}): a reel's
+ * bytes; the token as "Authorization: OAuth". */
+static void fb_rupload(fb_call *c, const char *video_id) {
+    if (fb_fault(c, SANDBOX_OP_WRITE)) return;
+    c->token = fb_token(c);
+    if (fb_check_token(c, SANDBOX_OP_WRITE) != 0) return;
+    sandbox_fb_videos_rupload(c->req, video_id);
+}
+
 static void fb_handle(sandbox_request *req) {
     char buf[FB_PATH_MAX], edge_path[FB_PATH_MAX + 1], *seg[FB_MAX_SEGMENTS];
     const char *method = sandbox_req_method(req);
     int n = fb_split(sandbox_req_path(req), buf, sizeof(buf), seg, FB_MAX_SEGMENTS);
     int edge_known;
-    fb_call c = {req, NULL, NULL, NULL, 0};
+    fb_call c = {req, NULL, NULL, NULL, NULL, 0};
+    if (n == 3 && strcmp(seg[0], "video-upload") == 0 && fb_version_ok(seg[1]) &&
+        strcmp(method, "POST") == 0) {
+        fb_rupload(&c, seg[2]);
+        return;
+    }
     if (n < 2 || !fb_version_ok(seg[0])) {
         fb_unknown_path(req, sandbox_req_path(req));
         return;
     }
+    c.version = seg[0];
     c.node = seg[1];
     c.edge = n == 3 ? seg[2] : NULL;
     const struct fb_route *r = fb_route_find(&c, method, &edge_known);

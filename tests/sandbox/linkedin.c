@@ -13,6 +13,8 @@
  *   PUT  /linkedin/dms-uploads/{n}   the image bytes -> 201 (token needed, no version)
  *   the Videos API (initializeUpload, PUT parts under /dms-uploads/video/,
  *   finalizeUpload, GET /rest/videos/{urn}): linkedin_videos.c
+ *   the Documents API (initializeUpload, PUT under /dms-uploads/document/,
+ *   GET /rest/documents/{urn}): linkedin_documents.c
  * A post's content is an article {source}, an image or a video {media:{id}}
  * or several images {multiImage:{images:[{id}]}}; images and videos must be
  * uploaded by the same owner, a video must be AVAILABLE.
@@ -38,6 +40,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "linkedin_documents.h"
 #include "linkedin_videos.h"
 #include "server.h"
 
@@ -265,6 +268,16 @@ static int li_content(li_call *c, const char *author, char *source, size_t slen,
             snprintf(source, slen, "%s", json_string_value(src));
         else
             err = "ERROR :: /content/article/source :: must be an http(s) URL";
+    } else if (json_is_string(media) &&
+               strncmp(json_string_value(media), "urn:li:document:", 16) == 0) {
+        json_t *title = json_object_get(json_object_get(root, "media"), "title");
+        if (!json_is_string(title) || json_string_length(title) == 0)
+            err = "ERROR :: /content/media/title :: a document needs a title";
+        else if (sandbox_li_documents_use(json_string_value(media), author,
+                                          json_string_value(title)))
+            snprintf(ids, ilen, "%s", json_string_value(media));
+        else
+            err = "ERROR :: /content/media/id :: not an AVAILABLE document uploaded by the author";
     } else if (json_is_string(media) &&
                strncmp(json_string_value(media), "urn:li:video:", 13) == 0) {
         if (sandbox_li_videos_available(json_string_value(media), author))
@@ -513,6 +526,8 @@ static void li_handle(sandbox_request *req) {
         if (li_fault(&c, SANDBOX_OP_WRITE) || li_check_token(&c, SANDBOX_OP_WRITE) != 0) return;
         if (strncmp(upload, "video/", 6) == 0)
             sandbox_li_videos_put(req, upload + 6);
+        else if (strncmp(upload, "document/", 9) == 0)
+            sandbox_li_documents_put(req, upload + 9);
         else
             li_upload(&c, upload);
         return;
@@ -524,7 +539,15 @@ static void li_handle(sandbox_request *req) {
         snprintf(video, sizeof(video), "%s", path + 13);
         li_percent_decode(video);
     }
-    if (!((list && (post || get)) || (*one && get) || images || videos || *video)) {
+    int documents = strcmp(path, "/rest/documents") == 0 && post;
+    char document[128] = "";
+    if (get && strncmp(path, "/rest/documents/", 16) == 0 && strlen(path + 16) < sizeof(document) &&
+        strchr(path + 16, '/') == NULL) {
+        snprintf(document, sizeof(document), "%s", path + 16);
+        li_percent_decode(document);
+    }
+    if (!((list && (post || get)) || (*one && get) || images || videos || *video || documents ||
+          *document)) {
         li_error(req, 404, 0, "RESOURCE_NOT_FOUND", "No virtual resource found");
         return;
     }
@@ -541,7 +564,11 @@ static void li_handle(sandbox_request *req) {
         return;
     }
     if (li_check_token(&c, op) != 0) return;
-    if (videos)
+    if (documents)
+        sandbox_li_documents_action(req);
+    else if (*document)
+        sandbox_li_documents_get(req, document);
+    else if (videos)
         sandbox_li_videos_action(req);
     else if (*video)
         sandbox_li_videos_get(req, video);

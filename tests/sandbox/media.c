@@ -2,13 +2,19 @@
  * videos, under /media/, so publishers that must download media before
  * uploading it (X) have something to fetch without the internet.
  *
- *   GET /media/{name}.{jpg|jpeg|png|gif|webp|mp4|mov|txt}[?bytes=N][&norange=1]
+ *   GET /media/{name}.{jpg|jpeg|png|gif|webp|mp4|mov|txt|pdf}[?bytes=N][&norange=1]
  *     -> 200, N bytes (default 2048, at most 600 MiB) with the extension's
  *        Content-Type; the bytes depend only on the name and N
  *     with "Range: bytes=A-B" (or "A-"): 206 with those bytes and
  *        Content-Range: bytes A-B'/N (B' = min(B, N-1)), as a CDN answers a
  *        ranged read; 416 when A >= N; norange=1 ignores Range (a host that
  *        does not support it)
+ *   GET /media/redirect/{301|302|303|307|308}/{hops}/{name}.{ext}[?bytes=N][&norange=1]
+ *     -> that status, Location: the same path with hops-1 (hops 2..20), or
+ *        /media/{name}.{ext} with the same query (hops 1): a CDN or link
+ *        shortener in front of the file, a chain of hops long
+ *   GET /media/redirect/{code}/to?url=URL -> that status, Location: URL
+ *        (any URL: a hop off the media host, e.g. to file:///etc/passwd)
  *   anything else -> 404
  *
  * Only the bytes asked for are made: byte i is a hash of the name and i/8,
@@ -33,7 +39,7 @@ static const struct {
 } media_types[] = {
     {"jpg", "image/jpeg"},      {"jpeg", "image/jpeg"}, {"png", "image/png"},
     {"gif", "image/gif"},       {"webp", "image/webp"}, {"mp4", "video/mp4"},
-    {"mov", "video/quicktime"}, {"txt", "text/plain"},
+    {"mov", "video/quicktime"}, {"txt", "text/plain"},  {"pdf", "application/pdf"},
 };
 
 /* "bytes=A-B" or "bytes=A-" of a file of n bytes into [*first, *last];
@@ -66,8 +72,57 @@ static unsigned char media_byte(uint64_t seed, long i) {
     return (unsigned char)(z >> (8 * (i % 8)));
 }
 
+#define MEDIA_REDIRECT "redirect/"
+#define MEDIA_MAX_HOPS 20
+
+/* redirect/{code}/{hops}/{name}: one hop toward /media/{name};
+ * redirect/{code}/to?url=URL: one hop to URL. */
+static void media_redirect(sandbox_request *req, const char *rest) {
+    char *end;
+    long code = strtol(rest, &end, 10);
+    const char *to = sandbox_req_query(req, "url");
+    if (strcmp(end, "/to") == 0 && to && *to && strpbrk(to, "\r\n") == NULL &&
+        (code == 301 || code == 302 || code == 303 || code == 307 || code == 308)) {
+        if (sandbox_reply_header(req, "Location", to) != 0)
+            sandbox_reply_json(req, 500, json_pack("{s:s}", "error", "redirect too long"));
+        else
+            sandbox_reply_empty(req, (unsigned)code);
+        return;
+    }
+    long hops = *end == '/' ? strtol(end + 1, &end, 10) : 0;
+    const char *name = *end == '/' ? end + 1 : NULL;
+    if ((code != 301 && code != 302 && code != 303 && code != 307 && code != 308) || hops < 1 ||
+        hops > MEDIA_MAX_HOPS || name == NULL || *name == '\0' || strchr(name, '/') != NULL) {
+        sandbox_reply_json(req, 404, json_pack("{s:s}", "error", "no such redirect"));
+        return;
+    }
+    const char *bytes = sandbox_req_query(req, "bytes"),
+               *norange = sandbox_req_query(req, "norange");
+    char query[96] = "", location[512];
+    int q = snprintf(query, sizeof(query), "%s%s%s%s%s", bytes || norange ? "?" : "",
+                     bytes ? "bytes=" : "", bytes ? bytes : "", bytes && norange ? "&" : "",
+                     norange ? "norange=" : "");
+    if (norange && q > 0 && (size_t)q < sizeof(query))
+        snprintf(query + q, sizeof(query) - (size_t)q, "%s", norange);
+    int n = hops > 1
+                ? snprintf(location, sizeof(location), MEDIA_PREFIX MEDIA_REDIRECT "%ld/%ld/%s%s",
+                           code, hops - 1, name, query)
+                : snprintf(location, sizeof(location), MEDIA_PREFIX "%s%s", name, query);
+    if (q < 0 || (size_t)q >= sizeof(query) || n < 0 || (size_t)n >= sizeof(location) ||
+        sandbox_reply_header(req, "Location", location) != 0) {
+        sandbox_reply_json(req, 500, json_pack("{s:s}", "error", "redirect too long"));
+        return;
+    }
+    sandbox_reply_empty(req, (unsigned)code);
+}
+
 static void media_handle(sandbox_request *req) {
     const char *name = sandbox_req_path(req) + strlen(MEDIA_PREFIX);
+    if (strncmp(name, MEDIA_REDIRECT, strlen(MEDIA_REDIRECT)) == 0 &&
+        strcmp(sandbox_req_method(req), "GET") == 0) {
+        media_redirect(req, name + strlen(MEDIA_REDIRECT));
+        return;
+    }
     const char *dot = strrchr(name, '.'), *type = NULL, *q = sandbox_req_query(req, "bytes");
     const char *norange = sandbox_req_query(req, "norange");
     long n = MEDIA_DEFAULT_BYTES;

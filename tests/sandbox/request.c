@@ -178,6 +178,38 @@ const char *sandbox_req_param(const sandbox_request *req, const char *name) {
     return sandbox_req_query(req, name);
 }
 
+static const char *sandbox_find_bytes(const char *hay, size_t n, const char *needle) {
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (hay[i] == needle[0] && memcmp(hay + i, needle, k) == 0) return hay + i;
+    return NULL;
+}
+
+const char *sandbox_req_part(const sandbox_request *req, const char *name, size_t *len) {
+    const char *ct = sandbox_req_header(req, "Content-Type"), *b;
+    size_t n;
+    const char *body = sandbox_req_body(req, &n);
+    char delim[128], want[64];
+    if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0 || body == NULL ||
+        (b = strstr(ct, "boundary=")) == NULL || strlen(b + 9) == 0 || strlen(b + 9) > 100)
+        return NULL;
+    snprintf(delim, sizeof(delim), "\r\n--%s", b + 9);
+    snprintf(want, sizeof(want), "name=\"%s\"", name);
+    for (const char *p = sandbox_find_bytes(body, n, delim + 2); p;) {
+        const char *hdr_end = sandbox_find_bytes(p, n - (size_t)(p - body), "\r\n\r\n");
+        if (hdr_end == NULL) return NULL;
+        const char *data = hdr_end + 4;
+        const char *next = sandbox_find_bytes(data, n - (size_t)(data - body), delim);
+        if (next == NULL) return NULL;
+        if (sandbox_find_bytes(p, (size_t)(hdr_end - p), want)) {
+            *len = (size_t)(next - data);
+            return data;
+        }
+        p = next + 2;
+    }
+    return NULL;
+}
+
 sandbox_fault sandbox_req_fault(const sandbox_request *req, sandbox_op op) {
     if (req->fault == SANDBOX_FAULT_RESEND) return SANDBOX_FAULT_NONE; /* the core's */
     if (op == SANDBOX_OP_WRITE) return req->fault;

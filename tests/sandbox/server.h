@@ -79,6 +79,16 @@ typedef struct sandbox_knobs {
     long linkedin_video_processing_polls; /* the status says PROCESSING this many times first */
     int linkedin_video_processing_fail;   /* processing ends PROCESSING_FAILED */
     long linkedin_video_expire_uploads;   /* the next n uploads expire after one part */
+    /* Facebook page videos and reels (facebook_videos.c): failure modes. */
+    long facebook_video_transfer_fail;    /* k: chunk k of each upload is stored, then 500 */
+    long facebook_video_processing_polls; /* the status says processing this many times first */
+    int facebook_video_processing_fail;   /* processing ends in error */
+    long facebook_video_expire_uploads;   /* the next n sessions expire after one chunk */
+    /* LinkedIn's Documents API (linkedin_documents.c): failure modes. */
+    long linkedin_document_put_fail;         /* n: the first n PUTs of an upload: stored, 502 */
+    long linkedin_document_processing_polls; /* the status says PROCESSING this many times */
+    int linkedin_document_processing_fail;   /* processing ends PROCESSING_FAILED */
+    long linkedin_document_expire_uploads;   /* the next n uploads' URLs are expired (403) */
     long token_ttl_s; /* expires_in of access tokens the token endpoints issue */
 } sandbox_knobs;
 
@@ -156,6 +166,10 @@ void sandbox_reply_bytes(sandbox_request *req, unsigned status, const char *type
 const char *sandbox_url_scheme(void);
 /* The raw request body (NULL when none); for multipart uploads. */
 const char *sandbox_req_body(const sandbox_request *req, size_t *len);
+/* The data of the multipart/form-data part named name (len bytes, not
+ * NUL-terminated); NULL when absent or malformed. X's append, Facebook's
+ * video transfer. */
+const char *sandbox_req_part(const sandbox_request *req, const char *name, size_t *len);
 /* Never answer: keep the connection open until the client gives up; for a
  * request that drew SANDBOX_FAULT_CLOSE, close the connection at once
  * instead, with not one byte of answer. */

@@ -145,39 +145,6 @@ static void xc_init(sandbox_request *req, const char *user) {
                                  "expires_after_secs", 86400));
 }
 
-static const char *xc_find_bytes(const char *hay, size_t n, const char *needle) {
-    size_t k = strlen(needle);
-    for (size_t i = 0; i + k <= n; i++)
-        if (hay[i] == needle[0] && memcmp(hay + i, needle, k) == 0) return hay + i;
-    return NULL;
-}
-
-/* The data of the multipart part named name; NULL when absent or malformed. */
-static const char *xc_part(sandbox_request *req, const char *name, size_t *len) {
-    const char *ct = sandbox_req_header(req, "Content-Type"), *b;
-    size_t n;
-    const char *body = sandbox_req_body(req, &n);
-    char delim[128], want[64];
-    if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0 || body == NULL ||
-        (b = strstr(ct, "boundary=")) == NULL || strlen(b + 9) == 0 || strlen(b + 9) > 100)
-        return NULL;
-    snprintf(delim, sizeof(delim), "\r\n--%s", b + 9);
-    snprintf(want, sizeof(want), "name=\"%s\"", name);
-    for (const char *p = xc_find_bytes(body, n, delim + 2); p;) {
-        const char *hdr_end = xc_find_bytes(p, n - (size_t)(p - body), "\r\n\r\n");
-        if (hdr_end == NULL) return NULL;
-        const char *data = hdr_end + 4;
-        const char *next = xc_find_bytes(data, n - (size_t)(data - body), delim);
-        if (next == NULL) return NULL;
-        if (xc_find_bytes(p, (size_t)(hdr_end - p), want)) {
-            *len = (size_t)(next - data);
-            return data;
-        }
-        p = next + 2;
-    }
-    return NULL;
-}
-
 /* x_expire_uploads: is this upload one of the next n to forget? */
 static int xc_should_expire(const sandbox_knobs *k) {
     if (k->x_expire_uploads != xc_expire_knob) {
@@ -191,8 +158,8 @@ static int xc_should_expire(const sandbox_knobs *k) {
 
 static void xc_append(sandbox_request *req, xc_upload *u) {
     size_t idx_len = 0, len = 0;
-    const char *idx_text = xc_part(req, "segment_index", &idx_len);
-    const char *data = xc_part(req, "media", &len);
+    const char *idx_text = sandbox_req_part(req, "segment_index", &idx_len);
+    const char *data = sandbox_req_part(req, "media", &len);
     char digits[8];
     if (u->state != XC_UPLOADING) {
         xc_problem(req, 400, "Invalid Request", "The upload was already finalized.");

@@ -166,7 +166,7 @@ static void test_webhook_request(void) {
 /* Decodes body and returns the reply's first detail field ("" when the
  * body was accepted). */
 static const char *decode_field(const char *body, unsigned int *status) {
-    static char field[64];
+    static char field[128];
     api_post_request pr;
     api_reply r = {0};
     bool ok = api_post_request_decode(&pr, body, strlen(body), &r);
@@ -193,6 +193,12 @@ static void test_post_request(void) {
     CHECK(api_post_request_decode(&pr, full, strlen(full), &r));
     CHECK(pr.naccounts == 1 && pr.post->nmedia == 1 && !pr.post->at_now);
     CHECK(pr.post->media[0].type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
+    api_post_request_free(&pr);
+    const char *doc = "{\"account_ids\": [" ACC "], \"media\": [{\"url\": \"https://e.x/d.pdf\","
+                      " \"type\": \"document\", \"alt_text\": \"Q3 deck\"}]}";
+    CHECK(api_post_request_decode(&pr, doc, strlen(doc), &r));
+    CHECK(pr.post->nmedia == 1 &&
+          pr.post->media[0].type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT);
     api_post_request_free(&pr);
 
     CHECK_STR_EQ(decode_field("{\"text\": \"hi\"}", &st), "account_ids");
@@ -226,6 +232,47 @@ static void test_post_request(void) {
     CHECK(st == 422);
     CHECK_STR_EQ(decode_field("{", &st), "-");
     CHECK(st == 400);
+}
+
+/* "variants" (README "Variants"): decoded into the post, keys checked
+ * against the accounts once they are all known, each 422 naming the
+ * variant's field. */
+#define ACC_ID "0190a5b4-0000-7000-8000-000000000001"
+static void test_post_request_variants(void) {
+    unsigned int st;
+    api_post_request pr;
+    api_reply r = {0};
+    /* The variants key may come before account_ids: keys are checked last. */
+    const char *ok = "{\"variants\": {\"" ACC_ID "\": {\"text\": \"mine\"}, \"x\": {\"media\": "
+                     "[]}}, \"account_ids\": [" ACC "], \"text\": \"t\"}";
+    CHECK(api_post_request_decode(&pr, ok, strlen(ok), &r));
+    CHECK(pr.post->nvariants == 2);
+    CHECK_STR_EQ(ctl_post_variant_for(pr.post, ACC_ID, "x")->text, "mine");
+    CHECK(ctl_post_variant_for(pr.post, "0190a5b4-0000-7000-8000-000000000002", "x")->has_media);
+    api_post_request_free(&pr);
+#define BODY(v) "{\"account_ids\": [" ACC "], \"text\": \"t\", \"variants\": " v "}"
+    CHECK_STR_EQ(decode_field(BODY("{\"myspace\": {\"text\": \"y\"}}"), &st), "variants.myspace");
+    CHECK(st == 422);
+    CHECK_STR_EQ(
+        decode_field(BODY("{\"0190a5b4-0000-7000-8000-000000000009\": {\"text\": \"y\"}}"), &st),
+        "variants.0190a5b4-0000-7000-8000-000000000009");
+    CHECK_STR_EQ(decode_field(BODY("{\"x\": {\"text\": 5}}"), &st), "variants.x.text");
+    CHECK_STR_EQ(decode_field(BODY("{\"x\": {\"link\": \"https://e.x\"}}"), &st), "variants.x");
+    CHECK_STR_EQ(decode_field(BODY("{\"x\": {\"media\": [{\"url\": \"ftp://e.x/a\"}]}}"), &st),
+                 "variants.x.media[0].url");
+    CHECK_STR_EQ(decode_field(BODY("{\"x\": {\"media\": [{\"url\": \"https://e.x/a\", \"type\": "
+                                   "\"audio\"}]}}"),
+                              &st),
+                 "variants.x.media[0].type");
+    CHECK_STR_EQ(decode_field(BODY("{\"x\": {\"media\": {}}}"), &st), "variants.x.media");
+    CHECK_STR_EQ(decode_field(BODY("{\"x\": {\"text\": \"\", \"media\": []}}"), &st), "variants.x");
+    CHECK_STR_EQ(decode_field(BODY("[]"), &st), "variants");
+    CHECK_STR_EQ(decode_field(BODY("{\"" ACC_ID "\": {\"text\": \"a\"}, \"0190A5B4-0000-7000-8000-"
+                                   "000000000001\": {\"text\": \"b\"}}"),
+                              &st),
+                 "variants." ACC_ID);
+    CHECK_STR_EQ(decode_field(BODY("null"), &st), "");
+#undef BODY
 }
 
 /* "priority": normal (the default) or urgent; never on a series. */
@@ -420,6 +467,7 @@ int main(void) {
     RUN(test_route_find);
     RUN(test_post_request);
     RUN(test_post_request_priority);
+    RUN(test_post_request_variants);
     RUN(test_post_request_recurrence);
     RUN(test_post_request_deadline);
     RUN(test_webhook_request);

@@ -49,7 +49,20 @@ static void test_check_content(void) {
     CHECK(ctl_post_add_media(&p, "https://cdn/a.jpg", NULL, "alt", reason, sizeof(reason)));
     CHECK(ctl_post_check(&p, reason, sizeof(reason))); /* media only is content too */
     CHECK(!ctl_post_add_media(&p, "https://cdn/a.mp3", "audio", NULL, reason, sizeof(reason)));
-    CHECK_CONTAINS(reason, "not image, video or gif");
+    CHECK_CONTAINS(reason, "not image, video, gif or document");
+    {
+        /* A document keeps its type and title through the stored media JSON. */
+        ctl_post d;
+        ctl_post_init(&d);
+        CHECK(ctl_post_add_media(&d, "https://cdn/deck.pdf", "document", "Q3", reason,
+                                 sizeof(reason)));
+        CHECK(d.media[0].type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_DOCUMENT);
+        char *json = ctl_post_media_json(&d);
+        CHECK_STR_EQ(
+            json, "[{\"url\":\"https://cdn/deck.pdf\",\"type\":\"document\",\"alt_text\":\"Q3\"}]");
+        free(json);
+        ctl_post_free(&d);
+    }
     for (int i = 0; i < AP_MAX_MEDIA; i++)
         CHECK(ctl_post_add_media(&p, "https://cdn/b.jpg", "image", NULL, reason, sizeof(reason)));
     CHECK(!ctl_post_check(&p, reason, sizeof(reason)));
@@ -302,6 +315,129 @@ static void test_platform_rules(void) {
     CHECK_CONTAINS(reason, "token expired");
 }
 
+/* "variants" (README "Variants"): the resolution order, each field on its
+ * own, the 300-character text that LinkedIn takes and X refuses unless its
+ * variant is shorter, and the reasons naming the variant. */
+#define UUID_A "0e8cd25a-4ea1-49d1-a3f0-0be633296b0c"
+#define UUID_B "7d4f0a52-2f36-4c1e-9a8e-3f5b6c7d8e9f"
+
+static char *long_text(size_t n) {
+    char *t = malloc(n + 1);
+    memset(t, 'a', n);
+    t[n] = '\0';
+    return t;
+}
+
+static void test_variants(void) {
+    ctl_post p;
+    ctl_post_init(&p);
+    char *text = long_text(300), line[1024];
+    snprintf(line, sizeof(line),
+             "{" ACC ", \"at\": \"now\", \"text\": \"%s\", \"media\": [{\"url\": "
+             "\"https://cdn/a.jpg\"}], \"variants\": {\"x\": {\"text\": \"short for x\"}, "
+             "\"linkedin\": {\"media\": [{\"url\": \"https://cdn/b.mp4\", \"type\": \"video\"}]}}}",
+             text);
+    CHECK(ctl_post_from_json(&p, line, strlen(line), reason, sizeof(reason)));
+    CHECK(p.nvariants == 2);
+    /* X: the variant's text, the post's media. */
+    const ctl_variant *v = ctl_post_variant_for(&p, UUID_A, "x");
+    CHECK(v && strcmp(v->key, "x") == 0);
+    ctl_post view = ctl_post_with_variant(&p, v);
+    CHECK_STR_EQ(view.text, "short for x");
+    CHECK(view.nmedia == 1 && strcmp(view.media[0].url, "https://cdn/a.jpg") == 0);
+    CHECK(ctl_post_validate_platform(&p, "x", "1", reason, sizeof(reason)));
+    /* LinkedIn: the post's 300 characters, the variant's media. */
+    view = ctl_post_with_variant(&p, ctl_post_variant_for(&p, UUID_A, "linkedin"));
+    CHECK(strlen(view.text) == 300);
+    CHECK(view.nmedia == 1 && view.media[0].type == AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
+    CHECK(ctl_post_variant_for(&p, UUID_A, "facebook") == NULL);
+    /* Stored: each variant's media in posts.media's shape; shown without
+     * the format key. */
+    char *stored = NULL;
+    CHECK(ctl_post_variants_json(&p, &stored) && stored != NULL);
+    CHECK_STR_EQ(stored, "{\"x\":{\"text\":\"short for x\"},\"linkedin\":{\"media\":[{\"url\":"
+                         "\"https://cdn/b.mp4\",\"type\":\"video\",\"alt_text\":\"\"}]}}");
+    json_t *shown = ctl_post_variants_from_json(stored);
+    CHECK(json_object_size(shown) == 2);
+    json_decref(shown);
+    free(stored);
+    ctl_post_free(&p);
+
+    /* Without the X variant, X refuses the 300 characters; LinkedIn not. */
+    ctl_post_init(&p);
+    snprintf(p.account_id, sizeof(p.account_id), UUID_A);
+    p.at_now = true;
+    p.text = text;
+    CHECK(!ctl_post_validate_platform(&p, "x", "1", reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "not valid for x");
+    CHECK(ctl_post_validate_platform(&p, "linkedin", "urn:li:person:1", reason, sizeof(reason)));
+    /* A variant too long for its platform is named. */
+    CHECK(ctl_post_add_variant_text(&p, "x", "still fine", reason, sizeof(reason)));
+    CHECK(ctl_post_validate_platform(&p, "x", "1", reason, sizeof(reason)));
+    char *too_long = long_text(281);
+    CHECK(ctl_post_add_variant_text(&p, UUID_A, too_long, reason, sizeof(reason)));
+    free(too_long);
+    /* The account's entry beats the platform's. */
+    CHECK(!ctl_post_validate_platform(&p, "x", "1", reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "variants." UUID_A ": not valid for x");
+    ctl_post_free(&p);
+
+    /* Account keys are normalised; the account's entry wins for it only. */
+    ctl_post_init(&p);
+    p.text = strdup("post");
+    CHECK(ctl_post_add_variant_text(&p, "x", "platform", reason, sizeof(reason)));
+    CHECK(ctl_post_add_variant_text(&p, "0E8CD25A-4EA1-49D1-A3F0-0BE633296B0C", "account", reason,
+                                    sizeof(reason)));
+    CHECK_STR_EQ(ctl_post_variant_for(&p, UUID_A, "x")->text, "account");
+    CHECK_STR_EQ(ctl_post_variant_for(&p, UUID_B, "x")->text, "platform");
+    CHECK(ctl_post_variant_for(&p, UUID_B, "threads") == NULL);
+    CHECK(!ctl_post_add_variant_text(&p, UUID_A, "twice", reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "variants." UUID_A ": given twice");
+    char field[128];
+    const char ids[1][37] = {UUID_B};
+    CHECK(!ctl_post_check_variant_keys(&p, ids, 1, field, sizeof(field), reason, sizeof(reason)));
+    CHECK_STR_EQ(field, "variants." UUID_A);
+    CHECK_STR_EQ(reason, "not a platform name or one of the post's account ids");
+    ctl_post_free(&p);
+
+    /* Bad variants, each named by its field. */
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"myspace\": "
+                 "{\"text\": \"y\"}}}"));
+    CHECK_STR_EQ(reason, "variants.myspace: not a platform name or one of the post's account ids");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"" UUID_B
+                 "\": {\"text\": \"y\"}}}"));
+    CHECK_CONTAINS(reason, "variants." UUID_B ": not a platform name");
+    CHECK(parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"" UUID_A
+                "\": {\"text\": \"y\"}}}"));
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"x\": "
+                 "{\"txt\": \"y\"}}}"));
+    CHECK_STR_EQ(reason, "variants.x: unknown key \"txt\" (known: text, media)");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"x\": "
+                 "{\"text\": 5}}}"));
+    CHECK_STR_EQ(reason, "variants.x.text: expected a string");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"x\": {}}}"));
+    CHECK_CONTAINS(reason, "variants.x: expected an object with text and/or media");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": [1]}"));
+    CHECK_CONTAINS(reason, "variants: expected an object");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"x\": {\"media\": "
+                 "[{\"url\": \"ftp://cdn/a.jpg\"}]}}}"));
+    CHECK_CONTAINS(reason, "variants.x.media[0].url: only http:// and https://");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"x\": {\"media\": "
+                 "[{\"type\": \"image\"}]}}}"));
+    CHECK_STR_EQ(reason, "variants.x.media[0].url: missing");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"x\": {\"media\": "
+                 "[{\"url\": \"https://cdn/a\", \"type\": \"audio\"}]}}}"));
+    CHECK_CONTAINS(reason, "variants.x.media[0].type: media type \"audio\"");
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"x\": {\"media\": "
+                 "[{\"url\": \"https://cdn/a\", \"size\": 1}]}}}"));
+    CHECK_CONTAINS(reason, "variants.x.media[0]: unknown key \"size\"");
+    /* A variant's content as it replaces the post's must not be empty. */
+    CHECK(!parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": {\"x\": "
+                 "{\"text\": \" \", \"media\": []}}}"));
+    CHECK_CONTAINS(reason, "variants.x: content is empty");
+    CHECK(parse("{" ACC ", \"at\": \"now\", \"text\": \"x\", \"variants\": null}"));
+}
+
 static void test_copy_encoding(void) {
     ap_buf b = {0};
     CHECK(ctl_copy_field(&b, "a\tb\nc\\d\re", '\t'));
@@ -322,6 +458,7 @@ int main(void) {
     RUN(test_json_records);
     RUN(test_json_recurrence);
     RUN(test_platform_rules);
+    RUN(test_variants);
     RUN(test_copy_encoding);
     return TEST_RESULT();
 }

@@ -214,8 +214,20 @@ static void test_validate_media(void) {
     case_init(&c);
     add_photo(&c);
     c.media[0].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
+    c.job.link = NULL;
+    CHECK(valid(&c, reason, sizeof(reason))); /* one video, alone: a page video */
+    c.job.format = "reel";
+    CHECK(valid(&c, reason, sizeof(reason)));
+    c.job.link = "https://example.com/more";
     CHECK(!valid(&c, reason, sizeof(reason)));
-    CHECK_CONTAINS(reason, "video");
+    CHECK_CONTAINS(reason, "cannot carry a link");
+    c.job.link = NULL;
+    c.media[0].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_IMAGE;
+    CHECK(!valid(&c, reason, sizeof(reason)));
+    CHECK_STR_EQ(reason, "format reel takes exactly one video");
+    c.job.format = "story";
+    CHECK(!valid(&c, reason, sizeof(reason)));
+    CHECK_STR_EQ(reason, "format story is not supported on facebook");
 }
 
 static void test_validate_link(void) {

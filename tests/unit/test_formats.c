@@ -32,7 +32,7 @@ static void test_names(void) {
 
 /* ---- per platform ----------------------------------------------------------- */
 
-/* A story or reel anywhere but Instagram is invalid, naming the format and
+/* A story or reel anywhere but Instagram (and a Facebook reel) is invalid, naming the format and
  * the platform; feed ("" or "feed") is what every platform did before. */
 static void test_other_platforms_refuse(void) {
     static const char *const platforms[] = {"x", "linkedin", "threads", "facebook"};
@@ -51,6 +51,9 @@ static void test_other_platforms_refuse(void) {
             CHECK(!cc_valid(&c, reason, sizeof(reason)));
             snprintf(want, sizeof(want), "format %s is not supported on %s", formats[k],
                      platforms[i]);
+            /* Facebook publishes reels (facebook_video.c): of one video only. */
+            if (strcmp(platforms[i], "facebook") == 0 && strcmp(formats[k], "reel") == 0)
+                snprintf(want, sizeof(want), "format reel takes exactly one video");
             CHECK_STR_EQ(reason, want);
         }
         c.job.format = "carousel";

@@ -209,7 +209,8 @@ typedef struct fake_platform {
     const ssl_api *tls; /* speak TLS with a self-signed certificate */
     X509 *cert;
     EVP_PKEY *pkey;
-    int requests; /* complete requests read */
+    int requests;     /* complete requests read */
+    bool outside_url; /* the GET is a post's media URL (media_allow_private off) */
     pthread_t thread;
 } fake_platform;
 
@@ -326,6 +327,7 @@ static CURLcode fake_transfer(fake_platform *f, const ap_platform_config *pc, co
     ap_http_request req;
     ap_http_request_init(&req, "GET");
     req.url = strdup(url);
+    req.outside_url = f->outside_url;
     CHECK(ap_http_request_add_header(&req, "Authorization", "Bearer not-a-real-token") == 0);
     struct curl_slist *headers = NULL;
     CURLcode rc = CURLE_FAILED_INIT;
@@ -505,6 +507,63 @@ static void test_transfer_tls_verification(void) {
     curl_global_cleanup();
 }
 
+/* A post's media URL follows redirects, https only, each hop on a new
+ * connection. fake_transfer replaces the open-socket callback (the fake is
+ * on loopback, which the policy refuses): what is shown here is that a hop
+ * opens a socket of its own, where the policy's callback runs in
+ * production, and that a hop to plain http is refused before any socket. */
+static void test_outside_url_redirects(void) {
+    ssl_api api;
+    if (!ssl_api_load(&api)) {
+        fprintf(stderr, "  skipped: libssl is not loaded (libcurl on another TLS library?)\n");
+        return;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    X509 *cert = NULL;
+    EVP_PKEY *pkey = NULL;
+    CHECK(self_signed(&cert, &pkey));
+    ap_platform_config pc = test_platform();
+    pc.tls_verify = false;
+    ap_http_response res;
+    int opens;
+
+    /* A hop to http: refused, no second socket, the answer says why. */
+    fake_platform f = {.head = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/a.png\r\n"
+                               "Content-Length: 0\r\n\r\n",
+                       .tls = &api,
+                       .cert = cert,
+                       .pkey = pkey,
+                       .outside_url = true};
+    CHECK(fake_transfer(&f, &pc, "https://127.0.0.1:9/a.png", &res, &opens) ==
+          CURLE_UNSUPPORTED_PROTOCOL);
+    CHECK(res.scheme_refused && !res.address_refused);
+    CHECK_STR_EQ(res.transport_message, "only https is allowed");
+    CHECK(opens == 1 && f.requests == 1);
+    ap_http_response_clear(&res);
+
+    /* A hop to https is followed on a new connection (the fake takes one
+     * connection only, so the hop fails to connect: it did try). */
+    fake_platform g = f;
+    g.head = "HTTP/1.1 307 Temporary Redirect\r\nLocation: https://127.0.0.1:9/b.png\r\n"
+             "Content-Length: 0\r\n\r\n";
+    CHECK(fake_transfer(&g, &pc, "https://127.0.0.1:9/a.png", &res, &opens) ==
+          CURLE_COULDNT_CONNECT);
+    CHECK(opens == 2 && g.requests == 1);
+    CHECK(!res.scheme_refused);
+    ap_http_response_clear(&res);
+
+    /* The platform's own calls (not outside_url) never follow one. */
+    fake_platform h = g;
+    h.outside_url = false;
+    CHECK(fake_transfer(&h, &pc, "https://127.0.0.1:9/a.png", &res, &opens) == CURLE_OK);
+    CHECK(res.status == 307 && opens == 1);
+    ap_http_response_clear(&res);
+
+    X509_free(cert);
+    EVP_PKEY_free(pkey);
+    curl_global_cleanup();
+}
+
 /* A TCP listener on 127.0.0.1 that never accepts by itself: a connection
  * curl makes waits in its backlog, where connections_made() finds it. */
 static int loopback_listener(int *port) {
@@ -605,5 +664,6 @@ int main(void) {
     RUN(test_transfer_timeout);
     RUN(test_transfer_tls_verification);
     RUN(test_outside_url_policy);
+    RUN(test_outside_url_redirects);
     return TEST_RESULT();
 }

@@ -9,142 +9,36 @@
 #include "adapter.h"
 #include "linkedin_video.h"
 #include "test.h"
+#include "video_case.h"
 
-#define TOKEN "AQVliTestToken"
+#define TOKEN VC_TOKEN
 #define AUTHOR "urn:li:organization:2414183"
 #define BASE "https://api.linkedin.example"
 #define VIDEO_URL "https://cdn.example/clip.mp4"
 #define UPLOAD "https://www.linkedin.com/dms-uploads/"
 #define URN "urn:li:video:C5505AQH"
 #define FIRST_READ 1000
-#define TOTAL 2500
+#define TOTAL VC_TOTAL
 
-typedef struct v_case {
-    ap_job job;
-    Autopost__V1__Media media[2];
-    Autopost__V1__Media *media_ptr[2];
-    ap_platform_config platform;
-    ap_flow_input in;
-    const ap_adapter *ad;
-    void *flow;
-    ap_http_request req; /* the request in flight */
-    ap_flow_result r;    /* the last step's result */
-    int64_t wait;        /* the last step's wait */
-    char file[TOTAL];    /* what the media host serves */
-} v_case;
+typedef vc_case v_case;
 
 static void case_init(v_case *c) {
-    static const ap_job job_init = AUTOPOST__V1__PUBLISH_JOB__INIT;
-    static const Autopost__V1__Media media_init = AUTOPOST__V1__MEDIA__INIT;
-    memset(c, 0, sizeof(*c));
-    c->job = job_init;
-    c->job.schedule_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-    c->job.generation = 1;
-    c->job.platform = "linkedin";
-    c->job.text = "a video (launch)";
-    c->job.account_external_id = AUTHOR;
-    for (int i = 0; i < 2; i++) {
-        c->media[i] = media_init;
-        c->media[i].url = VIDEO_URL;
-        c->media[i].type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
-        c->media_ptr[i] = &c->media[i];
-    }
-    c->job.media = c->media_ptr;
-    c->job.n_media = 1;
-    snprintf(c->platform.name, sizeof(c->platform.name), "linkedin");
-    c->platform.base_url = BASE;
-    c->platform.api_version = "202411";
-    c->platform.media_chunk_bytes = FIRST_READ;
-    c->in.job = &c->job;
-    c->in.platform = &c->platform;
-    c->in.token = TOKEN;
-    c->in.mode = AP_FLOW_PUBLISH;
-    for (size_t i = 0; i < sizeof(c->file); i++) c->file[i] = (char)(i * 7 + i / 13);
-    c->ad = ap_adapter_find("linkedin");
+    vc_init(c, "linkedin", BASE, "202411", AUTHOR, "a video (launch)", VIDEO_URL, FIRST_READ);
 }
 
 static void case_start(v_case *c) {
     case_init(c);
-    c->flow = c->ad->flow_new(&c->in);
-    CHECK(c->flow != NULL);
-    CHECK(c->ad->step(c->flow, &c->in, NULL, &c->req, &c->wait, &c->r) == AP_STEP_REQUEST);
+    vc_start(c);
 }
 
-static void case_end(v_case *c) {
-    c->ad->flow_free(c->flow);
-    ap_http_request_clear(&c->req);
-}
-
-static const char *req_header(const ap_http_request *req, const char *name) {
-    for (int i = 0; i < req->nheaders; i++)
-        if (strcmp(req->headers[i].name, name) == 0) return req->headers[i].value;
-    return NULL;
-}
-
-static void add_header(ap_http_response *res, const char *name, const char *value) {
-    res->headers[res->nheaders].name = strdup(name);
-    res->headers[res->nheaders].value = strdup(value);
-    res->nheaders++;
-}
-
-/* Answers the request in flight; c->req becomes the next one (if any). */
-static ap_step_kind reply(v_case *c, ap_http_response *res) {
-    ap_http_request_clear(&c->req);
-    memset(&c->req, 0, sizeof(c->req));
-    memset(&c->r, 0, sizeof(c->r));
-    c->wait = 0;
-    ap_step_kind k = c->ad->step(c->flow, &c->in, res, &c->req, &c->wait, &c->r);
-    ap_http_response_clear(res);
-    return k;
-}
-
-static ap_step_kind answer_h(v_case *c, long status, const char *body, const char *hname,
-                             const char *hvalue) {
-    ap_http_response res;
-    memset(&res, 0, sizeof(res));
-    res.status = status;
-    res.request_sent = true;
-    if (body) {
-        res.body = strdup(body);
-        res.body_len = strlen(body);
-    }
-    if (hname) add_header(&res, hname, hvalue);
-    return reply(c, &res);
-}
-
-static ap_step_kind answer(v_case *c, long status, const char *body) {
-    return answer_h(c, status, body, NULL, NULL);
-}
-
-/* The media host's answer to a ranged read of [first, last] of a file of
- * total bytes. */
-static ap_step_kind serve(v_case *c, long first, long last, long total, const char *type) {
-    ap_http_response res;
-    char range[96];
-    memset(&res, 0, sizeof(res));
-    res.request_sent = true;
-    res.status = 206;
-    res.body_len = (size_t)(last - first + 1);
-    res.body = malloc(res.body_len + 1);
-    for (long i = first; i <= last; i++) res.body[i - first] = c->file[i % TOTAL];
-    snprintf(range, sizeof(range), "bytes %ld-%ld/%ld", first, last, total);
-    add_header(&res, "Content-Range", range);
-    if (type) add_header(&res, "Content-Type", type);
-    return reply(c, &res);
-}
-
-static ap_step_kind resume(v_case *c) { /* after a WAIT */
-    ap_http_request_clear(&c->req);
-    memset(&c->r, 0, sizeof(c->r));
-    return c->ad->step(c->flow, &c->in, NULL, &c->req, &c->wait, &c->r);
-}
+static void case_end(v_case *c) { vc_end(c); }
 
 static void check_fetch(v_case *c, const char *range) {
     CHECK_STR_EQ(c->req.method, "GET");
     CHECK_STR_EQ(c->req.url, VIDEO_URL);
     CHECK(c->req.outside_url);
-    CHECK(req_header(&c->req, "Authorization") == NULL); /* never the token to a media host */
-    CHECK_STR_EQ(req_header(&c->req, "Range"), range);
+    CHECK(vc_req_header(&c->req, "Authorization") == NULL); /* never the token to a media host */
+    CHECK_STR_EQ(vc_req_header(&c->req, "Range"), range);
 }
 
 /* A PUT of bytes [first, last] to UPLOAD<name>. */
@@ -154,8 +48,8 @@ static void check_put(v_case *c, const char *name, long first, long last) {
     CHECK_STR_EQ(c->req.method, "PUT");
     CHECK_STR_EQ(c->req.url, url);
     CHECK(c->req.outside_url); /* the outbound policy applies to upload URLs too */
-    CHECK_STR_EQ(req_header(&c->req, "Content-Type"), "application/octet-stream");
-    CHECK_STR_EQ(req_header(&c->req, "Authorization"), "Bearer " TOKEN);
+    CHECK_STR_EQ(vc_req_header(&c->req, "Content-Type"), "application/octet-stream");
+    CHECK_STR_EQ(vc_req_header(&c->req, "Authorization"), "Bearer " TOKEN);
     CHECK(c->req.body_len == (size_t)(last - first + 1));
     CHECK(c->req.body && memcmp(c->req.body, c->file + first, c->req.body_len) == 0);
 }
@@ -179,7 +73,7 @@ static char *init_body(const char *urn, const char *tag, long size, long total) 
 
 static ap_step_kind answer_init(v_case *c, const char *urn, const char *tag, long size) {
     char *body = init_body(urn, tag, size, TOTAL);
-    ap_step_kind k = answer(c, 200, body);
+    ap_step_kind k = vc_answer(c, 200, body);
     free(body);
     return k;
 }
@@ -187,8 +81,8 @@ static ap_step_kind answer_init(v_case *c, const char *urn, const char *tag, lon
 static void check_init(v_case *c) {
     CHECK_STR_EQ(c->req.method, "POST");
     CHECK_STR_EQ(c->req.url, BASE "/rest/videos?action=initializeUpload");
-    CHECK_STR_EQ(req_header(&c->req, "LinkedIn-Version"), "202411");
-    CHECK_STR_EQ(req_header(&c->req, "X-Restli-Protocol-Version"), "2.0.0");
+    CHECK_STR_EQ(vc_req_header(&c->req, "LinkedIn-Version"), "202411");
+    CHECK_STR_EQ(vc_req_header(&c->req, "X-Restli-Protocol-Version"), "2.0.0");
     CHECK(!c->req.outside_url);
     json_t *b = json_loads(c->req.body, 0, NULL);
     json_t *i = json_object_get(b, "initializeUploadRequest");
@@ -219,22 +113,22 @@ static void check_finalize(v_case *c, const char *urn, const char *const *etags,
 static void upload_parts(v_case *c, const char *urn, const char *tag) {
     char name[32];
     check_fetch(c, "bytes=0-999");
-    CHECK(serve(c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     check_init(c);
     CHECK(answer_init(c, urn, tag, 1000) == AP_STEP_REQUEST);
     snprintf(name, sizeof(name), "%s1", tag);
     check_put(c, name, 0, 999);
-    CHECK(answer_h(c, 200, NULL, "ETag", "etag-1") == AP_STEP_REQUEST);
+    CHECK(vc_answer_h(c, 200, NULL, "ETag", "etag-1") == AP_STEP_REQUEST);
     check_fetch(c, "bytes=1000-1999");
-    CHECK(serve(c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     snprintf(name, sizeof(name), "%s2", tag);
     check_put(c, name, 1000, 1999);
-    CHECK(answer_h(c, 201, NULL, "etag", "etag-2") == AP_STEP_REQUEST);
+    CHECK(vc_answer_h(c, 201, NULL, "etag", "etag-2") == AP_STEP_REQUEST);
     check_fetch(c, "bytes=2000-2499");
-    CHECK(serve(c, 2000, 2499, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(c, 2000, 2499, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     snprintf(name, sizeof(name), "%s3", tag);
     check_put(c, name, 2000, 2499);
-    CHECK(answer_h(c, 200, NULL, "ETag", "etag-3") == AP_STEP_REQUEST);
+    CHECK(vc_answer_h(c, 200, NULL, "ETag", "etag-3") == AP_STEP_REQUEST);
 }
 
 static void test_video_flow(void) {
@@ -243,17 +137,17 @@ static void test_video_flow(void) {
     case_start(&c);
     upload_parts(&c, URN, "p");
     check_finalize(&c, URN, etags, 3);
-    CHECK(answer(&c, 200, NULL) == AP_STEP_WAIT);
+    CHECK(vc_answer(&c, 200, NULL) == AP_STEP_WAIT);
     CHECK(c.wait >= 1000 && c.wait <= 10000);
-    CHECK(resume(&c) == AP_STEP_REQUEST);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
     CHECK_STR_EQ(c.req.method, "GET");
     CHECK_STR_EQ(c.req.url, BASE "/rest/videos/urn%3Ali%3Avideo%3AC5505AQH");
-    CHECK_STR_EQ(req_header(&c.req, "LinkedIn-Version"), "202411");
-    CHECK(answer(&c, 200, "{\"status\":\"WAITING_UPLOAD\"}") == AP_STEP_WAIT);
-    CHECK(resume(&c) == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"status\":\"PROCESSING\"}") == AP_STEP_WAIT);
-    CHECK(resume(&c) == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"status\":\"AVAILABLE\",\"id\":\"" URN "\"}") == AP_STEP_REQUEST);
+    CHECK_STR_EQ(vc_req_header(&c.req, "LinkedIn-Version"), "202411");
+    CHECK(vc_answer(&c, 200, "{\"status\":\"WAITING_UPLOAD\"}") == AP_STEP_WAIT);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"status\":\"PROCESSING\"}") == AP_STEP_WAIT);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"status\":\"AVAILABLE\",\"id\":\"" URN "\"}") == AP_STEP_REQUEST);
     /* The post, the one call that can make something public. */
     CHECK_STR_EQ(c.req.url, BASE "/rest/posts");
     CHECK(c.req.once);
@@ -263,7 +157,7 @@ static void test_video_flow(void) {
                  URN);
     CHECK_STR_EQ(json_string_value(json_object_get(b, "commentary")), "a video \\(launch\\)");
     json_decref(b);
-    CHECK(answer_h(&c, 201, NULL, "x-restli-id", "urn:li:share:7001") == AP_STEP_DONE);
+    CHECK(vc_answer_h(&c, 201, NULL, "x-restli-id", "urn:li:share:7001") == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_NONE);
     CHECK_STR_EQ(c.r.external_id, "urn:li:share:7001");
     case_end(&c);
@@ -273,15 +167,15 @@ static void test_video_flow(void) {
 static void test_parts_other_than_first_read(void) {
     v_case c;
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4; codecs=avc1") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4; codecs=avc1") == AP_STEP_REQUEST);
     CHECK(answer_init(&c, URN, "q", 1300) == AP_STEP_REQUEST);
     check_fetch(&c, "bytes=0-1299");
-    CHECK(serve(&c, 0, 1299, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 1299, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     check_put(&c, "q1", 0, 1299);
-    CHECK(answer_h(&c, 200, NULL, "ETag", "a") == AP_STEP_REQUEST);
+    CHECK(vc_answer_h(&c, 200, NULL, "ETag", "a") == AP_STEP_REQUEST);
     check_fetch(&c, "bytes=1300-2499");
     /* A host that sends fewer bytes than the part: refused, not sent short. */
-    CHECK(serve(&c, 1300, 1999, TOTAL, "video/mp4") == AP_STEP_DONE);
+    CHECK(vc_serve(&c, 1300, 1999, TOTAL, "video/mp4") == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_PERMANENT);
     CHECK_STR_EQ(c.r.error_code, "media_range");
     case_end(&c);
@@ -291,28 +185,28 @@ static void test_parts_other_than_first_read(void) {
 static void test_put_resent(void) {
     v_case c;
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     CHECK(answer_init(&c, URN, "p", 1000) == AP_STEP_REQUEST);
-    CHECK(answer_h(&c, 200, NULL, "ETag", "etag-1") == AP_STEP_REQUEST);
-    CHECK(serve(&c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 502, "bad gateway") == AP_STEP_WAIT);
+    CHECK(vc_answer_h(&c, 200, NULL, "ETag", "etag-1") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 502, "bad gateway") == AP_STEP_WAIT);
     CHECK(c.r.error_class == AP_CLASS_NONE);
     CHECK_STR_EQ(c.r.note_event, "linkedin_video_resend");
     CHECK_CONTAINS(c.r.note, "part 2/3 (bytes 1000-1999)");
     CHECK(c.wait >= 500 && c.wait <= 30000);
-    CHECK(resume(&c) == AP_STEP_REQUEST);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
     check_put(&c, "p2", 1000, 1999); /* no new read: the same bytes */
     ap_http_response none;
     memset(&none, 0, sizeof(none));
     none.transport_error = 28;
     none.request_sent = true;
-    CHECK(reply(&c, &none) == AP_STEP_WAIT);
-    CHECK(resume(&c) == AP_STEP_REQUEST);
+    CHECK(vc_reply(&c, &none) == AP_STEP_WAIT);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
     check_put(&c, "p2", 1000, 1999);
-    CHECK(answer(&c, 503, NULL) == AP_STEP_WAIT);
-    CHECK(resume(&c) == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 503, NULL) == AP_STEP_WAIT);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
     /* The fourth failure ends the attempt: retried later, never ambiguous. */
-    CHECK(answer(&c, 500, NULL) == AP_STEP_DONE);
+    CHECK(vc_answer(&c, 500, NULL) == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_RETRY);
     case_end(&c);
 }
@@ -322,32 +216,32 @@ static void test_expired_upload_restarts(void) {
     v_case c;
     static const char *const etags[] = {"n1", "n2", "n3"};
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     CHECK(answer_init(&c, "urn:li:video:OLD", "old", 1000) == AP_STEP_REQUEST);
-    CHECK(answer_h(&c, 200, NULL, "ETag", "o1") == AP_STEP_REQUEST);
-    CHECK(serve(&c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 403, "{\"message\":\"expired\"}") == AP_STEP_REQUEST);
+    CHECK(vc_answer_h(&c, 200, NULL, "ETag", "o1") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 403, "{\"message\":\"expired\"}") == AP_STEP_REQUEST);
     CHECK_STR_EQ(c.r.note_event, "linkedin_video_restart");
     check_init(&c);
     CHECK(answer_init(&c, "urn:li:video:NEW", "new", 1000) == AP_STEP_REQUEST);
     check_fetch(&c, "bytes=0-999"); /* part 1 again: the bytes in hand were part 2 */
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     check_put(&c, "new1", 0, 999);
-    CHECK(answer_h(&c, 200, NULL, "ETag", "n1") == AP_STEP_REQUEST);
-    CHECK(serve(&c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer_h(&c, 200, NULL, "ETag", "n2") == AP_STEP_REQUEST);
-    CHECK(serve(&c, 2000, 2499, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer_h(&c, 200, NULL, "ETag", "n3") == AP_STEP_REQUEST);
+    CHECK(vc_answer_h(&c, 200, NULL, "ETag", "n1") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer_h(&c, 200, NULL, "ETag", "n2") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 2000, 2499, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer_h(&c, 200, NULL, "ETag", "n3") == AP_STEP_REQUEST);
     check_finalize(&c, "urn:li:video:NEW", etags, 3);
     case_end(&c);
 
     /* Expiring every time: bounded, then retried later. */
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     for (int i = 0; i < 3; i++) {
         CHECK(answer_init(&c, URN, "p", 1000) == AP_STEP_REQUEST);
         check_put(&c, "p1", 0, 999); /* part 1 still in hand: not read again */
-        ap_step_kind k = answer(&c, 404, NULL);
+        ap_step_kind k = vc_answer(&c, 404, NULL);
         CHECK(k == (i < 2 ? AP_STEP_REQUEST : AP_STEP_DONE));
     }
     CHECK(c.r.error_class == AP_CLASS_RETRY);
@@ -359,11 +253,12 @@ static void test_processing_failed(void) {
     v_case c;
     case_start(&c);
     upload_parts(&c, URN, "p");
-    CHECK(answer(&c, 200, NULL) == AP_STEP_WAIT);
-    CHECK(resume(&c) == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200,
-                 "{\"status\":\"PROCESSING_FAILED\",\"processingFailureReason\":\"bad codec\"}") ==
-          AP_STEP_DONE);
+    CHECK(vc_answer(&c, 200, NULL) == AP_STEP_WAIT);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
+    CHECK(
+        vc_answer(&c, 200,
+                  "{\"status\":\"PROCESSING_FAILED\",\"processingFailureReason\":\"bad codec\"}") ==
+        AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_PERMANENT);
     CHECK_STR_EQ(c.r.error_code, "media_processing_failed");
     CHECK_CONTAINS(c.r.error_message, "bad codec");
@@ -375,12 +270,12 @@ static void test_refusals(void) {
     v_case c;
     /* Not MP4, or over 500 MB: refused before LinkedIn hears of it. */
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/quicktime") == AP_STEP_DONE);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/quicktime") == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_PERMANENT);
     CHECK_STR_EQ(c.r.error_code, "media_type");
     case_end(&c);
     case_start(&c);
-    CHECK(serve(&c, 0, 999, 600L * 1024 * 1024, "video/mp4") == AP_STEP_DONE);
+    CHECK(vc_serve(&c, 0, 999, 600L * 1024 * 1024, "video/mp4") == AP_STEP_DONE);
     CHECK_STR_EQ(c.r.error_code, "media_too_large");
     case_end(&c);
     /* The media host is refused by the outbound policy. */
@@ -388,56 +283,56 @@ static void test_refusals(void) {
     ap_http_response refused;
     memset(&refused, 0, sizeof(refused));
     refused.address_refused = true;
-    CHECK(reply(&c, &refused) == AP_STEP_DONE);
+    CHECK(vc_reply(&c, &refused) == AP_STEP_DONE);
     CHECK_STR_EQ(c.r.error_code, "media_url_refused");
     CHECK_STR_EQ(c.r.error_message, "media 1: address not allowed");
     case_end(&c);
     /* Upload URLs elsewhere than LinkedIn never get the token. */
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     const char *evil =
         "{\"value\":{\"video\":\"" URN "\",\"uploadToken\":\"\",\"uploadInstructions\":"
         "[{\"uploadUrl\":\"https://evil.example/up\",\"firstByte\":0,"
         "\"lastByte\":2499}]}}";
-    CHECK(answer(&c, 200, evil) == AP_STEP_DONE);
+    CHECK(vc_answer(&c, 200, evil) == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_PERMANENT);
     CHECK_CONTAINS(c.r.error_message, "not on a LinkedIn host");
     case_end(&c);
     /* Instructions that do not cover the file, or parts too large to hold. */
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     char *gap = init_body(URN, "p", 1000, TOTAL - 10);
-    CHECK(answer(&c, 200, gap) == AP_STEP_DONE);
+    CHECK(vc_answer(&c, 200, gap) == AP_STEP_DONE);
     free(gap);
     CHECK(c.r.error_class == AP_CLASS_RETRY);
     CHECK_STR_EQ(c.r.error_code, "media_upload");
     case_end(&c);
     /* An upload URL resolving to a private address: permanent, no token sent. */
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     CHECK(answer_init(&c, URN, "p", 1000) == AP_STEP_REQUEST);
     memset(&refused, 0, sizeof(refused));
     refused.address_refused = true;
-    CHECK(reply(&c, &refused) == AP_STEP_DONE);
+    CHECK(vc_reply(&c, &refused) == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_PERMANENT);
     CHECK_STR_EQ(c.r.error_code, "upload_url_refused");
     case_end(&c);
     /* A part taken without an ETag cannot be finalized. */
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     CHECK(answer_init(&c, URN, "p", 1000) == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, NULL) == AP_STEP_DONE);
+    CHECK(vc_answer(&c, 200, NULL) == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_RETRY);
     case_end(&c);
     /* LinkedIn's errors on initializeUpload: never ambiguous (nothing public). */
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 401, "{\"message\":\"expired token\"}") == AP_STEP_DONE);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 401, "{\"message\":\"expired token\"}") == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_REAUTH);
     case_end(&c);
     case_start(&c);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 500, NULL) == AP_STEP_DONE);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 500, NULL) == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_RETRY);
     case_end(&c);
 }

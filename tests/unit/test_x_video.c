@@ -9,150 +9,45 @@
 #include "adapter.h"
 #include "chunked.h"
 #include "test.h"
+#include "video_case.h"
 #include "x_video.h"
 
-#define TOKEN "xUserToken123"
+#define TOKEN VC_TOKEN
 #define BASE "https://api.x.example"
 #define VIDEO_URL "https://cdn.example/clip.mp4"
 #define MID "1880000000000000777"
 #define UP BASE "/2/media/upload/"
 #define CHUNK 1000
-#define TOTAL 2500
+#define TOTAL VC_TOTAL
 
-typedef struct v_case {
-    ap_job job;
-    Autopost__V1__Media media;
-    Autopost__V1__Media *media_ptr;
-    ap_platform_config platform;
-    ap_flow_input in;
-    const ap_adapter *ad;
-    void *flow;
-    ap_http_request req; /* the request in flight */
-    ap_flow_result r;    /* the last step's result */
-    int64_t wait;        /* the last step's wait */
-    char file[TOTAL];    /* what the media host serves */
-} v_case;
+typedef vc_case v_case;
 
 static void case_start(v_case *c, Autopost__V1__MediaType type) {
-    static const ap_job job_init = AUTOPOST__V1__PUBLISH_JOB__INIT;
-    static const Autopost__V1__Media media_init = AUTOPOST__V1__MEDIA__INIT;
-    memset(c, 0, sizeof(*c));
-    c->job = job_init;
-    c->job.schedule_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-    c->job.generation = 1;
-    c->job.platform = "x";
-    c->job.text = "a video";
-    c->job.account_external_id = "1234567890";
-    c->media = media_init;
-    c->media.url = VIDEO_URL;
-    c->media.type = type;
-    c->media_ptr = &c->media;
-    c->job.media = &c->media_ptr;
-    c->job.n_media = 1;
-    snprintf(c->platform.name, sizeof(c->platform.name), "x");
-    c->platform.base_url = BASE;
-    c->platform.api_version = "2";
-    c->platform.media_chunk_bytes = CHUNK;
-    c->in.job = &c->job;
-    c->in.platform = &c->platform;
-    c->in.token = TOKEN;
-    c->in.mode = AP_FLOW_PUBLISH;
-    for (size_t i = 0; i < sizeof(c->file); i++) c->file[i] = (char)(i * 7 + i / 13);
-    c->ad = ap_adapter_find("x");
-    c->flow = c->ad->flow_new(&c->in);
-    CHECK(c->flow != NULL);
-    CHECK(c->ad->step(c->flow, &c->in, NULL, &c->req, &c->wait, &c->r) == AP_STEP_REQUEST);
+    vc_init(c, "x", BASE, "2", "1234567890", "a video", VIDEO_URL, CHUNK);
+    c->media[0].type = type;
+    vc_start(c);
 }
 
-static void case_end(v_case *c) {
-    c->ad->flow_free(c->flow);
-    ap_http_request_clear(&c->req);
-}
-
-static const char *req_header(const ap_http_request *req, const char *name) {
-    for (int i = 0; i < req->nheaders; i++)
-        if (strcmp(req->headers[i].name, name) == 0) return req->headers[i].value;
-    return NULL;
-}
-
-static void add_header(ap_http_response *res, const char *name, const char *value) {
-    res->headers[res->nheaders].name = strdup(name);
-    res->headers[res->nheaders].value = strdup(value);
-    res->nheaders++;
-}
-
-/* Answers the request in flight; c->req becomes the next one (if any). */
-static ap_step_kind reply(v_case *c, ap_http_response *res) {
-    ap_http_request_clear(&c->req);
-    memset(&c->req, 0, sizeof(c->req));
-    memset(&c->r, 0, sizeof(c->r));
-    c->wait = 0;
-    ap_step_kind k = c->ad->step(c->flow, &c->in, res, &c->req, &c->wait, &c->r);
-    ap_http_response_clear(res);
-    return k;
-}
-
-static ap_step_kind answer(v_case *c, long status, const char *body) {
-    ap_http_response res;
-    memset(&res, 0, sizeof(res));
-    res.status = status;
-    res.request_sent = true;
-    if (body) {
-        res.body = strdup(body);
-        res.body_len = strlen(body);
-    }
-    return reply(c, &res);
-}
-
-/* The media host's answer to a ranged read of [first, last] of a file of
- * total bytes (total < 0: a plain 200 with the bytes). */
-static ap_step_kind serve(v_case *c, long first, long last, long total, const char *type) {
-    ap_http_response res;
-    char range[96];
-    memset(&res, 0, sizeof(res));
-    res.request_sent = true;
-    res.status = total < 0 ? 200 : 206;
-    res.body_len = (size_t)(last - first + 1);
-    res.body = malloc(res.body_len + 1);
-    for (long i = first; i <= last; i++) res.body[i - first] = c->file[i % TOTAL];
-    if (total >= 0) {
-        snprintf(range, sizeof(range), "bytes %ld-%ld/%ld", first, last, total);
-        add_header(&res, "Content-Range", range);
-    }
-    if (type) add_header(&res, "Content-Type", type);
-    return reply(c, &res);
-}
-
-static ap_step_kind resume(v_case *c) { /* after a WAIT */
-    ap_http_request_clear(&c->req);
-    memset(&c->r, 0, sizeof(c->r));
-    return c->ad->step(c->flow, &c->in, NULL, &c->req, &c->wait, &c->r);
-}
-
-static bool body_has(const ap_http_request *req, const void *bytes, size_t n) {
-    for (size_t i = 0; req->body && i + n <= req->body_len; i++)
-        if (memcmp(req->body + i, bytes, n) == 0) return true;
-    return false;
-}
+static void case_end(v_case *c) { vc_end(c); }
 
 static void check_fetch(v_case *c, const char *range) {
     CHECK_STR_EQ(c->req.method, "GET");
     CHECK_STR_EQ(c->req.url, VIDEO_URL);
-    CHECK_STR_EQ(req_header(&c->req, "Range"), range);
-    CHECK(req_header(&c->req, "Authorization") == NULL); /* the token only goes to X */
-    CHECK(c->req.outside_url);                           /* SSRF policy, redirects re-checked */
-    CHECK(c->req.max_response == CHUNK);                 /* one chunk, never the file */
+    CHECK_STR_EQ(vc_req_header(&c->req, "Range"), range);
+    CHECK(vc_req_header(&c->req, "Authorization") == NULL); /* the token only goes to X */
+    CHECK(c->req.outside_url);                              /* SSRF policy, redirects re-checked */
+    CHECK(c->req.max_response == CHUNK);                    /* one chunk, never the file */
 }
 
 static void check_append(v_case *c, int segment, long first, long len) {
     char part[96];
     CHECK_STR_EQ(c->req.method, "POST");
     CHECK_STR_EQ(c->req.url, UP MID "/append");
-    CHECK_STR_EQ(req_header(&c->req, "Authorization"), "Bearer " TOKEN);
-    CHECK_CONTAINS(req_header(&c->req, "Content-Type"), "multipart/form-data; boundary=");
+    CHECK_STR_EQ(vc_req_header(&c->req, "Authorization"), "Bearer " TOKEN);
+    CHECK_CONTAINS(vc_req_header(&c->req, "Content-Type"), "multipart/form-data; boundary=");
     snprintf(part, sizeof(part), "name=\"segment_index\"\r\n\r\n%d\r\n", segment);
     CHECK_CONTAINS(c->req.body, part);
-    CHECK(body_has(&c->req, c->file + first, (size_t)len));
+    CHECK(vc_body_has(&c->req, c->file + first, (size_t)len));
     CHECK(!c->req.once); /* a resend stores the same segment again: harmless */
 }
 
@@ -161,7 +56,7 @@ static void test_video_flow(void) {
     v_case c;
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
     check_fetch(&c, "bytes=0-999");
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     CHECK_STR_EQ(c.req.method, "POST");
     CHECK_STR_EQ(c.req.url, UP "initialize");
     json_t *init = json_loadb(c.req.body, c.req.body_len, 0, NULL);
@@ -169,40 +64,40 @@ static void test_video_flow(void) {
     CHECK(json_integer_value(json_object_get(init, "total_bytes")) == TOTAL);
     CHECK_STR_EQ(json_string_value(json_object_get(init, "media_category")), "tweet_video");
     json_decref(init);
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\",\"expires_after_secs\":86399}}") ==
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\",\"expires_after_secs\":86399}}") ==
           AP_STEP_REQUEST);
     check_append(&c, 0, 0, 1000);
     /* A 5xx to the append: the same segment again, after a short wait. */
-    CHECK(answer(&c, 503, "{\"title\":\"Service Unavailable\"}") == AP_STEP_WAIT);
+    CHECK(vc_answer(&c, 503, "{\"title\":\"Service Unavailable\"}") == AP_STEP_WAIT);
     CHECK(c.wait > 0 && c.wait <= 30000);
     CHECK_STR_EQ(c.r.note_event, "x_media_resend");
-    CHECK(resume(&c) == AP_STEP_REQUEST);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
     check_append(&c, 0, 0, 1000);
-    CHECK(answer(&c, 204, NULL) == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 204, NULL) == AP_STEP_REQUEST);
     check_fetch(&c, "bytes=1000-1999");
-    CHECK(serve(&c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     check_append(&c, 1, 1000, 1000);
-    CHECK(answer(&c, 204, NULL) == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 204, NULL) == AP_STEP_REQUEST);
     check_fetch(&c, "bytes=2000-2499"); /* the last range stops at the file's end */
-    CHECK(serve(&c, 2000, 2499, TOTAL, NULL) == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 2000, 2499, TOTAL, NULL) == AP_STEP_REQUEST);
     check_append(&c, 2, 2000, 500);
-    CHECK(answer(&c, 204, NULL) == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 204, NULL) == AP_STEP_REQUEST);
     CHECK_STR_EQ(c.req.method, "POST");
     CHECK_STR_EQ(c.req.url, UP MID "/finalize");
-    CHECK(answer(&c, 200,
-                 "{\"data\":{\"id\":\"" MID "\",\"processing_info\":{\"state\":\"pending\","
-                 "\"check_after_secs\":2}}}") == AP_STEP_WAIT);
+    CHECK(vc_answer(&c, 200,
+                    "{\"data\":{\"id\":\"" MID "\",\"processing_info\":{\"state\":\"pending\","
+                    "\"check_after_secs\":2}}}") == AP_STEP_WAIT);
     CHECK(c.wait == 2000);
-    CHECK(resume(&c) == AP_STEP_REQUEST);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
     CHECK_STR_EQ(c.req.method, "GET");
     CHECK_STR_EQ(c.req.url, BASE "/2/media/upload?media_id=" MID "&command=STATUS");
-    CHECK_STR_EQ(req_header(&c.req, "Authorization"), "Bearer " TOKEN);
-    CHECK(answer(&c, 200,
-                 "{\"data\":{\"processing_info\":{\"state\":\"in_progress\","
-                 "\"check_after_secs\":0,\"progress_percent\":40}}}") == AP_STEP_WAIT);
+    CHECK_STR_EQ(vc_req_header(&c.req, "Authorization"), "Bearer " TOKEN);
+    CHECK(vc_answer(&c, 200,
+                    "{\"data\":{\"processing_info\":{\"state\":\"in_progress\","
+                    "\"check_after_secs\":0,\"progress_percent\":40}}}") == AP_STEP_WAIT);
     CHECK(c.wait == 1000); /* 0 means soon, not a busy loop */
-    CHECK(resume(&c) == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"processing_info\":{\"state\":\"succeeded\"}}}") ==
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"processing_info\":{\"state\":\"succeeded\"}}}") ==
           AP_STEP_REQUEST);
     CHECK_STR_EQ(c.req.url, BASE "/2/tweets");
     CHECK(c.req.once);
@@ -211,7 +106,7 @@ static void test_video_flow(void) {
     CHECK(json_array_size(ids) == 1);
     CHECK_STR_EQ(json_string_value(json_array_get(ids, 0)), MID);
     json_decref(tweet);
-    CHECK(answer(&c, 201, "{\"data\":{\"id\":\"42\",\"text\":\"a video\"}}") == AP_STEP_DONE);
+    CHECK(vc_answer(&c, 201, "{\"data\":{\"id\":\"42\",\"text\":\"a video\"}}") == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_NONE);
     CHECK_STR_EQ(c.r.external_id, "42");
     case_end(&c);
@@ -221,18 +116,18 @@ static void test_video_flow(void) {
 static void test_gif_small_plain_answer(void) {
     v_case c;
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_GIF);
-    CHECK(serve(&c, 0, 299, -1, "image/gif") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 299, -1, "image/gif") == AP_STEP_REQUEST);
     json_t *init = json_loadb(c.req.body, c.req.body_len, 0, NULL);
     CHECK_STR_EQ(json_string_value(json_object_get(init, "media_type")), "image/gif");
     CHECK(json_integer_value(json_object_get(init, "total_bytes")) == 300);
     CHECK_STR_EQ(json_string_value(json_object_get(init, "media_category")), "tweet_gif");
     json_decref(init);
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
     check_append(&c, 0, 0, 300);
-    CHECK(answer(&c, 200, "{}") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{}") == AP_STEP_REQUEST);
     CHECK_STR_EQ(c.req.url, UP MID "/finalize");
     /* No processing_info: nothing to wait for. */
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
     CHECK_STR_EQ(c.req.url, BASE "/2/tweets");
     case_end(&c);
 }
@@ -241,16 +136,17 @@ static void test_gif_small_plain_answer(void) {
 static void test_processing_failed(void) {
     v_case c;
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
-    CHECK(serve(&c, 0, 999, 1000, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 204, NULL) == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"processing_info\":{\"state\":\"in_progress\"}}}") ==
+    CHECK(vc_serve(&c, 0, 999, 1000, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 204, NULL) == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"processing_info\":{\"state\":\"in_progress\"}}}") ==
           AP_STEP_WAIT);
-    CHECK(resume(&c) == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200,
-                 "{\"data\":{\"processing_info\":{\"state\":\"failed\",\"error\":{\"code\":1,"
-                 "\"name\":\"InvalidMedia\",\"message\":\"Video longer than 140 seconds\"}}}}") ==
-          AP_STEP_DONE);
+    CHECK(vc_resume(&c) == AP_STEP_REQUEST);
+    CHECK(
+        vc_answer(&c, 200,
+                  "{\"data\":{\"processing_info\":{\"state\":\"failed\",\"error\":{\"code\":1,"
+                  "\"name\":\"InvalidMedia\",\"message\":\"Video longer than 140 seconds\"}}}}") ==
+        AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_PERMANENT);
     CHECK_STR_EQ(c.r.error_code, "media_processing_failed");
     CHECK_CONTAINS(c.r.error_message, "Video longer than 140 seconds");
@@ -263,20 +159,20 @@ static void test_processing_failed(void) {
 static void test_expired_media_restarts(void) {
     v_case c;
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 204, NULL) == AP_STEP_REQUEST);
-    CHECK(serve(&c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 204, NULL) == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 1000, 1999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
     for (int restart = 1; restart <= 2; restart++) {
-        CHECK(answer(&c, 404, "{\"title\":\"Not Found Error\"}") == AP_STEP_REQUEST);
+        CHECK(vc_answer(&c, 404, "{\"title\":\"Not Found Error\"}") == AP_STEP_REQUEST);
         CHECK_STR_EQ(c.r.note_event, "x_media_restart");
         check_fetch(&c, "bytes=0-999");
-        CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+        CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
         CHECK_STR_EQ(c.req.url, UP "initialize");
-        CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
+        CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
         check_append(&c, 0, 0, 1000);
     }
-    CHECK(answer(&c, 404, "{\"title\":\"Not Found Error\"}") == AP_STEP_DONE);
+    CHECK(vc_answer(&c, 404, "{\"title\":\"Not Found Error\"}") == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_RETRY);
     CHECK_STR_EQ(c.r.error_code, "media_expired");
     case_end(&c);
@@ -287,12 +183,12 @@ static void test_expired_media_restarts(void) {
 static void test_append_gives_up(void) {
     v_case c;
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
     ap_step_kind k;
     int sends = 1;
-    while ((k = answer(&c, 502, NULL)) == AP_STEP_WAIT) {
-        CHECK(resume(&c) == AP_STEP_REQUEST);
+    while ((k = vc_answer(&c, 502, NULL)) == AP_STEP_WAIT) {
+        CHECK(vc_resume(&c) == AP_STEP_REQUEST);
         check_append(&c, 0, 0, 1000);
         sends++;
     }
@@ -302,13 +198,13 @@ static void test_append_gives_up(void) {
     case_end(&c);
     /* No answer after sending: also resent, not ambiguous. */
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
     ap_http_response res;
     memset(&res, 0, sizeof(res));
     res.transport_error = 28;
     res.request_sent = true;
-    CHECK(reply(&c, &res) == AP_STEP_WAIT);
+    CHECK(vc_reply(&c, &res) == AP_STEP_WAIT);
     case_end(&c);
 }
 
@@ -325,9 +221,9 @@ static ap_flow_result first_fetch(Autopost__V1__MediaType type, long status, con
     res.request_sent = !refused;
     res.body = strdup("0123456789");
     res.body_len = 10;
-    if (range) add_header(&res, "Content-Range", range);
-    if (ctype) add_header(&res, "Content-Type", ctype);
-    CHECK(reply(&c, &res) == AP_STEP_DONE);
+    if (range) vc_add_header(&res, "Content-Range", range);
+    if (ctype) vc_add_header(&res, "Content-Type", ctype);
+    CHECK(vc_reply(&c, &res) == AP_STEP_DONE);
     CHECK(c.req.url == NULL); /* X never heard of it */
     ap_flow_result r = c.r;
     case_end(&c);
@@ -371,10 +267,10 @@ static void test_first_chunk_refusals(void) {
 static void test_file_changed(void) {
     v_case c;
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 204, NULL) == AP_STEP_REQUEST);
-    CHECK(serve(&c, 1000, 1999, TOTAL + 1, "video/mp4") == AP_STEP_DONE);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 204, NULL) == AP_STEP_REQUEST);
+    CHECK(vc_serve(&c, 1000, 1999, TOTAL + 1, "video/mp4") == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_RETRY);
     CHECK_STR_EQ(c.r.error_code, "media_changed");
     case_end(&c);
@@ -384,27 +280,27 @@ static void test_file_changed(void) {
 static void test_upload_errors(void) {
     v_case c;
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 401, "{\"title\":\"Unauthorized\"}") == AP_STEP_DONE);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 401, "{\"title\":\"Unauthorized\"}") == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_REAUTH);
     case_end(&c);
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
-    CHECK(serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"not digits\"}}") == AP_STEP_DONE);
+    CHECK(vc_serve(&c, 0, 999, TOTAL, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"not digits\"}}") == AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_RETRY);
     case_end(&c);
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
-    CHECK(serve(&c, 0, 999, 1000, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 400, "{\"title\":\"Invalid Request\",\"detail\":\"bad segment\"}") ==
+    CHECK(vc_serve(&c, 0, 999, 1000, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 400, "{\"title\":\"Invalid Request\",\"detail\":\"bad segment\"}") ==
           AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_PERMANENT);
     case_end(&c);
     case_start(&c, AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_VIDEO);
-    CHECK(serve(&c, 0, 999, 1000, "video/mp4") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
-    CHECK(answer(&c, 204, NULL) == AP_STEP_REQUEST);
-    CHECK(answer(&c, 200, "{\"data\":{\"processing_info\":{\"state\":\"exploded\"}}}") ==
+    CHECK(vc_serve(&c, 0, 999, 1000, "video/mp4") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"id\":\"" MID "\"}}") == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 204, NULL) == AP_STEP_REQUEST);
+    CHECK(vc_answer(&c, 200, "{\"data\":{\"processing_info\":{\"state\":\"exploded\"}}}") ==
           AP_STEP_DONE); /* a state we do not know is not "ready" */
     CHECK(c.r.error_class == AP_CLASS_RETRY);
     case_end(&c);
@@ -423,10 +319,11 @@ static void test_verify_video_post(void) {
     CHECK(c.ad->step(c.flow, &c.in, NULL, &c.req, &c.wait, &c.r) == AP_STEP_REQUEST);
     CHECK_STR_EQ(c.req.method, "GET");
     CHECK_CONTAINS(c.req.url, BASE "/2/users/1234567890/tweets?");
-    CHECK(answer(&c, 200,
-                 "{\"data\":[{\"id\":\"42\",\"text\":\"a video https://t.co/abc\","
-                 "\"created_at\":\"2026-11-28T12:00:00.000Z\"}],\"meta\":{\"result_count\":1}}") ==
-          AP_STEP_DONE);
+    CHECK(
+        vc_answer(&c, 200,
+                  "{\"data\":[{\"id\":\"42\",\"text\":\"a video https://t.co/abc\","
+                  "\"created_at\":\"2026-11-28T12:00:00.000Z\"}],\"meta\":{\"result_count\":1}}") ==
+        AP_STEP_DONE);
     CHECK(c.r.error_class == AP_CLASS_NONE);
     CHECK_STR_EQ(c.r.external_id, "42");
     case_end(&c);
