@@ -568,9 +568,19 @@ profile_cluster() {
     end_cluster_stack
 }
 
+# cluster_stream_leader STREAM: the node (1-based) leading a stream.
+cluster_stream_leader() {
+    local name
+    name=$(curl -fsS --max-time 2 "http://127.0.0.1:${CLUSTER_MON[1]}/jsz?streams=true" 2>/dev/null |
+        jq -r --arg s "$1" '.account_details[]?.stream_detail[]? | select(.name == $s) | .cluster.leader // empty' | head -n 1)
+    [[ $name =~ ^autopost-n([0-9]+)$ ]] && echo "${BASH_REMATCH[1]}"
+}
+
 # One seed burst on the R3 cluster: "makespan terminal_after" in ms after
-# the due time. With KILL=1 the node the publisher is connected to gets
-# SIGKILL once a third of the posts have arrived (and stays down).
+# the due time. With KILL=1 a node gets SIGKILL once a third of the posts
+# have arrived (and stays down): BENCH_NODELOSS_VICTIM=publisher (default)
+# kills the one the publisher is connected to, =leader the leader of the
+# attempt records' stream (on another node when it can).
 _nodeloss_burst() {
     local kill=$1 C=${BENCH_SEED_CAP:-64}
     begin_cluster_stack --latency-ms 100
@@ -583,6 +593,11 @@ _nodeloss_burst() {
     if ((kill)); then
         stack_wait_for bash -c "(( \$(curl -fsS $SANDBOX_URL/_sandbox/stats | jq .accepted) >= $((total / 3)) ))" >/dev/null
         victim=$(cluster_node_of autopost-publisher-facebook) || victim=1
+        if [[ ${BENCH_NODELOSS_VICTIM:-publisher} == leader ]]; then
+            local leader
+            leader=$(cluster_stream_leader KV_autopost_attempts_facebook) || leader=""
+            [[ -n $leader ]] && victim=$leader
+        fi
         cluster_kill "$victim"
     fi
     wait_all_terminal "$total"
@@ -605,7 +620,7 @@ profile_nodeloss() {
     read -r b_make b_done b_bad b_dups _ <<<"$base"
     read -r f_make f_done f_bad f_dups f_victim <<<"$fault"
     row nodeloss "no loss: makespan / all terminal (ms)" "$b_make / $b_done" "3,000 posts, C = 64, 100 ms, R3"
-    row nodeloss "node $f_victim killed: makespan / all terminal (ms)" "$f_make / $f_done" "the publisher's node, a third in"
+    row nodeloss "node $f_victim killed: makespan / all terminal (ms)" "$f_make / $f_done" "${BENCH_NODELOSS_VICTIM:-publisher}'s node, a third in"
     row nodeloss "all terminal: loss - no loss (ms)" "$((f_done - b_done))" "target <= 15000"
     row nodeloss "not published / sandbox dups (no loss; loss)" "$b_bad / $b_dups; $f_bad / $f_dups" "exactly once: 0 / 0"
 }
