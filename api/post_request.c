@@ -195,7 +195,9 @@ bool api_recurrence_check(const api_post_request *pr, int64_t min_interval_ms, i
  * are known. Reasons start with the field, as ctl_post's do. */
 static bool variant_invalid(const char *field, const char *why, api_reply *err) {
     char reason[600];
-    snprintf(reason, sizeof(reason), "%s: %s", field, why);
+    /* A reason cut at 600 bytes still names the field first. */
+    int n = snprintf(reason, sizeof(reason), "%s: %s", field, why);
+    if (n < 0) snprintf(reason, sizeof(reason), "%s", field);
     *err = strcmp(why, "out of memory") == 0 ? api_error(500, "internal", "out of memory")
                                              : invalid(field, reason);
     return false;

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_TENANTS 64
+#define MAX_TENANTS 1024 /* the apiseed profile: a tenant per seed user */
 #define BODY_MAX 4096
 #define ERR_BODY_MAX 512
 

@@ -22,6 +22,8 @@
 #             chunked upload), then one LinkedIn publisher (Videos API):
 #             each publisher's peak RSS before and after, time and bytes/s,
 #             every byte checked at the sandbox
+#   apiseed   the seed burst created through POST /v1/posts by 500 tenants
+#             (BENCH_APISEED_AT=due|now): makespan against the seed's ideal
 #   cluster   the overhead work on a 3-node JetStream cluster, R3 streams:
 #             what replication costs nats-server per job
 #   nodeloss  the seed burst on the R3 cluster, once as is and once with the
@@ -387,6 +389,68 @@ YAML
     end_stack
 }
 
+# The seed burst with the front door in the path: 500 tenants (a customer
+# per seed user, with an API key and 2 Facebook accounts each) create 1,500
+# posts of 2 accounts through POST /v1/posts, 3,000 schedules. With
+# BENCH_APISEED_AT=due (default) the posts are created ahead of one due
+# second, as an application schedules them; with =now they are created at
+# once with "at": "now", so the API's writes and the burst overlap. The
+# makespan runs from the first schedule's due time to the last sandbox
+# arrival; the ideal is the seed's (posts x latency / C).
+profile_apiseed() {
+    local C=${BENCH_SEED_CAP:-64} latency=100 users=500 mode=${BENCH_APISEED_AT:-due} port
+    begin_stack --latency-ms "$latency"
+    sed -i "s/concurrency: [0-9]*/concurrency: $C/" "$AUTOPOST_CONFIG"
+    port=$(stack_free_port)
+    cat >>"$AUTOPOST_CONFIG" <<YAML
+api:
+  http_port: $port
+  rate_limit_per_second: 1000000
+  rate_limit_burst: 1000000
+YAML
+    local api=http://127.0.0.1:$port dir=$STACK_DIR/apiseed u tid keys=() pairs=() ids=()
+    mkdir -p "$dir"
+    : >"$dir/accounts.jsonl"
+    for ((u = 1; u <= users; u++)); do
+        tid=$(svc_ctl tenants add --name "customer-$u" | awk '{print $NF}')
+        keys+=("$(svc_ctl api-keys create --tenant "$tid" --name app | awk '{print $NF}')")
+        printf '{"platform":"facebook","external_id":"%d","token":"t-%d-1","tenant_id":"%s"}\n{"platform":"facebook","external_id":"%d","token":"t-%d-2","tenant_id":"%s"}\n' \
+            $((100000 + u * 10 + 1)) "$u" "$tid" $((100000 + u * 10 + 2)) "$u" "$tid" >>"$dir/accounts.jsonl"
+    done
+    mapfile -t ids < <(svc_ctl accounts import "$dir/accounts.jsonl")
+    for ((u = 0; u < users; u++)); do pairs+=("${keys[u]}=${ids[2 * u]},${ids[2 * u + 1]}"); done
+    svc_start api
+    svc_start dispatcher
+    svc_start publisher-facebook
+    svc_start scheduler
+    stack_wait_for curl -fsS -o /dev/null "$api/v1/openapi.json" >/dev/null
+    local at=now out
+    [[ $mode == now ]] || at=$(rfc3339_in 15)
+    out=$("$AUTOPOST_BIN/autopost-bench-api-load" "$api" "$$" $((users * 3)) 32 "$at" "${pairs[@]}") ||
+        echo "bench: some posts were not created (see above)" >&2
+    local total
+    total=$(stack_psql -c "SELECT count(*) FROM post_schedules")
+    wait_all_terminal "$total"
+    report_load_sandbox
+    local make first ideal early
+    read -r make first <<<"$(stack_psql -F ' ' -c "
+SELECT max(sp.accepted_at_ms) - min((extract(epoch FROM s.scheduled_at) * 1000)::bigint),
+       min(sp.accepted_at_ms) - min((extract(epoch FROM s.scheduled_at) * 1000)::bigint)
+  FROM post_schedules s JOIN sandbox_posts sp ON sp.post_id = s.external_post_id")"
+    # Created after the due time ("due" mode): the front door was too slow to be ahead.
+    early=$(stack_psql -c "SELECT count(*) FROM post_schedules s JOIN posts p ON p.id = s.post_id WHERE p.created_at > s.scheduled_at")
+    ideal=$(awk -v n="$total" -v l="$latency" -v c="$C" 'BEGIN { printf "%d", n * l / c }')
+    row apiseed "schedules / tenants / at" "$total / $users / $mode" "1,500 posts of 2 accounts through POST /v1/posts"
+    row apiseed "posts/s created" "$(awk '$1 == "per_s" { print $2 }' <<<"$out")" "$(awk '$1 == "ok" { print $2 }' <<<"$out") answered 201"
+    row apiseed "makespan (ms)" "$make" "last sandbox arrival - first due time"
+    row apiseed "ideal makespan (ms)" "$ideal" "posts x latency / C"
+    row apiseed "makespan / ideal" "$(awk -v a="$make" -v b="$ideal" 'BEGIN { printf "%.2f", a / b }')" "target <= 1.15"
+    row apiseed "first post late (ms)" "$first"
+    [[ $mode == now ]] || row apiseed "posts created after their due time" "$early" "0: the API kept ahead"
+    row apiseed "not published / sandbox dups" "$(stack_psql -c "SELECT count(*) FROM post_schedules WHERE status <> 'published'") / $(stack_psql -c "SELECT count(*) - count(DISTINCT (page_id, message)) FROM sandbox_posts")" "exactly once: 0 / 0"
+    end_stack
+}
+
 # The rows' own writes for every pending schedule, in batches of 500 inside
 # the server (no client round trips, plans cached): queued with its history
 # line, committed, then published with its history line, committed. What the
@@ -604,9 +668,19 @@ profile_cluster() {
     end_cluster_stack
 }
 
+# cluster_stream_leader STREAM: the node (1-based) leading a stream.
+cluster_stream_leader() {
+    local name
+    name=$(curl -fsS --max-time 2 "http://127.0.0.1:${CLUSTER_MON[1]}/jsz?streams=true" 2>/dev/null |
+        jq -r --arg s "$1" '.account_details[]?.stream_detail[]? | select(.name == $s) | .cluster.leader // empty' | head -n 1)
+    [[ $name =~ ^autopost-n([0-9]+)$ ]] && echo "${BASH_REMATCH[1]}"
+}
+
 # One seed burst on the R3 cluster: "makespan terminal_after" in ms after
-# the due time. With KILL=1 the node the publisher is connected to gets
-# SIGKILL once a third of the posts have arrived (and stays down).
+# the due time. With KILL=1 a node gets SIGKILL once a third of the posts
+# have arrived (and stays down): BENCH_NODELOSS_VICTIM=publisher (default)
+# kills the one the publisher is connected to, =leader the leader of the
+# attempt records' stream (on another node when it can).
 _nodeloss_burst() {
     local kill=$1 C=${BENCH_SEED_CAP:-64}
     begin_cluster_stack --latency-ms 100
@@ -619,6 +693,11 @@ _nodeloss_burst() {
     if ((kill)); then
         stack_wait_for bash -c "(( \$(curl -fsS $SANDBOX_URL/_sandbox/stats | jq .accepted) >= $((total / 3)) ))" >/dev/null
         victim=$(cluster_node_of autopost-publisher-facebook) || victim=1
+        if [[ ${BENCH_NODELOSS_VICTIM:-publisher} == leader ]]; then
+            local leader
+            leader=$(cluster_stream_leader KV_autopost_attempts_facebook) || leader=""
+            [[ -n $leader ]] && victim=$leader
+        fi
         cluster_kill "$victim"
     fi
     wait_all_terminal "$total"
@@ -641,7 +720,7 @@ profile_nodeloss() {
     read -r b_make b_done b_bad b_dups _ <<<"$base"
     read -r f_make f_done f_bad f_dups f_victim <<<"$fault"
     row nodeloss "no loss: makespan / all terminal (ms)" "$b_make / $b_done" "3,000 posts, C = 64, 100 ms, R3"
-    row nodeloss "node $f_victim killed: makespan / all terminal (ms)" "$f_make / $f_done" "the publisher's node, a third in"
+    row nodeloss "node $f_victim killed: makespan / all terminal (ms)" "$f_make / $f_done" "${BENCH_NODELOSS_VICTIM:-publisher}'s node, a third in"
     row nodeloss "all terminal: loss - no loss (ms)" "$((f_done - b_done))" "target <= 15000"
     row nodeloss "not published / sandbox dups (no loss; loss)" "$b_bad / $b_dups; $f_bad / $f_dups" "exactly once: 0 / 0"
 }

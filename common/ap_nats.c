@@ -19,7 +19,13 @@ static void on_connected(natsConnection *nc, void *closure) {
 }
 
 static void on_reconnected(natsConnection *nc, void *closure) {
+    ap_nats *n = closure;
+    __atomic_add_fetch(&n->reconnects, 1, __ATOMIC_RELEASE);
     ap_log_info("nats_reconnected", NULL, "NATS connection restored");
+}
+
+uint64_t ap_nats_reconnects(const ap_nats *n) {
+    return __atomic_load_n(&n->reconnects, __ATOMIC_ACQUIRE);
 }
 
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
@@ -114,7 +120,7 @@ ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_n
      * with MaxReconnect -1, and NATS_NOT_YET_CONNECTED below never happens. */
     if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(n->opts, true, on_connected, NULL);
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(n->opts, on_disconnected, NULL);
-    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(n->opts, on_reconnected, NULL);
+    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(n->opts, on_reconnected, n);
     if (s == NATS_OK) s = natsOptions_SetErrorHandler(n->opts, on_async_error, NULL);
     if (s == NATS_OK && cfg->nats_inbox_prefix)
         s = natsOptions_SetCustomInboxPrefix(n->opts, cfg->nats_inbox_prefix);

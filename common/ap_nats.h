@@ -40,6 +40,7 @@
 #include <nats/nats.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ap_config.h"
 #include "ap_status.h"
@@ -64,6 +65,9 @@ typedef struct ap_nats {
     natsConnection *nc;
     jsCtx *js;
     natsOptions *opts;
+    /* Reconnections so far (ap_nats_reconnects). The struct is the
+     * callbacks' closure: it must not move while connected. */
+    uint64_t reconnects;
 } ap_nats;
 
 /* Connects (retrying in the background if the server is not up yet) and
@@ -71,6 +75,10 @@ typedef struct ap_nats {
 ap_status ap_nats_connect(ap_nats *n, const ap_config *cfg, const char *client_name,
                           jsOptions *js_opts, char *err, size_t errlen);
 void ap_nats_close(ap_nats *n);
+/* How many times the connection has been restored since it first came up:
+ * a change tells a service that whatever it sent just before may have
+ * died with the old server (the publisher resends, jsasync.h). */
+uint64_t ap_nats_reconnects(const ap_nats *n);
 
 /* Tears the NATS library down at process exit, after every connection is
  * closed: waits (up to a few seconds) for the library's own threads to end.

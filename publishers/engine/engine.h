@@ -35,6 +35,7 @@
 #include "job_state.h"
 #include "jsasync.h"
 #include "lanes.h"
+#include "reack.h"
 
 #define FETCH_WAIT_MS 500
 #define ENGINE_TICK_MS 100
@@ -221,6 +222,10 @@ typedef struct publisher {
         uint64_t published, retried, failed, unconfirmed, poison, verified, deferred;
     } counts;
     publisher_metrics m;
+    /* Engine thread only. After a reconnect (ap_nats_reconnects changed)
+     * the writes awaiting PubAcks and the last acks are sent again. */
+    uint64_t seen_reconnects;
+    ap_reack reack;
 } publisher;
 
 static inline const char *sid(const job_slot *s) { return s->job ? s->job->schedule_id : NULL; }

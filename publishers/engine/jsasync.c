@@ -13,7 +13,16 @@ typedef struct pending_entry {
     natsMsg *msg; /* key; NULL = empty, TOMBSTONE = deleted */
     void *owner;
     int tag;
+    int64_t first_ms; /* monotonic: first sent; resends stop max_wait_ms later */
+    bool resent;      /* sent again after a reconnect: it may be stored twice over */
 } pending_entry;
+
+/* A write refused with "no responders" (no stream leader, e.g. during an
+ * election after a node died: nothing was stored), sent again when due. */
+typedef struct later_write {
+    natsMsg *msg; /* still keyed in the table */
+    int64_t due_ms;
+} later_write;
 
 #define TOMBSTONE ((natsMsg *)(uintptr_t)1)
 
@@ -25,6 +34,12 @@ typedef struct pending_get {
     void *owner;
     int tag;
     int64_t deadline_ms; /* monotonic */
+    /* Not the owner's read but a check of a resent compare-and-set that
+     * lost (jsasync.h): the write we sent, and the answer to give when the
+     * key holds something else. */
+    natsMsg *written;
+    jsErrCode lost_err;
+    char subject[320]; /* the request's, to ask again after a reconnect */
 } pending_get;
 
 struct ap_jsasync {
@@ -45,7 +60,20 @@ struct ap_jsasync {
     uint64_t next_get_id;
     pending_get *gets;
     int ngets, gets_cap;
+
+    later_write *later; /* refused for want of a stream leader */
+    int nlater, later_cap;
+    natsMsg **checks; /* resent compare-and-sets that lost: read the key */
+    int nchecks, checks_cap;
 };
+
+/* How long to wait before sending a write refused with no responders: a
+ * stream leader is usually elected within a few seconds. */
+#define RETRY_NO_RESPONDERS_MS 250
+/* A write unanswered this long is sent again (within max_wait_ms of the
+ * first send): its stream leader may have died with it. PubAcks take
+ * milliseconds, under a burst well under a second. */
+#define RESEND_UNANSWERED_MS 5000
 
 static size_t slot_of(natsMsg *m, size_t cap) {
     uintptr_t h = (uintptr_t)m;
@@ -79,7 +107,7 @@ static int table_put(ap_jsasync *a, natsMsg *m, void *owner, int tag) {
     size_t j = slot_of(m, a->cap);
     while (a->table[j].msg && a->table[j].msg != TOMBSTONE) j = (j + 1) & (a->cap - 1);
     if (a->table[j].msg == NULL) a->used++;
-    a->table[j] = (pending_entry){m, owner, tag};
+    a->table[j] = (pending_entry){m, owner, tag, ap_mono_ms(), false};
     a->live++;
     return 0;
 }
@@ -108,11 +136,54 @@ static void push_ready(ap_jsasync *a, ap_js_done *d) {
     a->ready[a->nready++] = *d;
 }
 
+/* Appends to a growable array of n elements (cap *cap); -1 out of memory. */
+static int grow(void **arr, int n, int *cap, size_t size) {
+    if (n < *cap) return 0;
+    int c = *cap ? *cap * 2 : 64;
+    void *g = realloc(*arr, size * (size_t)c);
+    if (g == NULL) return -1;
+    *arr = g;
+    *cap = c;
+    return 0;
+}
+
+/* Under a->mu: keeps msg (ours again after its PubAck) for a second look
+ * instead of answering its owner now. False when it is not worth one or
+ * memory is short: the owner gets the answer as it is. */
+static bool keep_for_retry(ap_jsasync *a, pending_entry *e, natsMsg *msg, const jsPubAckErr *pae) {
+    if (pae == NULL) return false;
+    int64_t now = ap_mono_ms();
+    bool unanswered = pae->Err == NATS_TIMEOUT, no_leader = pae->Err == NATS_NO_RESPONDERS;
+    if ((unanswered || no_leader) && now - e->first_ms < a->max_wait_ms) {
+        if (grow((void **)&a->later, a->nlater, &a->later_cap, sizeof(*a->later)) != 0)
+            return false;
+        /* Unanswered: it may have been stored (its PubAck lost). */
+        if (unanswered) e->resent = true;
+        a->later[a->nlater++] = (later_write){msg, no_leader ? now + RETRY_NO_RESPONDERS_MS : now};
+        return true;
+    }
+    /* A resent compare-and-set that lost may have lost to its own first
+     * copy (stored, PubAck gone with the old server): read the key. */
+    if (e->resent && pae->ErrCode == JSStreamWrongLastSequenceErr &&
+        strncmp(natsMsg_GetSubject(msg), "$KV.", 4) == 0) {
+        if (grow((void **)&a->checks, a->nchecks, &a->checks_cap, sizeof(*a->checks)) != 0)
+            return false;
+        a->checks[a->nchecks++] = msg;
+        return true;
+    }
+    return false;
+}
+
 /* nats.c thread: a PubAck, a server error or a timeout for one message. */
 static void on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure) {
     ap_jsasync *a = closure;
     pthread_mutex_lock(&a->mu);
     pending_entry *e = table_find(a, msg);
+    if (e != NULL && keep_for_retry(a, e, msg, pae)) {
+        pthread_mutex_unlock(&a->mu);
+        if (a->wake) a->wake(a->wake_arg);
+        return; /* the engine thread sends or checks it (ap_jsasync_take) */
+    }
     if (e != NULL) {
         ap_js_done d = {.owner = e->owner, .tag = e->tag};
         if (pa != NULL && pae == NULL) {
@@ -192,6 +263,22 @@ static bool take_get(ap_jsasync *a, uint64_t id, pending_get *out) {
     return false;
 }
 
+/* A check's read (in d) becomes the write's answer: stored when the key
+ * holds exactly the bytes we wrote (our values carry the writer and the
+ * millisecond, so no one else writes the same), else the conflict. */
+static void answer_check(ap_js_done *d, const pending_get *g) {
+    int len = natsMsg_GetDataLength(g->written);
+    bool ours = d->ok && d->found && d->value_len == len &&
+                (len == 0 || memcmp(d->value, natsMsg_GetData(g->written), (size_t)len) == 0);
+    uint64_t seq = d->seq;
+    ap_js_done_clear(d);
+    *d = (ap_js_done){.owner = g->owner, .tag = g->tag, .ok = ours, .seq = ours ? seq : 0};
+    if (!ours) {
+        d->status = NATS_ERR;
+        d->err = g->lost_err;
+    }
+}
+
 /* nats.c thread: the reply to one read. */
 static void on_get_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
     (void)nc;
@@ -206,9 +293,11 @@ static void on_get_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg
     if (known) {
         ap_js_done d = {.owner = g.owner, .tag = g.tag};
         ap_jsasync_decode_get_reply(msg, &d);
+        if (g.written) answer_check(&d, &g);
         push_ready(a, &d);
     }
     pthread_mutex_unlock(&a->mu);
+    if (known) natsMsg_Destroy(g.written);
     natsMsg_Destroy(msg);
     if (known && a->wake) a->wake(a->wake_arg);
 }
@@ -262,11 +351,15 @@ ap_status ap_jsasync_new(ap_jsasync **out, natsConnection *nc, int64_t max_wait_
     return AP_OK;
 }
 
-ap_status ap_jsasync_kv_get(ap_jsasync *a, const char *bucket, const char *key, void *owner,
-                            int tag) {
+/* A direct get of the KV subject "$KV.<bucket>.<key>"; written: see
+ * pending_get (NULL for the owner's own read; taken over on AP_OK). */
+static ap_status send_get(ap_jsasync *a, const char *kv_subject, void *owner, int tag,
+                          natsMsg *written, jsErrCode lost_err) {
     char subject[320], reply[sizeof(a->reply_prefix) + 24];
-    int n = snprintf(subject, sizeof(subject), "$JS.API.DIRECT.GET.KV_%s.$KV.%s.%s", bucket, bucket,
-                     key);
+    const char *bucket = kv_subject + 4, *dot = strchr(bucket, '.');
+    if (strncmp(kv_subject, "$KV.", 4) != 0 || dot == NULL) return AP_EINVAL;
+    int n = snprintf(subject, sizeof(subject), "$JS.API.DIRECT.GET.KV_%.*s.%s", (int)(dot - bucket),
+                     bucket, kv_subject);
     if (n < 0 || (size_t)n >= sizeof(subject)) return AP_EINVAL;
     pthread_mutex_lock(&a->mu);
     if (a->ngets == a->gets_cap) {
@@ -281,8 +374,13 @@ ap_status ap_jsasync_kv_get(ap_jsasync *a, const char *bucket, const char *key, 
     }
     uint64_t id = ++a->next_get_id;
     /* Registered before the request: the reply may beat us back. */
-    a->gets[a->ngets++] = (pending_get){
-        .id = id, .owner = owner, .tag = tag, .deadline_ms = ap_mono_ms() + a->max_wait_ms};
+    a->gets[a->ngets++] = (pending_get){.id = id,
+                                        .owner = owner,
+                                        .tag = tag,
+                                        .deadline_ms = ap_mono_ms() + a->max_wait_ms,
+                                        .written = written,
+                                        .lost_err = lost_err};
+    snprintf(a->gets[a->ngets - 1].subject, sizeof(a->gets[0].subject), "%s", subject);
     pthread_mutex_unlock(&a->mu);
     n = snprintf(reply, sizeof(reply), "%s.%llu", a->reply_prefix, (unsigned long long)id);
     natsStatus s = n > 0 && (size_t)n < sizeof(reply)
@@ -298,6 +396,14 @@ ap_status ap_jsasync_kv_get(ap_jsasync *a, const char *bucket, const char *key, 
     return AP_OK;
 }
 
+ap_status ap_jsasync_kv_get(ap_jsasync *a, const char *bucket, const char *key, void *owner,
+                            int tag) {
+    char kv_subject[300];
+    int n = snprintf(kv_subject, sizeof(kv_subject), "$KV.%s.%s", bucket, key);
+    if (n < 0 || (size_t)n >= sizeof(kv_subject)) return AP_EINVAL;
+    return send_get(a, kv_subject, owner, tag, NULL, 0);
+}
+
 /* Under a->mu: reads past their deadline become failures. */
 static void expire_gets(ap_jsasync *a) {
     if (a->ngets == 0) return;
@@ -308,9 +414,138 @@ static void expire_gets(ap_jsasync *a) {
             continue;
         }
         ap_js_done d = {.owner = a->gets[i].owner, .tag = a->gets[i].tag, .status = NATS_TIMEOUT};
+        if (a->gets[i].written) { /* a check that could not read: the conflict stands */
+            d.status = NATS_ERR;
+            d.err = a->gets[i].lost_err;
+            natsMsg_Destroy(a->gets[i].written);
+        }
         push_ready(a, &d);
         a->gets[i] = a->gets[--a->ngets];
     }
+}
+
+static natsStatus send_write(ap_jsasync *a, natsMsg *msg) {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = a->max_wait_ms < RESEND_UNANSWERED_MS ? a->max_wait_ms : RESEND_UNANSWERED_MS;
+    natsMsg *m = msg;
+    return js_PublishMsgAsync(a->js, &m, &po);
+}
+
+/* Removes msg's entry; with `failed`, its owner hears that the write failed. */
+static void forget(ap_jsasync *a, natsMsg *msg, const ap_js_done *failed) {
+    pthread_mutex_lock(&a->mu);
+    pending_entry *e = table_find(a, msg);
+    if (e) {
+        if (failed) {
+            ap_js_done d = *failed;
+            d.owner = e->owner;
+            d.tag = e->tag;
+            push_ready(a, &d);
+        }
+        e->msg = TOMBSTONE;
+        a->live--;
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* Sends msg again (it is still keyed in the table); a send that fails
+ * answers its owner with the failure. */
+static void resend(ap_jsasync *a, natsMsg *msg) {
+    natsStatus s = send_write(a, msg);
+    if (s == NATS_OK) return;
+    ap_js_done d = {.status = s};
+    forget(a, msg, &d);
+    natsMsg_Destroy(msg);
+}
+
+/* Engine thread: writes whose time to be sent again has come, and the
+ * reads that check lost compare-and-sets. */
+static void send_due(ap_jsasync *a) {
+    natsMsg *due[64], *checks[64];
+    int ndue = 0, nchecks = 0;
+    int64_t now = ap_mono_ms();
+    pthread_mutex_lock(&a->mu);
+    for (int i = 0; i < a->nlater && ndue < 64;) {
+        if (a->later[i].due_ms > now) {
+            i++;
+            continue;
+        }
+        due[ndue++] = a->later[i].msg;
+        a->later[i] = a->later[--a->nlater];
+    }
+    while (a->nchecks > 0 && nchecks < 64) checks[nchecks++] = a->checks[--a->nchecks];
+    pthread_mutex_unlock(&a->mu);
+    for (int i = 0; i < ndue; i++) resend(a, due[i]);
+    for (int i = 0; i < nchecks; i++) {
+        natsMsg *m = checks[i];
+        void *owner = NULL;
+        int tag = 0;
+        pthread_mutex_lock(&a->mu);
+        pending_entry *e = table_find(a, m);
+        if (e) {
+            owner = e->owner;
+            tag = e->tag;
+            e->msg = TOMBSTONE; /* from here the read answers the owner */
+            a->live--;
+        }
+        pthread_mutex_unlock(&a->mu);
+        if (e == NULL) {
+            natsMsg_Destroy(m);
+            continue;
+        }
+        if (send_get(a, natsMsg_GetSubject(m), owner, tag, m, JSStreamWrongLastSequenceErr) !=
+            AP_OK) {
+            ap_js_done d = {.owner = owner,
+                            .tag = tag,
+                            .status = NATS_ERR,
+                            .err = JSStreamWrongLastSequenceErr};
+            pthread_mutex_lock(&a->mu);
+            push_ready(a, &d);
+            pthread_mutex_unlock(&a->mu);
+            natsMsg_Destroy(m);
+        }
+    }
+}
+
+void ap_jsasync_resend_after_reconnect(ap_jsasync *a) {
+    natsMsgList list = {0};
+    if (js_PublishAsyncGetPendingList(&list, a->js) == NATS_OK) {
+        for (int i = 0; i < list.Count; i++) {
+            natsMsg *m = list.Msgs[i];
+            list.Msgs[i] = NULL; /* ours now: resent or destroyed below */
+            pthread_mutex_lock(&a->mu);
+            pending_entry *e = table_find(a, m);
+            if (e) e->resent = true;
+            pthread_mutex_unlock(&a->mu);
+            if (e == NULL)
+                natsMsg_Destroy(m);
+            else
+                resend(a, m);
+        }
+        natsMsgList_Destroy(&list);
+    }
+    /* Reads: ask again under the same ids; the first reply answers. */
+    pthread_mutex_lock(&a->mu);
+    int n = a->ngets;
+    uint64_t *ids = n ? malloc(sizeof(*ids) * (size_t)n) : NULL;
+    char(*subjects)[320] = n ? malloc(sizeof(*subjects) * (size_t)n) : NULL;
+    if (ids && subjects)
+        for (int i = 0; i < n; i++) {
+            ids[i] = a->gets[i].id;
+            snprintf(subjects[i], sizeof(subjects[i]), "%s", a->gets[i].subject);
+        }
+    pthread_mutex_unlock(&a->mu);
+    if (ids && subjects)
+        for (int i = 0; i < n; i++) {
+            char reply[sizeof(a->reply_prefix) + 24];
+            int k = snprintf(reply, sizeof(reply), "%s.%llu", a->reply_prefix,
+                             (unsigned long long)ids[i]);
+            if (k > 0 && (size_t)k < sizeof(reply) && subjects[i][0])
+                (void)natsConnection_PublishRequest(a->nc, subjects[i], reply, NULL, 0);
+        }
+    free(ids);
+    free(subjects);
 }
 
 ap_status ap_jsasync_publish(ap_jsasync *a, natsMsg *msg, void *owner, int tag,
@@ -331,20 +566,9 @@ ap_status ap_jsasync_publish(ap_jsasync *a, natsMsg *msg, void *owner, int tag,
         natsMsg_Destroy(msg);
         return AP_ENOMEM;
     }
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = a->max_wait_ms;
-    natsMsg *m = msg;
-    natsStatus s = js_PublishMsgAsync(a->js, &m, &po);
-    if (s != NATS_OK) {
+    if (send_write(a, msg) != NATS_OK) {
         /* Not taken: no PubAck will come. */
-        pthread_mutex_lock(&a->mu);
-        pending_entry *e = table_find(a, msg);
-        if (e) {
-            e->msg = TOMBSTONE;
-            a->live--;
-        }
-        pthread_mutex_unlock(&a->mu);
+        forget(a, msg, NULL);
         natsMsg_Destroy(msg);
         return AP_ENATS;
     }
@@ -352,6 +576,7 @@ ap_status ap_jsasync_publish(ap_jsasync *a, natsMsg *msg, void *owner, int tag,
 }
 
 int ap_jsasync_take(ap_jsasync *a, ap_js_done *out, int max) {
+    send_due(a);
     pthread_mutex_lock(&a->mu);
     expire_gets(a);
     int n = a->nready < max ? a->nready : max;
@@ -391,6 +616,11 @@ void ap_jsasync_destroy(ap_jsasync *a, int64_t timeout_ms) {
     }
     pthread_mutex_destroy(&a->mu);
     for (int i = 0; i < a->nready; i++) ap_js_done_clear(&a->ready[i]);
+    for (int i = 0; i < a->nlater; i++) natsMsg_Destroy(a->later[i].msg);
+    for (int i = 0; i < a->nchecks; i++) natsMsg_Destroy(a->checks[i]);
+    for (int i = 0; i < a->ngets; i++) natsMsg_Destroy(a->gets[i].written);
+    free(a->later);
+    free(a->checks);
     free(a->table);
     free(a->ready);
     free(a->gets);

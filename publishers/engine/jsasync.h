@@ -60,6 +60,20 @@ ap_status ap_jsasync_publish(ap_jsasync *a, natsMsg *msg, void *owner, int tag,
  * follow for (owner, tag) (AP_EINVAL: the subject does not fit). */
 ap_status ap_jsasync_kv_get(ap_jsasync *a, const char *bucket, const char *key, void *owner,
                             int tag);
+/* After the connection was restored: every write still waiting for its
+ * PubAck is sent again (its PubAck, or the write itself, may have died with
+ * the old server) and every read asked again. Safe because every write can
+ * be repeated: a result carries its Nats-Msg-Id (the copy is dropped), and a
+ * compare-and-set sent twice is stored at most once; when the resent copy
+ * loses (wrong last sequence), the key is read and the write counts as
+ * stored if the key holds exactly its bytes, else as lost. Without this, a
+ * write whose server died waits out max_wait_ms and its job AckWait.
+ * The same goes, whether or not a reconnect happened, for a write left
+ * unanswered for 5 s (its stream leader may have died on another node) and
+ * for one refused with "no responders" (no stream leader yet, so nothing was
+ * stored; sent again every 250 ms), all within max_wait_ms of the first
+ * send, after which the owner hears the failure. Engine thread only. */
+void ap_jsasync_resend_after_reconnect(ap_jsasync *a);
 /* Decodes a direct get's reply into d (ok/found/value/seq or a failure);
  * no I/O, for the tests too. */
 void ap_jsasync_decode_get_reply(natsMsg *reply, ap_js_done *d);

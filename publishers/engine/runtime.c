@@ -541,6 +541,16 @@ static int engine_run(publisher *p) {
         int64_t turn_began_us = mono_us();
         engine_report_health(p);
         take_inbox(p);
+        uint64_t reconnects = ap_nats_reconnects(&p->nats);
+        if (reconnects != p->seen_reconnects) {
+            p->seen_reconnects = reconnects;
+            ap_jsasync_resend_after_reconnect(p->jsa);
+            int reacked = ap_reack_resend(&p->reack, p->nats.nc, ap_mono_ms());
+            ap_log_info("nats_resent", NULL,
+                        "connection restored: writes awaiting a PubAck sent again, %d recent "
+                        "acks repeated",
+                        reacked);
+        }
         take_events(p);
         int running = 0;
         curl_multi_perform(p->multi, &running);
@@ -776,6 +786,7 @@ cleanup:
         free(p.client_secret);
     }
     ap_nats_close(&p.nats);
+    ap_reack_free(&p.reack);
     while (p.spare_len > 0) curl_easy_cleanup(p.spare_easy[--p.spare_len]);
     free(p.spare_easy);
     if (p.multi) curl_multi_cleanup(p.multi);

@@ -189,10 +189,12 @@ void engine_settle(publisher *p, job_slot *s) {
     case SETTLE_ACK:
         st = natsMsg_Ack(s->msg, NULL);
         if (st == NATS_OK) ap_counter_inc(p->m.acks);
+        ap_reack_note(&p->reack, s->msg, false, ap_mono_ms());
         break;
     case SETTLE_TERM:
         st = natsMsg_Term(s->msg, NULL);
         if (st == NATS_OK) ap_counter_inc(p->m.terms);
+        ap_reack_note(&p->reack, s->msg, true, ap_mono_ms());
         break;
     default:
         st = engine_nak_msg(p, s->msg, s->nak_delay_ms);
