@@ -368,6 +368,28 @@ bool ap_linkedin_urn_ok(const char *s) {
                strlen(s);
 }
 
+int ap_li_parse_asset_status(const char *body, size_t len, ap_li_asset_status *status, char *reason,
+                             size_t reason_len) {
+    static const struct {
+        const char *name;
+        ap_li_asset_status status;
+    } names[] = {{"WAITING_UPLOAD", AP_LI_ASSET_WAITING_UPLOAD},
+                 {"PROCESSING", AP_LI_ASSET_PROCESSING},
+                 {"AVAILABLE", AP_LI_ASSET_AVAILABLE},
+                 {"PROCESSING_FAILED", AP_LI_ASSET_PROCESSING_FAILED}};
+    *status = AP_LI_ASSET_UNKNOWN;
+    if (reason_len > 0) reason[0] = '\0';
+    json_t *root = json_loadb(body ? body : "", len, 0, NULL);
+    json_t *s = json_object_get(root, "status");
+    json_t *why = json_object_get(root, "processingFailureReason");
+    for (size_t i = 0; json_is_string(s) && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(json_string_value(s), names[i].name) == 0) *status = names[i].status;
+    if (json_is_string(why) && reason_len > 0)
+        snprintf(reason, reason_len, "%s", json_string_value(why));
+    json_decref(root);
+    return *status == AP_LI_ASSET_UNKNOWN ? -1 : 0; /* a status we do not know is not "available" */
+}
+
 static void li_parse_publish(const ap_http_response *res, ap_flow_result *r) {
     const char *id = ap_http_response_header(res, "x-restli-id");
     if (ap_linkedin_urn_ok(id))

@@ -29,4 +29,19 @@ void ap_linkedin_media_error(const ap_flow_input *in, const ap_http_response *re
 /* A LinkedIn URN ("urn:li:<type>:<id>", safe characters, < 100 bytes). */
 bool ap_linkedin_urn_ok(const char *s);
 
+/* An uploaded asset's "status" (GET /rest/videos/{urn}, /rest/documents/{urn}:
+ * the same field, the same values). */
+typedef enum ap_li_asset_status {
+    AP_LI_ASSET_UNKNOWN,
+    AP_LI_ASSET_WAITING_UPLOAD,
+    AP_LI_ASSET_PROCESSING,
+    AP_LI_ASSET_AVAILABLE,
+    AP_LI_ASSET_PROCESSING_FAILED
+} ap_li_asset_status;
+
+/* {"status":..., "processingFailureReason":...}: -1 for a status we do not
+ * know (never taken for "available"); reason gets the failure reason. */
+int ap_li_parse_asset_status(const char *body, size_t len, ap_li_asset_status *status, char *reason,
+                             size_t reason_len);
+
 #endif
