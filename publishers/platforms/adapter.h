@@ -94,6 +94,10 @@ typedef struct ap_flow_input {
     int64_t since_ms;  /* AP_FLOW_VERIFY: when the lost attempt began;
                           AP_FLOW_PUBLISH: when this attempt began */
     ap_flow_mode mode;
+    /* A message of a chain (chain.h): job is that message's view and this
+     * the platform id it replies to; the publish call makes it a reply and
+     * the read-back looks among that post's replies. NULL: the post. */
+    const char *reply_to;
 } ap_flow_input;
 
 typedef struct ap_adapter {
@@ -117,6 +121,11 @@ typedef struct ap_adapter {
      * "format <f> is not supported on <platform>"; the adapter's validate()
      * checks what the format needs (one image or video for a story). */
     unsigned formats;
+    /* Posts of several messages (chain.h) the platform can take: a thread
+     * (X, Threads) and a first comment. ap_validate_common refuses the
+     * others with the reason, and checks each message by validate(). */
+    bool threads;
+    bool first_comments;
 } ap_adapter;
 
 #define AP_FORMAT_BIT(f) (1u << (unsigned)(f))
