@@ -216,10 +216,11 @@ typedef struct sandbox_post {
     const char *photo_url;
     const char *photo_id;
     const char *token;
-    int published;          /* unpublished photos are not posts */
-    int hung;               /* accepted but never answered */
-    int64_t received_at_ms; /* wall clock, filled by the store */
-    int64_t accepted_at_ms; /* wall clock, never decreasing */
+    const char *in_reply_to; /* a reply (X, Threads): the post it answers; NULL: none */
+    int published;           /* unpublished photos are not posts */
+    int hung;                /* accepted but never answered */
+    int64_t received_at_ms;  /* wall clock, filled by the store */
+    int64_t accepted_at_ms;  /* wall clock, never decreasing */
 } sandbox_post;
 
 typedef enum sandbox_accept_status {
