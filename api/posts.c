@@ -72,6 +72,7 @@ bool api_posts_check_accounts(const api_request *req, PGconn *db, const api_post
         }
         /* A format the platform cannot do names the field at fault. */
         if (!ok && ctl_reason_is_format(why)) snprintf(field, sizeof(field), "format");
+        if (!ok) ctl_reason_chain_field(why, field, sizeof(field));
         if (!ok) {
             api_error_detail(r, field, why);
             all_ok = false;
@@ -99,12 +100,21 @@ static bool insert_post(const api_request *req, PGconn *db, const api_post_reque
         return ok;
     }
     const ctl_post *p = pr->post;
-    const char *params[] = {req->tenant_id, p->text, p->link, media};
+    bool oom = false;
+    char *thread = ap_thread_to_json(&p->thread, &oom);
+    if (oom) {
+        free(media);
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    const char *params[] = {req->tenant_id, p->text, p->link, media, thread, p->first_comment};
     PGresult *res = api_db_exec(db,
-                                "INSERT INTO posts (tenant_id, text, link, media) "
-                                "VALUES ($1, $2, $3, $4::jsonb) RETURNING id",
-                                4, params, PGRES_TUPLES_OK, err, errlen);
+                                "INSERT INTO posts (tenant_id, text, link, media, thread, "
+                                "first_comment) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6) "
+                                "RETURNING id",
+                                6, params, PGRES_TUPLES_OK, err, errlen);
     free(media);
+    free(thread);
     if (res == NULL) return false;
     char post_id[37], ids[ID_ARRAY_LEN], at[40], deadline[40];
     snprintf(post_id, sizeof(post_id), "%s", PQgetvalue(res, 0, 0));
@@ -212,17 +222,15 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
     char id[37], err[512];
     if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such post");
     const char *params[] = {id, req->tenant_id};
-    PGresult *res = api_db_exec(
-        db,
-        "SELECT id, text, link, media::text, " API_SQL_MS(
-            "created_at") ", recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_"
-                                                                              "at") " FROM "
-                                                                                    "posts "
-                                                                                    "WHERE id "
-                                                                                    "= $1 AND "
-                                                                                    "tenant_id "
-                                                                                    "= $2",
-        2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    PGresult *res =
+        api_db_exec(db,
+                    "SELECT id, text, link, media::text, " API_SQL_MS(
+                        "created_at") ", recur_rrule, recur_tz, "
+                                      "recur_start, " API_SQL_MS(
+                                          "recur_cancelled_at") ", coalesce(thread::text, '[]'), "
+                                                                "first_comment FROM posts WHERE id "
+                                                                "= $1 AND tenant_id = $2",
+                    2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "read post", err);
     if (PQntuples(res) == 0) {
         PQclear(res);
@@ -235,6 +243,11 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
                              media ? media : json_array(), "format", ap_format_name(format),
                              "created_at", api_json_time(PQgetvalue(res, 0, 4)));
     json_object_set_new(post, "recurrence", api_series_json(res, 0, 5));
+    /* README "Threads and first comments": the stored shape, as given. */
+    json_t *thread = json_loads(PQgetvalue(res, 0, 9), 0, NULL);
+    json_object_set_new(post, "thread", json_is_array(thread) ? thread : json_array());
+    if (!json_is_array(thread)) json_decref(thread);
+    json_object_set_new(post, "first_comment", api_json_text(res, 0, 10));
     PQclear(res);
     const char *sparams[] = {id};
     res = api_db_store(db, AP_STORE_API_POST_SCHEDULES, sparams, err, sizeof(err));

@@ -287,10 +287,14 @@ typedef bool (*copy_row_fn)(ap_buf *b, const import_row *r, const char *now_text
 static bool copy_post(ap_buf *b, const import_row *r, const char *now_text) {
     if (r->post.recur_rrule) return true; /* insert_series */
     char *media = ctl_post_media_json(&r->post);
-    bool ok = media && ctl_copy_field(b, r->post_id, '\t') &&
+    bool oom = false;
+    char *thread = ap_thread_to_json(&r->post.thread, &oom);
+    bool ok = media && !oom && ctl_copy_field(b, r->post_id, '\t') &&
               ctl_copy_field(b, r->tenant_id, '\t') && ctl_copy_field(b, r->post.text, '\t') &&
-              ctl_copy_field(b, r->post.link, '\t') && ctl_copy_field(b, media, '\n');
+              ctl_copy_field(b, r->post.link, '\t') && ctl_copy_field(b, media, '\t') &&
+              ctl_copy_field(b, thread, '\t') && ctl_copy_field(b, r->post.first_comment, '\n');
     free(media);
+    free(thread);
     return ok;
 }
 
@@ -388,8 +392,9 @@ static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
     snprintf(now_text, sizeof(now_text), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     /* Posts first: the schedules' foreign key is checked row by row. */
-    if ((rc = copy_table(ctx, "COPY posts (id, tenant_id, text, link, media) FROM STDIN", s,
-                         copy_post, now_text)) != CTL_EXIT_OK)
+    if ((rc = copy_table(
+             ctx, "COPY posts (id, tenant_id, text, link, media, thread, first_comment) FROM STDIN",
+             s, copy_post, now_text)) != CTL_EXIT_OK)
         goto fail;
     if ((rc = copy_table(ctx,
                          "COPY post_schedules (id, post_id, account_id, scheduled_at, priority, "
