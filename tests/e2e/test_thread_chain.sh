@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# A 5-message X thread (the post + 4 parts) whose publisher is killed
+# (SIGKILL, failpoint publisher_chain_part) right after part 2 went live and
+# before the record names part 3: the redelivery finds "started part=2
+# ids=<post>,<part 1>", reads part 2 back among the replies to part 1 instead
+# of sending it again, and goes on with parts 3 and 4. Checked on the
+# sandbox: every message exactly once, in order, each a reply to the one
+# before; on the row: published with the post's id and the 4 part ids.
+# Then a first comment (a reply to the post), and a part over X's length
+# refused before anything is stored, naming thread[1].text.
+source "$(dirname "$0")/lib.sh"
+
+SVC_PLATFORMS="x"
+SVC_ACK_WAIT=4s
+SVC_TIMEOUT=2s # takeover window: 2 x 2 s + 5 s
+e2e_begin
+# A part sent twice must show up as a second post, not be refused as a
+# duplicate (which the duplicate read-back would then call ours).
+sandbox_post /_sandbox/config '{"reject_duplicates":false}' >/dev/null
+
+token=x-thread-token
+user=$(curl -fsS -H "Authorization: Bearer $token" "$SANDBOX_URL/x/2/users/me" | jq -r .data.id)
+[[ $user =~ ^[0-9]+$ ]] || fail "sandbox users/me gave no id: $user"
+account=$(svc_ctl accounts add --platform x --external-id "$user" --token "$token")
+
+# Validation: a part over 280 weighted characters, before anything is stored.
+long=$(printf 'a%.0s' $(seq 281))
+if svc_ctl schedule --account "$account" --at now --text "ok" --thread "fine" --thread "$long" \
+    2>"$STACK_DIR/ctl.err"; then
+    fail "autopostctl accepted a thread part of 281 characters"
+fi
+grep -q 'thread\[1\].text: text weighs 281' "$STACK_DIR/ctl.err" ||
+    fail "reason: $(cat "$STACK_DIR/ctl.err")"
+[[ $(svc_count_status) -eq 0 ]] || fail "a refused thread left a row"
+echo "ok: a long part is refused: $(cat "$STACK_DIR/ctl.err")"
+
+thread=$(svc_ctl schedule --account "$account" --at now --text "1/5 a thread about chains" \
+    --thread "2/5 each part replies" --thread "3/5 to the one before" \
+    --thread "4/5 and goes out once" --thread "5/5 the end")
+
+svc_start scheduler
+svc_start dispatcher
+AUTOPOST_FAILPOINT=publisher_chain_part:2 svc_start publisher-x
+pid=${SVC_PIDS[publisher-x]}
+for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+kill -0 "$pid" 2>/dev/null && fail "the publisher did not reach the failpoint"
+wait "$pid" 2>/dev/null || true
+unset "SVC_PIDS[publisher-x]"
+grep -q "failpoint publisher_chain_part reached" "$STACK_DIR/logs/publisher-x.log" ||
+    fail "the publisher died elsewhere than at the failpoint"
+
+posts() { sandbox_get "/_sandbox/posts?platform=x&page_id=$user" | jq -c '[.posts[] | {id, message, in_reply_to}]'; }
+live=$(posts | jq length)
+[[ $live -eq 3 ]] || fail "expected the post and 2 parts live at the kill, got $live: $(posts)"
+echo "ok: killed after part 2: $(posts)"
+
+svc_start publisher-x
+svc_wait_terminal 1 120 || fail "the thread did not finish after the restart"
+row=$(stack_psql -F '|' -c "SELECT status, external_post_id, array_to_string(part_external_ids, ',')
+                            FROM post_schedules WHERE id = '$thread'")
+IFS='|' read -r st root parts <<<"$row"
+[[ $st == published ]] || fail "thread schedule: $row"
+
+got=$(posts)
+[[ $(jq length <<<"$got") -eq 5 ]] || fail "expected 5 messages, got: $got"
+# In order, each once, each replying to the one before.
+for i in 0 1 2 3 4; do
+    want=$(jq -r ".[$i].message" <<<"$got")
+    [[ $want == "$((i + 1))/5 "* ]] || fail "message $i out of order: $got"
+    if ((i == 0)); then
+        [[ $(jq -r '.[0].in_reply_to' <<<"$got") == null ]] || fail "the post is a reply: $got"
+    else
+        [[ $(jq -r ".[$i].in_reply_to" <<<"$got") == $(jq -r ".[$((i - 1))].id" <<<"$got") ]] ||
+            fail "message $i does not reply to message $((i - 1)): $got"
+    fi
+done
+[[ $root == $(jq -r '.[0].id' <<<"$got") ]] || fail "external_post_id $root is not the post"
+[[ $parts == $(jq -r '[.[1:][] | .id] | join(",")' <<<"$got") ]] ||
+    fail "part_external_ids $parts do not match the sandbox: $got"
+[[ $(sandbox_stat duplicate_accepts) -eq 0 ]] || fail "the sandbox accepted a post twice"
+grep -q '"chain_resume"\|chain_resume' "$STACK_DIR/logs/publisher-x.log" || fail "no chain_resume logged"
+grep -q 'verify_found' "$STACK_DIR/logs/publisher-x.log" || fail "part 2 was not read back"
+echo "ok: 5 messages once each, in order, each a reply to the one before; ids $root + $parts"
+
+# A first comment: a reply to the post once it is live.
+commented=$(svc_ctl schedule --account "$account" --at now --text "a post with a comment" \
+    --first-comment "the first comment")
+svc_wait_terminal 2 60 || fail "the commented post did not finish"
+row=$(stack_psql -F '|' -c "SELECT status, external_post_id, array_to_string(part_external_ids, ',')
+                            FROM post_schedules WHERE id = '$commented'")
+IFS='|' read -r st root parts <<<"$row"
+[[ $st == published && -n $parts ]] || fail "commented schedule: $row"
+comment=$(sandbox_get "/_sandbox/posts?platform=x&page_id=$user" |
+    jq -c --arg id "$parts" '[.posts[] | select(.id == $id)][0]')
+[[ $(jq -r .message <<<"$comment") == "the first comment" &&
+    $(jq -r .in_reply_to <<<"$comment") == "$root" ]] || fail "comment: $comment (post $root)"
+echo "ok: first comment $parts replies to post $root"
+
+# The API shows both.
+post_id=$(stack_psql -c "SELECT post_id FROM post_schedules WHERE id = '$thread'")
+[[ $(stack_psql -c "SELECT jsonb_array_length(thread) FROM posts WHERE id = '$post_id'") -eq 4 ]] ||
+    fail "posts.thread not stored"
+
+e2e_finish
+pass "X thread: killed mid-thread, resumed at the part in flight, every part once; first comment"
