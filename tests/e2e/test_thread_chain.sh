@@ -6,11 +6,12 @@
 # of sending it again, and goes on with parts 3 and 4. Checked on the
 # sandbox: every message exactly once, in order, each a reply to the one
 # before; on the row: published with the post's id and the 4 part ids.
-# Then a first comment (a reply to the post), and a part over X's length
-# refused before anything is stored, naming thread[1].text.
+# Then a first comment (a reply to the post), a Threads thread with a first
+# comment (containers with reply_to_id), and a part over X's length refused
+# before anything is stored, naming thread[1].text.
 source "$(dirname "$0")/lib.sh"
 
-SVC_PLATFORMS="x"
+SVC_PLATFORMS="x threads"
 SVC_ACK_WAIT=4s
 SVC_TIMEOUT=2s # takeover window: 2 x 2 s + 5 s
 e2e_begin
@@ -95,6 +96,27 @@ comment=$(sandbox_get "/_sandbox/posts?platform=x&page_id=$user" |
 [[ $(jq -r .message <<<"$comment") == "the first comment" &&
     $(jq -r .in_reply_to <<<"$comment") == "$root" ]] || fail "comment: $comment (post $root)"
 echo "ok: first comment $parts replies to post $root"
+
+# Threads: a 3-message thread and a first comment, as replies.
+th_user=2500000000000077
+th_account=$(svc_ctl accounts add --platform threads --external-id "$th_user" --token good-th-chain)
+th=$(svc_ctl schedule --account "$th_account" --at now --text "threads 1/3" \
+    --thread "threads 2/3" --thread "threads 3/3" --first-comment "threads comment")
+svc_start publisher-threads
+svc_wait_terminal 3 60 || fail "the Threads thread did not finish"
+row=$(stack_psql -F '|' -c "SELECT status, external_post_id, array_to_string(part_external_ids, ',')
+                            FROM post_schedules WHERE id = '$th'")
+IFS='|' read -r st root parts <<<"$row"
+[[ $st == published ]] || fail "Threads schedule: $row"
+got=$(sandbox_get "/_sandbox/posts?platform=threads&page_id=$th_user" |
+    jq -c '[.posts[] | {id, message, in_reply_to}]')
+[[ $(jq length <<<"$got") -eq 4 ]] || fail "expected 4 Threads messages, got: $got"
+expect_chain=$(jq -r '[.[0].in_reply_to, .[1].in_reply_to == .[0].id, .[2].in_reply_to == .[1].id,
+                       .[3].in_reply_to == .[0].id, .[3].message] | @tsv' <<<"$got")
+[[ $expect_chain == $'\ttrue\ttrue\ttrue\tthreads comment' ]] || fail "Threads chain: $got"
+[[ $root == $(jq -r '.[0].id' <<<"$got") && $parts == $(jq -r '[.[1:][] | .id] | join(",")' <<<"$got") ]] ||
+    fail "Threads ids $root / $parts do not match: $got"
+echo "ok: Threads thread and first comment as replies: $got"
 
 # The API shows both.
 post_id=$(stack_psql -c "SELECT post_id FROM post_schedules WHERE id = '$thread'")

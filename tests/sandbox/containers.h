@@ -36,6 +36,7 @@ typedef struct sandbox_container_api {
     const char *video_kind;       /* its kind in the post store: "reel" | "video" */
     int text_posts;               /* media_type=TEXT allowed */
     int stories;                  /* media_type=STORIES (image_url | video_url, no caption) */
+    int replies;                  /* reply_to_id on a container; GET /{post}/replies */
     long max_text;                /* characters */
     const char *permalink_prefix; /* + the post id */
     long (*quota)(const sandbox_knobs *k);
