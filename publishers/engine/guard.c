@@ -40,7 +40,6 @@ int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec) {
     for (int s = AP_GUARD_STARTED; s < AP_GUARD_UNKNOWN; s++)
         if (strcmp(word, state_names[s]) == 0) rec->state = (ap_guard_state)s;
     if (rec->state == AP_GUARD_UNKNOWN) return -1;
-    if (rec->part < 0) rec->part = 0;
     while ((word = strtok_r(NULL, " ", &save)) != NULL) {
         if (strncmp(word, "attempt=", 8) == 0)
             rec->attempt = atoi(word + 8);
@@ -50,9 +49,10 @@ int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec) {
             snprintf(rec->external_id, sizeof(rec->external_id), "%s", word + 3);
         else if (strcmp(word, "ended=1") == 0)
             rec->ended = true;
-        else if (strncmp(word, "part=", 5) == 0)
-            rec->part = atoi(word + 5);
-        else if (strncmp(word, "ids=", 4) == 0)
+        else if (strncmp(word, "part=", 5) == 0) {
+            long part = strtol(word + 5, NULL, 10);
+            rec->part = part < 0 || part > 1000 ? 0 : (int)part; /* chain.h: at most 26 */
+        } else if (strncmp(word, "ids=", 4) == 0)
             snprintf(rec->chain_ids, sizeof(rec->chain_ids), "%s", word + 4);
     }
     return 0;
