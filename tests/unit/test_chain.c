@@ -9,6 +9,7 @@
 
 #include "adapter.h"
 #include "chain.h"
+#include "ctl_post.h"
 #include "engine.h"
 #include "guard.h"
 #include "test.h"
@@ -332,7 +333,46 @@ static void test_engine_outcomes(void) {
     CHECK(engine_chain_result_ids(&s, buf, sizeof(buf), ids, 8) == 0);
 }
 
+/* The doors: ctl_post with a thread, judged per platform by the adapters,
+ * the reason naming the field the API shows. */
+static void test_ctl_post_thread(void) {
+    ctl_post p;
+    char why[512], field[64];
+    const char *line = "{\"account_id\": \"7c9e6679-7425-40de-944b-e07fc1f90ae7\", \"at\": "
+                       "\"now\", \"text\": \"1/3\", \"thread\": [{\"text\": \"2/3\"}, {\"text\": "
+                       "\"\"}], \"first_comment\": \"c\"}";
+    ctl_post_init(&p);
+    CHECK(ctl_post_from_json(&p, line, strlen(line), why, sizeof(why)));
+    CHECK(p.thread.n == 2);
+    CHECK(!ctl_post_validate_platform(&p, "x", USER, why, sizeof(why)));
+    CHECK_CONTAINS(why, "not valid for x: thread[1].text: empty post");
+    CHECK(ctl_reason_chain_field(why, field, sizeof(field)));
+    CHECK_STR_EQ(field, "thread[1].text");
+    CHECK(!ctl_post_validate_platform(&p, "facebook", "123", why, sizeof(why)));
+    CHECK(ctl_reason_chain_field(why, field, sizeof(field)));
+    CHECK_STR_EQ(field, "thread");
+    free(p.thread.parts[1].text);
+    p.thread.parts[1].text = strdup("3/3");
+    CHECK(ctl_post_validate_platform(&p, "x", USER, why, sizeof(why)));
+    CHECK(ctl_post_validate_platform(&p, "threads", "2500000000000001", why, sizeof(why)));
+    bool oom = true;
+    char *stored = ap_thread_to_json(&p.thread, &oom);
+    CHECK(!oom);
+    CHECK_STR_EQ(stored, "[{\"text\":\"2/3\"},{\"text\":\"3/3\"}]");
+    free(stored);
+    ctl_post_free(&p);
+    /* A recurring post is one message. */
+    line = "{\"account_id\": \"7c9e6679-7425-40de-944b-e07fc1f90ae7\", \"text\": \"a\", "
+           "\"first_comment\": \"c\", \"recurrence\": {\"rrule\": \"FREQ=DAILY\", \"tz\": "
+           "\"UTC\", \"start\": \"2030-01-01T09:00:00\"}}";
+    ctl_post_init(&p);
+    CHECK(!ctl_post_from_json(&p, line, strlen(line), why, sizeof(why)));
+    CHECK_CONTAINS(why, "a recurring post is one message");
+    ctl_post_free(&p);
+}
+
 int main(void) {
+    RUN(test_ctl_post_thread);
     RUN(test_helpers);
     RUN(test_validate);
     RUN(test_x_reply_request);
