@@ -83,10 +83,45 @@ grep -q '"chain_resume"\|chain_resume' "$STACK_DIR/logs/publisher-x.log" || fail
 grep -q 'verify_found' "$STACK_DIR/logs/publisher-x.log" || fail "part 2 was not read back"
 echo "ok: 5 messages once each, in order, each a reply to the one before; ids $root + $parts"
 
+# Faults on one part's call (sandbox x_reply_fault): a reset after X stored
+# part 2 (no answer: ambiguous, read back on the next delivery), a 503 on
+# part 1 (nothing stored: retried), a 429 on part 3 (retried after the reset,
+# never deferred: a deferral would start the thread again). Each thread still
+# ends with its 4 messages once each, chained.
+n=1
+chain_ok() { # SCHEDULE PREFIX: published, 4 messages with PREFIX, chained, ids stored
+    local got row
+    row=$(stack_psql -F '|' -c "SELECT status, external_post_id || ',' ||
+                                array_to_string(part_external_ids, ',')
+                                FROM post_schedules WHERE id = '$1'")
+    got=$(sandbox_get "/_sandbox/posts?platform=x&page_id=$user" |
+        jq -c --arg p "$2" '[.posts[] | select(.message | startswith($p)) | {id, in_reply_to}]')
+    [[ $(jq length <<<"$got") -eq 4 ]] || fail "$2: expected 4 messages once each: $got"
+    jq -e '[range(1; length) as $i | .[$i].in_reply_to == .[$i - 1].id] | all' <<<"$got" >/dev/null ||
+        fail "$2: not chained: $got"
+    [[ $row == "published|$(jq -r 'map(.id) | join(",")' <<<"$got")" ]] || fail "$2: row $row, sandbox $got"
+}
+for fault in "3 2 reset" "1 1 503" "2 3 429"; do
+    read -r kind at label <<<"$fault"
+    sandbox_post /_sandbox/config "{\"x_reply_fault\":$kind,\"x_reply_fault_at\":$at}" >/dev/null
+    id=$(svc_ctl schedule --account "$account" --at now --text "$label 1/4" \
+        --thread "$label 2/4" --thread "$label 3/4" --thread "$label 4/4")
+    n=$((n + 1))
+    svc_wait_terminal "$n" 120 || fail "the thread with a $label on part $at did not finish"
+    chain_ok "$id" "$label "
+    echo "ok: a $label on part $at: 4 messages once each, chained"
+done
+sandbox_post /_sandbox/config '{"x_reply_fault":0,"x_reply_fault_at":0}' >/dev/null
+[[ $(sandbox_stat closes) -ge 1 ]] || fail "the reset after commit did not happen"
+[[ $(grep -c job_retrying "$STACK_DIR/logs/publisher-x.log") -ge 3 ]] ||
+    fail "the part faults were not retried: $(grep -c job_retrying "$STACK_DIR/logs/publisher-x.log")"
+! grep -q job_deferred "$STACK_DIR/logs/publisher-x.log" || fail "a part's 429 was deferred"
+
 # A first comment: a reply to the post once it is live.
 commented=$(svc_ctl schedule --account "$account" --at now --text "a post with a comment" \
     --first-comment "the first comment")
-svc_wait_terminal 2 60 || fail "the commented post did not finish"
+n=$((n + 1))
+svc_wait_terminal "$n" 60 || fail "the commented post did not finish"
 row=$(stack_psql -F '|' -c "SELECT status, external_post_id, array_to_string(part_external_ids, ',')
                             FROM post_schedules WHERE id = '$commented'")
 IFS='|' read -r st root parts <<<"$row"
@@ -103,7 +138,8 @@ th_account=$(svc_ctl accounts add --platform threads --external-id "$th_user" --
 th=$(svc_ctl schedule --account "$th_account" --at now --text "threads 1/3" \
     --thread "threads 2/3" --thread "threads 3/3" --first-comment "threads comment")
 svc_start publisher-threads
-svc_wait_terminal 3 60 || fail "the Threads thread did not finish"
+n=$((n + 1))
+svc_wait_terminal "$n" 60 || fail "the Threads thread did not finish"
 row=$(stack_psql -F '|' -c "SELECT status, external_post_id, array_to_string(part_external_ids, ',')
                             FROM post_schedules WHERE id = '$th'")
 IFS='|' read -r st root parts <<<"$row"

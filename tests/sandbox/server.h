@@ -73,7 +73,13 @@ typedef struct sandbox_knobs {
     long x_processing_polls;    /* STATUS says in_progress this many times first */
     int x_processing_fail;      /* processing ends failed */
     long x_expire_uploads;      /* the next n uploads are forgotten after one append */
-    long linkedin_min_version;  /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
+    /* X replies (a thread's parts, first comments): the x_reply_fault_at-th
+     * reply since either knob last changed gets x_reply_fault, once: 1 = 503
+     * (nothing stored), 2 = 429 (nothing stored), 3 = stored, then the
+     * connection closed without an answer (a reset after commit). */
+    long x_reply_fault;
+    long x_reply_fault_at;
+    long linkedin_min_version; /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
     /* LinkedIn's Videos API (linkedin_videos.c): failure modes. */
     long linkedin_video_part_fail;        /* k: the first PUT of part k is stored, then 502 */
     long linkedin_video_processing_polls; /* the status says PROCESSING this many times first */
@@ -157,6 +163,9 @@ const char *sandbox_req_body(const sandbox_request *req, size_t *len);
  * request that drew SANDBOX_FAULT_CLOSE, close the connection at once
  * instead, with not one byte of answer. */
 void sandbox_hold(sandbox_request *req);
+/* Makes sandbox_hold() close the connection at once (a reset after commit),
+ * for a platform's own targeted fault. */
+void sandbox_req_close_on_hold(sandbox_request *req);
 
 void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

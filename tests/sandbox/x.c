@@ -37,7 +37,9 @@
  * or one video or GIF whose processing succeeded. A reply names a tweet
  * the sandbox has (else 400, as X answers for one deleted or not visible);
  * reads show it in referenced_tweets when tweet.fields asks for them, and
- * /_sandbox/posts lists it as in_reply_to (thread tests check the chain). */
+ * /_sandbox/posts lists it as in_reply_to (thread tests check the chain).
+ * x_reply_fault / x_reply_fault_at give one chosen reply a 503, a 429 or a
+ * reset after commit (server.h). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,11 +394,42 @@ static int x_reply_of(x_call *c, char *parent, size_t len) {
     return -1;
 }
 
+/* x_reply_fault / x_reply_fault_at (server.h): the fault this reply gets.
+ * Counted since the knobs last changed; only the MHD thread calls it. */
+#define X_REPLY_503 1
+#define X_REPLY_429 2
+#define X_REPLY_CLOSE 3
+static long x_reply_fault_now(const sandbox_knobs *k) {
+    static long seen_fault = -1, seen_at = -1, replies;
+    if (k->x_reply_fault != seen_fault || k->x_reply_fault_at != seen_at) {
+        seen_fault = k->x_reply_fault;
+        seen_at = k->x_reply_fault_at;
+        replies = 0;
+    }
+    if (k->x_reply_fault <= 0 || k->x_reply_fault_at <= 0) return 0;
+    return ++replies == k->x_reply_fault_at ? k->x_reply_fault : 0;
+}
+
 static void x_publish(x_call *c) {
     const char *text = sandbox_req_param(c->req, "text");
     char parent[32];
     int reply = x_reply_of(c, parent, sizeof(parent));
     if (reply < 0) return;
+    sandbox_knobs kf;
+    sandbox_knobs_get(&kf);
+    long fault = reply ? x_reply_fault_now(&kf) : 0;
+    if (fault == X_REPLY_503) {
+        x_problem(c->req, 503, "Service Unavailable", "Service Unavailable", NULL);
+        return;
+    }
+    if (fault == X_REPLY_429) {
+        x_too_many(c->req, 300, sandbox_req_received_ms(c->req) + 3000);
+        return;
+    }
+    if (fault == X_REPLY_CLOSE) {
+        c->hang = 1;
+        sandbox_req_close_on_hold(c->req);
+    }
     char media[X_MAX_TWEET_MEDIA * 24 + 8];
     sandbox_knobs k;
     sandbox_knobs_get(&k);
