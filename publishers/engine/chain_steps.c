@@ -67,6 +67,12 @@ void engine_chain_input(job_slot *s) {
     s->in.reply_to = s->reply_to;
 }
 
+const ap_adapter *engine_chain_adapter(const publisher *p, const job_slot *s) {
+    if (s->part > 0 && p->adapter->comment && ap_chain_is_comment(s->job, (size_t)s->part))
+        return p->adapter->comment;
+    return p->adapter;
+}
+
 /* What is live so far, for a reason: "post 11, parts 12, 13". */
 static void live_ids(const job_slot *s, char *buf, size_t len) {
     char id[128];

@@ -109,6 +109,7 @@ typedef struct job_slot {
     uint64_t stream_seq;
     ap_flow_input in;
     void *flow;
+    const ap_adapter *flow_adapter; /* made flow: the platform's, or its comment flow */
     CURL *easy;
     struct curl_slist *headers;
     ap_http_request req;
@@ -281,6 +282,9 @@ void engine_fail_before_call(publisher *p, job_slot *s, ap_error_class cls, cons
 void engine_chain_stamp(const job_slot *s, ap_guard_record *rec);
 void engine_chain_restore(job_slot *s, const ap_guard_record *rec);
 void engine_chain_input(job_slot *s);
+/* The adapter of the slot's message: the platform's own, or its comment
+ * flow (ap_adapter.comment) for a first comment. */
+const ap_adapter *engine_chain_adapter(const publisher *p, const job_slot *s);
 /* A message was found or published (r): the next one, or the outcome. */
 void engine_chain_published(publisher *p, job_slot *s, ap_flow_result *r);
 /* A terminal outcome met mid-chain: names what is live; a first comment's

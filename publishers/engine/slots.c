@@ -54,7 +54,7 @@ void engine_slot_release(publisher *p, job_slot *s) {
     ap_http_headers_free(s->headers);
     ap_http_request_clear(&s->req);
     ap_http_response_clear(&s->res);
-    if (s->flow) p->adapter->flow_free(s->flow);
+    if (s->flow) s->flow_adapter->flow_free(s->flow);
     ap_credential_wipe(&s->cred);
     free(s->new_sealed);
     ap_job_free(s->job);
@@ -447,13 +447,15 @@ bool engine_expire_if_late(publisher *p, job_slot *s) {
 void engine_start_flow_after(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms,
                              int64_t delay_ms) {
     engine_slot_enter(s, JOB_CALLING);
-    if (s->flow) p->adapter->flow_free(s->flow);
+    if (s->flow) s->flow_adapter->flow_free(s->flow);
+    s->flow = NULL;
     s->in.mode = mode;
     engine_chain_input(s);
+    s->flow_adapter = engine_chain_adapter(p, s);
     /* A publish flow that finds its own container published looks for the
      * post among those made since this attempt began. */
     s->in.since_ms = mode == AP_FLOW_PUBLISH && since_ms <= 0 ? s->started_ms : since_ms;
-    s->flow = p->adapter->flow_new(&s->in);
+    s->flow = s->flow_adapter->flow_new(&s->in);
     if (s->flow == NULL) {
         /* Out of memory before any call: hand it back untouched. */
         engine_guard_write(p, s, AP_GUARD_RETRY, NULL);
@@ -711,7 +713,7 @@ void engine_advance(publisher *p, job_slot *s, const ap_http_response *prev) {
     memset(&r, 0, sizeof(r));
     int64_t wait_ms = 0;
     ap_http_request_clear(&s->req);
-    ap_step_kind k = p->adapter->step(s->flow, &s->in, prev, &s->req, &wait_ms, &r);
+    ap_step_kind k = s->flow_adapter->step(s->flow, &s->in, prev, &s->req, &wait_ms, &r);
     if (r.note_event[0]) ap_log_job_info(r.note_event, sid(s), tid(s), "%s", r.note);
     if (prev && s->easy) {
         /* A call that led to a further step counts as ok; the one that ended

@@ -126,6 +126,12 @@ typedef struct ap_adapter {
      * others with the reason, and checks each message by validate(). */
     bool threads;
     bool first_comments;
+    /* A first comment that is not a post of the platform's own kind (a
+     * Facebook or Instagram comment, a LinkedIn social-action comment): its
+     * flow, given the comment's text as job->text and the post's id as
+     * in->reply_to. NULL: the comment is the adapter's own reply (X,
+     * Threads). */
+    const struct ap_adapter *comment;
 } ap_adapter;
 
 #define AP_FORMAT_BIT(f) (1u << (unsigned)(f))

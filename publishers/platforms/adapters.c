@@ -73,7 +73,9 @@ static bool validate_chain(const ap_job *job, char *reason, size_t len) {
         ap_job part;
         char why[384];
         ap_chain_part_job(job, k, &part);
-        if (a->validate(&part, why, sizeof(why))) continue;
+        /* A comment that is not a post of the platform's kind has its own rules. */
+        const ap_adapter *judge = ap_chain_is_comment(job, k) && a->comment ? a->comment : a;
+        if (judge->validate(&part, why, sizeof(why))) continue;
         bool about_text = strncmp(why, "text", 4) == 0 || strncmp(why, "empty", 5) == 0;
         if (ap_chain_is_comment(job, k))
             snprintf(reason, len, "first_comment: %s", why);

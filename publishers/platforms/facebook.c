@@ -26,6 +26,7 @@
 #include "adapter.h"
 #include "ap_utf8.h"
 #include "graph.h"
+#include "graph_comment.h"
 
 #define FACEBOOK_MAX_TEXT 63206 /* characters in a Page post */
 #define FACEBOOK_MAX_MEDIA 10   /* photos in one multi-photo post (attached_media) */
@@ -315,4 +316,6 @@ const ap_adapter ap_adapter_facebook = {
     .flow_new = fb_flow_new,
     .step = fb_step,
     .flow_free = fb_flow_free,
+    .first_comments = true,
+    .comment = &ap_adapter_facebook_comment,
 };

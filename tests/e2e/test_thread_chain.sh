@@ -11,10 +11,10 @@
 # before anything is stored, naming thread[1].text.
 source "$(dirname "$0")/lib.sh"
 
-SVC_PLATFORMS="x threads"
+SVC_PLATFORMS="x threads facebook instagram"
 SVC_ACK_WAIT=4s
 SVC_TIMEOUT=2s # takeover window: 2 x 2 s + 5 s
-e2e_begin
+e2e_begin --container-ready-ms 200
 # A part sent twice must show up as a second post, not be refused as a
 # duplicate (which the duplicate read-back would then call ours).
 sandbox_post /_sandbox/config '{"reject_duplicates":false}' >/dev/null
@@ -153,6 +153,33 @@ expect_chain=$(jq -r '[.[0].in_reply_to, .[1].in_reply_to == .[0].id, .[2].in_re
 [[ $root == $(jq -r '.[0].id' <<<"$got") && $parts == $(jq -r '[.[1:][] | .id] | join(",")' <<<"$got") ]] ||
     fail "Threads ids $root / $parts do not match: $got"
 echo "ok: Threads thread and first comment as replies: $got"
+
+# Facebook and Instagram: the first comment goes on the post's comments edge.
+fb=$(svc_ctl accounts add --platform facebook --external-id 4001 --token good-fb-chain)
+ig=$(svc_ctl accounts add --platform instagram --external-id 17841000000000777 --token good-ig-chain)
+fb_s=$(svc_ctl schedule --account "$fb" --at now --text "a page post" --first-comment "fb comment")
+ig_s=$(svc_ctl schedule --account "$ig" --at now --text "an ig post" \
+    --media https://cdn.example/a.jpg --first-comment "ig comment")
+if out=$(svc_ctl schedule --account "$fb" --at now --text "a page post" --thread "no" 2>&1); then
+    fail "a Facebook thread was accepted"
+fi
+[[ $out == *"thread: facebook takes no threads"* ]] || fail "Facebook thread refusal: $out"
+svc_start publisher-facebook
+svc_start publisher-instagram
+n=$((n + 2))
+svc_wait_terminal "$n" 90 || fail "the Facebook and Instagram posts did not finish"
+for pair in "facebook:$fb_s:fb comment" "instagram:$ig_s:ig comment"; do
+    IFS=: read -r pf sched text <<<"$pair"
+    row=$(stack_psql -F '|' -c "SELECT status, external_post_id, array_to_string(part_external_ids, ',')
+                                FROM post_schedules WHERE id = '$sched'")
+    IFS='|' read -r st root parts <<<"$row"
+    [[ $st == published && -n $parts ]] || fail "$pf commented schedule: $row"
+    comment=$(sandbox_get "/_sandbox/posts?platform=$pf" |
+        jq -c --arg id "$parts" '[.posts[] | select(.id == $id)][0]')
+    [[ $(jq -r .kind <<<"$comment") == comment && $(jq -r .message <<<"$comment") == "$text" &&
+        $(jq -r .in_reply_to <<<"$comment") == "$root" ]] || fail "$pf comment: $comment (post $root)"
+    echo "ok: $pf first comment $parts on post $root"
+done
 
 # The API shows both.
 post_id=$(stack_psql -c "SELECT post_id FROM post_schedules WHERE id = '$thread'")

@@ -8,6 +8,7 @@
  * a post, and the ambiguous case we imitate is "the post went live and the
  * answer never came". */
 #include "containers.h"
+#include "comments.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -652,7 +653,7 @@ static void sb_object(sb_call *c) {
  * Routing
  * --------------------------------------------------------------------- */
 
-enum { SB_CREATE, SB_PUBLISH, SB_LIMIT, SB_LIST, SB_OBJECT, SB_REPLIES };
+enum { SB_CREATE, SB_PUBLISH, SB_LIMIT, SB_LIST, SB_OBJECT, SB_REPLIES, SB_COMMENT, SB_COMMENTS };
 
 static int sb_route(const sb_call *c, const char *method, int *op, int *edge_known) {
     const sandbox_container_api *api = c->api;
@@ -664,6 +665,8 @@ static int sb_route(const sb_call *c, const char *method, int *op, int *edge_kno
     if (strcmp(c->edge, api->publish_edge) == 0 && post) return *op = SB_PUBLISH, 1;
     if (strcmp(c->edge, api->limit_edge) == 0 && get) return *op = SB_LIMIT, 1;
     if (api->replies && strcmp(c->edge, "replies") == 0 && get) return *op = SB_REPLIES, 1;
+    if (api->comments && strcmp(c->edge, "comments") == 0 && post) return *op = SB_COMMENT, 1;
+    if (api->comments && strcmp(c->edge, "comments") == 0 && get) return *op = SB_COMMENTS, 1;
     *edge_known = strcmp(c->edge, api->create_edge) == 0 || strcmp(c->edge, api->list_edge) == 0 ||
                   strcmp(c->edge, api->publish_edge) == 0 || strcmp(c->edge, api->limit_edge) == 0;
     return 0;
@@ -701,7 +704,7 @@ static int sb_check_token(sb_call *c, int write) {
 }
 
 static int sb_fault(sb_call *c, int op) {
-    int write = op == SB_CREATE || op == SB_PUBLISH;
+    int write = op == SB_CREATE || op == SB_PUBLISH || op == SB_COMMENT;
     switch (sandbox_req_fault(c->req, write ? SANDBOX_OP_WRITE : SANDBOX_OP_READ)) {
     case SANDBOX_FAULT_5XX:
         sb_error(c->req, 500, 2, 0,
@@ -713,7 +716,9 @@ static int sb_fault(sb_call *c, int op) {
         sb_error(c->req, 400, 4, 0, "(#4) Application request limit reached");
         return 1;
     case SANDBOX_FAULT_HANG:
-    case SANDBOX_FAULT_CLOSE: c->hang = op == SB_PUBLISH; return 0; /* see sandbox_hold() */
+    case SANDBOX_FAULT_CLOSE:
+        c->hang = op == SB_PUBLISH || op == SB_COMMENT;
+        return 0; /* see sandbox_hold() */
     case SANDBOX_FAULT_NONE:
     default: return 0;
     }
@@ -759,13 +764,19 @@ void sandbox_containers_handle(const sandbox_container_api *api, sandbox_request
         return;
     }
     c.token = sb_token(&c);
-    if (sb_check_token(&c, op == SB_CREATE || op == SB_PUBLISH) != 0) return;
+    if (sb_check_token(&c, op == SB_CREATE || op == SB_PUBLISH || op == SB_COMMENT) != 0) return;
     switch (op) {
     case SB_CREATE: sb_create(&c); break;
     case SB_PUBLISH: sb_publish(&c); break;
     case SB_LIMIT: sb_limit(&c); break;
     case SB_LIST: sb_list(&c); break;
     case SB_REPLIES: sb_replies(&c); break;
+    case SB_COMMENT:
+        sandbox_comment_create(req, api->platform, c.node, c.token, c.hang, sb_error);
+        break;
+    case SB_COMMENTS:
+        sandbox_comment_list(req, api->platform, c.node, "text", "timestamp", sb_error);
+        break;
     default: sb_object(&c); break;
     }
 }

@@ -31,6 +31,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "comments.h"
 #include "server.h"
 
 #define FB_PLATFORM "facebook"
@@ -534,6 +535,14 @@ static void fb_read_object(fb_call *c) {
  * Routing
  * --------------------------------------------------------------------- */
 
+/* A post's comments (comments.h): the Page's first comment. */
+static void fb_comment_create(fb_call *c) {
+    sandbox_comment_create(c->req, FB_PLATFORM, c->node, c->token, c->hang, fb_error);
+}
+static void fb_comment_list(fb_call *c) {
+    sandbox_comment_list(c->req, FB_PLATFORM, c->node, "message", "created_time", fb_error);
+}
+
 static const struct fb_route {
     const char *edge; /* NULL: the node itself */
     const char *method;
@@ -543,6 +552,8 @@ static const struct fb_route {
     {"feed", "POST", SANDBOX_OP_WRITE, fb_publish_feed},
     {"feed", "GET", SANDBOX_OP_READ, fb_read_feed},
     {"photos", "POST", SANDBOX_OP_WRITE, fb_publish_photo},
+    {"comments", "POST", SANDBOX_OP_WRITE, fb_comment_create},
+    {"comments", "GET", SANDBOX_OP_READ, fb_comment_list},
     {NULL, "GET", SANDBOX_OP_READ, fb_read_object},
 };
 
