@@ -113,6 +113,9 @@ static void test_validate(void) {
     case_init(&c, "linkedin", 0, "hello");
     CHECK(!ap_adapter_find("linkedin")->validate(&c.job, why, sizeof(why)));
     CHECK_CONTAINS(why, "first_comment: linkedin takes no first comment");
+    case_init(&c, "instagram", 1, NULL);
+    CHECK(!ap_adapter_find("instagram")->validate(&c.job, why, sizeof(why)));
+    CHECK_CONTAINS(why, "thread: instagram takes no threads");
 }
 
 /* ---- X: a part is a reply, its read-back a reply to the parent ------------- */
@@ -207,6 +210,87 @@ static void test_x_reply_read_back(void) {
     r = x_verify_reply("1500", ours, url, sizeof(url));
     CHECK(r.error_class == AP_CLASS_NONE);
     CHECK_STR_EQ(r.external_id, "33");
+}
+
+/* ---- Facebook and Instagram: the comment edge --------------------------- */
+
+static ap_flow_result graph_comment(const char *platform, ap_flow_mode mode, long status,
+                                    const char *answer, char *url, size_t url_len, char *body,
+                                    size_t body_len) {
+    chain_case c;
+    case_init(&c, platform, 0, "nice post");
+    ap_job part;
+    ap_chain_part_job(&c.job, 1, &part);
+    ap_flow_input in;
+    ap_platform_config pc;
+    x_input(&in, &pc, &part, mode, "4001_77");
+    pc.base_url = "https://graph.example";
+    pc.api_version = "v19.0";
+    const ap_adapter *a = ap_adapter_find(platform)->comment;
+    CHECK(a != NULL);
+    void *flow = a->flow_new(&in);
+    ap_http_request req, next;
+    ap_flow_result r;
+    int64_t wait = 0;
+    memset(&r, 0, sizeof(r));
+    CHECK(a->step(flow, &in, NULL, &req, &wait, &r) == AP_STEP_REQUEST);
+    snprintf(url, url_len, "%s %s", req.method, req.url);
+    snprintf(body, body_len, "%s%s", req.body ? req.body : "", req.once ? " (once)" : "");
+    ap_http_response res;
+    memset(&res, 0, sizeof(res));
+    res.status = status;
+    res.request_sent = true;
+    res.body = strdup(answer);
+    res.body_len = strlen(answer);
+    memset(&next, 0, sizeof(next));
+    CHECK(a->step(flow, &in, &res, &next, &wait, &r) == AP_STEP_DONE);
+    ap_http_response_clear(&res);
+    ap_http_request_clear(&req);
+    ap_http_request_clear(&next);
+    a->flow_free(flow);
+    return r;
+}
+
+static void test_graph_comment(void) {
+    char url[512], body[512];
+    ap_flow_result r = graph_comment("facebook", AP_FLOW_PUBLISH, 200, "{\"id\":\"4001_77_9\"}",
+                                     url, sizeof(url), body, sizeof(body));
+    CHECK_STR_EQ(url, "POST https://graph.example/v19.0/4001_77/comments");
+    CHECK_STR_EQ(body, "message=nice%20post (once)");
+    CHECK(r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r.external_id, "4001_77_9");
+    /* A 5xx may come after Graph stored it: ambiguous, read back. */
+    r = graph_comment("facebook", AP_FLOW_PUBLISH, 500,
+                      "{\"error\":{\"code\":2,\"message\":\"unexpected\"}}", url, sizeof(url), body,
+                      sizeof(body));
+    CHECK(r.error_class == AP_CLASS_AMBIGUOUS);
+    r = graph_comment("instagram", AP_FLOW_VERIFY, 200,
+                      "{\"data\":[{\"id\":\"5\",\"text\":\"other\",\"timestamp\":"
+                      "\"2026-11-28T09:05:00+0000\"},{\"id\":\"6\",\"text\":\"nice post\","
+                      "\"timestamp\":\"2026-11-28T09:05:00+0000\"}],\"paging\":{}}",
+                      url, sizeof(url), body, sizeof(body));
+    CHECK_STR_EQ(url, "GET https://graph.example/v19.0/4001_77/comments?fields=id,text,timestamp"
+                      "&limit=100");
+    CHECK(r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r.external_id, "6");
+    r = graph_comment("facebook", AP_FLOW_VERIFY, 200,
+                      "{\"data\":[{\"id\":\"5\",\"message\":\"nice post\",\"created_time\":"
+                      "\"2020-01-01T00:00:00+0000\"}]}",
+                      url, sizeof(url), body, sizeof(body));
+    CHECK(r.not_found); /* the same text from long before: not ours */
+    /* Instagram takes a text-only comment though a post needs media. */
+    chain_case c;
+    char why[256];
+    case_init(&c, "instagram", 0, "a comment");
+    c.job.account_external_id = "17841000000000101";
+    static Autopost__V1__Media m = AUTOPOST__V1__MEDIA__INIT;
+    static Autopost__V1__Media *mp[1] = {&m};
+    m.url = "https://cdn.example/a.jpg";
+    m.type = AUTOPOST__V1__MEDIA_TYPE__MEDIA_TYPE_IMAGE;
+    c.job.media = mp;
+    c.job.n_media = 1;
+    c.job.link = "";
+    CHECK(ap_adapter_find("instagram")->validate(&c.job, why, sizeof(why)));
 }
 
 /* ---- the record's progress ---------------------------------------------- */
@@ -377,6 +461,7 @@ int main(void) {
     RUN(test_validate);
     RUN(test_x_reply_request);
     RUN(test_x_reply_read_back);
+    RUN(test_graph_comment);
     RUN(test_record_progress);
     RUN(test_engine_resume_and_input);
     RUN(test_engine_outcomes);
