@@ -281,8 +281,8 @@ static void li_find_urn(const char *s, char *out, size_t len) {
     if (n < len) snprintf(out, len, "%.*s", (int)n, p);
 }
 
-static void li_classify_error(const ap_flow_input *in, const ap_http_response *res, bool publishing,
-                              ap_flow_result *r) {
+void ap_linkedin_classify_error(const ap_flow_input *in, const ap_http_response *res,
+                                bool publishing, ap_flow_result *r) {
     json_t *root = res->body ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
     json_t *c = json_object_get(root, "code"), *m = json_object_get(root, "message");
     const char *code = json_is_string(c) ? json_string_value(c) : "";
@@ -450,7 +450,7 @@ void ap_linkedin_media_error(const ap_flow_input *in, const ap_http_response *re
                      res->transport_message);
         return;
     }
-    li_classify_error(in, res, false, r);
+    ap_linkedin_classify_error(in, res, false, r);
     if (r->error_class == AP_CLASS_DUPLICATE || r->error_class == AP_CLASS_AMBIGUOUS)
         r->error_class = AP_CLASS_RETRY;
 }
@@ -590,7 +590,7 @@ static ap_step_kind li_step(void *state, const ap_flow_input *in, const ap_http_
             return AP_STEP_REQUEST;
         }
     } else {
-        li_classify_error(in, prev, !verify, result);
+        ap_linkedin_classify_error(in, prev, !verify, result);
     }
     return AP_STEP_DONE;
 }
@@ -602,4 +602,6 @@ const ap_adapter ap_adapter_linkedin = {
     .step = li_step,
     .flow_free = li_flow_free,
     .duplicate_reads_back = true,
+    .first_comments = true,
+    .comment = &ap_adapter_linkedin_comment,
 };

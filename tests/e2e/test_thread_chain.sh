@@ -11,7 +11,7 @@
 # before anything is stored, naming thread[1].text.
 source "$(dirname "$0")/lib.sh"
 
-SVC_PLATFORMS="x threads facebook instagram"
+SVC_PLATFORMS="x threads facebook instagram linkedin"
 SVC_ACK_WAIT=4s
 SVC_TIMEOUT=2s # takeover window: 2 x 2 s + 5 s
 e2e_begin --container-ready-ms 200
@@ -154,7 +154,10 @@ expect_chain=$(jq -r '[.[0].in_reply_to, .[1].in_reply_to == .[0].id, .[2].in_re
     fail "Threads ids $root / $parts do not match: $got"
 echo "ok: Threads thread and first comment as replies: $got"
 
-# Facebook and Instagram: the first comment goes on the post's comments edge.
+# Facebook, Instagram and LinkedIn: the first comment goes on the post's
+# comments (Graph's comments edge, LinkedIn's socialActions).
+li=$(svc_ctl accounts add --platform linkedin --external-id urn:li:organization:77 --token li-chain-token)
+li_s=$(svc_ctl schedule --account "$li" --at now --text "a company update" --first-comment "li comment")
 fb=$(svc_ctl accounts add --platform facebook --external-id 4001 --token good-fb-chain)
 ig=$(svc_ctl accounts add --platform instagram --external-id 17841000000000777 --token good-ig-chain)
 fb_s=$(svc_ctl schedule --account "$fb" --at now --text "a page post" --first-comment "fb comment")
@@ -166,10 +169,11 @@ fi
 [[ $out == *"thread: facebook takes no threads"* ]] || fail "Facebook thread refusal: $out"
 svc_start publisher-facebook
 svc_start publisher-instagram
-n=$((n + 2))
+svc_start publisher-linkedin
+n=$((n + 3))
 svc_wait_terminal "$n" 90 || fail "the Facebook and Instagram posts did not finish"
-for pair in "facebook:$fb_s:fb comment" "instagram:$ig_s:ig comment"; do
-    IFS=: read -r pf sched text <<<"$pair"
+for pair in "facebook|$fb_s|fb comment" "instagram|$ig_s|ig comment" "linkedin|$li_s|li comment"; do
+    IFS='|' read -r pf sched text <<<"$pair"
     row=$(stack_psql -F '|' -c "SELECT status, external_post_id, array_to_string(part_external_ids, ',')
                                 FROM post_schedules WHERE id = '$sched'")
     IFS='|' read -r st root parts <<<"$row"

@@ -26,4 +26,17 @@ void sandbox_comment_list(sandbox_request *req, const char *platform, const char
                           const char *text_field, const char *time_field,
                           sandbox_graph_error_fn error);
 
+/* LinkedIn's social-action comments on a post (URN decoded), answered in
+ * LinkedIn's shapes; error is LinkedIn's (status, code, message):
+ *   POST /rest/socialActions/{urn}/comments {"actor","object","message":{"text"}}
+ *        -> 201 {"id","$URN","actor","object","message","created":{"time"}}
+ *   GET  same path -> {"elements":[...],"paging":{"count","start","total"}}
+ * The actor must be the post's author (a member comments as itself, an
+ * organization as itself): else 403. */
+typedef void (*sandbox_li_error_fn)(sandbox_request *req, unsigned status, const char *code,
+                                    const char *message);
+void sandbox_li_comment_create(sandbox_request *req, const char *urn, const char *token, int hang,
+                               sandbox_li_error_fn error);
+void sandbox_li_comment_list(sandbox_request *req, const char *urn, sandbox_li_error_fn error);
+
 #endif

@@ -110,9 +110,17 @@ static void test_validate(void) {
     c.job.account_external_id = "123456";
     CHECK(!ap_adapter_find("facebook")->validate(&c.job, why, sizeof(why)));
     CHECK_CONTAINS(why, "thread: facebook takes no threads");
+    /* A LinkedIn comment is judged by its comment flow's rules. */
     case_init(&c, "linkedin", 0, "hello");
+    c.job.account_external_id = "urn:li:organization:42";
+    CHECK(ap_adapter_find("linkedin")->validate(&c.job, why, sizeof(why)));
+    char *essay = malloc(1300);
+    memset(essay, 'b', 1299);
+    essay[1299] = '\0';
+    c.job.first_comment = essay;
     CHECK(!ap_adapter_find("linkedin")->validate(&c.job, why, sizeof(why)));
-    CHECK_CONTAINS(why, "first_comment: linkedin takes no first comment");
+    CHECK_CONTAINS(why, "first_comment: a LinkedIn comment takes 1 to 1250 characters, not 1299");
+    free(essay);
     case_init(&c, "instagram", 1, NULL);
     CHECK(!ap_adapter_find("instagram")->validate(&c.job, why, sizeof(why)));
     CHECK_CONTAINS(why, "thread: instagram takes no threads");
@@ -249,6 +257,44 @@ static ap_flow_result graph_comment(const char *platform, ap_flow_mode mode, lon
     ap_http_request_clear(&next);
     a->flow_free(flow);
     return r;
+}
+
+static void test_linkedin_comment(void) {
+    chain_case c;
+    case_init(&c, "linkedin", 0, "well done");
+    c.job.account_external_id = "urn:li:organization:42";
+    ap_job part;
+    ap_chain_part_job(&c.job, 1, &part);
+    ap_flow_input in;
+    ap_platform_config pc;
+    x_input(&in, &pc, &part, AP_FLOW_PUBLISH, "urn:li:share:7");
+    pc.base_url = "https://api.linkedin.example";
+    pc.api_version = "202411";
+    const ap_adapter *a = ap_adapter_find("linkedin")->comment;
+    void *flow = a->flow_new(&in);
+    ap_http_request req, next;
+    ap_flow_result r;
+    int64_t wait = 0;
+    memset(&r, 0, sizeof(r));
+    CHECK(a->step(flow, &in, NULL, &req, &wait, &r) == AP_STEP_REQUEST);
+    CHECK(req.once);
+    CHECK_STR_EQ(req.url, "https://api.linkedin.example/rest/socialActions/urn%3Ali%3Ashare%3A7/"
+                          "comments");
+    CHECK_STR_EQ(req.body, "{\"actor\":\"urn:li:organization:42\",\"object\":\"urn:li:share:7\","
+                           "\"message\":{\"text\":\"well done\"}}");
+    ap_http_response res;
+    memset(&res, 0, sizeof(res));
+    res.status = 201;
+    res.request_sent = true;
+    res.body = strdup("{\"id\":\"6636\",\"$URN\":\"urn:li:comment:(urn:li:activity:1,6636)\"}");
+    res.body_len = strlen(res.body);
+    memset(&next, 0, sizeof(next));
+    CHECK(a->step(flow, &in, &res, &next, &wait, &r) == AP_STEP_DONE);
+    CHECK(r.error_class == AP_CLASS_NONE);
+    CHECK_STR_EQ(r.external_id, "6636"); /* not the $URN: it holds a comma */
+    ap_http_response_clear(&res);
+    ap_http_request_clear(&req);
+    a->flow_free(flow);
 }
 
 static void test_graph_comment(void) {
@@ -462,6 +508,7 @@ int main(void) {
     RUN(test_x_reply_request);
     RUN(test_x_reply_read_back);
     RUN(test_graph_comment);
+    RUN(test_linkedin_comment);
     RUN(test_record_progress);
     RUN(test_engine_resume_and_input);
     RUN(test_engine_outcomes);
