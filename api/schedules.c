@@ -50,8 +50,8 @@ static json_t *api_json_trace_id(PGresult *res, int row, int col) {
     return json_string(PQgetvalue(res, row, col));
 }
 
-/* Column 14 (api_post_schedules.sql, api_schedule.sql; 0026): the ids of
- * a thread's parts and first comment after the post's, as a JSON array. */
+/* Column 14 (every api_*schedule* statement; 0026): the ids of a
+ * thread's parts and first comment after the post's, as a JSON array. */
 static json_t *part_ids_json(PGresult *res, int i) {
     json_t *ids = PQnfields(res) > 14 && !PQgetisnull(res, i, 14)
                       ? json_loads(PQgetvalue(res, i, 14), 0, NULL)
