@@ -445,7 +445,10 @@ static int retry_in_db(ctl_ctx *ctx, const char *id, locked_row *row, char *new_
     PGresult *res = ctl_store(ctx, AP_STORE_RETRY, params, err, sizeof(err));
     if (res == NULL || PQntuples(res) != 1) {
         PQclear(res);
-        rc = ctl_fail("cannot retry schedule %s: %s", id, res ? "row changed" : err);
+        rc = ctl_fail("cannot retry schedule %s: %s", id,
+                      res ? "it changed meanwhile, or part of its thread is live already (a "
+                            "retry would post that again)"
+                          : err);
         goto fail;
     }
     snprintf(new_gen, gen_len, "%s", PQgetvalue(res, 0, AP_STORE_RETRY_COL_GENERATION));

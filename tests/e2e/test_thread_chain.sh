@@ -111,6 +111,34 @@ for fault in "3 2 reset" "1 1 503" "2 3 429"; do
     chain_ok "$id" "$label "
     echo "ok: a $label on part $at: 4 messages once each, chained"
 done
+# A part refused for good (X's 403: replies not allowed) after the post and
+# part 1 went live: failed, the live ids in the reason and the row, and no
+# retry (it would post them again). A first comment refused the same way
+# leaves its post published with first_comment_failed.
+sandbox_post /_sandbox/config '{"x_reply_fault":4,"x_reply_fault_at":2}' >/dev/null
+half=$(svc_ctl schedule --account "$account" --at now --text "half 1/3" --thread "half 2/3" \
+    --thread "half 3/3")
+n=$((n + 1))
+svc_wait_terminal "$n" 60 || fail "the half-published thread did not finish"
+row=$(stack_psql -F '|' -c "SELECT status, external_post_id, array_to_string(part_external_ids, ','),
+                            error_message FROM post_schedules WHERE id = '$half'")
+IFS='|' read -r st root parts msg <<<"$row"
+[[ $st == failed && -n $root && -n $parts &&
+    $msg == *"part 2 of the thread"*"already live (not posted again): post $root, parts $parts"* ]] ||
+    fail "half-published thread: $row"
+if out=$(svc_ctl retry "$half" 2>&1); then fail "a half-published thread was retried: $out"; fi
+[[ $out == *"part of its thread is live"* ]] || fail "retry refusal: $out"
+echo "ok: a part refused for good: failed, live ids listed, retry refused: $msg"
+sandbox_post /_sandbox/config '{"x_reply_fault":4,"x_reply_fault_at":1}' >/dev/null
+refused=$(svc_ctl schedule --account "$account" --at now --text "a post whose comment is refused" \
+    --first-comment "no replies here")
+n=$((n + 1))
+svc_wait_terminal "$n" 60 || fail "the post with a refused comment did not finish"
+row=$(stack_psql -F '|' -c "SELECT status, error_code, error_message FROM post_schedules
+                            WHERE id = '$refused'")
+[[ $row == "published|first_comment_failed|published (post "*"the first comment failed: "* ]] ||
+    fail "refused comment: $row"
+echo "ok: a refused first comment leaves the post published: $row"
 sandbox_post /_sandbox/config '{"x_reply_fault":0,"x_reply_fault_at":0}' >/dev/null
 [[ $(sandbox_stat closes) -ge 1 ]] || fail "the reset after commit did not happen"
 [[ $(grep -c job_retrying "$STACK_DIR/logs/publisher-x.log") -ge 3 ]] ||

@@ -76,7 +76,8 @@ typedef struct sandbox_knobs {
     /* X replies (a thread's parts, first comments): the x_reply_fault_at-th
      * reply since either knob last changed gets x_reply_fault, once: 1 = 503
      * (nothing stored), 2 = 429 (nothing stored), 3 = stored, then the
-     * connection closed without an answer (a reset after commit). */
+     * connection closed without an answer (a reset after commit), 4 = 403
+     * "Reply to this conversation is not allowed" (permanent). */
     long x_reply_fault;
     long x_reply_fault_at;
     long linkedin_min_version; /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */

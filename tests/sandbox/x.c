@@ -399,6 +399,10 @@ static int x_reply_of(x_call *c, char *parent, size_t len) {
 #define X_REPLY_503 1
 #define X_REPLY_429 2
 #define X_REPLY_CLOSE 3
+#define X_REPLY_403 4
+#define X_REPLY_NOT_ALLOWED                                                                        \
+    "Reply to this conversation is not allowed because you have not been mentioned or "            \
+    "otherwise engaged by the author of the post you are replying to."
 static long x_reply_fault_now(const sandbox_knobs *k) {
     static long seen_fault = -1, seen_at = -1, replies;
     if (k->x_reply_fault != seen_fault || k->x_reply_fault_at != seen_at) {
@@ -424,6 +428,10 @@ static void x_publish(x_call *c) {
     }
     if (fault == X_REPLY_429) {
         x_too_many(c->req, 300, sandbox_req_received_ms(c->req) + 3000);
+        return;
+    }
+    if (fault == X_REPLY_403) {
+        x_problem(c->req, 403, "Forbidden", X_REPLY_NOT_ALLOWED, NULL);
         return;
     }
     if (fault == X_REPLY_CLOSE) {
