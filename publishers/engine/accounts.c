@@ -120,8 +120,7 @@ char *ap_acct_cred_value(const uint8_t *sealed, size_t len, int64_t issued_at_ms
     size_t n = 96 + strlen(by) + 4 * ((len + 2) / 3) + 1;
     char *v = malloc(n);
     if (v == NULL) return NULL;
-    int k =
-        snprintf(v, n, "issued=%lld digest=%s by=%s blob=", (long long)issued_at_ms, digest, by);
+    int k = snprintf(v, n, "issued=%lld digest=%s by=%s blob=", (long long)issued_at_ms, digest, by);
     if (k < 0 || (size_t)k + 4 * ((len + 2) / 3) + 1 > n) {
         free(v);
         return NULL;
