@@ -83,7 +83,8 @@ grep -q '"chain_resume"\|chain_resume' "$STACK_DIR/logs/publisher-x.log" || fail
 grep -q 'verify_found' "$STACK_DIR/logs/publisher-x.log" || fail "part 2 was not read back"
 ev=$(stack_psql -c "SELECT body FROM events WHERE schedule_id = '$thread'" |
     jq -c 'select(.type == "schedule.published") | .data.schedule.part_external_ids')
-[[ $ev == $(jq -c '[.[1:][] | .id]' <<<"$got") ]] || fail "the published event's part ids: $ev"
+want_ev=$(jq -c "[.[1:][] | .id]" <<<"$got")
+[[ $ev == "$want_ev" ]] || fail "the published event's part ids: $ev, want $want_ev"
 echo "ok: 5 messages once each, in order, each a reply to the one before; ids $root + $parts"
 
 # Faults on one part's call (sandbox x_reply_fault): a reset after X stored
