@@ -149,6 +149,20 @@ sandbox_post /_sandbox/config '{"x_reply_fault":0,"x_reply_fault_at":0}' >/dev/n
     fail "the part faults were not retried: $(grep -c job_retrying "$STACK_DIR/logs/publisher-x.log")"
 ! grep -q job_deferred "$STACK_DIR/logs/publisher-x.log" || fail "a part's 429 was deferred"
 
+# Import takes the same fields; a bad part names its line and field.
+printf '{"account_id": "%s", "at": "now", "text": "imported 1/2", "thread": [{"text": "imported 2/2"}], "first_comment": "imported comment"}\n' \
+    "$account" >"$STACK_DIR/thread.jsonl"
+printf '{"account_id": "%s", "at": "now", "text": "bad", "thread": [{"text": ""}]}\n' "$account" \
+    >"$STACK_DIR/bad.jsonl"
+if out=$(svc_ctl import "$STACK_DIR/bad.jsonl" 2>&1); then fail "import took an empty part"; fi
+[[ $out == *"bad.jsonl:1:"*"thread[0].text: empty post"* ]] || fail "import refusal: $out"
+imported=$(svc_ctl import --ids "$STACK_DIR/thread.jsonl")
+n=$((n + 1))
+svc_wait_terminal "$n" 60 || fail "the imported thread did not finish"
+[[ $(stack_psql -c "SELECT status || ' ' || cardinality(part_external_ids) FROM post_schedules
+                    WHERE id = '$imported'") == "published 2" ]] || fail "imported thread: $imported"
+echo "ok: import takes a thread and a first comment"
+
 # A first comment: a reply to the post once it is live.
 commented=$(svc_ctl schedule --account "$account" --at now --text "a post with a comment" \
     --first-comment "the first comment")
