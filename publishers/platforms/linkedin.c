@@ -301,8 +301,8 @@ static void li_find_urn(const char *s, char *out, size_t len) {
     if (n < len) snprintf(out, len, "%.*s", (int)n, p);
 }
 
-static void li_classify_error(const ap_flow_input *in, const ap_http_response *res, bool publishing,
-                              ap_flow_result *r) {
+void ap_linkedin_classify_error(const ap_flow_input *in, const ap_http_response *res,
+                                bool publishing, ap_flow_result *r) {
     json_t *root = res->body ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
     json_t *c = json_object_get(root, "code"), *m = json_object_get(root, "message");
     const char *code = json_is_string(c) ? json_string_value(c) : "";
@@ -492,7 +492,7 @@ void ap_linkedin_media_error(const ap_flow_input *in, const ap_http_response *re
                      res->transport_message);
         return;
     }
-    li_classify_error(in, res, false, r);
+    ap_linkedin_classify_error(in, res, false, r);
     if (r->error_class == AP_CLASS_DUPLICATE || r->error_class == AP_CLASS_AMBIGUOUS)
         r->error_class = AP_CLASS_RETRY;
 }
@@ -638,7 +638,7 @@ static ap_step_kind li_step(void *state, const ap_flow_input *in, const ap_http_
             return AP_STEP_REQUEST;
         }
     } else {
-        li_classify_error(in, prev, !verify, result);
+        ap_linkedin_classify_error(in, prev, !verify, result);
     }
     return AP_STEP_DONE;
 }
@@ -651,4 +651,6 @@ const ap_adapter ap_adapter_linkedin = {
     .flow_free = li_flow_free,
     .duplicate_reads_back = true,
     .documents = true,
+    .first_comments = true,
+    .comment = &ap_adapter_linkedin_comment,
 };
