@@ -6,7 +6,9 @@
  *    "priority": "normal|urgent",   (omitted: normal; README "Urgent lane")
  *    "format": "feed|story|reel",   (omitted: feed; README "Formats")
  *    "deadline": "<RFC 3339>",      (optional, not before at; README "Deadlines")
- *    "variants": {"<platform or account id>": {"text", "media"}}}  (README "Variants")
+ *    "variants": {"<platform or account id>": {"text", "media"}},  (README "Variants")
+ *    "thread": [{"text", "media"?}],  (X and Threads; README "Threads and first comments")
+ *    "first_comment": "..."}        (a reply to the post once it is live)
  *   or, instead of "at", a series (README "Recurring posts"):
  *    "recurrence": {"rrule": "FREQ=DAILY;COUNT=3", "tz": "Asia/Ho_Chi_Minh",
  *                   "start": "2027-03-13T09:00:00"}
@@ -254,6 +256,15 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
         }
         return true;
     }
+    if (strcmp(key, "thread") == 0 || strcmp(key, "first_comment") == 0) {
+        bool ok = key[0] == 't' ? ctl_post_set_thread(p, v, why, sizeof(why))
+                                : ctl_post_set_first_comment(p, v, why, sizeof(why));
+        char field[64];
+        if (!ok && !ctl_reason_chain_field(why, field, sizeof(field)))
+            snprintf(field, sizeof(field), "%s", key);
+        if (!ok) *err = invalid(field, why);
+        return ok;
+    }
     if (strcmp(key, "at") == 0) {
         if (json_is_null(v)) return true;
         pr->at_given = true;
@@ -269,7 +280,7 @@ static bool decode_member(api_post_request *pr, const char *key, json_t *v, api_
     }
     snprintf(why, sizeof(why),
              "unknown key \"%.40s\" (known: account_ids, text, link, media, at, deadline, "
-             "recurrence, priority, format, variants)",
+             "recurrence, priority, format, variants, thread, first_comment)",
              key);
     *err = invalid(key[0] && strlen(key) < 64 ? key : "body", why);
     return false;
@@ -312,6 +323,11 @@ bool api_post_request_decode(api_post_request *pr, const char *body, size_t len,
         *err = invalid("deadline", "a recurring post has no single deadline (its occurrences "
                                    "are bounded by platforms.<p>.max_lateness and "
                                    "scheduler.recurrence_grace)");
+        goto cleanup;
+    }
+    if (pr->recur_rrule != NULL && (pr->post->thread.n > 0 || pr->post->first_comment)) {
+        *err = invalid(pr->post->thread.n > 0 ? "thread" : "first_comment",
+                       "a recurring post is one message (no thread or first comment)");
         goto cleanup;
     }
     if (pr->naccounts == 0) {

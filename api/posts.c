@@ -78,6 +78,7 @@ bool api_posts_check_accounts(const api_request *req, PGconn *db, const api_post
         if (!ok && ctl_reason_is_format(why)) snprintf(field, sizeof(field), "format");
         if (!ok && v && strncmp(why, "variants.", 9) == 0)
             snprintf(field, sizeof(field), "variants.%.80s", v->key);
+        if (!ok) ctl_reason_chain_field(why, field, sizeof(field));
         if (!ok) {
             api_error_detail(r, field, why);
             all_ok = false;
@@ -107,13 +108,25 @@ static bool insert_post(const api_request *req, PGconn *db, const api_post_reque
         return ok;
     }
     const ctl_post *p = pr->post;
-    const char *params[] = {req->tenant_id, p->text, p->link, media, variants};
-    PGresult *res = api_db_exec(db,
-                                "INSERT INTO posts (tenant_id, text, link, media, variants) "
-                                "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb) RETURNING id",
-                                5, params, PGRES_TUPLES_OK, err, errlen);
+    bool oom = false;
+    char *thread = ap_thread_to_json(&p->thread, &oom);
+    if (oom) {
+        free(media);
+        free(variants);
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    const char *params[] = {req->tenant_id, p->text, p->link,         media,
+                            variants,       thread,  p->first_comment};
+    PGresult *res =
+        api_db_exec(db,
+                    "INSERT INTO posts (tenant_id, text, link, media, variants, thread, "
+                    "first_comment) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, "
+                    "$6::jsonb, $7) RETURNING id",
+                    7, params, PGRES_TUPLES_OK, err, errlen);
     free(media);
     free(variants);
+    free(thread);
     if (res == NULL) return false;
     char post_id[37], ids[ID_ARRAY_LEN], at[40], deadline[40];
     snprintf(post_id, sizeof(post_id), "%s", PQgetvalue(res, 0, 0));
@@ -221,19 +234,16 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
     char id[37], err[512];
     if (!ap_uuid_normalize(req->path_id, id)) return api_error(404, "not_found", "no such post");
     const char *params[] = {id, req->tenant_id};
-    PGresult *res = api_db_exec(
-        db,
-        "SELECT id, text, link, media::text, " API_SQL_MS(
-            "created_at") ", recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_"
-                                                                              "at") ", "
-                                                                                    "variants::"
-                                                                                    "text FROM "
-                                                                                    "posts "
-                                                                                    "WHERE id "
-                                                                                    "= $1 AND "
-                                                                                    "tenant_id "
-                                                                                    "= $2",
-        2, params, PGRES_TUPLES_OK, err, sizeof(err));
+    /* Columns 0-11: id, text, link, media, created_at, the recurrence (4),
+     * variants, thread, first_comment. */
+    // clang-format off
+    static const char sql[] =
+        "SELECT id, text, link, media::text, " API_SQL_MS("created_at") ", "
+        "recur_rrule, recur_tz, recur_start, " API_SQL_MS("recur_cancelled_at") ", "
+        "variants::text, coalesce(thread::text, '[]'), first_comment "
+        "FROM posts WHERE id = $1 AND tenant_id = $2";
+    // clang-format on
+    PGresult *res = api_db_exec(db, sql, 2, params, PGRES_TUPLES_OK, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "read post", err);
     if (PQntuples(res) == 0) {
         PQclear(res);
@@ -247,6 +257,11 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
                              "created_at", api_json_time(PQgetvalue(res, 0, 4)));
     json_object_set_new(post, "recurrence", api_series_json(res, 0, 5));
     json_object_set_new(post, "variants", ctl_post_variants_from_json(PQgetvalue(res, 0, 9)));
+    /* README "Threads and first comments": the stored shape, as given. */
+    json_t *thread = json_loads(PQgetvalue(res, 0, 10), 0, NULL);
+    json_object_set_new(post, "thread", json_is_array(thread) ? thread : json_array());
+    if (!json_is_array(thread)) json_decref(thread);
+    json_object_set_new(post, "first_comment", api_json_text(res, 0, 11));
     PQclear(res);
     const char *sparams[] = {id};
     res = api_db_store(db, AP_STORE_API_POST_SCHEDULES, sparams, err, sizeof(err));

@@ -50,20 +50,32 @@ static json_t *api_json_trace_id(PGresult *res, int row, int col) {
     return json_string(PQgetvalue(res, row, col));
 }
 
+/* Column 14 (every api_*schedule* statement; 0026): the ids of a
+ * thread's parts and first comment after the post's, as a JSON array. */
+static json_t *part_ids_json(PGresult *res, int i) {
+    json_t *ids = PQnfields(res) > 14 && !PQgetisnull(res, i, 14)
+                      ? json_loads(PQgetvalue(res, i, 14), 0, NULL)
+                      : NULL;
+    if (json_is_array(ids)) return ids;
+    json_decref(ids);
+    return json_array();
+}
+
 json_t *api_schedule_json(PGresult *res, int i) {
     json_t *error =
         PQgetisnull(res, i, 9) && PQgetisnull(res, i, 10) && PQgetisnull(res, i, 11)
             ? json_null()
             : json_pack("{s:o, s:o, s:o}", "class", api_json_text(res, i, 9), "code",
                         api_json_text(res, i, 10), "message", api_json_text(res, i, 11));
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", PQgetvalue(res, i, 0),
-        "account_id", PQgetvalue(res, i, 1), "platform", PQgetvalue(res, i, 2), "status",
-        PQgetvalue(res, i, 3), "attempts", atoi(PQgetvalue(res, i, 4)), "scheduled_at",
-        api_json_time(PQgetvalue(res, i, 5)), "deadline", api_json_time(PQgetvalue(res, i, 13)),
-        "published_at", api_json_time(PQgetvalue(res, i, 6)), "external_id",
-        api_json_text(res, i, 7), "external_url", api_json_text(res, i, 8), "error", error,
-        "trace_id", api_json_trace_id(res, i, 12));
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                     PQgetvalue(res, i, 0), "account_id", PQgetvalue(res, i, 1), "platform",
+                     PQgetvalue(res, i, 2), "status", PQgetvalue(res, i, 3), "attempts",
+                     atoi(PQgetvalue(res, i, 4)), "scheduled_at",
+                     api_json_time(PQgetvalue(res, i, 5)), "deadline",
+                     api_json_time(PQgetvalue(res, i, 13)), "published_at",
+                     api_json_time(PQgetvalue(res, i, 6)), "external_id", api_json_text(res, i, 7),
+                     "external_url", api_json_text(res, i, 8), "error", error, "trace_id",
+                     api_json_trace_id(res, i, 12), "part_external_ids", part_ids_json(res, i));
 }
 
 /* ---- cursor ---------------------------------------------------------------- */

@@ -226,7 +226,10 @@ api_reply api_retry(console *c, const char *id) {
     if (res == NULL) return r;
     if (PQntuples(res) != 1) {
         PQclear(res);
-        return api_error(409, "schedule %s is missing or not failed, unconfirmed or cancelled", id);
+        return api_error(409,
+                         "schedule %s is missing, not failed, unconfirmed or cancelled, or part "
+                         "of its thread is live (a retry would post that again)",
+                         id);
     }
     r = (api_reply){200, row_object(res, 0)};
     PQclear(res);

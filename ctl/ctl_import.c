@@ -37,7 +37,8 @@ static const char import_usage[] =
     "   \"alt_text\": \"...\"}], \"priority\": \"normal|urgent\",\n"
     "   \"format\": \"feed|story|reel\",\n"
     "   \"variants\": {\"x\": {\"text\": \"...\"}, \"UUID\": {\"media\": [...]}},\n"
-    "   \"deadline\": \"2026-11-28T10:00:00Z\"}\n"
+    "   \"deadline\": \"2026-11-28T10:00:00Z\",\n"
+    "   \"thread\": [{\"text\": \"...\", \"media\": [...]}], \"first_comment\": \"...\"}\n"
     "or, instead of \"at\", a recurring post (as the API takes it):\n"
     "  \"recurrence\": {\"rrule\": \"FREQ=WEEKLY;BYDAY=MO\", \"tz\": \"Europe/Paris\",\n"
     "                 \"start\": \"2026-12-07T09:00:00\"}\n"
@@ -50,6 +51,8 @@ static const char import_usage[] =
     "README \"Formats\").\n"
     "\"variants\" is optional: another text and/or media for the accounts of a\n"
     "platform or for the line's account (its id wins; README \"Variants\").\n"
+    "\"thread\" (X and Threads: the parts after the text, each a reply to the one\n"
+    "before) and \"first_comment\" are optional (README \"Threads and first comments\").\n"
     "Every line is checked like `schedule` does. If any line is bad, each one is\n"
     "reported as FILE:LINE: reason and nothing is imported. Otherwise all lines\n"
     "are imported in one transaction and `imported N schedules` is printed\n"
@@ -290,12 +293,16 @@ typedef bool (*copy_row_fn)(ap_buf *b, const import_row *r, const char *now_text
 static bool copy_post(ap_buf *b, const import_row *r, const char *now_text) {
     if (r->post.recur_rrule) return true; /* insert_series */
     char *media = ctl_post_media_json(&r->post), *variants = NULL;
-    bool ok = media && ctl_post_variants_json(&r->post, &variants) &&
+    bool oom = false;
+    char *thread = ap_thread_to_json(&r->post.thread, &oom);
+    bool ok = media && !oom && ctl_post_variants_json(&r->post, &variants) &&
               ctl_copy_field(b, r->post_id, '\t') && ctl_copy_field(b, r->tenant_id, '\t') &&
               ctl_copy_field(b, r->post.text, '\t') && ctl_copy_field(b, r->post.link, '\t') &&
-              ctl_copy_field(b, media, '\t') && ctl_copy_field(b, variants, '\n');
+              ctl_copy_field(b, media, '\t') && ctl_copy_field(b, variants, '\t') &&
+              ctl_copy_field(b, thread, '\t') && ctl_copy_field(b, r->post.first_comment, '\n');
     free(media);
     free(variants);
+    free(thread);
     return ok;
 }
 
@@ -397,7 +404,9 @@ static int insert_all(ctl_ctx *ctx, import_set *s, bool ids) {
     snprintf(now_text, sizeof(now_text), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     /* Posts first: the schedules' foreign key is checked row by row. */
-    if ((rc = copy_table(ctx, "COPY posts (id, tenant_id, text, link, media, variants) FROM STDIN",
+    if ((rc = copy_table(ctx,
+                         "COPY posts (id, tenant_id, text, link, media, variants, thread, "
+                         "first_comment) FROM STDIN",
                          s, copy_post, now_text)) != CTL_EXIT_OK)
         goto fail;
     if ((rc = copy_table(ctx,

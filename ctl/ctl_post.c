@@ -28,7 +28,30 @@ void ctl_post_free(ctl_post *p) {
     free(p->recur_tz);
     free(p->recur_start);
     ctl_post_variants_free(p);
+    ap_thread_free(&p->thread);
+    free(p->first_comment);
     memset(p, 0, sizeof(*p));
+}
+
+bool ctl_post_set_thread(ctl_post *p, json_t *v, char *reason, size_t len) {
+    ap_thread_free(&p->thread);
+    return ap_thread_from_value(v, &p->thread, reason, len);
+}
+
+bool ctl_post_set_first_comment(ctl_post *p, json_t *v, char *reason, size_t len) {
+    free(p->first_comment);
+    p->first_comment = NULL;
+    if (v == NULL || json_is_null(v)) return true;
+    if (!json_is_string(v)) {
+        snprintf(reason, len, "first_comment: expected a string");
+        return false;
+    }
+    if (json_string_length(v) == 0) return true;
+    if ((p->first_comment = strdup(json_string_value(v))) == NULL) {
+        snprintf(reason, len, "out of memory");
+        return false;
+    }
+    return true;
 }
 
 bool ctl_post_set_at(ctl_post *p, const char *at, char *reason, size_t len) {
@@ -68,6 +91,21 @@ bool ctl_reason_is_format(const char *reason) {
         if (colon) reason = colon + 2;
     }
     return strncmp(reason, "format", 6) == 0;
+}
+
+bool ctl_reason_chain_field(const char *reason, char *field, size_t len) {
+    static const char prefix[] = "not valid for ";
+    if (strncmp(reason, prefix, sizeof(prefix) - 1) == 0) {
+        const char *colon = strstr(reason, ": ");
+        if (colon) reason = colon + 2;
+    }
+    if (strncmp(reason, "thread", 6) != 0 && strncmp(reason, "first_comment", 13) != 0)
+        return false;
+    size_t n = strcspn(reason, ":");
+    if (n == 0 || n >= len || reason[n] != ':') return false;
+    memcpy(field, reason, n);
+    field[n] = '\0';
+    return true;
 }
 
 bool ctl_post_set_deadline(ctl_post *p, const char *deadline, char *reason, size_t len) {
@@ -414,16 +452,26 @@ static bool json_record(ctl_post *p, json_t *root, char *reason, size_t len) {
                 snprintf(reason, len, "%s: %s", field, why);
                 return false;
             }
+        } else if (strcmp(key, "thread") == 0) {
+            if (!ctl_post_set_thread(p, v, reason, len)) return false;
+        } else if (strcmp(key, "first_comment") == 0) {
+            if (!ctl_post_set_first_comment(p, v, reason, len)) return false;
         } else {
             snprintf(reason, len,
                      "unknown key \"%.40s\" (known: account_id, at, deadline, recurrence, text, "
-                     "link, media, priority, format, variants)",
+                     "link, media, priority, format, variants, thread, first_comment)",
                      key);
             return false;
         }
     }
     if (have_at && have_recurrence) {
         snprintf(reason, len, "give either at or recurrence, not both");
+        return false;
+    }
+    if (have_recurrence && (p->thread.n > 0 || p->first_comment)) {
+        snprintf(reason, len,
+                 "thread: a recurring post is one message (no thread or first "
+                 "comment)");
         return false;
     }
     if (have_recurrence && p->urgent) {
@@ -514,6 +562,8 @@ static bool validate_content(const ctl_post *p, const char *platform, const char
     job.scheduled_at_ms = p->at_now ? ap_now_ms() : p->at_ms;
     job.account_external_id = (char *)(external_id ? external_id : "");
     job.format = p->format == AP_FORMAT_FEED ? "" : (char *)ap_format_name(p->format);
+    ap_thread_attach(&p->thread, &job);
+    job.first_comment = p->first_comment ? p->first_comment : "";
     char why[512] = "";
     if (!adapter->validate(&job, why, sizeof(why))) {
         snprintf(reason, len, "not valid for %s: %s", platform, *why ? why : "rejected");

@@ -22,6 +22,7 @@
 #include "ap_format.h"
 #include "ap_proto.h"
 #include "ap_status.h"
+#include "ap_thread.h"
 #include "ap_url.h"
 #include "ap_utf8.h"
 #include "ap_uuid.h"
@@ -67,6 +68,12 @@ typedef struct ctl_post {
     ap_format format;
     ctl_variant *variants; /* ctl_post_variants.c */
     size_t nvariants;
+    /* "thread" and "first_comment" (README "Threads and first comments"):
+     * posts.thread (ap_thread.h) and posts.first_comment; none: empty/NULL.
+     * Which platform takes them, and each part's length, is the adapter's
+     * to say (ctl_post_validate_platform). */
+    ap_thread thread;
+    char *first_comment;
 } ctl_post;
 
 void ctl_post_init(ctl_post *p);
@@ -86,9 +93,18 @@ bool ctl_post_set_format(ctl_post *p, const char *format, char *reason, size_t l
 /* Is a reason (ctl_post's, or ctl_post_validate_platform's "not valid for
  * <platform>: ...") about the post's format? The API names the field. */
 bool ctl_reason_is_format(const char *reason);
+/* Is a reason about a thread's part or the first comment? field gets its
+ * path ("thread[3].text", "first_comment") for the API's details. */
+bool ctl_reason_chain_field(const char *reason, char *field, size_t len);
 /* An RFC 3339 time; reasons start with "deadline: ". ctl_post_check
  * refuses one earlier than at (or than now, for "now"). */
 bool ctl_post_set_deadline(ctl_post *p, const char *deadline, char *reason, size_t len);
+/* "thread": an array of {"text", "media"?} (ap_thread_from_value; reasons
+ * start with "thread"). */
+bool ctl_post_set_thread(ctl_post *p, json_t *v, char *reason, size_t len);
+/* "first_comment": a string ("" or null: none); reasons start with
+ * "first_comment". */
+bool ctl_post_set_first_comment(ctl_post *p, json_t *v, char *reason, size_t len);
 /* type may be NULL (image). Fails on an unknown type or out of memory. */
 bool ctl_post_add_media(ctl_post *p, const char *url, const char *type, const char *alt,
                         char *reason, size_t len);

@@ -35,6 +35,7 @@ static const char schedule_usage[] =
     "image|video|gif|document]\n"
     "                            [--priority normal|urgent] [--deadline RFC3339] [--allow-past]\n"
     "                            [--format feed|story|reel] [--variant KEY=TEXT]...\n"
+    "                            [--thread TEXT]... [--first-comment TEXT]\n"
     "       autopostctl schedule --account ACCOUNT_ID --rrule RULE --tz ZONE\n"
     "                            --start YYYY-MM-DDTHH:MM:SS --text TEXT [--link URL] ...\n\n"
     "Schedules one post and prints the new schedule id. Checked before anything is\n"
@@ -51,6 +52,9 @@ static const char schedule_usage[] =
     "--priority urgent puts it on the urgent lane (README \"Urgent lane\").\n"
     "--format (default feed): story or reel where the platform has them (README\n"
     "\"Formats\"; an Instagram story is one --media and no --text or --link).\n"
+    "--thread (may repeat): a part of the thread after --text, each a reply to\n"
+    "the one before (X and Threads, up to 24); --first-comment: a reply to the\n"
+    "post once it is live (README \"Threads and first comments\").\n"
     "--deadline: if the platform call cannot start by then, the schedule ends\n"
     "expired instead of publishing late (not earlier than --at).\n"
     "--variant KEY=TEXT (may repeat): another text where KEY applies, KEY a\n"
@@ -93,8 +97,21 @@ typedef struct schedule_args {
     size_t nmedia;
     const char **variants; /* KEY=TEXT, in order */
     size_t nvariants;
+    const char **thread; /* --thread, in order */
+    size_t nthread;
+    const char *first_comment;
     bool allow_past;
 } schedule_args;
+
+/* Every --thread adds one part, in order. */
+static bool take_thread(char *value, void *target) {
+    schedule_args *a = target;
+    const char **t = realloc(a->thread, (a->nthread + 1) * sizeof(*t));
+    if (t == NULL) return false;
+    a->thread = t;
+    a->thread[a->nthread++] = value;
+    return true;
+}
 
 /* Every --media adds one URL, in order. */
 static bool take_media(char *value, void *target) {
@@ -132,6 +149,8 @@ static int parse_schedule_args(ctl_ctx *ctx, int argc, char **argv, schedule_arg
          .invalid = "--variant \"%s\": expected KEY=TEXT (KEY a platform name or the account id)"},
         {.name = "priority", .string = &a->priority},
         {.name = "format", .string = &a->format},
+        {.name = "thread", .take = take_thread, .target = a, .invalid = "out of memory"},
+        {.name = "first-comment", .string = &a->first_comment},
         {.name = "allow-past", .flag = &a->allow_past},
         {.name = "rrule", .string = &a->rrule},
         {.name = "tz", .string = &a->tz},
@@ -199,6 +218,22 @@ static int build_post(const schedule_args *a, ctl_post *p) {
     if (!ctl_post_check_variant_keys(p, (const char(*)[37]) & p->account_id, 1, field,
                                      sizeof(field), why, sizeof(why)))
         return ctl_fail("--variant: %s: %s", field, why);
+    if (a->nthread > 0 || a->first_comment) {
+        if (a->rrule) return ctl_fail("--thread and --first-comment are for one-off posts");
+        json_t *parts = json_array(),
+               *comment = json_string(a->first_comment ? a->first_comment : "");
+        for (size_t i = 0; parts && i < a->nthread; i++)
+            if (json_array_append_new(parts, json_pack("{s:s}", "text", a->thread[i])) != 0) {
+                json_decref(parts);
+                parts = NULL;
+            }
+        bool ok = parts && comment && ctl_post_set_thread(p, parts, reason, sizeof(reason)) &&
+                  ctl_post_set_first_comment(p, comment, reason, sizeof(reason));
+        if (!parts || !comment) snprintf(reason, sizeof(reason), "out of memory");
+        json_decref(parts);
+        json_decref(comment);
+        if (!ok) return ctl_fail("%s", reason);
+    }
     if (!ctl_post_check(p, reason, sizeof(reason))) return ctl_fail("%s", reason);
     return CTL_EXIT_OK;
 }
@@ -263,6 +298,13 @@ static int insert_schedule(ctl_ctx *ctx, const ctl_post *p) {
     }
     if (!p->at_now) ap_time_format_rfc3339(p->at_ms, at, sizeof(at));
     if (p->deadline_ms > 0) ap_time_format_rfc3339(p->deadline_ms, deadline, sizeof(deadline));
+    bool oom = false;
+    char *thread = ap_thread_to_json(&p->thread, &oom);
+    if (oom) {
+        free(media);
+        free(variants);
+        return ctl_fail("out of memory");
+    }
     const char *params[] = {p->text,
                             p->link,
                             media,
@@ -270,11 +312,14 @@ static int insert_schedule(ctl_ctx *ctx, const ctl_post *p) {
                             p->at_now ? NULL : at,
                             ctl_post_priority(p),
                             p->deadline_ms > 0 ? deadline : NULL,
-                            variants};
+                            variants,
+                            thread,
+                            p->first_comment};
     /* One statement: the post (in the account's tenant) and its schedule. */
     PGresult *res = ctl_store(ctx, AP_STORE_SCHEDULE_CREATE, params, err, sizeof(err));
     free(media);
     free(variants);
+    free(thread);
     if (res == NULL) return ctl_fail("cannot store the schedule: %s", err);
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -311,6 +356,7 @@ cleanup:
     ctl_post_free(&p);
     free(a.media);
     free(a.variants);
+    free(a.thread);
     return rc;
 }
 
@@ -428,7 +474,10 @@ static int retry_in_db(ctl_ctx *ctx, const char *id, ap_store_locked *row, char 
     PGresult *res = ctl_store(ctx, AP_STORE_RETRY, params, err, sizeof(err));
     if (res == NULL || PQntuples(res) != 1) {
         PQclear(res);
-        rc = ctl_fail("cannot retry schedule %s: %s", id, res ? "row changed" : err);
+        rc = ctl_fail("cannot retry schedule %s: %s", id,
+                      res ? "it changed meanwhile, or part of its thread is live already (a "
+                            "retry would post that again)"
+                          : err);
         goto fail;
     }
     snprintf(new_gen, gen_len, "%s", PQgetvalue(res, 0, AP_STORE_RETRY_COL_GENERATION));

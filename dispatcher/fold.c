@@ -147,6 +147,30 @@ static const char *batch_holder(const ap_result *const *kept, const char *const 
     return NULL;
 }
 
+/* A thread's ids after the post's (result field 22), comma-joined for
+ * fold_update.sql's string_to_array; NULL when none. An id with a comma
+ * (none of the platforms' has one) is left out rather than split. */
+static bool add_part_ids(ap_pg_array *col, const ap_result *r) {
+    if (r->n_part_external_ids == 0) {
+        ap_pg_array_text(col, NULL);
+        return true;
+    }
+    size_t len = 1;
+    for (size_t i = 0; i < r->n_part_external_ids; i++) len += strlen(r->part_external_ids[i]) + 1;
+    char *joined = malloc(len);
+    if (joined == NULL) return false;
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_part_external_ids; i++) {
+        const char *id = r->part_external_ids[i];
+        if (*id == '\0' || strchr(id, ',')) continue;
+        n += (size_t)snprintf(joined + n, len - n, "%s%s", n ? "," : "", id);
+    }
+    joined[n] = '\0';
+    ap_pg_array_text(col, n ? joined : NULL);
+    free(joined);
+    return true;
+}
+
 static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
     ap_pg_array c[AP_FOLD_UPDATE_NPARAMS];
     for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) ap_pg_array_init(&c[i]);
@@ -181,6 +205,12 @@ static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
         /* Capped at FOLD_MAX_MS too: interval arithmetic must not overflow. */
         add_ms(&c[10],
                r->outcome == AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED ? r->retry_after_ms : 0);
+        if (!add_part_ids(&c[12], r)) {
+            free(kept);
+            free(holders);
+            for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) free(ap_pg_array_finish(&c[i]));
+            return false;
+        }
     }
     free(kept);
     free(holders);

@@ -55,7 +55,7 @@
 
 /* ---- the fold ------------------------------------------------------------ */
 
-enum { AP_FOLD_HISTORY_NPARAMS = 12, AP_FOLD_UPDATE_NPARAMS = 12 };
+enum { AP_FOLD_HISTORY_NPARAMS = 12, AP_FOLD_UPDATE_NPARAMS = 13 };
 
 /* The parameters of store/sql/fold_history.sql and fold_update.sql (run as
  * AP_STORE_FOLD_HISTORY and AP_STORE_FOLD_UPDATE), and one row of the

@@ -17,6 +17,7 @@
 #include "ap_platforms.h"
 #include "ap_proto.h"
 #include "ap_store.h"
+#include "ap_thread.h"
 #include "ap_time.h"
 #include "recurrence.h"
 
@@ -159,9 +160,11 @@ enum {
     C_LINK,
     C_MEDIA,
     C_AT,
-    C_URGENT,  /* boolean: the urgent lane (0023) */
-    C_TRACE,   /* traceparent; NULL for a row stored before 0025 */
-    C_DEADLINE /* the post's own, epoch ms; 0 = none */
+    C_URGENT,   /* boolean: the urgent lane (0023) */
+    C_TRACE,    /* traceparent; NULL for a row stored before 0025 */
+    C_DEADLINE, /* the post's own, epoch ms; 0 = none */
+    C_THREAD,   /* posts.thread as JSON text; "" = none (0026) */
+    C_COMMENT   /* posts.first_comment; "" = none */
 };
 
 typedef struct claimed_row {
@@ -332,6 +335,7 @@ static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cf
     memset(media, 0, sizeof(media));
     size_t cred_len = 0;
     unsigned char *cred = NULL;
+    ap_thread thread = {0};
     bool ok = false;
     job.schedule_id = (char *)row->id;
     job.generation = (uint32_t)row->generation;
@@ -345,6 +349,13 @@ static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cf
     job.enqueued_at_ms = now_ms;
     job.deadline_ms = deadline_ms;
     job.urgent = strcmp(PQgetvalue(res, i, C_URGENT), "t") == 0;
+    job.first_comment = PQgetvalue(res, i, C_COMMENT);
+    if (!ap_thread_from_json(PQgetvalue(res, i, C_THREAD), &thread, row->reason,
+                             sizeof(row->reason))) {
+        snprintf(row->code, sizeof(row->code), "invalid_thread");
+        goto cleanup;
+    }
+    ap_thread_attach(&thread, &job);
     if (!build_media(PQgetvalue(res, i, C_MEDIA), &job, media, media_ptrs, row->reason,
                      sizeof(row->reason))) {
         snprintf(row->code, sizeof(row->code), "invalid_media");
@@ -377,6 +388,7 @@ static bool publish_row(PGresult *res, int i, ap_nats *nats, const ap_config *cf
 cleanup:
     if (cred) PQfreemem(cred);
     free_media(&job, media);
+    ap_thread_free(&thread);
     return ok;
 }
 

@@ -110,6 +110,7 @@ typedef struct job_slot {
     uint64_t stream_seq;
     ap_flow_input in;
     void *flow;
+    const ap_adapter *flow_adapter; /* made flow: the platform's, or its comment flow */
     CURL *easy;
     struct curl_slist *headers;
     ap_http_request req;
@@ -145,6 +146,16 @@ typedef struct job_slot {
     /* DEFERRING: the wait and scope "deferred" stands for (final holds the reason). */
     int64_t deferral_wait_ms;
     ap_pause_scope deferral_scope;
+    /* A post of several messages (chain_steps.c): the message in flight (0:
+     * the post), the part our record last named in flight, the ids of the
+     * messages before it (guard.h "ids="), the view of it the adapter sees
+     * (in.job) and its parent's id (in.reply_to), the post's URL. */
+    int part;
+    int fenced_part;
+    char chain_ids[AP_GUARD_CHAIN_IDS_LEN];
+    ap_job part_job;
+    char reply_to[128];
+    char root_url[256];
     job_state state; /* the slot's phase: change it only with engine_slot_enter */
     bool active;     /* counted in publisher.active */
     bool result_stored;
@@ -274,6 +285,21 @@ ap_status engine_kv_publish(publisher *p, const char *bucket, const char *key, c
 void engine_advance(publisher *p, job_slot *s, const ap_http_response *prev);
 void engine_fail_before_call(publisher *p, job_slot *s, ap_error_class cls, const char *code,
                              const char *message, bool write_guard);
+
+/* chain_steps.c */
+void engine_chain_stamp(const job_slot *s, ap_guard_record *rec);
+void engine_chain_restore(job_slot *s, const ap_guard_record *rec);
+void engine_chain_input(job_slot *s);
+/* The adapter of the slot's message: the platform's own, or its comment
+ * flow (ap_adapter.comment) for a first comment. */
+const ap_adapter *engine_chain_adapter(const publisher *p, const job_slot *s);
+/* A message was found or published (r): the next one, or the outcome. */
+void engine_chain_published(publisher *p, job_slot *s, ap_flow_result *r);
+/* A terminal outcome met mid-chain: names what is live; a first comment's
+ * failure leaves the post published. */
+void engine_chain_terminal(job_slot *s, Autopost__V1__Outcome *outcome, ap_flow_result *r);
+/* The result's part_external_ids: pointers into buf (len bytes). */
+size_t engine_chain_result_ids(const job_slot *s, char *buf, size_t len, char **ids, size_t max);
 
 /* credentials.c */
 void engine_mark_reauth(publisher *p, job_slot *s, const char *reason);

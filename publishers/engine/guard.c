@@ -21,13 +21,15 @@ void ap_guard_format(char *buf, size_t len, const ap_guard_record *rec, const ch
     int n = snprintf(buf, len, "%s attempt=%d at=%lld by=%s", ap_guard_state_name(rec->state),
                      rec->attempt, (long long)rec->at_ms, instance ? instance : "-");
     if (rec->state == AP_GUARD_PUBLISHED && n > 0 && (size_t)n < len)
-        snprintf(buf + n, len - (size_t)n, " id=%s", rec->external_id);
+        n += snprintf(buf + n, len - (size_t)n, " id=%s", rec->external_id);
     else if (rec->state == AP_GUARD_STARTED && rec->ended && n > 0 && (size_t)n < len)
-        snprintf(buf + n, len - (size_t)n, " ended=1");
+        n += snprintf(buf + n, len - (size_t)n, " ended=1");
+    if ((rec->part > 0 || rec->chain_ids[0]) && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, " part=%d ids=%s", rec->part, rec->chain_ids);
 }
 
 int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec) {
-    char buf[1024];
+    char buf[AP_GUARD_VALUE_LEN];
     memset(rec, 0, sizeof(*rec));
     rec->state = AP_GUARD_UNKNOWN;
     if (len >= sizeof(buf)) return -1;
@@ -47,6 +49,11 @@ int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec) {
             snprintf(rec->external_id, sizeof(rec->external_id), "%s", word + 3);
         else if (strcmp(word, "ended=1") == 0)
             rec->ended = true;
+        else if (strncmp(word, "part=", 5) == 0) {
+            long part = strtol(word + 5, NULL, 10);
+            rec->part = part < 0 || part > 1000 ? 0 : (int)part; /* chain.h: at most 26 */
+        } else if (strncmp(word, "ids=", 4) == 0)
+            snprintf(rec->chain_ids, sizeof(rec->chain_ids), "%s", word + 4);
     }
     return 0;
 }
@@ -62,7 +69,7 @@ int64_t ap_guard_takeover_window_ms(int64_t platform_timeout_ms) {
 
 ap_status ap_guard_message(natsMsg **out, const char *bucket, const char *key,
                            const ap_guard_record *rec, const char *instance) {
-    char subject[AP_KV_BUCKET_LEN + 72], value[512];
+    char subject[AP_KV_BUCKET_LEN + 72], value[AP_GUARD_VALUE_LEN];
     *out = NULL;
     int n = snprintf(subject, sizeof(subject), "$KV.%s.%s", bucket, key);
     if (n < 0 || (size_t)n >= sizeof(subject)) return AP_EINVAL;

@@ -31,6 +31,11 @@
  *     a second, so after a takeover it sends nothing more;
  *   - "started ... ended=1" says the holder's calls are over (it reported a
  *     retry): a taker reads back at once.
+ * A post with a thread or a first comment (chain.h) goes out as several
+ * messages; the record then also says which one may be in flight and the ids
+ * of those before it ("part=3 ids=11,12,13"): written before that part's
+ * request, so a redelivery resumes there and reads that part back instead of
+ * sending it again (README "How a chain goes out exactly once").
  * Values are one readable line (`nats kv get` shows them). */
 #ifndef AP_GUARD_H
 #define AP_GUARD_H
@@ -54,6 +59,9 @@ typedef enum ap_guard_state {
     AP_GUARD_UNKNOWN   /* unreadable value: treated like "started" (verify) */
 } ap_guard_state;
 
+/* Room for 26 ids of up to 48 characters (the post, 24 parts, a comment). */
+#define AP_GUARD_CHAIN_IDS_LEN 1280
+
 typedef struct ap_guard_record {
     ap_guard_state state;
     uint64_t revision;
@@ -61,9 +69,14 @@ typedef struct ap_guard_record {
     int64_t at_ms; /* "started": when that attempt began; "deferred": until when */
     bool ended;    /* "started": no request of the holder is in flight any more */
     char external_id[128];
+    /* A chain (chain.h): the message that may be in flight (0: the post
+     * itself) and the ids of those before it, comma-separated. */
+    int part;
+    char chain_ids[AP_GUARD_CHAIN_IDS_LEN];
 } ap_guard_record;
 
-/* Formats/parses the one-line value. */
+/* Formats/parses the one-line value (at most AP_GUARD_VALUE_LEN - 1 bytes). */
+#define AP_GUARD_VALUE_LEN (AP_GUARD_CHAIN_IDS_LEN + 512)
 void ap_guard_format(char *buf, size_t len, const ap_guard_record *rec, const char *instance);
 int ap_guard_parse(const char *value, size_t len, ap_guard_record *rec);
 const char *ap_guard_state_name(ap_guard_state s);

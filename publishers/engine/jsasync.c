@@ -61,6 +61,11 @@ struct ap_jsasync {
     pending_get *gets;
     int ngets, gets_cap;
 
+    /* nats.c 3.4.1 makes its map of pending publishes with the first one and
+     * js_PublishAsyncGetPendingList reads it unchecked: asking before any
+     * publish crashed an idle replica's reconnect (see ap_jsasync_destroy). */
+    bool published_once;
+
     later_write *later; /* refused for want of a stream leader */
     int nlater, later_cap;
     natsMsg **checks; /* resent compare-and-sets that lost: read the key */
@@ -429,7 +434,9 @@ static natsStatus send_write(ap_jsasync *a, natsMsg *msg) {
     jsPubOptions_Init(&po);
     po.MaxWait = a->max_wait_ms < RESEND_UNANSWERED_MS ? a->max_wait_ms : RESEND_UNANSWERED_MS;
     natsMsg *m = msg;
-    return js_PublishMsgAsync(a->js, &m, &po);
+    natsStatus s = js_PublishMsgAsync(a->js, &m, &po);
+    if (s == NATS_OK) a->published_once = true; /* engine thread only */
+    return s;
 }
 
 /* Removes msg's entry; with `failed`, its owner hears that the write failed. */
@@ -510,7 +517,7 @@ static void send_due(ap_jsasync *a) {
 
 void ap_jsasync_resend_after_reconnect(ap_jsasync *a) {
     natsMsgList list = {0};
-    if (js_PublishAsyncGetPendingList(&list, a->js) == NATS_OK) {
+    if (a->published_once && js_PublishAsyncGetPendingList(&list, a->js) == NATS_OK) {
         for (int i = 0; i < list.Count; i++) {
             natsMsg *m = list.Msgs[i];
             list.Msgs[i] = NULL; /* ours now: resent or destroyed below */

@@ -160,9 +160,11 @@ static void start_job(publisher *p, natsMsg *msg, ap_lane lane) {
 
 /* A claim, or a takeover, is stored: the credential, then the flow. */
 static void proceed_after_claim(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since) {
-    /* A late job is not deferred for a pause only to expire later. */
-    if (mode == AP_FLOW_PUBLISH && engine_expire_if_late(p, s)) return;
-    if (mode == AP_FLOW_PUBLISH && engine_defer_if_paused(p, s)) return;
+    /* A late job is not deferred for a pause only to expire later. A chain
+     * whose post is live neither expires nor defers (chain_steps.c). */
+    bool fresh = mode == AP_FLOW_PUBLISH && s->part == 0;
+    if (fresh && engine_expire_if_late(p, s)) return;
+    if (fresh && engine_defer_if_paused(p, s)) return;
     engine_settle_credential(p, s, mode, since);
 }
 
@@ -199,6 +201,7 @@ static void on_takeover_done(publisher *p, job_slot *s, const ap_js_done *d) {
     }
     s->guard_rev = d->seq;
     s->fence_ok_ms = ap_mono_ms();
+    s->fenced_part = s->part;
     if (s->pending_mode == AP_FLOW_VERIFY) {
         /* The fence (guard.h): the earlier holder sends nothing new now,
          * but what it sent before may still land; unless it said its
@@ -227,6 +230,11 @@ static void after_claim(publisher *p, job_slot *s, ap_status g, ap_guard_record 
     if (g == AP_ECONFLICT) {
         ap_flow_result r;
         memset(&r, 0, sizeof(r));
+        /* A chain resumes where the record says (chain_steps.c). */
+        engine_chain_restore(s, &rec);
+        if (s->part > 0)
+            ap_log_job_info("chain_resume", sid(s), tid(s), "record says %s at message %d after %s",
+                            ap_guard_state_name(rec.state), s->part, rec.chain_ids);
         switch (rec.state) {
         case AP_GUARD_PUBLISHED:
             snprintf(r.external_id, sizeof(r.external_id), "%s", rec.external_id);

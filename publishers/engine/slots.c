@@ -54,7 +54,7 @@ void engine_slot_release(publisher *p, job_slot *s) {
     ap_http_headers_free(s->headers);
     ap_http_request_clear(&s->req);
     ap_http_response_clear(&s->res);
-    if (s->flow) p->adapter->flow_free(s->flow);
+    if (s->flow) s->flow_adapter->flow_free(s->flow);
     ap_credential_wipe(&s->cred);
     free(s->new_sealed);
     ap_job_free(s->job);
@@ -102,6 +102,10 @@ static ap_status emit_result_async(publisher *p, job_slot *s) {
     res.credential_issued_at_ms = s->cred.issued_at_ms;
     res.platform_usage = r->platform_usage;
     res.platform_usage_at_ms = r->platform_usage_at_ms;
+    char ids_buf[AP_GUARD_CHAIN_IDS_LEN], *part_ids[AP_GUARD_CHAIN_IDS_LEN / 2];
+    res.n_part_external_ids = engine_chain_result_ids(s, ids_buf, sizeof(ids_buf), part_ids,
+                                                      sizeof(part_ids) / sizeof(part_ids[0]));
+    res.part_external_ids = res.n_part_external_ids ? part_ids : NULL;
     if (s->new_sealed) {
         res.refreshed_credential.data = s->new_sealed;
         res.refreshed_credential.len = s->new_sealed_len;
@@ -121,7 +125,9 @@ static ap_status emit_result_async(publisher *p, job_slot *s) {
 ap_status engine_guard_publish(publisher *p, job_slot *s, const ap_guard_record *rec, int tag,
                                int64_t expected_revision) {
     natsMsg *m = NULL;
-    ap_status st = ap_guard_message(&m, p->attempts_bucket, s->key, rec, p->cfg->instance);
+    ap_guard_record stamped = *rec;
+    engine_chain_stamp(s, &stamped);
+    ap_status st = ap_guard_message(&m, p->attempts_bucket, s->key, &stamped, p->cfg->instance);
     if (st != AP_OK) return st;
     st = ap_jsasync_publish(p->jsa, m, s, tag, expected_revision);
     if (st == AP_OK) s->pending_ops++;
@@ -135,6 +141,7 @@ ap_status engine_guard_publish(publisher *p, job_slot *s, const ap_guard_record 
 void engine_guard_write(publisher *p, job_slot *s, ap_guard_state state, const char *external_id) {
     ap_guard_record rec = {.state = state, .attempt = s->attempt, .at_ms = ap_now_ms()};
     if (external_id) snprintf(rec.external_id, sizeof(rec.external_id), "%s", external_id);
+    engine_chain_stamp(s, &rec);
     natsMsg *m = NULL;
     ap_status st = ap_guard_message(&m, p->attempts_bucket, s->key, &rec, p->cfg->instance);
     if (st == AP_OK)
@@ -303,6 +310,12 @@ void engine_on_mark_done(publisher *p, job_slot *s, const ap_js_done *d) {
  * (failed, unconfirmed, expired). */
 void engine_finish_terminal(publisher *p, job_slot *s, Autopost__V1__Outcome outcome,
                             const ap_flow_result *r, bool write_guard) {
+    ap_flow_result chained;
+    if (s->part > 0 && r) {
+        chained = *r;
+        engine_chain_terminal(s, &outcome, &chained);
+        r = &chained;
+    }
     ap_guard_state g = AP_GUARD_NONE;
     if (write_guard)
         g = outcome == AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED     ? AP_GUARD_PUBLISHED
@@ -436,12 +449,15 @@ bool engine_expire_if_late(publisher *p, job_slot *s) {
 void engine_start_flow_after(publisher *p, job_slot *s, ap_flow_mode mode, int64_t since_ms,
                              int64_t delay_ms) {
     engine_slot_enter(s, JOB_CALLING);
-    if (s->flow) p->adapter->flow_free(s->flow);
+    if (s->flow) s->flow_adapter->flow_free(s->flow);
+    s->flow = NULL;
     s->in.mode = mode;
+    engine_chain_input(s);
+    s->flow_adapter = engine_chain_adapter(p, s);
     /* A publish flow that finds its own container published looks for the
      * post among those made since this attempt began. */
     s->in.since_ms = mode == AP_FLOW_PUBLISH && since_ms <= 0 ? s->started_ms : since_ms;
-    s->flow = p->adapter->flow_new(&s->in);
+    s->flow = s->flow_adapter->flow_new(&s->in);
     if (s->flow == NULL) {
         /* Out of memory before any call: hand it back untouched. */
         engine_guard_write(p, s, AP_GUARD_RETRY, NULL);
@@ -523,7 +539,7 @@ static bool settle_duplicate(publisher *p, job_slot *s, ap_flow_result *r) {
                  "the platform refused a duplicate; read back found our post %s made at %s",
                  r->external_id, made);
         ap_log_job_info("duplicate_confirmed", sid(s), tid(s), "%s", ours.error_message);
-        engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, &ours, true);
+        engine_chain_published(p, s, &ours);
         return true;
     }
     if (r->error_class == AP_CLASS_NONE && r->created_at_ms > 0) {
@@ -565,7 +581,7 @@ void engine_complete(publisher *p, job_slot *s, ap_flow_result *r) {
             p->counts.verified++;
             ap_log_job_info("verify_found", sid(s), tid(s), "an earlier attempt did publish: %s",
                             r->external_id);
-            engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, r, true);
+            engine_chain_published(p, s, r);
             return;
         }
         if (r->not_found && s->final_check) {
@@ -608,14 +624,14 @@ void engine_complete(publisher *p, job_slot *s, ap_flow_result *r) {
         engine_mark_reauth(p, s, r->error_message);
     }
     ap_deferral d;
-    if (s->in.mode == AP_FLOW_PUBLISH && ap_deferral_decide(r, p->platform->quota_wait_ms, &d)) {
+    /* Mid-chain a limit is a retry of the part (chain_steps.c). */
+    if (s->in.mode == AP_FLOW_PUBLISH && s->part == 0 &&
+        ap_deferral_decide(r, p->platform->quota_wait_ms, &d)) {
         finish_deferred(p, s, r, d.wait_ms, d.scope);
         return;
     }
     switch (r->error_class) {
-    case AP_CLASS_NONE:
-        engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_PUBLISHED, r, true);
-        break;
+    case AP_CLASS_NONE: engine_chain_published(p, s, r); break;
     case AP_CLASS_RETRY:
     case AP_CLASS_QUOTA:
         if (out_of_attempts)
@@ -659,7 +675,7 @@ static void send_prepared(publisher *p, job_slot *s) {
 static bool needs_fence(const job_slot *s) {
     return s->in.mode == AP_FLOW_PUBLISH &&
            (s->req.method == NULL || strcmp(s->req.method, "GET") != 0) &&
-           ap_mono_ms() - s->fence_ok_ms > FENCE_FRESH_MS;
+           (ap_mono_ms() - s->fence_ok_ms > FENCE_FRESH_MS || s->fenced_part != s->part);
 }
 
 /* Re-writes our "started" record with a compare-and-set on our revision;
@@ -679,6 +695,7 @@ void engine_on_fence_done(publisher *p, job_slot *s, const ap_js_done *d) {
     if (d->ok) {
         s->guard_rev = d->seq;
         s->fence_ok_ms = ap_mono_ms();
+        s->fenced_part = s->part; /* the record names this part in flight now */
         send_prepared(p, s);
         return;
     }
@@ -698,7 +715,7 @@ void engine_advance(publisher *p, job_slot *s, const ap_http_response *prev) {
     memset(&r, 0, sizeof(r));
     int64_t wait_ms = 0;
     ap_http_request_clear(&s->req);
-    ap_step_kind k = p->adapter->step(s->flow, &s->in, prev, &s->req, &wait_ms, &r);
+    ap_step_kind k = s->flow_adapter->step(s->flow, &s->in, prev, &s->req, &wait_ms, &r);
     if (r.note_event[0]) ap_log_job_info(r.note_event, sid(s), tid(s), "%s", r.note);
     if (prev && s->easy) {
         /* A call that led to a further step counts as ok; the one that ended

@@ -94,6 +94,10 @@ typedef struct ap_flow_input {
     int64_t since_ms;  /* AP_FLOW_VERIFY: when the lost attempt began;
                           AP_FLOW_PUBLISH: when this attempt began */
     ap_flow_mode mode;
+    /* A message of a chain (chain.h): job is that message's view and this
+     * the platform id it replies to; the publish call makes it a reply and
+     * the read-back looks among that post's replies. NULL: the post. */
+    const char *reply_to;
 } ap_flow_input;
 
 typedef struct ap_adapter {
@@ -120,6 +124,17 @@ typedef struct ap_adapter {
     /* The platform takes a document (media type "document", a PDF) as a
      * post's one media; ap_validate_common refuses it everywhere else. */
     bool documents;
+    /* Posts of several messages (chain.h) the platform can take: a thread
+     * (X, Threads) and a first comment. ap_validate_common refuses the
+     * others with the reason, and checks each message by validate(). */
+    bool threads;
+    bool first_comments;
+    /* A first comment that is not a post of the platform's own kind (a
+     * Facebook or Instagram comment, a LinkedIn social-action comment): its
+     * flow, given the comment's text as job->text and the post's id as
+     * in->reply_to. NULL: the comment is the adapter's own reply (X,
+     * Threads). */
+    const struct ap_adapter *comment;
 } ap_adapter;
 
 #define AP_FORMAT_BIT(f) (1u << (unsigned)(f))

@@ -7,6 +7,7 @@
 
 #include "adapter.h"
 #include "ap_url.h"
+#include "chain.h"
 
 /* Every platform of common/platforms.list has publishers/platforms/<name>.c defining
  * ap_adapter_<name>: a missing one is a link error, not a runtime surprise. */
@@ -46,8 +47,48 @@ static bool validate_format(const ap_job *job, char *reason, size_t len) {
     return false;
 }
 
+/* A thread and a first comment (chain.h): the platform must take them, and
+ * each message must pass the adapter's own rules. Reasons name the field as
+ * the API shows it: "thread[3].text: ..." (0-based, like the JSON array). */
+static bool validate_chain(const ap_job *job, char *reason, size_t len) {
+    bool comment = job->first_comment && *job->first_comment;
+    if (job->n_thread == 0 && !comment) return true;
+    const ap_adapter *a = ap_adapter_find(job->platform);
+    const char *name = job->platform && *job->platform ? job->platform : "this platform";
+    if (a == NULL) return true; /* ap_adapter_find failed earlier callers anyway */
+    if (job->n_thread > 0 && !a->threads) {
+        snprintf(reason, len, "thread: %s takes no threads (only x and threads do)", name);
+        return false;
+    }
+    if (comment && !a->first_comments) {
+        snprintf(reason, len, "first_comment: %s takes no first comment", name);
+        return false;
+    }
+    if (job->n_thread + 1 > AP_CHAIN_MAX_MESSAGES) {
+        snprintf(reason, len, "thread: %zu parts; at most %d (%d messages with the post)",
+                 job->n_thread, AP_CHAIN_MAX_MESSAGES - 1, AP_CHAIN_MAX_MESSAGES);
+        return false;
+    }
+    for (size_t k = 1; k <= ap_chain_len(job); k++) {
+        ap_job part;
+        char why[384];
+        ap_chain_part_job(job, k, &part);
+        /* A comment that is not a post of the platform's kind has its own rules. */
+        const ap_adapter *judge = ap_chain_is_comment(job, k) && a->comment ? a->comment : a;
+        if (judge->validate(&part, why, sizeof(why))) continue;
+        bool about_text = strncmp(why, "text", 4) == 0 || strncmp(why, "empty", 5) == 0;
+        if (ap_chain_is_comment(job, k))
+            snprintf(reason, len, "first_comment: %s", why);
+        else
+            snprintf(reason, len, "thread[%zu]%s: %s", k - 1, about_text ? ".text" : "", why);
+        return false;
+    }
+    return true;
+}
+
 bool ap_validate_common(const ap_job *job, size_t max_media, char *reason, size_t len) {
     if (!validate_format(job, reason, len)) return false;
+    if (!validate_chain(job, reason, len)) return false;
     bool has_text = job->text && *job->text, has_link = job->link && *job->link;
     if (!has_text && !has_link && job->n_media == 0) {
         snprintf(reason, len, "empty post: no text, link or media");

@@ -112,6 +112,14 @@ static int build_create(container_flow *f, const ap_flow_input *in, int child,
     children_list(f, children, sizeof(children));
     f->pf->container_pairs(in->job, child, is_carousel(in->job) && child < 0 ? children : NULL,
                            f->text, pairs);
+    if (child < 0 && in->reply_to) {
+        /* A thread's part or a first comment (chain.h): Threads' reply. */
+        size_t n = 0;
+        while (pairs[n]) n++;
+        if (n + 2 > AP_CONTAINER_MAX_PAIRS) return -1;
+        pairs[n++] = "reply_to_id", pairs[n++] = in->reply_to;
+        pairs[n] = NULL;
+    }
     return ap_graph_request(req, "POST", in->token, pairs, "%s/%s/%s/%s", p->base_url,
                             p->api_version, in->job->account_external_id, f->pf->create_edge);
 }
@@ -154,9 +162,11 @@ static int build_request(container_flow *f, const ap_flow_input *in, ap_http_req
             f->next_page = NULL;
             return ap_flow_bearer_header(req, in->token);
         }
+        /* A reply is looked for among its parent's replies, where it is
+         * listed (the account's own listing shows its top-level posts). */
         return ap_graph_request(req, "GET", in->token, NULL, "%s/%s/%s/%s?fields=%s&limit=50",
-                                p->base_url, p->api_version, user, f->pf->list_edge,
-                                f->pf->list_fields);
+                                p->base_url, p->api_version, in->reply_to ? in->reply_to : user,
+                                in->reply_to ? "replies" : f->pf->list_edge, f->pf->list_fields);
     }
 }
 

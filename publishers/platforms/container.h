@@ -34,7 +34,11 @@
  * Each decision is a "container_status" log line (adapter.h: note).
  *
  * Verify reads the account's recent posts (GET /{user}/<list_edge>) and looks
- * for our text posted at or after the lost attempt began. */
+ * for our text posted at or after the lost attempt began.
+ *
+ * A message of a chain (ap_flow_input.reply_to, Threads only) is a reply: its
+ * container carries reply_to_id=<parent>, and both read-backs (verify, and a
+ * PUBLISHED container's post) list GET /{parent}/replies instead. */
 #ifndef AP_CONTAINER_H
 #define AP_CONTAINER_H
 

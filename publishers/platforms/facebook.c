@@ -32,6 +32,7 @@
 #include "ap_utf8.h"
 #include "facebook_video.h"
 #include "graph.h"
+#include "graph_comment.h"
 
 #define FACEBOOK_MAX_TEXT 63206 /* characters in a Page post */
 #define FACEBOOK_MAX_MEDIA 10   /* photos in one multi-photo post (attached_media) */
@@ -358,4 +359,6 @@ const ap_adapter ap_adapter_facebook = {
     .step = fb_step,
     .flow_free = fb_flow_free,
     .formats = AP_FORMAT_BIT(AP_FORMAT_REEL),
+    .first_comments = true,
+    .comment = &ap_adapter_facebook_comment,
 };

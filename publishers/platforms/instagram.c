@@ -31,6 +31,7 @@
 #include "adapter.h"
 #include "ap_utf8.h"
 #include "container.h"
+#include "graph_comment.h"
 
 #define INSTAGRAM_MAX_CAPTION 2200
 #define INSTAGRAM_MAX_HASHTAGS 30
@@ -193,4 +194,6 @@ const ap_adapter ap_adapter_instagram = {
     .step = ap_container_step,
     .flow_free = ap_container_flow_free,
     .formats = AP_FORMAT_BIT(AP_FORMAT_STORY) | AP_FORMAT_BIT(AP_FORMAT_REEL),
+    .first_comments = true,
+    .comment = &ap_adapter_instagram_comment,
 };

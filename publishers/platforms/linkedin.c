@@ -301,8 +301,8 @@ static void li_find_urn(const char *s, char *out, size_t len) {
     if (n < len) snprintf(out, len, "%.*s", (int)n, p);
 }
 
-static void li_classify_error(const ap_flow_input *in, const ap_http_response *res, bool publishing,
-                              ap_flow_result *r) {
+void ap_linkedin_classify_error(const ap_flow_input *in, const ap_http_response *res,
+                                bool publishing, ap_flow_result *r) {
     json_t *root = res->body ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
     json_t *c = json_object_get(root, "code"), *m = json_object_get(root, "message");
     const char *code = json_is_string(c) ? json_string_value(c) : "";
@@ -366,6 +366,28 @@ bool ap_linkedin_urn_ok(const char *s) {
     return s && strncmp(s, "urn:li:", 7) == 0 && strlen(s) < 100 &&
            strspn(s, "urn:liabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
                strlen(s);
+}
+
+int ap_li_parse_asset_status(const char *body, size_t len, ap_li_asset_status *status, char *reason,
+                             size_t reason_len) {
+    static const struct {
+        const char *name;
+        ap_li_asset_status status;
+    } names[] = {{"WAITING_UPLOAD", AP_LI_ASSET_WAITING_UPLOAD},
+                 {"PROCESSING", AP_LI_ASSET_PROCESSING},
+                 {"AVAILABLE", AP_LI_ASSET_AVAILABLE},
+                 {"PROCESSING_FAILED", AP_LI_ASSET_PROCESSING_FAILED}};
+    *status = AP_LI_ASSET_UNKNOWN;
+    if (reason_len > 0) reason[0] = '\0';
+    json_t *root = json_loadb(body ? body : "", len, 0, NULL);
+    json_t *s = json_object_get(root, "status");
+    json_t *why = json_object_get(root, "processingFailureReason");
+    for (size_t i = 0; json_is_string(s) && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(json_string_value(s), names[i].name) == 0) *status = names[i].status;
+    if (json_is_string(why) && reason_len > 0)
+        snprintf(reason, reason_len, "%s", json_string_value(why));
+    json_decref(root);
+    return *status == AP_LI_ASSET_UNKNOWN ? -1 : 0; /* a status we do not know is not "available" */
 }
 
 static void li_parse_publish(const ap_http_response *res, ap_flow_result *r) {
@@ -470,7 +492,7 @@ void ap_linkedin_media_error(const ap_flow_input *in, const ap_http_response *re
                      res->transport_message);
         return;
     }
-    li_classify_error(in, res, false, r);
+    ap_linkedin_classify_error(in, res, false, r);
     if (r->error_class == AP_CLASS_DUPLICATE || r->error_class == AP_CLASS_AMBIGUOUS)
         r->error_class = AP_CLASS_RETRY;
 }
@@ -616,7 +638,7 @@ static ap_step_kind li_step(void *state, const ap_flow_input *in, const ap_http_
             return AP_STEP_REQUEST;
         }
     } else {
-        li_classify_error(in, prev, !verify, result);
+        ap_linkedin_classify_error(in, prev, !verify, result);
     }
     return AP_STEP_DONE;
 }
@@ -629,4 +651,6 @@ const ap_adapter ap_adapter_linkedin = {
     .flow_free = li_flow_free,
     .duplicate_reads_back = true,
     .documents = true,
+    .first_comments = true,
+    .comment = &ap_adapter_linkedin_comment,
 };

@@ -93,28 +93,6 @@ cleanup:
     return rc;
 }
 
-int ap_li_doc_parse_status(const char *body, size_t len, ap_li_doc_status *status, char *reason,
-                           size_t reason_len) {
-    static const struct {
-        const char *name;
-        ap_li_doc_status status;
-    } names[] = {{"WAITING_UPLOAD", AP_LDS_WAITING_UPLOAD},
-                 {"PROCESSING", AP_LDS_PROCESSING},
-                 {"AVAILABLE", AP_LDS_AVAILABLE},
-                 {"PROCESSING_FAILED", AP_LDS_PROCESSING_FAILED}};
-    *status = AP_LDS_UNKNOWN;
-    if (reason_len > 0) reason[0] = '\0';
-    json_t *root = json_loadb(body ? body : "", len, 0, NULL);
-    json_t *s = json_object_get(root, "status");
-    json_t *why = json_object_get(root, "processingFailureReason");
-    for (size_t i = 0; json_is_string(s) && i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(json_string_value(s), names[i].name) == 0) *status = names[i].status;
-    if (json_is_string(why) && reason_len > 0)
-        snprintf(reason, reason_len, "%s", json_string_value(why));
-    json_decref(root);
-    return *status == AP_LDS_UNKNOWN ? -1 : 0; /* a status we do not know is not "available" */
-}
-
 /* The last path segment of url: "deck.pdf" of "https://h/a/deck.pdf?x=1". */
 static size_t ld_file_name(const char *url, const char **start) {
     size_t end = strcspn(url, "?#");
@@ -376,16 +354,16 @@ static ld_next ld_take_status(ap_li_document *d, const ap_flow_input *in,
     if (res->transport_error != 0 || res->status >= 500) return ld_again(d, in, res, wait_ms, r);
     if (res->status < 200 || res->status >= 300) return ld_li_error(d, in, res, ld_call(d), r);
     d->sends = 0;
-    ap_li_doc_status status;
+    ap_li_asset_status status;
     char why[160];
-    if (ap_li_doc_parse_status(res->body, res->body_len, &status, why, sizeof(why)) != 0)
+    if (ap_li_parse_asset_status(res->body, res->body_len, &status, why, sizeof(why)) != 0)
         return ld_fail(d, r, AP_CLASS_RETRY, res->status, "media_processing",
                        "LinkedIn's status of document %s was unreadable", d->up.document);
-    if (status == AP_LDS_AVAILABLE) {
+    if (status == AP_LI_ASSET_AVAILABLE) {
         d->state = AP_LD_READY;
         return LD_NEXT_DONE;
     }
-    if (status == AP_LDS_PROCESSING_FAILED)
+    if (status == AP_LI_ASSET_PROCESSING_FAILED)
         return ld_fail(d, r, AP_CLASS_PERMANENT, res->status, "media_processing_failed",
                        "LinkedIn could not process the document (%s); nothing was posted",
                        why[0] ? why : "no reason given");

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "adapter.h"
+#include "linkedin.h"
 
 /* LinkedIn's limits (Documents API docs): 100 MB and 300 pages. Pages are
  * LinkedIn's to count: a longer PDF ends as PROCESSING_FAILED. */
@@ -35,15 +36,6 @@ typedef enum ap_li_doc_state {
     AP_LD_FAILED  /* ended; the result says why */
 } ap_li_doc_state;
 
-/* The document's "status". */
-typedef enum ap_li_doc_status {
-    AP_LDS_UNKNOWN,
-    AP_LDS_WAITING_UPLOAD,
-    AP_LDS_PROCESSING,
-    AP_LDS_AVAILABLE,
-    AP_LDS_PROCESSING_FAILED
-} ap_li_doc_status;
-
 /* initializeUpload's answer. */
 typedef struct ap_li_doc_upload {
     char document[AP_LI_DOC_URN_MAX]; /* urn:li:document:... */
@@ -57,10 +49,8 @@ typedef struct ap_li_doc_upload {
  * first; on -1 it is left empty. */
 int ap_li_doc_parse_init(const char *body, size_t len, ap_li_doc_upload *u);
 void ap_li_doc_upload_clear(ap_li_doc_upload *u);
-/* GET /rest/documents/{urn}: {"id","owner","status",...}; reason gets
- * "processingFailureReason" when LinkedIn gives one. */
-int ap_li_doc_parse_status(const char *body, size_t len, ap_li_doc_status *status, char *reason,
-                           size_t reason_len);
+/* GET /rest/documents/{urn} answers are read by ap_li_parse_asset_status
+ * (linkedin.h), as the videos' are. */
 
 /* content.media.title for the job's media number index: its alt_text, else
  * the file name at the end of its URL, else "Document"; cut to

@@ -131,28 +131,6 @@ cleanup:
     return rc;
 }
 
-int ap_li_video_parse_status(const char *body, size_t len, ap_li_video_status *status, char *reason,
-                             size_t reason_len) {
-    static const struct {
-        const char *name;
-        ap_li_video_status status;
-    } names[] = {{"WAITING_UPLOAD", AP_LVS_WAITING_UPLOAD},
-                 {"PROCESSING", AP_LVS_PROCESSING},
-                 {"AVAILABLE", AP_LVS_AVAILABLE},
-                 {"PROCESSING_FAILED", AP_LVS_PROCESSING_FAILED}};
-    *status = AP_LVS_UNKNOWN;
-    if (reason_len > 0) reason[0] = '\0';
-    json_t *root = json_loadb(body ? body : "", len, 0, NULL);
-    json_t *s = json_object_get(root, "status");
-    json_t *why = json_object_get(root, "processingFailureReason");
-    for (size_t i = 0; json_is_string(s) && i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(json_string_value(s), names[i].name) == 0) *status = names[i].status;
-    if (json_is_string(why) && reason_len > 0)
-        snprintf(reason, reason_len, "%s", json_string_value(why));
-    json_decref(root);
-    return *status == AP_LVS_UNKNOWN ? -1 : 0; /* a status we do not know is not "available" */
-}
-
 /* ---- the flow -------------------------------------------------------------- */
 
 ap_li_video *ap_li_video_new(size_t index, size_t first_read) {
@@ -472,16 +450,16 @@ static ap_flow_next lv_take_status(ap_li_video *v, const ap_flow_input *in,
     if (res->transport_error != 0 || res->status >= 500) return lv_again(v, in, res, wait_ms, r);
     if (res->status < 200 || res->status >= 300) return lv_li_error(v, in, res, lv_call(v), r);
     v->sends = 0;
-    ap_li_video_status status;
+    ap_li_asset_status status;
     char why[160];
-    if (ap_li_video_parse_status(res->body, res->body_len, &status, why, sizeof(why)) != 0)
+    if (ap_li_parse_asset_status(res->body, res->body_len, &status, why, sizeof(why)) != 0)
         return ap_flow_vfail(r, AP_CLASS_RETRY, res->status, "media_processing",
                              "LinkedIn's status of video %s was unreadable", v->up.video);
-    if (status == AP_LVS_AVAILABLE) {
+    if (status == AP_LI_ASSET_AVAILABLE) {
         v->state = AP_LV_READY;
         return AP_NEXT_DONE;
     }
-    if (status == AP_LVS_PROCESSING_FAILED)
+    if (status == AP_LI_ASSET_PROCESSING_FAILED)
         return ap_flow_vfail(r, AP_CLASS_PERMANENT, res->status, "media_processing_failed",
                              "LinkedIn could not process the video (%s); nothing was posted",
                              why[0] ? why : "no reason given");

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "adapter.h"
+#include "linkedin.h"
 
 /* LinkedIn's limits (Videos API docs): up to 500 MB, parts of 4 MiB. A part
  * is held in memory while it is sent, so a part larger than
@@ -32,15 +33,6 @@ typedef enum ap_li_video_state {
     AP_LV_FAILED    /* ended; the result says why */
 } ap_li_video_state;
 
-/* The video's "status". */
-typedef enum ap_li_video_status {
-    AP_LVS_UNKNOWN,
-    AP_LVS_WAITING_UPLOAD,
-    AP_LVS_PROCESSING,
-    AP_LVS_AVAILABLE,
-    AP_LVS_PROCESSING_FAILED
-} ap_li_video_status;
-
 typedef struct ap_li_video_part {
     int64_t first, last; /* bytes of the file, inclusive */
     char *url;           /* malloc'ed */
@@ -60,9 +52,7 @@ typedef struct ap_li_video_upload {
  * "uploadToken"}}. u is cleared first; on -1 it is left empty. */
 int ap_li_video_parse_init(const char *body, size_t len, ap_li_video_upload *u);
 void ap_li_video_upload_clear(ap_li_video_upload *u);
-/* GET /rest/videos/{urn}: {"status":..., "processingFailureReason":...}. */
-int ap_li_video_parse_status(const char *body, size_t len, ap_li_video_status *status, char *reason,
-                             size_t reason_len);
+/* GET /rest/videos/{urn}: ap_li_parse_asset_status (linkedin.h). */
 
 typedef struct ap_li_video ap_li_video;
 

@@ -14,7 +14,8 @@
  * length), including the link, which rides in the text; 2..10 carousel
  * items (Threads takes 20, our jobs carry at most 10). The 250 posts per
  * rolling 24 h are read from threads_publishing_limit before any container
- * is made. */
+ * is made. A thread's part or first comment (chain.h) is a reply:
+ * reply_to_id=<parent> on its container, read back among GET /{parent}/replies. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,4 +120,6 @@ const ap_adapter ap_adapter_threads = {
     .flow_new = th_flow_new,
     .step = ap_container_step,
     .flow_free = ap_container_flow_free,
+    .threads = true,
+    .first_comments = true,
 };

@@ -41,7 +41,10 @@
  * A video or an animated GIF (one, alone) goes through X's chunked upload
  * instead (x_video.c: initialize, ranged reads of the media URL appended
  * chunk by chunk, finalize, processing status), then the tweet names it;
- * the tweet stays the one ambiguous call, read back as above. */
+ * the tweet stays the one ambiguous call, read back as above.
+ * A thread's part or a first comment (chain.h, in->reply_to) is the same
+ * tweet with "reply":{"in_reply_to_tweet_id"}; its read-back asks for
+ * referenced_tweets and matches only a reply to that parent. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +180,13 @@ static int x_build_publish(const ap_flow_input *in, const x_flow *f, ap_http_req
         body = NULL;
     }
     free(text);
+    /* A thread's part or a first comment (chain.h): a reply. */
+    if (body && in->reply_to &&
+        json_object_set_new(body, "reply",
+                            json_pack("{s:s}", "in_reply_to_tweet_id", in->reply_to)) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
     if (body && in->job->n_media > 0) {
         json_t *ids = json_array();
         for (size_t i = 0; ids && i < in->job->n_media; i++)
@@ -218,11 +228,12 @@ static int x_build_verify(const ap_flow_input *in, const char *page_token, ap_ht
         snprintf(token_param, sizeof(token_param), "&pagination_token=%s", esc);
         free(esc);
     }
-    int n = snprintf(url, sizeof(url),
-                     "%s/%s/users/%s/tweets?start_time=%s&max_results=100"
-                     "&tweet.fields=created_at,text%s",
-                     in->platform->base_url, in->platform->api_version,
-                     in->job->account_external_id, when, token_param);
+    int n =
+        snprintf(url, sizeof(url),
+                 "%s/%s/users/%s/tweets?start_time=%s&max_results=100"
+                 "&tweet.fields=created_at,text%s%s",
+                 in->platform->base_url, in->platform->api_version, in->job->account_external_id,
+                 when, in->reply_to ? ",referenced_tweets" : "", token_param);
     if (n < 0 || (size_t)n >= sizeof(url)) return -1;
     req->url = strdup(url);
     if (req->url == NULL) return -1;
@@ -424,6 +435,21 @@ static void x_remember_next(x_flow *f, json_t *root) {
         f->next_token = strdup(json_string_value(t));
 }
 
+/* A chain's message is ours only as a reply to its parent: the same text
+ * may open another thread. X lists {"type":"replied_to","id"} in
+ * referenced_tweets. */
+static bool x_replies_to(json_t *tweet, const char *parent) {
+    size_t i;
+    json_t *ref;
+    json_array_foreach(json_object_get(tweet, "referenced_tweets"), i, ref) {
+        json_t *type = json_object_get(ref, "type"), *id = json_object_get(ref, "id");
+        if (json_is_string(type) && strcmp(json_string_value(type), "replied_to") == 0 &&
+            json_is_string(id) && strcmp(json_string_value(id), parent) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void x_parse_verify(x_flow *f, const ap_flow_input *in, const ap_http_response *res,
                            ap_flow_result *r) {
     json_t *root = json_loadb(res->body ? res->body : "", res->body_len, 0, NULL);
@@ -453,6 +479,7 @@ static void x_parse_verify(x_flow *f, const ap_flow_input *in, const ap_http_res
     json_array_foreach(data, i, item) {
         json_t *t = json_object_get(item, "text"), *id = json_object_get(item, "id");
         if (!json_is_string(t) || !x_id_ok(id)) continue;
+        if (in->reply_to && !x_replies_to(item, in->reply_to)) continue;
         char *got = x_match_key(json_string_value(t), true);
         bool same = got && (strcmp(got, want) == 0 ||
                             (in->job->n_media > 0 && x_same_without_media_link(got, want)));
@@ -672,4 +699,6 @@ const ap_adapter ap_adapter_x = {
     .step = x_step,
     .flow_free = x_flow_free,
     .duplicate_reads_back = true,
+    .threads = true,
+    .first_comments = true,
 };

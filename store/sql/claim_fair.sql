@@ -126,12 +126,13 @@ SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
        a.credentials, a.status, coalesce(p.v ->> 'text', p.text), coalesce(p.link, ''),
        coalesce(p.v -> 'media', p.media)::text,
        (extract(epoch FROM s.scheduled_at) * 1000)::bigint, s.priority = 'urgent',
-       s.traceparent, coalesce((extract(epoch FROM s.deadline) * 1000)::bigint, 0)
+       s.traceparent, coalesce((extract(epoch FROM s.deadline) * 1000)::bigint, 0),
+       coalesce(p.thread::text, ''), coalesce(p.first_comment, '')
   FROM top k
   JOIN post_schedules s ON s.id = k.id
   CROSS JOIN LATERAL (SELECT platform, external_id, credentials, status
       FROM social_accounts WHERE id = s.account_id OFFSET 0) a
-  CROSS JOIN LATERAL (SELECT text, link, media,
+  CROSS JOIN LATERAL (SELECT text, link, media, thread, first_comment,
                              autopost_post_variant(variants, s.account_id, a.platform) AS v
       FROM posts WHERE id = s.post_id OFFSET 0) p
  WHERE s.status = 'pending'

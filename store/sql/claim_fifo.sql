@@ -21,7 +21,8 @@ SELECT s.id, s.generation, s.post_id, s.account_id, a.platform, a.external_id,
        a.credentials, a.status, coalesce(v.e ->> 'text', p.text), coalesce(p.link, ''),
        coalesce(v.e -> 'media', p.media)::text,
        (extract(epoch FROM s.scheduled_at) * 1000)::bigint, s.priority = 'urgent',
-       s.traceparent, coalesce((extract(epoch FROM s.deadline) * 1000)::bigint, 0)
+       s.traceparent, coalesce((extract(epoch FROM s.deadline) * 1000)::bigint, 0),
+       coalesce(p.thread::text, ''), coalesce(p.first_comment, '')
   FROM due d
   JOIN post_schedules s ON s.id = d.id
   JOIN posts p ON p.id = s.post_id

@@ -1,9 +1,12 @@
--- fold_update: the fold rules of dispatcher/fold.h, as one statement. $1..$12
+-- fold_update: the fold rules of dispatcher/fold.h, as one statement. $1..$13
 -- parallel arrays, one element per (schedule, generation): ids,
 -- generations, outcomes, attempts, external post ids, external urls, error
 -- classes, codes, messages, finished (epoch ms), retry_after (ms, deferred
 -- only), batch_holder (an earlier row of the batch that holds the same
--- post). The batch is collapsed to one row per (schedule, generation) in C
+-- post), part ids (a thread's and first comment's ids after the post's,
+-- comma-joined; NULL: none, 0026). A published row keeps its error code and
+-- message only for first_comment_failed: the post is live, its comment not
+-- (README "Threads and first comments"). The batch is collapsed to one row per (schedule, generation) in C
 -- first, because UPDATE ... FROM picks an arbitrary source row when several
 -- match.
 --
@@ -40,9 +43,10 @@
 -- other; a unique index would turn that race into a failed batch instead.
 WITH b AS (
 SELECT * FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::int4[], $5::text[],
-$6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::uuid[])
+$6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::uuid[],
+$13::text[])
 WITH ORDINALITY AS t(id, generation, outcome, attempt, external_post_id, external_url,
-error_class, error_code, error_message, finished_ms, retry_ms, batch_holder, idx)),
+error_class, error_code, error_message, finished_ms, retry_ms, batch_holder, part_ids, idx)),
 h AS (
 SELECT b.*, CASE WHEN b.outcome = 'published' AND b.external_post_id IS NOT NULL
 THEN coalesce(b.batch_holder, (SELECT o.id FROM post_schedules me JOIN post_schedules o
@@ -57,7 +61,7 @@ CASE WHEN holder IS NULL THEN error_class ELSE 'duplicate' END AS error_class,
 CASE WHEN holder IS NULL THEN error_code ELSE 'post_held' END AS error_code,
 CASE WHEN holder IS NULL THEN error_message ELSE format('the platform''s post %s is already the outcome of schedule %s of this account; one post counts for one schedule',
 external_post_id, holder) END AS error_message,
-finished_ms, retry_ms, holder, idx FROM h),
+finished_ms, retry_ms, holder, part_ids, idx FROM h),
 u AS (
 UPDATE post_schedules s SET
 status = CASE WHEN r.outcome = 'deferred' THEN 'pending' ELSE r.outcome END,
@@ -72,8 +76,11 @@ external_url = coalesce(r.external_url, s.external_url),
 published_at = CASE WHEN r.outcome = 'published' THEN coalesce('epoch'::timestamptz + r.finished_ms * interval '1 millisecond', now())
 ELSE s.published_at END,
 error_class = CASE WHEN r.outcome = 'published' THEN NULL ELSE r.error_class END,
-error_code = CASE WHEN r.outcome = 'published' THEN NULL ELSE r.error_code END,
-error_message = CASE WHEN r.outcome = 'published' THEN NULL ELSE r.error_message END,
+error_code = CASE WHEN r.outcome = 'published' AND r.error_code IS DISTINCT FROM 'first_comment_failed'
+THEN NULL ELSE r.error_code END,
+error_message = CASE WHEN r.outcome = 'published' AND r.error_code IS DISTINCT FROM 'first_comment_failed'
+THEN NULL ELSE r.error_message END,
+part_external_ids = coalesce(string_to_array(r.part_ids, ','), s.part_external_ids),
 updated_at = now()
 FROM r
 WHERE s.id = ANY($1::uuid[]) AND s.id = r.id AND s.generation = r.generation

@@ -10,8 +10,12 @@
 -- "retry_requested" is written in the same statement, so a retry is never
 -- recorded without happening or the other way round. Only failed,
 -- unconfirmed or cancelled rows move: the UPDATE repeats those states as the
--- guard against a row that moved between the lock and the UPDATE. Answers
--- id, generation, old_status per row retried, by id.
+-- guard against a row that moved between the lock and the UPDATE. A row
+-- whose thread or first comment went out in part (its post, or some of its
+-- parts, are live: external_post_id or part_external_ids, 0026) does not
+-- move: a new generation starts from the post and would post those again
+-- (README "Threads and first comments"). Answers id, generation,
+-- old_status per row retried, by id.
 WITH c AS (SELECT id, status AS old_status FROM post_schedules
             WHERE id = ANY ($1::uuid[]) ORDER BY id FOR UPDATE),
 u AS (UPDATE post_schedules p SET status = 'pending', generation = p.generation + 1,
@@ -20,6 +24,10 @@ u AS (UPDATE post_schedules p SET status = 'pending', generation = p.generation 
              published_at = NULL, scheduled_at = least(p.scheduled_at, now()),
              updated_at = now()
         FROM c WHERE p.id = c.id AND p.status IN ('failed', 'unconfirmed', 'cancelled')
+         AND p.part_external_ids IS NULL
+         AND NOT (p.external_post_id IS NOT NULL AND EXISTS (
+                  SELECT 1 FROM posts q WHERE q.id = p.post_id
+                     AND (q.thread IS NOT NULL OR q.first_comment IS NOT NULL)))
         RETURNING p.id, p.generation, c.old_status),
 h AS (INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, actor, finished_at)
       SELECT u.id, u.generation, 0, 'retry_requested', $2, now() FROM u)

@@ -115,8 +115,9 @@ body=$(stack_psql -c "SELECT body FROM events WHERE schedule_id = '$refused'")
 jq -e --arg sid "$refused" --arg acc "$off" --arg tenant "$DEFAULT_TENANT" '
     .type == "schedule.failed" and .tenant_id == $tenant and (.data.post_id | length) == 36
     and (.data.schedule | keys) == (["account_id","attempts","error","external_id","external_url",
-                                     "id","platform","published_at","scheduled_at","status",
-                                     "trace_id"])
+                                     "id","part_external_ids","platform","published_at",
+                                     "scheduled_at","status","trace_id"])
+    and .data.schedule.part_external_ids == []
     and (.data.schedule.trace_id | test("^[0-9a-f]{32}$"))
     and .data.schedule.id == $sid and .data.schedule.account_id == $acc
     and .data.schedule.platform == "facebook" and .data.schedule.status == "failed"

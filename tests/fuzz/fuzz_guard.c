@@ -16,12 +16,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (rec.state < AP_GUARD_STARTED || rec.state > AP_GUARD_EXPIRED) abort();
     if (strlen(rec.external_id) >= sizeof(rec.external_id)) abort();
-    char buf[1024];
+    char buf[AP_GUARD_VALUE_LEN];
     ap_guard_format(buf, sizeof(buf), &rec, "fuzz");
     if (ap_guard_parse(buf, strlen(buf), &again) != 0) abort();
     if (again.state != rec.state || again.attempt != rec.attempt || again.at_ms != rec.at_ms)
         abort();
     if (rec.state == AP_GUARD_PUBLISHED && strcmp(again.external_id, rec.external_id) != 0) abort();
     if (rec.state == AP_GUARD_STARTED && again.ended != rec.ended) abort();
+    /* A chain's progress (part=, ids=) survives too. */
+    if (again.part != rec.part || strcmp(again.chain_ids, rec.chain_ids) != 0) abort();
     return 0;
 }

@@ -184,10 +184,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (u.url != NULL || u.document[0] != '\0') {
         abort(); /* a refused answer leaves nothing behind */
     }
-    ap_li_doc_status s;
+    ap_li_asset_status s;
     char why[64];
-    if (ap_li_doc_parse_status(text, size - 1, &s, why, sizeof(why)) == 0 &&
-        (s == AP_LDS_UNKNOWN || strnlen(why, sizeof(why)) == sizeof(why)))
+    if (ap_li_parse_asset_status(text, size - 1, &s, why, sizeof(why)) == 0 &&
+        (s == AP_LI_ASSET_UNKNOWN || strnlen(why, sizeof(why)) == sizeof(why)))
         abort();
     run(text, size - 1, data[0]);
     free(text);

@@ -84,10 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (u.nparts != 0 || u.parts != NULL || u.token != NULL) {
         abort(); /* a refused answer leaves nothing behind */
     }
-    ap_li_video_status s;
+    ap_li_asset_status s;
     char why[64];
-    if (ap_li_video_parse_status(text, size - 1, &s, why, sizeof(why)) == 0 &&
-        (s == AP_LVS_UNKNOWN || strnlen(why, sizeof(why)) == sizeof(why)))
+    if (ap_li_parse_asset_status(text, size - 1, &s, why, sizeof(why)) == 0 &&
+        (s == AP_LI_ASSET_UNKNOWN || strnlen(why, sizeof(why)) == sizeof(why)))
         abort();
     vf_run(&target, text, size - 1, data[0]);
     free(text);

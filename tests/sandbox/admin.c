@@ -31,14 +31,15 @@ static void sandbox_admin_healthz(sandbox_request *req) {
 static json_t *sandbox_str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
 static json_t *sandbox_post_json(const sandbox_post *p) {
-    return json_pack(
-        "{s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:I,s:I}", "sandbox_id",
-        (json_int_t)p->seq, "id", p->id, "platform", p->platform, "page_id", p->page_id, "kind",
-        p->kind, "message", sandbox_str_or_null(p->message), "link", sandbox_str_or_null(p->link),
-        "photo_url", sandbox_str_or_null(p->photo_url), "photo_id",
-        sandbox_str_or_null(p->photo_id), "token", sandbox_str_or_null(p->token), "published",
-        p->published, "hung", p->hung, "received_at_ms", (json_int_t)p->received_at_ms,
-        "accepted_at_ms", (json_int_t)p->accepted_at_ms);
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:I,s:I}", "sandbox_id",
+                     (json_int_t)p->seq, "id", p->id, "platform", p->platform, "page_id",
+                     p->page_id, "kind", p->kind, "message", sandbox_str_or_null(p->message),
+                     "link", sandbox_str_or_null(p->link), "photo_url",
+                     sandbox_str_or_null(p->photo_url), "photo_id",
+                     sandbox_str_or_null(p->photo_id), "token", sandbox_str_or_null(p->token),
+                     "in_reply_to", sandbox_str_or_null(p->in_reply_to), "published", p->published,
+                     "hung", p->hung, "received_at_ms", (json_int_t)p->received_at_ms,
+                     "accepted_at_ms", (json_int_t)p->accepted_at_ms);
 }
 
 static int sandbox_post_matches(const sandbox_post *p, const char *page, const char *pf) {

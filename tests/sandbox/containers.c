@@ -8,6 +8,7 @@
  * a post, and the ambiguous case we imitate is "the post went live and the
  * answer never came". */
 #include "containers.h"
+#include "comments.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ typedef struct sb_container {
     char id[SB_ID_MAX];
     char post_id[SB_ID_MAX]; /* once published */
     char *user, *text, *media_url;
+    char *reply_to;   /* reply_to_id (api->replies): the post this one answers */
     const char *kind; /* static: "image", "reel", "video", "carousel", "text", "story" */
     int is_item;
     sb_fate fate;
@@ -141,11 +143,17 @@ static sb_container *sb_find(const sandbox_container_api *api, const char *id) {
     return NULL;
 }
 
+static int sb_exists_visit(const sandbox_post *p, void *ud) {
+    snprintf(ud, SB_ID_MAX, "%s", p->page_id);
+    return 0;
+}
+
 static void sb_container_free(sb_container *k) {
     if (k == NULL) return;
     free(k->user);
     free(k->text);
     free(k->media_url);
+    free(k->reply_to);
     free(k);
 }
 
@@ -281,6 +289,15 @@ static void sb_create(sb_call *c) {
     ct->text = text ? strdup(text) : NULL;
     ct->ready_at_ms = sandbox_req_received_ms(c->req);
     if (ct->user == NULL || (text && ct->text == NULL)) goto oom;
+    const char *reply = c->api->replies ? sb_param(c, "reply_to_id") : NULL;
+    char parent_page[SB_ID_MAX] = "";
+    if (reply && (strlen(reply) >= SB_ID_MAX ||
+                  !sandbox_post_by_id(c->api->platform, reply, sb_exists_visit, parent_page))) {
+        sb_container_free(ct);
+        sb_error(c->req, 400, 100, 0, "(#100) The parameter reply_to_id is invalid");
+        return;
+    }
+    if (reply && (ct->reply_to = strdup(reply)) == NULL) goto oom;
     if (sb_parse_media(c, ct) != 0) {
         sb_container_free(ct);
         return;
@@ -407,6 +424,7 @@ static void sb_publish(sb_call *c) {
                       .photo_url = k->media_url,
                       .photo_id = k->id, /* the container: GET by either id finds the post */
                       .token = c->token,
+                      .in_reply_to = k->reply_to,
                       .published = 1,
                       .hung = c->hang};
     sandbox_accept_result r = sandbox_accept_post(c->req, &d);
@@ -551,6 +569,37 @@ static void sb_list(sb_call *c) {
     sandbox_reply_json(c->req, 200, json_pack("{s:o,s:o}", "data", q.data, "paging", paging));
 }
 
+typedef struct sb_replies_query {
+    const sb_call *c;
+    json_t *data;
+} sb_replies_query;
+
+static int sb_reply_visit(const sandbox_post *p, void *ud) {
+    sb_replies_query *q = ud;
+    if (p->published && p->in_reply_to && strcmp(p->in_reply_to, q->c->node) == 0)
+        json_array_append_new(q->data, sb_post_json(q->c, p));
+    return 1;
+}
+
+/* GET /{post}/replies: the replies of one post (those its author's page
+ * holds: the sandbox's replies are the publisher's own). */
+static void sb_replies(sb_call *c) {
+    char page[SB_ID_MAX] = "";
+    if (!sb_fields_ok(c, sb_post_fields)) return;
+    if (strlen(c->node) >= SB_ID_MAX ||
+        !sandbox_post_by_id(c->api->platform, c->node, sb_exists_visit, page)) {
+        sb_error(c->req, 400, 100, 33, "Unsupported get request. Object does not exist");
+        return;
+    }
+    sb_replies_query q = {c, json_array()};
+    if (q.data == NULL) {
+        sb_error(c->req, 500, 1, 0, "An unknown error has occurred.");
+        return;
+    }
+    sandbox_posts_of_page(c->api->platform, page, sb_reply_visit, &q);
+    sandbox_reply_json(c->req, 200, json_pack("{s:o,s:{}}", "data", q.data, "paging"));
+}
+
 typedef struct sb_object_query {
     const sb_call *c;
     json_t *obj;
@@ -604,7 +653,7 @@ static void sb_object(sb_call *c) {
  * Routing
  * --------------------------------------------------------------------- */
 
-enum { SB_CREATE, SB_PUBLISH, SB_LIMIT, SB_LIST, SB_OBJECT };
+enum { SB_CREATE, SB_PUBLISH, SB_LIMIT, SB_LIST, SB_OBJECT, SB_REPLIES, SB_COMMENT, SB_COMMENTS };
 
 static int sb_route(const sb_call *c, const char *method, int *op, int *edge_known) {
     const sandbox_container_api *api = c->api;
@@ -615,6 +664,9 @@ static int sb_route(const sb_call *c, const char *method, int *op, int *edge_kno
     if (strcmp(c->edge, api->list_edge) == 0 && get) return *op = SB_LIST, 1;
     if (strcmp(c->edge, api->publish_edge) == 0 && post) return *op = SB_PUBLISH, 1;
     if (strcmp(c->edge, api->limit_edge) == 0 && get) return *op = SB_LIMIT, 1;
+    if (api->replies && strcmp(c->edge, "replies") == 0 && get) return *op = SB_REPLIES, 1;
+    if (api->comments && strcmp(c->edge, "comments") == 0 && post) return *op = SB_COMMENT, 1;
+    if (api->comments && strcmp(c->edge, "comments") == 0 && get) return *op = SB_COMMENTS, 1;
     *edge_known = strcmp(c->edge, api->create_edge) == 0 || strcmp(c->edge, api->list_edge) == 0 ||
                   strcmp(c->edge, api->publish_edge) == 0 || strcmp(c->edge, api->limit_edge) == 0;
     return 0;
@@ -652,7 +704,7 @@ static int sb_check_token(sb_call *c, int write) {
 }
 
 static int sb_fault(sb_call *c, int op) {
-    int write = op == SB_CREATE || op == SB_PUBLISH;
+    int write = op == SB_CREATE || op == SB_PUBLISH || op == SB_COMMENT;
     switch (sandbox_req_fault(c->req, write ? SANDBOX_OP_WRITE : SANDBOX_OP_READ)) {
     case SANDBOX_FAULT_5XX:
         sb_error(c->req, 500, 2, 0,
@@ -664,7 +716,9 @@ static int sb_fault(sb_call *c, int op) {
         sb_error(c->req, 400, 4, 0, "(#4) Application request limit reached");
         return 1;
     case SANDBOX_FAULT_HANG:
-    case SANDBOX_FAULT_CLOSE: c->hang = op == SB_PUBLISH; return 0; /* see sandbox_hold() */
+    case SANDBOX_FAULT_CLOSE:
+        c->hang = op == SB_PUBLISH || op == SB_COMMENT;
+        return 0; /* see sandbox_hold() */
     case SANDBOX_FAULT_NONE:
     default: return 0;
     }
@@ -710,12 +764,19 @@ void sandbox_containers_handle(const sandbox_container_api *api, sandbox_request
         return;
     }
     c.token = sb_token(&c);
-    if (sb_check_token(&c, op == SB_CREATE || op == SB_PUBLISH) != 0) return;
+    if (sb_check_token(&c, op == SB_CREATE || op == SB_PUBLISH || op == SB_COMMENT) != 0) return;
     switch (op) {
     case SB_CREATE: sb_create(&c); break;
     case SB_PUBLISH: sb_publish(&c); break;
     case SB_LIMIT: sb_limit(&c); break;
     case SB_LIST: sb_list(&c); break;
+    case SB_REPLIES: sb_replies(&c); break;
+    case SB_COMMENT:
+        sandbox_comment_create(req, api->platform, c.node, c.token, c.hang, sb_error);
+        break;
+    case SB_COMMENTS:
+        sandbox_comment_list(req, api->platform, c.node, "text", "timestamp", sb_error);
+        break;
     default: sb_object(&c); break;
     }
 }

@@ -36,6 +36,8 @@ typedef struct sandbox_container_api {
     const char *video_kind;       /* its kind in the post store: "reel" | "video" */
     int text_posts;               /* media_type=TEXT allowed */
     int stories;                  /* media_type=STORIES (image_url | video_url, no caption) */
+    int replies;                  /* reply_to_id on a container; GET /{post}/replies */
+    int comments;                 /* POST/GET /{post}/comments (comments.h) */
     long max_text;                /* characters */
     const char *permalink_prefix; /* + the post id */
     long (*quota)(const sandbox_knobs *k);

@@ -38,6 +38,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "comments.h"
 #include "facebook_graph.h"
 #include "facebook_videos.h"
 
@@ -375,6 +376,14 @@ static void fb_publish_reel(fb_call *c) { fb_publish_upload(c, 1); }
  * Routing
  * --------------------------------------------------------------------- */
 
+/* A post's comments (comments.h): the Page's first comment. */
+static void fb_comment_create(fb_call *c) {
+    sandbox_comment_create(c->req, FB_PLATFORM, c->node, c->token, c->hang, fb_error);
+}
+static void fb_comment_list(fb_call *c) {
+    sandbox_comment_list(c->req, FB_PLATFORM, c->node, "message", "created_time", fb_error);
+}
+
 static const struct fb_route {
     const char *edge; /* NULL: the node itself */
     const char *method;
@@ -388,6 +397,8 @@ static const struct fb_route {
     {"videos", "GET", SANDBOX_OP_READ, fb_read_videos},
     {"video_reels", "POST", SANDBOX_OP_WRITE, fb_publish_reel},
     {"video_reels", "GET", SANDBOX_OP_READ, fb_read_reels},
+    {"comments", "POST", SANDBOX_OP_WRITE, fb_comment_create},
+    {"comments", "GET", SANDBOX_OP_READ, fb_comment_list},
     {NULL, "GET", SANDBOX_OP_READ, fb_read_object},
 };
 

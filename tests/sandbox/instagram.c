@@ -35,6 +35,7 @@ static const sandbox_container_api ig_api = {
     .max_text = 2200,
     .permalink_prefix = "https://www.instagram.com/p/sandbox",
     .quota = ig_quota,
+    .comments = 1,
 };
 
 static void ig_handle(sandbox_request *req) { sandbox_containers_handle(&ig_api, req); }

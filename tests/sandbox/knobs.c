@@ -48,6 +48,8 @@ static const struct sandbox_knob_desc {
     {"x_processing_polls", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_processing_polls)},
     {"x_processing_fail", SANDBOX_KNOB_BOOL, offsetof(sandbox_knobs, x_processing_fail)},
     {"x_expire_uploads", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_expire_uploads)},
+    {"x_reply_fault", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_reply_fault)},
+    {"x_reply_fault_at", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, x_reply_fault_at)},
     {"linkedin_min_version", SANDBOX_KNOB_LONG, offsetof(sandbox_knobs, linkedin_min_version)},
     {"linkedin_video_part_fail", SANDBOX_KNOB_LONG,
      offsetof(sandbox_knobs, linkedin_video_part_fail)},

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "comments.h"
 #include "linkedin_documents.h"
 #include "linkedin_videos.h"
 #include "server.h"
@@ -507,6 +508,11 @@ static void li_percent_decode(char *s) {
     *w = '\0';
 }
 
+static void li_comment_error(sandbox_request *req, unsigned status, const char *code,
+                             const char *message) {
+    li_error(req, status, 0, code, message);
+}
+
 static void li_handle(sandbox_request *req) {
     const char *path = sandbox_req_path(req) + strlen(LI_PREFIX);
     const char *method = sandbox_req_method(req);
@@ -533,6 +539,15 @@ static void li_handle(sandbox_request *req) {
         return;
     }
     int videos = strcmp(path, "/rest/videos") == 0 && post;
+    /* A post's comments (comments.h): /rest/socialActions/{urn}/comments. */
+    char commented[256] = "";
+    const char *sa = strncmp(path, "/rest/socialActions/", 20) == 0 ? path + 20 : NULL;
+    const char *sa_end = sa ? strchr(sa, '/') : NULL;
+    if (sa_end && strcmp(sa_end, "/comments") == 0 && (size_t)(sa_end - sa) < sizeof(commented) &&
+        (post || get)) {
+        snprintf(commented, sizeof(commented), "%.*s", (int)(sa_end - sa), sa);
+        li_percent_decode(commented);
+    }
     char video[128] = "";
     if (get && strncmp(path, "/rest/videos/", 13) == 0 && strlen(path + 13) < sizeof(video) &&
         strchr(path + 13, '/') == NULL) {
@@ -547,7 +562,7 @@ static void li_handle(sandbox_request *req) {
         li_percent_decode(document);
     }
     if (!((list && (post || get)) || (*one && get) || images || videos || *video || documents ||
-          *document)) {
+          *document || *commented)) {
         li_error(req, 404, 0, "RESOURCE_NOT_FOUND", "No virtual resource found");
         return;
     }
@@ -568,6 +583,10 @@ static void li_handle(sandbox_request *req) {
         sandbox_li_documents_action(req);
     else if (*document)
         sandbox_li_documents_get(req, document);
+    else if (*commented && post)
+        sandbox_li_comment_create(req, commented, c.token, c.hang, li_comment_error);
+    else if (*commented)
+        sandbox_li_comment_list(req, commented, li_comment_error);
     else if (videos)
         sandbox_li_videos_action(req);
     else if (*video)

@@ -281,6 +281,8 @@ int sandbox_reply_header(sandbox_request *req, const char *name, const char *val
 
 void sandbox_hold(sandbox_request *req) { req->hold = 1; }
 
+void sandbox_req_close_on_hold(sandbox_request *req) { req->fault = SANDBOX_FAULT_CLOSE; }
+
 enum MHD_Result sandbox_req_send(sandbox_request *req) {
     struct MHD_Response *r;
     enum MHD_Result ret;

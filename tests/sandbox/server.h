@@ -73,7 +73,14 @@ typedef struct sandbox_knobs {
     long x_processing_polls;    /* STATUS says in_progress this many times first */
     int x_processing_fail;      /* processing ends failed */
     long x_expire_uploads;      /* the next n uploads are forgotten after one append */
-    long linkedin_min_version;  /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
+    /* X replies (a thread's parts, first comments): the x_reply_fault_at-th
+     * reply since either knob last changed gets x_reply_fault, once: 1 = 503
+     * (nothing stored), 2 = 429 (nothing stored), 3 = stored, then the
+     * connection closed without an answer (a reset after commit), 4 = 403
+     * "Reply to this conversation is not allowed" (permanent). */
+    long x_reply_fault;
+    long x_reply_fault_at;
+    long linkedin_min_version; /* LinkedIn-Version below this YYYYMM -> 426; 0 = any */
     /* LinkedIn's Videos API (linkedin_videos.c): failure modes. */
     long linkedin_video_part_fail;        /* k: the first PUT of part k is stored, then 502 */
     long linkedin_video_processing_polls; /* the status says PROCESSING this many times first */
@@ -174,6 +181,9 @@ const char *sandbox_req_part(const sandbox_request *req, const char *name, size_
  * request that drew SANDBOX_FAULT_CLOSE, close the connection at once
  * instead, with not one byte of answer. */
 void sandbox_hold(sandbox_request *req);
+/* Makes sandbox_hold() close the connection at once (a reset after commit),
+ * for a platform's own targeted fault. */
+void sandbox_req_close_on_hold(sandbox_request *req);
 
 void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -235,10 +245,11 @@ typedef struct sandbox_post {
     const char *photo_url;
     const char *photo_id;
     const char *token;
-    int published;          /* unpublished photos are not posts */
-    int hung;               /* accepted but never answered */
-    int64_t received_at_ms; /* wall clock, filled by the store */
-    int64_t accepted_at_ms; /* wall clock, never decreasing */
+    const char *in_reply_to; /* a reply (X, Threads): the post it answers; NULL: none */
+    int published;           /* unpublished photos are not posts */
+    int hung;                /* accepted but never answered */
+    int64_t received_at_ms;  /* wall clock, filled by the store */
+    int64_t accepted_at_ms;  /* wall clock, never decreasing */
 } sandbox_post;
 
 typedef enum sandbox_accept_status {

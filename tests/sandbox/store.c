@@ -90,6 +90,7 @@ static void sandbox_post_free(sandbox_post *p) {
     free((char *)p->photo_url);
     free((char *)p->photo_id);
     free((char *)p->token);
+    free((char *)p->in_reply_to);
     free(p);
 }
 
@@ -111,9 +112,10 @@ static sandbox_post *sandbox_post_copy(const sandbox_post *d) {
     p->photo_url = sandbox_strdup_or_null(d->photo_url);
     p->photo_id = sandbox_strdup_or_null(d->photo_id);
     p->token = sandbox_strdup_or_null(d->token);
-    if (!p->id || !p->page_id || !p->kind || (d->message && !p->message) || (d->link && !p->link) ||
-        (d->photo_url && !p->photo_url) || (d->photo_id && !p->photo_id) ||
-        (d->token && !p->token)) {
+    p->in_reply_to = sandbox_strdup_or_null(d->in_reply_to);
+    if ((d->in_reply_to && !p->in_reply_to) || !p->id || !p->page_id || !p->kind ||
+        (d->message && !p->message) || (d->link && !p->link) || (d->photo_url && !p->photo_url) ||
+        (d->photo_id && !p->photo_id) || (d->token && !p->token)) {
         sandbox_post_free(p);
         return NULL;
     }

@@ -8,6 +8,11 @@
  *   POST /threads/{v}/{user}/threads_publish   creation_id -> {"id"}
  *   GET  /threads/{v}/{user}/threads_publishing_limit?fields=quota_usage,config
  *   GET  /threads/{v}/{user}/threads?fields=id,text,timestamp,permalink
+ *   GET  /threads/{v}/{post}/replies?fields=id,text,timestamp,permalink
+ *
+ * A container with reply_to_id=<post> (a post the sandbox has, else 400)
+ * publishes a reply to it: listed by the parent's /replies and as
+ * in_reply_to by /_sandbox/posts.
  *
  * Kinds recorded in the post store: "text", "image", "video", "carousel".
  * A text container is FINISHED at once; media ones after container_ready_ms.
@@ -30,6 +35,7 @@ static const sandbox_container_api th_api = {
     .video_type = "VIDEO",
     .video_kind = "video",
     .text_posts = 1,
+    .replies = 1,
     .max_text = 500,
     .permalink_prefix = "https://www.threads.net/@sandbox/post/",
     .quota = th_quota,

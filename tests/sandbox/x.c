@@ -1,6 +1,7 @@
 /* x.c -- imitation of the X API v2 calls a publisher makes, under /x/.
  *
- *   POST /x/2/tweets                 {"text", "media":{"media_ids":[...]}}
+ *   POST /x/2/tweets                 {"text", "media":{"media_ids":[...]},
+ *                                    "reply":{"in_reply_to_tweet_id"}}
  *                                    -> 201 {"data":{"id","text","edit_history_tweet_ids"}}
  *   POST /x/2/media/upload           multipart/form-data: media (bytes),
  *                                    media_category -> 200 {"data":{"id","media_key",
@@ -33,7 +34,12 @@
  * Text is returned with &, < and > escaped, as X does, and a tweet with
  * images gets one more https://t.co/... link at the end, as on X. Uploaded
  * media ids belong to the token's user; a tweet may name up to 4 of them,
- * or one video or GIF whose processing succeeded. */
+ * or one video or GIF whose processing succeeded. A reply names a tweet
+ * the sandbox has (else 400, as X answers for one deleted or not visible);
+ * reads show it in referenced_tweets when tweet.fields asks for them, and
+ * /_sandbox/posts lists it as in_reply_to (thread tests check the chain).
+ * x_reply_fault / x_reply_fault_at give one chosen reply a 503, a 429 or a
+ * reset after commit (server.h). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +58,8 @@
 
 #define X_MAX_UPLOADS 4096 /* remembered media ids; older ones expire */
 #define X_MAX_TWEET_MEDIA 4
+#define X_FIELD_CREATED 1    /* tweet.fields=created_at */
+#define X_FIELD_REFERENCED 2 /* tweet.fields=referenced_tweets */
 
 /* Media ids handed out by the upload, with the user they belong to. Only
  * the single MHD thread touches them. */
@@ -360,8 +368,76 @@ static json_t *x_shown_text(const char *text, const char *media) {
     return s;
 }
 
+static int x_digits(const char *s) { return *s && strspn(s, "0123456789") == strlen(s); }
+
+static int x_exists_visit(const sandbox_post *p, void *ud) {
+    (void)p;
+    *(int *)ud = 1;
+    return 0;
+}
+
+/* reply.in_reply_to_tweet_id into parent: 0 none, 1 a reply, -1 answered. */
+static int x_reply_of(x_call *c, char *parent, size_t len) {
+    const char *r = sandbox_req_param(c->req, "reply");
+    parent[0] = '\0';
+    if (r == NULL) return 0;
+    json_t *root = json_loads(r, 0, NULL), *id = json_object_get(root, "in_reply_to_tweet_id");
+    int found = 0;
+    if (json_is_string(id) && x_digits(json_string_value(id)) &&
+        strlen(json_string_value(id)) < len) {
+        snprintf(parent, len, "%s", json_string_value(id));
+        sandbox_post_by_id(X_PLATFORM, parent, x_exists_visit, &found);
+    }
+    json_decref(root);
+    if (found) return 1;
+    x_invalid(c->req, "You attempted to reply to a Tweet that is deleted or not visible to you.");
+    return -1;
+}
+
+/* x_reply_fault / x_reply_fault_at (server.h): the fault this reply gets.
+ * Counted since the knobs last changed; only the MHD thread calls it. */
+#define X_REPLY_503 1
+#define X_REPLY_429 2
+#define X_REPLY_CLOSE 3
+#define X_REPLY_403 4
+#define X_REPLY_NOT_ALLOWED                                                                        \
+    "Reply to this conversation is not allowed because you have not been mentioned or "            \
+    "otherwise engaged by the author of the post you are replying to."
+static long x_reply_fault_now(const sandbox_knobs *k) {
+    static long seen_fault = -1, seen_at = -1, replies;
+    if (k->x_reply_fault != seen_fault || k->x_reply_fault_at != seen_at) {
+        seen_fault = k->x_reply_fault;
+        seen_at = k->x_reply_fault_at;
+        replies = 0;
+    }
+    if (k->x_reply_fault <= 0 || k->x_reply_fault_at <= 0) return 0;
+    return ++replies == k->x_reply_fault_at ? k->x_reply_fault : 0;
+}
+
 static void x_publish(x_call *c) {
     const char *text = sandbox_req_param(c->req, "text");
+    char parent[32];
+    int reply = x_reply_of(c, parent, sizeof(parent));
+    if (reply < 0) return;
+    sandbox_knobs kf;
+    sandbox_knobs_get(&kf);
+    long fault = reply ? x_reply_fault_now(&kf) : 0;
+    if (fault == X_REPLY_503) {
+        x_problem(c->req, 503, "Service Unavailable", "Service Unavailable", NULL);
+        return;
+    }
+    if (fault == X_REPLY_429) {
+        x_too_many(c->req, 300, sandbox_req_received_ms(c->req) + 3000);
+        return;
+    }
+    if (fault == X_REPLY_403) {
+        x_problem(c->req, 403, "Forbidden", X_REPLY_NOT_ALLOWED, NULL);
+        return;
+    }
+    if (fault == X_REPLY_CLOSE) {
+        c->hang = 1;
+        sandbox_req_close_on_hold(c->req);
+    }
     char media[X_MAX_TWEET_MEDIA * 24 + 8];
     sandbox_knobs k;
     sandbox_knobs_get(&k);
@@ -405,6 +481,7 @@ static void x_publish(x_call *c) {
                       .message = text,
                       .photo_id = has_media ? media : NULL,
                       .token = c->token,
+                      .in_reply_to = reply ? parent : NULL,
                       .published = 1,
                       .hung = c->hang};
     sandbox_accept_result r = sandbox_accept_post(c->req, &d);
@@ -443,11 +520,17 @@ static json_t *x_created_at(int64_t ms) {
     return json_string(buf);
 }
 
-static json_t *x_tweet_json(const sandbox_post *p, int with_created) {
+/* with: X_FIELD_* bits of tweet.fields. */
+static json_t *x_tweet_json(const sandbox_post *p, int with) {
     json_t *o = json_pack("{s:s,s:o,s:[s]}", "id", p->id, "text",
                           x_shown_text(p->message, p->photo_id), "edit_history_tweet_ids", p->id);
-    if (o && with_created && json_object_set_new(o, "created_at", x_created_at(p->accepted_at_ms)))
+    if (o && (with & X_FIELD_CREATED) &&
+        json_object_set_new(o, "created_at", x_created_at(p->accepted_at_ms)))
         sandbox_log("x: cannot add created_at");
+    if (o && (with & X_FIELD_REFERENCED) && p->in_reply_to &&
+        json_object_set_new(o, "referenced_tweets",
+                            json_pack("[{s:s,s:s}]", "type", "replied_to", "id", p->in_reply_to)))
+        sandbox_log("x: cannot add referenced_tweets");
     return o;
 }
 
@@ -466,7 +549,8 @@ static int64_t x_parse_time(const char *s) {
 
 static int x_wants_created(sandbox_request *req) {
     const char *f = sandbox_req_query(req, "tweet.fields");
-    return f && strstr(f, "created_at") != NULL;
+    return (f && strstr(f, "created_at") ? X_FIELD_CREATED : 0) |
+           (f && strstr(f, "referenced_tweets") ? X_FIELD_REFERENCED : 0);
 }
 
 typedef struct x_timeline {
@@ -567,8 +651,6 @@ static void x_not_found(sandbox_request *req) {
                        json_pack("{s:[{s:s,s:i}]}", "errors", "message",
                                  "Sorry, that page does not exist", "code", 34));
 }
-
-static int x_digits(const char *s) { return *s && strspn(s, "0123456789") == strlen(s); }
 
 static void x_handle(sandbox_request *req) {
     char path[512], *seg[5], *save = NULL;

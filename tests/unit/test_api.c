@@ -462,8 +462,49 @@ static void test_apikey(void) {
     CHECK_STR_EQ(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* README "Threads and first comments": the fields decode into the post
+ * model; shape errors name the part. Per-platform rules (thread[3].text too
+ * long) are ctl_post_validate_platform's, in test_chain.c. */
+static void test_post_request_thread(void) {
+    unsigned int st;
+    api_post_request pr;
+    api_reply r = {0};
+    const char *ok =
+        "{\"account_ids\": [" ACC "], \"text\": \"1/3\", \"thread\": [{\"text\": "
+        "\"2/3\"}, {\"text\": \"3/3\", \"media\": [{\"url\": \"https://e.x/a.jpg\"}]}],"
+        " \"first_comment\": \"thanks\"}";
+    CHECK(api_post_request_decode(&pr, ok, strlen(ok), &r));
+    CHECK(pr.post->thread.n == 2 && pr.post->thread.parts[1].n_media == 1);
+    CHECK_STR_EQ(pr.post->thread.parts[0].text, "2/3");
+    CHECK_STR_EQ(pr.post->first_comment, "thanks");
+    api_post_request_free(&pr);
+    CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"text\": \"a\", \"thread\": "
+                              "[{\"text\": \"b\"}, {\"txt\": \"c\"}]}",
+                              &st),
+                 "thread[1]");
+    CHECK(st == 422);
+    CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"text\": \"a\", \"thread\": "
+                              "[{\"text\": 5}]}",
+                              &st),
+                 "thread[0].text");
+    CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"text\": \"a\", \"thread\": "
+                              "[{\"text\": \"b\", \"media\": [{\"url\": \"https://e.x/\", "
+                              "\"type\": \"pdf\"}]}]}",
+                              &st),
+                 "thread[0].media[0].type");
+    CHECK_STR_EQ(
+        decode_field("{\"account_ids\": [" ACC "], \"text\": \"a\", \"first_comment\": 3}", &st),
+        "first_comment");
+    CHECK_STR_EQ(decode_field("{\"account_ids\": [" ACC "], \"text\": \"a\", \"thread\": "
+                              "[{\"text\": \"b\"}], \"recurrence\": {\"rrule\": \"FREQ=DAILY\", "
+                              "\"tz\": \"UTC\", \"start\": \"2030-01-01T09:00:00\"}}",
+                              &st),
+                 "thread");
+}
+
 int main(void) {
     RUN(test_routes_match_openapi);
+    RUN(test_post_request_thread);
     RUN(test_route_find);
     RUN(test_post_request);
     RUN(test_post_request_priority);

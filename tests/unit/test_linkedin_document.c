@@ -445,16 +445,16 @@ static void test_parsers(void) {
         CHECK(ap_li_doc_parse_init(bad[i], strlen(bad[i]), &u) != 0);
         CHECK(u.url == NULL && u.document[0] == '\0');
     }
-    ap_li_doc_status s;
+    ap_li_asset_status s;
     char why[64];
     const char *failed = "{\"status\":\"PROCESSING_FAILED\",\"processingFailureReason\":\"x\"}";
-    CHECK(ap_li_doc_parse_status(failed, strlen(failed), &s, why, sizeof(why)) == 0);
-    CHECK(s == AP_LDS_PROCESSING_FAILED);
+    CHECK(ap_li_parse_asset_status(failed, strlen(failed), &s, why, sizeof(why)) == 0);
+    CHECK(s == AP_LI_ASSET_PROCESSING_FAILED);
     CHECK_STR_EQ(why, "x");
-    CHECK(ap_li_doc_parse_status("{\"status\":\"AVAILABLE\"}", 22, &s, why, sizeof(why)) == 0);
-    CHECK(s == AP_LDS_AVAILABLE);
-    CHECK(ap_li_doc_parse_status("{\"status\":\"NEW\"}", 16, &s, why, sizeof(why)) != 0);
-    CHECK(ap_li_doc_parse_status("nope", 4, &s, why, sizeof(why)) != 0);
+    CHECK(ap_li_parse_asset_status("{\"status\":\"AVAILABLE\"}", 22, &s, why, sizeof(why)) == 0);
+    CHECK(s == AP_LI_ASSET_AVAILABLE);
+    CHECK(ap_li_parse_asset_status("{\"status\":\"NEW\"}", 16, &s, why, sizeof(why)) != 0);
+    CHECK(ap_li_parse_asset_status("nope", 4, &s, why, sizeof(why)) != 0);
 }
 
 int main(void) {

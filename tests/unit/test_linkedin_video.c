@@ -390,16 +390,16 @@ static void test_parsers(void) {
         CHECK(ap_li_video_parse_init(bad[i], strlen(bad[i]), &u) != 0);
         CHECK(u.nparts == 0 && u.parts == NULL && u.token == NULL);
     }
-    ap_li_video_status s;
+    ap_li_asset_status s;
     char why[64];
     const char *failed = "{\"status\":\"PROCESSING_FAILED\",\"processingFailureReason\":\"x\"}";
-    CHECK(ap_li_video_parse_status(failed, strlen(failed), &s, why, sizeof(why)) == 0);
-    CHECK(s == AP_LVS_PROCESSING_FAILED);
+    CHECK(ap_li_parse_asset_status(failed, strlen(failed), &s, why, sizeof(why)) == 0);
+    CHECK(s == AP_LI_ASSET_PROCESSING_FAILED);
     CHECK_STR_EQ(why, "x");
-    CHECK(ap_li_video_parse_status("{\"status\":\"AVAILABLE\"}", 22, &s, why, sizeof(why)) == 0);
-    CHECK(s == AP_LVS_AVAILABLE);
-    CHECK(ap_li_video_parse_status("{\"status\":\"NEW\"}", 16, &s, why, sizeof(why)) != 0);
-    CHECK(ap_li_video_parse_status("nope", 4, &s, why, sizeof(why)) != 0);
+    CHECK(ap_li_parse_asset_status("{\"status\":\"AVAILABLE\"}", 22, &s, why, sizeof(why)) == 0);
+    CHECK(s == AP_LI_ASSET_AVAILABLE);
+    CHECK(ap_li_parse_asset_status("{\"status\":\"NEW\"}", 16, &s, why, sizeof(why)) != 0);
+    CHECK(ap_li_parse_asset_status("nope", 4, &s, why, sizeof(why)) != 0);
 }
 
 int main(void) {

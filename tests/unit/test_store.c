@@ -75,6 +75,8 @@ static void test_hand_moves_guard_their_states(void) {
     CHECK_CONTAINS(store_sql_flat(AP_STORE_RETRY),
                    "p.status IN ('failed', 'unconfirmed', 'cancelled')");
     CHECK_CONTAINS(store_sql_flat(AP_STORE_RETRY), "'retry_requested'");
+    /* A thread that went out in part is never sent again from its post. */
+    CHECK_CONTAINS(store_sql_flat(AP_STORE_RETRY), "AND p.part_external_ids IS NULL");
     CHECK_CONTAINS(store_sql_flat(AP_STORE_CANCEL), "status = ANY ($2::text[])");
     CHECK_CONTAINS(store_sql_flat(AP_STORE_CANCEL), "'cancelled by operator'");
     CHECK_CONTAINS(store_sql_flat(AP_STORE_RETRY_CANDIDATES), "FOR UPDATE OF s SKIP LOCKED");
