@@ -10,8 +10,8 @@
 #   scripts/demo.sh                      the seed scenario
 #   DEMO_LATENCY_MS=100 DEMO_USERS=500 DEMO_POSTS=3 DEMO_PAGES=2 scripts/demo.sh
 #   DEMO_PLATFORMS="facebook x" scripts/demo.sh
-#   DEMO_VIDEO_EVERY=3 scripts/demo.sh   mixed media: every third post on X,
-#             LinkedIn and Instagram carries a video (DEMO_VIDEO_BYTES each,
+#   DEMO_VIDEO_EVERY=3 scripts/demo.sh   mixed media: every third post on
+#             Facebook, X, LinkedIn and Instagram carries a video (DEMO_VIDEO_BYTES each,
 #             default 300000), uploaded through each platform's video flow
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +47,7 @@ svc_ctl streams apply >/dev/null
 
 at=$(rfc3339_in 8)
 echo "demo: seeding $users users x $posts posts x $pages accounts over $SEED_PLATFORMS, all due at $at"
-((SEED_VIDEO_EVERY > 0)) && echo "demo: one post in $SEED_VIDEO_EVERY on X, LinkedIn and Instagram carries a $SEED_VIDEO_BYTES-byte video"
+((SEED_VIDEO_EVERY > 0)) && echo "demo: one post in $SEED_VIDEO_EVERY on Facebook, X, LinkedIn and Instagram carries a $SEED_VIDEO_BYTES-byte video"
 total=$(seed_scenario "$users" "$posts" "$pages" "$at")
 echo "demo: $total schedules stored"
 

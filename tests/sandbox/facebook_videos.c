@@ -44,7 +44,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define FBV_MAX_UPLOADS 64 /* remembered; the oldest is dropped */
+#define FBV_MAX_UPLOADS 512 /* remembered (the mixed seed has 250); the oldest is dropped */
 #define FBV_MAX_ARRIVALS 2048
 #define FBV_CHUNK (1024LL * 1024)
 #define FBV_VIDEO_MAX (10LL * 1024 * 1024 * 1024)
