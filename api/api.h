@@ -176,6 +176,7 @@ api_reply api_accounts_list(api_request *req, PGconn *db);
 api_reply api_schedules_list(api_request *req, PGconn *db);
 api_reply api_schedules_cancel(api_request *req, PGconn *db);
 api_reply api_schedules_patch(api_request *req, PGconn *db);
+api_reply api_schedules_get(api_request *req, PGconn *db);
 api_reply api_openapi_get(api_request *req, PGconn *db);
 api_reply api_webhooks_create(api_request *req, PGconn *db);
 api_reply api_webhooks_list(api_request *req, PGconn *db);

@@ -16,6 +16,7 @@ const api_route api_routes[] = {
     {"GET", "/v1/posts/{id}/occurrences", api_posts_occurrences, false},
     {"GET", "/v1/accounts", api_accounts_list, false},
     {"GET", "/v1/schedules", api_schedules_list, false},
+    {"GET", "/v1/schedules/{id}", api_schedules_get, false},
     {"PATCH", "/v1/schedules/{id}", api_schedules_patch, false},
     {"POST", "/v1/schedules/{id}/cancel", api_schedules_cancel, false},
     {"POST", "/v1/webhooks", api_webhooks_create, false},

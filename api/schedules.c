@@ -67,7 +67,7 @@ json_t *api_schedule_json(PGresult *res, int i) {
             ? json_null()
             : json_pack("{s:o, s:o, s:o}", "class", api_json_text(res, i, 9), "code",
                         api_json_text(res, i, 10), "message", api_json_text(res, i, 11));
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "id",
                      PQgetvalue(res, i, 0), "account_id", PQgetvalue(res, i, 1), "platform",
                      PQgetvalue(res, i, 2), "status", PQgetvalue(res, i, 3), "attempts",
                      atoi(PQgetvalue(res, i, 4)), "scheduled_at",
@@ -75,7 +75,8 @@ json_t *api_schedule_json(PGresult *res, int i) {
                      api_json_time(PQgetvalue(res, i, 13)), "published_at",
                      api_json_time(PQgetvalue(res, i, 6)), "external_id", api_json_text(res, i, 7),
                      "external_url", api_json_text(res, i, 8), "error", error, "trace_id",
-                     api_json_trace_id(res, i, 12), "part_external_ids", part_ids_json(res, i));
+                     api_json_trace_id(res, i, 12), "part_external_ids", part_ids_json(res, i),
+                     "priority", PQgetvalue(res, i, 15));
 }
 
 /* ---- cursor ---------------------------------------------------------------- */
@@ -171,6 +172,18 @@ static json_t *read_schedule(api_request *req, PGconn *db, const char *id, api_r
     PQclear(res);
     if (o == NULL) *r = api_error(404, "not_found", "no such schedule");
     return o;
+}
+
+/* GET /v1/schedules/{id}: one of the tenant's schedules, the shape every
+ * schedule answer has; another tenant's is a 404, as a missing one. */
+api_reply api_schedules_get(api_request *req, PGconn *db) {
+    char id[37];
+    if (!ap_uuid_normalize(req->path_id, id))
+        return api_error(404, "not_found", "no such schedule");
+    api_reply r;
+    json_t *o = read_schedule(req, db, id, &r);
+    if (o == NULL) return r;
+    return (api_reply){.status = 200, .body = o};
 }
 
 /* After a reschedule that changed nothing: 404 for not ours, else 409

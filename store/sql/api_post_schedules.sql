@@ -6,7 +6,7 @@ SELECT s.id, s.account_id, a.platform, s.status, s.attempts,
        (extract(epoch FROM s.published_at) * 1000)::bigint,
        s.external_post_id, s.external_url, s.error_class, s.error_code, s.error_message,
        substr(s.traceparent, 4, 32), (extract(epoch FROM s.deadline) * 1000)::bigint,
-       array_to_json(s.part_external_ids)::text
+       array_to_json(s.part_external_ids)::text, s.priority
   FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id
  WHERE s.post_id = $1
  ORDER BY s.created_at, s.id

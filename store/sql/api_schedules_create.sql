@@ -10,8 +10,8 @@
 -- id, account_id, platform, status, attempts, scheduled_at and
 -- published_at (epoch ms), external_post_id, external_url, error_class,
 -- error_code, error_message, trace_id, deadline (epoch ms; NULL: none),
--- part_external_ids (JSON array text or NULL, 0026) (api_schedule_json
--- reads them by position).
+-- part_external_ids (JSON array text or NULL, 0026), priority ('normal' or
+-- 'urgent') (api_schedule_json reads them by position).
 WITH s AS (INSERT INTO post_schedules (post_id, account_id, scheduled_at, priority, traceparent,
                                        deadline)
            SELECT $1, t.a, coalesce($3::timestamptz, now()), $4, coalesce($5, autopost_trace_start()),
@@ -23,6 +23,6 @@ SELECT s.id, s.account_id, a.platform, s.status, s.attempts,
        (extract(epoch FROM s.published_at) * 1000)::bigint,
        s.external_post_id, s.external_url, s.error_class, s.error_code, s.error_message,
        substr(s.traceparent, 4, 32), (extract(epoch FROM s.deadline) * 1000)::bigint,
-       array_to_json(s.part_external_ids)::text
+       array_to_json(s.part_external_ids)::text, s.priority
   FROM s JOIN social_accounts a ON a.id = s.account_id
  ORDER BY array_position($2::uuid[], s.account_id)

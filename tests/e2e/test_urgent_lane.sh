@@ -111,7 +111,8 @@ for ((k = 1; k <= LATENCY_URGENT; k++)); do
         --data-binary "{\"account_ids\":[\"$URGENT_ACCOUNT\"],\"text\":\"urgent $k\",\"priority\":\"urgent\"}" \
         "$API/v1/posts")
     [[ $code == 201 ]] || fail "POST /v1/posts urgent: HTTP $code $(cat "$STACK_DIR/urgent.json")"
-    [[ $(jq -r .priority "$STACK_DIR/urgent.json") == urgent ]] || fail "the answer does not say urgent"
+    [[ $(jq -r '.priority, .schedules[0].priority' "$STACK_DIR/urgent.json" | sort -u) == urgent ]] ||
+        fail "the answer does not say urgent (post and schedule)"
     printf 'urgent %d\t%s\n' "$k" "$sent" >>"$STACK_DIR/urgent_sent.tsv"
 done
 # Wait for them (the check below is on timestamps, not on this wait).
@@ -120,6 +121,12 @@ for ((i = 0; i < 100; i++)); do
     [[ $n -ge $LATENCY_URGENT ]] && break
     sleep 0.1
 done
+# Reads say the lane too: the schedule and its post's schedules.
+sid=$(jq -r '.schedules[0].id' "$STACK_DIR/urgent.json")
+pid=$(jq -r '.id' "$STACK_DIR/urgent.json")
+[[ $(curl -fsS -H "Authorization: Bearer $KEY" "$API/v1/schedules/$sid" | jq -r .priority) == urgent &&
+    $(curl -fsS -H "Authorization: Bearer $KEY" "$API/v1/posts/$pid" | jq -r '.schedules[0].priority') == urgent ]] ||
+    fail "GET /v1/schedules/{id} or GET /v1/posts/{id} does not say urgent"
 waiting_after_1=$((NORMAL - $(normal_published)))
 echo "latency phase over: $waiting_after_1 normal posts waiting ($(date -u +%T.%N))"
 [[ $waiting_after_1 -ge 500 ]] ||
