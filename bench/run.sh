@@ -113,6 +113,21 @@ begin_stack() {
     svc_ctl streams apply >/dev/null
 }
 
+# BENCH_STATEMENTS=FILE: the overhead profile resets PostgreSQL's statement
+# statistics when the burst starts and writes the statements that took the
+# most server time, nested ones (triggers) included, to FILE at its end.
+statements_reset() {
+    [[ -n ${BENCH_STATEMENTS:-} ]] || return 0
+    stack_psql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+    stack_psql -c "SELECT pg_stat_statements_reset()" >/dev/null
+}
+statements_dump() {
+    [[ -n ${BENCH_STATEMENTS:-} ]] || return 0
+    stack_psql -F $'\t' -c "SELECT round(total_exec_time::numeric, 1) AS ms, calls, rows,
+        regexp_replace(left(query, 160), '\s+', ' ', 'g')
+        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25" > "$BENCH_STATEMENTS"
+}
+
 end_stack() {
     svc_stop_all >/dev/null 2>&1 || true
     stack_stop
@@ -177,6 +192,7 @@ profile_overhead() {
     total=$(seed_scenario "$users" 25 2 "$at")
     svc_start dispatcher
     svc_start publisher-facebook
+    statements_reset
     svc_start scheduler
     local c0 p0 d0 n0 s0
     pg_cpu_mark
@@ -208,6 +224,7 @@ profile_overhead() {
     row overhead "postgres largest process RSS (MiB)" "$maxrss" "shared buffers counted per process"
     row overhead "sandbox CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "$SANDBOX_PID")" -v b="$s0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')" "the platform's imitation, on the same cores"
     sandbox_connections_row overhead
+    statements_dump
     end_stack
 }
 

@@ -3,6 +3,7 @@
 #include "jsasync.h"
 
 #include "ap_time.h"
+#include "kv_leader_read.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -36,10 +37,12 @@ typedef struct pending_get {
     int64_t deadline_ms; /* monotonic */
     /* Not the owner's read but a check of a resent compare-and-set that
      * lost (jsasync.h): the write we sent, and the answer to give when the
-     * key holds something else. */
+     * key holds something else. Checks read from the stream's leader
+     * (kv_leader_read.h), with a body; a job's own read is a direct get. */
     natsMsg *written;
     jsErrCode lost_err;
     char subject[320]; /* the request's, to ask again after a reconnect */
+    char body[340];    /* the leader read's; "" for a direct get */
 } pending_get;
 
 struct ap_jsasync {
@@ -297,7 +300,10 @@ static void on_get_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg
     bool known = take_get(a, id, &g);
     if (known) {
         ap_js_done d = {.owner = g.owner, .tag = g.tag};
-        ap_jsasync_decode_get_reply(msg, &d);
+        if (g.body[0])
+            ap_kv_leader_decode(natsMsg_GetData(msg), natsMsg_GetDataLength(msg), &d);
+        else
+            ap_jsasync_decode_get_reply(msg, &d);
         if (g.written) answer_check(&d, &g);
         push_ready(a, &d);
     }
@@ -356,16 +362,24 @@ ap_status ap_jsasync_new(ap_jsasync **out, natsConnection *nc, int64_t max_wait_
     return AP_OK;
 }
 
-/* A direct get of the KV subject "$KV.<bucket>.<key>"; written: see
- * pending_get (NULL for the owner's own read; taken over on AP_OK). */
+/* A read of the KV subject "$KV.<bucket>.<key>": a direct get for the
+ * owner's own read (written NULL), a read from the stream's leader for the
+ * check of a resent write (written: see pending_get; taken over on AP_OK). */
 static ap_status send_get(ap_jsasync *a, const char *kv_subject, void *owner, int tag,
                           natsMsg *written, jsErrCode lost_err) {
-    char subject[320], reply[sizeof(a->reply_prefix) + 24];
+    char subject[320], body[sizeof(((pending_get *)0)->body)] = "";
+    char reply[sizeof(a->reply_prefix) + 24];
     const char *bucket = kv_subject + 4, *dot = strchr(bucket, '.');
     if (strncmp(kv_subject, "$KV.", 4) != 0 || dot == NULL) return AP_EINVAL;
-    int n = snprintf(subject, sizeof(subject), "$JS.API.DIRECT.GET.KV_%.*s.%s", (int)(dot - bucket),
-                     bucket, kv_subject);
-    if (n < 0 || (size_t)n >= sizeof(subject)) return AP_EINVAL;
+    int n = 0;
+    if (written) {
+        if (ap_kv_leader_request(kv_subject, subject, sizeof(subject), body, sizeof(body)) != AP_OK)
+            return AP_EINVAL;
+    } else {
+        n = snprintf(subject, sizeof(subject), "$JS.API.DIRECT.GET.KV_%.*s.%s",
+                     (int)(dot - bucket), bucket, kv_subject);
+        if (n < 0 || (size_t)n >= sizeof(subject)) return AP_EINVAL;
+    }
     pthread_mutex_lock(&a->mu);
     if (a->ngets == a->gets_cap) {
         int cap = a->gets_cap ? a->gets_cap * 2 : 64;
@@ -385,11 +399,13 @@ static ap_status send_get(ap_jsasync *a, const char *kv_subject, void *owner, in
                                         .deadline_ms = ap_mono_ms() + a->max_wait_ms,
                                         .written = written,
                                         .lost_err = lost_err};
-    snprintf(a->gets[a->ngets - 1].subject, sizeof(a->gets[0].subject), "%s", subject);
+    memcpy(a->gets[a->ngets - 1].subject, subject, sizeof(subject));
+    memcpy(a->gets[a->ngets - 1].body, body, sizeof(body));
     pthread_mutex_unlock(&a->mu);
     n = snprintf(reply, sizeof(reply), "%s.%llu", a->reply_prefix, (unsigned long long)id);
     natsStatus s = n > 0 && (size_t)n < sizeof(reply)
-                       ? natsConnection_PublishRequest(a->nc, subject, reply, NULL, 0)
+                       ? natsConnection_PublishRequest(a->nc, subject, reply, body,
+                                                       (int)strlen(body))
                        : NATS_INVALID_ARG;
     if (s != NATS_OK) {
         pending_get g;
@@ -536,23 +552,18 @@ void ap_jsasync_resend_after_reconnect(ap_jsasync *a) {
     pthread_mutex_lock(&a->mu);
     int n = a->ngets;
     uint64_t *ids = n ? malloc(sizeof(*ids) * (size_t)n) : NULL;
-    char(*subjects)[320] = n ? malloc(sizeof(*subjects) * (size_t)n) : NULL;
-    if (ids && subjects)
-        for (int i = 0; i < n; i++) {
-            ids[i] = a->gets[i].id;
-            snprintf(subjects[i], sizeof(subjects[i]), "%s", a->gets[i].subject);
-        }
+    pending_get *asks = n ? malloc(sizeof(*asks) * (size_t)n) : NULL;
+    if (asks) memcpy(asks, a->gets, sizeof(*asks) * (size_t)n);
     pthread_mutex_unlock(&a->mu);
-    if (ids && subjects)
-        for (int i = 0; i < n; i++) {
-            char reply[sizeof(a->reply_prefix) + 24];
-            int k = snprintf(reply, sizeof(reply), "%s.%llu", a->reply_prefix,
-                             (unsigned long long)ids[i]);
-            if (k > 0 && (size_t)k < sizeof(reply) && subjects[i][0])
-                (void)natsConnection_PublishRequest(a->nc, subjects[i], reply, NULL, 0);
-        }
-    free(ids);
-    free(subjects);
+    for (int i = 0; asks && i < n; i++) {
+        char reply[sizeof(a->reply_prefix) + 24];
+        int k = snprintf(reply, sizeof(reply), "%s.%llu", a->reply_prefix,
+                         (unsigned long long)asks[i].id);
+        if (k > 0 && (size_t)k < sizeof(reply) && asks[i].subject[0])
+            (void)natsConnection_PublishRequest(a->nc, asks[i].subject, reply, asks[i].body,
+                                                (int)strlen(asks[i].body));
+    }
+    free(asks); /* a copy: the messages in it (written) still belong to a->gets */
 }
 
 ap_status ap_jsasync_publish(ap_jsasync *a, natsMsg *msg, void *owner, int tag,

@@ -65,7 +65,8 @@ ap_status ap_jsasync_kv_get(ap_jsasync *a, const char *bucket, const char *key, 
  * the old server) and every read asked again. Safe because every write can
  * be repeated: a result carries its Nats-Msg-Id (the copy is dropped), and a
  * compare-and-set sent twice is stored at most once; when the resent copy
- * loses (wrong last sequence), the key is read and the write counts as
+ * loses (wrong last sequence), the key is read from its stream's leader
+ * (kv_leader_read.h) and the write counts as
  * stored if the key holds exactly its bytes, else as lost. Without this, a
  * write whose server died waits out max_wait_ms and its job AckWait.
  * The same goes, whether or not a reconnect happened, for a write left

@@ -12,10 +12,11 @@
 # test allows at most 2 % that needed a read-back, a re-report, a hand-back
 # or a second delivery, and prints how many. What it allows: a job still on
 # its way to the publisher when the socket died never arrived (JetStream
-# sends it again after AckWait), and a resent compare-and-set whose check
-# read was answered by a follower that had not applied the first copy yet
-# counts as lost, so that job reads back (slower, never twice; seen 3 times
-# in 1,000 in one run of ten).
+# sends it again after AckWait). A resent compare-and-set that loses is
+# checked by reading its key from the stream's leader
+# (publishers/engine/kv_leader_read.h): a direct get, which a follower may
+# answer before it has applied the first copy, once made 3 stored claims in
+# 1,000 look lost and read back.
 source "$(dirname "$0")/lib.sh"
 source "$AUTOPOST_SRC/tests/fixtures/cluster.sh"
 

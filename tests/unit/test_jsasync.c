@@ -2,8 +2,12 @@
  * (publishers/engine/jsasync.c): how a direct get's reply becomes an event.
  * A record read wrongly would start a second post (a "published" taken for
  * absent) or stall a job (an answer taken for a failure), so every reply
- * the server gives is decoded here without a network. */
+ * the server gives is decoded here without a network. The check of a resent
+ * compare-and-set reads from the stream's leader instead (kv_leader_read.h):
+ * its JSON replies are the ones nats-server 2.9 sent for a stored value and
+ * a missing key. */
 #include "jsasync.h"
+#include "kv_leader_read.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -90,6 +94,88 @@ static void test_a_reply_without_a_sequence_is_a_failure(void) {
     natsMsg_Destroy(m);
 }
 
+static void leader(const char *json, ap_js_done *d) {
+    *d = (ap_js_done){0};
+    ap_kv_leader_decode(json, (int)strlen(json), d);
+}
+
+static void test_the_leader_read_request(void) {
+    char subject[128], body[128];
+    CHECK(ap_kv_leader_request("$KV.autopost_attempts_x.s-1", subject, sizeof(subject), body,
+                               sizeof(body)) == AP_OK);
+    CHECK_STR_EQ(subject, "$JS.API.STREAM.MSG.GET.KV_autopost_attempts_x");
+    CHECK_STR_EQ(body, "{\"last_by_subj\":\"$KV.autopost_attempts_x.s-1\"}");
+    CHECK(ap_kv_leader_request("$KV.b.k\"}", subject, sizeof(subject), body, sizeof(body)) ==
+          AP_EINVAL); /* never JSON that says something else */
+    CHECK(ap_kv_leader_request("KV.b.k", subject, sizeof(subject), body, sizeof(body)) ==
+          AP_EINVAL);
+    CHECK(ap_kv_leader_request("$KV.bucket", subject, sizeof(subject), body, sizeof(body)) ==
+          AP_EINVAL);
+    CHECK(ap_kv_leader_request("$KV.b.k", subject, 10, body, sizeof(body)) == AP_EINVAL);
+}
+
+static void test_the_leader_answers_a_value(void) {
+    ap_js_done d;
+    leader("{\"type\":\"io.nats.jetstream.api.v1.stream_msg_get_response\",\"message\":"
+           "{\"subject\":\"$KV.autopost_attempts_facebook.s-1\",\"seq\":1,"
+           "\"data\":\"c3RhcnRlZCBhdHRlbXB0PTEgYXQ9NSBieT1h\","
+           "\"time\":\"2026-12-07T00:05:48.041963418Z\"}}",
+           &d);
+    CHECK(d.ok && d.found);
+    CHECK(d.seq == 1);
+    CHECK(d.value_len == 27);
+    CHECK_STR_EQ(d.value, "started attempt=1 at=5 by=a");
+    ap_js_done_clear(&d);
+    /* An empty value has no "data" at all. */
+    leader("{\"message\":{\"subject\":\"$KV.b.k\",\"seq\":9}}", &d);
+    CHECK(d.ok && d.found && d.seq == 9 && d.value_len == 0);
+    ap_js_done_clear(&d);
+}
+
+static void test_the_leader_answers_no_value(void) {
+    ap_js_done d;
+    leader("{\"type\":\"io.nats.jetstream.api.v1.stream_msg_get_response\",\"error\":"
+           "{\"code\":404,\"err_code\":10037,\"description\":\"no message found\"}}",
+           &d);
+    CHECK(d.ok && !d.found && d.value == NULL);
+    /* "NATS/1.0\r\nKV-Operation: DEL\r\n\r\n" and the same with PURGE */
+    leader("{\"message\":{\"seq\":7,\"hdrs\":\"TkFUUy8xLjANCktWLU9wZXJhdGlvbjogREVMDQoNCg==\"}}",
+           &d);
+    CHECK(d.ok && !d.found && d.seq == 7 && d.value == NULL);
+    leader("{\"message\":{\"seq\":8,\"hdrs\":"
+           "\"TkFUUy8xLjANCktWLU9wZXJhdGlvbjogUFVSR0UNCg0K\"}}",
+           &d);
+    CHECK(d.ok && !d.found && d.seq == 8);
+    /* Other headers do not make a value a marker. */
+    leader("{\"message\":{\"seq\":5,\"hdrs\":\"TkFUUy8xLjANClgtS1YtT3BlcmF0aW9uOiBERUwNCg0K\","
+           "\"data\":\"eA==\"}}",
+           &d);
+    CHECK(d.ok && d.found && d.value_len == 1);
+    CHECK_STR_EQ(d.value, "x");
+    ap_js_done_clear(&d);
+}
+
+static void test_the_leader_failing_is_no_answer(void) {
+    /* 503 (no leader yet), a sequence missing, base64 broken, not JSON: the
+     * record was not read, so a check keeps its write lost. */
+    const char *bad[] = {
+        "{\"error\":{\"code\":503,\"description\":\"JetStream system temporarily unavailable\"}}",
+        "{\"message\":{\"data\":\"eA==\"}}",
+        "{\"message\":{\"seq\":3,\"data\":\"e@==\"}}",
+        "{\"message\":{\"seq\":3,\"data\":\"eA=\"}}",
+        "{\"message\":{\"seq\":3,\"data\":7}}",
+        "{\"message\":{\"seq\":-3}}",
+        "not json",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ap_js_done d;
+        leader(bad[i], &d);
+        CHECK(!d.ok && !d.found && d.value == NULL);
+        CHECK(d.status != NATS_OK);
+    }
+}
+
 int main(void) {
     if (nats_Open(-1) != NATS_OK) return 1; /* messages need the library's collector */
     RUN(test_a_stored_value);
@@ -97,6 +183,10 @@ int main(void) {
     RUN(test_a_delete_marker_has_no_value);
     RUN(test_other_statuses_are_failures);
     RUN(test_a_reply_without_a_sequence_is_a_failure);
+    RUN(test_the_leader_read_request);
+    RUN(test_the_leader_answers_a_value);
+    RUN(test_the_leader_answers_no_value);
+    RUN(test_the_leader_failing_is_no_answer);
     nats_Close();
     return TEST_RESULT();
 }
