@@ -1,8 +1,8 @@
 /* engine.h -- the publisher engine's shared state, for its own files only.
  *
  * One replica is a publisher: a fetch thread per lane (fetch.c, lanes.h)
- * fills that lane's inbox, the engine thread (runtime.c) starts jobs from
- * them, runs each job's slot
+ * fills that lane's inbox, the engine thread (runtime.c, set up by
+ * startup.c) starts jobs from them, runs each job's slot
  * (slots.c: the flow, settle, the fence) over one curl multi handle, gets
  * the job a usable credential (credentials.c), and reads the PubAcks of its
  * JetStream writes. Retry policy is retry.c. Everything here but the fetch
@@ -257,6 +257,11 @@ void engine_slot_enter(job_slot *s, job_state to);
 natsStatus engine_nak_msg(publisher *p, natsMsg *msg, int64_t delay_ms /* milliseconds */);
 void engine_easy_recycle(publisher *p, CURL *e);
 CURL *engine_easy_take(publisher *p);
+/* startup.c: before the engine thread runs (err says what failed). */
+void engine_metrics_init(publisher *p);
+ap_status engine_load_client_secret(publisher *p, char *err, size_t errlen);
+ap_status engine_subscribe(publisher *p, char *err, size_t errlen);
+
 void engine_slot_release(publisher *p, job_slot *s);
 void engine_hand_back_guard_unavailable(publisher *p, job_slot *s);
 ap_status engine_guard_publish(publisher *p, job_slot *s, const ap_guard_record *rec, int tag,
