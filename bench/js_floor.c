@@ -11,7 +11,10 @@
  *   js_floor <nats-url> <nats-server pid> [jobs]
  *
  * Prints jobs/s and CPU milliseconds per job of nats-server and of this
- * client. Uses its own streams (FLOOR_*), deleted at the end. */
+ * client. Then, measured apart, the write the events outbox adds per
+ * published job since issue 17 (the relay stores each event, ~700 bytes,
+ * deduplicated by its id, in AUTOPOST_EVENTS): events_* figures. Uses its
+ * own streams (FLOOR_*), deleted at the end. */
 #include <inttypes.h>
 #include <nats/nats.h>
 #include <stdio.h>
@@ -178,11 +181,29 @@ int main(int argc, char **argv) {
     printf("jobs %d\njobs_per_s %.0f\nnats_server_ms_per_job %.4f\nclient_ms_per_job %.4f\n", jobs,
            jobs / secs, server_ms, client_ms);
 
+    /* The events outbox: one event per published job, relayed in batches. */
+    add_stream(js, "FLOOR_EVENTS", "floor.events.*", (int64_t)120 * 1000000000);
+    char event[700];
+    memset(event, 'e', sizeof(event));
+    cpu0 = proc_cpu_s(server_pid), self0 = self_cpu_s();
+    for (done = 0; done < jobs;) {
+        int n = jobs - done < chunk ? jobs - done : chunk;
+        for (int i = 0; i < n; i++) {
+            snprintf(id, sizeof(id), "%08d-0000-4000-8000-00000000000e", done + i);
+            publish(js, "floor.events.published", id, NULL, event, sizeof(event));
+        }
+        if ((s = js_PublishAsyncComplete(js, NULL)) != NATS_OK) die("event pubacks", s, 0);
+        done += n;
+    }
+    printf("events_nats_server_ms_per_job %.4f\nevents_client_ms_per_job %.4f\n",
+           (proc_cpu_s(server_pid) - cpu0) * 1000.0 / jobs, (self_cpu_s() - self0) * 1000.0 / jobs);
+
     natsSubscription_Destroy(jobs_sub);
     natsSubscription_Destroy(results_sub);
     js_DeleteStream(js, "FLOOR_JOBS", NULL, NULL);
     js_DeleteStream(js, "FLOOR_RESULTS", NULL, NULL);
     js_DeleteStream(js, "FLOOR_KV", NULL, NULL);
+    js_DeleteStream(js, "FLOOR_EVENTS", NULL, NULL);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     nats_Close();
