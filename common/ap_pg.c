@@ -19,6 +19,20 @@ static void copy_error(PGconn *conn, char *err, size_t errlen) {
     while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' ')) err[--n] = '\0';
 }
 
+/* Every session of ours runs without JIT. Our statements are short and
+ * prepared; PostgreSQL compiles any plan whose estimated cost passes
+ * jit_above_cost, and the claim over a table of a million schedules passed
+ * it: 90 of its 120 ms went to compiling, on every claim (bench/README.md,
+ * 2026-12-07). Set per session, so the server's default stays for other
+ * users of the database. A refusal only costs speed: logged, not fatal. */
+static void session_setup(PGconn *conn) {
+    PGresult *res = PQexec(conn, "SET jit = off");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        ap_log_warn("postgres_session_setup", NULL, "SET jit = off: %s",
+                    res ? PQresultErrorMessage(res) : "no result");
+    PQclear(res);
+}
+
 ap_status ap_pg_open(ap_pg *pg, const char *dsn, const char *application_name, char *err,
                      size_t errlen) {
     memset(pg, 0, sizeof(*pg));
@@ -31,6 +45,7 @@ ap_status ap_pg_open(ap_pg *pg, const char *dsn, const char *application_name, c
         pg->was_down = true;
         return AP_EPG;
     }
+    session_setup(pg->conn);
     return AP_OK;
 }
 
@@ -43,6 +58,7 @@ ap_status ap_pg_ensure(ap_pg *pg) {
     pg->was_down = true;
     PQreset(pg->conn);
     if (PQstatus(pg->conn) == CONNECTION_OK) {
+        session_setup(pg->conn); /* a reset is a new session */
         ap_log_info("postgres_reconnected", NULL, "connection restored");
         pg->was_down = false;
         pg->backoff_ms = PG_BACKOFF_MIN_MS;
