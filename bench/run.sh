@@ -217,6 +217,11 @@ profile_overhead() {
     rate=$(awk -v n="$total" -v s="$secs" 'BEGIN { printf "%d", n / s }')
     row overhead "posts" "$total" "sandbox answers at once"
     row overhead "end-to-end jobs/s (due -> published)" "$rate" "target >= 10000"
+    row overhead "jobs delivered more than once" "$(stack_psql -c "SELECT count(DISTINCT schedule_id) FROM schedule_attempts WHERE attempt > 1")" "0 in a run without faults"
+    # The rate is the last row's: a few stragglers halve it. Show them.
+    row overhead "finished after due p50 / p99 / max (ms)" "$(stack_psql -F ' / ' -c "
+        SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY d)::int, percentile_disc(0.99) WITHIN GROUP (ORDER BY d)::int, max(d)::int
+          FROM (SELECT extract(epoch FROM updated_at - scheduled_at) * 1000 AS d FROM post_schedules) x")" "a slow tail shows as max far above p99"
     local name pid c
     for name in scheduler publisher-facebook dispatcher; do
         pid=${SVC_PIDS[$name]}
