@@ -19,6 +19,9 @@
 #include "api.h"
 #include "ctl_post.h"
 
+/* GET /v1/posts/{id} shows at most this many schedules, the newest. */
+#define POST_SCHEDULES_SHOWN 100
+
 /* The accounts as a PostgreSQL uuid[] literal, {a,b,...}. */
 #define ID_ARRAY_LEN (API_MAX_ACCOUNTS * 37 + 3)
 static void id_array(const api_post_request *pr, char out[ID_ARRAY_LEN]) {
@@ -263,16 +266,22 @@ api_reply api_posts_get(api_request *req, PGconn *db) {
     if (!json_is_array(thread)) json_decref(thread);
     json_object_set_new(post, "first_comment", api_json_text(res, 0, 11));
     PQclear(res);
-    const char *sparams[] = {id};
+    /* A series gains schedules for as long as it runs: the newest ones
+     * here, all of them through GET /v1/schedules?post_id=. One more is
+     * read to know whether older ones exist; it is the oldest, left out. */
+    char shown_plus_one[16];
+    snprintf(shown_plus_one, sizeof(shown_plus_one), "%d", POST_SCHEDULES_SHOWN + 1);
+    const char *sparams[] = {id, shown_plus_one};
     res = api_db_store(db, AP_STORE_API_POST_SCHEDULES, sparams, err, sizeof(err));
     if (res == NULL) {
         json_decref(post);
         return api_error_internal(req, "read schedules", err);
     }
+    int rows = PQntuples(res), skip = rows > POST_SCHEDULES_SHOWN ? rows - POST_SCHEDULES_SHOWN : 0;
     json_t *schedules = json_array();
-    for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(schedules, api_schedule_json(res, i));
+    for (int i = skip; i < rows; i++) json_array_append_new(schedules, api_schedule_json(res, i));
     PQclear(res);
+    json_object_set_new(post, "more_schedules", json_boolean(skip > 0));
     /* A one-off post's deadline is its schedules' (README "Deadlines"). */
     json_t *first = json_array_get(schedules, 0);
     json_t *deadline = first ? json_object_get(first, "deadline") : NULL;

@@ -121,7 +121,8 @@ api_reply api_schedules_list(api_request *req, PGconn *db) {
     const char *account = req->query(req->conn, "account_id");
     const char *limit_arg = req->query(req->conn, "limit");
     const char *cursor = req->query(req->conn, "cursor");
-    char account_id[37], after[37], limit[24], err[512];
+    const char *post = req->query(req->conn, "post_id");
+    char account_id[37], post_id[37], after[37], limit[24], err[512];
     long n = LIST_DEFAULT;
     if (status && *status == '\0') status = NULL;
     if (status && !status_known(status))
@@ -129,6 +130,8 @@ api_reply api_schedules_list(api_request *req, PGconn *db) {
                                    "unconfirmed, cancelled, skipped, expired");
     if (account && *account && !ap_uuid_normalize(account, account_id))
         return bad_query("account_id", "expected an account id (a UUID)");
+    if (post && *post && !ap_uuid_normalize(post, post_id))
+        return bad_query("post_id", "expected a post id (a UUID)");
     if (limit_arg && *limit_arg) {
         char *end;
         n = strtol(limit_arg, &end, 10);
@@ -139,7 +142,7 @@ api_reply api_schedules_list(api_request *req, PGconn *db) {
         return bad_query("cursor", "not a cursor this API gave out");
     snprintf(limit, sizeof(limit), "%ld", n + 1); /* one more: is there a next page? */
     const char *params[] = {req->tenant_id, status, account && *account ? account_id : NULL,
-                            cursor && *cursor ? after : NULL, limit};
+                            cursor && *cursor ? after : NULL, limit, post && *post ? post_id : NULL};
     PGresult *res = api_db_store(db, AP_STORE_API_SCHEDULE_PAGE, params, err, sizeof(err));
     if (res == NULL) return api_error_internal(req, "list schedules", err);
     int rows = PQntuples(res), shown = rows > n ? (int)n : rows;

@@ -72,6 +72,38 @@ expect 200 GET "/v1/posts/$BA"
     $(j '.recurrence.cancelled_at') == null ]] || fail "GET shows no recurrence: $(cat "$OUT")"
 pass "occurrences across DST in New York and Berlin (gap: none, doubled: the first), COUNT, GET"
 
+# ---- 1b. a long-running series: the post shows its newest schedules ---------
+# 150 occurrences that ran long ago (as rows: a daily series a few months
+# old), on the New York series, each created a minute after the last.
+stack_psql -c "INSERT INTO post_schedules (post_id, account_id, scheduled_at, occurrence_at, status, created_at, updated_at)
+    SELECT '$NY', '$XA', t, t, 'skipped', now() - (151 - g) * interval '1 minute', now()
+      FROM generate_series(1, 150) g, LATERAL (SELECT timestamptz '2026-01-01 14:00Z' + g * interval '24 hours' AS t) x" >/dev/null ||
+    fail "could not add past occurrences"
+# and five of another series, which the post_id filter must leave out
+stack_psql -c "INSERT INTO post_schedules (post_id, account_id, scheduled_at, occurrence_at, status)
+    SELECT '$BA', '$FA', t, t, 'skipped'
+      FROM generate_series(1, 5) g, LATERAL (SELECT timestamptz '2026-01-01 00:30Z' + g * interval '24 hours' AS t) x" >/dev/null ||
+    fail "could not add the other series' occurrences"
+expect 200 GET "/v1/posts/$NY"
+[[ $(j '.schedules | length') == 100 && $(j .more_schedules) == true ]] ||
+    fail "GET of a post with 150 schedules: $(j '.schedules | length') shown, more_schedules $(j .more_schedules)"
+[[ $(j '.schedules[0].scheduled_at') == 2026-02-21T14:00:00.000Z && $(j '.schedules[99].scheduled_at') == 2026-05-31T14:00:00.000Z ]] ||
+    fail "not the newest 100, oldest first: $(j '[.schedules[0].scheduled_at, .schedules[99].scheduled_at]')"
+expect 200 GET "/v1/posts/$BA"
+[[ $(j .more_schedules) == false ]] || fail "a post with few schedules says more exist"
+seen=0 cursor=""
+for page in 1 2 3 4; do
+    expect 200 GET "/v1/schedules?post_id=$NY&limit=60${cursor:+&cursor=$cursor}"
+    [[ $(j "[.data[] | select(.account_id != \"$XA\")] | length") == 0 ]] || fail "post_id filter let another post's schedule through"
+    seen=$((seen + $(j '.data | length')))
+    cursor=$(j '.next_cursor // empty')
+    [[ -n $cursor ]] || break
+done
+[[ $seen == 150 && -z $cursor ]] || fail "GET /v1/schedules?post_id= paged $seen of 150 schedules (cursor ${cursor:-none})"
+expect 422 GET "/v1/schedules?post_id=not-a-uuid"
+[[ $(j '.error.details[0].field // .error.field // empty') == post_id ]] || fail "422 does not name post_id: $(cat "$OUT")"
+pass "a post shows its 100 newest schedules and says more exist; GET /v1/schedules?post_id= pages through all 150"
+
 before=$(stack_psql -c "SELECT count(*) FROM posts")
 bad() { # bad FIELD BODY
     expect 422 POST /v1/posts "$2"
