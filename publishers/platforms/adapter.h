@@ -176,6 +176,14 @@ ap_flow_next ap_flow_vfail(ap_flow_result *r, ap_error_class cls, long http_stat
                            const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* A first comment's read-back (graph_comment.c, linkedin_comment.c) reads
+ * one page of the post's comments. Found: ours, with its id and time.
+ * Not found: `more` says the page was full, so ours may be further on
+ * (ambiguous either way; not_found only when the page held them all). */
+void ap_flow_comment_found(ap_flow_result *r, long http_status, const char *id,
+                           int64_t created_ms);
+void ap_flow_comment_not_found(ap_flow_result *r, long http_status, bool more);
+
 /* The runtime's step kind for a sub-flow's next; *failed is set when the
  * sub-flow ended with an error (the caller moves to its FAILED state). */
 ap_step_kind ap_flow_next_kind(ap_flow_next next, const ap_flow_result *r, bool *failed);

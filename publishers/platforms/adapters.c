@@ -146,6 +146,21 @@ ap_flow_next ap_flow_vfail(ap_flow_result *r, ap_error_class cls, long http_stat
     return AP_NEXT_DONE;
 }
 
+void ap_flow_comment_found(ap_flow_result *r, long http_status, const char *id,
+                           int64_t created_ms) {
+    r->error_class = AP_CLASS_NONE;
+    r->http_status = http_status;
+    r->created_at_ms = created_ms > 0 ? created_ms : 0;
+    snprintf(r->external_id, sizeof(r->external_id), "%s", id);
+}
+
+void ap_flow_comment_not_found(ap_flow_result *r, long http_status, bool more) {
+    r->not_found = !more;
+    ap_flow_fail(r, AP_CLASS_AMBIGUOUS, http_status, more ? "verify_too_many" : "verify_not_found",
+                 more ? "too many comments on the post to be sure ours is not among them"
+                      : "comment not found on the post");
+}
+
 ap_step_kind ap_flow_next_kind(ap_flow_next next, const ap_flow_result *r, bool *failed) {
     *failed = next == AP_NEXT_DONE && r->error_class != AP_CLASS_NONE;
     return next == AP_NEXT_DONE   ? AP_STEP_DONE

@@ -92,19 +92,13 @@ static void lic_find(const ap_flow_input *in, const ap_http_response *res, ap_fl
         if (id == NULL || !json_is_string(t) || strcmp(json_string_value(t), in->job->text) != 0)
             continue;
         if (ms >= 0 && ms < in->since_ms - 60 * 1000) continue; /* older: not ours */
-        r->error_class = AP_CLASS_NONE;
-        r->http_status = res->status;
-        r->created_at_ms = ms > 0 ? ms : 0;
-        snprintf(r->external_id, sizeof(r->external_id), "%s", id);
+        ap_flow_comment_found(r, res->status, id, ms);
         json_decref(root);
         return;
     }
     bool more = json_array_size(elements) >= LI_COMMENT_PAGE;
     json_decref(root);
-    r->not_found = !more;
-    ap_flow_fail(r, AP_CLASS_AMBIGUOUS, res->status, more ? "verify_too_many" : "verify_not_found",
-                 more ? "too many comments on the post to be sure ours is not among them"
-                      : "comment not found on the post");
+    ap_flow_comment_not_found(r, res->status, more);
 }
 
 static ap_step_kind lic_step(void *state, const ap_flow_input *in, const ap_http_response *prev,
