@@ -161,7 +161,8 @@ enum {
     S_MEDIA,
     S_NOT_BEFORE,   /* a deferred schedule waits for this (README "Rate limits") */
     S_PAUSED_UNTIL, /* the account's pause after a platform's "slow down" */
-    S_TRACE_ID      /* W3C trace id (README "Tracing"); NULL for rows before 0025 */
+    S_TRACE_ID,     /* W3C trace id (README "Tracing"); NULL for rows before 0025 */
+    S_PART_IDS      /* a thread's and first comment's ids, space-separated ("" for none) */
 };
 
 enum {
@@ -203,6 +204,12 @@ static json_t *show_json(const PGresult *s, const PGresult *h) {
     json_object_set_new(o, "updated_at", jtime(s, 0, S_UPDATED));
     json_object_set_new(o, "not_before", jtime(s, 0, S_NOT_BEFORE));
     json_object_set_new(o, "trace_id", jcol(s, 0, S_TRACE_ID));
+    json_t *parts = json_array();
+    char *ids = strdup(PQgetvalue(s, 0, S_PART_IDS)), *save = NULL;
+    for (char *t = ids ? strtok_r(ids, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
+        json_array_append_new(parts, json_string(t));
+    free(ids);
+    json_object_set_new(o, "part_external_ids", parts);
     json_object_set_new(account, "id", jcol(s, 0, S_ACCOUNT_ID));
     json_object_set_new(account, "platform", jcol(s, 0, S_PLATFORM));
     json_object_set_new(account, "external_id", jcol(s, 0, S_ACCOUNT_EXT));
@@ -332,6 +339,8 @@ static void show_text(ctl_ctx *ctx, const PGresult *s, const PGresult *h) {
     printf("%-14s %s\n", "attempts", PQgetvalue(s, 0, S_ATTEMPTS));
     printf("%-14s %s\n", "external id", tcol(s, 0, S_EXT_ID));
     printf("%-14s %s\n", "external url", tcol(s, 0, S_EXT_URL));
+    if (*PQgetvalue(s, 0, S_PART_IDS)) /* README "Threads and first comments" */
+        printf("%-14s %s\n", "part ids", PQgetvalue(s, 0, S_PART_IDS));
     show_time("queued at", s, S_QUEUED);
     show_time("published at", s, S_PUBLISHED);
     show_time("created at", s, S_CREATED);

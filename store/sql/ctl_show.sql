@@ -15,7 +15,7 @@ SELECT s.id, s.status, s.generation, s.attempts, s.error_class, s.error_code,
        a.id, a.platform, a.external_id, a.display_name, a.status,
        p.id, coalesce(v.e ->> 'text', p.text), p.link, coalesce(v.e -> 'media', p.media)::text,
        (extract(epoch from s.not_before) * 1000)::bigint, (extract(epoch from a.paused_until) * 1000)::bigint,
-       substr(s.traceparent, 4, 32)
+       substr(s.traceparent, 4, 32), array_to_string(s.part_external_ids, ' ')
   FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id
   JOIN posts p ON p.id = s.post_id
   CROSS JOIN LATERAL (SELECT autopost_post_variant(p.variants, s.account_id, a.platform) AS e) v

@@ -85,7 +85,11 @@ ev=$(stack_psql -c "SELECT body FROM events WHERE schedule_id = '$thread'" |
     jq -c 'select(.type == "schedule.published") | .data.schedule.part_external_ids')
 want_ev=$(jq -c "[.[1:][] | .id]" <<<"$got")
 [[ $ev == "$want_ev" ]] || fail "the published event's part ids: $ev, want $want_ev"
-echo "ok: 5 messages once each, in order, each a reply to the one before; ids $root + $parts"
+shown=$(svc_ctl show "$thread" | sed -n 's/^part ids *//p')
+[[ $shown == "${parts//,/ }" ]] || fail "autopostctl show's part ids: '$shown', want '${parts//,/ }'"
+[[ $(svc_ctl show "$thread" --json | jq -r '.part_external_ids | join(",")') == "$parts" ]] ||
+    fail "autopostctl show --json's part ids: $(svc_ctl show "$thread" --json | jq -c .part_external_ids)"
+echo "ok: 5 messages once each, in order, each a reply to the one before; ids $root + $parts (autopostctl show too)"
 
 # Faults on one part's call (sandbox x_reply_fault): a reset after X stored
 # part 2 (no answer: ambiguous, read back on the next delivery), a 503 on
