@@ -551,7 +551,6 @@ void ap_jsasync_resend_after_reconnect(ap_jsasync *a) {
     /* Reads: ask again under the same ids; the first reply answers. */
     pthread_mutex_lock(&a->mu);
     int n = a->ngets;
-    uint64_t *ids = n ? malloc(sizeof(*ids) * (size_t)n) : NULL;
     pending_get *asks = n ? malloc(sizeof(*asks) * (size_t)n) : NULL;
     if (asks) memcpy(asks, a->gets, sizeof(*asks) * (size_t)n);
     pthread_mutex_unlock(&a->mu);
