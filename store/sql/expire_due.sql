@@ -15,7 +15,9 @@
 -- late oldest first through the due index, stepping over other platforms'
 -- rows older than that (the price of keeping platform off post_schedules).
 -- SKIP LOCKED: a row a claim holds is the claim's (the claim itself refuses
--- one past its deadline, mark_expired).
+-- one past its deadline, mark_expired). The candidates are looked up by
+-- primary key as an array: as "IN (SELECT ...)" the planner, with
+-- statistics, hashed them against a scan of every pending row, each tick.
 -- Answers how many rows it expired.
 WITH lim AS (
   SELECT platform, late_ms FROM unnest($1::text[], $2::int8[]) AS t(platform, late_ms)
@@ -36,7 +38,7 @@ s AS (
     FROM post_schedules p
     JOIN social_accounts a ON a.id = p.account_id
     LEFT JOIN lim l ON l.platform = a.platform
-   WHERE p.id IN (SELECT id FROM c) AND p.status = 'pending'
+   WHERE p.id = ANY (ARRAY(SELECT id FROM c)) AND p.status = 'pending'
      FOR UPDATE OF p SKIP LOCKED),
 u AS (
   UPDATE post_schedules p

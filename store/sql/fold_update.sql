@@ -38,7 +38,13 @@
 -- one post: the second is refused as a duplicate and its read-back finds
 -- the first one's post, made after it was queued
 -- (publishers/engine/slots.c, settle_duplicate). The look-up is the index
--- post_schedules_account_post_idx (migration 0008). Rows of two batches
+-- post_schedules_account_post_idx (migration 0008), by both of its columns:
+-- the row's account comes first (LATERAL ... OFFSET 0), so the account is a
+-- value when the holder is looked up. Joined in the same subquery, the
+-- planner with fresh statistics matched external_post_id alone, walking the
+-- whole index once per result; and h is MATERIALIZED because r reads
+-- holder eight times, which inlined would be eight look-ups per result
+-- (bench/README.md 2026-12-07, second entry). Rows of two batches
 -- committed at the same moment by two dispatcher replicas do not see each
 -- other; a unique index would turn that race into a failed batch instead.
 WITH b AS (
@@ -47,12 +53,13 @@ $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::u
 $13::text[])
 WITH ORDINALITY AS t(id, generation, outcome, attempt, external_post_id, external_url,
 error_class, error_code, error_message, finished_ms, retry_ms, batch_holder, part_ids, idx)),
-h AS (
+h AS MATERIALIZED (
 SELECT b.*, CASE WHEN b.outcome = 'published' AND b.external_post_id IS NOT NULL
-THEN coalesce(b.batch_holder, (SELECT o.id FROM post_schedules me JOIN post_schedules o
-ON o.account_id = me.account_id AND o.external_post_id = b.external_post_id
-WHERE me.id = b.id AND o.id <> b.id AND o.status = 'published' LIMIT 1)) END AS holder
-FROM b),
+THEN coalesce(b.batch_holder, (SELECT o.id FROM post_schedules o
+WHERE o.account_id = me.account_id AND o.external_post_id = b.external_post_id
+AND o.id <> b.id AND o.status = 'published' LIMIT 1)) END AS holder
+FROM b LEFT JOIN LATERAL (SELECT account_id FROM post_schedules WHERE id = b.id
+AND b.outcome = 'published' AND b.external_post_id IS NOT NULL OFFSET 0) me ON true),
 r AS (
 SELECT id, generation, CASE WHEN holder IS NULL THEN outcome ELSE 'failed' END AS outcome,
 attempt, CASE WHEN holder IS NULL THEN external_post_id END AS external_post_id,

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The hot statements keep their per-row plans once PostgreSQL has statistics.
+#
+# The other tests and the bench ran on tables filled a moment before, with
+# no statistics; a table in service has them, and with them the planner
+# turned the dispatcher's "one post, one schedule" look-up into a walk of a
+# whole index per result, eight times over, and expire_due into a scan of
+# every pending row each tick (bench/README.md, 2026-12-07 second entry).
+# Timing would not catch that on a small table: the plans do. Here the
+# schedules table holds published, queued and pending rows, is analyzed,
+# and each statement the scheduler and dispatcher run per batch is
+# explained, as a custom and as a generic plan (prepared statements switch
+# to the generic one after five runs): none may read post_schedules or
+# schedule_attempts in full, by a scan or by an index without a bound, and
+# the holder look-up must use both columns of
+# post_schedules_account_post_idx, once.
+source "$(dirname "$0")/lib.sh"
+
+stack_trap
+stack_start || fail "could not start nats-server and PostgreSQL"
+SANDBOX_URL=http://127.0.0.1:9 svc_config # nothing calls a platform
+svc_ctl migrate >/dev/null || fail "migrate failed"
+
+# 100,000 schedules over 4,000 accounts: 80 % published (each with a platform
+# post id and two history lines), 500 queued (the batch), the rest pending.
+# Large enough that a full scan costs the planner more than 500 look-ups by
+# key (at 30,000 rows it rightly prefers the scan).
+total=$(seed_scenario 2000 25 2 "$(rfc3339_in 3600)") || fail "seed failed"
+((total == 100000)) || fail "seeded $total schedules, expected 100000"
+stack_psql >/dev/null <<'SQL' || fail "could not shape the table"
+WITH p AS (SELECT id FROM post_schedules ORDER BY id LIMIT 80000)
+UPDATE post_schedules s SET status = 'published', attempts = 1,
+       published_at = now() - interval '1 day', external_post_id = 'plan_' || s.id,
+       updated_at = now()
+  FROM p WHERE s.id = p.id;
+INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, actor)
+SELECT id, generation, e.attempt, e.event, 'plans' FROM post_schedules
+ CROSS JOIN (VALUES (0, 'queued'), (1, 'published')) AS e(attempt, event)
+ WHERE status = 'published';
+WITH q AS (SELECT id FROM post_schedules WHERE status = 'pending' ORDER BY id LIMIT 500)
+UPDATE post_schedules s SET status = 'queued', queued_at = now() FROM q WHERE s.id = q.id;
+VACUUM ANALYZE;
+SQL
+
+# A batch as the services send it: 500 queued rows' ids, each "published"
+# with a post id no other row holds.
+mapfile -t ids < <(stack_psql -c "SELECT id FROM post_schedules WHERE status = 'queued' ORDER BY id")
+((${#ids[@]} == 500)) || fail "expected 500 queued rows, found ${#ids[@]}"
+arr() { # arr VALUE: an array literal of 500 copies of VALUE ('i' = the index)
+    local out= i
+    for ((i = 0; i < 500; i++)); do out+="${out:+,}${1//@i/$i}"; done
+    printf "'{%s}'" "$out"
+}
+ids_lit="'{$(IFS=,; echo "${ids[*]}")}'"
+n1=$(arr 1)
+n0=$(arr 0)
+nul=$(arr NULL)
+fold_args="$ids_lit, $n0, $(arr published), $n1, $(arr 'new_@i'), $(arr 'https://p/@i'), $nul, $nul, $nul, $(arr "$(($(date +%s) * 1000))"), $nul, $nul, $nul"
+history_args="$ids_lit, $n0, $n1, $(arr published), $nul, $nul, $nul, $(arr 'new_@i'), $(arr 200), $(arr plans), $(arr 0), $(arr 0)"
+
+# explain NAME ARGS MODE: the JSON plan of store/sql/NAME.sql with ARGS.
+explain() {
+    local sql
+    sql=$(cat "$AUTOPOST_SRC/store/sql/$1.sql") || return 1
+    stack_psql -c "SET plan_cache_mode = $3" -c "PREPARE q AS $sql" \
+        -c "EXPLAIN (FORMAT JSON) EXECUTE q($2)"
+}
+
+# The scans of the big tables a plan expects to read in full: a scan node
+# on post_schedules or schedule_attempts (or one of their indexes) with no
+# Limit above it (a sort, hash or aggregate between them reads everything
+# first), expected to return more than four batches' worth of rows. A
+# bounded walk (expire_due's candidates) sits under a Limit; a look-up by
+# key expects one row per key.
+unbounded_scans() {
+    jq -r 'def nodes($lim): . as $n
+             | {type: ."Node Type", rel: (."Relation Name" // ."Index Name" // ""),
+                rows: ."Plan Rows", lim: $lim},
+               (.Plans[]? | nodes(if $n."Node Type" == "Limit" then true
+                                  elif ($n."Node Type" | test("Sort|^Hash$|Aggregate|WindowAgg"))
+                                  then false else $lim end));
+           [.[0].Plan | nodes(false)
+            | select((.type | test("Scan")) and (.lim | not) and .rows > 2000
+                     and (.rel | test("^(post_schedules|schedule_attempts)")))
+            | "\(.type) on \(.rel) (\(.rows) rows)"] | join(", ")'
+}
+
+# check NAME ARGS: both plans keep to look-ups and bounded walks.
+check() {
+    local mode plan bad
+    for mode in force_custom_plan force_generic_plan; do
+        plan=$(explain "$1" "$2" "$mode") || fail "$1: could not explain ($mode)"
+        bad=$(unbounded_scans <<<"$plan")
+        [[ -z $bad ]] || fail "$1 ($mode): reads a big table in full: $bad"
+        bad=$(jq -r '[.. | objects | select(."Index Name"? == "post_schedules_account_post_idx")
+                      | ."Index Cond" // ""] | map(select(test("account_id") | not)) | length' <<<"$plan")
+        [[ $bad == 0 ]] || fail "$1 ($mode): post_schedules_account_post_idx walked without its account_id"
+        bad=$(jq -r '[.. | objects | select(."Index Name"? == "post_schedules_account_post_idx")] | length' <<<"$plan")
+        ((bad <= 1)) || fail "$1 ($mode): the holder looked up $bad times per result"
+    done
+    pass "$1: look-ups and bounded walks only, custom and generic plan"
+}
+
+check fold_update "$fold_args"
+check fold_history "$history_args"
+check owner_lookup "$ids_lit"
+check mark_queued "$ids_lit"
+check expire_due "'{facebook}', '{60000}', 500"
+check occurrences_skip_stale "60000, 500"
