@@ -91,6 +91,17 @@ postgres_pids() {
 # then sums what all postgres processes spent after the mark, counting
 # backends that connected later (the services' own) from zero.
 declare -gA PG_CPU0=()
+# nats-server's message counters (in, out), from its monitoring port: how
+# many messages a job costs, beside what they cost in CPU.
+nats_msgs() {
+    curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/varz" | jq -r '"\(.in_msgs) \(.out_msgs)"'
+}
+msgs_per_job() { # before-counters, jobs
+    local a b
+    read -r a b <<<"$1"
+    nats_msgs | awk -v a="$a" -v b="$b" -v n="$2" '{ printf "%.2f / %.2f", ($1 - a) / n, ($2 - b) / n }'
+}
+
 pg_cpu_mark() {
     local pid
     PG_CPU0=()
@@ -202,6 +213,11 @@ profile_overhead() {
     local at total
     at=$(rfc3339_in 20)
     total=$(seed_scenario "$users" 25 2 "$at")
+    # Statistics as a table in service has them (the floor does the same):
+    # a table filled a moment ago has none, and the claim's planner, taking
+    # due rows for rare, read every due row for each batch (bench/README.md
+    # 2026-12-07, second entry).
+    stack_psql -c "VACUUM ANALYZE" >/dev/null
     svc_start dispatcher
     svc_start publisher-facebook
     statements_reset
@@ -211,6 +227,8 @@ profile_overhead() {
     s0=$(cpu_seconds "$SANDBOX_PID")
     c0=$(cpu_seconds "${SVC_PIDS[scheduler]}") p0=$(cpu_seconds "${SVC_PIDS[publisher-facebook]}")
     d0=$(cpu_seconds "${SVC_PIDS[dispatcher]}") n0=$(cpu_seconds "$STACK_NATS_PID")
+    local m0
+    m0=$(nats_msgs)
     wait_all_terminal "$total"
     local secs rate
     secs=$(stack_psql -c "SELECT extract(epoch FROM max(updated_at) - min(scheduled_at)) FROM post_schedules")
@@ -231,6 +249,7 @@ profile_overhead() {
     done
     row overhead "nats-server CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "$STACK_NATS_PID")" -v b="$n0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
     row overhead "nats-server peak RSS (MiB)" "$(peak_rss_mb "$STACK_NATS_PID")"
+    row overhead "nats messages in / out per job" "$(msgs_per_job "$m0" "$total")" "compare floor"
     row overhead "postgres CPU s / 1000 jobs" "$(awk -v a="$(pg_cpu_since)" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "the stack's postgres processes"
     local app bpid
     while read -r app bpid; do
@@ -544,7 +563,10 @@ SQL
 profile_floor() {
     local n=${BENCH_FLOOR_JOBS:-50000} out
     begin_stack --latency-ms 0
+    local m0
+    m0=$(nats_msgs)
     out=$("$AUTOPOST_BIN/autopost-bench-js-floor" "$AUTOPOST_NATS_URL" "$STACK_NATS_PID" "$n")
+    row floor "nats messages in / out per job" "$(msgs_per_job "$m0" "$n")" "events included"
     field() { awk -v k="$1" '$1 == k { print $2 }' <<<"$out"; }
     row floor "JetStream: jobs" "$(field jobs)" "store job, claim, record, result; fetch+ack 2"
     row floor "nats-server CPU s / 1000 jobs" "$(field nats_server_ms_per_job)" "compare overhead"
