@@ -8,10 +8,11 @@
 # every pending row each tick (bench/README.md, 2026-12-07 second entry).
 # Timing would not catch that on a small table: the plans do. Here the
 # schedules table holds published, queued and pending rows, is analyzed,
-# and each statement the scheduler and dispatcher run per batch is
-# explained, as a custom and as a generic plan (prepared statements switch
-# to the generic one after five runs): none may read post_schedules or
-# schedule_attempts in full, by a scan or by an index without a bound, and
+# and each statement the scheduler and dispatcher run per batch or tick
+# (and the API's list of schedules) is explained, as a custom and as a
+# generic plan (prepared statements switch to the generic one after five
+# runs): none may expect to read more than a few batches' rows of
+# post_schedules or schedule_attempts, by a scan or by an index walk, and
 # the holder look-up must use both columns of
 # post_schedules_account_post_idx, once.
 source "$(dirname "$0")/lib.sh"
@@ -21,8 +22,9 @@ stack_start || fail "could not start nats-server and PostgreSQL"
 SANDBOX_URL=http://127.0.0.1:9 svc_config # nothing calls a platform
 svc_ctl migrate >/dev/null || fail "migrate failed"
 
-# 100,000 schedules over 4,000 accounts: 80 % published (each with a platform
-# post id and two history lines), 500 queued (the batch), the rest pending.
+# 100,000 schedules over 4,000 accounts of 400 tenants: 80 % published (each
+# with a platform post id and two history lines), 500 queued (the batch), the
+# rest pending.
 # Large enough that a full scan costs the planner more than 500 look-ups by
 # key (at 30,000 rows it rightly prefers the scan).
 total=$(seed_scenario 2000 25 2 "$(rfc3339_in 3600)") || fail "seed failed"
@@ -37,6 +39,12 @@ INSERT INTO schedule_attempts (schedule_id, generation, attempt, event, actor)
 SELECT id, generation, e.attempt, e.event, 'plans' FROM post_schedules
  CROSS JOIN (VALUES (0, 'queued'), (1, 'published')) AS e(attempt, event)
  WHERE status = 'published';
+INSERT INTO tenants (name) SELECT 'plans-' || g FROM generate_series(1, 400) g;
+WITH t AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM tenants WHERE name LIKE 'plans-%'),
+     a AS (SELECT id, row_number() OVER (ORDER BY id) % 400 + 1 AS n FROM social_accounts)
+UPDATE social_accounts s SET tenant_id = t.id FROM a JOIN t ON t.n = a.n WHERE s.id = a.id;
+UPDATE posts p SET tenant_id = a.tenant_id
+  FROM post_schedules s JOIN social_accounts a ON a.id = s.account_id WHERE s.post_id = p.id;
 WITH q AS (SELECT id FROM post_schedules WHERE status = 'pending' ORDER BY id LIMIT 500)
 UPDATE post_schedules s SET status = 'queued', queued_at = now() FROM q WHERE s.id = q.id;
 VACUUM ANALYZE;
@@ -66,23 +74,30 @@ explain() {
         -c "EXPLAIN (FORMAT JSON) EXECUTE q($2)"
 }
 
-# The scans of the big tables a plan expects to read in full: a scan node
-# on post_schedules or schedule_attempts (or one of their indexes) with no
-# Limit above it (a sort, hash or aggregate between them reads everything
-# first), expected to return more than four batches' worth of rows. A
-# bounded walk (expire_due's candidates) sits under a Limit; a look-up by
-# key expects one row per key.
+# The rows a plan expects to read from the big tables: every scan node on
+# post_schedules or schedule_attempts (or one of their indexes) with the
+# planner's own estimate of how much of it runs. A Limit reads its input
+# only until it has its rows, so below one a scan is expected to read
+# (limit / rows the Limit's input would give) of its rows; a sort, hash or
+# aggregate in between reads everything first, and so do sub-plans. More
+# than four batches' worth from one scan is a read of the table, not a
+# look-up: a walk in id order filtered by tenant is (the tenant's share of
+# the table decides how far it goes), a walk of the due index for one
+# batch is not.
 unbounded_scans() {
-    jq -r 'def nodes($lim): . as $n
+    jq -r 'def nodes($f): . as $n
              | {type: ."Node Type", rel: (."Relation Name" // ."Index Name" // ""),
-                rows: ."Plan Rows", lim: $lim},
-               (.Plans[]? | nodes(if $n."Node Type" == "Limit" then true
-                                  elif ($n."Node Type" | test("Sort|^Hash$|Aggregate|WindowAgg"))
-                                  then false else $lim end));
-           [.[0].Plan | nodes(false)
-            | select((.type | test("Scan")) and (.lim | not) and .rows > 2000
+                rows: (."Plan Rows" * $f)},
+               (.Plans[]? | nodes(
+                  if (."Parent Relationship" == "InitPlan" or ."Parent Relationship" == "SubPlan") then 1
+                  elif $n."Node Type" == "Limit"
+                  then ([1, $n."Plan Rows" / ([$n.Plans[0]."Plan Rows", 1] | max)] | min) * $f
+                  elif ($n."Node Type" | test("Sort|^Hash$|Aggregate|WindowAgg")) then 1
+                  else $f end));
+           [.[0].Plan | nodes(1)
+            | select((.type | test("Scan")) and .rows > 2000
                      and (.rel | test("^(post_schedules|schedule_attempts)")))
-            | "\(.type) on \(.rel) (\(.rows) rows)"] | join(", ")'
+            | "\(.type) on \(.rel) (\(.rows | floor) rows)"] | join(", ")'
 }
 
 # check NAME ARGS: both plans keep to look-ups and bounded walks.
@@ -107,3 +122,13 @@ check owner_lookup "$ids_lit"
 check mark_queued "$ids_lit"
 check expire_due "'{facebook}', '{60000}', 500"
 check occurrences_skip_stale "60000, 500"
+
+# The API's list of a tenant's schedules (GET /v1/schedules), first page and
+# a later one, with and without filters: read through the tenant's accounts,
+# never other tenants' rows. (With a single tenant the planner walks the
+# table in id order for a page instead, which is then the tenant's.)
+tenant=$(stack_psql -c "SELECT tenant_id FROM social_accounts ORDER BY id LIMIT 1")
+account=$(stack_psql -c "SELECT id FROM social_accounts WHERE tenant_id = '$tenant' ORDER BY id LIMIT 1")
+after=$(stack_psql -c "SELECT id FROM post_schedules WHERE account_id = '$account' ORDER BY id LIMIT 1")
+check api_schedule_page "'$tenant', NULL, NULL, NULL, 51, NULL"
+check api_schedule_page "'$tenant', 'published', '$account', '$after', 51, NULL"
