@@ -573,6 +573,12 @@ profile_floor() {
     row floor "JetStream client CPU s / 1000 jobs" "$(field client_ms_per_job)" "nats.c, one thread"
     row floor "events: nats-server CPU s / 1000 jobs" "$(field events_nats_server_ms_per_job)" "one event stored per job (the outbox relay)"
     row floor "events: JetStream client CPU s / 1000 jobs" "$(field events_client_ms_per_job)"
+    # The platform call itself, as the publisher makes it (concurrency 256,
+    # kept-alive connections): the floor of the publisher's own CPU with the
+    # client figures above.
+    out=$("$AUTOPOST_BIN/autopost-bench-http-floor" "$SANDBOX_URL" "$n" 256)
+    row floor "HTTP: calls answered" "$(field ok) / $(field calls)" "POST .../feed, 256 in flight"
+    row floor "HTTP client CPU s / 1000 jobs" "$(field client_ms_per_call)" "libcurl multi + the answer's JSON, one thread"
     local total
     total=$(seed_scenario $((n / 50)) 25 2 "$(rfc3339_in 86400)")
     stack_psql -c "VACUUM ANALYZE" >/dev/null
