@@ -18,8 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+
+#include "bench_time.h"
 
 #define REPLY_MAX 1024
 
@@ -40,22 +40,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg) {
     return len;
 }
 
-static double self_cpu_s(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
-
-static double mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Call number i on slot s: a page per call, as a burst over many accounts. */
-static int start_call(CURLM *multi, slot *s, struct curl_slist *headers, const char *base,
-                      long i) {
+static int start_call(CURLM *multi, slot *s, struct curl_slist *headers, const char *base, long i) {
     int n = snprintf(s->url, sizeof(s->url), "%s/v19.0/%ld/feed", base, 100000 + i % 2000);
     int m = snprintf(s->body, sizeof(s->body), "message=floor%%20post%%20%ld", i);
     if (n < 0 || (size_t)n >= sizeof(s->url) || m < 0 || (size_t)m >= sizeof(s->body)) return -1;
@@ -91,7 +77,8 @@ int main(int argc, char **argv) {
     long calls = strtol(argv[2], NULL, 10);
     int conc = (int)strtol(argv[3], NULL, 10);
     if (calls <= 0 || conc <= 0 || conc > 4096) {
-        fprintf(stderr, "http_floor: calls and concurrency must be positive (concurrency <= 4096)\n");
+        fprintf(stderr,
+                "http_floor: calls and concurrency must be positive (concurrency <= 4096)\n");
         return 2;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return 1;
@@ -102,7 +89,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < conc; i++)
         if ((slots[i].easy = curl_easy_init()) == NULL) return 1;
 
-    double cpu0 = self_cpu_s(), t0 = mono_s();
+    double cpu0 = bench_self_cpu_s(), t0 = bench_mono_s();
     long next = 0, done = 0, ok = 0;
     for (int i = 0; i < conc && next < calls; i++)
         if (start_call(multi, &slots[i], headers, base, next++) != 0) return 1;
@@ -126,7 +113,7 @@ int main(int argc, char **argv) {
         }
         if (done < calls && curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK) return 1;
     }
-    double secs = mono_s() - t0, cpu = self_cpu_s() - cpu0;
+    double secs = bench_mono_s() - t0, cpu = bench_self_cpu_s() - cpu0;
     printf("calls %ld\nok %ld\ncalls_per_s %.0f\nclient_ms_per_call %.4f\n", calls, ok,
            calls / secs, cpu * 1000.0 / calls);
 

@@ -20,9 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
-#include <time.h>
+
+#include "bench_time.h"
 
 #define FETCH_BATCH 256
 #define FETCH_WAIT_MS 2000
@@ -48,19 +48,6 @@ static double proc_cpu_s(long pid) {
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double self_cpu_s(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void add_stream(jsCtx *js, const char *name, const char *subject, int64_t dup_ns) {
@@ -141,7 +128,8 @@ int main(int argc, char **argv) {
     add_stream(js, "FLOOR_RESULTS", "floor.results.*", (int64_t)120 * 1000000000);
     add_stream(js, "FLOOR_KV", "floor.kv.>", 0);
     natsSubscription *jobs_sub = pull(js, "FLOOR_JOBS", "floor.jobs.*", "floor-publisher");
-    natsSubscription *results_sub = pull(js, "FLOOR_RESULTS", "floor.results.*", "floor-dispatcher");
+    natsSubscription *results_sub =
+        pull(js, "FLOOR_RESULTS", "floor.results.*", "floor-dispatcher");
 
     /* A job is ~200 bytes of protobuf, a result ~150, a record ~100. */
     char job[200], result[150], record[100], id[64], subject[96];
@@ -149,7 +137,7 @@ int main(int argc, char **argv) {
     memset(result, 'r', sizeof(result));
     memset(record, 'k', sizeof(record));
 
-    double cpu0 = proc_cpu_s(server_pid), self0 = self_cpu_s(), t0 = now_s();
+    double cpu0 = proc_cpu_s(server_pid), self0 = bench_self_cpu_s(), t0 = bench_mono_s();
     const int chunk = 1000; /* jobs per round: publish, fetch+ack, record, result, fetch+ack */
     int done = 0;
     while (done < jobs) {
@@ -175,9 +163,9 @@ int main(int argc, char **argv) {
         if (drain(results_sub, n) != n) die("results fetched", NATS_TIMEOUT, 0);
         done += n;
     }
-    double secs = now_s() - t0;
+    double secs = bench_mono_s() - t0;
     double server_ms = (proc_cpu_s(server_pid) - cpu0) * 1000.0 / jobs;
-    double client_ms = (self_cpu_s() - self0) * 1000.0 / jobs;
+    double client_ms = (bench_self_cpu_s() - self0) * 1000.0 / jobs;
     printf("jobs %d\njobs_per_s %.0f\nnats_server_ms_per_job %.4f\nclient_ms_per_job %.4f\n", jobs,
            jobs / secs, server_ms, client_ms);
 
@@ -185,7 +173,7 @@ int main(int argc, char **argv) {
     add_stream(js, "FLOOR_EVENTS", "floor.events.*", (int64_t)120 * 1000000000);
     char event[700];
     memset(event, 'e', sizeof(event));
-    cpu0 = proc_cpu_s(server_pid), self0 = self_cpu_s();
+    cpu0 = proc_cpu_s(server_pid), self0 = bench_self_cpu_s();
     for (done = 0; done < jobs;) {
         int n = jobs - done < chunk ? jobs - done : chunk;
         for (int i = 0; i < n; i++) {
@@ -196,7 +184,8 @@ int main(int argc, char **argv) {
         done += n;
     }
     printf("events_nats_server_ms_per_job %.4f\nevents_client_ms_per_job %.4f\n",
-           (proc_cpu_s(server_pid) - cpu0) * 1000.0 / jobs, (self_cpu_s() - self0) * 1000.0 / jobs);
+           (proc_cpu_s(server_pid) - cpu0) * 1000.0 / jobs,
+           (bench_self_cpu_s() - self0) * 1000.0 / jobs);
 
     natsSubscription_Destroy(jobs_sub);
     natsSubscription_Destroy(results_sub);
