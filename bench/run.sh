@@ -311,7 +311,7 @@ SELECT id, '$account', now() + interval '1 day' + random() * interval '30 days' 
     row scale "idle tick cost, 1M future (ms CPU)" "$(awk -v a="$c1" -v b="$c0" -v x="$g1" -v y="$g0" 'BEGIN { printf "%.2f", ((a - b) + (x - y)) * 1000 / 100 }')" "scheduler + its backend, 100 ticks of 200 ms"
     svc_kill scheduler TERM || true
     # One account's backlog crowds the claim's window: the claim ranks every
-    # due row then (scheduler.c). 10,000 posts of one account, already due;
+    # due row then (scheduler/claim.h). 10,000 posts of one account, already due;
     # removed again before the burst.
     stack_psql -c "
 WITH p AS (INSERT INTO posts (text) SELECT 'backlog post ' || g FROM generate_series(1, 10000) g RETURNING id)

@@ -17,7 +17,7 @@ typedef struct ap_platform_info {
     long long account_window_ms;
     /* Its publisher reports the platform's own count of an account's posts
      * (PublishResult.platform_usage), which the scheduler's claim waits for
-     * before a burst (scheduler.c, CLAIM_STALE). */
+     * before a burst (scheduler/claim.h, CLAIM_STALE). */
     bool reports_usage;
 } ap_platform_info;
 

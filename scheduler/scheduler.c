@@ -2,7 +2,6 @@
 #include "scheduler.h"
 
 #include <jansson.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,153 +18,10 @@
 #include "ap_store.h"
 #include "ap_thread.h"
 #include "ap_time.h"
+#include "claim.h"
 #include "recurrence.h"
 
 #define PUBACK_WAIT_MS 10000
-
-/* The due-row queries. Both read the partial index post_schedules_due_idx in
- * order and stop early, so a tick costs the same whether 0 or 1,000,000 rows
- * wait in the future or 50,000 are due at once, and SKIP LOCKED lets
- * replicas share the work without blocking each other.
- *
- * The statements are store/sql/claim_fair.sql and claim_fifo.sql (ap_store.h);
- * these notes explain them. claim_fair is the default. It admits a schedule into the queue only
- * while its tenant and its account both have a free slot. A tenant's free slots are
- * scheduler.max_queued_per_tenant ($9) minus the queued + retrying jobs of all its accounts:
- * a tenant with 100,000 posts due over a thousand accounts holds at most $9 jobs in the
- * stream ahead of another tenant's single post (README "Fairness"). A tenant at its cap has
- * every account in "blocked", so its backlog is skipped like a blocked account's (the list is
- * as long as that tenant has accounts: the price of keeping tenant_id off post_schedules).
- * An account's free slots are the least of
- *   - scheduler.max_queued_per_account ($2) minus its queued + retrying jobs:
- *     an account with 10,000 posts due holds at most $2 jobs in the stream
- *     ahead of another account's single post (README "Fairness");
- *   - platforms.<p>.account_limit minus its jobs in the queue, its posts
- *     published within account_window, and the posts the platform counts
- *     that autopost did not make (the CLAIM_ELSEWHERE branch; README "Rate limits");
- *   - one job at a time until the platform's count is known (the stale probe, CLAIM_STALE);
- * and a platform's posts per tick are capped the same way by app_limit.
- * A post that waits for a slot stays pending: waiting burns no attempt.
- * Limits per platform arrive as parallel arrays $3..$7 (0 = no limit), and
- * $8 says which platforms report their own count (CLAIM_STALE).
- *
- * How it stays cheap: "blocked" lists the accounts with no free slot (at the
- * cap, at a rate limit, or paused); it is small, because it is bounded by
- * the jobs in the queue and the posts within a rate window. The window scan
- * ("win") walks the due index oldest first, skipping blocked accounts' rows
- * and deferred rows, and stops after four batches' worth. NOT IN (not NOT
- * EXISTS) keeps the blocked test a hashed filter on the index scan, so the
- * scan keeps its order and its LIMIT instead of becoming a join over every
- * due row. The slots then go round-robin, tenants first ("admitted"): every
- * tenant's first post, then every tenant's second, and so on, where a tenant's
- * posts are in turn round-robin over its accounts (every account's first post,
- * then every account's second).
- *
- * When the window is "crowded" (full, and some account in it has more due
- * rows than free slots) an account with a backlog may be hiding other
- * accounts' posts beyond the window; then, and only then, every due row of
- * the accounts with a slot is ranked ("cand" takes the second branch; the
- * one-time filter skips whichever branch is off). A tenant with more rows
- * in the window than free slots crowds it the same way, but only when there
- * is another tenant whose posts it could hide (a deployment with one tenant
- * never pays for it). That costs O(due rows) while a single account's or
- * tenant's backlog lasts, the price of the fairness bound; a burst spread
- * over many accounts and tenants stays O(batch).
- *
- * The claimed rows' posts and accounts are looked up one by one (LATERAL
- * ... OFFSET 0, which the planner may not turn into a join): left to itself
- * the planner hashed whole tables for a thousand candidates, a cost that
- * grows with every post and account.
- * The final LIMIT comes after FOR UPDATE ... SKIP LOCKED, over two batches'
- * worth of candidates ("top"), so a second scheduler replica claiming at the
- * same moment gets the next batch, not nothing.
- *
- * Deferred rows. A deferred schedule waits for its not_before (set by the dispatcher).
- *
- * Paused accounts. Nothing of an account the platform told to slow down is admitted before
- * its paused_until (README "Rate limits"; set by the dispatcher).
- *
- * CLAIM_ELSEWHERE, posts the platform counts that autopost did not make (README "Rate
- * limits"). Instagram and Threads report an account's posts in their rolling
- * 24 h (quota_usage); a publisher reads it before every post and the
- * dispatcher keeps the newest observation, U asked at time T, on the account.
- * The claim counts, per account, our queued and retrying jobs, our posts
- * published within the window, and this branch's
- *     E = max(0, U - our posts published in (T - window, T])
- * for one window after T. Why this and not max(ours, U):
- *   - U alone counts our own posts as if they stayed a whole window after T;
- *     our posts leave at published_at + window, which we know, so they are
- *     counted by the first branch and taken out of U. Only posts made
- *     elsewhere (E), whose times we do not know, are held for the longest
- *     they can stay: until T + window. After that U says nothing.
- *   - T is when the publisher sent the read, before the platform counted. A
- *     post of ours the count missed was answered after T, so its
- *     published_at is after T: it is in the first branch, not taken out of
- *     U. A post answered after T that the platform did count is counted
- *     twice (in U as "elsewhere", and as ours) until a newer observation:
- *     the error only ever delays a post, never lets one more through.
- *   - Jobs queued or retrying are not in U unless the platform already has
- *     them (then counted twice, the safe way) and are counted as ours.
- *   - Stale or lost observations: the dispatcher keeps only a newer one, so
- *     a late or redelivered result cannot roll the count back; an account
- *     never observed, or observed more than a window ago, counts only ours.
- *     Clocks: T and published_at are publishers' clocks, the window ends at
- *     PostgreSQL's now(); a skew of seconds shifts a window edge by that much.
- *   - Posts made elsewhere after T are unseen until the next read: the
- *     publisher still reads the quota first and defers without publishing
- *     when it is used up, and the platform refuses past its cap, so the worst
- *     case is the old one (a deferral), never a second post. This limiter
- *     only ever holds posts back; it can cause no post, so it cannot break
- *     exactly-once.
- *
- * CLAIM_STALE, the probe. The first of a burst waits for the platform's count: an account of a
- * platform that reports it (Instagram, Threads), with no count asked within
- * the last minute (or the window, if shorter), gets one job at a time. That
- * job's publisher reads the count before anything else and reports it; the
- * claim after it knows the posts made elsewhere. Without it, a cold account
- * with posts made outside autopost would get account_limit jobs at once,
- * and each job's own quota read, made at the same moment, would see room:
- * the overrun issue 23 describes. The price is one job's time at the start
- * of a burst. A job whose read fails reports nothing and the account stays
- * at one job at a time until a read succeeds: slower, never over the cap.
- *
- * CLAIM_FREE, an account's free slots, for a row joined to its account ("a"), the
- * platform's limits ("l"), its queue count ("b") and its rate-window count
- * ("m"). An account with nothing queued, retrying or published within the
- * window has no "limited" row: it has used 0 of its limit, not "no limit".
- * Taking the limit from "l" keeps a cold account's first burst within it;
- * least() ignores NULL, so m.acc_n - m.used alone left only the admission
- * cap for exactly the accounts with the most posts waiting (issue 14).
- *
- * claim_fifo: scheduler.max_queued_per_account 0 turns admission off: oldest first
- * (the tenant cap too: it is part of admission).
- *
- * Lanes (README "Urgent lane"). Both statements read urgent due rows first,
- * from their own partial index (0023), and order every ranking by lane
- * before anything else: an urgent row takes the next free slot of its
- * account, tenant and platform, and the claim's LIMIT, ahead of the normal
- * backlog, while the caps and rate limits above count both lanes alike.
- * The job goes out on autopost.jobs.<platform>.urgent (ap_job_subject). */
-
-enum {
-    C_ID,
-    C_GEN,
-    C_POST,
-    C_ACCOUNT,
-    C_PLATFORM,
-    C_EXTERNAL,
-    C_CRED,
-    C_STATUS,
-    C_TEXT,
-    C_LINK,
-    C_MEDIA,
-    C_AT,
-    C_URGENT,   /* boolean: the urgent lane (0023) */
-    C_TRACE,    /* traceparent; NULL for a row stored before 0025 */
-    C_DEADLINE, /* the post's own, epoch ms; 0 = none */
-    C_THREAD,   /* posts.thread as JSON text; "" = none (0026) */
-    C_COMMENT   /* posts.first_comment; "" = none */
-};
 
 typedef struct claimed_row {
     const char *id;
@@ -427,127 +283,11 @@ static ap_status mark_rows(ap_pg *pg, tick_batch *b, ap_tick_stats *st, char *er
     return s;
 }
 
-/* Advisory lock key of the rate-limited claim ("autopost" in ASCII). */
-#define CLAIM_LOCK_KEY "8387236541416275828"
-
-/* The claim's parameters as text: batch size, per-account queue cap, the
- * platforms' limits as parallel PostgreSQL arrays, per-tenant queue cap. */
-typedef struct claim_params {
-    char limit[16], per_account[16], per_tenant[16];
-    char platforms[AP_MAX_PLATFORMS * (AP_PLATFORM_NAME_MAX + 1) + 3];
-    char account_limits[AP_MAX_PLATFORMS * 12 + 3], account_ms[AP_MAX_PLATFORMS * 21 + 3];
-    char app_limits[AP_MAX_PLATFORMS * 12 + 3], app_ms[AP_MAX_PLATFORMS * 21 + 3];
-    char probes[AP_MAX_PLATFORMS * 2 + 3];
-} claim_params;
-
-static void array_append(char *buf, size_t len, const char *item) {
-    size_t used = strlen(buf);
-    snprintf(buf + used, len - used, "%s%s", used > 1 ? "," : "", item);
-}
-
-/* Returns true when any platform has a rate limit. */
-static bool claim_params_build(claim_params *cp, const ap_config *cfg) {
-    bool limited = false;
-    int cap = cfg->scheduler_max_queued_per_account;
-    snprintf(cp->limit, sizeof(cp->limit), "%d", cfg->scheduler_batch_size);
-    snprintf(cp->per_account, sizeof(cp->per_account), "%d", cap > 0 ? cap : INT_MAX);
-    int tenant_cap = cfg->scheduler_max_queued_per_tenant;
-    snprintf(cp->per_tenant, sizeof(cp->per_tenant), "%d", tenant_cap > 0 ? tenant_cap : INT_MAX);
-    strcpy(cp->platforms, "{");
-    strcpy(cp->account_limits, "{");
-    strcpy(cp->account_ms, "{");
-    strcpy(cp->app_limits, "{");
-    strcpy(cp->app_ms, "{");
-    strcpy(cp->probes, "{");
-    for (int i = 0; i < cfg->nplatforms; i++) {
-        const ap_platform_config *p = &cfg->platforms[i];
-        char n[24];
-        limited = limited || p->account_limit > 0 || p->app_limit > 0;
-        array_append(cp->platforms, sizeof(cp->platforms), p->name);
-        snprintf(n, sizeof(n), "%d", p->account_limit);
-        array_append(cp->account_limits, sizeof(cp->account_limits), n);
-        snprintf(n, sizeof(n), "%lld", (long long)p->account_window_ms);
-        array_append(cp->account_ms, sizeof(cp->account_ms), n);
-        snprintf(n, sizeof(n), "%d", p->app_limit);
-        array_append(cp->app_limits, sizeof(cp->app_limits), n);
-        snprintf(n, sizeof(n), "%lld", (long long)p->app_window_ms);
-        array_append(cp->app_ms, sizeof(cp->app_ms), n);
-        const ap_platform_info *info = ap_platform_info_find(p->name);
-        array_append(cp->probes, sizeof(cp->probes), info && info->reports_usage ? "t" : "f");
-    }
-    strcat(cp->platforms, "}");
-    strcat(cp->account_limits, "}");
-    strcat(cp->account_ms, "}");
-    strcat(cp->app_limits, "}");
-    strcat(cp->app_ms, "}");
-    strcat(cp->probes, "}");
-    return limited;
-}
-
-/* The claim is parsed and planned once per connection, not on every tick:
- * it is the biggest statement a tick runs, and on an idle system parsing and
- * planning it was most of a tick's cost. A new connection (a reconnect gets
- * a new backend) prepares it again. One claim connection per process. */
-#define CLAIM_STATEMENT "autopost_claim"
-static struct {
-    const PGconn *conn;
-    int backend_pid;
-} claim_statement;
-
-/* Returns NULL when the statement is ready, else PostgreSQL's answer. The
- * statement (fair or oldest-first) follows from the config, fixed for the
- * process, so the connection alone says whether it is prepared. */
-static PGresult *claim_prepare(ap_pg *pg, const char *sql, int nparams) {
-    int pid = PQbackendPID(pg->conn);
-    if (claim_statement.conn == pg->conn && claim_statement.backend_pid == pid) return NULL;
-    PGresult *res = PQprepare(pg->conn, CLAIM_STATEMENT, sql, nparams, NULL);
-    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-    claim_statement.conn = ok ? pg->conn : NULL;
-    claim_statement.backend_pid = ok ? pid : 0;
-    if (!ok) return res ? res : PQmakeEmptyPGresult(pg->conn, PGRES_FATAL_ERROR);
-    PQclear(res);
-    return NULL;
-}
-
-/* Runs the claim inside the caller's transaction; with `prefix` (an
- * EXPLAIN) it runs that instead of the claim itself. Returns the result
- * (NULL or an error result when something failed). */
-static PGresult *claim(ap_pg *pg, const ap_config *cfg, const char *prefix) {
-    claim_params cp;
-    bool limited = claim_params_build(&cp, cfg);
-    const char *params[] = {cp.limit,          cp.per_account, cp.platforms,
-                            cp.account_limits, cp.account_ms,  cp.app_limits,
-                            cp.app_ms,         cp.probes,      cp.per_tenant};
-    if (limited) {
-        /* Rate limits must hold across scheduler replicas too: one claim at a
-         * time, released when this tick's transaction ends. */
-        PGresult *lock = PQexec(pg->conn, "SELECT pg_advisory_xact_lock(" CLAIM_LOCK_KEY ")");
-        if (lock == NULL || PQresultStatus(lock) != PGRES_TUPLES_OK) return lock;
-        PQclear(lock);
-    }
-    bool fair = limited || cfg->scheduler_max_queued_per_account > 0;
-    ap_store_claim statement = ap_store_claim_statement(fair);
-    const char *sql = statement.sql;
-    int nparams = statement.nparams;
-    if (prefix) {
-        size_t n = strlen(prefix) + strlen(sql) + 1;
-        char *text = malloc(n);
-        if (text == NULL) return NULL;
-        snprintf(text, n, "%s%s", prefix, sql);
-        PGresult *res = PQexecParams(pg->conn, text, nparams, NULL, params, NULL, NULL, 0);
-        free(text);
-        return res;
-    }
-    PGresult *failed = claim_prepare(pg, sql, nparams);
-    if (failed) return failed;
-    return PQexecPrepared(pg->conn, CLAIM_STATEMENT, nparams, params, NULL, NULL, 0);
-}
-
 ap_status ap_scheduler_explain_claim(ap_pg *pg, const ap_config *cfg, FILE *out, char *err,
                                      size_t errlen) {
     ap_status s = ap_pg_exec(pg, "BEGIN", err, errlen);
     if (s != AP_OK) return s;
-    PGresult *res = claim(pg, cfg, "EXPLAIN (ANALYZE, BUFFERS) ");
+    PGresult *res = ap_claim_run(pg, cfg, "EXPLAIN (ANALYZE, BUFFERS) ");
     if ((s = ap_pg_result_ok(res, PGRES_TUPLES_OK, err, errlen)) == AP_OK) {
         for (int i = 0; i < PQntuples(res); i++) fprintf(out, "%s\n", PQgetvalue(res, i, 0));
     }
@@ -567,19 +307,25 @@ ap_status ap_scheduler_explain_claim(ap_pg *pg, const ap_config *cfg, FILE *out,
 
 static ap_status expire_due(ap_pg *pg, const ap_config *cfg, ap_tick_stats *st, char *err,
                             size_t errlen) {
-    char platforms[AP_MAX_PLATFORMS * (AP_PLATFORM_NAME_MAX + 1) + 3] = "{";
-    char late[AP_MAX_PLATFORMS * 21 + 3] = "{";
+    ap_pg_array names, lateness;
+    ap_pg_array_init(&names);
+    ap_pg_array_init(&lateness);
     for (int i = 0; i < cfg->nplatforms; i++) {
-        char n[24];
-        array_append(platforms, sizeof(platforms), cfg->platforms[i].name);
-        snprintf(n, sizeof(n), "%lld", (long long)cfg->platforms[i].max_lateness_ms);
-        array_append(late, sizeof(late), n);
+        ap_pg_array_text(&names, cfg->platforms[i].name);
+        ap_pg_array_int(&lateness, cfg->platforms[i].max_lateness_ms);
     }
-    strcat(platforms, "}");
-    strcat(late, "}");
+    char *platforms = ap_pg_array_finish(&names), *late = ap_pg_array_finish(&lateness);
+    if (platforms == NULL || late == NULL) {
+        free(platforms);
+        free(late);
+        snprintf(err, errlen, "out of memory building expire_due's parameters");
+        return AP_ENOMEM;
+    }
     const char *params[] = {platforms, late, EXPIRE_PER_PASS};
     PGresult *res = NULL;
     ap_status s = ap_store_run(pg->conn, AP_STORE_EXPIRE_DUE, params, &res, NULL, err, errlen);
+    free(platforms);
+    free(late);
     if (s != AP_OK) return s;
     st->expired += atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -596,7 +342,7 @@ ap_status ap_scheduler_tick(ap_pg *pg, ap_nats *nats, const ap_config *cfg, ap_t
     if (s != AP_OK) return s;
 
     if ((s = expire_due(pg, cfg, st, err, errlen)) != AP_OK) goto rollback;
-    res = claim(pg, cfg, NULL);
+    res = ap_claim_run(pg, cfg, NULL);
     if ((s = ap_pg_result_ok(res, PGRES_TUPLES_OK, err, errlen)) != AP_OK) goto rollback;
     b.n = PQntuples(res);
     st->claimed = b.n;

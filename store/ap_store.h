@@ -10,7 +10,7 @@
  *
  * ap_store_run prepares each statement once per connection
  * (ap_store_prepared.h). The scheduler's claim is the one statement a
- * caller prepares itself (scheduler.c can run it under an EXPLAIN prefix),
+ * caller prepares itself (scheduler/claim.c can run it under an EXPLAIN prefix),
  * so it comes out as text: ap_store_claim_statement. */
 #ifndef AP_STORE_H
 #define AP_STORE_H

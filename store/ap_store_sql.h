@@ -11,7 +11,7 @@
 #define AP_STORE_SQL_H
 
 /* The scheduler's claim, fair (admission, rate limits; 8 parameters) and
- * oldest-first (1 parameter); scheduler.c explains both. */
+ * oldest-first (1 parameter); scheduler/claim.h explains both. */
 extern const char AP_STORE_SQL_CLAIM_FAIR[];
 extern const char AP_STORE_SQL_CLAIM_FIFO[];
 

@@ -2,7 +2,7 @@
 -- limit, for `autopostctl show`: the claim's count (claim_fair.sql: queued
 -- and retrying jobs, posts published within the window, and, from the
 -- platform's last count, posts made elsewhere, held one window after the
--- count was read). Mirrors the claim's "posts made elsewhere" (scheduler.c
+-- count was read). Mirrors the claim's "posts made elsewhere" (scheduler/claim.h
 -- CLAIM_ELSEWHERE): keep them in step. $1 account id, $2 account_window in
 -- ms. Answers queued, published in the window, made elsewhere, the
 -- platform's count, when it was read (epoch ms), and when a slot opens at

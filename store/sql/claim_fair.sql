@@ -1,4 +1,4 @@
--- claim_fair: the scheduler's default claim (scheduler.c explains it:
+-- claim_fair: the scheduler's default claim (scheduler/claim.h explains it:
 -- admission per tenant and per account, rate windows, posts made elsewhere,
 -- the probe of a cold account, round-robin slots over tenants and then over
 -- each tenant's accounts, the crowded window). Parameters: $1 batch size,
@@ -32,7 +32,7 @@ limited AS (
          AND (r.status IN ('queued', 'retrying')
               OR r.published_at > now() - l.acc_ms * interval '1 millisecond')
        GROUP BY r.account_id
-      UNION ALL -- posts made elsewhere (scheduler.c "CLAIM_ELSEWHERE")
+      UNION ALL -- posts made elsewhere (scheduler/claim.h "CLAIM_ELSEWHERE")
       SELECT o.id, greatest(o.platform_usage - (
           SELECT count(*) FROM post_schedules q
            WHERE q.account_id = o.id AND q.published_at <= o.platform_usage_at
