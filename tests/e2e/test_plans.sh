@@ -54,7 +54,7 @@ SQL
 # with a post id no other row holds.
 mapfile -t ids < <(stack_psql -c "SELECT id FROM post_schedules WHERE status = 'queued' ORDER BY id")
 ((${#ids[@]} == 500)) || fail "expected 500 queued rows, found ${#ids[@]}"
-arr() { # arr VALUE: an array literal of 500 copies of VALUE ('i' = the index)
+arr() { # arr VALUE: an array literal of 500 copies of VALUE (@i: the element's index)
     local out='' i
     for ((i = 0; i < 500; i++)); do out+="${out:+,}${1//@i/$i}"; done
     printf "'{%s}'" "$out"
