@@ -91,15 +91,23 @@ postgres_pids() {
 # then sums what all postgres processes spent after the mark, counting
 # backends that connected later (the services' own) from zero.
 declare -gA PG_CPU0=()
-# nats-server's message counters (in, out), from its monitoring port: how
-# many messages a job costs, beside what they cost in CPU.
+# nats-server's message and byte counters (in, out), from its monitoring
+# port: how many messages a job costs and how big they are, beside what
+# they cost in CPU.
 nats_msgs() {
-    curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/varz" | jq -r '"\(.in_msgs) \(.out_msgs)"'
+    curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/varz" |
+        jq -r '"\(.in_msgs) \(.out_msgs) \(.in_bytes) \(.out_bytes)"'
 }
 msgs_per_job() { # before-counters, jobs
-    local a b
-    read -r a b <<<"$1"
-    nats_msgs | awk -v a="$a" -v b="$b" -v n="$2" '{ printf "%.2f / %.2f", ($1 - a) / n, ($2 - b) / n }'
+    local a b c d
+    read -r a b c d <<<"$1"
+    nats_msgs | awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v n="$2" \
+        '{ printf "%.2f / %.2f", ($1 - a) / n, ($2 - b) / n }'
+}
+bytes_per_job() { # before-counters, jobs
+    local a b c d
+    read -r a b c d <<<"$1"
+    nats_msgs | awk -v c="$c" -v d="$d" -v n="$2" '{ printf "%.0f / %.0f", ($3 - c) / n, ($4 - d) / n }'
 }
 
 pg_cpu_mark() {
@@ -250,6 +258,7 @@ profile_overhead() {
     row overhead "nats-server CPU s / 1000 jobs" "$(awk -v a="$(cpu_seconds "$STACK_NATS_PID")" -v b="$n0" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
     row overhead "nats-server peak RSS (MiB)" "$(peak_rss_mb "$STACK_NATS_PID")"
     row overhead "nats messages in / out per job" "$(msgs_per_job "$m0" "$total")" "compare floor"
+    row overhead "nats payload bytes in / out per job" "$(bytes_per_job "$m0" "$total")" "compare floor"
     row overhead "postgres CPU s / 1000 jobs" "$(awk -v a="$(pg_cpu_since)" -v n="$total" 'BEGIN { printf "%.3f", a * 1000 / n }')" "the stack's postgres processes"
     local app bpid
     while read -r app bpid; do
@@ -567,6 +576,7 @@ profile_floor() {
     m0=$(nats_msgs)
     out=$("$AUTOPOST_BIN/autopost-bench-js-floor" "$AUTOPOST_NATS_URL" "$STACK_NATS_PID" "$n")
     row floor "nats messages in / out per job" "$(msgs_per_job "$m0" "$n")" "events included"
+    row floor "nats payload bytes in / out per job" "$(bytes_per_job "$m0" "$n")" "events included"
     field() { awk -v k="$1" '$1 == k { print $2 }' <<<"$out"; }
     row floor "JetStream: jobs" "$(field jobs)" "store job, claim, record, result; fetch+ack 2"
     row floor "nats-server CPU s / 1000 jobs" "$(field nats_server_ms_per_job)" "compare overhead"
