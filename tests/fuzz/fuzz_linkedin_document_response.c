@@ -12,7 +12,9 @@
  * Invariants: the flow ends on its own (resends, restarts and polls are
  * bounded), waits are short and positive, the token only goes to LinkedIn
  * and a download never carries it, a download asks for at most LinkedIn's
- * 100 MB, every PUT goes through the outbound policy with the whole file,
+ * 100 MB, every PUT goes through the outbound policy with the whole file
+ * (the well-formed download's, or the fuzzed body when the download itself
+ * was answered by it),
  * and nothing before the post ends ambiguous, duplicate or published. */
 #include <stdint.h>
 #include <stdio.h>
@@ -126,6 +128,7 @@ static void run(const char *text, size_t len, uint8_t ctl) {
     int64_t wait = 0;
     ap_step_kind k = ad->step(flow, &in, NULL, &req, &wait, &r);
     step last = S_FETCH;
+    size_t file_len = TOTAL; /* what the download gave: a PUT carries all of it */
     for (int n = 0; k != AP_STEP_DONE; n++) {
         if (n > MAX_STEPS) abort(); /* the flow must end on its own */
         if (k == AP_STEP_WAIT) {
@@ -146,14 +149,16 @@ static void run(const char *text, size_t len, uint8_t ctl) {
             strncmp(req.url, "https://api.linkedin.com/", 25) != 0)
             abort();
         if (last == S_FETCH && req.max_response > (size_t)AP_LI_DOC_MAX_BYTES + 1) abort();
-        if (last == S_PUT && (!req.outside_url || req.body_len != TOTAL)) abort();
+        if (last == S_PUT && (!req.outside_url || req.body_len != file_len)) abort();
         reached = reached || last == at;
         ap_http_response res;
         memset(&res, 0, sizeof(res));
-        if (reached)
+        if (reached) {
             fuzz_answer(text, len, ctl, last, &res);
-        else
+            if (last == S_FETCH) file_len = len; /* a fuzzed download is the file, if taken */
+        } else {
             good_answer(&req, &res);
+        }
         ap_http_request_clear(&req);
         memset(&r, 0, sizeof(r));
         wait = 0;
