@@ -562,15 +562,21 @@ static ap_status drop_forged(ap_dispatcher *d, batch *b, char sqlstate[6], char 
     ap_status st = pg_store(d, AP_STORE_OWNER_LOOKUP, params, &res, sqlstate, err, errlen);
     free(ids_literal);
     if (st != AP_OK) return st;
+    /* Row i answers result i (owner_lookup.sql); anything else is a bug. */
+    if ((size_t)PQntuples(res) != b->n) {
+        snprintf(err, errlen, "owner check: %d rows for %zu results", PQntuples(res), b->n);
+        PQclear(res);
+        return AP_EINVAL;
+    }
     size_t kept = 0;
     for (size_t i = 0; i < b->n; i++) {
         ap_result *r = b->results[i];
         const char *account = NULL, *platform = NULL;
-        for (int row = 0; row < PQntuples(res) && account == NULL; row++)
-            if (strcasecmp(PQgetvalue(res, row, AP_STORE_OWNER_COL_ID), r->schedule_id) == 0) {
-                account = PQgetvalue(res, row, AP_STORE_OWNER_COL_ACCOUNT);
-                platform = PQgetvalue(res, row, AP_STORE_OWNER_COL_PLATFORM);
-            }
+        if (!PQgetisnull(res, (int)i, AP_STORE_OWNER_COL_ACCOUNT)) {
+            account = PQgetvalue(res, (int)i, AP_STORE_OWNER_COL_ACCOUNT);
+            if (!PQgetisnull(res, (int)i, AP_STORE_OWNER_COL_PLATFORM))
+                platform = PQgetvalue(res, (int)i, AP_STORE_OWNER_COL_PLATFORM);
+        }
         char subject_platform[64];
         ap_owner_verdict v =
             ap_owner_check(r,
