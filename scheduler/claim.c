@@ -24,48 +24,52 @@ typedef struct claim_params {
     char probes[AP_MAX_PLATFORMS * 2 + 3];
 } claim_params;
 
-static void array_append(char *buf, size_t len, const char *item) {
+/* Appends one element to a "{a,b" array under construction; false when
+ * it does not fit (the buffers are sized for AP_MAX_PLATFORMS). */
+static bool array_append(char *buf, size_t len, const char *item) {
     size_t used = strlen(buf);
-    snprintf(buf + used, len - used, "%s%s", used > 1 ? "," : "", item);
+    int n = snprintf(buf + used, len - used, "%s%s", used > 1 ? "," : "", item);
+    return n >= 0 && (size_t)n < len - used;
 }
 
-/* Returns true when any platform has a rate limit. */
-static bool claim_params_build(claim_params *cp, const ap_config *cfg) {
-    bool limited = false;
+/* Fills cp; *limited says whether any platform has a rate limit. Returns
+ * false when a parameter does not fit its buffer. */
+static bool claim_params_build(claim_params *cp, const ap_config *cfg, bool *limited) {
     int cap = cfg->scheduler_max_queued_per_account;
+    int tenant_cap = cfg->scheduler_max_queued_per_tenant;
     snprintf(cp->limit, sizeof(cp->limit), "%d", cfg->scheduler_batch_size);
     snprintf(cp->per_account, sizeof(cp->per_account), "%d", cap > 0 ? cap : INT_MAX);
-    int tenant_cap = cfg->scheduler_max_queued_per_tenant;
     snprintf(cp->per_tenant, sizeof(cp->per_tenant), "%d", tenant_cap > 0 ? tenant_cap : INT_MAX);
-    strcpy(cp->platforms, "{");
-    strcpy(cp->account_limits, "{");
-    strcpy(cp->account_ms, "{");
-    strcpy(cp->app_limits, "{");
-    strcpy(cp->app_ms, "{");
-    strcpy(cp->probes, "{");
+    /* The per-platform parallel arrays ($3..$8), one element per platform each. */
+    enum { NAME, ACC_N, ACC_MS, APP_N, APP_MS, PROBE, NARRAYS };
+    char *const arrays[NARRAYS] = {cp->platforms, cp->account_limits, cp->account_ms,
+                                   cp->app_limits, cp->app_ms,        cp->probes};
+    const size_t sizes[NARRAYS] = {sizeof(cp->platforms),  sizeof(cp->account_limits),
+                                   sizeof(cp->account_ms), sizeof(cp->app_limits),
+                                   sizeof(cp->app_ms),     sizeof(cp->probes)};
+    for (int k = 0; k < NARRAYS; k++) snprintf(arrays[k], sizes[k], "{");
+    *limited = false;
     for (int i = 0; i < cfg->nplatforms; i++) {
         const ap_platform_config *p = &cfg->platforms[i];
-        char n[24];
-        limited = limited || p->account_limit > 0 || p->app_limit > 0;
-        array_append(cp->platforms, sizeof(cp->platforms), p->name);
-        snprintf(n, sizeof(n), "%d", p->account_limit);
-        array_append(cp->account_limits, sizeof(cp->account_limits), n);
-        snprintf(n, sizeof(n), "%lld", (long long)p->account_window_ms);
-        array_append(cp->account_ms, sizeof(cp->account_ms), n);
-        snprintf(n, sizeof(n), "%d", p->app_limit);
-        array_append(cp->app_limits, sizeof(cp->app_limits), n);
-        snprintf(n, sizeof(n), "%lld", (long long)p->app_window_ms);
-        array_append(cp->app_ms, sizeof(cp->app_ms), n);
         const ap_platform_info *info = ap_platform_info_find(p->name);
-        array_append(cp->probes, sizeof(cp->probes), info && info->reports_usage ? "t" : "f");
+        *limited = *limited || p->account_limit > 0 || p->app_limit > 0;
+        char numbers[NARRAYS][24];
+        snprintf(numbers[ACC_N], sizeof(numbers[ACC_N]), "%d", p->account_limit);
+        snprintf(numbers[ACC_MS], sizeof(numbers[ACC_MS]), "%lld", (long long)p->account_window_ms);
+        snprintf(numbers[APP_N], sizeof(numbers[APP_N]), "%d", p->app_limit);
+        snprintf(numbers[APP_MS], sizeof(numbers[APP_MS]), "%lld", (long long)p->app_window_ms);
+        const char *items[NARRAYS] = {p->name,          numbers[ACC_N], numbers[ACC_MS],
+                                      numbers[APP_N],   numbers[APP_MS],
+                                      info && info->reports_usage ? "t" : "f"};
+        for (int k = 0; k < NARRAYS; k++)
+            if (!array_append(arrays[k], sizes[k], items[k])) return false;
     }
-    strcat(cp->platforms, "}");
-    strcat(cp->account_limits, "}");
-    strcat(cp->account_ms, "}");
-    strcat(cp->app_limits, "}");
-    strcat(cp->app_ms, "}");
-    strcat(cp->probes, "}");
-    return limited;
+    for (int k = 0; k < NARRAYS; k++) {
+        size_t used = strlen(arrays[k]);
+        if (used + 2 > sizes[k]) return false;
+        memcpy(arrays[k] + used, "}", 2);
+    }
+    return true;
 }
 
 /* The claim is parsed and planned once per connection, not on every tick:
@@ -95,7 +99,8 @@ static PGresult *claim_prepare(ap_pg *pg, const char *sql, int nparams) {
 
 PGresult *ap_claim_run(ap_pg *pg, const ap_config *cfg, const char *prefix) {
     claim_params cp;
-    bool limited = claim_params_build(&cp, cfg);
+    bool limited;
+    if (!claim_params_build(&cp, cfg, &limited)) return NULL;
     const char *params[] = {cp.limit,          cp.per_account, cp.platforms,
                             cp.account_limits, cp.account_ms,  cp.app_limits,
                             cp.app_ms,         cp.probes,      cp.per_tenant};
