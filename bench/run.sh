@@ -99,14 +99,13 @@ nats_msgs() {
         jq -r '"\(.in_msgs) \(.out_msgs) \(.in_bytes) \(.out_bytes)"'
 }
 msgs_per_job() { # before-counters, jobs
-    local a b c d
-    read -r a b c d <<<"$1"
-    nats_msgs | awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v n="$2" \
-        '{ printf "%.2f / %.2f", ($1 - a) / n, ($2 - b) / n }'
+    local a b
+    read -r a b _ <<<"$1"
+    nats_msgs | awk -v a="$a" -v b="$b" -v n="$2" '{ printf "%.2f / %.2f", ($1 - a) / n, ($2 - b) / n }'
 }
 bytes_per_job() { # before-counters, jobs
-    local a b c d
-    read -r a b c d <<<"$1"
+    local c d
+    read -r _ _ c d <<<"$1"
     nats_msgs | awk -v c="$c" -v d="$d" -v n="$2" '{ printf "%.0f / %.0f", ($3 - c) / n, ($4 - d) / n }'
 }
 
@@ -263,7 +262,10 @@ profile_overhead() {
     local app bpid
     while read -r app bpid; do
         row overhead "  of which $app's backend" "$(awk -v a="$(cpu_seconds "$bpid")" -v b="${PG_CPU0[$bpid]:-0}" -v n="$total" 'BEGIN { printf "%.3f", (a - b) * 1000 / n }')"
-    done < <(stack_psql -F ' ' -c "SELECT application_name, pid FROM pg_stat_activity WHERE application_name LIKE 'autopost-%' ORDER BY 1")
+    # The dispatcher's two connections share a name (relay.c); the relay's
+    # last statement reads or marks events.
+    done < <(stack_psql -F ' ' -c "SELECT application_name || CASE WHEN query LIKE '%relayed_at%'
+        THEN '-relay' ELSE '' END, pid FROM pg_stat_activity WHERE application_name LIKE 'autopost-%' ORDER BY 1")
     local maxrss=0 r pid2
     for pid2 in $(postgres_pids); do r=$(peak_rss_mb "$pid2"); [[ $r == "?" ]] || maxrss=$(awk -v a="$maxrss" -v b="$r" 'BEGIN { print (b > a) ? b : a }'); done
     row overhead "postgres largest process RSS (MiB)" "$maxrss" "shared buffers counted per process"

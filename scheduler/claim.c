@@ -42,8 +42,8 @@ static bool claim_params_build(claim_params *cp, const ap_config *cfg, bool *lim
     snprintf(cp->per_tenant, sizeof(cp->per_tenant), "%d", tenant_cap > 0 ? tenant_cap : INT_MAX);
     /* The per-platform parallel arrays ($3..$8), one element per platform each. */
     enum { NAME, ACC_N, ACC_MS, APP_N, APP_MS, PROBE, NARRAYS };
-    char *const arrays[NARRAYS] = {cp->platforms, cp->account_limits, cp->account_ms,
-                                   cp->app_limits, cp->app_ms,        cp->probes};
+    char *const arrays[NARRAYS] = {cp->platforms,  cp->account_limits, cp->account_ms,
+                                   cp->app_limits, cp->app_ms,         cp->probes};
     const size_t sizes[NARRAYS] = {sizeof(cp->platforms),  sizeof(cp->account_limits),
                                    sizeof(cp->account_ms), sizeof(cp->app_limits),
                                    sizeof(cp->app_ms),     sizeof(cp->probes)};
@@ -58,9 +58,9 @@ static bool claim_params_build(claim_params *cp, const ap_config *cfg, bool *lim
         snprintf(numbers[ACC_MS], sizeof(numbers[ACC_MS]), "%lld", (long long)p->account_window_ms);
         snprintf(numbers[APP_N], sizeof(numbers[APP_N]), "%d", p->app_limit);
         snprintf(numbers[APP_MS], sizeof(numbers[APP_MS]), "%lld", (long long)p->app_window_ms);
-        const char *items[NARRAYS] = {p->name,          numbers[ACC_N], numbers[ACC_MS],
-                                      numbers[APP_N],   numbers[APP_MS],
-                                      info && info->reports_usage ? "t" : "f"};
+        const char *items[NARRAYS] = {p->name,         numbers[ACC_N],
+                                      numbers[ACC_MS], numbers[APP_N],
+                                      numbers[APP_MS], info && info->reports_usage ? "t" : "f"};
         for (int k = 0; k < NARRAYS; k++)
             if (!array_append(arrays[k], sizes[k], items[k])) return false;
     }

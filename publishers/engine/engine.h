@@ -46,7 +46,7 @@
 /* Before the read-back that closes an ambiguous last attempt: time for the
  * platform to show a post it did create before we call it not there. */
 #define FINAL_CHECK_DELAY_MS 2000
-/* A duplicate refusal's read-back (settle_duplicate): a moment for the
+/* A duplicate refusal's read-back (engine_settle_duplicate, duplicates.c): a moment for the
  * platform to list the post it just compared ours with, and how far before
  * the job was queued it looks, so that an older post with the same text can
  * be named in the reason (the adapters add their own minute of slack). */
@@ -123,7 +123,7 @@ typedef struct job_slot {
     bool final_check;
     ap_flow_result last_ambiguous;
     /* The platform refused the publish call as a duplicate and a read-back
-     * decides whether the post it has is ours (settle_duplicate), with the
+     * decides whether the post it has is ours (engine_settle_duplicate, duplicates.c), with the
      * refusal kept for the row's reason. Once per delivery. */
     bool duplicate_check;
     ap_flow_result duplicate_refusal;
@@ -284,6 +284,16 @@ void engine_start_flow_after(publisher *p, job_slot *s, ap_flow_mode mode, int64
 void engine_complete(publisher *p, job_slot *s, ap_flow_result *r);
 void engine_on_fence_done(publisher *p, job_slot *s, const ap_js_done *d);
 void engine_on_defer_done(publisher *p, job_slot *s, const ap_js_done *d);
+/* pauses.c: a limit in the way (deferral.h) ends the job DEFERRED for wait_ms,
+ * sharing a pause of scope with every replica. */
+void engine_finish_deferred(publisher *p, job_slot *s, ap_flow_result *r, int64_t wait_ms,
+                            ap_pause_scope scope);
+/* duplicates.c: begin: a publish flow's DUPLICATE end on an adapter that can
+ * read back starts the read-back (true) instead of failing. settle: its
+ * read-back ended with r; false when it could not tell (r is then the
+ * refusal, made ambiguous). */
+bool engine_begin_duplicate_check(publisher *p, job_slot *s, const ap_flow_result *r);
+bool engine_settle_duplicate(publisher *p, job_slot *s, ap_flow_result *r);
 void engine_on_mark_done(publisher *p, job_slot *s, const ap_js_done *d);
 ap_status engine_kv_publish(publisher *p, const char *bucket, const char *key, const char *value,
                             int64_t expected, job_slot *owner, int tag);

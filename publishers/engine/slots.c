@@ -2,7 +2,8 @@
  * adapter flow step by step, the fence before a publish request, and
  * settling the outcome (attempt record, then PublishResult, then
  * ack / nak / term). A duplicate refusal is read back before it is
- * believed. See runtime.c for a job's whole life. */
+ * believed (duplicates.c); a limit in the way defers the job (pauses.c).
+ * See runtime.c for a job's whole life. */
 #include "engine.h"
 
 /* Every nak goes through here so that it is counted. */
@@ -339,96 +340,6 @@ void engine_finish_retry(publisher *p, job_slot *s, const ap_flow_result *r,
     engine_report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_RETRYING, r, record, SETTLE_NAK, delay);
 }
 
-/* Records a pause for every replica: pause.<account> or pause.app.<platform>
- * in the accounts bucket, and at once in our own table, so this replica's
- * next job sees it without waiting for the write (nobody waits: a lost
- * write is logged, and the dispatcher holds the account's new posts back
- * from the deferred result). Only a later end is written, so replicas
- * answering the same limit do not shorten it. */
-static void record_pause(publisher *p, job_slot *s, ap_pause_scope scope, int64_t until_ms,
-                         const char *reason) {
-    char key[96], why[160];
-    bool app = false;
-    if (scope == AP_PAUSE_APP)
-        ap_acct_app_pause_key(key, sizeof(key), p->platform->name);
-    else
-        ap_acct_key(key, sizeof(key), "pause", s->job->account_id);
-    int64_t known = ap_accounts_paused_until(p->acc, s->job->account_id, p->platform->name, why,
-                                             sizeof(why), &app);
-    if (known >= until_ms && (app || scope != AP_PAUSE_APP)) return;
-    char *v = ap_acct_pause_value(until_ms, ap_now_ms(), p->cfg->instance, reason);
-    if (v == NULL) return;
-    ap_status st = engine_kv_publish(p, p->accounts_bucket, key, v, -1, NULL, OP_SHARED_WRITE);
-    if (st != AP_OK)
-        ap_log_job_warn("pause_record_failed", sid(s), tid(s),
-                        "could not share the pause %s: %s (this replica still keeps it, and the "
-                        "dispatcher holds the account's new posts back)",
-                        key, ap_status_str(st));
-    ap_accounts_apply(p->acc, key, v, strlen(v), false, 0);
-    ap_log_job_warn("platform_pause", sid(s), tid(s), "%s paused for %lld ms: %s", key,
-                    (long long)(until_ms - ap_now_ms()), reason);
-    free(v);
-}
-
-/* A limit is in the way: the attempt record says "deferred" (this key is
- * done: the schedule continues under the next generation) before the result
- * can make the dispatcher bump the generation, then the job is acked. The
- * record's write is a compare-and-set whose PubAck the slot waits for
- * (DEFERRING, engine_on_defer_done). If it cannot be written, the old way:
- * a retry with the wait as delay. */
-static void defer_as_retry(publisher *p, job_slot *s, ap_flow_result *r, int64_t wait_ms) {
-    ap_log_job_warn("guard_write_failed", sid(s), tid(s),
-                    "attempt record -> deferred not stored; retrying");
-    if (r->retry_after_ms < wait_ms) r->retry_after_ms = wait_ms;
-    engine_finish_retry(p, s, r, AP_GUARD_RETRY);
-}
-
-static void finish_deferred(publisher *p, job_slot *s, ap_flow_result *r, int64_t wait_ms,
-                            ap_pause_scope scope) {
-    int64_t until = ap_now_ms() + wait_ms;
-    if (scope != AP_PAUSE_NONE) record_pause(p, s, scope, until, r->error_message);
-    ap_guard_record rec = {.state = AP_GUARD_DEFERRED, .attempt = s->attempt, .at_ms = until};
-    if (s->guard_rev == 0) {
-        defer_as_retry(p, s, r, wait_ms);
-        return;
-    }
-    engine_slot_enter(s, JOB_DEFERRING);
-    s->final = *r;
-    s->deferral_wait_ms = wait_ms;
-    s->deferral_scope = scope;
-    if (engine_guard_publish(p, s, &rec, OP_DEFER, (int64_t)s->guard_rev) != AP_OK)
-        defer_as_retry(p, s, r, wait_ms);
-}
-
-void engine_on_defer_done(publisher *p, job_slot *s, const ap_js_done *d) {
-    ap_flow_result r = s->final;
-    if (!d->ok) {
-        defer_as_retry(p, s, &r, s->deferral_wait_ms);
-        return;
-    }
-    s->guard_rev = d->seq;
-    r.pause = s->deferral_scope;
-    engine_report(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED, &r, AP_GUARD_NONE, SETTLE_ACK,
-                  s->deferral_wait_ms);
-}
-
-/* Before any call: a job of a paused account (or app) waits out the pause. */
-bool engine_defer_if_paused(publisher *p, job_slot *s) {
-    char why[256];
-    bool app = false;
-    int64_t until = ap_accounts_paused_until(p->acc, s->job->account_id, p->platform->name, why,
-                                             sizeof(why), &app);
-    int64_t now = ap_now_ms();
-    if (until <= now) return false;
-    ap_flow_result r;
-    memset(&r, 0, sizeof(r));
-    ap_flow_fail(&r, AP_CLASS_RETRY, 0, app ? "app_paused" : "account_paused",
-                 "%s paused by the platform's limit for %lld s more: %s",
-                 app ? "the app" : "the account", (long long)((until - now + 999) / 1000), why);
-    finish_deferred(p, s, &r, until - now, AP_PAUSE_NONE);
-    return true;
-}
-
 bool engine_expire_if_late(publisher *p, job_slot *s) {
     int64_t now = ap_now_ms();
     /* Only a publish flow gets here; sent_any: this delivery already sent a
@@ -475,107 +386,10 @@ static void start_flow(publisher *p, job_slot *s, ap_flow_mode mode, int64_t sin
     engine_start_flow_after(p, s, mode, since_ms, 0);
 }
 
-/* ---- a duplicate refusal is evidence, not a failure ----------------------
- *
- * X and LinkedIn refuse a post whose text repeats a recent post of the
- * account. When the post they have is ours (the call went through, its answer
- * was lost and something below us sent it again: a proxy's retry), failing
- * the schedule would invite the user to post it by hand a second time. So a
- * DUPLICATE end of a publish flow, on an adapter with duplicate_reads_back,
- * is followed by a read-back of the account's recent posts, and the matched
- * post's creation time decides:
- *
- *   made at or after the job was queued (to the second, a second of slack
- *   for clocks)                      -> published with that post, and a
- *                                       history line saying how we know;
- *   made before, or none found       -> failed duplicate, naming it;
- *   found, but no time given         -> unconfirmed, for a person;
- *   the read-back could not tell     -> ambiguous: the next delivery reads
- *                                       back again (or unconfirmed at the end).
- *
- * The job's enqueued_at_ms bounds the first attempt from below: nothing of
- * ours can be older. A job without it keeps the refusal as a failure. */
-static int64_t duplicate_floor_ms(const ap_job *job) {
-    return job->enqueued_at_ms / 1000 * 1000 - 1000;
-}
-
-static bool begin_duplicate_check(publisher *p, job_slot *s, const ap_flow_result *r) {
-    if (!p->adapter->duplicate_reads_back || s->duplicate_check || s->job->enqueued_at_ms <= 0)
-        return false;
-    s->duplicate_check = true;
-    s->duplicate_refusal = *r;
-    ap_log_job_info("duplicate_read_back", sid(s), tid(s),
-                    "%s; reading back whether the post is ours", r->error_message);
-    engine_start_flow_after(p, s, AP_FLOW_VERIFY,
-                            duplicate_floor_ms(s->job) - DUPLICATE_LOOKBACK_MS,
-                            DUPLICATE_CHECK_DELAY_MS);
-    return true;
-}
-
-/* Appends text to r's error_message (cut if it does not fit). */
-static void append_reason(ap_flow_result *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void append_reason(ap_flow_result *r, const char *fmt, ...) {
-    size_t n = strlen(r->error_message);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->error_message + n, sizeof(r->error_message) - n, fmt, ap);
-    va_end(ap);
-}
-
-/* The read-back after a duplicate refusal has ended with r. Returns false
- * when it could not tell: r is then the refusal, made ambiguous, for the
- * caller's ambiguous path. */
-static bool settle_duplicate(publisher *p, job_slot *s, ap_flow_result *r) {
-    ap_flow_result refusal = s->duplicate_refusal;
-    int64_t floor = duplicate_floor_ms(s->job);
-    char made[32], queued[32];
-    ap_time_format_rfc3339(r->created_at_ms, made, sizeof(made));
-    ap_time_format_rfc3339(s->job->enqueued_at_ms, queued, sizeof(queued));
-    if (r->error_class == AP_CLASS_NONE && r->created_at_ms > 0 && r->created_at_ms >= floor) {
-        p->counts.verified++;
-        ap_flow_result ours = *r;
-        snprintf(ours.error_message, sizeof(ours.error_message),
-                 "the platform refused a duplicate; read back found our post %s made at %s",
-                 r->external_id, made);
-        ap_log_job_info("duplicate_confirmed", sid(s), tid(s), "%s", ours.error_message);
-        engine_chain_published(p, s, &ours);
-        return true;
-    }
-    if (r->error_class == AP_CLASS_NONE && r->created_at_ms > 0) {
-        append_reason(&refusal,
-                      "; read back: the existing post %s was made at %s, before this "
-                      "schedule was queued (%s)",
-                      r->external_id, made, queued);
-    } else if (r->error_class == AP_CLASS_NONE) {
-        refusal.error_class = AP_CLASS_AMBIGUOUS;
-        append_reason(&refusal,
-                      "; read back found post %s but not when it was made: check "
-                      "whether it is this schedule's",
-                      r->external_id);
-        engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_UNCONFIRMED, &refusal, true);
-        return true;
-    } else if (r->not_found) {
-        append_reason(&refusal,
-                      "; read back: no post with this text since shortly before this "
-                      "schedule was queued (%s), so the one the platform has is older",
-                      queued);
-    } else {
-        refusal.error_class = AP_CLASS_AMBIGUOUS;
-        append_reason(&refusal, "; could not read back whether the post is ours: %s",
-                      r->error_message);
-        *r = refusal;
-        return false;
-    }
-    ap_log_job_info("duplicate_not_ours", sid(s), tid(s), "%s", refusal.error_message);
-    engine_finish_terminal(p, s, AUTOPOST__V1__OUTCOME__OUTCOME_FAILED, &refusal, true);
-    return true;
-}
-
 void engine_complete(publisher *p, job_slot *s, ap_flow_result *r) {
     bool out_of_attempts = s->attempt >= p->platform->max_attempts;
     if (s->in.mode == AP_FLOW_VERIFY && s->duplicate_check) {
-        if (settle_duplicate(p, s, r)) return;
+        if (engine_settle_duplicate(p, s, r)) return;
     } else if (s->in.mode == AP_FLOW_VERIFY) {
         if (r->error_class == AP_CLASS_NONE) {
             p->counts.verified++;
@@ -608,7 +422,7 @@ void engine_complete(publisher *p, job_slot *s, ap_flow_result *r) {
         r->error_class = AP_CLASS_AMBIGUOUS;        /* could not tell */
     }
     if (s->in.mode == AP_FLOW_PUBLISH && r->error_class == AP_CLASS_DUPLICATE &&
-        begin_duplicate_check(p, s, r))
+        engine_begin_duplicate_check(p, s, r))
         return;
     if (r->error_class == AP_CLASS_REAUTH) {
         /* A 401 proves the post was not made: with a refresh token, one
@@ -627,7 +441,7 @@ void engine_complete(publisher *p, job_slot *s, ap_flow_result *r) {
     /* Mid-chain a limit is a retry of the part (chain_steps.c). */
     if (s->in.mode == AP_FLOW_PUBLISH && s->part == 0 &&
         ap_deferral_decide(r, p->platform->quota_wait_ms, &d)) {
-        finish_deferred(p, s, r, d.wait_ms, d.scope);
+        engine_finish_deferred(p, s, r, d.wait_ms, d.scope);
         return;
     }
     switch (r->error_class) {
