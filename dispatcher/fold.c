@@ -131,20 +131,49 @@ static bool claims_post(const ap_result *r) {
            nonempty(r->external_post_id) && nonempty(r->account_id);
 }
 
-/* The schedule of an earlier update row that publishes the same post of the
- * same account under another schedule (following that row's own holder), or
- * NULL: "one post, one schedule" inside the batch (store/sql/fold_update.sql). */
-static const char *batch_holder(const ap_result *const *kept, const char *const *holders,
-                                size_t k) {
-    const ap_result *r = kept[k];
-    if (!claims_post(r)) return NULL;
-    for (size_t j = 0; j < k; j++) {
-        const ap_result *o = kept[j];
-        if (claims_post(o) && strcmp(o->external_post_id, r->external_post_id) == 0 &&
-            strcmp(o->account_id, r->account_id) == 0 && strcmp(o->schedule_id, r->schedule_id))
-            return holders[j] ? holders[j] : o->schedule_id;
+static int post_cmp(const ap_result *a, const ap_result *b) {
+    int c = strcmp(a->account_id, b->account_id);
+    return c ? c : strcmp(a->external_post_id, b->external_post_id);
+}
+
+/* Rows that claim a post, by account, post id, then position in the batch. */
+static int post_ref_cmp(const void *pa, const void *pb) {
+    const fold_ref *a = pa, *b = pb;
+    int c = post_cmp(a->r, b->r);
+    return c ? c : a->i < b->i ? -1 : (a->i > b->i);
+}
+
+/* holders[k]: the schedule of the first earlier update row that publishes
+ * the same post of the same account under another schedule (following that
+ * row's own holder), or NULL: "one post, one schedule" inside the batch
+ * (store/sql/fold_update.sql). The rows that claim a post are sorted, so
+ * only rows of the same post are compared (a search per row was O(batch^2)).
+ * False: out of memory. */
+static bool batch_holders(const ap_result *const *kept, size_t n, const char **holders) {
+    fold_ref *posts = malloc((n ? n : 1) * sizeof(*posts));
+    if (posts == NULL) return false;
+    size_t np = 0;
+    for (size_t k = 0; k < n; k++) {
+        holders[k] = NULL;
+        if (claims_post(kept[k])) posts[np++] = (fold_ref){kept[k], k};
     }
-    return NULL;
+    qsort(posts, np, sizeof(*posts), post_ref_cmp);
+    for (size_t g = 0; g < np;) {
+        size_t end = g + 1;
+        while (end < np && post_cmp(posts[g].r, posts[end].r) == 0) end++;
+        /* One post's rows, in batch order: each takes the first earlier one
+         * of another schedule as its holder. */
+        for (size_t m = g + 1; m < end; m++)
+            for (size_t j = g; j < m; j++)
+                if (strcmp(posts[j].r->schedule_id, posts[m].r->schedule_id) != 0) {
+                    const char *h = holders[posts[j].i];
+                    holders[posts[m].i] = h ? h : posts[j].r->schedule_id;
+                    break;
+                }
+        g = end;
+    }
+    free(posts);
+    return true;
 }
 
 /* A thread's ids after the post's (result field 22), comma-joined for
@@ -176,22 +205,20 @@ static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
     for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) ap_pg_array_init(&c[i]);
     const ap_result **kept = malloc(n * sizeof(*kept));
     const char **holders = malloc(n * sizeof(*holders));
-    if (kept == NULL || holders == NULL) {
-        free(kept);
-        free(holders);
-        return false;
-    }
+    bool ok = kept != NULL && holders != NULL;
     f->nupdates = 0;
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; ok && k < n; k++) {
         const ap_result *r = refs[k].r;
         /* refs is sorted with each group's deciding result first. */
         if (k > 0 && strcmp(r->schedule_id, refs[k - 1].r->schedule_id) == 0 &&
             r->generation == refs[k - 1].r->generation)
             continue;
         kept[f->nupdates] = r;
-        holders[f->nupdates] = batch_holder(kept, holders, f->nupdates);
-        ap_pg_array_text(&c[11], holders[f->nupdates]);
         f->update_src[f->nupdates++] = refs[k].i;
+    }
+    ok = ok && batch_holders(kept, f->nupdates, holders);
+    for (size_t k = 0; ok && k < f->nupdates; k++) {
+        const ap_result *r = kept[k];
         ap_pg_array_text(&c[0], r->schedule_id);
         ap_pg_array_int(&c[1], clamp_int4(r->generation));
         ap_pg_array_text(&c[2], ap_outcome_name(r->outcome));
@@ -205,15 +232,15 @@ static bool build_update(ap_fold *f, const fold_ref *refs, size_t n) {
         /* Capped at FOLD_MAX_MS too: interval arithmetic must not overflow. */
         add_ms(&c[10],
                r->outcome == AUTOPOST__V1__OUTCOME__OUTCOME_DEFERRED ? r->retry_after_ms : 0);
-        if (!add_part_ids(&c[12], r)) {
-            free(kept);
-            free(holders);
-            for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) free(ap_pg_array_finish(&c[i]));
-            return false;
-        }
+        ap_pg_array_text(&c[11], holders[k]);
+        ok = add_part_ids(&c[12], r);
     }
     free(kept);
     free(holders);
+    if (!ok) {
+        for (int i = 0; i < AP_FOLD_UPDATE_NPARAMS; i++) free(ap_pg_array_finish(&c[i]));
+        return false;
+    }
     return finish_columns(c, f->update, AP_FOLD_UPDATE_NPARAMS);
 }
 

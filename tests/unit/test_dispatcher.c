@@ -323,6 +323,35 @@ static void test_fold_one_post_one_schedule(void) {
     for (size_t i = 0; i < n; i++) free(rs[i]);
 }
 
+static void test_fold_holders_by_post(void) {
+    /* Two posts of one account interleaved: each row is compared with the
+     * rows of its own post only, and every later claimant of a post names
+     * the first schedule that published it. */
+    ap_result *rs[] = {mk(SID_D, 1, PUB, 1), mk(SID_B, 1, PUB, 1), mk(SID_C, 1, PUB, 1),
+                       mk(SID_A, 1, PUB, 1)};
+    size_t n = sizeof(rs) / sizeof(rs[0]);
+    const char *posts[] = {"p1", "p2", "p1", "p1"};
+    for (size_t i = 0; i < n; i++) {
+        rs[i]->account_id = ACCT_1;
+        rs[i]->external_post_id = (char *)posts[i];
+    }
+    ap_fold f;
+    ap_fold_init(&f);
+    CHECK(ap_fold_build(&f, rs, n) == AP_OK);
+    char *e[8];
+    int got = column(f.update, 11, e, 8);
+    CHECK(got == (int)n); /* rows in id order: A, B, C, D */
+    if (got == (int)n) {
+        CHECK(e[0] == NULL);       /* A: the first with p1 */
+        CHECK(e[1] == NULL);       /* B: the only one with p2 */
+        CHECK_STR_EQ(e[2], SID_A); /* C: p1 again */
+        CHECK_STR_EQ(e[3], SID_A); /* D: p1 a third time, still A's */
+    }
+    if (got > 0) free_elems(e, got);
+    ap_fold_free(&f);
+    for (size_t i = 0; i < n; i++) free(rs[i]);
+}
+
 static void test_fold_tie_keeps_first(void) {
     /* Two equivalent results (a republish): the earlier one is the row. */
     ap_result *rs[] = {mk(SID_A, 1, FAIL, 2), mk(SID_A, 1, CANCEL, 2)};
@@ -752,6 +781,7 @@ int main(void) {
     RUN(test_fold_collapses_per_schedule);
     RUN(test_fold_tie_keeps_first);
     RUN(test_fold_one_post_one_schedule);
+    RUN(test_fold_holders_by_post);
     RUN(test_fold_ranges_are_clamped);
     RUN(test_sql_parameter_counts);
     RUN(test_advisory_parse);
