@@ -52,7 +52,10 @@
  * The claimed rows' posts and accounts are looked up one by one (LATERAL
  * ... OFFSET 0, which the planner may not turn into a join): left to itself
  * the planner hashed whole tables for a thousand candidates, a cost that
- * grows with every post and account.
+ * grows with every post and account. So are the candidates' accounts for
+ * the ranking ("wacct", "cacct": each distinct account once): joined as a
+ * table, every claim read all accounts twice (50,000 accounts: 8 ms each,
+ * a claim 54-94 ms instead of 28-44; bench/README.md 2026-12-07).
  * The final LIMIT comes after FOR UPDATE ... SKIP LOCKED, over two batches'
  * worth of candidates ("top"), so a second scheduler replica claiming at the
  * same moment gets the next batch, not nothing.

@@ -62,10 +62,17 @@ win AS (
       AND (s.not_before IS NULL OR s.not_before <= now())
       AND s.account_id NOT IN (SELECT account_id FROM blocked)
     ORDER BY s.scheduled_at LIMIT $1 * 4)),
+-- The window's accounts, each read once by key (LATERAL ... OFFSET 0):
+-- joined as a table, the planner read every account for every claim.
+wacct AS MATERIALIZED (
+  SELECT a.id, a.tenant_id, a.platform, a.platform_usage_at
+    FROM (SELECT DISTINCT account_id FROM win) d
+    CROSS JOIN LATERAL (SELECT id, tenant_id, platform, platform_usage_at
+                          FROM social_accounts WHERE id = d.account_id OFFSET 0) a),
 crowded AS (
   SELECT (SELECT count(*) FROM win) >= $1 * 4 AND (EXISTS (
     SELECT 1 FROM (SELECT account_id, count(*) AS n FROM win GROUP BY account_id) w
-      JOIN social_accounts a ON a.id = w.account_id
+      JOIN wacct a ON a.id = w.account_id
       LEFT JOIN lim l ON l.platform = a.platform
       LEFT JOIN busy b ON b.account_id = w.account_id
       LEFT JOIN limited m ON m.account_id = w.account_id
@@ -74,7 +81,7 @@ crowded AS (
                     - least(l.acc_ms, 60000) * interval '1 millisecond', false))
              THEN 1 - coalesce(b.n, 0) END)) OR EXISTS (
     SELECT 1 FROM (SELECT a.tenant_id, count(*) AS n FROM win w
-                     JOIN social_accounts a ON a.id = w.account_id GROUP BY a.tenant_id) t
+                     JOIN wacct a ON a.id = w.account_id GROUP BY a.tenant_id) t
       LEFT JOIN tbusy tb ON tb.tenant_id = t.tenant_id
      WHERE t.n > $9::int8 - coalesce(tb.n, 0)
        AND EXISTS (SELECT 1 FROM tenants o WHERE o.id <> t.tenant_id))) AS yes),
@@ -87,6 +94,15 @@ cand AS (
      AND s.status = 'pending' AND s.scheduled_at <= now()
      AND (s.not_before IS NULL OR s.not_before <= now())
      AND s.account_id NOT IN (SELECT account_id FROM blocked)),
+-- The candidates' accounts: the window's, or when crowded every candidate
+-- account, read by key as wacct is.
+cacct AS MATERIALIZED (
+  SELECT * FROM wacct WHERE NOT (SELECT yes FROM crowded)
+  UNION ALL
+  SELECT a.id, a.tenant_id, a.platform, a.platform_usage_at
+    FROM (SELECT DISTINCT account_id FROM cand WHERE (SELECT yes FROM crowded)) d
+    CROSS JOIN LATERAL (SELECT id, tenant_id, platform, platform_usage_at
+                          FROM social_accounts WHERE id = d.account_id OFFSET 0) a),
 ranked AS (
   SELECT c.id, c.lane, c.scheduled_at, a.platform, a.tenant_id,
          row_number() OVER (PARTITION BY c.account_id ORDER BY c.lane, c.scheduled_at, c.id) AS rn,
@@ -94,7 +110,7 @@ ranked AS (
              CASE WHEN (l.probe AND NOT coalesce(a.platform_usage_at > now()
                     - least(l.acc_ms, 60000) * interval '1 millisecond', false))
              THEN 1 - coalesce(b.n, 0) END) AS free
-    FROM cand c JOIN social_accounts a ON a.id = c.account_id
+    FROM cand c JOIN cacct a ON a.id = c.account_id
     LEFT JOIN lim l ON l.platform = a.platform
     LEFT JOIN busy b ON b.account_id = c.account_id
     LEFT JOIN limited m ON m.account_id = c.account_id),
