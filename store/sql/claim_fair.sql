@@ -20,9 +20,13 @@ WITH lim AS (
 busy AS (
   SELECT account_id, count(*) AS n FROM post_schedules
    WHERE status IN ('queued', 'retrying') GROUP BY account_id),
+-- Accounts are read by key here and below (LATERAL ... OFFSET 0, see wacct):
+-- joined as a table, every claim in a burst read all accounts.
 tbusy AS (
   SELECT a.tenant_id, sum(b.n)::int8 AS n
-    FROM busy b JOIN social_accounts a ON a.id = b.account_id GROUP BY a.tenant_id),
+    FROM busy b CROSS JOIN LATERAL (SELECT tenant_id FROM social_accounts
+                                     WHERE id = b.account_id OFFSET 0) a
+   GROUP BY a.tenant_id),
 limited AS (
   SELECT x.account_id, sum(x.n)::int8 AS used, l.acc_n
     FROM lim l CROSS JOIN LATERAL (
@@ -44,7 +48,9 @@ limited AS (
 blocked AS (
   SELECT account_id FROM busy WHERE n >= $2
   UNION SELECT account_id FROM limited WHERE used >= acc_n
-  UNION SELECT b.account_id FROM busy b JOIN social_accounts a ON a.id = b.account_id
+  UNION SELECT b.account_id FROM busy b
+          CROSS JOIN LATERAL (SELECT platform, platform_usage_at FROM social_accounts
+                               WHERE id = b.account_id OFFSET 0) a
           JOIN lim l ON l.platform = a.platform WHERE (l.probe AND NOT coalesce(a.platform_usage_at > now()
                     - least(l.acc_ms, 60000) * interval '1 millisecond', false))
   UNION SELECT id FROM social_accounts WHERE paused_until > now()

@@ -14,7 +14,8 @@
 # runs): none may expect to read more than a few batches' rows of
 # post_schedules or schedule_attempts, by a scan or by an index walk, and
 # the holder look-up must use both columns of
-# post_schedules_account_post_idx, once.
+# post_schedules_account_post_idx, once. Last, the scheduler's claim itself,
+# run on due rows: no step of it may read every account.
 source "$(dirname "$0")/lib.sh"
 
 stack_trap
@@ -132,3 +133,24 @@ account=$(stack_psql -c "SELECT id FROM social_accounts WHERE tenant_id = '$tena
 after=$(stack_psql -c "SELECT id FROM post_schedules WHERE account_id = '$account' ORDER BY id LIMIT 1")
 check api_schedule_page "'$tenant', NULL, NULL, NULL, 51, NULL"
 check api_schedule_page "'$tenant', 'published', '$account', '$after', 51, NULL"
+
+# The claim itself, as a tick runs it, with 3,000 rows due over many
+# accounts: it may read the window's accounts and the claimed rows' by key,
+# but no step may read as many account rows as the table holds (joined as a
+# table, every claim had read all accounts twice). Measured with EXPLAIN
+# ANALYZE (autopost-scheduler --explain-claim, rolled back), so branches the
+# claim does not run (rate limits, the crowded window) do not count.
+stack_psql -c "WITH d AS (SELECT id FROM post_schedules WHERE status = 'pending' ORDER BY id LIMIT 3000)
+  UPDATE post_schedules s SET scheduled_at = now() - interval '1 minute' FROM d WHERE s.id = d.id" \
+    >/dev/null || fail "could not make rows due"
+stack_psql -c "ANALYZE post_schedules" >/dev/null
+accounts=$(stack_psql -c "SELECT count(*) FROM social_accounts")
+plan=$("$AUTOPOST_BIN/autopost-scheduler" --config "$AUTOPOST_CONFIG" --explain-claim) ||
+    fail "could not explain the claim: $plan"
+grep -q "LockRows" <<<"$plan" || fail "the claim's plan has no LockRows: $plan"
+read -r most node < <(awk '/ on social_accounts/ && /actual/ {
+        match($0, /rows=[0-9]+ loops=[0-9]+\)/); split(substr($0, RSTART, RLENGTH), f, /[= )]/)
+        n = f[2] * f[4]; if (n > most) { most = n; node = $0 } }
+    END { gsub(/^ +|  +/, " ", node); print most + 0, node }' <<<"$plan")
+((most < accounts)) || fail "the claim read $most of $accounts account rows in one step:$node"
+pass "claim: accounts read by key ($most of $accounts in its largest step)"
