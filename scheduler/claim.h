@@ -52,10 +52,15 @@
  * The claimed rows' posts and accounts are looked up one by one (LATERAL
  * ... OFFSET 0, which the planner may not turn into a join): left to itself
  * the planner hashed whole tables for a thousand candidates, a cost that
- * grows with every post and account. So are the candidates' accounts for
- * the ranking ("wacct", "cacct": each distinct account once): joined as a
- * table, every claim read all accounts twice (50,000 accounts: 8 ms each,
- * a claim 54-94 ms instead of 28-44; bench/README.md 2026-12-07).
+ * grows with every post and account. So are the accounts the ranking needs
+ * ("tbusy", "wacct", "cacct": each distinct account once): joined as a
+ * table, every claim read all accounts. And the window's per-account
+ * figures (rows in the window, in the queue, of the rate limit used) are
+ * summed over one UNION ALL ("wacct"), not joined: the planner cannot
+ * know how many rows those CTEs hold and paired them by nested loops.
+ * With 50,000 accounts and 1,000 in the queue a claim took 410-440 ms
+ * before both changes, 53 ms after (bench/README.md 2026-12-07);
+ * tests/e2e/test_plans.sh runs the claim and fails on either shape.
  * The final LIMIT comes after FOR UPDATE ... SKIP LOCKED, over two batches'
  * worth of candidates ("top"), so a second scheduler replica claiming at the
  * same moment gets the next batch, not nothing.

@@ -68,28 +68,38 @@ win AS (
       AND (s.not_before IS NULL OR s.not_before <= now())
       AND s.account_id NOT IN (SELECT account_id FROM blocked)
     ORDER BY s.scheduled_at LIMIT $1 * 4)),
--- The window's accounts, each read once by key (LATERAL ... OFFSET 0):
--- joined as a table, the planner read every account for every claim.
+-- The window's accounts, one row each: its rows in the window (wn), in the
+-- queue (busy) and of its rate limit used (used), summed over a UNION ALL
+-- instead of joined (the planner cannot know how many rows these CTEs
+-- hold and joined them by nested loops: window accounts x queued accounts,
+-- 4,000,000 comparisons and 400 ms a claim in a burst over many accounts),
+-- then the account itself read by key (LATERAL ... OFFSET 0: joined as a
+-- table, the planner read every account for every claim).
 wacct AS MATERIALIZED (
-  SELECT a.id, a.tenant_id, a.platform, a.platform_usage_at
-    FROM (SELECT DISTINCT account_id FROM win) d
-    CROSS JOIN LATERAL (SELECT id, tenant_id, platform, platform_usage_at
-                          FROM social_accounts WHERE id = d.account_id OFFSET 0) a),
+  SELECT x.id, x.wn, x.busy, x.used, a.tenant_id, a.platform, a.platform_usage_at
+    FROM (SELECT account_id AS id, sum(wn)::int8 AS wn, sum(busy)::int8 AS busy,
+                 sum(used)::int8 AS used
+            FROM (SELECT account_id, 1::int8 AS wn, 0::int8 AS busy, 0::int8 AS used FROM win
+                  UNION ALL SELECT account_id, 0, n, 0 FROM busy
+                  UNION ALL SELECT account_id, 0, 0, used FROM limited) u
+           GROUP BY account_id HAVING sum(wn) > 0) x
+    CROSS JOIN LATERAL (SELECT tenant_id, platform, platform_usage_at
+                          FROM social_accounts WHERE id = x.id OFFSET 0) a),
+-- Crowded: the window is full and an account (or a tenant, when there is
+-- another tenant) has more rows in it than free slots. The tenants' sums
+-- are taken the same way as the accounts'.
 crowded AS (
   SELECT (SELECT count(*) FROM win) >= $1 * 4 AND (EXISTS (
-    SELECT 1 FROM (SELECT account_id, count(*) AS n FROM win GROUP BY account_id) w
-      JOIN wacct a ON a.id = w.account_id
-      LEFT JOIN lim l ON l.platform = a.platform
-      LEFT JOIN busy b ON b.account_id = w.account_id
-      LEFT JOIN limited m ON m.account_id = w.account_id
-     WHERE w.n > least($2::int8 - coalesce(b.n, 0), l.acc_n - coalesce(m.used, 0),
+    SELECT 1 FROM wacct a LEFT JOIN lim l ON l.platform = a.platform
+     WHERE a.wn > least($2::int8 - a.busy, l.acc_n - a.used,
              CASE WHEN (l.probe AND NOT coalesce(a.platform_usage_at > now()
                     - least(l.acc_ms, 60000) * interval '1 millisecond', false))
-             THEN 1 - coalesce(b.n, 0) END)) OR EXISTS (
-    SELECT 1 FROM (SELECT a.tenant_id, count(*) AS n FROM win w
-                     JOIN wacct a ON a.id = w.account_id GROUP BY a.tenant_id) t
-      LEFT JOIN tbusy tb ON tb.tenant_id = t.tenant_id
-     WHERE t.n > $9::int8 - coalesce(tb.n, 0)
+             THEN 1 - a.busy END)) OR EXISTS (
+    SELECT 1 FROM (SELECT tenant_id, sum(wn)::int8 AS n, sum(tn)::int8 AS tn
+                     FROM (SELECT tenant_id, wn, 0::int8 AS tn FROM wacct
+                           UNION ALL SELECT tenant_id, 0, n FROM tbusy) u
+                    GROUP BY tenant_id HAVING sum(wn) > 0) t
+     WHERE t.n > $9::int8 - t.tn
        AND EXISTS (SELECT 1 FROM tenants o WHERE o.id <> t.tenant_id))) AS yes),
 cand AS (
   SELECT * FROM win WHERE NOT (SELECT yes FROM crowded)
@@ -103,7 +113,7 @@ cand AS (
 -- The candidates' accounts: the window's, or when crowded every candidate
 -- account, read by key as wacct is.
 cacct AS MATERIALIZED (
-  SELECT * FROM wacct WHERE NOT (SELECT yes FROM crowded)
+  SELECT id, tenant_id, platform, platform_usage_at FROM wacct WHERE NOT (SELECT yes FROM crowded)
   UNION ALL
   SELECT a.id, a.tenant_id, a.platform, a.platform_usage_at
     FROM (SELECT DISTINCT account_id FROM cand WHERE (SELECT yes FROM crowded)) d
