@@ -12,6 +12,7 @@
 # Profiles (see bench/README.md for what each figure means and the history):
 #   seed      3,000 posts due in one second, sandbox latency 100 ms, cap C
 #   overhead  50,000 posts due at once, sandbox answers at once: jobs/s, CPU, RSS
+#             (BENCH_OVERHEAD_PER_ACCOUNT=1: one post each of 50,000 accounts)
 #   scale     1,000,000 future schedules: due-row query and per-tick cost
 #   inflight  sandbox latency 2 s, 2,000 calls in flight from one replica
 #   floor     the brokers alone doing one job's writes: CPU per job of
@@ -216,10 +217,13 @@ profile_overhead() {
     local n=${BENCH_OVERHEAD_POSTS:-50000} users accounts
     begin_stack --latency-ms 0
     sed -i "s/concurrency: [0-9]*/concurrency: 256/; s/max_ack_pending: [0-9]*/max_ack_pending: 4096/" "$AUTOPOST_CONFIG"
-    users=$((n / 50))
+    # BENCH_OVERHEAD_PER_ACCOUNT posts per account (default 25: 2,000
+    # accounts); 1 makes the burst one post each of 50,000 accounts.
+    local per=${BENCH_OVERHEAD_PER_ACCOUNT:-25}
+    users=$((n / (2 * per)))
     local at total
     at=$(rfc3339_in 20)
-    total=$(seed_scenario "$users" 25 2 "$at")
+    total=$(seed_scenario "$users" "$per" 2 "$at")
     # Statistics as a table in service has them (the floor does the same):
     # a table filled a moment ago has none, and the claim's planner, taking
     # due rows for rare, read every due row for each batch (bench/README.md
