@@ -27,24 +27,38 @@ tbusy AS (
     FROM busy b CROSS JOIN LATERAL (SELECT tenant_id FROM social_accounts
                                      WHERE id = b.account_id OFFSET 0) a
    GROUP BY a.tenant_id),
+-- An account's use of its rate window, counted for the accounts with due
+-- rows on a rate-limited platform, each by key: counted per platform, every
+-- claim read every post the platform took within the window (a day on
+-- Instagram) and hashed all its accounts, growing with the day's posts
+-- rather than with the rows due. Nothing runs when no platform has an
+-- account limit.
 limited AS (
-  SELECT x.account_id, sum(x.n)::int8 AS used, l.acc_n
-    FROM lim l CROSS JOIN LATERAL (
-      SELECT r.account_id, count(*) AS n
-        FROM post_schedules r JOIN social_accounts ra ON ra.id = r.account_id
-       WHERE ra.platform = l.platform
-         AND (r.status IN ('queued', 'retrying')
-              OR r.published_at > now() - l.acc_ms * interval '1 millisecond')
-       GROUP BY r.account_id
-      UNION ALL -- posts made elsewhere (scheduler/claim.h "CLAIM_ELSEWHERE")
-      SELECT o.id, greatest(o.platform_usage - (
-          SELECT count(*) FROM post_schedules q
-           WHERE q.account_id = o.id AND q.published_at <= o.platform_usage_at
-             AND q.published_at > o.platform_usage_at - l.acc_ms * interval '1 millisecond'), 0)
-        FROM social_accounts o
-       WHERE o.platform = l.platform
-         AND o.platform_usage_at > now() - l.acc_ms * interval '1 millisecond') x
-   WHERE l.acc_n IS NOT NULL GROUP BY x.account_id, l.acc_n),
+  SELECT d.account_id, u.n AS used, l.acc_n
+    FROM (SELECT DISTINCT s.account_id FROM post_schedules s
+           WHERE EXISTS (SELECT 1 FROM lim WHERE acc_n IS NOT NULL)
+             AND s.status = 'pending' AND s.scheduled_at <= now()
+             AND (s.not_before IS NULL OR s.not_before <= now())) d
+    CROSS JOIN LATERAL (SELECT platform, platform_usage, platform_usage_at
+                          FROM social_accounts WHERE id = d.account_id OFFSET 0) a
+    JOIN lim l ON l.platform = a.platform AND l.acc_n IS NOT NULL
+    CROSS JOIN LATERAL (
+      -- In flight, and published within the window, each from its own
+      -- index (a row in flight has no published_at: the fold sets it with
+      -- the published status, a retry clears it).
+      SELECT (SELECT count(*) FROM post_schedules r
+               WHERE r.account_id = d.account_id AND r.status IN ('queued', 'retrying'))
+             + (SELECT count(*) FROM post_schedules r
+                 WHERE r.account_id = d.account_id
+                   AND r.published_at > now() - l.acc_ms * interval '1 millisecond')
+             -- posts made elsewhere (scheduler/claim.h "CLAIM_ELSEWHERE")
+             + CASE WHEN a.platform_usage_at > now() - l.acc_ms * interval '1 millisecond'
+               THEN greatest(a.platform_usage - (
+                 SELECT count(*) FROM post_schedules q
+                  WHERE q.account_id = d.account_id AND q.published_at <= a.platform_usage_at
+                    AND q.published_at > a.platform_usage_at
+                                         - l.acc_ms * interval '1 millisecond'), 0)
+               ELSE 0 END AS n) u),
 blocked AS (
   SELECT account_id FROM busy WHERE n >= $2
   UNION SELECT account_id FROM limited WHERE used >= acc_n

@@ -16,7 +16,7 @@
 # the holder look-up must use both columns of
 # post_schedules_account_post_idx, once. Last, the scheduler's claim itself,
 # run on due rows: no step of it may read every account or compare rows
-# pairwise.
+# pairwise, and with an account limit it counts only the due accounts' posts.
 source "$(dirname "$0")/lib.sh"
 
 stack_trap
@@ -163,3 +163,21 @@ read -r most node < <(awk '/ on social_accounts/ && /actual/ {
 pairs=$(awk '/Rows Removed by Join Filter/ { if ($NF > m) m = $NF } END { print m + 0 }' <<<"$plan")
 ((pairs <= 2000)) || fail "the claim compared $pairs row pairs in one join"
 pass "claim: accounts read by key ($most of $accounts in its largest step), at most $pairs pairs compared"
+
+# The same claim with an account limit on the platform, its window holding
+# the 80,000 published rows: each due account's use is counted by key. A
+# count per platform read every post of the window in one pass, on every
+# claim (a day's posts on Instagram), however few rows were due; here no
+# single pass over the published rows' indexes may read more rows than are
+# due and queued.
+sed -i "s/^  facebook:\$/  facebook:\n    account_limit: 1000\n    account_window: 172800s/" "$AUTOPOST_CONFIG"
+grep -q "account_limit: 1000" "$AUTOPOST_CONFIG" || fail "could not set facebook's account limit"
+plan=$("$AUTOPOST_BIN/autopost-scheduler" --config "$AUTOPOST_CONFIG" --explain-claim) ||
+    fail "could not explain the limited claim: $plan"
+grep -q "account_published_idx" <<<"$plan" || fail "the limited claim counted no posts in the window: $plan"
+read -r most node < <(awk '/ post_schedules_[a-z_]*published_idx / && /actual/ {
+        match($0, /actual time=[0-9.]+\.\.[0-9.]+ rows=[0-9]+/); split(substr($0, RSTART, RLENGTH), f, /rows=/)
+        n = f[2] + 0; if (n > most) { most = n; node = $0 } }
+    END { gsub(/^ +|  +/, " ", node); print most + 0, node }' <<<"$plan")
+((most <= 4500)) || fail "the limited claim read $most schedules in one pass:$node"
+pass "limited claim: posts in the window counted by account (at most $most rows in one pass)"
